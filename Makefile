@@ -1,0 +1,39 @@
+# make run: a fresh machine to a running site with demo data at http://127.0.0.1:$(PORT)
+# make test: the whole suite (SQLite; set TEST_DATABASE_URL for PostgreSQL)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test lint bench migration clean
+
+$(VENV)/.installed-run: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(VENV)/.installed-run
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(BIN)/python -m booking.serve --port $(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.run
+
+migration: $(VENV)/.installed-dev
+	./migrations/regenerate.sh
+
+clean:
+	rm -rf $(VENV) instance/booking.sqlite3*

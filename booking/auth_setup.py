@@ -1,0 +1,72 @@
+"""Flask-Login wiring: loading users and guarding pages by role."""
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user
+
+from booking.extensions import db, login_manager
+from booking.models import User
+
+
+def init_app(app) -> None:
+    """Register the user loader and the login view."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def load_user(identity: str) -> User | None:
+    """Load the user named by the session, if the session is still current."""
+    user_id, _, version = identity.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.deleted_at is not None or user.session_version != int(version):
+        return None
+    return user
+
+
+def staff_required(view):
+    """Only staff of at least one centre, or admins."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_staff:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def instructor_required(view):
+    """Only instructors."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_instructor:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view):
+    """Only admins."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped

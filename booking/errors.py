@@ -1,0 +1,93 @@
+"""Error pages for people and JSON errors for the API."""
+
+import logging
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "That request did not make sense",
+    401: "Please log in",
+    403: "That is not yours to see",
+    404: "We could not find that page",
+    405: "That is not allowed here",
+    409: "That clashes with something already saved",
+    413: "That upload is too large",
+    422: "Some details need correcting",
+    429: "Too many attempts",
+    500: "Something went wrong on our side",
+}
+
+
+def wants_json() -> bool:
+    """API requests get JSON errors."""
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, message: str, code: str | None = None, fields=None):
+    """An error as JSON for the API or as a friendly page for people."""
+    if wants_json():
+        body = {
+            "error": {
+                "code": code or TITLES.get(status, "error").lower().replace(" ", "_"),
+                "message": message,
+                "fields": fields or {},
+            }
+        }
+        return jsonify(body), status
+    return (
+        render_template(
+            "error.html", status=status, title=TITLES.get(status, "Error"), message=message
+        ),
+        status,
+    )
+
+
+def init_app(app) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return error_response(
+            400,
+            "This form had expired or was sent from elsewhere. Please go back, reload "
+            "the page and try again.",
+            code="csrf_failed",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code is None or exc.code < 400:
+            return exc
+        message = exc.description or TITLES.get(exc.code, "Error")
+        if wants_json():
+            code = {
+                400: "bad_request",
+                401: "unauthorized",
+                403: "forbidden",
+                404: "not_found",
+                405: "method_not_allowed",
+                409: "conflict",
+                413: "too_large",
+                422: "invalid",
+                429: "rate_limited",
+            }.get(exc.code, "error")
+            response, status = error_response(exc.code, message, code=code)
+        else:
+            response, status = error_response(exc.code, message)
+        if isinstance(response, tuple):
+            response = response[0]
+        resp = app.make_response((response, status))
+        if exc.code == 405 and exc.valid_methods:
+            resp.headers["Allow"] = ", ".join(exc.valid_methods)
+        return resp
+
+    @app.errorhandler(InternalServerError)
+    def server_error(exc):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(
+            500, "Sorry, something went wrong. Nothing you entered has been lost; please try again."
+        )

@@ -1,0 +1,28 @@
+"""The domain model, one module per aggregate."""
+
+from booking.models.base import Base, UTCDateTime, utcnow
+from booking.models.centre import Centre
+from booking.models.outbox import OutboxMessage
+from booking.models.people import Baby, InstructorProfile, Membership, User
+from booking.models.registration import Attendance, Registration
+from booking.models.token import ApiToken, PasswordResetToken
+from booking.models.workshop import Workshop, WorkshopSession, workshop_topic
+
+__all__ = [
+    "ApiToken",
+    "Attendance",
+    "Baby",
+    "Base",
+    "Centre",
+    "InstructorProfile",
+    "Membership",
+    "OutboxMessage",
+    "PasswordResetToken",
+    "Registration",
+    "User",
+    "UTCDateTime",
+    "Workshop",
+    "WorkshopSession",
+    "utcnow",
+    "workshop_topic",
+]

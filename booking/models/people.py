@@ -1,0 +1,139 @@
+"""People: users, their roles at centres, instructor profiles and babies."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.models.base import Base, UTCDateTime, utcnow
+
+ROLE_STAFF = "staff"
+ROLE_INSTRUCTOR = "instructor"
+MEMBERSHIP_ROLES = (ROLE_STAFF, ROLE_INSTRUCTOR)
+
+
+class User(UserMixin, Base):
+    """Anyone with an account. Everyone can book as a parent; roles add more."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255), default="")
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    session_version: Mapped[int] = mapped_column(default=1)
+    feed_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    memberships = relationship(
+        "Membership", back_populates="user", lazy="selectin", cascade="all, delete-orphan"
+    )
+    instructor_profile = relationship(
+        "InstructorProfile", back_populates="user", uselist=False, lazy="raise_on_sql"
+    )
+    babies = relationship("Baby", back_populates="parent", lazy="raise_on_sql")
+
+    def get_id(self) -> str:
+        """Session identity: the id and the session version, so old sessions end."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.deleted_at is None
+
+    def centre_ids(self, role: str) -> set[int]:
+        """Ids of the centres where the user holds a role."""
+        return {m.centre_id for m in self.memberships if m.role == role}
+
+    @property
+    def is_staff(self) -> bool:
+        return self.is_admin or any(m.role == ROLE_STAFF for m in self.memberships)
+
+    @property
+    def is_instructor(self) -> bool:
+        return any(m.role == ROLE_INSTRUCTOR for m in self.memberships)
+
+    def can_manage_centre(self, centre_id: int) -> bool:
+        """Staff of the centre, or an admin."""
+        return self.is_admin or centre_id in self.centre_ids(ROLE_STAFF)
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class Membership(Base):
+    """A user's role (staff or instructor) at one centre."""
+
+    __tablename__ = "membership"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "centre_id", "role"),
+        sa.CheckConstraint("role IN ('staff', 'instructor')", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    centre_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("centre.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user = relationship("User", back_populates="memberships", lazy="raise_on_sql")
+    centre = relationship("Centre", back_populates="memberships", lazy="raise_on_sql")
+
+
+class InstructorProfile(Base):
+    """What parents see about an instructor."""
+
+    __tablename__ = "instructor_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), unique=True
+    )
+    display_name: Mapped[str] = mapped_column(sa.String(120))
+    bio: Mapped[str] = mapped_column(sa.Text, default="")
+    qualification: Mapped[str] = mapped_column(sa.String(200), default="")
+    topics: Mapped[str] = mapped_column(sa.String(400), default="")
+
+    user = relationship("User", back_populates="instructor_profile", lazy="raise_on_sql")
+
+    @property
+    def topic_slugs(self) -> list[str]:
+        """The topics the instructor specialises in."""
+        return [t for t in self.topics.split(";") if t]
+
+
+class Baby(Base):
+    """A parent's baby: a name or nickname and a date of birth."""
+
+    __tablename__ = "baby"
+    __table_args__ = (sa.UniqueConstraint("parent_id", "name_key", "date_of_birth"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(80))
+    name_key: Mapped[str] = mapped_column(sa.String(80))
+    date_of_birth: Mapped[date] = mapped_column(sa.Date)
+    immunisation_date: Mapped[date | None] = mapped_column(sa.Date)
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent = relationship("User", back_populates="babies", lazy="raise_on_sql")
+
+    @staticmethod
+    def key_for(name: str) -> str:
+        """The form of a name used to recognise the same baby twice."""
+        return " ".join(name.split()).casefold()
+
+    def age_weeks_on(self, day: date) -> int:
+        """Whole weeks of age on a day."""
+        return (day - self.date_of_birth).days // 7

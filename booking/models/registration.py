@@ -1,0 +1,89 @@
+"""Registrations (one place for one baby) and attendance."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.models.base import Base, UTCDateTime, utcnow
+
+CONFIRMED = "confirmed"
+WAITLISTED = "waitlisted"
+CANCELLED = "cancelled"
+REGISTRATION_STATUSES = (CONFIRMED, WAITLISTED, CANCELLED)
+
+PRESENT = "present"
+ABSENT = "absent"
+
+ACTIVE_WHERE = sa.text("status IN ('confirmed', 'waitlisted')")
+
+
+class Registration(Base):
+    """One place (or waiting-list entry) for one baby with one adult in one workshop."""
+
+    __tablename__ = "registration"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('confirmed', 'waitlisted', 'cancelled')", name="status_known"
+        ),
+        sa.Index(
+            "uq_registration_active_baby",
+            "workshop_id",
+            "baby_id",
+            unique=True,
+            sqlite_where=ACTIVE_WHERE,
+            postgresql_where=ACTIVE_WHERE,
+        ),
+        sa.Index("ix_registration_workshop_status", "workshop_id", "status", "waitlisted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(sa.ForeignKey("workshop.id", ondelete="CASCADE"))
+    baby_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("baby.id", ondelete="SET NULL"), index=True
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(sa.String(12))
+    held_place: Mapped[bool] = mapped_column(default=False)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    invite_sequence: Mapped[int] = mapped_column(default=0)
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    workshop = relationship("Workshop", lazy="raise_on_sql")
+    baby = relationship("Baby", lazy="raise_on_sql")
+    parent = relationship("User", lazy="raise_on_sql")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (CONFIRMED, WAITLISTED)
+
+    def __repr__(self) -> str:
+        return f"<Registration {self.id} {self.status}>"
+
+
+class Attendance(Base):
+    """Whether a registration's baby attended one session."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (
+        sa.UniqueConstraint("registration_id", "session_id"),
+        sa.CheckConstraint("status IN ('present', 'absent')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registration.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workshop_session.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(sa.String(10))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,139 @@
+"""Workshops (courses and single classes) and their sessions."""
+
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.models.base import Base, UTCDateTime, utcnow
+
+KIND_COURSE = "course"
+KIND_SINGLE = "single"
+KINDS = (KIND_COURSE, KIND_SINGLE)
+
+DRAFT = "draft"
+PUBLISHED = "published"
+CANCELLED = "cancelled"
+WORKSHOP_STATUSES = (DRAFT, PUBLISHED, CANCELLED)
+
+SCHEDULED = "scheduled"
+SESSION_STATUSES = (SCHEDULED, CANCELLED)
+
+workshop_topic = sa.Table(
+    "workshop_topic",
+    Base.metadata,
+    sa.Column(
+        "workshop_id",
+        sa.ForeignKey("workshop.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("topic", sa.String(40), primary_key=True, index=True),
+)
+
+
+class Workshop(Base):
+    """A bookable offering at a centre: a course of sessions or a single session."""
+
+    __tablename__ = "workshop"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('course', 'single')", name="kind_known"),
+        sa.CheckConstraint("status IN ('draft', 'published', 'cancelled')", name="status_known"),
+        sa.CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+        sa.CheckConstraint("confirmed_count >= 0", name="confirmed_not_negative"),
+        sa.CheckConstraint("confirmed_count <= capacity", name="confirmed_within_capacity"),
+        sa.CheckConstraint("min_age_weeks >= 0", name="min_age_not_negative"),
+        sa.CheckConstraint("min_age_weeks <= max_age_weeks", name="age_range_ordered"),
+        sa.CheckConstraint("held_claimed >= 0", name="held_claimed_not_negative"),
+        sa.CheckConstraint("held_claimed <= held_places", name="held_claimed_within_held"),
+        sa.CheckConstraint("late_join_until >= 1", name="late_join_positive"),
+        sa.Index("ix_workshop_status_first_starts_at", "status", "first_starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(sa.ForeignKey("centre.id"), index=True)
+    instructor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(10), default=KIND_COURSE)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    what_to_bring: Mapped[str] = mapped_column(sa.Text, default="")
+    capacity: Mapped[int] = mapped_column(default=8)
+    confirmed_count: Mapped[int] = mapped_column(default=0)
+    min_age_weeks: Mapped[int] = mapped_column(default=6)
+    max_age_weeks: Mapped[int] = mapped_column(default=52)
+    price: Mapped[Decimal] = mapped_column(sa.Numeric(8, 2), default=Decimal("0.00"))
+    cancellation_cutoff_hours: Mapped[int] = mapped_column(default=24)
+    status: Mapped[str] = mapped_column(sa.String(10), default=DRAFT)
+    min_places: Mapped[int | None] = mapped_column()
+    decision_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    run_confirmed: Mapped[bool] = mapped_column(default=False)
+    held_places: Mapped[int] = mapped_column(default=0)
+    held_claimed: Mapped[int] = mapped_column(default=0)
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    late_join_until: Mapped[int] = mapped_column(default=1)
+    first_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    centre = relationship("Centre", back_populates="workshops", lazy="raise_on_sql")
+    instructor = relationship("User", lazy="raise_on_sql")
+    sessions = relationship(
+        "WorkshopSession",
+        back_populates="workshop",
+        order_by="WorkshopSession.number",
+        lazy="raise_on_sql",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def held_unclaimed(self) -> int:
+        """Held places not yet claimed with a referral code."""
+        return self.held_places - self.held_claimed
+
+    @property
+    def places_left(self) -> int:
+        """Places the public can still book (rule 11)."""
+        return max(0, self.capacity - self.confirmed_count - self.held_unclaimed)
+
+    @property
+    def is_course(self) -> bool:
+        return self.kind == KIND_COURSE
+
+    def __repr__(self) -> str:
+        return f"<Workshop {self.id} {self.title!r}>"
+
+
+class WorkshopSession(Base):
+    """One meeting of a workshop, stored in UTC; a course's sessions are numbered."""
+
+    __tablename__ = "workshop_session"
+    __table_args__ = (
+        sa.UniqueConstraint("workshop_id", "number"),
+        sa.CheckConstraint("status IN ('scheduled', 'cancelled')", name="status_known"),
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workshop.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column()
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    room: Mapped[str] = mapped_column(sa.String(120), default="")
+    status: Mapped[str] = mapped_column(sa.String(10), default=SCHEDULED)
+    revision: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    workshop = relationship("Workshop", back_populates="sessions", lazy="raise_on_sql")
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == CANCELLED
+
+    def __repr__(self) -> str:
+        return f"<WorkshopSession {self.workshop_id}#{self.number}>"

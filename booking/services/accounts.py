@@ -1,0 +1,88 @@
+"""Accounts: creating users, checking credentials, giving roles."""
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import Centre, InstructorProfile, Membership, User
+from booking.models.people import ROLE_INSTRUCTOR, ROLE_STAFF
+from booking.passwords import check_password, hash_password, needs_rehash
+from booking.services.errors import Conflict, Invalid, NotFound
+
+ROLES = ("parent", "instructor", "staff", "admin")
+
+# A real hash of a random string, so a login for an unknown email costs the same.
+_DUMMY_HASH = hash_password("not-a-real-password-0000")
+
+
+def normalise_email(email: str) -> str:
+    """Emails compare without case or surrounding space."""
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    """The user with that email, if any."""
+    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(
+    email: str,
+    name: str,
+    password: str,
+    role: str = "parent",
+    centre_slug: str | None = None,
+) -> User:
+    """Create an account with a role; staff and instructors belong to a centre."""
+    if role not in ROLES:
+        raise Invalid(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
+    if role in (ROLE_STAFF, ROLE_INSTRUCTOR) and not centre_slug:
+        raise Invalid(f"A {role} belongs to a centre: give --centre SLUG.")
+    email = normalise_email(email)
+    with write_transaction():
+        if find_user_by_email(email):
+            raise Conflict("An account with that email already exists.", {"email": "taken"})
+        user = User(email=email, name=name.strip(), password_hash=hash_password(password))
+        user.is_admin = role == "admin"
+        db.session.add(user)
+        db.session.flush()
+        if centre_slug:
+            centre = db.session.scalar(sa.select(Centre).where(Centre.slug == centre_slug))
+            if centre is None:
+                raise NotFound(f"No centre with the slug {centre_slug!r}.")
+            if role in (ROLE_STAFF, ROLE_INSTRUCTOR):
+                db.session.add(Membership(user_id=user.id, centre_id=centre.id, role=role))
+            if role == ROLE_INSTRUCTOR:
+                db.session.add(InstructorProfile(user_id=user.id, display_name=user.name))
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user if the password is right; None otherwise, in similar time."""
+    user = find_user_by_email(email)
+    if user is None or user.deleted_at is not None:
+        check_password(_DUMMY_HASH, password)
+        return None
+    if not check_password(user.password_hash, password):
+        return None
+    if needs_rehash(user.password_hash):
+        with write_transaction():
+            user = db.session.get(User, user.id)
+            user.password_hash = hash_password(password)
+    return user
+
+
+def set_password(user_id: int, password: str) -> User:
+    """Change a password and end every other session of the user."""
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        user.password_hash = hash_password(password)
+        user.session_version += 1
+    return user
+
+
+def end_sessions(user_id: int) -> User:
+    """Make every existing login of the user stop working."""
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        user.session_version += 1
+    return user

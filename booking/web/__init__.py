@@ -1,0 +1,15 @@
+"""The web layer: one blueprint per audience."""
+
+from importlib import import_module
+
+BLUEPRINTS = (
+    "booking.web.public",
+    "booking.web.auth",
+)
+
+
+def register_blueprints(app) -> None:
+    """Register every area's blueprint."""
+    for module_name in BLUEPRINTS:
+        module = import_module(module_name)
+        app.register_blueprint(module.bp)

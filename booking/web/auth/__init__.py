@@ -1,0 +1,7 @@
+"""Accounts: register, log in, log out."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from booking.web.auth import views  # noqa: E402,F401

@@ -1,0 +1,47 @@
+"""Account forms."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from booking.passwords import MIN_PASSWORD_LENGTH
+
+
+def strip(value):
+    """Leading and trailing spaces are never meant."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class RegisterForm(FlaskForm):
+    """A new parent account."""
+
+    name = StringField("Your name", filters=[strip], validators=[DataRequired(), Length(max=120)])
+    email = EmailField(
+        "Email address",
+        filters=[strip],
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+    )
+    password = PasswordField(
+        "Password",
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=f"Use at least {MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
+    )
+    password_confirm = PasswordField(
+        "Password again",
+        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+    )
+
+
+class LoginForm(FlaskForm):
+    """Log in with email and password."""
+
+    email = EmailField(
+        "Email address", filters=[strip], validators=[DataRequired(), Length(max=254)]
+    )
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])

@@ -1,0 +1,82 @@
+"""Settings, each read from the environment variable of the same name."""
+
+import os
+import secrets
+
+DEFAULT_DEV_SECRET = "development-only-secret-key-change-me"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def normalise_database_url(url: str) -> str:
+    """Point PostgreSQL URLs at the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the app's configuration from the environment."""
+    env = os.environ.get("BOOKING_ENV", "development").strip() or "development"
+    if env not in {"development", "production"}:
+        raise RuntimeError("BOOKING_ENV must be 'development' or 'production'")
+    production = env == "production"
+    secret = os.environ.get("SECRET_KEY", "")
+    if production and len(secret) < 16:
+        raise RuntimeError("SECRET_KEY (at least 16 characters) is required in production")
+    if not secret:
+        secret = DEFAULT_DEV_SECRET
+    default_db = "sqlite:///" + os.path.join(instance_path, "booking.sqlite3")
+    database_url = normalise_database_url(os.environ.get("DATABASE_URL") or default_db)
+    mail_server = os.environ.get("MAIL_SERVER") or None
+    return {
+        "BOOKING_ENV": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "BASE_URL": (os.environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "MAIL_SERVER": mail_server,
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _bool(os.environ.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(os.environ.get("MAIL_USE_SSL")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER")
+        or "Baby Massage Classes <bookings@localhost>",
+        "MAIL_DIR": os.path.join(instance_path, "mail"),
+        "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), default=True),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "PROXY_HOPS": _int("PROXY_HOPS", 0),
+        "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "DEMO_PASSWORD_ALLOWED": not production,
+        "PURGE_AFTER_DAYS": _int("PURGE_AFTER_DAYS", 365),
+        "PASSWORD_RESET_HOURS": 2,
+    }
+
+
+def random_secret() -> str:
+    """A fresh random secret, for tests and one-off scripts."""
+    return secrets.token_urlsafe(32)

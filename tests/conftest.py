@@ -1,0 +1,295 @@
+"""Fixtures: an app on a fresh database (SQLite, or PostgreSQL via TEST_DATABASE_URL),
+its client and CLI runner, an `auth` helper and factories for the domain."""
+
+import os
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from booking import create_app
+from booking.extensions import db
+from booking.models import (
+    Baby,
+    Centre,
+    InstructorProfile,
+    Membership,
+    User,
+    Workshop,
+    WorkshopSession,
+)
+from booking.passwords import hash_password
+from config import normalise_database_url
+
+PASSWORD = "correct-horse-battery"
+# Hashing with argon2's default cost in every factory call would dominate the suite.
+_PASSWORD_HASH = hash_password(PASSWORD)
+
+
+def _postgres_url() -> str | None:
+    raw = os.environ.get("TEST_DATABASE_URL")
+    return normalise_database_url(raw) if raw else None
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A database of its own for this test run, built by the migrations."""
+    server_url = _postgres_url()
+    created = None
+    if server_url:
+        url = sa.make_url(server_url)
+        name = f"booking_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        except sa.exc.OperationalError as exc:  # pragma: no cover - CI must notice
+            pytest.exit(f"TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}", 3)
+        created = (admin, name)
+        test_url = url.set(database=name).render_as_string(hide_password=False)
+    else:
+        test_url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": test_url})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    yield test_url
+    if created:
+        admin, name = created
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def pytest_report_header(config):
+    """Say which database the suite runs on."""
+    return "database: " + ("postgresql" if _postgres_url() else "sqlite")
+
+
+def _empty_tables() -> None:
+    tables = db.metadata.sorted_tables
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The app on an empty database, with mail written under a temporary folder."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "MAIL_SERVER": None,
+            "MAIL_DIR": str(tmp_path / "mail"),
+            "BASE_URL": "https://classes.example.org",
+            "SERVER_NAME": None,
+        }
+    )
+    with app.app_context():
+        _empty_tables()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for the flask commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context, for calling services directly."""
+    with app.app_context():
+        yield app
+
+
+class AuthActions:
+    """Log in and out through the real forms."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email: str, password: str = PASSWORD):
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    """Log the test client in and out."""
+    return AuthActions(client)
+
+
+def _commit(obj):
+    db.session.add(obj)
+    db.session.commit()
+    return obj
+
+
+@pytest.fixture
+def make_centre(app):
+    """Create a centre: make_centre(slug=..., timezone=...)."""
+    counter = {"n": 0}
+
+    def make(**fields) -> Centre:
+        counter["n"] += 1
+        n = counter["n"]
+        values = {
+            "slug": f"centre-{n}",
+            "name": f"Centre {n}",
+            "address": f"{n} High Street",
+            "town": "Bristol",
+            "postcode": "BS1 4DJ",
+            "country": "GB",
+            "timezone": "Europe/London",
+            "contact_email": f"centre{n}@example.org",
+            "published": True,
+        }
+        values.update(fields)
+        with app.app_context():
+            centre = _commit(Centre(**values))
+            db.session.refresh(centre)
+            db.session.expunge(centre)
+        return centre
+
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user: make_user(email, role='parent'|'instructor'|'staff'|'admin', centre=...)."""
+    counter = {"n": 0}
+
+    def make(email=None, name=None, role="parent", centre=None, password=None) -> User:
+        counter["n"] += 1
+        email = email or f"user{counter['n']}@example.org"
+        with app.app_context():
+            user = User(
+                email=email.lower(),
+                name=name or email.split("@")[0].title(),
+                password_hash=hash_password(password) if password else _PASSWORD_HASH,
+                is_admin=role == "admin",
+            )
+            _commit(user)
+            if role in ("staff", "instructor"):
+                centre_id = centre.id if centre is not None else None
+                assert centre_id, "staff and instructors need a centre"
+                db.session.add(Membership(user_id=user.id, centre_id=centre_id, role=role))
+                if role == "instructor":
+                    db.session.add(InstructorProfile(user_id=user.id, display_name=user.name))
+                db.session.commit()
+            db.session.refresh(user)
+            user_id = user.id
+            db.session.expunge(user)
+        user.id = user_id
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_baby(app):
+    """Create a baby: make_baby(parent, name='Ada', age_weeks=10)."""
+
+    def make(parent, name="Ada", age_weeks=10, date_of_birth=None) -> Baby:
+        dob = date_of_birth or (date.today() - timedelta(weeks=age_weeks))
+        with app.app_context():
+            baby = _commit(
+                Baby(
+                    parent_id=parent.id,
+                    name=name,
+                    name_key=Baby.key_for(name),
+                    date_of_birth=dob,
+                )
+            )
+            db.session.refresh(baby)
+            db.session.expunge(baby)
+        return baby
+
+    return make
+
+
+@pytest.fixture
+def make_workshop(app, make_centre, make_user):
+    """Create a workshop with weekly sessions.
+
+    make_workshop(centre=None, instructor=None, sessions=4, starts_in_days=7,
+                  capacity=8, status='published', **fields)
+    """
+
+    def make(
+        centre=None,
+        instructor=None,
+        sessions=None,
+        starts_at=None,
+        starts_in_days=7,
+        duration_minutes=60,
+        **fields,
+    ) -> Workshop:
+        centre = centre or make_centre()
+        instructor = instructor or make_user(role="instructor", centre=centre)
+        kind = fields.get("kind", "course")
+        count = sessions if sessions is not None else (4 if kind == "course" else 1)
+        first = starts_at or (
+            datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+            + timedelta(days=starts_in_days)
+        )
+        values = {
+            "title": "Baby massage",
+            "kind": kind,
+            "capacity": 8,
+            "min_age_weeks": 6,
+            "max_age_weeks": 52,
+            "price": Decimal("45.00"),
+            "status": "published",
+            "description": "Gentle strokes for you and your baby.",
+            "what_to_bring": "A towel and some unscented oil.",
+        }
+        values.update(fields)
+        with app.app_context():
+            workshop = Workshop(centre_id=centre.id, instructor_id=instructor.id, **values)
+            db.session.add(workshop)
+            db.session.flush()
+            for i in range(count):
+                start = first + timedelta(weeks=i)
+                db.session.add(
+                    WorkshopSession(
+                        workshop_id=workshop.id,
+                        number=i + 1,
+                        starts_at=start,
+                        ends_at=start + timedelta(minutes=duration_minutes),
+                    )
+                )
+            workshop.first_starts_at = first
+            workshop.last_ends_at = first + timedelta(
+                weeks=max(count - 1, 0), minutes=duration_minutes
+            )
+            db.session.commit()
+            db.session.refresh(workshop)
+            db.session.expunge(workshop)
+        return workshop
+
+    return make
