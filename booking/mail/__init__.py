@@ -1,0 +1,1 @@
+"""Email: writing outbox rows, rendering, and delivery over SMTP."""

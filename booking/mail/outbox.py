@@ -1,0 +1,41 @@
+"""Writing emails into the outbox, inside the caller's transaction."""
+
+from flask import current_app, render_template
+
+from booking.extensions import db
+from booking.models import OutboxMessage
+
+
+def absolute_url(path: str) -> str:
+    """A link for emails and feeds, built from BASE_URL."""
+    return current_app.config["BASE_URL"] + path
+
+
+def queue_email(
+    recipient: str,
+    template: str,
+    subject: str,
+    *,
+    ics: str | None = None,
+    ics_method: str | None = None,
+    dedupe_key: str | None = None,
+    **context,
+) -> OutboxMessage:
+    """Render `email/<template>.txt` and `.html` and add an outbox row to the session.
+
+    Nothing is sent and nothing is committed here: the row is part of the caller's
+    transaction, so the email exists if and only if the change that caused it does.
+    """
+    context.setdefault("base_url", current_app.config["BASE_URL"])
+    context["subject"] = subject
+    message = OutboxMessage(
+        recipient=recipient,
+        subject=subject,
+        body_text=render_template(f"email/{template}.txt", **context),
+        body_html=render_template(f"email/{template}.html", **context),
+        ics=ics,
+        ics_method=ics_method,
+        dedupe_key=dedupe_key,
+    )
+    db.session.add(message)
+    return message
