@@ -1,0 +1,1 @@
+"""iCalendar: subscription feeds and booking invites, nothing else."""

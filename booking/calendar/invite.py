@@ -1,0 +1,150 @@
+"""Booking invites (iTIP, RFC 5546): METHOD:REQUEST, METHOD:CANCEL and a PUBLISH download.
+
+Invite events carry a UID of their own per booking and session
+(`session-<id>-registration-<id>@host`): a parent who cancels and books again gets
+a fresh UID rather than a REQUEST that calendars would ignore because they already
+hold a CANCEL with a higher SEQUENCE, and an imported invite never collides with
+the same session arriving through a subscribed feed. The SEQUENCE is the session's
+revision plus the booking's invite_sequence, so every change outranks the last.
+"""
+
+from email.utils import parseaddr
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from booking.calendar.build import (
+    base_url,
+    cal_address,
+    calendar_host,
+    new_calendar,
+    session_event,
+    session_summary,
+    to_text,
+)
+from booking.extensions import db
+from booking.models import Registration, Workshop, WorkshopSession
+from booking.models.registration import CANCELLED
+
+REQUEST = "REQUEST"
+CANCEL = "CANCEL"
+PUBLISH = "PUBLISH"
+METHODS = (REQUEST, CANCEL, PUBLISH)
+
+
+def invite_uid(session_id: int, registration_id: int) -> str:
+    """The UID of one session in one booking's invites; it never changes."""
+    return f"session-{session_id}-registration-{registration_id}@{calendar_host()}"
+
+
+def _load(registration_id: int) -> Registration:
+    registration = db.session.scalar(
+        sa.select(Registration)
+        .where(Registration.id == registration_id)
+        .options(
+            selectinload(Registration.parent),
+            selectinload(Registration.baby),
+            selectinload(Registration.workshop).selectinload(Workshop.centre),
+            selectinload(Registration.workshop).selectinload(Workshop.sessions),
+        )
+    )
+    if registration is None:
+        raise LookupError(f"registration {registration_id} does not exist")
+    return registration
+
+
+def _organizer(centre_name: str):
+    _, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
+    return cal_address(address or f"bookings@{calendar_host()}", centre_name)
+
+
+def _attendee(registration: Registration, method: str):
+    parent = registration.parent
+    if parent is None:
+        return None
+    params = {"cutype": "INDIVIDUAL", "role": "REQ-PARTICIPANT", "rsvp": "FALSE"}
+    if method != CANCEL:
+        params["partstat"] = "ACCEPTED"
+    return cal_address(parent.email, parent.name, **params)
+
+
+def _stamp(registration: Registration, session: WorkshopSession):
+    """The latest moment this booking's view of the session changed (deterministic)."""
+    moments = [
+        session.updated_at,
+        registration.created_at,
+        registration.confirmed_at,
+        registration.cancelled_at,
+    ]
+    return max(m for m in moments if m is not None)
+
+
+def _summary(registration: Registration, default: str) -> str:
+    if registration.baby is not None:
+        return f"{default} ({registration.baby.name})"
+    return default
+
+
+def _build(registration: Registration, sessions, method: str, cancel_all: bool) -> str:
+    workshop = registration.workshop
+    centre = workshop.centre
+    total = len(workshop.sessions)
+    cal = new_calendar(
+        f"{workshop.title} at {centre.name}",
+        f"Your booking for {workshop.title}. Details: {base_url()}/account/bookings",
+        method=method,
+    )
+    for session in sessions:
+        event = session_event(
+            session,
+            workshop,
+            centre,
+            total=total,
+            uid=invite_uid(session.id, registration.id),
+            sequence=session.revision + registration.invite_sequence,
+            stamp=_stamp(registration, session),
+            summary=_summary(registration, session_summary(workshop, session, total)),
+            cancelled=cancel_all,
+        )
+        if method != PUBLISH:
+            event.add("organizer", _organizer(centre.name))
+            attendee = _attendee(registration, method)
+            if attendee is not None:
+                event.add("attendee", attendee)
+        cal.add_component(event)
+    return to_text(cal)
+
+
+def invite_for_registration(registration, method: str = REQUEST) -> str:
+    """The booking's invite: one VEVENT per session of its workshop.
+
+    `method` is REQUEST (the booking stands; cancelled sessions show CANCELLED),
+    CANCEL (the booking is cancelled: every event CANCELLED) or PUBLISH (a plain
+    download without ORGANIZER/ATTENDEE). A REQUEST for a cancelled booking is
+    sent as a CANCEL, so a calendar never re-adds it. Accepts a Registration or
+    its id; everything needed is loaded here.
+    """
+    method = method.upper()
+    if method not in METHODS:
+        raise ValueError(f"unknown iTIP method {method!r}")
+    registration_id = registration if isinstance(registration, int) else registration.id
+    registration = _load(registration_id)
+    if method == REQUEST and registration.status == CANCELLED:
+        method = CANCEL
+    sessions = registration.workshop.sessions
+    return _build(registration, sessions, method, cancel_all=method == CANCEL)
+
+
+def invite_for_session_cancel(session, registration) -> str:
+    """A METHOD:CANCEL for one cancelled session of a booking (same UID as its invite).
+
+    Accepts ORM objects or ids; the session must belong to the booking's workshop.
+    """
+    session_id = session if isinstance(session, int) else session.id
+    registration_id = registration if isinstance(registration, int) else registration.id
+    registration = _load(registration_id)
+    matching = [s for s in registration.workshop.sessions if s.id == session_id]
+    if not matching:
+        raise LookupError(f"session {session_id} is not part of registration {registration_id}")
+    return _build(registration, matching, CANCEL, cancel_all=True)
