@@ -13,6 +13,10 @@ class Centre(Base):
     """A children's centre, family hub, clinic or studio that runs classes."""
 
     __tablename__ = "centre"
+    __table_args__ = (
+        # The bounding-box prefilter of the distance search.
+        sa.Index("ix_centre_latitude_longitude", "latitude", "longitude"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 13:26:43.870104
+Create Date: 2026-11-25 13:32:05.988246
 
 """
 from alembic import op
@@ -43,6 +43,7 @@ def upgrade():
     sa.UniqueConstraint('slug', name=op.f('uq_centre_slug'))
     )
     with op.batch_alter_table('centre', schema=None) as batch_op:
+        batch_op.create_index('ix_centre_latitude_longitude', ['latitude', 'longitude'], unique=False)
         batch_op.create_index(batch_op.f('ix_centre_postcode'), ['postcode'], unique=False)
         batch_op.create_index(batch_op.f('ix_centre_town'), ['town'], unique=False)
 
@@ -336,6 +337,7 @@ def downgrade():
     with op.batch_alter_table('centre', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_centre_town'))
         batch_op.drop_index(batch_op.f('ix_centre_postcode'))
+        batch_op.drop_index('ix_centre_latitude_longitude')
 
     op.drop_table('centre')
     # ### end Alembic commands ###
