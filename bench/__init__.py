@@ -1,0 +1,1 @@
+"""The benchmark: the product against a bare Flask endpoint in the same run."""

@@ -1,0 +1,360 @@
+"""`make bench`: the product against a bare Flask endpoint, measured in the same run.
+
+For each database (SQLite, and PostgreSQL when reachable) and each scale (1x and 10x
+the data), it fills a fresh database, starts the product and the bare app under the
+same gunicorn settings, and loads each target with wrk. It prints requests per second
+as a ratio of the bare endpoint (measured before and after the product), p50/p99
+latency, the workers' memory, and how the cost per request grows with ten times the data.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from http.cookiejar import CookieJar
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+GUNICORN_ARGS = ["--workers", "2", "--threads", "4", "--worker-class", "gthread"]
+CONNECTIONS = 8
+WRK_THREADS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process and its children, in KiB."""
+    total = 0
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            pids += [int(p) for p in fh.read().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+class Server:
+    """A gunicorn process serving one app."""
+
+    def __init__(self, app: str, env: dict):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "gunicorn"), *GUNICORN_ARGS, "--bind", f"127.0.0.1:{self.port}",
+             "--log-level", "warning", app],
+            cwd=ROOT,
+            env=env,
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def parse_wrk(output: str) -> dict:
+    """Requests per second and latency percentiles from wrk --latency."""
+
+    def ms(text: str) -> float:
+        value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = ms(re.search(r"\s50%\s+(\S+)", output).group(1))
+    p99 = ms(re.search(r"\s99%\s+(\S+)", output).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors:.*", output)
+    total = re.search(r"(\d+) requests in", output)
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "bad": int(bad.group(1)) if bad else 0,
+        "requests": int(total.group(1)) if total else 0,
+        "socket_errors": errors.group(0) if errors else "",
+    }
+
+
+def wrk(url: str, duration: int, headers=(), script: str | None = None, env=None) -> dict:
+    cmd = ["wrk", "-t", str(WRK_THREADS), "-c", str(CONNECTIONS), "-d", f"{duration}s", "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    cmd.append(url)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    return parse_wrk(out)
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    if not match:
+        raise RuntimeError("no csrf_token on the page")
+    return match.group(1)
+
+
+def login_bookers(base: str, bookers: list, workshop_id: int) -> list[dict]:
+    """Log each booking parent in through the real forms; keep cookie and CSRF token."""
+    sessions = []
+    for booker in bookers:
+        jar = CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = opener.open(base + "/login").read().decode()
+        body = urllib.parse.urlencode(
+            {"email": booker["email"], "password": "bench-pass-1234", "csrf_token": csrf_from(page)}
+        ).encode()
+        opener.open(base + "/login", data=body).read()
+        page = opener.open(f"{base}/classes/{workshop_id}").read().decode()
+        cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+        sessions.append({"cookie": cookie, "csrf": csrf_from(page), "babies": booker["babies"]})
+    return sessions
+
+
+BOOKING_LUA = r"""
+local lines = {}
+for line in io.lines(os.getenv("BENCH_BOOKINGS")) do lines[#lines + 1] = line end
+local next_id = 0
+function setup(thread)
+  thread:set("offset", next_id)
+  next_id = next_id + 1
+end
+local counter = -1
+request = function()
+  if counter < 0 then counter = offset end
+  counter = counter + THREADS
+  local l = lines[(counter % #lines) + 1]
+  local cookie, path, body = l:match("([^\t]*)\t([^\t]*)\t(.*)")
+  return wrk.format("POST", path, {["Cookie"] = cookie,
+    ["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+end
+""".replace("THREADS", str(WRK_THREADS))
+
+
+def booking_script(tmp: str, sessions: list[dict], n_workshops: int) -> tuple[str, str]:
+    lines = []
+    per_booker = len(sessions[0]["babies"])
+    for r in range(len(sessions) * per_booker * 4):
+        s = sessions[r % len(sessions)]
+        baby = s["babies"][(r // len(sessions)) % per_booker]
+        workshop = 1 + (r * 7919) % n_workshops
+        body = urllib.parse.urlencode(
+            {"baby_id": baby, "consent": "y", "csrf_token": s["csrf"]}
+        )
+        lines.append(f"{s['cookie']}\t/classes/{workshop}/book\t{body}")
+    path = os.path.join(tmp, "bookings.tsv")
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    script = os.path.join(tmp, "booking.lua")
+    with open(script, "w") as fh:
+        fh.write(BOOKING_LUA)
+    return path, script
+
+
+def prepare_database(kind: str, tmp: str, scale: int) -> tuple[str, callable]:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp}/bench-{scale}.sqlite3", lambda: None
+    import sqlalchemy as sa
+
+    from config import normalise_database_url
+
+    url = sa.make_url(normalise_database_url(PG_SERVER))
+    name = f"booking_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+def fill_database(url: str, scale: int) -> dict:
+    env = dict(os.environ, DATABASE_URL=url)
+    code = (
+        "import json, sys\n"
+        "from booking import create_app\n"
+        "from flask_migrate import upgrade\n"
+        "from bench.data import fill\n"
+        "app = create_app()\n"
+        "with app.app_context():\n"
+        "    upgrade()\n"
+        f"    print('BENCH-INFO ' + json.dumps(fill(scale={scale})))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("BENCH-INFO "))
+    return json.loads(line[len("BENCH-INFO "):])
+
+
+def run_config(kind: str, scale: int, duration: int, tmp: str) -> dict:
+    url, drop = prepare_database(kind, tmp, scale)
+    try:
+        started = time.time()
+        info = fill_database(url, scale)
+        print(f"  filled {kind} x{scale} in {time.time() - started:.0f}s", flush=True)
+        env = dict(
+            os.environ,
+            DATABASE_URL=url,
+            RATELIMIT_ENABLED="false",
+            BOOKING_ENV="development",
+            PYTHONPATH=ROOT,
+        )
+        env.pop("MAIL_SERVER", None)
+        bare = Server("bench.bare:app", env)
+        product = Server("wsgi:app", env)
+        try:
+            wait_for(bare.base + "/")
+            wait_for(product.base + "/classes")
+            w = info["sample_workshop"]
+            slug = info["sample_centre"]
+            feed = f"{product.base}/feeds/centres/{slug}.ics"
+            etag = urllib.request.urlopen(feed).headers.get("ETag", "")
+            sessions = login_bookers(product.base, info["bookers"], w)
+            bookings, script = booking_script(tmp, sessions, info["workshops"])
+            targets = [
+                ("/classes", product.base + "/classes", (), None),
+                ("/classes (filters)", product.base
+                 + "/classes?q=bristol&age_weeks=10&date_from=2020-01-01", (), None),
+                ("/classes/<id>", f"{product.base}/classes/{w}", (), None),
+                ("/centres/<slug>", f"{product.base}/centres/{slug}", (), None),
+                ("feed 200", feed, (), None),
+                ("feed 304", feed, (f"If-None-Match: {etag}",), None),
+                ("/api/v1/workshops", product.base + "/api/v1/workshops", (), None),
+                ("booking (POST)", product.base + "/", (), script),
+            ]
+            results = {"bare_before": wrk(bare.base + "/", duration)}
+            for name, target, headers, lua in targets:
+                wrk_env = dict(os.environ, BENCH_BOOKINGS=bookings) if lua else None
+                results[name] = wrk(target, duration, headers, lua, wrk_env)
+            results["bare_after"] = wrk(bare.base + "/", duration)
+            results["memory_kib"] = {"bare": rss_kib(bare.proc.pid),
+                                     "product": rss_kib(product.proc.pid)}
+        finally:
+            bare.stop()
+            product.stop()
+        return results
+    finally:
+        drop()
+
+
+def print_table(kind: str, scale: int, results: dict) -> None:
+    bare = (results["bare_before"]["rps"] + results["bare_after"]["rps"]) / 2
+    print(f"\n{kind}, data x{scale}: bare Flask {results['bare_before']['rps']:.0f} req/s before, "
+          f"{results['bare_after']['rps']:.0f} after")
+    print(f"{'target':<22}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx/3xx':>13}")
+    for name, r in results.items():
+        if name.startswith("bare") or name == "memory_kib":
+            continue
+        print(f"{name:<22}{r['rps']:>9.0f}{r['rps'] / bare:>8.2f}{r['p50']:>9.1f}"
+              f"{r['p99']:>9.1f}{r['bad']:>13}")
+    mem = results["memory_kib"]
+    print(f"memory (gunicorn master + workers): product {mem['product'] / 1024:.0f} MiB, "
+          f"bare {mem['bare'] / 1024:.0f} MiB, ratio {mem['product'] / max(mem['bare'], 1):.2f}")
+
+
+def pg_reachable() -> bool:
+    try:
+        import sqlalchemy as sa
+
+        from config import normalise_database_url
+
+        engine = sa.create_engine(normalise_database_url(PG_SERVER))
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_SECONDS", 8)))
+    parser.add_argument("--scales", default=os.environ.get("BENCH_SCALES", "1,10"))
+    parser.add_argument(
+        "--databases", default=os.environ.get("BENCH_DATABASES", "sqlite,postgresql")
+    )
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        return 2
+    sys.path.insert(0, ROOT)
+    kinds = [k for k in args.databases.split(",") if k]
+    if "postgresql" in kinds and not pg_reachable():
+        print(f"PostgreSQL at {PG_SERVER} is not reachable; measuring SQLite only")
+        kinds.remove("postgresql")
+    scales = [int(s) for s in args.scales.split(",")]
+    summary = {}
+    with tempfile.TemporaryDirectory(prefix="booking-bench-") as tmp:
+        for kind in kinds:
+            for scale in scales:
+                print(f"== {kind}, data x{scale}", flush=True)
+                results = run_config(kind, scale, args.duration, tmp)
+                summary[(kind, scale)] = results
+                print_table(kind, scale, results)
+    for kind in kinds:
+        if (kind, 1) in summary and (kind, 10) in summary:
+            print(f"\n{kind}: cost per request at 10x the data, relative to 1x "
+                  "(time per request, normalised by the bare endpoint of each run)")
+            small, large = summary[(kind, 1)], summary[(kind, 10)]
+            bare_small = (small["bare_before"]["rps"] + small["bare_after"]["rps"]) / 2
+            bare_large = (large["bare_before"]["rps"] + large["bare_after"]["rps"]) / 2
+            for name in small:
+                if name.startswith("bare") or name == "memory_kib":
+                    continue
+                growth = (small[name]["rps"] / bare_small) / max(
+                    large[name]["rps"] / bare_large, 1e-9
+                )
+                print(f"  {name:<22}{growth:>6.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
