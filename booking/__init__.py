@@ -33,9 +33,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
 
-    from booking import auth_setup, errors, templating
+    from booking import auth_setup, errors, security, templating
 
     auth_setup.init_app(app)
+    security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
 

@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from booking.extensions import limiter
+from booking.security import form_email_key
 from booking.services import accounts
 from booking.services.errors import Conflict
 from booking.web.auth import bp
@@ -24,6 +26,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
 def register():
     """Create a parent account and log in."""
     if current_user.is_authenticated:
@@ -49,6 +52,8 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute; 100 per hour", methods=["POST"])
+@limiter.limit("10 per minute; 50 per hour", key_func=form_email_key, methods=["POST"])
 def login():
     """Log in with email and password."""
     form = LoginForm()
