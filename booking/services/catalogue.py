@@ -1,0 +1,429 @@
+"""The public catalogue: read queries for classes, centres and instructors.
+
+Every listing loads its workshops with their centre, instructor and sessions
+eagerly and counts waiting lists in one aggregate query, so the number of SQL
+queries for a page does not grow with the number of results.
+"""
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from booking.extensions import db
+from booking.models import (
+    Centre,
+    InstructorProfile,
+    Membership,
+    Registration,
+    User,
+    Workshop,
+    WorkshopSession,
+    utcnow,
+    workshop_topic,
+)
+from booking.models.people import ROLE_INSTRUCTOR
+from booking.models.registration import WAITLISTED
+from booking.models.workshop import DRAFT, PUBLISHED
+from booking.services.catalogue_params import MAX_ID, SLUG_RE, SearchParams
+from booking.services.errors import NotFound
+from booking.topics import TOPICS, Topic
+
+EARTH_RADIUS_KM = 6371.0088
+KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180
+MAX_TERMS = 8
+
+
+@dataclass
+class Listing:
+    """A workshop as the catalogue shows it."""
+
+    workshop: Workshop
+    waitlist_count: int = 0
+    topics: list[str] = field(default_factory=list)
+    distance_km: float | None = None
+
+    @property
+    def is_full(self) -> bool:
+        """No public place left."""
+        return self.workshop.places_left == 0
+
+
+@dataclass
+class SearchResult:
+    """One page of a catalogue search."""
+
+    listings: list[Listing]
+    total: int
+    params: SearchParams
+
+    @property
+    def page(self) -> int:
+        return self.params.page
+
+    @property
+    def per_page(self) -> int:
+        return self.params.per_page
+
+    @property
+    def pages(self) -> int:
+        """How many pages the whole result has (at least 1)."""
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+@dataclass
+class InstructorPage:
+    """An instructor's public profile."""
+
+    user: User
+    profile: InstructorProfile | None
+    centres: list[Centre]
+
+    @property
+    def name(self) -> str:
+        return self.profile.display_name if self.profile else self.user.name
+
+    @property
+    def topics(self) -> list[str]:
+        return self.profile.topic_slugs if self.profile else []
+
+
+def listing_options() -> list:
+    """Loader options that let a workshop be shown or serialised without more queries."""
+    return [
+        selectinload(Workshop.centre),
+        selectinload(Workshop.sessions),
+        selectinload(Workshop.instructor).selectinload(User.instructor_profile),
+    ]
+
+
+def instructor_name(user: User | None) -> str:
+    """The name parents see for an instructor: the profile's display name if loaded."""
+    if user is None:
+        return ""
+    if "instructor_profile" not in sa.inspect(user).unloaded and user.instructor_profile:
+        return user.instructor_profile.display_name
+    return user.name
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance between two points, in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _bounding_box(lat: float, lon: float, radius_km: float):
+    """SQL conditions keeping centres within a box around the circle."""
+    dlat = radius_km / KM_PER_DEGREE
+    conds = [
+        Centre.latitude.is_not(None),
+        Centre.longitude.is_not(None),
+        Centre.latitude.between(lat - dlat, lat + dlat),
+    ]
+    cos_lat = math.cos(math.radians(lat))
+    if lat + dlat >= 90 or lat - dlat <= -90 or cos_lat < 1e-6:
+        return conds  # the circle reaches a pole: every longitude
+    dlon = dlat / cos_lat
+    if dlon >= 180:
+        return conds
+    low, high = lon - dlon, lon + dlon
+    if low < -180:
+        conds.append(sa.or_(Centre.longitude >= low + 360, Centre.longitude <= high))
+    elif high > 180:
+        conds.append(sa.or_(Centre.longitude >= low, Centre.longitude <= high - 360))
+    else:
+        conds.append(Centre.longitude.between(low, high))
+    return conds
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _postcode_prefix(text: str):
+    compact = _like_escape(re.sub(r"\s+", "", text).upper())
+    column = sa.func.replace(sa.func.upper(Centre.postcode), " ", "")
+    return column.like(compact + "%", escape="\\")
+
+
+def _text_condition(q: str):
+    """Every word in the title, centre name, town or postcode; or the whole postcode prefix."""
+    terms = []
+    for word in q.split()[:MAX_TERMS]:
+        pattern = f"%{_like_escape(word)}%"
+        terms.append(
+            sa.or_(
+                Workshop.title.ilike(pattern, escape="\\"),
+                Centre.name.ilike(pattern, escape="\\"),
+                Centre.town.ilike(pattern, escape="\\"),
+                _postcode_prefix(word),
+            )
+        )
+    condition = sa.and_(*terms)
+    if " " in q and re.fullmatch(r"[A-Za-z0-9 ]{2,10}", q):
+        condition = sa.or_(condition, _postcode_prefix(q))
+    return condition
+
+
+def listed_condition(now: datetime):
+    """Published workshops at published centres that have not finished being joinable:
+    the first session is in the future or still running, or a course can still be
+    joined late (until its `late_join_until` session starts)."""
+    still_open = (
+        sa.select(WorkshopSession.id)
+        .where(
+            WorkshopSession.workshop_id == Workshop.id,
+            sa.or_(
+                sa.and_(WorkshopSession.number == 1, WorkshopSession.ends_at > now),
+                sa.and_(
+                    WorkshopSession.number == Workshop.late_join_until,
+                    WorkshopSession.number > 1,
+                    WorkshopSession.starts_at > now,
+                ),
+            ),
+        )
+        .exists()
+    )
+    return sa.and_(
+        Workshop.status == PUBLISHED,
+        Centre.published.is_(True),
+        Workshop.first_starts_at.is_not(None),
+        still_open,
+    )
+
+
+def _conditions(params: SearchParams, now: datetime) -> list:
+    conds = [listed_condition(now)]
+    if params.q:
+        conds.append(_text_condition(params.q))
+    if params.centre:
+        conds.append(Centre.slug == params.centre)
+    if params.instructor:
+        conds.append(Workshop.instructor_id == params.instructor)
+    if params.topic:
+        tagged = sa.select(workshop_topic.c.workshop_id).where(
+            workshop_topic.c.topic == params.topic
+        )
+        conds.append(Workshop.id.in_(tagged))
+    # Local dates: a safe UTC window in SQL (zones span UTC-12 to UTC+14), exact later.
+    if params.date_from:
+        start = datetime.combine(params.date_from, time(), UTC) - timedelta(hours=14)
+        conds.append(Workshop.first_starts_at >= start)
+    if params.date_to:
+        end = datetime.combine(params.date_to, time(), UTC) + timedelta(days=1, hours=12)
+        conds.append(Workshop.first_starts_at < end)
+    if params.near:
+        conds.extend(_bounding_box(params.lat, params.lon, params.radius_km))
+    return conds
+
+
+def _keep(params: SearchParams, row, now: datetime) -> tuple[bool, float | None]:
+    """The exact checks done in Python: local dates, the baby's age, the distance."""
+    tz = ZoneInfo(row.timezone)
+    first_local = row.first_starts_at.astimezone(tz).date()
+    if params.date_from and first_local < params.date_from:
+        return False, None
+    if params.date_to and first_local > params.date_to:
+        return False, None
+    if params.age_weeks is not None:
+        today = now.astimezone(tz).date()
+        age_at_first = params.age_weeks + (first_local - today).days // 7
+        if not row.min_age_weeks <= age_at_first <= row.max_age_weeks:
+            return False, None
+    distance = None
+    if params.near:
+        distance = haversine_km(params.lat, params.lon, row.latitude, row.longitude)
+        if distance > params.radius_km:
+            return False, None
+    return True, distance
+
+
+def search_workshops(params: SearchParams, now: datetime | None = None) -> SearchResult:
+    """One page of listed workshops matching the search, soonest (or nearest) first."""
+    now = now or utcnow()
+    conds = _conditions(params, now)
+    order = (Workshop.first_starts_at, Workshop.id)
+    offset = (params.page - 1) * params.per_page
+    distances: dict[int, float] = {}
+    if params.near or params.age_weeks is not None or params.date_from or params.date_to:
+        rows = db.session.execute(
+            sa.select(
+                Workshop.id,
+                Workshop.first_starts_at,
+                Workshop.min_age_weeks,
+                Workshop.max_age_weeks,
+                Centre.timezone,
+                Centre.latitude,
+                Centre.longitude,
+            )
+            .join(Centre, Workshop.centre_id == Centre.id)
+            .where(*conds)
+            .order_by(*order)
+        ).all()
+        kept = []
+        for row in rows:
+            keep, distance = _keep(params, row, now)
+            if keep:
+                kept.append(row.id)
+                if distance is not None:
+                    distances[row.id] = distance
+        if params.near:
+            kept.sort(key=lambda wid: distances[wid])  # stable: soonest first among equals
+        total = len(kept)
+        ids = kept[offset : offset + params.per_page]
+    else:
+        base = sa.select(Workshop.id).join(Centre, Workshop.centre_id == Centre.id).where(*conds)
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
+        ids = list(
+            db.session.scalars(base.order_by(*order).offset(offset).limit(params.per_page))
+        )
+    listings = load_listings(ids)
+    for listing in listings:
+        listing.distance_km = distances.get(listing.workshop.id)
+    return SearchResult(listings=listings, total=total, params=params)
+
+
+def load_listings(workshop_ids: list[int]) -> list[Listing]:
+    """Workshops by id, in that order, ready to show: a constant number of queries."""
+    if not workshop_ids:
+        return []
+    workshops = db.session.scalars(
+        sa.select(Workshop).where(Workshop.id.in_(workshop_ids)).options(*listing_options())
+    ).all()
+    by_id = {w.id: w for w in workshops}
+    counts = waitlist_counts(workshop_ids)
+    topics = topics_for(workshop_ids)
+    return [
+        Listing(
+            workshop=by_id[wid], waitlist_count=counts.get(wid, 0), topics=topics.get(wid, [])
+        )
+        for wid in workshop_ids
+        if wid in by_id
+    ]
+
+
+def waitlist_counts(workshop_ids) -> dict[int, int]:
+    """How many are waiting for each workshop, in one aggregate query."""
+    ids = list(workshop_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Registration.workshop_id, sa.func.count(Registration.id))
+        .where(Registration.workshop_id.in_(ids), Registration.status == WAITLISTED)
+        .group_by(Registration.workshop_id)
+    )
+    return {workshop_id: count for workshop_id, count in rows}
+
+
+def topics_for(workshop_ids) -> dict[int, list[str]]:
+    """The topic slugs of each workshop, in the fixed list's order, in one query."""
+    ids = list(workshop_ids)
+    if not ids:
+        return {}
+    order = {t.slug: i for i, t in enumerate(TOPICS)}
+    result: dict[int, list[str]] = {}
+    rows = db.session.execute(
+        sa.select(workshop_topic.c.workshop_id, workshop_topic.c.topic).where(
+            workshop_topic.c.workshop_id.in_(ids)
+        )
+    )
+    for workshop_id, topic in rows:
+        result.setdefault(workshop_id, []).append(topic)
+    for slugs in result.values():
+        slugs.sort(key=lambda s: order.get(s, len(order)))
+    return result
+
+
+def upcoming(limit: int = 6, *, centre: str | None = None, instructor: int | None = None):
+    """The next listed workshops (optionally of one centre or instructor)."""
+    params = SearchParams(centre=centre, instructor=instructor, per_page=limit)
+    return search_workshops(params)
+
+
+def get_workshop(workshop_id: int) -> Listing:
+    """A workshop's public page data; drafts and unpublished centres are not found."""
+    if not 1 <= workshop_id <= MAX_ID:
+        raise NotFound("There is no class with that number.")
+    workshop = db.session.scalar(
+        sa.select(Workshop).where(Workshop.id == workshop_id).options(*listing_options())
+    )
+    if workshop is None or workshop.status == DRAFT or not workshop.centre.published:
+        raise NotFound("There is no class with that number.")
+    return Listing(
+        workshop=workshop,
+        waitlist_count=waitlist_counts([workshop.id]).get(workshop.id, 0),
+        topics=topics_for([workshop.id]).get(workshop.id, []),
+    )
+
+
+def list_centres() -> list[Centre]:
+    """Every published centre, by name."""
+    return list(
+        db.session.scalars(
+            sa.select(Centre).where(Centre.published.is_(True)).order_by(Centre.name, Centre.id)
+        )
+    )
+
+
+def get_centre(slug: str) -> Centre:
+    """A published centre by its slug."""
+    centre = None
+    if SLUG_RE.match(slug or ""):
+        centre = db.session.scalar(
+            sa.select(Centre).where(Centre.slug == slug, Centre.published.is_(True))
+        )
+    if centre is None:
+        raise NotFound("There is no centre with that name.")
+    return centre
+
+
+def get_instructor(user_id: int) -> InstructorPage:
+    """An instructor's public profile; anyone else is not found."""
+    user = None
+    if 1 <= user_id <= MAX_ID:
+        user = db.session.scalar(
+            sa.select(User)
+            .where(User.id == user_id, User.deleted_at.is_(None))
+            .options(selectinload(User.instructor_profile))
+        )
+    if user is None or (user.instructor_profile is None and not user.is_instructor):
+        raise NotFound("There is no instructor with that number.")
+    centres = db.session.scalars(
+        sa.select(Centre)
+        .join(Membership, Membership.centre_id == Centre.id)
+        .where(
+            Membership.user_id == user.id,
+            Membership.role == ROLE_INSTRUCTOR,
+            Centre.published.is_(True),
+        )
+        .order_by(Centre.name)
+    ).all()
+    return InstructorPage(user=user, profile=user.instructor_profile, centres=list(centres))
+
+
+def offered_topics(now: datetime | None = None) -> list[tuple[Topic, int]]:
+    """The topics that listed workshops are tagged with, and how many, in list order."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        sa.select(workshop_topic.c.topic, sa.func.count(sa.distinct(Workshop.id)))
+        .join(Workshop, Workshop.id == workshop_topic.c.workshop_id)
+        .join(Centre, Workshop.centre_id == Centre.id)
+        .where(listed_condition(now))
+        .group_by(workshop_topic.c.topic)
+    )
+    counts = dict(rows.all())
+    return [(t, counts[t.slug]) for t in TOPICS if counts.get(t.slug)]

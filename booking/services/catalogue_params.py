@@ -1,0 +1,224 @@
+"""The catalogue's search parameters: read from a query string, checked, explained.
+
+Shared by the /classes page and the JSON API so that both accept exactly the same
+filters and refuse bad ones with the same messages, naming the parameter.
+"""
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date
+
+from booking.services.errors import DomainError
+from booking.topics import TOPICS_BY_SLUG
+
+PER_PAGE = 20
+MAX_PER_PAGE = 100
+MAX_PAGE = 10_000
+MAX_Q_LENGTH = 100
+MAX_AGE_WEEKS = 156
+DEFAULT_RADIUS_KM = 25.0
+MAX_RADIUS_KM = 500.0
+MAX_ID = 2**31 - 1
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+INT_RE = re.compile(r"^[+]?\d{1,12}$")
+
+# Every parameter the search understands, in the order errors are reported.
+PARAMETERS = (
+    "q",
+    "age_weeks",
+    "date_from",
+    "date_to",
+    "lat",
+    "lon",
+    "radius_km",
+    "centre",
+    "instructor",
+    "topic",
+    "page",
+    "per_page",
+)
+
+
+class InvalidQuery(DomainError):
+    """A query-string parameter that cannot be understood (400)."""
+
+    status = 400
+    code = "invalid_parameter"
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """A checked catalogue search. Empty parameters are None."""
+
+    q: str | None = None
+    age_weeks: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    lat: float | None = None
+    lon: float | None = None
+    radius_km: float | None = None
+    centre: str | None = None
+    instructor: int | None = None
+    topic: str | None = None
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    @property
+    def near(self) -> bool:
+        """True when searching by distance from a point."""
+        return self.lat is not None and self.lon is not None
+
+    def query_args(self, **overrides) -> dict:
+        """The parameters as a query string would carry them (for page links)."""
+        args = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "page" and value == 1:
+                continue
+            if f.name == "per_page" and value == PER_PAGE:
+                continue
+            if value is None:
+                continue
+            if isinstance(value, date):
+                value = value.isoformat()
+            elif isinstance(value, float):
+                value = f"{value:g}"
+            args[f.name] = value
+        args.update(overrides)
+        return {k: v for k, v in args.items() if v is not None}
+
+    def with_page(self, page: int) -> "SearchParams":
+        """The same search on another page."""
+        return replace(self, page=page)
+
+
+def _text(args: Mapping, name: str) -> str | None:
+    raw = args.get(name)
+    if raw is None:
+        return None
+    raw = str(raw).strip()
+    return raw or None
+
+
+def _int(raw: str, name: str, label: str, low: int, high: int, errors: dict) -> int | None:
+    if not INT_RE.match(raw):
+        errors[name] = f"{label} must be a whole number."
+        return None
+    value = int(raw)
+    if value < low or value > high:
+        errors[name] = f"{label} must be between {low} and {high}."
+        return None
+    return value
+
+
+def _float(raw: str, name: str, label: str, low: float, high: float, errors: dict):
+    try:
+        value = float(raw)
+    except ValueError:
+        errors[name] = f"{label} must be a number."
+        return None
+    if not math.isfinite(value) or value < low or value > high:
+        errors[name] = f"{label} must be a number between {low:g} and {high:g}."
+        return None
+    return value
+
+
+def _date(raw: str, name: str, label: str, errors: dict) -> date | None:
+    try:
+        if not DATE_RE.match(raw):
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = f"{label} must be a real date written as YYYY-MM-DD, such as 2026-03-01."
+        return None
+
+
+def parse_search(args: Mapping, *, allow_per_page: bool = False) -> SearchParams:
+    """Check a query string's search parameters.
+
+    Raises InvalidQuery (400) naming every bad parameter in `fields`; unknown
+    parameters are ignored. `per_page` is accepted only where `allow_per_page`.
+    """
+    errors: dict[str, str] = {}
+    values: dict = {}
+
+    q = _text(args, "q")
+    if q is not None:
+        if len(q) > MAX_Q_LENGTH:
+            errors["q"] = f"The search text (q) must be at most {MAX_Q_LENGTH} characters."
+        elif any(ord(ch) < 32 for ch in q):
+            errors["q"] = "The search text (q) contains characters that cannot be searched for."
+        else:
+            values["q"] = " ".join(q.split())
+
+    raw = _text(args, "age_weeks")
+    if raw is not None:
+        values["age_weeks"] = _int(
+            raw, "age_weeks", "Baby's age in weeks (age_weeks)", 0, MAX_AGE_WEEKS, errors
+        )
+
+    for name, label in (("date_from", "From date (date_from)"), ("date_to", "To date (date_to)")):
+        raw = _text(args, name)
+        if raw is not None:
+            values[name] = _date(raw, name, label, errors)
+    if values.get("date_from") and values.get("date_to"):
+        if values["date_to"] < values["date_from"]:
+            errors["date_to"] = "To date (date_to) must not be before the from date (date_from)."
+
+    raw_lat, raw_lon = _text(args, "lat"), _text(args, "lon")
+    if raw_lat is not None:
+        values["lat"] = _float(raw_lat, "lat", "Latitude (lat)", -90, 90, errors)
+    if raw_lon is not None:
+        values["lon"] = _float(raw_lon, "lon", "Longitude (lon)", -180, 180, errors)
+    if raw_lat is not None and raw_lon is None:
+        errors["lon"] = "Longitude (lon) is needed together with latitude (lat)."
+    if raw_lon is not None and raw_lat is None:
+        errors["lat"] = "Latitude (lat) is needed together with longitude (lon)."
+    raw = _text(args, "radius_km")
+    if raw is not None:
+        if raw_lat is None and raw_lon is None:
+            errors["radius_km"] = "A distance (radius_km) needs a point: give lat and lon too."
+        else:
+            values["radius_km"] = _float(
+                raw, "radius_km", "Distance in km (radius_km)", 0.1, MAX_RADIUS_KM, errors
+            )
+    elif raw_lat is not None and raw_lon is not None:
+        values["radius_km"] = DEFAULT_RADIUS_KM
+
+    raw = _text(args, "centre")
+    if raw is not None:
+        if SLUG_RE.match(raw):
+            values["centre"] = raw
+        else:
+            errors["centre"] = "Centre (centre) must be a centre's short name, such as 'st-pauls'."
+
+    raw = _text(args, "instructor")
+    if raw is not None:
+        values["instructor"] = _int(raw, "instructor", "Instructor (instructor)", 1, MAX_ID, errors)
+
+    raw = _text(args, "topic")
+    if raw is not None:
+        if raw in TOPICS_BY_SLUG:
+            values["topic"] = raw
+        else:
+            known = ", ".join(TOPICS_BY_SLUG)
+            errors["topic"] = f"Topic (topic) must be one of: {known}."
+
+    raw = _text(args, "page")
+    if raw is not None:
+        values["page"] = _int(raw, "page", "Page (page)", 1, MAX_PAGE, errors)
+    raw = _text(args, "per_page")
+    if raw is not None and allow_per_page:
+        values["per_page"] = _int(
+            raw, "per_page", "Results per page (per_page)", 1, MAX_PER_PAGE, errors
+        )
+
+    if errors:
+        ordered = {name: errors[name] for name in PARAMETERS if name in errors}
+        message = " ".join(ordered.values())
+        raise InvalidQuery(message, fields=ordered)
+    return SearchParams(**{k: v for k, v in values.items() if v is not None})
