@@ -5,6 +5,9 @@ from importlib import import_module
 BLUEPRINTS = (
     "booking.web.public",
     "booking.web.auth",
+    "booking.web.feeds",
+    "booking.web.teach",
+    "booking.web.tokens",
 )
 
 

@@ -1,0 +1,268 @@
+"""Subscription feeds: a centre's or an instructor's public schedule, and a private feed.
+
+A feed is described by a `FeedSource` (what to select and what to call it). Its
+version (strong ETag and Last-Modified) comes from one aggregate query, so a
+calendar app polling with If-None-Match is answered without rendering anything.
+Events use the session's stable UID, SEQUENCE = revision and DTSTAMP = the
+session's updated_at, so the same data always renders to the same bytes.
+"""
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from booking.calendar.build import (
+    base_url,
+    new_calendar,
+    session_event,
+    session_summary,
+    session_uid,
+    to_text,
+)
+from booking.extensions import db
+from booking.models import Baby, Centre, InstructorProfile, Registration, User, Workshop
+from booking.models import WorkshopSession as Session
+from booking.models.registration import CONFIRMED
+from booking.models.workshop import CANCELLED, PUBLISHED
+
+PAST_DAYS = 30
+FORMAT_VERSION = "1"
+VISIBLE = (PUBLISHED, CANCELLED)
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """What one feed contains and what it is called."""
+
+    kind: str  # "centre", "instructor" or "private"
+    key: int
+    name: str
+    description: str
+    filename: str
+    timezone: str | None = None
+    teacher_id: int | None = None
+    parent_id: int | None = None
+    conditions: tuple = field(default=(), compare=False)
+
+    @property
+    def is_private(self) -> bool:
+        """Private feeds hold personal data and are never cached by shared caches."""
+        return self.kind == "private"
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    """A feed's validators, computed without rendering it."""
+
+    etag: str
+    last_modified: datetime | None
+
+
+def _since() -> datetime:
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
+        days=PAST_DAYS
+    )
+
+
+def centre_feed(slug: str) -> FeedSource | None:
+    """The public feed of a published centre, or None."""
+    centre = db.session.scalar(
+        sa.select(Centre).where(Centre.slug == slug, Centre.published.is_(True))
+    )
+    if centre is None:
+        return None
+    return FeedSource(
+        kind="centre",
+        key=centre.id,
+        name=f"Baby massage classes at {centre.name}",
+        description=f"Every class at {centre.name}, {centre.town}. From {base_url()}",
+        filename=f"{centre.slug}.ics",
+        timezone=centre.timezone,
+        conditions=(Workshop.centre_id == centre.id, Centre.published.is_(True)),
+    )
+
+
+def instructor_feed(instructor_id: int) -> FeedSource | None:
+    """The public teaching schedule of an instructor (a user with a profile), or None."""
+    profile = db.session.scalar(
+        sa.select(InstructorProfile).where(InstructorProfile.user_id == instructor_id)
+    )
+    if profile is None:
+        return None
+    return FeedSource(
+        kind="instructor",
+        key=instructor_id,
+        name=f"Baby massage classes with {profile.display_name}",
+        description=f"Classes taught by {profile.display_name}. From {base_url()}",
+        filename=f"instructor-{instructor_id}.ics",
+        conditions=(Workshop.instructor_id == instructor_id, Centre.published.is_(True)),
+    )
+
+
+def private_feed(user: User) -> FeedSource:
+    """A person's own feed: the sessions they have booked and, for instructors, teach."""
+    booked = Session.workshop_id.in_(
+        sa.select(Registration.workshop_id).where(
+            Registration.parent_id == user.id, Registration.status == CONFIRMED
+        )
+    )
+    teaching = user.is_instructor
+    condition = sa.or_(booked, Workshop.instructor_id == user.id) if teaching else booked
+    return FeedSource(
+        kind="private",
+        key=user.id,
+        name="My baby massage classes",
+        description="Your booked baby massage classes"
+        + (" and the classes you teach" if teaching else "")
+        + f". Manage them at {base_url()}/account/bookings",
+        filename="my-classes.ics",
+        teacher_id=user.id if teaching else None,
+        parent_id=user.id,
+        conditions=(condition,),
+    )
+
+
+def _where(source: FeedSource):
+    return (*source.conditions, Workshop.status.in_(VISIBLE), Session.ends_at >= _since())
+
+
+def _aggregate_columns(source: FeedSource) -> list:
+    columns = [
+        sa.func.count(Session.id),
+        sa.func.max(Session.updated_at),
+        sa.func.sum(Session.revision),
+        sa.func.count(sa.distinct(Workshop.id)),
+        sa.func.max(Workshop.updated_at),
+        sa.func.sum(Workshop.confirmed_count),
+        sa.func.max(Centre.updated_at),
+    ]
+    if source.parent_id is not None:
+        mine = Registration.parent_id == source.parent_id
+        for column in (Registration.created_at, Registration.confirmed_at,
+                       Registration.cancelled_at):
+            columns.append(sa.select(sa.func.max(column)).where(mine).scalar_subquery())
+        columns.append(sa.select(sa.func.count(Registration.id)).where(mine).scalar_subquery())
+        babies = Baby.parent_id == source.parent_id
+        for expr in (sa.func.min(Baby.name), sa.func.max(Baby.name),
+                     sa.func.sum(sa.func.length(Baby.name)), sa.func.count(Baby.id)):
+            columns.append(sa.select(expr).where(babies).scalar_subquery())
+    return columns
+
+
+def feed_version(source: FeedSource) -> FeedVersion:
+    """The feed's strong ETag and Last-Modified, from one aggregate query."""
+    row = db.session.execute(
+        sa.select(*_aggregate_columns(source))
+        .select_from(Session)
+        .join(Workshop, Session.workshop_id == Workshop.id)
+        .join(Centre, Workshop.centre_id == Centre.id)
+        .where(*_where(source))
+    ).one()
+    parts = [FORMAT_VERSION, base_url(), source.kind, str(source.key), source.name]
+    parts.extend(_fingerprint(value) for value in row)
+    digest = hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:40]
+    moments = [value for value in row if isinstance(value, datetime)]
+    last_modified = max(_aware(m) for m in moments) if moments else None
+    return FeedVersion(etag=f"{source.kind}-{digest}", last_modified=last_modified)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _fingerprint(value) -> str:
+    if isinstance(value, datetime):
+        return _aware(value).isoformat()
+    return "" if value is None else str(value)
+
+
+def _sessions(source: FeedSource) -> list[Session]:
+    return list(
+        db.session.scalars(
+            sa.select(Session)
+            .join(Session.workshop)
+            .join(Workshop.centre)
+            .where(*_where(source))
+            .options(contains_eager(Session.workshop).contains_eager(Workshop.centre))
+            .order_by(Session.starts_at, Session.id)
+        )
+    )
+
+
+def _session_totals(workshop_ids: set[int]) -> dict[int, int]:
+    if not workshop_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Session.workshop_id, sa.func.count(Session.id))
+        .where(Session.workshop_id.in_(workshop_ids))
+        .group_by(Session.workshop_id)
+    )
+    return dict(rows.all())
+
+
+def _baby_names(parent_id: int, workshop_ids: set[int]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = defaultdict(list)
+    if not workshop_ids:
+        return names
+    rows = db.session.execute(
+        sa.select(Registration.workshop_id, Baby.name)
+        .join(Baby, Registration.baby_id == Baby.id)
+        .where(
+            Registration.parent_id == parent_id,
+            Registration.status == CONFIRMED,
+            Registration.workshop_id.in_(workshop_ids),
+        )
+        .order_by(Baby.name, Baby.id)
+    )
+    for workshop_id, name in rows:
+        names[workshop_id].append(name)
+    return names
+
+
+def render_feed(source: FeedSource) -> str:
+    """The feed as iCalendar text: one VEVENT per session, cancelled ones included."""
+    sessions = _sessions(source)
+    workshop_ids = {s.workshop_id for s in sessions}
+    totals = _session_totals(workshop_ids)
+    babies: dict[int, list[str]] = {}
+    if source.parent_id is not None:
+        babies = _baby_names(source.parent_id, workshop_ids)
+    cal = new_calendar(source.name, source.description, feed=True)
+    if source.timezone:
+        cal.add("x-wr-timezone", source.timezone)
+    for session in sessions:
+        workshop = session.workshop
+        total = totals.get(workshop.id, 1)
+        summary = None
+        extra: list[str] = []
+        if source.teacher_id is not None and workshop.instructor_id == source.teacher_id:
+            extra.append(f"{workshop.confirmed_count} booked of {workshop.capacity} places.")
+            summary = _teaching_summary(workshop, session, total)
+        elif babies.get(workshop.id):
+            summary = _booked_summary(workshop, session, total, babies[workshop.id])
+        cal.add_component(
+            session_event(
+                session,
+                workshop,
+                workshop.centre,
+                total=total,
+                uid=session_uid(session.id),
+                sequence=session.revision,
+                stamp=session.updated_at,
+                summary=summary,
+                extra=extra,
+            )
+        )
+    return to_text(cal)
+
+
+def _teaching_summary(workshop: Workshop, session: Session, total: int) -> str:
+    return f"Teaching: {session_summary(workshop, session, total)}"
+
+
+def _booked_summary(workshop: Workshop, session: Session, total: int, names: list[str]) -> str:
+    return f"{session_summary(workshop, session, total)} ({' and '.join(names)})"

@@ -1,0 +1,57 @@
+"""iCalendar HTTP responses with validators, caching and privacy headers."""
+
+from collections.abc import Callable
+
+from flask import Response, request
+
+from booking.calendar.feeds import FeedVersion
+
+ICS_TYPE = "text/calendar; charset=utf-8"
+PUBLIC_CACHE = "public, max-age=300"
+PRIVATE_CACHE = "private, max-age=0"
+
+
+def _not_modified(version: FeedVersion) -> bool:
+    """RFC 9110: If-None-Match decides when present; otherwise If-Modified-Since."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(version.etag) or (
+            request.if_none_match.star_tag
+        )
+    since = request.if_modified_since
+    if since is not None and version.last_modified is not None:
+        return version.last_modified.replace(microsecond=0) <= since
+    return False
+
+
+def _headers(response: Response, filename: str, private: bool) -> Response:
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if private:
+        response.headers["Cache-Control"] = PRIVATE_CACHE
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    else:
+        response.headers["Cache-Control"] = PUBLIC_CACHE
+    return response
+
+
+def feed_response(
+    version: FeedVersion, render: Callable[[], str], filename: str, private: bool
+) -> Response:
+    """A 304 when the client's copy is current (nothing rendered), else the feed."""
+    if _not_modified(version):
+        response = Response(status=304)
+    else:
+        response = Response(render(), mimetype="text/calendar")
+        response.headers["Content-Type"] = ICS_TYPE
+    response.set_etag(version.etag)
+    if version.last_modified is not None:
+        response.last_modified = version.last_modified
+    return _headers(response, filename, private)
+
+
+def download_response(text: str, filename: str) -> Response:
+    """A one-off calendar file (an invite) for the person who asked for it."""
+    response = Response(text, mimetype="text/calendar")
+    response.headers["Content-Type"] = ICS_TYPE
+    return _headers(response, filename, private=True)

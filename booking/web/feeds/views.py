@@ -1,0 +1,111 @@
+"""Feed, invite and calendar-link views: thin wrappers over booking.calendar and
+booking.services.feed_tokens."""
+
+from urllib.parse import quote
+
+from flask import abort, flash, redirect, render_template, session, url_for
+from flask_login import current_user, login_required
+
+from booking.calendar import feeds
+from booking.calendar.build import base_url
+from booking.calendar.invite import PUBLISH, invite_for_registration
+from booking.extensions import db
+from booking.models import Registration
+from booking.models.registration import CONFIRMED
+from booking.services import feed_tokens
+from booking.services.errors import DomainError
+from booking.web.feeds import bp
+from booking.web.feeds.forms import FeedLinkForm
+from booking.web.feeds.responses import download_response, feed_response
+
+FEED_NOT_FOUND = (
+    "There is no calendar feed at this address. The link may be mistyped, or it may "
+    "have been replaced with a new one."
+)
+ONCE_KEY = "feed_link_once"
+
+
+def _serve(source: feeds.FeedSource | None):
+    if source is None:
+        abort(404, FEED_NOT_FOUND)
+    version = feeds.feed_version(source)
+    return feed_response(
+        version, lambda: feeds.render_feed(source), source.filename, source.is_private
+    )
+
+
+@bp.route("/feeds/centres/<slug>.ics")
+def centre_feed(slug: str):
+    """A published centre's public schedule as a calendar feed."""
+    return _serve(feeds.centre_feed(slug))
+
+
+@bp.route("/feeds/instructors/<instructor_id>.ics")
+def instructor_feed(instructor_id: str):
+    """An instructor's public teaching schedule as a calendar feed."""
+    if not instructor_id.isascii() or not instructor_id.isdigit() or len(instructor_id) > 12:
+        abort(404, FEED_NOT_FOUND)
+    return _serve(feeds.instructor_feed(int(instructor_id)))
+
+
+@bp.route("/feeds/private/<token>.ics")
+def private_feed(token: str):
+    """A person's own bookings (and teaching), opened by their secret link."""
+    user = feed_tokens.user_for_feed_token(token)
+    return _serve(feeds.private_feed(user) if user is not None else None)
+
+
+def _links(token: str) -> dict[str, str]:
+    https = base_url() + url_for("feeds.private_feed", token=token)
+    webcal = "webcal://" + https.split("://", 1)[1]
+    google = "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe="")
+    return {"https": https, "webcal": webcal, "google": google}
+
+
+@bp.route("/account/calendar")
+@login_required
+def calendar_link():
+    """The private calendar link: shown once after it is made, with how to subscribe."""
+    token = session.pop(ONCE_KEY, None)
+    has_link = feed_tokens.has_feed_token(current_user.id)
+    links = _links(token) if token and has_link else None
+    return render_template(
+        "feeds/calendar.html",
+        form=FeedLinkForm(),
+        has_link=has_link,
+        links=links,
+    )
+
+
+@bp.route("/account/calendar", methods=["POST"])
+@bp.route("/account/calendar/reset", methods=["POST"])
+@login_required
+def reset_calendar_link():
+    """Make a new private calendar link; any old link stops working at once."""
+    form = FeedLinkForm()
+    if not form.validate_on_submit():
+        abort(400, "This form had expired. Please reload the page and try again.")
+    had_link = feed_tokens.has_feed_token(current_user.id)
+    try:
+        token = feed_tokens.issue_feed_token(current_user.id)
+    except DomainError as exc:
+        abort(exc.status, exc.message)
+    session[ONCE_KEY] = token
+    if had_link:
+        flash("Your new calendar link is ready. The old link no longer works.", "success")
+    else:
+        flash("Your calendar link is ready.", "success")
+    return redirect(url_for("feeds.calendar_link"))
+
+
+@bp.route("/account/bookings/<int:registration_id>/invite.ics")
+@login_required
+def booking_invite(registration_id: int):
+    """The calendar file of one of the parent's own confirmed bookings."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.parent_id != current_user.id:
+        abort(404, "We could not find that booking in your account.")
+    if registration.status != CONFIRMED:
+        abort(404, "Only a confirmed place has a calendar file.")
+    text = invite_for_registration(registration, method=PUBLISH)
+    return download_response(text, f"booking-{registration.id}.ics")
