@@ -6,8 +6,6 @@ BLUEPRINTS = (
     "booking.web.public",
     "booking.web.auth",
     "booking.web.feeds",
-    "booking.web.teach",
-    "booking.web.tokens",
 )
 
 
