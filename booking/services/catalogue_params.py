@@ -24,7 +24,7 @@ MAX_ID = 2**31 - 1
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-INT_RE = re.compile(r"^[+]?\d{1,12}$")
+INT_RE = re.compile(r"^[+-]?\d{1,12}$")
 
 # Every parameter the search understands, in the order errors are reported.
 PARAMETERS = (

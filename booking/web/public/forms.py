@@ -1,0 +1,40 @@
+"""The class search form (a GET form: it changes nothing, so it carries no CSRF token)."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+
+from booking.topics import TOPICS
+
+
+class SearchForm(FlaskForm):
+    """The filters of /classes, for rendering; the catalogue service checks the values."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Class, centre, town or postcode")
+    age_weeks = IntegerField("Baby's age in weeks")
+    date_from = DateField("Starting from")
+    date_to = DateField("Starting by")
+    topic = SelectField(
+        "Especially for",
+        choices=[SelectChoice("", "Any class")] + [SelectChoice(t.slug, t.name) for t in TOPICS],
+    )
+    radius_km = StringField("Within (km)")
+    lat = HiddenField("Latitude")
+    lon = HiddenField("Longitude")
+    centre = HiddenField("Centre")
+    instructor = HiddenField("Instructor")
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """Put the service's messages next to the fields they are about."""
+        for name, message in errors.items():
+            if name in self._fields:
+                self._fields[name].errors = [message]
