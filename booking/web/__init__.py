@@ -5,6 +5,7 @@ from importlib import import_module
 BLUEPRINTS = (
     "booking.web.public",
     "booking.web.auth",
+    "booking.web.account",
     "booking.web.api",
     "booking.web.feeds",
 )

@@ -1,0 +1,173 @@
+"""Babies on a parent's account: add, correct, remove."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import Baby, Registration, Workshop
+from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.services.errors import Conflict, Invalid, NotFound
+
+NAME_MAX = 80
+OLDEST_YEARS = 3
+
+
+def latest_possible_today() -> date:
+    """Today's date somewhere on Earth (UTC+14), so no real birth date is 'in the future'."""
+    return (datetime.now(UTC) + timedelta(hours=14)).date()
+
+
+def check_date_of_birth(value, field: str = "date_of_birth") -> date:
+    """A plausible date of birth for a baby, or Invalid with the reason next to `field`."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise Invalid("Enter the date of birth as YYYY-MM-DD.", {field: "Enter a date."})
+    today = latest_possible_today()
+    if value > today:
+        message = "The date of birth cannot be in the future."
+        raise Invalid(message, {field: message})
+    oldest = today - timedelta(days=OLDEST_YEARS * 366)
+    if value < oldest:
+        message = (
+            f"The date of birth is more than {OLDEST_YEARS} years ago; "
+            "these classes are for babies. Please check the year."
+        )
+        raise Invalid(message, {field: message})
+    return value
+
+
+def check_name(value, field: str = "name") -> str:
+    """A baby's first name or nickname: one to 80 characters."""
+    name = " ".join(str(value or "").split())
+    if not name:
+        message = "Enter your baby's first name or a nickname."
+        raise Invalid(message, {field: message})
+    if len(name) > NAME_MAX:
+        message = f"Use at most {NAME_MAX} characters."
+        raise Invalid(message, {field: message})
+    return name
+
+
+def list_babies(parent_id: int) -> list[Baby]:
+    """The parent's babies, youngest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Baby)
+            .where(Baby.parent_id == parent_id)
+            .order_by(Baby.date_of_birth.desc(), Baby.id)
+        )
+    )
+
+
+def get_baby(parent_id: int, baby_id) -> Baby:
+    """One of the parent's babies; NotFound for anyone else's (nothing is revealed)."""
+    try:
+        baby_id = int(baby_id)
+    except (TypeError, ValueError):
+        baby_id = None
+    baby = db.session.get(Baby, baby_id) if baby_id is not None else None
+    if baby is None or baby.parent_id != parent_id:
+        message = "We could not find that baby on your account."
+        raise NotFound(message, {"baby_id": message})
+    return baby
+
+
+def find_same_baby(parent_id: int, name: str, date_of_birth: date) -> Baby | None:
+    """The parent's baby with that name (ignoring case and spaces) and date of birth."""
+    return db.session.scalar(
+        sa.select(Baby).where(
+            Baby.parent_id == parent_id,
+            Baby.name_key == Baby.key_for(name),
+            Baby.date_of_birth == date_of_birth,
+        )
+    )
+
+
+def find_or_add_baby(parent_id: int, name: str, date_of_birth: date) -> Baby:
+    """Inside an open transaction: the same baby if already there, else a new one.
+
+    Two requests adding the same baby at once meet the unique constraint; the
+    loser's insert is rolled back to a savepoint and the existing baby is used.
+    """
+    name = check_name(name, "baby_name")
+    date_of_birth = check_date_of_birth(date_of_birth, "baby_dob")
+    existing = find_same_baby(parent_id, name, date_of_birth)
+    if existing is not None:
+        return existing
+    baby = Baby(
+        parent_id=parent_id, name=name, name_key=Baby.key_for(name), date_of_birth=date_of_birth
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(baby)
+    except sa.exc.IntegrityError:
+        existing = find_same_baby(parent_id, name, date_of_birth)
+        if existing is None:
+            raise
+        return existing
+    return baby
+
+
+def add_baby(parent_id: int, name: str, date_of_birth: date) -> Baby:
+    """Add a baby to the parent's account; the same name and date of birth twice is refused."""
+    name = check_name(name)
+    date_of_birth = check_date_of_birth(date_of_birth)
+    with write_transaction():
+        if find_same_baby(parent_id, name, date_of_birth) is not None:
+            message = f"{name}, born on that day, is already on your account."
+            raise Conflict(message, {"name": message})
+        baby = Baby(
+            parent_id=parent_id,
+            name=name,
+            name_key=Baby.key_for(name),
+            date_of_birth=date_of_birth,
+        )
+        db.session.add(baby)
+    return baby
+
+
+def update_baby(parent_id: int, baby_id: int, *, name: str, date_of_birth: date) -> Baby:
+    """Correct a baby's name or date of birth."""
+    name = check_name(name)
+    date_of_birth = check_date_of_birth(date_of_birth)
+    with write_transaction():
+        baby = get_baby(parent_id, baby_id)
+        twin = find_same_baby(parent_id, name, date_of_birth)
+        if twin is not None and twin.id != baby.id:
+            message = f"{name}, born on that day, is already on your account."
+            raise Conflict(message, {"name": message})
+        baby.name = name
+        baby.name_key = Baby.key_for(name)
+        baby.date_of_birth = date_of_birth
+    return baby
+
+
+def active_booking_count(baby_id: int) -> int:
+    """The baby's confirmed or waiting registrations for workshops not yet over."""
+    now = datetime.now(UTC)
+    return db.session.scalar(
+        sa.select(sa.func.count(Registration.id))
+        .join(Workshop, Workshop.id == Registration.workshop_id)
+        .where(
+            Registration.baby_id == baby_id,
+            Registration.status.in_((CONFIRMED, WAITLISTED)),
+            sa.or_(Workshop.last_ends_at.is_(None), Workshop.last_ends_at > now),
+        )
+    )
+
+
+def remove_baby(parent_id: int, baby_id: int) -> str:
+    """Remove a baby with no upcoming bookings; returns the baby's name."""
+    with write_transaction():
+        baby = get_baby(parent_id, baby_id)
+        count = active_booking_count(baby.id)
+        if count:
+            places = "booking" if count == 1 else "bookings"
+            raise Conflict(
+                f"{baby.name} has {count} upcoming {places}. Cancel "
+                f"{'it' if count == 1 else 'them'} first, then remove {baby.name}."
+            )
+        name = baby.name
+        db.session.delete(baby)
+    return name

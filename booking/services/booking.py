@@ -1,0 +1,226 @@
+"""The booking engine: booking a place and cancelling one (PRODUCT.md booking rules 1-7).
+
+Every use case is one write transaction that locks the workshop's row first,
+takes or frees places with a conditional UPDATE and writes its emails into the
+outbox before committing. Waiting-list operations live in
+`booking.services.waitlist` and are re-exported here.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.mail.notify import (
+    notify_booking_cancelled,
+    notify_booking_confirmed,
+    notify_waitlisted,
+)
+from booking.models import Baby, Registration, Workshop
+from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
+from booking.services.babies import find_or_add_baby, get_baby
+from booking.services.errors import Invalid, NotFound
+from booking.services.places import (
+    age_weeks_now,
+    bookable_workshop,
+    booking_closed_reason,
+    cancellation_cutoff,
+    centre_timezone,
+    eligibility,
+    lock_workshop,
+    release_place,
+    require_int,
+    take_place,
+    utc_now,
+)
+from booking.services.waitlist import (
+    apply_capacity_change,
+    change_capacity,
+    move_registration,
+    promote_registration,
+    promote_waitlist,
+    waitlist_position,
+    waitlist_positions,
+)
+from booking.timefmt import format_local
+
+__all__ = [
+    "BookingResult",
+    "NotEligible",
+    "apply_capacity_change",
+    "book_place",
+    "cancel_registration",
+    "cancel_state",
+    "change_capacity",
+    "move_registration",
+    "promote_registration",
+    "promote_waitlist",
+    "waitlist_position",
+    "waitlist_positions",
+]
+
+CONSENT_MESSAGE = "Please confirm you have read the health and safety note."
+
+
+class NotEligible(Invalid):
+    """The baby's age does not fit the workshop; carries the baby's age today."""
+
+    code = "not_eligible"
+
+    def __init__(self, message: str, age_weeks_now: int, fields: dict | None = None):
+        super().__init__(message, fields)
+        self.age_weeks_now = age_weeks_now
+
+
+@dataclass
+class BookingResult:
+    """The registration a booking produced (or found), and its waiting-list position."""
+
+    registration: Registration
+    created: bool
+    position: int | None
+    baby: Baby | None = None
+    workshop: Workshop | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the booking holds a place."""
+        return self.registration.status == CONFIRMED
+
+
+def _active_registration(workshop_id: int, baby_id: int) -> Registration | None:
+    return db.session.scalar(
+        sa.select(Registration).where(
+            Registration.workshop_id == workshop_id,
+            Registration.baby_id == baby_id,
+            Registration.status.in_((CONFIRMED, WAITLISTED)),
+        )
+    )
+
+
+def _existing(registration: Registration, baby: Baby, workshop: Workshop) -> BookingResult:
+    return BookingResult(registration, False, waitlist_position(registration), baby, workshop)
+
+
+def _resolve_baby(parent_id: int, baby_id, baby_name, baby_dob) -> Baby:
+    if baby_id not in (None, ""):
+        return get_baby(parent_id, baby_id)
+    if not baby_name and baby_dob is None:
+        message = "Choose one of your babies, or give a new baby's name and date of birth."
+        raise Invalid(message, {"baby_id": message})
+    if baby_dob is None:
+        message = "Enter the date of birth as YYYY-MM-DD."
+        raise Invalid(message, {"baby_dob": message})
+    if not isinstance(baby_dob, date):
+        raise Invalid("Enter the date of birth as YYYY-MM-DD.", {"baby_dob": "Enter a date."})
+    return find_or_add_baby(parent_id, baby_name, baby_dob)
+
+
+def book_place(
+    *,
+    parent_id: int,
+    workshop_id: int,
+    baby_id: int | None = None,
+    baby_name: str | None = None,
+    baby_dob: date | None = None,
+    consent: bool = False,
+    referral_code: str | None = None,
+) -> BookingResult:
+    """Book a place for a baby, or join the waiting list when the workshop is full.
+
+    A repeated or simultaneous booking for the same baby returns the existing
+    registration with `created` False. `referral_code` is accepted for held
+    places; workshops without a referral scheme ignore it.
+    """
+    with write_transaction():
+        workshop = bookable_workshop(require_int(workshop_id, "The class"))
+        closed = booking_closed_reason(workshop)
+        if closed:
+            raise Invalid(closed)
+        if not consent:
+            raise Invalid(CONSENT_MESSAGE, {"consent": CONSENT_MESSAGE})
+        baby = _resolve_baby(parent_id, baby_id, baby_name, baby_dob)
+        db.session.flush()
+        existing = _active_registration(workshop.id, baby.id)
+        if existing is not None:
+            return _existing(existing, baby, workshop)
+        fit = eligibility(baby, workshop)
+        if not fit.eligible:
+            raise NotEligible(fit.reason, age_weeks_now(baby), {"baby_id": fit.reason})
+        now = utc_now()
+        registration = Registration(
+            workshop_id=workshop.id, baby_id=baby.id, parent_id=parent_id, consent_at=now
+        )
+        try:
+            with db.session.begin_nested():
+                if take_place(workshop):
+                    registration.status, registration.confirmed_at = CONFIRMED, now
+                else:
+                    registration.status, registration.waitlisted_at = WAITLISTED, now
+                db.session.add(registration)
+        except sa.exc.IntegrityError:
+            existing = _active_registration(workshop.id, baby.id)
+            if existing is None:
+                raise
+            return _existing(existing, baby, workshop)
+        position = waitlist_position(registration)
+        if registration.status == CONFIRMED:
+            notify_booking_confirmed(registration)
+        else:
+            notify_waitlisted(registration, position)
+    return BookingResult(registration, True, position, baby, workshop)
+
+
+def cancel_state(registration: Registration, workshop: Workshop, now=None) -> tuple[bool, str]:
+    """Whether the parent may cancel this registration now, and if not, why not."""
+    now = now or utc_now()
+    if registration.status == CANCELLED:
+        return False, "This booking is already cancelled."
+    if registration.status == WAITLISTED:
+        return True, ""
+    cutoff = cancellation_cutoff(workshop)
+    if cutoff is not None and now >= cutoff:
+        when = format_local(cutoff, centre_timezone(workshop))
+        return False, (
+            f"The cut-off for cancelling was {when}. Please contact the centre if you "
+            "cannot come."
+        )
+    return True, ""
+
+
+def cancel_registration(
+    registration_id: int, *, actor_id: int, on_behalf: bool = False, reason: str = ""
+) -> Registration:
+    """Cancel a booking or a waiting-list entry.
+
+    A parent may cancel their own confirmed place until the cut-off and a
+    waiting entry at any time; with `on_behalf` (the caller has checked staff
+    rights) any time. A freed place goes to the waiting list in the same
+    transaction. Cancelling an already cancelled booking changes nothing.
+    """
+    with write_transaction():
+        registration = db.session.get(Registration, require_int(registration_id, "The booking"))
+        if registration is None or (not on_behalf and registration.parent_id != actor_id):
+            raise NotFound("We could not find that booking on your account.")
+        workshop = lock_workshop(registration.workshop_id)
+        db.session.refresh(registration)
+        if registration.status == CANCELLED:
+            return registration
+        if not on_behalf:
+            allowed, why_not = cancel_state(registration, workshop)
+            if not allowed:
+                raise Invalid(why_not)
+        was_confirmed = registration.status == CONFIRMED
+        registration.status = CANCELLED
+        registration.cancelled_at = utc_now()
+        registration.cancel_reason = (reason or "").strip()[:200]
+        registration.invite_sequence += 1
+        if was_confirmed:
+            release_place(workshop)
+        db.session.flush()
+        notify_booking_cancelled(registration, was_confirmed=was_confirmed)
+        if was_confirmed:
+            promote_waitlist(workshop.id)
+    return registration

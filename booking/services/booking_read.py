@@ -1,0 +1,221 @@
+"""Read-only views of bookings for pages: the booking panel and a parent's bookings."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from booking.extensions import db
+from booking.models import Baby, Centre, Registration, Workshop
+from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
+from booking.models.workshop import PUBLISHED
+from booking.services.babies import list_babies
+from booking.services.booking import cancel_state
+from booking.services.places import (
+    Eligibility,
+    age_weeks_now,
+    booking_closed_reason,
+    eligibility,
+    utc_now,
+)
+from booking.services.waitlist import waitlist_positions
+
+HEALTH_NOTE = (
+    "No massage for 48 hours after immunisations; tell the instructor about any health "
+    "concerns."
+)
+
+
+def visible_workshop(workshop_id: int) -> Workshop | None:
+    """A published workshop at a published centre, with its centre and sessions loaded."""
+    return db.session.scalar(
+        sa.select(Workshop)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .where(
+            Workshop.id == workshop_id,
+            Workshop.status == PUBLISHED,
+            Centre.published.is_(True),
+        )
+        .options(selectinload(Workshop.centre), selectinload(Workshop.sessions))
+    )
+
+
+@dataclass
+class BabyOption:
+    """One of the parent's babies as the booking form offers it."""
+
+    baby: Baby
+    fit: Eligibility
+    age_weeks_now: int
+    registration: Registration | None = None
+    position: int | None = None
+
+    @property
+    def already_booked(self) -> bool:
+        """The baby already holds a place or waits in this workshop."""
+        return self.registration is not None
+
+
+@dataclass
+class PanelState:
+    """What the booking panel of a class page shows."""
+
+    workshop: Workshop
+    closed_reason: str | None
+    places_left: int
+    waiting_count: int
+    options: list[BabyOption] = field(default_factory=list)
+    health_note: str = HEALTH_NOTE
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the class can be booked now."""
+        return self.closed_reason is None
+
+    @property
+    def is_full(self) -> bool:
+        """No public place left: a booking joins the waiting list."""
+        return self.places_left <= 0
+
+    @property
+    def button_label(self) -> str:
+        """'Book a place', or 'Join the waiting list' when full."""
+        return "Join the waiting list" if self.is_full else "Book a place"
+
+    @property
+    def bookable_options(self) -> list[BabyOption]:
+        """Babies that fit and are not booked yet."""
+        return [o for o in self.options if o.fit.eligible and not o.already_booked]
+
+
+def waiting_count(workshop_id: int) -> int:
+    """How many registrations wait for a place."""
+    return db.session.scalar(
+        sa.select(sa.func.count(Registration.id)).where(
+            Registration.workshop_id == workshop_id, Registration.status == WAITLISTED
+        )
+    )
+
+
+def panel_state(workshop: Workshop, parent_id: int | None) -> PanelState:
+    """Everything the booking form needs for one workshop and (if logged in) one parent."""
+    workshop = db.session.get(Workshop, workshop.id)
+    state = PanelState(
+        workshop=workshop,
+        closed_reason=booking_closed_reason(workshop, utc_now()),
+        places_left=workshop.places_left,
+        waiting_count=waiting_count(workshop.id),
+    )
+    if parent_id is None:
+        return state
+    babies = list_babies(parent_id)
+    active = {
+        r.baby_id: r
+        for r in db.session.scalars(
+            sa.select(Registration).where(
+                Registration.workshop_id == workshop.id,
+                Registration.parent_id == parent_id,
+                Registration.status.in_((CONFIRMED, WAITLISTED)),
+            )
+        )
+    }
+    positions = waitlist_positions(active.values())
+    for baby in babies:
+        registration = active.get(baby.id)
+        state.options.append(
+            BabyOption(
+                baby=baby,
+                fit=eligibility(baby, workshop),
+                age_weeks_now=age_weeks_now(baby),
+                registration=registration,
+                position=positions.get(registration.id) if registration else None,
+            )
+        )
+    return state
+
+
+@dataclass
+class BookingRow:
+    """One of a parent's registrations as /account/bookings shows it."""
+
+    registration: Registration
+    workshop: Workshop
+    centre: Centre
+    baby: Baby | None
+    position: int | None
+    can_cancel: bool
+    why_not: str
+
+    @property
+    def baby_name(self) -> str:
+        """The baby's name, or a neutral phrase if the baby was removed."""
+        return self.baby.name if self.baby is not None else "Baby removed"
+
+
+@dataclass
+class ParentBookings:
+    """A parent's registrations, grouped as the page shows them."""
+
+    upcoming: list[BookingRow] = field(default_factory=list)
+    waiting: list[BookingRow] = field(default_factory=list)
+    past: list[BookingRow] = field(default_factory=list)
+    cancelled: list[BookingRow] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """The parent has never booked."""
+        return not (self.upcoming or self.waiting or self.past or self.cancelled)
+
+
+def _has_started(workshop: Workshop, now: datetime) -> bool:
+    return workshop.first_starts_at is not None and workshop.first_starts_at <= now
+
+
+def _is_over(workshop: Workshop, now: datetime) -> bool:
+    end = workshop.last_ends_at or workshop.first_starts_at
+    return end is not None and end <= now
+
+
+def parent_bookings(parent_id: int) -> ParentBookings:
+    """All of a parent's registrations, grouped into upcoming, waiting, past and cancelled."""
+    now = utc_now()
+    registrations = list(
+        db.session.scalars(
+            sa.select(Registration)
+            .join(Workshop, Workshop.id == Registration.workshop_id)
+            .where(Registration.parent_id == parent_id)
+            .options(
+                selectinload(Registration.workshop).selectinload(Workshop.centre),
+                selectinload(Registration.baby),
+            )
+            .order_by(Workshop.first_starts_at, Registration.id)
+        )
+    )
+    positions = waitlist_positions(registrations)
+    result = ParentBookings()
+    for registration in registrations:
+        workshop = registration.workshop
+        can, why_not = cancel_state(registration, workshop, now)
+        row = BookingRow(
+            registration=registration,
+            workshop=workshop,
+            centre=workshop.centre,
+            baby=registration.baby,
+            position=positions.get(registration.id),
+            can_cancel=can,
+            why_not=why_not,
+        )
+        if registration.status == CANCELLED:
+            result.cancelled.append(row)
+        elif registration.status == WAITLISTED and not _has_started(workshop, now):
+            result.waiting.append(row)
+        elif registration.status == CONFIRMED and not _is_over(workshop, now):
+            result.upcoming.append(row)
+        else:
+            row.can_cancel = False
+            row.why_not = ""
+            result.past.append(row)
+    result.cancelled.sort(key=lambda r: r.registration.cancelled_at or now, reverse=True)
+    result.past.reverse()
+    return result

@@ -1,0 +1,201 @@
+"""Places in a workshop: locking, taking and freeing them, and who is eligible.
+
+Everything here runs inside the caller's write transaction and never commits.
+Capacity is enforced by the database with a conditional UPDATE, never by
+counting first and inserting afterwards.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from booking.extensions import db
+from booking.models import Baby, Centre, Workshop, WorkshopSession
+from booking.models.workshop import PUBLISHED
+from booking.services.errors import Invalid, NotFound
+from booking.timefmt import format_local, to_local
+
+_workshop_table = Workshop.__table__
+
+
+def utc_now() -> datetime:
+    """The current instant (one place to read the clock)."""
+    return datetime.now(UTC)
+
+
+def lock_workshop(workshop_id: int) -> Workshop | None:
+    """Load a workshop with its centre and sessions, locking its row until commit.
+
+    On PostgreSQL this is SELECT ... FOR UPDATE, so every change to one
+    workshop's places is serialised; on SQLite the write transaction already
+    holds the database's write lock (BEGIN IMMEDIATE).
+    """
+    return db.session.scalar(
+        sa.select(Workshop)
+        .where(Workshop.id == workshop_id)
+        .options(
+            selectinload(Workshop.centre),
+            selectinload(Workshop.sessions),
+            selectinload(Workshop.instructor),
+        )
+        .with_for_update(of=Workshop)
+        .execution_options(populate_existing=True)
+    )
+
+
+def bookable_workshop(workshop_id: int) -> Workshop:
+    """The locked workshop if the public may see it: published at a published centre."""
+    workshop = lock_workshop(workshop_id)
+    if workshop is None or workshop.status != PUBLISHED or not workshop.centre.published:
+        raise NotFound("We could not find that class. It may have been withdrawn.")
+    return workshop
+
+
+def free_places_expression():
+    """SQL for the places the public may still take (rule 11)."""
+    t = _workshop_table.c
+    return t.capacity - (t.held_places - t.held_claimed) - t.confirmed_count
+
+
+def take_place(workshop: Workshop) -> bool:
+    """Take one public place with a conditional UPDATE; False when the workshop is full."""
+    t = _workshop_table.c
+    result = db.session.execute(
+        sa.update(_workshop_table)
+        .where(t.id == workshop.id)
+        .where(t.confirmed_count < t.capacity - (t.held_places - t.held_claimed))
+        .values(confirmed_count=t.confirmed_count + 1)
+    )
+    db.session.expire(workshop, ["confirmed_count"])
+    return result.rowcount == 1
+
+
+def release_place(workshop: Workshop) -> None:
+    """Give one confirmed place back."""
+    t = _workshop_table.c
+    db.session.execute(
+        sa.update(_workshop_table)
+        .where(t.id == workshop.id)
+        .where(t.confirmed_count > 0)
+        .values(confirmed_count=t.confirmed_count - 1)
+    )
+    db.session.expire(workshop, ["confirmed_count"])
+
+
+def first_session_start(workshop: Workshop) -> datetime | None:
+    """When the first session starts (cached on the workshop row)."""
+    return workshop.first_starts_at
+
+
+def booking_closes_at(workshop: Workshop) -> datetime | None:
+    """When joining (and promotion from the waiting list) stops.
+
+    The start of session number `late_join_until` (1 by default: the first
+    session), or of the first session when there is no such session.
+    """
+    late = workshop.late_join_until or 1
+    if late > 1:
+        start = db.session.scalar(
+            sa.select(WorkshopSession.starts_at).where(
+                WorkshopSession.workshop_id == workshop.id, WorkshopSession.number == late
+            )
+        )
+        if start is not None:
+            return start
+    return workshop.first_starts_at
+
+
+def booking_closed_reason(workshop: Workshop, now: datetime | None = None) -> str | None:
+    """Why a workshop cannot be joined now, in words; None while it is open."""
+    now = now or utc_now()
+    if workshop.status != PUBLISHED:
+        return "This class is not taking bookings."
+    closes = booking_closes_at(workshop)
+    if closes is None:
+        return "This class has no sessions yet, so it cannot be booked."
+    if now >= closes:
+        tz = _centre_tz(workshop)
+        return f"Booking for this class closed at {format_local(closes, tz)}."
+    return None
+
+
+def is_booking_open(workshop: Workshop, now: datetime | None = None) -> bool:
+    """Whether the workshop can be joined (or its waiting list promoted) now."""
+    return booking_closed_reason(workshop, now) is None
+
+
+def first_session_day(workshop: Workshop) -> date | None:
+    """The local date of the first session, on which babies' ages are measured."""
+    if workshop.first_starts_at is None:
+        return None
+    return to_local(workshop.first_starts_at, _centre_tz(workshop)).date()
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Whether a baby fits a workshop's age range, and why not."""
+
+    eligible: bool
+    age_weeks: int | None
+    reason: str = ""
+
+
+def weeks_label(weeks: int) -> str:
+    """'1 week' or '4 weeks'."""
+    return f"{weeks} week" if weeks == 1 else f"{weeks} weeks"
+
+
+def eligibility(baby: Baby | None, workshop: Workshop) -> Eligibility:
+    """Whether the baby's age in whole weeks at the first session is in the range (rule 2)."""
+    if baby is None:
+        return Eligibility(False, None, "This booking no longer has a baby on it.")
+    day = first_session_day(workshop)
+    if day is None:
+        return Eligibility(False, None, "This class has no sessions yet.")
+    age = baby.age_weeks_on(day)
+    low, high = workshop.min_age_weeks, workshop.max_age_weeks
+    if low <= age <= high:
+        return Eligibility(True, age)
+    if age < 0:
+        when = f"will not yet be born at the first session ({weeks_label(-age)} before)"
+    else:
+        when = f"will be {weeks_label(age)} old at the first session"
+    reason = (
+        f"{baby.name} {when}; this class is for babies from {low} to {high} weeks."
+    )
+    return Eligibility(False, age, reason)
+
+
+def age_weeks_now(baby: Baby, today: date | None = None) -> int:
+    """The baby's age in whole weeks today (for 'classes that would fit')."""
+    return max(0, baby.age_weeks_on(today or utc_now().date()))
+
+
+def cancellation_cutoff(workshop: Workshop) -> datetime | None:
+    """Until when a parent may cancel a confirmed place themselves."""
+    if workshop.first_starts_at is None:
+        return None
+    return workshop.first_starts_at - timedelta(hours=workshop.cancellation_cutoff_hours)
+
+
+def centre_timezone(workshop: Workshop) -> str:
+    """The IANA zone of the workshop's centre."""
+    return _centre_tz(workshop)
+
+
+def _centre_tz(workshop: Workshop) -> str:
+    if "centre" not in sa.inspect(workshop).unloaded:
+        return workshop.centre.timezone
+    return db.session.get(Centre, workshop.centre_id).timezone
+
+
+def require_int(value, what: str) -> int:
+    """A whole number from a caller, or Invalid."""
+    if isinstance(value, bool):
+        raise Invalid(f"{what} must be a whole number.")
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise Invalid(f"{what} must be a whole number.") from exc

@@ -1,0 +1,247 @@
+"""Waiting lists: positions, promotion, capacity changes and staff moves."""
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.mail.notify import notify_booking_cancelled, notify_booking_confirmed, notify_promoted
+from booking.models import Baby, Registration, Workshop
+from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
+from booking.models.workshop import PUBLISHED
+from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.places import (
+    booking_closed_reason,
+    eligibility,
+    is_booking_open,
+    lock_workshop,
+    release_place,
+    require_int,
+    take_place,
+    utc_now,
+)
+
+MAX_CAPACITY = 1000
+
+
+def waiting_order():
+    """First come, first served: by the time of joining, then by id."""
+    return (Registration.waitlisted_at, Registration.id)
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    """The 1-based position of a waiting registration; None for any other status."""
+    if registration.status != WAITLISTED:
+        return None
+    ahead = db.session.scalar(
+        sa.select(sa.func.count(Registration.id)).where(
+            Registration.workshop_id == registration.workshop_id,
+            Registration.status == WAITLISTED,
+            sa.or_(
+                Registration.waitlisted_at < registration.waitlisted_at,
+                sa.and_(
+                    Registration.waitlisted_at == registration.waitlisted_at,
+                    Registration.id < registration.id,
+                ),
+            ),
+        )
+    )
+    return ahead + 1
+
+
+def waitlist_positions(registrations: Iterable[Registration]) -> dict[int, int]:
+    """Positions of many waiting registrations in one query: {registration id: position}."""
+    wanted = {r.id for r in registrations if r.status == WAITLISTED}
+    if not wanted:
+        return {}
+    workshop_ids = {r.workshop_id for r in registrations if r.status == WAITLISTED}
+    position = (
+        sa.func.row_number()
+        .over(partition_by=Registration.workshop_id, order_by=waiting_order())
+        .label("position")
+    )
+    ranked = (
+        sa.select(Registration.id, position)
+        .where(Registration.workshop_id.in_(workshop_ids), Registration.status == WAITLISTED)
+        .subquery()
+    )
+    rows = db.session.execute(sa.select(ranked.c.id, ranked.c.position))
+    return {row.id: row.position for row in rows if row.id in wanted}
+
+
+def waiting_registrations(workshop_id: int) -> list[Registration]:
+    """A workshop's waiting list in order."""
+    return list(
+        db.session.scalars(
+            sa.select(Registration)
+            .where(Registration.workshop_id == workshop_id, Registration.status == WAITLISTED)
+            .order_by(*waiting_order())
+        )
+    )
+
+
+def confirm(registration: Registration) -> None:
+    """Mark a registration as holding a place (the place is already taken)."""
+    registration.status = CONFIRMED
+    registration.confirmed_at = utc_now()
+
+
+def promote_waitlist(workshop_id: int) -> list[Registration]:
+    """Give free places to the head of the waiting list (rule 6).
+
+    Runs inside the caller's open write transaction and does not commit. While
+    a place can be taken, the first waiting registration whose baby still fits
+    the age range is confirmed and its parent emailed; babies who no longer fit
+    are skipped and left waiting. Nothing happens once booking has closed.
+    """
+    workshop = lock_workshop(workshop_id)
+    if workshop is None or not is_booking_open(workshop):
+        return []
+    promoted = []
+    for registration in waiting_registrations(workshop_id):
+        baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
+        if not eligibility(baby, workshop).eligible:
+            continue
+        if not take_place(workshop):
+            break
+        confirm(registration)
+        db.session.flush()
+        notify_promoted(registration)
+        promoted.append(registration)
+    return promoted
+
+
+def apply_capacity_change(workshop: Workshop, new_capacity) -> list[Registration]:
+    """Inside an open write transaction: set a locked workshop's capacity and promote.
+
+    Refuses to go below the confirmed places (rule 7). Returns who was promoted.
+    """
+    new_capacity = require_int(new_capacity, "The capacity")
+    if new_capacity < 0 or new_capacity > MAX_CAPACITY:
+        message = f"The capacity must be between 0 and {MAX_CAPACITY}."
+        raise Invalid(message, {"capacity": message})
+    db.session.refresh(workshop, ["confirmed_count", "capacity", "held_places"])
+    if new_capacity < workshop.confirmed_count:
+        message = (
+            f"The capacity cannot be {new_capacity}: {workshop.confirmed_count} places are "
+            f"already confirmed. Cancel or move bookings first."
+        )
+        raise Invalid(message, {"capacity": message})
+    if new_capacity < workshop.held_places:
+        message = (
+            f"The capacity cannot be {new_capacity}: {workshop.held_places} places are "
+            "held for referrals."
+        )
+        raise Invalid(message, {"capacity": message})
+    workshop.capacity = new_capacity
+    db.session.flush()
+    return promote_waitlist(workshop.id)
+
+
+def change_capacity(workshop_id: int, new_capacity) -> Workshop:
+    """Change a workshop's capacity; a rise promotes the waiting list at once."""
+    with write_transaction():
+        workshop = lock_workshop(require_int(workshop_id, "The class"))
+        if workshop is None:
+            raise NotFound("We could not find that class.")
+        apply_capacity_change(workshop, new_capacity)
+    return workshop
+
+
+def _load_registration(registration_id) -> Registration:
+    registration = db.session.get(
+        Registration, require_int(registration_id, "The booking"), populate_existing=True
+    )
+    if registration is None:
+        raise NotFound("We could not find that booking.")
+    return registration
+
+
+def promote_registration(registration_id: int) -> Registration:
+    """Staff give a free place to one waiting registration by hand, out of turn."""
+    with write_transaction():
+        registration = _load_registration(registration_id)
+        workshop = lock_workshop(registration.workshop_id)
+        db.session.refresh(registration)
+        if registration.status != WAITLISTED:
+            state = "already has a place" if registration.status == CONFIRMED else "is cancelled"
+            raise Conflict(f"This booking {state}; only waiting entries can be promoted.")
+        if workshop.status != PUBLISHED:
+            raise Conflict("This class is not published, so no one can be promoted.")
+        baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
+        fit = eligibility(baby, workshop)
+        if not fit.eligible:
+            raise Invalid(fit.reason)
+        if not take_place(workshop):
+            raise Conflict(
+                "There is no free place in this class. Raise the capacity or cancel a "
+                "booking first."
+            )
+        confirm(registration)
+        db.session.flush()
+        notify_promoted(registration)
+    return registration
+
+
+def move_registration(registration_id: int, to_workshop_id: int) -> Registration:
+    """Staff move a confirmed place to another workshop of the same centre.
+
+    The old booking is cancelled (its calendar entry withdrawn) and its place
+    goes to the old waiting list; a new confirmed booking is made in the target,
+    which needs a free place and a baby in its age range. Returns the new booking.
+    """
+    with write_transaction():
+        registration = _load_registration(registration_id)
+        to_workshop_id = require_int(to_workshop_id, "The class to move to")
+        if to_workshop_id == registration.workshop_id:
+            raise Invalid("The booking is already in that class.")
+        first, second = sorted((registration.workshop_id, to_workshop_id))
+        locked = {first: lock_workshop(first), second: lock_workshop(second)}
+        source, target = locked[registration.workshop_id], locked[to_workshop_id]
+        if target is None:
+            raise NotFound("We could not find the class to move to.")
+        db.session.refresh(registration)
+        if registration.status != CONFIRMED:
+            raise Conflict("Only a confirmed place can be moved.")
+        if target.centre_id != source.centre_id:
+            raise Invalid("A booking can only move to another class at the same centre.")
+        closed = booking_closed_reason(target)
+        if closed:
+            raise Invalid(closed)
+        baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
+        fit = eligibility(baby, target)
+        if not fit.eligible:
+            raise Invalid(fit.reason)
+        clash = db.session.scalar(
+            sa.select(Registration.id).where(
+                Registration.workshop_id == target.id,
+                Registration.baby_id == registration.baby_id,
+                Registration.status.in_((CONFIRMED, WAITLISTED)),
+            )
+        )
+        if clash is not None:
+            raise Conflict(f"{baby.name} is already booked or waiting in that class.")
+        if not take_place(target):
+            raise Conflict("There is no free place in the class to move to.")
+        now = utc_now()
+        moved = Registration(
+            workshop_id=target.id,
+            baby_id=registration.baby_id,
+            parent_id=registration.parent_id,
+            status=CONFIRMED,
+            consent_at=registration.consent_at,
+            notes=registration.notes,
+            confirmed_at=now,
+        )
+        db.session.add(moved)
+        registration.status = CANCELLED
+        registration.cancelled_at = now
+        registration.cancel_reason = f"Moved to {target.title}"[:200]
+        registration.invite_sequence += 1
+        release_place(source)
+        db.session.flush()
+        notify_booking_cancelled(registration, was_confirmed=True)
+        notify_booking_confirmed(moved)
+        promote_waitlist(source.id)
+    return moved

@@ -1,0 +1,7 @@
+"""A parent's account: babies, bookings, and booking a place in a class."""
+
+from flask import Blueprint
+
+bp = Blueprint("account", __name__)
+
+from booking.web.account import babies, book, panel, views  # noqa: E402,F401

@@ -1,0 +1,100 @@
+"""Booking a place: POST /classes/<id>/book (and a booking page for errors)."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from booking.services.booking import NotEligible, book_place
+from booking.services.booking_read import visible_workshop
+from booking.services.errors import DomainError
+from booking.web.account import bp
+from booking.web.account.forms import BookForm
+from booking.web.account.panel import booking_panel_context, class_path
+
+NOT_FOUND = "We could not find that class. It may have been withdrawn."
+
+
+def add_domain_errors(form, exc: DomainError) -> None:
+    """Put a service's field errors next to the fields, and the rest above the form."""
+    placed = False
+    for name, message in exc.fields.items():
+        if name in form and message:
+            form[name].errors = [*form[name].errors, message]
+            placed = True
+    if not placed:
+        form.form_errors.append(exc.message)
+
+
+def render_book_page(workshop, form: BookForm, status: int, *, fits_link: str | None = None):
+    """The class summary and the booking form with its errors."""
+    return (
+        render_template(
+            "account/book.html",
+            workshop=workshop,
+            booking=booking_panel_context(workshop, form),
+            fits_link=fits_link,
+        ),
+        status,
+    )
+
+
+def success_message(result) -> tuple[str, str]:
+    """The flash after booking: confirmed, waiting (with position), or already there."""
+    baby = result.baby.name
+    title = result.workshop.title
+    if result.confirmed:
+        if result.created:
+            return f"Booked: {baby} has a place in {title}. We have emailed you the details.", (
+                "success"
+            )
+        return f"{baby} already has a place in {title}.", "info"
+    if result.created:
+        return (
+            f"{title} is full, so {baby} is on the waiting list: you are number "
+            f"{result.position} on the waiting list. We will email you if a place comes up.",
+            "info",
+        )
+    return (
+        f"{baby} is already on the waiting list for {title}: you are number "
+        f"{result.position} on the waiting list.",
+        "info",
+    )
+
+
+@bp.route("/classes/<int:workshop_id>/book", methods=["GET", "POST"])
+def book(workshop_id: int):
+    """Book a place in a class for one of the parent's babies or a new baby."""
+    workshop = visible_workshop(workshop_id)
+    if workshop is None:
+        abort(404, NOT_FOUND)
+    if not current_user.is_authenticated:
+        flash("Please log in (or create an account) to book a place.", "info")
+        next_path = class_path(workshop_id) if request.method == "POST" else request.path
+        return redirect(url_for("auth.login", next=next_path))
+    if request.method == "GET":
+        return render_book_page(workshop, BookForm(formdata=None), 200)
+    form = BookForm()
+    if not form.validate():
+        return render_book_page(workshop, form, 422)
+    try:
+        result = book_place(
+            parent_id=current_user.id,
+            workshop_id=workshop_id,
+            baby_id=None if form.wants_new_baby else int(form.baby_id.data),
+            baby_name=form.baby_name.data if form.wants_new_baby else None,
+            baby_dob=form.baby_dob.data if form.wants_new_baby else None,
+            consent=form.consent.data,
+            referral_code=form.referral_code.data or None,
+        )
+    except NotEligible as exc:
+        add_domain_errors(form, exc)
+        link = url_for("public.classes", age_weeks=exc.age_weeks_now)
+        return render_book_page(workshop, form, exc.status, fits_link=link)
+    except DomainError as exc:
+        add_domain_errors(form, exc)
+        workshop = visible_workshop(workshop_id)
+        if workshop is None:
+            abort(404, NOT_FOUND)
+        return render_book_page(workshop, form, exc.status)
+    message, category = success_message(result)
+    flash(message, category)
+    return redirect(url_for("account.bookings"))

@@ -1,0 +1,99 @@
+"""Forms for babies, booking and cancelling."""
+
+from datetime import datetime
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+DATE_MESSAGE = "Enter the date as YYYY-MM-DD, for example 2025-03-14."
+
+
+def strip(value):
+    """Leading and trailing spaces are never meant."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class IsoDateField(DateField):
+    """A YYYY-MM-DD date (a date picker on phones) with a plain-words error."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format="%Y-%m-%d", **kwargs)
+
+    def process_formdata(self, valuelist):
+        """Parse the date, or keep the raw text and say what is expected."""
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        try:
+            self.data = datetime.strptime(valuelist[0].strip(), "%Y-%m-%d").date()
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(DATE_MESSAGE) from exc
+
+
+class BabyForm(FlaskForm):
+    """A baby's first name (or nickname) and date of birth."""
+
+    name = StringField(
+        "First name or nickname",
+        filters=[strip],
+        validators=[
+            DataRequired(message="Enter your baby's first name or a nickname."),
+            Length(max=80, message="Use at most 80 characters."),
+        ],
+    )
+    date_of_birth = IsoDateField(
+        "Date of birth", validators=[InputRequired(message=DATE_MESSAGE)]
+    )
+
+
+class BookForm(FlaskForm):
+    """Book a place: one of the parent's babies, or a new baby; consent; referral code."""
+
+    baby_id = StringField("Which baby?", filters=[strip])
+    baby_name = StringField(
+        "New baby's first name or nickname",
+        filters=[strip],
+        validators=[Optional(), Length(max=80, message="Use at most 80 characters.")],
+    )
+    baby_dob = IsoDateField("New baby's date of birth", validators=[Optional()])
+    consent = BooleanField(
+        "I have read the health and safety note and will tell the instructor about any "
+        "health concerns.",
+        validators=[
+            DataRequired(message="Please confirm you have read the health and safety note.")
+        ],
+    )
+    referral_code = StringField(
+        "Referral code (if a health visitor or family worker gave you one)",
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=40, message="A referral code is at most 40 characters."),
+        ],
+    )
+
+    @property
+    def wants_new_baby(self) -> bool:
+        """No existing baby chosen: the new-baby fields apply."""
+        return self.baby_id.data in (None, "", "new")
+
+    def validate(self, extra_validators=None) -> bool:
+        """The field checks, then: an existing baby's id, or a new baby's name and date."""
+        ok = super().validate(extra_validators)
+        if self.wants_new_baby:
+            if not self.baby_name.data and not self.baby_name.errors:
+                self.baby_name.errors.append("Enter your baby's first name or a nickname.")
+                ok = False
+            if self.baby_dob.data is None and not self.baby_dob.errors:
+                self.baby_dob.errors.append(DATE_MESSAGE)
+                ok = False
+        elif not str(self.baby_id.data).isdigit():
+            self.baby_id.errors.append("Choose one of your babies, or add a new one.")
+            ok = False
+        return ok
+
+
+class ConfirmForm(FlaskForm):
+    """A button-only form (cancel, remove): just the CSRF token."""

@@ -1,0 +1,35 @@
+"""The booking panel's data, offered to every template (the class page includes it)."""
+
+from flask import url_for
+from flask_login import current_user
+
+from booking.services.booking_read import panel_state
+from booking.web.account import bp
+from booking.web.account.forms import BookForm
+
+
+def class_path(workshop_id: int) -> str:
+    """The public page of a class (PRODUCT.md: /classes/<id>)."""
+    return f"/classes/{workshop_id}"
+
+
+def booking_panel_context(workshop, form: BookForm | None = None) -> dict:
+    """What templates/public/_booking_panel.html shows for a workshop and the current user."""
+    logged_in = bool(current_user and current_user.is_authenticated)
+    state = panel_state(workshop, current_user.id if logged_in else None)
+    back = class_path(state.workshop.id)
+    return {
+        "panel": state,
+        "form": form if form is not None else BookForm(formdata=None),
+        "logged_in": logged_in,
+        "book_url": url_for("account.book", workshop_id=state.workshop.id),
+        "login_url": url_for("auth.login", next=back),
+        "register_url": url_for("auth.register", next=back),
+        "bookings_url": url_for("account.bookings"),
+    }
+
+
+@bp.app_context_processor
+def booking_panel_helpers() -> dict:
+    """Make `booking_panel_context(workshop)` callable from any template."""
+    return {"booking_panel_context": booking_panel_context}

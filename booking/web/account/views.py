@@ -1,0 +1,48 @@
+"""A parent's bookings: upcoming, waiting, past and cancelled; cancelling one."""
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from booking.services.booking import cancel_registration
+from booking.services.booking_read import parent_bookings
+from booking.services.errors import DomainError, NotFound
+from booking.web.account import bp
+from booking.web.account.forms import ConfirmForm
+
+
+def render_bookings(status: int = 200, error: str | None = None):
+    """The bookings page, optionally with an error that explains a refused action."""
+    return (
+        render_template(
+            "account/bookings.html",
+            bookings=parent_bookings(current_user.id),
+            form=ConfirmForm(formdata=None),
+            error=error,
+        ),
+        status,
+    )
+
+
+@bp.route("/account/bookings")
+@login_required
+def bookings():
+    """Everything the parent has booked or is waiting for."""
+    return render_bookings()
+
+
+@bp.route("/account/bookings/<int:registration_id>/cancel", methods=["POST"])
+@login_required
+def cancel(registration_id: int):
+    """Cancel one of the parent's bookings or waiting-list places."""
+    form = ConfirmForm()
+    if not form.validate():
+        return render_bookings(400, "This form had expired. Please try again.")
+    try:
+        registration = cancel_registration(registration_id, actor_id=current_user.id)
+    except NotFound as exc:
+        abort(404, exc.message)
+    except DomainError as exc:
+        return render_bookings(exc.status, exc.message)
+    what = "place" if registration.confirmed_at else "waiting-list place"
+    flash(f"Your {what} is cancelled. We have emailed you to confirm.", "success")
+    return redirect(url_for("account.bookings"))
