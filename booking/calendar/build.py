@@ -126,11 +126,16 @@ def session_event(
     return event
 
 
+def param_text(text: str) -> str:
+    """Text safe as a parameter value: one line, no double quotes (RFC 5545 3.1)."""
+    return " ".join(text.split()).replace('"', "'")
+
+
 def cal_address(email: str, name: str, **params: str) -> vCalAddress:
     """A mailto: address with a common name and further parameters."""
     address = vCalAddress(f"mailto:{email}")
     if name:
-        address.params["CN"] = name
+        address.params["CN"] = param_text(name)
     for key, value in params.items():
         address.params[key.replace("_", "-").upper()] = value
     return address
