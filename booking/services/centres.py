@@ -1,0 +1,214 @@
+"""Centres: created by admins, their profile kept up to date by their staff."""
+
+import re
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import Centre, User, utcnow
+from booking.models.people import ROLE_STAFF
+from booking.services.errors import Conflict, Invalid, NotFound
+from booking.timefmt import is_valid_timezone
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+PROFILE_FIELDS = (
+    "name",
+    "address",
+    "town",
+    "postcode",
+    "country",
+    "latitude",
+    "longitude",
+    "timezone",
+    "contact_email",
+    "contact_phone",
+    "description",
+    "accessibility_notes",
+    "embed_origins",
+    "published",
+)
+CREATE_FIELDS = ("slug", *PROFILE_FIELDS)
+_TEXT_LIMITS = {
+    "name": 200,
+    "address": 300,
+    "town": 120,
+    "postcode": 20,
+    "contact_phone": 40,
+    "description": 5000,
+    "accessibility_notes": 5000,
+}
+
+
+def _one_line(value) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _coordinate(raw, low: float, high: float, label: str, errors: dict, name: str):
+    if raw is None or str(raw).strip() == "":
+        return None
+    try:
+        number = float(str(raw).strip())
+    except ValueError:
+        errors[name] = f"{label} must be a number, such as 51.4545."
+        return None
+    if not low <= number <= high:
+        errors[name] = f"{label} must be between {low:g} and {high:g}."
+        return None
+    return number
+
+
+def clean_origins(raw: str, errors: dict) -> str:
+    """Embed origins, one per line, as scheme://host[:port]; errors under 'embed_origins'."""
+    origins = []
+    for line in str(raw or "").split():
+        parts = urlsplit(line.strip())
+        bad = (
+            parts.scheme not in ("https", "http")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+            or parts.username
+        )
+        if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1"):
+            bad = True
+        try:
+            port = parts.port
+        except ValueError:
+            bad = True
+            port = None
+        if bad:
+            errors["embed_origins"] = (
+                f"{line!r} is not an origin: write it as https://www.example.org, "
+                "one per line."
+            )
+            return ""
+        origin = f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port else "")
+        if origin not in origins:
+            origins.append(origin)
+    return "\n".join(origins)
+
+
+def validate_centre_fields(fields: dict, *, creating: bool) -> dict:
+    """Clean a centre's fields; raise Invalid with a message per field."""
+    allowed = CREATE_FIELDS if creating else PROFILE_FIELDS
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise Invalid(
+            "Some details cannot be changed this way.",
+            {name: "This cannot be changed here." for name in unknown},
+        )
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    for name, limit in _TEXT_LIMITS.items():
+        if name in fields:
+            value = fields[name]
+            text = str(value or "").strip() if limit > 1000 else _one_line(value)
+            if len(text) > limit:
+                errors[name] = f"Keep this to {limit} characters."
+            clean[name] = text
+    if creating or "name" in fields:
+        if not clean.get("name"):
+            errors["name"] = "Give the centre's name."
+    if creating:
+        slug = _one_line(fields.get("slug")).lower()
+        if not SLUG_RE.match(slug) or len(slug) > 80:
+            errors["slug"] = (
+                "Use lower-case letters, digits and single hyphens, such as 'bristol-hub'."
+            )
+        clean["slug"] = slug
+    if "postcode" in clean:
+        clean["postcode"] = clean["postcode"].upper()
+    if creating or "country" in fields:
+        country = _one_line(fields.get("country") or "GB").upper()
+        if not re.fullmatch(r"[A-Z]{2}", country):
+            errors["country"] = "Use the two-letter country code, such as GB or AU."
+        clean["country"] = country
+    if creating or "timezone" in fields:
+        zone = _one_line(fields.get("timezone") or "Europe/London")
+        if not is_valid_timezone(zone):
+            errors["timezone"] = "Use an IANA time zone name, such as Europe/London."
+        clean["timezone"] = zone
+    if "latitude" in fields or "longitude" in fields:
+        lat = _coordinate(fields.get("latitude"), -90, 90, "Latitude", errors, "latitude")
+        lon = _coordinate(fields.get("longitude"), -180, 180, "Longitude", errors, "longitude")
+        if (lat is None) != (lon is None) and not errors.get("latitude") and not errors.get(
+            "longitude"
+        ):
+            missing = "latitude" if lat is None else "longitude"
+            errors[missing] = "Give both latitude and longitude, or neither."
+        clean["latitude"], clean["longitude"] = lat, lon
+    if "contact_email" in fields:
+        email = _one_line(fields["contact_email"])
+        if email:
+            try:
+                email = validate_email(email, check_deliverability=False).normalized
+            except EmailNotValidError:
+                errors["contact_email"] = "Give an email address such as hello@example.org."
+        clean["contact_email"] = email
+    if "embed_origins" in fields:
+        clean["embed_origins"] = clean_origins(fields["embed_origins"], errors)
+    if "published" in fields:
+        clean["published"] = bool(fields["published"])
+    if errors:
+        raise Invalid("Some details need correcting.", errors)
+    return clean
+
+
+def create_centre(**fields) -> Centre:
+    """Create a centre (admins). The slug is its permanent address and must be unique."""
+    clean = validate_centre_fields(fields, creating=True)
+    with write_transaction():
+        if db.session.scalar(sa.select(Centre.id).where(Centre.slug == clean["slug"])):
+            raise Conflict(
+                "A centre already has that slug.", {"slug": "Already used by another centre."}
+            )
+        centre = Centre(**clean)
+        db.session.add(centre)
+        db.session.flush()
+    return centre
+
+
+def update_centre(centre_id: int, **fields) -> Centre:
+    """Change a centre's profile (everything but its slug)."""
+    clean = validate_centre_fields(fields, creating=False)
+    with write_transaction():
+        centre = db.session.scalar(
+            sa.select(Centre).where(Centre.id == centre_id).with_for_update()
+        )
+        if centre is None:
+            raise NotFound("There is no such centre.")
+        for name, value in clean.items():
+            setattr(centre, name, value)
+        centre.updated_at = utcnow()
+    return centre
+
+
+def get_centre(centre_id: int) -> Centre:
+    """The centre, or NotFound."""
+    centre = db.session.get(Centre, centre_id)
+    if centre is None:
+        raise NotFound("There is no such centre.")
+    return centre
+
+
+def all_centres() -> list[Centre]:
+    """Every centre, by name."""
+    return list(db.session.scalars(sa.select(Centre).order_by(Centre.name, Centre.id)))
+
+
+def managed_centres(user: User) -> list[Centre]:
+    """The centres a user may manage: every one for an admin, else where they are staff."""
+    if user.is_admin:
+        return all_centres()
+    ids = user.centre_ids(ROLE_STAFF)
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Centre).where(Centre.id.in_(ids)).order_by(Centre.name, Centre.id)
+        )
+    )

@@ -1,0 +1,137 @@
+"""Roles: admins make people staff of a centre, instructors at a centre, or admins."""
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import Centre, InstructorProfile, Membership, User, Workshop, utcnow
+from booking.models.people import MEMBERSHIP_ROLES, ROLE_INSTRUCTOR
+from booking.models.workshop import CANCELLED
+from booking.services.errors import Conflict, Invalid, NotFound
+
+USERS_PER_PAGE = 25
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound("There is no such user.")
+    return user
+
+
+def _centre(centre_id: int) -> Centre:
+    centre = db.session.get(Centre, centre_id)
+    if centre is None:
+        raise NotFound("There is no such centre.", {"centre_id": "Choose a centre."})
+    return centre
+
+
+def _check_role(role: str) -> None:
+    if role not in MEMBERSHIP_ROLES:
+        raise Invalid(
+            f"Unknown role {role!r}; use staff or instructor.", {"role": "Choose a role."}
+        )
+
+
+def grant_role(user_id: int, centre_id: int, role: str) -> Membership:
+    """Make a user staff of, or an instructor at, a centre (an instructor gets a profile).
+
+    Giving a role the user already holds returns the existing membership.
+    """
+    _check_role(role)
+    with write_transaction():
+        user = _user(user_id)
+        _centre(centre_id)
+        membership = db.session.scalar(
+            sa.select(Membership).where(
+                Membership.user_id == user.id,
+                Membership.centre_id == centre_id,
+                Membership.role == role,
+            )
+        )
+        if membership is None:
+            membership = Membership(user_id=user.id, centre_id=centre_id, role=role)
+            db.session.add(membership)
+        if role == ROLE_INSTRUCTOR:
+            profile = db.session.scalar(
+                sa.select(InstructorProfile).where(InstructorProfile.user_id == user.id)
+            )
+            if profile is None:
+                db.session.add(InstructorProfile(user_id=user.id, display_name=user.name))
+        db.session.flush()
+    return membership
+
+
+def revoke_role(user_id: int, centre_id: int, role: str) -> None:
+    """Take a centre role away; an instructor must first hand over their upcoming workshops."""
+    _check_role(role)
+    with write_transaction():
+        user = _user(user_id)
+        membership = db.session.scalar(
+            sa.select(Membership).where(
+                Membership.user_id == user.id,
+                Membership.centre_id == centre_id,
+                Membership.role == role,
+            )
+        )
+        if membership is None:
+            raise NotFound("The user does not hold that role at that centre.")
+        if role == ROLE_INSTRUCTOR:
+            leading = db.session.scalar(
+                sa.select(sa.func.count(Workshop.id)).where(
+                    Workshop.instructor_id == user.id,
+                    Workshop.centre_id == centre_id,
+                    Workshop.status != CANCELLED,
+                    Workshop.last_ends_at > utcnow(),
+                )
+            )
+            if leading:
+                raise Conflict(
+                    f"{user.name} leads {leading} upcoming workshop(s) at this centre: "
+                    "give them to another instructor first."
+                )
+        db.session.delete(membership)
+
+
+def set_admin(user_id: int, is_admin: bool, *, actor_id: int) -> User:
+    """Turn a user's admin role on or off; an admin cannot remove their own."""
+    with write_transaction():
+        user = _user(user_id)
+        if not is_admin and user.id == actor_id:
+            raise Conflict("You cannot remove your own admin role; ask another admin.")
+        user.is_admin = bool(is_admin)
+    return user
+
+
+def search_users(query: str = "", page: int = 1, per_page: int = USERS_PER_PAGE):
+    """Users whose name or email contains the query, by name, one page at a time."""
+    stmt = sa.select(User).where(User.deleted_at.is_(None))
+    query = " ".join((query or "").split())[:100]
+    if query:
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped.lower()}%"
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(User.name).like(pattern, escape="\\"),
+                sa.func.lower(User.email).like(pattern, escape="\\"),
+            )
+        )
+    stmt = stmt.order_by(User.name, User.id)
+    return db.paginate(stmt, page=max(1, page), per_page=per_page, error_out=False)
+
+
+def user_memberships(user_id: int) -> list[tuple[Membership, Centre]]:
+    """A user's centre roles with their centres."""
+    return list(
+        db.session.execute(
+            sa.select(Membership, Centre)
+            .join(Centre, Centre.id == Membership.centre_id)
+            .where(Membership.user_id == user_id)
+            .order_by(Centre.name, Membership.role)
+        ).tuples()
+    )
+
+
+def get_user(user_id: int) -> User:
+    """An active user, or NotFound."""
+    return _user(user_id)

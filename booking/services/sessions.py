@@ -1,0 +1,462 @@
+"""Schedule changes by centre staff: edit, publish, cancel workshops; add, move, cancel sessions.
+
+Each public function is one use case: it opens the write transaction, locks the
+workshop row, re-checks the rules, makes the change, queues the emails through
+booking.mail.notify inside the same transaction and raises a DomainError when a
+rule refuses the request (nothing is then written).
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.mail.notify import notify_session_changed, notify_workshop_cancelled
+from booking.models import Centre, Membership, Registration, User, Workshop, WorkshopSession, utcnow
+from booking.models.people import ROLE_INSTRUCTOR
+from booking.models.registration import CANCELLED as REG_CANCELLED
+from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.workshop import CANCELLED, DRAFT, KIND_SINGLE, PUBLISHED, SCHEDULED
+from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.workshops import (
+    MAX_AGE_WEEKS,
+    MAX_CUTOFF_HOURS,
+    MAX_DURATION,
+    MAX_PRICE,
+    MAX_ROOM,
+    MIN_DURATION,
+    create_workshop,
+)
+from booking.timefmt import local_to_utc
+
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "what_to_bring",
+    "min_age_weeks",
+    "max_age_weeks",
+    "price",
+    "cancellation_cutoff_hours",
+    "instructor_id",
+)
+ROOM_MAX = MAX_ROOM
+
+
+def lock_workshop(workshop_id: int) -> Workshop:
+    """The workshop, row-locked for the rest of the transaction (PostgreSQL), or NotFound."""
+    workshop = db.session.scalar(
+        sa.select(Workshop).where(Workshop.id == workshop_id).with_for_update()
+    )
+    if workshop is None:
+        raise NotFound("There is no such workshop.")
+    return workshop
+
+
+def workshop_sessions(workshop_id: int) -> list[WorkshopSession]:
+    """A workshop's sessions in time order."""
+    return list(
+        db.session.scalars(
+            sa.select(WorkshopSession)
+            .where(WorkshopSession.workshop_id == workshop_id)
+            .order_by(WorkshopSession.starts_at, WorkshopSession.id)
+        )
+    )
+
+
+def _lock_session(session_id: int) -> tuple[WorkshopSession, Workshop]:
+    session = db.session.get(WorkshopSession, session_id)
+    if session is None:
+        raise NotFound("There is no such session.")
+    workshop = lock_workshop(session.workshop_id)
+    db.session.refresh(session)
+    return session, workshop
+
+
+def _centre_timezone(workshop: Workshop) -> str:
+    return db.session.scalar(sa.select(Centre.timezone).where(Centre.id == workshop.centre_id))
+
+
+def _refuse_if_cancelled(workshop: Workshop) -> None:
+    if workshop.status == CANCELLED:
+        raise Conflict("This workshop has been cancelled; it can no longer be changed.")
+
+
+def _int_field(fields: dict, errors: dict, name: str, label: str, low: int, high: int):
+    value = fields[name]
+    try:
+        number = int(value)
+        if isinstance(value, float) and number != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors[name] = f"{label} must be a whole number."
+        return None
+    if not low <= number <= high:
+        errors[name] = f"{label} must be between {low} and {high}."
+        return None
+    return number
+
+
+def _clean_updates(workshop: Workshop, fields: dict) -> dict:
+    unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
+    if unknown:
+        errors = {name: "This cannot be changed here." for name in unknown}
+        if "capacity" in unknown:
+            errors["capacity"] = "Capacity is changed on its own, so waiting parents move up."
+        if "kind" in unknown:
+            errors["kind"] = "A workshop's kind cannot change once created."
+        raise Invalid("Some details cannot be changed this way.", errors)
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    if "title" in fields:
+        title = " ".join(str(fields["title"] or "").split())
+        if not title:
+            errors["title"] = "Give the workshop a title."
+        elif len(title) > 200:
+            errors["title"] = "Keep the title to 200 characters."
+        clean["title"] = title
+    for name in ("description", "what_to_bring"):
+        if name in fields:
+            text = str(fields[name] or "").strip()
+            if len(text) > 5000:
+                errors[name] = "Keep this to 5000 characters."
+            clean[name] = text
+    for name, label in (("min_age_weeks", "Youngest age"), ("max_age_weeks", "Oldest age")):
+        if name in fields:
+            clean[name] = _int_field(fields, errors, name, label, 0, MAX_AGE_WEEKS)
+    if "cancellation_cutoff_hours" in fields:
+        clean["cancellation_cutoff_hours"] = _int_field(
+            fields, errors, "cancellation_cutoff_hours", "The cut-off", 0, MAX_CUTOFF_HOURS
+        )
+    if "price" in fields:
+        try:
+            price = Decimal(str(fields["price"]).strip() or "0")
+            if not price.is_finite():
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            errors["price"] = "Give the price as a number, such as 45 or 45.50."
+        else:
+            if price < 0 or price > MAX_PRICE:
+                errors["price"] = f"The price must be between 0 and {MAX_PRICE}."
+            elif price != price.quantize(Decimal("0.01")):
+                errors["price"] = "Give the price to the penny at most."
+            else:
+                clean["price"] = price.quantize(Decimal("0.01"))
+    low = clean.get("min_age_weeks", workshop.min_age_weeks)
+    high = clean.get("max_age_weeks", workshop.max_age_weeks)
+    if low is not None and high is not None and low > high:
+        errors["max_age_weeks"] = "The oldest age must not be below the youngest."
+    if "instructor_id" in fields:
+        instructor_id = fields["instructor_id"]
+        if not _teaches_at(instructor_id, workshop.centre_id):
+            errors["instructor_id"] = "Choose an instructor who teaches at this centre."
+        else:
+            clean["instructor_id"] = int(instructor_id)
+    if errors:
+        raise Invalid("Some details need correcting.", errors)
+    return clean
+
+
+def _teaches_at(user_id, centre_id: int) -> bool:
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        return False
+    return (
+        db.session.scalar(
+            sa.select(Membership.id)
+            .join(User, User.id == Membership.user_id)
+            .where(
+                Membership.user_id == user_id,
+                Membership.centre_id == centre_id,
+                Membership.role == ROLE_INSTRUCTOR,
+                User.deleted_at.is_(None),
+            )
+        )
+        is not None
+    )
+
+
+def update_workshop(workshop_id: int, **fields) -> Workshop:
+    """Change a workshop's details (not its kind, and capacity only via change_capacity).
+
+    Fields: title, description, what_to_bring, min_age_weeks, max_age_weeks, price,
+    cancellation_cutoff_hours, instructor_id (an instructor at the workshop's centre).
+    """
+    with write_transaction():
+        workshop = lock_workshop(workshop_id)
+        _refuse_if_cancelled(workshop)
+        for name, value in _clean_updates(workshop, fields).items():
+            setattr(workshop, name, value)
+        workshop.updated_at = utcnow()
+    return workshop
+
+
+def publish_workshop(workshop_id: int) -> Workshop:
+    """Make a draft workshop bookable; it needs at least one scheduled session."""
+    with write_transaction():
+        workshop = lock_workshop(workshop_id)
+        _refuse_if_cancelled(workshop)
+        if workshop.status == PUBLISHED:
+            return workshop
+        if not any(s.status == SCHEDULED for s in workshop_sessions(workshop.id)):
+            raise Conflict("A workshop needs at least one scheduled session to be published.")
+        workshop.status = PUBLISHED
+        workshop.updated_at = utcnow()
+    return workshop
+
+
+def active_counts(workshop_id: int) -> tuple[int, int]:
+    """(confirmed, waiting) registrations of a workshop."""
+    rows = db.session.execute(
+        sa.select(Registration.status, sa.func.count())
+        .where(Registration.workshop_id == workshop_id)
+        .where(Registration.status.in_((CONFIRMED, WAITLISTED)))
+        .group_by(Registration.status)
+    ).all()
+    counts = dict(rows)
+    return counts.get(CONFIRMED, 0), counts.get(WAITLISTED, 0)
+
+
+def unpublish_workshop(workshop_id: int) -> Workshop:
+    """Take a published workshop back to draft; refused while anyone is booked or waiting."""
+    with write_transaction():
+        workshop = lock_workshop(workshop_id)
+        _refuse_if_cancelled(workshop)
+        if workshop.status == DRAFT:
+            return workshop
+        confirmed, waiting = active_counts(workshop.id)
+        if confirmed or waiting:
+            raise Conflict(
+                f"It cannot go back to draft: {confirmed} booked and {waiting} waiting. "
+                "Cancel the workshop instead (everyone is told), or cancel or move "
+                "their registrations first."
+            )
+        workshop.status = DRAFT
+        workshop.updated_at = utcnow()
+    return workshop
+
+
+def cancel_workshop(workshop_id: int, reason: str = "") -> Workshop:
+    """Cancel a workshop: every registration and session cancelled, everyone told."""
+    reason = " ".join((reason or "").split())[:200]
+    with write_transaction():
+        workshop = lock_workshop(workshop_id)
+        _refuse_if_cancelled(workshop)
+        now = utcnow()
+        registrations = list(
+            db.session.scalars(
+                sa.select(Registration)
+                .where(Registration.workshop_id == workshop.id)
+                .where(Registration.status.in_((CONFIRMED, WAITLISTED)))
+                .order_by(Registration.id)
+            )
+        )
+        for registration in registrations:
+            registration.status = REG_CANCELLED
+            registration.cancelled_at = now
+            registration.cancel_reason = reason or "The centre cancelled the workshop."
+            registration.invite_sequence += 1
+        for session in workshop_sessions(workshop.id):
+            if session.status != CANCELLED:
+                session.status = CANCELLED
+                session.revision += 1
+                session.updated_at = now
+        workshop.confirmed_count = 0
+        workshop.status = CANCELLED
+        workshop.updated_at = now
+        db.session.flush()
+        notify_workshop_cancelled(workshop, registrations, reason=reason)
+    return workshop
+
+
+def _to_utc(starts_local: datetime, tz_name: str, field: str = "starts_local") -> datetime:
+    if not isinstance(starts_local, datetime):
+        raise Invalid("Give the date and time the session starts.", {field: "Required."})
+    if starts_local.tzinfo is not None:
+        raise Invalid(
+            "Give the start as the centre's wall-clock time.", {field: "No zone expected."}
+        )
+    return local_to_utc(starts_local, tz_name)
+
+
+def _check_duration(duration_minutes) -> int:
+    try:
+        minutes = int(duration_minutes)
+    except (TypeError, ValueError):
+        minutes = 0
+    if not MIN_DURATION <= minutes <= MAX_DURATION:
+        raise Invalid(
+            f"A session lasts between {MIN_DURATION} and {MAX_DURATION} minutes.",
+            {"duration_minutes": f"Between {MIN_DURATION} and {MAX_DURATION} minutes."},
+        )
+    return minutes
+
+
+def _check_room(room) -> str:
+    room = " ".join(str(room or "").split())
+    if len(room) > ROOM_MAX:
+        raise Invalid("The room name is too long.", {"room": f"At most {ROOM_MAX} characters."})
+    return room
+
+
+def _check_slot(
+    workshop: Workshop, starts_at: datetime, ends_at: datetime, ignore_id: int | None = None
+) -> None:
+    if starts_at <= utcnow():
+        raise Invalid(
+            "A session cannot be put in the past.", {"starts_local": "Choose a future time."}
+        )
+    if ends_at <= starts_at:
+        raise Invalid("A session must end after it starts.", {"duration_minutes": "Too short."})
+    for other in workshop_sessions(workshop.id):
+        if other.id == ignore_id or other.status != SCHEDULED:
+            continue
+        if other.starts_at < ends_at and starts_at < other.ends_at:
+            raise Invalid(
+                f"That overlaps session {other.number} of this workshop.",
+                {"starts_local": "Overlaps another session."},
+            )
+
+
+def _renumber_and_span(workshop: Workshop) -> None:
+    """Number sessions by time and keep first_starts_at, last_ends_at and decision_at right."""
+    sessions = workshop_sessions(workshop.id)
+    if any(s.number != i for i, s in enumerate(sessions, start=1)):
+        offset = len(sessions) + 1000
+        for session in sessions:  # step aside first, so the unique numbers never clash
+            session.number += offset
+        db.session.flush()
+        for i, session in enumerate(sessions, start=1):
+            session.number = i
+        db.session.flush()
+    live = [s for s in sessions if s.status == SCHEDULED] or sessions
+    if not live:
+        return
+    old_first = workshop.first_starts_at
+    workshop.first_starts_at = min(s.starts_at for s in live)
+    workshop.last_ends_at = max(s.ends_at for s in live)
+    if old_first is not None and workshop.first_starts_at != old_first:
+        shift = workshop.first_starts_at - old_first
+        if workshop.decision_at is not None:
+            workshop.decision_at = workshop.decision_at + shift
+        if workshop.held_until is not None:
+            workshop.held_until = workshop.held_until + shift
+    workshop.updated_at = utcnow()
+
+
+def add_session(
+    workshop_id: int, starts_local: datetime, duration_minutes: int, room: str = ""
+) -> WorkshopSession:
+    """Add a session at a local wall-clock time; sessions are renumbered by time."""
+    with write_transaction():
+        workshop = lock_workshop(workshop_id)
+        _refuse_if_cancelled(workshop)
+        starts_at = _to_utc(starts_local, _centre_timezone(workshop))
+        minutes = _check_duration(duration_minutes)
+        room = _check_room(room)
+        ends_at = starts_at + timedelta(minutes=minutes)
+        _check_slot(workshop, starts_at, ends_at)
+        sessions = workshop_sessions(workshop.id)
+        if workshop.kind == KIND_SINGLE and any(s.status == SCHEDULED for s in sessions):
+            raise Conflict(
+                "A single class has one session. Move that session, or create a course."
+            )
+        session = WorkshopSession(
+            workshop_id=workshop.id,
+            number=max((s.number for s in sessions), default=0) + 1,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            room=room,
+            status=SCHEDULED,
+            revision=0,
+        )
+        db.session.add(session)
+        db.session.flush()
+        _renumber_and_span(workshop)
+    return session
+
+
+def _refuse_if_started(session: WorkshopSession) -> None:
+    if session.starts_at <= utcnow():
+        raise Conflict("This session has already started; it can no longer be changed.")
+
+
+def move_session(
+    session_id: int,
+    starts_local: datetime | None,
+    duration_minutes: int | None = None,
+    room: str | None = None,
+) -> WorkshopSession:
+    """Move a session (local wall-clock time) and/or change its room; everyone is told.
+
+    None keeps the current start, duration or room. The revision goes up once when
+    anything changes; a change of time is a "moved" email, of room only a "room" one.
+    """
+    with write_transaction():
+        session, workshop = _lock_session(session_id)
+        _refuse_if_cancelled(workshop)
+        if session.status == CANCELLED:
+            raise Conflict("This session is cancelled; add a new session instead.")
+        _refuse_if_started(session)
+        current_minutes = int((session.ends_at - session.starts_at).total_seconds() // 60)
+        starts_at = (
+            session.starts_at
+            if starts_local is None
+            else _to_utc(starts_local, _centre_timezone(workshop))
+        )
+        minutes = current_minutes if duration_minutes is None else _check_duration(
+            duration_minutes
+        )
+        new_room = session.room if room is None else _check_room(room)
+        ends_at = starts_at + timedelta(minutes=minutes)
+        time_changed = starts_at != session.starts_at or ends_at != session.ends_at
+        room_changed = new_room != session.room
+        if not time_changed and not room_changed:
+            return session
+        if time_changed:
+            _check_slot(workshop, starts_at, ends_at, ignore_id=session.id)
+        session.starts_at = starts_at
+        session.ends_at = ends_at
+        session.room = new_room
+        session.revision += 1
+        session.updated_at = utcnow()
+        db.session.flush()
+        _renumber_and_span(workshop)
+        notify_session_changed(session, "moved" if time_changed else "room")
+    return session
+
+
+def cancel_session(session_id: int) -> WorkshopSession:
+    """Cancel one session of a workshop; everyone confirmed and the instructor are told."""
+    with write_transaction():
+        session, workshop = _lock_session(session_id)
+        _refuse_if_cancelled(workshop)
+        if session.status == CANCELLED:
+            raise Conflict("This session is already cancelled.")
+        _refuse_if_started(session)
+        others = [
+            s
+            for s in workshop_sessions(workshop.id)
+            if s.status == SCHEDULED and s.id != session.id
+        ]
+        if not others:
+            raise Conflict(
+                "This is the workshop's only remaining session: cancel the workshop "
+                "instead, so that every booking is cancelled and everyone is told."
+            )
+        session.status = CANCELLED
+        session.revision += 1
+        session.updated_at = utcnow()
+        db.session.flush()
+        _renumber_and_span(workshop)
+        notify_session_changed(session, "cancelled")
+    return session
+
+
+def add_workshop(**fields) -> Workshop:
+    """Create a workshop and its sessions in a transaction of its own (see create_workshop)."""
+    with write_transaction():
+        workshop = create_workshop(**fields)
+    return workshop
