@@ -11,6 +11,9 @@ from booking.services.errors import DomainError
 def init_app(app) -> None:
     """Register every command."""
     app.cli.add_command(create_user_command)
+    from booking.mail import commands as mail_commands
+
+    mail_commands.init_app(app)
 
 
 @click.command("create-user")

@@ -14,11 +14,9 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
     bindir = os.path.dirname(sys.executable)
-    children = []
-    worker = os.path.join(bindir, "flask")
-    outbox_cmd = [worker, "--app", "wsgi", "outbox", "send", "--loop"]
-    if _has_outbox_command():
-        children.append(subprocess.Popen(outbox_cmd))
+    flask = os.path.join(bindir, "flask")
+    outbox_cmd = [flask, "--app", "wsgi", "outbox", "send", "--loop"]
+    children = [subprocess.Popen(outbox_cmd)]
     gunicorn = subprocess.Popen(
         [
             os.path.join(bindir, "gunicorn"),
@@ -50,12 +48,6 @@ def main() -> int:
         stop()
         for child in children:
             child.wait(timeout=10)
-
-
-def _has_outbox_command() -> bool:
-    from wsgi import app
-
-    return "outbox" in app.cli.commands
 
 
 if __name__ == "__main__":

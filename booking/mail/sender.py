@@ -1,0 +1,218 @@
+"""The outbox sender: claim due messages, send them outside any transaction, record it.
+
+Two senders running at once never send one message twice: a message is claimed with
+a conditional UPDATE (it must still be pending and unclaimed, or its claim expired)
+in a short write transaction, and only the sender whose UPDATE changed the row sends
+it. A failed send is retried later with a growing delay; the change that queued the
+message is never touched by a send failure.
+"""
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.mail.message import Outgoing, build_message
+from booking.mail.transport import ConnectionFailure, PermanentFailure, transport_for
+from booking.models import OutboxMessage, utcnow
+from booking.models.outbox import FAILED, PENDING, SENT
+
+log = logging.getLogger(__name__)
+
+CLAIM_FOR = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720)
+MAX_ERROR_LENGTH = 2000
+
+
+@dataclass
+class SendReport:
+    """What one pass of the sender did."""
+
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def new_worker_id() -> str:
+    """A name for one sender, unique across hosts, processes and threads."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the n-th failed attempt: 1, 5, 15, 60 minutes, ..."""
+    index = min(max(attempts, 1), len(BACKOFF_MINUTES)) - 1
+    return timedelta(minutes=BACKOFF_MINUTES[index])
+
+
+def _due_clause(now):
+    return sa.and_(
+        OutboxMessage.status == PENDING,
+        sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
+
+
+def claim_due(worker: str, batch: int = 50) -> list[Outgoing]:
+    """Claim up to `batch` due messages for `worker` and return their contents.
+
+    Each claim is a conditional UPDATE whose row count says whether this worker won
+    it; on PostgreSQL the candidates are also picked with FOR UPDATE SKIP LOCKED so
+    concurrent senders take different rows instead of queueing on the same ones.
+    """
+    with write_transaction():
+        now = utcnow()
+        query = (
+            sa.select(OutboxMessage.id)
+            .where(_due_clause(now), OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(batch)
+        )
+        if db.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        claimed = []
+        for message_id in db.session.scalars(query).all():
+            result = db.session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, _due_clause(now))
+                .values(claimed_by=worker, claimed_until=now + CLAIM_FOR)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                claimed.append(message_id)
+        if not claimed:
+            return []
+        rows = db.session.execute(
+            sa.select(
+                OutboxMessage.id,
+                OutboxMessage.recipient,
+                OutboxMessage.subject,
+                OutboxMessage.body_text,
+                OutboxMessage.body_html,
+                OutboxMessage.ics,
+                OutboxMessage.ics_method,
+                OutboxMessage.created_at,
+            )
+            .where(OutboxMessage.id.in_(claimed))
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        ).all()
+    return [Outgoing(**row._asdict()) for row in rows]
+
+
+def record_sent(message_id: int) -> None:
+    """Mark a message sent and release its claim."""
+    with write_transaction():
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
+            .values(
+                status=SENT,
+                sent_at=utcnow(),
+                attempts=OutboxMessage.attempts + 1,
+                claimed_by=None,
+                claimed_until=None,
+                last_error="",
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def record_failure(message_id: int, error: str, permanent: bool = False) -> str:
+    """Count a failed attempt, release the claim and schedule a retry with backoff;
+    after MAX_ATTEMPTS (or a permanent refusal) the message is failed. Returns the
+    message's new status."""
+    with write_transaction():
+        query = sa.select(OutboxMessage.attempts).where(
+            OutboxMessage.id == message_id, OutboxMessage.status == PENDING
+        )
+        if db.engine.dialect.name == "postgresql":
+            query = query.with_for_update()
+        attempts = db.session.scalar(query)
+        if attempts is None:
+            return SENT
+        attempts += 1
+        status = FAILED if permanent or attempts >= MAX_ATTEMPTS else PENDING
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                attempts=attempts,
+                status=status,
+                last_error=error[:MAX_ERROR_LENGTH],
+                next_attempt_at=utcnow() + retry_delay(attempts),
+                claimed_by=None,
+                claimed_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return status
+
+
+def _count(report: SendReport, status: str) -> None:
+    if status == FAILED:
+        report.failed += 1
+    elif status == PENDING:
+        report.retrying += 1
+
+
+def send_pending(batch: int = 50, worker: str | None = None) -> SendReport:
+    """Claim one batch of due messages and deliver it (SMTP or .eml files).
+
+    Sending happens outside any database transaction. When the mail server cannot
+    be reached, the rest of the batch is put back with a retry delay rather than
+    each message waiting for its own connection timeout.
+    """
+    worker = worker or new_worker_id()
+    config = current_app.config
+    items = claim_due(worker, batch)
+    report = SendReport(claimed=len(items))
+    if not items:
+        return report
+    sender = config["MAIL_DEFAULT_SENDER"]
+    with transport_for(config) as transport:
+        for index, item in enumerate(items):
+            try:
+                transport.send(build_message(item, sender), item)
+            except ConnectionFailure as exc:
+                error = f"could not reach the mail server: {exc}"
+                log.warning("outbox: %s", error)
+                report.errors.append(error)
+                for rest in items[index:]:
+                    _count(report, record_failure(rest.id, error))
+                break
+            except PermanentFailure as exc:
+                log.warning("outbox: message %s refused for good: %s", item.id, exc)
+                report.errors.append(str(exc))
+                _count(report, record_failure(item.id, str(exc), permanent=True))
+            except Exception as exc:  # noqa: BLE001 - any failure is retried later
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning("outbox: message %s not sent: %s", item.id, error)
+                report.errors.append(error)
+                _count(report, record_failure(item.id, error))
+            else:
+                record_sent(item.id)
+                report.sent += 1
+    return report
+
+
+def send_all_due(batch: int = 50, worker: str | None = None) -> SendReport:
+    """Send batches until nothing due is left; return the totals."""
+    worker = worker or new_worker_id()
+    total = SendReport()
+    while True:
+        report = send_pending(batch, worker)
+        total.claimed += report.claimed
+        total.sent += report.sent
+        total.retrying += report.retrying
+        total.failed += report.failed
+        total.errors.extend(report.errors)
+        if report.claimed < batch or report.sent == 0:
+            return total
