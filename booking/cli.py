@@ -11,6 +11,11 @@ from booking.services.errors import DomainError
 def init_app(app) -> None:
     """Register every command."""
     app.cli.add_command(create_user_command)
+    from booking.demo import seed_demo_command
+    from booking.schedule_cli import import_schedule_command
+
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(import_schedule_command)
     from booking.mail import commands as mail_commands
 
     mail_commands.init_app(app)

@@ -1,0 +1,409 @@
+"""The schedule CSV: a term's workshops from a spreadsheet, all or nothing.
+
+`parse_schedule` reads and checks a file without writing anything and returns a plan
+(the workshops it would create and every error, by spreadsheet row and column);
+`import_schedule` creates the plan's workshops in one transaction, or none of them.
+The `import-schedule` command and the staff upload page both use these.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import Centre, User
+from booking.services.errors import Invalid
+from booking.services.workshops import FIELDS, check_workshop, create_workshop
+from booking.timefmt import format_local
+
+COLUMNS = (
+    "centre",
+    "title",
+    "kind",
+    "instructor_email",
+    "first_session",
+    "sessions",
+    "duration_minutes",
+    "capacity",
+    "min_age_weeks",
+    "max_age_weeks",
+    "price",
+    "description",
+    "publish",
+)
+OPTIONAL_COLUMNS = ("topics", "min_places", "held_places", "late_join_until")
+ALL_COLUMNS = COLUMNS + OPTIONAL_COLUMNS
+MAX_BYTES = 1_000_000
+MAX_ROWS = 500
+
+# create_workshop's keyword -> the CSV column it comes from.
+_COLUMN_OF = {"centre_id": "centre", "instructor_id": "instructor_email",
+              "first_session_local": "first_session"}
+_FIELD_OF = {column: name for name, column in _COLUMN_OF.items()}
+
+
+@dataclass(frozen=True)
+class ScheduleError:
+    """One problem in the file, where a spreadsheet shows it (the header is row 1)."""
+
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column}")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+@dataclass
+class PlannedWorkshop:
+    """A row that passed every check: what create_workshop will be called with."""
+
+    row: int
+    fields: dict
+    centre_slug: str
+    centre_name: str
+    timezone: str
+    instructor_email: str
+    first_starts_at: datetime
+    workshop_id: int | None = None
+
+    def describe(self) -> str:
+        """One line for a preview: what, where, who, when, how many places."""
+        f = self.fields
+        sessions = f["sessions"]
+        when = format_local(self.first_starts_at, self.timezone)
+        plural = "session" if sessions == 1 else "sessions"
+        return (
+            f"row {self.row}: {f['kind']} {f['title']!r} at {self.centre_name} "
+            f"({self.centre_slug}) with {self.instructor_email}, {sessions} {plural} "
+            f"from {when}, {f['capacity']} places, price {f['price']}, "
+            f"{'published' if f['publish'] else 'draft'}"
+        )
+
+
+@dataclass
+class SchedulePlan:
+    """The outcome of reading a file: the workshops to create and every error."""
+
+    rows: list[PlannedWorkshop] = field(default_factory=list)
+    errors: list[ScheduleError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, row: int | None, column: str | None, message: str) -> None:
+        """Record a problem."""
+        self.errors.append(ScheduleError(row, column, message))
+
+
+@dataclass
+class ImportResult:
+    """What an import did: the plan, and whether its workshops were created."""
+
+    plan: SchedulePlan
+    dry_run: bool = False
+    created: bool = False
+
+    @property
+    def errors(self) -> list[ScheduleError]:
+        return self.plan.errors
+
+    @property
+    def ok(self) -> bool:
+        return self.plan.ok
+
+    @property
+    def rows(self) -> list[PlannedWorkshop]:
+        return self.plan.rows
+
+    @property
+    def workshop_ids(self) -> list[int]:
+        """Ids of the workshops created (empty for a dry run or a failed import)."""
+        return [r.workshop_id for r in self.plan.rows if r.workshop_id is not None]
+
+
+def decode_schedule(data: bytes, plan: SchedulePlan) -> str | None:
+    """The file's text (UTF-8, with or without a byte-order mark), or None with an error."""
+    if len(data) > MAX_BYTES:
+        plan.error(None, None, _too_big())
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        row = data[: exc.start].count(b"\n") + 1
+        plan.error(
+            row,
+            None,
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x}). "
+            "Save it from your spreadsheet as 'CSV UTF-8'.",
+        )
+        return None
+
+
+def _too_big() -> str:
+    return (
+        f"the file is larger than {MAX_BYTES // 1000} kB; split the term into several files "
+        f"of at most {MAX_ROWS} workshops."
+    )
+
+
+def _delimiter(first_line: str) -> str:
+    """Commas, or the semicolons or tabs some spreadsheets write instead."""
+    best, hits = ",", -1
+    for candidate in (",", ";", "\t"):
+        names = {_column_name(n) for n in first_line.split(candidate)}
+        found = len(names & set(ALL_COLUMNS))
+        if found > hits:
+            best, hits = candidate, found
+    return best
+
+
+def _column_name(raw: str) -> str:
+    return "_".join(raw.strip().strip('"').lower().split())
+
+
+def _read_records(reader, plan: SchedulePlan) -> tuple[tuple[int, list[str]], list]:
+    """The header (row number, cells) and the non-blank rows below it."""
+    header: tuple[int, list[str]] = (1, [])
+    records: list[tuple[int, list[str]]] = []
+    row_number = 0
+    try:
+        for row_number, record in enumerate(reader, start=1):
+            if not any(cell.strip() for cell in record):
+                continue
+            if not header[1]:
+                header = (row_number, record)
+            elif len(records) >= MAX_ROWS:
+                plan.error(
+                    row_number,
+                    None,
+                    f"the file has more than {MAX_ROWS} workshops; split it into several files.",
+                )
+                break
+            else:
+                records.append((row_number, record))
+    except csv.Error as exc:
+        plan.error(row_number + 1, None, f"this line cannot be read as CSV ({exc}).")
+    if not header[1] and not plan.errors:
+        plan.error(1, None, "the file has no header row.")
+    return header, records
+
+
+def _read_header(row: int, header: list[str], plan: SchedulePlan) -> list[str] | None:
+    """The normalised column names; unnamed columns (often trailing commas) are kept as ''."""
+    names = [_column_name(raw) for raw in header]
+    seen: set[str] = set()
+    for index, name in enumerate(names, start=1):
+        if not name:
+            continue
+        if name not in ALL_COLUMNS:
+            plan.error(
+                row,
+                header[index - 1].strip(),
+                f"unknown column; the columns are {', '.join(COLUMNS)} and optionally "
+                f"{', '.join(OPTIONAL_COLUMNS)}.",
+            )
+        elif name in seen:
+            plan.error(row, name, "this column appears twice in the header row.")
+        seen.add(name)
+    for name in COLUMNS:
+        if name not in seen:
+            plan.error(row, name, "missing column: the header row must name it.")
+    return None if plan.errors else names
+
+
+def parse_schedule(
+    text: str | bytes, *, allowed_centre_ids: set[int] | None = None
+) -> SchedulePlan:
+    """Read and check a schedule CSV; write nothing.
+
+    Returns a SchedulePlan with one PlannedWorkshop per good row and a ScheduleError for
+    every problem (row numbers as a spreadsheet shows them, the header being row 1).
+    `allowed_centre_ids`, when given, limits the centres rows may name.
+    """
+    plan = SchedulePlan()
+    if isinstance(text, bytes):
+        text = decode_schedule(text, plan)
+        if text is None:
+            return plan
+    text = text.removeprefix("\ufeff")
+    if len(text) > MAX_BYTES:
+        plan.error(None, None, _too_big())
+        return plan
+    if not text.strip():
+        plan.error(
+            1, None, f"the file is empty: it needs a header row ({', '.join(COLUMNS)}) "
+            "and one row per workshop."
+        )
+        return plan
+    first_line = text.lstrip("\r\n").splitlines()[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    header_row, records = _read_records(reader, plan)
+    if plan.errors:
+        return plan
+    names = _read_header(header_row[0], header_row[1], plan)
+    if names is None:
+        return plan
+    if not records:
+        plan.error(header_row[0] + 1, None, "there are no workshops below the header row.")
+        return plan
+
+    checker = _RowChecker(plan, names, allowed_centre_ids)
+    for row_number, record in records:
+        checker.check(row_number, record)
+    plan.errors.sort(key=lambda e: (e.row or 0, checker.column_order(e.column)))
+    return plan
+
+
+class _RowChecker:
+    """Checks rows one by one, remembering centres, instructors and earlier rows."""
+
+    def __init__(self, plan: SchedulePlan, names: list[str], allowed: set[int] | None):
+        self.plan = plan
+        self.names = names
+        self.allowed = allowed
+        self.centres: dict[str, Centre | None] = {}
+        self.users: dict[str, User | None] = {}
+        self.seen: dict[tuple, int] = {}
+
+    def column_order(self, column: str | None) -> int:
+        return self.names.index(column) if column in self.names else -1
+
+    def check(self, row: int, record: list[str]) -> None:
+        if len(record) > len(self.names) and any(c.strip() for c in record[len(self.names):]):
+            self.plan.error(
+                row,
+                None,
+                f"this row has {len(record)} values but the header has {len(self.names)} "
+                "columns; put a value that contains a comma in double quotes.",
+            )
+            return
+        padded = record + [""] * (len(self.names) - len(record))
+        for index, name in enumerate(self.names):
+            if not name and padded[index].strip():
+                self.plan.error(
+                    row, f"#{index + 1}", "this value is in a column with no name in the header."
+                )
+                return
+        values = dict(zip(self.names, padded, strict=False))
+        errors: dict[str, str] = {}
+        data: dict = {
+            name: values[name] for name in FIELDS if name in values
+        }
+        data["first_session_local"] = values["first_session"]
+        centre = self._centre(values["centre"].strip(), errors)
+        if centre is not None:
+            data["centre_id"] = centre.id
+        instructor = self._instructor(values["instructor_email"].strip(), errors)
+        if instructor is not None:
+            data["instructor_id"] = instructor.id
+        clean, field_errors = check_workshop(data)
+        for name, message in field_errors.items():
+            column = _COLUMN_OF.get(name, name)
+            if column in errors:
+                continue
+            errors[column] = message
+        if not errors:
+            key = (
+                centre.id,
+                clean["title"].casefold(),
+                clean["times"][0][0],
+                instructor.id,
+            )
+            if key in self.seen:
+                errors["title"] = f"the same class as row {self.seen[key]}."
+            else:
+                self.seen[key] = row
+        for column, message in errors.items():
+            self.plan.error(row, column, _sentence(message))
+        if errors:
+            return
+        self.plan.rows.append(
+            PlannedWorkshop(
+                row=row,
+                fields={name: clean[name] for name in FIELDS},
+                centre_slug=centre.slug,
+                centre_name=centre.name,
+                timezone=centre.timezone,
+                instructor_email=instructor.email,
+                first_starts_at=clean["times"][0][0],
+            )
+        )
+
+    def _centre(self, slug: str, errors: dict) -> Centre | None:
+        if not slug:
+            errors["centre"] = "give the centre's slug."
+            return None
+        if slug not in self.centres:
+            self.centres[slug] = db.session.scalar(sa.select(Centre).where(Centre.slug == slug))
+        centre = self.centres[slug]
+        if centre is None:
+            errors["centre"] = f"there is no centre with the slug {slug!r}."
+        elif self.allowed is not None and centre.id not in self.allowed:
+            errors["centre"] = f"you may not add classes at {centre.name}."
+            return None
+        return centre
+
+    def _instructor(self, email: str, errors: dict) -> User | None:
+        if not email:
+            errors["instructor_email"] = "give the instructor's email."
+            return None
+        key = email.lower()
+        if key not in self.users:
+            self.users[key] = db.session.scalar(sa.select(User).where(User.email == key))
+        user = self.users[key]
+        if user is None or user.deleted_at is not None:
+            errors["instructor_email"] = f"there is no account with the email {email}."
+            return None
+        return user
+
+
+def _sentence(message: str) -> str:
+    """'The price must...' -> 'the price must...', to follow 'row 2, column price:'."""
+    if len(message) > 1 and message[0].isupper() and not message[1].isupper():
+        return message[0].lower() + message[1:]
+    return message
+
+
+class _Abort(Exception):
+    """Rolls the import's transaction back."""
+
+
+def import_schedule(
+    text: str | bytes, *, dry_run: bool = False, allowed_centre_ids: set[int] | None = None
+) -> ImportResult:
+    """Create every workshop of a schedule CSV in one transaction, or none.
+
+    With dry_run, only checks and plans. Errors (any row) mean nothing is written; the
+    result lists them. `allowed_centre_ids` limits the centres a staff member may use.
+    """
+    plan = parse_schedule(text, allowed_centre_ids=allowed_centre_ids)
+    result = ImportResult(plan=plan, dry_run=dry_run)
+    if not plan.ok or dry_run:
+        return result
+    try:
+        with write_transaction():
+            for row in plan.rows:
+                try:
+                    workshop = create_workshop(**row.fields)
+                except Invalid as exc:
+                    for name, message in exc.fields.items():
+                        plan.error(row.row, _COLUMN_OF.get(name, name), _sentence(message))
+                    raise _Abort from exc
+                row.workshop_id = workshop.id
+    except _Abort:
+        for row in plan.rows:
+            row.workshop_id = None
+        return result
+    result.created = True
+    return result
