@@ -19,6 +19,9 @@ def init_app(app) -> None:
     from booking.mail import commands as mail_commands
 
     mail_commands.init_app(app)
+    from booking.cli_api_tokens import api_token_group
+
+    app.cli.add_command(api_token_group)
 
 
 @click.command("create-user")

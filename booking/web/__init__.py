@@ -8,6 +8,8 @@ BLUEPRINTS = (
     "booking.web.account",
     "booking.web.api",
     "booking.web.feeds",
+    "booking.web.teach",
+    "booking.web.tokens",
 )
 
 

@@ -1,0 +1,7 @@
+"""Instructors: their classes, rosters, registers and messages to parents."""
+
+from flask import Blueprint
+
+bp = Blueprint("teach", __name__, url_prefix="/teach")
+
+from booking.web.teach import views  # noqa: E402,F401

@@ -1,0 +1,32 @@
+"""Instructor forms."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from booking.services.roster import BODY_MAX, SUBJECT_MAX
+
+
+def strip(value):
+    """Leading and trailing spaces are never meant."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class AttendanceForm(FlaskForm):
+    """The register's marks; one `attendance-<registration id>` radio group per baby."""
+
+
+class MessageForm(FlaskForm):
+    """An email to everyone booked on a workshop."""
+
+    subject = StringField(
+        "Subject",
+        filters=[strip],
+        validators=[DataRequired("Enter a subject."), Length(max=SUBJECT_MAX)],
+    )
+    body = TextAreaField(
+        "Message",
+        filters=[strip],
+        validators=[DataRequired("Enter a message."), Length(max=BODY_MAX)],
+    )
+    include_waiting = BooleanField("Also send it to parents on the waiting list")

@@ -1,0 +1,26 @@
+"""API token forms."""
+
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import Length
+
+from booking.services.api_tokens import NAME_MAX
+
+
+def strip(value):
+    """Leading and trailing spaces are never meant."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class CreateTokenForm(FlaskForm):
+    """A new token, named after what will use it."""
+
+    name = StringField(
+        "Name",
+        filters=[strip],
+        validators=[Length(max=NAME_MAX, message=f"Use at most {NAME_MAX} characters.")],
+    )
+
+
+class RevokeTokenForm(FlaskForm):
+    """Revoke a token (the form carries only the CSRF token)."""
