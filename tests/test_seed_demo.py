@@ -1,0 +1,177 @@
+"""seed-demo: what it promises, idempotence, and its refusal in production."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.demo import DEMO_PASSWORD, QUALIFICATION
+from booking.extensions import db
+from booking.models import (
+    Baby,
+    Centre,
+    InstructorProfile,
+    Membership,
+    Registration,
+    User,
+    Workshop,
+    WorkshopSession,
+    utcnow,
+    workshop_topic,
+)
+
+TABLES = (Centre, User, Membership, InstructorProfile, Baby, Workshop, WorkshopSession,
+          Registration)
+
+
+def counts() -> dict[str, int]:
+    found = {
+        model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in TABLES
+    }
+    found["topics"] = db.session.scalar(sa.select(sa.func.count()).select_from(workshop_topic))
+    return found
+
+
+@pytest.fixture
+def seeded(runner, app):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "Demo data: created" in result.output
+    return app
+
+
+def test_running_twice_changes_nothing(seeded, runner):
+    with seeded.app_context():
+        before = counts()
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0
+    assert "already in place" in again.output
+    with seeded.app_context():
+        assert counts() == before
+
+
+def test_centres_in_two_towns_and_two_zones(seeded):
+    with seeded.app_context():
+        centres = db.session.scalars(sa.select(Centre)).all()
+        assert len(centres) >= 3
+        assert len({c.town for c in centres}) >= 2
+        assert {"Europe/London", "Australia/Sydney"} <= {c.timezone for c in centres}
+        for centre in centres:
+            assert centre.latitude is not None and centre.longitude is not None
+            assert centre.address and centre.accessibility_notes and centre.published
+
+
+def test_instructors_have_profiles(seeded):
+    with seeded.app_context():
+        profiles = db.session.scalars(sa.select(InstructorProfile)).all()
+        assert len(profiles) >= 3
+        assert all(p.qualification == QUALIFICATION and p.bio for p in profiles)
+        teaching = db.session.scalars(
+            sa.select(Membership.user_id).where(Membership.role == "instructor")
+        ).all()
+        assert {p.user_id for p in profiles} <= set(teaching)
+
+
+def test_published_classes_in_the_coming_weeks(seeded):
+    now = utcnow()
+    with seeded.app_context():
+        published = db.session.scalars(
+            sa.select(Workshop).where(Workshop.status == "published")
+        ).all()
+        assert len(published) >= 8
+        assert {w.kind for w in published} == {"course", "single"}
+        for workshop in published:
+            assert now < workshop.first_starts_at < now + timedelta(weeks=8)
+        drafts = db.session.scalars(sa.select(Workshop).where(Workshop.status == "draft")).all()
+        assert len(drafts) == 1
+        tagged = db.session.scalar(
+            sa.select(sa.func.count(sa.distinct(workshop_topic.c.workshop_id)))
+        )
+        assert tagged >= 4
+        zones = {
+            db.session.get(Centre, w.centre_id).timezone for w in published
+        }
+        assert {"Europe/London", "Australia/Sydney"} <= zones
+
+
+def test_confirmed_counts_match_and_one_class_is_full_with_people_waiting(seeded):
+    with seeded.app_context():
+        full = []
+        for workshop in db.session.scalars(sa.select(Workshop)):
+            confirmed = _registrations(workshop.id, "confirmed")
+            waiting = _registrations(workshop.id, "waitlisted")
+            assert workshop.confirmed_count == confirmed
+            if confirmed == workshop.capacity and waiting:
+                full.append(workshop)
+        assert len(full) == 1
+        assert full[0].places_left == 0
+
+
+def _registrations(workshop_id: int, status: str) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).where(
+            Registration.workshop_id == workshop_id, Registration.status == status
+        )
+    )
+
+
+def test_one_class_has_a_cancelled_session(seeded):
+    with seeded.app_context():
+        cancelled = db.session.scalars(
+            sa.select(WorkshopSession).where(WorkshopSession.status == "cancelled")
+        ).all()
+        assert len(cancelled) == 1
+        assert cancelled[0].revision == 1
+        workshop = db.session.get(Workshop, cancelled[0].workshop_id)
+        assert workshop.status == "published" and workshop.kind == "course"
+
+
+def test_demo_accounts_and_their_roles(seeded):
+    with seeded.app_context():
+        london = db.session.scalar(sa.select(Centre).where(Centre.timezone == "Europe/London"))
+        by_email = {
+            u.email: u
+            for u in db.session.scalars(sa.select(User).where(User.email.like("%@example.com")))
+        }
+        assert by_email["admin@example.com"].is_admin
+        staff = by_email["staff@example.com"]
+        assert staff.can_manage_centre(london.id) and not staff.is_admin
+        assert london.id in by_email["instructor@example.com"].centre_ids("instructor")
+        parent = by_email["parent@example.com"]
+        assert not parent.is_staff and not parent.is_instructor
+        assert db.session.scalar(
+            sa.select(sa.func.count()).where(Baby.parent_id == parent.id)
+        ) == 1
+        assert db.session.scalar(
+            sa.select(sa.func.count()).where(
+                Registration.parent_id == parent.id, Registration.status == "confirmed"
+            )
+        ) == 1
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["admin@example.com", "staff@example.com", "instructor@example.com", "parent@example.com"],
+)
+def test_demo_accounts_log_in_through_the_form(seeded, client, email):
+    response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    assert b"Log out" in client.get("/").data
+
+
+def test_filler_parents_cannot_log_in(seeded, client):
+    response = client.post(
+        "/login", data={"email": "amara.parent@example.com", "password": DEMO_PASSWORD}
+    )
+    assert response.status_code != 302
+
+
+def test_production_refuses_demo_accounts(app, runner):
+    app.config["BOOKING_ENV"] = "production"
+    app.config["DEMO_PASSWORD_ALLOWED"] = False
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "refused when BOOKING_ENV=production" in result.output
+    with app.app_context():
+        assert counts() == dict.fromkeys(counts(), 0)
