@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.models import Baby, Centre, Workshop, WorkshopSession
-from booking.models.workshop import PUBLISHED
+from booking.models.workshop import CANCELLED, PUBLISHED
 from booking.services.errors import Invalid, NotFound
 from booking.timefmt import format_local, to_local
 
@@ -110,6 +110,8 @@ def booking_closes_at(workshop: Workshop) -> datetime | None:
 def booking_closed_reason(workshop: Workshop, now: datetime | None = None) -> str | None:
     """Why a workshop cannot be joined now, in words; None while it is open."""
     now = now or utc_now()
+    if workshop.status == CANCELLED:
+        return "This class has been cancelled, so it cannot be booked."
     if workshop.status != PUBLISHED:
         return "This class is not taking bookings."
     closes = booking_closes_at(workshop)

@@ -1,0 +1,177 @@
+"""The parent's account pages: babies and bookings, and cancelling through the web."""
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Baby, Registration
+from booking.services.booking import book_place
+
+
+@pytest.fixture
+def parent(make_user, auth):
+    user = make_user(email="parent@example.org", name="Pat Parent")
+    auth.login("parent@example.org")
+    return user
+
+
+def babies_of(app, parent_id) -> list[tuple[str, date]]:
+    with app.app_context():
+        return [
+            tuple(row)
+            for row in db.session.execute(
+                sa.select(Baby.name, Baby.date_of_birth)
+                .where(Baby.parent_id == parent_id)
+                .order_by(Baby.id)
+            )
+        ]
+
+
+def book(app, parent, baby, workshop) -> int:
+    with app.app_context():
+        return book_place(
+            parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+        ).registration.id
+
+
+def status_of(app, registration_id) -> str:
+    with app.app_context():
+        return db.session.get(Registration, registration_id).status
+
+
+def test_account_pages_need_login(client):
+    for path in ("/account/babies", "/account/bookings"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_add_list_edit_and_remove_a_baby(client, app, parent):
+    dob = date.today() - timedelta(weeks=5)
+    response = client.post("/account/babies", data={"name": " Ada ", "date_of_birth": dob})
+    assert response.status_code == 302
+    assert babies_of(app, parent.id) == [("Ada", dob)]
+    page = client.get("/account/babies").get_data(as_text=True)
+    assert "Ada is on your account." in page
+    with app.app_context():
+        baby_id = db.session.scalar(sa.select(Baby.id))
+    response = client.post(
+        f"/account/babies/{baby_id}/edit",
+        data={"name": "Ada Rose", "date_of_birth": dob - timedelta(days=2)},
+    )
+    assert response.status_code == 302
+    assert babies_of(app, parent.id) == [("Ada Rose", dob - timedelta(days=2))]
+    response = client.post(f"/account/babies/{baby_id}/delete")
+    assert response.status_code == 302
+    assert babies_of(app, parent.id) == []
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"name": "", "date_of_birth": "2025-01-01"}, "Enter your baby&#39;s first name"),
+        ({"name": "Ada", "date_of_birth": "yesterday"}, "Enter the date as YYYY-MM-DD"),
+        ({"name": "Ada", "date_of_birth": ""}, "Enter the date as YYYY-MM-DD"),
+        (
+            {"name": "Ada", "date_of_birth": (date.today() + timedelta(days=3)).isoformat()},
+            "cannot be in the future",
+        ),
+        ({"name": "Ada", "date_of_birth": "2001-01-01"}, "more than 3 years ago"),
+        ({"name": "A" * 81, "date_of_birth": "2025-01-01"}, "at most 80 characters"),
+    ],
+)
+def test_bad_baby_details_are_refused(client, app, parent, data, message):
+    response = client.post("/account/babies", data=data)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert babies_of(app, parent.id) == []
+
+
+def test_the_same_baby_twice_is_refused(client, app, parent, make_baby):
+    baby = make_baby(parent, name="Ada")
+    response = client.post(
+        "/account/babies", data={"name": "ADA", "date_of_birth": baby.date_of_birth}
+    )
+    assert response.status_code == 409
+    assert "already on your account" in response.get_data(as_text=True)
+    assert len(babies_of(app, parent.id)) == 1
+
+
+def test_other_parents_babies_are_invisible(client, app, parent, make_user, make_baby):
+    other = make_baby(make_user(), name="Secret")
+    assert client.get(f"/account/babies/{other.id}/edit").status_code == 404
+    response = client.post(
+        f"/account/babies/{other.id}/edit", data={"name": "Mine", "date_of_birth": "2025-01-01"}
+    )
+    assert response.status_code == 404
+    assert client.post(f"/account/babies/{other.id}/delete").status_code == 404
+    assert "Secret" not in client.get("/account/babies").get_data(as_text=True)
+    assert babies_of(app, other.parent_id) == [("Secret", other.date_of_birth)]
+
+
+def test_baby_with_an_upcoming_booking_cannot_be_removed(
+    client, app, parent, make_baby, make_workshop
+):
+    baby = make_baby(parent, name="Ada")
+    book(app, parent, baby, make_workshop())
+    response = client.post(f"/account/babies/{baby.id}/delete")
+    assert response.status_code == 409
+    assert "Ada has 1 upcoming booking. Cancel it first" in response.get_data(as_text=True)
+    assert len(babies_of(app, parent.id)) == 1
+
+
+def test_bookings_page_groups_and_links(client, app, parent, make_baby, make_workshop):
+    upcoming = make_workshop(title="Upcoming class", capacity=1)
+    full = make_workshop(title="Full class", capacity=0)
+    ada = make_baby(parent, name="Ada")
+    bo = make_baby(parent, name="Bo")
+    confirmed_id = book(app, parent, ada, upcoming)
+    book(app, parent, bo, full)
+    page = client.get("/account/bookings").get_data(as_text=True)
+    assert "Upcoming class" in page and "Full class" in page
+    assert "Number 1 on the waiting list" in page
+    assert f"/account/bookings/{confirmed_id}/invite.ics" in page
+    assert f"/account/bookings/{confirmed_id}/cancel" in page
+    assert "Leave the waiting list" in page
+
+
+def test_cancel_through_the_web_promotes_the_next_parent(
+    client, app, parent, make_user, make_baby, make_workshop
+):
+    workshop = make_workshop(capacity=1)
+    mine = book(app, parent, make_baby(parent), workshop)
+    other = make_user()
+    theirs = book(app, other, make_baby(other, name="Bo"), workshop)
+    response = client.post(f"/account/bookings/{mine}/cancel", follow_redirects=True)
+    assert response.status_code == 200
+    assert "Your place is cancelled." in response.get_data(as_text=True)
+    assert status_of(app, mine) == "cancelled"
+    assert status_of(app, theirs) == "confirmed"
+
+
+def test_cancel_after_cutoff_says_why(client, app, parent, make_baby, make_workshop):
+    workshop = make_workshop(starts_in_days=1, cancellation_cutoff_hours=48)
+    registration_id = book(app, parent, make_baby(parent), workshop)
+    page = client.get("/account/bookings").get_data(as_text=True)
+    assert "The cut-off for cancelling was" in page
+    assert f"/account/bookings/{registration_id}/cancel" not in page
+    response = client.post(f"/account/bookings/{registration_id}/cancel")
+    assert response.status_code == 422
+    assert "The cut-off for cancelling was" in response.get_data(as_text=True)
+    assert status_of(app, registration_id) == "confirmed"
+
+
+def test_cancelling_someone_elses_booking_is_404(
+    client, app, parent, make_user, make_baby, make_workshop
+):
+    other = make_user()
+    registration_id = book(app, other, make_baby(other), make_workshop())
+    response = client.post(f"/account/bookings/{registration_id}/cancel")
+    assert response.status_code == 404
+    assert status_of(app, registration_id) == "confirmed"
+
+
+def test_cancel_needs_post(client, parent):
+    assert client.get("/account/bookings/1/cancel").status_code == 405

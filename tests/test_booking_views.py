@@ -1,0 +1,213 @@
+"""Booking through the web: the class page's panel, POST /classes/<id>/book, bad input."""
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Baby, Registration, Workshop
+
+
+def registrations(app) -> list[tuple[int, str]]:
+    with app.app_context():
+        return [
+            tuple(row)
+            for row in db.session.execute(
+                sa.select(Registration.baby_id, Registration.status).order_by(Registration.id)
+            )
+        ]
+
+
+def baby_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count(Baby.id)))
+
+
+@pytest.fixture
+def parent(make_user, auth):
+    user = make_user(email="parent@example.org", name="Pat Parent")
+    auth.login("parent@example.org")
+    return user
+
+
+def test_anonymous_booking_redirects_to_login(client, make_workshop, app):
+    workshop = make_workshop()
+    response = client.post(f"/classes/{workshop.id}/book", data={"consent": "y"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/login?next=/classes/{workshop.id}"
+    assert registrations(app) == []
+
+
+def test_class_page_offers_login_links_to_anonymous_visitors(client, make_workshop):
+    workshop = make_workshop()
+    page = client.get(f"/classes/{workshop.id}").get_data(as_text=True)
+    assert "Log in to book" in page
+    assert "Create an account" in page
+    assert f"/register?next=/classes/{workshop.id}" in page
+
+
+def test_class_page_offers_the_parents_babies(client, parent, make_baby, make_workshop):
+    workshop = make_workshop(min_age_weeks=6, max_age_weeks=20)
+    make_baby(parent, name="Ada", age_weeks=10)
+    make_baby(parent, name="Old Tom", age_weeks=40)
+    page = client.get(f"/classes/{workshop.id}").get_data(as_text=True)
+    assert f'action="/classes/{workshop.id}/book"' in page
+    assert "Ada, born" in page
+    assert "Old Tom will be 41 weeks old at the first session" in page
+    assert "/classes?age_weeks=40" in page
+    assert "No massage for 48 hours after immunisations" in page
+    assert "Book a place" in page
+
+
+def test_full_class_offers_the_waiting_list(client, parent, make_workshop):
+    workshop = make_workshop(capacity=0)
+    page = client.get(f"/classes/{workshop.id}").get_data(as_text=True)
+    assert "Join the waiting list" in page
+
+
+def test_book_existing_baby_confirms_and_redirects(client, app, parent, make_baby, make_workshop):
+    workshop = make_workshop(title="Tiny Strokes")
+    baby = make_baby(parent, name="Ada")
+    response = client.post(
+        f"/classes/{workshop.id}/book", data={"baby_id": str(baby.id), "consent": "y"}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account/bookings"
+    assert registrations(app) == [(baby.id, "confirmed")]
+    page = client.get("/account/bookings").get_data(as_text=True)
+    assert "Booked: Ada has a place in Tiny Strokes" in page
+    assert "Cancel booking" in page
+
+
+def test_book_new_baby_when_full_shows_position(client, app, parent, make_workshop):
+    workshop = make_workshop(capacity=0)
+    dob = (date.today() - timedelta(weeks=8)).isoformat()
+    response = client.post(
+        f"/classes/{workshop.id}/book",
+        data={"baby_id": "new", "baby_name": "Bo", "baby_dob": dob, "consent": "y"},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "you are number 1 on the waiting list" in page
+    assert "Number 1 on the waiting list" in page
+    assert [status for _, status in registrations(app)] == ["waitlisted"]
+
+
+def test_double_submit_gives_one_registration(client, app, parent, make_baby, make_workshop):
+    workshop = make_workshop()
+    baby = make_baby(parent)
+    for _ in range(2):
+        client.post(f"/classes/{workshop.id}/book", data={"baby_id": baby.id, "consent": "y"})
+    assert registrations(app) == [(baby.id, "confirmed")]
+
+
+@pytest.mark.parametrize("status", ["draft", "cancelled"])
+def test_unpublished_class_is_404(client, app, parent, make_baby, make_workshop, status):
+    workshop = make_workshop(status=status)
+    baby = make_baby(parent)
+    response = client.post(
+        f"/classes/{workshop.id}/book", data={"baby_id": baby.id, "consent": "y"}
+    )
+    assert response.status_code == 404
+    assert "We could not find that class" in response.get_data(as_text=True)
+    assert registrations(app) == []
+
+
+def test_unknown_class_is_404(client, parent):
+    response = client.post("/classes/99999/book", data={"consent": "y"})
+    assert response.status_code == 404
+
+
+def test_someone_elses_baby_is_404(client, app, parent, make_user, make_baby, make_workshop):
+    workshop = make_workshop()
+    other = make_baby(make_user(), name="Secret")
+    response = client.post(
+        f"/classes/{workshop.id}/book", data={"baby_id": other.id, "consent": "y"}
+    )
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "We could not find that baby on your account." in page
+    assert "Secret" not in page
+    assert registrations(app) == []
+
+
+@pytest.mark.parametrize(
+    "dob, message",
+    [
+        ((date.today() + timedelta(days=5)).isoformat(), "cannot be in the future"),
+        ((date.today() - timedelta(days=4 * 365)).isoformat(), "more than 3 years ago"),
+        ("14/03/2025", "Enter the date as YYYY-MM-DD"),
+        ("", "Enter the date as YYYY-MM-DD"),
+    ],
+)
+def test_bad_dates_of_birth(client, app, parent, make_workshop, dob, message):
+    workshop = make_workshop()
+    response = client.post(
+        f"/classes/{workshop.id}/book",
+        data={"baby_id": "new", "baby_name": "Bo", "baby_dob": dob, "consent": "y"},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert 'id="baby_dob-error"' in page
+    assert registrations(app) == []
+    assert baby_count(app) == 0
+
+
+def test_missing_consent(client, app, parent, make_baby, make_workshop):
+    workshop = make_workshop()
+    baby = make_baby(parent)
+    response = client.post(f"/classes/{workshop.id}/book", data={"baby_id": baby.id})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Please confirm you have read the health and safety note." in page
+    assert 'id="consent-error"' in page
+    assert registrations(app) == []
+
+
+def test_nonsense_baby_id(client, app, parent, make_workshop):
+    workshop = make_workshop()
+    response = client.post(
+        f"/classes/{workshop.id}/book", data={"baby_id": "abc", "consent": "y"}
+    )
+    assert response.status_code == 422
+    assert "Choose one of your babies" in response.get_data(as_text=True)
+
+
+def test_baby_too_young_says_why_and_links_to_classes(
+    client, app, parent, make_baby, make_workshop
+):
+    workshop = make_workshop(min_age_weeks=6, max_age_weeks=20)
+    baby = make_baby(parent, name="Ada", age_weeks=3)
+    response = client.post(
+        f"/classes/{workshop.id}/book", data={"baby_id": baby.id, "consent": "y"}
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert (
+        "Ada will be 4 weeks old at the first session; this class is for babies from 6 to 20 "
+        "weeks." in page
+    )
+    assert "/classes?age_weeks=3" in page
+    assert registrations(app) == []
+
+
+def test_class_that_has_started_cannot_be_booked(client, app, parent, make_baby, make_workshop):
+    workshop = make_workshop(starts_in_days=-2)
+    baby = make_baby(parent)
+    response = client.post(
+        f"/classes/{workshop.id}/book", data={"baby_id": baby.id, "consent": "y"}
+    )
+    assert response.status_code == 422
+    assert "Booking for this class closed" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Workshop, workshop.id).confirmed_count == 0
+
+
+def test_booking_page_renders_for_a_logged_in_parent(client, parent, make_workshop):
+    workshop = make_workshop(title="Tiny Strokes")
+    page = client.get(f"/classes/{workshop.id}/book").get_data(as_text=True)
+    assert "Book: Tiny Strokes" in page
+    assert 'name="baby_name"' in page
