@@ -22,6 +22,9 @@ def init_app(app) -> None:
     from booking.cli_api_tokens import api_token_group
 
     app.cli.add_command(api_token_group)
+    from booking.privacy_cli import purge_expired_command
+
+    app.cli.add_command(purge_expired_command)
 
 
 @click.command("create-user")

@@ -97,6 +97,4 @@ def send_reminders(now: datetime | None = None) -> int:
     """Queue every due reminder, each in its own short transaction; returns how many."""
     now = now or utcnow()
     ids = due_reminders(now)
-    if db.session.in_transaction():
-        db.session.commit()
     return sum(1 for registration_id in ids if remind_one(registration_id, now))

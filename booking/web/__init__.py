@@ -10,6 +10,7 @@ BLUEPRINTS = (
     "booking.web.feeds",
     "booking.web.teach",
     "booking.web.tokens",
+    "booking.web.privacy",
 )
 
 

@@ -1,0 +1,33 @@
+"""`flask --app wsgi purge-expired [--days N]`: anonymise old personal data, from cron."""
+
+import click
+from flask.cli import with_appcontext
+
+from booking.services.errors import DomainError
+from booking.services.privacy import purge_counts
+
+
+@click.command("purge-expired")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Retention time in days after a class's last session "
+    "(default: PURGE_AFTER_DAYS, 365).",
+)
+@with_appcontext
+def purge_expired_command(days):
+    """Anonymise babies', bookings' and emails' personal data past the retention time."""
+    try:
+        counts = purge_counts(days=days)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"Anonymised {_count(counts.total, 'record')} older than "
+        f"{counts.cutoff:%Y-%m-%d %H:%M} UTC: {_count(counts.babies, 'baby', 'babies')}, "
+        f"{_count(counts.registrations, 'booking')}, {_count(counts.emails, 'sent email')}."
+    )
+
+
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"

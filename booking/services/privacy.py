@@ -1,0 +1,314 @@
+"""Privacy of families: export, erasure on request, and anonymisation after a retention time.
+
+Erasure and expiry anonymise rather than delete: registrations, attendance and
+babies stay as rows, so booking counts and the numbers of babies by age remain
+true, while nothing in them still names or identifies a family.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import (
+    ApiToken,
+    Baby,
+    InstructorProfile,
+    OutboxMessage,
+    PasswordResetToken,
+    Registration,
+    User,
+    Workshop,
+    utcnow,
+)
+from booking.models.outbox import SENT
+from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
+from booking.models.workshop import PUBLISHED
+from booking.passwords import check_password
+from booking.services.booking import promote_waitlist
+from booking.services.errors import Invalid, NotFound
+from booking.services.places import lock_workshop, release_place
+from booking.services.privacy_export import export_user_data, held_data_summary
+
+__all__ = [
+    "PurgeCounts",
+    "erase_own_account",
+    "erase_user",
+    "erased_email",
+    "export_user_data",
+    "held_data_summary",
+    "purge_counts",
+    "purge_expired",
+]
+
+ERASED_BABY_NAME = "Erased"
+ERASED_ACCOUNT_NAME = "Erased account"
+ERASED_INSTRUCTOR_NAME = "Former instructor"
+ERASED_CANCEL_REASON = "Account deleted"
+REDACTED_SUBJECT = "(removed for privacy)"
+ACTIVE = (CONFIRMED, WAITLISTED)
+
+
+def erased_email(user_id: int) -> str:
+    """The address an erased account is left with: unique, and never deliverable."""
+    return f"erased-{user_id}@invalid"
+
+
+def _erased_key_sql():
+    """SQL for the name_key an anonymised baby has: 'erased-<id>'."""
+    return sa.literal("erased-") + sa.cast(Baby.id, sa.String)
+
+
+def _anonymise_baby(baby: Baby) -> None:
+    """No name, notes or immunisation date; the birth month is kept for counts by age."""
+    baby.name = ERASED_BABY_NAME
+    baby.name_key = f"erased-{baby.id}"
+    baby.date_of_birth = baby.date_of_birth.replace(day=1)
+    baby.immunisation_date = None
+    baby.notes = ""
+
+
+def _still_running(now: datetime):
+    return sa.or_(Workshop.last_ends_at.is_(None), Workshop.last_ends_at > now)
+
+
+def _refuse_erasure_if_needed(user: User, now: datetime) -> None:
+    """The last admin, and an instructor with classes to come, cannot just vanish."""
+    if user.is_admin:
+        admins = db.session.scalars(
+            sa.select(User.id)
+            .where(User.is_admin.is_(True), User.deleted_at.is_(None))
+            .with_for_update()
+        ).all()
+        if not set(admins) - {user.id}:
+            raise Invalid(
+                "This is the only admin account, so it cannot be deleted. "
+                "Make someone else an admin first."
+            )
+    teaching = db.session.scalar(
+        sa.select(sa.func.count(Workshop.id)).where(
+            Workshop.instructor_id == user.id,
+            Workshop.status == PUBLISHED,
+            _still_running(now),
+        )
+    )
+    if teaching:
+        classes = "class" if teaching == 1 else "classes"
+        raise Invalid(
+            f"You lead {teaching} {classes} still to run. Ask the centre to give "
+            f"{'it' if teaching == 1 else 'them'} to another instructor first, so the "
+            "families booked are not left without one."
+        )
+
+
+def _cancel_active_registrations(user_id: int, now: datetime) -> list[int]:
+    """Cancel the user's places and waiting entries in classes still to run.
+
+    Workshops are locked in id order (as every other use case does) before
+    their registrations are re-read. Returns the ids of workshops where a
+    confirmed place was freed. Nobody is emailed here: the person is leaving.
+    """
+    workshop_ids = db.session.scalars(
+        sa.select(Registration.workshop_id)
+        .join(Workshop, Workshop.id == Registration.workshop_id)
+        .where(
+            Registration.parent_id == user_id,
+            Registration.status.in_(ACTIVE),
+            _still_running(now),
+        )
+        .distinct()
+    ).all()
+    freed = []
+    for workshop_id in sorted(workshop_ids):
+        workshop = lock_workshop(workshop_id)
+        registrations = db.session.scalars(
+            sa.select(Registration)
+            .where(
+                Registration.workshop_id == workshop_id,
+                Registration.parent_id == user_id,
+                Registration.status.in_(ACTIVE),
+            )
+            .execution_options(populate_existing=True)
+        ).all()
+        for registration in registrations:
+            if registration.status == CONFIRMED:
+                release_place(workshop)
+                if workshop_id not in freed:
+                    freed.append(workshop_id)
+            registration.status = CANCELLED
+            registration.cancelled_at = now
+            registration.cancel_reason = ERASED_CANCEL_REASON
+            registration.invite_sequence += 1
+    db.session.flush()
+    return freed
+
+
+def _forget_emails(old_email: str, new_email: str) -> None:
+    """Unsent emails to the person are dropped; sent ones keep no content."""
+    db.session.execute(
+        sa.delete(OutboxMessage).where(
+            OutboxMessage.recipient == old_email, OutboxMessage.status != SENT
+        )
+    )
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.recipient == old_email)
+        .values(recipient=new_email, subject=REDACTED_SUBJECT, body_text="", body_html="", ics=None)
+    )
+
+
+def erase_user(user_id: int) -> None:
+    """Erase a person's personal data, keeping anonymous booking counts (one transaction).
+
+    Places in classes still to run are cancelled and each freed place goes to
+    the waiting list at once (those promoted are emailed); babies keep only
+    their month of birth; registrations lose their notes; the account loses
+    its name, email, phone, password, roles, tokens and sessions; emails not
+    yet sent to it are dropped. Refused for the last admin and for an
+    instructor who still leads published classes.
+    """
+    with write_transaction():
+        user = db.session.get(User, user_id, with_for_update=True, populate_existing=True)
+        if user is None or user.deleted_at is not None:
+            raise NotFound("We could not find that account.")
+        now = utcnow()
+        _refuse_erasure_if_needed(user, now)
+        old_email = user.email
+
+        for workshop_id in _cancel_active_registrations(user.id, now):
+            promote_waitlist(workshop_id)
+        db.session.execute(
+            sa.update(Registration)
+            .where(Registration.parent_id == user.id, Registration.notes != "")
+            .values(notes="")
+        )
+        for baby in db.session.scalars(sa.select(Baby).where(Baby.parent_id == user.id)):
+            _anonymise_baby(baby)
+        profile = db.session.scalar(
+            sa.select(InstructorProfile).where(InstructorProfile.user_id == user.id)
+        )
+        if profile is not None:
+            profile.display_name = ERASED_INSTRUCTOR_NAME
+            profile.bio = profile.qualification = profile.topics = ""
+        db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == user.id))
+        db.session.execute(
+            sa.delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id)
+        )
+        user.memberships.clear()
+
+        user.email = erased_email(user.id)
+        user.name = ERASED_ACCOUNT_NAME
+        user.phone = ""
+        user.password_hash = ""
+        user.feed_token_hash = None
+        user.is_admin = False
+        user.deleted_at = now
+        user.session_version += 1
+        db.session.flush()
+        _forget_emails(old_email, user.email)
+    current_app.logger.info("erased account %s", user_id)
+
+
+def erase_own_account(user_id: int, password: str) -> None:
+    """A person deletes their own account, proving it is them with their password."""
+    user = db.session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound("We could not find that account.")
+    if not check_password(user.password_hash, password or ""):
+        message = "That is not your current password."
+        raise Invalid(message, {"password": message})
+    erase_user(user_id)
+
+
+@dataclass(frozen=True)
+class PurgeCounts:
+    """How many records one run of purge-expired anonymised."""
+
+    babies: int = 0
+    registrations: int = 0
+    emails: int = 0
+    cutoff: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return self.babies + self.registrations + self.emails
+
+
+def _retention_days(days) -> int:
+    if days is None:
+        days = current_app.config.get("PURGE_AFTER_DAYS", 365)
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise Invalid("The retention time must be a whole number of days, at least 1.")
+    return days
+
+
+def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeCounts:
+    """Anonymise what is older than the retention time, and say how much (idempotent).
+
+    The cut-off is `days` (default PURGE_AFTER_DAYS) before `now`. Registrations
+    in workshops whose last session ended before it lose their notes and
+    cancellation reason. A baby is anonymised once it has such a registration
+    and none in a workshop that ended after the cut-off (or is still to come,
+    or cannot be dated). Sent emails older than the cut-off lose their content.
+    Things already anonymised are not counted again.
+    """
+    cutoff = (now or utcnow()) - timedelta(days=_retention_days(days))
+    with write_transaction():
+        expired_workshops = sa.select(Workshop.id).where(Workshop.last_ends_at < cutoff)
+        registrations = db.session.execute(
+            sa.update(Registration)
+            .where(
+                Registration.workshop_id.in_(expired_workshops),
+                sa.or_(Registration.notes != "", Registration.cancel_reason != ""),
+            )
+            .values(notes="", cancel_reason="")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+
+        has_expired = (
+            sa.select(Registration.id)
+            .where(
+                Registration.baby_id == Baby.id,
+                Registration.workshop_id.in_(expired_workshops),
+            )
+            .exists()
+        )
+        has_recent = (
+            sa.select(Registration.id)
+            .join(Workshop, Workshop.id == Registration.workshop_id)
+            .where(
+                Registration.baby_id == Baby.id,
+                sa.or_(Workshop.last_ends_at.is_(None), Workshop.last_ends_at >= cutoff),
+            )
+            .exists()
+        )
+        babies = db.session.scalars(
+            sa.select(Baby)
+            .where(has_expired, ~has_recent, Baby.name_key != _erased_key_sql())
+            .with_for_update(of=Baby)
+        ).all()
+        for baby in babies:
+            _anonymise_baby(baby)
+
+        emails = db.session.execute(
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.status == SENT,
+                OutboxMessage.sent_at < cutoff,
+                OutboxMessage.subject != REDACTED_SUBJECT,
+            )
+            .values(subject=REDACTED_SUBJECT, body_text="", body_html="", ics=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return PurgeCounts(len(babies), registrations, emails, cutoff)
+
+
+def purge_expired(now: datetime | None = None, days: int | None = None) -> int:
+    """Anonymise babies', bookings' and emails' personal data past the retention time.
+
+    Returns how many records were anonymised; a second run right after returns 0.
+    """
+    return purge_counts(now, days).total

@@ -1,0 +1,259 @@
+"""A parent's own data, gathered for them to take away (GDPR access and portability)."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from booking.extensions import db
+from booking.models import (
+    ApiToken,
+    Attendance,
+    Baby,
+    Centre,
+    InstructorProfile,
+    OutboxMessage,
+    Registration,
+    User,
+    Workshop,
+    WorkshopSession,
+    utcnow,
+)
+from booking.services.errors import NotFound
+from booking.timefmt import iso_local
+
+EXPORT_FORMAT = 1
+
+
+def _utc(instant: datetime | None) -> str | None:
+    return instant.isoformat() if instant is not None else None
+
+
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _account(user: User) -> dict:
+    roles = [{"role": "parent"}]
+    if user.is_admin:
+        roles.append({"role": "admin"})
+    centres = {}
+    if user.memberships:
+        ids = {m.centre_id for m in user.memberships}
+        centres = {
+            c.id: c for c in db.session.scalars(sa.select(Centre).where(Centre.id.in_(ids)))
+        }
+    for membership in sorted(user.memberships, key=lambda m: (m.role, m.centre_id)):
+        centre = centres.get(membership.centre_id)
+        roles.append(
+            {
+                "role": membership.role,
+                "centre": {"slug": centre.slug, "name": centre.name} if centre else None,
+                "since": _utc(membership.created_at),
+            }
+        )
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "phone": user.phone,
+        "created_at": _utc(user.created_at),
+        "roles": roles,
+        "private_calendar_feed": user.feed_token_hash is not None,
+    }
+
+
+def _instructor_profile(user_id: int) -> dict | None:
+    profile = db.session.scalar(
+        sa.select(InstructorProfile).where(InstructorProfile.user_id == user_id)
+    )
+    if profile is None:
+        return None
+    return {
+        "display_name": profile.display_name,
+        "bio": profile.bio,
+        "qualification": profile.qualification,
+        "topics": profile.topic_slugs,
+    }
+
+
+def _babies(user_id: int) -> list[dict]:
+    babies = db.session.scalars(
+        sa.select(Baby).where(Baby.parent_id == user_id).order_by(Baby.id)
+    )
+    return [
+        {
+            "id": baby.id,
+            "name": baby.name,
+            "date_of_birth": _day(baby.date_of_birth),
+            "immunisation_date": _day(baby.immunisation_date),
+            "notes": baby.notes,
+            "created_at": _utc(baby.created_at),
+        }
+        for baby in babies
+    ]
+
+
+def _session(session: WorkshopSession, tz: str) -> dict:
+    return {
+        "number": session.number,
+        "starts_at": iso_local(session.starts_at, tz),
+        "ends_at": iso_local(session.ends_at, tz),
+        "room": session.room,
+        "status": session.status,
+    }
+
+
+def _registrations(user_id: int) -> tuple[list[dict], dict[int, Registration]]:
+    registrations = list(
+        db.session.scalars(
+            sa.select(Registration)
+            .where(Registration.parent_id == user_id)
+            .options(
+                selectinload(Registration.baby),
+                selectinload(Registration.workshop).selectinload(Workshop.centre),
+                selectinload(Registration.workshop).selectinload(Workshop.sessions),
+            )
+            .order_by(Registration.created_at, Registration.id)
+        )
+    )
+    rows = []
+    for registration in registrations:
+        workshop = registration.workshop
+        centre = workshop.centre
+        baby = registration.baby
+        rows.append(
+            {
+                "id": registration.id,
+                "baby": {"id": baby.id, "name": baby.name} if baby else None,
+                "workshop": {"id": workshop.id, "title": workshop.title, "kind": workshop.kind},
+                "centre": {
+                    "slug": centre.slug,
+                    "name": centre.name,
+                    "town": centre.town,
+                    "timezone": centre.timezone,
+                },
+                "sessions": [_session(s, centre.timezone) for s in workshop.sessions],
+                "status": registration.status,
+                "held_place": registration.held_place,
+                "created_at": _utc(registration.created_at),
+                "confirmed_at": _utc(registration.confirmed_at),
+                "waitlisted_at": _utc(registration.waitlisted_at),
+                "cancelled_at": _utc(registration.cancelled_at),
+                "cancel_reason": registration.cancel_reason,
+                "consent_at": _utc(registration.consent_at),
+                "reminder_sent_at": _utc(registration.reminder_sent_at),
+                "notes": registration.notes,
+            }
+        )
+    return rows, {r.id: r for r in registrations}
+
+
+def _attendance(registrations: dict[int, Registration]) -> list[dict]:
+    if not registrations:
+        return []
+    rows = db.session.execute(
+        sa.select(Attendance, WorkshopSession)
+        .join(WorkshopSession, WorkshopSession.id == Attendance.session_id)
+        .where(Attendance.registration_id.in_(registrations))
+        .order_by(WorkshopSession.starts_at, Attendance.id)
+    )
+    result = []
+    for attendance, session in rows:
+        workshop = registrations[attendance.registration_id].workshop
+        result.append(
+            {
+                "registration_id": attendance.registration_id,
+                "workshop": workshop.title,
+                "session_number": session.number,
+                "session_starts_at": iso_local(session.starts_at, workshop.centre.timezone),
+                "status": attendance.status,
+                "marked_at": _utc(attendance.marked_at),
+            }
+        )
+    return result
+
+
+def _emails(email: str) -> list[dict]:
+    messages = db.session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.recipient == email)
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+    )
+    return [
+        {
+            "subject": message.subject,
+            "status": message.status,
+            "created_at": _utc(message.created_at),
+            "sent_at": _utc(message.sent_at),
+        }
+        for message in messages
+    ]
+
+
+def _api_tokens(user_id: int) -> list[dict]:
+    tokens = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)
+    )
+    return [
+        {
+            "name": token.name,
+            "created_at": _utc(token.created_at),
+            "last_used_at": _utc(token.last_used_at),
+            "revoked_at": _utc(token.revoked_at),
+        }
+        for token in tokens
+    ]
+
+
+def export_user_data(user_id: int) -> dict:
+    """Everything held about a person and their babies, as JSON-ready data.
+
+    Record times are ISO 8601 in UTC; session times carry the centre's UTC
+    offset, as the API shows them. Secrets (password hash, token hashes) are
+    never included, only the fact that they exist.
+    """
+    user = db.session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound("We could not find that account.")
+    registrations, by_id = _registrations(user.id)
+    return {
+        "format_version": EXPORT_FORMAT,
+        "exported_at": _utc(utcnow()),
+        "account": _account(user),
+        "instructor_profile": _instructor_profile(user.id),
+        "babies": _babies(user.id),
+        "registrations": registrations,
+        "attendance": _attendance(by_id),
+        "emails": _emails(user.email),
+        "api_tokens": _api_tokens(user.id),
+    }
+
+
+def held_data_summary(user_id: int) -> dict:
+    """How much is held about a person, in numbers, for the privacy page."""
+
+    def count(statement) -> int:
+        return db.session.scalar(statement) or 0
+
+    user = db.session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound("We could not find that account.")
+    return {
+        "babies": count(sa.select(sa.func.count(Baby.id)).where(Baby.parent_id == user_id)),
+        "registrations": count(
+            sa.select(sa.func.count(Registration.id)).where(Registration.parent_id == user_id)
+        ),
+        "active_registrations": count(
+            sa.select(sa.func.count(Registration.id))
+            .join(Workshop, Workshop.id == Registration.workshop_id)
+            .where(
+                Registration.parent_id == user_id,
+                Registration.status.in_(("confirmed", "waitlisted")),
+                sa.or_(Workshop.last_ends_at.is_(None), Workshop.last_ends_at > utcnow()),
+            )
+        ),
+        "emails": count(
+            sa.select(sa.func.count(OutboxMessage.id)).where(OutboxMessage.recipient == user.email)
+        ),
+    }

@@ -1,0 +1,22 @@
+"""The account deletion form."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+
+class DeleteAccountForm(FlaskForm):
+    """Delete my account: the password again, and an explicit confirmation."""
+
+    password = PasswordField(
+        "Your current password",
+        validators=[
+            InputRequired(message="Enter your current password to confirm it is you."),
+            Length(max=200),
+        ],
+    )
+    confirm = BooleanField(
+        "I understand that my account, my babies' details and my bookings will be erased, "
+        "and that this cannot be undone",
+        validators=[DataRequired(message="Tick the box to confirm you want to delete everything.")],
+    )

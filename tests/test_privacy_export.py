@@ -1,0 +1,102 @@
+"""The parent's data export: GET /account/export.json and export_user_data()."""
+
+import json
+
+from booking.extensions import db
+from booking.models import Attendance, Baby, OutboxMessage, WorkshopSession
+from booking.services.booking import book_place
+from booking.services.privacy import export_user_data
+
+
+def _book(app, parent, workshop, baby):
+    with app.app_context():
+        return book_place(
+            parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+        ).registration.id
+
+
+def test_export_needs_login(client):
+    response = client.get("/account/export.json")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_export_holds_own_babies_and_bookings_only(
+    app, client, auth, make_user, make_baby, make_workshop
+):
+    parent = make_user(email="ada.parent@example.org", name="Ada Parent")
+    other = make_user(email="other.parent@example.org", name="Other Parent")
+    workshop = make_workshop(title="Tummy time and massage")
+    ada = make_baby(parent, name="Ada", age_weeks=10)
+    zed = make_baby(other, name="Zed", age_weeks=12)
+    registration_id = _book(app, parent, workshop, ada)
+    _book(app, other, workshop, zed)
+    with app.app_context():
+        baby = db.session.get(Baby, ada.id)
+        baby.notes = "Likes the tummy strokes"
+        first = db.session.scalars(
+            db.select(WorkshopSession).where(WorkshopSession.workshop_id == workshop.id)
+        ).first()
+        db.session.add(Attendance(registration_id=registration_id, session_id=first.id,
+                                  status="present"))
+        db.session.commit()
+
+    auth.login("ada.parent@example.org")
+    response = client.get("/account/export.json")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="my-data.json"'
+    assert "no-store" in response.headers["Cache-Control"]
+    data = json.loads(response.get_data(as_text=True))
+    assert data["account"]["email"] == "ada.parent@example.org"
+    assert data["account"]["name"] == "Ada Parent"
+    assert {"role": "parent"} in data["account"]["roles"]
+    assert [b["name"] for b in data["babies"]] == ["Ada"]
+    assert data["babies"][0]["notes"] == "Likes the tummy strokes"
+    assert data["babies"][0]["date_of_birth"] == ada.date_of_birth.isoformat()
+    [booking] = data["registrations"]
+    assert booking["workshop"]["title"] == "Tummy time and massage"
+    assert booking["baby"]["name"] == "Ada"
+    assert booking["status"] == "confirmed"
+    assert booking["consent_at"].endswith("+00:00")
+    assert len(booking["sessions"]) == 4
+    assert booking["centre"]["timezone"] == "Europe/London"
+    assert [a["status"] for a in data["attendance"]] == ["present"]
+    assert data["emails"], "the booking confirmation sent to the parent is listed"
+    assert all("sent_at" in e and "subject" in e for e in data["emails"])
+    text = response.get_data(as_text=True)
+    assert "Zed" not in text
+    assert "other.parent@example.org" not in text
+    assert "password" not in text and "hash" not in text
+
+
+def test_export_lists_only_emails_to_the_parent(ctx, make_user):
+    parent = make_user(email="p@example.org")
+    db.session.add_all(
+        [
+            OutboxMessage(recipient="p@example.org", subject="Mine", body_text="x"),
+            OutboxMessage(recipient="q@example.org", subject="Theirs", body_text="y"),
+        ]
+    )
+    db.session.commit()
+    data = export_user_data(parent.id)
+    assert [e["subject"] for e in data["emails"]] == ["Mine"]
+    assert data["emails"][0]["created_at"].endswith("+00:00")
+    assert data["emails"][0]["sent_at"] is None
+
+
+def test_privacy_page_explains_and_offers_export_and_delete(client, auth, make_user):
+    make_user(email="p@example.org")
+    auth.login("p@example.org")
+    response = client.get("/account/privacy")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'href="/account/export.json"' in page
+    assert 'action="/account/delete"' in page
+    assert 'name="password"' in page and 'name="confirm"' in page
+    assert "<label" in page and 'for="password"' in page and 'for="confirm"' in page
+
+
+def test_privacy_page_needs_login(client):
+    assert client.get("/account/privacy").status_code == 302

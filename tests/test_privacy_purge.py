@@ -1,0 +1,154 @@
+"""Anonymising old data: purge_expired() and `flask purge-expired`."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from booking.extensions import db
+from booking.models import Baby, OutboxMessage, Registration, Workshop
+from booking.services.errors import Invalid
+from booking.services.privacy import erase_user, purge_expired
+
+
+def _registration(workshop, baby, status="confirmed", notes=""):
+    registration = Registration(
+        workshop_id=workshop.id,
+        baby_id=baby.id,
+        parent_id=baby.parent_id,
+        status=status,
+        notes=notes,
+        confirmed_at=datetime.now(UTC) - timedelta(days=500),
+    )
+    db.session.add(registration)
+    if status == "confirmed":
+        db.session.get(Workshop, workshop.id).confirmed_count += 1
+    db.session.commit()
+    return registration.id
+
+
+@pytest.fixture
+def history(ctx, make_user, make_baby, make_workshop, make_centre):
+    """Old and recent classes, with babies in one, the other, or both."""
+    centre = make_centre()
+    teacher = make_user(role="instructor", centre=centre)
+    old = make_workshop(centre=centre, instructor=teacher, starts_in_days=-500, sessions=4)
+    recent = make_workshop(centre=centre, instructor=teacher, starts_in_days=-60, sessions=4)
+    upcoming = make_workshop(centre=centre, instructor=teacher, starts_in_days=10, sessions=4)
+    parent = make_user(email="p@example.org")
+    only_old = make_baby(parent, name="Olive", date_of_birth=date(2023, 3, 17))
+    old_and_recent = make_baby(parent, name="Rory", date_of_birth=date(2023, 4, 9))
+    old_and_upcoming = make_baby(parent, name="Umi", date_of_birth=date(2023, 5, 2))
+    never_booked = make_baby(parent, name="Nell", date_of_birth=date(2023, 1, 5))
+    with_notes = {
+        "old_olive": _registration(old, only_old, notes="Olive has reflux"),
+        "old_rory": _registration(old, old_and_recent, notes="Rory is shy"),
+        "recent_rory": _registration(recent, old_and_recent, notes="Rory still shy"),
+        "old_umi": _registration(old, old_and_upcoming, status="cancelled", notes="Umi ill"),
+        "upcoming_umi": _registration(upcoming, old_and_upcoming, notes="Umi back"),
+    }
+    return {
+        "babies": {
+            "olive": only_old.id,
+            "rory": old_and_recent.id,
+            "umi": old_and_upcoming.id,
+            "nell": never_booked.id,
+        },
+        "registrations": with_notes,
+        "old": old.id,
+    }
+
+
+def test_purge_anonymises_old_data_only_and_is_idempotent(history):
+    confirmed_before = db.session.get(Workshop, history["old"]).confirmed_count
+
+    assert purge_expired(days=365) == 4  # Olive + three old bookings with notes
+    db.session.expire_all()
+
+    babies = {key: db.session.get(Baby, id_) for key, id_ in history["babies"].items()}
+    assert babies["olive"].name == "Erased"
+    assert babies["olive"].date_of_birth == date(2023, 3, 1)
+    assert babies["rory"].name == "Rory", "a class within the retention time keeps the baby"
+    assert babies["umi"].name == "Umi", "an upcoming booking keeps the baby"
+    assert babies["nell"].name == "Nell", "no booking at all: nothing to date it by"
+
+    notes = {
+        key: db.session.get(Registration, id_).notes
+        for key, id_ in history["registrations"].items()
+    }
+    assert notes == {
+        "old_olive": "",
+        "old_rory": "",
+        "recent_rory": "Rory still shy",
+        "old_umi": "",
+        "upcoming_umi": "Umi back",
+    }
+    assert db.session.get(Workshop, history["old"]).confirmed_count == confirmed_before
+    assert db.session.get(Registration, history["registrations"]["old_olive"]).status == (
+        "confirmed"
+    )
+
+    assert purge_expired(days=365) == 0
+
+
+def test_purge_redacts_old_sent_emails_only(ctx):
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    db.session.add_all(
+        [
+            OutboxMessage(
+                recipient="p@example.org",
+                subject="Booking confirmed for Olive",
+                body_text="Olive's place",
+                status="sent",
+                sent_at=long_ago,
+                created_at=long_ago,
+            ),
+            OutboxMessage(
+                recipient="p@example.org",
+                subject="Booking confirmed for Rory",
+                body_text="Rory's place",
+                status="sent",
+                sent_at=datetime.now(UTC),
+            ),
+        ]
+    )
+    db.session.commit()
+    assert purge_expired() == 1
+    subjects = sorted(m.subject for m in db.session.scalars(db.select(OutboxMessage)))
+    assert subjects == ["(removed for privacy)", "Booking confirmed for Rory"]
+    assert purge_expired() == 0
+
+
+def test_purge_uses_the_configured_days(app, history):
+    app.config["PURGE_AFTER_DAYS"] = 1000
+    assert purge_expired() == 0
+    assert purge_expired(days=30) > 0
+
+
+def test_purge_keeps_an_erased_baby_as_it_is(history):
+    parent_id = db.session.get(Baby, history["babies"]["olive"]).parent_id
+    erase_user(parent_id)
+    purge_expired(days=365)
+    assert purge_expired(days=365) == 0
+
+
+@pytest.mark.parametrize("days", [0, -5, "12", True])
+def test_purge_refuses_a_meaningless_retention_time(ctx, days):
+    with pytest.raises(Invalid):
+        purge_expired(days=days)
+
+
+def test_purge_command(runner, history):
+    result = runner.invoke(args=["purge-expired", "--days", "365"])
+    assert result.exit_code == 0, result.output
+    assert "Anonymised 4 records" in result.output
+    assert "1 baby, 3 bookings, 0 sent emails" in result.output
+    again = runner.invoke(args=["purge-expired"])
+    assert again.exit_code == 0
+    assert "Anonymised 0 records" in again.output
+
+
+def test_purge_command_rejects_bad_days(runner):
+    result = runner.invoke(args=["purge-expired", "--days", "zero"])
+    assert result.exit_code == 2
+    assert "--days" in result.output
+    assert runner.invoke(args=["purge-expired", "--days", "0"]).exit_code == 2

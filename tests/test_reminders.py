@@ -1,0 +1,119 @@
+"""Reminders before a class's first session: queued once, whatever runs when."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.mail.reminders import due_reminders, send_reminders
+from booking.models import OutboxMessage, Registration, WorkshopSession
+from tests.mailtools import add_registration
+
+
+def outbox() -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def soon(hours: float) -> datetime:
+    return datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=hours)
+
+
+@pytest.fixture
+def family(make_user, make_baby):
+    parent = make_user("parent@example.org", name="Pat Parent")
+    return parent, make_baby(parent, name="Ada")
+
+
+def test_reminder_queued_once_with_what_to_bring(app, ctx, family, make_workshop):
+    parent, baby = family
+    workshop = make_workshop(starts_at=soon(24), what_to_bring="A towel and a spare nappy.")
+    reg = add_registration(app, workshop, parent, baby)
+    assert send_reminders() == 1
+    assert send_reminders() == 0
+    (message,) = outbox()
+    assert message.recipient == "parent@example.org"
+    assert message.dedupe_key == f"reminder:{reg}"
+    assert message.subject.startswith("Reminder: Baby massage at")
+    assert "What to bring: A towel and a spare nappy." in message.body_text
+    assert "Where: " in message.body_text and "High Street" in message.body_text
+    assert "(Europe/London)" in message.body_text
+    assert db.session.get(Registration, reg).reminder_sent_at is not None
+
+
+@pytest.mark.parametrize(
+    ("hours", "status", "workshop_status"),
+    [
+        (72, "confirmed", "published"),  # too far ahead
+        (-1, "confirmed", "published"),  # already started
+        (24, "waitlisted", "published"),
+        (24, "cancelled", "published"),
+        (24, "confirmed", "cancelled"),
+    ],
+)
+def test_no_reminder_when_not_due(app, ctx, family, make_workshop, hours, status, workshop_status):
+    parent, baby = family
+    workshop = make_workshop(starts_at=soon(hours), status=workshop_status)
+    add_registration(app, workshop, parent, baby, status=status)
+    assert send_reminders() == 0
+    assert outbox() == []
+
+
+def test_first_session_cancelled_reminds_before_the_next(app, ctx, family, make_workshop):
+    parent, baby = family
+    workshop = make_workshop(starts_at=soon(-24 * 6), sessions=3)
+    add_registration(app, workshop, parent, baby)
+    first = db.session.scalar(
+        sa.select(WorkshopSession).where(
+            WorkshopSession.workshop_id == workshop.id, WorkshopSession.number == 1
+        )
+    )
+    first.status = "cancelled"
+    db.session.commit()
+    # Session 2 starts in 24 hours: that is now the first to run.
+    assert send_reminders() == 1
+    assert "(week 2 of 3)" in outbox()[0].body_text
+
+
+def test_command_is_safe_to_run_twice(app, runner, family, make_workshop):
+    parent, baby = family
+    workshop = make_workshop(starts_at=soon(30))
+    add_registration(app, workshop, parent, baby)
+    first = runner.invoke(args=["send-reminders"])
+    second = runner.invoke(args=["send-reminders"])
+    assert first.exit_code == 0 and "Queued 1 reminder." in first.output
+    assert second.exit_code == 0 and "Queued 0 reminders." in second.output
+    with app.app_context():
+        assert len(outbox()) == 1
+
+
+def test_concurrent_runs_queue_each_reminder_once(app, make_user, make_baby, make_workshop):
+    workshop = make_workshop(starts_at=soon(20), capacity=12)
+    regs = []
+    for i in range(8):
+        parent = make_user(f"p{i}@example.org")
+        regs.append(add_registration(app, workshop, parent, make_baby(parent)))
+    barrier = threading.Barrier(3)
+    errors = []
+
+    def run():
+        try:
+            with app.app_context():
+                barrier.wait()
+                send_reminders()
+                db.session.remove()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with app.app_context():
+        keys = sorted(m.dedupe_key for m in outbox())
+        assert keys == sorted(f"reminder:{r}" for r in regs)
+        assert due_reminders() == []
