@@ -188,8 +188,8 @@ CLASSES = (
               "and still touch for babies born early. Use your baby's corrected age."),
     DemoClass("dads", "camden-childrens-centre", "grace.okafor@example.com",
               "Baby massage for dads and co-parents", "course", 6, time(9, 30), sessions=4,
-              price="48.00", topics=("dads",), description="A Saturday-morning course for "
-              "dads and co-parents. Week 2 is cancelled this term; the course runs 3 weeks."),
+              price="48.00", topics=("dads",), description="A morning course for dads and "
+              "co-parents. Week 2 is cancelled this term; the course runs 3 weeks."),
     DemoClass("sleep", "camden-childrens-centre", "instructor@example.com",
               "Sleep and settling massage", "single", 15, time(18, 0), price="18.00",
               topics=("sleep",), description="An early-evening class on a calming bedtime "

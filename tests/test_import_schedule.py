@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -302,3 +303,14 @@ def test_cli_bad_bytes_and_missing_file(runner, ctx, setup, tmp_path):
     assert "not UTF-8" in result.output
     missing = runner.invoke(args=["import-schedule", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 2
+
+
+def test_example_file_imports_into_the_demo_data(runner, ctx):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    before = workshop_count()
+    example = Path(__file__).parent.parent / "docs" / "example-schedule.csv"
+    # the example's dates are fixed; move them to a year that is still ahead
+    text = example.read_text(encoding="utf-8").replace("2030-", f"{date.today().year + 2}-")
+    result = import_schedule(text)
+    assert result.ok, messages(result)
+    assert workshop_count() == before + 4
