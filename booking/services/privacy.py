@@ -171,7 +171,10 @@ def erase_user(user_id: int) -> None:
     instructor who still leads published classes.
     """
     with write_transaction():
-        user = db.session.get(User, user_id, with_for_update=True, populate_existing=True)
+        # FOR NO KEY UPDATE: bookings inserting rows that refer to the user still pass.
+        user = db.session.get(
+            User, user_id, with_for_update={"key_share": True}, populate_existing=True
+        )
         if user is None or user.deleted_at is not None:
             raise NotFound("We could not find that account.")
         now = utcnow()
