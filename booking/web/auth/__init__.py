@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from booking.web.auth import views  # noqa: E402,F401
+from booking.web.auth import password, views  # noqa: E402,F401
