@@ -73,7 +73,10 @@ class SearchParams:
         return self.lat is not None and self.lon is not None
 
     def query_args(self, **overrides) -> dict:
-        """The parameters as a query string would carry them (for page links)."""
+        """The parameters as a query string carries them, in a fixed order (for links).
+
+        Overrides replace values; an override of None drops the parameter.
+        """
         args = {}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -89,7 +92,7 @@ class SearchParams:
                 value = f"{value:g}"
             args[f.name] = value
         args.update(overrides)
-        return {k: v for k, v in args.items() if v is not None}
+        return {k: args[k] for k in PARAMETERS if args.get(k) is not None}
 
     def with_page(self, page: int) -> "SearchParams":
         """The same search on another page."""

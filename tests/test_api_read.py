@@ -1,0 +1,287 @@
+"""The read half of the JSON API: centres and workshops, their shape and errors."""
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Registration, Workshop, WorkshopSession, workshop_topic
+from booking.timefmt import local_to_utc
+
+WORKSHOP_KEYS = {
+    "id",
+    "title",
+    "kind",
+    "status",
+    "centre",
+    "instructor",
+    "capacity",
+    "places_left",
+    "waitlist_count",
+    "min_age_weeks",
+    "max_age_weeks",
+    "price",
+    "sessions",
+    "url",
+}
+
+
+def assert_error(response, status, code=None, field=None):
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    error = response.get_json()["error"]
+    assert set(error) == {"code", "message", "fields"}
+    assert error["message"]
+    if code:
+        assert error["code"] == code
+    if field:
+        assert field in error["fields"]
+        assert f"({field})" in error["fields"][field]
+    return error
+
+
+def test_workshop_reads_as_the_product_says(app, client, make_workshop, make_centre, make_user):
+    sydney = make_centre(
+        slug="bondi", name="Bondi Hub", town="Sydney", timezone="Australia/Sydney", country="AU"
+    )
+    teacher = make_user(name="Kim Park", role="instructor", centre=sydney)
+    starts = local_to_utc(datetime(2030, 1, 15, 10, 0), "Australia/Sydney")
+    w = make_workshop(
+        title="Summer course",
+        centre=sydney,
+        instructor=teacher,
+        starts_at=starts,
+        sessions=2,
+        capacity=6,
+        min_age_weeks=8,
+        max_age_weeks=30,
+    )
+    with app.app_context():
+        parent_id = teacher.id  # any user will do as the parent of a waiting entry
+        db.session.execute(
+            sa.update(Workshop).where(Workshop.id == w.id).values(confirmed_count=6)
+        )
+        db.session.add(
+            Registration(
+                workshop_id=w.id,
+                parent_id=parent_id,
+                status="waitlisted",
+                waitlisted_at=datetime.now(UTC),
+            )
+        )
+        db.session.execute(
+            sa.update(WorkshopSession)
+            .where(WorkshopSession.workshop_id == w.id, WorkshopSession.number == 2)
+            .values(status="cancelled")
+        )
+        db.session.commit()
+        session_ids = list(
+            db.session.scalars(
+                sa.select(WorkshopSession.id)
+                .where(WorkshopSession.workshop_id == w.id)
+                .order_by(WorkshopSession.number)
+            )
+        )
+
+    response = client.get(f"/api/v1/workshops/{w.id}")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == WORKSHOP_KEYS
+    assert body == {
+        "id": w.id,
+        "title": "Summer course",
+        "kind": "course",
+        "status": "published",
+        "centre": {"slug": "bondi", "name": "Bondi Hub", "town": "Sydney",
+                   "timezone": "Australia/Sydney"},
+        "instructor": {"id": teacher.id, "name": "Kim Park"},
+        "capacity": 6,
+        "places_left": 0,
+        "waitlist_count": 1,
+        "min_age_weeks": 8,
+        "max_age_weeks": 30,
+        "price": "45.00",
+        "sessions": [
+            {
+                "id": session_ids[0],
+                "number": 1,
+                "starts_at": "2030-01-15T10:00:00+11:00",
+                "ends_at": "2030-01-15T11:00:00+11:00",
+                "status": "scheduled",
+            },
+            {
+                "id": session_ids[1],
+                "number": 2,
+                "starts_at": "2030-01-22T10:00:00+11:00",
+                "ends_at": "2030-01-22T11:00:00+11:00",
+                "status": "cancelled",
+            },
+        ],
+        "url": f"https://classes.example.org/classes/{w.id}",
+    }
+
+
+def test_london_times_carry_the_summer_offset(client, make_workshop):
+    w = make_workshop(starts_at=local_to_utc(datetime(2030, 7, 16, 10, 0), "Europe/London"))
+    body = client.get(f"/api/v1/workshops/{w.id}").get_json()
+    assert body["sessions"][0]["starts_at"] == "2030-07-16T10:00:00+01:00"
+
+
+def test_workshop_list_is_paginated_with_links(client, make_workshop, make_centre, make_user):
+    centre = make_centre()
+    teacher = make_user(role="instructor", centre=centre)
+    for i in range(5):
+        make_workshop(
+            title=f"Class {i}", centre=centre, instructor=teacher, starts_in_days=i + 1
+        )
+
+    body = client.get("/api/v1/workshops?per_page=2&q=class").get_json()
+    assert set(body) == {"items", "page", "per_page", "total", "next", "prev"}
+    assert [x["title"] for x in body["items"]] == ["Class 0", "Class 1"]
+    assert (body["page"], body["per_page"], body["total"]) == (1, 2, 5)
+    assert body["prev"] is None
+    assert body["next"] == "https://classes.example.org/api/v1/workshops?q=class&page=2&per_page=2"
+    assert all(set(x) == WORKSHOP_KEYS for x in body["items"])
+
+    last = client.get("/api/v1/workshops?per_page=2&q=class&page=3").get_json()
+    assert [x["title"] for x in last["items"]] == ["Class 4"]
+    assert last["next"] is None
+    assert last["prev"] == "https://classes.example.org/api/v1/workshops?q=class&page=2&per_page=2"
+
+    default = client.get("/api/v1/workshops").get_json()
+    assert default["per_page"] == 20 and default["total"] == 5
+
+
+def test_workshop_list_takes_the_classes_filters(app, client, make_workshop, make_centre):
+    bath = make_centre(slug="bath", town="Bath", latitude=51.38, longitude=-2.36)
+    leeds = make_centre(slug="leeds", town="Leeds", latitude=53.80, longitude=-1.55)
+    a = make_workshop(title="Bath class", centre=bath, min_age_weeks=10)
+    make_workshop(title="Leeds class", centre=leeds)
+    with app.app_context():
+        db.session.execute(sa.insert(workshop_topic), [{"workshop_id": a.id, "topic": "twins"}])
+        db.session.commit()
+
+    def found(**args):
+        response = client.get("/api/v1/workshops", query_string=args)
+        assert response.status_code == 200
+        return [x["title"] for x in response.get_json()["items"]]
+
+    assert found(q="leeds") == ["Leeds class"]
+    assert found(centre="bath") == ["Bath class"]
+    assert found(topic="twins") == ["Bath class"]
+    assert found(age_weeks=6) == ["Leeds class"]
+    assert found(lat=53.8, lon=-1.5, radius_km=50) == ["Leeds class"]
+    assert found(lat=51.4, lon=-2.4, radius_km=500) == ["Bath class", "Leeds class"]
+    assert found(date_from="2000-01-01", date_to="2000-12-31") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("age_weeks=abc", "age_weeks"),
+        ("date_from=2026-13-45", "date_from"),
+        ("page=-1", "page"),
+        ("per_page=1000", "per_page"),
+        ("lat=51", "lon"),
+        ("lat=51&lon=0&radius_km=-3", "radius_km"),
+        ("q=" + "y" * 1000, "q"),
+        ("topic=nothing", "topic"),
+    ],
+)
+def test_bad_parameters_are_json_400s(client, query, field):
+    assert_error(client.get("/api/v1/workshops?" + query), 400, "invalid_parameter", field)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/workshops/4242",
+        "/api/v1/workshops/99999999999999999999",
+        "/api/v1/centres/no-such-centre",
+        "/api/v1/centres/Not%20a%20slug",
+        "/api/v1/nothing-here",
+    ],
+)
+def test_unknown_things_are_json_404s(client, url):
+    assert_error(client.get(url), 404, "not_found")
+
+
+def test_drafts_and_hidden_centres_are_not_found(client, make_workshop, make_centre):
+    draft = make_workshop(status="draft")
+    hidden = make_workshop(centre=make_centre(published=False))
+    assert_error(client.get(f"/api/v1/workshops/{draft.id}"), 404, "not_found")
+    assert_error(client.get(f"/api/v1/workshops/{hidden.id}"), 404, "not_found")
+
+
+def test_cancelled_workshop_is_readable(client, make_workshop):
+    w = make_workshop(status="cancelled")
+    body = client.get(f"/api/v1/workshops/{w.id}").get_json()
+    assert body["status"] == "cancelled"
+    ids = [x["id"] for x in client.get("/api/v1/workshops").get_json()["items"]]
+    assert w.id not in ids
+
+
+def test_writes_are_not_allowed_on_read_endpoints(client):
+    assert_error(client.post("/api/v1/centres"), 405, "method_not_allowed")
+
+
+def test_centres(client, make_centre):
+    make_centre(
+        slug="open-hub",
+        name="Open Hub",
+        town="Bath",
+        latitude=51.38,
+        longitude=-2.36,
+        accessibility_notes="Step-free.",
+    )
+    make_centre(slug="closed-hub", published=False)
+
+    body = client.get("/api/v1/centres").get_json()
+    assert [c["slug"] for c in body["items"]] == ["open-hub"]
+
+    centre = client.get("/api/v1/centres/open-hub").get_json()
+    assert centre["name"] == "Open Hub" and centre["town"] == "Bath"
+    assert centre["timezone"] == "Europe/London"
+    assert (centre["latitude"], centre["longitude"]) == (51.38, -2.36)
+    assert centre["accessibility_notes"] == "Step-free."
+    assert centre["url"] == "https://classes.example.org/centres/open-hub"
+    assert_error(client.get("/api/v1/centres/closed-hub"), 404, "not_found")
+
+
+def test_serializers_work_outside_a_request(app, make_workshop):
+    from booking.services import catalogue
+    from booking.web.api.serializers import centre_to_json, workshop_to_json
+
+    w = make_workshop()
+    with app.app_context():
+        listing = catalogue.get_workshop(w.id)
+        body = workshop_to_json(listing.workshop, listing.waitlist_count)
+        assert body["url"] == f"https://classes.example.org/classes/{w.id}"
+        assert centre_to_json(listing.workshop.centre)["slug"] == listing.workshop.centre.slug
+
+
+def test_query_count_does_not_grow_with_results(app, client, make_workshop, make_centre,
+                                                 make_user):
+    centre = make_centre()
+    teacher = make_user(role="instructor", centre=centre)
+    with app.app_context():
+        engine = db.engine
+    counts = []
+    for batch in (3, 9):
+        for _ in range(batch):
+            make_workshop(centre=centre, instructor=teacher)
+        client.get("/api/v1/workshops")
+        statements = []
+
+        def on_execute(conn, cursor, statement, *args, statements=statements):
+            statements.append(statement)
+
+        sa.event.listen(engine, "before_cursor_execute", on_execute)
+        try:
+            body = client.get("/api/v1/workshops").get_json()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", on_execute)
+        assert len(body["items"]) == {3: 3, 9: 12}[batch]
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
