@@ -99,6 +99,7 @@ class SchedulePlan:
 
     @property
     def ok(self) -> bool:
+        """True when the file has no problem at all."""
         return not self.errors
 
     def error(self, row: int | None, column: str | None, message: str) -> None:
@@ -116,14 +117,17 @@ class ImportResult:
 
     @property
     def errors(self) -> list[ScheduleError]:
+        """Every problem found (nothing was written when there are any)."""
         return self.plan.errors
 
     @property
     def ok(self) -> bool:
+        """True when the file had no problem."""
         return self.plan.ok
 
     @property
     def rows(self) -> list[PlannedWorkshop]:
+        """The planned workshops, in file order."""
         return self.plan.rows
 
     @property

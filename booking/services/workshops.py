@@ -454,6 +454,10 @@ def create_workshop(
     {field: message} for every bad field. Adds and flushes, never commits: wrap calls
     in write_transaction() (one import is then all or nothing).
     """
+    if isinstance(centre_id, int) and not isinstance(centre_id, bool):
+        # One creation per centre at a time (PostgreSQL row lock; SQLite's write
+        # transaction already serialises), so the duplicate check below holds.
+        db.session.execute(sa.select(Centre.id).where(Centre.id == centre_id).with_for_update())
     clean, errors = check_workshop(
         {
             "centre_id": centre_id,
