@@ -130,9 +130,7 @@ def test_cancel_workshop_cancels_everything_and_tells_everyone(ctx, make_worksho
         sessions.update_workshop(workshop.id, title="Back again")
 
 
-def test_move_session_bumps_revision_and_tells_parents_and_instructor(
-    ctx, make_workshop, booked
-):
+def test_move_session_bumps_revision_and_tells_parents_and_instructor(ctx, make_workshop, booked):
     workshop = make_workshop(sessions=3)
     _, parent = booked(workshop)
     second = session_rows(workshop.id)[1]
@@ -157,9 +155,7 @@ def _instructor_email(workshop) -> str:
     return db.session.get(User, workshop.instructor_id).email
 
 
-def test_room_change_only_is_a_room_email_and_no_change_is_nothing(
-    ctx, make_workshop, booked
-):
+def test_room_change_only_is_a_room_email_and_no_change_is_nothing(ctx, make_workshop, booked):
     workshop = make_workshop(sessions=2)
     _, parent = booked(workshop)
     first = session_rows(workshop.id)[0]
@@ -175,9 +171,7 @@ def test_room_change_only_is_a_room_email_and_no_change_is_nothing(
     assert len(outbox()) == count
 
 
-def test_move_session_converts_local_time_across_daylight_saving(
-    ctx, make_centre, make_workshop
-):
+def test_move_session_converts_local_time_across_daylight_saving(ctx, make_centre, make_workshop):
     year = datetime.now(UTC).year + 1
     london = make_centre(timezone="Europe/London")
     sydney = make_centre(timezone="Australia/Sydney")

@@ -128,7 +128,7 @@ def user_memberships(user_id: int) -> list[tuple[Membership, Centre]]:
             .join(Centre, Centre.id == Membership.centre_id)
             .where(Membership.user_id == user_id)
             .order_by(Centre.name, Membership.role)
-        ).tuples()
+        )
     )
 
 

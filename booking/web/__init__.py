@@ -5,10 +5,12 @@ from importlib import import_module
 BLUEPRINTS = (
     "booking.web.public",
     "booking.web.auth",
-    "booking.web.account",
     "booking.web.api",
+    "booking.web.account",
     "booking.web.feeds",
     "booking.web.teach",
+    "booking.web.manage",
+    "booking.web.admin",
     "booking.web.tokens",
     "booking.web.privacy",
 )

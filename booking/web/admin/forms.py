@@ -1,0 +1,34 @@
+"""Admin forms."""
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from booking.web.manage.forms import CentreProfileForm, strip
+
+ROLE_CHOICES = [
+    SelectChoice("staff", "Staff of the centre"),
+    SelectChoice("instructor", "Instructor at the centre"),
+]
+
+
+class CentreCreateForm(CentreProfileForm):
+    """A new centre: its profile and its permanent slug."""
+
+    slug = StringField(
+        "Slug (its web address)", filters=[strip], validators=[DataRequired(), Length(max=80)]
+    )
+
+
+class GrantRoleForm(FlaskForm):
+    """Give a user a role at a centre."""
+
+    centre_id = SelectField("Centre", coerce=int, validators=[InputRequired()])
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[InputRequired()])
+
+
+class RevokeRoleForm(FlaskForm):
+    """Take a role at a centre away."""
+
+    centre_id = IntegerField(validators=[InputRequired()])
+    role = SelectField(choices=ROLE_CHOICES, validators=[InputRequired()])

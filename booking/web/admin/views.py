@@ -1,0 +1,162 @@
+"""Admin pages: centres, users and their roles."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from booking.auth_setup import admin_required
+from booking.services import centres as centre_service
+from booking.services import roles as role_service
+from booking.services.errors import DomainError
+from booking.web.admin import bp
+from booking.web.admin.forms import CentreCreateForm, GrantRoleForm, RevokeRoleForm
+from booking.web.manage.forms import ActionForm
+from booking.web.manage.helpers import put_errors_on_form, status_for
+
+
+@bp.route("")
+@admin_required
+def index():
+    """Every centre, with links to add one and to manage people's roles."""
+    return render_template("admin/index.html", centres=centre_service.all_centres())
+
+
+@bp.route("/centres/new", methods=["GET", "POST"])
+@admin_required
+def centre_new():
+    """Create a centre."""
+    form = CentreCreateForm()
+    status = 200
+    if request.method == "GET":
+        form.country.data = "GB"
+        form.timezone.data = "Europe/London"
+        form.published.data = True
+    elif form.validate_on_submit():
+        fields = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        try:
+            centre = centre_service.create_centre(**fields)
+        except DomainError as exc:
+            put_errors_on_form(form, exc)
+            status = status_for(exc)
+        else:
+            flash(f"{centre.name} is created. Now give someone the staff role there.", "success")
+            return redirect(url_for("admin.index"))
+    else:
+        status = 422
+    return render_template("admin/centre_new.html", form=form), status
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100000:
+        abort(400, "The page must be a whole number from 1.")
+    return int(raw)
+
+
+@bp.route("/users")
+@admin_required
+def users():
+    """Everyone with an account, searchable by name or email."""
+    query = request.args.get("q", "")
+    if len(query) > 100:
+        abort(400, "Search for at most 100 characters.")
+    page = role_service.search_users(query, _page_number())
+    return render_template("admin/users.html", page=page, q=query)
+
+
+def _centre_choices() -> list[SelectChoice]:
+    return [SelectChoice(c.id, c.name) for c in centre_service.all_centres()]
+
+
+def _user_or_404(user_id: int):
+    try:
+        return role_service.get_user(user_id)
+    except DomainError as exc:
+        abort(404, exc.message)
+
+
+def _user_page(user_id: int, grant_form=None, status: int = 200):
+    user = _user_or_404(user_id)
+    if grant_form is None:
+        grant_form = GrantRoleForm(formdata=None)
+    grant_form.centre_id.choices = _centre_choices()
+    return (
+        render_template(
+            "admin/user.html",
+            user=user,
+            memberships=role_service.user_memberships(user.id),
+            grant_form=grant_form,
+            action_form=ActionForm(formdata=None),
+        ),
+        status,
+    )
+
+
+def _done(user_id: int, message: str):
+    flash(message, "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>")
+@admin_required
+def user(user_id: int):
+    """A user's roles, with forms to give and take them."""
+    return _user_page(user_id)
+
+
+@bp.route("/users/<int:user_id>/roles", methods=["POST"])
+@admin_required
+def role_grant(user_id: int):
+    """Make a user staff of, or an instructor at, a centre."""
+    _user_or_404(user_id)
+    form = GrantRoleForm()
+    form.centre_id.choices = _centre_choices()
+    if not form.validate_on_submit():
+        return _user_page(user_id, form, 422)
+    try:
+        role_service.grant_role(user_id, form.centre_id.data, form.role.data)
+    except DomainError as exc:
+        put_errors_on_form(form, exc)
+        return _user_page(user_id, form, status_for(exc))
+    return _done(user_id, "The role is given.")
+
+
+@bp.route("/users/<int:user_id>/roles/remove", methods=["POST"])
+@admin_required
+def role_revoke(user_id: int):
+    """Take a centre role away from a user."""
+    _user_or_404(user_id)
+    form = RevokeRoleForm()
+    if not form.validate_on_submit():
+        flash("That role could not be read; please try again.", "error")
+        return _user_page(user_id, None, 422)
+    try:
+        role_service.revoke_role(user_id, form.centre_id.data, form.role.data)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _user_page(user_id, None, status_for(exc))
+    return _done(user_id, "The role is removed.")
+
+
+def _set_admin(user_id: int, value: bool):
+    _user_or_404(user_id)
+    try:
+        role_service.set_admin(user_id, value, actor_id=current_user.id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _user_page(user_id, None, status_for(exc))
+    return _done(user_id, "They are now an admin." if value else "They are no longer an admin.")
+
+
+@bp.route("/users/<int:user_id>/admin/grant", methods=["POST"])
+@admin_required
+def admin_grant(user_id: int):
+    """Make a user an admin."""
+    return _set_admin(user_id, True)
+
+
+@bp.route("/users/<int:user_id>/admin/revoke", methods=["POST"])
+@admin_required
+def admin_revoke(user_id: int):
+    """Take the admin role from a user (never one's own)."""
+    return _set_admin(user_id, False)

@@ -1,0 +1,129 @@
+"""Read-only queries behind the back-office pages."""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Baby, Centre, Membership, Registration, User, Workshop, utcnow
+from booking.models.people import ROLE_INSTRUCTOR
+from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.workshop import CANCELLED
+
+PAST_SHOWN = 20
+
+
+@dataclass
+class WorkshopRow:
+    """A workshop on the dashboard with its centre, instructor and waiting count."""
+
+    workshop: Workshop
+    centre: Centre
+    instructor_name: str
+    waiting: int
+
+
+def _waiting_counts():
+    return (
+        sa.select(Registration.workshop_id, sa.func.count().label("waiting"))
+        .where(Registration.status == WAITLISTED)
+        .group_by(Registration.workshop_id)
+        .subquery()
+    )
+
+
+def _rows(stmt) -> list[WorkshopRow]:
+    return [
+        WorkshopRow(workshop, centre, instructor or "", waiting or 0)
+        for workshop, centre, instructor, waiting in db.session.execute(stmt)
+    ]
+
+
+def dashboard(centre_ids: list[int]) -> tuple[list[WorkshopRow], list[WorkshopRow]]:
+    """(upcoming and running workshops, soonest first; recently ended ones, latest first)."""
+    if not centre_ids:
+        return [], []
+    waiting = _waiting_counts()
+    base = (
+        sa.select(Workshop, Centre, User.name, waiting.c.waiting)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .outerjoin(User, User.id == Workshop.instructor_id)
+        .outerjoin(waiting, waiting.c.workshop_id == Workshop.id)
+        .where(Workshop.centre_id.in_(centre_ids))
+    )
+    now = utcnow()
+    ended = sa.and_(Workshop.last_ends_at.is_not(None), Workshop.last_ends_at < now)
+    upcoming = base.where(sa.not_(ended)).order_by(
+        Workshop.first_starts_at.is_(None), Workshop.first_starts_at, Workshop.id
+    )
+    past = base.where(ended).order_by(Workshop.last_ends_at.desc()).limit(PAST_SHOWN)
+    return _rows(upcoming), _rows(past)
+
+
+def centre_instructors(centre_id: int) -> list[User]:
+    """The instructors who teach at a centre, by name."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                Membership.centre_id == centre_id,
+                Membership.role == ROLE_INSTRUCTOR,
+                User.deleted_at.is_(None),
+            )
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+@dataclass
+class RegistrationRow:
+    """A registration with its baby and parent, and its waiting-list position."""
+
+    registration: Registration
+    baby: Baby | None
+    parent: User | None
+    position: int | None = None
+
+
+def registrations(workshop_id: int) -> tuple[list[RegistrationRow], list[RegistrationRow]]:
+    """(confirmed, waiting in order with their positions) for a workshop."""
+    rows = db.session.execute(
+        sa.select(Registration, Baby, User)
+        .outerjoin(Baby, Baby.id == Registration.baby_id)
+        .outerjoin(User, User.id == Registration.parent_id)
+        .where(Registration.workshop_id == workshop_id)
+        .where(Registration.status.in_((CONFIRMED, WAITLISTED)))
+        .order_by(
+            Registration.waitlisted_at.is_(None),
+            Registration.waitlisted_at,
+            Registration.confirmed_at,
+            Registration.id,
+        )
+    )
+    confirmed, waiting = [], []
+    for registration, baby, parent in rows:
+        row = RegistrationRow(registration, baby, parent)
+        if registration.status == CONFIRMED:
+            confirmed.append(row)
+        else:
+            row.position = len(waiting) + 1
+            waiting.append(row)
+    confirmed.sort(key=lambda r: (r.registration.confirmed_at or r.registration.created_at))
+    return confirmed, waiting
+
+
+def move_targets(workshop: Workshop) -> list[Workshop]:
+    """Other workshops of the same centre a confirmed place could move to."""
+    return list(
+        db.session.scalars(
+            sa.select(Workshop)
+            .where(
+                Workshop.centre_id == workshop.centre_id,
+                Workshop.id != workshop.id,
+                Workshop.status != CANCELLED,
+                sa.or_(Workshop.first_starts_at.is_(None), Workshop.first_starts_at > utcnow()),
+            )
+            .order_by(Workshop.first_starts_at, Workshop.id)
+        )
+    )

@@ -1,0 +1,55 @@
+"""Back office: the dashboard and the centre profile."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from booking.auth_setup import staff_required
+from booking.services import centres as centre_service
+from booking.services.errors import DomainError
+from booking.web.manage import bp, queries
+from booking.web.manage.access import centre_or_404
+from booking.web.manage.forms import CentreProfileForm
+from booking.web.manage.helpers import put_errors_on_form, status_for
+
+
+@bp.route("")
+@staff_required
+def index():
+    """The staff's centres and their workshops, upcoming first."""
+    centres = centre_service.managed_centres(current_user)
+    upcoming, past = queries.dashboard([c.id for c in centres])
+    return render_template("manage/index.html", centres=centres, upcoming=upcoming, past=past)
+
+
+def _fill_profile_form(form: CentreProfileForm, centre) -> None:
+    for name in form.data:
+        if name in ("csrf_token",):
+            continue
+        value = getattr(centre, name)
+        if name in ("latitude", "longitude"):
+            value = "" if value is None else f"{value:g}"
+        form[name].data = value
+
+
+@bp.route("/centres/<int:centre_id>", methods=["GET", "POST"])
+@staff_required
+def centre_profile(centre_id: int):
+    """Edit a centre's public profile."""
+    centre = centre_or_404(centre_id)
+    form = CentreProfileForm()
+    status = 200
+    if request.method == "GET":
+        _fill_profile_form(form, centre)
+    elif form.validate_on_submit():
+        fields = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        try:
+            centre_service.update_centre(centre.id, **fields)
+        except DomainError as exc:
+            put_errors_on_form(form, exc)
+            status = status_for(exc)
+        else:
+            flash("The centre's profile is saved.", "success")
+            return redirect(url_for("manage.centre_profile", centre_id=centre.id))
+    else:
+        status = 422
+    return render_template("manage/centre_profile.html", form=form, centre=centre), status

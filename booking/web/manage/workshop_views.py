@@ -1,0 +1,347 @@
+"""Back office: create, edit, publish and cancel workshops; add, move and cancel sessions."""
+
+from datetime import datetime
+
+from flask import flash, redirect, render_template, request, url_for
+
+from booking.auth_setup import staff_required
+from booking.extensions import db
+from booking.models import User
+from booking.services import booking as booking_service
+from booking.services import sessions as session_service
+from booking.services.errors import DomainError
+from booking.services.workshops import workshop_topics
+from booking.timefmt import to_local
+from booking.web.manage import bp, queries
+from booking.web.manage.access import centre_or_404, session_or_404, workshop_or_404
+from booking.web.manage.forms import (
+    ActionForm,
+    CancelForm,
+    CapacityForm,
+    SessionForm,
+    WorkshopCreateForm,
+    WorkshopDetailsForm,
+    instructor_choices,
+)
+from booking.web.manage.helpers import put_errors_on_form, status_for
+
+DETAIL_FIELDS = (
+    "title",
+    "description",
+    "what_to_bring",
+    "instructor_id",
+    "min_age_weeks",
+    "max_age_weeks",
+    "price",
+    "cancellation_cutoff_hours",
+)
+SESSION_ALIASES = {"starts_local": "date", "first_session_local": "first_date"}
+
+
+def _back(workshop_id: int):
+    return redirect(url_for("manage.workshop", workshop_id=workshop_id))
+
+
+@bp.route("/centres/<int:centre_id>/workshops/new", methods=["GET", "POST"])
+@staff_required
+def workshop_new(centre_id: int):
+    """Create a course of weekly sessions or a single session at a centre."""
+    centre = centre_or_404(centre_id)
+    form = WorkshopCreateForm()
+    form.instructor_id.choices = instructor_choices(queries.centre_instructors(centre.id))
+    status = 200
+    if not form.instructor_id.choices and request.method == "GET":
+        flash("This centre has no instructors yet: an admin can add one.", "warning")
+    if form.validate_on_submit():
+        data = form.data
+        try:
+            workshop = session_service.add_workshop(
+                centre_id=centre.id,
+                instructor_id=data["instructor_id"],
+                kind=data["kind"],
+                title=data["title"],
+                first_session_local=datetime.combine(data["first_date"], data["first_time"]),
+                sessions=data["sessions"] if data["kind"] == "course" else 1,
+                duration_minutes=data["duration_minutes"],
+                capacity=data["capacity"],
+                min_age_weeks=data["min_age_weeks"],
+                max_age_weeks=data["max_age_weeks"],
+                price=data["price"],
+                description=data["description"] or "",
+                what_to_bring=data["what_to_bring"] or "",
+                publish=data["publish"],
+                topics=tuple(data["topics"] or ()),
+                min_places=data["min_places"],
+                held_places=data["held_places"] or 0,
+                late_join_until=data["late_join_until"] or 1,
+                cancellation_cutoff_hours=data["cancellation_cutoff_hours"],
+                room=data["room"] or "",
+            )
+        except DomainError as exc:
+            put_errors_on_form(form, exc, SESSION_ALIASES)
+            status = status_for(exc)
+        else:
+            state = "published" if workshop.status == "published" else "saved as a draft"
+            flash(f"“{workshop.title}” is {state}.", "success")
+            return _back(workshop.id)
+    elif request.method == "POST":
+        status = 422
+    return render_template("manage/workshop_new.html", form=form, centre=centre), status
+
+
+@bp.route("/workshops/<int:workshop_id>")
+@staff_required
+def workshop(workshop_id: int):
+    """A workshop: its details, status, capacity and sessions, with what staff can do."""
+    workshop, centre = workshop_or_404(workshop_id)
+    capacity_form = CapacityForm(data={"capacity": workshop.capacity})
+    return _workshop_page(workshop, centre, capacity_form, 200)
+
+
+def _workshop_page(workshop, centre, capacity_form, status):
+    confirmed, waiting = session_service.active_counts(workshop.id)
+    return (
+        render_template(
+            "manage/workshop.html",
+            workshop=workshop,
+            centre=centre,
+            sessions=session_service.workshop_sessions(workshop.id),
+            instructor=_instructor(workshop),
+            topics=workshop_topics(workshop.id),
+            confirmed=confirmed,
+            waiting=waiting,
+            capacity_form=capacity_form,
+            action_form=ActionForm(),
+        ),
+        status,
+    )
+
+
+def _instructor(workshop):
+    return db.session.get(User, workshop.instructor_id) if workshop.instructor_id else None
+
+
+@bp.route("/workshops/<int:workshop_id>/edit", methods=["GET", "POST"])
+@staff_required
+def workshop_edit(workshop_id: int):
+    """Change a workshop's details (its kind and sessions are changed elsewhere)."""
+    workshop, centre = workshop_or_404(workshop_id)
+    if request.method == "GET":
+        form = WorkshopDetailsForm(data={n: getattr(workshop, n) for n in DETAIL_FIELDS})
+    else:
+        form = WorkshopDetailsForm()
+    form.instructor_id.choices = instructor_choices(queries.centre_instructors(centre.id))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            session_service.update_workshop(
+                workshop.id, **{n: form[n].data for n in DETAIL_FIELDS}
+            )
+        except DomainError as exc:
+            put_errors_on_form(form, exc)
+            status = status_for(exc)
+        else:
+            flash("The workshop's details are saved.", "success")
+            return _back(workshop.id)
+    elif request.method == "POST":
+        status = 422
+    return (
+        render_template("manage/workshop_edit.html", form=form, workshop=workshop, centre=centre),
+        status,
+    )
+
+
+def _simple_action(workshop_id: int, action, done: str):
+    workshop, centre = workshop_or_404(workshop_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("That form had expired; please try again.", "error")
+        return _back(workshop.id), 400
+    try:
+        action(workshop.id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _workshop_page(
+            workshop, centre, CapacityForm(data={"capacity": workshop.capacity}), status_for(exc)
+        )
+    flash(done, "success")
+    return _back(workshop.id)
+
+
+@bp.route("/workshops/<int:workshop_id>/publish", methods=["POST"])
+@staff_required
+def workshop_publish(workshop_id: int):
+    """Make a draft workshop bookable."""
+    return _simple_action(
+        workshop_id, session_service.publish_workshop, "The workshop is published."
+    )
+
+
+@bp.route("/workshops/<int:workshop_id>/unpublish", methods=["POST"])
+@staff_required
+def workshop_unpublish(workshop_id: int):
+    """Take a workshop back to draft (only while nobody is booked or waiting)."""
+    return _simple_action(
+        workshop_id, session_service.unpublish_workshop, "The workshop is back to draft."
+    )
+
+
+@bp.route("/workshops/<int:workshop_id>/cancel", methods=["GET", "POST"])
+@staff_required
+def workshop_cancel(workshop_id: int):
+    """Confirm, then cancel a workshop: every booking cancelled and everyone told."""
+    workshop, centre = workshop_or_404(workshop_id)
+    form = CancelForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            session_service.cancel_workshop(workshop.id, reason=form.reason.data or "")
+        except DomainError as exc:
+            flash(exc.message, "error")
+            status = status_for(exc)
+        else:
+            flash("The workshop is cancelled and everyone booked has been told.", "success")
+            return _back(workshop.id)
+    elif request.method == "POST":
+        status = 422
+    confirmed, waiting = session_service.active_counts(workshop.id)
+    return (
+        render_template(
+            "manage/workshop_cancel.html",
+            form=form,
+            workshop=workshop,
+            centre=centre,
+            confirmed=confirmed,
+            waiting=waiting,
+        ),
+        status,
+    )
+
+
+@bp.route("/workshops/<int:workshop_id>/capacity", methods=["POST"])
+@staff_required
+def workshop_capacity(workshop_id: int):
+    """Change the number of places: a rise promotes waiting parents at once."""
+    workshop, centre = workshop_or_404(workshop_id)
+    form = CapacityForm()
+    if form.validate_on_submit():
+        before = workshop.confirmed_count
+        try:
+            changed = booking_service.change_capacity(workshop.id, form.capacity.data)
+        except DomainError as exc:
+            put_errors_on_form(form, exc)
+            return _workshop_page(workshop, centre, form, status_for(exc))
+        promoted = changed.confirmed_count - before
+        message = f"The workshop now has {changed.capacity} places."
+        if promoted > 0:
+            message += f" {promoted} waiting parent(s) moved up and were emailed."
+        flash(message, "success")
+        return _back(workshop.id)
+    return _workshop_page(workshop, centre, form, 422)
+
+
+def _session_form_data(session, centre) -> dict:
+    local = to_local(session.starts_at, centre.timezone)
+    return {
+        "date": local.date(),
+        "time": local.time().replace(second=0, microsecond=0),
+        "duration_minutes": int((session.ends_at - session.starts_at).total_seconds() // 60),
+        "room": session.room,
+    }
+
+
+@bp.route("/workshops/<int:workshop_id>/sessions/new", methods=["GET", "POST"])
+@staff_required
+def session_new(workshop_id: int):
+    """Add a session to a workshop."""
+    workshop, centre = workshop_or_404(workshop_id)
+    form = SessionForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            session_service.add_session(
+                workshop.id,
+                datetime.combine(form.date.data, form.time.data),
+                form.duration_minutes.data,
+                form.room.data or "",
+            )
+        except DomainError as exc:
+            put_errors_on_form(form, exc, SESSION_ALIASES)
+            status = status_for(exc)
+        else:
+            flash("The session is added.", "success")
+            return _back(workshop.id)
+    elif request.method == "POST":
+        status = 422
+    return (
+        render_template(
+            "manage/session_form.html", form=form, workshop=workshop, centre=centre, session=None
+        ),
+        status,
+    )
+
+
+@bp.route("/sessions/<int:session_id>/move", methods=["GET", "POST"])
+@staff_required
+def session_move(session_id: int):
+    """Move a session to another date, time or room; everyone booked is told."""
+    session, workshop, centre = session_or_404(session_id)
+    if request.method == "GET":
+        form = SessionForm(data=_session_form_data(session, centre))
+    else:
+        form = SessionForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            session_service.move_session(
+                session.id,
+                datetime.combine(form.date.data, form.time.data),
+                form.duration_minutes.data,
+                form.room.data or "",
+            )
+        except DomainError as exc:
+            put_errors_on_form(form, exc, SESSION_ALIASES)
+            status = status_for(exc)
+        else:
+            flash("The session is changed and everyone booked has been told.", "success")
+            return _back(workshop.id)
+    elif request.method == "POST":
+        status = 422
+    return (
+        render_template(
+            "manage/session_form.html",
+            form=form,
+            workshop=workshop,
+            centre=centre,
+            session=session,
+        ),
+        status,
+    )
+
+
+@bp.route("/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
+@staff_required
+def session_cancel(session_id: int):
+    """Confirm, then cancel one session; everyone booked and the instructor are told."""
+    session, workshop, centre = session_or_404(session_id)
+    form = ActionForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            session_service.cancel_session(session.id)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            status = status_for(exc)
+        else:
+            flash("The session is cancelled and everyone booked has been told.", "success")
+            return _back(workshop.id)
+    return (
+        render_template(
+            "manage/session_cancel.html",
+            form=form,
+            workshop=workshop,
+            centre=centre,
+            session=session,
+        ),
+        status,
+    )

@@ -1,0 +1,420 @@
+"""The staff back office through real form posts: access, workshops, sessions, bookings."""
+
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Centre, OutboxMessage, Registration, Workshop, WorkshopSession
+from booking.services import booking
+
+
+@pytest.fixture
+def world(make_centre, make_user, make_workshop):
+    """A centre with staff, an instructor and a workshop; another centre with its own staff."""
+    centre = make_centre(name="Riverside Hub")
+    other = make_centre(name="Hilltop Clinic")
+    staff = make_user("staff@example.org", role="staff", centre=centre)
+    other_staff = make_user("other@example.org", role="staff", centre=other)
+    instructor = make_user("teacher@example.org", role="instructor", centre=centre)
+    workshop = make_workshop(centre=centre, instructor=instructor, sessions=3, capacity=2)
+    return {
+        "centre": centre,
+        "other": other,
+        "staff": staff,
+        "other_staff": other_staff,
+        "instructor": instructor,
+        "workshop": workshop,
+    }
+
+
+def future(days=21, hour=10):
+    return (datetime.now() + timedelta(days=days)).replace(
+        hour=hour, minute=0, second=0, microsecond=0
+    )
+
+
+def book(app, make_user, make_baby, workshop, name="Ada"):
+    parent = make_user()
+    baby = make_baby(parent, name=name, age_weeks=12)
+    with app.app_context():
+        result = booking.book_place(
+            parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+        )
+        return result.registration.id, parent
+
+
+def pages(world):
+    w = world["workshop"]
+    c = world["centre"]
+    with_session = f"/manage/workshops/{w.id}"
+    return [
+        f"/manage/centres/{c.id}",
+        f"/manage/centres/{c.id}/workshops/new",
+        with_session,
+        f"{with_session}/edit",
+        f"{with_session}/cancel",
+        f"{with_session}/registrations",
+        f"{with_session}/sessions/new",
+    ]
+
+
+def test_anonymous_is_sent_to_login(client, world):
+    for path in ["/manage", *pages(world)]:
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert "/login" in response.headers["Location"]
+
+
+def test_parent_and_instructor_are_refused(client, auth, world, make_user):
+    make_user("parent@example.org")
+    for email in ("parent@example.org", "teacher@example.org"):
+        auth.login(email)
+        assert client.get("/manage").status_code == 403
+        for path in pages(world):
+            assert client.get(path).status_code == 403, path
+        auth.logout()
+
+
+def test_staff_of_another_centre_sees_nothing_and_changes_nothing(app, client, auth, world):
+    auth.login("other@example.org")
+    assert world["workshop"].title not in client.get("/manage").get_data(as_text=True)
+    for path in pages(world):
+        assert client.get(path).status_code == 404, path
+    w = world["workshop"]
+    with app.app_context():
+        session_id = db.session.scalar(
+            sa.select(WorkshopSession.id).where(WorkshopSession.workshop_id == w.id)
+        )
+    posts = [
+        (f"/manage/workshops/{w.id}/cancel", {"reason": "x"}),
+        (f"/manage/workshops/{w.id}/unpublish", {}),
+        (f"/manage/workshops/{w.id}/capacity", {"capacity": "9"}),
+        (f"/manage/workshops/{w.id}/edit", {"title": "Hijacked"}),
+        (f"/manage/sessions/{session_id}/cancel", {}),
+        (f"/manage/sessions/{session_id}/move", {"date": "2099-01-01", "time": "10:00"}),
+        (f"/manage/centres/{world['centre'].id}", {"name": "Hijacked"}),
+    ]
+    for path, data in posts:
+        assert client.post(path, data=data).status_code == 404, path
+    with app.app_context():
+        workshop = db.session.get(Workshop, w.id)
+        assert (workshop.status, workshop.capacity, workshop.title) == ("published", 2, w.title)
+        assert db.session.get(WorkshopSession, session_id).revision == 0
+        assert db.session.get(Centre, world["centre"].id).name == "Riverside Hub"
+
+
+def test_staff_and_admin_see_the_dashboard_and_pages(client, auth, world, make_user):
+    make_user("admin@example.org", role="admin")
+    for email in ("staff@example.org", "admin@example.org"):
+        auth.login(email)
+        body = client.get("/manage").get_data(as_text=True)
+        assert world["workshop"].title in body and "Riverside Hub" in body
+        assert "0 of 2" in body
+        for path in pages(world):
+            assert client.get(path).status_code == 200, path
+        auth.logout()
+
+
+def test_centre_profile_edit_validates_and_saves(app, client, auth, world):
+    auth.login("staff@example.org")
+    c = world["centre"]
+    data = {
+        "name": "Riverside Family Hub",
+        "address": "1 Quay",
+        "town": "Bristol",
+        "postcode": "bs1 4dj",
+        "country": "GB",
+        "latitude": "51.45",
+        "longitude": "",
+        "timezone": "Mars/Olympus",
+        "contact_email": "not-an-email",
+        "contact_phone": "0117 000",
+        "description": "Hi",
+        "accessibility_notes": "Step-free",
+        "embed_origins": "https://ok.example.org\nftp://bad",
+        "published": "y",
+    }
+    response = client.post(f"/manage/centres/{c.id}", data=data)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "IANA time zone" in body and "latitude and longitude" in body
+    with app.app_context():
+        assert db.session.get(Centre, c.id).name == "Riverside Hub"
+    data.update(
+        timezone="Europe/London",
+        contact_email="hello@riverside.example.org",
+        longitude="-2.59",
+        embed_origins="https://ok.example.org/\nhttps://ok.example.org",
+    )
+    response = client.post(f"/manage/centres/{c.id}", data=data)
+    assert response.status_code == 302
+    with app.app_context():
+        centre = db.session.get(Centre, c.id)
+        assert centre.name == "Riverside Family Hub" and centre.postcode == "BS1 4DJ"
+        assert (centre.latitude, centre.longitude) == (51.45, -2.59)
+        assert centre.embed_origins == "https://ok.example.org"
+
+
+def workshop_form(world, **overrides):
+    start = future(days=30)
+    data = {
+        "kind": "course",
+        "title": "Spring baby massage",
+        "description": "Five weeks of strokes.",
+        "what_to_bring": "A towel",
+        "instructor_id": str(world["instructor"].id),
+        "first_date": start.strftime("%Y-%m-%d"),
+        "first_time": "10:30",
+        "sessions": "5",
+        "duration_minutes": "60",
+        "room": "Room 1",
+        "capacity": "8",
+        "min_age_weeks": "6",
+        "max_age_weeks": "30",
+        "price": "45.00",
+        "cancellation_cutoff_hours": "24",
+        "topics": ["colic", "sleep"],
+        "held_places": "0",
+        "late_join_until": "1",
+        "publish": "y",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_create_workshop_through_the_form(app, client, auth, world):
+    auth.login("staff@example.org")
+    url = f"/manage/centres/{world['centre'].id}/workshops/new"
+    response = client.post(url, data=workshop_form(world, max_age_weeks="2", price="abc"))
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "oldest age must not be below" in body
+    response = client.post(url, data=workshop_form(world, first_date="2001-01-01"))
+    assert response.status_code == 422
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Workshop.id))) == 1
+    response = client.post(url, data=workshop_form(world))
+    assert response.status_code == 302
+    with app.app_context():
+        created = db.session.scalar(sa.select(Workshop).where(Workshop.title.like("Spring%")))
+        assert created.status == "published" and created.capacity == 8
+        starts = db.session.scalars(
+            sa.select(WorkshopSession.starts_at)
+            .where(WorkshopSession.workshop_id == created.id)
+            .order_by(WorkshopSession.number)
+        ).all()
+        assert len(starts) == 5
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Week 5 of 5" in page and "10:30" in page
+
+
+def test_create_refuses_an_instructor_of_another_centre(client, auth, world, make_user):
+    outsider = make_user(role="instructor", centre=world["other"])
+    auth.login("staff@example.org")
+    url = f"/manage/centres/{world['centre'].id}/workshops/new"
+    response = client.post(url, data=workshop_form(world, instructor_id=str(outsider.id)))
+    assert response.status_code == 422
+
+
+def test_edit_publish_unpublish(app, client, auth, world):
+    auth.login("staff@example.org")
+    w = world["workshop"]
+    data = {
+        "title": "Renamed class",
+        "description": "",
+        "what_to_bring": "",
+        "instructor_id": str(world["instructor"].id),
+        "min_age_weeks": "6",
+        "max_age_weeks": "40",
+        "price": "30",
+        "cancellation_cutoff_hours": "12",
+    }
+    assert client.post(f"/manage/workshops/{w.id}/edit", data=data).status_code == 302
+    assert client.post(f"/manage/workshops/{w.id}/unpublish").status_code == 302
+    assert fresh_status(app, w.id) == "draft"
+    assert client.post(f"/manage/workshops/{w.id}/publish").status_code == 302
+    with app.app_context():
+        workshop = db.session.get(Workshop, w.id)
+        assert (workshop.title, workshop.status, workshop.cancellation_cutoff_hours) == (
+            "Renamed class",
+            "published",
+            12,
+        )
+
+
+def fresh_status(app, workshop_id):
+    with app.app_context():
+        return db.session.get(Workshop, workshop_id).status
+
+
+def test_unpublish_refused_with_the_reason_while_booked(
+    app, client, auth, world, make_user, make_baby
+):
+    book(app, make_user, make_baby, world["workshop"])
+    auth.login("staff@example.org")
+    response = client.post(f"/manage/workshops/{world['workshop'].id}/unpublish")
+    assert response.status_code == 409
+    assert "1 booked and 0 waiting" in response.get_data(as_text=True)
+    assert fresh_status(app, world["workshop"].id) == "published"
+
+
+def test_capacity_raise_promotes_and_lowering_is_refused(
+    app, client, auth, world, make_user, make_baby
+):
+    w = world["workshop"]
+    book(app, make_user, make_baby, w)
+    book(app, make_user, make_baby, w)
+    waiting_id, waiting_parent = book(app, make_user, make_baby, w)
+    auth.login("staff@example.org")
+    response = client.post(f"/manage/workshops/{w.id}/capacity", data={"capacity": "1"})
+    assert response.status_code == 422
+    assert "2 places are already confirmed" in response.get_data(as_text=True)
+    response = client.post(f"/manage/workshops/{w.id}/capacity", data={"capacity": "abc"})
+    assert response.status_code == 422
+    assert (
+        client.post(f"/manage/workshops/{w.id}/capacity", data={"capacity": "3"}).status_code == 302
+    )
+    with app.app_context():
+        assert db.session.get(Registration, waiting_id).status == "confirmed"
+        workshop = db.session.get(Workshop, w.id)
+        assert (workshop.capacity, workshop.confirmed_count) == (3, 3)
+        assert db.session.scalar(
+            sa.select(OutboxMessage.id)
+            .where(OutboxMessage.recipient == waiting_parent.email)
+            .where(OutboxMessage.subject.like("A place came up%"))
+        )
+
+
+def test_move_session_through_the_form(app, client, auth, world, make_user, make_baby):
+    _, parent = book(app, make_user, make_baby, world["workshop"])
+    with app.app_context():
+        session = db.session.scalar(
+            sa.select(WorkshopSession).where(
+                WorkshopSession.workshop_id == world["workshop"].id, WorkshopSession.number == 1
+            )
+        )
+        session_id = session.id
+    auth.login("staff@example.org")
+    page = client.get(f"/manage/sessions/{session_id}/move").get_data(as_text=True)
+    assert 'name="date"' in page and 'name="room"' in page
+    bad = client.post(
+        f"/manage/sessions/{session_id}/move",
+        data={"date": "2001-02-03", "time": "10:00", "duration_minutes": "60", "room": ""},
+    )
+    assert bad.status_code == 422
+    assert "Choose a future time" in bad.get_data(as_text=True)
+    target = future(days=3)  # before the other sessions, so it stays number 1
+    response = client.post(
+        f"/manage/sessions/{session_id}/move",
+        data={
+            "date": target.strftime("%Y-%m-%d"),
+            "time": "11:15",
+            "duration_minutes": "75",
+            "room": "Studio",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        moved = db.session.get(WorkshopSession, session_id)
+        assert moved.revision == 1 and moved.room == "Studio"
+        recipients = set(
+            db.session.scalars(
+                sa.select(OutboxMessage.recipient).where(OutboxMessage.subject.like("%changed%"))
+            )
+        )
+        assert recipients == {parent.email, "teacher@example.org"}
+
+
+def test_add_and_cancel_session_through_the_forms(app, client, auth, world):
+    auth.login("staff@example.org")
+    w = world["workshop"]
+    target = future(days=60)
+    response = client.post(
+        f"/manage/workshops/{w.id}/sessions/new",
+        data={"date": target.strftime("%Y-%m-%d"), "time": "09:00", "duration_minutes": "60"},
+    )
+    assert response.status_code == 302
+    response = client.post(
+        f"/manage/workshops/{w.id}/sessions/new",
+        data={"date": "not a date", "time": "09:00", "duration_minutes": "60"},
+    )
+    assert response.status_code == 422
+    with app.app_context():
+        rows = db.session.scalars(
+            sa.select(WorkshopSession)
+            .where(WorkshopSession.workshop_id == w.id)
+            .order_by(WorkshopSession.number)
+        ).all()
+        assert len(rows) == 4
+        last_id = rows[-1].id
+    confirm = client.get(f"/manage/sessions/{last_id}/cancel").get_data(as_text=True)
+    assert "Yes, cancel this session" in confirm
+    assert client.post(f"/manage/sessions/{last_id}/cancel").status_code == 302
+    with app.app_context():
+        cancelled = db.session.get(WorkshopSession, last_id)
+        assert (cancelled.status, cancelled.revision) == ("cancelled", 1)
+    assert client.post(f"/manage/sessions/{last_id}/cancel").status_code == 409
+
+
+def test_cancel_workshop_with_confirm_step(app, client, auth, world, make_user, make_baby):
+    reg_id, parent = book(app, make_user, make_baby, world["workshop"])
+    auth.login("staff@example.org")
+    w = world["workshop"]
+    page = client.get(f"/manage/workshops/{w.id}/cancel").get_data(as_text=True)
+    assert "Yes, cancel the workshop" in page
+    assert fresh_status(app, w.id) == "published"
+    response = client.post(f"/manage/workshops/{w.id}/cancel", data={"reason": "Flooded hall"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Workshop, w.id).status == "cancelled"
+        assert db.session.get(Registration, reg_id).status == "cancelled"
+        assert db.session.scalar(
+            sa.select(OutboxMessage.id).where(
+                OutboxMessage.recipient == parent.email,
+                OutboxMessage.subject.like("Class cancelled%"),
+            )
+        )
+
+
+def test_registrations_page_and_actions(
+    app, client, auth, world, make_user, make_baby, make_workshop
+):
+    w = world["workshop"]
+    first_id, _ = book(app, make_user, make_baby, w, name="Ada")
+    book(app, make_user, make_baby, w, name="Bo")
+    waiting_id, _ = book(app, make_user, make_baby, w, name="Cy")
+    target = make_workshop(centre=world["centre"], instructor=world["instructor"], capacity=4)
+    auth.login("staff@example.org")
+    page = client.get(f"/manage/workshops/{w.id}/registrations").get_data(as_text=True)
+    assert "Ada" in page and "Cy" in page and "Number 1" in page
+    response = client.post(f"/manage/registrations/{waiting_id}/promote")
+    assert response.status_code == 409  # full: nothing to give
+    response = client.post(
+        f"/manage/registrations/{first_id}/move", data={"to_workshop_id": str(target.id)}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Registration, first_id).status == "cancelled"
+        # the freed place went to the head of the waiting list at once
+        assert db.session.get(Registration, waiting_id).status == "confirmed"
+        assert db.session.get(Workshop, target.id).confirmed_count == 1
+    response = client.post(
+        f"/manage/registrations/{waiting_id}/cancel", data={"reason": "Asked by phone"}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        reg = db.session.get(Registration, waiting_id)
+        assert (reg.status, reg.cancel_reason) == ("cancelled", "Asked by phone")
+
+
+def test_registration_actions_refused_for_another_centre(
+    app, client, auth, world, make_user, make_baby
+):
+    reg_id, _ = book(app, make_user, make_baby, world["workshop"])
+    auth.login("other@example.org")
+    for action in ("cancel", "promote", "move"):
+        assert client.post(f"/manage/registrations/{reg_id}/{action}").status_code == 404
+    with app.app_context():
+        assert db.session.get(Registration, reg_id).status == "confirmed"

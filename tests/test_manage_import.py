@@ -1,0 +1,134 @@
+"""The staff schedule upload: preview, errors by row and column, confirm all or nothing."""
+
+import io
+import re
+from datetime import date, timedelta
+from html import unescape
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Workshop
+
+HEADER = (
+    "centre,title,kind,instructor_email,first_session,sessions,duration_minutes,capacity,"
+    "min_age_weeks,max_age_weeks,price,description,publish"
+)
+
+
+def day(weeks: int) -> str:
+    return (date.today() + timedelta(weeks=weeks)).isoformat()
+
+
+@pytest.fixture
+def setup(make_centre, make_user):
+    """Two centres, staff at the first, an instructor at each."""
+    mine = make_centre(slug="riverside", name="Riverside Hub")
+    other = make_centre(slug="hilltop", name="Hilltop Clinic")
+    make_user("staff@example.org", role="staff", centre=mine)
+    make_user("teach@example.org", role="instructor", centre=mine)
+    make_user("far@example.org", role="instructor", centre=other)
+    return mine, other
+
+
+def csv_text(*rows: str) -> str:
+    return "\n".join([HEADER, *rows]) + "\n"
+
+
+def good_rows() -> list[str]:
+    return [
+        f"riverside,Spring course,course,teach@example.org,{day(3)} 10:00,5,60,8,6,30,45,"
+        "Five weeks,yes",
+        f"riverside,Drop-in,single,teach@example.org,{day(4)} 14:00,1,45,6,6,52,0,,no",
+    ]
+
+
+def upload(client, text: str):
+    return client.post(
+        "/manage/import",
+        data={"file": (io.BytesIO(text.encode("utf-8")), "term.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+def workshop_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count(Workshop.id)))
+
+
+def hidden_csv(body: str) -> str:
+    match = re.search(r'name="csv_text"[^>]*value="([^"]*)"', body) or re.search(
+        r'value="([^"]*)"[^>]*name="csv_text"', body
+    )
+    assert match, "no confirm form"
+    return unescape(match.group(1))
+
+
+def test_preview_then_confirm_imports_everything(app, client, auth, setup):
+    auth.login("staff@example.org")
+    assert client.get("/manage/import").status_code == 200
+    response = upload(client, csv_text(*good_rows()))
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "This would create 2 workshops" in body
+    assert "Spring course" in body and "Drop-in" in body
+    assert workshop_count(app) == 0  # a preview writes nothing
+    response = client.post("/manage/import/confirm", data={"csv_text": hidden_csv(body)})
+    assert response.status_code == 302
+    with app.app_context():
+        titles = sorted(db.session.scalars(sa.select(Workshop.title)))
+        statuses = sorted(db.session.scalars(sa.select(Workshop.status)))
+    assert titles == ["Drop-in", "Spring course"]
+    assert statuses == ["draft", "published"]
+
+
+def test_errors_are_listed_by_row_and_column_and_nothing_is_imported(app, client, auth, setup):
+    auth.login("staff@example.org")
+    rows = good_rows() + [
+        f"riverside,Bad,weekly,teach@example.org,{day(3)} 25:00,5,60,8,6,30,abc,,maybe",
+    ]
+    response = upload(client, csv_text(*rows))
+    assert response.status_code == 422
+    body = unescape(response.get_data(as_text=True))
+    assert "Row 4" in body
+    for column in ("kind", "first_session", "price", "publish"):
+        assert f"<code>{column}</code>" in body, column
+    assert 'name="csv_text"' not in body  # no confirm while anything is wrong
+    # confirming the bad file anyway (a forged post) still imports nothing
+    response = client.post("/manage/import/confirm", data={"csv_text": csv_text(*rows)})
+    assert response.status_code == 422
+    assert workshop_count(app) == 0
+
+
+def test_staff_cannot_import_for_another_centre(app, client, auth, setup):
+    auth.login("staff@example.org")
+    row = f"hilltop,Theirs,single,far@example.org,{day(3)} 10:00,1,60,8,6,30,0,,yes"
+    response = upload(client, csv_text(row))
+    assert response.status_code == 422
+    assert "Row 2" in response.get_data(as_text=True)
+    response = client.post("/manage/import/confirm", data={"csv_text": csv_text(row)})
+    assert response.status_code == 422
+    assert workshop_count(app) == 0
+
+
+def test_bad_uploads_get_a_clear_4xx(app, client, auth, setup):
+    auth.login("staff@example.org")
+    assert client.post("/manage/import", data={}).status_code == 422
+    response = client.post(
+        "/manage/import",
+        data={"file": (io.BytesIO(b"\xff\xfe\x00bad"), "term.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "UTF-8" in response.get_data(as_text=True)
+    assert upload(client, "").status_code == 422
+    assert client.post("/manage/import/confirm", data={}).status_code == 422
+    assert workshop_count(app) == 0
+
+
+def test_upload_needs_staff(client, auth, setup, make_user):
+    assert client.get("/manage/import").status_code == 302
+    make_user("parent@example.org")
+    auth.login("parent@example.org")
+    assert upload(client, csv_text(*good_rows())).status_code == 403
