@@ -217,6 +217,9 @@ def test_centre_instructor_and_topic_filters(client, make_workshop, make_centre,
     assert found(topic="grandparents") == []
     assert found(topic="colic", centre="beta") == []
     assert "Colic and digestion" in client.get("/classes?topic=colic").text
+    filtered = client.get(f"/classes?centre=alpha&instructor={teacher.id}").text
+    assert "centre <strong>Centre 1</strong>" in filtered
+    assert f"instructor <strong>{teacher.name}</strong>" in filtered
 
 
 def test_pagination(client, make_workshop, make_centre, make_user):

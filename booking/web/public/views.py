@@ -31,6 +31,8 @@ def classes():
     except InvalidQuery as exc:
         form.show_errors(exc.fields)
         return render_template("public/classes.html", form=form, errors=exc.fields), 400
+    if params.near and not form.radius_km.data:
+        form.radius_km.data = f"{params.radius_km:g}"  # show the default distance used
     result = catalogue.search_workshops(params)
     return render_template("public/classes.html", form=form, errors={}, result=result)
 
