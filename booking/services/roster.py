@@ -29,7 +29,7 @@ from booking.models import (
 )
 from booking.models.registration import ABSENT, CONFIRMED, PRESENT, WAITLISTED
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
-from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
 from booking.timefmt import format_day, format_local, to_local
 
 ATTENDANCE_CHOICES = (PRESENT, ABSENT)
@@ -55,6 +55,7 @@ class RosterEntry:
 
     registration: Registration
     ages: list[int | None] = field(default_factory=list)
+    age_at_first: int | None = None
     position: int | None = None
 
     @property
@@ -69,11 +70,6 @@ class RosterEntry:
     def baby_name(self) -> str:
         """The baby's name, or a note that the record was erased."""
         return self.baby.name if self.baby is not None else "(details removed)"
-
-    @property
-    def age_at_first(self) -> int | None:
-        """Age in whole weeks at the first session."""
-        return self.ages[0] if self.ages else None
 
 
 @dataclass
@@ -143,10 +139,25 @@ def _registrations(workshop_id: int, statuses: tuple[str, ...]) -> list[Registra
     )
 
 
-def _entries(registrations, sessions, tz_name) -> list[RosterEntry]:
+def _first_day(workshop: Workshop, sessions: list[WorkshopSession]) -> date | None:
+    """The local day of the first session that will run (as booking measures ages)."""
+    tz_name = workshop.centre.timezone
+    if workshop.first_starts_at is not None:
+        return to_local(workshop.first_starts_at, tz_name).date()
+    return session_day(sessions[0], tz_name) if sessions else None
+
+
+def _entries(registrations, sessions, workshop) -> list[RosterEntry]:
+    tz_name = workshop.centre.timezone
     days = [session_day(s, tz_name) for s in sessions]
+    first = _first_day(workshop, list(workshop.sessions))
     entries = [
-        RosterEntry(r, [age_weeks(r.baby, d) for d in days]) for r in registrations
+        RosterEntry(
+            r,
+            [age_weeks(r.baby, d) for d in days],
+            age_weeks(r.baby, first) if first is not None else None,
+        )
+        for r in registrations
     ]
     entries.sort(key=lambda e: (e.baby_name.casefold(), e.registration.id))
     return entries
@@ -196,22 +207,38 @@ def instructor_workshops(instructor_id: int, now: datetime | None = None) -> dic
     return {"upcoming": upcoming, "recent": recent}
 
 
-def workshop_roster(workshop_id: int, instructor_id: int) -> Roster:
-    """The roster of one of the instructor's workshops: confirmed babies with their
-    age at every session, their parents' contacts and notes, and the waiting list."""
-    workshop = _own_workshop(workshop_id, instructor_id)
+def _build_roster(workshop: Workshop) -> Roster:
     sessions = list(workshop.sessions)
-    tz_name = workshop.centre.timezone
     registrations = _registrations(workshop.id, (CONFIRMED, WAITLISTED))
-    confirmed = _entries([r for r in registrations if r.status == CONFIRMED], sessions, tz_name)
-    waiting = [
-        RosterEntry(r, [age_weeks(r.baby, session_day(s, tz_name)) for s in sessions[:1]])
-        for r in registrations
-        if r.status == WAITLISTED
-    ]
+    confirmed = _entries([r for r in registrations if r.status == CONFIRMED], sessions, workshop)
+    waiting = _entries([r for r in registrations if r.status == WAITLISTED], [], workshop)
+    waiting.sort(key=lambda e: _waiting_key(e.registration))
     for position, entry in enumerate(waiting, start=1):
         entry.position = position
     return Roster(workshop, sessions, confirmed, waiting)
+
+
+def _waiting_key(registration: Registration):
+    return (registration.waitlisted_at or registration.created_at, registration.id)
+
+
+def workshop_roster(workshop_id: int, instructor_id: int) -> Roster:
+    """The roster of one of the instructor's workshops: confirmed babies with their
+    age at every session, their parents' contacts and notes, and the waiting list."""
+    return _build_roster(_own_workshop(workshop_id, instructor_id))
+
+
+def staff_roster(workshop_id: int, user: User) -> Roster:
+    """The same roster for staff of the workshop's centre (or an admin).
+
+    Raises NotFound for an unknown workshop and Forbidden for anyone else.
+    """
+    workshop = db.session.scalar(_workshop_query().where(Workshop.id == workshop_id))
+    if workshop is None:
+        raise NotFound("There is no such workshop.")
+    if not user.can_manage_centre(workshop.centre_id):
+        raise Forbidden("Only staff of this workshop's centre may see its registrations.")
+    return _build_roster(workshop)
 
 
 def csv_cell(value) -> str:
@@ -268,7 +295,7 @@ def session_register(session_id: int, instructor_id: int) -> Register:
     """The attendance register of one of the instructor's sessions."""
     session, workshop = _own_session(session_id, instructor_id)
     registrations = _registrations(workshop.id, (CONFIRMED,))
-    entries = _entries(registrations, [session], workshop.centre.timezone)
+    entries = _entries(registrations, [session], workshop)
     marks = dict(
         db.session.execute(
             sa.select(Attendance.registration_id, Attendance.status).where(

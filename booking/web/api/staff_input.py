@@ -1,0 +1,141 @@
+"""Reading the staff API's requests: bearer tokens and strictly typed JSON bodies.
+
+Every problem becomes an `ApiInputError` carrying the HTTP status, a code, a message
+and {field: problem}, which the staff endpoints turn into the API's JSON error.
+"""
+
+import json
+import re
+from datetime import datetime
+from decimal import Decimal
+
+from flask import request
+
+MAX_BODY_BYTES = 64 * 1024
+_BEARER_RE = re.compile(r"^Bearer +([A-Za-z0-9._~+/=-]+) *$")
+_LOCAL_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$")
+_OFFSET_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+TIME_FORMATS = '"YYYY-MM-DD HH:MM" in the centre\'s local time, or ISO 8601 with an offset'
+
+
+class ApiInputError(Exception):
+    """A request the API cannot act on, with the status and fields to report."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+
+
+def bearer_token() -> str:
+    """The token of an `Authorization: Bearer <token>` header; 401 when missing or malformed."""
+    header = request.headers.get("Authorization", "")
+    if not header.strip():
+        raise ApiInputError(
+            401, "unauthorized", "Send an API token: Authorization: Bearer <token>."
+        )
+    match = _BEARER_RE.match(header.strip())
+    if match is None or len(match.group(1)) > 200:
+        raise ApiInputError(
+            401,
+            "unauthorized",
+            "The Authorization header must read 'Bearer <token>'.",
+        )
+    return match.group(1)
+
+
+# Field kinds: what JSON type each field must have.
+TEXT, WHOLE, FLAG, MONEY, TEXT_LIST, WHOLE_OR_NULL = (
+    "text", "whole", "flag", "money", "text_list", "whole_or_null",
+)
+_KIND_WORDS = {
+    TEXT: "a string",
+    WHOLE: "a whole number",
+    FLAG: "true or false",
+    MONEY: 'a number or a string such as "45.00"',
+    TEXT_LIST: "a list of strings",
+    WHOLE_OR_NULL: "a whole number or null",
+}
+
+
+def _fits(kind: str, value) -> bool:
+    if kind == TEXT:
+        return isinstance(value, str)
+    if kind == WHOLE:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == WHOLE_OR_NULL:
+        return value is None or (isinstance(value, int) and not isinstance(value, bool))
+    if kind == FLAG:
+        return isinstance(value, bool)
+    if kind == MONEY:
+        return isinstance(value, int | float | str | Decimal) and not isinstance(value, bool)
+    if kind == TEXT_LIST:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    raise ValueError(kind)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def json_object(schema: dict[str, str], required: tuple[str, ...] = ()) -> dict:
+    """The request's JSON object, checked against {field: kind}.
+
+    Oversized bodies are 413, a body that is not JSON (or not an object) is 400, and
+    unknown fields, missing required fields and values of the wrong type are all
+    reported together as 422, naming each field.
+    """
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise ApiInputError(
+            413, "too_large", f"The request body must be at most {MAX_BODY_BYTES} bytes."
+        )
+    if not request.is_json:
+        raise ApiInputError(
+            400, "bad_request", "Send a JSON object with Content-Type: application/json."
+        )
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiInputError(
+            413, "too_large", f"The request body must be at most {MAX_BODY_BYTES} bytes."
+        )
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise ApiInputError(400, "bad_json", "The request body must be UTF-8 JSON.") from exc
+    except ValueError as exc:
+        raise ApiInputError(400, "bad_json", f"The request body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ApiInputError(400, "bad_json", "The request body must be a JSON object.")
+    errors = {}
+    for name, value in data.items():
+        kind = schema.get(name)
+        if kind is None:
+            errors[name] = "Unknown field."
+        elif not _fits(kind, value):
+            errors[name] = f"Must be {_KIND_WORDS[kind]}."
+    for name in required:
+        if name not in data:
+            errors[name] = "Required."
+    if errors:
+        raise ApiInputError(422, "invalid", "Some fields are missing or wrong.", errors)
+    return data
+
+
+def parse_time(value: str, name: str) -> datetime:
+    """A time as given to the API: naive local ("YYYY-MM-DD HH:MM") or aware (ISO 8601
+    with an offset or Z). Raises ApiInputError(422) naming the field otherwise."""
+    text = value.strip()
+    if not (_LOCAL_RE.match(text) or _OFFSET_RE.match(text)):
+        raise ApiInputError(
+            422, "invalid", f"{name} must be {TIME_FORMATS}.", {name: f"Use {TIME_FORMATS}."}
+        )
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ApiInputError(
+            422, "invalid", f"{name} is not a real date and time.", {name: "Not a real time."}
+        ) from exc
