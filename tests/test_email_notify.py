@@ -260,3 +260,15 @@ def test_deleted_accounts_get_no_email(ctx, booked):
     with write_transaction():
         assert notify.notify_booking_confirmed(registration(booked["confirmed"])) is None
     assert outbox() == []
+
+
+def test_long_or_multiline_subjects_are_made_safe(ctx, booked):
+    with write_transaction():
+        workshop = db.session.get(Workshop, booked["workshop"].id)
+        workshop.title = "Baby massage\r\nBcc: everyone@example.org " + "x" * 150
+        notify.notify_instructor_message(
+            workshop, "Hello\nthere " + "y" * 150, "Body", [registration(booked["confirmed"])]
+        )
+    (message,) = outbox()
+    assert "\n" not in message.subject and "\r" not in message.subject
+    assert len(message.subject) == 300 and message.subject.endswith("\u2026")

@@ -11,6 +11,17 @@ def absolute_url(path: str) -> str:
     return current_app.config["BASE_URL"] + path
 
 
+SUBJECT_MAX = 300
+
+
+def clean_subject(subject: str) -> str:
+    """One line (no header injection), and short enough for the outbox column."""
+    subject = " ".join(str(subject).split())
+    if len(subject) > SUBJECT_MAX:
+        subject = subject[: SUBJECT_MAX - 1].rstrip() + "\u2026"
+    return subject
+
+
 def queue_email(
     recipient: str,
     template: str,
@@ -26,10 +37,11 @@ def queue_email(
     Nothing is sent and nothing is committed here: the row is part of the caller's
     transaction, so the email exists if and only if the change that caused it does.
     """
+    subject = clean_subject(subject)
     context.setdefault("base_url", current_app.config["BASE_URL"])
     context["subject"] = subject
     message = OutboxMessage(
-        recipient=recipient,
+        recipient=recipient.strip(),
         subject=subject,
         body_text=render_template(f"email/{template}.txt", **context),
         body_html=render_template(f"email/{template}.html", **context),
