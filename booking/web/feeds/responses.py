@@ -1,5 +1,6 @@
 """iCalendar HTTP responses with validators, caching and privacy headers."""
 
+import re
 from collections.abc import Callable
 
 from flask import Response, request
@@ -23,8 +24,12 @@ def _not_modified(version: FeedVersion) -> bool:
     return False
 
 
+def _safe_filename(filename: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", filename).strip("-.") or "calendar.ics"
+
+
 def _headers(response: Response, filename: str, private: bool) -> Response:
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Content-Disposition"] = f'inline; filename="{_safe_filename(filename)}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     if private:
         response.headers["Cache-Control"] = PRIVATE_CACHE
