@@ -63,10 +63,12 @@ class SearchResult:
 
     @property
     def page(self) -> int:
+        """The page shown, from 1."""
         return self.params.page
 
     @property
     def per_page(self) -> int:
+        """How many results a page holds."""
         return self.params.per_page
 
     @property
@@ -76,10 +78,12 @@ class SearchResult:
 
     @property
     def has_next(self) -> bool:
+        """A later page exists."""
         return self.page < self.pages
 
     @property
     def has_prev(self) -> bool:
+        """An earlier page exists."""
         return self.page > 1
 
 
@@ -93,10 +97,12 @@ class InstructorPage:
 
     @property
     def name(self) -> str:
+        """The name parents see."""
         return self.profile.display_name if self.profile else self.user.name
 
     @property
     def topics(self) -> list[str]:
+        """The topic slugs the instructor specialises in."""
         return self.profile.topic_slugs if self.profile else []
 
 
