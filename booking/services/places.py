@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.models import Baby, Centre, Workshop, WorkshopSession
@@ -26,7 +25,7 @@ def utc_now() -> datetime:
 
 
 def lock_workshop(workshop_id: int) -> Workshop | None:
-    """Load a workshop with its centre and sessions, locking its row until commit.
+    """Load a workshop, fresh from the database, locking its row until commit.
 
     On PostgreSQL this is SELECT ... FOR UPDATE, so every change to one
     workshop's places is serialised; on SQLite the write transaction already
@@ -35,20 +34,20 @@ def lock_workshop(workshop_id: int) -> Workshop | None:
     return db.session.scalar(
         sa.select(Workshop)
         .where(Workshop.id == workshop_id)
-        .options(
-            selectinload(Workshop.centre),
-            selectinload(Workshop.sessions),
-            selectinload(Workshop.instructor),
-        )
-        .with_for_update(of=Workshop)
+        .with_for_update()
         .execution_options(populate_existing=True)
     )
+
+
+def centre_of(workshop: Workshop) -> Centre:
+    """The workshop's centre (from the identity map when already loaded)."""
+    return db.session.get(Centre, workshop.centre_id)
 
 
 def bookable_workshop(workshop_id: int) -> Workshop:
     """The locked workshop if the public may see it: published at a published centre."""
     workshop = lock_workshop(workshop_id)
-    if workshop is None or workshop.status != PUBLISHED or not workshop.centre.published:
+    if workshop is None or workshop.status != PUBLISHED or not centre_of(workshop).published:
         raise NotFound("We could not find that class. It may have been withdrawn.")
     return workshop
 
@@ -188,9 +187,7 @@ def centre_timezone(workshop: Workshop) -> str:
 
 
 def _centre_tz(workshop: Workshop) -> str:
-    if "centre" not in sa.inspect(workshop).unloaded:
-        return workshop.centre.timezone
-    return db.session.get(Centre, workshop.centre_id).timezone
+    return centre_of(workshop).timezone
 
 
 def require_int(value, what: str) -> int:
