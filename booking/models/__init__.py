@@ -2,6 +2,7 @@
 
 from booking.models.base import Base, UTCDateTime, utcnow
 from booking.models.centre import Centre
+from booking.models.idempotency import IdempotencyRecord
 from booking.models.outbox import OutboxMessage
 from booking.models.people import Baby, InstructorProfile, Membership, User
 from booking.models.registration import Attendance, Registration
@@ -14,6 +15,7 @@ __all__ = [
     "Baby",
     "Base",
     "Centre",
+    "IdempotencyRecord",
     "InstructorProfile",
     "Membership",
     "OutboxMessage",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 13:32:05.988246
+Create Date: 2026-11-25 14:23:34.006742
 
 """
 from alembic import op
@@ -116,6 +116,25 @@ def upgrade():
     )
     with op.batch_alter_table('baby', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_baby_parent_id'), ['parent_id'], unique=False)
+
+    op.create_table('idempotency_record',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('method', sa.String(length=10), nullable=False),
+    sa.Column('path', sa.String(length=255), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('response_body', sa.Text(), nullable=True),
+    sa.Column('location', sa.String(length=500), nullable=True),
+    sa.Column('created_at', booking.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', booking.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_idempotency_record_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_record')),
+    sa.UniqueConstraint('user_id', 'key', name=op.f('uq_idempotency_record_user_id_key'))
+    )
+    with op.batch_alter_table('idempotency_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_idempotency_record_expires_at'), ['expires_at'], unique=False)
 
     op.create_table('instructor_profile',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -321,6 +340,10 @@ def downgrade():
 
     op.drop_table('membership')
     op.drop_table('instructor_profile')
+    with op.batch_alter_table('idempotency_record', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_idempotency_record_expires_at'))
+
+    op.drop_table('idempotency_record')
     with op.batch_alter_table('baby', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_baby_parent_id'))
 
