@@ -156,8 +156,8 @@ def decode_schedule(data: bytes, plan: SchedulePlan) -> str | None:
 
 def _too_big() -> str:
     return (
-        f"the file is larger than {MAX_BYTES // 1000} kB; split the term into several files "
-        f"of at most {MAX_ROWS} workshops."
+        f"the file is larger than {MAX_BYTES / 1_000_000:g} MB; split the term into several "
+        f"files of at most {MAX_ROWS} workshops."
     )
 
 
