@@ -175,3 +175,18 @@ def test_cancelling_someone_elses_booking_is_404(
 
 def test_cancel_needs_post(client, parent):
     assert client.get("/account/bookings/1/cancel").status_code == 405
+
+
+def test_baby_with_only_cancelled_bookings_can_be_removed(
+    client, app, parent, make_baby, make_workshop
+):
+    baby = make_baby(parent, name="Ada")
+    registration_id = book(app, parent, baby, make_workshop())
+    client.post(f"/account/bookings/{registration_id}/cancel")
+    response = client.post(f"/account/babies/{baby.id}/delete")
+    assert response.status_code == 302
+    assert babies_of(app, parent.id) == []
+    with app.app_context():
+        registration = db.session.get(Registration, registration_id)
+        assert (registration.status, registration.baby_id) == ("cancelled", None)
+    assert "Baby removed" in client.get("/account/bookings").get_data(as_text=True)
