@@ -17,4 +17,4 @@ def domain_error(exc: DomainError):
 
 
 # The endpoint modules. Each registers its routes on `bp`; add new ones here.
-from booking.web.api import staff, views  # noqa: E402,F401
+from booking.web.api import conventions, openapi, staff, views  # noqa: E402,F401

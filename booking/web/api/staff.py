@@ -19,9 +19,11 @@ from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED
 from booking.services import api_tokens, catalogue, roster, sessions
 from booking.services.accounts import find_user_by_email
 from booking.services.booking import change_capacity
+from booking.services.catalogue_params import MAX_ID
 from booking.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from booking.timefmt import iso_local, local_to_utc, to_local
 from booking.web.api import bp
+from booking.web.api.conventions import idempotent
 from booking.web.api.serializers import absolute_url, workshop_to_json
 from booking.web.api.staff_input import (
     FLAG,
@@ -120,7 +122,7 @@ def _may_manage(centre_id: int) -> None:
 
 
 def _workshop_for_staff(workshop_id: int) -> Workshop:
-    workshop = db.session.get(Workshop, workshop_id)
+    workshop = db.session.get(Workshop, workshop_id) if 1 <= workshop_id <= MAX_ID else None
     if workshop is None:
         raise NotFound("There is no such workshop.")
     _may_manage(workshop.centre_id)
@@ -161,6 +163,7 @@ def _instructor_id(data: dict) -> tuple[int | None, str]:
 
 @bp.post("/workshops")
 @token_required
+@idempotent
 def create_workshop():
     """Create a workshop (a course of weekly sessions or a single class) at a centre."""
     data = json_object(CREATE_FIELDS, CREATE_REQUIRED)
@@ -304,7 +307,7 @@ def _duration_from_end(data: dict, session: WorkshopSession, starts_local, tz_na
 @token_required
 def update_session(session_id: int):
     """Move a session (start, duration or end, room) or cancel it; everyone is told."""
-    session = db.session.get(WorkshopSession, session_id)
+    session = db.session.get(WorkshopSession, session_id) if 1 <= session_id <= MAX_ID else None
     if session is None:
         raise NotFound("There is no such session.")
     workshop = _workshop_for_staff(session.workshop_id)
@@ -369,6 +372,8 @@ def _registration_json(entry: roster.RosterEntry, tz_name: str) -> dict:
 @token_required
 def workshop_registrations(workshop_id: int):
     """A workshop's confirmed places and its waiting list, in order."""
+    if not 1 <= workshop_id <= MAX_ID:
+        raise NotFound("There is no such workshop.")
     data = roster.staff_roster(workshop_id, g.api_user)
     tz_name = data.workshop.centre.timezone
     items = [_registration_json(e, tz_name) for e in data.confirmed + data.waiting]
