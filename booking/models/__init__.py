@@ -3,13 +3,16 @@
 from booking.models.base import Base, UTCDateTime, utcnow
 from booking.models.centre import Centre
 from booking.models.idempotency import IdempotencyRecord
+from booking.models.makeup import Absence, MakeupBooking, MakeupCredit
 from booking.models.outbox import OutboxMessage
 from booking.models.people import Baby, InstructorProfile, Membership, User
+from booking.models.referral import ReferralCode
 from booking.models.registration import Attendance, Registration
 from booking.models.token import ApiToken, PasswordResetToken
 from booking.models.workshop import Workshop, WorkshopSession, workshop_topic
 
 __all__ = [
+    "Absence",
     "ApiToken",
     "Attendance",
     "Baby",
@@ -17,9 +20,12 @@ __all__ = [
     "Centre",
     "IdempotencyRecord",
     "InstructorProfile",
+    "MakeupBooking",
+    "MakeupCredit",
     "Membership",
     "OutboxMessage",
     "PasswordResetToken",
+    "ReferralCode",
     "Registration",
     "User",
     "UTCDateTime",

@@ -115,6 +115,8 @@ class WorkshopSession(Base):
         sa.CheckConstraint("status IN ('scheduled', 'cancelled')", name="status_known"),
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         sa.CheckConstraint("number >= 1", name="number_positive"),
+        sa.CheckConstraint("absences >= 0", name="absences_not_negative"),
+        sa.CheckConstraint("makeups_taken >= 0", name="makeups_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -127,6 +129,8 @@ class WorkshopSession(Base):
     room: Mapped[str] = mapped_column(sa.String(120), default="")
     status: Mapped[str] = mapped_column(sa.String(10), default=SCHEDULED)
     revision: Mapped[int] = mapped_column(default=0)
+    absences: Mapped[int] = mapped_column(default=0, server_default="0")
+    makeups_taken: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     workshop = relationship("Workshop", back_populates="sessions", lazy="raise_on_sql")

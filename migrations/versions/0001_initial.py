@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:23:34.006742
+Create Date: 2026-11-25 14:54:09.519550
 
 """
 from alembic import op
@@ -260,9 +260,13 @@ def upgrade():
     sa.Column('room', sa.String(length=120), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('absences', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('makeups_taken', sa.Integer(), server_default='0', nullable=False),
     sa.Column('updated_at', booking.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('scheduled', 'cancelled')", name=op.f('ck_workshop_session_status_known')),
+    sa.CheckConstraint('absences >= 0', name=op.f('ck_workshop_session_absences_not_negative')),
     sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_workshop_session_ends_after_start')),
+    sa.CheckConstraint('makeups_taken >= 0', name=op.f('ck_workshop_session_makeups_not_negative')),
     sa.CheckConstraint('number >= 1', name=op.f('ck_workshop_session_number_positive')),
     sa.ForeignKeyConstraint(['workshop_id'], ['workshop.id'], name=op.f('fk_workshop_session_workshop_id_workshop'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workshop_session')),
@@ -281,6 +285,23 @@ def upgrade():
     with op.batch_alter_table('workshop_topic', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_workshop_topic_topic'), ['topic'], unique=False)
 
+    op.create_table('absence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', booking.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['parent_id'], ['user_account.id'], name=op.f('fk_absence_parent_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['registration_id'], ['registration.id'], name=op.f('fk_absence_registration_id_registration'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['session_id'], ['workshop_session.id'], name=op.f('fk_absence_session_id_workshop_session'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_absence')),
+    sa.UniqueConstraint('registration_id', 'session_id', name=op.f('uq_absence_registration_id_session_id'))
+    )
+    with op.batch_alter_table('absence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_absence_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_absence_registration_id'), ['registration_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_absence_session_id'), ['session_id'], unique=False)
+
     op.create_table('attendance',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('registration_id', sa.Integer(), nullable=False),
@@ -297,16 +318,74 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_attendance_registration_id'), ['registration_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attendance_session_id'), ['session_id'], unique=False)
 
+    op.create_table('makeup_credit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('absence_id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('baby_id', sa.Integer(), nullable=True),
+    sa.Column('centre_id', sa.Integer(), nullable=False),
+    sa.Column('week_number', sa.Integer(), nullable=False),
+    sa.Column('expires_at', booking.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', booking.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', booking.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('week_number >= 1', name=op.f('ck_makeup_credit_week_positive')),
+    sa.ForeignKeyConstraint(['absence_id'], ['absence.id'], name=op.f('fk_makeup_credit_absence_id_absence'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['baby_id'], ['baby.id'], name=op.f('fk_makeup_credit_baby_id_baby'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['centre_id'], ['centre.id'], name=op.f('fk_makeup_credit_centre_id_centre'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['parent_id'], ['user_account.id'], name=op.f('fk_makeup_credit_parent_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_makeup_credit')),
+    sa.UniqueConstraint('absence_id', name=op.f('uq_makeup_credit_absence_id'))
+    )
+    with op.batch_alter_table('makeup_credit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_makeup_credit_baby_id'), ['baby_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_makeup_credit_parent_id'), ['parent_id'], unique=False)
+
+    op.create_table('makeup_booking',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('credit_id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('baby_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', booking.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['baby_id'], ['baby.id'], name=op.f('fk_makeup_booking_baby_id_baby'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['credit_id'], ['makeup_credit.id'], name=op.f('fk_makeup_booking_credit_id_makeup_credit'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['parent_id'], ['user_account.id'], name=op.f('fk_makeup_booking_parent_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['session_id'], ['workshop_session.id'], name=op.f('fk_makeup_booking_session_id_workshop_session'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_makeup_booking')),
+    sa.UniqueConstraint('credit_id', name=op.f('uq_makeup_booking_credit_id'))
+    )
+    with op.batch_alter_table('makeup_booking', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_makeup_booking_baby_id'), ['baby_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_makeup_booking_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_makeup_booking_session_id'), ['session_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('makeup_booking', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_makeup_booking_session_id'))
+        batch_op.drop_index(batch_op.f('ix_makeup_booking_parent_id'))
+        batch_op.drop_index(batch_op.f('ix_makeup_booking_baby_id'))
+
+    op.drop_table('makeup_booking')
+    with op.batch_alter_table('makeup_credit', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_makeup_credit_parent_id'))
+        batch_op.drop_index(batch_op.f('ix_makeup_credit_baby_id'))
+
+    op.drop_table('makeup_credit')
     with op.batch_alter_table('attendance', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attendance_session_id'))
         batch_op.drop_index(batch_op.f('ix_attendance_registration_id'))
 
     op.drop_table('attendance')
+    with op.batch_alter_table('absence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_absence_session_id'))
+        batch_op.drop_index(batch_op.f('ix_absence_registration_id'))
+        batch_op.drop_index(batch_op.f('ix_absence_parent_id'))
+
+    op.drop_table('absence')
     with op.batch_alter_table('workshop_topic', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_workshop_topic_topic'))
 
