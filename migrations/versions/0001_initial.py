@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:54:09.519550
+Create Date: 2026-11-25 14:55:48.318542
 
 """
 from alembic import op
@@ -318,6 +318,26 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_attendance_registration_id'), ['registration_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attendance_session_id'), ['session_id'], unique=False)
 
+    op.create_table('referral_code',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('workshop_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('prefix', sa.String(length=8), nullable=False),
+    sa.Column('label', sa.String(length=120), nullable=False),
+    sa.Column('created_at', booking.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', booking.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', booking.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('used_by_registration_id', sa.Integer(), nullable=True),
+    sa.Column('revoked_at', booking.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['used_by_registration_id'], ['registration.id'], name=op.f('fk_referral_code_used_by_registration_id_registration'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workshop_id'], ['workshop.id'], name=op.f('fk_referral_code_workshop_id_workshop'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_referral_code')),
+    sa.UniqueConstraint('code_hash', name=op.f('uq_referral_code_code_hash'))
+    )
+    with op.batch_alter_table('referral_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_referral_code_used_by_registration_id'), ['used_by_registration_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_referral_code_workshop_id'), ['workshop_id'], unique=False)
+
     op.create_table('makeup_credit',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('absence_id', sa.Integer(), nullable=False),
@@ -375,6 +395,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_makeup_credit_baby_id'))
 
     op.drop_table('makeup_credit')
+    with op.batch_alter_table('referral_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_referral_code_workshop_id'))
+        batch_op.drop_index(batch_op.f('ix_referral_code_used_by_registration_id'))
+
+    op.drop_table('referral_code')
     with op.batch_alter_table('attendance', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attendance_session_id'))
         batch_op.drop_index(batch_op.f('ix_attendance_registration_id'))
