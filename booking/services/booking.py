@@ -22,6 +22,7 @@ from booking.models import Baby, Registration, Workshop
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 from booking.services.babies import find_or_add_baby, get_baby
 from booking.services.errors import Invalid, NotFound
+from booking.services.makeups import withdraw_future_absences
 from booking.services.places import (
     age_weeks_now,
     bookable_workshop,
@@ -35,6 +36,7 @@ from booking.services.places import (
     take_place,
     utc_now,
 )
+from booking.services.referrals import claim_held_place, record_code_use
 from booking.services.waitlist import (
     apply_capacity_change,
     change_capacity,
@@ -131,8 +133,10 @@ def book_place(
     """Book a place for a baby, or join the waiting list when the workshop is full.
 
     A repeated or simultaneous booking for the same baby returns the existing
-    registration with `created` False. `referral_code` is accepted for held
-    places; workshops without a referral scheme ignore it.
+    registration with `created` False. With `referral_code` the booking takes
+    one of the workshop's held places (even when the public places are gone)
+    and uses the code, in this same transaction; a code that cannot be used
+    raises Invalid with one message whatever the reason, and changes nothing.
     """
     with write_transaction():
         workshop = bookable_workshop(require_int(workshop_id, "The class"))
@@ -153,9 +157,14 @@ def book_place(
         registration = Registration(
             workshop_id=workshop.id, baby_id=baby.id, parent_id=parent_id, consent_at=now
         )
+        code_id = None
         try:
             with db.session.begin_nested():
-                if take_place(workshop):
+                if referral_code:
+                    code_id = claim_held_place(workshop, referral_code, now)
+                    registration.status, registration.confirmed_at = CONFIRMED, now
+                    registration.held_place = True
+                elif take_place(workshop):
                     registration.status, registration.confirmed_at = CONFIRMED, now
                 else:
                     registration.status, registration.waitlisted_at = WAITLISTED, now
@@ -165,6 +174,8 @@ def book_place(
             if existing is None:
                 raise
             return _existing(existing, baby, workshop)
+        if code_id is not None:
+            record_code_use(code_id, registration.id)
         position = waitlist_position(registration)
         if registration.status == CONFIRMED:
             notify_booking_confirmed(registration)
@@ -219,6 +230,7 @@ def cancel_registration(
         registration.invite_sequence += 1
         if was_confirmed:
             release_place(workshop)
+            withdraw_future_absences(registration)
         db.session.flush()
         notify_booking_cancelled(registration, was_confirmed=was_confirmed)
         if was_confirmed:

@@ -1,0 +1,311 @@
+"""Held places and referral codes (PRODUCT.md: Held places, rule 11).
+
+Staff keep some places of a workshop back for families referred by a health
+visitor or family worker, and hand out single-use, expiring codes. A parent
+claims a held place with a code through the normal booking form
+(`book_place(referral_code=...)`, which calls `claim_held_place` in its own
+transaction). Unclaimed held places go public at `held_until`
+(`release_held_places`, run by `run-decisions`).
+
+Codes carry 79 bits from `secrets`, are shown once and stored only as the
+SHA-256 hash of their normalised form. Every failure to use one gives the same
+message, so a guess tells nothing about whether a code exists.
+"""
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import ReferralCode, Registration, Workshop
+from booking.models.workshop import CANCELLED
+from booking.services.errors import Invalid, NotFound
+from booking.services.places import lock_workshop, require_int, utc_now
+from booking.services.waitlist import MAX_CAPACITY, promote_waitlist
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_GROUPS = 4
+GROUP_LENGTH = 4
+PREFIX_LENGTH = 4
+MAX_CODES_AT_ONCE = 50
+MAX_VALID_DAYS = 366
+DEFAULT_VALID_DAYS = 28
+CODE_REFUSED = "That referral code cannot be used for this class."
+
+_workshop_table = Workshop.__table__
+_code_table = ReferralCode.__table__
+
+
+def new_code() -> str:
+    """A fresh code such as 'K7QM-2XRP-9HWD-T4NB': 16 symbols of 31, about 79 bits."""
+    symbols = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUPS * GROUP_LENGTH))
+    return "-".join(
+        symbols[i : i + GROUP_LENGTH] for i in range(0, len(symbols), GROUP_LENGTH)
+    )
+
+
+def normalise_code(code: str) -> str:
+    """Upper case without spaces or dashes, so 'k7qm 2xrp-…' matches 'K7QM-2XRP-…'."""
+    return re.sub(r"[\s\-_.]", "", code or "").upper()
+
+
+def hash_code(code: str) -> str:
+    """The SHA-256 hex digest a code is stored and compared under."""
+    return hashlib.sha256(normalise_code(code).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewCode:
+    """A code just created: its plain text is shown to staff this once."""
+
+    code: str
+    referral: ReferralCode
+
+
+def _workshop_for_staff(workshop_id) -> Workshop:
+    workshop = lock_workshop(require_int(workshop_id, "The class"))
+    if workshop is None:
+        raise NotFound("We could not find that class.")
+    return workshop
+
+
+def _refuse_if_cancelled(workshop: Workshop) -> None:
+    if workshop.status == CANCELLED:
+        raise Invalid("This class is cancelled, so its held places cannot change.")
+
+
+def _as_utc(value) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise Invalid(
+            "Give the release time as a date and time.", {"held_until": "Enter a date and time."}
+        )
+    return value
+
+
+def set_held_places(workshop_id: int, held_places, held_until: datetime | None) -> Workshop:
+    """Set how many places are held and until when (an aware datetime, or None: no date).
+
+    Held places cannot be fewer than those already claimed, nor more than the
+    places not yet confirmed. Fewer held places free public places, so the
+    waiting list is promoted in the same transaction.
+    """
+    with write_transaction():
+        workshop = _workshop_for_staff(workshop_id)
+        _refuse_if_cancelled(workshop)
+        held = require_int(held_places, "Held places")
+        held_until = _as_utc(held_until)
+        claimed, confirmed = workshop.held_claimed, workshop.confirmed_count
+        unclaimed_now = workshop.held_places - claimed
+        most = claimed + (workshop.capacity - confirmed)
+        errors = {}
+        if held < claimed:
+            errors["held_places"] = (
+                f"Held places cannot be fewer than the {claimed} already claimed with a code."
+            )
+        elif held > min(most, MAX_CAPACITY):
+            errors["held_places"] = (
+                f"At most {most} places can be held: {confirmed} of {workshop.capacity} are "
+                "already confirmed."
+            )
+        if held > claimed and held_until is None:
+            errors["held_until"] = "Give a date when unclaimed held places go to the public."
+        elif held_until is not None and held > claimed and held_until <= utc_now():
+            errors["held_until"] = "The release time must be in the future."
+        if errors:
+            raise Invalid("The held places need correcting.", errors)
+        workshop.held_places = held
+        workshop.held_until = held_until
+        db.session.flush()
+        if held - claimed < unclaimed_now:
+            promote_waitlist(workshop.id)
+    return workshop
+
+
+def create_codes(
+    workshop_id: int, *, count=1, label: str = "", expires_at: datetime | None = None
+) -> list[NewCode]:
+    """Create single-use codes for a workshop's held places; returns their plain text once.
+
+    `expires_at` defaults to the release time of the held places, or four weeks.
+    """
+    with write_transaction():
+        workshop = _workshop_for_staff(workshop_id)
+        _refuse_if_cancelled(workshop)
+        count = require_int(count, "The number of codes")
+        label = " ".join((label or "").split())
+        now = utc_now()
+        expires_at = _as_utc(expires_at) or workshop.held_until or (
+            now + timedelta(days=DEFAULT_VALID_DAYS)
+        )
+        errors = {}
+        if workshop.held_places - workshop.held_claimed <= 0:
+            errors["count"] = "Hold some places first: this class has no unclaimed held places."
+        elif not 1 <= count <= MAX_CODES_AT_ONCE:
+            errors["count"] = f"Create between 1 and {MAX_CODES_AT_ONCE} codes at a time."
+        if len(label) > 120:
+            errors["label"] = "The referrer's name is at most 120 characters."
+        if expires_at <= now:
+            errors["expires_at"] = "The expiry must be in the future."
+        elif expires_at > now + timedelta(days=MAX_VALID_DAYS):
+            errors["expires_at"] = "A code can be valid for at most a year."
+        if errors:
+            raise Invalid("The referral codes could not be created.", errors)
+        created = []
+        for _ in range(count):
+            code = new_code()
+            referral = ReferralCode(
+                workshop_id=workshop.id,
+                code_hash=hash_code(code),
+                prefix=normalise_code(code)[:PREFIX_LENGTH],
+                label=label,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            db.session.add(referral)
+            created.append(NewCode(code, referral))
+        db.session.flush()
+    return created
+
+
+def revoke_code(workshop_id: int, code_id: int) -> ReferralCode:
+    """Revoke an unused code of a workshop; a used or revoked code stays as it is."""
+    with write_transaction():
+        referral = db.session.get(ReferralCode, require_int(code_id, "The code"))
+        if referral is None or referral.workshop_id != require_int(workshop_id, "The class"):
+            raise NotFound("We could not find that referral code.")
+        if referral.used_at is None and referral.revoked_at is None:
+            referral.revoked_at = utc_now()
+    return referral
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    """A code as staff see it: state, and the booking that used it."""
+
+    referral: ReferralCode
+    state: str
+    registration: Registration | None
+
+
+def workshop_codes(workshop_id: int, now: datetime | None = None) -> list[CodeRow]:
+    """A workshop's codes, newest first, with the bookings that used them."""
+    now = now or utc_now()
+    codes = list(
+        db.session.scalars(
+            sa.select(ReferralCode)
+            .where(ReferralCode.workshop_id == workshop_id)
+            .order_by(ReferralCode.created_at.desc(), ReferralCode.id.desc())
+        )
+    )
+    used_ids = [c.used_by_registration_id for c in codes if c.used_by_registration_id]
+    registrations = {}
+    if used_ids:
+        registrations = {
+            r.id: r
+            for r in db.session.scalars(
+                sa.select(Registration).where(Registration.id.in_(used_ids))
+            )
+        }
+    return [
+        CodeRow(c, c.state(now), registrations.get(c.used_by_registration_id)) for c in codes
+    ]
+
+
+def claim_held_place(workshop: Workshop, code: str, now: datetime | None = None) -> int:
+    """Inside the booking's write transaction: use a code and take a held place.
+
+    Two conditional UPDATEs: the code (this workshop's, unused, unrevoked,
+    unexpired) and the workshop (an unclaimed held place before the release
+    time, and room within capacity). Returns the code's id. Any failure raises
+    Invalid with one message; the caller's transaction then rolls back, so
+    nothing changes.
+    """
+    now = now or utc_now()
+    normalised = normalise_code(code)
+    if not 8 <= len(normalised) <= 32:
+        raise Invalid(CODE_REFUSED, {"referral_code": CODE_REFUSED})
+    c = _code_table.c
+    code_id = db.session.execute(
+        sa.update(_code_table)
+        .where(
+            c.code_hash == hash_code(normalised),
+            c.workshop_id == workshop.id,
+            c.used_at.is_(None),
+            c.revoked_at.is_(None),
+            c.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(c.id)
+    ).scalar()
+    t = _workshop_table.c
+    taken = db.session.execute(
+        sa.update(_workshop_table)
+        .where(
+            t.id == workshop.id,
+            t.held_claimed < t.held_places,
+            t.confirmed_count < t.capacity,
+            sa.or_(t.held_until.is_(None), t.held_until > now),
+        )
+        .values(confirmed_count=t.confirmed_count + 1, held_claimed=t.held_claimed + 1)
+    ).rowcount
+    if code_id is None or taken != 1:
+        raise Invalid(CODE_REFUSED, {"referral_code": CODE_REFUSED})
+    db.session.expire(workshop, ["confirmed_count", "held_claimed"])
+    return code_id
+
+
+def record_code_use(code_id: int, registration_id: int) -> None:
+    """Inside the booking's transaction: note which booking used the code."""
+    db.session.execute(
+        sa.update(_code_table)
+        .where(_code_table.c.id == code_id)
+        .values(used_by_registration_id=registration_id)
+    )
+
+
+def release_workshop_held_places(workshop_id: int, now: datetime | None = None) -> bool:
+    """Release one workshop's unclaimed held places if due, and promote; own transaction."""
+    now = now or utc_now()
+    with write_transaction():
+        workshop = lock_workshop(workshop_id)
+        if (
+            workshop is None
+            or workshop.held_until is None
+            or workshop.held_until > now
+            or workshop.held_places <= workshop.held_claimed
+        ):
+            return False
+        workshop.held_places = workshop.held_claimed
+        db.session.flush()
+        if workshop.status != CANCELLED:
+            promote_waitlist(workshop.id)
+    return True
+
+
+def release_held_places(now: datetime | None = None) -> int:
+    """Release unclaimed held places whose time has come; returns how many workshops.
+
+    Each workshop is released, and its waiting list promoted, in its own
+    transaction; running it again changes nothing (safe from cron).
+    """
+    now = now or utc_now()
+    due = list(
+        db.session.scalars(
+            sa.select(Workshop.id)
+            .where(
+                Workshop.held_until.is_not(None),
+                Workshop.held_until <= now,
+                Workshop.held_places > Workshop.held_claimed,
+            )
+            .order_by(Workshop.id)
+        )
+    )
+    db.session.rollback()
+    return sum(1 for workshop_id in due if release_workshop_held_places(workshop_id, now))

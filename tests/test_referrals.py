@@ -1,0 +1,271 @@
+"""Referral codes and held places: creating, claiming, revoking (PRODUCT.md rule 11)."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import ReferralCode, Registration, Workshop
+from booking.services import referrals
+from booking.services.booking import book_place
+from booking.services.errors import Invalid, NotFound
+
+
+def now():
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def held_workshop(make_workshop):
+    """A workshop of 3 places, 1 held until tomorrow."""
+
+    def make(**fields):
+        values = {"capacity": 3, "held_places": 1, "held_until": now() + timedelta(days=1)}
+        values.update(fields)
+        return make_workshop(**values)
+
+    return make
+
+
+def fresh(workshop_id) -> Workshop:
+    db.session.rollback()
+    return db.session.get(Workshop, workshop_id, populate_existing=True)
+
+
+def book(parent, baby, workshop, code=None):
+    return book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True,
+        referral_code=code,
+    )
+
+
+def test_codes_are_random_readable_and_stored_only_as_hashes(ctx, held_workshop):
+    workshop = held_workshop()
+    created = referrals.create_codes(workshop.id, count=3, label=" Health  visitors North ")
+    codes = [c.code for c in created]
+    assert len(set(codes)) == 3
+    for code in codes:
+        groups = code.split("-")
+        assert [len(g) for g in groups] == [4, 4, 4, 4]
+        assert set("".join(groups)) <= set(referrals.CODE_ALPHABET)
+    rows = db.session.scalars(sa.select(ReferralCode)).all()
+    assert {r.label for r in rows} == {"Health visitors North"}
+    for row in rows:
+        assert row.code_hash not in codes and len(row.code_hash) == 64
+        assert row.expires_at == fresh(workshop.id).held_until
+    stored = {r.code_hash for r in db.session.scalars(sa.select(ReferralCode))}
+    assert stored == {referrals.hash_code(c) for c in codes}
+    assert referrals.hash_code(codes[0].lower().replace("-", " ")) == referrals.hash_code(codes[0])
+
+
+def test_codes_need_unclaimed_held_places_and_sane_values(ctx, make_workshop, held_workshop):
+    with pytest.raises(Invalid) as exc:
+        referrals.create_codes(make_workshop().id)
+    assert "count" in exc.value.fields
+    workshop = held_workshop()
+    with pytest.raises(Invalid) as exc:
+        referrals.create_codes(workshop.id, count=0, expires_at=now() - timedelta(hours=1))
+    assert set(exc.value.fields) == {"count", "expires_at"}
+    with pytest.raises(Invalid):
+        referrals.create_codes(workshop.id, count="many")
+    assert db.session.scalar(sa.select(sa.func.count(ReferralCode.id))) == 0
+
+
+def test_a_code_books_a_held_place_when_public_places_are_gone(
+    ctx, held_workshop, make_user, make_baby
+):
+    workshop = held_workshop(capacity=2)
+    public = make_user()
+    book(public, make_baby(public), workshop)
+    other = make_user()
+    waiting = book(other, make_baby(other), workshop)
+    assert waiting.registration.status == "waitlisted"
+    code = referrals.create_codes(workshop.id, label="Family workers")[0].code
+    parent = make_user()
+    result = book(parent, make_baby(parent), workshop, code.lower())
+    assert result.confirmed and result.registration.held_place
+    w = fresh(workshop.id)
+    assert (w.confirmed_count, w.held_claimed, w.held_unclaimed, w.places_left) == (2, 1, 0, 0)
+    row = db.session.scalar(sa.select(ReferralCode))
+    assert row.used_at is not None and row.used_by_registration_id == result.registration.id
+    rows = referrals.workshop_codes(workshop.id)
+    assert rows[0].state == "used" and rows[0].registration.id == result.registration.id
+
+
+def _state(workshop_id):
+    w = fresh(workshop_id)
+    used = db.session.scalar(
+        sa.select(sa.func.count(ReferralCode.id)).where(ReferralCode.used_at.is_not(None))
+    )
+    regs = db.session.scalar(sa.select(sa.func.count(Registration.id)))
+    return w.confirmed_count, w.held_claimed, used, regs
+
+
+@pytest.mark.parametrize("case", ["unknown", "used", "expired", "revoked", "other", "typo"])
+def test_every_bad_code_gets_one_message_and_changes_nothing(
+    ctx, case, held_workshop, make_user, make_baby
+):
+    workshop = held_workshop(held_places=2, capacity=4)
+    other_workshop = held_workshop()
+    code = referrals.create_codes(workshop.id)[0].code
+    if case == "unknown":
+        code = referrals.new_code()
+    elif case == "used":
+        first = make_user()
+        book(first, make_baby(first), workshop, code)
+    elif case == "expired":
+        db.session.execute(sa.update(ReferralCode).values(expires_at=now() - timedelta(1)))
+        db.session.commit()
+    elif case == "revoked":
+        referrals.revoke_code(workshop.id, db.session.scalar(sa.select(ReferralCode.id)))
+    elif case == "other":
+        code = referrals.create_codes(other_workshop.id)[0].code
+    elif case == "typo":
+        code = code[:-1] + ("A" if code[-1] != "A" else "B")
+    before = _state(workshop.id)
+    parent = make_user()
+    with pytest.raises(Invalid) as exc:
+        book(parent, make_baby(parent), workshop, code)
+    assert exc.value.message == referrals.CODE_REFUSED
+    assert exc.value.fields == {"referral_code": referrals.CODE_REFUSED}
+    assert _state(workshop.id) == before
+
+
+def test_no_held_place_left_gives_the_same_message(ctx, held_workshop, make_user, make_baby):
+    workshop = held_workshop(held_places=1)
+    first, second = referrals.create_codes(workshop.id, count=2)
+    parent = make_user()
+    book(parent, make_baby(parent), workshop, first.code)
+    before = _state(workshop.id)
+    parent2 = make_user()
+    with pytest.raises(Invalid) as exc:
+        book(parent2, make_baby(parent2), workshop, second.code)
+    assert exc.value.message == referrals.CODE_REFUSED
+    assert _state(workshop.id) == before
+    assert db.session.get(ReferralCode, second.referral.id).used_at is None
+
+
+def test_revoke_keeps_used_codes_and_is_scoped_to_the_workshop(
+    ctx, held_workshop, make_user, make_baby
+):
+    workshop = held_workshop(held_places=2)
+    used, spare = referrals.create_codes(workshop.id, count=2)
+    parent = make_user()
+    book(parent, make_baby(parent), workshop, used.code)
+    assert referrals.revoke_code(workshop.id, used.referral.id).revoked_at is None
+    with pytest.raises(NotFound):
+        referrals.revoke_code(held_workshop().id, spare.referral.id)
+    assert referrals.revoke_code(workshop.id, spare.referral.id).revoked_at is not None
+    states = {r.referral.id: r.state for r in referrals.workshop_codes(workshop.id)}
+    assert states == {used.referral.id: "used", spare.referral.id: "revoked"}
+
+
+def test_set_held_places_checks_claimed_and_confirmed(ctx, held_workshop, make_user, make_baby):
+    workshop = held_workshop(capacity=3, held_places=2)
+    code = referrals.create_codes(workshop.id)[0].code
+    parent = make_user()
+    book(parent, make_baby(parent), workshop, code)
+    other = make_user()
+    book(other, make_baby(other), workshop)
+    tomorrow = now() + timedelta(days=2)
+    with pytest.raises(Invalid) as exc:
+        referrals.set_held_places(workshop.id, 0, tomorrow)
+    assert "already claimed" in exc.value.fields["held_places"]
+    with pytest.raises(Invalid) as exc:
+        referrals.set_held_places(workshop.id, 3, tomorrow)
+    assert "At most 2" in exc.value.fields["held_places"]
+    with pytest.raises(Invalid) as exc:
+        referrals.set_held_places(workshop.id, 2, None)
+    assert "held_until" in exc.value.fields
+    with pytest.raises(Invalid) as exc:
+        referrals.set_held_places(workshop.id, 2, now() - timedelta(hours=1))
+    assert "held_until" in exc.value.fields
+    referrals.set_held_places(workshop.id, 2, tomorrow)
+    w = fresh(workshop.id)
+    assert (w.held_places, w.held_until, w.places_left) == (2, tomorrow, 0)
+
+
+def test_fewer_held_places_promote_the_waiting_list(ctx, held_workshop, make_user, make_baby):
+    workshop = held_workshop(capacity=2, held_places=1)
+    first = make_user()
+    book(first, make_baby(first), workshop)
+    second = make_user()
+    waiting = book(second, make_baby(second), workshop)
+    assert waiting.registration.status == "waitlisted"
+    referrals.set_held_places(workshop.id, 0, None)
+    assert db.session.get(Registration, waiting.registration.id).status == "confirmed"
+    assert fresh(workshop.id).confirmed_count == 2
+
+
+def test_release_held_places_after_held_until_promotes_and_is_idempotent(
+    ctx, held_workshop, make_user, make_baby
+):
+    workshop = held_workshop(capacity=3, held_places=2, held_until=now() + timedelta(hours=1))
+    later = held_workshop(held_until=now() + timedelta(days=3))
+    code = referrals.create_codes(workshop.id)[0].code
+    parent = make_user()
+    book(parent, make_baby(parent), workshop, code)
+    public = make_user()
+    book(public, make_baby(public), workshop)
+    waiting = []
+    for _ in range(2):
+        p = make_user()
+        waiting.append(book(p, make_baby(p), workshop).registration.id)
+    assert referrals.release_held_places() == 0
+    when = now() + timedelta(hours=2)
+    assert referrals.release_held_places(when) == 1
+    w = fresh(workshop.id)
+    assert (w.held_places, w.held_claimed, w.confirmed_count) == (1, 1, 3)
+    statuses = [db.session.get(Registration, i).status for i in waiting]
+    assert statuses == ["confirmed", "waitlisted"]
+    assert referrals.release_held_places(when) == 0
+    assert fresh(later.id).held_places == 1
+
+
+def test_a_code_after_the_release_time_is_refused(ctx, held_workshop, make_user, make_baby):
+    workshop = held_workshop(held_until=now() + timedelta(days=1))
+    code = referrals.create_codes(workshop.id, expires_at=now() + timedelta(days=5))[0].code
+    db.session.execute(
+        sa.update(Workshop).where(Workshop.id == workshop.id)
+        .values(held_until=now() - timedelta(minutes=1))
+    )
+    db.session.commit()
+    parent = make_user()
+    with pytest.raises(Invalid):
+        book(parent, make_baby(parent), workshop, code)
+
+
+def test_two_parents_racing_for_the_last_held_place(app, held_workshop, make_user, make_baby):
+    workshop = held_workshop(capacity=2, held_places=1)
+    parents = [make_user(), make_user()]
+    babies = [make_baby(p) for p in parents]
+    with app.app_context():
+        code = referrals.create_codes(workshop.id)[0].code
+    barrier = threading.Barrier(2)
+    outcomes = [None, None]
+
+    def race(index):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                result = book(parents[index], babies[index], workshop, code)
+                outcomes[index] = result.registration.status
+            except Invalid as exc:
+                outcomes[index] = exc.message
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == sorted(["confirmed", referrals.CODE_REFUSED])
+    with app.app_context():
+        w = db.session.get(Workshop, workshop.id)
+        assert (w.confirmed_count, w.held_claimed) == (1, 1)
+        assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 1
+        row = db.session.scalar(sa.select(ReferralCode))
+        assert row.used_at is not None and row.used_by_registration_id is not None
