@@ -9,6 +9,15 @@ CSP_BASE = (
 )
 
 
+# A private feed's address is its secret: it sends no Referer at all.
+NO_REFERRER_PATHS = ("/feeds/private/",)
+# Pages that show or carry a secret (reset links, calendar links, API tokens) but also
+# post forms to us: "same-origin" sends nothing to other sites, while our own form posts
+# keep their Referer and Origin headers. With "no-referrer" a browser sends neither
+# (Origin: null), and Flask-WTF refuses every such POST over HTTPS.
+SAME_ORIGIN_PATHS = ("/password/reset/", "/account/calendar", "/manage/api-tokens")
+
+
 def allow_framing_from(origins: list[str]) -> None:
     """Let this response be framed by the given origins only (the embed page)."""
     g.frame_ancestors = origins
@@ -26,9 +35,12 @@ def _set_headers(response):
     if not ancestors:
         response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    referrer = "no-referrer" if getattr(g, "no_referrer", False) else (
-        "strict-origin-when-cross-origin"
-    )
+    if getattr(g, "no_referrer", False) or request.path.startswith(NO_REFERRER_PATHS):
+        referrer = "no-referrer"
+    elif request.path.startswith(SAME_ORIGIN_PATHS):
+        referrer = "same-origin"
+    else:
+        referrer = "strict-origin-when-cross-origin"
     response.headers.setdefault("Referrer-Policy", referrer)
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     response.headers.setdefault(
@@ -39,6 +51,15 @@ def _set_headers(response):
             "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
         )
     return response
+
+
+# Guessing API tokens: each address may send this many requests that end in 401.
+TOKEN_GUESS_LIMIT = "30 per hour"
+
+
+def is_unauthorized(response) -> bool:
+    """Count only refused credentials (401) against a guessing limit."""
+    return response.status_code == 401
 
 
 def form_email_key() -> str:

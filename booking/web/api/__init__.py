@@ -3,11 +3,14 @@
 from flask import Blueprint
 
 from booking.errors import error_response
-from booking.extensions import csrf
+from booking.extensions import csrf, limiter
+from booking.security import TOKEN_GUESS_LIMIT, is_unauthorized
 from booking.services.errors import DomainError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # token-authenticated or read-only: no cookie-based forms here
+# Per address, only requests refused for a missing or wrong token count (token guessing).
+limiter.limit(TOKEN_GUESS_LIMIT, deduct_when=is_unauthorized, override_defaults=False)(bp)
 
 
 @bp.errorhandler(DomainError)

@@ -7,7 +7,9 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from booking.extensions import limiter
+from booking.models.token import hash_secret
 from booking.passwords import MIN_PASSWORD_LENGTH
+from booking.security import form_email_key
 from booking.services import passwords_reset
 from booking.services.errors import DomainError
 from booking.web.auth import bp
@@ -17,6 +19,20 @@ SENT_MESSAGE = (
     "If an account exists for that address, we have sent a link to reset its password. "
     "It works once, for {hours} hours. Check your spam folder if it does not arrive."
 )
+
+
+def reset_account_key() -> str:
+    """Rate-limit key for the account a reset link belongs to (the link itself if unknown)."""
+    token = (request.view_args or {}).get("token") or ""
+    try:
+        return f"account-id:{passwords_reset.check_reset_token(token).id}"
+    except DomainError:
+        return "reset-link:" + hash_secret(token[:200])
+
+
+def _bad_link(response) -> bool:
+    """Only unknown, used or expired links count towards the per-address guessing limit."""
+    return response.status_code in (400, 404)
 
 
 class ForgotPasswordForm(FlaskForm):
@@ -60,6 +76,7 @@ class ResetPasswordForm(FlaskForm):
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit("5 per hour; 10 per day", key_func=form_email_key, methods=["POST"])
 def forgot_password():
     """Ask for a reset link; the answer is the same whether or not the account exists."""
     form = ForgotPasswordForm()
@@ -79,6 +96,8 @@ def forgot_password():
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
+@limiter.limit("10 per hour", key_func=reset_account_key, methods=["POST"])
+@limiter.limit("30 per hour", deduct_when=_bad_link, methods=["GET"])
 def reset_password(token):
     """Choose a new password with a reset link (once, before it expires)."""
     form = ResetPasswordForm()
@@ -100,5 +119,9 @@ def reset_password(token):
 
 
 def _private(body, status):
-    """Reset pages carry the token in their address: never leak it as a referrer."""
-    return body, status, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+    """Reset pages carry the token in their address: never send it to another site.
+
+    "same-origin", not "no-referrer": the form posts back here, and over HTTPS the
+    CSRF check needs the browser to send its Referer (and a real Origin) with it.
+    """
+    return body, status, {"Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
