@@ -13,6 +13,7 @@ BLUEPRINTS = (
     "booking.web.admin",
     "booking.web.tokens",
     "booking.web.privacy",
+    "booking.web.embed",
 )
 
 
