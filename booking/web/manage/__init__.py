@@ -6,6 +6,7 @@ bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 from booking.web.manage import (  # noqa: E402,F401
     import_views,
+    referral_views,
     registration_views,
     views,
     workshop_views,

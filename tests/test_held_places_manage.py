@@ -1,0 +1,155 @@
+"""Staff pages for held places, referral codes and workshop topics, through real forms."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import ReferralCode, Workshop, workshop_topic
+from booking.services import referrals
+
+
+@pytest.fixture
+def world(make_centre, make_user, make_workshop):
+    """A centre with staff and a workshop of 4 places; staff of another centre."""
+    centre = make_centre(name="Riverside Hub")
+    other = make_centre(name="Hilltop Clinic")
+    staff = make_user("staff@example.org", role="staff", centre=centre)
+    make_user("other@example.org", role="staff", centre=other)
+    workshop = make_workshop(centre=centre, capacity=4, starts_in_days=14)
+    return {"centre": centre, "staff": staff, "workshop": workshop}
+
+
+def reload(app, workshop_id):
+    with app.app_context():
+        w = db.session.get(Workshop, workshop_id)
+        db.session.expunge(w)
+        return w
+
+
+def release_date():
+    return (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+
+
+def test_staff_hold_places_and_create_codes_shown_once(app, client, auth, world):
+    w = world["workshop"]
+    auth.login("staff@example.org")
+    page = client.get(f"/manage/workshops/{w.id}/referrals")
+    assert page.status_code == 200 and b"Held places and referral codes" in page.data
+    response = client.post(
+        f"/manage/workshops/{w.id}/held-places",
+        data={"held_places": "2", "held_until_date": release_date(), "held_until_time": "18:00"},
+    )
+    assert response.status_code == 302
+    saved = reload(app, w.id)
+    assert saved.held_places == 2 and saved.held_until is not None and saved.places_left == 2
+    response = client.post(
+        f"/manage/workshops/{w.id}/referrals",
+        data={"count": "2", "label": "Health visitor team North"},
+    )
+    assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"
+    codes = re.findall(r"<code>([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})</code>",
+                       response.get_data(as_text=True))
+    assert len(codes) == 2
+    listing = client.get(f"/manage/workshops/{w.id}/referrals").get_data(as_text=True)
+    assert "Health visitor team North" in listing
+    assert codes[0] not in listing and codes[0][:4] in listing
+
+
+def test_bad_held_places_are_refused_next_to_the_field(app, client, auth, world):
+    w = world["workshop"]
+    auth.login("staff@example.org")
+    response = client.post(
+        f"/manage/workshops/{w.id}/held-places",
+        data={"held_places": "9", "held_until_date": release_date()},
+    )
+    assert response.status_code == 422
+    assert b"At most 4 places can be held" in response.data
+    response = client.post(f"/manage/workshops/{w.id}/held-places", data={"held_places": "1"})
+    assert response.status_code == 422 and b"Give a date" in response.data
+    response = client.post(f"/manage/workshops/{w.id}/held-places", data={"held_places": "x"})
+    assert response.status_code == 422
+    assert reload(app, w.id).held_places == 0
+
+
+def test_codes_need_held_places_and_can_be_revoked(app, client, auth, world):
+    w = world["workshop"]
+    auth.login("staff@example.org")
+    response = client.post(f"/manage/workshops/{w.id}/referrals", data={"count": "1"})
+    assert response.status_code == 422 and b"Hold some places first" in response.data
+    client.post(
+        f"/manage/workshops/{w.id}/held-places",
+        data={"held_places": "1", "held_until_date": release_date()},
+    )
+    assert client.post(f"/manage/workshops/{w.id}/referrals", data={"count": "1"}).status_code \
+        == 201
+    with app.app_context():
+        code_id = db.session.scalar(sa.select(ReferralCode.id))
+    response = client.post(f"/manage/workshops/{w.id}/referrals/{code_id}/revoke")
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(ReferralCode, code_id).revoked_at is not None
+    assert b"Revoked" in client.get(f"/manage/workshops/{w.id}/referrals").data
+    assert client.post(f"/manage/workshops/{w.id}/referrals/999999/revoke").status_code == 404
+
+
+def test_other_centres_staff_and_parents_cannot_see_codes(app, client, auth, world, make_user):
+    w = world["workshop"]
+    auth.login("other@example.org")
+    assert client.get(f"/manage/workshops/{w.id}/referrals").status_code == 404
+    assert client.post(f"/manage/workshops/{w.id}/referrals", data={"count": "1"}).status_code \
+        == 404
+    auth.logout()
+    make_user("parent@example.org")
+    auth.login("parent@example.org")
+    assert client.get(f"/manage/workshops/{w.id}/referrals").status_code == 403
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ReferralCode.id))) == 0
+
+
+def test_staff_change_a_workshops_topics(app, client, auth, world):
+    w = world["workshop"]
+    auth.login("staff@example.org")
+    assert client.get(f"/manage/workshops/{w.id}/topics").status_code == 200
+    response = client.post(f"/manage/workshops/{w.id}/topics",
+                           data={"topics": ["twins", "premature"]})
+    assert response.status_code == 302
+    with app.app_context():
+        rows = db.session.scalars(
+            sa.select(workshop_topic.c.topic).where(workshop_topic.c.workshop_id == w.id)
+        )
+        assert sorted(rows) == ["premature", "twins"]
+    response = client.post(f"/manage/workshops/{w.id}/topics", data={"topics": ["astrology"]})
+    assert response.status_code == 422
+    assert client.post(f"/manage/workshops/{w.id}/topics", data={}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(workshop_topic)) == 0
+
+
+def test_manage_workshop_page_links_to_held_places(client, auth, world):
+    auth.login("staff@example.org")
+    page = client.get(f"/manage/workshops/{world['workshop'].id}").get_data(as_text=True)
+    assert f"/manage/workshops/{world['workshop'].id}/referrals" in page
+    assert f"/manage/workshops/{world['workshop'].id}/topics" in page
+
+
+def test_used_code_shows_its_booking(app, client, auth, world, make_user, make_baby):
+    w = world["workshop"]
+    with app.app_context():
+        referrals.set_held_places(w.id, 1, datetime.now(UTC) + timedelta(days=3))
+        code = referrals.create_codes(w.id, label="Family workers")[0].code
+    parent = make_user("mum@example.org")
+    baby = make_baby(parent)
+    auth.login("mum@example.org")
+    response = client.post(
+        f"/classes/{w.id}/book",
+        data={"baby_id": str(baby.id), "consent": "y", "referral_code": code},
+    )
+    assert response.status_code == 302
+    auth.logout()
+    auth.login("staff@example.org")
+    page = client.get(f"/manage/workshops/{w.id}/referrals").get_data(as_text=True)
+    assert "Used" in page and "booking " in page
