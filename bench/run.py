@@ -22,12 +22,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookieJar
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-GUNICORN_ARGS = ["--workers", "2", "--threads", "4", "--worker-class", "gthread"]
+GUNICORN_ARGS = ["--workers", "2", "--threads", "4", "--worker-class", "gthread",
+                 "--no-control-socket"]  # two servers side by side: no shared control socket
 CONNECTIONS = 8
 WRK_THREADS = 2
 
@@ -134,21 +136,26 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
+def login_booker(base: str, booker: dict, workshop_id: int) -> dict:
+    """Log one booking parent in through the real form; keep cookie and CSRF token."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/login").read().decode()
+    body = urllib.parse.urlencode(
+        {"email": booker["email"], "password": "bench-pass-1234", "csrf_token": csrf_from(page)}
+    ).encode()
+    opener.open(base + "/login", data=body).read()
+    page = opener.open(f"{base}/classes/{workshop_id}").read().decode()
+    if 'name="baby_id"' not in page:
+        raise RuntimeError("the class page shows no booking form to a logged-in parent")
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    return {"cookie": cookie, "csrf": csrf_from(page), "babies": booker["babies"]}
+
+
 def login_bookers(base: str, bookers: list, workshop_id: int) -> list[dict]:
-    """Log each booking parent in through the real forms; keep cookie and CSRF token."""
-    sessions = []
-    for booker in bookers:
-        jar = CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        page = opener.open(base + "/login").read().decode()
-        body = urllib.parse.urlencode(
-            {"email": booker["email"], "password": "bench-pass-1234", "csrf_token": csrf_from(page)}
-        ).encode()
-        opener.open(base + "/login", data=body).read()
-        page = opener.open(f"{base}/classes/{workshop_id}").read().decode()
-        cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
-        sessions.append({"cookie": cookie, "csrf": csrf_from(page), "babies": booker["babies"]})
-    return sessions
+    """Log every booking parent in (password hashing is slow: several at a time)."""
+    with ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:
+        return list(pool.map(lambda b: login_booker(base, b, workshop_id), bookers))
 
 
 BOOKING_LUA = r"""

@@ -47,6 +47,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from booking import cli
 
     cli.init_app(app)
+
+    from booking import page_cache
+
+    page_cache.init_app(app)
     return app
 
 

@@ -20,7 +20,9 @@ def booking_panel_context(workshop, form: BookForm | None = None) -> dict:
     back = class_path(state.workshop.id)
     return {
         "panel": state,
-        "form": form if form is not None else BookForm(formdata=None),
+        # Only a logged-in parent sees the form: an anonymous page makes no CSRF token,
+        # so it sets no cookie and the page cache can keep it (booking.page_cache).
+        "form": form if form is not None or not logged_in else BookForm(formdata=None),
         "logged_in": logged_in,
         "book_url": url_for("account.book", workshop_id=state.workshop.id),
         "login_url": url_for("auth.login", next=back),
