@@ -496,3 +496,16 @@ def test_instructor_profile(app, client, make_workshop, make_centre, make_user):
     assert client.get(f"/instructors/{parent.id}").status_code == 404
     assert client.get("/instructors/999999").status_code == 404
     assert client.get("/instructors/99999999999999999999").status_code == 404
+
+
+def test_centre_and_instructor_pages_link_their_feeds(
+    client, make_workshop, make_centre, make_user
+):
+    centre = make_centre(slug="hub")
+    instructor = make_user(role="instructor", centre=centre)
+    make_workshop(centre=centre, instructor=instructor)
+    page = client.get("/centres/hub").get_data(as_text=True)
+    assert "webcal://classes.example.org/feeds/centres/hub.ics" in page
+    assert "https://classes.example.org/feeds/centres/hub.ics" in page
+    page = client.get(f"/instructors/{instructor.id}").get_data(as_text=True)
+    assert f"webcal://classes.example.org/feeds/instructors/{instructor.id}.ics" in page
