@@ -25,6 +25,9 @@ def init_app(app) -> None:
     from booking.privacy_cli import purge_expired_command
 
     app.cli.add_command(purge_expired_command)
+    from booking.decisions_cli import run_decisions_command
+
+    app.cli.add_command(run_decisions_command)
 
 
 @click.command("create-user")

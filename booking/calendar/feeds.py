@@ -24,7 +24,16 @@ from booking.calendar.build import (
     to_text,
 )
 from booking.extensions import db
-from booking.models import Baby, Centre, InstructorProfile, Registration, User, Workshop
+from booking.models import (
+    Absence,
+    Baby,
+    Centre,
+    InstructorProfile,
+    MakeupBooking,
+    Registration,
+    User,
+    Workshop,
+)
 from booking.models import WorkshopSession as Session
 from booking.models.registration import CONFIRMED
 from booking.models.workshop import CANCELLED, PUBLISHED
@@ -110,6 +119,10 @@ def private_feed(user: User) -> FeedSource:
             Registration.parent_id == user.id, Registration.status == CONFIRMED
         )
     )
+    made_up = Session.id.in_(
+        sa.select(MakeupBooking.session_id).where(MakeupBooking.parent_id == user.id)
+    )
+    booked = sa.or_(booked, made_up)
     teaching = user.is_instructor
     condition = sa.or_(booked, Workshop.instructor_id == user.id) if teaching else booked
     return FeedSource(
@@ -146,6 +159,10 @@ def _aggregate_columns(source: FeedSource) -> list:
                        Registration.cancelled_at):
             columns.append(sa.select(sa.func.max(column)).where(mine).scalar_subquery())
         columns.append(sa.select(sa.func.count(Registration.id)).where(mine).scalar_subquery())
+        for model in (Absence, MakeupBooking):
+            own = model.parent_id == source.parent_id
+            for expr in (sa.func.count(model.id), sa.func.max(model.created_at)):
+                columns.append(sa.select(expr).where(own).scalar_subquery())
         babies = Baby.parent_id == source.parent_id
         for expr in (sa.func.min(Baby.name), sa.func.max(Baby.name),
                      sa.func.sum(sa.func.length(Baby.name)), sa.func.count(Baby.id)):
@@ -229,8 +246,11 @@ def render_feed(source: FeedSource) -> str:
     workshop_ids = {s.workshop_id for s in sessions}
     totals = _session_totals(workshop_ids)
     babies: dict[int, list[str]] = {}
+    absent: set[int] = set()
+    made_up: dict[int, list[str]] = {}
     if source.parent_id is not None:
         babies = _baby_names(source.parent_id, workshop_ids)
+        absent, made_up = _absences_and_makeups(source.parent_id)
     cal = new_calendar(source.name, source.description, feed=True)
     if source.timezone:
         cal.add("x-wr-timezone", source.timezone)
@@ -242,8 +262,14 @@ def render_feed(source: FeedSource) -> str:
         if source.teacher_id is not None and workshop.instructor_id == source.teacher_id:
             extra.append(f"{workshop.confirmed_count} booked of {workshop.capacity} places.")
             summary = _teaching_summary(workshop, session, total)
+        elif session.id in made_up:
+            summary = _booked_summary(workshop, session, total, made_up[session.id])
+            summary = f"Make-up: {summary}"
         elif babies.get(workshop.id):
             summary = _booked_summary(workshop, session, total, babies[workshop.id])
+        # A session the parent said they will miss is cancelled for them; the
+        # extra SEQUENCE step makes calendar apps take the change.
+        missed = session.id in absent and summary is not None and not extra
         cal.add_component(
             session_event(
                 session,
@@ -251,13 +277,50 @@ def render_feed(source: FeedSource) -> str:
                 workshop.centre,
                 total=total,
                 uid=session_uid(session.id),
-                sequence=session.revision,
+                sequence=session.revision + (1 if missed else 0),
                 stamp=session.updated_at,
                 summary=summary,
                 extra=extra,
+                cancelled=missed,
             )
         )
     return to_text(cal)
+
+
+def _absences_and_makeups(parent_id: int) -> tuple[set[int], dict[int, list[str]]]:
+    """Sessions every one of the parent's booked babies will miss, and make-up sessions
+    with the babies' names."""
+    absent_rows = db.session.execute(
+        sa.select(Absence.session_id, Registration.id)
+        .join(Registration, Registration.id == Absence.registration_id)
+        .where(Absence.parent_id == parent_id, Registration.status == CONFIRMED)
+    ).all()
+    absent_by_session: dict[int, set[int]] = defaultdict(set)
+    for session_id, registration_id in absent_rows:
+        absent_by_session[session_id].add(registration_id)
+    absent = set()
+    for session_id, registration_ids in absent_by_session.items():
+        booked = db.session.scalar(
+            sa.select(sa.func.count(Registration.id))
+            .join(Session, Session.workshop_id == Registration.workshop_id)
+            .where(
+                Session.id == session_id,
+                Registration.parent_id == parent_id,
+                Registration.status == CONFIRMED,
+            )
+        )
+        if booked <= len(registration_ids):
+            absent.add(session_id)
+    made_up: dict[int, list[str]] = defaultdict(list)
+    rows = db.session.execute(
+        sa.select(MakeupBooking.session_id, Baby.name)
+        .outerjoin(Baby, Baby.id == MakeupBooking.baby_id)
+        .where(MakeupBooking.parent_id == parent_id)
+        .order_by(Baby.name)
+    )
+    for session_id, name in rows:
+        made_up[session_id].append(name or "make-up")
+    return absent, made_up
 
 
 def _teaching_summary(workshop: Workshop, session: Session, total: int) -> str:

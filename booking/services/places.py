@@ -65,10 +65,27 @@ def take_place(workshop: Workshop) -> bool:
         sa.update(_workshop_table)
         .where(t.id == workshop.id)
         .where(t.confirmed_count < t.capacity - (t.held_places - t.held_claimed))
+        .where(~_makeups_fill_a_session(t))
         .values(confirmed_count=t.confirmed_count + 1)
     )
     db.session.expire(workshop, ["confirmed_count"])
     return result.rowcount == 1
+
+
+def _makeups_fill_a_session(t):
+    """SQL: some future session's make-ups already use the seat a new place would take
+    (make-ups fill seats freed by absences; see booking.services.makeups)."""
+    s = WorkshopSession.__table__.c
+    return (
+        sa.select(s.id)
+        .where(
+            s.workshop_id == t.id,
+            s.starts_at > utc_now(),
+            s.makeups_taken - s.absences
+            >= t.capacity - (t.held_places - t.held_claimed) - t.confirmed_count,
+        )
+        .exists()
+    )
 
 
 def release_place(workshop: Workshop) -> None:

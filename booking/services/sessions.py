@@ -244,31 +244,38 @@ def cancel_workshop(workshop_id: int, reason: str = "") -> Workshop:
     with write_transaction():
         workshop = lock_workshop(workshop_id)
         _refuse_if_cancelled(workshop)
-        now = utcnow()
-        registrations = list(
-            db.session.scalars(
-                sa.select(Registration)
-                .where(Registration.workshop_id == workshop.id)
-                .where(Registration.status.in_((CONFIRMED, WAITLISTED)))
-                .order_by(Registration.id)
-            )
-        )
-        for registration in registrations:
-            registration.status = REG_CANCELLED
-            registration.cancelled_at = now
-            registration.cancel_reason = reason or "The centre cancelled the workshop."
-            registration.invite_sequence += 1
-        for session in workshop_sessions(workshop.id):
-            if session.status != CANCELLED:
-                session.status = CANCELLED
-                session.revision += 1
-                session.updated_at = now
-        workshop.confirmed_count = 0
-        workshop.status = CANCELLED
-        workshop.updated_at = now
-        db.session.flush()
-        notify_workshop_cancelled(workshop, registrations, reason=reason)
+        apply_workshop_cancellation(workshop, reason)
     return workshop
+
+
+def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Registration]:
+    """Inside an open write transaction, on a locked workshop: cancel its registrations
+    and sessions and tell everyone. Returns the registrations it ended."""
+    now = utcnow()
+    registrations = list(
+        db.session.scalars(
+            sa.select(Registration)
+            .where(Registration.workshop_id == workshop.id)
+            .where(Registration.status.in_((CONFIRMED, WAITLISTED)))
+            .order_by(Registration.id)
+        )
+    )
+    for registration in registrations:
+        registration.status = REG_CANCELLED
+        registration.cancelled_at = now
+        registration.cancel_reason = reason or "The centre cancelled the workshop."
+        registration.invite_sequence += 1
+    for session in workshop_sessions(workshop.id):
+        if session.status != CANCELLED:
+            session.status = CANCELLED
+            session.revision += 1
+            session.updated_at = now
+    workshop.confirmed_count = 0
+    workshop.status = CANCELLED
+    workshop.updated_at = now
+    db.session.flush()
+    notify_workshop_cancelled(workshop, registrations, reason=reason)
+    return registrations
 
 
 def _to_utc(starts_local: datetime, tz_name: str, field: str = "starts_local") -> datetime:

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__)
 
-from booking.web.account import babies, book, panel, views  # noqa: E402,F401
+from booking.web.account import babies, book, makeups, panel, views  # noqa: E402,F401

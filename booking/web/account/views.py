@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from booking.services.booking import cancel_registration
 from booking.services.booking_read import parent_bookings
 from booking.services.errors import DomainError, NotFound
+from booking.services.makeups_read import parent_makeups
 from booking.web.account import bp
 from booking.web.account.forms import ConfirmForm
 
@@ -16,6 +17,7 @@ def render_bookings(status: int = 200, error: str | None = None):
         render_template(
             "account/bookings.html",
             bookings=parent_bookings(current_user.id),
+            makeups=parent_makeups(current_user.id),
             form=ConfirmForm(formdata=None),
             error=error,
         ),

@@ -5,6 +5,7 @@ from flask import Blueprint
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 from booking.web.manage import (  # noqa: E402,F401
+    decision_views,
     import_views,
     referral_views,
     registration_views,

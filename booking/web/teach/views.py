@@ -9,6 +9,7 @@ from flask_login import current_user
 from booking.auth_setup import instructor_required
 from booking.services import roster as roster_service
 from booking.services.errors import DomainError, NotFound
+from booking.services.makeups_read import register_extras
 from booking.web.teach import bp
 from booking.web.teach.forms import AttendanceForm, MessageForm
 
@@ -97,6 +98,7 @@ def register(session_id: int):
             marks=marks,
             errors=errors,
             prefix=MARK_PREFIX,
+            extras=register_extras(data.session, data.workshop.centre.timezone),
         ),
         status,
     )

@@ -1,0 +1,239 @@
+"""`run-decisions`: the decisions a course needs at set times, safe to run from cron.
+
+- Minimum numbers (rule 12): at its decision time, a published workshop below
+  `min_places` that staff have not confirmed is cancelled, everyone is told and
+  each baby is offered classes that would fit instead. One that has its minimum
+  at the decision time is marked `run_confirmed`, so the decision is made once.
+- Late joining (rule 10): once a course can no longer be joined (session
+  `late_join_until` has started), its waiting list is closed: each waiting
+  parent is emailed the next classes that fit their baby and the entry is
+  cancelled with the reason "waiting list closed".
+
+Every workshop is decided in its own write transaction, after locking its row
+and checking again, so running the command twice, or twice at once, changes
+and emails nothing more. Other areas add their own timed steps to
+`DECISION_STEPS` (each a callable taking `now` and returning a count).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.mail.context import BookingInfo, booking_info, can_email, workshop_info
+from booking.mail.outbox import queue_email
+from booking.models import Baby, Centre, Registration, Workshop
+from booking.models.registration import CANCELLED, WAITLISTED
+from booking.models.workshop import CANCELLED as CANCELLED_WORKSHOP
+from booking.models.workshop import PUBLISHED
+from booking.services import referrals
+from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.places import booking_closes_at, eligibility, lock_workshop, utc_now
+from booking.services.sessions import apply_workshop_cancellation
+
+UNDER_MINIMUM_REASON = "Not enough bookings for the class to run"
+WAITLIST_CLOSED_REASON = "waiting list closed"
+SUGGESTIONS = 3
+
+
+def suggest_classes(
+    baby: Baby | None, centre: Centre, exclude_id: int, now: datetime, limit: int = SUGGESTIONS
+) -> list[Workshop]:
+    """Published classes starting later with a free place that fit the baby's age:
+    the same centre first, then the same town, then anywhere else."""
+    candidates = db.session.scalars(
+        sa.select(Workshop)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .where(
+            Workshop.id != exclude_id,
+            Workshop.status == PUBLISHED,
+            Workshop.first_starts_at > now,
+            Workshop.capacity
+            > Workshop.confirmed_count + Workshop.held_places - Workshop.held_claimed,
+            Centre.published.is_(True),
+        )
+        .order_by(
+            sa.case((Workshop.centre_id == centre.id, 0), (Centre.town == centre.town, 1), else_=2),
+            Workshop.first_starts_at,
+            Workshop.id,
+        )
+        .limit(50)
+    )
+    found = []
+    for workshop in candidates:
+        if baby is not None and not eligibility(baby, workshop).eligible:
+            continue
+        found.append(workshop)
+        if len(found) >= limit:
+            break
+    return found
+
+
+@dataclass
+class DecisionReport:
+    """What one run decided."""
+
+    cancelled: list[int] = field(default_factory=list)
+    confirmed: list[int] = field(default_factory=list)
+    waitlists_closed: dict[int, int] = field(default_factory=dict)
+    steps: dict[str, int] = field(default_factory=dict)
+
+
+def due_minimum_decisions(now: datetime) -> list[int]:
+    """Ids of published workshops whose minimum-numbers decision is due and not made."""
+    return list(
+        db.session.scalars(
+            sa.select(Workshop.id)
+            .where(
+                Workshop.status == PUBLISHED,
+                Workshop.min_places.is_not(None),
+                Workshop.run_confirmed.is_(False),
+                Workshop.decision_at <= now,
+                Workshop.first_starts_at > now,
+            )
+            .order_by(Workshop.decision_at, Workshop.id)
+        )
+    )
+
+
+def decide_minimum(workshop_id: int, now: datetime | None = None) -> str:
+    """Decide one workshop: 'cancelled', 'confirmed' or 'skipped' (already decided)."""
+    now = now or utc_now()
+    with write_transaction():
+        workshop = lock_workshop(workshop_id)
+        if (
+            workshop is None
+            or workshop.status != PUBLISHED
+            or workshop.min_places is None
+            or workshop.run_confirmed
+            or workshop.decision_at is None
+            or workshop.decision_at > now
+            or workshop.first_starts_at is None
+            or workshop.first_starts_at <= now
+        ):
+            return "skipped"
+        if workshop.confirmed_count >= workshop.min_places:
+            workshop.run_confirmed = True
+            return "confirmed"
+        apply_workshop_cancellation(workshop, UNDER_MINIMUM_REASON)
+        return "cancelled"
+
+
+def due_waitlist_closures(now: datetime) -> list[int]:
+    """Ids of published workshops with people waiting whose joining may have closed."""
+    return list(
+        db.session.scalars(
+            sa.select(Workshop.id)
+            .where(
+                Workshop.status == PUBLISHED,
+                Workshop.first_starts_at <= now,
+                sa.exists().where(
+                    Registration.workshop_id == Workshop.id, Registration.status == WAITLISTED
+                ),
+            )
+            .order_by(Workshop.id)
+        )
+    )
+
+
+def _notify_waitlist_closed(registration: Registration, booking: BookingInfo, now) -> None:
+    if not can_email(booking.parent):
+        return
+    centre = db.session.get(Centre, booking.info.workshop.centre_id)
+    others = suggest_classes(booking.baby, centre, booking.info.workshop.id, now)
+    queue_email(
+        booking.parent.email,
+        "waitlist_closed",
+        f"Waiting list closed: {booking.info.workshop.title} at {booking.info.centre.name}",
+        booking=booking,
+        info=booking.info,
+        alternatives=[workshop_info(w) for w in others],
+        dedupe_key=f"waitlist-closed:{registration.id}",
+    )
+
+
+def close_waitlist(workshop_id: int, now: datetime | None = None) -> int:
+    """Close a course's waiting list once it can no longer be joined; returns how many
+    waiting entries were cancelled (0 when still open or already closed)."""
+    now = now or utc_now()
+    with write_transaction():
+        workshop = lock_workshop(workshop_id)
+        if workshop is None or workshop.status != PUBLISHED:
+            return 0
+        closes = booking_closes_at(workshop)
+        if closes is None or closes > now:
+            return 0
+        waiting = list(
+            db.session.scalars(
+                sa.select(Registration)
+                .where(Registration.workshop_id == workshop.id, Registration.status == WAITLISTED)
+                .order_by(Registration.waitlisted_at, Registration.id)
+            )
+        )
+        info = workshop_info(workshop) if waiting else None
+        for registration in waiting:
+            booking = booking_info(registration, info)
+            registration.status = CANCELLED
+            registration.cancelled_at = now
+            registration.cancel_reason = WAITLIST_CLOSED_REASON
+            registration.invite_sequence += 1
+            db.session.flush()
+            _notify_waitlist_closed(registration, booking, now)
+        return len(waiting)
+
+
+# Further timed steps, run after the decisions above, in order: (name, step(now) -> count).
+DECISION_STEPS: list[tuple[str, Callable[[datetime], int]]] = [
+    ("held places released", referrals.release_held_places),
+]
+
+
+def run_decisions(now: datetime | None = None) -> DecisionReport:
+    """Make every decision that is due; safe to run again or at the same time."""
+    now = now or utc_now()
+    report = DecisionReport()
+    for workshop_id in due_minimum_decisions(now):
+        outcome = decide_minimum(workshop_id, now)
+        if outcome == "cancelled":
+            report.cancelled.append(workshop_id)
+        elif outcome == "confirmed":
+            report.confirmed.append(workshop_id)
+    db.session.rollback()
+    for workshop_id in due_waitlist_closures(now):
+        closed = close_waitlist(workshop_id, now)
+        if closed:
+            report.waitlists_closed[workshop_id] = closed
+    db.session.rollback()
+    for name, step in DECISION_STEPS:
+        report.steps[name] = step(now)
+    return report
+
+
+
+
+def confirm_run(workshop_id: int) -> Workshop:
+    """Staff confirm a workshop will run whatever its numbers: it is never cancelled
+    for being below its minimum. Confirming again changes nothing."""
+    with write_transaction():
+        workshop = lock_workshop(workshop_id)
+        if workshop is None:
+            raise NotFound("We could not find that class.")
+        if workshop.status == CANCELLED_WORKSHOP:
+            raise Conflict("This class is cancelled, so it cannot be confirmed to run.")
+        if workshop.min_places is None:
+            raise Invalid("This class has no minimum number, so it always runs.")
+        workshop.run_confirmed = True
+    return workshop
+
+
+def is_at_risk(workshop: Workshop) -> bool:
+    """Below its minimum, not confirmed to run, and not yet decided or cancelled."""
+    return (
+        workshop.status == PUBLISHED
+        and workshop.min_places is not None
+        and not workshop.run_confirmed
+        and workshop.confirmed_count < workshop.min_places
+    )

@@ -1,0 +1,318 @@
+"""Read-only views of absences, make-up credits, make-ups and immunisation days.
+
+Used by the parent's bookings page, the instructor's register and roster, and
+the private calendar feed. Nothing here writes.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from booking.extensions import db
+from booking.models import (
+    Absence,
+    Baby,
+    Centre,
+    MakeupBooking,
+    MakeupCredit,
+    Registration,
+    User,
+    Workshop,
+    WorkshopSession,
+)
+from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
+from booking.services.makeups import session_seats
+from booking.services.places import eligibility, utc_now
+from booking.timefmt import to_local
+
+NO_MASSAGE_AFTER = timedelta(hours=48)
+DOLL_NOTE = "Immunisations this week: come and practise on a doll this week."
+
+
+def is_doll_session(baby: Baby | None, session: WorkshopSession, tz_name: str) -> bool:
+    """Whether a session starts within 48 hours after the baby's immunisations.
+
+    The immunisation date has no time, so the 48 hours run from the start of that
+    day in the centre's zone: a session that day, the next day, or before the
+    same time two days later is a "watch and practise on a doll" session.
+    """
+    if baby is None or baby.immunisation_date is None:
+        return False
+    local_start = to_local(session.starts_at, tz_name)
+    day_start = datetime.combine(baby.immunisation_date, datetime.min.time(), local_start.tzinfo)
+    return day_start <= local_start < day_start + NO_MASSAGE_AFTER
+
+
+@dataclass
+class SessionLine:
+    """One session of a parent's confirmed course, as the bookings page lists it."""
+
+    session: WorkshopSession
+    absent: bool
+    doll: bool
+    can_report: bool
+
+
+@dataclass
+class CreditOption:
+    """A session where a make-up credit could be used, with its free seats."""
+
+    session: WorkshopSession
+    workshop: Workshop
+    seats: int
+
+
+@dataclass
+class CreditLine:
+    """An unused, unexpired make-up credit and where it could be used."""
+
+    credit: MakeupCredit
+    baby_name: str
+    timezone: str
+    options: list[CreditOption] = field(default_factory=list)
+
+
+@dataclass
+class MakeupLine:
+    """A make-up session the parent has booked."""
+
+    makeup: MakeupBooking
+    session: WorkshopSession
+    workshop: Workshop
+    baby_name: str
+    doll: bool
+
+
+@dataclass
+class ParentMakeups:
+    """Everything about absences and make-ups on a parent's bookings page."""
+
+    sessions: dict[int, list[SessionLine]] = field(default_factory=dict)
+    credits: list[CreditLine] = field(default_factory=list)
+    makeups: list[MakeupLine] = field(default_factory=list)
+
+
+def _credit_options(credit: MakeupCredit, baby: Baby | None, origin_workshop_id: int, now):
+    rows = db.session.execute(
+        sa.select(WorkshopSession, Workshop)
+        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
+        .where(
+            Workshop.centre_id == credit.centre_id,
+            Workshop.id != origin_workshop_id,
+            Workshop.kind == KIND_COURSE,
+            Workshop.status == PUBLISHED,
+            WorkshopSession.number == credit.week_number,
+            WorkshopSession.status == SCHEDULED,
+            WorkshopSession.starts_at > now,
+            WorkshopSession.starts_at <= credit.expires_at,
+        )
+        .order_by(WorkshopSession.starts_at, WorkshopSession.id)
+    ).all()
+    booked = set()
+    if baby is not None:
+        booked = set(
+            db.session.scalars(
+                sa.select(Registration.workshop_id).where(
+                    Registration.baby_id == baby.id,
+                    Registration.status.in_((CONFIRMED, WAITLISTED)),
+                )
+            )
+        )
+    options = []
+    for session, workshop in rows:
+        seats = session_seats(session, workshop)
+        if seats <= 0 or workshop.id in booked or not eligibility(baby, workshop).eligible:
+            continue
+        options.append(CreditOption(session, workshop, seats))
+    return options
+
+
+def parent_makeups(parent_id: int, now: datetime | None = None) -> ParentMakeups:
+    """A parent's course sessions (with absences and doll days), credits and make-ups."""
+    now = now or utc_now()
+    result = ParentMakeups()
+    registrations = list(
+        db.session.scalars(
+            sa.select(Registration)
+            .join(Workshop, Workshop.id == Registration.workshop_id)
+            .where(
+                Registration.parent_id == parent_id,
+                Registration.status == CONFIRMED,
+                Workshop.status == PUBLISHED,
+                Workshop.last_ends_at > now,
+            )
+            .options(
+                selectinload(Registration.workshop).selectinload(Workshop.sessions),
+                selectinload(Registration.workshop).selectinload(Workshop.centre),
+                selectinload(Registration.baby),
+            )
+        )
+    )
+    absent = {
+        (registration_id, session_id)
+        for registration_id, session_id in db.session.execute(
+            sa.select(Absence.registration_id, Absence.session_id).where(
+                Absence.parent_id == parent_id
+            )
+        )
+    }
+    for registration in registrations:
+        workshop = registration.workshop
+        tz_name = workshop.centre.timezone
+        result.sessions[registration.id] = [
+            SessionLine(
+                session=s,
+                absent=(registration.id, s.id) in absent,
+                doll=is_doll_session(registration.baby, s, tz_name),
+                can_report=workshop.is_course
+                and s.status == SCHEDULED
+                and s.starts_at > now
+                and (registration.id, s.id) not in absent,
+            )
+            for s in workshop.sessions
+            if s.ends_at > now
+        ]
+    credits = db.session.execute(
+        sa.select(MakeupCredit, Absence.session_id)
+        .join(Absence, Absence.id == MakeupCredit.absence_id)
+        .where(
+            MakeupCredit.parent_id == parent_id,
+            MakeupCredit.used_at.is_(None),
+            MakeupCredit.expires_at > now,
+        )
+        .options(joinedload(MakeupCredit.baby))
+        .order_by(MakeupCredit.expires_at, MakeupCredit.id)
+    ).all()
+    for credit, session_id in credits:
+        origin = db.session.get(WorkshopSession, session_id)
+        centre = db.session.get(Centre, credit.centre_id)
+        name = credit.baby.name if credit.baby else "Baby removed"
+        line = CreditLine(credit, name, centre.timezone)
+        line.options = _credit_options(credit, credit.baby, origin.workshop_id, now)
+        result.credits.append(line)
+    rows = db.session.execute(
+        sa.select(MakeupBooking, WorkshopSession, Workshop)
+        .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
+        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
+        .where(MakeupBooking.parent_id == parent_id, WorkshopSession.ends_at > now)
+        .options(joinedload(MakeupBooking.baby), joinedload(Workshop.centre))
+        .order_by(WorkshopSession.starts_at)
+    ).all()
+    for makeup, session, workshop in rows:
+        result.makeups.append(
+            MakeupLine(
+                makeup,
+                session,
+                workshop,
+                makeup.baby.name if makeup.baby else "Baby removed",
+                is_doll_session(makeup.baby, session, workshop.centre.timezone),
+            )
+        )
+    return result
+
+
+@dataclass
+class MakeupAttendee:
+    """A baby making up a missed week in this session, as a register lists them."""
+
+    baby_name: str
+    age_weeks: int | None
+    parent_name: str
+    doll: bool
+
+
+@dataclass
+class RegisterExtras:
+    """What a session's register shows beyond the course's own bookings."""
+
+    absent_ids: set[int]
+    doll_ids: set[int]
+    makeups: list[MakeupAttendee]
+
+
+def register_extras(session: WorkshopSession, tz_name: str) -> RegisterExtras:
+    """Absences, doll days and make-up attendees (with age that day) for one session."""
+    absent_ids = set(
+        db.session.scalars(
+            sa.select(Absence.registration_id).where(Absence.session_id == session.id)
+        )
+    )
+    doll_ids = set()
+    for registration in db.session.scalars(
+        sa.select(Registration)
+        .where(
+            Registration.workshop_id == session.workshop_id,
+            Registration.status == CONFIRMED,
+        )
+        .options(joinedload(Registration.baby))
+    ):
+        if is_doll_session(registration.baby, session, tz_name):
+            doll_ids.add(registration.id)
+    day = to_local(session.starts_at, tz_name).date()
+    makeups = []
+    for makeup in db.session.scalars(
+        sa.select(MakeupBooking)
+        .where(MakeupBooking.session_id == session.id)
+        .options(joinedload(MakeupBooking.baby))
+        .order_by(MakeupBooking.id)
+    ):
+        baby = makeup.baby
+        parent = db.session.get(User, makeup.parent_id) if makeup.parent_id else None
+        makeups.append(
+            MakeupAttendee(
+                baby.name if baby is not None else "(details removed)",
+                baby.age_weeks_on(day) if baby is not None else None,
+                parent.name if parent is not None else "—",
+                is_doll_session(baby, session, tz_name),
+            )
+        )
+    return RegisterExtras(absent_ids, doll_ids, makeups)
+
+
+def roster_flags(workshop_id: int) -> dict[int, dict]:
+    """Per session of a workshop: absent registration ids, doll-day registration ids and
+    the number of make-up attendees, for the instructor's roster."""
+    workshop = db.session.get(Workshop, workshop_id)
+    centre = db.session.get(Centre, workshop.centre_id)
+    sessions = list(
+        db.session.scalars(
+            sa.select(WorkshopSession).where(WorkshopSession.workshop_id == workshop_id)
+        )
+    )
+    absences = defaultdict(set)
+    for registration_id, session_id in db.session.execute(
+        sa.select(Absence.registration_id, Absence.session_id).where(
+            Absence.session_id.in_([s.id for s in sessions])
+        )
+    ):
+        absences[session_id].add(registration_id)
+    registrations = list(
+        db.session.scalars(
+            sa.select(Registration)
+            .where(Registration.workshop_id == workshop_id, Registration.status == CONFIRMED)
+            .options(joinedload(Registration.baby))
+        )
+    )
+    flags = {}
+    for session in sessions:
+        flags[session.id] = {
+            "absent": absences[session.id],
+            "doll": {
+                r.id for r in registrations if is_doll_session(r.baby, session, centre.timezone)
+            },
+            "makeups": session.makeups_taken,
+        }
+    return flags
+
+
+def immunisation_window_note(baby: Baby | None, day: date | None) -> str:
+    """The doll-day note if the baby's immunisations fall on or just before a day."""
+    if baby is None or baby.immunisation_date is None or day is None:
+        return ""
+    if timedelta(0) <= day - baby.immunisation_date < timedelta(days=2):
+        return DOLL_NOTE
+    return ""

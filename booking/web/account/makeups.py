@@ -1,0 +1,109 @@
+"""Saying "we can't come" to one session, booking a make-up, and immunisation dates."""
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import IntegerField
+from wtforms.validators import InputRequired
+
+from booking.services import immunisation, makeups
+from booking.services.babies import get_baby
+from booking.services.errors import DomainError, NotFound
+from booking.web.account import bp
+from booking.web.account.forms import ConfirmForm, IsoDateField
+from booking.web.account.views import render_bookings
+
+
+class MakeupForm(FlaskForm):
+    """Book a make-up: which session the credit is for."""
+
+    session_id = IntegerField(
+        "Session", validators=[InputRequired("Choose a session for the make-up.")]
+    )
+
+
+class ImmunisationForm(FlaskForm):
+    """A baby's immunisation date; empty clears it."""
+
+    immunisation_date = IsoDateField("Immunisation date")
+
+
+@bp.route(
+    "/account/bookings/<int:registration_id>/sessions/<int:session_id>/absence",
+    methods=["POST"],
+)
+@login_required
+def report_absence(registration_id: int, session_id: int):
+    """Tell the centre the baby will miss one session; a make-up credit is earned."""
+    if not ConfirmForm().validate():
+        return render_bookings(400, "This form had expired. Please try again.")
+    try:
+        credit = makeups.report_absence(
+            parent_id=current_user.id, registration_id=registration_id, session_id=session_id
+        )
+    except NotFound as exc:
+        abort(404, exc.message)
+    except DomainError as exc:
+        return render_bookings(exc.status, exc.message)
+    flash(
+        f"Thank you for telling us. You have a make-up credit for week {credit.week_number}, "
+        "shown below.",
+        "success",
+    )
+    return redirect(url_for("account.bookings"))
+
+
+@bp.route("/account/makeups/<int:credit_id>/book", methods=["POST"])
+@login_required
+def book_makeup(credit_id: int):
+    """Use a make-up credit for a session of another course at the same centre."""
+    form = MakeupForm()
+    if not form.validate():
+        errors = [e for field_errors in form.errors.values() for e in field_errors]
+        return render_bookings(400, " ".join(errors) or "Please try again.")
+    try:
+        makeup = makeups.book_makeup(
+            parent_id=current_user.id, credit_id=credit_id, session_id=form.session_id.data
+        )
+    except NotFound as exc:
+        abort(404, exc.message)
+    except DomainError as exc:
+        return render_bookings(exc.status, exc.message)
+    flash(f"Your make-up session is booked (booking {makeup.id}).", "success")
+    return redirect(url_for("account.bookings"))
+
+
+@bp.route("/account/babies/<int:baby_id>/immunisation", methods=["GET", "POST"])
+@login_required
+def immunisation_date(baby_id: int):
+    """Add, change or clear a baby's immunisation date."""
+    try:
+        baby = get_baby(current_user.id, baby_id)
+    except NotFound as exc:
+        abort(404, exc.message)
+    form = ImmunisationForm()
+    status = 200
+    if not form.is_submitted():
+        form = ImmunisationForm(formdata=None, immunisation_date=baby.immunisation_date)
+    elif not form.validate():
+        status = 422
+    else:
+        try:
+            baby = immunisation.set_immunisation_date(
+                current_user.id, baby_id, form.immunisation_date.data
+            )
+        except DomainError as exc:
+            for name, message in exc.fields.items():
+                if name in form:
+                    form[name].errors = [*form[name].errors, message]
+            if not exc.fields:
+                form.form_errors.append(exc.message)
+            status = exc.status
+        else:
+            if baby.immunisation_date is None:
+                flash(f"{baby.name}'s immunisation date is cleared.", "success")
+            else:
+                when = baby.immunisation_date.isoformat()
+                flash(f"{baby.name}'s immunisation date is saved: {when}.", "success")
+            return redirect(url_for("account.babies"))
+    return render_template("account/immunisation.html", baby=baby, form=form), status

@@ -1,0 +1,364 @@
+"""Absences and make-ups: the rules, the pages, the feed, the register, and races."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import (
+    Absence,
+    MakeupBooking,
+    MakeupCredit,
+    Registration,
+    Workshop,
+    WorkshopSession,
+)
+from booking.services import makeups
+from booking.services.booking import book_place, cancel_registration
+from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.makeups_read import parent_makeups
+
+
+def book(parent, baby, workshop):
+    """A confirmed place; returns the registration id."""
+    result = book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+    )
+    assert result.confirmed
+    return result.registration.id
+
+
+def session_of(workshop, number):
+    return db.session.scalar(
+        sa.select(WorkshopSession).where(
+            WorkshopSession.workshop_id == workshop.id, WorkshopSession.number == number
+        )
+    )
+
+
+@pytest.fixture
+def courses(make_centre, make_workshop, make_user, make_baby):
+    """Two courses at one centre (the second a day later), a parent with a booked baby."""
+    centre = make_centre()
+    home = make_workshop(centre=centre, capacity=4, starts_in_days=7)
+    other = make_workshop(centre=centre, capacity=2, starts_in_days=8, title="Thursday class")
+    parent = make_user(email="pat@example.org")
+    baby = make_baby(parent, name="Ada")
+    return centre, home, other, parent, baby
+
+
+def absent_credit(ctx, parent, baby, home, week=2):
+    registration_id = book(parent, baby, home)
+    credit = makeups.report_absence(
+        parent_id=parent.id,
+        registration_id=registration_id,
+        session_id=session_of(home, week).id,
+    )
+    return registration_id, credit.id
+
+
+def test_absence_frees_that_session_and_earns_a_credit(ctx, courses):
+    centre, home, other, parent, baby = courses
+    registration_id, credit_id = absent_credit(ctx, parent, baby, home)
+    week2 = session_of(home, 2)
+    assert week2.absences == 1
+    assert session_of(home, 3).absences == 0
+    credit = db.session.get(MakeupCredit, credit_id)
+    assert (credit.week_number, credit.centre_id, credit.used_at) == (2, centre.id, None)
+    # The following course at the centre ends its last session at the expiry.
+    assert credit.expires_at == db.session.get(Workshop, other.id).last_ends_at
+    again = makeups.report_absence(
+        parent_id=parent.id, registration_id=registration_id, session_id=week2.id
+    )
+    assert again.id == credit_id
+    assert db.session.scalar(sa.select(sa.func.count(Absence.id))) == 1
+    assert session_of(home, 2).absences == 1
+
+
+def test_credit_lasts_eight_weeks_after_the_course_without_a_following_one(
+    ctx, make_workshop, make_user, make_baby
+):
+    home = make_workshop(capacity=4)
+    parent = make_user()
+    baby = make_baby(parent)
+    _, credit_id = absent_credit(ctx, parent, baby, home)
+    credit = db.session.get(MakeupCredit, credit_id)
+    assert credit.expires_at == home.last_ends_at + timedelta(weeks=8)
+
+
+def test_absence_refused_for_past_session_or_someone_elses_booking(
+    ctx, courses, make_user, make_baby
+):
+    centre, home, other, parent, baby = courses
+    registration_id = book(parent, baby, home)
+    stranger = make_user()
+    with pytest.raises(NotFound):
+        makeups.report_absence(
+            parent_id=stranger.id,
+            registration_id=registration_id,
+            session_id=session_of(home, 2).id,
+        )
+    week1 = session_of(home, 1)
+    week1.starts_at = week1.starts_at - timedelta(days=8)
+    week1.ends_at = week1.starts_at + timedelta(hours=1)
+    db.session.commit()
+    with pytest.raises(Invalid, match="already started"):
+        makeups.report_absence(
+            parent_id=parent.id, registration_id=registration_id, session_id=week1.id
+        )
+    with pytest.raises(NotFound):
+        makeups.report_absence(
+            parent_id=parent.id,
+            registration_id=registration_id,
+            session_id=session_of(other, 2).id,
+        )
+    assert db.session.scalar(sa.select(sa.func.count(Absence.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(MakeupCredit.id))) == 0
+
+
+def test_makeup_books_the_same_week_elsewhere_once(ctx, courses):
+    centre, home, other, parent, baby = courses
+    _, credit_id = absent_credit(ctx, parent, baby, home)
+    target = session_of(other, 2)
+    makeup = makeups.book_makeup(parent_id=parent.id, credit_id=credit_id, session_id=target.id)
+    assert makeup.session_id == target.id
+    assert session_of(other, 2).makeups_taken == 1
+    assert db.session.get(MakeupCredit, credit_id).used_at is not None
+    with pytest.raises(Conflict, match="already been used"):
+        makeups.book_makeup(parent_id=parent.id, credit_id=credit_id, session_id=target.id)
+    assert db.session.scalar(sa.select(sa.func.count(MakeupBooking.id))) == 1
+    assert session_of(other, 2).makeups_taken == 1
+
+
+def test_makeup_refusals_change_nothing(
+    ctx, courses, make_centre, make_workshop, make_user, make_baby
+):
+    centre, home, other, parent, baby = courses
+    _, credit_id = absent_credit(ctx, parent, baby, home)
+    elsewhere = make_workshop(centre=make_centre(), starts_in_days=8)
+    with pytest.raises(Invalid, match="week 2"):
+        makeups.book_makeup(
+            parent_id=parent.id, credit_id=credit_id, session_id=session_of(other, 3).id
+        )
+    with pytest.raises(Invalid, match="same centre"):
+        makeups.book_makeup(
+            parent_id=parent.id, credit_id=credit_id, session_id=session_of(elsewhere, 2).id
+        )
+    with pytest.raises(Invalid, match="another course"):
+        makeups.book_makeup(
+            parent_id=parent.id, credit_id=credit_id, session_id=session_of(home, 2).id
+        )
+    stranger = make_user()
+    with pytest.raises(NotFound):
+        makeups.book_makeup(
+            parent_id=stranger.id, credit_id=credit_id, session_id=session_of(other, 2).id
+        )
+    # Fill the other course: two confirmed places, nobody absent in week 2.
+    for i in range(2):
+        someone = make_user()
+        book(someone, make_baby(someone, name=f"Full {i}"), other)
+    with pytest.raises(Conflict, match="no free seat"):
+        makeups.book_makeup(
+            parent_id=parent.id, credit_id=credit_id, session_id=session_of(other, 2).id
+        )
+    credit = db.session.get(MakeupCredit, credit_id)
+    credit.expires_at = credit.created_at
+    db.session.commit()
+    with pytest.raises(Invalid, match="expired"):
+        makeups.book_makeup(
+            parent_id=parent.id, credit_id=credit_id, session_id=session_of(other, 2).id
+        )
+    assert db.session.scalar(sa.select(sa.func.count(MakeupBooking.id))) == 0
+    assert db.session.get(MakeupCredit, credit_id).used_at is None
+    assert {s.makeups_taken for s in db.session.scalars(sa.select(WorkshopSession))} == {0}
+
+
+def test_absence_seat_in_a_full_course_can_be_used_for_a_makeup(
+    ctx, make_centre, make_workshop, make_user, make_baby
+):
+    centre = make_centre()
+    full = make_workshop(centre=centre, capacity=1, starts_in_days=7)
+    second = make_workshop(centre=centre, capacity=1, starts_in_days=8)
+    ann, bob = make_user(), make_user()
+    ann_baby, bob_baby = make_baby(ann, name="Ann"), make_baby(bob, name="Bob")
+    ann_reg = book(ann, ann_baby, full)
+    _, bob_credit = absent_credit(ctx, bob, bob_baby, second)
+    with pytest.raises(Conflict):
+        makeups.book_makeup(
+            parent_id=bob.id, credit_id=bob_credit, session_id=session_of(full, 2).id
+        )
+    makeups.report_absence(
+        parent_id=ann.id, registration_id=ann_reg, session_id=session_of(full, 2).id
+    )
+    makeups.book_makeup(parent_id=bob.id, credit_id=bob_credit, session_id=session_of(full, 2).id)
+    assert session_of(full, 2).makeups_taken == 1
+
+
+def test_new_booking_cannot_take_a_seat_a_makeup_uses(
+    ctx, make_centre, make_workshop, make_user, make_baby
+):
+    centre = make_centre()
+    target = make_workshop(centre=centre, capacity=2, starts_in_days=7)
+    origin = make_workshop(centre=centre, capacity=4, starts_in_days=8)
+    ann, bob, dan = make_user(), make_user(), make_user()
+    ann_reg = book(ann, make_baby(ann, name="Ann"), target)
+    makeups.report_absence(
+        parent_id=ann.id, registration_id=ann_reg, session_id=session_of(target, 2).id
+    )
+    # Week 2 of the target: 2 seats - 1 booked + 1 absent = 2 free for make-ups.
+    for parent in (bob, dan):
+        _, credit_id = absent_credit(ctx, parent, make_baby(parent, name="B"), origin)
+        makeups.book_makeup(
+            parent_id=parent.id, credit_id=credit_id, session_id=session_of(target, 2).id
+        )
+    # The course still shows one place, but week 2 is full: a booking waits.
+    cat = make_user()
+    waiting = book_place(
+        parent_id=cat.id, workshop_id=target.id, baby_id=make_baby(cat, name="Cat").id,
+        consent=True,
+    )
+    assert not waiting.confirmed
+    assert db.session.get(Workshop, target.id).confirmed_count == 1
+
+
+def test_booking_then_makeup_keeps_the_session_within_capacity(
+    ctx, make_centre, make_workshop, make_user, make_baby
+):
+    centre = make_centre()
+    target = make_workshop(centre=centre, capacity=2, starts_in_days=7)
+    origin = make_workshop(centre=centre, capacity=4, starts_in_days=8)
+    ann, bob, cat = make_user(), make_user(), make_user()
+    ann_reg = book(ann, make_baby(ann, name="Ann"), target)
+    makeups.report_absence(
+        parent_id=ann.id, registration_id=ann_reg, session_id=session_of(target, 2).id
+    )
+    book(cat, make_baby(cat, name="Cat"), target)
+    _, credit_id = absent_credit(ctx, bob, make_baby(bob, name="Bob"), origin)
+    makeups.book_makeup(parent_id=bob.id, credit_id=credit_id, session_id=session_of(target, 2).id)
+    dan = make_user()
+    _, dan_credit = absent_credit(ctx, dan, make_baby(dan, name="Dan"), origin)
+    with pytest.raises(Conflict, match="no free seat"):
+        makeups.book_makeup(
+            parent_id=dan.id, credit_id=dan_credit, session_id=session_of(target, 2).id
+        )
+
+
+def test_cancelling_a_booking_withdraws_its_future_absences(ctx, courses):
+    centre, home, other, parent, baby = courses
+    registration_id, credit_id = absent_credit(ctx, parent, baby, home)
+    cancel_registration(registration_id, actor_id=parent.id)
+    assert session_of(home, 2).absences == 0
+    assert db.session.get(MakeupCredit, credit_id).used_at is None
+
+
+def test_parent_makeups_lists_sessions_credits_and_options(ctx, courses):
+    centre, home, other, parent, baby = courses
+    registration_id, credit_id = absent_credit(ctx, parent, baby, home)
+    state = parent_makeups(parent.id)
+    lines = state.sessions[registration_id]
+    assert [line.absent for line in lines] == [False, True, False, False]
+    assert [line.can_report for line in lines] == [True, False, True, True]
+    [credit] = state.credits
+    assert [o.session.id for o in credit.options] == [session_of(other, 2).id]
+    makeups.book_makeup(
+        parent_id=parent.id, credit_id=credit_id, session_id=session_of(other, 2).id
+    )
+    state = parent_makeups(parent.id)
+    assert state.credits == []
+    assert [m.session.id for m in state.makeups] == [session_of(other, 2).id]
+
+
+def run_at_once(app, calls):
+    """Run every call in its own thread and app context, all released together."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def worker(index, call):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                results[index] = call()
+            except Exception as exc:  # the outcome is checked in the test's thread
+                results[index] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a make-up thread hung"
+    return results
+
+
+def test_simultaneous_makeups_for_the_last_seat(app, make_centre, make_workshop, make_user,
+                                                make_baby):
+    with app.app_context():
+        centre = make_centre()
+        target = make_workshop(centre=centre, capacity=1, starts_in_days=7)
+        origin = make_workshop(centre=centre, capacity=8, starts_in_days=8)
+        holder = make_user()
+        holder_reg = book(holder, make_baby(holder, name="Holder"), target)
+        makeups.report_absence(
+            parent_id=holder.id, registration_id=holder_reg,
+            session_id=session_of(target, 2).id,
+        )
+        seat = session_of(target, 2).id
+        wanting = []
+        for i in range(6):
+            parent = make_user()
+            _, credit_id = absent_credit(app, parent, make_baby(parent, name=f"B{i}"), origin)
+            wanting.append((parent.id, credit_id))
+        db.session.remove()
+
+    def caller(parent_id, credit_id):
+        return lambda: makeups.book_makeup(
+            parent_id=parent_id, credit_id=credit_id, session_id=seat
+        ).id
+
+    results = run_at_once(app, [caller(p, c) for p, c in wanting])
+
+    booked = [r for r in results if isinstance(r, int)]
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(booked) == 1 and len(refused) == 5, results
+    with app.app_context():
+        assert db.session.get(WorkshopSession, seat).makeups_taken == 1
+        used = db.session.scalar(
+            sa.select(sa.func.count(MakeupCredit.id)).where(MakeupCredit.used_at.is_not(None))
+        )
+        assert used == 1
+        assert db.session.scalar(sa.select(sa.func.count(MakeupBooking.id))) == 1
+
+
+def test_one_credit_used_twice_at_once_is_used_once(app, courses, make_workshop):
+    centre, home, other, parent, baby = courses
+    with app.app_context():
+        third = make_workshop(centre=centre, capacity=3, starts_in_days=9)
+        _, credit_id = absent_credit(app, parent, baby, home)
+        targets = [session_of(other, 2).id, session_of(third, 2).id]
+        db.session.remove()
+
+    results = run_at_once(
+        app,
+        [
+            lambda t=t: makeups.book_makeup(
+                parent_id=parent.id, credit_id=credit_id, session_id=t
+            ).id
+            for t in targets
+        ],
+    )
+
+    assert sum(isinstance(r, int) for r in results) == 1, results
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(MakeupBooking.id))) == 1
+        taken = db.session.scalars(sa.select(WorkshopSession.makeups_taken)).all()
+        assert sum(taken) == 1
+
+
+def test_registration_cascade_is_not_needed_for_reads(ctx, courses):
+    centre, home, other, parent, baby = courses
+    registration_id, _ = absent_credit(ctx, parent, baby, home)
+    assert db.session.get(Registration, registration_id).status == "confirmed"
