@@ -1,0 +1,191 @@
+"""No query per row: each main page runs as many SQL queries with 50 rows as with 5.
+
+A query counter (a before_cursor_execute listener on the engine) counts the SQL of one
+request after a warm-up request. The data grows from 5 to 50 rows of everything the
+pages list: workshops of a centre and an instructor (with topics and waiting lists),
+registrations on one class (its roster and back-office page), and one parent's bookings.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Baby, Registration, Workshop, workshop_topic
+
+SMALL, LARGE = 5, 50
+
+
+class Scenario:
+    """A centre with its instructor, staff, one big class and a parent, grown row by row."""
+
+    def __init__(self, app, make_centre, make_user, make_workshop):
+        self.app = app
+        self.make_workshop = make_workshop
+        self.make_user = make_user
+        self.centre = make_centre(slug="hub", latitude=51.45, longitude=-2.58)
+        self.teacher = make_user(email="teacher@example.org", role="instructor",
+                                 centre=self.centre)
+        self.staff = make_user(email="staff@example.org", role="staff", centre=self.centre)
+        self.parent = make_user(email="parent@example.org")
+        self.big = make_workshop(centre=self.centre, instructor=self.teacher, capacity=500)
+        with app.app_context():
+            self.big_session_id = db.session.scalar(
+                sa.text("SELECT id FROM workshop_session WHERE workshop_id = :w AND number = 1"),
+                {"w": self.big.id},
+            )
+        self.rows = 0
+
+    def grow_to(self, total: int) -> None:
+        """Add rows until every list has `total` of them."""
+        for i in range(self.rows, total):
+            self._add_row(i)
+        self.rows = total
+
+    def _baby(self, parent_id: int, name: str) -> Baby:
+        baby = Baby(
+            parent_id=parent_id,
+            name=name,
+            name_key=Baby.key_for(name),
+            date_of_birth=date.today() - timedelta(weeks=10),
+        )
+        db.session.add(baby)
+        db.session.flush()
+        return baby
+
+    def _register(self, workshop_id: int, baby: Baby, status: str) -> None:
+        now = datetime.now(UTC)
+        db.session.add(
+            Registration(
+                workshop_id=workshop_id,
+                baby_id=baby.id,
+                parent_id=baby.parent_id,
+                status=status,
+                consent_at=now,
+                confirmed_at=now if status == "confirmed" else None,
+                waitlisted_at=now if status == "waitlisted" else None,
+            )
+        )
+        if status == "confirmed":
+            db.session.execute(
+                sa.update(Workshop)
+                .where(Workshop.id == workshop_id)
+                .values(confirmed_count=Workshop.confirmed_count + 1)
+            )
+
+    def _add_row(self, i: int) -> None:
+        workshop = self.make_workshop(
+            centre=self.centre,
+            instructor=self.teacher,
+            capacity=1,
+            starts_in_days=3 + i % 20,
+            kind="course" if i % 2 else "single",
+        )
+        other = self.make_user(email=f"family{i}@example.org")
+        with self.app.app_context():
+            db.session.execute(
+                sa.insert(workshop_topic).values(workshop_id=workshop.id, topic="sleep")
+            )
+            # The parent's own booking (the class is then full) and someone waiting.
+            self._register(workshop.id, self._baby(self.parent.id, f"Baby {i}"), "confirmed")
+            self._register(workshop.id, self._baby(other.id, f"Waiting {i}"), "waitlisted")
+            # One more family on the big class's roster.
+            self._register(self.big.id, self._baby(other.id, f"Roster {i}"), "confirmed")
+            db.session.commit()
+
+
+def count_queries(app, client, url: str) -> int:
+    """The SQL statements of one GET of `url` (after a warm-up request)."""
+    assert client.get(url).status_code == 200, url
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        response = client.get(url)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_execute)
+    assert response.status_code == 200, url
+    return len(statements)
+
+
+PUBLIC_PAGES = [
+    "/",
+    "/classes",
+    "/classes?age_weeks=10&date_from=2020-01-01",
+    "/classes?q=hub&topic=sleep",
+    "/classes/{big}",
+    "/centres/hub",
+    "/instructors/{teacher}",
+    "/api/v1/workshops",
+    "/api/v1/workshops?per_page=100",
+    "/api/v1/workshops/{big}",
+    "/feeds/centres/hub.ics",
+    "/feeds/instructors/{teacher}.ics",
+]
+LOGGED_IN_PAGES = [
+    ("parent@example.org", "/account/bookings"),
+    ("parent@example.org", "/classes/{big}"),
+    ("teacher@example.org", "/teach"),
+    ("teacher@example.org", "/teach/workshops/{big}"),
+    ("teacher@example.org", "/teach/workshops/{big}/roster.csv"),
+    ("teacher@example.org", "/teach/sessions/{session}/register"),
+    ("staff@example.org", "/manage/workshops/{big}"),
+]
+
+
+@pytest.fixture
+def scenario(app, make_centre, make_user, make_workshop):
+    """The shared data the pages show, with no rows yet."""
+    return Scenario(app, make_centre, make_user, make_workshop)
+
+
+def _url(template: str, scenario: Scenario) -> str:
+    return template.format(
+        big=scenario.big.id, teacher=scenario.teacher.id, session=scenario.big_session_id
+    )
+
+
+@pytest.mark.parametrize("template", PUBLIC_PAGES)
+def test_public_page_queries_do_not_grow_with_rows(app, client, scenario, template):
+    url = _url(template, scenario)
+    scenario.grow_to(SMALL)
+    few = count_queries(app, client, url)
+    scenario.grow_to(LARGE)
+    many = count_queries(app, client, url)
+    assert few == many, f"{url}: {few} queries with {SMALL} rows, {many} with {LARGE}"
+
+
+@pytest.mark.parametrize(("email", "template"), LOGGED_IN_PAGES)
+def test_logged_in_page_queries_do_not_grow_with_rows(
+    app, client, auth, scenario, email, template
+):
+    url = _url(template, scenario)
+    assert auth.login(email).status_code == 302
+    scenario.grow_to(SMALL)
+    few = count_queries(app, client, url)
+    scenario.grow_to(LARGE)
+    many = count_queries(app, client, url)
+    assert few == many, f"{url}: {few} queries with {SMALL} rows, {many} with {LARGE}"
+
+
+def test_the_lists_really_hold_the_rows(app, client, auth, scenario):
+    """The counts above compare full pages, not empty ones."""
+    scenario.grow_to(LARGE)
+    api = client.get("/api/v1/workshops?per_page=100").get_json()
+    assert api["total"] == LARGE + 1
+    assert len(api["items"]) == LARGE + 1
+    feed = client.get("/feeds/centres/hub.ics").get_data(as_text=True)
+    assert feed.count("BEGIN:VEVENT") > LARGE
+    auth.login("teacher@example.org")
+    roster = client.get(f"/teach/workshops/{scenario.big.id}/roster.csv").get_data(as_text=True)
+    assert sum("Roster " in line for line in roster.splitlines()) == LARGE
+    auth.logout()
+    auth.login("parent@example.org")
+    bookings = client.get("/account/bookings").get_data(as_text=True)
+    assert sum(f"Baby {i}<" in bookings or f"Baby {i} " in bookings for i in range(LARGE)) > 0
