@@ -23,6 +23,7 @@ from booking.mail.context import (
 from booking.mail.outbox import queue_email
 from booking.models import OutboxMessage, Registration, Workshop, WorkshopSession
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
+from booking.services.makeups_read import doll_session_times
 
 SESSION_CHANGE_KINDS = ("moved", "cancelled", "room")
 
@@ -260,4 +261,7 @@ def notify_reminder(registration: Registration, *, dedupe_key: str | None = None
     if info.first is None:
         return None
     subject = f"Reminder: {_class(info)} starts {info.first.when}{_for(booking)}"
-    return _queue_for_parent(booking, "reminder", subject, dedupe_key=dedupe_key)
+    doll_times = doll_session_times(registration)
+    return _queue_for_parent(
+        booking, "reminder", subject, dedupe_key=dedupe_key, doll_times=doll_times
+    )

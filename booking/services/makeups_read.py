@@ -6,7 +6,7 @@ the private calendar feed. Nothing here writes.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -27,7 +27,7 @@ from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
 from booking.services.makeups import session_seats
 from booking.services.places import eligibility, utc_now
-from booking.timefmt import to_local
+from booking.timefmt import format_local, to_local
 
 NO_MASSAGE_AFTER = timedelta(hours=48)
 DOLL_NOTE = "Immunisations this week: come and practise on a doll this week."
@@ -309,10 +309,24 @@ def roster_flags(workshop_id: int) -> dict[int, dict]:
     return flags
 
 
-def immunisation_window_note(baby: Baby | None, day: date | None) -> str:
-    """The doll-day note if the baby's immunisations fall on or just before a day."""
-    if baby is None or baby.immunisation_date is None or day is None:
-        return ""
-    if timedelta(0) <= day - baby.immunisation_date < timedelta(days=2):
-        return DOLL_NOTE
-    return ""
+def doll_session_times(registration: Registration) -> list[str]:
+    """When the registration's baby has a session within 48 hours after immunisations,
+    in the centre's local time (for the reminder email)."""
+    baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
+    if baby is None or baby.immunisation_date is None:
+        return []
+    workshop = db.session.get(Workshop, registration.workshop_id)
+    tz_name = db.session.get(Centre, workshop.centre_id).timezone
+    sessions = db.session.scalars(
+        sa.select(WorkshopSession)
+        .where(
+            WorkshopSession.workshop_id == workshop.id,
+            WorkshopSession.status == SCHEDULED,
+        )
+        .order_by(WorkshopSession.number)
+    )
+    return [
+        format_local(s.starts_at, tz_name)
+        for s in sessions
+        if is_doll_session(baby, s, tz_name)
+    ]

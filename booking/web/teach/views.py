@@ -9,7 +9,7 @@ from flask_login import current_user
 from booking.auth_setup import instructor_required
 from booking.services import roster as roster_service
 from booking.services.errors import DomainError, NotFound
-from booking.services.makeups_read import register_extras
+from booking.services.makeups_read import register_extras, roster_flags
 from booking.web.teach import bp
 from booking.web.teach.forms import AttendanceForm, MessageForm
 
@@ -37,7 +37,12 @@ def index():
 def roster(workshop_id: int):
     """A workshop's roster: babies with their age at each session, parents, waiting list."""
     data = _or_404(roster_service.workshop_roster, workshop_id, current_user.id)
-    return render_template("teach/roster.html", roster=data, workshop=data.workshop)
+    return render_template(
+        "teach/roster.html",
+        roster=data,
+        workshop=data.workshop,
+        flags=roster_flags(data.workshop.id),
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>/roster.csv")
