@@ -24,6 +24,9 @@ WORKSHOP_KEYS = {
     "price",
     "sessions",
     "url",
+    "held_places",
+    "held_unclaimed",
+    "topics",
 }
 
 
@@ -102,6 +105,9 @@ def test_workshop_reads_as_the_product_says(app, client, make_workshop, make_cen
         "min_age_weeks": 8,
         "max_age_weeks": 30,
         "price": "45.00",
+        "held_places": 0,
+        "held_unclaimed": 0,
+        "topics": [],
         "sessions": [
             {
                 "id": session_ids[0],

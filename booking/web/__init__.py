@@ -14,6 +14,7 @@ BLUEPRINTS = (
     "booking.web.tokens",
     "booking.web.privacy",
     "booking.web.embed",
+    "booking.web.topics",
 )
 
 

@@ -195,6 +195,7 @@ WORKSHOP = {
     "required": [
         "id", "title", "kind", "status", "centre", "instructor", "capacity", "places_left",
         "waitlist_count", "min_age_weeks", "max_age_weeks", "price", "sessions", "url",
+        "held_places", "held_unclaimed", "topics",
     ],
     "properties": {
         "id": {"type": "integer"},
@@ -220,6 +221,20 @@ WORKSHOP = {
         "capacity": {"type": "integer"},
         "places_left": {"type": "integer", "description": "Places the public can still book."},
         "waitlist_count": {"type": "integer"},
+        "held_places": {
+            "type": "integer",
+            "description": "Places kept back for families referred with a referral code "
+            "(counted against capacity, so not in places_left while unclaimed).",
+        },
+        "held_unclaimed": {
+            "type": "integer",
+            "description": "Held places not yet claimed; they go public at the release time.",
+        },
+        "topics": {
+            "type": "array",
+            "items": {"type": "string", "enum": [t.slug for t in TOPICS]},
+            "description": "Who the class is especially for (topic slugs).",
+        },
         "min_age_weeks": {"type": "integer"},
         "max_age_weeks": {"type": "integer"},
         "price": {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "example": "45.00"},
@@ -241,6 +256,9 @@ WORKSHOP = {
         "capacity": 8,
         "places_left": 3,
         "waitlist_count": 0,
+        "held_places": 2,
+        "held_unclaimed": 1,
+        "topics": ["premature"],
         "min_age_weeks": 6,
         "max_age_weeks": 30,
         "price": "45.00",

@@ -47,8 +47,11 @@ def centre_to_json(centre: Centre) -> dict:
     }
 
 
-def workshop_to_json(workshop: Workshop, waitlist_count: int) -> dict:
+def workshop_to_json(workshop: Workshop, waitlist_count: int, topics=()) -> dict:
     """A workshop as PRODUCT.md gives it; times in ISO 8601 with the centre's offset.
+
+    Also its topic slugs (`topics`), the places held for referred families
+    (`held_places`) and how many of them are not yet claimed (`held_unclaimed`).
 
     The workshop needs its centre, instructor and sessions loaded
     (catalogue.listing_options() does that in a fixed number of queries).
@@ -67,6 +70,9 @@ def workshop_to_json(workshop: Workshop, waitlist_count: int) -> dict:
         "capacity": workshop.capacity,
         "places_left": workshop.places_left,
         "waitlist_count": waitlist_count,
+        "held_places": workshop.held_places,
+        "held_unclaimed": workshop.held_unclaimed,
+        "topics": list(topics),
         "min_age_weeks": workshop.min_age_weeks,
         "max_age_weeks": workshop.max_age_weeks,
         "price": price_text(workshop.price),

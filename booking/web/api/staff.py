@@ -131,7 +131,8 @@ def _workshop_for_staff(workshop_id: int) -> Workshop:
 
 def _workshop_response(workshop_id: int, status: int = 200):
     listing = catalogue.load_listings([workshop_id])[0]
-    return jsonify(workshop_to_json(listing.workshop, listing.waitlist_count)), status
+    body = workshop_to_json(listing.workshop, listing.waitlist_count, listing.topics)
+    return jsonify(body), status
 
 
 def _renamed(exc: DomainError, names: dict[str, str]) -> DomainError:

@@ -30,7 +30,7 @@ def workshops():
         return absolute_url("api.workshops", **params.query_args(page=page))
 
     return jsonify(
-        items=[workshop_to_json(x.workshop, x.waitlist_count) for x in result.listings],
+        items=[workshop_to_json(x.workshop, x.waitlist_count, x.topics) for x in result.listings],
         page=result.page,
         per_page=result.per_page,
         total=result.total,
@@ -43,4 +43,4 @@ def workshops():
 def workshop(workshop_id: int):
     """One workshop (published or cancelled; drafts are not found)."""
     listing = catalogue.get_workshop(workshop_id)
-    return jsonify(workshop_to_json(listing.workshop, listing.waitlist_count))
+    return jsonify(workshop_to_json(listing.workshop, listing.waitlist_count, listing.topics))

@@ -1,0 +1,123 @@
+"""schema.org JSON-LD for class and topic pages: an Event, or a Course with its instance.
+
+Pages put the result in `<script type="application/ld+json">{{ data|tojson }}</script>`:
+a data block that browsers never run (so the CSP's script-src 'self' is untouched),
+with `<`, `>` and `&` escaped by `tojson`.
+"""
+
+from flask import url_for
+
+from booking.models.workshop import CANCELLED, SCHEDULED
+from booking.services.catalogue import Listing, instructor_name
+from booking.timefmt import iso_local
+from booking.topics import TOPICS_BY_SLUG
+
+SCHEMA = "https://schema.org"
+PUBLIC_PLACES = f"{SCHEMA}/InStock"
+
+
+def _place(centre) -> dict:
+    return {
+        "@type": "Place",
+        "name": centre.name,
+        "address": {
+            "@type": "PostalAddress",
+            "streetAddress": centre.address,
+            "addressLocality": centre.town,
+            "postalCode": centre.postcode,
+            "addressCountry": centre.country,
+        },
+    }
+
+
+def _topics(slugs: list[str]) -> dict:
+    topics = [TOPICS_BY_SLUG[s] for s in slugs if s in TOPICS_BY_SLUG]
+    if not topics:
+        return {}
+    return {
+        "about": [{"@type": "Thing", "name": t.name} for t in topics],
+        "audience": [
+            {"@type": "Audience", "audienceType": t.name, "description": f"Classes {t.plain}"}
+            for t in topics
+        ],
+    }
+
+
+def _offer(workshop, url: str) -> dict:
+    if workshop.status == CANCELLED:
+        availability = "Discontinued"
+    elif workshop.places_left > 0:
+        availability = "InStock"
+    else:
+        availability = "SoldOut"
+    return {
+        "@type": "Offer",
+        "price": f"{workshop.price or 0:.2f}",
+        "priceCurrency": workshop.centre.currency,
+        "availability": f"{SCHEMA}/{availability}",
+        "url": url,
+    }
+
+
+def workshop_jsonld(listing: Listing) -> dict:
+    """A listed workshop as schema.org data: Course (with hasCourseInstance) or Event.
+
+    Needs the workshop's centre, instructor and sessions loaded (catalogue listings).
+    """
+    workshop = listing.workshop
+    centre = workshop.centre
+    tz = centre.timezone
+    url = url_for("public.workshop_detail", workshop_id=workshop.id, _external=True)
+    sessions = [s for s in workshop.sessions if s.status == SCHEDULED] or list(workshop.sessions)
+    start = iso_local(sessions[0].starts_at, tz) if sessions else None
+    end = iso_local(sessions[-1].ends_at, tz) if sessions else None
+    instructor = (
+        {"@type": "Person", "name": instructor_name(workshop.instructor)}
+        if workshop.instructor
+        else None
+    )
+    status = "EventCancelled" if workshop.status == CANCELLED else "EventScheduled"
+    common = {
+        "name": workshop.title,
+        "description": workshop.description or workshop.title,
+        "url": url,
+        **_topics(listing.topics),
+    }
+    event = {
+        "startDate": start,
+        "endDate": end,
+        "eventStatus": f"{SCHEMA}/{status}",
+        "eventAttendanceMode": f"{SCHEMA}/OfflineEventAttendanceMode",
+        "location": _place(centre),
+        "organizer": {"@type": "Organization", "name": centre.name},
+        "offers": _offer(workshop, url),
+        "typicalAgeRange": "0-1",
+    }
+    if instructor:
+        event["performer"] = instructor
+    if workshop.is_course:
+        instance = {"@type": "CourseInstance", "courseMode": "onsite", **event}
+        if instructor:
+            instance["instructor"] = instructor
+        return {
+            "@context": SCHEMA,
+            "@type": "Course",
+            **common,
+            "provider": {"@type": "Organization", "name": centre.name},
+            "hasCourseInstance": instance,
+        }
+    return {"@context": SCHEMA, "@type": "Event", **common, **event}
+
+
+def topic_jsonld(topic, listings: list[Listing]) -> dict:
+    """A topic page as a schema.org ItemList of its classes, about the topic."""
+    return {
+        "@context": SCHEMA,
+        "@type": "ItemList",
+        "name": f"Baby massage classes {topic.plain}",
+        "about": {"@type": "Thing", "name": topic.name},
+        "itemListElement": [
+            {"@type": "ListItem", "position": i, "item": workshop_jsonld(listing)}
+            for i, listing in enumerate(listings, start=1)
+        ],
+    }
