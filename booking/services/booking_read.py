@@ -16,6 +16,7 @@ from booking.services.places import (
     Eligibility,
     age_weeks_now,
     booking_closed_reason,
+    booking_closes_at,
     eligibility,
     utc_now,
 )
@@ -67,6 +68,8 @@ class PanelState:
     waiting_count: int
     options: list[BabyOption] = field(default_factory=list)
     health_note: str = HEALTH_NOTE
+    closes_at: datetime | None = None
+    late_join_session: int = 1
 
     @property
     def is_open(self) -> bool:
@@ -106,6 +109,8 @@ def panel_state(workshop: Workshop, parent_id: int | None) -> PanelState:
         closed_reason=booking_closed_reason(workshop, utc_now()),
         places_left=workshop.places_left,
         waiting_count=waiting_count(workshop.id),
+        closes_at=booking_closes_at(workshop),
+        late_join_session=workshop.late_join_until or 1,
     )
     if parent_id is None:
         return state

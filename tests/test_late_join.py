@@ -1,0 +1,65 @@
+"""Late joining (rule 10): a course can be joined until session `late_join_until` starts."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from booking.extensions import db
+from booking.models import Registration, Workshop
+from booking.services.booking import book_place, cancel_registration
+from booking.services.errors import Invalid
+
+
+def started_course(make_workshop, **fields):
+    first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+    return make_workshop(starts_at=first, sessions=4, **fields)
+
+
+def test_course_can_be_joined_until_the_late_join_session(
+    ctx, make_workshop, make_user, make_baby
+):
+    open_course = started_course(make_workshop, late_join_until=2)
+    closed_course = started_course(make_workshop)
+    parent = make_user()
+    baby = make_baby(parent)
+    result = book_place(
+        parent_id=parent.id, workshop_id=open_course.id, baby_id=baby.id, consent=True
+    )
+    assert result.confirmed
+    with pytest.raises(Invalid, match="closed"):
+        book_place(
+            parent_id=parent.id, workshop_id=closed_course.id, baby_id=baby.id, consent=True
+        )
+
+
+def test_waiting_list_is_promoted_only_while_joining_is_open(
+    ctx, make_workshop, make_user, make_baby
+):
+    course = started_course(make_workshop, late_join_until=2, capacity=1)
+    first, second = make_user(), make_user()
+    holder = book_place(
+        parent_id=first.id, workshop_id=course.id, baby_id=make_baby(first).id, consent=True
+    ).registration
+    waiting = book_place(
+        parent_id=second.id, workshop_id=course.id, baby_id=make_baby(second).id, consent=True
+    ).registration
+    assert waiting.status == "waitlisted"
+    cancel_registration(holder.id, actor_id=first.id, on_behalf=True)
+    assert db.session.get(Registration, waiting.id).status == "confirmed"
+
+
+def test_class_page_says_until_when_one_can_join(client, make_workshop):
+    course = started_course(make_workshop, late_join_until=3)
+    page = client.get(f"/classes/{course.id}").get_data(as_text=True)
+    assert "You can still join until week 3 starts" in page
+    single = make_workshop(kind="single")
+    page = client.get(f"/classes/{single.id}").get_data(as_text=True)
+    assert "Booking closes when the class starts" in page
+
+
+def test_class_page_after_the_cut_off_is_closed(client, app, make_workshop):
+    course = started_course(make_workshop, late_join_until=1)
+    page = client.get(f"/classes/{course.id}").get_data(as_text=True)
+    assert "Booking for this class closed" in page
+    with app.app_context():
+        assert db.session.get(Workshop, course.id).late_join_until == 1
