@@ -22,6 +22,7 @@ from booking.models import (
     Centre,
     InstructorProfile,
     Membership,
+    ReferralCode,
     Registration,
     User,
     Workshop,
@@ -33,6 +34,7 @@ from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED
 from booking.passwords import hash_password
 from booking.services.errors import DomainError
+from booking.services.referrals import PREFIX_LENGTH, hash_code, normalise_code
 from booking.services.workshops import create_workshop
 from booking.timefmt import to_local
 
@@ -186,6 +188,12 @@ CLASSES = (
               sessions=4, capacity=4, ages=(0, 40), price="40.00", topics=("premature",),
               description="A very small group at a gentle pace, with containment holds "
               "and still touch for babies born early. Use your baby's corrected age."),
+    DemoClass("held-premature", LONDON, "instructor@example.com",
+              "Premature babies: gentle touch course", "course", 10, time(14, 0),
+              sessions=4, capacity=4, ages=(0, 40), price="0.00", topics=("premature",),
+              description="Resting touch and very light strokes at your baby's pace, for "
+              "babies born early. Two places are held for families referred by a health "
+              "visitor or the neonatal outreach team.", extra={"held_places": 2}),
     DemoClass("dads", "camden-childrens-centre", "grace.okafor@example.com",
               "Baby massage for dads and co-parents", "course", 6, time(9, 30), sessions=4,
               price="48.00", topics=("dads",), description="A morning course for dads and "
@@ -226,6 +234,13 @@ FULL_CLASS_FAMILIES = (
     ("chloe.parent@example.com", "Chloe Davies", "Noah", 8),
     ("dev.parent@example.com", "Dev Shah", "Aarav", 14),
 )
+# Families in the public places of the class with held places (so only held ones are left).
+HELD_CLASS_FAMILIES = (
+    ("gita.parent@example.com", "Gita Rao", "Maya", 6),
+    ("hugo.parent@example.com", "Hugo Lane", "Finn", 7),
+)
+# The demo referral code for that class: printed in the README, hashed like any other.
+DEMO_REFERRAL_CODE = "DEMO-REF-2026"
 WAITING_FAMILIES = (
     ("ellie.parent@example.com", "Ellie Foster", "Ruby", 10),
     ("femi.parent@example.com", "Femi Adeyemi", "Zara", 11),
@@ -287,6 +302,11 @@ def seed_demo(today: date | None = None) -> SeedReport:
                 for email, name, baby, weeks in WAITING_FAMILIES:
                     parent = _person(email, name, "parent", [], None, "", report)
                     _book(workshop, parent, baby, weeks, WAITLISTED, report)
+            elif spec.key == "held-premature":
+                for email, name, baby, weeks in HELD_CLASS_FAMILIES:
+                    parent = _person(email, name, "parent", [], None, "", report)
+                    _book(workshop, parent, baby, weeks, CONFIRMED, report)
+                _demo_referral_code(workshop)
             elif spec.key == "dads":
                 week_two = db.session.scalar(
                     sa.select(WorkshopSession).where(
@@ -371,6 +391,22 @@ def _demo_class(spec: DemoClass, centre: Centre, instructor: User, today: date,
     )
     report.workshops += 1
     return workshop
+
+
+def _demo_referral_code(workshop: Workshop) -> None:
+    """Point the fixed demo referral code at this (newly created) class."""
+    code_hash = hash_code(DEMO_REFERRAL_CODE)
+    db.session.execute(sa.delete(ReferralCode).where(ReferralCode.code_hash == code_hash))
+    db.session.add(
+        ReferralCode(
+            workshop_id=workshop.id,
+            code_hash=code_hash,
+            prefix=normalise_code(DEMO_REFERRAL_CODE)[:PREFIX_LENGTH],
+            label="Demo: health visitor team",
+            expires_at=workshop.held_until,
+        )
+    )
+    db.session.flush()
 
 
 def _book(workshop: Workshop, parent: User, baby_name: str, age_weeks: int, status: str,
