@@ -3,12 +3,19 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from booking.extensions import limiter
 from booking.services.booking import NotEligible, book_place
 from booking.services.booking_read import visible_workshop
 from booking.services.errors import DomainError
 from booking.web.account import bp
 from booking.web.account.forms import BookForm
 from booking.web.account.panel import booking_panel_context, class_path
+from booking.web.referral_limits import (
+    REFERRAL_LIMIT_PER_IP,
+    REFERRAL_LIMIT_PER_USER,
+    referral_user_key,
+    without_referral_code,
+)
 
 NOT_FOUND = "We could not find that class. It may have been withdrawn."
 
@@ -61,6 +68,13 @@ def success_message(result) -> tuple[str, str]:
 
 
 @bp.route("/classes/<int:workshop_id>/book", methods=["GET", "POST"])
+@limiter.limit(REFERRAL_LIMIT_PER_IP, methods=["POST"], exempt_when=without_referral_code)
+@limiter.limit(
+    REFERRAL_LIMIT_PER_USER,
+    key_func=referral_user_key,
+    methods=["POST"],
+    exempt_when=without_referral_code,
+)
 def book(workshop_id: int):
     """Book a place in a class for one of the parent's babies or a new baby."""
     workshop = visible_workshop(workshop_id)
