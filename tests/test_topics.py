@@ -128,3 +128,22 @@ def test_instructor_specialisms_show_on_the_topic_page(app, client, make_user, m
     assert "Instructors who specialise in this" in page
     assert f'href="/instructors/{teacher.id}"' in page
     assert "Instructors who specialise" not in client.get("/topics/twins").get_data(as_text=True)
+
+
+def test_instructors_set_their_specialisms_on_teach(app, client, auth, make_user, make_centre):
+    centre = make_centre()
+    teacher = make_user("teach@example.org", role="instructor", centre=centre)
+    auth.login("teach@example.org")
+    assert b"/teach/specialisms" in client.get("/teach").data
+    assert client.get("/teach/specialisms").status_code == 200
+    response = client.post("/teach/specialisms", data={"topics": ["twins", "colic"]})
+    assert response.status_code == 302
+    page = client.get(f"/instructors/{teacher.id}").get_data(as_text=True)
+    assert "Twins" in page and "Colic and digestion" in page
+    assert client.post("/teach/specialisms", data={"topics": ["magic"]}).status_code == 422
+    checked = client.get("/teach/specialisms").get_data(as_text=True)
+    assert re.search(r'value="twins"[^>]*checked|checked[^>]*value="twins"', checked)
+    auth.logout()
+    make_user("mum@example.org")
+    auth.login("mum@example.org")
+    assert client.get("/teach/specialisms").status_code == 403

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("teach", __name__, url_prefix="/teach")
 
-from booking.web.teach import views  # noqa: E402,F401
+from booking.web.teach import specialisms, views  # noqa: E402,F401
