@@ -10,6 +10,10 @@ from booking.models import Registration, Workshop, WorkshopSession, workshop_top
 from booking.timefmt import local_to_utc
 
 WORKSHOP_KEYS = {
+    "min_places",
+    "decision_at",
+    "run_confirmed",
+    "late_join_until",
     "id",
     "title",
     "kind",
@@ -108,6 +112,10 @@ def test_workshop_reads_as_the_product_says(app, client, make_workshop, make_cen
         "held_places": 0,
         "held_unclaimed": 0,
         "topics": [],
+        "min_places": None,
+        "decision_at": None,
+        "run_confirmed": False,
+        "late_join_until": 1,
         "sessions": [
             {
                 "id": session_ids[0],

@@ -196,3 +196,13 @@ def test_run_decisions_twice_at_once_cancels_and_emails_once(
     assert not errors, errors
     mails = outbox(app)[before:]
     assert [m.subject.startswith("Class cancelled") for m in mails].count(True) == 1
+
+
+def test_api_reads_minimum_and_late_join_fields(client, make_workshop):
+    decision = hour() + timedelta(days=1)
+    workshop = make_workshop(min_places=3, decision_at=decision, late_join_until=2)
+    body = client.get(f"/api/v1/workshops/{workshop.id}").get_json()
+    assert body["min_places"] == 3
+    assert body["late_join_until"] == 2
+    assert body["run_confirmed"] is False
+    assert datetime.fromisoformat(body["decision_at"]) == decision

@@ -17,6 +17,8 @@ from booking.web.api.staff import (
 )
 from booking.web.api.staff_input import (
     FLAG,
+    MAX_WHOLE,
+    MIN_WHOLE,
     MONEY,
     TEXT,
     TEXT_LIST,
@@ -41,8 +43,8 @@ def ref(name: str) -> dict:
 
 _KIND_SCHEMAS = {
     TEXT: {"type": "string"},
-    WHOLE: {"type": "integer"},
-    WHOLE_OR_NULL: {"type": ["integer", "null"]},
+    WHOLE: {"type": "integer", "minimum": MIN_WHOLE, "maximum": MAX_WHOLE},
+    WHOLE_OR_NULL: {"type": ["integer", "null"], "minimum": MIN_WHOLE, "maximum": MAX_WHOLE},
     FLAG: {"type": "boolean"},
     MONEY: {"type": ["number", "string"]},
     TEXT_LIST: {"type": "array", "items": {"type": "string"}},
@@ -195,7 +197,8 @@ WORKSHOP = {
     "required": [
         "id", "title", "kind", "status", "centre", "instructor", "capacity", "places_left",
         "waitlist_count", "min_age_weeks", "max_age_weeks", "price", "sessions", "url",
-        "held_places", "held_unclaimed", "topics",
+        "held_places", "held_unclaimed", "topics", "min_places", "decision_at",
+        "run_confirmed", "late_join_until",
     ],
     "properties": {
         "id": {"type": "integer"},
@@ -238,6 +241,25 @@ WORKSHOP = {
         "min_age_weeks": {"type": "integer"},
         "max_age_weeks": {"type": "integer"},
         "price": {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "example": "45.00"},
+        "min_places": {
+            "type": ["integer", "null"],
+            "description": "Confirmed places needed by decision_at to run; null: no minimum.",
+        },
+        "decision_at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "When a workshop below min_places is cancelled (unless "
+            "run_confirmed), with the centre's UTC offset.",
+        },
+        "run_confirmed": {
+            "type": "boolean",
+            "description": "Staff confirmed it runs, or it had its minimum at decision_at.",
+        },
+        "late_join_until": {
+            "type": "integer",
+            "description": "Parents may join, and the waiting list moves, until this "
+            "session starts (1: before the course starts).",
+        },
         "sessions": {"type": "array", "items": ref("WorkshopSession")},
         "url": {"type": "string", "format": "uri", "description": "The page to book on."},
     },
@@ -262,6 +284,10 @@ WORKSHOP = {
         "min_age_weeks": 6,
         "max_age_weeks": 30,
         "price": "45.00",
+        "min_places": 3,
+        "decision_at": "2026-02-28T10:00:00+00:00",
+        "run_confirmed": False,
+        "late_join_until": 2,
         "sessions": [
             {
                 "id": 40,

@@ -76,6 +76,10 @@ def workshop_to_json(workshop: Workshop, waitlist_count: int, topics=()) -> dict
         "min_age_weeks": workshop.min_age_weeks,
         "max_age_weeks": workshop.max_age_weeks,
         "price": price_text(workshop.price),
+        "min_places": workshop.min_places,
+        "decision_at": iso_local(workshop.decision_at, tz) if workshop.decision_at else None,
+        "run_confirmed": workshop.run_confirmed,
+        "late_join_until": workshop.late_join_until,
         "sessions": [
             {
                 "id": s.id,
