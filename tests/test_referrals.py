@@ -237,12 +237,16 @@ def test_a_code_after_the_release_time_is_refused(ctx, held_workshop, make_user,
         book(parent, make_baby(parent), workshop, code)
 
 
-def test_two_parents_racing_for_the_last_held_place(app, held_workshop, make_user, make_baby):
+@pytest.mark.parametrize("codes", [1, 2], ids=["one-code", "two-codes"])
+def test_two_parents_racing_for_the_last_held_place(
+    app, codes, held_workshop, make_user, make_baby
+):
     workshop = held_workshop(capacity=2, held_places=1)
     parents = [make_user(), make_user()]
     babies = [make_baby(p) for p in parents]
     with app.app_context():
-        code = referrals.create_codes(workshop.id)[0].code
+        made = [c.code for c in referrals.create_codes(workshop.id, count=codes)]
+    given = [made[0], made[-1]]
     barrier = threading.Barrier(2)
     outcomes = [None, None]
 
@@ -250,7 +254,7 @@ def test_two_parents_racing_for_the_last_held_place(app, held_workshop, make_use
         with app.app_context():
             try:
                 barrier.wait(timeout=30)
-                result = book(parents[index], babies[index], workshop, code)
+                result = book(parents[index], babies[index], workshop, given[index])
                 outcomes[index] = result.registration.status
             except Invalid as exc:
                 outcomes[index] = exc.message
@@ -267,5 +271,7 @@ def test_two_parents_racing_for_the_last_held_place(app, held_workshop, make_use
         w = db.session.get(Workshop, workshop.id)
         assert (w.confirmed_count, w.held_claimed) == (1, 1)
         assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 1
-        row = db.session.scalar(sa.select(ReferralCode))
-        assert row.used_at is not None and row.used_by_registration_id is not None
+        used = db.session.scalars(
+            sa.select(ReferralCode).where(ReferralCode.used_at.is_not(None))
+        ).all()
+        assert len(used) == 1 and used[0].used_by_registration_id is not None
