@@ -16,6 +16,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from booking.db import write_transaction
+from booking.demo_courses import seed_course_extras
 from booking.extensions import db
 from booking.models import (
     Baby,
@@ -179,6 +180,14 @@ CLASSES = (
               "Baby massage: five-week course", "course", 5, time(10, 0), sessions=5,
               price="60.00", description="The full routine, one part a week: legs and feet, "
               "tummy, chest and arms, face and back, then the whole massage together."),
+    DemoClass("makeup-course", LONDON, "instructor@example.com",
+              "Baby massage: Thursday afternoon course", "course", 6, time(13, 30),
+              sessions=5, price="60.00", description="The five-week routine on Thursday "
+              "afternoons; families who miss a week of another course can make it up here."),
+    DemoClass("at-risk", "camden-childrens-centre", "grace.okafor@example.com",
+              "Baby massage: weekend course", "course", 3, time(10, 0), sessions=4,
+              price="55.00", description="A Saturday course that runs with at least four "
+              "families.", extra={"min_places": 4}),
     DemoClass("colic", LONDON, "instructor@example.com", "Colic and wind relief massage",
               "single", 9, time(13, 30), capacity=10, ages=(4, 26), price="15.00",
               topics=("colic",), description="The tummy strokes that help with wind and "
@@ -302,6 +311,10 @@ def seed_demo(today: date | None = None) -> SeedReport:
                 for email, name, baby, weeks in WAITING_FAMILIES:
                     parent = _person(email, name, "parent", [], None, "", report)
                     _book(workshop, parent, baby, weeks, WAITLISTED, report)
+            elif spec.key == "at-risk":
+                email, name, baby, weeks = FULL_CLASS_FAMILIES[0]
+                parent = _person(email, name, "parent", [], None, "", report)
+                _book(workshop, parent, baby, weeks, CONFIRMED, report)
             elif spec.key == "held-premature":
                 for email, name, baby, weeks in HELD_CLASS_FAMILIES:
                     parent = _person(email, name, "parent", [], None, "", report)
@@ -315,6 +328,7 @@ def seed_demo(today: date | None = None) -> SeedReport:
                 )
                 week_two.status = CANCELLED
                 week_two.revision = 1
+    seed_course_extras()
     return report
 
 
