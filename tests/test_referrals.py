@@ -275,3 +275,21 @@ def test_two_parents_racing_for_the_last_held_place(
             sa.select(ReferralCode).where(ReferralCode.used_at.is_not(None))
         ).all()
         assert len(used) == 1 and used[0].used_by_registration_id is not None
+
+
+def test_run_decisions_releases_due_held_places(app, runner, held_workshop, make_user, make_baby):
+    workshop = held_workshop(capacity=1, held_places=1)
+    parent = make_user()
+    with app.app_context():
+        waiting = book(parent, make_baby(parent), workshop).registration.id
+        db.session.execute(
+            sa.update(Workshop).where(Workshop.id == workshop.id)
+            .values(held_until=now() - timedelta(minutes=5))
+        )
+        db.session.commit()
+    result = runner.invoke(args=["run-decisions"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.get(Registration, waiting).status == "confirmed"
+        assert db.session.get(Workshop, workshop.id).held_places == 0
+    assert runner.invoke(args=["run-decisions"]).exit_code == 0
