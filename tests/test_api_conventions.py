@@ -315,6 +315,8 @@ def test_bad_bodies_are_json_errors(app, client, staff_api, raw, content_type, s
     [
         ({"capacity": "8"}, "capacity"),
         ({"capacity": True}, "capacity"),
+        ({"capacity": 2**31}, "capacity"),
+        ({"instructor_id": 2**63, "instructor_email": None}, "instructor_id"),
         ({"colour": "blue"}, "colour"),
         ({"first_session": "next tuesday"}, "first_session"),
         ({"first_session": "2030-02-30 10:00"}, "first_session"),

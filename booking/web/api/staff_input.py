@@ -12,6 +12,8 @@ from decimal import Decimal
 from flask import request
 
 MAX_BODY_BYTES = 64 * 1024
+# Whole numbers are stored as 32-bit integers; anything larger is refused as input.
+MIN_WHOLE, MAX_WHOLE = -(2**31), 2**31 - 1
 _BEARER_RE = re.compile(r"^Bearer +([A-Za-z0-9._~+/=-]+) *$")
 _LOCAL_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$")
 _OFFSET_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
@@ -52,21 +54,27 @@ TEXT, WHOLE, FLAG, MONEY, TEXT_LIST, WHOLE_OR_NULL = (
 )
 _KIND_WORDS = {
     TEXT: "a string",
-    WHOLE: "a whole number",
+    WHOLE: f"a whole number from {MIN_WHOLE} to {MAX_WHOLE}",
     FLAG: "true or false",
     MONEY: 'a number or a string such as "45.00"',
     TEXT_LIST: "a list of strings",
-    WHOLE_OR_NULL: "a whole number or null",
+    WHOLE_OR_NULL: f"a whole number from {MIN_WHOLE} to {MAX_WHOLE}, or null",
 }
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and (
+        MIN_WHOLE <= value <= MAX_WHOLE
+    )
 
 
 def _fits(kind: str, value) -> bool:
     if kind == TEXT:
         return isinstance(value, str)
     if kind == WHOLE:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return _whole(value)
     if kind == WHOLE_OR_NULL:
-        return value is None or (isinstance(value, int) and not isinstance(value, bool))
+        return value is None or _whole(value)
     if kind == FLAG:
         return isinstance(value, bool)
     if kind == MONEY:
