@@ -1,0 +1,547 @@
+"""Authorization as a matrix: every role against every protected page, action and staff
+API call. Only the right roles get through; everyone else is sent to log in (pages),
+gets 401 (API without a token), or 403/404 - and a refused POST changes nothing.
+
+One small world per endpoint; the refused roles run first against it, each followed by a
+snapshot comparison of every table. An allowed POST that changes shared data runs on a
+freshly built world of its own, so each allowed role meets the same starting state.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import (
+    ApiToken,
+    Baby,
+    Centre,
+    InstructorProfile,
+    Membership,
+    Registration,
+    User,
+    Workshop,
+    WorkshopSession,
+)
+from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.token import hash_secret
+from booking.models.workshop import DRAFT, PUBLISHED
+from booking.services import makeups, referrals
+from tests.conftest import _PASSWORD_HASH, PASSWORD, _empty_tables
+
+ROLES = (
+    "anonymous",
+    "parent",
+    "other_parent",
+    "instructor",
+    "other_instructor",
+    "staff",
+    "other_staff",
+    "admin",
+)
+SIGNED_IN = frozenset(ROLES) - {"anonymous"}
+STAFF = frozenset({"staff", "admin"})  # staff of the world's centre, or an admin
+ANY_STAFF = frozenset({"staff", "other_staff", "admin"})
+INSTRUCTORS = frozenset({"instructor", "other_instructor"})
+FEED_SECRET = "private-feed-secret-of-the-parent-0123456789abcdef"
+# Columns that reading with a valid credential may touch (a token's last use).
+VOLATILE = {("api_token", "last_used_at")}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One protected endpoint: who may use it, and whether success changes shared data."""
+
+    method: str
+    path: str
+    allowed: frozenset
+    data: dict = field(default_factory=dict)
+    shared: bool = False
+    # Allowed roles whose request a business rule refuses, with the expected status.
+    refusals: dict = field(default_factory=dict)
+
+    @property
+    def api(self) -> bool:
+        return self.path.startswith("/api/")
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _later(days=30):
+    return (date.today() + timedelta(days=days)).isoformat()
+
+
+SESSION_MOVE = {"date": _later(40), "time": "10:30", "duration_minutes": "60", "room": "Hall"}
+CENTRE_PROFILE = {
+    "name": "Renamed centre",
+    "town": "Bristol",
+    "country": "GB",
+    "timezone": "Europe/London",
+    "published": "y",
+}
+WORKSHOP_DETAILS = {
+    "min_age_weeks": "6",
+    "max_age_weeks": "30",
+    "price": "40.00",
+    "cancellation_cutoff_hours": "24",
+    "instructor_id": "{instructor}",
+}
+NEW_WORKSHOP = {
+    "title": "New course",
+    "kind": "course",
+    "first_date": _later(60),
+    "first_time": "10:00",
+    "sessions": "4",
+    "duration_minutes": "60",
+    "capacity": "6",
+    "min_age_weeks": "6",
+    "max_age_weeks": "30",
+    "price": "40.00",
+    "cancellation_cutoff_hours": "24",
+    "late_join_until": "1",
+    "held_places": "0",
+    "instructor_id": "{instructor}",
+}
+API_NEW_WORKSHOP = {
+    "centre": "matrix-centre",
+    "instructor_email": "instructor@example.org",
+    "title": "API course",
+    "kind": "course",
+    "first_session": _later(61) + " 10:00",
+    "sessions": 2,
+    "duration_minutes": 60,
+    "capacity": 6,
+    "min_age_weeks": 6,
+    "max_age_weeks": 30,
+    "price": "40.00",
+}
+
+CASES = [
+    # The parent's own account: bookings, babies, calendar, privacy.
+    Case("GET", "/account/bookings", SIGNED_IN),
+    Case("POST", "/account/bookings/{reg}/cancel", {"parent"}, shared=True),
+    Case("GET", "/account/bookings/{reg}/invite.ics", {"parent"}),
+    Case("GET", "/account/babies", SIGNED_IN),
+    Case("POST", "/account/babies", SIGNED_IN, {"name": "Bo", "date_of_birth": _later(-70)}),
+    Case("GET", "/account/babies/{baby}/edit", {"parent"}),
+    Case(
+        "POST",
+        "/account/babies/{baby}/edit",
+        {"parent"},
+        {"name": "Ada Rose", "date_of_birth": _later(-70)},
+        shared=True,
+    ),
+    Case("POST", "/account/babies/{spare_baby}/delete", {"parent"}, shared=True),
+    Case("GET", "/account/calendar", SIGNED_IN),
+    Case("POST", "/account/calendar", SIGNED_IN),
+    Case("POST", "/account/calendar/reset", SIGNED_IN),
+    Case("GET", "/account/privacy", SIGNED_IN),
+    Case("GET", "/account/export.json", SIGNED_IN),
+    Case(
+        "POST",
+        "/account/delete",
+        SIGNED_IN,
+        {"password": PASSWORD, "confirm": "y"},
+        refusals={"instructor": (422,)},  # still leads classes: the page says why
+    ),
+    Case("GET", "/account/babies/{baby}/immunisation", {"parent"}),
+    Case(
+        "POST",
+        "/account/babies/{baby}/immunisation",
+        {"parent"},
+        {"immunisation_date": _later(3)},
+        shared=True,
+    ),
+    Case(
+        "POST", "/account/bookings/{reg}/sessions/{session}/absence", {"parent"}, shared=True
+    ),
+    Case(
+        "POST",
+        "/account/makeups/{credit}/book",
+        {"parent"},
+        {"session_id": "{quiet_session2}"},
+        shared=True,
+    ),
+    Case("GET", "/classes/{workshop}/book", SIGNED_IN),
+    Case(
+        "POST",
+        "/classes/{workshop}/book",
+        SIGNED_IN,
+        {"baby_name": "Cleo", "baby_dob": _later(-70), "consent": "y"},
+    ),
+    # Instructors: only their own workshops.
+    Case("GET", "/teach", INSTRUCTORS),
+    Case("GET", "/teach/specialisms", INSTRUCTORS),
+    Case("POST", "/teach/specialisms", INSTRUCTORS, {"topics": "sleep"}),
+    Case("GET", "/teach/workshops/{workshop}", {"instructor"}),
+    Case("GET", "/teach/workshops/{workshop}/roster.csv", {"instructor"}),
+    Case("GET", "/teach/sessions/{session}/register", {"instructor"}),
+    Case(
+        "POST",
+        "/teach/sessions/{session}/register",
+        {"instructor"},
+        {"attendance-{reg}": "present"},
+    ),
+    Case("GET", "/teach/workshops/{workshop}/message", {"instructor"}),
+    Case(
+        "POST",
+        "/teach/workshops/{workshop}/message",
+        {"instructor"},
+        {"subject": "Parking", "body": "The car park is closed on Tuesday."},
+    ),
+    # Staff of this centre (and admins); staff of another centre get 404.
+    Case("GET", "/manage", ANY_STAFF),
+    Case("GET", "/manage/import", ANY_STAFF),
+    # Without a file, or with nothing to confirm: let through, then asked for the CSV.
+    Case("POST", "/manage/import", ANY_STAFF, refusals=dict.fromkeys(ANY_STAFF, (400, 422))),
+    Case(
+        "POST",
+        "/manage/import/confirm",
+        ANY_STAFF,
+        refusals=dict.fromkeys(ANY_STAFF, (400, 422)),
+    ),
+    Case("GET", "/manage/centres/{centre}", STAFF),
+    Case("POST", "/manage/centres/{centre}", STAFF, CENTRE_PROFILE, shared=True),
+    Case("GET", "/manage/centres/{centre}/workshops/new", STAFF),
+    Case("POST", "/manage/centres/{centre}/workshops/new", STAFF, NEW_WORKSHOP, shared=True),
+    Case("GET", "/manage/workshops/{workshop}", STAFF),
+    Case("GET", "/manage/workshops/{workshop}/edit", STAFF),
+    Case(
+        "POST",
+        "/manage/workshops/{workshop}/edit",
+        STAFF,
+        {**WORKSHOP_DETAILS, "title": "Renamed course"},
+        shared=True,
+    ),
+    Case("GET", "/manage/workshops/{workshop}/registrations", STAFF),
+    Case("GET", "/manage/workshops/{workshop}/cancel", STAFF),
+    Case("POST", "/manage/workshops/{workshop}/cancel", STAFF, {"reason": "Ill"}, shared=True),
+    Case("GET", "/manage/workshops/{workshop}/sessions/new", STAFF),
+    Case("POST", "/manage/workshops/{workshop}/sessions/new", STAFF, SESSION_MOVE, shared=True),
+    Case("POST", "/manage/workshops/{workshop}/capacity", STAFF, {"capacity": "3"}, shared=True),
+    Case("POST", "/manage/workshops/{draft}/publish", STAFF, shared=True),
+    Case("POST", "/manage/workshops/{quiet}/unpublish", STAFF, shared=True),
+    Case("POST", "/manage/workshops/{workshop}/confirm-run", STAFF, shared=True),
+    Case("GET", "/manage/workshops/{workshop}/topics", STAFF),
+    Case("POST", "/manage/workshops/{workshop}/topics", STAFF, {"topics": "sleep"}, shared=True),
+    Case("GET", "/manage/workshops/{quiet}/referrals", STAFF),
+    Case(
+        "POST",
+        "/manage/workshops/{quiet}/held-places",
+        STAFF,
+        {"held_places": "2", "held_until_date": _later(5), "held_until_time": "09:00"},
+        shared=True,
+    ),
+    Case("POST", "/manage/workshops/{quiet}/referrals", STAFF, {"count": "1"}, shared=True),
+    Case("POST", "/manage/workshops/{quiet}/referrals/{code}/revoke", STAFF, shared=True),
+    Case("GET", "/manage/sessions/{session}/move", STAFF),
+    Case("POST", "/manage/sessions/{session}/move", STAFF, SESSION_MOVE, shared=True),
+    Case("GET", "/manage/sessions/{session}/cancel", STAFF),
+    Case("POST", "/manage/sessions/{session}/cancel", STAFF, {"reason": "Flood"}, shared=True),
+    Case("POST", "/manage/registrations/{reg}/cancel", STAFF, shared=True),
+    Case("POST", "/manage/registrations/{waiting}/promote", STAFF, shared=True),
+    Case(
+        "POST",
+        "/manage/registrations/{reg}/move",
+        STAFF,
+        {"to_workshop_id": "{quiet}"},
+        shared=True,
+    ),
+    Case("GET", "/manage/api-tokens", ANY_STAFF),
+    Case("POST", "/manage/api-tokens", ANY_STAFF, {"name": "Spreadsheet"}),
+    Case("POST", "/manage/api-tokens/{staff_token}/revoke", {"staff"}, shared=True),
+    # Admins only.
+    Case("GET", "/admin", {"admin"}),
+    Case("GET", "/admin/users", {"admin"}),
+    Case("GET", "/admin/users/{parent}", {"admin"}),
+    Case("GET", "/admin/centres/new", {"admin"}),
+    Case(
+        "POST",
+        "/admin/centres/new",
+        {"admin"},
+        {**CENTRE_PROFILE, "slug": "brand-new", "name": "Brand new"},
+    ),
+    Case("POST", "/admin/users/{parent}/admin/grant", {"admin"}, shared=True),
+    Case("POST", "/admin/users/{other_admin}/admin/revoke", {"admin"}, shared=True),
+    Case(
+        "POST",
+        "/admin/users/{parent}/roles",
+        {"admin"},
+        {"centre_id": "{centre}", "role": "staff"},
+        shared=True,
+    ),
+    Case(
+        "POST",
+        "/admin/users/{staff}/roles/remove",
+        {"admin"},
+        {"centre_id": "{centre}", "role": "staff"},
+        shared=True,
+    ),
+    # A private feed opens only with its own secret, whoever is logged in.
+    Case("GET", "/feeds/private/not-the-secret.ics", frozenset()),
+    # The staff API, with each role's own bearer token (none for anonymous).
+    Case("POST", "/api/v1/workshops", STAFF, API_NEW_WORKSHOP, shared=True),
+    Case("PATCH", "/api/v1/workshops/{workshop}", STAFF, {"title": "Renamed"}, shared=True),
+    Case("PATCH", "/api/v1/sessions/{session}", STAFF, {"room": "Studio 2"}, shared=True),
+    Case("GET", "/api/v1/workshops/{workshop}/registrations", STAFF),
+]
+
+
+def _workshop(centre, instructor, title, starts_in_days, status=PUBLISHED, capacity=8):
+    first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
+        days=starts_in_days
+    )
+    workshop = Workshop(
+        centre=centre,
+        instructor_id=instructor.id,
+        title=title,
+        kind="course",
+        capacity=capacity,
+        min_age_weeks=6,
+        max_age_weeks=52,
+        price=Decimal("45.00"),
+        status=status,
+        first_starts_at=first,
+        last_ends_at=first + timedelta(weeks=1, hours=1),
+    )
+    db.session.add(workshop)
+    db.session.flush()
+    for number in (1, 2):
+        start = first + timedelta(weeks=number - 1)
+        db.session.add(
+            WorkshopSession(
+                workshop_id=workshop.id,
+                number=number,
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
+            )
+        )
+    return workshop
+
+
+def _baby(parent, name):
+    baby = Baby(
+        parent_id=parent.id,
+        name=name,
+        name_key=Baby.key_for(name),
+        date_of_birth=date.today() - timedelta(weeks=10),
+    )
+    db.session.add(baby)
+    db.session.flush()
+    return baby
+
+
+def _build_world(app) -> dict:
+    """Two centres, a user per role, a course with one booking and one waiting entry
+    (and a free place), a quiet course, a draft, a spare baby, API tokens for everyone
+    and the parent's feed secret - written in one transaction."""
+    with app.app_context():
+        centre = Centre(slug="matrix-centre", name="Matrix centre", town="Bristol")
+        elsewhere = Centre(slug="elsewhere", name="Elsewhere", town="Leeds")
+        db.session.add_all([centre, elsewhere])
+        db.session.flush()
+        users = {}
+        for role in (*ROLES[1:], "other_admin"):
+            user = User(
+                email=f"{role.replace('_', '.')}@example.org",
+                name=role.replace("_", " ").title(),
+                password_hash=_PASSWORD_HASH,
+                is_admin=role.endswith("admin"),
+            )
+            db.session.add(user)
+            db.session.flush()
+            users[role] = user
+        for role, where, kind in (
+            ("instructor", centre, "instructor"),
+            ("other_instructor", centre, "instructor"),
+            ("staff", centre, "staff"),
+            ("other_staff", elsewhere, "staff"),
+        ):
+            db.session.add(Membership(user_id=users[role].id, centre_id=where.id, role=kind))
+            if kind == "instructor":
+                db.session.add(
+                    InstructorProfile(user_id=users[role].id, display_name=users[role].name)
+                )
+        teacher = users["instructor"]
+        workshop = _workshop(centre, teacher, "Baby massage", 10, capacity=2)
+        quiet = _workshop(centre, teacher, "Quiet course", 12)
+        draft = _workshop(centre, teacher, "Draft course", 14, status=DRAFT)
+        now = datetime.now(UTC)
+        ada, ben = _baby(users["parent"], "Ada"), _baby(users["other_parent"], "Ben")
+        spare = _baby(users["parent"], "Spare")
+        reg = Registration(
+            workshop_id=workshop.id, baby_id=ada.id, parent_id=users["parent"].id,
+            status=CONFIRMED, consent_at=now, confirmed_at=now,
+        )
+        waiting = Registration(
+            workshop_id=workshop.id, baby_id=ben.id, parent_id=users["other_parent"].id,
+            status=WAITLISTED, consent_at=now, waitlisted_at=now,
+        )
+        workshop.confirmed_count = 1
+        workshop.min_places = 2  # below its minimum, so staff may confirm it will run
+        workshop.decision_at = workshop.first_starts_at - timedelta(hours=48)
+        db.session.add_all([reg, waiting])
+        tokens = {}
+        for role, user in users.items():
+            row = ApiToken(user_id=user.id, name=role, token_hash=hash_secret(f"token-{role}"))
+            db.session.add(row)
+            db.session.flush()
+            tokens[role] = row.id
+        users["parent"].feed_token_hash = hash_secret(FEED_SECRET)
+        db.session.flush()
+        session_id = db.session.scalar(
+            sa.select(WorkshopSession.id).where(
+                WorkshopSession.workshop_id == workshop.id, WorkshopSession.number == 1
+            )
+        )
+        ids = {
+            "centre": centre.id,
+            "workshop": workshop.id,
+            "draft": draft.id,
+            "quiet": quiet.id,
+            "session": session_id,
+            "reg": reg.id,
+            "waiting": waiting.id,
+            "baby": ada.id,
+            "spare_baby": spare.id,
+            "staff_token": tokens["staff"],
+            **{role: user.id for role, user in users.items()},
+        }
+        db.session.commit()
+        ids["session2"] = db.session.scalar(
+            sa.select(WorkshopSession.id).where(
+                WorkshopSession.workshop_id == workshop.id, WorkshopSession.number == 2
+            )
+        )
+        ids["quiet_session2"] = db.session.scalar(
+            sa.select(WorkshopSession.id).where(
+                WorkshopSession.workshop_id == quiet.id, WorkshopSession.number == 2
+            )
+        )
+        # A held place with a referral code, and a make-up credit for week 2.
+        referrals.set_held_places(quiet.id, 1, now + timedelta(days=5))
+        ids["code"] = referrals.create_codes(quiet.id, count=1)[0].referral.id
+        ids["credit"] = makeups.report_absence(
+            parent_id=ids["parent"], registration_id=ids["reg"], session_id=ids["session2"]
+        ).id
+        db.session.remove()
+    return {"ids": ids}
+
+
+def _client(app, world, role):
+    client = app.test_client()
+    if role != "anonymous":
+        with client.session_transaction() as session:
+            session["_user_id"] = f"{world['ids'][role]}:1"
+            session["_fresh"] = True
+    return client
+
+
+def _fill(value, ids):
+    return value.format(**ids) if isinstance(value, str) else value
+
+
+def _send(app, world, case: Case, role: str):
+    ids = world["ids"]
+    path = case.path.format(**ids)
+    data = {_fill(key, ids): _fill(value, ids) for key, value in case.data.items()}
+    client = _client(app, world, "anonymous" if case.api else role)
+    if case.api:
+        headers = {} if role == "anonymous" else {"Authorization": f"Bearer token-{role}"}
+        return client.open(
+            path, method=case.method, json=data or None, headers=headers
+        )
+    if case.method == "GET":
+        return client.get(path)
+    return client.post(path, data=data)
+
+
+def _snapshot(app) -> dict:
+    with app.app_context():
+        state = {}
+        for table in db.metadata.sorted_tables:
+            columns = [c for c in table.columns if (table.name, c.name) not in VOLATILE]
+            rows = db.session.execute(sa.select(*columns)).all()
+            state[table.name] = sorted(map(repr, rows))
+        db.session.remove()
+    return state
+
+
+def _assert_refused(case: Case, role: str, response) -> None:
+    where = f"{case} as {role}"
+    if role == "anonymous" and case.api:
+        assert response.status_code == 401, where
+    elif role == "anonymous" and not case.path.startswith("/feeds/"):
+        assert response.status_code == 302, where
+        assert "/login" in response.headers["Location"], where
+    else:
+        assert response.status_code in (403, 404), f"{where}: {response.status_code}"
+
+
+def _assert_allowed(case: Case, role: str, response) -> bool:
+    """Let through; False when a business rule (not a permission) then said no."""
+    where = f"{case} as {role}: {response.status_code}"
+    if response.status_code in case.refusals.get(role, ()):
+        return False
+    assert response.status_code in (200, 201, 302, 303), where
+    if response.status_code in (302, 303):
+        assert "/login" not in response.headers["Location"], where
+    return True
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_only_the_right_roles_get_through(case, app):
+    world = _build_world(app)
+    before = _snapshot(app) if case.method != "GET" else None
+    refused = sorted(set(ROLES) - case.allowed)
+    for role in refused:
+        _assert_refused(case, role, _send(app, world, case, role))
+    if before is not None:
+        assert _snapshot(app) == before, f"{case}: a refused request changed data"
+    allowed = sorted(case.allowed)
+    for n, role in enumerate(allowed):
+        if n and case.shared:
+            with app.app_context():
+                _empty_tables()
+            world = _build_world(app)
+        before = _snapshot(app) if case.method != "GET" else None
+        response = _send(app, world, case, role)
+        if _assert_allowed(case, role, response) and before is not None:
+            assert _snapshot(app) != before, f"{case} as {role} changed nothing"
+
+
+def test_the_matrix_covers_every_protected_endpoint(app):
+    """A new protected endpoint must be added to the matrix."""
+    covered = set()
+    for case in CASES:
+        with app.test_request_context():
+            adapter = app.url_map.bind("localhost")
+            path = case.path.format(**{k: 1 for k in _PLACEHOLDERS})
+            endpoint, _ = adapter.match(path, method=case.method)
+            covered.add((endpoint, case.method))
+    public = (
+        "public.", "static", "feeds.centre_feed", "feeds.instructor_feed", "embed.", "topics.",
+    )
+    public_api = {"api.index", "api.centres", "api.centre", "api.workshops", "api.workshop",
+                  "api.openapi", "api.docs"}
+    auth = {"auth.login", "auth.logout", "auth.register", "auth.forgot_password",
+            "auth.reset_password"}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(public) or rule.endpoint in public_api | auth:
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if (rule.endpoint, method) not in covered:
+                missing.append(f"{method} {rule.rule}")
+    assert not missing, "not in the authorization matrix: " + ", ".join(sorted(missing))
+
+
+_PLACEHOLDERS = (
+    "centre", "workshop", "draft", "quiet", "session", "session2", "quiet_session2", "code",
+    "credit", "reg", "waiting", "baby", "spare_baby",
+    "staff_token", *ROLES, "other_admin",
+)
