@@ -234,6 +234,7 @@ def test_booking_rules_hold_in_any_order(ctx, monkeypatch):
             max_examples=25,
             stateful_step_count=15,
             deadline=None,
+            derandomize=True,
             database=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
