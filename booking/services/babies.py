@@ -9,6 +9,7 @@ from booking.extensions import db
 from booking.models import Baby, Registration, Workshop
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.waitlist import promote_waitlist
 
 NAME_MAX = 80
 OLDEST_YEARS = 3
@@ -140,6 +141,16 @@ def update_baby(parent_id: int, baby_id: int, *, name: str, date_of_birth: date)
         baby.name = name
         baby.name_key = Baby.key_for(name)
         baby.date_of_birth = date_of_birth
+        db.session.flush()
+        # A corrected date of birth can make a waiting baby fit a class with a
+        # free place: that place is theirs at once (rule 6).
+        waiting_in = db.session.scalars(
+            sa.select(Registration.workshop_id).where(
+                Registration.baby_id == baby.id, Registration.status == WAITLISTED
+            )
+        ).all()
+        for workshop_id in sorted(set(waiting_in)):
+            promote_waitlist(workshop_id)
     return baby
 
 
