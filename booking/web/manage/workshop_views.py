@@ -250,17 +250,12 @@ def _session_form_data(session, centre) -> dict:
     }
 
 
-@bp.route("/workshops/<int:workshop_id>/sessions/new", methods=["GET", "POST"])
-@staff_required
-def session_new(workshop_id: int):
-    """Add a session to a workshop."""
-    workshop, centre = workshop_or_404(workshop_id)
-    form = SessionForm()
+def _session_form_page(form, save, done_message, workshop, centre, session=None):
+    """Validate a session form, call `save(starts_local, duration, room)`, answer."""
     status = 200
     if form.validate_on_submit():
         try:
-            session_service.add_session(
-                workshop.id,
+            save(
                 datetime.combine(form.date.data, form.time.data),
                 form.duration_minutes.data,
                 form.room.data or "",
@@ -269,41 +264,7 @@ def session_new(workshop_id: int):
             put_errors_on_form(form, exc, SESSION_ALIASES)
             status = status_for(exc)
         else:
-            flash("The session is added.", "success")
-            return _back(workshop.id)
-    elif request.method == "POST":
-        status = 422
-    return (
-        render_template(
-            "manage/session_form.html", form=form, workshop=workshop, centre=centre, session=None
-        ),
-        status,
-    )
-
-
-@bp.route("/sessions/<int:session_id>/move", methods=["GET", "POST"])
-@staff_required
-def session_move(session_id: int):
-    """Move a session to another date, time or room; everyone booked is told."""
-    session, workshop, centre = session_or_404(session_id)
-    if request.method == "GET":
-        form = SessionForm(data=_session_form_data(session, centre))
-    else:
-        form = SessionForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            session_service.move_session(
-                session.id,
-                datetime.combine(form.date.data, form.time.data),
-                form.duration_minutes.data,
-                form.room.data or "",
-            )
-        except DomainError as exc:
-            put_errors_on_form(form, exc, SESSION_ALIASES)
-            status = status_for(exc)
-        else:
-            flash("The session is changed and everyone booked has been told.", "success")
+            flash(done_message, "success")
             return _back(workshop.id)
     elif request.method == "POST":
         status = 422
@@ -316,6 +277,43 @@ def session_move(session_id: int):
             session=session,
         ),
         status,
+    )
+
+
+@bp.route("/workshops/<int:workshop_id>/sessions/new", methods=["GET", "POST"])
+@staff_required
+def session_new(workshop_id: int):
+    """Add a session to a workshop."""
+    workshop, centre = workshop_or_404(workshop_id)
+    return _session_form_page(
+        SessionForm(),
+        lambda starts, minutes, room: session_service.add_session(
+            workshop.id, starts, minutes, room
+        ),
+        "The session is added.",
+        workshop,
+        centre,
+    )
+
+
+@bp.route("/sessions/<int:session_id>/move", methods=["GET", "POST"])
+@staff_required
+def session_move(session_id: int):
+    """Move a session to another date, time or room; everyone booked is told."""
+    session, workshop, centre = session_or_404(session_id)
+    if request.method == "GET":
+        form = SessionForm(data=_session_form_data(session, centre))
+    else:
+        form = SessionForm()
+    return _session_form_page(
+        form,
+        lambda starts, minutes, room: session_service.move_session(
+            session.id, starts, minutes, room
+        ),
+        "The session is changed and everyone booked has been told.",
+        workshop,
+        centre,
+        session,
     )
 
 
