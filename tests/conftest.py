@@ -57,6 +57,7 @@ def database_url(tmp_path_factory):
         from flask_migrate import upgrade
 
         upgrade()
+        _DATABASE_USED.append(db.engine.dialect.name)
         db.engine.dispose()
     yield test_url
     if created:
@@ -66,9 +67,18 @@ def database_url(tmp_path_factory):
         admin.dispose()
 
 
+_DATABASE_USED: list[str] = []
+
+
 def pytest_report_header(config):
     """Say which database the suite runs on."""
     return "database: " + ("postgresql" if _postgres_url() else "sqlite")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say, even under -q, which database the tests actually ran against."""
+    if _DATABASE_USED:
+        terminalreporter.write_line("database: " + _DATABASE_USED[0])
 
 
 def _empty_tables() -> None:
