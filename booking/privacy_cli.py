@@ -4,6 +4,7 @@ import click
 from flask.cli import with_appcontext
 
 from booking.services.errors import DomainError
+from booking.services.passwords_reset import purge_reset_tokens
 from booking.services.privacy import purge_counts
 
 
@@ -17,7 +18,8 @@ from booking.services.privacy import purge_counts
 )
 @with_appcontext
 def purge_expired_command(days):
-    """Anonymise babies', bookings' and emails' personal data past the retention time."""
+    """Anonymise babies', bookings' and emails' personal data past the retention time,
+    and delete password-reset links that were used or have expired."""
     try:
         counts = purge_counts(days=days)
     except DomainError as exc:
@@ -27,6 +29,8 @@ def purge_expired_command(days):
         f"{counts.cutoff:%Y-%m-%d %H:%M} UTC: {_count(counts.babies, 'baby', 'babies')}, "
         f"{_count(counts.registrations, 'booking')}, {_count(counts.emails, 'sent email')}."
     )
+    links = purge_reset_tokens()
+    click.echo(f"Deleted {_count(links, 'used or expired password-reset link')}.")
 
 
 def _count(number: int, singular: str, plural: str | None = None) -> str:

@@ -197,6 +197,26 @@ def test_expired_token_is_refused(app, client, user):
     )
 
 
+def test_purge_expired_deletes_used_and_expired_links_only(app, client, user, runner):
+    for _ in range(3):
+        ask(client, "pat@example.org")
+    with app.app_context():
+        first, second, third = db.session.scalars(
+            sa.select(PasswordResetToken).order_by(PasswordResetToken.id)
+        ).all()
+        first.used_at = utcnow()
+        second.expires_at = utcnow() - timedelta(seconds=1)
+        keep = third.id
+        db.session.commit()
+    result = runner.invoke(args=["purge-expired"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 2 used or expired password-reset links." in result.output
+    with app.app_context():
+        assert db.session.scalars(sa.select(PasswordResetToken.id)).all() == [keep]
+    again = runner.invoke(args=["purge-expired"])
+    assert "Deleted 0 used or expired password-reset links." in again.output
+
+
 def test_using_one_link_retires_the_others(app, client, user):
     ask(client, "pat@example.org")
     ask(client, "pat@example.org")
