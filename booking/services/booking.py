@@ -18,10 +18,10 @@ from booking.mail.notify import (
     notify_booking_confirmed,
     notify_waitlisted,
 )
-from booking.models import Baby, Registration, Workshop
+from booking.models import Baby, Registration, User, Workshop
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 from booking.services.babies import find_or_add_baby, get_baby
-from booking.services.errors import Invalid, NotFound
+from booking.services.errors import Forbidden, Invalid, NotFound
 from booking.services.makeups import withdraw_future_absences
 from booking.services.places import (
     age_weeks_now,
@@ -120,6 +120,23 @@ def _resolve_baby(parent_id: int, baby_id, baby_name, baby_dob) -> Baby:
     return find_or_add_baby(parent_id, baby_name, baby_dob)
 
 
+def _require_active_account(parent_id: int) -> None:
+    """Refuse to book for an account that is deleted (or being deleted right now).
+
+    FOR SHARE on the account's row: an erasure in progress holds the row and this
+    waits for it, then sees `deleted_at`; an erasure that starts later waits for
+    this booking and cancels it with the account's other places. Taken before the
+    workshop's lock, in the same order as erasure, so the two cannot deadlock.
+    """
+    deleted_at = db.session.execute(
+        sa.select(User.id, User.deleted_at)
+        .where(User.id == parent_id)
+        .with_for_update(read=True)
+    ).first()
+    if deleted_at is None or deleted_at[1] is not None:
+        raise Forbidden("This account has been deleted, so it cannot book.")
+
+
 def book_place(
     *,
     parent_id: int,
@@ -139,6 +156,7 @@ def book_place(
     raises Invalid with one message whatever the reason, and changes nothing.
     """
     with write_transaction():
+        _require_active_account(parent_id)
         workshop = bookable_workshop(require_int(workshop_id, "The class"))
         closed = booking_closed_reason(workshop)
         if closed:
@@ -229,7 +247,7 @@ def cancel_registration(
         registration.cancel_reason = (reason or "").strip()[:200]
         registration.invite_sequence += 1
         if was_confirmed:
-            release_place(workshop)
+            release_place(workshop, held_place=registration.held_place)
             withdraw_future_absences(registration)
         db.session.flush()
         notify_booking_cancelled(registration, was_confirmed=was_confirmed)

@@ -31,3 +31,12 @@ class Conflict(DomainError):
 class Invalid(DomainError):
     status = 422
     code = "invalid"
+
+
+class CapacityRefused(Invalid):
+    """A workshop's capacity cannot be lowered that far: people already hold those seats.
+
+    The pages answer 422 like any refused form; the staff API answers 409 (the
+    request is well formed but clashes with the bookings)."""
+
+    code = "capacity_refused"

@@ -229,22 +229,175 @@ def book_makeup(*, parent_id: int, credit_id: int, session_id: int) -> MakeupBoo
     return makeup
 
 
-def withdraw_future_absences(registration: Registration, now: datetime | None = None) -> int:
-    """Inside the caller's transaction: a cancelled booking's future absences stop
-    freeing a seat (the whole place is free now). Earned credits are kept."""
+def _session_counter(session_id: int, column: str, step: int) -> None:
+    """Move one session's absences or make-ups counter by `step`, never below 0."""
+    s = _session_table.c
+    counter = s[column]
+    query = sa.update(_session_table).where(s.id == session_id)
+    if step < 0:
+        query = query.where(counter >= -step)
+    db.session.execute(query.values({column: counter + step}))
+
+
+def _remove_absence(absence_id: int, session_id: int) -> None:
+    """The absence no longer frees its seat; it and its (unused) credit are removed."""
+    _session_counter(session_id, "absences", -1)
+    db.session.execute(sa.delete(_credit_table).where(_credit_table.c.absence_id == absence_id))
+    db.session.execute(sa.delete(Absence.__table__).where(Absence.__table__.c.id == absence_id))
+
+
+def end_registration_absences(registration_id: int, now: datetime | None = None) -> int:
+    """Inside the caller's transaction, when a confirmed place ends (cancelled, moved,
+    erased, or the workshop cancelled): its absences from sessions still to come stop
+    freeing a seat, since the whole place is free now and counting the absence too
+    would count that seat twice.
+
+    An unused credit such an absence earned is withdrawn with it. A credit already
+    spent on a make-up keeps its absence row (for the make-up's history); only the
+    session's absence counter goes down. Absences from sessions that have started
+    are history and stay. Returns how many absences stopped counting.
+    """
     now = now or utc_now()
-    session_ids = list(
-        db.session.scalars(
-            sa.select(Absence.session_id)
-            .join(WorkshopSession, WorkshopSession.id == Absence.session_id)
-            .where(Absence.registration_id == registration.id, WorkshopSession.starts_at > now)
+    rows = db.session.execute(
+        sa.select(Absence.id, Absence.session_id, MakeupCredit.used_at)
+        .join(WorkshopSession, WorkshopSession.id == Absence.session_id)
+        .outerjoin(MakeupCredit, MakeupCredit.absence_id == Absence.id)
+        .where(Absence.registration_id == registration_id, WorkshopSession.starts_at > now)
+    ).all()
+    for absence_id, session_id, used_at in rows:
+        if used_at is None:
+            _remove_absence(absence_id, session_id)
+        else:
+            _session_counter(session_id, "absences", -1)
+    return len(rows)
+
+
+def withdraw_future_absences(registration: Registration, now: datetime | None = None) -> int:
+    """Inside the caller's transaction: see end_registration_absences."""
+    return end_registration_absences(registration.id, now)
+
+
+def drop_makeup(makeup_id: int, *, restore_credit: bool, now: datetime | None = None) -> bool:
+    """Inside the caller's transaction: remove a make-up booking.
+
+    Its seat in a session still to come is freed (the session's make-up counter
+    goes down); with `restore_credit` the credit can be used again. Returns
+    whether a make-up was removed.
+    """
+    now = now or utc_now()
+    row = db.session.execute(
+        sa.select(MakeupBooking.credit_id, MakeupBooking.session_id, WorkshopSession.starts_at)
+        .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
+        .where(MakeupBooking.id == makeup_id)
+    ).first()
+    if row is None:
+        return False
+    credit_id, session_id, starts_at = row
+    gone = db.session.execute(
+        sa.delete(MakeupBooking.__table__).where(MakeupBooking.__table__.c.id == makeup_id)
+    )
+    if gone.rowcount != 1:
+        return False
+    if starts_at > now:
+        _session_counter(session_id, "makeups_taken", -1)
+    if restore_credit:
+        db.session.execute(
+            sa.update(_credit_table).where(_credit_table.c.id == credit_id).values(used_at=None)
+        )
+    return True
+
+
+def drop_makeups_into_workshop(workshop_id: int, now: datetime | None = None) -> int:
+    """Inside the caller's transaction, when a workshop is cancelled: make-ups booked
+    into its sessions still to come are removed and their credits can be used again."""
+    now = now or utc_now()
+    ids = db.session.scalars(
+        sa.select(MakeupBooking.id)
+        .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
+        .where(WorkshopSession.workshop_id == workshop_id, WorkshopSession.starts_at > now)
+        .order_by(MakeupBooking.id)
+    ).all()
+    return sum(drop_makeup(i, restore_credit=True, now=now) for i in ids)
+
+
+def drop_parent_makeups(parent_id: int, now: datetime | None = None) -> int:
+    """Inside the caller's transaction, when an account is erased: its make-ups in
+    sessions still to come are removed (their seats freed) and its credits not
+    tied to a past make-up withdrawn, since nobody can use them any more."""
+    now = now or utc_now()
+    ids = db.session.scalars(
+        sa.select(MakeupBooking.id)
+        .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
+        .where(MakeupBooking.parent_id == parent_id, WorkshopSession.starts_at > now)
+        .order_by(MakeupBooking.id)
+    ).all()
+    dropped = sum(drop_makeup(i, restore_credit=False, now=now) for i in ids)
+    c, m = _credit_table.c, MakeupBooking.__table__.c
+    db.session.execute(
+        sa.delete(_credit_table).where(
+            c.parent_id == parent_id, ~sa.select(m.id).where(m.credit_id == c.id).exists()
         )
     )
-    s = _session_table.c
-    for session_id in session_ids:
-        db.session.execute(
-            sa.update(_session_table)
-            .where(s.id == session_id, s.absences > 0)
-            .values(absences=s.absences - 1)
+    return dropped
+
+
+def take_back_absence(*, parent_id: int, registration_id: int, session_id: int) -> None:
+    """A parent who said "we can't come" to a session still to come can come after all.
+
+    Only while their seat is still free in that session (no make-up has taken it
+    so that the session would be over capacity); the make-up credit the absence
+    earned is withdrawn, so this is refused once the credit has been used.
+    """
+    with write_transaction():
+        registration = _own_confirmed(registration_id, parent_id)
+        workshop = lock_workshop(registration.workshop_id)
+        db.session.refresh(registration)
+        session = db.session.get(
+            WorkshopSession, require_int(session_id, "The session"), populate_existing=True
         )
-    return len(session_ids)
+        if session is None or session.workshop_id != workshop.id:
+            raise NotFound("That session is not part of this booking's class.")
+        if registration.status != CONFIRMED:
+            raise Conflict("This booking is no longer confirmed, so there is nothing to change.")
+        absence = db.session.scalar(
+            sa.select(Absence).where(
+                Absence.registration_id == registration.id, Absence.session_id == session.id
+            )
+        )
+        if absence is None:
+            raise Conflict(f"You have not told us you will miss week {session.number}.")
+        if session.status != SCHEDULED or workshop.status != PUBLISHED:
+            raise Invalid("That session is cancelled, so there is nothing to come to.")
+        if session.starts_at <= utc_now():
+            raise Invalid("That session has already started, so the absence stands.")
+        c = _credit_table.c
+        credit = db.session.execute(
+            sa.select(c.id, c.used_at).where(c.absence_id == absence.id)
+        ).first()
+        if credit is not None and credit.used_at is not None:
+            raise Conflict(
+                f"The make-up credit for week {session.number} has already been used for a "
+                "make-up session, so this absence cannot be taken back."
+            )
+        s = _session_table.c
+        back = db.session.execute(
+            sa.update(_session_table)
+            .where(s.id == session.id, s.absences > 0, session_seats_expression() > 0)
+            .values(absences=s.absences - 1, updated_at=utc_now())
+        )
+        if back.rowcount != 1:
+            raise Conflict(
+                f"Your seat in week {session.number} has been given to a family making up "
+                "a missed week, so the absence stands. Your make-up credit is still yours."
+            )
+        if credit is not None:
+            gone = db.session.execute(
+                sa.delete(_credit_table).where(c.id == credit.id, c.used_at.is_(None))
+            )
+            if gone.rowcount != 1:
+                raise Conflict(
+                    f"The make-up credit for week {session.number} has just been used, so "
+                    "this absence cannot be taken back."
+                )
+        db.session.delete(absence)
+        db.session.flush()

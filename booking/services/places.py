@@ -88,9 +88,30 @@ def _makeups_fill_a_session(t):
     )
 
 
-def release_place(workshop: Workshop) -> None:
-    """Give one confirmed place back."""
+def release_place(workshop: Workshop, *, held_place: bool = False) -> None:
+    """Give one confirmed place back.
+
+    A place taken with a referral code (`held_place`) goes back to the held
+    places while they are not yet released (`held_until` still ahead), so
+    another referred family can claim it; after the release it goes to the
+    public and the waiting list like any other place.
+    """
     t = _workshop_table.c
+    if held_place:
+        back = db.session.execute(
+            sa.update(_workshop_table)
+            .where(
+                t.id == workshop.id,
+                t.confirmed_count > 0,
+                t.held_claimed > 0,
+                t.held_until.is_not(None),
+                t.held_until > utc_now(),
+            )
+            .values(confirmed_count=t.confirmed_count - 1, held_claimed=t.held_claimed - 1)
+        )
+        if back.rowcount == 1:
+            db.session.expire(workshop, ["confirmed_count", "held_claimed"])
+            return
     db.session.execute(
         sa.update(_workshop_table)
         .where(t.id == workshop.id)

@@ -30,6 +30,7 @@ from booking.models.workshop import PUBLISHED
 from booking.passwords import check_password
 from booking.services.booking import promote_waitlist
 from booking.services.errors import Invalid, NotFound
+from booking.services.makeups import drop_parent_makeups, end_registration_absences
 from booking.services.places import lock_workshop, release_place
 from booking.services.privacy_export import export_user_data, held_data_summary
 
@@ -135,7 +136,8 @@ def _cancel_active_registrations(user_id: int, now: datetime) -> list[int]:
         ).all()
         for registration in registrations:
             if registration.status == CONFIRMED:
-                release_place(workshop)
+                release_place(workshop, held_place=registration.held_place)
+                end_registration_absences(registration.id, now)
                 if workshop_id not in freed:
                     freed.append(workshop_id)
             registration.status = CANCELLED
@@ -164,7 +166,8 @@ def erase_user(user_id: int) -> None:
     """Erase a person's personal data, keeping anonymous booking counts (one transaction).
 
     Places in classes still to run are cancelled and each freed place goes to
-    the waiting list at once (those promoted are emailed); babies keep only
+    the waiting list at once (those promoted are emailed); absences from those
+    places and make-ups still to come stop holding seats; babies keep only
     their month of birth; registrations lose their notes; the account loses
     its name, email, phone, password, roles, tokens and sessions; emails not
     yet sent to it are dropped. Refused for the last admin and for an
@@ -183,6 +186,7 @@ def erase_user(user_id: int) -> None:
 
         for workshop_id in _cancel_active_registrations(user.id, now):
             promote_waitlist(workshop_id)
+        drop_parent_makeups(user.id, now)
         db.session.execute(
             sa.update(Registration)
             .where(Registration.parent_id == user.id, Registration.notes != "")

@@ -20,6 +20,7 @@ from booking.models.registration import CANCELLED as REG_CANCELLED
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED, DRAFT, KIND_SINGLE, PUBLISHED, SCHEDULED
 from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.makeups import drop_makeups_into_workshop, end_registration_absences
 from booking.services.workshops import (
     MAX_AGE_WEEKS,
     MAX_CUTOFF_HOURS,
@@ -250,7 +251,9 @@ def cancel_workshop(workshop_id: int, reason: str = "") -> Workshop:
 
 def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Registration]:
     """Inside an open write transaction, on a locked workshop: cancel its registrations
-    and sessions and tell everyone. Returns the registrations it ended."""
+    and sessions and tell everyone. Absences from its sessions stop counting (their
+    unused credits withdrawn) and make-ups booked into them are removed, their
+    credits usable again. Returns the registrations it ended."""
     now = utcnow()
     registrations = list(
         db.session.scalars(
@@ -261,6 +264,8 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
         )
     )
     for registration in registrations:
+        if registration.status == CONFIRMED:
+            end_registration_absences(registration.id, now)
         registration.status = REG_CANCELLED
         registration.cancelled_at = now
         registration.cancel_reason = reason or "The centre cancelled the workshop."
@@ -270,6 +275,7 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
             session.status = CANCELLED
             session.revision += 1
             session.updated_at = now
+    drop_makeups_into_workshop(workshop.id, now)
     workshop.confirmed_count = 0
     workshop.status = CANCELLED
     workshop.updated_at = now

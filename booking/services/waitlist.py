@@ -7,12 +7,14 @@ import sqlalchemy as sa
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.mail.notify import notify_booking_cancelled, notify_booking_confirmed, notify_promoted
-from booking.models import Baby, Registration, Workshop
+from booking.models import Baby, Registration, Workshop, WorkshopSession
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
-from booking.models.workshop import PUBLISHED
-from booking.services.errors import Conflict, Invalid, NotFound
+from booking.models.workshop import PUBLISHED, SCHEDULED
+from booking.services.errors import CapacityRefused, Conflict, Invalid, NotFound
+from booking.services.makeups import end_registration_absences
 from booking.services.places import (
     booking_closed_reason,
+    centre_timezone,
     eligibility,
     is_booking_open,
     lock_workshop,
@@ -21,6 +23,7 @@ from booking.services.places import (
     take_place,
     utc_now,
 )
+from booking.timefmt import format_local
 
 MAX_CAPACITY = 1000
 
@@ -112,6 +115,47 @@ def promote_waitlist(workshop_id: int) -> list[Registration]:
     return promoted
 
 
+def capacity_refusal(workshop: Workshop, new_capacity: int) -> str | None:
+    """Why a workshop's capacity cannot be `new_capacity`, in words; None when it can.
+
+    Not below the confirmed places (rule 7), nor the held places, nor the people
+    expected at any session still to come: confirmed - absences + make-ups.
+    Reads only, so the staff API can check before changing anything.
+    """
+    if new_capacity < workshop.confirmed_count:
+        return (
+            f"The capacity cannot be {new_capacity}: {workshop.confirmed_count} places are "
+            "already confirmed. Cancel or move bookings first."
+        )
+    if new_capacity < workshop.held_places:
+        return (
+            f"The capacity cannot be {new_capacity}: {workshop.held_places} places are "
+            "held for referrals."
+        )
+    s = WorkshopSession
+    busiest = db.session.execute(
+        sa.select(s.number, s.starts_at, s.absences, s.makeups_taken)
+        .where(
+            s.workshop_id == workshop.id,
+            s.status == SCHEDULED,
+            s.starts_at > utc_now(),
+            workshop.confirmed_count - s.absences + s.makeups_taken > new_capacity,
+        )
+        .order_by(s.starts_at)
+        .limit(1)
+    ).first()
+    if busiest is None:
+        return None
+    number, starts_at, absences, makeups = busiest
+    people = workshop.confirmed_count - absences + makeups
+    when = format_local(starts_at, centre_timezone(workshop))
+    return (
+        f"The capacity cannot be {new_capacity}: session {number} ({when}) has {people} people "
+        f"coming ({workshop.confirmed_count} booked, {absences} away, {makeups} making up a "
+        "missed week)."
+    )
+
+
 def apply_capacity_change(workshop: Workshop, new_capacity) -> list[Registration]:
     """Inside an open write transaction: set a locked workshop's capacity and promote.
 
@@ -122,18 +166,9 @@ def apply_capacity_change(workshop: Workshop, new_capacity) -> list[Registration
         message = f"The capacity must be between 0 and {MAX_CAPACITY}."
         raise Invalid(message, {"capacity": message})
     db.session.refresh(workshop, ["confirmed_count", "capacity", "held_places"])
-    if new_capacity < workshop.confirmed_count:
-        message = (
-            f"The capacity cannot be {new_capacity}: {workshop.confirmed_count} places are "
-            f"already confirmed. Cancel or move bookings first."
-        )
-        raise Invalid(message, {"capacity": message})
-    if new_capacity < workshop.held_places:
-        message = (
-            f"The capacity cannot be {new_capacity}: {workshop.held_places} places are "
-            "held for referrals."
-        )
-        raise Invalid(message, {"capacity": message})
+    refusal = capacity_refusal(workshop, new_capacity)
+    if refusal:
+        raise CapacityRefused(refusal, {"capacity": refusal})
     workshop.capacity = new_capacity
     db.session.flush()
     return promote_waitlist(workshop.id)
@@ -239,7 +274,8 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
         registration.cancelled_at = now
         registration.cancel_reason = f"Moved to {target.title}"[:200]
         registration.invite_sequence += 1
-        release_place(source)
+        release_place(source, held_place=registration.held_place)
+        end_registration_absences(registration.id, now)
         db.session.flush()
         notify_booking_cancelled(registration, was_confirmed=True)
         notify_booking_confirmed(moved)

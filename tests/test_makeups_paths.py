@@ -1,0 +1,289 @@
+"""Absence and make-up counters stay right on every path that ends or moves a place.
+
+A session's seats are capacity - unclaimed held - confirmed + absences - make-ups.
+When a place with an absence ends, confirmed drops by one and the absence stops
+counting too (otherwise that seat would be counted twice); a make-up that goes
+frees its seat.
+"""
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Absence, MakeupBooking, MakeupCredit, Workshop, WorkshopSession
+from booking.services import makeups
+from booking.services.booking import book_place, cancel_registration, move_registration
+from booking.services.privacy import erase_user
+from booking.services.sessions import cancel_workshop
+
+
+def book(parent, baby, workshop):
+    result = book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+    )
+    assert result.confirmed
+    return result.registration.id
+
+
+def session_of(workshop, number) -> WorkshopSession:
+    db.session.rollback()
+    return db.session.scalar(
+        sa.select(WorkshopSession)
+        .where(WorkshopSession.workshop_id == workshop.id, WorkshopSession.number == number)
+        .execution_options(populate_existing=True)
+    )
+
+
+def seats(workshop, number) -> int:
+    """Free seats of one session for a make-up, from the stored counters."""
+    session = session_of(workshop, number)
+    w = db.session.get(Workshop, workshop.id, populate_existing=True)
+    return w.capacity - w.held_unclaimed - w.confirmed_count + session.absences - (
+        session.makeups_taken
+    )
+
+
+@pytest.fixture
+def scene(make_centre, make_workshop, make_user, make_baby):
+    """Course A (3 places) with Ann absent in week 2 and Bob making up week 2 in A with
+    the credit from his own course B; course C (3 places) at the same centre."""
+    centre = make_centre()
+    a = make_workshop(centre=centre, capacity=3, starts_in_days=7, title="A")
+    b = make_workshop(centre=centre, capacity=3, starts_in_days=8, title="B")
+    c = make_workshop(centre=centre, capacity=3, starts_in_days=9, title="C")
+    ann, bob = make_user(email="ann@example.org"), make_user(email="bob@example.org")
+    ann_reg = book(ann, make_baby(ann, name="Annie"), a)
+    bob_reg = book(bob, make_baby(bob, name="Bobby"), b)
+    ann_credit = makeups.report_absence(
+        parent_id=ann.id, registration_id=ann_reg, session_id=session_of(a, 2).id
+    ).id
+    bob_credit = makeups.report_absence(
+        parent_id=bob.id, registration_id=bob_reg, session_id=session_of(b, 2).id
+    ).id
+    makeup = makeups.book_makeup(
+        parent_id=bob.id, credit_id=bob_credit, session_id=session_of(a, 2).id
+    ).id
+    return {
+        "a": a, "b": b, "c": c, "ann": ann, "bob": bob, "ann_reg": ann_reg,
+        "bob_reg": bob_reg, "ann_credit": ann_credit, "bob_credit": bob_credit,
+        "makeup": makeup,
+    }
+
+
+def test_the_scene_counts_seats(ctx, scene):
+    a, b = scene["a"], scene["b"]
+    # A week 2: 3 places - 1 booked + 1 away - 1 making up = 2 free.
+    assert seats(a, 2) == 2
+    assert seats(a, 3) == 2
+    # B week 2: 3 - 1 + 1 = 3 free.
+    assert seats(b, 2) == 3
+
+
+def test_parent_cancelling_a_place_with_an_absence_frees_it_once(ctx, scene):
+    a = scene["a"]
+    cancel_registration(scene["ann_reg"], actor_id=scene["ann"].id)
+    # 3 places - 0 booked + 0 away - 1 making up: the seat is not counted twice.
+    assert seats(a, 2) == 2
+    assert session_of(a, 2).absences == 0
+    assert db.session.get(MakeupCredit, scene["ann_credit"]) is None
+    assert seats(a, 3) == 3
+
+
+def test_staff_cancelling_on_behalf_frees_it_once(ctx, scene, make_user):
+    a = scene["a"]
+    staff = make_user(role="admin")
+    cancel_registration(scene["ann_reg"], actor_id=staff.id, on_behalf=True, reason="Moved away")
+    assert seats(a, 2) == 2
+    assert session_of(a, 2).absences == 0
+
+
+def test_a_spent_credit_keeps_its_make_up_when_the_place_ends(ctx, scene):
+    b = scene["b"]
+    cancel_registration(scene["bob_reg"], actor_id=scene["bob"].id)
+    assert seats(b, 2) == 3
+    assert session_of(b, 2).absences == 0
+    # Bob's make-up in A stays; it was booked with a credit already spent.
+    assert db.session.get(MakeupBooking, scene["makeup"]) is not None
+    assert session_of(scene["a"], 2).makeups_taken == 1
+    assert db.session.get(MakeupCredit, scene["bob_credit"]).used_at is not None
+
+
+def test_moving_a_place_with_an_absence(ctx, scene):
+    a, c = scene["a"], scene["c"]
+    moved = move_registration(scene["ann_reg"], c.id)
+    assert moved.workshop_id == c.id
+    assert seats(a, 2) == 2
+    assert session_of(a, 2).absences == 0
+    assert seats(c, 2) == 2
+    assert db.session.get(MakeupCredit, scene["ann_credit"]) is None
+
+
+def test_erasing_an_account_frees_its_place_absence_and_make_up(ctx, scene):
+    a, b = scene["a"], scene["b"]
+    erase_user(scene["bob"].id)
+    # Bob's make-up in A week 2 is gone: 3 - 1 + 1 - 0 = 3.
+    assert seats(a, 2) == 3
+    assert session_of(a, 2).makeups_taken == 0
+    assert db.session.scalar(sa.select(sa.func.count(MakeupBooking.id))) == 0
+    # His own place in B is free, and his absence there no longer counts.
+    assert seats(b, 2) == 3
+    assert session_of(b, 2).absences == 0
+    erase_user(scene["ann"].id)
+    assert seats(a, 2) == 3
+    assert session_of(a, 2).absences == 0
+    assert db.session.scalar(sa.select(sa.func.count(MakeupCredit.id))) == 0
+
+
+def test_cancelling_the_workshop_gives_make_up_credits_back(ctx, scene):
+    a = scene["a"]
+    cancel_workshop(a.id, "Instructor unwell")
+    week2 = session_of(a, 2)
+    assert (week2.absences, week2.makeups_taken) == (0, 0)
+    assert db.session.get(Workshop, a.id).confirmed_count == 0
+    assert db.session.get(MakeupBooking, scene["makeup"]) is None
+    # Bob can use his credit again elsewhere; Ann's unused credit is withdrawn.
+    assert db.session.get(MakeupCredit, scene["bob_credit"]).used_at is None
+    assert db.session.get(MakeupCredit, scene["ann_credit"]) is None
+    assert db.session.scalar(sa.select(sa.func.count(Absence.id))) == 1
+
+
+def test_cancelling_the_origin_workshop_keeps_the_make_up(ctx, scene):
+    b = scene["b"]
+    cancel_workshop(b.id)
+    assert session_of(b, 2).absences == 0
+    assert session_of(scene["a"], 2).makeups_taken == 1
+    assert db.session.get(MakeupBooking, scene["makeup"]) is not None
+
+
+def test_a_held_place_cancelled_goes_back_to_the_held_pool(
+    ctx, make_workshop, make_user, make_baby
+):
+    from datetime import UTC, datetime, timedelta
+
+    from booking.services import referrals
+
+    workshop = make_workshop(
+        capacity=2, held_places=1, held_until=datetime.now(UTC) + timedelta(days=1)
+    )
+    public = make_user()
+    book(public, make_baby(public), workshop)
+    waiting_parent = make_user()
+    waiting = book_place(
+        parent_id=waiting_parent.id, workshop_id=workshop.id,
+        baby_id=make_baby(waiting_parent).id, consent=True,
+    )
+    assert waiting.registration.status == "waitlisted"
+    code = referrals.create_codes(workshop.id)[0].code
+    referred = make_user()
+    held = book_place(
+        parent_id=referred.id, workshop_id=workshop.id, baby_id=make_baby(referred).id,
+        consent=True, referral_code=code,
+    )
+    cancel_registration(held.registration.id, actor_id=referred.id)
+    w = db.session.get(Workshop, workshop.id, populate_existing=True)
+    # Back to the held pool: still one unclaimed held place, nobody promoted.
+    assert (w.confirmed_count, w.held_claimed, w.held_unclaimed, w.places_left) == (1, 0, 1, 0)
+    assert db.session.get(type(waiting.registration), waiting.registration.id).status == (
+        "waitlisted"
+    )
+    # A new code can claim it.
+    again = referrals.create_codes(workshop.id)[0].code
+    other = make_user()
+    claimed = book_place(
+        parent_id=other.id, workshop_id=workshop.id, baby_id=make_baby(other).id,
+        consent=True, referral_code=again,
+    )
+    assert claimed.confirmed
+    # After the release time, a cancelled held place goes to the waiting list.
+    w = db.session.get(Workshop, workshop.id, populate_existing=True)
+    w.held_until = datetime.now(UTC) - timedelta(minutes=1)
+    db.session.commit()
+    cancel_registration(claimed.registration.id, actor_id=other.id)
+    w = db.session.get(Workshop, workshop.id, populate_existing=True)
+    assert (w.confirmed_count, w.held_claimed) == (2, 1)
+    assert db.session.get(type(waiting.registration), waiting.registration.id).status == (
+        "confirmed"
+    )
+
+
+def test_a_deleted_account_cannot_book(ctx, make_workshop, make_user, make_baby):
+    from booking.services.errors import Forbidden
+
+    workshop = make_workshop()
+    parent = make_user()
+    baby = make_baby(parent)
+    erase_user(parent.id)
+    with pytest.raises(Forbidden, match="deleted"):
+        book_place(parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True)
+    assert db.session.get(Workshop, workshop.id).confirmed_count == 0
+
+
+def test_a_booking_racing_with_erasure_does_not_survive(
+    app, make_workshop, make_user, make_baby
+):
+    import threading
+
+    from booking.models import Registration
+    from booking.services.errors import DomainError
+
+    workshop = make_workshop(capacity=4)
+    parent = make_user()
+    baby = make_baby(parent)
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def run(name, call):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                call()
+                outcomes[name] = "done"
+            except DomainError as exc:
+                outcomes[name] = exc.message
+            finally:
+                db.session.remove()
+
+    calls = {
+        "book": lambda: book_place(
+            parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+        ),
+        "erase": lambda: erase_user(parent.id),
+    }
+    threads = [threading.Thread(target=run, args=item) for item in calls.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert outcomes["erase"] == "done", outcomes
+    with app.app_context():
+        active = db.session.scalar(
+            sa.select(sa.func.count(Registration.id)).where(
+                Registration.parent_id == parent.id,
+                Registration.status.in_(("confirmed", "waitlisted")),
+            )
+        )
+        assert active == 0
+        assert db.session.get(Workshop, workshop.id).confirmed_count == 0
+
+
+def test_capacity_cannot_drop_below_the_people_at_a_session(ctx, scene, make_user, make_baby):
+    from booking.services.booking import change_capacity
+    from booking.services.errors import CapacityRefused
+
+    a = scene["a"]
+    cara = make_user()
+    book(cara, make_baby(cara, name="Cara"), a)
+    # A: 2 booked; week 2 has 2 - 1 away + 1 making up = 2; the other weeks 2.
+    change_capacity(a.id, 2)
+    dan = make_user()
+    c = scene["c"]
+    dan_reg = book(dan, make_baby(dan, name="Dan"), c)
+    credit = makeups.report_absence(
+        parent_id=dan.id, registration_id=dan_reg, session_id=session_of(c, 2).id
+    )
+    # Week 2 of A has a free seat (Ann's): Dan makes up there, so 3 people come.
+    change_capacity(a.id, 3)
+    makeups.book_makeup(parent_id=dan.id, credit_id=credit.id, session_id=session_of(a, 2).id)
+    with pytest.raises(CapacityRefused, match=r"session 2 .* has 3 people coming"):
+        change_capacity(a.id, 2)
+    assert db.session.get(Workshop, a.id, populate_existing=True).capacity == 3
