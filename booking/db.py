@@ -1,6 +1,9 @@
 """Database plumbing: SQLite settings, write transactions and the commit point."""
 
+import fcntl
+import os
 import sqlite3
+import threading
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -9,6 +12,48 @@ from sqlalchemy.engine import Engine
 from booking.extensions import db
 
 WRITE_OPTION = "booking_write"
+LOCK_SUFFIX = ".writelock"
+
+_turn = threading.local()
+
+
+def _lock_path(conn) -> str | None:
+    """The writers' lock file next to a file-backed SQLite database."""
+    database = conn.engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return os.path.abspath(database) + LOCK_SUFFIX
+
+
+def _take_turn(conn) -> None:
+    """Wait, in the order the kernel wakes us, until no other writer holds the file.
+
+    SQLite's own busy handler polls with sleeps of up to 100 ms, so under a burst of
+    bookings a writer can keep losing the race and wait for seconds. An exclusive
+    flock() on a lock file beside the database (one per transaction, so threads of one
+    process queue as well as processes) is released by its holder at commit and hands
+    the turn over at once; BEGIN IMMEDIATE then finds the database free.
+    """
+    if getattr(_turn, "fd", None) is not None:
+        return  # this thread already holds the turn (a nested write transaction)
+    path = _lock_path(conn)
+    if path is None:
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    _turn.fd = fd
+
+
+def _end_turn() -> None:
+    """Let the next writer in (closing the file releases the lock)."""
+    fd = getattr(_turn, "fd", None)
+    if fd is not None:
+        _turn.fd = None
+        os.close(fd)
 
 
 @sa.event.listens_for(Engine, "connect")
@@ -31,9 +76,23 @@ def _sqlite_on_begin(conn):
     if conn.dialect.name != "sqlite":
         return
     if conn.get_execution_options().get(WRITE_OPTION):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _take_turn(conn)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if not getattr(_turn, "depth", 0):
+                _end_turn()
+            raise
     else:
         conn.exec_driver_sql("BEGIN")
+
+
+@sa.event.listens_for(Engine, "commit")
+@sa.event.listens_for(Engine, "rollback")
+def _sqlite_on_end(conn):
+    """A write transaction begun outside `write_transaction()` gives its turn back here."""
+    if conn.dialect.name == "sqlite" and not getattr(_turn, "depth", 0):
+        _end_turn()
 
 
 def begin_write() -> None:
@@ -53,11 +112,20 @@ def begin_write() -> None:
 
 @contextmanager
 def write_transaction():
-    """Run a block as one write transaction: commit on success, roll back on error."""
-    begin_write()
+    """Run a block as one write transaction: commit on success, roll back on error.
+
+    On SQLite the writer's turn (see `_take_turn`) is given back when the outermost
+    block ends, after its commit or rollback.
+    """
+    _turn.depth = getattr(_turn, "depth", 0) + 1
     try:
+        begin_write()
         yield db.session
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+    finally:
+        _turn.depth -= 1
+        if not _turn.depth:
+            _end_turn()
