@@ -6,7 +6,7 @@ booking.mail.notify inside the same transaction and raises a DomainError when a
 rule refuses the request (nothing is then written).
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -21,8 +21,12 @@ from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED, DRAFT, KIND_SINGLE, PUBLISHED, SCHEDULED
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.makeups import drop_makeups_into_workshop, end_registration_absences
+from booking.services.waitlist import apply_capacity_change, promote_waitlist
 from booking.services.workshops import (
+    DECISION_HOURS_BEFORE,
     MAX_AGE_WEEKS,
+    MAX_CAPACITY,
+    MAX_COURSE_SESSIONS,
     MAX_CUTOFF_HOURS,
     MAX_DURATION,
     MAX_PRICE,
@@ -41,8 +45,13 @@ EDITABLE_FIELDS = (
     "price",
     "cancellation_cutoff_hours",
     "instructor_id",
+    "min_places",
+    "decision_at",
+    "run_confirmed",
+    "late_join_until",
 )
 ROOM_MAX = MAX_ROOM
+MAX_SESSIONS = MAX_COURSE_SESSIONS
 
 
 def lock_workshop(workshop_id: int) -> Workshop:
@@ -99,7 +108,91 @@ def _int_field(fields: dict, errors: dict, name: str, label: str, low: int, high
     return number
 
 
-def _clean_updates(workshop: Workshop, fields: dict) -> dict:
+def _session_count(workshop: Workshop) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.max(WorkshopSession.number)).where(
+            WorkshopSession.workshop_id == workshop.id
+        )
+    ) or 1
+
+
+def _clean_decision_fields(
+    workshop: Workshop, fields: dict, clean: dict, errors: dict, capacity
+) -> None:
+    """Minimum numbers (min_places, decision_at, run_confirmed) and late joining.
+
+    The same rules as creating a workshop: a minimum from 1 to the capacity,
+    decided at `decision_at` (an aware time, in the future and before the first
+    session; 48 hours before it by default), and late joining until one of the
+    workshop's sessions. run_confirmed needs a minimum, and cannot be taken back
+    once the decision time has passed.
+    """
+    now = utcnow()
+    first = workshop.first_starts_at
+    if "late_join_until" in fields:
+        count = _session_count(workshop)
+        late = _int_field(fields, errors, "late_join_until", "Late joining", 1, MAX_SESSIONS)
+        if late is not None and late > count:
+            errors["late_join_until"] = (
+                f"Late joining must end by one of the {count} session(s) (1 to {count})."
+            )
+        clean["late_join_until"] = late
+    minimum = workshop.min_places
+    if "min_places" in fields:
+        value = fields["min_places"]
+        if value is None or (isinstance(value, str) and not value.strip()):
+            minimum = None
+        else:
+            minimum = _int_field(fields, errors, "min_places", "The minimum", 1, MAX_CAPACITY)
+            room = capacity if isinstance(capacity, int) else workshop.capacity
+            if minimum is not None and minimum > room:
+                errors["min_places"] = f"The minimum cannot exceed the capacity ({room})."
+        clean["min_places"] = minimum
+    decision = workshop.decision_at
+    if "decision_at" in fields:
+        value = fields["decision_at"]
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            errors["decision_at"] = "Give the decision time as a date and time with its offset."
+        elif minimum is None:
+            errors["decision_at"] = "A decision time goes with a minimum number (min_places)."
+        else:
+            try:
+                decision = value.astimezone(UTC)
+            except (OverflowError, ValueError):
+                decision = None
+            if decision is None:
+                errors["decision_at"] = "That decision time is out of range."
+            elif decision <= now:
+                errors["decision_at"] = "The decision time must be in the future."
+            elif first is not None and decision >= first:
+                errors["decision_at"] = "The decision time must be before the first session."
+            clean["decision_at"] = decision
+    elif "min_places" in fields and minimum is not None and workshop.min_places is None:
+        decision = first - timedelta(hours=DECISION_HOURS_BEFORE) if first else None
+        if decision is None or decision <= now:
+            errors.setdefault("min_places", (
+                f"Minimum numbers need the first session more than {DECISION_HOURS_BEFORE}"
+                " hours away, so there is time to decide (or give a decision_at)."
+            ))
+        clean["decision_at"] = decision
+    if "min_places" in fields and minimum is None:
+        clean["decision_at"] = None
+        clean["run_confirmed"] = False
+    if "run_confirmed" in fields:
+        value = fields["run_confirmed"]
+        if not isinstance(value, bool):
+            errors["run_confirmed"] = "run_confirmed must be true or false."
+        elif value and minimum is None:
+            errors["run_confirmed"] = "This class has no minimum number, so it always runs."
+        elif not value and workshop.run_confirmed and (decision is None or decision <= now):
+            errors["run_confirmed"] = (
+                "The decision time has passed, so the class stays confirmed to run."
+            )
+        else:
+            clean["run_confirmed"] = value
+
+
+def _clean_updates(workshop: Workshop, fields: dict, capacity=None) -> dict:
     unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
     if unknown:
         errors = {name: "This cannot be changed here." for name in unknown}
@@ -154,6 +247,7 @@ def _clean_updates(workshop: Workshop, fields: dict) -> dict:
             errors["instructor_id"] = "Choose an instructor who teaches at this centre."
         else:
             clean["instructor_id"] = int(instructor_id)
+    _clean_decision_fields(workshop, fields, clean, errors, capacity)
     if errors:
         raise Invalid("Some details need correcting.", errors)
     return clean
@@ -183,14 +277,35 @@ def update_workshop(workshop_id: int, **fields) -> Workshop:
     """Change a workshop's details (not its kind, and capacity only via change_capacity).
 
     Fields: title, description, what_to_bring, min_age_weeks, max_age_weeks, price,
-    cancellation_cutoff_hours, instructor_id (an instructor at the workshop's centre).
+    cancellation_cutoff_hours, instructor_id (an instructor at the workshop's centre),
+    min_places, decision_at (an aware datetime), run_confirmed and late_join_until.
+    """
+    return update_workshop_and_capacity(workshop_id, None, **fields)
+
+
+def update_workshop_and_capacity(workshop_id: int, new_capacity, **fields) -> Workshop:
+    """Change a workshop's details and, unless `new_capacity` is None, its capacity, in
+    one transaction (the staff API's PATCH): nothing changes when any of it is refused.
+
+    The details follow update_workshop; the capacity follows change_capacity (waiting
+    parents move up; CapacityRefused below the people already holding seats), and the
+    minimum is checked against the new capacity.
     """
     with write_transaction():
         workshop = lock_workshop(workshop_id)
         _refuse_if_cancelled(workshop)
-        for name, value in _clean_updates(workshop, fields).items():
+        changes = _clean_updates(workshop, fields, new_capacity)
+        reopened = changes.get("late_join_until", workshop.late_join_until) > (
+            workshop.late_join_until or 1
+        )
+        for name, value in changes.items():
             setattr(workshop, name, value)
         workshop.updated_at = utcnow()
+        db.session.flush()
+        if new_capacity is not None:
+            apply_capacity_change(workshop, new_capacity)
+        elif reopened:
+            promote_waitlist(workshop.id)
     return workshop
 
 

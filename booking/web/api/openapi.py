@@ -198,8 +198,11 @@ def _paths() -> dict:
     workshop_item["patch"] = _staff(
         {
             "summary": "Change a workshop",
-            "description": "Change details; change capacity (waiting parents move up at "
-            "once; never below confirmed places); publish, return to draft (only with "
+            "description": "Change details, minimum numbers (min_places, decision_at, "
+            "run_confirmed) and late joining (late_join_until); change capacity (waiting "
+            "parents move up at once; never below confirmed or held places, nor below the "
+            "people expected at any session still to come: 409); all in one transaction, so "
+            "a refused field changes nothing; publish, return to draft (only with "
             "nobody booked) or cancel (on its own, with an optional cancel_reason; everyone "
             "booked is told).",
             "operationId": "updateWorkshop",

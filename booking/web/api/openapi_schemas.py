@@ -30,6 +30,7 @@ TIME_PATTERN = (
     r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?"
     r"|T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))$"
 )
+OFFSET_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"
 LOCAL_OR_OFFSET = (
     'Either "YYYY-MM-DD HH:MM" in the centre\'s local time, or ISO 8601 with an offset '
     '(such as "2026-03-02T10:00:00+00:00").'
@@ -70,9 +71,26 @@ FIELD_NOTES = {
     "topics": {
         "description": "Topic slugs: " + ", ".join(t.slug for t in TOPICS) + ".",
     },
-    "min_places": {"description": "Confirmed places needed by the decision time to run."},
+    "min_places": {
+        "description": "Confirmed places needed by the decision time to run, from 1 to the "
+        "capacity; null: no minimum (clears decision_at and run_confirmed)."
+    },
     "held_places": {"description": "Places kept back for referred families."},
-    "late_join_until": {"description": "Parents may join until the start of this session."},
+    "late_join_until": {
+        "description": "Parents may join (and the waiting list moves up) until the start "
+        "of this session; from 1 to the number of sessions."
+    },
+    "decision_at": {
+        "description": "When a workshop below min_places is cancelled unless run_confirmed: "
+        "ISO 8601 with an offset, in the future and before the first session. Setting "
+        "min_places without it uses 48 hours before the first session.",
+        "pattern": OFFSET_PATTERN,
+        "example": "2026-02-28T10:00:00+00:00",
+    },
+    "run_confirmed": {
+        "description": "true: the workshop runs whatever its numbers (needs min_places); "
+        "false is refused once the decision time has passed."
+    },
     "cancellation_cutoff_hours": {"description": "Parents may cancel until this many hours "
                                   "before the first session."},
     "status": {"description": "A new status."},
@@ -420,7 +438,7 @@ UPDATE_WORKSHOP = {
         WORKSHOP_PATCH_FIELDS,
         overrides={"status": {"enum": list(WORKSHOP_STATUSES)}},
     ),
-    "example": {"capacity": 10, "title": "Baby massage: spring course"},
+    "example": {"capacity": 10, "title": "Baby massage: spring course", "min_places": 4},
 }
 
 UPDATE_SESSION = {

@@ -18,9 +18,15 @@ from booking.models import Centre, Workshop, WorkshopSession
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED
 from booking.services import api_tokens, catalogue, roster, sessions
 from booking.services.accounts import find_user_by_email
-from booking.services.booking import change_capacity
 from booking.services.catalogue_params import MAX_ID
-from booking.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from booking.services.errors import (
+    CapacityRefused,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+)
 from booking.timefmt import iso_local, local_to_utc, to_local
 from booking.web.api import bp
 from booking.web.api.conventions import idempotent
@@ -35,6 +41,7 @@ from booking.web.api.staff_input import (
     ApiInputError,
     bearer_token,
     json_object,
+    parse_offset_time,
     parse_time,
 )
 
@@ -77,6 +84,10 @@ WORKSHOP_PATCH_FIELDS = {
     "instructor_id": WHOLE,
     "status": TEXT,
     "cancel_reason": TEXT,
+    "min_places": WHOLE_OR_NULL,
+    "decision_at": TEXT,
+    "run_confirmed": FLAG,
+    "late_join_until": WHOLE,
 }
 DETAIL_FIELDS = tuple(sessions.EDITABLE_FIELDS)
 SESSION_PATCH_FIELDS = {
@@ -218,15 +229,6 @@ def _check_patch(workshop: Workshop, data: dict) -> None:
         )
     if workshop.status == CANCELLED and data:
         raise Conflict("This workshop has been cancelled; it can no longer be changed.")
-    if "capacity" in data:
-        capacity = data["capacity"]
-        taken = max(workshop.confirmed_count, workshop.held_places)
-        if 0 <= capacity < taken:
-            message = (
-                f"The capacity cannot be {capacity}: {workshop.confirmed_count} places are "
-                f"confirmed and {workshop.held_places} held. Cancel or move bookings first."
-            )
-            raise Conflict(message, {"capacity": message})
     if status == PUBLISHED and workshop.status != PUBLISHED:
         live = [s for s in sessions.workshop_sessions(workshop.id) if not s.is_cancelled]
         if not live:
@@ -247,17 +249,15 @@ def update_workshop(workshop_id: int):
     """Change a workshop's details, capacity (waiting parents promoted) or status."""
     workshop = _workshop_for_staff(workshop_id)
     data = json_object(WORKSHOP_PATCH_FIELDS)
+    if "decision_at" in data:
+        data["decision_at"] = parse_offset_time(data["decision_at"], "decision_at")
     _check_patch(workshop, data)
     details = {k: v for k, v in data.items() if k in DETAIL_FIELDS}
-    if details:
-        sessions.update_workshop(workshop_id, **details)
-    if "capacity" in data:
+    if details or "capacity" in data:
         try:
-            change_capacity(workshop_id, data["capacity"])
-        except Invalid as exc:
-            if "already confirmed" in exc.message or "held for referrals" in exc.message:
-                raise Conflict(exc.message, exc.fields) from exc
-            raise
+            sessions.update_workshop_and_capacity(workshop_id, data.get("capacity"), **details)
+        except CapacityRefused as exc:
+            raise Conflict(exc.message, exc.fields) from exc
     status = data.get("status")
     if status == PUBLISHED:
         sessions.publish_workshop(workshop_id)

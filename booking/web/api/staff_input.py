@@ -147,3 +147,12 @@ def parse_time(value: str, name: str) -> datetime:
         raise ApiInputError(
             422, "invalid", f"{name} is not a real date and time.", {name: "Not a real time."}
         ) from exc
+
+
+def parse_offset_time(value: str, name: str) -> datetime:
+    """An instant given to the API as ISO 8601 with an offset or Z; 422 naming the field
+    for anything else (a time without an offset could be read in more than one zone)."""
+    if not _OFFSET_RE.match(value.strip()):
+        message = 'Use ISO 8601 with an offset, such as "2026-03-02T10:00:00+00:00".'
+        raise ApiInputError(422, "invalid", f"{name}: {message}", {name: message})
+    return parse_time(value, name)
