@@ -161,6 +161,12 @@ CASES = [
     ),
     Case(
         "POST",
+        "/account/bookings/{reg}/sessions/{session2}/absence/withdraw",
+        {"parent"},
+        shared=True,
+    ),
+    Case(
+        "POST",
         "/account/makeups/{credit}/book",
         {"parent"},
         {"session_id": "{quiet_session2}"},

@@ -55,6 +55,7 @@ class SessionLine:
     absent: bool
     doll: bool
     can_report: bool
+    can_take_back: bool = False
 
 
 @dataclass
@@ -172,6 +173,9 @@ def parent_makeups(parent_id: int, now: datetime | None = None) -> ParentMakeups
                 and s.status == SCHEDULED
                 and s.starts_at > now
                 and (registration.id, s.id) not in absent,
+                can_take_back=s.status == SCHEDULED
+                and s.starts_at > now
+                and (registration.id, s.id) in absent,
             )
             for s in workshop.sessions
             if s.ends_at > now

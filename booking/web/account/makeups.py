@@ -53,6 +53,31 @@ def report_absence(registration_id: int, session_id: int):
     return redirect(url_for("account.bookings"))
 
 
+@bp.route(
+    "/account/bookings/<int:registration_id>/sessions/<int:session_id>/absence/withdraw",
+    methods=["POST"],
+)
+@login_required
+def withdraw_absence(registration_id: int, session_id: int):
+    """Take back "we can't come": the baby comes after all, if the seat is still free."""
+    if not ConfirmForm().validate():
+        return render_bookings(400, "This form had expired. Please try again.")
+    try:
+        makeups.take_back_absence(
+            parent_id=current_user.id, registration_id=registration_id, session_id=session_id
+        )
+    except NotFound as exc:
+        abort(404, exc.message)
+    except DomainError as exc:
+        return render_bookings(exc.status, exc.message)
+    flash(
+        "Good news: we have you down to come to that session again. The make-up credit "
+        "it gave you is withdrawn.",
+        "success",
+    )
+    return redirect(url_for("account.bookings"))
+
+
 @bp.route("/account/makeups/<int:credit_id>/book", methods=["POST"])
 @login_required
 def book_makeup(credit_id: int):
