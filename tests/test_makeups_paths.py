@@ -287,3 +287,31 @@ def test_capacity_cannot_drop_below_the_people_at_a_session(ctx, scene, make_use
     with pytest.raises(CapacityRefused, match=r"session 2 .* has 3 people coming"):
         change_capacity(a.id, 2)
     assert db.session.get(Workshop, a.id, populate_existing=True).capacity == 3
+
+
+def test_manage_page_says_why_capacity_cannot_drop(
+    app, client, auth, make_centre, make_workshop, make_user, make_baby
+):
+    centre = make_centre()
+    make_user(email="staff@example.org", role="staff", centre=centre)
+    target = make_workshop(centre=centre, capacity=2, starts_in_days=7, title="Target")
+    origin = make_workshop(centre=centre, capacity=4, starts_in_days=8, title="Origin")
+    ann, cat = make_user(), make_user()
+    ann_baby, cat_baby = make_baby(ann, name="Ann"), make_baby(cat, name="Cat")
+    with app.app_context():
+        book(ann, ann_baby, target)
+        cat_reg = book(cat, cat_baby, origin)
+        credit = makeups.report_absence(
+            parent_id=cat.id, registration_id=cat_reg, session_id=session_of(origin, 2).id
+        )
+        makeups.book_makeup(
+            parent_id=cat.id, credit_id=credit.id, session_id=session_of(target, 2).id
+        )
+        db.session.remove()
+    auth.login("staff@example.org")
+    response = client.post(f"/manage/workshops/{target.id}/capacity", data={"capacity": "1"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "session 2" in page and "2 people coming" in page
+    with app.app_context():
+        assert db.session.get(Workshop, target.id).capacity == 2
