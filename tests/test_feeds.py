@@ -231,6 +231,41 @@ def test_private_feed_changes_when_booking_cancelled(
     assert events == []
 
 
+def test_private_feed_changes_when_a_baby_is_renamed(
+    app, client, auth, make_user, make_workshop, make_baby
+):
+    """Renaming a baby changes the private feed's ETag even when the names' count,
+    lengths, first and last stay the same; If-Modified-Since alone is no 304 either."""
+    from booking.models import Baby
+
+    parent = make_user(email="p3@example.org")
+    workshop = make_workshop(sessions=1, title="Calm baby")
+    babies = [make_baby(parent, name=name) for name in ("Ada", "Eve", "Zoe")]
+    for baby in babies:
+        _book(app, workshop, parent, baby)
+    token = _private_token(client, auth, "p3@example.org")
+    first = client.get(f"/feeds/private/{token}.ics")
+    assert "(Ada and Eve and Zoe)" in first.get_data(as_text=True)
+    same = client.get(
+        f"/feeds/private/{token}.ics", headers={"If-None-Match": first.headers["ETag"]}
+    )
+    assert same.status_code == 304
+    with app.app_context():
+        db.session.get(Baby, babies[1].id).name = "Fay"
+        db.session.commit()
+    second = client.get(
+        f"/feeds/private/{token}.ics", headers={"If-None-Match": first.headers["ETag"]}
+    )
+    assert second.status_code == 200
+    assert second.headers["ETag"] != first.headers["ETag"]
+    assert "(Ada and Fay and Zoe)" in second.get_data(as_text=True)
+    by_date = client.get(
+        f"/feeds/private/{token}.ics",
+        headers={"If-Modified-Since": first.headers["Last-Modified"]},
+    )
+    assert by_date.status_code == 200
+
+
 def test_private_instructor_feed_shows_numbers_booked(
     app, client, auth, make_centre, make_user, make_workshop, make_baby
 ):

@@ -13,13 +13,14 @@ PRIVATE_CACHE = "private, max-age=0"
 
 
 def _not_modified(version: FeedVersion) -> bool:
-    """RFC 9110: If-None-Match decides when present; otherwise If-Modified-Since."""
+    """RFC 9110: If-None-Match decides when present; otherwise If-Modified-Since, when
+    the feed's dates move with every change of its content."""
     if request.if_none_match:
         return request.if_none_match.contains_weak(version.etag) or (
             request.if_none_match.star_tag
         )
     since = request.if_modified_since
-    if since is not None and version.last_modified is not None:
+    if since is not None and version.last_modified is not None and version.dates_exact:
         return version.last_modified.replace(microsecond=0) <= since
     return False
 
