@@ -3,7 +3,8 @@
 A query counter (a before_cursor_execute listener on the engine) counts the SQL of one
 request after a warm-up request. The data grows from 5 to 50 rows of everything the
 pages list: workshops of a centre and an instructor (with topics and waiting lists),
-registrations on one class (its roster and back-office page), and one parent's bookings.
+registrations on one class (its roster and back-office page), and one parent's bookings
+(each with an absence, as the parent's private calendar feed shows them).
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -12,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Baby, Registration, Workshop, workshop_topic
+from booking.models import Absence, Baby, Registration, Workshop, workshop_topic
+from booking.services.feed_tokens import issue_feed_token
 
 SMALL, LARGE = 5, 50
 
@@ -54,10 +56,9 @@ class Scenario:
         db.session.flush()
         return baby
 
-    def _register(self, workshop_id: int, baby: Baby, status: str) -> None:
+    def _register(self, workshop_id: int, baby: Baby, status: str) -> Registration:
         now = datetime.now(UTC)
-        db.session.add(
-            Registration(
+        registration = Registration(
                 workshop_id=workshop_id,
                 baby_id=baby.id,
                 parent_id=baby.parent_id,
@@ -66,13 +67,15 @@ class Scenario:
                 confirmed_at=now if status == "confirmed" else None,
                 waitlisted_at=now if status == "waitlisted" else None,
             )
-        )
+        db.session.add(registration)
+        db.session.flush()
         if status == "confirmed":
             db.session.execute(
                 sa.update(Workshop)
                 .where(Workshop.id == workshop_id)
                 .values(confirmed_count=Workshop.confirmed_count + 1)
             )
+        return registration
 
     def _add_row(self, i: int) -> None:
         workshop = self.make_workshop(
@@ -88,7 +91,15 @@ class Scenario:
                 sa.insert(workshop_topic).values(workshop_id=workshop.id, topic="sleep")
             )
             # The parent's own booking (the class is then full) and someone waiting.
-            self._register(workshop.id, self._baby(self.parent.id, f"Baby {i}"), "confirmed")
+            mine = self._register(
+                workshop.id, self._baby(self.parent.id, f"Baby {i}"), "confirmed"
+            )
+            first_session = db.session.scalar(
+                sa.text("SELECT id FROM workshop_session WHERE workshop_id = :w AND number = 1"),
+                {"w": workshop.id},
+            )
+            db.session.add(Absence(registration_id=mine.id, session_id=first_session,
+                                   parent_id=self.parent.id))
             self._register(workshop.id, self._baby(other.id, f"Waiting {i}"), "waitlisted")
             # One more family on the big class's roster.
             self._register(self.big.id, self._baby(other.id, f"Roster {i}"), "confirmed")
@@ -172,6 +183,21 @@ def test_logged_in_page_queries_do_not_grow_with_rows(
     scenario.grow_to(LARGE)
     many = count_queries(app, client, url)
     assert few == many, f"{url}: {few} queries with {SMALL} rows, {many} with {LARGE}"
+
+
+@pytest.mark.parametrize("email", ["parent@example.org", "teacher@example.org"])
+def test_private_feed_queries_do_not_grow_with_rows(app, client, scenario, email):
+    """A parent's (bookings, absences) and an instructor's (teaching) private feed."""
+    user_id = scenario.parent.id if email.startswith("parent") else scenario.teacher.id
+    with app.app_context():
+        url = f"/feeds/private/{issue_feed_token(user_id)}.ics"
+    scenario.grow_to(SMALL)
+    few = count_queries(app, client, url)
+    scenario.grow_to(LARGE)
+    many = count_queries(app, client, url)
+    assert few == many, f"{email}'s private feed: {few} queries with {SMALL} rows, {many}"
+    body = client.get(url).get_data(as_text=True)
+    assert body.count("BEGIN:VEVENT") >= LARGE
 
 
 def test_the_lists_really_hold_the_rows(app, client, auth, scenario):

@@ -337,19 +337,24 @@ def _absences_and_makeups(parent_id: int) -> tuple[set[int], dict[int, list[str]
     absent_by_session: dict[int, set[int]] = defaultdict(set)
     for session_id, registration_id in absent_rows:
         absent_by_session[session_id].add(registration_id)
-    absent = set()
-    for session_id, registration_ids in absent_by_session.items():
-        booked = db.session.scalar(
-            sa.select(sa.func.count(Registration.id))
-            .join(Session, Session.workshop_id == Registration.workshop_id)
+    # How many of the parent's confirmed bookings each of those sessions has, at once.
+    booked = dict(
+        db.session.execute(
+            sa.select(Session.id, sa.func.count(Registration.id))
+            .join(Registration, Session.workshop_id == Registration.workshop_id)
             .where(
-                Session.id == session_id,
+                Session.id.in_(list(absent_by_session)),
                 Registration.parent_id == parent_id,
                 Registration.status == CONFIRMED,
             )
-        )
-        if booked <= len(registration_ids):
-            absent.add(session_id)
+            .group_by(Session.id)
+        ).all()
+    ) if absent_by_session else {}
+    absent = {
+        session_id
+        for session_id, registration_ids in absent_by_session.items()
+        if booked.get(session_id, 0) <= len(registration_ids)
+    }
     made_up: dict[int, list[str]] = defaultdict(list)
     rows = db.session.execute(
         sa.select(MakeupBooking.session_id, Baby.name)
