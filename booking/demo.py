@@ -173,21 +173,25 @@ class DemoClass:
     publish: bool = True
     description: str = ""
     extra: dict = field(default_factory=dict)
+    # The first session falls on this weekday (0 Monday) on or after `days` from today.
+    weekday: int | None = None
 
 
 CLASSES = (
     DemoClass("parent-course", LONDON, "instructor@example.com",
               "Baby massage: five-week course", "course", 5, time(10, 0), sessions=5,
               price="60.00", description="The full routine, one part a week: legs and feet, "
-              "tummy, chest and arms, face and back, then the whole massage together."),
+              "tummy, chest and arms, face and back, then the whole massage together.",
+              weekday=0),
     DemoClass("makeup-course", LONDON, "instructor@example.com",
               "Baby massage: Thursday afternoon course", "course", 6, time(13, 30),
               sessions=5, price="60.00", description="The five-week routine on Thursday "
-              "afternoons; families who miss a week of another course can make it up here."),
+              "afternoons; families who miss a week of another course can make it up here.",
+              weekday=3),
     DemoClass("at-risk", "camden-childrens-centre", "grace.okafor@example.com",
               "Baby massage: weekend course", "course", 3, time(10, 0), sessions=4,
               price="55.00", description="A Saturday course that runs with at least four "
-              "families.", extra={"min_places": 4}),
+              "families.", extra={"min_places": 4}, weekday=5),
     DemoClass("colic", LONDON, "instructor@example.com", "Colic and wind relief massage",
               "single", 9, time(13, 30), capacity=10, ages=(4, 26), price="15.00",
               topics=("colic",), description="The tummy strokes that help with wind and "
@@ -236,6 +240,9 @@ CLASSES = (
               "look after a grandchild: the basic routine at a relaxed pace."),
 )
 
+# A family on the five-week course who miss week 2 and make it up in the Thursday course
+# (booking.demo_courses); the demo parent is left to try that themselves.
+MAKEUP_FAMILY = ("iris.parent@example.com", "Iris Grant", "Olive", 11)
 # Families filling the full class (confirmed) and waiting for it.
 FULL_CLASS_FAMILIES = (
     ("amara.parent@example.com", "Amara Bello", "Tobi", 9),
@@ -304,6 +311,9 @@ def seed_demo(today: date | None = None) -> SeedReport:
                 continue
             if spec.key == "parent-course":
                 _book(workshop, users["parent@example.com"], "Leo", 10, CONFIRMED, report)
+                email, name, baby, weeks = MAKEUP_FAMILY
+                parent = _person(email, name, "parent", [], None, "", report)
+                _book(workshop, parent, baby, weeks, CONFIRMED, report)
             elif spec.key == "full-premature":
                 for email, name, baby, weeks in FULL_CLASS_FAMILIES:
                     parent = _person(email, name, "parent", [], None, "", report)
@@ -383,7 +393,10 @@ def _demo_class(spec: DemoClass, centre: Centre, instructor: User, today: date,
     if current is not None:
         return None
     local_today = to_local(utcnow(), centre.timezone).date() if today is None else today
-    first = datetime.combine(local_today + timedelta(days=spec.days), spec.start)
+    day = local_today + timedelta(days=spec.days)
+    if spec.weekday is not None:
+        day += timedelta(days=(spec.weekday - day.weekday()) % 7)
+    first = datetime.combine(day, spec.start)
     workshop = create_workshop(
         centre_id=centre.id,
         instructor_id=instructor.id,

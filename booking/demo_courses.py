@@ -1,9 +1,11 @@
 """Demo data for courses as they really run (called by seed-demo, idempotent).
 
-The demo parent's baby Leo misses week 2 of the five-week course and makes it up
-in week 2 of the Thursday course; Leo has an immunisation date the day before
-week 1 (a doll day); the weekend course is below its minimum with its decision
-time just past, so `run-decisions` cancels it and emails its parents.
+Olive (Iris Grant's baby) misses week 2 of the five-week course and makes it up in
+week 2 of the Thursday course, so both registers show it; the demo parent's baby
+Leo, on the same course, is left free to do the same from /account/bookings. Leo
+has an immunisation date the day before week 1 (a doll day); the weekend course is
+below its minimum with its decision time just past, so `run-decisions` cancels it
+and emails its parents.
 """
 
 from datetime import timedelta
@@ -20,6 +22,7 @@ from booking.services.places import utc_now
 from booking.timefmt import to_local
 
 DEMO_PARENT = "parent@example.com"
+MAKEUP_PARENT = "iris.parent@example.com"
 HOME_COURSE = "Baby massage: five-week course"
 MAKEUP_COURSE = "Baby massage: Thursday afternoon course"
 AT_RISK_COURSE = "Baby massage: weekend course"
@@ -42,24 +45,32 @@ def _week(workshop: Workshop, number: int) -> WorkshopSession | None:
     )
 
 
+def _registration(workshop: Workshop | None, email: str) -> Registration | None:
+    """The confirmed registration of the parent with that email on the workshop."""
+    if workshop is None:
+        return None
+    return db.session.scalar(
+        sa.select(Registration)
+        .join(User, User.id == Registration.parent_id)
+        .where(
+            Registration.workshop_id == workshop.id,
+            User.email == email,
+            Registration.status == CONFIRMED,
+        )
+    )
+
+
 def seed_course_extras() -> None:
     """Add the absence, make-up, immunisation date and at-risk decision time."""
     now = utc_now()
     with write_transaction():
-        parent = db.session.scalar(sa.select(User).where(User.email == DEMO_PARENT))
         home = _current(HOME_COURSE)
         target = _current(MAKEUP_COURSE)
-        registration = None
-        if parent is not None and home is not None:
-            registration = db.session.scalar(
-                sa.select(Registration).where(
-                    Registration.workshop_id == home.id,
-                    Registration.parent_id == parent.id,
-                    Registration.status == CONFIRMED,
-                )
-            )
-        if registration is not None and registration.baby_id is not None:
-            baby = db.session.get(Baby, registration.baby_id)
+        leo = _registration(home, DEMO_PARENT)
+        parent = db.session.scalar(sa.select(User).where(User.email == MAKEUP_PARENT))
+        registration = _registration(home, MAKEUP_PARENT)
+        if leo is not None and leo.baby_id is not None:
+            baby = db.session.get(Baby, leo.baby_id)
             if baby.immunisation_date is None and home.first_starts_at is not None:
                 tz_name = db.session.get(Centre, home.centre_id).timezone
                 first_day = to_local(home.first_starts_at, tz_name).date()
