@@ -10,7 +10,14 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Absence, MakeupBooking, MakeupCredit, Workshop, WorkshopSession
+from booking.models import (
+    Absence,
+    MakeupBooking,
+    MakeupCredit,
+    OutboxMessage,
+    Workshop,
+    WorkshopSession,
+)
 from booking.services import makeups
 from booking.services.booking import book_place, cancel_registration, move_registration
 from booking.services.privacy import erase_user
@@ -145,6 +152,34 @@ def test_cancelling_the_workshop_gives_make_up_credits_back(ctx, scene):
     assert db.session.get(MakeupCredit, scene["bob_credit"]).used_at is None
     assert db.session.get(MakeupCredit, scene["ann_credit"]) is None
     assert db.session.scalar(sa.select(sa.func.count(Absence.id))) == 1
+    told = db.session.scalar(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.recipient == "bob@example.org",
+            OutboxMessage.subject.startswith("Make-up cancelled"),
+        )
+    )
+    assert "the class was cancelled" in told.body_text
+    assert "credit is yours again" in told.body_text
+
+
+def test_cancelling_a_session_gives_its_make_up_credits_back(ctx, scene):
+    from booking.services.sessions import cancel_session
+
+    a = scene["a"]
+    cancel_session(session_of(a, 2).id)
+    assert session_of(a, 2).makeups_taken == 0
+    assert db.session.get(MakeupBooking, scene["makeup"]) is None
+    assert db.session.get(MakeupCredit, scene["bob_credit"]).used_at is None
+    subjects = db.session.scalars(
+        sa.select(OutboxMessage.subject).where(OutboxMessage.recipient == "bob@example.org")
+    ).all()
+    assert any(s.startswith("Make-up cancelled: A") for s in subjects), subjects
+    # Bob can book week 2 of course C with the credit instead.
+    makeups.book_makeup(
+        parent_id=scene["bob"].id, credit_id=scene["bob_credit"],
+        session_id=session_of(scene["c"], 2).id,
+    )
+    assert session_of(scene["c"], 2).makeups_taken == 1
 
 
 def test_cancelling_the_origin_workshop_keeps_the_make_up(ctx, scene):

@@ -307,17 +307,27 @@ def drop_makeup(makeup_id: int, *, restore_credit: bool, now: datetime | None = 
     return True
 
 
-def drop_makeups_into_workshop(workshop_id: int, now: datetime | None = None) -> int:
-    """Inside the caller's transaction, when a workshop is cancelled: make-ups booked
-    into its sessions still to come are removed and their credits can be used again."""
+def drop_makeups_into(
+    *, workshop_id: int | None = None, session_id: int | None = None, now=None
+) -> list[MakeupBooking]:
+    """Inside the caller's transaction, when a workshop or one session is cancelled:
+    make-ups booked into its sessions still to come are removed and their credits can
+    be used again. Returns the removed make-ups (detached rows, for the emails)."""
     now = now or utc_now()
-    ids = db.session.scalars(
-        sa.select(MakeupBooking.id)
+    query = (
+        sa.select(MakeupBooking)
         .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
-        .where(WorkshopSession.workshop_id == workshop_id, WorkshopSession.starts_at > now)
+        .where(WorkshopSession.starts_at > now)
         .order_by(MakeupBooking.id)
-    ).all()
-    return sum(drop_makeup(i, restore_credit=True, now=now) for i in ids)
+    )
+    if workshop_id is not None:
+        query = query.where(WorkshopSession.workshop_id == workshop_id)
+    if session_id is not None:
+        query = query.where(MakeupBooking.session_id == session_id)
+    found = list(db.session.scalars(query))
+    for makeup in found:
+        db.session.expunge(makeup)
+    return [m for m in found if drop_makeup(m.id, restore_credit=True, now=now)]
 
 
 def drop_parent_makeups(parent_id: int, now: datetime | None = None) -> int:

@@ -14,13 +14,14 @@ import sqlalchemy as sa
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.mail.notify import notify_session_changed, notify_workshop_cancelled
+from booking.mail.notify_makeups import notify_makeup_cancelled
 from booking.models import Centre, Membership, Registration, User, Workshop, WorkshopSession, utcnow
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import CANCELLED as REG_CANCELLED
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED, DRAFT, KIND_SINGLE, PUBLISHED, SCHEDULED
 from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.makeups import drop_makeups_into_workshop, end_registration_absences
+from booking.services.makeups import drop_makeups_into, end_registration_absences
 from booking.services.waitlist import apply_capacity_change, promote_waitlist
 from booking.services.workshops import (
     DECISION_HOURS_BEFORE,
@@ -390,13 +391,25 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
             session.status = CANCELLED
             session.revision += 1
             session.updated_at = now
-    drop_makeups_into_workshop(workshop.id, now)
+    dropped = drop_makeups_into(workshop_id=workshop.id, now=now)
     workshop.confirmed_count = 0
     workshop.status = CANCELLED
     workshop.updated_at = now
     db.session.flush()
     notify_workshop_cancelled(workshop, registrations, reason=reason)
+    _tell_makeups(dropped, "the class was cancelled")
     return registrations
+
+
+def _tell_makeups(dropped, why: str) -> None:
+    for makeup in dropped:
+        notify_makeup_cancelled(
+            parent_id=makeup.parent_id,
+            baby_id=makeup.baby_id,
+            session_id=makeup.session_id,
+            credit_id=makeup.credit_id,
+            why=why,
+        )
 
 
 def _to_utc(starts_local: datetime, tz_name: str, field: str = "starts_local") -> datetime:
@@ -578,8 +591,10 @@ def cancel_session(session_id: int) -> WorkshopSession:
         session.revision += 1
         session.updated_at = utcnow()
         db.session.flush()
+        dropped = drop_makeups_into(session_id=session.id)
         _renumber_and_span(workshop)
         notify_session_changed(session, "cancelled")
+        _tell_makeups(dropped, "that session was cancelled")
     return session
 
 

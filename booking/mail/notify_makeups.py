@@ -1,0 +1,44 @@
+"""Emails about make-up sessions, queued in the caller's write transaction."""
+
+from booking import timefmt
+from booking.extensions import db
+from booking.mail.context import can_email, describe_session, load_sessions, workshop_info
+from booking.mail.outbox import absolute_url, queue_email
+from booking.models import Baby, MakeupCredit, OutboxMessage, User, WorkshopSession
+
+
+def notify_makeup_cancelled(
+    *, parent_id: int | None, baby_id: int | None, session_id: int, credit_id: int, why: str
+) -> OutboxMessage | None:
+    """Tell a parent their make-up session is off (`why`: the class or that session was
+    cancelled) and that their make-up credit can be used again."""
+    parent = db.session.get(User, parent_id) if parent_id else None
+    if not can_email(parent):
+        return None
+    session = db.session.get(WorkshopSession, session_id)
+    info = workshop_info(session.workshop_id)
+    line = next(
+        (s for s in info.sessions if s.id == session.id),
+        describe_session(session, info.centre, len(load_sessions(session.workshop_id)), True),
+    )
+    baby = db.session.get(Baby, baby_id) if baby_id else None
+    credit = db.session.get(MakeupCredit, credit_id)
+    expires = (
+        timefmt.format_local(credit.expires_at, info.centre.timezone) if credit else None
+    )
+    subject = (
+        f"Make-up cancelled: {info.workshop.title} at {info.centre.name}, "
+        f"{line.label.lower()} on {line.date}"
+    )
+    return queue_email(
+        parent.email,
+        "makeup_cancelled",
+        subject,
+        parent=parent,
+        baby_name=baby.name if baby is not None else "your baby",
+        info=info,
+        line=line,
+        why=why,
+        expires=expires,
+        bookings_url=absolute_url("/account/bookings"),
+    )
