@@ -161,6 +161,41 @@ def test_date_filters_use_the_centres_local_date(client, make_workshop, make_cen
     assert found(date_to=day.isoformat()) == ["London soon", "Sydney morning"]
 
 
+def test_local_dates_and_ages_hold_across_daylight_saving_changes(
+    app, make_workshop, make_centre
+):
+    """Just after midnight on the day after the clocks change, in two zones: the local
+    date (and so the baby's age at the first session) is the centre's, not UTC's."""
+    london = make_centre(timezone="Europe/London")
+    sydney = make_centre(timezone="Australia/Sydney", country="AU", town="Sydney")
+    # London goes to BST on 28 Mar 2032, Sydney leaves daylight time on 4 Apr 2032.
+    london_day, sydney_day = date(2032, 3, 29), date(2032, 4, 5)
+    make_workshop(title="London early", centre=london, min_age_weeks=10, max_age_weeks=10,
+                  starts_at=local_to_utc(datetime.combine(london_day, time(0, 15)),
+                                         "Europe/London"))
+    make_workshop(title="Sydney early", centre=sydney, min_age_weeks=10, max_age_weeks=10,
+                  starts_at=local_to_utc(datetime.combine(sydney_day, time(0, 15)),
+                                         "Australia/Sydney"))
+    # Today in both zones: Monday 8 Mar 2032 (London) / Monday 29 Mar 2032 (Sydney).
+    now = datetime(2032, 3, 8, 12, tzinfo=UTC)
+
+    def found(**args):
+        with app.app_context():
+            result = catalogue.search_workshops(SearchParams(**args), now=now)
+            return [listing.workshop.title for listing in result.listings]
+
+    assert found(date_from=london_day, date_to=london_day) == ["London early"]
+    assert found(date_to=london_day - timedelta(days=1)) == []
+    assert found(date_from=sydney_day, date_to=sydney_day) == ["Sydney early"]
+    assert found(date_from=sydney_day + timedelta(days=1)) == []
+    # London: 21 days from today, so a baby of 7 weeks now is 10 weeks then.
+    assert found(age_weeks=7) == ["London early"]
+    assert found(age_weeks=8) == []
+    # Sydney: 7 days from today (29 Mar to 5 Apr), so a baby of 9 weeks is 10 then.
+    now = datetime(2032, 3, 29, 2, tzinfo=UTC)
+    assert found(age_weeks=9) == ["Sydney early"]
+
+
 def test_distance_search_is_nearest_first_within_the_radius(client, make_workshop, make_centre):
     here = (51.4545, -2.5879)  # Bristol
     near = make_centre(name="Near", latitude=51.46, longitude=-2.59)  # under 1 km

@@ -8,8 +8,7 @@ queries for a page does not grow with the number of results.
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -29,6 +28,7 @@ from booking.models import (
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import WAITLISTED
 from booking.models.workshop import DRAFT, PUBLISHED
+from booking.services.catalogue_dates import local_date_condition, utc_window
 from booking.services.catalogue_params import MAX_ID, SLUG_RE, SearchParams
 from booking.services.errors import NotFound
 from booking.topics import TOPICS, Topic
@@ -225,70 +225,42 @@ def _conditions(params: SearchParams, now: datetime) -> list:
             workshop_topic.c.topic == params.topic
         )
         conds.append(Workshop.id.in_(tagged))
-    # Local dates: a safe UTC window in SQL (zones span UTC-12 to UTC+14), exact later.
-    if params.date_from:
-        start = datetime.combine(params.date_from, time(), UTC) - timedelta(hours=14)
-        conds.append(Workshop.first_starts_at >= start)
-    if params.date_to:
-        end = datetime.combine(params.date_to, time(), UTC) + timedelta(days=1, hours=12)
-        conds.append(Workshop.first_starts_at < end)
+    # Local dates and the baby's age, exact in SQL; the UTC window lets indexes help.
+    conds.extend(utc_window(params.date_from, params.date_to))
+    if params.date_from or params.date_to or params.age_weeks is not None:
+        conds.append(
+            local_date_condition(params.date_from, params.date_to, params.age_weeks, now)
+        )
     if params.near:
         conds.extend(_bounding_box(params.lat, params.lon, params.radius_km))
     return conds
 
 
-def _keep(params: SearchParams, row, now: datetime) -> tuple[bool, float | None]:
-    """The exact checks done in Python: local dates, the baby's age, the distance."""
-    tz = ZoneInfo(row.timezone)
-    first_local = row.first_starts_at.astimezone(tz).date()
-    if params.date_from and first_local < params.date_from:
-        return False, None
-    if params.date_to and first_local > params.date_to:
-        return False, None
-    if params.age_weeks is not None:
-        today = now.astimezone(tz).date()
-        age_at_first = params.age_weeks + (first_local - today).days // 7
-        if not row.min_age_weeks <= age_at_first <= row.max_age_weeks:
-            return False, None
-    distance = None
-    if params.near:
-        distance = haversine_km(params.lat, params.lon, row.latitude, row.longitude)
-        if distance > params.radius_km:
-            return False, None
-    return True, distance
-
-
 def search_workshops(params: SearchParams, now: datetime | None = None) -> SearchResult:
-    """One page of listed workshops matching the search, soonest (or nearest) first."""
+    """One page of listed workshops matching the search, soonest (or nearest) first.
+
+    Everything but the distance is decided in SQL, which counts and pages the result;
+    a distance search checks the circle in Python over the centres in its bounding box.
+    """
     now = now or utcnow()
     conds = _conditions(params, now)
     order = (Workshop.first_starts_at, Workshop.id)
     offset = (params.page - 1) * params.per_page
     distances: dict[int, float] = {}
-    if params.near or params.age_weeks is not None or params.date_from or params.date_to:
+    if params.near:
         rows = db.session.execute(
-            sa.select(
-                Workshop.id,
-                Workshop.first_starts_at,
-                Workshop.min_age_weeks,
-                Workshop.max_age_weeks,
-                Centre.timezone,
-                Centre.latitude,
-                Centre.longitude,
-            )
+            sa.select(Workshop.id, Centre.latitude, Centre.longitude)
             .join(Centre, Workshop.centre_id == Centre.id)
             .where(*conds)
             .order_by(*order)
         ).all()
         kept = []
         for row in rows:
-            keep, distance = _keep(params, row, now)
-            if keep:
+            distance = haversine_km(params.lat, params.lon, row.latitude, row.longitude)
+            if distance <= params.radius_km:
                 kept.append(row.id)
-                if distance is not None:
-                    distances[row.id] = distance
-        if params.near:
-            kept.sort(key=lambda wid: distances[wid])  # stable: soonest first among equals
+                distances[row.id] = distance
+        kept.sort(key=lambda wid: distances[wid])  # stable: soonest first among equals
         total = len(kept)
         ids = kept[offset : offset + params.per_page]
     else:
