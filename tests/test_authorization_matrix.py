@@ -172,6 +172,7 @@ CASES = [
         {"session_id": "{quiet_session2}"},
         shared=True,
     ),
+    Case("POST", "/account/makeups/{makeup}/cancel", {"parent"}, shared=True),
     Case("GET", "/classes/{workshop}/book", SIGNED_IN),
     Case(
         "POST",
@@ -434,6 +435,31 @@ def _build_world(app) -> dict:
         ids["credit"] = makeups.report_absence(
             parent_id=ids["parent"], registration_id=ids["reg"], session_id=ids["session2"]
         ).id
+        # A make-up already booked: the parent's Dora misses week 1 of a third course
+        # and makes it up in week 1 of the quiet course.
+        third = _workshop(db.session.get(Centre, ids["centre"]), teacher, "Third course", 16)
+        dora = _baby(db.session.get(User, ids["parent"]), "Dora")
+        dora_reg = Registration(
+            workshop_id=third.id, baby_id=dora.id, parent_id=ids["parent"],
+            status=CONFIRMED, consent_at=now, confirmed_at=now,
+        )
+        third.confirmed_count = 1
+        db.session.add(dora_reg)
+        db.session.commit()
+        week_one = {
+            w.id: db.session.scalar(
+                sa.select(WorkshopSession.id).where(
+                    WorkshopSession.workshop_id == w.id, WorkshopSession.number == 1
+                )
+            )
+            for w in (third, quiet)
+        }
+        dora_credit = makeups.report_absence(
+            parent_id=ids["parent"], registration_id=dora_reg.id, session_id=week_one[third.id]
+        ).id
+        ids["makeup"] = makeups.book_makeup(
+            parent_id=ids["parent"], credit_id=dora_credit, session_id=week_one[quiet.id]
+        ).id
         db.session.remove()
     return {"ids": ids}
 
@@ -548,6 +574,6 @@ def test_the_matrix_covers_every_protected_endpoint(app):
 
 _PLACEHOLDERS = (
     "centre", "workshop", "draft", "quiet", "session", "session2", "quiet_session2", "code",
-    "credit", "reg", "waiting", "baby", "spare_baby",
+    "credit", "makeup", "reg", "waiting", "baby", "spare_baby",
     "staff_token", *ROLES, "other_admin",
 )

@@ -350,3 +350,46 @@ def test_manage_page_says_why_capacity_cannot_drop(
     assert "session 2" in page and "2 people coming" in page
     with app.app_context():
         assert db.session.get(Workshop, target.id).capacity == 2
+
+
+def test_a_parent_cancels_a_make_up_and_gets_the_credit_back(ctx, scene):
+    from booking.services.errors import NotFound
+
+    a, c = scene["a"], scene["c"]
+    with pytest.raises(NotFound):
+        makeups.cancel_makeup(parent_id=scene["ann"].id, makeup_id=scene["makeup"])
+    credit = makeups.cancel_makeup(parent_id=scene["bob"].id, makeup_id=scene["makeup"])
+    assert credit.id == scene["bob_credit"] and credit.used_at is None
+    assert seats(a, 2) == 3
+    assert db.session.get(MakeupBooking, scene["makeup"]) is None
+    with pytest.raises(NotFound):
+        makeups.cancel_makeup(parent_id=scene["bob"].id, makeup_id=scene["makeup"])
+    makeups.book_makeup(
+        parent_id=scene["bob"].id, credit_id=scene["bob_credit"], session_id=session_of(c, 2).id
+    )
+    assert seats(c, 2) == 2
+
+
+def test_the_bookings_page_cancels_a_make_up(ctx, client, auth, scene):
+    auth.login("bob@example.org")
+    page = client.get("/account/bookings").get_data(as_text=True)
+    action = f"/account/makeups/{scene['makeup']}/cancel"
+    assert action in page and "Cancel this make-up" in page
+    response = client.post(action, follow_redirects=True)
+    assert response.status_code == 200
+    assert "credit for week 2 can be used" in response.get_data(as_text=True)
+    assert client.post(action).status_code == 404
+    assert session_of(scene["a"], 2).makeups_taken == 0
+
+
+def test_a_baby_with_a_make_up_to_come_is_not_removed(ctx, scene):
+    from booking.models import Baby
+    from booking.services.babies import remove_baby
+    from booking.services.errors import Conflict
+
+    bobby = db.session.scalar(sa.select(Baby).where(Baby.name == "Bobby"))
+    cancel_registration(scene["bob_reg"], actor_id=scene["bob"].id)
+    with pytest.raises(Conflict, match="make-up session to come"):
+        remove_baby(scene["bob"].id, bobby.id)
+    makeups.cancel_makeup(parent_id=scene["bob"].id, makeup_id=scene["makeup"])
+    assert remove_baby(scene["bob"].id, bobby.id) == "Bobby"

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import Baby, Registration, Workshop
+from booking.models import Baby, MakeupBooking, Registration, Workshop, WorkshopSession
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.waitlist import promote_waitlist
@@ -178,6 +178,19 @@ def remove_baby(parent_id: int, baby_id: int) -> str:
             raise Conflict(
                 f"{baby.name} has {count} upcoming {places}. Cancel "
                 f"{'it' if count == 1 else 'them'} first, then remove {baby.name}."
+            )
+        makeups = db.session.scalar(
+            sa.select(sa.func.count(MakeupBooking.id))
+            .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
+            .where(
+                MakeupBooking.baby_id == baby.id,
+                WorkshopSession.starts_at > datetime.now(UTC),
+            )
+        )
+        if makeups:
+            raise Conflict(
+                f"{baby.name} has a make-up session to come. Cancel it on your bookings "
+                f"page first, then remove {baby.name}."
             )
         name = baby.name
         db.session.delete(baby)

@@ -351,6 +351,32 @@ def drop_parent_makeups(parent_id: int, now: datetime | None = None) -> int:
     return dropped
 
 
+def cancel_makeup(*, parent_id: int, makeup_id: int) -> MakeupCredit:
+    """A parent cancels a make-up session still to come: the seat is free again and the
+    credit can be used for another session. Returns the credit."""
+    from booking.services.waitlist import promote_waitlist  # waitlist imports this module
+
+    with write_transaction():
+        makeup = db.session.get(
+            MakeupBooking, require_int(makeup_id, "The make-up"), populate_existing=True
+        )
+        if makeup is None or makeup.parent_id != parent_id:
+            raise NotFound("We could not find that make-up session on your account.")
+        session = db.session.get(WorkshopSession, makeup.session_id)
+        lock_workshop(session.workshop_id)
+        db.session.refresh(session)
+        now = utc_now()
+        if session.starts_at <= now:
+            raise Invalid("That make-up session has already started, so it cannot be cancelled.")
+        credit_id = makeup.credit_id
+        if not drop_makeup(makeup.id, restore_credit=True, now=now):
+            raise NotFound("That make-up session has already been cancelled.")
+        db.session.expunge(makeup)
+        promote_waitlist(session.workshop_id)
+        credit = db.session.get(MakeupCredit, credit_id, populate_existing=True)
+    return credit
+
+
 def take_back_absence(*, parent_id: int, registration_id: int, session_id: int) -> None:
     """A parent who said "we can't come" to a session still to come can come after all.
 

@@ -86,6 +86,7 @@ class MakeupLine:
     workshop: Workshop
     baby_name: str
     doll: bool
+    can_cancel: bool = False
 
 
 @dataclass
@@ -214,6 +215,7 @@ def parent_makeups(parent_id: int, now: datetime | None = None) -> ParentMakeups
                 workshop,
                 makeup.baby.name if makeup.baby else "Baby removed",
                 is_doll_session(makeup.baby, session, workshop.centre.timezone),
+                can_cancel=session.starts_at > now,
             )
         )
     return result

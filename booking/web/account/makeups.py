@@ -98,6 +98,26 @@ def book_makeup(credit_id: int):
     return redirect(url_for("account.bookings"))
 
 
+@bp.route("/account/makeups/<int:makeup_id>/cancel", methods=["POST"])
+@login_required
+def cancel_makeup(makeup_id: int):
+    """Cancel a make-up session: the seat is freed and the credit can be used again."""
+    if not ConfirmForm().validate():
+        return render_bookings(400, "This form had expired. Please try again.")
+    try:
+        credit = makeups.cancel_makeup(parent_id=current_user.id, makeup_id=makeup_id)
+    except NotFound as exc:
+        abort(404, exc.message)
+    except DomainError as exc:
+        return render_bookings(exc.status, exc.message)
+    flash(
+        f"Your make-up session is cancelled. Your credit for week {credit.week_number} can "
+        "be used for another session.",
+        "success",
+    )
+    return redirect(url_for("account.bookings"))
+
+
 @bp.route("/account/babies/<int:baby_id>/immunisation", methods=["GET", "POST"])
 @login_required
 def immunisation_date(baby_id: int):
