@@ -418,3 +418,40 @@ def test_registration_actions_refused_for_another_centre(
         assert client.post(f"/manage/registrations/{reg_id}/{action}").status_code == 404
     with app.app_context():
         assert db.session.get(Registration, reg_id).status == "confirmed"
+
+
+def test_edit_sets_minimum_numbers_and_late_joining(app, client, auth, world):
+    auth.login("staff@example.org")
+    w = world["workshop"]
+    page = client.get(f"/manage/workshops/{w.id}/edit").get_data(as_text=True)
+    assert 'name="min_places"' in page and 'name="late_join_until"' in page
+    data = {
+        "title": w.title,
+        "instructor_id": str(world["instructor"].id),
+        "min_age_weeks": "6",
+        "max_age_weeks": "52",
+        "price": "45",
+        "cancellation_cutoff_hours": "24",
+        "min_places": "2",
+        "late_join_until": "2",
+    }
+    assert client.post(f"/manage/workshops/{w.id}/edit", data=data).status_code == 302
+    with app.app_context():
+        workshop = db.session.get(Workshop, w.id)
+        assert (workshop.min_places, workshop.late_join_until) == (2, 2)
+        assert workshop.decision_at == workshop.first_starts_at - timedelta(hours=48)
+    # More than the places, or beyond the sessions: said next to the field, nothing saved.
+    for name, value, words in (
+        ("min_places", "3", "cannot exceed the capacity (2)"),
+        ("late_join_until", "4", "one of the 3 session(s)"),
+    ):
+        response = client.post(f"/manage/workshops/{w.id}/edit", data={**data, name: value})
+        assert response.status_code == 422
+        assert words in response.get_data(as_text=True)
+    data["min_places"] = ""
+    assert client.post(f"/manage/workshops/{w.id}/edit", data=data).status_code == 302
+    with app.app_context():
+        workshop = db.session.get(Workshop, w.id)
+        assert (workshop.min_places, workshop.decision_at, workshop.late_join_until) == (
+            None, None, 2
+        )

@@ -155,6 +155,18 @@ class WorkshopCreateForm(WorkshopDetailsForm):
     publish = BooleanField("Publish now (bookable at once)")
 
 
+class WorkshopEditForm(WorkshopDetailsForm):
+    """The details, with minimum numbers and late joining."""
+
+    min_places = IntegerField(
+        "Minimum bookings to run (optional)", validators=[Optional(), NumberRange(min=1)]
+    )
+    late_join_until = IntegerField(
+        "Parents may join until the start of session",
+        validators=[Optional(), NumberRange(min=1, max=52)],
+    )
+
+
 class CapacityForm(FlaskForm):
     """A workshop's number of places."""
 

@@ -20,7 +20,7 @@ from booking.web.manage.forms import (
     CapacityForm,
     SessionForm,
     WorkshopCreateForm,
-    WorkshopDetailsForm,
+    WorkshopEditForm,
     instructor_choices,
 )
 from booking.web.manage.helpers import put_errors_on_form, status_for
@@ -35,6 +35,7 @@ DETAIL_FIELDS = (
     "price",
     "cancellation_cutoff_hours",
 )
+EDIT_FIELDS = (*DETAIL_FIELDS, "min_places", "late_join_until")
 SESSION_ALIASES = {"starts_local": "date", "first_session_local": "first_date"}
 
 
@@ -127,16 +128,17 @@ def workshop_edit(workshop_id: int):
     """Change a workshop's details (its kind and sessions are changed elsewhere)."""
     workshop, centre = workshop_or_404(workshop_id)
     if request.method == "GET":
-        form = WorkshopDetailsForm(data={n: getattr(workshop, n) for n in DETAIL_FIELDS})
+        form = WorkshopEditForm(data={n: getattr(workshop, n) for n in EDIT_FIELDS})
     else:
-        form = WorkshopDetailsForm()
+        form = WorkshopEditForm()
     form.instructor_id.choices = instructor_choices(queries.centre_instructors(centre.id))
     status = 200
     if form.validate_on_submit():
         try:
-            session_service.update_workshop(
-                workshop.id, **{n: form[n].data for n in DETAIL_FIELDS}
-            )
+            fields = {n: form[n].data for n in EDIT_FIELDS}
+            if fields["late_join_until"] is None:  # left empty: unchanged
+                del fields["late_join_until"]
+            session_service.update_workshop(workshop.id, **fields)
         except DomainError as exc:
             put_errors_on_form(form, exc)
             status = status_for(exc)
