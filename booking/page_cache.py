@@ -13,7 +13,10 @@ parts work together:
 - `PageCache` (WSGI middleware around the app) serves a kept copy before Flask is
   entered, or a 304 when the client already holds it. When a copy expires, one
   request renders it again while the others keep getting the old copy for a
-  moment, so a busy page is rendered about once per interval per worker.
+  moment, so a busy page is rendered about once per interval per worker. When that
+  request is itself conditional and the app answers 304 with the kept copy's ETag, the
+  copy is still current and is kept for another interval (otherwise clients that only
+  ever revalidate, such as calendar apps, would pass every request to the app).
 
 Nothing that depends on who is asking is cached: a parent's own pages, the booking
 form of a logged-in parent and every POST always reach the application.
@@ -151,6 +154,18 @@ class PageCache:
             if entry is not None:
                 entry.refreshing = False
 
+    def _revalidated(self, key, headers, seconds) -> None:
+        """The app answered 304 with the kept copy's ETag: keep the copy for longer."""
+        found = {k.lower(): v for k, v in headers}
+        etag = unquote_etag(found["etag"])[0] if found.get("etag") else None
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return
+            entry.refreshing = False
+            if etag is not None and etag == entry.etag:
+                entry.expires = time.monotonic() + seconds
+
     @staticmethod
     def _replay(environ, start_response, entry: _Entry):
         if is_resource_modified(environ, etag=entry.etag, last_modified=entry.last_modified):
@@ -180,7 +195,11 @@ class PageCache:
             self._release(key)
             raise
         seconds = environ.get(ENVIRON_KEY)
-        if not seconds or not captured.get("status", "").startswith("200"):
+        status = captured.get("status", "")
+        if seconds and status.startswith("304"):
+            self._revalidated(key, captured["headers"], seconds)
+            return app_iter
+        if not seconds or not status.startswith("200"):
             self._release(key)
             return app_iter
         try:
@@ -208,17 +227,25 @@ class PageCache:
 
 
 def _mark_cacheable(response):
-    """Conditional-request headers for anonymous public GETs, and the cache's go-ahead."""
+    """Conditional-request headers for anonymous public GETs, and the cache's go-ahead.
+
+    A 200 may be kept; a 304 the view gave itself (a feed checks its version without
+    rendering) tells the cache that the copy with that ETag is still current.
+    """
     seconds = current_app.config.get("PAGE_CACHE_SECONDS", 0)
     if (
         request.method != "GET"
         or request.endpoint not in CACHEABLE_ENDPOINTS
-        or response.status_code != 200
+        or response.status_code not in (200, 304)
         or response.direct_passthrough
         or response.headers.get("Set-Cookie")
         or session.modified
         or _has_identity(request.environ, _cookie_names(current_app))
     ):
+        return response
+    if response.status_code == 304:
+        if seconds and response.headers.get("ETag"):
+            request.environ[ENVIRON_KEY] = seconds
         return response
     if not response.headers.get("ETag"):
         digest = hashlib.sha256(response.get_data()).hexdigest()[:32]
@@ -228,7 +255,7 @@ def _mark_cacheable(response):
         response.headers["Cache-Control"] = f"public, max-age={BROWSER_MAX_AGE}"
     response.vary.add("Cookie")
     response.make_conditional(request)
-    if seconds and response.status_code == 200:
+    if seconds and response.status_code in (200, 304):
         request.environ[ENVIRON_KEY] = seconds
     return response
 

@@ -111,6 +111,31 @@ def test_if_none_match_gets_304_from_the_cache_and_from_the_app(
             assert other.status_code == 200 and other.get_data() == first.get_data()
 
 
+def test_a_304_from_the_app_keeps_the_copy_for_another_interval(
+    cached_app, make_workshop, clock
+):
+    """Calendar apps only ever revalidate: when the copy has expired and the app
+    answers such a request with 304 for the same ETag, the copy is current again
+    instead of every later request going to the app."""
+    workshop = make_workshop(title="Calm baby")
+    client = cached_app.test_client(use_cookies=False)
+    for url in (f"/feeds/centres/{workshop_centre_slug(cached_app, workshop)}.ics",
+                f"/classes/{workshop.id}"):
+        cached_app.extensions["page_cache"].clear()
+        first = client.get(url)
+        etag = first.headers["ETag"]
+        clock["t"] += 6  # expired, within the grace period
+        again = client.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304, url
+        rename(cached_app, workshop.id, f"Renamed at {clock['t']}")
+        clock["t"] += 4
+        kept = client.get(url)  # within the renewed interval: the copy, not the app
+        assert kept.headers["ETag"] == etag and kept.get_data() == first.get_data(), url
+        clock["t"] += 2
+        fresh = client.get(url)
+        assert fresh.headers["ETag"] != etag and b"Renamed at" in fresh.get_data(), url
+
+
 def workshop_centre_slug(app, workshop) -> str:
     with app.app_context():
         return db.session.scalar(
