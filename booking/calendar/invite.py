@@ -12,7 +12,7 @@ from email.utils import parseaddr
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.calendar.build import (
     base_url,
@@ -24,7 +24,7 @@ from booking.calendar.build import (
     to_text,
 )
 from booking.extensions import db
-from booking.models import Registration, Workshop, WorkshopSession
+from booking.models import Baby, Centre, Registration, User, Workshop, WorkshopSession
 from booking.models.registration import CANCELLED
 
 REQUEST = "REQUEST"
@@ -39,18 +39,31 @@ def invite_uid(session_id: int, registration_id: int) -> str:
 
 
 def _load(registration_id: int) -> Registration:
-    registration = db.session.scalar(
-        sa.select(Registration)
-        .where(Registration.id == registration_id)
-        .options(
-            selectinload(Registration.parent),
-            selectinload(Registration.baby),
-            selectinload(Registration.workshop).selectinload(Workshop.centre),
-            selectinload(Registration.workshop).selectinload(Workshop.sessions),
-        )
-    )
+    """The registration with its parent, baby, workshop, centre and sessions attached.
+
+    Objects already in the session (an email is usually built in the transaction that
+    loaded them) are taken from its identity map; only the sessions are queried.
+    """
+    if db.session.new or db.session.dirty:
+        db.session.flush()
+    registration = db.session.get(Registration, registration_id)
     if registration is None:
         raise LookupError(f"registration {registration_id} does not exist")
+    workshop = db.session.get(Workshop, registration.workshop_id)
+    parent = db.session.get(User, registration.parent_id) if registration.parent_id else None
+    baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
+    for name, value in (("workshop", workshop), ("parent", parent), ("baby", baby)):
+        if name in sa.inspect(registration).unloaded:
+            set_committed_value(registration, name, value)
+    if "centre" in sa.inspect(workshop).unloaded:
+        set_committed_value(workshop, "centre", db.session.get(Centre, workshop.centre_id))
+    if "sessions" in sa.inspect(workshop).unloaded:
+        sessions = db.session.scalars(
+            sa.select(WorkshopSession)
+            .where(WorkshopSession.workshop_id == workshop.id)
+            .order_by(WorkshopSession.number)
+        ).all()
+        set_committed_value(workshop, "sessions", list(sessions))
     return registration
 
 
