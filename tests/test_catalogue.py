@@ -287,6 +287,8 @@ def test_pagination(client, make_workshop, make_centre, make_user):
     [
         ("age_weeks=abc", "age_weeks"),
         ("date_from=2026-13-45", "date_from"),
+        ("date_from=0001-01-01", "date_from"),
+        ("date_to=9999-12-31", "date_to"),
         ("page=-1", "page"),
         ("lat=51.4", "lon"),
         ("lat=51&lon=-2&radius_km=5000", "radius_km"),

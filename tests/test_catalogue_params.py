@@ -68,6 +68,8 @@ def test_a_point_without_a_radius_uses_the_default():
         ({"date_from": "2026-13-45"}, "date_from"),
         ({"date_from": "20260101"}, "date_from"),
         ({"date_to": "tomorrow"}, "date_to"),
+        ({"date_from": "0001-01-01"}, "date_from"),
+        ({"date_to": "9999-12-31"}, "date_to"),
         ({"date_from": "2030-02-01", "date_to": "2030-01-01"}, "date_to"),
         ({"page": "-1"}, "page"),
         ({"page": "0"}, "page"),

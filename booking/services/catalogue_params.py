@@ -130,14 +130,25 @@ def _float(raw: str, name: str, label: str, low: float, high: float, errors: dic
     return value
 
 
+# Searchable dates: wide enough for any class, narrow enough for date arithmetic.
+FIRST_DATE = date(1970, 1, 1)
+LAST_DATE = date(2999, 12, 31)
+
+
 def _date(raw: str, name: str, label: str, errors: dict) -> date | None:
     try:
         if not DATE_RE.match(raw):
             raise ValueError
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         errors[name] = f"{label} must be a real date written as YYYY-MM-DD, such as 2026-03-01."
         return None
+    if not FIRST_DATE <= value <= LAST_DATE:
+        errors[name] = (
+            f"{label} must be between {FIRST_DATE.isoformat()} and {LAST_DATE.isoformat()}."
+        )
+        return None
+    return value
 
 
 def parse_search(args: Mapping, *, allow_per_page: bool = False) -> SearchParams:
