@@ -5,8 +5,9 @@ time zone ("from 1 March", "for a baby of 10 weeks at the first session"). Rathe
 loading every match and converting it in Python, the search computes each row's local
 day number in SQL: the UTC instant in seconds, plus the zone's offset at that instant
 (a CASE over the zone's offset changes in the range searched), divided by a day. The
-conditions are then plain integer comparisons, exact across daylight-saving changes,
-and the database counts and pages the result.
+conditions are then plain integer comparisons, exact across daylight-saving changes
+(for classes from 3 years before to 6 years after the search), and the database counts
+and pages the result.
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +22,12 @@ from booking.models.workshop import PUBLISHED
 
 EPOCH = date(1970, 1, 1)
 DAY_SECONDS = 86400
+# The offset changes are listed from 3 years before to 6 years after the search, so a typo
+# such as a class in 2999 cannot make the CASE (and its computation) grow without bound.
+# Beyond that window a zone keeps the offset it has at the window's edge: a class more
+# than 6 years away could be given the neighbouring local date within an hour of midnight.
+WINDOW_DAYS_BACK = 3 * 366
+WINDOW_DAYS_AHEAD = 6 * 366
 
 
 def day_number(day: date) -> int:
@@ -81,7 +88,7 @@ def _local_day(zone_name: str, first_day: int, last_day: int):
     return (seconds + offset_sql) // DAY_SECONDS
 
 
-def _published_range() -> tuple[int, int] | None:
+def _published_range(now: datetime) -> tuple[int, int] | None:
     """Day numbers of the earliest and latest first session of published workshops."""
     published = Workshop.status == PUBLISHED
     # Two subqueries, so each is one step along the (status, first_starts_at) index.
@@ -93,13 +100,16 @@ def _published_range() -> tuple[int, int] | None:
     ).one()
     if low is None:
         return None
-    return day_number(low.date()) - 1, day_number(high.date()) + 1
+    today = day_number(now.date())
+    first = max(day_number(low.date()) - 1, today - WINDOW_DAYS_BACK)
+    last = min(day_number(high.date()) + 1, today + WINDOW_DAYS_AHEAD)
+    return first, max(first, last)
 
 
 def local_date_condition(date_from, date_to, age_weeks, now: datetime):
     """SQL keeping workshops whose first session's local date lies in [date_from,
     date_to] and at which a baby now `age_weeks` old fits the age range (each optional)."""
-    span = _published_range()
+    span = _published_range(now)
     if span is None:
         return sa.false()
     zones = db.session.scalars(
