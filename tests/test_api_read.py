@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Registration, Workshop, WorkshopSession, workshop_topic
+from booking.services import catalogue
 from booking.timefmt import local_to_utc
 
 WORKSHOP_KEYS = {
@@ -151,9 +152,10 @@ def test_workshop_list_is_paginated_with_links(client, make_workshop, make_centr
         )
 
     body = client.get("/api/v1/workshops?per_page=2&q=class").get_json()
-    assert set(body) == {"items", "page", "per_page", "total", "next", "prev"}
+    assert set(body) == {"items", "page", "per_page", "total", "total_exact", "next", "prev"}
     assert [x["title"] for x in body["items"]] == ["Class 0", "Class 1"]
     assert (body["page"], body["per_page"], body["total"]) == (1, 2, 5)
+    assert body["total_exact"] is True
     assert body["prev"] is None
     assert body["next"] == "https://classes.example.org/api/v1/workshops?q=class&page=2&per_page=2"
     assert all(set(x) == WORKSHOP_KEYS for x in body["items"])
@@ -165,6 +167,31 @@ def test_workshop_list_is_paginated_with_links(client, make_workshop, make_centr
 
     default = client.get("/api/v1/workshops").get_json()
     assert default["per_page"] == 20 and default["total"] == 5
+
+
+def test_workshop_list_total_is_a_lower_bound_beyond_the_count_limit(
+    client, make_workshop, make_centre, monkeypatch
+):
+    monkeypatch.setattr(catalogue, "COUNT_LIMIT", 3)
+    centre = make_centre()
+    for i in range(8):
+        make_workshop(title=f"Class {i}", centre=centre, starts_in_days=i + 1)
+
+    first = client.get("/api/v1/workshops?per_page=2").get_json()
+    assert [x["title"] for x in first["items"]] == ["Class 0", "Class 1"]
+    assert (first["total"], first["total_exact"]) == (4, False)
+    assert first["next"].endswith("/api/v1/workshops?page=2&per_page=2")
+
+    # Counting reaches one row past the page asked for, so the links stay exact.
+    third = client.get("/api/v1/workshops?per_page=2&page=3").get_json()
+    assert [x["title"] for x in third["items"]] == ["Class 4", "Class 5"]
+    assert (third["total"], third["total_exact"]) == (7, False)
+    assert third["next"] is not None
+
+    last = client.get("/api/v1/workshops?per_page=2&page=4").get_json()
+    assert [x["title"] for x in last["items"]] == ["Class 6", "Class 7"]
+    assert (last["total"], last["total_exact"]) == (8, True)
+    assert last["next"] is None
 
 
 def test_workshop_list_takes_the_classes_filters(app, client, make_workshop, make_centre):

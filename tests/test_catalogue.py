@@ -282,6 +282,34 @@ def test_pagination(client, make_workshop, make_centre, make_user):
     assert "only 2 pages" in beyond.text
 
 
+def test_counting_stops_past_the_count_limit(
+    app, client, make_workshop, make_centre, monkeypatch
+):
+    monkeypatch.setattr(catalogue, "COUNT_LIMIT", 3)
+    centre = make_centre()
+    for i in range(25):
+        make_workshop(title=f"Class {i:02d}", centre=centre, starts_in_days=i + 1)
+
+    with app.app_context():
+        result = catalogue.search_workshops(SearchParams(per_page=2))
+    assert (result.total, result.total_exact, result.has_next) == (4, False, True)
+    assert result.total_text == "more than 3 classes"
+
+    # A page of 20 counts to one row past its end: 21 counted, so more than 20.
+    first = client.get("/classes?q=class")
+    assert titles(first.text) == [f"Class {i:02d}" for i in range(20)]
+    assert "More than 20 classes found" in first.text and "(page 1)" in first.text
+    assert 'rel="next" href="/classes?q=class&amp;page=2"' in first.text
+
+    second = client.get("/classes?q=class&page=2")
+    assert titles(second.text) == [f"Class {i:02d}" for i in range(20, 25)]
+    assert "25 classes found" in second.text and "page 2 of 2" in second.text
+    assert 'rel="next"' not in second.text
+
+    home = client.get("/").text
+    assert "See all classes" in home
+
+
 @pytest.mark.parametrize(
     ("query", "named"),
     [

@@ -93,6 +93,19 @@ def test_errors_are_documented_with_the_error_shape():
     assert error["properties"]["error"]["required"] == ["code", "message", "fields"]
 
 
+def test_search_dates_and_bounded_total_are_documented():
+    document = openapi_document()
+    parameters = {p["name"]: p for p in document["paths"]["/workshops"]["get"]["parameters"]}
+    for name in ("date_from", "date_to"):
+        description = parameters[name]["description"]
+        assert "1970-01-01" in description and "2999-12-31" in description
+        assert "400" in description
+    page = document["components"]["schemas"]["WorkshopPage"]
+    assert "total_exact" in page["required"]
+    assert page["properties"]["total_exact"]["type"] == "boolean"
+    assert "lower bound" in page["properties"]["total"]["description"]
+
+
 def test_document_is_cacheable_and_open_to_other_sites(client):
     response = client.get("/api/v1/openapi.json", headers={"Origin": "https://x.example"})
     assert response.headers["Access-Control-Allow-Origin"] == "*"

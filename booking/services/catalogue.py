@@ -36,6 +36,10 @@ from booking.topics import TOPICS, Topic
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180
 MAX_TERMS = 8
+# A search counts its matches only up to this many (or to the end of the page asked for,
+# if that is further): beyond it the total is a lower bound ("more than 500 classes"),
+# so a page costs the same however large the catalogue grows.
+COUNT_LIMIT = 500
 
 
 @dataclass
@@ -60,6 +64,15 @@ class SearchResult:
     listings: list[Listing]
     total: int
     params: SearchParams
+    total_exact: bool = True  # False: `total` were counted and more exist
+
+    @property
+    def total_text(self) -> str:
+        """How many classes matched, for people: "1 class", "25 classes", or
+        "more than 500 classes" when the count stopped."""
+        if not self.total_exact:
+            return f"more than {self.total - 1:,} classes"
+        return "1 class" if self.total == 1 else f"{self.total:,} classes"
 
     @property
     def page(self) -> int:
@@ -73,13 +86,14 @@ class SearchResult:
 
     @property
     def pages(self) -> int:
-        """How many pages the whole result has (at least 1)."""
+        """How many pages the counted result has (at least 1); when the count stopped
+        (`total_exact` false) there are more."""
         return max(1, math.ceil(self.total / self.per_page))
 
     @property
     def has_next(self) -> bool:
-        """A later page exists."""
-        return self.page < self.pages
+        """A later page exists (the count always reaches one row past this page)."""
+        return self.total > self.page * self.per_page
 
     @property
     def has_prev(self) -> bool:
@@ -247,6 +261,7 @@ def search_workshops(params: SearchParams, now: datetime | None = None) -> Searc
     order = (Workshop.first_starts_at, Workshop.id)
     offset = (params.page - 1) * params.per_page
     distances: dict[int, float] = {}
+    total_exact = True
     if params.near:
         rows = db.session.execute(
             sa.select(Workshop.id, Centre.latitude, Centre.longitude)
@@ -265,14 +280,20 @@ def search_workshops(params: SearchParams, now: datetime | None = None) -> Searc
         ids = kept[offset : offset + params.per_page]
     else:
         base = sa.select(Workshop.id).join(Centre, Workshop.centre_id == Centre.id).where(*conds)
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
+        # Count at most one row past the larger of COUNT_LIMIT and this page's end, so
+        # the count's cost is bounded while `has_next` stays exact.
+        limit = max(COUNT_LIMIT, offset + params.per_page)
+        total = db.session.scalar(
+            sa.select(sa.func.count()).select_from(base.limit(limit + 1).subquery())
+        )
+        total_exact = total <= limit
         ids = list(
             db.session.scalars(base.order_by(*order).offset(offset).limit(params.per_page))
         )
     listings = load_listings(ids)
     for listing in listings:
         listing.distance_km = distances.get(listing.workshop.id)
-    return SearchResult(listings=listings, total=total, params=params)
+    return SearchResult(listings=listings, total=total, params=params, total_exact=total_exact)
 
 
 def load_listings(workshop_ids: list[int]) -> list[Listing]:

@@ -6,8 +6,11 @@ from functools import cache
 
 from flask import jsonify, render_template
 
+from booking.services.catalogue import COUNT_LIMIT
 from booking.services.catalogue_params import (
     DEFAULT_RADIUS_KM,
+    FIRST_DATE,
+    LAST_DATE,
     MAX_AGE_WEEKS,
     MAX_ID,
     MAX_PAGE,
@@ -76,14 +79,19 @@ def _query(name: str, description: str, schema: dict) -> dict:
             "allowEmptyValue": True, "schema": schema}
 
 
+DATE_RANGE = (
+    f", from {FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()}; "
+    "a date outside that range is a 400."
+)
 SEARCH_PARAMETERS = [
     _query("q", "Words in the title, centre, town, or a postcode prefix.",
            {"type": "string", "maxLength": MAX_Q_LENGTH}),
     _query("age_weeks", "The baby's age in weeks today; classes that fit at their start.",
            {"type": "integer", "minimum": 0, "maximum": MAX_AGE_WEEKS}),
-    _query("date_from", "Classes starting on or after this date (YYYY-MM-DD).",
+    _query("date_from", f"Classes starting on or after this date (YYYY-MM-DD){DATE_RANGE}",
            {"type": "string", "format": "date"}),
-    _query("date_to", "Classes starting on or before this date (YYYY-MM-DD).",
+    _query("date_to", f"Classes starting on or before this date (YYYY-MM-DD){DATE_RANGE} "
+           "Not before date_from.",
            {"type": "string", "format": "date"}),
     _query("lat", "Latitude of a point to search near (with lon).",
            {"type": "number", "minimum": -90, "maximum": 90}),
@@ -309,6 +317,7 @@ def _paths() -> dict:
     }
 
 
+# Formatted with count_limit: literal braces in the text must be doubled.
 DESCRIPTION = """\
 Read the published schedule of every centre, and, with a staff member's API token,
 create and change workshops and sessions and read registrations.
@@ -316,13 +325,15 @@ create and change workshops and sessions and read registrations.
 * **Tokens**: create one on your account's API tokens page or with
   `flask --app wsgi api-token create EMAIL`; send `Authorization: Bearer <token>`.
   Staff of a centre (and admins) may write its schedule; other tokens get 403, none 401.
-* **Errors** are JSON: `{"error": {"code", "message", "fields"}}` with 400 (bad request or
+* **Errors** are JSON: `{{"error": {{"code", "message", "fields"}}}}` with 400 (bad request or
   parameter), 401, 403, 404, 409 (clashes with the current state), 413 (body too large)
   or 422 (fields missing, unknown, of the wrong type or breaking a booking rule). Nothing
   is changed by a refused request.
 * **Times** are ISO 8601 with the centre's UTC offset. Times sent may also be the
   centre's local wall-clock time, `YYYY-MM-DD HH:MM`.
-* **Pages**: `page` and `per_page`, with `next` and `prev` links.
+* **Pages**: `page` and `per_page`, with `next` and `prev` links. A search's `total` is
+  exact up to {count_limit} matches; beyond that `total_exact` is false and `total` is a
+  lower bound.
 * **Caching**: every GET has a strong `ETag`; send it in `If-None-Match` for a 304.
 * **Browsers**: the public reads allow any origin (CORS); the staff endpoints allow none.
 * **Retries**: `POST /workshops` takes an `Idempotency-Key`.
@@ -336,7 +347,7 @@ def _document_template() -> dict:
         "info": {
             "title": "Infant-massage class booking API",
             "version": API_VERSION,
-            "description": DESCRIPTION,
+            "description": DESCRIPTION.format(count_limit=f"{COUNT_LIMIT:,}"),
         },
         "servers": [{"url": "/api/v1"}],
         "tags": [

@@ -7,6 +7,7 @@ the code on which fields exist and what type each has.
 
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import KINDS, SESSION_STATUSES, WORKSHOP_STATUSES
+from booking.services.catalogue import COUNT_LIMIT
 from booking.services.idempotency import KEY_MAX_LENGTH
 from booking.topics import TOPICS
 from booking.web.api.staff import (
@@ -324,12 +325,24 @@ LINK = {"type": ["string", "null"], "format": "uri"}
 WORKSHOP_PAGE = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["items", "page", "per_page", "total", "next", "prev"],
+    "required": ["items", "page", "per_page", "total", "total_exact", "next", "prev"],
     "properties": {
         "items": {"type": "array", "items": ref("Workshop")},
         "page": {"type": "integer", "minimum": 1},
         "per_page": {"type": "integer", "minimum": 1},
-        "total": {"type": "integer", "minimum": 0},
+        "total": {
+            "type": "integer",
+            "minimum": 0,
+            "description": f"How many workshops match. Counting stops one past "
+            f"{COUNT_LIMIT} (or one past the end of the page asked for, if that is "
+            "further): then `total_exact` is false and `total` is a lower bound. Use "
+            "`next` to walk the pages.",
+        },
+        "total_exact": {
+            "type": "boolean",
+            "description": "True when `total` is the exact number of matches; false when "
+            "counting stopped and more match.",
+        },
         "next": {**LINK, "description": "The next page, or null on the last."},
         "prev": {**LINK, "description": "The previous page, or null on the first."},
     },

@@ -22,7 +22,10 @@ def centre(slug: str):
 
 @bp.get("/workshops")
 def workshops():
-    """Listed workshops matching the /classes filters, paginated with page and per_page."""
+    """Listed workshops matching the /classes filters, paginated with page and per_page.
+
+    `total` is exact up to catalogue.COUNT_LIMIT matches (or the end of the page asked
+    for); beyond that counting stops and `total_exact` is false."""
     params = parse_search(request.args, allow_per_page=True)
     result = catalogue.search_workshops(params)
 
@@ -34,6 +37,7 @@ def workshops():
         page=result.page,
         per_page=result.per_page,
         total=result.total,
+        total_exact=result.total_exact,
         next=page_url(result.page + 1) if result.has_next else None,
         prev=page_url(result.page - 1) if result.has_prev else None,
     )
