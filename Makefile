@@ -18,6 +18,8 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Links in emails and feeds point at the port the site is served on, unless BASE_URL says otherwise.
+run: export BASE_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.installed-run
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
