@@ -13,7 +13,9 @@ def run_decisions_command():
     report = run_decisions()
     click.echo(
         f"Cancelled below their minimum: {len(report.cancelled)}"
-        + (f" ({', '.join(map(str, report.cancelled))})" if report.cancelled else "")
+        + (
+            f" (workshop {', '.join(map(str, report.cancelled))})" if report.cancelled else ""
+        )
     )
     click.echo(f"Confirmed to run at their decision time: {len(report.confirmed)}")
     closed = sum(report.waitlists_closed.values())

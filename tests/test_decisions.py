@@ -45,7 +45,7 @@ def test_under_minimum_is_cancelled_once_with_alternatives(
 
     result = runner.invoke(args=["run-decisions"])
     assert result.exit_code == 0, result.output
-    assert "Cancelled below their minimum: 1" in result.output
+    assert "Cancelled below their minimum: 1 (workshop " in result.output
 
     with app.app_context():
         workshop = db.session.get(Workshop, risky.id)
