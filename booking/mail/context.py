@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from booking import timefmt
 from booking.extensions import db
@@ -23,6 +24,7 @@ from booking.models import (
     WorkshopSession,
 )
 from booking.models.workshop import PUBLISHED
+from booking.services.places import centre_of
 
 
 @dataclass(frozen=True)
@@ -133,8 +135,11 @@ def workshop_info(workshop: Workshop | int) -> WorkshopInfo:
         db.session.flush()
     workshop_id = workshop if isinstance(workshop, int) else workshop.id
     workshop = db.session.get(Workshop, workshop_id)
-    centre = db.session.get(Centre, workshop.centre_id)
+    centre = centre_of(workshop)
     rows = load_sessions(workshop.id)
+    if "sessions" in sa.inspect(workshop).unloaded:
+        # Kept on the workshop, so the invite built next in this transaction reuses them.
+        set_committed_value(workshop, "sessions", rows)
     lines = [describe_session(s, centre, len(rows), workshop.is_course) for s in rows]
     instructor = db.session.get(User, workshop.instructor_id) if workshop.instructor_id else None
     first = next((line for line in lines if not line.cancelled), None)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.extensions import db
 from booking.models import Baby, Centre, Workshop, WorkshopSession
@@ -40,8 +41,19 @@ def lock_workshop(workshop_id: int) -> Workshop | None:
 
 
 def centre_of(workshop: Workshop) -> Centre:
-    """The workshop's centre (from the identity map when already loaded)."""
-    return db.session.get(Centre, workshop.centre_id)
+    """The workshop's centre, loaded once and then kept on the workshop.
+
+    The session's identity map holds objects weakly, so a centre looked up by id and
+    not referenced would be loaded again by the next look-up in the same transaction;
+    attached as `workshop.centre` it lives as long as the workshop.
+    """
+    if "centre" not in sa.inspect(workshop).unloaded:
+        centre = workshop.centre
+        if centre is not None and centre.id == workshop.centre_id:
+            return centre
+    centre = db.session.get(Centre, workshop.centre_id)
+    set_committed_value(workshop, "centre", centre)
+    return centre
 
 
 def bookable_workshop(workshop_id: int) -> Workshop:
