@@ -80,6 +80,53 @@ def test_book_existing_baby_confirms_and_redirects(client, app, parent, make_bab
     assert "Cancel booking" in page
 
 
+def test_booking_post_reads_nothing_again_after_its_commit(
+    client, app, parent, make_baby, make_workshop
+):
+    """The message after booking comes from what the transaction read, not from
+    loading the committed rows again; the transaction loads the centre and the
+    sessions once each (for the checks, the email and its invite)."""
+    workshop = make_workshop(title="Tiny Strokes")
+    baby = make_baby(parent, name="Ada")
+    with app.app_context():
+        engine = db.engine
+    events, statements = [], []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        events.append(statement.split()[0].upper())
+        statements.append(" ".join(statement.split()))
+
+    def on_commit(conn):
+        events.append("COMMIT")
+
+    sa.event.listen(engine, "before_cursor_execute", on_execute)
+    sa.event.listen(engine, "commit", on_commit)
+    try:
+        response = client.post(
+            f"/classes/{workshop.id}/book", data={"baby_id": str(baby.id), "consent": "y"}
+        )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_execute)
+        sa.event.remove(engine, "commit", on_commit)
+    assert response.status_code == 302
+    assert "INSERT" in events and "COMMIT" in events
+    last_commit = len(events) - 1 - events[::-1].index("COMMIT")
+    assert events[last_commit + 1 :] == []
+    assert len([x for x in statements if x.startswith("SELECT centre.")]) == 1
+    assert len([x for x in statements if x.startswith("SELECT workshop_session.")]) == 1
+    page = client.get("/account/bookings").get_data(as_text=True)
+    assert "Booked: Ada has a place in Tiny Strokes" in page
+
+
+def test_booking_post_for_a_hidden_class_is_not_found(client, parent, make_baby, make_workshop):
+    workshop = make_workshop(status="draft")
+    baby = make_baby(parent, name="Ada")
+    response = client.post(
+        f"/classes/{workshop.id}/book", data={"baby_id": str(baby.id), "consent": "y"}
+    )
+    assert response.status_code == 404
+
+
 def test_book_new_baby_when_full_shows_position(client, app, parent, make_workshop):
     workshop = make_workshop(capacity=0)
     dob = (date.today() - timedelta(weeks=8)).isoformat()

@@ -78,18 +78,45 @@ class NotEligible(Invalid):
 
 @dataclass
 class BookingResult:
-    """The registration a booking produced (or found), and its waiting-list position."""
+    """The registration a booking produced (or found), and its waiting-list position.
+
+    `status`, `baby_name` and `workshop_title` are read inside the transaction, so the
+    page can say what happened without loading the committed (expired) rows again.
+    """
 
     registration: Registration
     created: bool
     position: int | None
     baby: Baby | None = None
     workshop: Workshop | None = None
+    status: str = ""
+    baby_name: str = ""
+    workshop_title: str = ""
 
     @property
     def confirmed(self) -> bool:
         """Whether the booking holds a place."""
-        return self.registration.status == CONFIRMED
+        return (self.status or self.registration.status) == CONFIRMED
+
+
+def _result(
+    registration: Registration,
+    created: bool,
+    position: int | None,
+    baby: Baby,
+    workshop: Workshop,
+) -> BookingResult:
+    """The result, with what the page shows read while the rows are still loaded."""
+    return BookingResult(
+        registration,
+        created,
+        position,
+        baby,
+        workshop,
+        status=registration.status,
+        baby_name=baby.name,
+        workshop_title=workshop.title,
+    )
 
 
 def _active_registration(workshop_id: int, baby_id: int) -> Registration | None:
@@ -103,7 +130,7 @@ def _active_registration(workshop_id: int, baby_id: int) -> Registration | None:
 
 
 def _existing(registration: Registration, baby: Baby, workshop: Workshop) -> BookingResult:
-    return BookingResult(registration, False, waitlist_position(registration), baby, workshop)
+    return _result(registration, False, waitlist_position(registration), baby, workshop)
 
 
 def _resolve_baby(parent_id: int, baby_id, baby_name, baby_dob) -> Baby:
@@ -199,7 +226,8 @@ def book_place(
             notify_booking_confirmed(registration)
         else:
             notify_waitlisted(registration, position)
-    return BookingResult(registration, True, position, baby, workshop)
+        result = _result(registration, True, position, baby, workshop)
+    return result
 
 
 def cancel_state(registration: Registration, workshop: Workshop, now=None) -> tuple[bool, str]:

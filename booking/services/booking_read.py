@@ -28,18 +28,32 @@ HEALTH_NOTE = (
 )
 
 
+def _visible(workshop_id: int) -> list:
+    return [
+        Workshop.id == workshop_id,
+        Workshop.status == PUBLISHED,
+        Centre.published.is_(True),
+    ]
+
+
 def visible_workshop(workshop_id: int) -> Workshop | None:
     """A published workshop at a published centre, with its centre and sessions loaded."""
     return db.session.scalar(
         sa.select(Workshop)
         .join(Centre, Centre.id == Workshop.centre_id)
-        .where(
-            Workshop.id == workshop_id,
-            Workshop.status == PUBLISHED,
-            Centre.published.is_(True),
-        )
+        .where(*_visible(workshop_id))
         .options(selectinload(Workshop.centre), selectinload(Workshop.sessions))
     )
+
+
+def is_visible_workshop(workshop_id: int) -> bool:
+    """Whether visible_workshop() would find it: one query, nothing loaded."""
+    found = db.session.scalar(
+        sa.select(Workshop.id)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .where(*_visible(workshop_id))
+    )
+    return found is not None
 
 
 @dataclass

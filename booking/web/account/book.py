@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from booking.extensions import limiter
 from booking.services.booking import NotEligible, book_place
-from booking.services.booking_read import visible_workshop
+from booking.services.booking_read import is_visible_workshop, visible_workshop
 from booking.services.errors import DomainError
 from booking.web.account import bp
 from booking.web.account.forms import BookForm
@@ -44,10 +44,18 @@ def render_book_page(workshop, form: BookForm, status: int, *, fits_link: str | 
     )
 
 
+def _render_again(workshop_id: int, form: BookForm, status: int, **kwargs):
+    """The booking page with the form's errors; 404 if the class is no longer visible."""
+    workshop = visible_workshop(workshop_id)
+    if workshop is None:
+        abort(404, NOT_FOUND)
+    return render_book_page(workshop, form, status, **kwargs)
+
+
 def success_message(result) -> tuple[str, str]:
     """The flash after booking: confirmed, waiting (with position), or already there."""
-    baby = result.baby.name
-    title = result.workshop.title
+    baby = result.baby_name
+    title = result.workshop_title
     if result.confirmed:
         if result.created:
             return f"Booked: {baby} has a place in {title}. We have emailed you the details.", (
@@ -77,8 +85,13 @@ def success_message(result) -> tuple[str, str]:
 )
 def book(workshop_id: int):
     """Book a place in a class for one of the parent's babies or a new baby."""
-    workshop = visible_workshop(workshop_id)
-    if workshop is None:
+    # A POST that books needs no loaded workshop (book_place locks and reads its own);
+    # only a page shown again with errors does, and loads it then.
+    if request.method == "GET":
+        workshop = visible_workshop(workshop_id)
+        if workshop is None:
+            abort(404, NOT_FOUND)
+    elif not is_visible_workshop(workshop_id):
         abort(404, NOT_FOUND)
     if not current_user.is_authenticated:
         flash("Please log in (or create an account) to book a place.", "info")
@@ -88,7 +101,7 @@ def book(workshop_id: int):
         return render_book_page(workshop, BookForm(formdata=None), 200)
     form = BookForm()
     if not form.validate():
-        return render_book_page(workshop, form, 422)
+        return _render_again(workshop_id, form, 422)
     try:
         result = book_place(
             parent_id=current_user.id,
@@ -102,13 +115,10 @@ def book(workshop_id: int):
     except NotEligible as exc:
         add_domain_errors(form, exc)
         link = url_for("public.classes", age_weeks=exc.age_weeks_now)
-        return render_book_page(workshop, form, exc.status, fits_link=link)
+        return _render_again(workshop_id, form, exc.status, fits_link=link)
     except DomainError as exc:
         add_domain_errors(form, exc)
-        workshop = visible_workshop(workshop_id)
-        if workshop is None:
-            abort(404, NOT_FOUND)
-        return render_book_page(workshop, form, exc.status)
+        return _render_again(workshop_id, form, exc.status)
     message, category = success_message(result)
     flash(message, category)
     return redirect(url_for("account.bookings"))
