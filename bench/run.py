@@ -4,8 +4,8 @@ For each database (SQLite, and PostgreSQL when reachable) and each scale (1x and
 the data), it fills a fresh database, starts the product and the bare app under the
 same gunicorn settings, and loads each target with wrk. It prints requests per second
 as a ratio of the bare endpoint (measured before and after the product), p50/p99
-latency, timeouts, the workers' memory, and how the cost per request grows with ten
-times the data. Every public page is measured twice: as shipped (anonymous requests
+latency, timeouts, the server CPU per request (workers, and PostgreSQL's processes),
+the workers' memory, and how the cost per request grows with ten times the data. Every public page is measured twice: as shipped (anonymous requests
 served from the few-second page cache) and by a second product server with the cache
 off ("uncached"), which shows what rendering the page really costs. Booking is checked
 against the database: the table says how many registrations the POSTs created.
@@ -79,6 +79,47 @@ def rss_kib(pid: int) -> int:
     return total
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and its children (a gunicorn master and its workers)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [pid, *(int(p) for p in fh.read().split())]
+    except OSError:
+        return [pid]
+
+
+def database_pids(kind: str) -> list[int]:
+    """The local PostgreSQL server's processes, whose CPU a request also costs."""
+    if kind != "postgresql":
+        return []  # SQLite runs inside the workers
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as fh:
+                    if fh.read().strip() == "postgres":
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / CLOCK_TICKS
+
+
 class Server:
     """A gunicorn process serving one app."""
 
@@ -127,7 +168,10 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def wrk(url: str, duration: int, headers=(), script: str | None = None, env=None) -> dict:
+def wrk(url: str, duration: int, headers=(), script: str | None = None, env=None,
+        cpu_of: tuple = ()) -> dict:
+    """Load one URL; with `cpu_of` (pids, or callables giving pids), also the CPU those
+    processes spent per completed request."""
     cmd = ["wrk", "-t", str(WRK_THREADS), "-c", str(CONNECTIONS), "-d", f"{duration}s",
            "--timeout", WRK_TIMEOUT, "--latency"]
     for h in headers:
@@ -135,8 +179,15 @@ def wrk(url: str, duration: int, headers=(), script: str | None = None, env=None
     if script:
         cmd += ["-s", script]
     cmd.append(url)
+    pids = [p for source in cpu_of for p in (source() if callable(source) else [source])]
+    cpu_before = cpu_seconds(pids)
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
-    return parse_wrk(out)
+    result = parse_wrk(out)
+    result["cpu_ms"] = (
+        (cpu_seconds(pids) - cpu_before) * 1000 / result["requests"]
+        if pids and result["requests"] else float("nan")
+    )
+    return result
 
 
 def csrf_from(html: str) -> str:
@@ -323,22 +374,25 @@ def run_config(kind: str, scale: int, duration: int, tmp: str) -> dict:
                         if exc.code != 304:
                             raise
                 headers = tuple(h.format(etag=etag) for h in headers)
-                return wrk(server.base + path, duration, headers)
+                return wrk(server.base + path, duration, headers, cpu_of=cpu_of(server))
 
-            results = {"bare_before": wrk(bare.base + "/", duration)}
+            def cpu_of(server: Server) -> tuple:
+                return (lambda: process_tree(server.proc.pid), lambda: database_pids(kind))
+
+            results = {"bare_before": wrk(bare.base + "/", duration, cpu_of=cpu_of(bare))}
             for name, path, headers in pages:
                 results[name] = measure(product, path, headers)
             before = count_bookings(url, [b["email"] for b in info["bookers"]])
             results["booking (POST)"] = wrk(
                 product.base + "/", duration, (), script,
-                dict(os.environ, BENCH_BOOKINGS=bookings),
+                dict(os.environ, BENCH_BOOKINGS=bookings), cpu_of=cpu_of(product),
             )
             results["booking (POST)"]["written"] = (
                 count_bookings(url, [b["email"] for b in info["bookers"]]) - before
             )
             for name, path, headers in pages:
                 results[f"{name} uncached"] = measure(uncached, path, headers)
-            results["bare_after"] = wrk(bare.base + "/", duration)
+            results["bare_after"] = wrk(bare.base + "/", duration, cpu_of=cpu_of(bare))
             results["memory_kib"] = {"bare": rss_kib(bare.proc.pid),
                                      "product": rss_kib(product.proc.pid)}
         finally:
@@ -359,12 +413,14 @@ def print_table(kind: str, scale: int, results: dict) -> None:
     print(f"\n{kind}, data x{scale}: bare Flask {results['bare_before']['rps']:.0f} req/s before, "
           f"{results['bare_after']['rps']:.0f} after; load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    bare_cpu = (results["bare_before"]["cpu_ms"] + results["bare_after"]["cpu_ms"]) / 2
+    print(f"bare Flask server CPU per request: {bare_cpu:.2f} ms")
     print(f"{'target':<30}{'req/s':>8}{'ratio':>7}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'non-2xx/3xx':>12}{'timeouts':>9}")
+          f"{'non-2xx/3xx':>12}{'timeouts':>9}{'CPU ms/req':>11}")
     for name in targets(results):
         r = results[name]
         print(f"{name:<30}{r['rps']:>8.0f}{r['rps'] / bare:>7.2f}{r['p50']:>9.1f}"
-              f"{r['p99']:>9.1f}{r['bad']:>12}{r['timeouts']:>9}")
+              f"{r['p99']:>9.1f}{r['bad']:>12}{r['timeouts']:>9}{r['cpu_ms']:>11.2f}")
     booking = results["booking (POST)"]
     print(f"booking: {booking['requests']} POSTs, {booking['written']} new registrations "
           "(the rest were repeats of a booking already made)")
@@ -415,16 +471,19 @@ def main() -> int:
                 print_table(kind, scale, results)
     for kind in kinds:
         if (kind, 1) in summary and (kind, 10) in summary:
-            print(f"\n{kind}: cost per request at 10x the data, relative to 1x "
-                  "(time per request, normalised by the bare endpoint of each run)")
+            print(f"\n{kind}: cost per request at 10x the data, relative to 1x: server CPU "
+                  "per request (workers and database), and time per request normalised by "
+                  "the bare endpoint of each run")
             small, large = summary[(kind, 1)], summary[(kind, 10)]
             bare_small = (small["bare_before"]["rps"] + small["bare_after"]["rps"]) / 2
             bare_large = (large["bare_before"]["rps"] + large["bare_after"]["rps"]) / 2
+            print(f"  {'target':<30}{'CPU':>7}{'time':>7}")
             for name in targets(small):
                 growth = (small[name]["rps"] / bare_small) / max(
                     large[name]["rps"] / bare_large, 1e-9
                 )
-                print(f"  {name:<30}{growth:>6.2f}x")
+                cpu = large[name]["cpu_ms"] / small[name]["cpu_ms"]
+                print(f"  {name:<30}{cpu:>6.2f}x{growth:>6.2f}x")
     return 0
 
 
