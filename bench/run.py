@@ -5,9 +5,10 @@ the data), it fills a fresh database, starts the product and the bare app under 
 same gunicorn settings, and loads each target with wrk. It prints requests per second
 as a ratio of the bare endpoint (measured before and after the product), p50/p99
 latency, timeouts, the server CPU per request (workers, and PostgreSQL's processes),
-the workers' memory, and how the cost per request grows with ten times the data. Every public page is measured twice: as shipped (anonymous requests
-served from the few-second page cache) and by a second product server with the cache
-off ("uncached"), which shows what rendering the page really costs. Booking is checked
+the workers' memory, and how the cost per request grows with ten times the data.
+Every public page is measured twice: as shipped (anonymous requests served from the
+few-second page cache) and by a second product server with the cache off ("uncached"),
+which shows what rendering the page really costs. Booking is checked
 against the database: the table says how many registrations the POSTs created.
 """
 
