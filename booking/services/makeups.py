@@ -92,6 +92,20 @@ def _own_confirmed(registration_id, parent_id: int) -> Registration:
     return registration
 
 
+def _booking_session(registration_id, parent_id: int, session_id):
+    """Inside a write transaction: a parent's booking, its workshop (locked) and one of
+    its sessions, each read afresh; NotFound when any is not theirs."""
+    registration = _own_confirmed(registration_id, parent_id)
+    workshop = lock_workshop(registration.workshop_id)
+    db.session.refresh(registration)
+    session = db.session.get(
+        WorkshopSession, require_int(session_id, "The session"), populate_existing=True
+    )
+    if session is None or session.workshop_id != workshop.id:
+        raise NotFound("That session is not part of this booking's class.")
+    return registration, workshop, session
+
+
 def report_absence(*, parent_id: int, registration_id: int, session_id: int) -> MakeupCredit:
     """Tell the centre that a booking's baby will miss one future session of its course.
 
@@ -99,14 +113,9 @@ def report_absence(*, parent_id: int, registration_id: int, session_id: int) -> 
     Saying it twice returns the same credit.
     """
     with write_transaction():
-        registration = _own_confirmed(registration_id, parent_id)
-        workshop = lock_workshop(registration.workshop_id)
-        db.session.refresh(registration)
-        session = db.session.get(
-            WorkshopSession, require_int(session_id, "The session"), populate_existing=True
+        registration, workshop, session = _booking_session(
+            registration_id, parent_id, session_id
         )
-        if session is None or session.workshop_id != workshop.id:
-            raise NotFound("That session is not part of this booking's class.")
         if registration.status != CONFIRMED:
             raise Conflict("Only a confirmed place can have an absence.")
         if not workshop.is_course:
@@ -385,14 +394,9 @@ def take_back_absence(*, parent_id: int, registration_id: int, session_id: int) 
     earned is withdrawn, so this is refused once the credit has been used.
     """
     with write_transaction():
-        registration = _own_confirmed(registration_id, parent_id)
-        workshop = lock_workshop(registration.workshop_id)
-        db.session.refresh(registration)
-        session = db.session.get(
-            WorkshopSession, require_int(session_id, "The session"), populate_existing=True
+        registration, workshop, session = _booking_session(
+            registration_id, parent_id, session_id
         )
-        if session is None or session.workshop_id != workshop.id:
-            raise NotFound("That session is not part of this booking's class.")
         if registration.status != CONFIRMED:
             raise Conflict("This booking is no longer confirmed, so there is nothing to change.")
         absence = db.session.scalar(

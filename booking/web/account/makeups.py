@@ -28,6 +28,21 @@ class ImmunisationForm(FlaskForm):
     immunisation_date = IsoDateField("Immunisation date")
 
 
+def _confirmed_change(change, success_message):
+    """Run a one-button change on the bookings page: the form must be current, a refusal
+    is shown on the page with its status, and success says `success_message(result)`."""
+    if not ConfirmForm().validate():
+        return render_bookings(400, "This form had expired. Please try again.")
+    try:
+        result = change()
+    except NotFound as exc:
+        abort(404, exc.message)
+    except DomainError as exc:
+        return render_bookings(exc.status, exc.message)
+    flash(success_message(result), "success")
+    return redirect(url_for("account.bookings"))
+
+
 @bp.route(
     "/account/bookings/<int:registration_id>/sessions/<int:session_id>/absence",
     methods=["POST"],
@@ -35,22 +50,13 @@ class ImmunisationForm(FlaskForm):
 @login_required
 def report_absence(registration_id: int, session_id: int):
     """Tell the centre the baby will miss one session; a make-up credit is earned."""
-    if not ConfirmForm().validate():
-        return render_bookings(400, "This form had expired. Please try again.")
-    try:
-        credit = makeups.report_absence(
+    return _confirmed_change(
+        lambda: makeups.report_absence(
             parent_id=current_user.id, registration_id=registration_id, session_id=session_id
-        )
-    except NotFound as exc:
-        abort(404, exc.message)
-    except DomainError as exc:
-        return render_bookings(exc.status, exc.message)
-    flash(
-        f"Thank you for telling us. You have a make-up credit for week {credit.week_number}, "
-        "shown below.",
-        "success",
+        ),
+        lambda credit: f"Thank you for telling us. You have a make-up credit for week "
+        f"{credit.week_number}, shown below.",
     )
-    return redirect(url_for("account.bookings"))
 
 
 @bp.route(
@@ -60,22 +66,13 @@ def report_absence(registration_id: int, session_id: int):
 @login_required
 def withdraw_absence(registration_id: int, session_id: int):
     """Take back "we can't come": the baby comes after all, if the seat is still free."""
-    if not ConfirmForm().validate():
-        return render_bookings(400, "This form had expired. Please try again.")
-    try:
-        makeups.take_back_absence(
+    return _confirmed_change(
+        lambda: makeups.take_back_absence(
             parent_id=current_user.id, registration_id=registration_id, session_id=session_id
-        )
-    except NotFound as exc:
-        abort(404, exc.message)
-    except DomainError as exc:
-        return render_bookings(exc.status, exc.message)
-    flash(
-        "Good news: we have you down to come to that session again. The make-up credit "
-        "it gave you is withdrawn.",
-        "success",
+        ),
+        lambda _: "Good news: we have you down to come to that session again. The make-up "
+        "credit it gave you is withdrawn.",
     )
-    return redirect(url_for("account.bookings"))
 
 
 @bp.route("/account/makeups/<int:credit_id>/book", methods=["POST"])
@@ -102,20 +99,11 @@ def book_makeup(credit_id: int):
 @login_required
 def cancel_makeup(makeup_id: int):
     """Cancel a make-up session: the seat is freed and the credit can be used again."""
-    if not ConfirmForm().validate():
-        return render_bookings(400, "This form had expired. Please try again.")
-    try:
-        credit = makeups.cancel_makeup(parent_id=current_user.id, makeup_id=makeup_id)
-    except NotFound as exc:
-        abort(404, exc.message)
-    except DomainError as exc:
-        return render_bookings(exc.status, exc.message)
-    flash(
-        f"Your make-up session is cancelled. Your credit for week {credit.week_number} can "
-        "be used for another session.",
-        "success",
+    return _confirmed_change(
+        lambda: makeups.cancel_makeup(parent_id=current_user.id, makeup_id=makeup_id),
+        lambda credit: f"Your make-up session is cancelled. Your credit for week "
+        f"{credit.week_number} can be used for another session.",
     )
-    return redirect(url_for("account.bookings"))
 
 
 @bp.route("/account/babies/<int:baby_id>/immunisation", methods=["GET", "POST"])
