@@ -19,15 +19,7 @@ from booking.services import makeups
 from booking.services.booking import book_place, cancel_registration
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.makeups_read import parent_makeups
-
-
-def book(parent, baby, workshop):
-    """A confirmed place; returns the registration id."""
-    result = book_place(
-        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
-    )
-    assert result.confirmed
-    return result.registration.id
+from tests.makeup_helpers import book
 
 
 def session_of(workshop, number):

@@ -16,38 +16,12 @@ from booking.models import (
     MakeupCredit,
     OutboxMessage,
     Workshop,
-    WorkshopSession,
 )
 from booking.services import makeups
 from booking.services.booking import book_place, cancel_registration, move_registration
 from booking.services.privacy import erase_user
 from booking.services.sessions import cancel_workshop
-
-
-def book(parent, baby, workshop):
-    result = book_place(
-        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
-    )
-    assert result.confirmed
-    return result.registration.id
-
-
-def session_of(workshop, number) -> WorkshopSession:
-    db.session.rollback()
-    return db.session.scalar(
-        sa.select(WorkshopSession)
-        .where(WorkshopSession.workshop_id == workshop.id, WorkshopSession.number == number)
-        .execution_options(populate_existing=True)
-    )
-
-
-def seats(workshop, number) -> int:
-    """Free seats of one session for a make-up, from the stored counters."""
-    session = session_of(workshop, number)
-    w = db.session.get(Workshop, workshop.id, populate_existing=True)
-    return w.capacity - w.held_unclaimed - w.confirmed_count + session.absences - (
-        session.makeups_taken
-    )
+from tests.makeup_helpers import book, seats, session_of
 
 
 @pytest.fixture

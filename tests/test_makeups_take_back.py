@@ -8,15 +8,8 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Absence, MakeupBooking, MakeupCredit, Workshop, WorkshopSession
 from booking.services import makeups
-from booking.services.booking import book_place
 from booking.services.errors import Conflict, DomainError, NotFound
-from tests.test_makeups_paths import seats, session_of
-
-
-def book(parent, baby, workshop):
-    return book_place(
-        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
-    ).registration.id
+from tests.makeup_helpers import book, seats, session_of
 
 
 @pytest.fixture
