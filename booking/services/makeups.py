@@ -21,17 +21,22 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import (
     Absence,
-    Baby,
     MakeupBooking,
     MakeupCredit,
     Registration,
     Workshop,
     WorkshopSession,
 )
-from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.registration import CONFIRMED
 from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
 from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.places import eligibility, lock_workshop, require_int, utc_now
+from booking.services.places import (
+    fitting_baby,
+    has_active_place,
+    lock_workshop,
+    require_int,
+    utc_now,
+)
 
 NO_NEXT_COURSE_GRACE = timedelta(weeks=8)
 
@@ -177,18 +182,8 @@ def _check_target(credit: MakeupCredit, session: WorkshopSession, workshop: Work
     origin = db.session.get(WorkshopSession, absence.session_id)
     if origin.workshop_id == workshop.id:
         raise Invalid("A make-up is in another course, not the one you are booked on.")
-    baby = db.session.get(Baby, credit.baby_id) if credit.baby_id else None
-    fit = eligibility(baby, workshop)
-    if not fit.eligible:
-        raise Invalid(fit.reason)
-    booked = db.session.scalar(
-        sa.select(Registration.id).where(
-            Registration.workshop_id == workshop.id,
-            Registration.baby_id == credit.baby_id,
-            Registration.status.in_((CONFIRMED, WAITLISTED)),
-        )
-    )
-    if booked is not None:
+    baby = fitting_baby(credit.baby_id, workshop)
+    if has_active_place(credit.baby_id, workshop.id):
         raise Conflict(f"{baby.name} is already booked on that course.")
 
 

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.extensions import db
-from booking.models import Baby, Centre, Workshop, WorkshopSession
+from booking.models import Baby, Centre, Registration, Workshop, WorkshopSession
+from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED, PUBLISHED
 from booking.services.errors import Invalid, NotFound
 from booking.timefmt import format_local, to_local
@@ -217,6 +218,26 @@ def eligibility(baby: Baby | None, workshop: Workshop) -> Eligibility:
         f"{baby.name} {when}; this class is for babies from {low} to {high} weeks."
     )
     return Eligibility(False, age, reason)
+
+
+def fitting_baby(baby_id: int | None, workshop: Workshop) -> Baby:
+    """The baby, when its age fits the workshop (rule 2); Invalid with the reason if not."""
+    baby = db.session.get(Baby, baby_id) if baby_id else None
+    fit = eligibility(baby, workshop)
+    if not fit.eligible:
+        raise Invalid(fit.reason)
+    return baby
+
+
+def has_active_place(baby_id: int | None, workshop_id: int) -> bool:
+    """Whether the baby is already booked or waiting in the workshop (rule 4)."""
+    return db.session.scalar(
+        sa.select(Registration.id).where(
+            Registration.workshop_id == workshop_id,
+            Registration.baby_id == baby_id,
+            Registration.status.in_((CONFIRMED, WAITLISTED)),
+        )
+    ) is not None
 
 
 def age_weeks_now(baby: Baby, today: date | None = None) -> int:

@@ -16,6 +16,8 @@ from booking.services.places import (
     booking_closed_reason,
     centre_timezone,
     eligibility,
+    fitting_baby,
+    has_active_place,
     is_booking_open,
     lock_workshop,
     release_place,
@@ -204,10 +206,7 @@ def promote_registration(registration_id: int) -> Registration:
             raise Conflict(f"This booking {state}; only waiting entries can be promoted.")
         if workshop.status != PUBLISHED:
             raise Conflict("This class is not published, so no one can be promoted.")
-        baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
-        fit = eligibility(baby, workshop)
-        if not fit.eligible:
-            raise Invalid(fit.reason)
+        fitting_baby(registration.baby_id, workshop)
         if not take_place(workshop):
             raise Conflict(
                 "There is no free place in this class. Raise the capacity or cancel a "
@@ -244,18 +243,8 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
         closed = booking_closed_reason(target)
         if closed:
             raise Invalid(closed)
-        baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
-        fit = eligibility(baby, target)
-        if not fit.eligible:
-            raise Invalid(fit.reason)
-        clash = db.session.scalar(
-            sa.select(Registration.id).where(
-                Registration.workshop_id == target.id,
-                Registration.baby_id == registration.baby_id,
-                Registration.status.in_((CONFIRMED, WAITLISTED)),
-            )
-        )
-        if clash is not None:
+        baby = fitting_baby(registration.baby_id, target)
+        if has_active_place(registration.baby_id, target.id):
             raise Conflict(f"{baby.name} is already booked or waiting in that class.")
         if not take_place(target):
             raise Conflict("There is no free place in the class to move to.")
