@@ -151,6 +151,29 @@ def test_move_session_bumps_revision_and_tells_parents_and_instructor(ctx, make_
     assert any("Time changed" in m.subject for m in queued)
 
 
+def test_adding_a_session_tells_parents_and_instructor(ctx, make_workshop, booked):
+    workshop = make_workshop(sessions=2)
+    _, parent = booked(workshop)
+    before = len(outbox())
+    added = sessions.add_session(workshop.id, next_weekday_local(weeks=6), 60, "Hall")
+    queued = outbox()[before:]
+    assert {m.recipient for m in queued} == {parent.email, _instructor_email(workshop)}
+    to_parent = next(m for m in queued if m.recipient == parent.email)
+    assert to_parent.subject.startswith("Session added:")
+    assert "week 3 of 3" in to_parent.subject
+    assert "has a new session: week 3 of 3" in to_parent.body_text
+    assert "adds it to your calendar" in to_parent.body_text
+    assert to_parent.ics_method == "REQUEST"
+    assert f"session-{added.id}-registration-" in to_parent.ics
+
+
+def test_adding_a_session_to_a_draft_tells_nobody(ctx, make_workshop):
+    workshop = make_workshop(sessions=2, status="draft")
+    before = len(outbox())
+    sessions.add_session(workshop.id, next_weekday_local(weeks=6), 60)
+    assert len(outbox()) == before
+
+
 def _instructor_email(workshop) -> str:
     return db.session.get(User, workshop.instructor_id).email
 

@@ -25,7 +25,7 @@ from booking.models import OutboxMessage, Registration, Workshop, WorkshopSessio
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 from booking.services.makeups_read import doll_session_times
 
-SESSION_CHANGE_KINDS = ("moved", "cancelled", "room")
+SESSION_CHANGE_KINDS = ("moved", "cancelled", "room", "added")
 
 
 def _for(booking: BookingInfo) -> str:
@@ -112,6 +112,8 @@ def _session_subject(kind: str, line, info: WorkshopInfo) -> str:
     which = line.label.lower()
     if kind == "moved":
         return f"Time changed: {_class(info)}, {which} now {line.when}"
+    if kind == "added":
+        return f"Session added: {_class(info)}, {which} on {line.when}"
     if kind == "room":
         room = line.room or "a new room"
         return f"Room changed: {_class(info)}, {which} on {line.date} is in {room}"
@@ -120,10 +122,10 @@ def _session_subject(kind: str, line, info: WorkshopInfo) -> str:
 
 def notify_session_changed(session: WorkshopSession, kind: str) -> list[OutboxMessage]:
     """Tell every confirmed parent of the workshop, and its instructor, that a session
-    was moved, cancelled or changed room.
+    was moved, cancelled, changed room or added.
 
-    Parents get the updated booking (METHOD:REQUEST) when it moved or changed room,
-    and a METHOD:CANCEL for that one session when it was cancelled.
+    Parents get the updated booking (METHOD:REQUEST) when it moved, changed room or
+    was added, and a METHOD:CANCEL for that one session when it was cancelled.
     """
     if kind not in SESSION_CHANGE_KINDS:
         raise ValueError(f"unknown session change {kind!r}")

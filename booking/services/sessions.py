@@ -490,7 +490,9 @@ def _renumber_and_span(workshop: Workshop) -> None:
 def add_session(
     workshop_id: int, starts_local: datetime, duration_minutes: int, room: str = ""
 ) -> WorkshopSession:
-    """Add a session at a local wall-clock time; sessions are renumbered by time."""
+    """Add a session at a local wall-clock time; sessions are renumbered by time, and
+    once the workshop is published, every confirmed parent and the instructor are told
+    (parents with the updated booking)."""
     with write_transaction():
         workshop = lock_workshop(workshop_id)
         _refuse_if_cancelled(workshop)
@@ -516,6 +518,8 @@ def add_session(
         db.session.add(session)
         db.session.flush()
         _renumber_and_span(workshop)
+        if workshop.status == PUBLISHED:  # a draft being put together tells nobody
+            notify_session_changed(session, "added")
     return session
 
 
