@@ -6,6 +6,8 @@ counting too (otherwise that seat would be counted twice); a make-up that goes
 frees its seat.
 """
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -136,6 +138,32 @@ def test_cancelling_the_workshop_gives_make_up_credits_back(ctx, scene):
     assert "credit is yours again" in told.body_text
 
 
+@pytest.mark.parametrize("kind", ["moved", "room"])
+def test_moving_a_session_tells_its_make_up_parents(ctx, scene, kind):
+    from booking.services.sessions import move_session
+    from booking.timefmt import to_local
+
+    a = scene["a"]
+    week2 = session_of(a, 2)
+    later = to_local(week2.starts_at, "Europe/London").replace(tzinfo=None)
+    later += timedelta(hours=1) if kind == "moved" else timedelta(0)
+    before = db.session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
+    move_session(week2.id, later if kind == "moved" else None, None, "Garden room")
+    told = db.session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.recipient == "bob@example.org", OutboxMessage.id > before)
+    ).all()
+    assert len(told) == 1
+    subject = "Time changed" if kind == "moved" else "Room changed"
+    assert told[0].subject.startswith(f"{subject} for your make-up: A")
+    assert "Bobby's make-up session" in told[0].body_text
+    assert "Garden room" in told[0].body_text
+    assert "cancel the make-up on your bookings page" in told[0].body_text
+    # The make-up stands.
+    assert db.session.get(MakeupBooking, scene["makeup"]) is not None
+    assert session_of(a, 2).makeups_taken == 1
+
+
 def test_cancelling_a_session_gives_its_make_up_credits_back(ctx, scene):
     from booking.services.sessions import cancel_session
 
@@ -167,7 +195,7 @@ def test_cancelling_the_origin_workshop_keeps_the_make_up(ctx, scene):
 def test_a_held_place_cancelled_goes_back_to_the_held_pool(
     ctx, make_workshop, make_user, make_baby
 ):
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from booking.services import referrals
 

@@ -1,10 +1,20 @@
 """Emails about make-up sessions, queued in the caller's write transaction."""
 
+import sqlalchemy as sa
+
 from booking import timefmt
 from booking.extensions import db
 from booking.mail.context import can_email, describe_session, load_sessions, workshop_info
 from booking.mail.outbox import absolute_url, queue_email
-from booking.models import Baby, MakeupCredit, OutboxMessage, User, WorkshopSession
+from booking.models import Baby, MakeupBooking, MakeupCredit, OutboxMessage, User, WorkshopSession
+
+
+def _session_line(session: WorkshopSession, info):
+    """How the session is described in emails ("Week 2 of 5", its date and time)."""
+    return next(
+        (s for s in info.sessions if s.id == session.id),
+        describe_session(session, info.centre, len(load_sessions(session.workshop_id)), True),
+    )
 
 
 def notify_makeup_cancelled(
@@ -17,10 +27,7 @@ def notify_makeup_cancelled(
         return None
     session = db.session.get(WorkshopSession, session_id)
     info = workshop_info(session.workshop_id)
-    line = next(
-        (s for s in info.sessions if s.id == session.id),
-        describe_session(session, info.centre, len(load_sessions(session.workshop_id)), True),
-    )
+    line = _session_line(session, info)
     baby = db.session.get(Baby, baby_id) if baby_id else None
     credit = db.session.get(MakeupCredit, credit_id)
     expires = (
@@ -42,3 +49,41 @@ def notify_makeup_cancelled(
         expires=expires,
         bookings_url=absolute_url("/account/bookings"),
     )
+
+
+def notify_makeup_session_changed(session: WorkshopSession, kind: str) -> list[OutboxMessage]:
+    """Tell the parents making up a missed week in `session` that it has moved (`kind`
+    "moved") or changed room ("room"); their make-up stands, and they can cancel it from
+    their bookings page to use the credit elsewhere."""
+    makeups = db.session.scalars(
+        sa.select(MakeupBooking).where(MakeupBooking.session_id == session.id)
+    ).all()
+    if not makeups:
+        return []
+    info = workshop_info(session.workshop_id)
+    line = _session_line(session, info)
+    what = "Time changed" if kind == "moved" else "Room changed"
+    subject = (
+        f"{what} for your make-up: {info.workshop.title} at {info.centre.name}, "
+        f"{line.label.lower()}"
+    )
+    queued = []
+    for makeup in makeups:
+        parent = db.session.get(User, makeup.parent_id) if makeup.parent_id else None
+        if not can_email(parent):
+            continue
+        baby = db.session.get(Baby, makeup.baby_id) if makeup.baby_id else None
+        queued.append(
+            queue_email(
+                parent.email,
+                "makeup_changed",
+                subject,
+                parent=parent,
+                baby_name=baby.name if baby is not None else "your baby",
+                info=info,
+                line=line,
+                kind=kind,
+                bookings_url=absolute_url("/account/bookings"),
+            )
+        )
+    return queued

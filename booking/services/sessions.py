@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.mail.notify import notify_session_changed, notify_workshop_cancelled
-from booking.mail.notify_makeups import notify_makeup_cancelled
+from booking.mail.notify_makeups import notify_makeup_cancelled, notify_makeup_session_changed
 from booking.models import Centre, Membership, Registration, User, Workshop, WorkshopSession, utcnow
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import CANCELLED as REG_CANCELLED
@@ -569,7 +569,9 @@ def move_session(
         session.updated_at = utcnow()
         db.session.flush()
         _renumber_and_span(workshop)
-        notify_session_changed(session, "moved" if time_changed else "room")
+        kind = "moved" if time_changed else "room"
+        notify_session_changed(session, kind)
+        notify_makeup_session_changed(session, kind)
     return session
 
 
