@@ -176,6 +176,9 @@ def test_cancelling_a_session_gives_its_make_up_credits_back(ctx, scene):
         sa.select(OutboxMessage.subject).where(OutboxMessage.recipient == "bob@example.org")
     ).all()
     assert any(s.startswith("Make-up cancelled: A") for s in subjects), subjects
+    # Ann said she would miss that week: nobody comes now, so her unused credit goes.
+    assert db.session.get(MakeupCredit, scene["ann_credit"]) is None
+    assert session_of(a, 2).absences == 0
     # Bob can book week 2 of course C with the credit instead.
     makeups.book_makeup(
         parent_id=scene["bob"].id, credit_id=scene["bob_credit"],

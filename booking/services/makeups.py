@@ -268,6 +268,25 @@ def end_registration_absences(registration_id: int, now: datetime | None = None)
         .outerjoin(MakeupCredit, MakeupCredit.absence_id == Absence.id)
         .where(Absence.registration_id == registration_id, WorkshopSession.starts_at > now)
     ).all()
+    return _end_absences(rows)
+
+
+def end_session_absences(session_id: int) -> int:
+    """Inside the caller's transaction, when the centre cancels one session: nobody
+    comes to it, so its absences stop counting and the unused credits they earned are
+    withdrawn, as when a whole workshop is cancelled (a credit already spent on a
+    make-up stands). Returns how many absences stopped counting."""
+    rows = db.session.execute(
+        sa.select(Absence.id, Absence.session_id, MakeupCredit.used_at)
+        .outerjoin(MakeupCredit, MakeupCredit.absence_id == Absence.id)
+        .where(Absence.session_id == session_id)
+    ).all()
+    return _end_absences(rows)
+
+
+def _end_absences(rows) -> int:
+    """(absence id, session id, credit used_at) rows: each absence stops freeing its
+    seat; one whose credit is unused goes, with the credit."""
     for absence_id, session_id, used_at in rows:
         if used_at is None:
             _remove_absence(absence_id, session_id)

@@ -21,7 +21,11 @@ from booking.models.registration import CANCELLED as REG_CANCELLED
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED, DRAFT, KIND_SINGLE, PUBLISHED, SCHEDULED
 from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.makeups import drop_makeups_into, end_registration_absences
+from booking.services.makeups import (
+    drop_makeups_into,
+    end_registration_absences,
+    end_session_absences,
+)
 from booking.services.waitlist import apply_capacity_change, promote_waitlist
 from booking.services.workshops import (
     DECISION_HOURS_BEFORE,
@@ -597,6 +601,7 @@ def cancel_session(session_id: int) -> WorkshopSession:
         session.revision += 1
         session.updated_at = utcnow()
         db.session.flush()
+        end_session_absences(session.id)
         dropped = drop_makeups_into(session_id=session.id)
         _renumber_and_span(workshop)
         notify_session_changed(session, "cancelled")
