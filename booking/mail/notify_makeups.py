@@ -1,6 +1,7 @@
 """Emails about make-up sessions, queued in the caller's write transaction."""
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from booking import timefmt
 from booking.extensions import db
@@ -56,7 +57,9 @@ def notify_makeup_session_changed(session: WorkshopSession, kind: str) -> list[O
     "moved") or changed room ("room"); their make-up stands, and they can cancel it from
     their bookings page to use the credit elsewhere."""
     makeups = db.session.scalars(
-        sa.select(MakeupBooking).where(MakeupBooking.session_id == session.id)
+        sa.select(MakeupBooking)
+        .where(MakeupBooking.session_id == session.id)
+        .options(joinedload(MakeupBooking.parent), joinedload(MakeupBooking.baby))
     ).all()
     if not makeups:
         return []
@@ -69,10 +72,9 @@ def notify_makeup_session_changed(session: WorkshopSession, kind: str) -> list[O
     )
     queued = []
     for makeup in makeups:
-        parent = db.session.get(User, makeup.parent_id) if makeup.parent_id else None
+        parent, baby = makeup.parent, makeup.baby
         if not can_email(parent):
             continue
-        baby = db.session.get(Baby, makeup.baby_id) if makeup.baby_id else None
         queued.append(
             queue_email(
                 parent.email,

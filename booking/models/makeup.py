@@ -86,4 +86,5 @@ class MakeupBooking(Base):
 
     credit = relationship("MakeupCredit", lazy="raise_on_sql")
     session = relationship("WorkshopSession", lazy="raise_on_sql")
+    parent = relationship("User", lazy="raise_on_sql")
     baby = relationship("Baby", lazy="raise_on_sql")

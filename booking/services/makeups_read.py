@@ -19,7 +19,6 @@ from booking.models import (
     MakeupBooking,
     MakeupCredit,
     Registration,
-    User,
     Workshop,
     WorkshopSession,
 )
@@ -98,7 +97,11 @@ class ParentMakeups:
     makeups: list[MakeupLine] = field(default_factory=list)
 
 
-def _credit_options(credit: MakeupCredit, baby: Baby | None, origin_workshop_id: int, now):
+def _credit_options(
+    credit: MakeupCredit, baby: Baby | None, origin_workshop_id: int, booked: set, now
+):
+    """Where a credit could be used; `booked` holds the parent's (baby id, workshop id)
+    pairs with an active place, since a baby cannot make up in its own other course."""
     rows = db.session.execute(
         sa.select(WorkshopSession, Workshop)
         .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
@@ -114,20 +117,11 @@ def _credit_options(credit: MakeupCredit, baby: Baby | None, origin_workshop_id:
         )
         .order_by(WorkshopSession.starts_at, WorkshopSession.id)
     ).all()
-    booked = set()
-    if baby is not None:
-        booked = set(
-            db.session.scalars(
-                sa.select(Registration.workshop_id).where(
-                    Registration.baby_id == baby.id,
-                    Registration.status.in_((CONFIRMED, WAITLISTED)),
-                )
-            )
-        )
     options = []
     for session, workshop in rows:
         seats = session_seats(session, workshop)
-        if seats <= 0 or workshop.id in booked or not eligibility(baby, workshop).eligible:
+        taken = baby is not None and (baby.id, workshop.id) in booked
+        if seats <= 0 or taken or not eligibility(baby, workshop).eligible:
             continue
         options.append(CreditOption(session, workshop, seats))
     return options
@@ -192,12 +186,23 @@ def parent_makeups(parent_id: int, now: datetime | None = None) -> ParentMakeups
         .options(joinedload(MakeupCredit.baby))
         .order_by(MakeupCredit.expires_at, MakeupCredit.id)
     ).all()
+    booked = set()
+    if credits:
+        booked = {
+            (baby_id, workshop_id)
+            for baby_id, workshop_id in db.session.execute(
+                sa.select(Registration.baby_id, Registration.workshop_id).where(
+                    Registration.parent_id == parent_id,
+                    Registration.status.in_((CONFIRMED, WAITLISTED)),
+                )
+            )
+        }
     for credit, session_id in credits:
         origin = db.session.get(WorkshopSession, session_id)
         centre = db.session.get(Centre, credit.centre_id)
         name = credit.baby.name if credit.baby else "Baby removed"
         line = CreditLine(credit, name, centre.timezone)
-        line.options = _credit_options(credit, credit.baby, origin.workshop_id, now)
+        line.options = _credit_options(credit, credit.baby, origin.workshop_id, booked, now)
         result.credits.append(line)
     rows = db.session.execute(
         sa.select(MakeupBooking, WorkshopSession, Workshop)
@@ -263,11 +268,10 @@ def register_extras(session: WorkshopSession, tz_name: str) -> RegisterExtras:
     for makeup in db.session.scalars(
         sa.select(MakeupBooking)
         .where(MakeupBooking.session_id == session.id)
-        .options(joinedload(MakeupBooking.baby))
+        .options(joinedload(MakeupBooking.baby), joinedload(MakeupBooking.parent))
         .order_by(MakeupBooking.id)
     ):
-        baby = makeup.baby
-        parent = db.session.get(User, makeup.parent_id) if makeup.parent_id else None
+        baby, parent = makeup.baby, makeup.parent
         makeups.append(
             MakeupAttendee(
                 baby.name if baby is not None else "(details removed)",
