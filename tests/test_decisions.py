@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import OutboxMessage, Registration, Workshop
-from booking.services import decisions
+from booking.services import decisions, places
 from booking.services.booking import book_place
 
 
@@ -158,7 +158,7 @@ def test_suggestions_prefer_the_same_centre_and_fit_the_baby(
     make_workshop(centre=home, starts_in_days=10, title="Too old", max_age_weeks=8)
     parent = make_user()
     baby = make_baby(parent, age_weeks=10)
-    found = decisions.suggest_classes(baby, db.session.get(type(home), home.id), origin.id,
+    found = places.suggest_classes(baby, db.session.get(type(home), home.id), origin.id,
                                       datetime.now(UTC))
     assert [w.title for w in found] == ["Near", "Far"]
     del far, near

@@ -6,7 +6,7 @@ plain object the templates read without touching the database again.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -23,8 +23,7 @@ from booking.models import (
     Workshop,
     WorkshopSession,
 )
-from booking.models.workshop import PUBLISHED
-from booking.services.places import centre_of
+from booking.services.places import SUGGESTIONS, centre_of, suggest_classes
 
 
 @dataclass(frozen=True)
@@ -177,34 +176,16 @@ def can_email(user: User | None) -> bool:
     return user is not None and user.deleted_at is None and bool(user.email)
 
 
-def alternatives_for(booking: BookingInfo, limit: int = 3) -> list[WorkshopInfo]:
-    """Other published classes in the same town, not yet started, with places,
-    that the booking's baby would fit (for a cancelled class's email)."""
-    workshop = booking.info.workshop
-    centre = booking.info.centre
-    now = datetime.now(tz=centre.tz)
-    candidates = db.session.scalars(
-        sa.select(Workshop)
-        .join(Centre, Centre.id == Workshop.centre_id)
-        .where(
-            Workshop.id != workshop.id,
-            Workshop.status == PUBLISHED,
-            Workshop.first_starts_at > now,
-            Workshop.capacity
-            > Workshop.confirmed_count + Workshop.held_places - Workshop.held_claimed,
-            Centre.published.is_(True),
-            sa.or_(Centre.id == centre.id, Centre.town == centre.town),
-        )
-        .order_by(Workshop.first_starts_at, Workshop.id)
-        .limit(20)
+def alternatives_for(
+    booking: BookingInfo, now: datetime | None = None, limit: int = SUGGESTIONS
+) -> list[WorkshopInfo]:
+    """Classes that would suit the booking's baby instead of its own (closed or
+    cancelled): see `suggest_classes`."""
+    others = suggest_classes(
+        booking.baby,
+        booking.info.centre,
+        booking.info.workshop.id,
+        now or datetime.now(UTC),
+        limit,
     )
-    found = []
-    for candidate in candidates:
-        if booking.baby is not None:
-            age = booking.baby.age_weeks_on(candidate.first_starts_at.date())
-            if not candidate.min_age_weeks <= age <= candidate.max_age_weeks:
-                continue
-        found.append(workshop_info(candidate))
-        if len(found) >= limit:
-            break
-    return found
+    return [workshop_info(w) for w in others]

@@ -23,55 +23,25 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.mail.context import BookingInfo, booking_info, can_email, workshop_info
+from booking.mail.context import (
+    BookingInfo,
+    alternatives_for,
+    booking_info,
+    can_email,
+    workshop_info,
+)
 from booking.mail.outbox import queue_email
-from booking.models import Baby, Centre, Registration, Workshop
+from booking.models import Registration, Workshop
 from booking.models.registration import CANCELLED, WAITLISTED
 from booking.models.workshop import CANCELLED as CANCELLED_WORKSHOP
 from booking.models.workshop import PUBLISHED
 from booking.services import referrals
 from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.places import booking_closes_at, eligibility, lock_workshop, utc_now
+from booking.services.places import booking_closes_at, lock_workshop, utc_now
 from booking.services.sessions import apply_workshop_cancellation
 
 UNDER_MINIMUM_REASON = "Not enough bookings for the class to run"
 WAITLIST_CLOSED_REASON = "waiting list closed"
-SUGGESTIONS = 3
-
-
-def suggest_classes(
-    baby: Baby | None, centre: Centre, exclude_id: int, now: datetime, limit: int = SUGGESTIONS
-) -> list[Workshop]:
-    """Published classes starting later with a free place that fit the baby's age:
-    the same centre first, then the same town, then anywhere else."""
-    candidates = db.session.scalars(
-        sa.select(Workshop)
-        .join(Centre, Centre.id == Workshop.centre_id)
-        .where(
-            Workshop.id != exclude_id,
-            Workshop.status == PUBLISHED,
-            Workshop.first_starts_at > now,
-            Workshop.capacity
-            > Workshop.confirmed_count + Workshop.held_places - Workshop.held_claimed,
-            Centre.published.is_(True),
-        )
-        .order_by(
-            sa.case((Workshop.centre_id == centre.id, 0), (Centre.town == centre.town, 1), else_=2),
-            Workshop.first_starts_at,
-            Workshop.id,
-        )
-        .limit(50)
-    )
-    found = []
-    for workshop in candidates:
-        if baby is not None and not eligibility(baby, workshop).eligible:
-            continue
-        found.append(workshop)
-        if len(found) >= limit:
-            break
-    return found
-
-
 @dataclass
 class DecisionReport:
     """What one run decided."""
@@ -142,15 +112,13 @@ def due_waitlist_closures(now: datetime) -> list[int]:
 def _notify_waitlist_closed(registration: Registration, booking: BookingInfo, now) -> None:
     if not can_email(booking.parent):
         return
-    centre = db.session.get(Centre, booking.info.workshop.centre_id)
-    others = suggest_classes(booking.baby, centre, booking.info.workshop.id, now)
     queue_email(
         booking.parent.email,
         "waitlist_closed",
         f"Waiting list closed: {booking.info.workshop.title} at {booking.info.centre.name}",
         booking=booking,
         info=booking.info,
-        alternatives=[workshop_info(w) for w in others],
+        alternatives=alternatives_for(booking, now),
         dedupe_key=f"waitlist-closed:{registration.id}",
     )
 

@@ -185,6 +185,9 @@ def first_session_day(workshop: Workshop) -> date | None:
     return to_local(workshop.first_starts_at, _centre_tz(workshop)).date()
 
 
+SUGGESTIONS = 3  # classes offered instead of one that is closed or cancelled
+
+
 @dataclass(frozen=True)
 class Eligibility:
     """Whether a baby fits a workshop's age range, and why not."""
@@ -238,6 +241,39 @@ def has_active_place(baby_id: int | None, workshop_id: int) -> bool:
             Registration.status.in_((CONFIRMED, WAITLISTED)),
         )
     ) is not None
+
+
+def suggest_classes(
+    baby: Baby | None, centre: Centre, exclude_id: int, now: datetime, limit: int = SUGGESTIONS
+) -> list[Workshop]:
+    """Published classes starting later with a free place that fit the baby's age:
+    the same centre first, then the same town, then anywhere else."""
+    candidates = db.session.scalars(
+        sa.select(Workshop)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .where(
+            Workshop.id != exclude_id,
+            Workshop.status == PUBLISHED,
+            Workshop.first_starts_at > now,
+            Workshop.capacity
+            > Workshop.confirmed_count + Workshop.held_places - Workshop.held_claimed,
+            Centre.published.is_(True),
+        )
+        .order_by(
+            sa.case((Workshop.centre_id == centre.id, 0), (Centre.town == centre.town, 1), else_=2),
+            Workshop.first_starts_at,
+            Workshop.id,
+        )
+        .limit(50)
+    )
+    found = []
+    for workshop in candidates:
+        if baby is not None and not eligibility(baby, workshop).eligible:
+            continue
+        found.append(workshop)
+        if len(found) >= limit:
+            break
+    return found
 
 
 def age_weeks_now(baby: Baby, today: date | None = None) -> int:
