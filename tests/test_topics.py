@@ -147,3 +147,20 @@ def test_instructors_set_their_specialisms_on_teach(app, client, auth, make_user
     make_user("mum@example.org")
     auth.login("mum@example.org")
     assert client.get("/teach/specialisms").status_code == 403
+
+
+def test_json_ld_links_come_from_base_url_not_the_host_header(app, client, make_workshop):
+    course = make_workshop(title="Forged host course", kind="course")
+    tag(app, course, "sleep")
+    forged = {"Host": "attacker.example", "X-Forwarded-Host": "attacker.example"}
+    expected = f"https://classes.example.org/classes/{course.id}"
+    for path in (f"/classes/{course.id}", "/topics/sleep"):
+        response = client.get(path, headers=forged)
+        assert response.status_code == 200
+        block = response.get_data(as_text=True).split("application/ld+json")[1]
+        assert "attacker.example" not in block
+        data = jsonld(response.get_data(as_text=True))
+        if data["@type"] == "ItemList":
+            data = data["itemListElement"][0]["item"]
+        assert data["url"] == expected
+        assert data["hasCourseInstance"]["offers"]["url"] == expected

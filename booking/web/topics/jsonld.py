@@ -5,12 +5,11 @@ a data block that browsers never run (so the CSP's script-src 'self' is untouche
 with `<`, `>` and `&` escaped by `tojson`.
 """
 
-from flask import url_for
-
 from booking.models.workshop import CANCELLED, SCHEDULED
 from booking.services.catalogue import Listing, instructor_name
 from booking.timefmt import iso_local
 from booking.topics import TOPICS_BY_SLUG
+from booking.web.api.serializers import absolute_url
 
 SCHEMA = "https://schema.org"
 PUBLIC_PLACES = f"{SCHEMA}/InStock"
@@ -67,7 +66,7 @@ def workshop_jsonld(listing: Listing) -> dict:
     workshop = listing.workshop
     centre = workshop.centre
     tz = centre.timezone
-    url = url_for("public.workshop_detail", workshop_id=workshop.id, _external=True)
+    url = absolute_url("public.workshop_detail", workshop_id=workshop.id)
     sessions = [s for s in workshop.sessions if s.status == SCHEDULED] or list(workshop.sessions)
     start = iso_local(sessions[0].starts_at, tz) if sessions else None
     end = iso_local(sessions[-1].ends_at, tz) if sessions else None
