@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from booking.web.forms import Form
 
 DATE_MESSAGE = "Enter the date as YYYY-MM-DD, for example 2025-03-14."
 
@@ -32,7 +33,7 @@ class IsoDateField(DateField):
             raise ValueError(DATE_MESSAGE) from exc
 
 
-class BabyForm(FlaskForm):
+class BabyForm(Form):
     """A baby's first name (or nickname) and date of birth."""
 
     name = StringField(
@@ -48,7 +49,7 @@ class BabyForm(FlaskForm):
     )
 
 
-class BookForm(FlaskForm):
+class BookForm(Form):
     """Book a place: one of the parent's babies, or a new baby; consent; referral code."""
 
     baby_id = StringField("Which baby?", filters=[strip])
@@ -95,5 +96,5 @@ class BookForm(FlaskForm):
         return ok
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button-only form (cancel, remove): just the CSRF token."""

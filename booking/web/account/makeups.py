@@ -2,7 +2,6 @@
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired
 
@@ -12,9 +11,10 @@ from booking.services.errors import DomainError, NotFound
 from booking.web.account import bp
 from booking.web.account.forms import ConfirmForm, IsoDateField
 from booking.web.account.views import render_bookings
+from booking.web.forms import Form
 
 
-class MakeupForm(FlaskForm):
+class MakeupForm(Form):
     """Book a make-up: which session the credit is for."""
 
     session_id = IntegerField(
@@ -22,7 +22,7 @@ class MakeupForm(FlaskForm):
     )
 
 
-class ImmunisationForm(FlaskForm):
+class ImmunisationForm(Form):
     """A baby's immunisation date; empty clears it."""
 
     immunisation_date = IsoDateField("Immunisation date")

@@ -1,9 +1,9 @@
 """Admin forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from booking.web.forms import Form
 from booking.web.manage.forms import CentreProfileForm, strip
 
 ROLE_CHOICES = [
@@ -20,14 +20,14 @@ class CentreCreateForm(CentreProfileForm):
     )
 
 
-class GrantRoleForm(FlaskForm):
+class GrantRoleForm(Form):
     """Give a user a role at a centre."""
 
     centre_id = SelectField("Centre", coerce=int, validators=[InputRequired()])
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[InputRequired()])
 
 
-class RevokeRoleForm(FlaskForm):
+class RevokeRoleForm(Form):
     """Take a role at a centre away."""
 
     centre_id = IntegerField(validators=[InputRequired()])

@@ -1,10 +1,10 @@
 """Account forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from booking.passwords import MIN_PASSWORD_LENGTH
+from booking.web.forms import Form
 
 
 def strip(value):
@@ -12,7 +12,7 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     """A new parent account."""
 
     name = StringField("Your name", filters=[strip], validators=[DataRequired(), Length(max=120)])
@@ -38,7 +38,7 @@ class RegisterForm(FlaskForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """Log in with email and password."""
 
     email = EmailField(

@@ -2,7 +2,6 @@
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import login_user
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
@@ -14,6 +13,7 @@ from booking.services import passwords_reset
 from booking.services.errors import DomainError
 from booking.web.auth import bp
 from booking.web.auth.forms import strip
+from booking.web.forms import Form
 
 SENT_MESSAGE = (
     "If an account exists for that address, we have sent a link to reset its password. "
@@ -35,7 +35,7 @@ def _bad_link(response) -> bool:
     return response.status_code in (400, 404)
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     """The address to send a reset link to."""
 
     email = EmailField(
@@ -51,7 +51,7 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     """A new password, twice."""
 
     password = PasswordField(

@@ -1,7 +1,7 @@
 """Forms of the calendar-link page: buttons that carry only the CSRF token."""
 
-from flask_wtf import FlaskForm
+from booking.web.forms import Form
 
 
-class FeedLinkForm(FlaskForm):
+class FeedLinkForm(Form):
     """Create or reset the private calendar link (a POST with csrf_token)."""

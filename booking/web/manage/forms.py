@@ -1,6 +1,5 @@
 """Back-office forms. Services re-check every rule; these give early, per-field messages."""
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -27,6 +26,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.topics import TOPICS
+from booking.web.forms import Form
 
 
 def strip(value):
@@ -34,7 +34,7 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something: only the CSRF token."""
 
 
@@ -45,7 +45,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CentreProfileForm(FlaskForm):
+class CentreProfileForm(Form):
     """A centre's public profile."""
 
     name = StringField("Name", filters=[strip], validators=[DataRequired(), Length(max=200)])
@@ -77,7 +77,7 @@ def instructor_choices(instructors) -> list[SelectChoice]:
     return [SelectChoice(u.id, f"{u.name} ({u.email})") for u in instructors]
 
 
-class WorkshopDetailsForm(FlaskForm):
+class WorkshopDetailsForm(Form):
     """What can change on a workshop after it is created."""
 
     title = StringField("Title", filters=[strip], validators=[DataRequired(), Length(max=200)])
@@ -167,7 +167,7 @@ class WorkshopEditForm(WorkshopDetailsForm):
     )
 
 
-class CapacityForm(FlaskForm):
+class CapacityForm(Form):
     """A workshop's number of places."""
 
     capacity = IntegerField(
@@ -175,7 +175,7 @@ class CapacityForm(FlaskForm):
     )
 
 
-class SessionForm(FlaskForm):
+class SessionForm(Form):
     """A session's date, time, length and room."""
 
     date = DateField("Date", validators=[InputRequired()])
@@ -186,7 +186,7 @@ class SessionForm(FlaskForm):
     room = StringField("Room", filters=[strip], validators=[Length(max=120)])
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     """Cancel with an optional reason given to parents."""
 
     reason = TextAreaField(
@@ -194,7 +194,7 @@ class CancelForm(FlaskForm):
     )
 
 
-class MoveRegistrationForm(FlaskForm):
+class MoveRegistrationForm(Form):
     """Move a confirmed place to another workshop of the centre."""
 
     to_workshop_id = SelectField(
@@ -202,13 +202,13 @@ class MoveRegistrationForm(FlaskForm):
     )
 
 
-class ImportUploadForm(FlaskForm):
+class ImportUploadForm(Form):
     """A schedule CSV to preview."""
 
     file = FileField("Schedule CSV file", validators=[FileRequired("Choose a CSV file.")])
 
 
-class ImportConfirmForm(FlaskForm):
+class ImportConfirmForm(Form):
     """The previewed CSV, sent back to import it."""
 
     csv_text = HiddenField(validators=[DataRequired()])

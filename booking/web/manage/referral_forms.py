@@ -1,15 +1,15 @@
 """Back-office forms for topics, held places and referral codes."""
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectChoice, StringField, TimeField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from booking.services.referrals import MAX_CODES_AT_ONCE
 from booking.topics import TOPICS
+from booking.web.forms import Form
 from booking.web.manage.forms import MultiCheckboxField, strip
 
 
-class HeldPlacesForm(FlaskForm):
+class HeldPlacesForm(Form):
     """How many places are held for referred families, and when they go public."""
 
     held_places = IntegerField(
@@ -20,7 +20,7 @@ class HeldPlacesForm(FlaskForm):
     held_until_time = TimeField("Release time (centre's local time)", validators=[Optional()])
 
 
-class CreateCodesForm(FlaskForm):
+class CreateCodesForm(Form):
     """New single-use referral codes."""
 
     count = IntegerField(
@@ -37,7 +37,7 @@ class CreateCodesForm(FlaskForm):
     expires_on = DateField("Valid until (optional)", validators=[Optional()])
 
 
-class TopicsForm(FlaskForm):
+class TopicsForm(Form):
     """The topics a workshop is especially for."""
 
     topics = MultiCheckboxField(

@@ -1,11 +1,12 @@
 """The account deletion form."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from booking.web.forms import Form
 
-class DeleteAccountForm(FlaskForm):
+
+class DeleteAccountForm(Form):
     """Delete my account: the password again, and an explicit confirmation."""
 
     password = PasswordField(

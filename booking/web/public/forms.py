@@ -1,6 +1,5 @@
 """The class search form (a GET form: it changes nothing, so it carries no CSRF token)."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
@@ -11,9 +10,10 @@ from wtforms import (
 )
 
 from booking.topics import TOPICS
+from booking.web.forms import Form
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     """The filters of /classes, for rendering; the catalogue service checks the values."""
 
     class Meta:

@@ -1,10 +1,10 @@
 """Instructor forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from booking.services.roster import BODY_MAX, SUBJECT_MAX
+from booking.web.forms import Form
 
 
 def strip(value):
@@ -12,11 +12,11 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(Form):
     """The register's marks; one `attendance-<registration id>` radio group per baby."""
 
 
-class MessageForm(FlaskForm):
+class MessageForm(Form):
     """An email to everyone booked on a workshop."""
 
     subject = StringField(

@@ -3,7 +3,6 @@
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 from wtforms.validators import Optional
 
@@ -13,11 +12,12 @@ from booking.models import InstructorProfile
 from booking.services.errors import DomainError
 from booking.services.topic_tags import set_instructor_topics
 from booking.topics import TOPICS
+from booking.web.forms import Form
 from booking.web.manage.forms import MultiCheckboxField
 from booking.web.teach import bp
 
 
-class SpecialismsForm(FlaskForm):
+class SpecialismsForm(Form):
     """The topics an instructor specialises in."""
 
     topics = MultiCheckboxField(

@@ -1,10 +1,10 @@
 """API token forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
 
 from booking.services.api_tokens import NAME_MAX
+from booking.web.forms import Form
 
 
 def strip(value):
@@ -12,7 +12,7 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class CreateTokenForm(FlaskForm):
+class CreateTokenForm(Form):
     """A new token, named after what will use it."""
 
     name = StringField(
@@ -22,5 +22,5 @@ class CreateTokenForm(FlaskForm):
     )
 
 
-class RevokeTokenForm(FlaskForm):
+class RevokeTokenForm(Form):
     """Revoke a token (the form carries only the CSRF token)."""
