@@ -35,18 +35,19 @@ def to_local(instant: datetime, tz_name: str) -> datetime:
 
 
 def local_to_utc(naive_local: datetime, tz_name: str) -> datetime:
-    """A wall-clock time in a zone as an aware UTC instant.
+    """A wall-clock time in a centre's zone as an aware UTC instant.
 
-    Times that fall in a daylight-saving gap are moved forward, as clocks do;
-    ambiguous times take their first occurrence.
+    The one conversion forms, the API and the schedule import share. A time in a
+    spring-forward gap does not exist on the centre's clocks and is moved forward by
+    the length of the gap, as the clocks are (01:30 on the last Sunday of March in
+    London is 02:30 BST). A time in the autumn's repeated hour takes its first
+    occurrence, still on daylight time (01:30 on the last Sunday of October in London
+    is 01:30 BST, not GMT).
     """
-    tz = ZoneInfo(tz_name)
-    aware = naive_local.replace(tzinfo=tz, fold=0)
-    utc = aware.astimezone(UTC)
-    roundtrip = utc.astimezone(tz).replace(tzinfo=None)
-    if roundtrip != naive_local:  # in a gap: use the post-transition offset
-        utc = naive_local.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    return utc
+    # PEP 495: with fold=0 a repeated time takes its earlier offset, and a time in a
+    # gap is read with the offset in force before the gap, which lands the instant
+    # the gap's length later on the clock after it: exactly "moved forward".
+    return naive_local.replace(tzinfo=ZoneInfo(tz_name), fold=0).astimezone(UTC)
 
 
 def zone_abbrev(instant: datetime, tz_name: str) -> str:
