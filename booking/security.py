@@ -1,6 +1,6 @@
 """Security headers on every response, and the keys used for rate limits."""
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 
 CSP_BASE = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -68,6 +68,44 @@ def form_email_key() -> str:
     return f"account:{email}"
 
 
+# Pages that show personal data or a secret: never kept by a browser or a shared cache.
+PRIVATE_PREFIXES = (
+    "/account",
+    "/teach",
+    "/manage",
+    "/admin",
+    "/password/reset",
+    "/feeds/private",
+)
+
+
+def _is_private_path(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in PRIVATE_PREFIXES)
+
+
+def _signed_in() -> bool:
+    """The request comes from a logged-in session (or a remember cookie) or carries
+    credentials; read from the request alone, without loading the user."""
+    remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return (
+        "_user_id" in session
+        or remember in request.cookies
+        or "Authorization" in request.headers
+    )
+
+
+def no_store_private(response):
+    """`Cache-Control: no-store` on every private page and on anything rendered for a
+    logged-in user, unless the view chose its own caching (a private feed keeps its
+    `private` revalidation, static files their own)."""
+    if "Cache-Control" in response.headers:
+        return response
+    if _is_private_path(request.path) or _signed_in():
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app) -> None:
-    """Register the headers hook."""
+    """Register the headers hooks."""
     app.after_request(_set_headers)
+    app.after_request(no_store_private)

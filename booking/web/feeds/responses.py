@@ -9,7 +9,11 @@ from booking.calendar.feeds import FeedVersion
 
 ICS_TYPE = "text/calendar; charset=utf-8"
 PUBLIC_CACHE = "public, max-age=300"
+# A private feed: only the subscriber's own client may keep it, and it asks again
+# (with If-None-Match) every time; shared caches never store it.
 PRIVATE_CACHE = "private, max-age=0"
+# A one-off file for the person who asked: kept by nobody.
+DOWNLOAD_CACHE = "no-store"
 
 
 def _not_modified(version: FeedVersion) -> bool:
@@ -60,4 +64,6 @@ def download_response(text: str, filename: str) -> Response:
     """A one-off calendar file (an invite) for the person who asked for it."""
     response = Response(text, mimetype="text/calendar")
     response.headers["Content-Type"] = ICS_TYPE
-    return _headers(response, filename, private=True)
+    response = _headers(response, filename, private=True)
+    response.headers["Cache-Control"] = DOWNLOAD_CACHE
+    return response
