@@ -153,3 +153,20 @@ def test_used_code_shows_its_booking(app, client, auth, world, make_user, make_b
     auth.login("staff@example.org")
     page = client.get(f"/manage/workshops/{w.id}/referrals").get_data(as_text=True)
     assert "Used" in page and "booking " in page
+
+
+def test_release_time_names_its_zone_once(app, client, auth, world):
+    """'14:00 GMT', never '14:00 GMT GMT'."""
+    from booking.timefmt import format_local
+
+    w = world["workshop"]
+    auth.login("staff@example.org")
+    client.post(
+        f"/manage/workshops/{w.id}/held-places",
+        data={"held_places": "1", "held_until_date": release_date(), "held_until_time": "14:00"},
+    )
+    saved = reload(app, w.id)
+    page = client.get(f"/manage/workshops/{w.id}/referrals").get_data(as_text=True)
+    shown = re.search(r"go to the public at ([^<]+)</dd>", page).group(1).strip()
+    assert shown == format_local(saved.held_until, "Europe/London")
+    assert shown.endswith(("14:00 GMT", "14:00 BST"))
