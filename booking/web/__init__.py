@@ -2,6 +2,8 @@
 
 from importlib import import_module
 
+from booking.web import ids
+
 BLUEPRINTS = (
     "booking.web.public",
     "booking.web.auth",
@@ -19,7 +21,8 @@ BLUEPRINTS = (
 
 
 def register_blueprints(app) -> None:
-    """Register every area's blueprint."""
+    """Register every area's blueprint, with the id converter they all share."""
+    ids.init_app(app)
     for module_name in BLUEPRINTS:
         module = import_module(module_name)
         app.register_blueprint(module.bp)

@@ -10,6 +10,7 @@ from booking.services.errors import DomainError
 from booking.web.account import bp
 from booking.web.account.forms import BookForm
 from booking.web.account.panel import booking_panel_context, class_path
+from booking.web.ids import parse_id
 from booking.web.referral_limits import (
     REFERRAL_LIMIT_PER_IP,
     REFERRAL_LIMIT_PER_USER,
@@ -106,7 +107,7 @@ def book(workshop_id: int):
         result = book_place(
             parent_id=current_user.id,
             workshop_id=workshop_id,
-            baby_id=None if form.wants_new_baby else int(form.baby_id.data),
+            baby_id=None if form.wants_new_baby else parse_id(form.baby_id.data),
             baby_name=form.baby_name.data if form.wants_new_baby else None,
             baby_dob=form.baby_dob.data if form.wants_new_baby else None,
             consent=form.consent.data,

@@ -6,6 +6,7 @@ from wtforms import BooleanField, DateField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from booking.web.forms import Form
+from booking.web.ids import parse_id
 
 DATE_MESSAGE = "Enter the date as YYYY-MM-DD, for example 2025-03-14."
 
@@ -90,7 +91,7 @@ class BookForm(Form):
             if self.baby_dob.data is None and not self.baby_dob.errors:
                 self.baby_dob.errors.append(DATE_MESSAGE)
                 ok = False
-        elif not str(self.baby_id.data).isdigit():
+        elif parse_id(self.baby_id.data) is None:
             self.baby_id.errors.append("Choose one of your babies, or add a new one.")
             ok = False
         return ok

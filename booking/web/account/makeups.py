@@ -2,7 +2,6 @@
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from wtforms import IntegerField
 from wtforms.validators import InputRequired
 
 from booking.services import immunisation, makeups
@@ -12,12 +11,13 @@ from booking.web.account import bp
 from booking.web.account.forms import ConfirmForm, IsoDateField
 from booking.web.account.views import render_bookings
 from booking.web.forms import Form
+from booking.web.ids import IdField
 
 
 class MakeupForm(Form):
     """Book a make-up: which session the credit is for."""
 
-    session_id = IntegerField(
+    session_id = IdField(
         "Session", validators=[InputRequired("Choose a session for the make-up.")]
     )
 

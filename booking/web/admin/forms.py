@@ -1,9 +1,10 @@
 """Admin forms."""
 
-from wtforms import IntegerField, SelectChoice, SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from booking.web.forms import Form
+from booking.web.ids import IdField
 from booking.web.manage.forms import CentreProfileForm, strip
 
 ROLE_CHOICES = [
@@ -30,5 +31,5 @@ class GrantRoleForm(Form):
 class RevokeRoleForm(Form):
     """Take a role at a centre away."""
 
-    centre_id = IntegerField(validators=[InputRequired()])
+    centre_id = IdField(validators=[InputRequired()])
     role = SelectField(choices=ROLE_CHOICES, validators=[InputRequired()])

@@ -40,12 +40,10 @@ def centre_feed(slug: str):
     return _serve(feeds.centre_feed(slug))
 
 
-@bp.route("/feeds/instructors/<instructor_id>.ics")
-def instructor_feed(instructor_id: str):
+@bp.route("/feeds/instructors/<int:instructor_id>.ics")
+def instructor_feed(instructor_id: int):
     """An instructor's public teaching schedule as a calendar feed."""
-    if not instructor_id.isascii() or not instructor_id.isdigit() or len(instructor_id) > 12:
-        abort(404, FEED_NOT_FOUND)
-    return _serve(feeds.instructor_feed(int(instructor_id)))
+    return _serve(feeds.instructor_feed(instructor_id))
 
 
 @bp.route("/feeds/private/<token>.ics")
