@@ -110,14 +110,43 @@ def begin_write() -> None:
     session.connection(execution_options={WRITE_OPTION: True})
 
 
+def in_write_transaction() -> bool:
+    """Whether this thread is inside a `write_transaction()` block."""
+    return getattr(_turn, "depth", 0) > 0
+
+
+def require_transaction(step: str = "This step") -> None:
+    """Refuse to run a step that changes places outside a write transaction.
+
+    Such steps flush but never commit: run alone, their change would be committed
+    by whatever commits next, apart from the checks and locks that belong with it.
+    """
+    if not in_write_transaction() or not db.session().in_transaction():
+        raise RuntimeError(
+            f"{step} must run inside write_transaction(): it changes places and "
+            "relies on the caller's transaction and locks."
+        )
+
+
 @contextmanager
 def write_transaction():
     """Run a block as one write transaction: commit on success, roll back on error.
 
-    On SQLite the writer's turn (see `_take_turn`) is given back when the outermost
-    block ends, after its commit or rollback.
+    Only the outermost block commits. A block nested in another joins it as a
+    SAVEPOINT: its error rolls back its own work alone (the outer block may catch
+    it and carry on), and its work is committed, or rolled back, with the outer
+    block's. On SQLite the writer's turn (see `_take_turn`) is given back when the
+    outermost block ends, after its commit or rollback.
     """
-    _turn.depth = getattr(_turn, "depth", 0) + 1
+    if in_write_transaction():
+        _turn.depth += 1
+        try:
+            with db.session.begin_nested():
+                yield db.session
+        finally:
+            _turn.depth -= 1
+        return
+    _turn.depth = 1
     try:
         begin_write()
         yield db.session
@@ -126,6 +155,5 @@ def write_transaction():
         db.session.rollback()
         raise
     finally:
-        _turn.depth -= 1
-        if not _turn.depth:
-            _end_turn()
+        _turn.depth = 0
+        _end_turn()

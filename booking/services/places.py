@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
+from booking.db import require_transaction
 from booking.extensions import db
 from booking.models import Baby, Centre, Registration, Workshop, WorkshopSession
 from booking.models.registration import CONFIRMED, WAITLISTED
@@ -73,6 +74,7 @@ def free_places_expression():
 
 def take_place(workshop: Workshop) -> bool:
     """Take one public place with a conditional UPDATE; False when the workshop is full."""
+    require_transaction("Taking a place")
     t = _workshop_table.c
     result = db.session.execute(
         sa.update(_workshop_table)
@@ -109,6 +111,7 @@ def release_place(workshop: Workshop, *, held_place: bool = False) -> None:
     another referred family can claim it; after the release it goes to the
     public and the waiting list like any other place.
     """
+    require_transaction("Giving a place back")
     t = _workshop_table.c
     if held_place:
         back = db.session.execute(

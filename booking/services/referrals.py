@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from booking.db import write_transaction
+from booking.db import require_transaction, write_transaction
 from booking.extensions import db
 from booking.models import ReferralCode, Registration, Workshop
 from booking.models.workshop import CANCELLED
@@ -227,6 +227,7 @@ def claim_held_place(workshop: Workshop, code: str, now: datetime | None = None)
     Invalid with one message; the caller's transaction then rolls back, so
     nothing changes.
     """
+    require_transaction("Claiming a held place")
     now = now or utc_now()
     normalised = normalise_code(code)
     if not 8 <= len(normalised) <= 32:
@@ -263,6 +264,7 @@ def claim_held_place(workshop: Workshop, code: str, now: datetime | None = None)
 
 def record_code_use(code_id: int, registration_id: int) -> None:
     """Inside the booking's transaction: note which booking used the code."""
+    require_transaction("Recording a code's use")
     db.session.execute(
         sa.update(_code_table)
         .where(_code_table.c.id == code_id)

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
-from booking.db import write_transaction
+from booking.db import require_transaction, write_transaction
 from booking.extensions import db
 from booking.mail.notify import notify_session_changed, notify_workshop_cancelled
 from booking.mail.notify_makeups import notify_makeup_cancelled, notify_makeup_session_changed
@@ -374,6 +374,7 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
     and sessions and tell everyone. Absences from its sessions stop counting (their
     unused credits withdrawn) and make-ups booked into them are removed, their
     credits usable again. Returns the registrations it ended."""
+    require_transaction("Cancelling a workshop")
     now = utcnow()
     registrations = list(
         db.session.scalars(

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from booking.db import write_transaction
+from booking.db import require_transaction, write_transaction
 from booking.extensions import db
 from booking.mail.notify import notify_booking_cancelled, notify_booking_confirmed, notify_promoted
 from booking.models import Baby, Registration, Workshop, WorkshopSession
@@ -100,6 +100,7 @@ def promote_waitlist(workshop_id: int) -> list[Registration]:
     the age range is confirmed and its parent emailed; babies who no longer fit
     are skipped and left waiting. Nothing happens once booking has closed.
     """
+    require_transaction("Promoting the waiting list")
     workshop = lock_workshop(workshop_id)
     if workshop is None or not is_booking_open(workshop):
         return []
@@ -163,6 +164,7 @@ def apply_capacity_change(workshop: Workshop, new_capacity) -> list[Registration
 
     Refuses to go below the confirmed places (rule 7). Returns who was promoted.
     """
+    require_transaction("Changing the capacity")
     new_capacity = require_int(new_capacity, "The capacity")
     if new_capacity < 0 or new_capacity > MAX_CAPACITY:
         message = f"The capacity must be between 0 and {MAX_CAPACITY}."
