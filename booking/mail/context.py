@@ -24,6 +24,11 @@ from booking.models import (
     WorkshopSession,
 )
 from booking.services.places import SUGGESTIONS, centre_of, suggest_classes
+from booking.templating import format_price
+
+# How a class is paid for (PRODUCT.md): free, at the centre, online, or a deposit online
+# and the rest at the centre.
+FREE, AT_CENTRE, ONLINE, DEPOSIT = "free", "at_centre", "online", "deposit"
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class WorkshopInfo:
     class_url: str
     zone_note: str
     first: SessionLine | None = None
+    payment: str = ""
 
     @property
     def starts(self) -> str:
@@ -87,6 +93,28 @@ class BookingInfo:
     def greeting_name(self) -> str:
         """The parent's name for 'Dear ...'."""
         return self.parent.name if self.parent is not None else "there"
+
+
+def payment_text(mode: str, price, currency: str, deposit=None) -> str:
+    """What a parent pays and how, with amounts in the centre's currency (Babel):
+    'Free: there is nothing to pay.' or 'Pay £45.00 at the centre.'"""
+    if mode == FREE or not price:
+        return "Free: there is nothing to pay."
+    amount = format_price(price, currency)
+    if mode == ONLINE:
+        return f"{amount}, paid online when you booked."
+    if mode == DEPOSIT and deposit and 0 < deposit < price:
+        return (
+            f"{amount}: a deposit of {format_price(deposit, currency)} paid online when "
+            f"you booked, and {format_price(price - deposit, currency)} to pay at the centre."
+        )
+    return f"Pay {amount} at the centre."
+
+
+def workshop_payment_mode(workshop: Workshop) -> str:
+    """A workshop's payment mode: free without a price; otherwise paid at the centre,
+    the only way a workshop is paid for today."""
+    return FREE if not workshop.price else AT_CENTRE
 
 
 def describe_session(session: WorkshopSession, centre: Centre, total: int, is_course: bool):
@@ -151,6 +179,7 @@ def workshop_info(workshop: Workshop | int) -> WorkshopInfo:
         class_url=absolute_url(f"/classes/{workshop.id}"),
         zone_note=f"Times are local to {centre.name} ({centre.timezone}).",
         first=first,
+        payment=payment_text(workshop_payment_mode(workshop), workshop.price, centre.currency),
     )
 
 

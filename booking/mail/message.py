@@ -19,6 +19,7 @@ class Outgoing:
     ics: str | None
     ics_method: str | None
     created_at: datetime
+    reply_to: str | None = None
 
 
 def sender_domain(sender: str) -> str:
@@ -29,7 +30,8 @@ def sender_domain(sender: str) -> str:
 
 def build_message(item: Outgoing, sender: str) -> EmailMessage:
     """A multipart/alternative text + HTML email; with an invite, per iMIP (RFC 6047):
-    a `text/calendar; method=...` alternative and an `invite.ics` attachment.
+    a `text/calendar; method=...` alternative and an `invite.ics` attachment. Replies
+    go to the row's Reply-To when it has one (the centre of an email about a class).
 
     The Message-ID is derived from the outbox row, so a message that is ever delivered
     twice (a crash between sending and recording it) is recognisably the same one.
@@ -37,6 +39,8 @@ def build_message(item: Outgoing, sender: str) -> EmailMessage:
     msg = EmailMessage(policy=SMTP)
     msg["From"] = sender
     msg["To"] = item.recipient
+    if item.reply_to:
+        msg["Reply-To"] = item.reply_to
     msg["Subject"] = item.subject
     msg["Date"] = format_datetime(item.created_at)
     stamp = item.created_at.strftime("%Y%m%d%H%M%S")

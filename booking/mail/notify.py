@@ -45,6 +45,7 @@ def _queue_for_parent(booking: BookingInfo, template: str, subject: str, **kwarg
         booking.parent.email,
         template,
         subject,
+        centre=booking.info.centre,
         booking=booking,
         info=booking.info,
         **kwargs,
@@ -90,7 +91,8 @@ def notify_booking_cancelled(
     """Tell a parent their booking (or waiting-list place) is cancelled.
 
     A booking that had a confirmed place gets a METHOD:CANCEL invite so calendars
-    remove its sessions. `was_confirmed` defaults to "it has a confirmed_at".
+    remove its sessions. `was_confirmed` defaults to "it has a confirmed_at". What
+    to bring and how to get there are left out: the family is no longer coming.
     """
     booking = booking_info(registration)
     if was_confirmed is None:
@@ -103,6 +105,7 @@ def notify_booking_cancelled(
         "booking_cancelled",
         subject,
         was_confirmed=was_confirmed,
+        practical=False,
         ics=ics,
         ics_method="CANCEL" if ics else None,
     )
@@ -161,6 +164,7 @@ def notify_session_changed(session: WorkshopSession, kind: str) -> list[OutboxMe
                 info.instructor.email,
                 "session_changed_instructor",
                 f"Your class - {subject}",
+                centre=info.centre,
                 info=info,
                 kind=kind,
                 line=line,
@@ -198,6 +202,7 @@ def notify_workshop_cancelled(
             subject + _for(booking),
             had_place=had_place,
             reason=reason,
+            practical=False,
             alternatives=alternatives_for(booking),
             ics=ics,
             ics_method="CANCEL" if ics else None,
@@ -210,6 +215,7 @@ def notify_workshop_cancelled(
                 info.instructor.email,
                 "workshop_cancelled_instructor",
                 f"Your class - {subject}",
+                centre=info.centre,
                 info=info,
                 reason=reason,
                 told=len(queued),

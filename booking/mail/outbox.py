@@ -1,9 +1,11 @@
 """Writing emails into the outbox, inside the caller's transaction."""
 
+from email.utils import parseaddr
+
 from flask import current_app, render_template
 
 from booking.extensions import db
-from booking.models import OutboxMessage
+from booking.models import Centre, OutboxMessage
 
 
 def absolute_url(path: str) -> str:
@@ -12,6 +14,7 @@ def absolute_url(path: str) -> str:
 
 
 SUBJECT_MAX = 300
+NO_REPLY_NOTE = "Please do not reply to this email: replies to it are not read."
 
 
 def clean_subject(subject: str) -> str:
@@ -22,11 +25,32 @@ def clean_subject(subject: str) -> str:
     return subject
 
 
+def reply_address(centre: Centre | None) -> str | None:
+    """The centre's contact email as a Reply-To address: one plain address, or None
+    when the centre has none (its emails then ask people not to reply)."""
+    address = (centre.contact_email or "").strip() if centre is not None else ""
+    if not address or len(address) > 254 or any(c.isspace() or c in ",;<>" for c in address):
+        return None
+    return address if parseaddr(address)[1] == address and "@" in address else None
+
+
+def reply_note(centre: Centre | None) -> str:
+    """The footer line saying where a reply goes; agrees with the Reply-To header."""
+    if centre is None:
+        return NO_REPLY_NOTE
+    if reply_address(centre):
+        return f"Reply to this email to reach {centre.name}."
+    phone = (centre.contact_phone or "").strip()
+    contact = f"call {centre.name} on {phone}" if phone else f"contact {centre.name}"
+    return f"{NO_REPLY_NOTE} To ask something, {contact}."
+
+
 def queue_email(
     recipient: str,
     template: str,
     subject: str,
     *,
+    centre: Centre | None = None,
     ics: str | None = None,
     ics_method: str | None = None,
     dedupe_key: str | None = None,
@@ -34,14 +58,21 @@ def queue_email(
 ) -> OutboxMessage:
     """Render `email/<template>.txt` and `.html` and add an outbox row to the session.
 
+    `centre` is the centre of the class the email is about: replies go to its contact
+    email (Reply-To, stored on the row) and the footer says so. Account emails pass
+    none and say that replies are not read.
+
     Nothing is sent and nothing is committed here: the row is part of the caller's
     transaction, so the email exists if and only if the change that caused it does.
     """
     subject = clean_subject(subject)
     context.setdefault("base_url", current_app.config["BASE_URL"])
     context["subject"] = subject
+    context["reply_to"] = reply_address(centre)
+    context["reply_note"] = reply_note(centre)
     message = OutboxMessage(
         recipient=recipient.strip(),
+        reply_to=context["reply_to"],
         subject=subject,
         body_text=render_template(f"email/{template}.txt", **context),
         body_html=render_template(f"email/{template}.html", **context),

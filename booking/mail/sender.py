@@ -100,6 +100,7 @@ def claim_due(worker: str, batch: int = 50) -> list[Outgoing]:
                 OutboxMessage.ics,
                 OutboxMessage.ics_method,
                 OutboxMessage.created_at,
+                OutboxMessage.reply_to,
             )
             .where(OutboxMessage.id.in_(claimed))
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)

@@ -116,6 +116,7 @@ def _notify_waitlist_closed(registration: Registration, booking: BookingInfo, no
         booking.parent.email,
         "waitlist_closed",
         f"Waiting list closed: {booking.info.workshop.title} at {booking.info.centre.name}",
+        centre=booking.info.centre,
         booking=booking,
         info=booking.info,
         alternatives=alternatives_for(booking, now),
