@@ -39,7 +39,8 @@ def test_request_has_method_organizer_and_attendee(booking):
     assert cal["METHOD"] == "REQUEST"
     assert len(events) == 4
     for event in events:
-        assert str(event["ORGANIZER"]) == "mailto:bookings@localhost"
+        assert str(event["ORGANIZER"]) == "mailto:centre1@example.org"  # the centre
+        assert event["ORGANIZER"].params["CN"] == "Centre 1"
         assert str(event["ATTENDEE"]) == "mailto:pat@example.org"
         assert event["ATTENDEE"].params["CN"] == "Pat, Parent"
         assert event["ATTENDEE"].params["PARTSTAT"] == "ACCEPTED"

@@ -1,5 +1,11 @@
 """Booking invites (iTIP, RFC 5546): METHOD:REQUEST, METHOD:CANCEL and a PUBLISH download.
 
+Each one keeps to RFC 5546's table for its METHOD (as libical checks it): every event
+has exactly one ORGANIZER, the centre, in all three; the parent is the ATTENDEE of a
+REQUEST or CANCEL and never of a PUBLISH; a REQUEST carries only sessions that still
+take place (STATUS may only be CONFIRMED there), a cancelled session being withdrawn
+by its own CANCEL.
+
 Invite events carry a UID of their own per booking and session
 (`session-<id>-registration-<id>@host`): a parent who cancels and books again gets
 a fresh UID rather than a REQUEST that calendars would ignore because they already
@@ -26,6 +32,7 @@ from booking.calendar.build import (
 from booking.extensions import db
 from booking.models import Baby, Centre, Registration, User, Workshop, WorkshopSession
 from booking.models.registration import CANCELLED
+from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 
 REQUEST = "REQUEST"
 CANCEL = "CANCEL"
@@ -67,9 +74,20 @@ def _load(registration_id: int) -> Registration:
     return registration
 
 
-def _organizer(centre_name: str):
-    _, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
-    return cal_address(address or f"bookings@{calendar_host()}", centre_name)
+def _address(text: str | None) -> str:
+    """A bare email address from the text, or "" when it holds none."""
+    _, address = parseaddr(text or "")
+    return address if "@" in address and not any(c.isspace() for c in address) else ""
+
+
+def _organizer(centre: Centre):
+    """The centre as ORGANIZER: its contact email, else the site's sender address."""
+    address = (
+        _address(centre.contact_email)
+        or _address(current_app.config["MAIL_DEFAULT_SENDER"])
+        or f"bookings@{calendar_host()}"
+    )
+    return cal_address(address, centre.name)
 
 
 def _attendee(registration: Registration, method: str):
@@ -120,8 +138,8 @@ def _build(registration: Registration, sessions, method: str, cancel_all: bool) 
             summary=_summary(registration, session_summary(workshop, session, total)),
             cancelled=cancel_all,
         )
+        event.add("organizer", _organizer(centre))
         if method != PUBLISH:
-            event.add("organizer", _organizer(centre.name))
             attendee = _attendee(registration, method)
             if attendee is not None:
                 event.add("attendee", attendee)
@@ -132,20 +150,27 @@ def _build(registration: Registration, sessions, method: str, cancel_all: bool) 
 def invite_for_registration(registration, method: str = REQUEST) -> str:
     """The booking's invite: one VEVENT per session of its workshop.
 
-    `method` is REQUEST (the booking stands; cancelled sessions show CANCELLED),
-    CANCEL (the booking is cancelled: every event CANCELLED) or PUBLISH (a plain
-    download without ORGANIZER/ATTENDEE). A REQUEST for a cancelled booking is
-    sent as a CANCEL, so a calendar never re-adds it. Accepts a Registration or
-    its id; everything needed is loaded here.
+    `method` is REQUEST (the booking stands: the sessions still taking place; a
+    cancelled one was withdrawn by its own CANCEL), CANCEL (the booking is
+    cancelled: every event CANCELLED) or PUBLISH (a plain download of every
+    session, cancelled ones shown CANCELLED, with the centre as ORGANIZER and no
+    ATTENDEE). A REQUEST for a cancelled booking, or with no session left, is sent
+    as a CANCEL, so a calendar never re-adds it. Accepts a Registration or its id;
+    everything needed is loaded here.
     """
     method = method.upper()
     if method not in METHODS:
         raise ValueError(f"unknown iTIP method {method!r}")
     registration_id = registration if isinstance(registration, int) else registration.id
     registration = _load(registration_id)
-    if method == REQUEST and registration.status == CANCELLED:
-        method = CANCEL
-    sessions = registration.workshop.sessions
+    workshop = registration.workshop
+    sessions = workshop.sessions
+    if method == REQUEST:
+        live = [s for s in sessions if not s.is_cancelled]
+        if registration.status == CANCELLED or workshop.status == WORKSHOP_CANCELLED or not live:
+            method = CANCEL
+        else:
+            sessions = live
     return _build(registration, sessions, method, cancel_all=method == CANCEL)
 
 
