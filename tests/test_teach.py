@@ -8,7 +8,15 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Attendance, OutboxMessage, Registration, Workshop, WorkshopSession
+from booking.models import (
+    Attendance,
+    Baby,
+    OutboxMessage,
+    Registration,
+    User,
+    Workshop,
+    WorkshopSession,
+)
 from booking.services import roster as roster_service
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.timefmt import to_local
@@ -278,6 +286,22 @@ def test_register_page_is_printable(client, auth, app, setup):
     assert css.status_code == 200
     assert b"display: none" in css.data
     css.close()
+
+
+def test_register_carries_each_parents_phone_and_the_notes(client, auth, app, setup):
+    with app.app_context():
+        db.session.get(User, setup["parent"].id).phone = "07700 900123"
+        db.session.get(Baby, setup["twin_b"].id).notes = "Sensitive skin: no oil."
+        db.session.commit()
+    session = _sessions(app, setup["course"].id)[0]
+    auth.login("teacher@example.org")
+    page = client.get(f"/teach/sessions/{session.id}/register").get_data(as_text=True)
+    assert '<a href="tel:07700900123">07700 900123</a>' in page
+    assert "Prefers the left side" in page
+    assert "<strong>Baby:</strong> Sensitive skin: no oil." in page
+    auth.logout()
+    auth.login("other@example.org")
+    assert client.get(f"/teach/sessions/{session.id}/register").status_code == 404
 
 
 def test_mark_attendance_upserts_in_one_go(client, auth, app, setup):

@@ -234,6 +234,8 @@ class MakeupAttendee:
     age_weeks: int | None
     parent_name: str
     doll: bool
+    parent_phone: str = ""
+    baby_notes: str = ""
 
 
 @dataclass
@@ -278,6 +280,8 @@ def register_extras(session: WorkshopSession, tz_name: str) -> RegisterExtras:
                 baby.age_weeks_on(day) if baby is not None else None,
                 parent.name if parent is not None else "—",
                 is_doll_session(baby, session, tz_name),
+                parent.phone if parent is not None else "",
+                baby.notes if baby is not None else "",
             )
         )
     return RegisterExtras(absent_ids, doll_ids, makeups)

@@ -71,6 +71,17 @@ class RosterEntry:
         """The baby's name, or a note that the record was erased."""
         return self.baby.name if self.baby is not None else "(details removed)"
 
+    @property
+    def notes(self) -> list[tuple[str, str]]:
+        """What the instructor (and staff of the class) may read about this place, as
+        (label, text): the booking's notes, then the baby's health answers."""
+        found = []
+        if self.registration.notes:
+            found.append(("", self.registration.notes))
+        if self.baby is not None and self.baby.notes:
+            found.append(("Baby", self.baby.notes))
+        return found
+
 
 @dataclass
 class Roster:

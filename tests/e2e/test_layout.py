@@ -1,0 +1,144 @@
+"""Layout in a real browser on the demo data: no word split across lines in the tables of
+/manage and the roster or on the bookings page, at 360 and 1280 pixels; wide tables
+scroll in a focusable, named wrapper; the printed register has a real tick box, phone
+numbers and notes; centre pages show their calendar links without list bullets."""
+
+import pytest
+import sqlalchemy as sa
+
+from booking.demo import DEMO_PASSWORD
+from booking.extensions import db
+from booking.models import Baby, Registration, User, WorkshopSession
+from tests.e2e.conftest import DESKTOP, PHONE
+
+# Every word (between spaces and dashes) of the visible text under the selector whose
+# DOM Range lies on more than one line.
+SPLIT_WORDS = """(selector) => {
+  const split = [];
+  for (const root of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walker.nextNode())) {
+      if (node.parentElement.closest('.visually-hidden')) continue;
+      const words = /[^\\s\\-\\u2010-\\u2014]+/g;
+      let m;
+      while ((m = words.exec(node.textContent))) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const rects = [...range.getClientRects()].filter(r => r.width > 0 && r.height > 0);
+        if (rects.length < 2) continue;
+        const tops = rects.map(r => r.top);
+        if (Math.max(...tops) - Math.min(...tops) > rects[0].height / 2) {
+          split.push(m[0]);
+        }
+      }
+    }
+  }
+  return split;
+}"""
+
+SCROLL_WRAPPERS = """() => [...document.querySelectorAll('.table-scroll')].map(w => {
+  const by = w.getAttribute('aria-labelledby');
+  const name = w.getAttribute('aria-label')
+    || (by && document.getElementById(by) ? document.getElementById(by).textContent : '');
+  return {tabindex: w.getAttribute('tabindex'), role: w.getAttribute('role'),
+          name: name.trim(), overflow: getComputedStyle(w).overflowX};
+})"""
+
+
+@pytest.fixture
+def js():
+    """Layout does not depend on JavaScript: these run once, with it on (and axe)."""
+    return True
+
+
+@pytest.fixture
+def demo(app, runner):
+    """The demo data, with a phone number and notes on the demo parent's booking."""
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        parent = db.session.scalar(sa.select(User).where(User.email == "parent@example.com"))
+        parent.phone = "07700 900123"
+        booking = db.session.scalar(
+            sa.select(Registration).where(Registration.parent_id == parent.id)
+        )
+        booking.notes = "Leo has reflux; feeds just before class."
+        db.session.get(Baby, booking.baby_id).notes = "Hip check due at 12 weeks."
+        session = db.session.scalar(
+            sa.select(WorkshopSession)
+            .where(WorkshopSession.workshop_id == booking.workshop_id)
+            .order_by(WorkshopSession.number)
+        )
+        db.session.commit()
+        return {"workshop": booking.workshop_id, "session": session.id}
+
+
+def _no_split_words(visitor, selector: str):
+    page = visitor.page
+    for size in (PHONE, DESKTOP):
+        page.set_viewport_size(size)
+        split = page.evaluate(SPLIT_WORDS, selector)
+        assert split == [], f"words split across lines on {page.url} at {size['width']}px"
+    page.set_viewport_size(PHONE)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width}px wide at 360px"
+    page.set_viewport_size(DESKTOP)
+
+
+def _scroll_wrappers_are_focusable_and_named(visitor):
+    wrappers = visitor.page.evaluate(SCROLL_WRAPPERS)
+    assert wrappers, f"no table on {visitor.page.url}"
+    for wrapper in wrappers:
+        assert wrapper["tabindex"] == "0" and wrapper["role"] == "region", wrapper
+        assert wrapper["name"] and wrapper["overflow"] == "auto", wrapper
+
+
+def test_no_word_is_split_in_tables_or_booking_cards(app, demo, visitor):
+    staff = visitor()
+    staff.login("staff@example.com", DEMO_PASSWORD)
+    staff.goto("/manage")
+    _no_split_words(staff, "td, th")
+    _scroll_wrappers_are_focusable_and_named(staff)
+
+    instructor = visitor()
+    instructor.login("instructor@example.com", DEMO_PASSWORD)
+    instructor.goto(f"/teach/workshops/{demo['workshop']}")
+    _no_split_words(instructor, "td, th")
+    _scroll_wrappers_are_focusable_and_named(instructor)
+
+    parent = visitor()
+    parent.login("parent@example.com", DEMO_PASSWORD)
+    parent.goto("/account/bookings")
+    _no_split_words(parent, "td, th, .card")
+
+
+def test_the_printed_register_has_tick_boxes_phones_and_notes(app, demo, visitor):
+    instructor = visitor()
+    instructor.login("instructor@example.com", DEMO_PASSWORD)
+    instructor.goto(f"/teach/sessions/{demo['session']}/register")
+    page = instructor.page
+    page.emulate_media(media="print")
+    boxes = page.locator("table.register .tick-box")
+    assert boxes.count() >= 1
+    for i in range(boxes.count()):
+        box = boxes.nth(i).bounding_box()
+        # 14pt is 18.7 CSS pixels.
+        assert 17 <= box["width"] <= 20 and 17 <= box["height"] <= 20, box
+    row = page.locator("table.register tr", has_text="Leo")
+    for words in ("07700 900123", "Leo has reflux", "Hip check due at 12 weeks"):
+        assert row.get_by_text(words).is_visible(), words
+    assert not page.get_by_role("button", name="Save attendance").is_visible()
+    page.emulate_media(media="screen")
+    assert not boxes.first.is_visible()
+
+
+def test_centre_calendar_links_have_no_list_bullets(app, demo, visitor):
+    anyone = visitor()
+    anyone.goto("/centres/riverside-family-hub")
+    markers = anyone.page.evaluate(
+        """() => [...document.querySelectorAll('section ul.actions > li')]
+             .map(li => getComputedStyle(li).listStyleType)"""
+    )
+    assert markers and set(markers) == {"none"}, markers
