@@ -173,8 +173,13 @@ def test_cancelling_someone_elses_booking_is_404(
     assert status_of(app, registration_id) == "confirmed"
 
 
-def test_cancel_needs_post(client, parent):
-    assert client.get("/account/bookings/1/cancel").status_code == 405
+def test_cancel_page_asks_first_and_changes_nothing(
+    client, app, parent, make_baby, make_workshop
+):
+    registration_id = book(app, parent, make_baby(parent), make_workshop())
+    page = client.get(f"/account/bookings/{registration_id}/cancel")
+    assert page.status_code == 200 and "Yes, cancel this booking" in page.get_data(as_text=True)
+    assert status_of(app, registration_id) == "confirmed"
 
 
 def test_baby_with_only_cancelled_bookings_can_be_removed(

@@ -108,6 +108,7 @@ def test_main_pages_are_valid_html(app, demo):
     ]
     parent = [
         "/account/bookings",
+        f"/account/bookings/{d['registration']}/cancel",
         "/account/calendar",
         "/account/babies",
         f"/account/babies/{d['baby']}/edit",

@@ -104,6 +104,12 @@ class Visitor:
             where.get_by_role("button", name=button_name).first.click()
         self.check()
 
+    def follow(self, link_name):
+        """Follow a link by its accessible name and wait for the next page."""
+        with self.page.expect_navigation():
+            self.page.get_by_role("link", name=link_name).first.click()
+        self.check()
+
     def check(self):
         """Every page: no server error, no CSP or console error, and (with JavaScript,
         which axe-core needs) no serious or critical accessibility violation."""

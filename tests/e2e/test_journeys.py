@@ -85,11 +85,18 @@ def test_parent_registers_searches_books_cancels_and_subscribes(
     with app.app_context():
         assert db.session.scalar(sa.select(Registration.status)) == "confirmed"
 
-    # The bookings page, then cancel.
+    # The bookings page, then cancel: a page asks first, and "Keep my booking" leads back.
     parent.goto("/account/bookings")
     assert "Tiny strokes" in page.content()
     parent.fits_phone()
-    parent.submit(re.compile("Cancel booking"))
+    parent.follow(re.compile("Cancel booking"))
+    assert "What happens if you cancel" in page.content()
+    parent.fits_phone()
+    parent.follow("Keep my booking")
+    with app.app_context():
+        assert db.session.scalar(sa.select(Registration.status)) == "confirmed"
+    parent.follow(re.compile("Cancel booking"))
+    parent.submit("Yes, cancel this booking")
     with app.app_context():
         assert db.session.scalar(sa.select(Registration.status)) == "cancelled"
 

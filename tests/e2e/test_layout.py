@@ -1,7 +1,8 @@
 """Layout in a real browser on the demo data: no word split across lines in the tables of
 /manage and the roster or on the bookings page, at 360 and 1280 pixels; wide tables
-scroll in a focusable, named wrapper; the printed register has a real tick box, phone
-numbers and notes; centre pages show their calendar links without list bullets."""
+scroll in a focusable, named wrapper; cancel is well apart from "Add to calendar"; the
+printed register has a real tick box, phone numbers and notes; centre pages show their
+calendar links without list bullets."""
 
 import pytest
 import sqlalchemy as sa
@@ -112,6 +113,28 @@ def test_no_word_is_split_in_tables_or_booking_cards(app, demo, visitor):
     parent.login("parent@example.com", DEMO_PASSWORD)
     parent.goto("/account/bookings")
     _no_split_words(parent, "td, th, .card")
+
+
+def test_cancel_sits_well_apart_from_add_to_calendar(app, demo, visitor):
+    parent = visitor()
+    parent.login("parent@example.com", DEMO_PASSWORD)
+    parent.goto("/account/bookings")
+    page = parent.page
+    for size in (PHONE, DESKTOP):
+        page.set_viewport_size(size)
+        card = page.locator(".card", has=page.get_by_role("link", name="Cancel booking"))
+        add = card.get_by_role("link", name="Add to calendar").bounding_box()
+        cancel = card.get_by_role("link", name="Cancel booking").bounding_box()
+        for box in (add, cancel):
+            assert box["width"] >= 24 and box["height"] >= 24, box
+        top, bottom = max(add["y"], cancel["y"]), min(
+            add["y"] + add["height"], cancel["y"] + cancel["height"]
+        )
+        if top < bottom:  # side by side
+            gap = cancel["x"] - (add["x"] + add["width"])
+        else:  # one above the other
+            gap = cancel["y"] - (add["y"] + add["height"])
+        assert gap >= 24, f"{gap}px between the buttons at {size['width']}px"
 
 
 def test_the_printed_register_has_tick_boxes_phones_and_notes(app, demo, visitor):

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from booking.services.booking import cancel_registration
 from booking.services.booking_read import parent_bookings
+from booking.services.cancellation import cancel_terms
 from booking.services.errors import DomainError, NotFound
 from booking.services.makeups_read import parent_makeups
 from booking.web.account import bp
@@ -30,6 +31,18 @@ def render_bookings(status: int = 200, error: str | None = None):
 def bookings():
     """Everything the parent has booked or is waiting for."""
     return render_bookings()
+
+
+@bp.get("/account/bookings/<int:registration_id>/cancel")
+@login_required
+def confirm_cancel(registration_id: int):
+    """Ask before cancelling: what happens to the place, the cut-off and refunds, or
+    why cancelling online is no longer possible."""
+    try:
+        terms = cancel_terms(registration_id, current_user.id)
+    except NotFound as exc:
+        abort(404, exc.message)
+    return render_template("account/cancel.html", terms=terms, form=ConfirmForm(formdata=None))
 
 
 @bp.route("/account/bookings/<int:registration_id>/cancel", methods=["POST"])
