@@ -16,6 +16,7 @@ TITLES = {
     405: "That is not allowed here",
     409: "That clashes with something already saved",
     413: "That upload is too large",
+    415: "That kind of request is not accepted here",
     422: "Some details need correcting",
     429: "Too many attempts",
     500: "Something went wrong on our side",

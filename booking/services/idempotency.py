@@ -73,7 +73,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
         canonical = json.dumps(
             json.loads(body.decode("utf-8")), sort_keys=True, separators=(",", ":")
         ).encode("utf-8")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python parses
         canonical = body
     digest = hashlib.sha256()
     for part in (method.upper().encode(), path.encode("utf-8"), canonical):

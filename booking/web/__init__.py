@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-from booking.web import ids
+from booking.web import ids, input_guard
 
 BLUEPRINTS = (
     "booking.web.public",
@@ -21,8 +21,9 @@ BLUEPRINTS = (
 
 
 def register_blueprints(app) -> None:
-    """Register every area's blueprint, with the id converter they all share."""
+    """Register every area's blueprint, with the id and input guards they all share."""
     ids.init_app(app)
+    input_guard.init_app(app)
     for module_name in BLUEPRINTS:
         module = import_module(module_name)
         app.register_blueprint(module.bp)

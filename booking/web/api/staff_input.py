@@ -11,7 +11,11 @@ from decimal import Decimal
 
 from flask import request
 
+from booking.web.input_guard import CONTROL, printable, problem_message, text_problem
+
 MAX_BODY_BYTES = 64 * 1024
+# No body the API understands nests more than a few levels; 32 leaves ample room.
+MAX_JSON_DEPTH = 32
 # Whole numbers are stored as 32-bit integers; anything larger is refused as input.
 MIN_WHOLE, MAX_WHOLE = -(2**31), 2**31 - 1
 _BEARER_RE = re.compile(r"^Bearer +([A-Za-z0-9._~+/=-]+) *$")
@@ -91,9 +95,10 @@ def _reject_constant(name: str):
 def json_object(schema: dict[str, str], required: tuple[str, ...] = ()) -> dict:
     """The request's JSON object, checked against {field: kind}.
 
-    Oversized bodies are 413, a body that is not JSON (or not an object) is 400, and
-    unknown fields, missing required fields and values of the wrong type are all
-    reported together as 422, naming each field.
+    Oversized bodies are 413; a body that is not JSON (or not an object), nests more
+    than MAX_JSON_DEPTH levels or holds a NUL or an unpaired surrogate in any string is
+    400; unknown fields, missing required fields, values of the wrong type and control
+    characters in strings are all reported together as 422, naming each field.
     """
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise ApiInputError(
@@ -108,17 +113,14 @@ def json_object(schema: dict[str, str], required: tuple[str, ...] = ()) -> dict:
         raise ApiInputError(
             413, "too_large", f"The request body must be at most {MAX_BODY_BYTES} bytes."
         )
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except UnicodeDecodeError as exc:
-        raise ApiInputError(400, "bad_json", "The request body must be UTF-8 JSON.") from exc
-    except ValueError as exc:
-        raise ApiInputError(400, "bad_json", f"The request body is not valid JSON: {exc}") from exc
+    data = _load_json(raw)
     if not isinstance(data, dict):
         raise ApiInputError(400, "bad_json", "The request body must be a JSON object.")
-    errors = {}
+    errors = _text_errors(data)
     for name, value in data.items():
         kind = schema.get(name)
+        if printable(name) in errors:
+            continue
         if kind is None:
             errors[name] = "Unknown field."
         elif not _fits(kind, value):
@@ -129,6 +131,68 @@ def json_object(schema: dict[str, str], required: tuple[str, ...] = ()) -> dict:
     if errors:
         raise ApiInputError(422, "invalid", "Some fields are missing or wrong.", errors)
     return data
+
+
+def _too_deep() -> ApiInputError:
+    return ApiInputError(
+        400, "bad_json", f"The request body nests more than {MAX_JSON_DEPTH} levels deep."
+    )
+
+
+def _load_json(raw: bytes):
+    """Parse the body as UTF-8 JSON; 400 if it is not, or nests too deeply."""
+    try:
+        return _check_depth(json.loads(raw.decode("utf-8"), parse_constant=_reject_constant))
+    except UnicodeDecodeError as exc:
+        raise ApiInputError(400, "bad_json", "The request body must be UTF-8 JSON.") from exc
+    except RecursionError as exc:
+        raise _too_deep() from exc
+    except ValueError as exc:
+        raise ApiInputError(400, "bad_json", f"The request body is not valid JSON: {exc}") from exc
+
+
+def _check_depth(data):
+    """`data`, if no list or object in it lies more than MAX_JSON_DEPTH levels down."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise _too_deep()
+            stack.extend((child, depth + 1) for child in children)
+    return data
+
+
+def _strings(value):
+    """Every string in a parsed JSON value, keys included, without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _text_errors(data: dict) -> dict[str, str]:
+    """{field: problem} for control characters in the object's strings (422 later);
+    a NUL or an unpaired surrogate anywhere is a 400 now: no field can hold them."""
+    errors = {}
+    for name, value in data.items():
+        problems = {text_problem(text) for text in _strings([name, value])} - {None}
+        if not problems:
+            continue
+        worst = (problems - {CONTROL} or {CONTROL}).pop()
+        shown = printable(name)
+        message = problem_message(f"The field '{shown}'", worst)
+        if worst != CONTROL:
+            raise ApiInputError(400, "bad_json", message, {shown: message})
+        errors[shown] = message
+    return errors
 
 
 def parse_time(value: str, name: str) -> datetime:

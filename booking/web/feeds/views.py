@@ -17,6 +17,7 @@ from booking.services.errors import DomainError
 from booking.web.feeds import bp
 from booking.web.feeds.forms import FeedLinkForm
 from booking.web.feeds.responses import download_response, feed_response
+from booking.web.ids import parse_id
 
 FEED_NOT_FOUND = (
     "There is no calendar feed at this address. The link may be mistyped, or it may "
@@ -40,10 +41,14 @@ def centre_feed(slug: str):
     return _serve(feeds.centre_feed(slug))
 
 
-@bp.route("/feeds/instructors/<int:instructor_id>.ics")
-def instructor_feed(instructor_id: int):
+@bp.route("/feeds/instructors/<instructor_id>.ics")
+def instructor_feed(instructor_id: str):
     """An instructor's public teaching schedule as a calendar feed."""
-    return _serve(feeds.instructor_feed(instructor_id))
+    # Not an <int:...> rule: a mistyped id gets the same message as any unknown feed.
+    user_id = parse_id(instructor_id)
+    if user_id is None:
+        abort(404, FEED_NOT_FOUND)
+    return _serve(feeds.instructor_feed(user_id))
 
 
 @bp.route("/feeds/private/<token>.ics")

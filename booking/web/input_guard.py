@@ -1,0 +1,99 @@
+"""Characters no request may carry, refused for every route before any view runs.
+
+A NUL character cannot be stored (PostgreSQL refuses it in text) and no person types
+one, so a NUL anywhere in the address, the query string or a form field is a 400.
+Other control characters (all but tab, line feed and carriage return) in a form field
+are refused as 422 naming the field; in the address or query string they are a 400.
+Pages take web forms, not JSON: a JSON body sent to a page's write route is a 415
+(Flask-WTF would otherwise read it as form data, unchecked). The API's JSON bodies are
+checked where they are parsed (`booking.web.api.staff_input`), by `text_problem` too.
+"""
+
+import re
+
+from flask import request
+
+from booking.errors import error_response
+
+NUL = "nul"
+CONTROL = "control"
+SURROGATE = "surrogate"
+_NUL_OR_SURROGATE_RE = re.compile("[\x00\ud800-\udfff]")
+# C0 controls and DEL, except tab (\x09), line feed (\x0a) and carriage return (\x0d).
+_CONTROL_RE = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+API_PREFIX = "/api/"
+
+PROBLEM_WORDS = {
+    NUL: "contains a NUL character",
+    SURROGATE: "contains an unpaired surrogate (not a real character)",
+    CONTROL: "contains a control character (such as an escape or a form feed)",
+}
+
+
+def text_problem(value: str) -> str | None:
+    """What makes `value` unusable as text: NUL, SURROGATE, CONTROL, or None if nothing."""
+    found = _NUL_OR_SURROGATE_RE.search(value)
+    if found is not None:
+        return NUL if found.group() == "\x00" else SURROGATE
+    if _CONTROL_RE.search(value):
+        return CONTROL
+    return None
+
+
+def problem_message(where: str, problem: str) -> str:
+    """A sentence saying what is wrong with the text in `where` and what to do."""
+    return f"{where} {PROBLEM_WORDS[problem]}. Please remove it and try again."
+
+
+def printable(name: str) -> str:
+    """A field's name fit to show in a message: unusable characters written as escapes."""
+    return name if text_problem(name) is None else name.encode("unicode_escape").decode()
+
+
+def _address_error():
+    problem = text_problem(request.path)
+    if problem is not None:
+        return error_response(400, problem_message("The address", problem), "bad_request")
+    for name, value in request.args.items(multi=True):
+        problem = text_problem(name) or text_problem(value)
+        if problem is not None:
+            shown = printable(name)
+            message = problem_message(f"The query parameter '{shown}'", problem)
+            return error_response(400, message, "invalid_parameter", {shown: message})
+    return None
+
+
+def _form_error():
+    if request.method in WRITE_METHODS and request.is_json:
+        if request.path.startswith(API_PREFIX):
+            return None  # the API's body loader judges its own bodies
+        message = "This page takes a web form, not JSON; the JSON API is under /api/v1/."
+        return error_response(415, message, "unsupported_media_type")
+    if request.mimetype not in FORM_TYPES:
+        return None
+    for name, value in request.form.items(multi=True):
+        problem = text_problem(name) or text_problem(value)
+        if problem is not None:
+            shown = printable(name)
+            message = problem_message(f"The field '{shown}'", problem)
+            status, code = (422, "invalid") if problem == CONTROL else (400, "bad_request")
+            return error_response(status, message, code, {shown: message})
+    for name, upload in request.files.items(multi=True):
+        problem = text_problem(name) or text_problem(upload.filename or "")
+        if problem is not None:
+            message = problem_message("The uploaded file's name", problem)
+            return error_response(400, message, "bad_request", {printable(name): message})
+    return None
+
+
+def refuse_unusable_characters():
+    """Answer 400 (422 for a form field's control character, 415 for JSON sent to a
+    page) before the view runs; None lets the request through."""
+    return _address_error() or _form_error()
+
+
+def init_app(app) -> None:
+    """Check every request's address, query string and form fields."""
+    app.before_request(refuse_unusable_characters)
