@@ -1,6 +1,7 @@
 """Security headers on every response, and the keys used for rate limits."""
 
 from flask import current_app, g, request, session
+from flask_limiter.util import get_remote_address
 
 CSP_BASE = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -66,6 +67,15 @@ def form_email_key() -> str:
     """Rate-limit key for the account named in a form (login, password reset)."""
     email = (request.form.get("email") or "").strip().lower()[:254]
     return f"account:{email}"
+
+
+def form_email_address_key() -> str:
+    """Rate-limit key for the account named in a form, tried from this address.
+
+    Counting per (account, address) pair means failures from other addresses never
+    use up the owner's own allowance.
+    """
+    return f"{form_email_key()}|address:{get_remote_address()}"
 
 
 # Pages that show personal data or a secret: never kept by a browser or a shared cache.

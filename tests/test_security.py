@@ -41,37 +41,6 @@ def test_production_requires_secret_key(monkeypatch):
         create_app()
 
 
-@pytest.fixture
-def limited_client(app):
-    app.config["RATELIMIT_ENABLED"] = True
-    from booking.extensions import limiter
-
-    limiter.enabled = True
-    limiter.reset()
-    yield app.test_client()
-    limiter.reset()
-    limiter.enabled = False
-
-
-def test_login_is_rate_limited_per_account(limited_client, make_user):
-    make_user(email="p@example.org")
-    statuses = [
-        limited_client.post(
-            "/login", data={"email": "p@example.org", "password": "wrong-password"}
-        ).status_code
-        for _ in range(11)
-    ]
-    assert statuses[:10] == [401] * 10
-    assert statuses[10] == 429
-    # The right password is refused too while the account is limited.
-    response = limited_client.post("/login", data={"email": "p@example.org", "password": PASSWORD})
-    assert response.status_code == 429
-    # Another account from the same address is not locked out by it.
-    make_user(email="q@example.org")
-    response = limited_client.post("/login", data={"email": "q@example.org", "password": PASSWORD})
-    assert response.status_code == 302
-
-
 def test_logout_ends_other_sessions(app, make_user):
     make_user(email="p@example.org")
     phone, laptop = app.test_client(), app.test_client()

@@ -5,11 +5,14 @@ import re
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
+from limits import parse_many
 
 from booking import create_app
 from booking.extensions import db, limiter
-from booking.models import PasswordResetToken, utcnow
+from booking.models import OutboxMessage, PasswordResetToken, utcnow
 from booking.models.token import hash_secret, new_secret
+from booking.web.auth import login_limits
 from tests.conftest import PASSWORD
 
 HTTPS = "https://localhost"
@@ -50,19 +53,100 @@ def _reset_link(app, user) -> str:
     return f"/password/reset/{token}"
 
 
-def test_forgot_password_is_limited_per_account(limited_client, make_user):
+def _from(address: str) -> dict:
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def test_others_asking_for_a_reset_never_lock_the_owner_out(app, limited_client, make_user):
     make_user(email="p@example.org")
-    statuses = [
+    # Many requests for the account from many addresses, and the most one address may send.
+    for i in range(12):
+        answer = limited_client.post(
+            "/password/forgot", data={"email": "p@example.org"}, **_from(f"203.0.113.{i}")
+        )
+        assert answer.status_code == 302
+    answers = [
         limited_client.post("/password/forgot", data={"email": "p@example.org"}).status_code
-        for _ in range(6)
+        for _ in range(10)
     ]
-    assert statuses == [302] * 5 + [429]
-    # The answer for an unknown address is the same, and is limited the same way.
+    assert answers == [302] * 10
+    # The owner asks from home: the same neutral answer, never 429.
+    owner = limited_client.post(
+        "/password/forgot", data={"email": "p@example.org"}, **_from("198.51.100.7")
+    )
+    assert owner.status_code == 302
+    assert owner.headers["Location"] == "/password/forgot?sent=1"
+    # One email was sent, and its link works for the owner.
+    with app.app_context():
+        (message,) = db.session.scalars(sa.select(OutboxMessage)).all()
+        link = re.search(r"/password/reset/[A-Za-z0-9_-]+", message.body_text).group(0)
+    assert limited_client.get(link, **_from("198.51.100.7")).status_code == 200
+    # The answer for an unknown address is the same.
+    unknown = limited_client.post(
+        "/password/forgot", data={"email": "nobody@example.org"}, **_from("198.51.100.8")
+    )
+    assert unknown.status_code == 302
+    assert unknown.headers["Location"] == owner.headers["Location"]
+
+
+def _login(client, address, password):
+    return client.post(
+        "/login", data={"email": "p@example.org", "password": password}, **_from(address)
+    )
+
+
+def test_wrong_passwords_from_many_addresses_do_not_lock_the_owner_out(limited_client, make_user):
+    make_user(email="p@example.org")
+    for i in range(12):
+        assert _login(limited_client, f"203.0.113.{i}", "wrong-password").status_code == 401
+    assert _login(limited_client, "198.51.100.7", PASSWORD).status_code == 302
+
+
+def test_failures_are_limited_per_account_and_address(limited_client, make_user):
+    make_user(email="p@example.org")
+    statuses = [_login(limited_client, "203.0.113.1", "wrong").status_code for _ in range(11)]
+    assert statuses == [401] * 10 + [429]
+    refused = _login(limited_client, "203.0.113.1", PASSWORD)
+    assert refused.status_code == 429
+    assert "Forgotten your password?" in refused.get_data(as_text=True)
+    # Another address (the owner's) is not held back by that one's failures,
+    assert _login(limited_client, "198.51.100.7", PASSWORD).status_code == 302
+    # nor is another account at the same address.
+    make_user(email="q@example.org")
+    other = limited_client.post(
+        "/login", data={"email": "q@example.org", "password": PASSWORD}, **_from("203.0.113.1")
+    )
+    assert other.status_code == 302
+
+
+def test_an_account_under_attack_still_lets_a_right_password_in(limited_client, make_user):
+    make_user(email="p@example.org")
+    # The account has had one failure fewer than it may, from all addresses together...
+    item = parse_many(login_limits.LOGIN_FAILURES_PER_ACCOUNT)[0]
+    limiter.limiter.hit(
+        item, "account:p@example.org", login_limits.ACCOUNT_SCOPE, cost=item.amount - 1
+    )
+    # ...and the last one comes from an address trying it for the first time.
+    assert _login(limited_client, "203.0.113.1", "wrong").status_code == 401
+    # Now an address that has been failing for this account is refused before any check...
+    refused = _login(limited_client, "203.0.113.1", PASSWORD)
+    assert refused.status_code == 429
+    assert "Forgotten your password?" in refused.get_data(as_text=True)
+    # ...while one that has not is let in with the right password,
+    assert _login(limited_client, "198.51.100.7", PASSWORD).status_code == 302
+    # and a guesser gets one wrong try per new address before it is refused too.
+    assert _login(limited_client, "203.0.113.2", "wrong").status_code == 401
+    assert _login(limited_client, "203.0.113.2", "wrong").status_code == 429
+
+
+def test_logins_are_limited_per_address_whatever_the_account(limited_client):
     statuses = [
-        limited_client.post("/password/forgot", data={"email": "nobody@example.org"}).status_code
-        for _ in range(3)
+        limited_client.post(
+            "/login", data={"email": f"person{i}@example.org", "password": "wrong"}
+        ).status_code
+        for i in range(21)
     ]
-    assert statuses == [302] * 3
+    assert statuses == [401] * 20 + [429]
 
 
 def test_forgot_password_is_limited_per_address(limited_client):

@@ -18,6 +18,9 @@ from booking.services.errors import DomainError, Invalid, NotFound
 # new_secret() gives 43 URL-safe characters; anything else cannot be one of ours.
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 
+# At most one reset email per account in this many minutes.
+RESET_EMAIL_INTERVAL_MINUTES = 10
+
 
 class ResetLinkExpired(DomainError):
     """The link was real but has been used or has run out of time."""
@@ -35,18 +38,37 @@ def request_password_reset(email: str) -> None:
     """Email a reset link if an account has that address; otherwise do nothing.
 
     The caller answers the same either way, so nobody can learn who has an account.
+    At most one link is emailed per account every RESET_EMAIL_INTERVAL_MINUTES: a
+    request while a link sent within that time is still unused sends nothing, and
+    that link keeps working. So asking again and again for someone else's account
+    neither floods their inbox nor stops them getting a link.
     """
     user = accounts.find_user_by_email(email or "")
     if user is None or user.deleted_at is not None:
         return
-    token = new_secret()
     hours = reset_hours()
     with write_transaction():
+        # The account's row lock makes two requests at the same moment take turns.
+        db.session.scalar(sa.select(User.id).where(User.id == user.id).with_for_update())
+        now = utcnow()
+        recent = db.session.scalar(
+            sa.select(PasswordResetToken.id).where(
+                PasswordResetToken.user_id == user.id,
+                PasswordResetToken.used_at.is_(None),
+                PasswordResetToken.expires_at > now,
+                PasswordResetToken.created_at
+                > now - timedelta(minutes=RESET_EMAIL_INTERVAL_MINUTES),
+            )
+        )
+        if recent is not None:
+            return
+        token = new_secret()
         db.session.add(
             PasswordResetToken(
                 user_id=user.id,
                 token_hash=hash_secret(token),
-                expires_at=utcnow() + timedelta(hours=hours),
+                created_at=now,
+                expires_at=now + timedelta(hours=hours),
             )
         )
         queue_email(

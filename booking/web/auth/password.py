@@ -8,7 +8,6 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from booking.extensions import limiter
 from booking.models.token import hash_secret
 from booking.passwords import MIN_PASSWORD_LENGTH
-from booking.security import form_email_key
 from booking.services import passwords_reset
 from booking.services.errors import DomainError
 from booking.web.auth import bp
@@ -17,7 +16,9 @@ from booking.web.forms import Form
 
 SENT_MESSAGE = (
     "If an account exists for that address, we have sent a link to reset its password. "
-    "It works once, for {hours} hours. Check your spam folder if it does not arrive."
+    "It works once, for {hours} hours. Check your spam folder if it does not arrive. "
+    "We send at most one link every {minutes} minutes: if you asked a moment ago, use "
+    "the link in that email."
 )
 
 
@@ -76,9 +77,13 @@ class ResetPasswordForm(Form):
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
-@limiter.limit("5 per hour; 10 per day", key_func=form_email_key, methods=["POST"])
 def forgot_password():
-    """Ask for a reset link; the answer is the same whether or not the account exists."""
+    """Ask for a reset link; the answer is the same whether or not the account exists.
+
+    Limited per address only: a per-account limit would let anyone stop the owner
+    asking. Repeated requests for one account are absorbed by the service instead
+    (at most one email per few minutes, the link already sent still working).
+    """
     form = ForgotPasswordForm()
     hours = passwords_reset.reset_hours()
     if form.validate_on_submit():
@@ -88,7 +93,12 @@ def forgot_password():
     sent = request.method == "GET" and request.args.get("sent") == "1"
     return (
         render_template(
-            "auth/forgot.html", form=form, sent=sent, message=SENT_MESSAGE.format(hours=hours)
+            "auth/forgot.html",
+            form=form,
+            sent=sent,
+            message=SENT_MESSAGE.format(
+                hours=hours, minutes=passwords_reset.RESET_EMAIL_INTERVAL_MINUTES
+            ),
         ),
         status,
     )

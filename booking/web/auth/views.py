@@ -6,11 +6,11 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from booking.extensions import limiter
-from booking.security import form_email_key
 from booking.services import accounts
 from booking.services.errors import Conflict
 from booking.web.auth import bp
 from booking.web.auth.forms import LoginForm, RegisterForm
+from booking.web.auth.login_limits import limit_login
 
 
 def safe_next(target: str | None) -> str | None:
@@ -52,10 +52,9 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20 per minute; 100 per hour", methods=["POST"])
-@limiter.limit("10 per minute; 50 per hour", key_func=form_email_key, methods=["POST"])
+@limit_login
 def login():
-    """Log in with email and password."""
+    """Log in with email and password (limits in booking.web.auth.login_limits)."""
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
