@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import User
+from booking.models import OutboxMessage, User
 from tests.conftest import PASSWORD
 
 
@@ -39,18 +39,59 @@ def test_register_rejects_mismatched_passwords(client):
     assert b"The passwords do not match." in response.data
 
 
-def test_register_duplicate_email_is_refused(client, make_user):
-    make_user(email="taken@example.org")
-    response = client.post(
-        "/register",
-        data={
-            "name": "Sam",
-            "email": "taken@example.org",
-            "password": "long-enough-pw",
-            "password_confirm": "long-enough-pw",
-        },
+def _sign_up(client, email, name="Sam", password="long-enough-pw", path="/register"):
+    return client.post(
+        path,
+        data={"name": name, "email": email, "password": password, "password_confirm": password},
     )
-    assert response.status_code == 409
+
+
+def _outbox(app):
+    with app.app_context():
+        rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def test_register_answers_a_taken_address_as_a_new_one_and_tells_the_owner(app, make_user):
+    make_user(email="taken@example.org", name="Owner Name")
+    taken_client, new_client = app.test_client(), app.test_client()
+    taken = _sign_up(taken_client, "Taken@Example.org", name="Mallory", path="/register?next=/x")
+    new = _sign_up(new_client, "new@example.org", path="/register?next=/x")
+    assert taken.status_code == new.status_code == 302
+    assert taken.headers["Location"] == new.headers["Location"] == "/x"
+    assert taken.get_data() == new.get_data()
+    for signed_up in (taken_client, new_client):
+        page = signed_up.get("/classes").get_data(as_text=True)
+        assert "Welcome! We have sent you an email; it says what to do next." in page
+    assert _sign_up(app.test_client(), "taken@example.org").status_code == 302
+
+    messages = _outbox(app)
+    to_owner = [m for m in messages if m.recipient == "taken@example.org"]
+    (notice,) = to_owner  # the second try within minutes sends nothing new
+    assert notice.subject == "Someone tried to sign up with your email address"
+    assert "Hello Owner Name" in notice.body_text and "Mallory" not in notice.body_text
+    assert "https://classes.example.org/password/forgot" in notice.body_text
+    assert "https://classes.example.org/login" in notice.body_html
+    welcome = [m for m in messages if m.recipient == "new@example.org"]
+    assert [m.subject for m in welcome] == ["Your Baby Massage Classes account is ready"]
+    with app.app_context():
+        owner = db.session.scalar(sa.select(User).where(User.email == "taken@example.org"))
+        assert owner.name == "Owner Name"
+        assert db.session.scalars(sa.select(User.email)).all().count("taken@example.org") == 1
+    # Nothing about the account changed: its own password still works, the other does not.
+    def login(password):
+        form = {"email": "taken@example.org", "password": password}
+        return app.test_client().post("/login", data=form).status_code
+
+    assert login(PASSWORD) == 302
+    assert login("long-enough-pw") == 401
+
+
+def test_register_for_a_taken_address_does_not_log_in(client, make_user):
+    make_user(email="taken@example.org")
+    _sign_up(client, "taken@example.org")
+    assert b"Log out" not in client.get("/").data
 
 
 def test_login_and_logout(client, auth, make_user):

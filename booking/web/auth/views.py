@@ -6,11 +6,13 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from booking.extensions import limiter
-from booking.services import accounts
-from booking.services.errors import Conflict
+from booking.services import accounts, signup
 from booking.web.auth import bp
 from booking.web.auth.forms import LoginForm, RegisterForm
 from booking.web.auth.login_limits import limit_login
+
+# The same words whether the address was new (and is now logged in) or already taken.
+SIGNED_UP_MESSAGE = "Welcome! We have sent you an email; it says what to do next."
 
 
 def safe_next(target: str | None) -> str | None:
@@ -28,24 +30,22 @@ def safe_next(target: str | None) -> str | None:
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 50 per hour", methods=["POST"])
 def register():
-    """Create a parent account and log in."""
+    """Create a parent account and log in.
+
+    A taken address is answered exactly as a new one (same redirect, same message);
+    its owner is emailed instead, so the page never tells who has an account.
+    """
     if current_user.is_authenticated:
         return redirect(url_for("public.index"))
     form = RegisterForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            user = accounts.create_user(form.email.data, form.name.data, form.password.data)
-        except Conflict:
-            form.email.errors.append(
-                "An account with this email already exists. Log in, or reset your password."
-            )
-            status = 409
-        else:
-            session.clear()
+        user = signup.sign_up_parent(form.email.data, form.name.data, form.password.data)
+        session.clear()
+        if user is not None:
             login_user(user)
-            flash("Welcome! Your account is ready.", "success")
-            return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
+        flash(SIGNED_UP_MESSAGE, "success")
+        return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
     elif request.method == "POST":
         status = 422
     return render_template("auth/register.html", form=form), status
