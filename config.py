@@ -31,6 +31,13 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _ratelimit_storage_options(uri: str) -> dict:
+    """Short timeouts for Redis, so a stalled store slows no request for long."""
+    if uri.startswith(("redis://", "rediss://", "redis+")):
+        return {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    return {}
+
+
 def load_config(instance_path: str) -> dict:
     """Build the app's configuration from the environment."""
     env = os.environ.get("BOOKING_ENV", "development").strip() or "development"
@@ -45,6 +52,7 @@ def load_config(instance_path: str) -> dict:
     default_db = "sqlite:///" + os.path.join(instance_path, "booking.sqlite3")
     database_url = normalise_database_url(os.environ.get("DATABASE_URL") or default_db)
     mail_server = os.environ.get("MAIL_SERVER") or None
+    ratelimit_uri = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
     return {
         "BOOKING_ENV": env,
         "SECRET_KEY": secret,
@@ -60,7 +68,12 @@ def load_config(instance_path: str) -> dict:
         or "Baby Massage Classes <bookings@localhost>",
         "MAIL_DIR": os.path.join(instance_path, "mail"),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), default=True),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_STORAGE_URI": ratelimit_uri,
+        # A shared store (Redis) that stops answering must never turn requests into 500s:
+        # counting carries on in this worker's memory until it answers again.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": _ratelimit_storage_options(ratelimit_uri),
         "PROXY_HOPS": _int("PROXY_HOPS", 0),
         "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
         "SESSION_COOKIE_SECURE": production,

@@ -6,6 +6,43 @@ import signal
 import subprocess
 import sys
 
+import redis
+
+LOCAL_REDIS = "redis://127.0.0.1:6379"
+WORKERS = 2
+
+
+def redis_answers(uri: str) -> bool:
+    """True when a Redis server at `uri` answers a PING within half a second."""
+    try:
+        client = redis.Redis.from_url(uri, socket_connect_timeout=0.5, socket_timeout=0.5)
+        return bool(client.ping())
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
+def choose_ratelimit_storage(environ) -> tuple[str | None, int, str]:
+    """Where the workers count rate limits, how many workers to run, and a line saying so.
+
+    Counts must be shared by every worker, or each limit is multiplied by their number.
+    An explicit RATELIMIT_STORAGE_URI is kept (one worker if it is `memory://`); without
+    one, the local Redis is used if it answers, and otherwise one worker counts alone.
+    """
+    uri = environ.get("RATELIMIT_STORAGE_URI")
+    if not uri and redis_answers(LOCAL_REDIS):
+        uri = LOCAL_REDIS
+    if uri and not uri.startswith("memory://"):
+        where = uri.split("@")[-1]  # never print a password
+        return uri, WORKERS, f"Rate limits: counted in {where}, shared by the workers."
+    reason = (
+        "RATELIMIT_STORAGE_URI is memory://" if uri else f"Redis does not answer at {LOCAL_REDIS}"
+    )
+    warning = (
+        f"WARNING: {reason}: rate-limit counts are kept in each worker's memory, so only "
+        "one worker is started (set RATELIMIT_STORAGE_URI=redis://... to run several)."
+    )
+    return uri, 1, warning
+
 
 def main() -> int:
     """Start gunicorn (and the outbox worker) and stop both together."""
@@ -15,6 +52,11 @@ def main() -> int:
     args = parser.parse_args()
     bindir = os.path.dirname(sys.executable)
     flask = os.path.join(bindir, "flask")
+    storage, workers, note = choose_ratelimit_storage(os.environ)
+    env = dict(os.environ)
+    if storage:
+        env["RATELIMIT_STORAGE_URI"] = storage
+    print(note, file=sys.stderr if workers == 1 else sys.stdout, flush=True)
     outbox_cmd = [flask, "--app", "wsgi", "outbox", "send", "--loop"]
     children = [subprocess.Popen(outbox_cmd)]
     gunicorn = subprocess.Popen(
@@ -23,13 +65,14 @@ def main() -> int:
             "--bind",
             f"{args.host}:{args.port}",
             "--workers",
-            "2",
+            str(workers),
             "--threads",
             "4",
             "--access-logfile",
             "-",
             "wsgi:app",
-        ]
+        ],
+        env=env,
     )
     children.append(gunicorn)
     print(f"Serving on http://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
