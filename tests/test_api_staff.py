@@ -336,12 +336,15 @@ def test_patch_details_and_raise_capacity_promotes(client, app, world):
 def test_capacity_below_confirmed_is_409_and_changes_nothing(client, app, world):
     course = world["course"]
     response = send(client, "PATCH", f"/api/v1/workshops/{course.id}", world["tokens"]["staff"],
-                    {"title": "Renamed", "capacity": 0})
+                    {"capacity": 2})
+    assert response.get_json()["waitlist_count"] == 0  # both babies now hold a place
+    response = send(client, "PATCH", f"/api/v1/workshops/{course.id}", world["tokens"]["staff"],
+                    {"title": "Renamed", "capacity": 1})
     assert response.status_code == 409
     assert "capacity" in response.get_json()["error"]["fields"]
     with app.app_context():
         workshop = db.session.get(Workshop, course.id)
-        assert (workshop.title, workshop.capacity) == ("Baby massage", 1)
+        assert (workshop.title, workshop.capacity) == ("Baby massage", 2)
 
 
 @pytest.mark.parametrize(

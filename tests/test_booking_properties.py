@@ -163,7 +163,7 @@ class BookingMachine(RuleBasedStateMachine):
             lambda: booking.cancel_registration(registration.id, actor_id=self.parent_id),
         )
 
-    @rule(capacity=st.integers(min_value=0, max_value=6))
+    @rule(capacity=st.integers(min_value=1, max_value=6))
     def change_capacity(self, capacity):
         workshop = self.workshop()
         confirmed = workshop.confirmed_count

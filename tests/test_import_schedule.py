@@ -133,7 +133,7 @@ def test_one_bad_row_imports_nothing(ctx, setup):
         ({"centre": ""}, "column centre: give the centre's slug"),
         ({"title": ""}, "column title: give the title"),
         ({"kind": "workshop"}, "column kind: the kind must be course or single"),
-        ({"instructor_email": "nobody@example.org"}, "column instructor_email: there"),
+        ({"instructor_email": "nobody@example.org"}, "column instructor_email: choose an"),
         ({"first_session": "tomorrow"}, "column first_session: use YYYY-MM-DD HH:MM"),
         ({"first_session": "2020-01-06 10:00"}, "column first_session: the first"),
         ({"sessions": "0"}, "column sessions:"),
@@ -169,8 +169,7 @@ def test_instructor_from_another_centre(ctx, setup, make_centre, make_user):
     make_user(email="elsewhere@example.org", role="instructor", centre=other)
     result = import_schedule(csv_of(row(instructor_email="elsewhere@example.org")))
     assert messages(result) == [
-        "row 2, column instructor_email: elsewhere@example.org is not an instructor at "
-        "Riverside Hub."
+        "row 2, column instructor_email: choose an instructor who teaches at this centre."
     ]
 
 

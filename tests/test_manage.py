@@ -190,7 +190,7 @@ def test_create_workshop_through_the_form(app, client, auth, world):
     response = client.post(url, data=workshop_form(world, max_age_weeks="2", price="abc"))
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert "oldest age must not be below" in body
+    assert "maximum age must not be below the minimum" in body
     response = client.post(url, data=workshop_form(world, first_date="2001-01-01"))
     assert response.status_code == 422
     with app.app_context():

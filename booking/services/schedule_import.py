@@ -15,9 +15,14 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import Centre, User
+from booking.models import Centre
 from booking.services.errors import Invalid
-from booking.services.workshops import FIELDS, check_workshop, create_workshop
+from booking.services.workshops import (
+    FIELDS,
+    check_workshop,
+    create_workshop,
+    instructor_id_for_email,
+)
 from booking.timefmt import format_local
 
 COLUMNS = (
@@ -277,7 +282,7 @@ class _RowChecker:
         self.names = names
         self.allowed = allowed
         self.centres: dict[str, Centre | None] = {}
-        self.users: dict[str, User | None] = {}
+        self.users: dict[str, int] = {}
         self.seen: dict[tuple, int] = {}
 
     def column_order(self, column: str | None) -> int:
@@ -308,15 +313,16 @@ class _RowChecker:
         centre = self._centre(values["centre"].strip(), errors)
         if centre is not None:
             data["centre_id"] = centre.id
-        instructor = self._instructor(values["instructor_email"].strip(), errors)
-        if instructor is not None:
-            data["instructor_id"] = instructor.id
+        instructor_id = self._instructor_id(values["instructor_email"].strip(), errors)
+        if instructor_id is not None:
+            data["instructor_id"] = instructor_id
         clean, field_errors = check_workshop(data)
         for name, message in field_errors.items():
             column = _COLUMN_OF.get(name, name)
             if column in errors:
                 continue
             errors[column] = message
+        instructor = clean.get("instructor")
         if not errors:
             key = (
                 centre.id,
@@ -358,18 +364,17 @@ class _RowChecker:
             return None
         return centre
 
-    def _instructor(self, email: str, errors: dict) -> User | None:
+    def _instructor_id(self, email: str, errors: dict) -> int | None:
+        """The account's id (or NO_ACCOUNT) for check_workshop to judge: an address
+        that is not an instructor's at the centre is refused the same way, whether or
+        not it has an account."""
         if not email:
             errors["instructor_email"] = "give the instructor's email."
             return None
         key = email.lower()
         if key not in self.users:
-            self.users[key] = db.session.scalar(sa.select(User).where(User.email == key))
-        user = self.users[key]
-        if user is None or user.deleted_at is not None:
-            errors["instructor_email"] = f"there is no account with the email {email}."
-            return None
-        return user
+            self.users[key] = instructor_id_for_email(key)
+        return self.users[key]
 
 
 def _sentence(message: str) -> str:

@@ -7,7 +7,6 @@ rule refuses the request (nothing is then written).
 """
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
@@ -15,11 +14,11 @@ from booking.db import require_transaction, write_transaction
 from booking.extensions import db
 from booking.mail.notify import notify_session_changed, notify_workshop_cancelled
 from booking.mail.notify_makeups import notify_makeup_cancelled, notify_makeup_session_changed
-from booking.models import Centre, Membership, Registration, User, Workshop, WorkshopSession, utcnow
-from booking.models.people import ROLE_INSTRUCTOR
+from booking.models import Centre, Registration, Workshop, WorkshopSession, utcnow
 from booking.models.registration import CANCELLED as REG_CANCELLED
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED, DRAFT, KIND_SINGLE, PUBLISHED, SCHEDULED
+from booking.services import field_rules as rules
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.makeups import (
     drop_makeups_into,
@@ -27,18 +26,7 @@ from booking.services.makeups import (
     end_session_absences,
 )
 from booking.services.waitlist import apply_capacity_change, promote_waitlist
-from booking.services.workshops import (
-    DECISION_HOURS_BEFORE,
-    MAX_AGE_WEEKS,
-    MAX_CAPACITY,
-    MAX_COURSE_SESSIONS,
-    MAX_CUTOFF_HOURS,
-    MAX_DURATION,
-    MAX_PRICE,
-    MAX_ROOM,
-    MIN_DURATION,
-    create_workshop,
-)
+from booking.services.workshops import DECISION_HOURS_BEFORE, create_workshop, instructor_at
 from booking.timefmt import local_to_utc
 
 EDITABLE_FIELDS = (
@@ -55,8 +43,6 @@ EDITABLE_FIELDS = (
     "run_confirmed",
     "late_join_until",
 )
-ROOM_MAX = MAX_ROOM
-MAX_SESSIONS = MAX_COURSE_SESSIONS
 
 
 def lock_workshop(workshop_id: int) -> Workshop:
@@ -98,19 +84,13 @@ def _refuse_if_cancelled(workshop: Workshop) -> None:
         raise Conflict("This workshop has been cancelled; it can no longer be changed.")
 
 
-def _int_field(fields: dict, errors: dict, name: str, label: str, low: int, high: int):
-    value = fields[name]
+def _apply(rule, fields: dict, errors: dict, name: str, *args):
+    """The rule's clean value of fields[name], or None with the refusal recorded."""
     try:
-        number = int(value)
-        if isinstance(value, float) and number != value:
-            raise ValueError
-    except (TypeError, ValueError):
-        errors[name] = f"{label} must be a whole number."
+        return rule(fields[name], *args)
+    except rules.FieldError as exc:
+        errors[name] = str(exc)
         return None
-    if not low <= number <= high:
-        errors[name] = f"{label} must be between {low} and {high}."
-        return None
-    return number
 
 
 def _session_count(workshop: Workshop) -> int:
@@ -135,23 +115,13 @@ def _clean_decision_fields(
     now = utcnow()
     first = workshop.first_starts_at
     if "late_join_until" in fields:
-        count = _session_count(workshop)
-        late = _int_field(fields, errors, "late_join_until", "Late joining", 1, MAX_SESSIONS)
-        if late is not None and late > count:
-            errors["late_join_until"] = (
-                f"Late joining must end by one of the {count} session(s) (1 to {count})."
-            )
-        clean["late_join_until"] = late
+        clean["late_join_until"] = _apply(
+            rules.late_join_until, fields, errors, "late_join_until", _session_count(workshop)
+        )
     minimum = workshop.min_places
     if "min_places" in fields:
-        value = fields["min_places"]
-        if value is None or (isinstance(value, str) and not value.strip()):
-            minimum = None
-        else:
-            minimum = _int_field(fields, errors, "min_places", "The minimum", 1, MAX_CAPACITY)
-            room = capacity if isinstance(capacity, int) else workshop.capacity
-            if minimum is not None and minimum > room:
-                errors["min_places"] = f"The minimum cannot exceed the capacity ({room})."
+        places = capacity if isinstance(capacity, int) else workshop.capacity
+        minimum = _apply(rules.min_places, fields, errors, "min_places", places)
         clean["min_places"] = minimum
     decision = workshop.decision_at
     if "decision_at" in fields:
@@ -208,74 +178,33 @@ def _clean_updates(workshop: Workshop, fields: dict, capacity=None) -> dict:
         raise Invalid("Some details cannot be changed this way.", errors)
     errors: dict[str, str] = {}
     clean: dict = {}
-    if "title" in fields:
-        title = " ".join(str(fields["title"] or "").split())
-        if not title:
-            errors["title"] = "Give the workshop a title."
-        elif len(title) > 200:
-            errors["title"] = "Keep the title to 200 characters."
-        clean["title"] = title
-    for name in ("description", "what_to_bring"):
+    for name, rule in (
+        ("title", rules.title),
+        ("description", rules.description),
+        ("what_to_bring", rules.what_to_bring),
+        ("min_age_weeks", rules.min_age_weeks),
+        ("cancellation_cutoff_hours", rules.cancellation_cutoff_hours),
+        ("price", rules.price),
+    ):
         if name in fields:
-            text = str(fields[name] or "").strip()
-            if len(text) > 5000:
-                errors[name] = "Keep this to 5000 characters."
-            clean[name] = text
-    for name, label in (("min_age_weeks", "Youngest age"), ("max_age_weeks", "Oldest age")):
-        if name in fields:
-            clean[name] = _int_field(fields, errors, name, label, 0, MAX_AGE_WEEKS)
-    if "cancellation_cutoff_hours" in fields:
-        clean["cancellation_cutoff_hours"] = _int_field(
-            fields, errors, "cancellation_cutoff_hours", "The cut-off", 0, MAX_CUTOFF_HOURS
-        )
-    if "price" in fields:
-        try:
-            price = Decimal(str(fields["price"]).strip() or "0")
-            if not price.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            errors["price"] = "Give the price as a number, such as 45 or 45.50."
-        else:
-            if price < 0 or price > MAX_PRICE:
-                errors["price"] = f"The price must be between 0 and {MAX_PRICE}."
-            elif price != price.quantize(Decimal("0.01")):
-                errors["price"] = "Give the price to the penny at most."
-            else:
-                clean["price"] = price.quantize(Decimal("0.01"))
-    low = clean.get("min_age_weeks", workshop.min_age_weeks)
-    high = clean.get("max_age_weeks", workshop.max_age_weeks)
-    if low is not None and high is not None and low > high:
-        errors["max_age_weeks"] = "The oldest age must not be below the youngest."
+            clean[name] = _apply(rule, fields, errors, name)
+    if "max_age_weeks" in fields or "min_age_weeks" in fields:
+        low = clean.get("min_age_weeks", workshop.min_age_weeks)
+        oldest = {"max_age_weeks": fields.get("max_age_weeks", workshop.max_age_weeks)}
+        if "min_age_weeks" not in errors:
+            clean["max_age_weeks"] = _apply(
+                rules.max_age_weeks, oldest, errors, "max_age_weeks", low
+            )
     if "instructor_id" in fields:
-        instructor_id = fields["instructor_id"]
-        if not _teaches_at(instructor_id, workshop.centre_id):
-            errors["instructor_id"] = "Choose an instructor who teaches at this centre."
+        instructor = instructor_at(fields["instructor_id"], workshop.centre_id)
+        if instructor is None:
+            errors["instructor_id"] = rules.NOT_AN_INSTRUCTOR
         else:
-            clean["instructor_id"] = int(instructor_id)
+            clean["instructor_id"] = instructor.id
     _clean_decision_fields(workshop, fields, clean, errors, capacity)
     if errors:
         raise Invalid("Some details need correcting.", errors)
     return clean
-
-
-def _teaches_at(user_id, centre_id: int) -> bool:
-    try:
-        user_id = int(user_id)
-    except (TypeError, ValueError):
-        return False
-    return (
-        db.session.scalar(
-            sa.select(Membership.id)
-            .join(User, User.id == Membership.user_id)
-            .where(
-                Membership.user_id == user_id,
-                Membership.centre_id == centre_id,
-                Membership.role == ROLE_INSTRUCTOR,
-                User.deleted_at.is_(None),
-            )
-        )
-        is not None
-    )
 
 
 def update_workshop(workshop_id: int, **fields) -> Workshop:
@@ -361,7 +290,10 @@ def unpublish_workshop(workshop_id: int) -> Workshop:
 
 def cancel_workshop(workshop_id: int, reason: str = "") -> Workshop:
     """Cancel a workshop: every registration and session cancelled, everyone told."""
-    reason = " ".join((reason or "").split())[:200]
+    try:
+        reason = rules.cancel_reason(reason)
+    except rules.FieldError as exc:
+        raise Invalid(str(exc), {"reason": str(exc)}) from exc
     with write_transaction():
         workshop = lock_workshop(workshop_id)
         _refuse_if_cancelled(workshop)
@@ -424,27 +356,27 @@ def _to_utc(starts_local: datetime, tz_name: str, field: str = "starts_local") -
         raise Invalid(
             "Give the start as the centre's wall-clock time.", {field: "No zone expected."}
         )
+    try:
+        rules.in_date_window(starts_local, "Start")
+    except rules.FieldError as exc:
+        raise Invalid(str(exc), {field: str(exc)}) from exc
     return local_to_utc(starts_local, tz_name)
 
 
-def _check_duration(duration_minutes) -> int:
+def _check(rule, name: str, value):
+    """The rule's clean value, or Invalid naming the field."""
     try:
-        minutes = int(duration_minutes)
-    except (TypeError, ValueError):
-        minutes = 0
-    if not MIN_DURATION <= minutes <= MAX_DURATION:
-        raise Invalid(
-            f"A session lasts between {MIN_DURATION} and {MAX_DURATION} minutes.",
-            {"duration_minutes": f"Between {MIN_DURATION} and {MAX_DURATION} minutes."},
-        )
-    return minutes
+        return rule(value)
+    except rules.FieldError as exc:
+        raise Invalid(str(exc), {name: str(exc)}) from exc
+
+
+def _check_duration(duration_minutes) -> int:
+    return _check(rules.duration_minutes, "duration_minutes", duration_minutes)
 
 
 def _check_room(room) -> str:
-    room = " ".join(str(room or "").split())
-    if len(room) > ROOM_MAX:
-        raise Invalid("The room name is too long.", {"room": f"At most {ROOM_MAX} characters."})
-    return room
+    return _check(rules.room, "room", room)
 
 
 def _check_slot(

@@ -10,6 +10,7 @@ from booking.mail.notify import notify_booking_cancelled, notify_booking_confirm
 from booking.models import Baby, Registration, Workshop, WorkshopSession
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 from booking.models.workshop import PUBLISHED, SCHEDULED
+from booking.services import field_rules
 from booking.services.errors import CapacityRefused, Conflict, Invalid, NotFound
 from booking.services.makeups import end_registration_absences
 from booking.services.places import (
@@ -27,7 +28,7 @@ from booking.services.places import (
 )
 from booking.timefmt import format_local
 
-MAX_CAPACITY = 1000
+MAX_CAPACITY = field_rules.MAX_CAPACITY
 
 
 def waiting_order():
@@ -165,10 +166,10 @@ def apply_capacity_change(workshop: Workshop, new_capacity) -> list[Registration
     Refuses to go below the confirmed places (rule 7). Returns who was promoted.
     """
     require_transaction("Changing the capacity")
-    new_capacity = require_int(new_capacity, "The capacity")
-    if new_capacity < 0 or new_capacity > MAX_CAPACITY:
-        message = f"The capacity must be between 0 and {MAX_CAPACITY}."
-        raise Invalid(message, {"capacity": message})
+    try:
+        new_capacity = field_rules.capacity(new_capacity)
+    except field_rules.FieldError as exc:
+        raise Invalid(str(exc), {"capacity": str(exc)}) from exc
     db.session.refresh(workshop, ["confirmed_count", "capacity", "held_places"])
     refusal = capacity_refusal(workshop, new_capacity)
     if refusal:

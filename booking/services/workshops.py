@@ -7,9 +7,8 @@ workshop to the caller's transaction. The staff pages, the API and the schedule 
 all go through these, so a workshop is judged by the same rules wherever it comes from.
 """
 
-import re
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -17,36 +16,33 @@ from booking.extensions import db
 from booking.models import Centre, Membership, User, Workshop, WorkshopSession, utcnow
 from booking.models import workshop_topic as workshop_topic_table
 from booking.models.people import ROLE_INSTRUCTOR
-from booking.models.workshop import (
-    CANCELLED,
-    DRAFT,
-    KIND_SINGLE,
-    KINDS,
-    PUBLISHED,
-)
+from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED
+from booking.services import field_rules as rules
+from booking.services.accounts import find_user_by_email
 from booking.services.errors import Invalid
+from booking.services.field_rules import (  # noqa: F401 - the limits, named where they were
+    MAX_AGE_WEEKS,
+    MAX_CAPACITY,
+    MAX_COURSE_SESSIONS,
+    MAX_CUTOFF_HOURS,
+    MAX_DESCRIPTION,
+    MAX_DURATION,
+    MAX_PRICE,
+    MAX_ROOM,
+    MAX_TITLE,
+    MAX_WHAT_TO_BRING,
+    MIN_DURATION,
+    NOT_AN_INSTRUCTOR,
+)
 from booking.timefmt import local_to_utc, to_local
-from booking.topics import TOPICS, TOPICS_BY_SLUG
+from booking.topics import TOPICS
 
-MAX_TITLE = 200
-MAX_DESCRIPTION = 5000
-MAX_WHAT_TO_BRING = 2000
-MAX_ROOM = 120
-MAX_COURSE_SESSIONS = 26
-MIN_DURATION, MAX_DURATION = 15, 480
-MAX_CAPACITY = 100
-MAX_AGE_WEEKS = 156
-MAX_PRICE = Decimal("9999.99")
-MAX_CUTOFF_HOURS = 14 * 24
 DECISION_HOURS_BEFORE = 48
 HELD_RELEASE_HOURS_BEFORE = 48
-
-FIRST_SESSION_FORMAT = "YYYY-MM-DD HH:MM"
-_DATETIME_RE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})?$"
-)
-_TRUE = {"yes", "y", "true", "1", "on"}
-_FALSE = {"no", "n", "false", "0", "off"}
+# The instructor id given for an email that has no account: refused like any other
+# person who is not an instructor of the centre, so the answer says nothing about it.
+NO_ACCOUNT = 0
+_LARGEST_ID = 2**31 - 1
 
 # Every field create_workshop takes, with its default (None: required).
 FIELDS: dict[str, object] = {
@@ -72,141 +68,24 @@ FIELDS: dict[str, object] = {
     "room": "",
 }
 REQUIRED = tuple(name for name, default in FIELDS.items() if default is None)
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
-
-
-def _whole(value, name, errors, *, low, high, label):
-    """A whole number within [low, high], or None with an error recorded."""
-    if isinstance(value, bool):
-        errors[name] = f"{label} must be a whole number."
-        return None
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,9}", value.strip()):
-        number = int(value.strip())
-    else:
-        errors[name] = f"{label} must be a whole number, such as {max(low, 1)}."
-        return None
-    if number < low or number > high:
-        errors[name] = f"{label} must be between {low} and {high}."
-        return None
-    return number
-
-
-def _text(value, name, errors, *, limit, label, required=False, one_line=False):
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[name] = f"{label} must be text."
-        return None
-    text = " ".join(value.split()) if one_line else value.strip().replace("\r\n", "\n")
-    if required and not text:
-        errors[name] = f"Give the {label.lower()}."
-        return None
-    if len(text) > limit:
-        errors[name] = f"{label} must be at most {limit} characters (it has {len(text)})."
-        return None
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
-        errors[name] = f"{label} contains control characters."
-        return None
-    return text
+_REQUIRED_LABELS = {
+    "duration_minutes": "duration in minutes",
+    "capacity": "capacity",
+    "min_age_weeks": "minimum age in weeks",
+    "max_age_weeks": "maximum age in weeks",
+}
 
 
 def parse_local_datetime(value) -> datetime:
     """A first-session time from text ('YYYY-MM-DD HH:MM') or a datetime.
 
-    Raises ValueError with a readable message when the text is not such a time.
+    Raises ValueError (a field_rules.FieldError) with a readable message otherwise.
     """
-    if isinstance(value, datetime):
-        return value.replace(second=0, microsecond=0)
-    if not isinstance(value, str) or not _DATETIME_RE.match(value.strip()):
-        raise ValueError(f"Use {FIRST_SESSION_FORMAT}, such as 2026-03-02 10:00.")
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ValueError(f"{value.strip()!r} is not a real date and time.") from exc
-    return parsed.replace(second=0, microsecond=0)
-
-
-def _price(value, errors):
-    if isinstance(value, bool) or _blank(value):
-        errors["price"] = "Give the price, such as 45.00 (0 for free)."
-        return None
-    if isinstance(value, float):
-        value = str(value)
-    if isinstance(value, str):
-        value = value.strip().lstrip("£$€").strip()
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        errors["price"] = "The price must be a number, such as 45.00."
-        return None
-    if not amount.is_finite():
-        errors["price"] = "The price must be a number, such as 45.00."
-        return None
-    if amount < 0:
-        errors["price"] = "The price must be 0 or more."
-        return None
-    if amount > MAX_PRICE:
-        errors["price"] = f"The price must be at most {MAX_PRICE}."
-        return None
-    if amount != amount.quantize(Decimal("0.01")):
-        errors["price"] = "The price can have at most two decimal places."
-        return None
-    return amount.quantize(Decimal("0.01"))
-
-
-def _flag(value, name, errors, label):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE:
-        return True
-    if isinstance(value, str) and value.strip().lower() in _FALSE:
-        return False
-    if value is None:
-        return False
-    errors[name] = f"{label} must be yes or no."
-    return None
-
-
-def _topics(value, errors):
-    if _blank(value):
-        return ()
-    if isinstance(value, str):
-        items = re.split(r"[;,]", value)
-    elif isinstance(value, list | tuple | set | frozenset):
-        items = list(value)
-    else:
-        errors["topics"] = "Topics must be a list of topic names."
-        return None
-    slugs: list[str] = []
-    unknown: list[str] = []
-    for item in items:
-        if not isinstance(item, str):
-            unknown.append(repr(item))
-            continue
-        slug = item.strip().lower()
-        if not slug:
-            continue
-        if slug not in TOPICS_BY_SLUG:
-            unknown.append(item.strip())
-        elif slug not in slugs:
-            slugs.append(slug)
-    if unknown:
-        known = ", ".join(t.slug for t in TOPICS)
-        errors["topics"] = f"Unknown topic {', '.join(unknown)}; use some of: {known}."
-        return None
-    return tuple(slugs)
+    return rules.session_start(value)
 
 
 def validate_workshop_fields(data: dict) -> tuple[dict, dict]:
-    """Check a workshop's raw values without the database.
+    """Check a workshop's raw values without the database, by the rules of field_rules.
 
     `data` holds the create_workshop keywords, as typed values or as text (from a form
     or CSV). Returns (clean, errors): clean values for the fields that passed, and
@@ -217,116 +96,53 @@ def validate_workshop_fields(data: dict) -> tuple[dict, dict]:
     clean: dict = {}
     values = {name: data.get(name, default) for name, default in FIELDS.items()}
 
-    for name in ("centre_id", "instructor_id"):
-        value = values[name]
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            clean[name] = value
-        else:
-            label = "centre" if name == "centre_id" else "instructor"
-            errors[name] = f"Choose the {label}."
-
-    kind = values["kind"]
-    kind = kind.strip().lower() if isinstance(kind, str) else kind
-    if kind in KINDS:
-        clean["kind"] = kind
-    else:
-        errors["kind"] = "The kind must be course or single."
-
-    clean["title"] = _text(
-        values["title"], "title", errors, limit=MAX_TITLE, label="Title", required=True,
-        one_line=True,
-    )
-    clean["description"] = _text(
-        values["description"], "description", errors, limit=MAX_DESCRIPTION, label="Description"
-    )
-    clean["what_to_bring"] = _text(
-        values["what_to_bring"], "what_to_bring", errors, limit=MAX_WHAT_TO_BRING,
-        label="What to bring",
-    )
-    clean["room"] = _text(
-        values["room"], "room", errors, limit=MAX_ROOM, label="Room", one_line=True
-    )
-
-    first = values["first_session_local"]
-    if _blank(first):
-        errors["first_session_local"] = (
-            f"Give the first session's date and time ({FIRST_SESSION_FORMAT})."
-        )
-    else:
+    def check(name, rule, *args):
         try:
-            clean["first_session_local"] = parse_local_datetime(first)
-        except ValueError as exc:
-            errors["first_session_local"] = str(exc)
+            clean[name] = rule(values[name], *args)
+        except rules.FieldError as exc:
+            errors[name] = str(exc)
 
-    sessions = values["sessions"]
-    if kind == KIND_SINGLE:
-        if _blank(sessions):
-            clean["sessions"] = 1
-        else:
-            count = _whole(sessions, "sessions", errors, low=1, high=1, label="Sessions")
-            if count is None:
-                errors["sessions"] = "A single class has exactly one session."
-            clean["sessions"] = count
-    elif _blank(sessions):
-        errors["sessions"] = "Give the number of weekly sessions."
+    value = values["centre_id"]
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        clean["centre_id"] = value
     else:
-        clean["sessions"] = _whole(
-            sessions, "sessions", errors, low=2, high=MAX_COURSE_SESSIONS,
-            label="A course's number of sessions",
-        )
+        errors["centre_id"] = "Choose the centre."
+    # Any whole number is judged by check_workshop, with one answer for everyone
+    # who is not an instructor of the centre.
+    value = values["instructor_id"]
+    if isinstance(value, int) and not isinstance(value, bool):
+        clean["instructor_id"] = value
+    else:
+        errors["instructor_id"] = "Choose the instructor."
 
-    for name, low, high, label in (
-        ("duration_minutes", MIN_DURATION, MAX_DURATION, "Duration in minutes"),
-        ("capacity", 1, MAX_CAPACITY, "Capacity"),
-        ("min_age_weeks", 0, MAX_AGE_WEEKS, "Minimum age in weeks"),
-        ("max_age_weeks", 0, MAX_AGE_WEEKS, "Maximum age in weeks"),
-        ("held_places", 0, MAX_CAPACITY, "Held places"),
-        ("late_join_until", 1, MAX_COURSE_SESSIONS, "Late join until session"),
-        ("cancellation_cutoff_hours", 0, MAX_CUTOFF_HOURS, "Cancellation cut-off in hours"),
+    check("kind", rules.kind)
+    check("title", rules.title)
+    check("description", rules.description)
+    check("what_to_bring", rules.what_to_bring)
+    check("room", rules.room)
+    check("first_session_local", rules.session_start)
+    check("sessions", rules.session_count, clean.get("kind"))
+    for name, label in _REQUIRED_LABELS.items():
+        if rules.blank(values[name]):
+            errors[name] = f"Give the {label}."
+    for name, rule in (
+        ("duration_minutes", rules.duration_minutes),
+        ("capacity", rules.capacity),
+        ("min_age_weeks", rules.min_age_weeks),
     ):
-        value = values[name]
-        if _blank(value):
-            if FIELDS[name] is None:
-                errors[name] = f"Give the {label[0].lower() + label[1:]}."
-                continue
-            value = FIELDS[name]
-        clean[name] = _whole(value, name, errors, low=low, high=high, label=label)
-
-    if _blank(values["min_places"]):
-        clean["min_places"] = None
-    else:
-        clean["min_places"] = _whole(
-            values["min_places"], "min_places", errors, low=1, high=MAX_CAPACITY,
-            label="Minimum places",
-        )
-
-    clean["price"] = _price(values["price"], errors)
-    clean["publish"] = _flag(values["publish"], "publish", errors, "Publish")
-    clean["topics"] = _topics(values["topics"], errors)
-
-    _cross_checks(clean, errors)
+        if name not in errors:
+            check(name, rule)
+    if "max_age_weeks" not in errors:
+        check("max_age_weeks", rules.max_age_weeks, clean.get("min_age_weeks"))
+    check("held_places", rules.held_places, clean.get("capacity"))
+    check("min_places", rules.min_places, clean.get("capacity"))
+    check("late_join_until", rules.late_join_until, clean.get("sessions"))
+    check("cancellation_cutoff_hours", rules.cancellation_cutoff_hours)
+    check("price", rules.price)
+    check("publish", rules.publish)
+    check("topics", rules.topics)
     clean = {name: value for name, value in clean.items() if name not in errors}
     return clean, errors
-
-
-def _cross_checks(clean: dict, errors: dict) -> None:
-    """Rules between fields, checked only where both fields are valid."""
-    low, high = clean.get("min_age_weeks"), clean.get("max_age_weeks")
-    if low is not None and high is not None and low > high:
-        errors["max_age_weeks"] = "The maximum age must not be below the minimum age."
-    capacity = clean.get("capacity")
-    held = clean.get("held_places")
-    if capacity is not None and held is not None and held > capacity:
-        errors["held_places"] = f"Held places cannot exceed the capacity ({capacity})."
-    minimum = clean.get("min_places")
-    if capacity is not None and minimum is not None and minimum > capacity:
-        errors["min_places"] = f"The minimum cannot exceed the capacity ({capacity})."
-    sessions = clean.get("sessions")
-    late = clean.get("late_join_until")
-    if sessions is not None and late is not None and late > sessions:
-        errors["late_join_until"] = (
-            f"Late joining must end by one of the {sessions} session(s) (1 to {sessions})."
-        )
 
 
 def session_times(
@@ -353,13 +169,10 @@ def check_workshop(data: dict) -> tuple[dict, dict]:
     if "centre_id" in clean and centre is None:
         errors["centre_id"] = "There is no such centre."
     instructor = None
-    if "instructor_id" in clean:
-        instructor = db.session.get(User, clean["instructor_id"])
-        if instructor is None or instructor.deleted_at is not None:
-            errors["instructor_id"] = "There is no such instructor."
-            instructor = None
-        elif centre is not None and not _teaches_at(instructor.id, centre.id):
-            errors["instructor_id"] = f"{instructor.email} is not an instructor at {centre.name}."
+    if "instructor_id" in clean and centre is not None:
+        instructor = instructor_at(clean["instructor_id"], centre.id)
+        if instructor is None:
+            errors["instructor_id"] = NOT_AN_INSTRUCTOR
 
     first = clean.get("first_session_local")
     if centre is not None and first is not None:
@@ -396,17 +209,35 @@ def check_workshop(data: dict) -> tuple[dict, dict]:
     return clean, errors
 
 
-def _teaches_at(user_id: int, centre_id: int) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(Membership.id).where(
-                Membership.user_id == user_id,
-                Membership.centre_id == centre_id,
-                Membership.role == ROLE_INSTRUCTOR,
-            )
+def instructor_at(user_id, centre_id: int) -> User | None:
+    """The active account with that id if it is an instructor of the centre, else None.
+
+    Callers answer every None the same way (NOT_AN_INSTRUCTOR), whoever the id or email
+    belongs to, so the answer never tells whether an account exists or what it is.
+    """
+    if isinstance(user_id, str) and user_id.strip().isdigit():
+        user_id = int(user_id.strip())
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        return None
+    if not 1 <= user_id <= _LARGEST_ID:
+        return None
+    return db.session.scalar(
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            User.id == user_id,
+            User.deleted_at.is_(None),
+            Membership.centre_id == centre_id,
+            Membership.role == ROLE_INSTRUCTOR,
         )
-        is not None
     )
+
+
+def instructor_id_for_email(email: str) -> int:
+    """The id of the account with that email, or NO_ACCOUNT; check_workshop then judges
+    both alike, so an unknown address is refused exactly like any non-instructor's."""
+    user = find_user_by_email(email) if isinstance(email, str) and email.strip() else None
+    return user.id if user is not None else NO_ACCOUNT
 
 
 def find_duplicate(
@@ -431,7 +262,7 @@ def create_workshop(
     kind: str,
     title: str,
     first_session_local: datetime,
-    sessions: int,
+    sessions: int | None = None,
     duration_minutes: int,
     capacity: int,
     min_age_weeks: int,
@@ -450,7 +281,8 @@ def create_workshop(
     """Add a workshop and its weekly sessions to the current transaction.
 
     `first_session_local` is the centre's wall-clock time (naive); every session keeps
-    that local time, also across a daylight-saving change. Raises Invalid with
+    that local time, also across a daylight-saving change; `sessions` may be left out
+    for a single class (it has one). Raises Invalid with
     {field: message} for every bad field. Adds and flushes, never commits: wrap calls
     in write_transaction() (one import is then all or nothing).
     """

@@ -17,7 +17,6 @@ from booking.extensions import db
 from booking.models import Centre, Workshop, WorkshopSession
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED
 from booking.services import api_tokens, catalogue, roster, sessions
-from booking.services.accounts import find_user_by_email
 from booking.services.catalogue_params import MAX_ID
 from booking.services.errors import (
     CapacityRefused,
@@ -27,6 +26,7 @@ from booking.services.errors import (
     Invalid,
     NotFound,
 )
+from booking.services.workshops import instructor_id_for_email
 from booking.timefmt import iso_local, local_to_utc, to_local
 from booking.web.api import bp
 from booking.web.api.conventions import idempotent
@@ -155,7 +155,7 @@ def _renamed(exc: DomainError, names: dict[str, str]) -> DomainError:
 # --- POST /workshops ----------------------------------------------------------------------
 
 
-def _instructor_id(data: dict) -> tuple[int | None, str]:
+def _instructor_id(data: dict) -> tuple[int, str]:
     has_email, has_id = "instructor_email" in data, "instructor_id" in data
     if has_email == has_id:
         message = "Give exactly one of instructor_email and instructor_id."
@@ -164,13 +164,9 @@ def _instructor_id(data: dict) -> tuple[int | None, str]:
         )
     if has_id:
         return data["instructor_id"], "instructor_id"
-    user = find_user_by_email(data["instructor_email"])
-    if user is None:
-        raise ApiInputError(
-            422, "invalid", "No instructor has that email.",
-            {"instructor_email": "No account with that email."},
-        )
-    return user.id, "instructor_email"
+    # An address without an account is judged with every other non-instructor, so the
+    # answer is the same whoever it belongs to.
+    return instructor_id_for_email(data["instructor_email"]), "instructor_email"
 
 
 @bp.post("/workshops")
@@ -264,7 +260,10 @@ def update_workshop(workshop_id: int):
     elif status == DRAFT:
         sessions.unpublish_workshop(workshop_id)
     elif status == CANCELLED:
-        sessions.cancel_workshop(workshop_id, data.get("cancel_reason", ""))
+        try:
+            sessions.cancel_workshop(workshop_id, data.get("cancel_reason", ""))
+        except Invalid as exc:
+            raise _renamed(exc, {"reason": "cancel_reason"}) from exc
     return _workshop_response(workshop_id)
 
 

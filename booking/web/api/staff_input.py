@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from flask import request
 
+from booking.services import field_rules
 from booking.web.input_guard import CONTROL, printable, problem_message, text_problem
 
 MAX_BODY_BYTES = 64 * 1024
@@ -197,7 +198,8 @@ def _text_errors(data: dict) -> dict[str, str]:
 
 def parse_time(value: str, name: str) -> datetime:
     """A time as given to the API: naive local ("YYYY-MM-DD HH:MM") or aware (ISO 8601
-    with an offset or Z). Raises ApiInputError(422) naming the field otherwise."""
+    with an offset or Z), within the years every entry point accepts (field_rules).
+    Raises ApiInputError(422) naming the field otherwise."""
     text = value.strip()
     if not (_LOCAL_RE.match(text) or _OFFSET_RE.match(text)):
         raise ApiInputError(
@@ -206,11 +208,15 @@ def parse_time(value: str, name: str) -> datetime:
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     try:
-        return datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ApiInputError(
             422, "invalid", f"{name} is not a real date and time.", {name: "Not a real time."}
         ) from exc
+    try:
+        return field_rules.in_date_window(parsed, name)
+    except field_rules.FieldError as exc:
+        raise ApiInputError(422, "invalid", str(exc), {name: str(exc)}) from exc
 
 
 def parse_offset_time(value: str, name: str) -> datetime:

@@ -19,14 +19,21 @@ from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
-    ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from booking.services import field_rules
 from booking.topics import TOPICS
 from booking.web.forms import Form
+from booking.web.manage.field_checks import (
+    Rule,
+    course_sessions,
+    first_session_date,
+    session_date,
+)
+
+_PLACES = {"min": field_rules.MIN_CAPACITY, "max": field_rules.MAX_CAPACITY}
 
 
 def strip(value):
@@ -78,34 +85,34 @@ def instructor_choices(instructors) -> list[SelectChoice]:
 
 
 class WorkshopDetailsForm(Form):
-    """What can change on a workshop after it is created."""
+    """What can change on a workshop after it is created (each field checked by the
+    rule the API and the import use)."""
 
-    title = StringField("Title", filters=[strip], validators=[DataRequired(), Length(max=200)])
-    description = TextAreaField("Description", validators=[Length(max=5000)])
-    what_to_bring = TextAreaField("What to bring", validators=[Length(max=5000)])
+    title = StringField(
+        "Title",
+        filters=[strip],
+        validators=[DataRequired(), Rule(field_rules.title, maxlength=field_rules.MAX_TITLE)],
+    )
+    description = TextAreaField("Description", validators=[Rule(field_rules.description)])
+    what_to_bring = TextAreaField(
+        "What to bring", validators=[Rule(field_rules.what_to_bring)]
+    )
     instructor_id = SelectField(
         "Instructor", coerce=int, validate_choice=True, validators=[InputRequired()]
     )
     min_age_weeks = IntegerField(
-        "Youngest baby (weeks)", validators=[InputRequired(), NumberRange(min=0, max=156)]
+        "Youngest baby (weeks)", validators=[InputRequired(), Rule(field_rules.min_age_weeks)]
     )
     max_age_weeks = IntegerField(
-        "Oldest baby (weeks)", validators=[InputRequired(), NumberRange(min=0, max=156)]
+        "Oldest baby (weeks)",
+        validators=[InputRequired(), Rule(field_rules.max_age_weeks, "min_age_weeks")],
     )
-    price = DecimalField(
-        "Price", places=2, validators=[InputRequired(), NumberRange(min=0, max=99999)]
-    )
+    price = DecimalField("Price", places=2, validators=[InputRequired(), Rule(field_rules.price)])
     cancellation_cutoff_hours = IntegerField(
         "Cancellation cut-off (hours before the first session)",
         default=24,
-        validators=[InputRequired(), NumberRange(min=0, max=672)],
+        validators=[InputRequired(), Rule(field_rules.cancellation_cutoff_hours)],
     )
-
-    def validate_max_age_weeks(self, field):
-        """The range must not be upside down."""
-        low = self.min_age_weeks.data
-        if low is not None and field.data is not None and field.data < low:
-            raise ValidationError("The oldest age must not be below the youngest.")
 
 
 class WorkshopCreateForm(WorkshopDetailsForm):
@@ -120,19 +127,23 @@ class WorkshopCreateForm(WorkshopDetailsForm):
         default="course",
         validators=[InputRequired()],
     )
-    first_date = DateField("Date of the first session", validators=[InputRequired()])
+    first_date = DateField(
+        "Date of the first session", validators=[InputRequired(), Rule(first_session_date)]
+    )
     first_time = TimeField("Start time (centre's local time)", validators=[InputRequired()])
     sessions = IntegerField(
-        "Number of sessions", default=5, validators=[InputRequired(), NumberRange(min=1, max=52)]
+        "Number of sessions", default=5, validators=[InputRequired(), Rule(course_sessions, "kind")]
     )
     duration_minutes = IntegerField(
         "Length of each session (minutes)",
         default=60,
-        validators=[InputRequired(), NumberRange(min=1, max=480)],
+        validators=[InputRequired(), Rule(field_rules.duration_minutes)],
     )
-    room = StringField("Room", filters=[strip], validators=[Length(max=120)])
+    room = StringField(
+        "Room", filters=[strip], validators=[Rule(field_rules.room, maxlength=field_rules.MAX_ROOM)]
+    )
     capacity = IntegerField(
-        "Places", default=8, validators=[InputRequired(), NumberRange(min=1, max=500)]
+        "Places", default=8, validators=[InputRequired(), Rule(field_rules.capacity, **_PLACES)]
     )
     topics = MultiCheckboxField(
         "Especially for",
@@ -140,17 +151,18 @@ class WorkshopCreateForm(WorkshopDetailsForm):
         validators=[Optional()],
     )
     min_places = IntegerField(
-        "Minimum bookings to run (optional)", validators=[Optional(), NumberRange(min=1)]
+        "Minimum bookings to run (optional)",
+        validators=[Optional(), Rule(field_rules.min_places, "capacity")],
     )
     held_places = IntegerField(
         "Places held for referred families",
         default=0,
-        validators=[Optional(), NumberRange(min=0)],
+        validators=[Optional(), Rule(field_rules.held_places, "capacity")],
     )
     late_join_until = IntegerField(
         "Parents may join until the start of session",
         default=1,
-        validators=[Optional(), NumberRange(min=1, max=52)],
+        validators=[Optional(), Rule(field_rules.late_join_until)],
     )
     publish = BooleanField("Publish now (bookable at once)")
 
@@ -159,11 +171,11 @@ class WorkshopEditForm(WorkshopDetailsForm):
     """The details, with minimum numbers and late joining."""
 
     min_places = IntegerField(
-        "Minimum bookings to run (optional)", validators=[Optional(), NumberRange(min=1)]
+        "Minimum bookings to run (optional)", validators=[Optional(), Rule(field_rules.min_places)]
     )
     late_join_until = IntegerField(
         "Parents may join until the start of session",
-        validators=[Optional(), NumberRange(min=1, max=52)],
+        validators=[Optional(), Rule(field_rules.late_join_until)],
     )
 
 
@@ -171,26 +183,32 @@ class CapacityForm(Form):
     """A workshop's number of places."""
 
     capacity = IntegerField(
-        "Places", validators=[InputRequired(), NumberRange(min=0, max=500)]
+        "Places", validators=[InputRequired(), Rule(field_rules.capacity, **_PLACES)]
     )
 
 
 class SessionForm(Form):
     """A session's date, time, length and room."""
 
-    date = DateField("Date", validators=[InputRequired()])
+    date = DateField("Date", validators=[InputRequired(), Rule(session_date)])
     time = TimeField("Start time (centre's local time)", validators=[InputRequired()])
     duration_minutes = IntegerField(
-        "Length (minutes)", default=60, validators=[InputRequired(), NumberRange(min=1, max=480)]
+        "Length (minutes)",
+        default=60,
+        validators=[InputRequired(), Rule(field_rules.duration_minutes)],
     )
-    room = StringField("Room", filters=[strip], validators=[Length(max=120)])
+    room = StringField(
+        "Room", filters=[strip], validators=[Rule(field_rules.room, maxlength=field_rules.MAX_ROOM)]
+    )
 
 
 class CancelForm(Form):
     """Cancel with an optional reason given to parents."""
 
     reason = TextAreaField(
-        "Reason (sent to parents)", filters=[strip], validators=[Length(max=200)]
+        "Reason (sent to parents)",
+        filters=[strip],
+        validators=[Rule(field_rules.cancel_reason, maxlength=field_rules.MAX_CANCEL_REASON)],
     )
 
 

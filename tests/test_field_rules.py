@@ -1,0 +1,114 @@
+"""The shared field rules on their own: text, numbers and dates, each message naming the
+field (the entry points are tested in test_field_rules_entry_points.py)."""
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from booking.services import field_rules as rules
+from booking.services.field_rules import FieldError
+
+UNUSABLE = [
+    "\x00",  # NUL
+    "\x1b",  # ESC
+    "\x07",  # BEL
+    "\x7f",  # DEL
+    "\x85",  # NEL (C1)
+    "\x9b",  # CSI (C1)
+    "\u202a",  # left-to-right embedding
+    "\u202e",  # right-to-left override
+    "\u2066",  # left-to-right isolate
+    "\u2069",  # pop directional isolate
+    "\ud800",  # an unpaired surrogate
+]
+
+
+@pytest.mark.parametrize("bad", UNUSABLE, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize(
+    "rule, label",
+    [
+        (rules.title, "Title"),
+        (rules.room, "Room"),
+        (rules.description, "Description"),
+        (rules.what_to_bring, "What to bring"),
+        (rules.cancel_reason, "Reason"),
+    ],
+)
+def test_text_refuses_control_and_direction_characters(rule, label, bad):
+    with pytest.raises(FieldError) as caught:
+        rule(f"Baby {bad}massage")
+    message = str(caught.value)
+    assert message.startswith(f"{label} must not contain control characters")
+    assert f"U+{ord(bad):04X}" in message
+
+
+@pytest.mark.parametrize("rule", [rules.title, rules.room])
+@pytest.mark.parametrize("bad", ["\t", "\n", "\r"])
+def test_one_line_text_refuses_tabs_and_line_breaks(rule, bad):
+    with pytest.raises(FieldError, match="single line"):
+        rule(f"Baby{bad}massage")
+
+
+def test_multi_line_text_keeps_tabs_and_line_breaks():
+    assert rules.description(" Week 1:\tlegs\r\nWeek 2:\ttummy ") == "Week 1:\tlegs\nWeek 2:\ttummy"
+    assert rules.cancel_reason("The room\r\nis flooded") == "The room is flooded"
+
+
+def test_ordinary_text_passes_unchanged():
+    assert rules.title("  Massage  für   Babys – ‏مساج‎ ") == "Massage für Babys – ‏مساج‎"
+    assert rules.room("") == ""
+    with pytest.raises(FieldError, match="Give the title"):
+        rules.title("   ")
+    with pytest.raises(FieldError, match="at most 200"):
+        rules.title("t" * 201)
+
+
+@pytest.mark.parametrize("value", [0, 101, 500, 1000, -1, "0", "101"])
+def test_capacity_is_one_to_one_hundred(value):
+    with pytest.raises(FieldError, match="Capacity must be between 1 and 100"):
+        rules.capacity(value)
+
+
+@pytest.mark.parametrize("value", [1, 100, "8"])
+def test_capacity_accepts_the_range(value):
+    assert rules.capacity(value) == int(value)
+
+
+def test_rules_between_fields():
+    with pytest.raises(FieldError, match="cannot exceed the capacity \\(8\\)"):
+        rules.held_places(9, 8)
+    with pytest.raises(FieldError, match="cannot exceed the capacity \\(8\\)"):
+        rules.min_places(9, 8)
+    with pytest.raises(FieldError, match="1 to 4"):
+        rules.late_join_until(5, 4)
+    with pytest.raises(FieldError, match="maximum age must not be below"):
+        rules.max_age_weeks(5, 6)
+    assert rules.session_count("", "single") == 1
+    with pytest.raises(FieldError, match="exactly one session"):
+        rules.session_count(3, "single")
+    with pytest.raises(FieldError, match="between 2 and 26"):
+        rules.session_count(27, "course")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31 10:00",
+        "0001-01-01 00:00",
+        "1969-12-31 23:59",
+        "3000-01-01 00:00",
+        datetime(9999, 12, 31, 23, 59),
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))),
+        # Inside the window on the wall clock, outside it in UTC.
+        datetime(2999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-14))),
+    ],
+)
+def test_session_times_lie_in_a_sane_window(value):
+    with pytest.raises(FieldError, match="between the years 1970 and 2999"):
+        rules.session_start(value)
+
+
+def test_session_times_in_the_window_pass():
+    assert rules.session_start("2999-12-31 10:00") == datetime(2999, 12, 31, 10, 0)
+    assert rules.session_start("2031-05-06T10:15Z") == datetime(2031, 5, 6, 10, 15, tzinfo=UTC)
+    assert rules.in_date_window(date(1970, 1, 1), "Date") == date(1970, 1, 1)
