@@ -7,6 +7,7 @@ the code on which fields exist and what type each has.
 
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import KINDS, SESSION_STATUSES, WORKSHOP_STATUSES
+from booking.services import field_rules as rules
 from booking.services.catalogue import COUNT_LIMIT
 from booking.services.idempotency import KEY_MAX_LENGTH
 from booking.topics import TOPICS
@@ -34,7 +35,11 @@ TIME_PATTERN = (
 OFFSET_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"
 LOCAL_OR_OFFSET = (
     'Either "YYYY-MM-DD HH:MM" in the centre\'s local time, or ISO 8601 with an offset '
-    '(such as "2026-03-02T10:00:00+00:00").'
+    f'(such as "2026-03-02T10:00:00+00:00"), in the years {rules.FIRST_YEAR} to '
+    f"{rules.LAST_YEAR}."
+)
+ONE_LINE = (
+    "One line without control characters or text-direction overrides, at most {} characters."
 )
 
 
@@ -54,7 +59,10 @@ _KIND_SCHEMAS = {
 
 FIELD_NOTES = {
     "centre": {"description": "The centre's slug.", "example": "bristol-family-hub"},
-    "title": {"description": "Shown to parents.", "example": "Baby massage: 5-week course"},
+    "title": {
+        "description": "Shown to parents. " + ONE_LINE.format(rules.MAX_TITLE),
+        "example": "Baby massage: 5-week course",
+    },
     "kind": {
         "description": "`course`: weekly sessions booked together; `single`: one session.",
         "enum": list(KINDS),
@@ -62,9 +70,18 @@ FIELD_NOTES = {
     "instructor_email": {"description": "Give this or instructor_id, not both."},
     "instructor_id": {"description": "Give this or instructor_email, not both."},
     "first_session": {"description": LOCAL_OR_OFFSET, "pattern": TIME_PATTERN},
-    "sessions": {"description": "How many weekly sessions a course has (1 for a single)."},
-    "duration_minutes": {"description": "Length of each session in minutes."},
-    "capacity": {"description": "Places: one baby with one adult each."},
+    "sessions": {
+        "description": f"How many weekly sessions a course has ({rules.MIN_COURSE_SESSIONS} "
+        f"to {rules.MAX_COURSE_SESSIONS}); a single has one, so it may be left out."
+    },
+    "duration_minutes": {
+        "description": f"Length of each session in minutes, {rules.MIN_DURATION} to "
+        f"{rules.MAX_DURATION}."
+    },
+    "capacity": {
+        "description": "Places: one baby with one adult each, "
+        f"{rules.MIN_CAPACITY} to {rules.MAX_CAPACITY}."
+    },
     "min_age_weeks": {"description": "Youngest age in weeks at the first session."},
     "max_age_weeks": {"description": "Oldest age in weeks at the first session."},
     "price": {"description": 'Shown to parents; paid at the centre. Such as 45 or "45.00".'},
@@ -101,7 +118,7 @@ FIELD_NOTES = {
         "description": LOCAL_OR_OFFSET + " Instead of duration_minutes.",
         "pattern": TIME_PATTERN,
     },
-    "room": {"description": "Where in the centre."},
+    "room": {"description": "Where in the centre. " + ONE_LINE.format(rules.MAX_ROOM)},
 }
 
 
