@@ -254,7 +254,7 @@ def test_staff_reads_have_private_etags(client, staff_api, make_workshop):
     workshop = make_workshop(centre=staff_api["centre"])
     url = f"/api/v1/workshops/{workshop.id}/registrations"
     first = client.get(url, headers=staff_api["headers"])
-    assert first.headers["Cache-Control"] == "private, no-cache"
+    assert first.headers["Cache-Control"] == "private, no-store"
     again = client.get(
         url, headers={**staff_api["headers"], "If-None-Match": first.headers["ETag"]}
     )

@@ -50,9 +50,11 @@ def _add_etag(response):
         return response
     if response.is_streamed or response.direct_passthrough:
         return response
+    # Staff reads carry personal data: nothing may store them, though a client that kept
+    # the body itself may still revalidate it with its ETag.
     response.headers.setdefault(
         "Cache-Control",
-        "public, no-cache" if request.endpoint in PUBLIC_READS else "private, no-cache",
+        "public, no-cache" if request.endpoint in PUBLIC_READS else "private, no-store",
     )
     response.add_etag()
     return response.make_conditional(request)
