@@ -123,6 +123,7 @@ API_NEW_WORKSHOP = {
 CASES = [
     # The parent's own account: bookings, babies, calendar, privacy.
     Case("GET", "/account/bookings", SIGNED_IN),
+    Case("GET", "/account/bookings/{reg}/cancel", {"parent"}),
     Case("POST", "/account/bookings/{reg}/cancel", {"parent"}, shared=True),
     Case("GET", "/account/bookings/{reg}/invite.ics", {"parent"}),
     Case("GET", "/account/babies", SIGNED_IN),

@@ -1,9 +1,10 @@
 """Characters no request may carry, refused for every route before any view runs.
 
 A NUL character cannot be stored (PostgreSQL refuses it in text) and no person types
-one, so a NUL anywhere in the address, the query string or a form field is a 400.
-Other control characters (all but tab, line feed and carriage return) in a form field
-are refused as 422 naming the field; in the address or query string they are a 400.
+one. An address whose path holds a NUL or another control character names no page: 404.
+In the query string or a form field a NUL is a 400; other control characters (all but
+tab, line feed and carriage return) in a form field are refused as 422 naming the
+field, and in the query string as a 400.
 Pages take web forms, not JSON: a JSON body sent to a page's write route is a 415
 (Flask-WTF would otherwise read it as form data, unchecked). The API's JSON bodies are
 checked where they are parsed (`booking.web.api.staff_input`), by `text_problem` too.
@@ -55,7 +56,7 @@ def printable(name: str) -> str:
 def _address_error():
     problem = text_problem(request.path)
     if problem is not None:
-        return error_response(400, problem_message("The address", problem), "bad_request")
+        return error_response(404, problem_message("The address", problem), "not_found")
     for name, value in request.args.items(multi=True):
         problem = text_problem(name) or text_problem(value)
         if problem is not None:
