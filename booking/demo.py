@@ -34,9 +34,9 @@ from booking.models.people import ROLE_INSTRUCTOR, ROLE_STAFF
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED
 from booking.passwords import hash_password
+from booking.services.booking.referrals import PREFIX_LENGTH, hash_code, normalise_code
 from booking.services.errors import DomainError
-from booking.services.referrals import PREFIX_LENGTH, hash_code, normalise_code
-from booking.services.workshops import create_workshop
+from booking.services.schedule.workshops import create_workshop
 from booking.timefmt import to_local
 
 DEMO_PASSWORD = "demo-pass-1234"

@@ -17,8 +17,8 @@ from booking.extensions import db
 from booking.models import Baby, Centre, MakeupCredit, Registration, User, Workshop, WorkshopSession
 from booking.models.registration import CONFIRMED
 from booking.models.workshop import PUBLISHED
-from booking.services import makeups
-from booking.services.places import utc_now
+from booking.services.booking.places import utc_now
+from booking.services.courses import makeups
 from booking.timefmt import to_local
 
 DEMO_PARENT = "parent@example.com"

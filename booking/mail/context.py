@@ -23,7 +23,7 @@ from booking.models import (
     Workshop,
     WorkshopSession,
 )
-from booking.services.places import SUGGESTIONS, centre_of, suggest_classes
+from booking.services.booking.places import SUGGESTIONS, centre_of, suggest_classes
 from booking.templating import format_price
 
 # How a class is paid for (PRODUCT.md): free, at the centre, online, or a deposit online

@@ -23,7 +23,7 @@ from booking.mail.context import (
 from booking.mail.outbox import queue_email
 from booking.models import OutboxMessage, Registration, Workshop, WorkshopSession
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
-from booking.services.makeups_read import doll_session_times
+from booking.services.courses.queries import doll_session_times
 
 SESSION_CHANGE_KINDS = ("moved", "cancelled", "room", "added")
 

@@ -9,7 +9,7 @@ fields holding an id use `parse_id` or `IdField`, which refuse it as a field err
 from werkzeug.routing.converters import IntegerConverter
 from wtforms import IntegerField
 
-from booking.services.catalogue_params import MAX_ID
+from booking.services.catalogue.params import MAX_ID
 
 MIN_ID = 1
 _MAX_DIGITS = len(str(MAX_ID))

@@ -3,7 +3,7 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from booking.services import babies as babies_service
+from booking.services.accounts import babies as babies_service
 from booking.services.errors import DomainError, NotFound
 from booking.web.account import bp
 from booking.web.account.forms import BabyForm, ConfirmForm

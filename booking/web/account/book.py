@@ -4,8 +4,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from booking.extensions import limiter
-from booking.services.booking import NotEligible, book_place
-from booking.services.booking_read import is_visible_workshop, visible_workshop
+from booking.services.booking.book import NotEligible, book_place
+from booking.services.booking.queries import is_visible_workshop, visible_workshop
 from booking.services.errors import DomainError
 from booking.web.account import bp
 from booking.web.account.forms import BookForm

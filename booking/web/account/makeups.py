@@ -4,8 +4,8 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from wtforms.validators import InputRequired
 
-from booking.services import immunisation, makeups
-from booking.services.babies import get_baby
+from booking.services.accounts.babies import get_baby
+from booking.services.courses import immunisation, makeups
 from booking.services.errors import DomainError, NotFound
 from booking.web.account import bp
 from booking.web.account.forms import ConfirmForm, IsoDateField

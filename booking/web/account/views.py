@@ -3,11 +3,11 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from booking.services.booking import cancel_registration
-from booking.services.booking_read import parent_bookings
-from booking.services.cancellation import cancel_terms
+from booking.services.booking.book import cancel_registration
+from booking.services.booking.cancellation import cancel_terms
+from booking.services.booking.queries import parent_bookings
+from booking.services.courses.queries import parent_makeups
 from booking.services.errors import DomainError, NotFound
-from booking.services.makeups_read import parent_makeups
 from booking.web.account import bp
 from booking.web.account.forms import ConfirmForm
 

@@ -5,8 +5,8 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from booking.auth_setup import admin_required
-from booking.services import centres as centre_service
-from booking.services import roles as role_service
+from booking.services.accounts import roles as role_service
+from booking.services.catalogue import centres as centre_service
 from booking.services.errors import DomainError
 from booking.web.admin import bp
 from booking.web.admin.forms import CentreCreateForm, GrantRoleForm, RevokeRoleForm

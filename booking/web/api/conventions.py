@@ -6,7 +6,7 @@ from functools import wraps
 from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from booking.services import idempotency
+from booking.services.booking import idempotency
 from booking.web.api import bp
 from booking.web.api.staff_input import MAX_BODY_BYTES
 

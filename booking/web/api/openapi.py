@@ -6,8 +6,8 @@ from functools import cache
 
 from flask import jsonify, render_template
 
-from booking.services.catalogue import COUNT_LIMIT
-from booking.services.catalogue_params import (
+from booking.services.booking.idempotency import HEADER as IDEMPOTENCY_HEADER
+from booking.services.catalogue.params import (
     DEFAULT_RADIUS_KM,
     FIRST_DATE,
     LAST_DATE,
@@ -19,7 +19,7 @@ from booking.services.catalogue_params import (
     MAX_RADIUS_KM,
     PER_PAGE,
 )
-from booking.services.idempotency import HEADER as IDEMPOTENCY_HEADER
+from booking.services.catalogue.search import COUNT_LIMIT
 from booking.topics import TOPICS
 from booking.web.api import bp
 from booking.web.api.openapi_docs import blocks, inline, reference

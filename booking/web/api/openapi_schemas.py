@@ -7,9 +7,9 @@ the code on which fields exist and what type each has.
 
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import KINDS, SESSION_STATUSES, WORKSHOP_STATUSES
-from booking.services import field_rules as rules
-from booking.services.catalogue import COUNT_LIMIT
-from booking.services.idempotency import KEY_MAX_LENGTH
+from booking.services.booking.idempotency import KEY_MAX_LENGTH
+from booking.services.catalogue.search import COUNT_LIMIT
+from booking.services.schedule import fields as rules
 from booking.topics import TOPICS
 from booking.web.api.staff import (
     CREATE_FIELDS,

@@ -5,7 +5,7 @@ from decimal import Decimal
 from flask import current_app
 
 from booking.models import Centre, Workshop
-from booking.services.catalogue import instructor_name
+from booking.services.catalogue.search import instructor_name
 from booking.timefmt import iso_local
 
 

@@ -16,8 +16,9 @@ from booking.errors import error_response
 from booking.extensions import db
 from booking.models import Centre, Workshop, WorkshopSession
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED
-from booking.services import api_tokens, catalogue, roster, sessions
-from booking.services.catalogue_params import MAX_ID
+from booking.services.accounts import api_tokens
+from booking.services.catalogue import search as catalogue
+from booking.services.catalogue.params import MAX_ID
 from booking.services.errors import (
     CapacityRefused,
     Conflict,
@@ -26,7 +27,9 @@ from booking.services.errors import (
     Invalid,
     NotFound,
 )
-from booking.services.workshops import instructor_id_for_email
+from booking.services.schedule import sessions
+from booking.services.schedule.workshops import instructor_id_for_email
+from booking.services.teaching import roster
 from booking.timefmt import iso_local, local_to_utc, to_local
 from booking.web.api import bp
 from booking.web.api.conventions import idempotent

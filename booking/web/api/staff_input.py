@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from flask import request
 
-from booking.services import field_rules
+from booking.services.schedule import fields as field_rules
 from booking.web.input_guard import CONTROL, printable, problem_message, text_problem
 
 MAX_BODY_BYTES = 64 * 1024

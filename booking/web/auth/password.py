@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from booking.extensions import limiter
 from booking.models.token import hash_secret
 from booking.passwords import MIN_PASSWORD_LENGTH
-from booking.services import passwords_reset
+from booking.services.accounts import passwords_reset
 from booking.services.errors import DomainError
 from booking.web.auth import bp
 from booking.web.auth.forms import strip

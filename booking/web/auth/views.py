@@ -6,7 +6,8 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from booking.extensions import limiter
-from booking.services import accounts, signup
+from booking.services.accounts import signup
+from booking.services.accounts import users as accounts
 from booking.web.auth import bp
 from booking.web.auth.forms import LoginForm, RegisterForm
 from booking.web.auth.login_limits import limit_login

@@ -9,8 +9,8 @@ import re
 from flask import render_template
 
 from booking.security import allow_framing_from
-from booking.services import catalogue
-from booking.services.catalogue_params import MAX_PER_PAGE
+from booking.services.catalogue import search as catalogue
+from booking.services.catalogue.params import MAX_PER_PAGE
 from booking.web.api.serializers import absolute_url
 from booking.web.embed import bp
 

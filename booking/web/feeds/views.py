@@ -1,5 +1,5 @@
 """Feed, invite and calendar-link views: thin wrappers over booking.calendar and
-booking.services.feed_tokens."""
+booking.services.accounts.feed_tokens."""
 
 from urllib.parse import quote
 
@@ -12,7 +12,7 @@ from booking.calendar.invite import PUBLISH, invite_for_registration
 from booking.extensions import db
 from booking.models import Registration
 from booking.models.registration import CONFIRMED
-from booking.services import feed_tokens
+from booking.services.accounts import feed_tokens
 from booking.services.errors import DomainError
 from booking.web.feeds import bp
 from booking.web.feeds.forms import FeedLinkForm

@@ -1,10 +1,10 @@
-"""Form validators that apply the shared field rules (booking.services.field_rules), so a
+"""Form validators that apply the shared field rules (booking.services.schedule.fields), so a
 back-office form refuses exactly what the staff API and the schedule import refuse."""
 
 from wtforms.validators import ValidationError
 
 from booking.models.workshop import KIND_SINGLE
-from booking.services import field_rules
+from booking.services.schedule import fields as field_rules
 
 
 class Rule:

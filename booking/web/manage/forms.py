@@ -23,7 +23,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from booking.services import field_rules
+from booking.services.schedule import fields as field_rules
 from booking.topics import TOPICS
 from booking.web.forms import Form
 from booking.web.manage.field_checks import (

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from booking.auth_setup import staff_required
 from booking.models.people import ROLE_STAFF
-from booking.services import schedule_import
+from booking.services.schedule import imports as schedule_import
 from booking.web.manage import bp
 from booking.web.manage.forms import ImportConfirmForm, ImportUploadForm
 

@@ -3,7 +3,7 @@
 from wtforms import DateField, IntegerField, SelectChoice, StringField, TimeField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from booking.services.referrals import MAX_CODES_AT_ONCE
+from booking.services.booking.referrals import MAX_CODES_AT_ONCE
 from booking.topics import TOPICS
 from booking.web.forms import Form
 from booking.web.manage.forms import MultiCheckboxField, strip

@@ -5,7 +5,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from booking.auth_setup import staff_required
-from booking.services import booking as booking_service
+from booking.services.booking import book as booking_service
 from booking.services.errors import DomainError
 from booking.timefmt import format_local
 from booking.web.manage import bp, queries

@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from booking.auth_setup import staff_required
-from booking.services import centres as centre_service
+from booking.services.catalogue import centres as centre_service
 from booking.services.errors import DomainError
 from booking.web.manage import bp, queries
 from booking.web.manage.access import centre_or_404

@@ -7,10 +7,10 @@ from flask import flash, redirect, render_template, request, url_for
 from booking.auth_setup import staff_required
 from booking.extensions import db
 from booking.models import User
-from booking.services import booking as booking_service
-from booking.services import sessions as session_service
+from booking.services.booking import book as booking_service
 from booking.services.errors import DomainError
-from booking.services.workshops import workshop_topics
+from booking.services.schedule import sessions as session_service
+from booking.services.schedule.workshops import workshop_topics
 from booking.timefmt import to_local
 from booking.web.manage import bp, queries
 from booking.web.manage.access import centre_or_404, session_or_404, workshop_or_404

@@ -7,8 +7,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
 from booking.extensions import limiter
-from booking.services import privacy
 from booking.services.errors import DomainError
+from booking.services.privacy import erase as privacy
 from booking.web.privacy import bp
 from booking.web.privacy.forms import DeleteAccountForm
 

@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from booking.errors import error_response
-from booking.services.catalogue import instructor_name
+from booking.services.catalogue.search import instructor_name
 from booking.services.errors import DomainError
 
 bp = Blueprint("public", __name__)

@@ -2,8 +2,8 @@
 
 from flask import render_template, request
 
-from booking.services import catalogue
-from booking.services.catalogue_params import InvalidQuery, parse_search
+from booking.services.catalogue import search as catalogue
+from booking.services.catalogue.params import InvalidQuery, parse_search
 from booking.web.public import bp
 from booking.web.public.forms import SearchForm
 

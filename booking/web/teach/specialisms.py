@@ -10,7 +10,7 @@ from booking.auth_setup import instructor_required
 from booking.extensions import db
 from booking.models import InstructorProfile
 from booking.services.errors import DomainError
-from booking.services.topic_tags import set_instructor_topics
+from booking.services.schedule.topic_tags import set_instructor_topics
 from booking.topics import TOPICS
 from booking.web.forms import Form
 from booking.web.manage.forms import MultiCheckboxField

@@ -7,9 +7,9 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from booking.auth_setup import instructor_required
-from booking.services import roster as roster_service
+from booking.services.courses.queries import register_extras, roster_flags
 from booking.services.errors import DomainError, NotFound
-from booking.services.makeups_read import register_extras, roster_flags
+from booking.services.teaching import roster as roster_service
 from booking.web.teach import bp
 from booking.web.teach.forms import AttendanceForm, MessageForm
 

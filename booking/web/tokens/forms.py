@@ -3,7 +3,7 @@
 from wtforms import StringField
 from wtforms.validators import Length
 
-from booking.services.api_tokens import NAME_MAX
+from booking.services.accounts.api_tokens import NAME_MAX
 from booking.web.forms import Form
 
 

@@ -4,7 +4,7 @@ from flask import abort, flash, make_response, redirect, render_template, url_fo
 from flask_login import current_user
 
 from booking.auth_setup import staff_required
-from booking.services import api_tokens
+from booking.services.accounts import api_tokens
 from booking.services.errors import DomainError, NotFound
 from booking.web.tokens import bp
 from booking.web.tokens.forms import CreateTokenForm, RevokeTokenForm

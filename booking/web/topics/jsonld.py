@@ -6,7 +6,7 @@ with `<`, `>` and `&` escaped by `tojson`.
 """
 
 from booking.models.workshop import CANCELLED, SCHEDULED
-from booking.services.catalogue import Listing, instructor_name
+from booking.services.catalogue.search import Listing, instructor_name
 from booking.timefmt import iso_local
 from booking.topics import TOPICS_BY_SLUG
 from booking.web.api.serializers import absolute_url

@@ -2,7 +2,7 @@
 
 from flask import render_template, request
 
-from booking.services.topic_pages import topic_page
+from booking.services.catalogue.topic_pages import topic_page
 from booking.topics import TOPICS
 from booking.web.topics import bp
 from booking.web.topics.content import GP_NOTE, TOPIC_TEXT

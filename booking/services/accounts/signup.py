@@ -17,7 +17,7 @@ from booking.extensions import db
 from booking.mail.outbox import absolute_url, queue_email
 from booking.models import OutboxMessage, User
 from booking.passwords import hash_password
-from booking.services.accounts import normalise_email
+from booking.services.accounts.users import normalise_email
 
 # At most one "someone tried to sign up with your address" email per account in this
 # many seconds, however often it is tried.

@@ -8,8 +8,8 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Baby, MakeupBooking, Registration, Workshop, WorkshopSession
 from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.services.booking.waitlist import promote_waitlist
 from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.waitlist import promote_waitlist
 
 NAME_MAX = 80
 OLDEST_YEARS = 3

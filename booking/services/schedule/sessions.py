@@ -18,15 +18,19 @@ from booking.models import Centre, Registration, Workshop, WorkshopSession, utcn
 from booking.models.registration import CANCELLED as REG_CANCELLED
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED, DRAFT, KIND_SINGLE, PUBLISHED, SCHEDULED
-from booking.services import field_rules as rules
-from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.makeups import (
+from booking.services.booking.waitlist import apply_capacity_change, promote_waitlist
+from booking.services.courses.makeups import (
     drop_makeups_into,
     end_registration_absences,
     end_session_absences,
 )
-from booking.services.waitlist import apply_capacity_change, promote_waitlist
-from booking.services.workshops import DECISION_HOURS_BEFORE, create_workshop, instructor_at
+from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.schedule import fields as rules
+from booking.services.schedule.workshops import (
+    DECISION_HOURS_BEFORE,
+    create_workshop,
+    instructor_at,
+)
 from booking.timefmt import local_to_utc
 
 EDITABLE_FIELDS = (

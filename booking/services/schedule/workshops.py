@@ -17,10 +17,10 @@ from booking.models import Centre, Membership, User, Workshop, WorkshopSession, 
 from booking.models import workshop_topic as workshop_topic_table
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED
-from booking.services import field_rules as rules
-from booking.services.accounts import find_user_by_email
+from booking.services.accounts.users import find_user_by_email
 from booking.services.errors import Invalid
-from booking.services.field_rules import (  # noqa: F401 - the limits, named where they were
+from booking.services.schedule import fields as rules
+from booking.services.schedule.fields import (  # noqa: F401 - the limits, named where they were
     MAX_AGE_WEEKS,
     MAX_CAPACITY,
     MAX_COURSE_SESSIONS,

@@ -3,7 +3,8 @@
 import click
 from flask.cli import with_appcontext
 
-from booking.services import accounts, api_tokens
+from booking.services.accounts import api_tokens
+from booking.services.accounts import users as accounts
 from booking.services.errors import DomainError
 
 

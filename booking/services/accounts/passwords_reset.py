@@ -12,7 +12,7 @@ from booking.mail.outbox import absolute_url, queue_email
 from booking.models import PasswordResetToken, User, utcnow
 from booking.models.token import hash_secret, new_secret
 from booking.passwords import MIN_PASSWORD_LENGTH
-from booking.services import accounts
+from booking.services.accounts import users as accounts
 from booking.services.errors import DomainError, Invalid, NotFound
 
 # new_secret() gives 43 URL-safe characters; anything else cannot be one of ours.

@@ -29,14 +29,14 @@ from booking.models import (
 )
 from booking.models.registration import CONFIRMED
 from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
-from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.places import (
+from booking.services.booking.places import (
     fitting_baby,
     has_active_place,
     lock_workshop,
     require_int,
     utc_now,
 )
+from booking.services.errors import Conflict, Invalid, NotFound
 
 NO_NEXT_COURSE_GRACE = timedelta(weeks=8)
 
@@ -377,7 +377,7 @@ def drop_parent_makeups(parent_id: int, now: datetime | None = None) -> int:
 def cancel_makeup(*, parent_id: int, makeup_id: int) -> MakeupCredit:
     """A parent cancels a make-up session still to come: the seat is free again and the
     credit can be used for another session. Returns the credit."""
-    from booking.services.waitlist import promote_waitlist  # waitlist imports this module
+    from booking.services.booking.waitlist import promote_waitlist  # waitlist imports this module
 
     with write_transaction():
         makeup = db.session.get(

@@ -10,10 +10,7 @@ from booking.mail.notify import notify_booking_cancelled, notify_booking_confirm
 from booking.models import Baby, Registration, Workshop, WorkshopSession
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 from booking.models.workshop import PUBLISHED, SCHEDULED
-from booking.services import field_rules
-from booking.services.errors import CapacityRefused, Conflict, Invalid, NotFound
-from booking.services.makeups import end_registration_absences
-from booking.services.places import (
+from booking.services.booking.places import (
     booking_closed_reason,
     centre_timezone,
     eligibility,
@@ -26,6 +23,9 @@ from booking.services.places import (
     take_place,
     utc_now,
 )
+from booking.services.courses.makeups import end_registration_absences
+from booking.services.errors import CapacityRefused, Conflict, Invalid, NotFound
+from booking.services.schedule import fields as field_rules
 from booking.timefmt import format_local
 
 MAX_CAPACITY = field_rules.MAX_CAPACITY

@@ -35,10 +35,10 @@ from booking.models import Registration, Workshop
 from booking.models.registration import CANCELLED, WAITLISTED
 from booking.models.workshop import CANCELLED as CANCELLED_WORKSHOP
 from booking.models.workshop import PUBLISHED
-from booking.services import referrals
+from booking.services.booking import referrals
+from booking.services.booking.places import booking_closes_at, lock_workshop, utc_now
 from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.places import booking_closes_at, lock_workshop, utc_now
-from booking.services.sessions import apply_workshop_cancellation
+from booking.services.schedule.sessions import apply_workshop_cancellation
 
 UNDER_MINIMUM_REASON = "Not enough bookings for the class to run"
 WAITLIST_CLOSED_REASON = "waiting list closed"

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import InstructorProfile, Membership
-from booking.services.catalogue import SearchResult, search_workshops
-from booking.services.catalogue_params import parse_search
+from booking.services.catalogue.params import parse_search
+from booking.services.catalogue.search import SearchResult, search_workshops
 from booking.services.errors import NotFound
 from booking.topics import TOPICS_BY_SLUG, Topic
 

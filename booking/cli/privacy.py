@@ -3,9 +3,9 @@
 import click
 from flask.cli import with_appcontext
 
+from booking.services.accounts.passwords_reset import purge_reset_tokens
 from booking.services.errors import DomainError
-from booking.services.passwords_reset import purge_reset_tokens
-from booking.services.privacy import purge_counts
+from booking.services.privacy.erase import purge_counts
 
 
 @click.command("purge-expired")

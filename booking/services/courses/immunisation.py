@@ -4,9 +4,9 @@ from datetime import date, timedelta
 
 from booking.db import write_transaction
 from booking.models import Baby
-from booking.services.babies import get_baby
+from booking.services.accounts.babies import get_baby
+from booking.services.booking.places import utc_now
 from booking.services.errors import Invalid
-from booking.services.places import utc_now
 
 MAX_AHEAD = timedelta(days=366)
 FIELD = "immunisation_date"

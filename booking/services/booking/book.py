@@ -3,7 +3,7 @@
 Every use case is one write transaction that locks the workshop's row first,
 takes or frees places with a conditional UPDATE and writes its emails into the
 outbox before committing. Waiting-list operations live in
-`booking.services.waitlist` and are re-exported here.
+`booking.services.booking.waitlist` and are re-exported here.
 """
 
 from dataclasses import dataclass
@@ -20,10 +20,8 @@ from booking.mail.notify import (
 )
 from booking.models import Baby, Registration, User, Workshop
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
-from booking.services.babies import find_or_add_baby, get_baby
-from booking.services.errors import Forbidden, Invalid, NotFound
-from booking.services.makeups import withdraw_future_absences
-from booking.services.places import (
+from booking.services.accounts.babies import find_or_add_baby, get_baby
+from booking.services.booking.places import (
     age_weeks_now,
     bookable_workshop,
     booking_closed_reason,
@@ -36,8 +34,8 @@ from booking.services.places import (
     take_place,
     utc_now,
 )
-from booking.services.referrals import claim_held_place, record_code_use
-from booking.services.waitlist import (
+from booking.services.booking.referrals import claim_held_place, record_code_use
+from booking.services.booking.waitlist import (
     apply_capacity_change,
     change_capacity,
     move_registration,
@@ -46,6 +44,8 @@ from booking.services.waitlist import (
     waitlist_position,
     waitlist_positions,
 )
+from booking.services.courses.makeups import withdraw_future_absences
+from booking.services.errors import Forbidden, Invalid, NotFound
 from booking.timefmt import format_local
 
 __all__ = [

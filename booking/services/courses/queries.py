@@ -24,8 +24,8 @@ from booking.models import (
 )
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
-from booking.services.makeups import session_seats
-from booking.services.places import eligibility, utc_now
+from booking.services.booking.places import eligibility, utc_now
+from booking.services.courses.makeups import session_seats
 from booking.timefmt import format_local, to_local
 
 NO_MASSAGE_AFTER = timedelta(hours=48)

@@ -4,28 +4,28 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from booking.services import accounts
+from booking.services.accounts import users as accounts
 from booking.services.errors import DomainError
 
 
 def init_app(app) -> None:
     """Register every command."""
     app.cli.add_command(create_user_command)
+    from booking.cli.schedule import import_schedule_command
     from booking.demo import seed_demo_command
-    from booking.schedule_cli import import_schedule_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(import_schedule_command)
     from booking.mail import commands as mail_commands
 
     mail_commands.init_app(app)
-    from booking.cli_api_tokens import api_token_group
+    from booking.cli.api_tokens import api_token_group
 
     app.cli.add_command(api_token_group)
-    from booking.privacy_cli import purge_expired_command
+    from booking.cli.privacy import purge_expired_command
 
     app.cli.add_command(purge_expired_command)
-    from booking.decisions_cli import run_decisions_command
+    from booking.cli.decisions import run_decisions_command
 
     app.cli.add_command(run_decisions_command)
 

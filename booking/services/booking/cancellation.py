@@ -1,6 +1,6 @@
 """What cancelling one of a parent's bookings would do, in words, before they confirm.
 
-The confirmation page prints these terms; `booking.services.booking.cancel_registration`
+The confirmation page prints these terms; `booking.services.booking.book.cancel_registration`
 carries the cancellation out, under the same rule (`cancel_state`).
 """
 
@@ -13,9 +13,9 @@ from sqlalchemy.orm import selectinload
 from booking.extensions import db
 from booking.models import Centre, Registration, Workshop
 from booking.models.registration import CANCELLED, WAITLISTED
-from booking.services.booking import cancel_state
+from booking.services.booking.book import cancel_state
+from booking.services.booking.places import cancellation_cutoff, require_int, utc_now
 from booking.services.errors import NotFound
-from booking.services.places import cancellation_cutoff, require_int, utc_now
 from booking.timefmt import format_local
 
 

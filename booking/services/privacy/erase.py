@@ -28,11 +28,11 @@ from booking.models.outbox import SENT
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 from booking.models.workshop import PUBLISHED
 from booking.passwords import check_password
-from booking.services.booking import promote_waitlist
+from booking.services.booking.book import promote_waitlist
+from booking.services.booking.places import lock_workshop, release_place
+from booking.services.courses.makeups import drop_parent_makeups, end_registration_absences
 from booking.services.errors import Invalid, NotFound
-from booking.services.makeups import drop_parent_makeups, end_registration_absences
-from booking.services.places import lock_workshop, release_place
-from booking.services.privacy_export import export_user_data, held_data_summary
+from booking.services.privacy.export import export_user_data, held_data_summary
 
 __all__ = [
     "PurgeCounts",

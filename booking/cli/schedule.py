@@ -3,7 +3,7 @@
 import click
 from flask.cli import with_appcontext
 
-from booking.services.schedule_import import MAX_BYTES, import_schedule
+from booking.services.schedule.imports import MAX_BYTES, import_schedule
 
 
 @click.command("import-schedule")

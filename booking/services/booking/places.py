@@ -89,7 +89,7 @@ def take_place(workshop: Workshop) -> bool:
 
 def _makeups_fill_a_session(t):
     """SQL: some future session's make-ups already use the seat a new place would take
-    (make-ups fill seats freed by absences; see booking.services.makeups)."""
+    (make-ups fill seats freed by absences; see booking.services.courses.makeups)."""
     s = WorkshopSession.__table__.c
     return (
         sa.select(s.id)

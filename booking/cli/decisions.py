@@ -3,7 +3,7 @@
 import click
 from flask.cli import with_appcontext
 
-from booking.services.decisions import run_decisions
+from booking.services.schedule.decisions import run_decisions
 
 
 @click.command("run-decisions")

@@ -28,8 +28,8 @@ from booking.models import (
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import WAITLISTED
 from booking.models.workshop import DRAFT, PUBLISHED
-from booking.services.catalogue_dates import local_date_condition, utc_window
-from booking.services.catalogue_params import MAX_ID, SLUG_RE, SearchParams
+from booking.services.catalogue.dates import local_date_condition, utc_window
+from booking.services.catalogue.params import MAX_ID, SLUG_RE, SearchParams
 from booking.services.errors import NotFound
 from booking.topics import TOPICS, Topic
 

@@ -10,9 +10,9 @@ from booking.extensions import db
 from booking.models import Baby, Centre, Registration, Workshop
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 from booking.models.workshop import PUBLISHED
-from booking.services.babies import list_babies
-from booking.services.booking import cancel_state
-from booking.services.places import (
+from booking.services.accounts.babies import list_babies
+from booking.services.booking.book import cancel_state
+from booking.services.booking.places import (
     Eligibility,
     age_weeks_now,
     booking_closed_reason,
@@ -20,7 +20,7 @@ from booking.services.places import (
     eligibility,
     utc_now,
 )
-from booking.services.waitlist import waitlist_positions
+from booking.services.booking.waitlist import waitlist_positions
 
 HEALTH_NOTE = (
     "No massage for 48 hours after immunisations; tell the instructor about any health "

@@ -5,8 +5,8 @@ import sqlalchemy as sa
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import InstructorProfile, User, workshop_topic
+from booking.services.booking.places import lock_workshop, require_int
 from booking.services.errors import Invalid, NotFound
-from booking.services.places import lock_workshop, require_int
 from booking.topics import TOPICS, TOPICS_BY_SLUG
 
 

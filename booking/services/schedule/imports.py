@@ -17,7 +17,7 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Centre
 from booking.services.errors import Invalid
-from booking.services.workshops import (
+from booking.services.schedule.workshops import (
     FIELDS,
     check_workshop,
     create_workshop,

@@ -24,9 +24,9 @@ from booking.db import require_transaction, write_transaction
 from booking.extensions import db
 from booking.models import ReferralCode, Registration, Workshop
 from booking.models.workshop import CANCELLED
+from booking.services.booking.places import lock_workshop, require_int, utc_now
+from booking.services.booking.waitlist import MAX_CAPACITY, promote_waitlist
 from booking.services.errors import Invalid, NotFound
-from booking.services.places import lock_workshop, require_int, utc_now
-from booking.services.waitlist import MAX_CAPACITY, promote_waitlist
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_GROUPS = 4

@@ -1,0 +1,1 @@
+"""Accounts: people, their roles, babies, tokens and password resets."""

@@ -1,0 +1,1 @@
+"""Booking a place: capacity, the waiting list, held places and referrals, the rules."""

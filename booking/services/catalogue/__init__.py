@@ -1,0 +1,1 @@
+"""Finding classes: search, centres, instructors and topic pages."""

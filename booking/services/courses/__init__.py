@@ -1,0 +1,1 @@
+"""Courses as they run week by week: absences, make-ups, immunisation weeks."""

@@ -1,0 +1,1 @@
+"""A parent's data: export and erasure, and purging what has expired."""

@@ -1,0 +1,1 @@
+"""Publishing the schedule: field rules, workshops, sessions, imports, decisions."""

@@ -1,0 +1,1 @@
+"""What instructors do: rosters, registers, attendance and messages to a class."""
