@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Workshop, WorkshopSession
-from booking.services.booking import book_place
+from booking.services.booking.book import book_place
 
 
 def book(parent, baby, workshop):

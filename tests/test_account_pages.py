@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Baby, Registration
-from booking.services.booking import book_place
+from booking.services.booking.book import book_place
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Centre, InstructorProfile, Membership, User
-from booking.services import centres, roles
+from booking.services.accounts import roles
+from booking.services.catalogue import centres
 from booking.services.errors import Conflict, Invalid, NotFound
 
 

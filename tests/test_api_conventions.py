@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import IdempotencyRecord, Workshop, WorkshopSession, utcnow
-from booking.services import api_tokens, idempotency
+from booking.services.accounts import api_tokens
+from booking.services.booking import idempotency
 from booking.services.errors import Conflict, Invalid
 
 ORIGIN = "https://www.somecentre.example"

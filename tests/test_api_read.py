@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Registration, Workshop, WorkshopSession, workshop_topic
-from booking.services import catalogue
+from booking.services.catalogue import search as catalogue
 from booking.timefmt import local_to_utc
 
 WORKSHOP_KEYS = {
@@ -291,7 +291,7 @@ def test_centres(client, make_centre):
 
 
 def test_serializers_work_outside_a_request(app, make_workshop):
-    from booking.services import catalogue
+    from booking.services.catalogue import search as catalogue
     from booking.web.api.serializers import centre_to_json, workshop_to_json
 
     w = make_workshop()

@@ -14,7 +14,7 @@ from booking.models import (
     Workshop,
     WorkshopSession,
 )
-from booking.services import api_tokens
+from booking.services.accounts import api_tokens
 from booking.timefmt import to_local
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from booking.extensions import db
 from booking.models import Workshop
-from booking.services import makeups
+from booking.services.courses import makeups
 from booking.timefmt import to_local
 from tests.test_api_staff import book, outbox, send, world  # noqa: F401 (fixtures)
 
@@ -143,7 +143,7 @@ def test_raising_late_joining_promotes_the_waiting_list(client, app, world, make
 def test_capacity_below_the_people_at_a_session_is_409(
     client, app, world, make_workshop, make_user, make_baby
 ):
-    from booking.services.booking import book_place
+    from booking.services.booking.book import book_place
     from tests.test_makeups_paths import session_of
 
     centre = world["centre"]

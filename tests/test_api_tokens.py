@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import ApiToken, utcnow
 from booking.models.token import hash_secret
-from booking.services import api_tokens
+from booking.services.accounts import api_tokens
 from booking.services.errors import Invalid, NotFound
 
 

@@ -29,7 +29,8 @@ from booking.models import (
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.token import hash_secret
 from booking.models.workshop import DRAFT, PUBLISHED
-from booking.services import makeups, referrals
+from booking.services.booking import referrals
+from booking.services.courses import makeups
 from tests.conftest import _PASSWORD_HASH, PASSWORD, _empty_tables
 
 ROLES = (

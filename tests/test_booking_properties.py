@@ -19,10 +19,11 @@ from hypothesis.stateful import (
 
 from booking.extensions import db
 from booking.models import Baby, Centre, Registration, User, Workshop, WorkshopSession, utcnow
-from booking.services import babies as babies_service
-from booking.services import booking, waitlist
+from booking.services.accounts import babies as babies_service
+from booking.services.booking import book as booking
+from booking.services.booking import waitlist
+from booking.services.booking.places import eligibility
 from booking.services.errors import Invalid
-from booking.services.places import eligibility
 
 _ids = itertools.count(1)
 MIN_WEEKS, MAX_WEEKS = 6, 20

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Baby, OutboxMessage, Registration, Workshop
-from booking.services import booking
+from booking.services.booking import book as booking
 from booking.services.errors import Conflict, Invalid, NotFound
 
 

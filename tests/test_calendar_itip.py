@@ -18,7 +18,8 @@ from booking.calendar.invite import PUBLISH, invite_for_registration, invite_for
 from booking.extensions import db
 from booking.mail.message import Outgoing, build_message
 from booking.models import OutboxMessage, Registration, WorkshopSession
-from booking.services import booking, sessions
+from booking.services.booking import book as booking
+from booking.services.schedule import sessions
 from booking.timefmt import to_local
 from tests.itip_checker import itip_errors, require_libical
 

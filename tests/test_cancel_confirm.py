@@ -11,8 +11,8 @@ import pytest
 
 from booking.extensions import db
 from booking.models import Registration, Workshop
-from booking.services.booking import book_place
-from booking.services.cancellation import cancel_terms
+from booking.services.booking.book import book_place
+from booking.services.booking.cancellation import cancel_terms
 from booking.services.errors import NotFound
 from booking.timefmt import format_local
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Registration, Workshop, WorkshopSession, workshop_topic
-from booking.services import catalogue
-from booking.services.catalogue_params import SearchParams
+from booking.services.catalogue import search as catalogue
+from booking.services.catalogue.params import SearchParams
 from booking.services.errors import NotFound
 from booking.timefmt import local_to_utc
 

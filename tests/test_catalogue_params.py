@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from booking.services.catalogue_params import (
+from booking.services.catalogue.params import (
     DEFAULT_RADIUS_KM,
     PER_PAGE,
     InvalidQuery,

@@ -14,8 +14,10 @@ from booking.db import require_transaction, write_transaction
 from booking.extensions import db
 from booking.models import Centre, OutboxMessage, Registration, Workshop
 from booking.models.registration import WAITLISTED
-from booking.services import booking, referrals, sessions, waitlist
-from booking.services.places import release_place, take_place
+from booking.services.booking import book as booking
+from booking.services.booking import referrals, waitlist
+from booking.services.booking.places import release_place, take_place
+from booking.services.schedule import sessions
 
 
 class UseCaseFailed(Exception):

@@ -6,8 +6,9 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import OutboxMessage, Registration, Workshop
-from booking.services import decisions, places
-from booking.services.booking import book_place
+from booking.services.booking import places
+from booking.services.booking.book import book_place
+from booking.services.schedule import decisions
 
 
 def hour():

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from booking.demo import seed_demo
 from booking.extensions import db
 from booking.models import Absence, Baby, MakeupBooking, OutboxMessage, Registration, Workshop
-from booking.services.decisions import run_decisions
+from booking.services.schedule.decisions import run_decisions
 
 
 def test_demo_makeup_immunisation_and_at_risk_workshop(ctx, runner):
@@ -37,7 +37,7 @@ def test_demo_parent_misses_week_two_and_makes_it_up(app, client, auth, runner):
     from icalendar import Calendar
 
     from booking.models import MakeupCredit, User, WorkshopSession
-    from booking.services.feed_tokens import issue_feed_token
+    from booking.services.accounts.feed_tokens import issue_feed_token
 
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output

@@ -22,8 +22,8 @@ from booking.mail.context import (
 from booking.mail.notify_makeups import notify_makeup_cancelled
 from booking.mail.sender import send_all_due
 from booking.models import OutboxMessage, Registration, Workshop, WorkshopSession
-from booking.services import passwords_reset
-from booking.services.decisions import _notify_waitlist_closed
+from booking.services.accounts import passwords_reset
+from booking.services.schedule.decisions import _notify_waitlist_closed
 from tests.mailtools import SmtpServer, add_registration
 
 CENTRE_EMAIL = "hello@riverside.example.org"

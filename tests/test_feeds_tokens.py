@@ -6,7 +6,7 @@ from booking.extensions import db
 from booking.models import User
 from booking.models.base import utcnow
 from booking.models.token import hash_secret
-from booking.services import feed_tokens
+from booking.services.accounts import feed_tokens
 from booking.services.errors import NotFound
 
 

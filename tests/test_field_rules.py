@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from booking.services import field_rules as rules
-from booking.services.field_rules import FieldError
+from booking.services.schedule import fields as rules
+from booking.services.schedule.fields import FieldError
 
 UNUSABLE = [
     "\x00",  # NUL

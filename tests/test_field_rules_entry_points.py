@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Workshop, WorkshopSession
-from booking.services import api_tokens
-from booking.services.field_rules import NOT_AN_INSTRUCTOR
+from booking.services.accounts import api_tokens
+from booking.services.schedule.fields import NOT_AN_INSTRUCTOR
 
 DAY = (date.today() + timedelta(days=30)).isoformat()
 CSV_HEADER = (

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from booking.demo import DEMO_PASSWORD, DEMO_REFERRAL_CODE
 from booking.extensions import db
 from booking.models import ReferralCode, Registration, Workshop
-from booking.services.referrals import hash_code
+from booking.services.booking.referrals import hash_code
 
 TITLE = "Premature babies: gentle touch course"
 

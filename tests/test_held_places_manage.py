@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import ReferralCode, Workshop, workshop_topic
-from booking.services import referrals
+from booking.services.booking import referrals
 
 
 @pytest.fixture

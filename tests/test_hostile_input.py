@@ -19,8 +19,8 @@ from wtforms.fields.core import UnboundField
 
 from booking.extensions import db
 from booking.models import User
-from booking.services import api_tokens
-from booking.services.booking import book_place
+from booking.services.accounts import api_tokens
+from booking.services.booking.book import book_place
 from booking.web.forms import Form
 from tests.conftest import PASSWORD
 

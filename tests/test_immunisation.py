@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.mail.reminders import send_reminders
 from booking.models import Baby, OutboxMessage, WorkshopSession
-from booking.services.booking import book_place
-from booking.services.makeups_read import is_doll_session, roster_flags
+from booking.services.booking.book import book_place
+from booking.services.courses.queries import is_doll_session, roster_flags
 
 
 def test_parent_sets_and_clears_an_immunisation_date(

@@ -6,7 +6,7 @@ import pytest
 
 from booking.extensions import db
 from booking.models import Registration, Workshop
-from booking.services.booking import book_place, cancel_registration
+from booking.services.booking.book import book_place, cancel_registration
 from booking.services.errors import Invalid
 
 

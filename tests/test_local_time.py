@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import WorkshopSession
-from booking.services import sessions
-from booking.services.schedule_import import import_schedule
+from booking.services.schedule import sessions
+from booking.services.schedule.imports import import_schedule
 from booking.timefmt import local_to_utc, to_local
 
 # (zone, wall-clock time, the UTC instant stored, the local time and zone shown after)

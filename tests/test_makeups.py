@@ -15,10 +15,10 @@ from booking.models import (
     Workshop,
     WorkshopSession,
 )
-from booking.services import makeups
-from booking.services.booking import book_place, cancel_registration
+from booking.services.booking.book import book_place, cancel_registration
+from booking.services.courses import makeups
+from booking.services.courses.queries import parent_makeups
 from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.makeups_read import parent_makeups
 from tests.makeup_helpers import book
 
 

@@ -5,8 +5,8 @@ from icalendar import Calendar
 
 from booking.extensions import db
 from booking.models import Absence, MakeupBooking, MakeupCredit, WorkshopSession
-from booking.services.booking import book_place
-from booking.services.feed_tokens import issue_feed_token
+from booking.services.accounts.feed_tokens import issue_feed_token
+from booking.services.booking.book import book_place
 
 
 def session_id(app, workshop, number):

@@ -19,10 +19,10 @@ from booking.models import (
     OutboxMessage,
     Workshop,
 )
-from booking.services import makeups
-from booking.services.booking import book_place, cancel_registration, move_registration
-from booking.services.privacy import erase_user
-from booking.services.sessions import cancel_workshop
+from booking.services.booking.book import book_place, cancel_registration, move_registration
+from booking.services.courses import makeups
+from booking.services.privacy.erase import erase_user
+from booking.services.schedule.sessions import cancel_workshop
 from tests.makeup_helpers import book, seats, session_of
 
 
@@ -140,7 +140,7 @@ def test_cancelling_the_workshop_gives_make_up_credits_back(ctx, scene):
 
 @pytest.mark.parametrize("kind", ["moved", "room"])
 def test_moving_a_session_tells_its_make_up_parents(ctx, scene, kind):
-    from booking.services.sessions import move_session
+    from booking.services.schedule.sessions import move_session
     from booking.timefmt import to_local
 
     a = scene["a"]
@@ -165,7 +165,7 @@ def test_moving_a_session_tells_its_make_up_parents(ctx, scene, kind):
 
 
 def test_cancelling_a_session_gives_its_make_up_credits_back(ctx, scene):
-    from booking.services.sessions import cancel_session
+    from booking.services.schedule.sessions import cancel_session
 
     a = scene["a"]
     cancel_session(session_of(a, 2).id)
@@ -200,7 +200,7 @@ def test_a_held_place_cancelled_goes_back_to_the_held_pool(
 ):
     from datetime import UTC, datetime
 
-    from booking.services import referrals
+    from booking.services.booking import referrals
 
     workshop = make_workshop(
         capacity=2, held_places=1, held_until=datetime.now(UTC) + timedelta(days=1)
@@ -307,7 +307,7 @@ def test_a_booking_racing_with_erasure_does_not_survive(
 
 
 def test_capacity_cannot_drop_below_the_people_at_a_session(ctx, scene, make_user, make_baby):
-    from booking.services.booking import change_capacity
+    from booking.services.booking.book import change_capacity
     from booking.services.errors import CapacityRefused
 
     a = scene["a"]
@@ -389,7 +389,7 @@ def test_the_bookings_page_cancels_a_make_up(ctx, client, auth, scene):
 
 def test_a_baby_with_a_make_up_to_come_is_not_removed(ctx, scene):
     from booking.models import Baby
-    from booking.services.babies import remove_baby
+    from booking.services.accounts.babies import remove_baby
     from booking.services.errors import Conflict
 
     bobby = db.session.scalar(sa.select(Baby).where(Baby.name == "Bobby"))

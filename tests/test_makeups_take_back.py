@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Absence, MakeupBooking, MakeupCredit, Workshop, WorkshopSession
-from booking.services import makeups
+from booking.services.courses import makeups
 from booking.services.errors import Conflict, DomainError, NotFound
 from tests.makeup_helpers import book, seats, session_of
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Centre, OutboxMessage, Registration, Workshop, WorkshopSession
-from booking.services import booking
+from booking.services.booking import book as booking
 
 
 @pytest.fixture

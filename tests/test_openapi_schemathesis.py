@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from booking.extensions import db
 from booking.models import WorkshopSession
-from booking.services import api_tokens
+from booking.services.accounts import api_tokens
 from booking.web.api.openapi import openapi_document
 
 MAX_EXAMPLES = 20

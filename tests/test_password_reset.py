@@ -14,7 +14,7 @@ from booking.extensions import db
 from booking.mail.sender import send_all_due
 from booking.models import OutboxMessage, PasswordResetToken, User, utcnow
 from booking.models.token import hash_secret
-from booking.services import passwords_reset
+from booking.services.accounts import passwords_reset
 from booking.services.errors import NotFound
 from tests.conftest import PASSWORD
 
@@ -245,7 +245,7 @@ def test_nothing_half_written_when_setting_the_password_fails(app, ctx, user, mo
     def broken(password):
         raise RuntimeError("hashing failed")
 
-    monkeypatch.setattr("booking.services.accounts.hash_password", broken)
+    monkeypatch.setattr("booking.services.accounts.users.hash_password", broken)
     with pytest.raises(RuntimeError):
         passwords_reset.reset_password(token, NEW_PASSWORD)
     db.session.expire_all()

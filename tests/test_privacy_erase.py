@@ -17,9 +17,9 @@ from booking.models import (
     Workshop,
 )
 from booking.models.token import hash_secret
-from booking.services.booking import book_place
+from booking.services.booking.book import book_place
 from booking.services.errors import Invalid
-from booking.services.privacy import erase_user, erased_email
+from booking.services.privacy.erase import erase_user, erased_email
 from tests.conftest import PASSWORD
 
 

@@ -4,8 +4,8 @@ import json
 
 from booking.extensions import db
 from booking.models import Attendance, Baby, OutboxMessage, WorkshopSession
-from booking.services.booking import book_place
-from booking.services.privacy import export_user_data
+from booking.services.booking.book import book_place
+from booking.services.privacy.erase import export_user_data
 
 
 def _book(app, parent, workshop, baby):

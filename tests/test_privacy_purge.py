@@ -7,7 +7,7 @@ import pytest
 from booking.extensions import db
 from booking.models import Baby, OutboxMessage, Registration, Workshop
 from booking.services.errors import Invalid
-from booking.services.privacy import erase_user, purge_expired
+from booking.services.privacy.erase import erase_user, purge_expired
 
 
 def _registration(workshop, baby, status="confirmed", notes=""):

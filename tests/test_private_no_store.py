@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import OutboxMessage
-from booking.services import passwords_reset
+from booking.services.accounts import passwords_reset
 from tests.test_authorization_matrix import FEED_SECRET, _build_world, _client
 
 # Who may open the pages under each prefix.

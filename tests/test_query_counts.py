@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Absence, Baby, Registration, Workshop, workshop_topic
-from booking.services.feed_tokens import issue_feed_token
+from booking.services.accounts.feed_tokens import issue_feed_token
 
 SMALL, LARGE = 5, 50
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import ReferralCode, Registration, Workshop
-from booking.services import referrals
-from booking.services.booking import book_place
+from booking.services.booking import referrals
+from booking.services.booking.book import book_place
 from booking.services.errors import Invalid, NotFound
 
 

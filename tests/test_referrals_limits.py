@@ -6,7 +6,7 @@ import pytest
 
 from booking import create_app
 from booking.extensions import db, limiter
-from booking.services.referrals import new_code
+from booking.services.booking.referrals import new_code
 from tests.conftest import PASSWORD
 
 

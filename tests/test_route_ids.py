@@ -13,7 +13,7 @@ from werkzeug.routing.converters import IntegerConverter
 
 from booking.extensions import db
 from booking.models import User
-from booking.services import api_tokens
+from booking.services.accounts import api_tokens
 from booking.web.ids import IdConverter
 
 # 0 and just past each integer width the databases store, and far past any of them.

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import OutboxMessage, Registration, User, Workshop, WorkshopSession
-from booking.services import booking, sessions
+from booking.services.booking import book as booking
 from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.schedule import sessions
 from booking.timefmt import to_local
 
 

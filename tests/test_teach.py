@@ -17,8 +17,8 @@ from booking.models import (
     Workshop,
     WorkshopSession,
 )
-from booking.services import roster as roster_service
 from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.teaching import roster as roster_service
 from booking.timefmt import to_local
 
 

@@ -10,7 +10,11 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import workshop_topic
 from booking.services.errors import Invalid
-from booking.services.topic_tags import clean_topics, set_instructor_topics, set_workshop_topics
+from booking.services.schedule.topic_tags import (
+    clean_topics,
+    set_instructor_topics,
+    set_workshop_topics,
+)
 
 
 def tag(app, workshop, *topics):

@@ -10,8 +10,8 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Workshop, WorkshopSession
 from booking.services.errors import Invalid
-from booking.services.field_rules import NOT_AN_INSTRUCTOR
-from booking.services.workshops import (
+from booking.services.schedule.fields import NOT_AN_INSTRUCTOR
+from booking.services.schedule.workshops import (
     create_workshop,
     validate_workshop_fields,
     workshop_topics,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Registration, WorkshopSession
-from booking.services.booking import book_place
+from booking.services.booking.book import book_place
 from tests.conftest import PASSWORD
 
 LABELLESS = """() => [...document.querySelectorAll(
