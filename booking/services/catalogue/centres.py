@@ -9,7 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Centre, User, utcnow
-from booking.models.people import ROLE_STAFF
+from booking.services.accounts.access import managed_centre_ids
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.timefmt import is_valid_timezone
 
@@ -202,9 +202,9 @@ def all_centres() -> list[Centre]:
 
 def managed_centres(user: User) -> list[Centre]:
     """The centres a user may manage: every one for an admin, else where they are staff."""
-    if user.is_admin:
+    ids = managed_centre_ids(user)
+    if ids is None:
         return all_centres()
-    ids = user.centre_ids(ROLE_STAFF)
     if not ids:
         return []
     return list(

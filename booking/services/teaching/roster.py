@@ -29,7 +29,8 @@ from booking.models import (
 )
 from booking.models.registration import ABSENT, CONFIRMED, PRESENT, WAITLISTED
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
-from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
+from booking.services.accounts.access import require_centre_staff
+from booking.services.errors import Conflict, Invalid, NotFound
 from booking.timefmt import format_day, format_local, to_local
 
 ATTENDANCE_CHOICES = (PRESENT, ABSENT)
@@ -247,8 +248,9 @@ def staff_roster(workshop_id: int, user: User) -> Roster:
     workshop = db.session.scalar(_workshop_query().where(Workshop.id == workshop_id))
     if workshop is None:
         raise NotFound("There is no such workshop.")
-    if not user.can_manage_centre(workshop.centre_id):
-        raise Forbidden("Only staff of this workshop's centre may see its registrations.")
+    require_centre_staff(
+        user, workshop.centre_id, "Only staff of this workshop's centre may see its registrations."
+    )
     return _build_roster(workshop)
 
 

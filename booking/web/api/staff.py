@@ -17,18 +17,18 @@ from booking.extensions import db
 from booking.models import Centre, Workshop, WorkshopSession
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED
 from booking.services.accounts import api_tokens
+from booking.services.accounts.access import require_centre_staff
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import MAX_ID
 from booking.services.errors import (
     CapacityRefused,
     Conflict,
     DomainError,
-    Forbidden,
     Invalid,
     NotFound,
 )
-from booking.services.schedule import sessions
-from booking.services.schedule.workshops import instructor_id_for_email
+from booking.services.schedule import create, edit, queries, sessions
+from booking.services.schedule.workshop_input import EDITABLE_FIELDS, instructor_id_for_email
 from booking.services.teaching import roster
 from booking.timefmt import iso_local, local_to_utc, to_local
 from booking.web.api import bp
@@ -92,7 +92,7 @@ WORKSHOP_PATCH_FIELDS = {
     "run_confirmed": FLAG,
     "late_join_until": WHOLE,
 }
-DETAIL_FIELDS = tuple(sessions.EDITABLE_FIELDS)
+DETAIL_FIELDS = tuple(EDITABLE_FIELDS)
 SESSION_PATCH_FIELDS = {
     "starts_at": TEXT,
     "duration_minutes": WHOLE,
@@ -130,16 +130,11 @@ def token_required(view):
     return wrapped
 
 
-def _may_manage(centre_id: int) -> None:
-    if not g.api_user.can_manage_centre(centre_id):
-        raise Forbidden("Only staff of this workshop's centre may do that.")
-
-
 def _workshop_for_staff(workshop_id: int) -> Workshop:
     workshop = db.session.get(Workshop, workshop_id) if 1 <= workshop_id <= MAX_ID else None
     if workshop is None:
         raise NotFound("There is no such workshop.")
-    _may_manage(workshop.centre_id)
+    require_centre_staff(g.api_user, workshop.centre_id)
     return workshop
 
 
@@ -183,14 +178,14 @@ def create_workshop():
         raise ApiInputError(
             422, "invalid", "There is no centre with that slug.", {"centre": "Unknown centre."}
         )
-    _may_manage(centre.id)
+    require_centre_staff(g.api_user, centre.id)
     instructor_id, instructor_key = _instructor_id(data)
     fields = {k: v for k, v in data.items() if k not in ("centre", "instructor_email")}
     fields["centre_id"] = centre.id
     fields["instructor_id"] = instructor_id
     fields["first_session_local"] = parse_time(fields.pop("first_session"), "first_session")
     try:
-        workshop = sessions.add_workshop(**fields)
+        workshop = create.add_workshop(**fields)
     except DomainError as exc:
         raise _renamed(
             exc,
@@ -229,11 +224,11 @@ def _check_patch(workshop: Workshop, data: dict) -> None:
     if workshop.status == CANCELLED and data:
         raise Conflict("This workshop has been cancelled; it can no longer be changed.")
     if status == PUBLISHED and workshop.status != PUBLISHED:
-        live = [s for s in sessions.workshop_sessions(workshop.id) if not s.is_cancelled]
+        live = [s for s in queries.workshop_sessions(workshop.id) if not s.is_cancelled]
         if not live:
             raise Conflict("A workshop needs at least one scheduled session to be published.")
     if status == DRAFT and workshop.status == PUBLISHED:
-        confirmed, waiting = sessions.active_counts(workshop.id)
+        confirmed, waiting = queries.active_counts(workshop.id)
         if confirmed or waiting:
             raise Conflict(
                 f"It cannot go back to draft: {confirmed} booked and {waiting} waiting. "
@@ -252,21 +247,16 @@ def update_workshop(workshop_id: int):
         data["decision_at"] = parse_offset_time(data["decision_at"], "decision_at")
     _check_patch(workshop, data)
     details = {k: v for k, v in data.items() if k in DETAIL_FIELDS}
-    if details or "capacity" in data:
-        try:
-            sessions.update_workshop_and_capacity(workshop_id, data.get("capacity"), **details)
-        except CapacityRefused as exc:
-            raise Conflict(exc.message, exc.fields) from exc
-    status = data.get("status")
-    if status == PUBLISHED:
-        sessions.publish_workshop(workshop_id)
-    elif status == DRAFT:
-        sessions.unpublish_workshop(workshop_id)
-    elif status == CANCELLED:
-        try:
-            sessions.cancel_workshop(workshop_id, data.get("cancel_reason", ""))
-        except Invalid as exc:
-            raise _renamed(exc, {"reason": "cancel_reason"}) from exc
+    try:
+        edit.edit_workshop(
+            workshop_id,
+            fields=details,
+            capacity=data.get("capacity"),
+            status=data.get("status"),
+            cancel_reason=data.get("cancel_reason"),
+        )
+    except CapacityRefused as exc:
+        raise Conflict(exc.message, exc.fields) from exc
     return _workshop_response(workshop_id)
 
 

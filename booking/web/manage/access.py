@@ -9,12 +9,13 @@ from flask_login import current_user
 
 from booking.extensions import db
 from booking.models import Centre, Registration, Workshop, WorkshopSession
+from booking.services.accounts.access import is_centre_staff
 
 
 def centre_or_404(centre_id: int) -> Centre:
     """A centre the current user manages."""
     centre = db.session.get(Centre, centre_id)
-    if centre is None or not current_user.can_manage_centre(centre.id):
+    if centre is None or not is_centre_staff(current_user, centre.id):
         abort(404)
     return centre
 
@@ -22,7 +23,7 @@ def centre_or_404(centre_id: int) -> Centre:
 def workshop_or_404(workshop_id: int) -> tuple[Workshop, Centre]:
     """A workshop of a centre the current user manages, with its centre."""
     workshop = db.session.get(Workshop, workshop_id)
-    if workshop is None or not current_user.can_manage_centre(workshop.centre_id):
+    if workshop is None or not is_centre_staff(current_user, workshop.centre_id):
         abort(404)
     return workshop, db.session.get(Centre, workshop.centre_id)
 

@@ -4,15 +4,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from booking.auth_setup import staff_required
-from booking.models.people import ROLE_STAFF
+from booking.services.accounts.access import managed_centre_ids
 from booking.services.schedule import imports as schedule_import
 from booking.web.manage import bp
 from booking.web.manage.forms import ImportConfirmForm, ImportUploadForm
-
-
-def _allowed_centre_ids() -> set[int] | None:
-    """Admins may import for any centre; staff only for their own."""
-    return None if current_user.is_admin else current_user.centre_ids(ROLE_STAFF)
 
 
 def _preview(plan, csv_text: str | None, upload_form, status: int):
@@ -38,7 +33,7 @@ def schedule_upload():
     if not form.validate_on_submit():
         return _preview(None, None, form, 422)
     data = form.file.data.read(schedule_import.MAX_BYTES + 1)
-    plan = schedule_import.parse_schedule(data, allowed_centre_ids=_allowed_centre_ids())
+    plan = schedule_import.parse_schedule(data, allowed_centre_ids=managed_centre_ids(current_user))
     csv_text = None
     if plan.ok:
         csv_text = data.decode("utf-8-sig")
@@ -54,7 +49,7 @@ def schedule_confirm():
         flash("There was no schedule to import; please upload the file again.", "error")
         return _preview(None, None, ImportUploadForm(formdata=None), 422)
     result = schedule_import.import_schedule(
-        form.csv_text.data, allowed_centre_ids=_allowed_centre_ids()
+        form.csv_text.data, allowed_centre_ids=managed_centre_ids(current_user)
     )
     if not result.created:
         flash("Nothing was imported: please correct the file and upload it again.", "error")
