@@ -14,12 +14,13 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 
-from booking.calendar.invite import PUBLISH, invite_for_registration, invite_for_session_cancel
+from booking.calendar.invite import PUBLISH
 from booking.extensions import db
 from booking.mail.message import Outgoing, build_message
 from booking.models import OutboxMessage, Registration, WorkshopSession
 from booking.services.booking import book as booking
-from booking.services.schedule import sessions
+from booking.services.notices.invites import invite_for_registration, invite_for_session_cancel
+from booking.services.schedule import edit, sessions
 from booking.timefmt import to_local
 from tests.itip_checker import itip_errors, require_libical
 
@@ -101,7 +102,7 @@ def test_every_emailed_invite_passes_the_itip_restrictions(
         parent_id=first.id, workshop_id=other.id, baby_id=make_baby(first, name="Bo").id,
         consent=True,
     )
-    sessions.cancel_workshop(other.id, "The room flooded.")
+    edit.cancel_workshop(other.id, "The room flooded.")
 
     calendars = _emailed_calendars()
     assert {method for method, _ in calendars} == {"REQUEST", "CANCEL"}

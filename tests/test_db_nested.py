@@ -17,7 +17,7 @@ from booking.models.registration import WAITLISTED
 from booking.services.booking import book as booking
 from booking.services.booking import referrals, waitlist
 from booking.services.booking.places import release_place, take_place
-from booking.services.schedule import sessions
+from booking.services.schedule import edit
 
 
 class UseCaseFailed(Exception):
@@ -143,7 +143,7 @@ def test_the_guard_names_the_step_outside_a_transaction(ctx):
         lambda w: release_place(w),
         lambda w: referrals.claim_held_place(w, "ABCD-EFGH-JKLM"),
         lambda w: referrals.record_code_use(1, 1),
-        lambda w: sessions.apply_workshop_cancellation(w, "Gone"),
+        lambda w: edit.apply_workshop_cancellation(w, "Gone"),
     ],
     ids=["promote", "capacity", "take", "release", "claim", "record-code", "cancel-workshop"],
 )

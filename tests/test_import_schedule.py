@@ -11,7 +11,7 @@ from booking.extensions import db
 from booking.models import Workshop, WorkshopSession
 from booking.services.schedule import imports as schedule_import
 from booking.services.schedule.imports import import_schedule, parse_schedule
-from booking.services.schedule.workshops import workshop_topics
+from booking.services.schedule.queries import workshop_topics
 
 HEADER = (
     "centre,title,kind,instructor_email,first_session,sessions,duration_minutes,capacity,"

@@ -22,7 +22,7 @@ from booking.models import (
 from booking.services.booking.book import book_place, cancel_registration, move_registration
 from booking.services.courses import makeups
 from booking.services.privacy.erase import erase_user
-from booking.services.schedule.sessions import cancel_workshop
+from booking.services.schedule.edit import cancel_workshop
 from tests.makeup_helpers import book, seats, session_of
 
 

@@ -10,7 +10,7 @@ from booking.extensions import db
 from booking.models import OutboxMessage, Registration, User, Workshop, WorkshopSession
 from booking.services.booking import book as booking
 from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.schedule import sessions
+from booking.services.schedule import create, edit, sessions
 from booking.timefmt import to_local
 
 
@@ -63,7 +63,7 @@ def test_update_workshop_changes_details_and_checks_them(
 ):
     workshop = make_workshop()
     other_centre_instructor = make_user(role="instructor", centre=make_centre())
-    sessions.update_workshop(
+    edit.update_workshop(
         workshop.id, title="  Calm  baby ", price="12.5", min_age_weeks=8, max_age_weeks=30
     )
     changed = fresh(workshop.id)
@@ -73,13 +73,13 @@ def test_update_workshop_changes_details_and_checks_them(
         8,
     )
     with pytest.raises(Invalid) as err:
-        sessions.update_workshop(workshop.id, min_age_weeks=40, price="-1", title="")
+        edit.update_workshop(workshop.id, min_age_weeks=40, price="-1", title="")
     assert set(err.value.fields) == {"max_age_weeks", "price", "title"}
     with pytest.raises(Invalid) as err:
-        sessions.update_workshop(workshop.id, instructor_id=other_centre_instructor.id)
+        edit.update_workshop(workshop.id, instructor_id=other_centre_instructor.id)
     assert "instructor_id" in err.value.fields
     with pytest.raises(Invalid) as err:
-        sessions.update_workshop(workshop.id, kind="single", capacity=3)
+        edit.update_workshop(workshop.id, kind="single", capacity=3)
     assert set(err.value.fields) == {"kind", "capacity"}
     assert fresh(workshop.id).title == "Calm baby"
 
@@ -90,23 +90,23 @@ def test_update_workshop_accepts_an_instructor_of_the_centre(
     centre = make_centre()
     workshop = make_workshop(centre=centre)
     second = make_user(role="instructor", centre=centre)
-    sessions.update_workshop(workshop.id, instructor_id=str(second.id))
+    edit.update_workshop(workshop.id, instructor_id=str(second.id))
     assert fresh(workshop.id).instructor_id == second.id
 
 
 def test_publish_and_unpublish(ctx, make_workshop, booked):
     workshop = make_workshop(status="draft")
-    sessions.publish_workshop(workshop.id)
+    edit.publish_workshop(workshop.id)
     assert fresh(workshop.id).status == "published"
-    sessions.unpublish_workshop(workshop.id)
+    edit.unpublish_workshop(workshop.id)
     assert fresh(workshop.id).status == "draft"
-    sessions.publish_workshop(workshop.id)
+    edit.publish_workshop(workshop.id)
     booked(workshop)
     with pytest.raises(Conflict, match="1 booked and 0 waiting"):
-        sessions.unpublish_workshop(workshop.id)
+        edit.unpublish_workshop(workshop.id)
     assert fresh(workshop.id).status == "published"
     with pytest.raises(NotFound):
-        sessions.publish_workshop(999999)
+        edit.publish_workshop(999999)
 
 
 def test_cancel_workshop_cancels_everything_and_tells_everyone(ctx, make_workshop, booked):
@@ -115,7 +115,7 @@ def test_cancel_workshop_cancels_everything_and_tells_everyone(ctx, make_worksho
     waiting, waiting_parent = booked(workshop, name="Bo")
     assert waiting.status == "waitlisted"
     before = len(outbox())
-    sessions.cancel_workshop(workshop.id, reason="Instructor unwell")
+    edit.cancel_workshop(workshop.id, reason="Instructor unwell")
     changed = fresh(workshop.id)
     assert changed.status == "cancelled" and changed.confirmed_count == 0
     regs = db.session.scalars(sa.select(Registration).order_by(Registration.id)).all()
@@ -126,9 +126,9 @@ def test_cancel_workshop_cancels_everything_and_tells_everyone(ctx, make_worksho
     assert {first_parent.email, waiting_parent.email} <= recipients
     assert len(recipients) == 3  # and the instructor
     with pytest.raises(Conflict):
-        sessions.cancel_workshop(workshop.id)
+        edit.cancel_workshop(workshop.id)
     with pytest.raises(Conflict):
-        sessions.update_workshop(workshop.id, title="Back again")
+        edit.update_workshop(workshop.id, title="Back again")
 
 
 def test_move_session_bumps_revision_and_tells_parents_and_instructor(ctx, make_workshop, booked):
@@ -270,7 +270,7 @@ def test_add_session_renumbers_by_time_and_keeps_span(ctx, make_workshop):
 def test_add_workshop_creates_in_its_own_transaction(ctx, make_workshop):
     existing = make_workshop()
     local = next_weekday_local(weeks=3)
-    created = sessions.add_workshop(
+    created = create.add_workshop(
         centre_id=existing.centre_id,
         instructor_id=existing.instructor_id,
         kind="course",

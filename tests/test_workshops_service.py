@@ -10,12 +10,10 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Workshop, WorkshopSession
 from booking.services.errors import Invalid
+from booking.services.schedule.create import create_workshop
 from booking.services.schedule.fields import NOT_AN_INSTRUCTOR
-from booking.services.schedule.workshops import (
-    create_workshop,
-    validate_workshop_fields,
-    workshop_topics,
-)
+from booking.services.schedule.queries import workshop_topics
+from booking.services.schedule.workshop_input import validate_workshop_fields
 from booking.timefmt import to_local
 
 

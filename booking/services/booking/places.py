@@ -27,19 +27,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def lock_workshop(workshop_id: int) -> Workshop | None:
-    """Load a workshop, fresh from the database, locking its row until commit.
+def lock_workshop(workshop_id: int, missing: str = "We could not find that class.") -> Workshop:
+    """Load a workshop, fresh from the database, locking its row until commit;
+    NotFound (with the `missing` message) when there is no such workshop.
 
     On PostgreSQL this is SELECT ... FOR UPDATE, so every change to one
     workshop's places is serialised; on SQLite the write transaction already
-    holds the database's write lock (BEGIN IMMEDIATE).
+    holds the database's write lock (BEGIN IMMEDIATE). Every use case that
+    changes a workshop, its sessions or its places locks the workshop first.
     """
-    return db.session.scalar(
+    workshop = db.session.scalar(
         sa.select(Workshop)
         .where(Workshop.id == workshop_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    if workshop is None:
+        raise NotFound(missing)
+    return workshop
 
 
 def centre_of(workshop: Workshop) -> Centre:
@@ -60,9 +65,10 @@ def centre_of(workshop: Workshop) -> Centre:
 
 def bookable_workshop(workshop_id: int) -> Workshop:
     """The locked workshop if the public may see it: published at a published centre."""
-    workshop = lock_workshop(workshop_id)
-    if workshop is None or workshop.status != PUBLISHED or not centre_of(workshop).published:
-        raise NotFound("We could not find that class. It may have been withdrawn.")
+    missing = "We could not find that class. It may have been withdrawn."
+    workshop = lock_workshop(workshop_id, missing)
+    if workshop.status != PUBLISHED or not centre_of(workshop).published:
+        raise NotFound(missing)
     return workshop
 
 

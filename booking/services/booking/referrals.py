@@ -68,10 +68,7 @@ class NewCode:
 
 
 def _workshop_for_staff(workshop_id) -> Workshop:
-    workshop = lock_workshop(require_int(workshop_id, "The class"))
-    if workshop is None:
-        raise NotFound("We could not find that class.")
-    return workshop
+    return lock_workshop(require_int(workshop_id, "The class"))
 
 
 def _refuse_if_cancelled(workshop: Workshop) -> None:
@@ -278,8 +275,7 @@ def release_workshop_held_places(workshop_id: int, now: datetime | None = None) 
     with write_transaction():
         workshop = lock_workshop(workshop_id)
         if (
-            workshop is None
-            or workshop.held_until is None
+            workshop.held_until is None
             or workshop.held_until > now
             or workshop.held_places <= workshop.held_claimed
         ):

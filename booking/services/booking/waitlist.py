@@ -6,7 +6,6 @@ import sqlalchemy as sa
 
 from booking.db import require_transaction, write_transaction
 from booking.extensions import db
-from booking.mail.notify import notify_booking_cancelled, notify_booking_confirmed, notify_promoted
 from booking.models import Baby, Registration, Workshop, WorkshopSession
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 from booking.models.workshop import PUBLISHED, SCHEDULED
@@ -25,6 +24,11 @@ from booking.services.booking.places import (
 )
 from booking.services.courses.makeups import end_registration_absences
 from booking.services.errors import CapacityRefused, Conflict, Invalid, NotFound
+from booking.services.notices.emails import (
+    notify_booking_cancelled,
+    notify_booking_confirmed,
+    notify_promoted,
+)
 from booking.services.schedule import fields as field_rules
 from booking.timefmt import format_local
 
@@ -103,7 +107,7 @@ def promote_waitlist(workshop_id: int) -> list[Registration]:
     """
     require_transaction("Promoting the waiting list")
     workshop = lock_workshop(workshop_id)
-    if workshop is None or not is_booking_open(workshop):
+    if not is_booking_open(workshop):
         return []
     promoted = []
     for registration in waiting_registrations(workshop_id):
@@ -183,8 +187,6 @@ def change_capacity(workshop_id: int, new_capacity) -> Workshop:
     """Change a workshop's capacity; a rise promotes the waiting list at once."""
     with write_transaction():
         workshop = lock_workshop(require_int(workshop_id, "The class"))
-        if workshop is None:
-            raise NotFound("We could not find that class.")
         apply_capacity_change(workshop, new_capacity)
     return workshop
 
@@ -234,10 +236,15 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
         if to_workshop_id == registration.workshop_id:
             raise Invalid("The booking is already in that class.")
         first, second = sorted((registration.workshop_id, to_workshop_id))
-        locked = {first: lock_workshop(first), second: lock_workshop(second)}
+        missing = {
+            registration.workshop_id: "We could not find that class.",
+            to_workshop_id: "We could not find the class to move to.",
+        }
+        locked = {
+            first: lock_workshop(first, missing[first]),  # in id order, as everywhere
+            second: lock_workshop(second, missing[second]),
+        }
         source, target = locked[registration.workshop_id], locked[to_workshop_id]
-        if target is None:
-            raise NotFound("We could not find the class to move to.")
         db.session.refresh(registration)
         if registration.status != CONFIRMED:
             raise Conflict("Only a confirmed place can be moved.")

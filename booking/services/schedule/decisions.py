@@ -23,22 +23,15 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.mail.context import (
-    BookingInfo,
-    alternatives_for,
-    booking_info,
-    can_email,
-    workshop_info,
-)
-from booking.mail.outbox import queue_email
 from booking.models import Registration, Workshop
 from booking.models.registration import CANCELLED, WAITLISTED
 from booking.models.workshop import CANCELLED as CANCELLED_WORKSHOP
 from booking.models.workshop import PUBLISHED
 from booking.services.booking import referrals
 from booking.services.booking.places import booking_closes_at, lock_workshop, utc_now
-from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.schedule.sessions import apply_workshop_cancellation
+from booking.services.errors import Conflict, Invalid
+from booking.services.notices.emails import notify_waitlist_closed
+from booking.services.schedule.edit import apply_workshop_cancellation
 
 UNDER_MINIMUM_REASON = "Not enough bookings for the class to run"
 WAITLIST_CLOSED_REASON = "waiting list closed"
@@ -75,8 +68,7 @@ def decide_minimum(workshop_id: int, now: datetime | None = None) -> str:
     with write_transaction():
         workshop = lock_workshop(workshop_id)
         if (
-            workshop is None
-            or workshop.status != PUBLISHED
+            workshop.status != PUBLISHED
             or workshop.min_places is None
             or workshop.run_confirmed
             or workshop.decision_at is None
@@ -109,28 +101,13 @@ def due_waitlist_closures(now: datetime) -> list[int]:
     )
 
 
-def _notify_waitlist_closed(registration: Registration, booking: BookingInfo, now) -> None:
-    if not can_email(booking.parent):
-        return
-    queue_email(
-        booking.parent.email,
-        "waitlist_closed",
-        f"Waiting list closed: {booking.info.workshop.title} at {booking.info.centre.name}",
-        centre=booking.info.centre,
-        booking=booking,
-        info=booking.info,
-        alternatives=alternatives_for(booking, now),
-        dedupe_key=f"waitlist-closed:{registration.id}",
-    )
-
-
 def close_waitlist(workshop_id: int, now: datetime | None = None) -> int:
     """Close a course's waiting list once it can no longer be joined; returns how many
     waiting entries were cancelled (0 when still open or already closed)."""
     now = now or utc_now()
     with write_transaction():
         workshop = lock_workshop(workshop_id)
-        if workshop is None or workshop.status != PUBLISHED:
+        if workshop.status != PUBLISHED:
             return 0
         closes = booking_closes_at(workshop)
         if closes is None or closes > now:
@@ -142,15 +119,13 @@ def close_waitlist(workshop_id: int, now: datetime | None = None) -> int:
                 .order_by(Registration.waitlisted_at, Registration.id)
             )
         )
-        info = workshop_info(workshop) if waiting else None
         for registration in waiting:
-            booking = booking_info(registration, info)
             registration.status = CANCELLED
             registration.cancelled_at = now
             registration.cancel_reason = WAITLIST_CLOSED_REASON
             registration.invite_sequence += 1
             db.session.flush()
-            _notify_waitlist_closed(registration, booking, now)
+            notify_waitlist_closed(registration, now)
         return len(waiting)
 
 
@@ -188,8 +163,6 @@ def confirm_run(workshop_id: int) -> Workshop:
     for being below its minimum. Confirming again changes nothing."""
     with write_transaction():
         workshop = lock_workshop(workshop_id)
-        if workshop is None:
-            raise NotFound("We could not find that class.")
         if workshop.status == CANCELLED_WORKSHOP:
             raise Conflict("This class is cancelled, so it cannot be confirmed to run.")
         if workshop.min_places is None:

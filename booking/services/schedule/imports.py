@@ -17,10 +17,10 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Centre
 from booking.services.errors import Invalid
-from booking.services.schedule.workshops import (
+from booking.services.schedule.create import create_workshop
+from booking.services.schedule.workshop_input import (
     FIELDS,
     check_workshop,
-    create_workshop,
     instructor_id_for_email,
 )
 from booking.timefmt import format_local

@@ -27,8 +27,6 @@ def set_workshop_topics(workshop_id: int, slugs) -> list[str]:
     """Replace a workshop's topics with the given slugs; returns them in list order."""
     with write_transaction():
         workshop = lock_workshop(require_int(workshop_id, "The class"))
-        if workshop is None:
-            raise NotFound("We could not find that class.")
         topics = clean_topics(slugs)
         db.session.execute(
             sa.delete(workshop_topic).where(workshop_topic.c.workshop_id == workshop.id)

@@ -7,8 +7,8 @@ from flask import flash, redirect, render_template, request, url_for
 from booking.auth_setup import staff_required
 from booking.services.booking import referrals
 from booking.services.errors import DomainError
+from booking.services.schedule.queries import workshop_topics
 from booking.services.schedule.topic_tags import set_workshop_topics
-from booking.services.schedule.workshops import workshop_topics
 from booking.timefmt import local_to_utc, to_local
 from booking.web.manage import bp
 from booking.web.manage.access import workshop_or_404

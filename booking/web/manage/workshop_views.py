@@ -9,8 +9,11 @@ from booking.extensions import db
 from booking.models import User
 from booking.services.booking import book as booking_service
 from booking.services.errors import DomainError
+from booking.services.schedule import create as create_service
+from booking.services.schedule import edit as edit_service
+from booking.services.schedule import queries as schedule_queries
 from booking.services.schedule import sessions as session_service
-from booking.services.schedule.workshops import workshop_topics
+from booking.services.schedule.queries import workshop_topics
 from booking.timefmt import to_local
 from booking.web.manage import bp, queries
 from booking.web.manage.access import centre_or_404, session_or_404, workshop_or_404
@@ -56,7 +59,7 @@ def workshop_new(centre_id: int):
     if form.validate_on_submit():
         data = form.data
         try:
-            workshop = session_service.add_workshop(
+            workshop = create_service.add_workshop(
                 centre_id=centre.id,
                 instructor_id=data["instructor_id"],
                 kind=data["kind"],
@@ -100,13 +103,13 @@ def workshop(workshop_id: int):
 
 
 def _workshop_page(workshop, centre, capacity_form, status):
-    confirmed, waiting = session_service.active_counts(workshop.id)
+    confirmed, waiting = schedule_queries.active_counts(workshop.id)
     return (
         render_template(
             "manage/workshop.html",
             workshop=workshop,
             centre=centre,
-            sessions=session_service.workshop_sessions(workshop.id),
+            sessions=schedule_queries.workshop_sessions(workshop.id),
             instructor=_instructor(workshop),
             topics=workshop_topics(workshop.id),
             confirmed=confirmed,
@@ -138,7 +141,7 @@ def workshop_edit(workshop_id: int):
             fields = {n: form[n].data for n in EDIT_FIELDS}
             if fields["late_join_until"] is None:  # left empty: unchanged
                 del fields["late_join_until"]
-            session_service.update_workshop(workshop.id, **fields)
+            edit_service.update_workshop(workshop.id, **fields)
         except DomainError as exc:
             put_errors_on_form(form, exc)
             status = status_for(exc)
@@ -175,7 +178,7 @@ def _simple_action(workshop_id: int, action, done: str):
 def workshop_publish(workshop_id: int):
     """Make a draft workshop bookable."""
     return _simple_action(
-        workshop_id, session_service.publish_workshop, "The workshop is published."
+        workshop_id, edit_service.publish_workshop, "The workshop is published."
     )
 
 
@@ -184,7 +187,7 @@ def workshop_publish(workshop_id: int):
 def workshop_unpublish(workshop_id: int):
     """Take a workshop back to draft (only while nobody is booked or waiting)."""
     return _simple_action(
-        workshop_id, session_service.unpublish_workshop, "The workshop is back to draft."
+        workshop_id, edit_service.unpublish_workshop, "The workshop is back to draft."
     )
 
 
@@ -197,7 +200,7 @@ def workshop_cancel(workshop_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            session_service.cancel_workshop(workshop.id, reason=form.reason.data or "")
+            edit_service.cancel_workshop(workshop.id, reason=form.reason.data or "")
         except DomainError as exc:
             flash(exc.message, "error")
             status = status_for(exc)
@@ -206,7 +209,7 @@ def workshop_cancel(workshop_id: int):
             return _back(workshop.id)
     elif request.method == "POST":
         status = 422
-    confirmed, waiting = session_service.active_counts(workshop.id)
+    confirmed, waiting = schedule_queries.active_counts(workshop.id)
     return (
         render_template(
             "manage/workshop_cancel.html",

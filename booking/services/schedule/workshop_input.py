@@ -1,44 +1,29 @@
-"""Creating workshops (courses and single classes) with their weekly sessions.
+"""Whole-workshop checks: a new workshop's values, and changes to an existing one.
 
 `validate_workshop_fields` checks raw values (from a form, a CSV row or JSON) without
 touching the database; `check_workshop` adds the checks that need it (the centre, the
-instructor, a first session in the future, no duplicate); `create_workshop` adds the
-workshop to the caller's transaction. The staff pages, the API and the schedule import
-all go through these, so a workshop is judged by the same rules wherever it comes from.
+instructor, a first session in the future, no duplicate). `clean_workshop_changes`
+checks the details staff change on an existing workshop. The staff pages, the API and
+the schedule import all go through these (and each field through
+booking.services.schedule.fields), so a workshop is judged by the same rules wherever
+it comes from.
 """
 
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Centre, Membership, User, Workshop, WorkshopSession, utcnow
-from booking.models import workshop_topic as workshop_topic_table
 from booking.models.people import ROLE_INSTRUCTOR
-from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED
+from booking.models.workshop import CANCELLED
 from booking.services.accounts.users import find_user_by_email
 from booking.services.errors import Invalid
 from booking.services.schedule import fields as rules
-from booking.services.schedule.fields import (  # noqa: F401 - the limits, named where they were
-    MAX_AGE_WEEKS,
-    MAX_CAPACITY,
-    MAX_COURSE_SESSIONS,
-    MAX_CUTOFF_HOURS,
-    MAX_DESCRIPTION,
-    MAX_DURATION,
-    MAX_PRICE,
-    MAX_ROOM,
-    MAX_TITLE,
-    MAX_WHAT_TO_BRING,
-    MIN_DURATION,
-    NOT_AN_INSTRUCTOR,
-)
+from booking.services.schedule.fields import MIN_DURATION, NOT_AN_INSTRUCTOR
 from booking.timefmt import local_to_utc, to_local
-from booking.topics import TOPICS
 
 DECISION_HOURS_BEFORE = 48
-HELD_RELEASE_HOURS_BEFORE = 48
 # The instructor id given for an email that has no account: refused like any other
 # person who is not an instructor of the centre, so the answer says nothing about it.
 NO_ACCOUNT = 0
@@ -79,13 +64,13 @@ _REQUIRED_LABELS = {
 def parse_local_datetime(value) -> datetime:
     """A first-session time from text ('YYYY-MM-DD HH:MM') or a datetime.
 
-    Raises ValueError (a field_rules.FieldError) with a readable message otherwise.
+    Raises ValueError (a fields.FieldError) with a readable message otherwise.
     """
     return rules.session_start(value)
 
 
 def validate_workshop_fields(data: dict) -> tuple[dict, dict]:
-    """Check a workshop's raw values without the database, by the rules of field_rules.
+    """Check a workshop's raw values without the database, by the rules of fields.py.
 
     `data` holds the create_workshop keywords, as typed values or as text (from a form
     or CSV). Returns (clean, errors): clean values for the fields that passed, and
@@ -255,133 +240,149 @@ def find_duplicate(
     )
 
 
-def create_workshop(
-    *,
-    centre_id: int,
-    instructor_id: int,
-    kind: str,
-    title: str,
-    first_session_local: datetime,
-    sessions: int | None = None,
-    duration_minutes: int,
-    capacity: int,
-    min_age_weeks: int,
-    max_age_weeks: int,
-    price: Decimal,
-    description: str = "",
-    what_to_bring: str = "",
-    publish: bool = False,
-    topics=(),
-    min_places: int | None = None,
-    held_places: int = 0,
-    late_join_until: int = 1,
-    cancellation_cutoff_hours: int = 24,
-    room: str = "",
-) -> Workshop:
-    """Add a workshop and its weekly sessions to the current transaction.
 
-    `first_session_local` is the centre's wall-clock time (naive); every session keeps
-    that local time, also across a daylight-saving change; `sessions` may be left out
-    for a single class (it has one). Raises Invalid with
-    {field: message} for every bad field. Adds and flushes, never commits: wrap calls
-    in write_transaction() (one import is then all or nothing).
+
+# --- changes to an existing workshop ---------------------------------------------------
+
+# The details clean_workshop_changes accepts (capacity and status change by their own
+# rules, in booking.services.schedule.edit; the kind never changes).
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "what_to_bring",
+    "min_age_weeks",
+    "max_age_weeks",
+    "price",
+    "cancellation_cutoff_hours",
+    "instructor_id",
+    "min_places",
+    "decision_at",
+    "run_confirmed",
+    "late_join_until",
+)
+
+
+def _apply(rule, fields: dict, errors: dict, name: str, *args):
+    """The rule's clean value of fields[name], or None with the refusal recorded."""
+    try:
+        return rule(fields[name], *args)
+    except rules.FieldError as exc:
+        errors[name] = str(exc)
+        return None
+
+
+def _session_count(workshop: Workshop) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.max(WorkshopSession.number)).where(
+            WorkshopSession.workshop_id == workshop.id
+        )
+    ) or 1
+
+
+def _clean_decision_fields(
+    workshop: Workshop, fields: dict, clean: dict, errors: dict, capacity
+) -> None:
+    """Minimum numbers (min_places, decision_at, run_confirmed) and late joining.
+
+    The same rules as creating a workshop: a minimum from 1 to the capacity,
+    decided at `decision_at` (an aware time, in the future and before the first
+    session; 48 hours before it by default), and late joining until one of the
+    workshop's sessions. run_confirmed needs a minimum, and cannot be taken back
+    once the decision time has passed.
     """
-    if isinstance(centre_id, int) and not isinstance(centre_id, bool):
-        # One creation per centre at a time (PostgreSQL row lock; SQLite's write
-        # transaction already serialises), so the duplicate check below holds.
-        db.session.execute(sa.select(Centre.id).where(Centre.id == centre_id).with_for_update())
-    clean, errors = check_workshop(
-        {
-            "centre_id": centre_id,
-            "instructor_id": instructor_id,
-            "kind": kind,
-            "title": title,
-            "first_session_local": first_session_local,
-            "sessions": sessions,
-            "duration_minutes": duration_minutes,
-            "capacity": capacity,
-            "min_age_weeks": min_age_weeks,
-            "max_age_weeks": max_age_weeks,
-            "price": price,
-            "description": description,
-            "what_to_bring": what_to_bring,
-            "publish": publish,
-            "topics": topics,
-            "min_places": min_places,
-            "held_places": held_places,
-            "late_join_until": late_join_until,
-            "cancellation_cutoff_hours": cancellation_cutoff_hours,
-            "room": room,
-        }
-    )
+    now = utcnow()
+    first = workshop.first_starts_at
+    if "late_join_until" in fields:
+        clean["late_join_until"] = _apply(
+            rules.late_join_until, fields, errors, "late_join_until", _session_count(workshop)
+        )
+    minimum = workshop.min_places
+    if "min_places" in fields:
+        places = capacity if isinstance(capacity, int) else workshop.capacity
+        minimum = _apply(rules.min_places, fields, errors, "min_places", places)
+        clean["min_places"] = minimum
+    decision = workshop.decision_at
+    if "decision_at" in fields:
+        value = fields["decision_at"]
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            errors["decision_at"] = "Give the decision time as a date and time with its offset."
+        elif minimum is None:
+            errors["decision_at"] = "A decision time goes with a minimum number (min_places)."
+        else:
+            try:
+                decision = value.astimezone(UTC)
+            except (OverflowError, ValueError):
+                decision = None
+            if decision is None:
+                errors["decision_at"] = "That decision time is out of range."
+            elif decision <= now:
+                errors["decision_at"] = "The decision time must be in the future."
+            elif first is not None and decision >= first:
+                errors["decision_at"] = "The decision time must be before the first session."
+            clean["decision_at"] = decision
+    elif "min_places" in fields and minimum is not None and workshop.min_places is None:
+        decision = first - timedelta(hours=DECISION_HOURS_BEFORE) if first else None
+        if decision is None or decision <= now:
+            errors.setdefault("min_places", (
+                f"Minimum numbers need the first session more than {DECISION_HOURS_BEFORE}"
+                " hours away, so there is time to decide (or give a decision_at)."
+            ))
+        clean["decision_at"] = decision
+    if "min_places" in fields and minimum is None:
+        clean["decision_at"] = None
+        clean["run_confirmed"] = False
+    if "run_confirmed" in fields:
+        value = fields["run_confirmed"]
+        if not isinstance(value, bool):
+            errors["run_confirmed"] = "run_confirmed must be true or false."
+        elif value and minimum is None:
+            errors["run_confirmed"] = "This class has no minimum number, so it always runs."
+        elif not value and workshop.run_confirmed and (decision is None or decision <= now):
+            errors["run_confirmed"] = (
+                "The decision time has passed, so the class stays confirmed to run."
+            )
+        else:
+            clean["run_confirmed"] = value
+
+
+def clean_workshop_changes(workshop: Workshop, fields: dict, capacity=None) -> dict:
+    """The clean values of changes to a workshop's EDITABLE_FIELDS, or Invalid naming
+    every refused field. Reads only; `capacity` is the new capacity when it changes in
+    the same request (the minimum is checked against it)."""
+    unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
+    if unknown:
+        errors = {name: "This cannot be changed here." for name in unknown}
+        if "capacity" in unknown:
+            errors["capacity"] = "Capacity is changed on its own, so waiting parents move up."
+        if "kind" in unknown:
+            errors["kind"] = "A workshop's kind cannot change once created."
+        raise Invalid("Some details cannot be changed this way.", errors)
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    for name, rule in (
+        ("title", rules.title),
+        ("description", rules.description),
+        ("what_to_bring", rules.what_to_bring),
+        ("min_age_weeks", rules.min_age_weeks),
+        ("cancellation_cutoff_hours", rules.cancellation_cutoff_hours),
+        ("price", rules.price),
+    ):
+        if name in fields:
+            clean[name] = _apply(rule, fields, errors, name)
+    if "max_age_weeks" in fields or "min_age_weeks" in fields:
+        low = clean.get("min_age_weeks", workshop.min_age_weeks)
+        oldest = {"max_age_weeks": fields.get("max_age_weeks", workshop.max_age_weeks)}
+        if "min_age_weeks" not in errors:
+            clean["max_age_weeks"] = _apply(
+                rules.max_age_weeks, oldest, errors, "max_age_weeks", low
+            )
+    if "instructor_id" in fields:
+        instructor = instructor_at(fields["instructor_id"], workshop.centre_id)
+        if instructor is None:
+            errors["instructor_id"] = NOT_AN_INSTRUCTOR
+        else:
+            clean["instructor_id"] = instructor.id
+    _clean_decision_fields(workshop, fields, clean, errors, capacity)
     if errors:
-        raise Invalid("Some details of the workshop need correcting.", errors)
-    return _build(clean)
-
-
-def _build(clean: dict) -> Workshop:
-    times = clean["times"]
-    first_start = times[0][0]
-    workshop = Workshop(
-        centre_id=clean["centre_id"],
-        instructor_id=clean["instructor_id"],
-        kind=clean["kind"],
-        title=clean["title"],
-        description=clean["description"],
-        what_to_bring=clean["what_to_bring"],
-        capacity=clean["capacity"],
-        confirmed_count=0,
-        min_age_weeks=clean["min_age_weeks"],
-        max_age_weeks=clean["max_age_weeks"],
-        price=clean["price"],
-        cancellation_cutoff_hours=clean["cancellation_cutoff_hours"],
-        status=PUBLISHED if clean["publish"] else DRAFT,
-        min_places=clean["min_places"],
-        decision_at=(
-            first_start - timedelta(hours=DECISION_HOURS_BEFORE)
-            if clean["min_places"]
-            else None
-        ),
-        held_places=clean["held_places"],
-        held_claimed=0,
-        held_until=(
-            first_start - timedelta(hours=HELD_RELEASE_HOURS_BEFORE)
-            if clean["held_places"]
-            else None
-        ),
-        late_join_until=clean["late_join_until"],
-        first_starts_at=first_start,
-        last_ends_at=times[-1][1],
-    )
-    db.session.add(workshop)
-    db.session.flush()
-    for number, (start, end) in enumerate(times, start=1):
-        db.session.add(
-            WorkshopSession(
-                workshop_id=workshop.id,
-                number=number,
-                starts_at=start,
-                ends_at=end,
-                room=clean["room"],
-            )
-        )
-    if clean["topics"]:
-        db.session.execute(
-            workshop_topic_table.insert(),
-            [{"workshop_id": workshop.id, "topic": slug} for slug in clean["topics"]],
-        )
-    db.session.flush()
-    return workshop
-
-
-def workshop_topics(workshop_id: int) -> list[str]:
-    """The topic slugs of a workshop, in list order."""
-    slugs = set(
-        db.session.scalars(
-            sa.select(workshop_topic_table.c.topic).where(
-                workshop_topic_table.c.workshop_id == workshop_id
-            )
-        )
-    )
-    return [t.slug for t in TOPICS if t.slug in slugs]
-
+        raise Invalid("Some details need correcting.", errors)
+    return clean

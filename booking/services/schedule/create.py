@@ -1,0 +1,148 @@
+"""Creating workshops (courses and single classes) with their weekly sessions.
+
+`create_workshop` checks a workshop by the rules of
+booking.services.schedule.workshop_input and adds it, with its sessions and topics,
+to the caller's transaction (the schedule import creates many in one);
+`add_workshop` is the same as a use case of its own.
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import Centre, Workshop, WorkshopSession
+from booking.models import workshop_topic as workshop_topic_table
+from booking.models.workshop import DRAFT, PUBLISHED
+from booking.services.errors import Invalid
+from booking.services.schedule.workshop_input import DECISION_HOURS_BEFORE, check_workshop
+
+HELD_RELEASE_HOURS_BEFORE = 48
+
+
+def add_workshop(**fields) -> Workshop:
+    """Create a workshop and its sessions in a transaction of its own (see create_workshop)."""
+    with write_transaction():
+        workshop = create_workshop(**fields)
+    return workshop
+
+
+def create_workshop(
+    *,
+    centre_id: int,
+    instructor_id: int,
+    kind: str,
+    title: str,
+    first_session_local: datetime,
+    sessions: int | None = None,
+    duration_minutes: int,
+    capacity: int,
+    min_age_weeks: int,
+    max_age_weeks: int,
+    price: Decimal,
+    description: str = "",
+    what_to_bring: str = "",
+    publish: bool = False,
+    topics=(),
+    min_places: int | None = None,
+    held_places: int = 0,
+    late_join_until: int = 1,
+    cancellation_cutoff_hours: int = 24,
+    room: str = "",
+) -> Workshop:
+    """Add a workshop and its weekly sessions to the current transaction.
+
+    `first_session_local` is the centre's wall-clock time (naive); every session keeps
+    that local time, also across a daylight-saving change; `sessions` may be left out
+    for a single class (it has one). Raises Invalid with
+    {field: message} for every bad field. Adds and flushes, never commits: wrap calls
+    in write_transaction() (one import is then all or nothing).
+    """
+    if isinstance(centre_id, int) and not isinstance(centre_id, bool):
+        # One creation per centre at a time (PostgreSQL row lock; SQLite's write
+        # transaction already serialises), so the duplicate check below holds.
+        db.session.execute(sa.select(Centre.id).where(Centre.id == centre_id).with_for_update())
+    clean, errors = check_workshop(
+        {
+            "centre_id": centre_id,
+            "instructor_id": instructor_id,
+            "kind": kind,
+            "title": title,
+            "first_session_local": first_session_local,
+            "sessions": sessions,
+            "duration_minutes": duration_minutes,
+            "capacity": capacity,
+            "min_age_weeks": min_age_weeks,
+            "max_age_weeks": max_age_weeks,
+            "price": price,
+            "description": description,
+            "what_to_bring": what_to_bring,
+            "publish": publish,
+            "topics": topics,
+            "min_places": min_places,
+            "held_places": held_places,
+            "late_join_until": late_join_until,
+            "cancellation_cutoff_hours": cancellation_cutoff_hours,
+            "room": room,
+        }
+    )
+    if errors:
+        raise Invalid("Some details of the workshop need correcting.", errors)
+    return _build(clean)
+
+
+def _build(clean: dict) -> Workshop:
+    times = clean["times"]
+    first_start = times[0][0]
+    workshop = Workshop(
+        centre_id=clean["centre_id"],
+        instructor_id=clean["instructor_id"],
+        kind=clean["kind"],
+        title=clean["title"],
+        description=clean["description"],
+        what_to_bring=clean["what_to_bring"],
+        capacity=clean["capacity"],
+        confirmed_count=0,
+        min_age_weeks=clean["min_age_weeks"],
+        max_age_weeks=clean["max_age_weeks"],
+        price=clean["price"],
+        cancellation_cutoff_hours=clean["cancellation_cutoff_hours"],
+        status=PUBLISHED if clean["publish"] else DRAFT,
+        min_places=clean["min_places"],
+        decision_at=(
+            first_start - timedelta(hours=DECISION_HOURS_BEFORE)
+            if clean["min_places"]
+            else None
+        ),
+        held_places=clean["held_places"],
+        held_claimed=0,
+        held_until=(
+            first_start - timedelta(hours=HELD_RELEASE_HOURS_BEFORE)
+            if clean["held_places"]
+            else None
+        ),
+        late_join_until=clean["late_join_until"],
+        first_starts_at=first_start,
+        last_ends_at=times[-1][1],
+    )
+    db.session.add(workshop)
+    db.session.flush()
+    for number, (start, end) in enumerate(times, start=1):
+        db.session.add(
+            WorkshopSession(
+                workshop_id=workshop.id,
+                number=number,
+                starts_at=start,
+                ends_at=end,
+                room=clean["room"],
+            )
+        )
+    if clean["topics"]:
+        db.session.execute(
+            workshop_topic_table.insert(),
+            [{"workshop_id": workshop.id, "topic": slug} for slug in clean["topics"]],
+        )
+    db.session.flush()
+    return workshop

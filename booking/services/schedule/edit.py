@@ -1,0 +1,243 @@
+"""Changes staff make to a workshop: its details, capacity and status.
+
+Each public function is one use case: it opens the write transaction, locks the
+workshop row, re-checks the rules inside the lock, makes the change, queues the
+emails through booking.mail inside the same transaction and raises a DomainError
+when a rule refuses the request (nothing is then written). `edit_workshop` does
+details, capacity and status together, all or nothing; the others are its parts
+on their own, for the staff pages.
+"""
+
+import sqlalchemy as sa
+
+from booking.db import require_transaction, write_transaction
+from booking.extensions import db
+from booking.models import Registration, Workshop, utcnow
+from booking.models.registration import CANCELLED as REG_CANCELLED
+from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED, SCHEDULED
+from booking.services.booking.places import lock_workshop
+from booking.services.booking.waitlist import apply_capacity_change, promote_waitlist
+from booking.services.courses.makeups import drop_makeups_into, end_registration_absences
+from booking.services.errors import Conflict, Invalid
+from booking.services.notices.emails import (
+    notify_makeup_cancelled,
+    notify_workshop_cancelled,
+)
+from booking.services.schedule import fields as rules
+from booking.services.schedule.queries import active_counts, workshop_sessions
+from booking.services.schedule.workshop_input import clean_workshop_changes
+
+NO_SUCH_WORKSHOP = "There is no such workshop."
+STATUSES = (PUBLISHED, DRAFT, CANCELLED)
+
+
+def lock_workshop_to_change(workshop_id: int) -> Workshop:
+    """The workshop, row-locked for the rest of the transaction; NotFound when there is
+    none, Conflict once it is cancelled (a cancelled workshop no longer changes)."""
+    workshop = lock_workshop(workshop_id, NO_SUCH_WORKSHOP)
+    refuse_if_cancelled(workshop)
+    return workshop
+
+
+def refuse_if_cancelled(workshop: Workshop) -> None:
+    """Conflict when the workshop is cancelled."""
+    if workshop.status == CANCELLED:
+        raise Conflict("This workshop has been cancelled; it can no longer be changed.")
+
+
+def edit_workshop(
+    workshop_id: int,
+    *,
+    fields: dict | None = None,
+    capacity: int | None = None,
+    status: str | None = None,
+    cancel_reason: str | None = None,
+) -> Workshop:
+    """Change a workshop's details, capacity and status in one transaction: all of it
+    or, when any rule refuses any part, none of it.
+
+    `fields` holds details as update_workshop takes them; `capacity` (None: unchanged)
+    follows change_capacity (waiting parents move up; CapacityRefused below the people
+    holding seats) and is the capacity the minimum is checked against; `status` is
+    published, draft or cancelled (None: unchanged), by the rules of publish_workshop,
+    unpublish_workshop and cancel_workshop, checked on the locked row before anything
+    changes. A workshop is cancelled on its own (Invalid with other changes), with an
+    optional `cancel_reason` (Invalid without status cancelled). Nothing to change
+    returns the workshop as it is.
+    """
+    fields = dict(fields or {})
+    if status is not None and status not in STATUSES:
+        raise Invalid(
+            "The status must be published, draft or cancelled.",
+            {"status": "Use published, draft or cancelled."},
+        )
+    if cancel_reason is not None and status != CANCELLED:
+        raise Invalid(
+            "A cancel_reason goes with status cancelled.",
+            {"cancel_reason": "Only with status cancelled."},
+        )
+    if status == CANCELLED and (fields or capacity is not None):
+        raise Invalid(
+            "Cancel a workshop on its own, without other changes.",
+            {"status": "Send cancelled without other fields."},
+        )
+    with write_transaction():
+        workshop = lock_workshop(workshop_id, NO_SUCH_WORKSHOP)
+        if not fields and capacity is None and status is None:
+            return workshop
+        refuse_if_cancelled(workshop)
+        reason = ""
+        if status == PUBLISHED:
+            _refuse_publishing_without_sessions(workshop)
+        elif status == DRAFT:
+            _refuse_draft_while_booked(workshop)
+        elif status == CANCELLED:
+            reason = _clean_reason(cancel_reason or "", "cancel_reason")
+        if fields or capacity is not None:
+            _change_details(workshop, fields, capacity)
+        if status in (PUBLISHED, DRAFT) and workshop.status != status:
+            workshop.status = status
+            workshop.updated_at = utcnow()
+        elif status == CANCELLED:
+            apply_workshop_cancellation(workshop, reason)
+    return workshop
+
+
+def _refuse_publishing_without_sessions(workshop: Workshop) -> None:
+    if workshop.status != PUBLISHED and not any(
+        s.status == SCHEDULED for s in workshop_sessions(workshop.id)
+    ):
+        raise Conflict("A workshop needs at least one scheduled session to be published.")
+
+
+def _refuse_draft_while_booked(workshop: Workshop) -> None:
+    if workshop.status == DRAFT:
+        return
+    confirmed, waiting = active_counts(workshop.id)
+    if confirmed or waiting:
+        raise Conflict(
+            f"It cannot go back to draft: {confirmed} booked and {waiting} waiting. "
+            "Cancel the workshop instead (everyone is told), or cancel or move "
+            "their registrations first.",
+            {"status": "People are booked or waiting."},
+        )
+
+
+def _clean_reason(reason: str, field: str) -> str:
+    try:
+        return rules.cancel_reason(reason)
+    except rules.FieldError as exc:
+        raise Invalid(str(exc), {field: str(exc)}) from exc
+
+
+def _change_details(workshop: Workshop, fields: dict, new_capacity) -> None:
+    """On a locked workshop: the details, then the capacity (promoting waiting parents),
+    or the waiting list promoted when late joining now runs to a later session."""
+    changes = clean_workshop_changes(workshop, fields, new_capacity)
+    reopened = changes.get("late_join_until", workshop.late_join_until) > (
+        workshop.late_join_until or 1
+    )
+    for name, value in changes.items():
+        setattr(workshop, name, value)
+    workshop.updated_at = utcnow()
+    db.session.flush()
+    if new_capacity is not None:
+        apply_capacity_change(workshop, new_capacity)
+    elif reopened:
+        promote_waitlist(workshop.id)
+
+
+def update_workshop(workshop_id: int, **fields) -> Workshop:
+    """Change a workshop's details (not its kind, and capacity only via change_capacity).
+
+    Fields: title, description, what_to_bring, min_age_weeks, max_age_weeks, price,
+    cancellation_cutoff_hours, instructor_id (an instructor at the workshop's centre),
+    min_places, decision_at (an aware datetime), run_confirmed and late_join_until.
+    """
+    with write_transaction():
+        workshop = lock_workshop_to_change(workshop_id)
+        _change_details(workshop, fields, None)
+    return workshop
+
+
+def publish_workshop(workshop_id: int) -> Workshop:
+    """Make a draft workshop bookable; it needs at least one scheduled session."""
+    with write_transaction():
+        workshop = lock_workshop_to_change(workshop_id)
+        if workshop.status == PUBLISHED:
+            return workshop
+        _refuse_publishing_without_sessions(workshop)
+        workshop.status = PUBLISHED
+        workshop.updated_at = utcnow()
+    return workshop
+
+
+def unpublish_workshop(workshop_id: int) -> Workshop:
+    """Take a published workshop back to draft; refused while anyone is booked or waiting."""
+    with write_transaction():
+        workshop = lock_workshop_to_change(workshop_id)
+        if workshop.status == DRAFT:
+            return workshop
+        _refuse_draft_while_booked(workshop)
+        workshop.status = DRAFT
+        workshop.updated_at = utcnow()
+    return workshop
+
+
+def cancel_workshop(workshop_id: int, reason: str = "") -> Workshop:
+    """Cancel a workshop: every registration and session cancelled, everyone told."""
+    reason = _clean_reason(reason, "reason")
+    with write_transaction():
+        workshop = lock_workshop_to_change(workshop_id)
+        apply_workshop_cancellation(workshop, reason)
+    return workshop
+
+
+def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Registration]:
+    """Inside an open write transaction, on a locked workshop: cancel its registrations
+    and sessions and tell everyone. Absences from its sessions stop counting (their
+    unused credits withdrawn) and make-ups booked into them are removed, their
+    credits usable again. Returns the registrations it ended."""
+    require_transaction("Cancelling a workshop")
+    now = utcnow()
+    registrations = list(
+        db.session.scalars(
+            sa.select(Registration)
+            .where(Registration.workshop_id == workshop.id)
+            .where(Registration.status.in_((CONFIRMED, WAITLISTED)))
+            .order_by(Registration.id)
+        )
+    )
+    for registration in registrations:
+        if registration.status == CONFIRMED:
+            end_registration_absences(registration.id, now)
+        registration.status = REG_CANCELLED
+        registration.cancelled_at = now
+        registration.cancel_reason = reason or "The centre cancelled the workshop."
+        registration.invite_sequence += 1
+    for session in workshop_sessions(workshop.id):
+        if session.status != CANCELLED:
+            session.status = CANCELLED
+            session.revision += 1
+            session.updated_at = now
+    dropped = drop_makeups_into(workshop_id=workshop.id, now=now)
+    workshop.confirmed_count = 0
+    workshop.status = CANCELLED
+    workshop.updated_at = now
+    db.session.flush()
+    notify_workshop_cancelled(workshop, registrations, reason=reason)
+    tell_makeups_dropped(dropped, "the class was cancelled")
+    return registrations
+
+
+def tell_makeups_dropped(dropped, why: str) -> None:
+    """Email each parent whose make-up was removed (inside the caller's transaction)."""
+    for makeup in dropped:
+        notify_makeup_cancelled(
+            parent_id=makeup.parent_id,
+            baby_id=makeup.baby_id,
+            session_id=makeup.session_id,
+            credit_id=makeup.credit_id,
+            why=why,
+        )
