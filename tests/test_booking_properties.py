@@ -171,13 +171,13 @@ class BookingMachine(RuleBasedStateMachine):
         if capacity < confirmed:
             db.session.commit()
             try:
-                booking.change_capacity(self.workshop_id, capacity)
+                waitlist.change_capacity(self.workshop_id, capacity)
             except Invalid:
                 return
             raise AssertionError("capacity went below the confirmed places")
         free_after = capacity - workshop.held_unclaimed - confirmed
         self.expect_promotions(
-            free_after, lambda: booking.change_capacity(self.workshop_id, capacity)
+            free_after, lambda: waitlist.change_capacity(self.workshop_id, capacity)
         )
 
     @rule(baby_id=babies, age_days=st.integers(min_value=0, max_value=200))
@@ -207,7 +207,7 @@ class BookingMachine(RuleBasedStateMachine):
         if workshop.places_left > 0:
             assert not [r.id for r in waiting if self.fits(r)]
         # Rule 5: the waiting list is first come, first served, numbered from 1.
-        positions = booking.waitlist_positions(waiting)
+        positions = waitlist.waitlist_positions(waiting)
         assert sorted(positions.values()) == list(range(1, len(waiting) + 1))
         by_position = sorted(waiting, key=lambda r: positions[r.id])
         assert [r.id for r in by_position] == [r.id for r in self.waiting_in_join_order(active)]

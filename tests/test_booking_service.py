@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Baby, OutboxMessage, Registration, Workshop
 from booking.services.booking import book as booking
+from booking.services.booking import waitlist
 from booking.services.errors import Conflict, Invalid, NotFound
 
 
@@ -289,11 +290,11 @@ def test_capacity_rise_promotes_and_cannot_go_below_confirmed(ctx, make_workshop
             ).registration.id
         )
     with pytest.raises(Invalid, match="2 places are already confirmed"):
-        booking.change_capacity(workshop.id, 1)
-    changed = booking.change_capacity(workshop.id, 3)
+        waitlist.change_capacity(workshop.id, 1)
+    changed = waitlist.change_capacity(workshop.id, 3)
     assert changed.capacity == 3
     assert [status_of(r) for r in regs] == ["confirmed"] * 3 + ["waitlisted"]
-    assert booking.waitlist_position(db.session.get(Registration, regs[3])) == 1
+    assert waitlist.waitlist_position(db.session.get(Registration, regs[3])) == 1
 
 
 def test_held_places_count_against_capacity(ctx, make_workshop, family):
@@ -320,12 +321,12 @@ def test_staff_promote_by_hand_needs_a_free_place(ctx, make_workshop, family):
             ).registration.id
         )
     with pytest.raises(Conflict, match="no free place"):
-        booking.promote_registration(ids[2])
+        waitlist.promote_registration(ids[2])
     with pytest.raises(Conflict, match="already has a place"):
-        booking.promote_registration(ids[0])
+        waitlist.promote_registration(ids[0])
     db.session.execute(sa.update(Workshop).values(capacity=2))
     db.session.commit()
-    promoted = booking.promote_registration(ids[2])
+    promoted = waitlist.promote_registration(ids[2])
     assert promoted.status == "confirmed"
     assert status_of(ids[1]) == "waitlisted"
     assert confirmed_count(workshop.id) == 2
@@ -346,15 +347,15 @@ def test_move_to_another_class_at_the_same_centre(ctx, make_workshop, make_centr
     ).registration.id
 
     with pytest.raises(Invalid, match="same centre"):
-        booking.move_registration(moved_out, elsewhere.id)
-    moved = booking.move_registration(moved_out, target.id)
+        waitlist.move_registration(moved_out, elsewhere.id)
+    moved = waitlist.move_registration(moved_out, target.id)
     assert moved.workshop_id == target.id and moved.status == "confirmed"
     assert status_of(moved_out) == "cancelled"
     assert status_of(waiting) == "confirmed"
     assert confirmed_count(source.id) == 1
     assert confirmed_count(target.id) == 1
     with pytest.raises(Conflict):
-        booking.move_registration(waiting, target.id)
+        waitlist.move_registration(waiting, target.id)
 
 
 def test_waitlist_positions_for_many_at_once(ctx, make_workshop, family):
@@ -369,4 +370,4 @@ def test_waitlist_positions_for_many_at_once(ctx, make_workshop, family):
             ).registration
         )
     loaded = [db.session.get(Registration, r.id) for r in regs]
-    assert booking.waitlist_positions(loaded) == {regs[0].id: 1, regs[1].id: 1, regs[2].id: 2}
+    assert waitlist.waitlist_positions(loaded) == {regs[0].id: 1, regs[1].id: 1, regs[2].id: 2}

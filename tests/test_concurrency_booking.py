@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Baby, OutboxMessage, Registration, Workshop
-from booking.services.booking.book import book_place, cancel_registration, waitlist_positions
+from booking.services.booking.book import book_place, cancel_registration
+from booking.services.booking.waitlist import waitlist_positions
 
 
 def run_at_once(app, calls):

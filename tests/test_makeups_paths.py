@@ -19,7 +19,8 @@ from booking.models import (
     OutboxMessage,
     Workshop,
 )
-from booking.services.booking.book import book_place, cancel_registration, move_registration
+from booking.services.booking.book import book_place, cancel_registration
+from booking.services.booking.waitlist import move_registration
 from booking.services.courses import makeups
 from booking.services.privacy.erase import erase_user
 from booking.services.schedule.edit import cancel_workshop
@@ -307,7 +308,7 @@ def test_a_booking_racing_with_erasure_does_not_survive(
 
 
 def test_capacity_cannot_drop_below_the_people_at_a_session(ctx, scene, make_user, make_baby):
-    from booking.services.booking.book import change_capacity
+    from booking.services.booking.waitlist import change_capacity
     from booking.services.errors import CapacityRefused
 
     a = scene["a"]

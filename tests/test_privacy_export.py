@@ -5,7 +5,7 @@ import json
 from booking.extensions import db
 from booking.models import Attendance, Baby, OutboxMessage, WorkshopSession
 from booking.services.booking.book import book_place
-from booking.services.privacy.erase import export_user_data
+from booking.services.privacy.export import export_user_data
 
 
 def _book(app, parent, workshop, baby):

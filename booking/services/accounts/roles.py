@@ -10,6 +10,7 @@ from booking.models.workshop import CANCELLED
 from booking.services.errors import Conflict, Invalid, NotFound
 
 USERS_PER_PAGE = 25
+_LARGEST_ID = 2**31 - 1
 
 
 def _user(user_id: int) -> User:
@@ -135,3 +136,27 @@ def user_memberships(user_id: int) -> list[tuple[Membership, Centre]]:
 def get_user(user_id: int) -> User:
     """An active user, or NotFound."""
     return _user(user_id)
+
+
+def instructor_at(user_id, centre_id: int) -> User | None:
+    """The active account with that id if it is an instructor of the centre, else None.
+
+    Callers answer every None the same way (NOT_AN_INSTRUCTOR), whoever the id or email
+    belongs to, so the answer never tells whether an account exists or what it is.
+    """
+    if isinstance(user_id, str) and user_id.strip().isdigit():
+        user_id = int(user_id.strip())
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        return None
+    if not 1 <= user_id <= _LARGEST_ID:
+        return None
+    return db.session.scalar(
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            User.id == user_id,
+            User.deleted_at.is_(None),
+            Membership.centre_id == centre_id,
+            Membership.role == ROLE_INSTRUCTOR,
+        )
+    )

@@ -3,7 +3,7 @@
 Every use case is one write transaction that locks the workshop's row first,
 takes or frees places with a conditional UPDATE and writes its emails into the
 outbox before committing. Waiting-list operations live in
-`booking.services.booking.waitlist` and are re-exported here.
+`booking.services.booking.waitlist`.
 """
 
 from dataclasses import dataclass
@@ -35,33 +35,10 @@ from booking.services.booking.places import (
     utc_now,
 )
 from booking.services.booking.referrals import claim_held_place, record_code_use
-from booking.services.booking.waitlist import (
-    apply_capacity_change,
-    change_capacity,
-    move_registration,
-    promote_registration,
-    promote_waitlist,
-    waitlist_position,
-    waitlist_positions,
-)
+from booking.services.booking.waitlist import promote_waitlist, waitlist_position
 from booking.services.courses.makeups import withdraw_future_absences
 from booking.services.errors import Forbidden, Invalid, NotFound
 from booking.timefmt import format_local
-
-__all__ = [
-    "BookingResult",
-    "NotEligible",
-    "apply_capacity_change",
-    "book_place",
-    "cancel_registration",
-    "cancel_state",
-    "change_capacity",
-    "move_registration",
-    "promote_registration",
-    "promote_waitlist",
-    "waitlist_position",
-    "waitlist_positions",
-]
 
 CONSENT_MESSAGE = "Please confirm you have read the health and safety note."
 

@@ -25,8 +25,9 @@ from booking.extensions import db
 from booking.models import ReferralCode, Registration, Workshop
 from booking.models.workshop import CANCELLED
 from booking.services.booking.places import lock_workshop, require_int, utc_now
-from booking.services.booking.waitlist import MAX_CAPACITY, promote_waitlist
+from booking.services.booking.waitlist import promote_waitlist
 from booking.services.errors import Invalid, NotFound
+from booking.services.schedule.fields import MAX_CAPACITY
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_GROUPS = 4

@@ -32,8 +32,6 @@ from booking.services.notices.emails import (
 from booking.services.schedule import fields as field_rules
 from booking.timefmt import format_local
 
-MAX_CAPACITY = field_rules.MAX_CAPACITY
-
 
 def waiting_order():
     """First come, first served: by the time of joining, then by id."""

@@ -28,22 +28,10 @@ from booking.models.outbox import SENT
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 from booking.models.workshop import PUBLISHED
 from booking.passwords import check_password
-from booking.services.booking.book import promote_waitlist
 from booking.services.booking.places import lock_workshop, release_place
+from booking.services.booking.waitlist import promote_waitlist
 from booking.services.courses.makeups import drop_parent_makeups, end_registration_absences
 from booking.services.errors import Invalid, NotFound
-from booking.services.privacy.export import export_user_data, held_data_summary
-
-__all__ = [
-    "PurgeCounts",
-    "erase_own_account",
-    "erase_user",
-    "erased_email",
-    "export_user_data",
-    "held_data_summary",
-    "purge_counts",
-    "purge_expired",
-]
 
 ERASED_BABY_NAME = "Erased"
 ERASED_ACCOUNT_NAME = "Erased account"

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Centre, Membership, User, Workshop, WorkshopSession, utcnow
-from booking.models.people import ROLE_INSTRUCTOR
+from booking.models import Centre, Workshop, WorkshopSession, utcnow
 from booking.models.workshop import CANCELLED
+from booking.services.accounts.roles import instructor_at
 from booking.services.accounts.users import find_user_by_email
 from booking.services.errors import Invalid
 from booking.services.schedule import fields as rules
@@ -27,7 +27,6 @@ DECISION_HOURS_BEFORE = 48
 # The instructor id given for an email that has no account: refused like any other
 # person who is not an instructor of the centre, so the answer says nothing about it.
 NO_ACCOUNT = 0
-_LARGEST_ID = 2**31 - 1
 
 # Every field create_workshop takes, with its default (None: required).
 FIELDS: dict[str, object] = {
@@ -192,30 +191,6 @@ def check_workshop(data: dict) -> tuple[dict, dict]:
     clean["centre"] = centre
     clean["instructor"] = instructor
     return clean, errors
-
-
-def instructor_at(user_id, centre_id: int) -> User | None:
-    """The active account with that id if it is an instructor of the centre, else None.
-
-    Callers answer every None the same way (NOT_AN_INSTRUCTOR), whoever the id or email
-    belongs to, so the answer never tells whether an account exists or what it is.
-    """
-    if isinstance(user_id, str) and user_id.strip().isdigit():
-        user_id = int(user_id.strip())
-    if not isinstance(user_id, int) or isinstance(user_id, bool):
-        return None
-    if not 1 <= user_id <= _LARGEST_ID:
-        return None
-    return db.session.scalar(
-        sa.select(User)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            User.id == user_id,
-            User.deleted_at.is_(None),
-            Membership.centre_id == centre_id,
-            Membership.role == ROLE_INSTRUCTOR,
-        )
-    )
 
 
 def instructor_id_for_email(email: str) -> int:

@@ -6,6 +6,7 @@ from wtforms import SelectChoice
 
 from booking.auth_setup import staff_required
 from booking.services.booking import book as booking_service
+from booking.services.booking import waitlist as waitlist_service
 from booking.services.errors import DomainError
 from booking.timefmt import format_local
 from booking.web.manage import bp, queries
@@ -88,7 +89,7 @@ def registration_promote(registration_id: int):
     registration, workshop, centre = registration_or_404(registration_id)
     ActionForm().validate_on_submit()
     try:
-        booking_service.promote_registration(registration.id)
+        waitlist_service.promote_registration(registration.id)
     except DomainError as exc:
         return _refused(workshop, centre, exc)
     return _done(workshop.id, "The waiting parent now has a place and has been told.")
@@ -105,7 +106,7 @@ def registration_move(registration_id: int):
         flash("Choose a workshop of this centre to move the booking to.", "error")
         return _page(workshop, centre, 422)
     try:
-        moved = booking_service.move_registration(registration.id, form.to_workshop_id.data)
+        moved = waitlist_service.move_registration(registration.id, form.to_workshop_id.data)
     except DomainError as exc:
         return _refused(workshop, centre, exc)
     flash("The booking is moved and the parent has been told.", "success")

@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from booking.auth_setup import staff_required
 from booking.extensions import db
 from booking.models import User
-from booking.services.booking import book as booking_service
+from booking.services.booking import waitlist as waitlist_service
 from booking.services.errors import DomainError
 from booking.services.schedule import create as create_service
 from booking.services.schedule import edit as edit_service
@@ -232,7 +232,7 @@ def workshop_capacity(workshop_id: int):
     if form.validate_on_submit():
         before = workshop.confirmed_count
         try:
-            changed = booking_service.change_capacity(workshop.id, form.capacity.data)
+            changed = waitlist_service.change_capacity(workshop.id, form.capacity.data)
         except DomainError as exc:
             put_errors_on_form(form, exc)
             return _workshop_page(workshop, centre, form, status_for(exc))

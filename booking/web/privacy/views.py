@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, logout_user
 from booking.extensions import limiter
 from booking.services.errors import DomainError
 from booking.services.privacy import erase as privacy
+from booking.services.privacy import export as privacy_export
 from booking.web.privacy import bp
 from booking.web.privacy.forms import DeleteAccountForm
 
@@ -26,7 +27,7 @@ def _no_store(response):
 
 
 def _privacy_page(form: DeleteAccountForm, status: int = 200):
-    summary = privacy.held_data_summary(current_user.id)
+    summary = privacy_export.held_data_summary(current_user.id)
     body = render_template(
         "privacy/index.html",
         form=form,
@@ -47,7 +48,7 @@ def overview():
 @login_required
 def export_json():
     """Everything held about the logged-in person, as a JSON file to download."""
-    data = privacy.export_user_data(current_user.id)
+    data = privacy_export.export_user_data(current_user.id)
     body = json.dumps(data, indent=2, ensure_ascii=False)
     response = current_app.response_class(body, mimetype="application/json")
     response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
