@@ -3,27 +3,25 @@
 `parse_schedule` reads and checks a file without writing anything and returns a plan
 (the workshops it would create and every error, by spreadsheet row and column);
 `import_schedule` creates the plan's workshops in one transaction, or none of them.
-The `import-schedule` command and the staff upload page both use these.
+The `import-schedule` command and the staff upload page both use these; each row is
+judged in booking.services.schedule.import_rows.
 """
 
 import csv
 import io
-from dataclasses import dataclass, field
-from datetime import datetime
-
-import sqlalchemy as sa
+from dataclasses import dataclass
 
 from booking.db import write_transaction
-from booking.extensions import db
-from booking.models import Centre
 from booking.services.errors import Invalid
 from booking.services.schedule.create import create_workshop
-from booking.services.schedule.workshop_input import (
-    FIELDS,
-    check_workshop,
-    instructor_id_for_email,
+from booking.services.schedule.import_rows import (
+    COLUMN_OF,
+    PlannedWorkshop,
+    RowChecker,
+    ScheduleError,
+    SchedulePlan,
+    sentence,
 )
-from booking.timefmt import format_local
 
 COLUMNS = (
     "centre",
@@ -44,73 +42,6 @@ OPTIONAL_COLUMNS = ("topics", "min_places", "held_places", "late_join_until")
 ALL_COLUMNS = COLUMNS + OPTIONAL_COLUMNS
 MAX_BYTES = 1_000_000
 MAX_ROWS = 500
-
-# create_workshop's keyword -> the CSV column it comes from.
-_COLUMN_OF = {"centre_id": "centre", "instructor_id": "instructor_email",
-              "first_session_local": "first_session"}
-_FIELD_OF = {column: name for name, column in _COLUMN_OF.items()}
-
-
-@dataclass(frozen=True)
-class ScheduleError:
-    """One problem in the file, where a spreadsheet shows it (the header is row 1)."""
-
-    row: int | None
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = []
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column:
-            where.append(f"column {self.column}")
-        return f"{', '.join(where)}: {self.message}" if where else self.message
-
-
-@dataclass
-class PlannedWorkshop:
-    """A row that passed every check: what create_workshop will be called with."""
-
-    row: int
-    fields: dict
-    centre_slug: str
-    centre_name: str
-    timezone: str
-    instructor_email: str
-    first_starts_at: datetime
-    workshop_id: int | None = None
-
-    def describe(self) -> str:
-        """One line for a preview: what, where, who, when, how many places."""
-        f = self.fields
-        sessions = f["sessions"]
-        when = format_local(self.first_starts_at, self.timezone)
-        plural = "session" if sessions == 1 else "sessions"
-        return (
-            f"row {self.row}: {f['kind']} {f['title']!r} at {self.centre_name} "
-            f"({self.centre_slug}) with {self.instructor_email}, {sessions} {plural} "
-            f"from {when}, {f['capacity']} places, price {f['price']}, "
-            f"{'published' if f['publish'] else 'draft'}"
-        )
-
-
-@dataclass
-class SchedulePlan:
-    """The outcome of reading a file: the workshops to create and every error."""
-
-    rows: list[PlannedWorkshop] = field(default_factory=list)
-    errors: list[ScheduleError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when the file has no problem at all."""
-        return not self.errors
-
-    def error(self, row: int | None, column: str | None, message: str) -> None:
-        """Record a problem."""
-        self.errors.append(ScheduleError(row, column, message))
-
 
 @dataclass
 class ImportResult:
@@ -267,121 +198,11 @@ def parse_schedule(
         plan.error(header_row[0] + 1, None, "there are no workshops below the header row.")
         return plan
 
-    checker = _RowChecker(plan, names, allowed_centre_ids)
+    checker = RowChecker(plan, names, allowed_centre_ids)
     for row_number, record in records:
         checker.check(row_number, record)
     plan.errors.sort(key=lambda e: (e.row or 0, checker.column_order(e.column)))
     return plan
-
-
-class _RowChecker:
-    """Checks rows one by one, remembering centres, instructors and earlier rows."""
-
-    def __init__(self, plan: SchedulePlan, names: list[str], allowed: set[int] | None):
-        self.plan = plan
-        self.names = names
-        self.allowed = allowed
-        self.centres: dict[str, Centre | None] = {}
-        self.users: dict[str, int] = {}
-        self.seen: dict[tuple, int] = {}
-
-    def column_order(self, column: str | None) -> int:
-        return self.names.index(column) if column in self.names else -1
-
-    def check(self, row: int, record: list[str]) -> None:
-        if len(record) > len(self.names) and any(c.strip() for c in record[len(self.names):]):
-            self.plan.error(
-                row,
-                None,
-                f"this row has {len(record)} values but the header has {len(self.names)} "
-                "columns; put a value that contains a comma in double quotes.",
-            )
-            return
-        padded = record + [""] * (len(self.names) - len(record))
-        for index, name in enumerate(self.names):
-            if not name and padded[index].strip():
-                self.plan.error(
-                    row, f"#{index + 1}", "this value is in a column with no name in the header."
-                )
-                return
-        values = dict(zip(self.names, padded, strict=False))
-        errors: dict[str, str] = {}
-        data: dict = {
-            name: values[name] for name in FIELDS if name in values
-        }
-        data["first_session_local"] = values["first_session"]
-        centre = self._centre(values["centre"].strip(), errors)
-        if centre is not None:
-            data["centre_id"] = centre.id
-        instructor_id = self._instructor_id(values["instructor_email"].strip(), errors)
-        if instructor_id is not None:
-            data["instructor_id"] = instructor_id
-        clean, field_errors = check_workshop(data)
-        for name, message in field_errors.items():
-            column = _COLUMN_OF.get(name, name)
-            if column in errors:
-                continue
-            errors[column] = message
-        instructor = clean.get("instructor")
-        if not errors:
-            key = (
-                centre.id,
-                clean["title"].casefold(),
-                clean["times"][0][0],
-                instructor.id,
-            )
-            if key in self.seen:
-                errors["title"] = f"the same class as row {self.seen[key]}."
-            else:
-                self.seen[key] = row
-        for column, message in errors.items():
-            self.plan.error(row, column, _sentence(message))
-        if errors:
-            return
-        self.plan.rows.append(
-            PlannedWorkshop(
-                row=row,
-                fields={name: clean[name] for name in FIELDS},
-                centre_slug=centre.slug,
-                centre_name=centre.name,
-                timezone=centre.timezone,
-                instructor_email=instructor.email,
-                first_starts_at=clean["times"][0][0],
-            )
-        )
-
-    def _centre(self, slug: str, errors: dict) -> Centre | None:
-        if not slug:
-            errors["centre"] = "give the centre's slug."
-            return None
-        if slug not in self.centres:
-            self.centres[slug] = db.session.scalar(sa.select(Centre).where(Centre.slug == slug))
-        centre = self.centres[slug]
-        if centre is None:
-            errors["centre"] = f"there is no centre with the slug {slug!r}."
-        elif self.allowed is not None and centre.id not in self.allowed:
-            errors["centre"] = f"you may not add classes at {centre.name}."
-            return None
-        return centre
-
-    def _instructor_id(self, email: str, errors: dict) -> int | None:
-        """The account's id (or NO_ACCOUNT) for check_workshop to judge: an address
-        that is not an instructor's at the centre is refused the same way, whether or
-        not it has an account."""
-        if not email:
-            errors["instructor_email"] = "give the instructor's email."
-            return None
-        key = email.lower()
-        if key not in self.users:
-            self.users[key] = instructor_id_for_email(key)
-        return self.users[key]
-
-
-def _sentence(message: str) -> str:
-    """'The price must...' -> 'the price must...', to follow 'row 2, column price:'."""
-    if len(message) > 1 and message[0].isupper() and not message[1].isupper():
-        return message[0].lower() + message[1:]
-    return message
 
 
 class _Abort(Exception):
@@ -407,7 +228,7 @@ def import_schedule(
                     workshop = create_workshop(**row.fields)
                 except Invalid as exc:
                     for name, message in exc.fields.items():
-                        plan.error(row.row, _COLUMN_OF.get(name, name), _sentence(message))
+                        plan.error(row.row, COLUMN_OF.get(name, name), sentence(message))
                     raise _Abort from exc
                 row.workshop_id = workshop.id
     except _Abort:
