@@ -1,10 +1,13 @@
-"""Error pages for people and JSON errors for the API."""
+"""Error pages for people and JSON errors for the API, for HTTP errors and for the
+services' domain errors alike."""
 
 import logging
 
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from booking.services.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,12 @@ def init_app(app) -> None:
             "the page and try again.",
             code="csrf_failed",
         )
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        """A refusal no view turned into a form message: its own status (NotFound 404,
+        Forbidden 403, Conflict 409, Invalid 422), as the API's JSON error or a page."""
+        return error_response(exc.status, exc.message, exc.code, exc.fields)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

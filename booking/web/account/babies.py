@@ -5,19 +5,9 @@ from flask_login import current_user, login_required
 
 from booking.services.accounts import babies as babies_service
 from booking.services.errors import DomainError, NotFound
-from booking.web.account import bp
+from booking.web.account.blueprint import bp
 from booking.web.account.forms import BabyForm, ConfirmForm
-
-
-def put_errors(form, exc: DomainError) -> None:
-    """A service's field errors next to the fields; others above the form."""
-    placed = False
-    for name, message in exc.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-            placed = True
-    if not placed:
-        form.form_errors.append(exc.message)
+from booking.web.forms import put_domain_error
 
 
 def render_babies(form: BabyForm, status: int = 200, error: str | None = None):
@@ -46,7 +36,7 @@ def babies():
     try:
         baby = babies_service.add_baby(current_user.id, form.name.data, form.date_of_birth.data)
     except DomainError as exc:
-        put_errors(form, exc)
+        put_domain_error(form, exc)
         return render_babies(form, exc.status)
     flash(f"{baby.name} is on your account.", "success")
     return redirect(url_for("account.babies"))
@@ -56,10 +46,7 @@ def babies():
 @login_required
 def edit_baby(baby_id: int):
     """Correct a baby's name or date of birth."""
-    try:
-        baby = babies_service.get_baby(current_user.id, baby_id)
-    except NotFound as exc:
-        abort(404, exc.message)
+    baby = babies_service.get_baby(current_user.id, baby_id)
     form = BabyForm(obj=baby)
     status = 200
     if form.is_submitted():
@@ -72,7 +59,7 @@ def edit_baby(baby_id: int):
                     date_of_birth=form.date_of_birth.data,
                 )
             except DomainError as exc:
-                put_errors(form, exc)
+                put_domain_error(form, exc)
                 status = exc.status
             else:
                 flash("Saved.", "success")

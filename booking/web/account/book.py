@@ -7,9 +7,10 @@ from booking.extensions import limiter
 from booking.services.booking.book import NotEligible, book_place
 from booking.services.booking.queries import is_visible_workshop, visible_workshop
 from booking.services.errors import DomainError
-from booking.web.account import bp
+from booking.web.account.blueprint import bp
 from booking.web.account.forms import BookForm
 from booking.web.account.panel import booking_panel_context, class_path
+from booking.web.forms import put_domain_error
 from booking.web.ids import parse_id
 from booking.web.referral_limits import (
     REFERRAL_LIMIT_PER_IP,
@@ -19,17 +20,6 @@ from booking.web.referral_limits import (
 )
 
 NOT_FOUND = "We could not find that class. It may have been withdrawn."
-
-
-def add_domain_errors(form, exc: DomainError) -> None:
-    """Put a service's field errors next to the fields, and the rest above the form."""
-    placed = False
-    for name, message in exc.fields.items():
-        if name in form and message:
-            form[name].errors = [*form[name].errors, message]
-            placed = True
-    if not placed:
-        form.form_errors.append(exc.message)
 
 
 def render_book_page(workshop, form: BookForm, status: int, *, fits_link: str | None = None):
@@ -114,11 +104,11 @@ def book(workshop_id: int):
             referral_code=form.referral_code.data or None,
         )
     except NotEligible as exc:
-        add_domain_errors(form, exc)
+        put_domain_error(form, exc)
         link = url_for("public.classes", age_weeks=exc.age_weeks_now)
         return _render_again(workshop_id, form, exc.status, fits_link=link)
     except DomainError as exc:
-        add_domain_errors(form, exc)
+        put_domain_error(form, exc)
         return _render_again(workshop_id, form, exc.status)
     message, category = success_message(result)
     flash(message, category)

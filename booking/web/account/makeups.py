@@ -7,10 +7,10 @@ from wtforms.validators import InputRequired
 from booking.services.accounts.babies import get_baby
 from booking.services.courses import immunisation, makeups
 from booking.services.errors import DomainError, NotFound
-from booking.web.account import bp
+from booking.web.account.blueprint import bp
 from booking.web.account.forms import ConfirmForm, IsoDateField
 from booking.web.account.views import render_bookings
-from booking.web.forms import Form
+from booking.web.forms import Form, put_domain_error
 from booking.web.ids import IdField
 
 
@@ -110,10 +110,7 @@ def cancel_makeup(makeup_id: int):
 @login_required
 def immunisation_date(baby_id: int):
     """Add, change or clear a baby's immunisation date."""
-    try:
-        baby = get_baby(current_user.id, baby_id)
-    except NotFound as exc:
-        abort(404, exc.message)
+    baby = get_baby(current_user.id, baby_id)
     form = ImmunisationForm()
     status = 200
     if not form.is_submitted():
@@ -126,11 +123,7 @@ def immunisation_date(baby_id: int):
                 current_user.id, baby_id, form.immunisation_date.data
             )
         except DomainError as exc:
-            for name, message in exc.fields.items():
-                if name in form:
-                    form[name].errors = [*form[name].errors, message]
-            if not exc.fields:
-                form.form_errors.append(exc.message)
+            put_domain_error(form, exc)
             status = exc.status
         else:
             if baby.immunisation_date is None:

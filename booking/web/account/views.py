@@ -8,7 +8,7 @@ from booking.services.booking.cancellation import cancel_terms
 from booking.services.booking.queries import parent_bookings
 from booking.services.courses.queries import parent_makeups
 from booking.services.errors import DomainError, NotFound
-from booking.web.account import bp
+from booking.web.account.blueprint import bp
 from booking.web.account.forms import ConfirmForm
 
 
@@ -38,10 +38,7 @@ def bookings():
 def confirm_cancel(registration_id: int):
     """Ask before cancelling: what happens to the place, the cut-off and refunds, or
     why cancelling online is no longer possible."""
-    try:
-        terms = cancel_terms(registration_id, current_user.id)
-    except NotFound as exc:
-        abort(404, exc.message)
+    terms = cancel_terms(registration_id, current_user.id)
     return render_template("account/cancel.html", terms=terms, form=ConfirmForm(formdata=None))
 
 

@@ -8,10 +8,10 @@ from booking.auth_setup import admin_required
 from booking.services.accounts import roles as role_service
 from booking.services.catalogue import centres as centre_service
 from booking.services.errors import DomainError
-from booking.web.admin import bp
+from booking.web.admin.blueprint import bp
 from booking.web.admin.forms import CentreCreateForm, GrantRoleForm, RevokeRoleForm
+from booking.web.forms import put_domain_error, status_for
 from booking.web.manage.forms import ActionForm
-from booking.web.manage.helpers import put_errors_on_form, status_for
 
 
 @bp.route("")
@@ -36,7 +36,7 @@ def centre_new():
         try:
             centre = centre_service.create_centre(**fields)
         except DomainError as exc:
-            put_errors_on_form(form, exc)
+            put_domain_error(form, exc, flash_rest=True)
             status = status_for(exc)
         else:
             flash(f"{centre.name} is created. Now give someone the staff role there.", "success")
@@ -68,15 +68,8 @@ def _centre_choices() -> list[SelectChoice]:
     return [SelectChoice(c.id, c.name) for c in centre_service.all_centres()]
 
 
-def _user_or_404(user_id: int):
-    try:
-        return role_service.get_user(user_id)
-    except DomainError as exc:
-        abort(404, exc.message)
-
-
 def _user_page(user_id: int, grant_form=None, status: int = 200):
-    user = _user_or_404(user_id)
+    user = role_service.get_user(user_id)
     if grant_form is None:
         grant_form = GrantRoleForm(formdata=None)
     grant_form.centre_id.choices = _centre_choices()
@@ -108,7 +101,7 @@ def user(user_id: int):
 @admin_required
 def role_grant(user_id: int):
     """Make a user staff of, or an instructor at, a centre."""
-    _user_or_404(user_id)
+    role_service.get_user(user_id)
     form = GrantRoleForm()
     form.centre_id.choices = _centre_choices()
     if not form.validate_on_submit():
@@ -116,7 +109,7 @@ def role_grant(user_id: int):
     try:
         role_service.grant_role(user_id, form.centre_id.data, form.role.data)
     except DomainError as exc:
-        put_errors_on_form(form, exc)
+        put_domain_error(form, exc, flash_rest=True)
         return _user_page(user_id, form, status_for(exc))
     return _done(user_id, "The role is given.")
 
@@ -125,7 +118,7 @@ def role_grant(user_id: int):
 @admin_required
 def role_revoke(user_id: int):
     """Take a centre role away from a user."""
-    _user_or_404(user_id)
+    role_service.get_user(user_id)
     form = RevokeRoleForm()
     if not form.validate_on_submit():
         flash("That role could not be read; please try again.", "error")
@@ -139,7 +132,7 @@ def role_revoke(user_id: int):
 
 
 def _set_admin(user_id: int, value: bool):
-    _user_or_404(user_id)
+    role_service.get_user(user_id)
     try:
         role_service.set_admin(user_id, value, actor_id=current_user.id)
     except DomainError as exc:

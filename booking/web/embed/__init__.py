@@ -1,17 +1,7 @@
 """Embeddable pages: a centre's schedule for its own website to show in an iframe."""
 
-from flask import Blueprint
+# The view modules register their routes on `bp` when imported; add new ones here.
+from booking.web.embed import views  # noqa: F401
+from booking.web.embed.blueprint import bp
 
-from booking.errors import error_response
-from booking.services.errors import DomainError
-
-bp = Blueprint("embed", __name__, url_prefix="/embed")
-
-
-@bp.errorhandler(DomainError)
-def domain_error(exc: DomainError):
-    """An unknown or hidden centre as the usual error page (never framable)."""
-    return error_response(exc.status, exc.message, exc.code, exc.fields)
-
-
-from booking.web.embed import views  # noqa: E402,F401
+__all__ = ["bp"]

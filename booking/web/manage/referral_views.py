@@ -10,10 +10,10 @@ from booking.services.errors import DomainError
 from booking.services.schedule.queries import workshop_topics
 from booking.services.schedule.topic_tags import set_workshop_topics
 from booking.timefmt import local_to_utc, to_local
-from booking.web.manage import bp
+from booking.web.forms import put_domain_error, status_for
 from booking.web.manage.access import workshop_or_404
+from booking.web.manage.blueprint import bp
 from booking.web.manage.forms import ActionForm
-from booking.web.manage.helpers import put_errors_on_form, status_for
 from booking.web.manage.referral_forms import CreateCodesForm, HeldPlacesForm, TopicsForm
 
 HELD_ALIASES = {"held_until": "held_until_date"}
@@ -72,7 +72,7 @@ def held_places(workshop_id: int):
     try:
         referrals.set_held_places(workshop.id, form.held_places.data, until)
     except DomainError as exc:
-        put_errors_on_form(form, exc, HELD_ALIASES)
+        put_domain_error(form, exc, HELD_ALIASES, flash_rest=True)
         workshop, centre = workshop_or_404(workshop_id)
         return _page(workshop, centre, held_form=form, status=status_for(exc))
     flash("The held places are saved.", "success")
@@ -97,7 +97,7 @@ def referral_codes_create(workshop_id: int):
             workshop.id, count=form.count.data, label=form.label.data or "", expires_at=expires
         )
     except DomainError as exc:
-        put_errors_on_form(form, exc, CODE_ALIASES)
+        put_domain_error(form, exc, CODE_ALIASES, flash_rest=True)
         return _page(workshop, centre, codes_form=form, status=status_for(exc))
     return _page(workshop, centre, created=[c.code for c in created], status=201)
 
@@ -133,7 +133,7 @@ def workshop_topics_edit(workshop_id: int):
         try:
             set_workshop_topics(workshop.id, form.topics.data or [])
         except DomainError as exc:
-            put_errors_on_form(form, exc)
+            put_domain_error(form, exc, flash_rest=True)
             status = status_for(exc)
         else:
             flash("The topics are saved.", "success")

@@ -9,10 +9,11 @@ from booking.services.booking import book as booking_service
 from booking.services.booking import waitlist as waitlist_service
 from booking.services.errors import DomainError
 from booking.timefmt import format_local
-from booking.web.manage import bp, queries
+from booking.web.forms import status_for
+from booking.web.manage import queries
 from booking.web.manage.access import registration_or_404, workshop_or_404
+from booking.web.manage.blueprint import bp
 from booking.web.manage.forms import ActionForm, CancelForm, MoveRegistrationForm
-from booking.web.manage.helpers import status_for
 
 
 def _target_choices(workshop, centre) -> list[SelectChoice]:

@@ -6,10 +6,11 @@ from flask_login import current_user
 from booking.auth_setup import staff_required
 from booking.services.catalogue import centres as centre_service
 from booking.services.errors import DomainError
-from booking.web.manage import bp, queries
+from booking.web.forms import put_domain_error, status_for
+from booking.web.manage import queries
 from booking.web.manage.access import centre_or_404
+from booking.web.manage.blueprint import bp
 from booking.web.manage.forms import CentreProfileForm
-from booking.web.manage.helpers import put_errors_on_form, status_for
 
 
 @bp.route("")
@@ -45,7 +46,7 @@ def centre_profile(centre_id: int):
         try:
             centre_service.update_centre(centre.id, **fields)
         except DomainError as exc:
-            put_errors_on_form(form, exc)
+            put_domain_error(form, exc, flash_rest=True)
             status = status_for(exc)
         else:
             flash("The centre's profile is saved.", "success")

@@ -15,8 +15,10 @@ from booking.services.schedule import queries as schedule_queries
 from booking.services.schedule import sessions as session_service
 from booking.services.schedule.queries import workshop_topics
 from booking.timefmt import to_local
-from booking.web.manage import bp, queries
+from booking.web.forms import put_domain_error, status_for
+from booking.web.manage import queries
 from booking.web.manage.access import centre_or_404, session_or_404, workshop_or_404
+from booking.web.manage.blueprint import bp
 from booking.web.manage.forms import (
     ActionForm,
     CancelForm,
@@ -26,7 +28,6 @@ from booking.web.manage.forms import (
     WorkshopEditForm,
     instructor_choices,
 )
-from booking.web.manage.helpers import put_errors_on_form, status_for
 
 DETAIL_FIELDS = (
     "title",
@@ -82,7 +83,7 @@ def workshop_new(centre_id: int):
                 room=data["room"] or "",
             )
         except DomainError as exc:
-            put_errors_on_form(form, exc, SESSION_ALIASES)
+            put_domain_error(form, exc, SESSION_ALIASES, flash_rest=True)
             status = status_for(exc)
         else:
             state = "published" if workshop.status == "published" else "saved as a draft"
@@ -143,7 +144,7 @@ def workshop_edit(workshop_id: int):
                 del fields["late_join_until"]
             edit_service.update_workshop(workshop.id, **fields)
         except DomainError as exc:
-            put_errors_on_form(form, exc)
+            put_domain_error(form, exc, flash_rest=True)
             status = status_for(exc)
         else:
             flash("The workshop's details are saved.", "success")
@@ -234,7 +235,7 @@ def workshop_capacity(workshop_id: int):
         try:
             changed = waitlist_service.change_capacity(workshop.id, form.capacity.data)
         except DomainError as exc:
-            put_errors_on_form(form, exc)
+            put_domain_error(form, exc, flash_rest=True)
             return _workshop_page(workshop, centre, form, status_for(exc))
         promoted = changed.confirmed_count - before
         message = f"The workshop now has {changed.capacity} places."
@@ -266,7 +267,7 @@ def _session_form_page(form, save, done_message, workshop, centre, session=None)
                 form.room.data or "",
             )
         except DomainError as exc:
-            put_errors_on_form(form, exc, SESSION_ALIASES)
+            put_domain_error(form, exc, SESSION_ALIASES, flash_rest=True)
             status = status_for(exc)
         else:
             flash(done_message, "success")

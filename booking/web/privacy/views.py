@@ -10,7 +10,8 @@ from booking.extensions import limiter
 from booking.services.errors import DomainError
 from booking.services.privacy import erase as privacy
 from booking.services.privacy import export as privacy_export
-from booking.web.privacy import bp
+from booking.web.forms import put_domain_error
+from booking.web.privacy.blueprint import bp
 from booking.web.privacy.forms import DeleteAccountForm
 
 
@@ -66,10 +67,7 @@ def delete_account():
     try:
         privacy.erase_own_account(current_user.id, form.password.data)
     except DomainError as exc:
-        if "password" in exc.fields:
-            form.password.errors.append(exc.fields["password"])
-        else:
-            form.form_errors.append(exc.message)
+        put_domain_error(form, exc)
         return _privacy_page(form, exc.status)
     logout_user()
     session.clear()

@@ -1,19 +1,7 @@
 """The public catalogue: home, class search, class, centre and instructor pages."""
 
-from flask import Blueprint
+# The view modules register their routes on `bp` when imported; add new ones here.
+from booking.web.public import views  # noqa: F401
+from booking.web.public.blueprint import bp
 
-from booking.errors import error_response
-from booking.services.catalogue.search import instructor_name
-from booking.services.errors import DomainError
-
-bp = Blueprint("public", __name__)
-bp.add_app_template_global(instructor_name, "instructor_name")
-
-
-@bp.errorhandler(DomainError)
-def domain_error(exc: DomainError):
-    """A refused request as a friendly error page with its status."""
-    return error_response(exc.status, exc.message, exc.code, exc.fields)
-
-
-from booking.web.public import views  # noqa: E402,F401
+__all__ = ["bp"]

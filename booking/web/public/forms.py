@@ -32,9 +32,3 @@ class SearchForm(Form):
     lon = HiddenField("Longitude")
     centre = HiddenField("Centre")
     instructor = HiddenField("Instructor")
-
-    def show_errors(self, errors: dict[str, str]) -> None:
-        """Put the service's messages next to the fields they are about."""
-        for name, message in errors.items():
-            if name in self._fields:
-                self._fields[name].errors = [message]

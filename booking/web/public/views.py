@@ -4,7 +4,8 @@ from flask import render_template, request
 
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import InvalidQuery, parse_search
-from booking.web.public import bp
+from booking.web.forms import put_domain_error
+from booking.web.public.blueprint import bp
 from booking.web.public.forms import SearchForm
 
 HOME_LISTINGS = 6
@@ -29,7 +30,7 @@ def classes():
     try:
         params = parse_search(request.args)
     except InvalidQuery as exc:
-        form.show_errors(exc.fields)
+        put_domain_error(form, exc)
         return render_template("public/classes.html", form=form, errors=exc.fields), 400
     if params.near and not form.radius_km.data:
         form.radius_km.data = f"{params.radius_km:g}"  # show the default distance used
