@@ -6,7 +6,6 @@ queries for a page does not grow with the number of results.
 """
 
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,13 +28,11 @@ from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import WAITLISTED
 from booking.models.workshop import DRAFT, PUBLISHED
 from booking.services.catalogue.dates import local_date_condition, utc_window
+from booking.services.catalogue.filters import bounding_box, haversine_km, text_condition
 from booking.services.catalogue.params import MAX_ID, SLUG_RE, SearchParams
 from booking.services.errors import NotFound
 from booking.topics import TOPICS, Topic
 
-EARTH_RADIUS_KM = 6371.0088
-KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180
-MAX_TERMS = 8
 # A search counts its matches only up to this many (or to the end of the page asked for,
 # if that is further): beyond it the total is a lower bound ("more than 500 classes"),
 # so a page costs the same however large the catalogue grows.
@@ -138,67 +135,6 @@ def instructor_name(user: User | None) -> str:
     return user.name
 
 
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance between two points, in kilometres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-def _bounding_box(lat: float, lon: float, radius_km: float):
-    """SQL conditions keeping centres within a box around the circle."""
-    dlat = radius_km / KM_PER_DEGREE
-    conds = [
-        Centre.latitude.is_not(None),
-        Centre.longitude.is_not(None),
-        Centre.latitude.between(lat - dlat, lat + dlat),
-    ]
-    cos_lat = math.cos(math.radians(lat))
-    if lat + dlat >= 90 or lat - dlat <= -90 or cos_lat < 1e-6:
-        return conds  # the circle reaches a pole: every longitude
-    dlon = dlat / cos_lat
-    if dlon >= 180:
-        return conds
-    low, high = lon - dlon, lon + dlon
-    if low < -180:
-        conds.append(sa.or_(Centre.longitude >= low + 360, Centre.longitude <= high))
-    elif high > 180:
-        conds.append(sa.or_(Centre.longitude >= low, Centre.longitude <= high - 360))
-    else:
-        conds.append(Centre.longitude.between(low, high))
-    return conds
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _postcode_prefix(text: str):
-    compact = _like_escape(re.sub(r"\s+", "", text).upper())
-    column = sa.func.replace(sa.func.upper(Centre.postcode), " ", "")
-    return column.like(compact + "%", escape="\\")
-
-
-def _text_condition(q: str):
-    """Every word in the title, centre name, town or postcode; or the whole postcode prefix."""
-    terms = []
-    for word in q.split()[:MAX_TERMS]:
-        pattern = f"%{_like_escape(word)}%"
-        terms.append(
-            sa.or_(
-                Workshop.title.ilike(pattern, escape="\\"),
-                Centre.name.ilike(pattern, escape="\\"),
-                Centre.town.ilike(pattern, escape="\\"),
-                _postcode_prefix(word),
-            )
-        )
-    condition = sa.and_(*terms)
-    if " " in q and re.fullmatch(r"[A-Za-z0-9 ]{2,10}", q):
-        condition = sa.or_(condition, _postcode_prefix(q))
-    return condition
-
-
 def listed_condition(now: datetime):
     """Published workshops at published centres that have not finished being joinable:
     the first session is in the future or still running, or a course can still be
@@ -229,7 +165,7 @@ def listed_condition(now: datetime):
 def _conditions(params: SearchParams, now: datetime) -> list:
     conds = [listed_condition(now)]
     if params.q:
-        conds.append(_text_condition(params.q))
+        conds.append(text_condition(params.q))
     if params.centre:
         conds.append(Centre.slug == params.centre)
     if params.instructor:
@@ -246,7 +182,7 @@ def _conditions(params: SearchParams, now: datetime) -> list:
             local_date_condition(params.date_from, params.date_to, params.age_weeks, now)
         )
     if params.near:
-        conds.extend(_bounding_box(params.lat, params.lon, params.radius_km))
+        conds.extend(bounding_box(params.lat, params.lon, params.radius_km))
     return conds
 
 

@@ -1,0 +1,74 @@
+"""Search conditions on a workshop's centre: distance from a point, and words of a
+title, centre name, town or postcode."""
+
+import math
+import re
+
+import sqlalchemy as sa
+
+from booking.models import Centre, Workshop
+
+EARTH_RADIUS_KM = 6371.0088
+KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180
+MAX_TERMS = 8
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance between two points, in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def bounding_box(lat: float, lon: float, radius_km: float):
+    """SQL conditions keeping centres within a box around the circle."""
+    dlat = radius_km / KM_PER_DEGREE
+    conds = [
+        Centre.latitude.is_not(None),
+        Centre.longitude.is_not(None),
+        Centre.latitude.between(lat - dlat, lat + dlat),
+    ]
+    cos_lat = math.cos(math.radians(lat))
+    if lat + dlat >= 90 or lat - dlat <= -90 or cos_lat < 1e-6:
+        return conds  # the circle reaches a pole: every longitude
+    dlon = dlat / cos_lat
+    if dlon >= 180:
+        return conds
+    low, high = lon - dlon, lon + dlon
+    if low < -180:
+        conds.append(sa.or_(Centre.longitude >= low + 360, Centre.longitude <= high))
+    elif high > 180:
+        conds.append(sa.or_(Centre.longitude >= low, Centre.longitude <= high - 360))
+    else:
+        conds.append(Centre.longitude.between(low, high))
+    return conds
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _postcode_prefix(text: str):
+    compact = _like_escape(re.sub(r"\s+", "", text).upper())
+    column = sa.func.replace(sa.func.upper(Centre.postcode), " ", "")
+    return column.like(compact + "%", escape="\\")
+
+
+def text_condition(q: str):
+    """Every word in the title, centre name, town or postcode; or the whole postcode prefix."""
+    terms = []
+    for word in q.split()[:MAX_TERMS]:
+        pattern = f"%{_like_escape(word)}%"
+        terms.append(
+            sa.or_(
+                Workshop.title.ilike(pattern, escape="\\"),
+                Centre.name.ilike(pattern, escape="\\"),
+                Centre.town.ilike(pattern, escape="\\"),
+                _postcode_prefix(word),
+            )
+        )
+    condition = sa.and_(*terms)
+    if " " in q and re.fullmatch(r"[A-Za-z0-9 ]{2,10}", q):
+        condition = sa.or_(condition, _postcode_prefix(q))
+    return condition
