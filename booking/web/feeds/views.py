@@ -13,7 +13,6 @@ from booking.extensions import db
 from booking.models import Registration
 from booking.models.registration import CONFIRMED
 from booking.services.accounts import feed_tokens
-from booking.services.errors import DomainError
 from booking.web.feeds import bp
 from booking.web.feeds.forms import FeedLinkForm
 from booking.web.feeds.responses import download_response, feed_response
@@ -89,10 +88,7 @@ def reset_calendar_link():
     if not form.validate_on_submit():
         abort(400, "This form had expired. Please reload the page and try again.")
     had_link = feed_tokens.has_feed_token(current_user.id)
-    try:
-        token = feed_tokens.issue_feed_token(current_user.id)
-    except DomainError as exc:
-        abort(exc.status, exc.message)
+    token = feed_tokens.issue_feed_token(current_user.id)
     session[ONCE_KEY] = token
     if had_link:
         flash("Your new calendar link is ready. The old link no longer works.", "success")
