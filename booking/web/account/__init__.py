@@ -1,7 +1,7 @@
 """A parent's account: babies, bookings, and booking a place in a class."""
 
-from flask import Blueprint
+# The view modules register their routes on `bp` when imported; add new ones here.
+from booking.web.account import babies, book, makeups, panel, views  # noqa: F401
+from booking.web.account.blueprint import bp
 
-bp = Blueprint("account", __name__)
-
-from booking.web.account import babies, book, makeups, panel, views  # noqa: E402,F401
+__all__ = ["bp"]

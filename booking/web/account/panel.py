@@ -4,7 +4,7 @@ from flask import url_for
 from flask_login import current_user
 
 from booking.services.booking.queries import panel_state
-from booking.web.account import bp
+from booking.web.account.blueprint import bp
 from booking.web.account.forms import BookForm
 
 

@@ -1,7 +1,7 @@
 """Admins: centres and people's roles."""
 
-from flask import Blueprint
+# The view modules register their routes on `bp` when imported; add new ones here.
+from booking.web.admin import views  # noqa: F401
+from booking.web.admin.blueprint import bp
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-from booking.web.admin import views  # noqa: E402,F401
+__all__ = ["bp"]

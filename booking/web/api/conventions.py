@@ -7,7 +7,7 @@ from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from booking.services.booking import idempotency
-from booking.web.api import bp
+from booking.web.api.blueprint import bp
 from booking.web.api.staff_input import MAX_BODY_BYTES
 
 # Endpoints anyone may read from any website (no token, no personal data).

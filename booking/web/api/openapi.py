@@ -21,7 +21,7 @@ from booking.services.catalogue.params import (
 )
 from booking.services.catalogue.search import COUNT_LIMIT
 from booking.topics import TOPICS
-from booking.web.api import bp
+from booking.web.api.blueprint import bp
 from booking.web.api.openapi_docs import blocks, inline, reference
 from booking.web.api.openapi_schemas import IDEMPOTENCY_KEY_SCHEMA, SCHEMAS, ref
 from booking.web.api.serializers import absolute_url

@@ -31,7 +31,7 @@ from booking.services.schedule import create, edit, queries, sessions
 from booking.services.schedule.workshop_input import EDITABLE_FIELDS, instructor_id_for_email
 from booking.services.teaching import roster
 from booking.timefmt import iso_local, local_to_utc, to_local
-from booking.web.api import bp
+from booking.web.api.blueprint import bp
 from booking.web.api.conventions import idempotent
 from booking.web.api.serializers import absolute_url, workshop_to_json
 from booking.web.api.staff_input import (

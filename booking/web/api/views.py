@@ -4,7 +4,7 @@ from flask import jsonify, request
 
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import parse_search
-from booking.web.api import bp
+from booking.web.api.blueprint import bp
 from booking.web.api.serializers import absolute_url, centre_to_json, workshop_to_json
 
 

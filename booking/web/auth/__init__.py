@@ -1,7 +1,7 @@
 """Accounts: register, log in, log out."""
 
-from flask import Blueprint
+# The view modules register their routes on `bp` when imported; add new ones here.
+from booking.web.auth import password, views  # noqa: F401
+from booking.web.auth.blueprint import bp
 
-bp = Blueprint("auth", __name__)
-
-from booking.web.auth import password, views  # noqa: E402,F401
+__all__ = ["bp"]

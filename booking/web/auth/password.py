@@ -10,7 +10,7 @@ from booking.models.token import hash_secret
 from booking.passwords import MIN_PASSWORD_LENGTH
 from booking.services.accounts import passwords_reset
 from booking.services.errors import DomainError
-from booking.web.auth import bp
+from booking.web.auth.blueprint import bp
 from booking.web.auth.forms import strip
 from booking.web.forms import Form
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from booking.extensions import limiter
 from booking.services.accounts import signup
 from booking.services.accounts import users as accounts
-from booking.web.auth import bp
+from booking.web.auth.blueprint import bp
 from booking.web.auth.forms import LoginForm, RegisterForm
 from booking.web.auth.login_limits import limit_login
 

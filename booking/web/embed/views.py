@@ -12,7 +12,7 @@ from booking.security import allow_framing_from
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import MAX_PER_PAGE
 from booking.web.api.serializers import absolute_url
-from booking.web.embed import bp
+from booking.web.embed.blueprint import bp
 
 EMBED_LIMIT = 12
 # What a CSP source for an origin may look like; anything else is left out of the header.

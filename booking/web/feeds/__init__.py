@@ -1,7 +1,7 @@
 """Calendars: public and private iCalendar feeds, the calendar-link page and invites."""
 
-from flask import Blueprint
+# The view modules register their routes on `bp` when imported; add new ones here.
+from booking.web.feeds import views  # noqa: F401
+from booking.web.feeds.blueprint import bp
 
-bp = Blueprint("feeds", __name__)
-
-from booking.web.feeds import views  # noqa: E402,F401
+__all__ = ["bp"]

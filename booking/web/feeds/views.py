@@ -13,7 +13,7 @@ from booking.extensions import db
 from booking.models import Registration
 from booking.models.registration import CONFIRMED
 from booking.services.accounts import feed_tokens
-from booking.web.feeds import bp
+from booking.web.feeds.blueprint import bp
 from booking.web.feeds.forms import FeedLinkForm
 from booking.web.feeds.responses import download_response, feed_response
 from booking.web.ids import parse_id

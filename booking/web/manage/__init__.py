@@ -1,10 +1,7 @@
 """Centre staff: their centres' profiles, workshops, sessions, registrations and imports."""
 
-from flask import Blueprint
-
-bp = Blueprint("manage", __name__, url_prefix="/manage")
-
-from booking.web.manage import (  # noqa: E402,F401
+# The view modules register their routes on `bp` when imported; add new ones here.
+from booking.web.manage import (  # noqa: F401
     decision_views,
     import_views,
     referral_views,
@@ -12,3 +9,6 @@ from booking.web.manage import (  # noqa: E402,F401
     views,
     workshop_views,
 )
+from booking.web.manage.blueprint import bp
+
+__all__ = ["bp"]

@@ -5,8 +5,8 @@ from flask import abort, flash, redirect, url_for
 from booking.auth_setup import staff_required
 from booking.services.errors import DomainError, NotFound
 from booking.services.schedule import decisions
-from booking.web.manage import bp
 from booking.web.manage.access import workshop_or_404
+from booking.web.manage.blueprint import bp
 from booking.web.manage.forms import ActionForm
 
 

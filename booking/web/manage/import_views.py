@@ -6,7 +6,7 @@ from flask_login import current_user
 from booking.auth_setup import staff_required
 from booking.services.accounts.access import managed_centre_ids
 from booking.services.schedule import imports as schedule_import
-from booking.web.manage import bp
+from booking.web.manage.blueprint import bp
 from booking.web.manage.forms import ImportConfirmForm, ImportUploadForm
 
 

@@ -1,7 +1,7 @@
 """Privacy: what we hold about a family, a copy of it, and erasure."""
 
-from flask import Blueprint
+# The view modules register their routes on `bp` when imported; add new ones here.
+from booking.web.privacy import views  # noqa: F401
+from booking.web.privacy.blueprint import bp
 
-bp = Blueprint("privacy", __name__)
-
-from booking.web.privacy import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,7 +1,7 @@
 """Instructors: their classes, rosters, registers and messages to parents."""
 
-from flask import Blueprint
+# The view modules register their routes on `bp` when imported; add new ones here.
+from booking.web.teach import specialisms, views  # noqa: F401
+from booking.web.teach.blueprint import bp
 
-bp = Blueprint("teach", __name__, url_prefix="/teach")
-
-from booking.web.teach import specialisms, views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -14,7 +14,7 @@ from booking.services.schedule.topic_tags import set_instructor_topics
 from booking.topics import TOPICS
 from booking.web.forms import Form
 from booking.web.manage.forms import MultiCheckboxField
-from booking.web.teach import bp
+from booking.web.teach.blueprint import bp
 
 
 class SpecialismsForm(Form):

@@ -10,7 +10,7 @@ from booking.auth_setup import instructor_required
 from booking.services.courses.queries import register_extras, roster_flags
 from booking.services.errors import DomainError, NotFound
 from booking.services.teaching import roster as roster_service
-from booking.web.teach import bp
+from booking.web.teach.blueprint import bp
 from booking.web.teach.forms import AttendanceForm, MessageForm
 
 MARK_PREFIX = "attendance-"

@@ -1,7 +1,7 @@
 """Personal API tokens for staff and admins, under /manage/api-tokens."""
 
-from flask import Blueprint
+# The view modules register their routes on `bp` when imported; add new ones here.
+from booking.web.tokens import views  # noqa: F401
+from booking.web.tokens.blueprint import bp
 
-bp = Blueprint("tokens", __name__, url_prefix="/manage/api-tokens")
-
-from booking.web.tokens import views  # noqa: E402,F401
+__all__ = ["bp"]

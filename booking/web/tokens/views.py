@@ -6,7 +6,7 @@ from flask_login import current_user
 from booking.auth_setup import staff_required
 from booking.services.accounts import api_tokens
 from booking.services.errors import DomainError, NotFound
-from booking.web.tokens import bp
+from booking.web.tokens.blueprint import bp
 from booking.web.tokens.forms import CreateTokenForm, RevokeTokenForm
 
 

@@ -4,7 +4,7 @@ from flask import render_template, request
 
 from booking.services.catalogue.topic_pages import topic_page
 from booking.topics import TOPICS
-from booking.web.topics import bp
+from booking.web.topics.blueprint import bp
 from booking.web.topics.content import GP_NOTE, TOPIC_TEXT
 from booking.web.topics.jsonld import topic_jsonld
 

@@ -1,0 +1,6 @@
+"""The `feeds` blueprint object, which the view modules of booking.web.feeds register
+their routes on (kept apart from the package so they need not import it back)."""
+
+from flask import Blueprint
+
+bp = Blueprint("feeds", __name__)

@@ -1,0 +1,6 @@
+"""The `privacy` blueprint object, which the view modules of booking.web.privacy register
+their routes on (kept apart from the package so they need not import it back)."""
+
+from flask import Blueprint
+
+bp = Blueprint("privacy", __name__)
