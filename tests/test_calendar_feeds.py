@@ -11,9 +11,9 @@ import vobject
 from ical.calendar_stream import IcsCalendarStream
 
 from booking.calendar import feeds
-from booking.calendar.invite import invite_for_registration
 from booking.extensions import db
 from booking.models import Registration, Workshop, WorkshopSession
+from booking.services.notices.invites import invite_for_registration
 from booking.timefmt import local_to_utc
 
 

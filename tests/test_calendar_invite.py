@@ -6,9 +6,9 @@ import sqlalchemy as sa
 import vobject
 from ical.calendar_stream import IcsCalendarStream
 
-from booking.calendar.invite import invite_for_registration, invite_for_session_cancel
 from booking.extensions import db
 from booking.models import Registration, WorkshopSession
+from booking.services.notices.invites import invite_for_registration, invite_for_session_cancel
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.mail import notify
 from booking.models import OutboxMessage, Registration, User, Workshop, WorkshopSession
+from booking.services.notices import emails as notify
 from tests.mailtools import add_registration
 
 BASE = "https://classes.example.org"

@@ -10,20 +10,18 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.mail import notify
 from booking.mail.context import (
     AT_CENTRE,
     DEPOSIT,
     FREE,
     ONLINE,
-    booking_info,
     payment_text,
 )
-from booking.mail.notify_makeups import notify_makeup_cancelled
 from booking.mail.sender import send_all_due
 from booking.models import OutboxMessage, Registration, Workshop, WorkshopSession
 from booking.services.accounts import passwords_reset
-from booking.services.schedule.decisions import _notify_waitlist_closed
+from booking.services.notices import emails as notify
+from booking.services.notices.emails import notify_makeup_cancelled, notify_waitlist_closed
 from tests.mailtools import SmtpServer, add_registration
 
 CENTRE_EMAIL = "hello@riverside.example.org"
@@ -99,7 +97,7 @@ def _every_class_email(booked) -> None:
             credit_id=0,
             why="that session was cancelled",
         )
-        _notify_waitlist_closed(waiting, booking_info(waiting), datetime.now(UTC))
+        notify_waitlist_closed(waiting, datetime.now(UTC))
 
 
 def test_every_email_about_a_class_replies_to_the_centre(ctx, booked):

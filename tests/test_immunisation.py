@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.mail.reminders import send_reminders
 from booking.models import Baby, OutboxMessage, WorkshopSession
 from booking.services.booking.book import book_place
+from booking.services.booking.reminders import send_reminders
 from booking.services.courses.queries import is_doll_session, roster_flags
 
 

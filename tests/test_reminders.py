@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.mail.reminders import due_reminders, send_reminders
 from booking.models import OutboxMessage, Registration, WorkshopSession
+from booking.services.booking.reminders import due_reminders, send_reminders
 from tests.mailtools import add_registration
 
 

@@ -16,9 +16,7 @@ revision plus the booking's invite_sequence, so every change outranks the last.
 
 from email.utils import parseaddr
 
-import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.calendar.build import (
     base_url,
@@ -29,8 +27,7 @@ from booking.calendar.build import (
     session_summary,
     to_text,
 )
-from booking.extensions import db
-from booking.models import Baby, Centre, Registration, User, Workshop, WorkshopSession
+from booking.calendar.data import BookingData, CentreData, SessionData
 from booking.models.registration import CANCELLED
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 
@@ -45,42 +42,13 @@ def invite_uid(session_id: int, registration_id: int) -> str:
     return f"session-{session_id}-registration-{registration_id}@{calendar_host()}"
 
 
-def _load(registration_id: int) -> Registration:
-    """The registration with its parent, baby, workshop, centre and sessions attached.
-
-    Objects already in the session (an email is usually built in the transaction that
-    loaded them) are taken from its identity map; only the sessions are queried.
-    """
-    if db.session.new or db.session.dirty:
-        db.session.flush()
-    registration = db.session.get(Registration, registration_id)
-    if registration is None:
-        raise LookupError(f"registration {registration_id} does not exist")
-    workshop = db.session.get(Workshop, registration.workshop_id)
-    parent = db.session.get(User, registration.parent_id) if registration.parent_id else None
-    baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
-    for name, value in (("workshop", workshop), ("parent", parent), ("baby", baby)):
-        if name in sa.inspect(registration).unloaded:
-            set_committed_value(registration, name, value)
-    if "centre" in sa.inspect(workshop).unloaded:
-        set_committed_value(workshop, "centre", db.session.get(Centre, workshop.centre_id))
-    if "sessions" in sa.inspect(workshop).unloaded:
-        sessions = db.session.scalars(
-            sa.select(WorkshopSession)
-            .where(WorkshopSession.workshop_id == workshop.id)
-            .order_by(WorkshopSession.number)
-        ).all()
-        set_committed_value(workshop, "sessions", list(sessions))
-    return registration
-
-
 def _address(text: str | None) -> str:
     """A bare email address from the text, or "" when it holds none."""
     _, address = parseaddr(text or "")
     return address if "@" in address and not any(c.isspace() for c in address) else ""
 
 
-def _organizer(centre: Centre):
+def _organizer(centre: CentreData):
     """The centre as ORGANIZER: its contact email, else the site's sender address."""
     address = (
         _address(centre.contact_email)
@@ -90,8 +58,8 @@ def _organizer(centre: Centre):
     return cal_address(address, centre.name)
 
 
-def _attendee(registration: Registration, method: str):
-    parent = registration.parent
+def _attendee(booking: BookingData, method: str):
+    parent = booking.parent
     if parent is None:
         return None
     params = {"cutype": "INDIVIDUAL", "role": "REQ-PARTICIPANT", "rsvp": "FALSE"}
@@ -100,25 +68,25 @@ def _attendee(registration: Registration, method: str):
     return cal_address(parent.email, parent.name, **params)
 
 
-def _stamp(registration: Registration, session: WorkshopSession):
+def _stamp(booking: BookingData, session: SessionData):
     """The latest moment this booking's view of the session changed (deterministic)."""
     moments = [
         session.updated_at,
-        registration.created_at,
-        registration.confirmed_at,
-        registration.cancelled_at,
+        booking.created_at,
+        booking.confirmed_at,
+        booking.cancelled_at,
     ]
     return max(m for m in moments if m is not None)
 
 
-def _summary(registration: Registration, default: str) -> str:
-    if registration.baby is not None:
-        return f"{default} ({registration.baby.name})"
+def _summary(booking: BookingData, default: str) -> str:
+    if booking.baby is not None:
+        return f"{default} ({booking.baby.name})"
     return default
 
 
-def _build(registration: Registration, sessions, method: str, cancel_all: bool) -> str:
-    workshop = registration.workshop
+def _build(booking: BookingData, sessions, method: str, cancel_all: bool) -> str:
+    workshop = booking.workshop
     centre = workshop.centre
     total = len(workshop.sessions)
     cal = new_calendar(
@@ -132,22 +100,22 @@ def _build(registration: Registration, sessions, method: str, cancel_all: bool) 
             workshop,
             centre,
             total=total,
-            uid=invite_uid(session.id, registration.id),
-            sequence=session.revision + registration.invite_sequence,
-            stamp=_stamp(registration, session),
-            summary=_summary(registration, session_summary(workshop, session, total)),
+            uid=invite_uid(session.id, booking.id),
+            sequence=session.revision + booking.invite_sequence,
+            stamp=_stamp(booking, session),
+            summary=_summary(booking, session_summary(workshop, session, total)),
             cancelled=cancel_all,
         )
         event.add("organizer", _organizer(centre))
         if method != PUBLISH:
-            attendee = _attendee(registration, method)
+            attendee = _attendee(booking, method)
             if attendee is not None:
                 event.add("attendee", attendee)
         cal.add_component(event)
     return to_text(cal)
 
 
-def invite_for_registration(registration, method: str = REQUEST) -> str:
+def build_invite(booking: BookingData, method: str = REQUEST) -> str:
     """The booking's invite: one VEVENT per session of its workshop.
 
     `method` is REQUEST (the booking stands: the sessions still taking place; a
@@ -155,34 +123,25 @@ def invite_for_registration(registration, method: str = REQUEST) -> str:
     cancelled: every event CANCELLED) or PUBLISH (a plain download of every
     session, cancelled ones shown CANCELLED, with the centre as ORGANIZER and no
     ATTENDEE). A REQUEST for a cancelled booking, or with no session left, is sent
-    as a CANCEL, so a calendar never re-adds it. Accepts a Registration or its id;
-    everything needed is loaded here.
+    as a CANCEL, so a calendar never re-adds it.
     """
     method = method.upper()
     if method not in METHODS:
         raise ValueError(f"unknown iTIP method {method!r}")
-    registration_id = registration if isinstance(registration, int) else registration.id
-    registration = _load(registration_id)
-    workshop = registration.workshop
+    workshop = booking.workshop
     sessions = workshop.sessions
     if method == REQUEST:
         live = [s for s in sessions if not s.is_cancelled]
-        if registration.status == CANCELLED or workshop.status == WORKSHOP_CANCELLED or not live:
+        if booking.status == CANCELLED or workshop.status == WORKSHOP_CANCELLED or not live:
             method = CANCEL
         else:
             sessions = live
-    return _build(registration, sessions, method, cancel_all=method == CANCEL)
+    return _build(booking, sessions, method, cancel_all=method == CANCEL)
 
 
-def invite_for_session_cancel(session, registration) -> str:
-    """A METHOD:CANCEL for one cancelled session of a booking (same UID as its invite).
-
-    Accepts ORM objects or ids; the session must belong to the booking's workshop.
-    """
-    session_id = session if isinstance(session, int) else session.id
-    registration_id = registration if isinstance(registration, int) else registration.id
-    registration = _load(registration_id)
-    matching = [s for s in registration.workshop.sessions if s.id == session_id]
-    if not matching:
-        raise LookupError(f"session {session_id} is not part of registration {registration_id}")
-    return _build(registration, matching, CANCEL, cancel_all=True)
+def build_session_cancel(booking: BookingData, session_id: int) -> str:
+    """A METHOD:CANCEL for one cancelled session of a booking (same UID as its invite)."""
+    session = booking.workshop.session(session_id)
+    if session is None:
+        raise LookupError(f"session {session_id} is not part of registration {booking.id}")
+    return _build(booking, [session], CANCEL, cancel_all=True)

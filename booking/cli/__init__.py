@@ -16,7 +16,7 @@ def init_app(app) -> None:
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(import_schedule_command)
-    from booking.mail import commands as mail_commands
+    from booking.cli import mail as mail_commands
 
     mail_commands.init_app(app)
     from booking.cli.api_tokens import api_token_group

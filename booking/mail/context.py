@@ -1,29 +1,23 @@
-"""What an email about a booking needs, loaded with explicit queries.
+"""What an email about a booking shows, built from the plain data a use case loaded.
 
-Relationships are `lazy="raise_on_sql"`, so nothing here follows one: every row is
-fetched by id (the identity map makes repeated fetches free) and the result is a
-plain object the templates read without touching the database again.
+Nothing here reads the database: the use case hands over `BookingData` and
+`WorkshopData` (see `booking.calendar.data`), and everything it decided beyond
+them (classes to offer instead, doll days), and gets back objects the templates
+read as they are.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-
-import sqlalchemy as sa
-from sqlalchemy.orm.attributes import set_committed_value
 
 from booking import timefmt
-from booking.extensions import db
-from booking.mail.outbox import absolute_url
-from booking.models import (
-    Baby,
-    Centre,
-    InstructorProfile,
-    Registration,
-    User,
-    Workshop,
-    WorkshopSession,
+from booking.calendar.data import (
+    BabyData,
+    BookingData,
+    CentreData,
+    PersonData,
+    SessionData,
+    WorkshopData,
 )
-from booking.services.booking.places import SUGGESTIONS, centre_of, suggest_classes
+from booking.mail.outbox import absolute_url
 from booking.templating import format_price
 
 # How a class is paid for (PRODUCT.md): free, at the centre, online, or a deposit online
@@ -56,10 +50,10 @@ class SessionLine:
 class WorkshopInfo:
     """A workshop, its centre, its sessions and its instructor, ready to show."""
 
-    workshop: Workshop
-    centre: Centre
+    workshop: WorkshopData
+    centre: CentreData
     sessions: list[SessionLine]
-    instructor: User | None
+    instructor: PersonData | None
     instructor_name: str
     class_url: str
     zone_note: str
@@ -76,10 +70,10 @@ class WorkshopInfo:
 class BookingInfo:
     """A registration with everything an email about it shows."""
 
-    registration: Registration
+    registration: BookingData
     info: WorkshopInfo
-    parent: User | None
-    baby: Baby | None
+    parent: PersonData | None
+    baby: BabyData | None
     bookings_url: str
     invite_url: str
     extra: dict = field(default_factory=dict)
@@ -111,13 +105,13 @@ def payment_text(mode: str, price, currency: str, deposit=None) -> str:
     return f"Pay {amount} at the centre."
 
 
-def workshop_payment_mode(workshop: Workshop) -> str:
+def workshop_payment_mode(workshop: WorkshopData) -> str:
     """A workshop's payment mode: free without a price; otherwise paid at the centre,
     the only way a workshop is paid for today."""
     return FREE if not workshop.price else AT_CENTRE
 
 
-def describe_session(session: WorkshopSession, centre: Centre, total: int, is_course: bool):
+def describe_session(session: SessionData, centre: CentreData, total: int, is_course: bool):
     """A session's line: 'Tue 1 Dec 2026, 10:00-11:00 GMT' in the centre's zone."""
     tz = centre.timezone
     start = timefmt.format_local(session.starts_at, tz, with_zone=False)
@@ -135,47 +129,23 @@ def describe_session(session: WorkshopSession, centre: Centre, total: int, is_co
     )
 
 
-def load_sessions(workshop_id: int) -> list[WorkshopSession]:
-    """A workshop's sessions in order."""
-    return list(
-        db.session.scalars(
-            sa.select(WorkshopSession)
-            .where(WorkshopSession.workshop_id == workshop_id)
-            .order_by(WorkshopSession.number)
-        )
-    )
+def session_line(info: WorkshopInfo, session_id: int) -> SessionLine | None:
+    """The line of one of the workshop's sessions, as the email lists it."""
+    return next((line for line in info.sessions if line.id == session_id), None)
 
 
-def instructor_display_name(user: User | None) -> str:
-    """The instructor's public name (profile display name, else account name)."""
-    if user is None:
-        return "your instructor"
-    name = db.session.scalar(
-        sa.select(InstructorProfile.display_name).where(InstructorProfile.user_id == user.id)
-    )
-    return name or user.name
-
-
-def workshop_info(workshop: Workshop | int) -> WorkshopInfo:
-    """Load a workshop's centre, sessions and instructor for an email."""
-    if db.session.new or db.session.dirty:
-        db.session.flush()
-    workshop_id = workshop if isinstance(workshop, int) else workshop.id
-    workshop = db.session.get(Workshop, workshop_id)
-    centre = centre_of(workshop)
-    rows = load_sessions(workshop.id)
-    if "sessions" in sa.inspect(workshop).unloaded:
-        # Kept on the workshop, so the invite built next in this transaction reuses them.
-        set_committed_value(workshop, "sessions", rows)
-    lines = [describe_session(s, centre, len(rows), workshop.is_course) for s in rows]
-    instructor = db.session.get(User, workshop.instructor_id) if workshop.instructor_id else None
+def workshop_info(workshop: WorkshopData) -> WorkshopInfo:
+    """A workshop's centre, sessions and instructor, ready for an email."""
+    centre = workshop.centre
+    total = len(workshop.sessions)
+    lines = [describe_session(s, centre, total, workshop.is_course) for s in workshop.sessions]
     first = next((line for line in lines if not line.cancelled), None)
     return WorkshopInfo(
         workshop=workshop,
         centre=centre,
         sessions=lines,
-        instructor=instructor,
-        instructor_name=instructor_display_name(instructor),
+        instructor=workshop.instructor,
+        instructor_name=workshop.instructor_name,
         class_url=absolute_url(f"/classes/{workshop.id}"),
         zone_note=f"Times are local to {centre.name} ({centre.timezone}).",
         first=first,
@@ -183,38 +153,19 @@ def workshop_info(workshop: Workshop | int) -> WorkshopInfo:
     )
 
 
-def booking_info(registration: Registration, info: WorkshopInfo | None = None) -> BookingInfo:
-    """Load what an email about one registration shows."""
-    if registration.id is None or db.session.new or db.session.dirty:
-        db.session.flush()
-    info = info or workshop_info(registration.workshop_id)
-    parent = db.session.get(User, registration.parent_id) if registration.parent_id else None
-    baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
+def booking_info(booking: BookingData, info: WorkshopInfo | None = None) -> BookingInfo:
+    """What an email about one registration shows (`info`: its workshop's, when the
+    caller already built it for several bookings)."""
     return BookingInfo(
-        registration=registration,
-        info=info,
-        parent=parent,
-        baby=baby,
+        registration=booking,
+        info=info or workshop_info(booking.workshop),
+        parent=booking.parent,
+        baby=booking.baby,
         bookings_url=absolute_url("/account/bookings"),
-        invite_url=absolute_url(f"/account/bookings/{registration.id}/invite.ics"),
+        invite_url=absolute_url(f"/account/bookings/{booking.id}/invite.ics"),
     )
 
 
-def can_email(user: User | None) -> bool:
+def can_email(person: PersonData | None) -> bool:
     """Only live accounts with an address get email."""
-    return user is not None and user.deleted_at is None and bool(user.email)
-
-
-def alternatives_for(
-    booking: BookingInfo, now: datetime | None = None, limit: int = SUGGESTIONS
-) -> list[WorkshopInfo]:
-    """Classes that would suit the booking's baby instead of its own (closed or
-    cancelled): see `suggest_classes`."""
-    others = suggest_classes(
-        booking.baby,
-        booking.info.centre,
-        booking.info.workshop.id,
-        now or datetime.now(UTC),
-        limit,
-    )
-    return [workshop_info(w) for w in others]
+    return person is not None and person.can_email

@@ -1,29 +1,26 @@
 """Every email about bookings, queued in the caller's write transaction.
 
 Each function is called inside the use case's `write_transaction()`, after the change,
-with ORM objects. It loads what it shows with explicit queries and writes outbox rows
-through `queue_email`; nothing is sent or committed here, so an email exists if and
-only if the change that caused it is committed.
+with the plain data the use case loaded (`booking.calendar.data`) and what it decided
+beside it (classes to offer instead, doll days). It writes outbox rows through
+`queue_email` and reads nothing else; nothing is sent or committed here, so an email
+exists if and only if the change that caused it is committed.
 """
 
-import sqlalchemy as sa
-
-from booking.calendar.invite import invite_for_registration, invite_for_session_cancel
-from booking.extensions import db
+from booking.calendar.data import BookingData, SessionData, WorkshopData
+from booking.calendar.invite import build_invite, build_session_cancel
 from booking.mail.context import (
     BookingInfo,
     WorkshopInfo,
-    alternatives_for,
     booking_info,
     can_email,
     describe_session,
-    load_sessions,
+    session_line,
     workshop_info,
 )
 from booking.mail.outbox import queue_email
-from booking.models import OutboxMessage, Registration, Workshop, WorkshopSession
+from booking.models import OutboxMessage
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
-from booking.services.courses.queries import doll_session_times
 
 SESSION_CHANGE_KINDS = ("moved", "cancelled", "room", "added")
 
@@ -52,41 +49,41 @@ def _queue_for_parent(booking: BookingInfo, template: str, subject: str, **kwarg
     )
 
 
-def notify_booking_confirmed(registration: Registration) -> OutboxMessage | None:
+def queue_booking_confirmed(data: BookingData) -> OutboxMessage | None:
     """Tell a parent their place is confirmed, with the booking's calendar invite."""
-    booking = booking_info(registration)
+    booking = booking_info(data)
     subject = f"Booking confirmed: {_class(booking.info)}{_for(booking)}"
     return _queue_for_parent(
         booking,
         "booking_confirmed",
         subject,
-        ics=invite_for_registration(registration, "REQUEST"),
+        ics=build_invite(data, "REQUEST"),
         ics_method="REQUEST",
     )
 
 
-def notify_waitlisted(registration: Registration, position: int) -> OutboxMessage | None:
+def queue_waitlisted(data: BookingData, position: int) -> OutboxMessage | None:
     """Tell a parent they are on the waiting list, and at which position."""
-    booking = booking_info(registration)
+    booking = booking_info(data)
     subject = f"On the waiting list (number {position}): {_class(booking.info)}{_for(booking)}"
     return _queue_for_parent(booking, "waitlisted", subject, position=position)
 
 
-def notify_promoted(registration: Registration) -> OutboxMessage | None:
+def queue_promoted(data: BookingData) -> OutboxMessage | None:
     """Tell a waiting parent a place has come up and is now theirs, with the invite."""
-    booking = booking_info(registration)
+    booking = booking_info(data)
     subject = f"A place came up - you are booked: {_class(booking.info)}{_for(booking)}"
     return _queue_for_parent(
         booking,
         "promoted",
         subject,
-        ics=invite_for_registration(registration, "REQUEST"),
+        ics=build_invite(data, "REQUEST"),
         ics_method="REQUEST",
     )
 
 
-def notify_booking_cancelled(
-    registration: Registration, *, was_confirmed: bool | None = None
+def queue_booking_cancelled(
+    data: BookingData, *, was_confirmed: bool | None = None
 ) -> OutboxMessage | None:
     """Tell a parent their booking (or waiting-list place) is cancelled.
 
@@ -94,12 +91,12 @@ def notify_booking_cancelled(
     remove its sessions. `was_confirmed` defaults to "it has a confirmed_at". What
     to bring and how to get there are left out: the family is no longer coming.
     """
-    booking = booking_info(registration)
+    booking = booking_info(data)
     if was_confirmed is None:
-        was_confirmed = registration.confirmed_at is not None
+        was_confirmed = data.confirmed_at is not None
     what = "Booking cancelled" if was_confirmed else "Waiting-list place cancelled"
     subject = f"{what}: {_class(booking.info)}{_for(booking)}"
-    ics = invite_for_registration(registration, "CANCEL") if was_confirmed else None
+    ics = build_invite(data, "CANCEL") if was_confirmed else None
     return _queue_for_parent(
         booking,
         "booking_cancelled",
@@ -123,30 +120,34 @@ def _session_subject(kind: str, line, info: WorkshopInfo) -> str:
     return f"Session cancelled: {_class(info)}, {which} on {line.date}"
 
 
-def notify_session_changed(session: WorkshopSession, kind: str) -> list[OutboxMessage]:
-    """Tell every confirmed parent of the workshop, and its instructor, that a session
-    was moved, cancelled, changed room or added.
+def describe_line(info: WorkshopInfo, session: SessionData):
+    """How one session of the workshop is described in emails ("Week 2 of 5", when)."""
+    return session_line(info, session.id) or describe_session(
+        session, info.centre, len(info.sessions), True
+    )
+
+
+def queue_session_changed(
+    workshop: WorkshopData, session: SessionData, kind: str, bookings: list[BookingData]
+) -> list[OutboxMessage]:
+    """Tell every confirmed parent of the workshop (`bookings`), and its instructor, that
+    a session was moved, cancelled, changed room or added.
 
     Parents get the updated booking (METHOD:REQUEST) when it moved, changed room or
     was added, and a METHOD:CANCEL for that one session when it was cancelled.
     """
     if kind not in SESSION_CHANGE_KINDS:
         raise ValueError(f"unknown session change {kind!r}")
-    if db.session.new or db.session.dirty:
-        db.session.flush()
-    info = workshop_info(session.workshop_id)
-    line = next(
-        (s for s in info.sessions if s.id == session.id),
-        describe_session(session, info.centre, len(load_sessions(session.workshop_id)), True),
-    )
+    info = workshop_info(workshop)
+    line = describe_line(info, session)
     subject = _session_subject(kind, line, info)
     queued = []
-    for registration in _registrations(session.workshop_id, (CONFIRMED,)):
-        booking = booking_info(registration, info)
+    for data in bookings:
+        booking = booking_info(data, info)
         if kind == "cancelled":
-            ics, method = invite_for_session_cancel(session, registration), "CANCEL"
+            ics, method = build_session_cancel(data, session.id), "CANCEL"
         else:
-            ics, method = invite_for_registration(registration, "REQUEST"), "REQUEST"
+            ics, method = build_invite(data, "REQUEST"), "REQUEST"
         message = _queue_for_parent(
             booking,
             "session_changed",
@@ -174,36 +175,45 @@ def notify_session_changed(session: WorkshopSession, kind: str) -> list[OutboxMe
     return queued
 
 
-def notify_workshop_cancelled(
-    workshop: Workshop, registrations, *, reason: str = ""
+def had_place(data: BookingData) -> bool:
+    """Whether the booking held a confirmed place (now or until it was cancelled)."""
+    return data.status == CONFIRMED or (
+        data.status == CANCELLED and data.confirmed_at is not None
+    )
+
+
+def queue_workshop_cancelled(
+    workshop: WorkshopData,
+    bookings: list[BookingData],
+    alternatives: dict[int, list[WorkshopData]],
+    *,
+    reason: str = "",
 ) -> list[OutboxMessage]:
     """Tell every confirmed and waiting parent, and the instructor, that a class is
-    cancelled, with classes that would fit each baby instead.
+    cancelled, with classes that would fit each baby instead (`alternatives`, by
+    booking id).
 
-    `registrations` are the bookings the cancellation ended (their status may
-    already be cancelled); parents who had a place get a METHOD:CANCEL invite.
+    `bookings` are the bookings the cancellation ended (their status may already be
+    cancelled); parents who had a place get a METHOD:CANCEL invite.
     """
     info = workshop_info(workshop)
     subject = f"Class cancelled: {_class(info)}"
     if info.first:
         subject += f" (was to start {info.first.date})"
     queued = []
-    for registration in registrations:
-        had_place = registration.status == CONFIRMED or (
-            registration.status == CANCELLED and registration.confirmed_at is not None
-        )
-        if registration.status not in (CONFIRMED, WAITLISTED, CANCELLED):
+    for data in bookings:
+        if data.status not in (CONFIRMED, WAITLISTED, CANCELLED):
             continue
-        booking = booking_info(registration, info)
-        ics = invite_for_registration(registration, "CANCEL") if had_place else None
+        booking = booking_info(data, info)
+        ics = build_invite(data, "CANCEL") if had_place(data) else None
         message = _queue_for_parent(
             booking,
             "workshop_cancelled",
             subject + _for(booking),
-            had_place=had_place,
+            had_place=had_place(data),
             reason=reason,
             practical=False,
-            alternatives=alternatives_for(booking),
+            alternatives=[workshop_info(w) for w in alternatives.get(data.id, [])],
             ics=ics,
             ics_method="CANCEL" if ics else None,
         )
@@ -224,8 +234,8 @@ def notify_workshop_cancelled(
     return queued
 
 
-def notify_instructor_message(
-    workshop: Workshop, subject: str, body: str, registrations
+def queue_instructor_message(
+    workshop: WorkshopData, subject: str, body: str, bookings: list[BookingData]
 ) -> list[OutboxMessage]:
     """Send an instructor's message to every parent booked (one email per parent,
     however many babies they have booked)."""
@@ -233,10 +243,10 @@ def notify_instructor_message(
     full_subject = f"{_class(info)}: {subject.strip()}"
     queued = []
     seen: set[str] = set()
-    for registration in registrations:
-        if registration.status not in (CONFIRMED, WAITLISTED):
+    for data in bookings:
+        if data.status not in (CONFIRMED, WAITLISTED):
             continue
-        booking = booking_info(registration, info)
+        booking = booking_info(data, info)
         if not can_email(booking.parent) or booking.parent.email in seen:
             continue
         seen.add(booking.parent.email)
@@ -252,24 +262,31 @@ def notify_instructor_message(
     return queued
 
 
-def _registrations(workshop_id: int, statuses) -> list[Registration]:
-    return list(
-        db.session.scalars(
-            sa.select(Registration)
-            .where(Registration.workshop_id == workshop_id, Registration.status.in_(statuses))
-            .order_by(Registration.id)
-        )
-    )
-
-
-def notify_reminder(registration: Registration, *, dedupe_key: str | None = None):
-    """Remind a confirmed parent of the class's first session: when, where, what to bring."""
-    booking = booking_info(registration)
+def queue_reminder(
+    data: BookingData, doll_times: list[str], *, dedupe_key: str | None = None
+) -> OutboxMessage | None:
+    """Remind a confirmed parent of the class's first session: when, where, what to bring,
+    and the sessions that fall on doll days (`doll_times`, as the use case found them)."""
+    booking = booking_info(data)
     info = booking.info
     if info.first is None:
         return None
     subject = f"Reminder: {_class(info)} starts {info.first.when}{_for(booking)}"
-    doll_times = doll_session_times(registration)
     return _queue_for_parent(
         booking, "reminder", subject, dedupe_key=dedupe_key, doll_times=doll_times
+    )
+
+
+def queue_waitlist_closed(
+    data: BookingData, alternatives: list[WorkshopData]
+) -> OutboxMessage | None:
+    """Tell a waiting parent the course can no longer be joined, with classes that would
+    fit their baby instead."""
+    booking = booking_info(data)
+    return _queue_for_parent(
+        booking,
+        "waitlist_closed",
+        f"Waiting list closed: {booking.info.workshop.title} at {booking.info.centre.name}",
+        alternatives=[workshop_info(w) for w in alternatives],
+        dedupe_key=f"waitlist-closed:{data.id}",
     )

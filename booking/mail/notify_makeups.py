@@ -1,39 +1,31 @@
 """Emails about make-up sessions, queued in the caller's write transaction."""
 
-import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from datetime import datetime
 
 from booking import timefmt
-from booking.extensions import db
-from booking.mail.context import can_email, describe_session, load_sessions, workshop_info
+from booking.calendar.data import MakeupData, SessionData, WorkshopData
+from booking.mail.context import can_email, workshop_info
+from booking.mail.notify import describe_line
 from booking.mail.outbox import absolute_url, queue_email
-from booking.models import Baby, MakeupBooking, MakeupCredit, OutboxMessage, User, WorkshopSession
+from booking.models import OutboxMessage
 
 
-def _session_line(session: WorkshopSession, info):
-    """How the session is described in emails ("Week 2 of 5", its date and time)."""
-    return next(
-        (s for s in info.sessions if s.id == session.id),
-        describe_session(session, info.centre, len(load_sessions(session.workshop_id)), True),
-    )
-
-
-def notify_makeup_cancelled(
-    *, parent_id: int | None, baby_id: int | None, session_id: int, credit_id: int, why: str
+def queue_makeup_cancelled(
+    makeup: MakeupData,
+    workshop: WorkshopData,
+    session: SessionData,
+    *,
+    expires_at: datetime | None,
+    why: str,
 ) -> OutboxMessage | None:
     """Tell a parent their make-up session is off (`why`: the class or that session was
-    cancelled) and that their make-up credit can be used again."""
-    parent = db.session.get(User, parent_id) if parent_id else None
+    cancelled) and that their make-up credit, good until `expires_at`, can be used again."""
+    parent = makeup.parent
     if not can_email(parent):
         return None
-    session = db.session.get(WorkshopSession, session_id)
-    info = workshop_info(session.workshop_id)
-    line = _session_line(session, info)
-    baby = db.session.get(Baby, baby_id) if baby_id else None
-    credit = db.session.get(MakeupCredit, credit_id)
-    expires = (
-        timefmt.format_local(credit.expires_at, info.centre.timezone) if credit else None
-    )
+    info = workshop_info(workshop)
+    line = describe_line(info, session)
+    expires = timefmt.format_local(expires_at, info.centre.timezone) if expires_at else None
     subject = (
         f"Make-up cancelled: {info.workshop.title} at {info.centre.name}, "
         f"{line.label.lower()} on {line.date}"
@@ -44,7 +36,7 @@ def notify_makeup_cancelled(
         subject,
         centre=info.centre,
         parent=parent,
-        baby_name=baby.name if baby is not None else "your baby",
+        baby_name=makeup.baby_name,
         info=info,
         line=line,
         why=why,
@@ -53,19 +45,16 @@ def notify_makeup_cancelled(
     )
 
 
-def notify_makeup_session_changed(session: WorkshopSession, kind: str) -> list[OutboxMessage]:
+def queue_makeup_session_changed(
+    workshop: WorkshopData, session: SessionData, kind: str, makeups: list[MakeupData]
+) -> list[OutboxMessage]:
     """Tell the parents making up a missed week in `session` that it has moved (`kind`
     "moved") or changed room ("room"); their make-up stands, and they can cancel it from
     their bookings page to use the credit elsewhere."""
-    makeups = db.session.scalars(
-        sa.select(MakeupBooking)
-        .where(MakeupBooking.session_id == session.id)
-        .options(joinedload(MakeupBooking.parent), joinedload(MakeupBooking.baby))
-    ).all()
     if not makeups:
         return []
-    info = workshop_info(session.workshop_id)
-    line = _session_line(session, info)
+    info = workshop_info(workshop)
+    line = describe_line(info, session)
     what = "Time changed" if kind == "moved" else "Room changed"
     subject = (
         f"{what} for your make-up: {info.workshop.title} at {info.centre.name}, "
@@ -73,17 +62,16 @@ def notify_makeup_session_changed(session: WorkshopSession, kind: str) -> list[O
     )
     queued = []
     for makeup in makeups:
-        parent, baby = makeup.parent, makeup.baby
-        if not can_email(parent):
+        if not can_email(makeup.parent):
             continue
         queued.append(
             queue_email(
-                parent.email,
+                makeup.parent.email,
                 "makeup_changed",
                 subject,
                 centre=info.centre,
-                parent=parent,
-                baby_name=baby.name if baby is not None else "your baby",
+                parent=makeup.parent,
+                baby_name=makeup.baby_name,
                 info=info,
                 line=line,
                 kind=kind,

@@ -13,11 +13,6 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.mail.notify import (
-    notify_booking_cancelled,
-    notify_booking_confirmed,
-    notify_waitlisted,
-)
 from booking.models import Baby, Registration, User, Workshop
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 from booking.services.accounts.babies import find_or_add_baby, get_baby
@@ -38,6 +33,11 @@ from booking.services.booking.referrals import claim_held_place, record_code_use
 from booking.services.booking.waitlist import promote_waitlist, waitlist_position
 from booking.services.courses.makeups import withdraw_future_absences
 from booking.services.errors import Forbidden, Invalid, NotFound
+from booking.services.notices.emails import (
+    notify_booking_cancelled,
+    notify_booking_confirmed,
+    notify_waitlisted,
+)
 from booking.timefmt import format_local
 
 CONSENT_MESSAGE = "Please confirm you have read the health and safety note."

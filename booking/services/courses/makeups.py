@@ -56,11 +56,6 @@ def session_seats_expression():
     return public_left + s.absences - s.makeups_taken
 
 
-def session_seats(session: WorkshopSession, workshop: Workshop) -> int:
-    """Free seats of a session for a make-up, from loaded rows."""
-    return max(0, workshop.places_left + session.absences - session.makeups_taken)
-
-
 def credit_expiry(workshop: Workshop) -> datetime:
     """When a credit earned in `workshop` expires: the end of the following course.
 

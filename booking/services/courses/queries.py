@@ -25,7 +25,6 @@ from booking.models import (
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
 from booking.services.booking.places import eligibility, utc_now
-from booking.services.courses.makeups import session_seats
 from booking.timefmt import format_local, to_local
 
 NO_MASSAGE_AFTER = timedelta(hours=48)
@@ -44,6 +43,11 @@ def is_doll_session(baby: Baby | None, session: WorkshopSession, tz_name: str) -
     local_start = to_local(session.starts_at, tz_name)
     day_start = datetime.combine(baby.immunisation_date, datetime.min.time(), local_start.tzinfo)
     return day_start <= local_start < day_start + NO_MASSAGE_AFTER
+
+
+def session_seats(session: WorkshopSession, workshop: Workshop) -> int:
+    """Free seats of a session for a make-up, from loaded rows."""
+    return max(0, workshop.places_left + session.absences - session.makeups_taken)
 
 
 @dataclass

@@ -17,7 +17,6 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.mail.notify import notify_instructor_message
 from booking.models import (
     Attendance,
     Baby,
@@ -31,6 +30,7 @@ from booking.models.registration import ABSENT, CONFIRMED, PRESENT, WAITLISTED
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.services.accounts.access import require_centre_staff
 from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.notices.emails import notify_instructor_message
 from booking.timefmt import format_day, format_local, to_local
 
 ATTENDANCE_CHOICES = (PRESENT, ABSENT)

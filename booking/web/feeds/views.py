@@ -8,11 +8,12 @@ from flask_login import current_user, login_required
 
 from booking.calendar import feeds
 from booking.calendar.build import base_url
-from booking.calendar.invite import PUBLISH, invite_for_registration
+from booking.calendar.invite import PUBLISH
 from booking.extensions import db
 from booking.models import Registration
 from booking.models.registration import CONFIRMED
 from booking.services.accounts import feed_tokens
+from booking.services.notices.invites import invite_for_registration
 from booking.web.feeds.blueprint import bp
 from booking.web.feeds.forms import FeedLinkForm
 from booking.web.feeds.responses import download_response, feed_response

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.mail.notify import notify_reminder
 from booking.models import OutboxMessage, Registration, Workshop, WorkshopSession, utcnow
 from booking.models.registration import CONFIRMED
 from booking.models.workshop import PUBLISHED, SCHEDULED
+from booking.services.notices.emails import notify_reminder
 
 REMIND_WITHIN = timedelta(hours=48)
 

@@ -9,8 +9,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from booking.extensions import db
-from booking.mail.reminders import send_reminders
 from booking.mail.sender import new_worker_id, send_all_due
+from booking.services.booking.reminders import send_reminders
 
 
 @click.group("outbox")

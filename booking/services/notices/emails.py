@@ -1,0 +1,158 @@
+"""The emails a use case queues about bookings, inside its own write transaction.
+
+Each function takes the rows the use case changed, flushes, loads the plain data the
+email shows (`booking.services.notices.queries`), decides what only the services
+know (classes to offer instead, doll days) and hands it all to `booking.mail`.
+"""
+
+from datetime import UTC, datetime
+
+from booking.calendar.data import MakeupData
+from booking.extensions import db
+from booking.mail import notify, notify_makeups
+from booking.models import (
+    Baby,
+    MakeupCredit,
+    OutboxMessage,
+    Registration,
+    User,
+    Workshop,
+    WorkshopSession,
+)
+from booking.models.registration import CONFIRMED
+from booking.services.courses.queries import doll_session_times
+from booking.services.notices.queries import (
+    alternatives,
+    baby_data,
+    booking_data,
+    bookings_where,
+    person_data,
+    session_makeups,
+    workshop_data,
+)
+
+
+def _ids(registrations) -> list[int]:
+    db.session.flush()
+    return [r.id for r in registrations]
+
+
+def notify_booking_confirmed(registration: Registration) -> OutboxMessage | None:
+    """Tell a parent their place is confirmed, with the booking's calendar invite."""
+    db.session.flush()
+    return notify.queue_booking_confirmed(booking_data(registration))
+
+
+def notify_waitlisted(registration: Registration, position: int) -> OutboxMessage | None:
+    """Tell a parent they are on the waiting list, and at which position."""
+    db.session.flush()
+    return notify.queue_waitlisted(booking_data(registration), position)
+
+
+def notify_promoted(registration: Registration) -> OutboxMessage | None:
+    """Tell a waiting parent a place has come up and is now theirs, with the invite."""
+    db.session.flush()
+    return notify.queue_promoted(booking_data(registration))
+
+
+def notify_booking_cancelled(
+    registration: Registration, *, was_confirmed: bool | None = None
+) -> OutboxMessage | None:
+    """Tell a parent their booking (or waiting-list place) is cancelled; one that had a
+    place (`was_confirmed`, by default "it has a confirmed_at") gets a CANCEL invite."""
+    db.session.flush()
+    return notify.queue_booking_cancelled(booking_data(registration), was_confirmed=was_confirmed)
+
+
+def notify_session_changed(session: WorkshopSession, kind: str) -> list[OutboxMessage]:
+    """Tell every confirmed parent of the workshop, and its instructor, that a session
+    was moved, cancelled, changed room or added."""
+    if kind not in notify.SESSION_CHANGE_KINDS:
+        raise ValueError(f"unknown session change {kind!r}")
+    db.session.flush()
+    workshop = workshop_data(session.workshop_id)
+    bookings = bookings_where(
+        Registration.workshop_id == session.workshop_id, Registration.status == CONFIRMED
+    )
+    return notify.queue_session_changed(workshop, workshop.session(session.id), kind, bookings)
+
+
+def notify_workshop_cancelled(
+    workshop: Workshop, registrations, *, reason: str = ""
+) -> list[OutboxMessage]:
+    """Tell every confirmed and waiting parent, and the instructor, that a class is
+    cancelled, with classes that would fit each baby instead."""
+    ids = _ids(registrations)
+    bookings = bookings_where(Registration.id.in_(ids)) if ids else []
+    order = {registration_id: n for n, registration_id in enumerate(ids)}
+    bookings.sort(key=lambda b: order[b.id])
+    offers = alternatives(bookings, datetime.now(UTC))
+    return notify.queue_workshop_cancelled(
+        workshop_data(workshop), bookings, offers, reason=reason
+    )
+
+
+def notify_instructor_message(
+    workshop: Workshop, subject: str, body: str, registrations
+) -> list[OutboxMessage]:
+    """Send an instructor's message to every parent booked (one email per parent)."""
+    ids = _ids(registrations)
+    bookings = bookings_where(Registration.id.in_(ids)) if ids else []
+    order = {registration_id: n for n, registration_id in enumerate(ids)}
+    bookings.sort(key=lambda b: order[b.id])
+    return notify.queue_instructor_message(workshop_data(workshop), subject, body, bookings)
+
+
+def notify_reminder(
+    registration: Registration, *, dedupe_key: str | None = None
+) -> OutboxMessage | None:
+    """Remind a confirmed parent of the class's first session, with its doll days."""
+    db.session.flush()
+    return notify.queue_reminder(
+        booking_data(registration), doll_session_times(registration), dedupe_key=dedupe_key
+    )
+
+
+def notify_waitlist_closed(registration: Registration, now: datetime) -> OutboxMessage | None:
+    """Tell a waiting parent the course can no longer be joined, with classes that
+    would fit their baby instead."""
+    db.session.flush()
+    booking = booking_data(registration)
+    if booking.parent is None or not booking.parent.can_email:
+        return None
+    return notify.queue_waitlist_closed(booking, alternatives([booking], now)[booking.id])
+
+
+def notify_makeup_cancelled(
+    *, parent_id: int | None, baby_id: int | None, session_id: int, credit_id: int, why: str
+) -> OutboxMessage | None:
+    """Tell a parent their make-up session is off (`why`: the class or that session was
+    cancelled) and that their make-up credit can be used again."""
+    db.session.flush()
+    parent = person_data(db.session.get(User, parent_id) if parent_id else None)
+    if parent is None or not parent.can_email:
+        return None
+    baby = baby_data(db.session.get(Baby, baby_id) if baby_id else None)
+    session = db.session.get(WorkshopSession, session_id)
+    workshop = workshop_data(session.workshop_id)
+    credit = db.session.get(MakeupCredit, credit_id)
+    return notify_makeups.queue_makeup_cancelled(
+        MakeupData(parent, baby),
+        workshop,
+        workshop.session(session_id),
+        expires_at=credit.expires_at if credit is not None else None,
+        why=why,
+    )
+
+
+def notify_makeup_session_changed(session: WorkshopSession, kind: str) -> list[OutboxMessage]:
+    """Tell the parents making up a missed week in `session` that it has moved or
+    changed room; their make-up stands."""
+    db.session.flush()
+    makeups = session_makeups(session.id)
+    if not makeups:
+        return []
+    workshop = workshop_data(session.workshop_id)
+    return notify_makeups.queue_makeup_session_changed(
+        workshop, workshop.session(session.id), kind, makeups
+    )

@@ -1,0 +1,214 @@
+"""The plain data emails and invites are built from, one query per kind of row.
+
+A workshop comes with its centre, its instructor (and public name) and its sessions
+in order, read in one joined query; a booking adds its parent and baby to the same
+query. Callers have flushed, so what is read is what the use case just wrote.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from booking.calendar.data import (
+    BabyData,
+    BookingData,
+    CentreData,
+    MakeupData,
+    PersonData,
+    SessionData,
+    WorkshopData,
+)
+from booking.extensions import db
+from booking.models import (
+    Baby,
+    Centre,
+    InstructorProfile,
+    MakeupBooking,
+    Registration,
+    User,
+    Workshop,
+    WorkshopSession,
+)
+from booking.services.booking.places import SUGGESTIONS, suggest_classes
+from booking.services.errors import NotFound
+
+_Instructor = aliased(User, name="instructor")
+_Parent = aliased(User, name="parent")
+
+
+def centre_data(centre: Centre) -> CentreData:
+    """A centre row as plain data."""
+    return CentreData(
+        id=centre.id,
+        name=centre.name,
+        timezone=centre.timezone,
+        currency=centre.currency,
+        full_address=centre.full_address,
+        contact_email=centre.contact_email or "",
+        contact_phone=centre.contact_phone or "",
+        accessibility_notes=centre.accessibility_notes or "",
+    )
+
+
+def session_data(session: WorkshopSession) -> SessionData:
+    """A session row as plain data."""
+    return SessionData(
+        id=session.id,
+        workshop_id=session.workshop_id,
+        number=session.number,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        room=session.room or "",
+        status=session.status,
+        revision=session.revision,
+        updated_at=session.updated_at,
+    )
+
+
+def person_data(user: User | None) -> PersonData | None:
+    """A parent or instructor as plain data (None stays None)."""
+    if user is None:
+        return None
+    return PersonData(
+        id=user.id, name=user.name, email=user.email, deleted=user.deleted_at is not None
+    )
+
+
+def baby_data(baby: Baby | None) -> BabyData | None:
+    """A baby as plain data (None stays None)."""
+    return BabyData(id=baby.id, name=baby.name) if baby is not None else None
+
+
+def _workshop_statement():
+    return (
+        sa.select(Workshop, Centre, _Instructor, InstructorProfile.display_name, WorkshopSession)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .outerjoin(_Instructor, _Instructor.id == Workshop.instructor_id)
+        .outerjoin(InstructorProfile, InstructorProfile.user_id == Workshop.instructor_id)
+        .outerjoin(WorkshopSession, WorkshopSession.workshop_id == Workshop.id)
+    )
+
+
+def _workshop(workshop, centre, instructor, display_name, sessions) -> WorkshopData:
+    name = (display_name or instructor.name) if instructor is not None else "your instructor"
+    return WorkshopData(
+        id=workshop.id,
+        title=workshop.title,
+        status=workshop.status,
+        is_course=workshop.is_course,
+        what_to_bring=workshop.what_to_bring or "",
+        price=workshop.price,
+        cancellation_cutoff_hours=workshop.cancellation_cutoff_hours,
+        confirmed_count=workshop.confirmed_count,
+        capacity=workshop.capacity,
+        centre=centre_data(centre),
+        sessions=tuple(session_data(s) for s in sessions),
+        instructor=person_data(instructor),
+        instructor_name=name,
+    )
+
+
+def workshops_data(workshop_ids: Iterable[int]) -> dict[int, WorkshopData]:
+    """Workshops by id, each with its centre, instructor and sessions (one query)."""
+    ids = list(dict.fromkeys(workshop_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        _workshop_statement()
+        .where(Workshop.id.in_(ids))
+        .order_by(Workshop.id, WorkshopSession.number)
+    ).all()
+    found: dict[int, tuple] = {}
+    for workshop, centre, instructor, display_name, session in rows:
+        entry = found.setdefault(workshop.id, (workshop, centre, instructor, display_name, []))
+        if session is not None:
+            entry[4].append(session)
+    return {i: _workshop(*found[i]) for i in ids if i in found}
+
+
+def workshop_data(workshop: Workshop | int) -> WorkshopData:
+    """One workshop with its centre, instructor and sessions."""
+    workshop_id = workshop if isinstance(workshop, int) else workshop.id
+    found = workshops_data([workshop_id]).get(workshop_id)
+    if found is None:
+        raise NotFound("We could not find that class.")
+    return found
+
+
+def bookings_where(*conditions) -> list[BookingData]:
+    """The registrations matching `conditions`, in id order, each with its parent,
+    baby and workshop (one query)."""
+    rows = db.session.execute(
+        _workshop_statement()
+        .add_columns(Registration, _Parent, Baby)
+        .join(Registration, Registration.workshop_id == Workshop.id)
+        .outerjoin(_Parent, _Parent.id == Registration.parent_id)
+        .outerjoin(Baby, Baby.id == Registration.baby_id)
+        .where(*conditions)
+        .order_by(Registration.id, WorkshopSession.number)
+    ).all()
+    grouped: dict[int, list] = {}
+    for row in rows:
+        grouped.setdefault(row[5].id, []).append(row)
+    workshops: dict[int, WorkshopData] = {}
+    found = []
+    for group in grouped.values():
+        workshop, centre, instructor, display_name, _, registration, parent, baby = group[0]
+        if workshop.id not in workshops:
+            sessions = [row[4] for row in group if row[4] is not None]
+            workshops[workshop.id] = _workshop(
+                workshop, centre, instructor, display_name, sessions
+            )
+        found.append(
+            BookingData(
+                id=registration.id,
+                status=registration.status,
+                created_at=registration.created_at,
+                confirmed_at=registration.confirmed_at,
+                cancelled_at=registration.cancelled_at,
+                invite_sequence=registration.invite_sequence,
+                workshop=workshops[workshop.id],
+                parent=person_data(parent),
+                baby=baby_data(baby),
+            )
+        )
+    return found
+
+
+def booking_data(registration: Registration | int) -> BookingData:
+    """One registration with its parent, baby and workshop."""
+    registration_id = registration if isinstance(registration, int) else registration.id
+    found = bookings_where(Registration.id == registration_id)
+    if not found:
+        raise LookupError(f"registration {registration_id} does not exist")
+    return found[0]
+
+
+def alternatives(
+    bookings: Iterable[BookingData], now: datetime, limit: int = SUGGESTIONS
+) -> dict[int, list[WorkshopData]]:
+    """For each booking (by id), classes that would suit its baby instead of its own
+    (closed or cancelled): see `suggest_classes`."""
+    chosen: dict[int, list[int]] = {}
+    for booking in bookings:
+        baby = db.session.get(Baby, booking.baby.id) if booking.baby is not None else None
+        centre = db.session.get(Centre, booking.workshop.centre.id)
+        others = suggest_classes(baby, centre, booking.workshop.id, now, limit)
+        chosen[booking.id] = [w.id for w in others]
+    loaded = workshops_data(i for ids in chosen.values() for i in ids)
+    return {key: [loaded[i] for i in ids if i in loaded] for key, ids in chosen.items()}
+
+
+def session_makeups(session_id: int) -> list[MakeupData]:
+    """Who is making up a missed week in the session: parent and baby per make-up."""
+    rows = db.session.execute(
+        sa.select(_Parent, Baby)
+        .select_from(MakeupBooking)
+        .outerjoin(_Parent, _Parent.id == MakeupBooking.parent_id)
+        .outerjoin(Baby, Baby.id == MakeupBooking.baby_id)
+        .where(MakeupBooking.session_id == session_id)
+        .order_by(MakeupBooking.id)
+    ).all()
+    return [MakeupData(person_data(parent), baby_data(baby)) for parent, baby in rows]
