@@ -1,7 +1,9 @@
 """Building blocks shared by feeds and invites: the calendar and one event per session.
 
 Every value that could vary between two renderings of the same data (UIDs, DTSTAMP)
-is passed explicitly, so unchanged data always gives byte-identical output. The
+is passed explicitly, so unchanged data always gives byte-identical output. Sessions,
+workshops and centres are read by attribute only: invites pass the plain data of
+`booking.calendar.data`, feeds the rows their query loaded, with the same fields. The
 icalendar library escapes TEXT values and folds lines at 75 octets on `to_ical()`.
 """
 

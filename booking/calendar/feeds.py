@@ -5,6 +5,13 @@ version (strong ETag and Last-Modified) comes from one aggregate query, so a
 calendar app polling with If-None-Match is answered without rendering anything.
 Events use the session's stable UID, SEQUENCE = revision and DTSTAMP = the
 session's updated_at, so the same data always renders to the same bytes.
+
+Unlike invites and emails, feeds keep their read queries here, beside the rendering:
+they change nothing, run outside any use case's transaction, and the version query
+must cover exactly the rows and columns `render_feed` shows, or a calendar app would
+be told "not modified" about a feed that did change. Keeping both in one module keeps
+that pairing visible; sessions come with their workshop and centre in one query, so
+no lazy load runs.
 """
 
 import hashlib
