@@ -18,7 +18,7 @@ from booking.models import Baby, Centre, MakeupCredit, Registration, User, Works
 from booking.models.registration import CONFIRMED
 from booking.models.workshop import PUBLISHED
 from booking.services.booking.places import utc_now
-from booking.services.courses import makeups
+from booking.services.courses import absences, makeups
 from booking.timefmt import to_local
 
 DEMO_PARENT = "parent@example.com"
@@ -88,7 +88,7 @@ def seed_course_extras() -> None:
     week_two, target_week_two = _week(home, 2), _week(target, 2)
     if week_two is None or target_week_two is None or week_two.starts_at <= now:
         return
-    credit = makeups.report_absence(
+    credit = absences.report_absence(
         parent_id=parent.id, registration_id=registration.id, session_id=week_two.id
     )
     if db.session.get(MakeupCredit, credit.id).used_at is None:

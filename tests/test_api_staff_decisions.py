@@ -7,7 +7,7 @@ import pytest
 
 from booking.extensions import db
 from booking.models import Workshop
-from booking.services.courses import makeups
+from booking.services.courses import absences, makeups
 from booking.timefmt import to_local
 from tests.test_api_staff import book, outbox, send, world  # noqa: F401 (fixtures)
 
@@ -157,7 +157,7 @@ def test_capacity_below_the_people_at_a_session_is_409(
         book_place(parent_id=ann.id, workshop_id=target.id, baby_id=ann_baby.id, consent=True)
         cat_reg = book_place(parent_id=cat.id, workshop_id=origin.id, baby_id=cat_baby.id,
                              consent=True)
-        credit = makeups.report_absence(parent_id=cat.id,
+        credit = absences.report_absence(parent_id=cat.id,
                                         registration_id=cat_reg.registration.id,
                                         session_id=session_of(origin, 2).id)
         # Week 2 of the target: 2 places - 1 booked = 1 free seat, taken by Cat's make-up.

@@ -30,7 +30,7 @@ from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.token import hash_secret
 from booking.models.workshop import DRAFT, PUBLISHED
 from booking.services.booking import referrals
-from booking.services.courses import makeups
+from booking.services.courses import absences, makeups
 from tests.conftest import _PASSWORD_HASH, PASSWORD, _empty_tables
 
 ROLES = (
@@ -434,7 +434,7 @@ def _build_world(app) -> dict:
         # A held place with a referral code, and a make-up credit for week 2.
         referrals.set_held_places(quiet.id, 1, now + timedelta(days=5))
         ids["code"] = referrals.create_codes(quiet.id, count=1)[0].referral.id
-        ids["credit"] = makeups.report_absence(
+        ids["credit"] = absences.report_absence(
             parent_id=ids["parent"], registration_id=ids["reg"], session_id=ids["session2"]
         ).id
         # A make-up already booked: the parent's Dora misses week 1 of a third course
@@ -456,7 +456,7 @@ def _build_world(app) -> dict:
             )
             for w in (third, quiet)
         }
-        dora_credit = makeups.report_absence(
+        dora_credit = absences.report_absence(
             parent_id=ids["parent"], registration_id=dora_reg.id, session_id=week_one[third.id]
         ).id
         ids["makeup"] = makeups.book_makeup(

@@ -16,7 +16,7 @@ from booking.models import (
     WorkshopSession,
 )
 from booking.services.booking.book import book_place, cancel_registration
-from booking.services.courses import makeups
+from booking.services.courses import absences, makeups
 from booking.services.courses.queries import parent_makeups
 from booking.services.errors import Conflict, Invalid, NotFound
 from tests.makeup_helpers import book
@@ -43,7 +43,7 @@ def courses(make_centre, make_workshop, make_user, make_baby):
 
 def absent_credit(ctx, parent, baby, home, week=2):
     registration_id = book(parent, baby, home)
-    credit = makeups.report_absence(
+    credit = absences.report_absence(
         parent_id=parent.id,
         registration_id=registration_id,
         session_id=session_of(home, week).id,
@@ -61,7 +61,7 @@ def test_absence_frees_that_session_and_earns_a_credit(ctx, courses):
     assert (credit.week_number, credit.centre_id, credit.used_at) == (2, centre.id, None)
     # The following course at the centre ends its last session at the expiry.
     assert credit.expires_at == db.session.get(Workshop, other.id).last_ends_at
-    again = makeups.report_absence(
+    again = absences.report_absence(
         parent_id=parent.id, registration_id=registration_id, session_id=week2.id
     )
     assert again.id == credit_id
@@ -87,7 +87,7 @@ def test_absence_refused_for_past_session_or_someone_elses_booking(
     registration_id = book(parent, baby, home)
     stranger = make_user()
     with pytest.raises(NotFound):
-        makeups.report_absence(
+        absences.report_absence(
             parent_id=stranger.id,
             registration_id=registration_id,
             session_id=session_of(home, 2).id,
@@ -97,11 +97,11 @@ def test_absence_refused_for_past_session_or_someone_elses_booking(
     week1.ends_at = week1.starts_at + timedelta(hours=1)
     db.session.commit()
     with pytest.raises(Invalid, match="already started"):
-        makeups.report_absence(
+        absences.report_absence(
             parent_id=parent.id, registration_id=registration_id, session_id=week1.id
         )
     with pytest.raises(NotFound):
-        makeups.report_absence(
+        absences.report_absence(
             parent_id=parent.id,
             registration_id=registration_id,
             session_id=session_of(other, 2).id,
@@ -181,7 +181,7 @@ def test_absence_seat_in_a_full_course_can_be_used_for_a_makeup(
         makeups.book_makeup(
             parent_id=bob.id, credit_id=bob_credit, session_id=session_of(full, 2).id
         )
-    makeups.report_absence(
+    absences.report_absence(
         parent_id=ann.id, registration_id=ann_reg, session_id=session_of(full, 2).id
     )
     makeups.book_makeup(parent_id=bob.id, credit_id=bob_credit, session_id=session_of(full, 2).id)
@@ -196,7 +196,7 @@ def test_new_booking_cannot_take_a_seat_a_makeup_uses(
     origin = make_workshop(centre=centre, capacity=4, starts_in_days=8)
     ann, bob, dan = make_user(), make_user(), make_user()
     ann_reg = book(ann, make_baby(ann, name="Ann"), target)
-    makeups.report_absence(
+    absences.report_absence(
         parent_id=ann.id, registration_id=ann_reg, session_id=session_of(target, 2).id
     )
     # Week 2 of the target: 2 seats - 1 booked + 1 absent = 2 free for make-ups.
@@ -223,7 +223,7 @@ def test_booking_then_makeup_keeps_the_session_within_capacity(
     origin = make_workshop(centre=centre, capacity=4, starts_in_days=8)
     ann, bob, cat = make_user(), make_user(), make_user()
     ann_reg = book(ann, make_baby(ann, name="Ann"), target)
-    makeups.report_absence(
+    absences.report_absence(
         parent_id=ann.id, registration_id=ann_reg, session_id=session_of(target, 2).id
     )
     book(cat, make_baby(cat, name="Cat"), target)
@@ -296,7 +296,7 @@ def test_simultaneous_makeups_for_the_last_seat(app, make_centre, make_workshop,
         origin = make_workshop(centre=centre, capacity=8, starts_in_days=8)
         holder = make_user()
         holder_reg = book(holder, make_baby(holder, name="Holder"), target)
-        makeups.report_absence(
+        absences.report_absence(
             parent_id=holder.id, registration_id=holder_reg,
             session_id=session_of(target, 2).id,
         )

@@ -21,7 +21,7 @@ from booking.models import (
 )
 from booking.services.booking.book import book_place, cancel_registration
 from booking.services.booking.waitlist import move_registration
-from booking.services.courses import makeups
+from booking.services.courses import absences, makeups
 from booking.services.privacy.erase import erase_user
 from booking.services.schedule.edit import cancel_workshop
 from tests.makeup_helpers import book, seats, session_of
@@ -38,10 +38,10 @@ def scene(make_centre, make_workshop, make_user, make_baby):
     ann, bob = make_user(email="ann@example.org"), make_user(email="bob@example.org")
     ann_reg = book(ann, make_baby(ann, name="Annie"), a)
     bob_reg = book(bob, make_baby(bob, name="Bobby"), b)
-    ann_credit = makeups.report_absence(
+    ann_credit = absences.report_absence(
         parent_id=ann.id, registration_id=ann_reg, session_id=session_of(a, 2).id
     ).id
-    bob_credit = makeups.report_absence(
+    bob_credit = absences.report_absence(
         parent_id=bob.id, registration_id=bob_reg, session_id=session_of(b, 2).id
     ).id
     makeup = makeups.book_makeup(
@@ -319,7 +319,7 @@ def test_capacity_cannot_drop_below_the_people_at_a_session(ctx, scene, make_use
     dan = make_user()
     c = scene["c"]
     dan_reg = book(dan, make_baby(dan, name="Dan"), c)
-    credit = makeups.report_absence(
+    credit = absences.report_absence(
         parent_id=dan.id, registration_id=dan_reg, session_id=session_of(c, 2).id
     )
     # Week 2 of A has a free seat (Ann's): Dan makes up there, so 3 people come.
@@ -342,7 +342,7 @@ def test_manage_page_says_why_capacity_cannot_drop(
     with app.app_context():
         book(ann, ann_baby, target)
         cat_reg = book(cat, cat_baby, origin)
-        credit = makeups.report_absence(
+        credit = absences.report_absence(
             parent_id=cat.id, registration_id=cat_reg, session_id=session_of(origin, 2).id
         )
         makeups.book_makeup(

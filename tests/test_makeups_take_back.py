@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Absence, MakeupBooking, MakeupCredit, Workshop, WorkshopSession
-from booking.services.courses import makeups
+from booking.services.courses import absences, makeups
 from booking.services.errors import Conflict, DomainError, NotFound
 from tests.makeup_helpers import book, seats, session_of
 
@@ -23,10 +23,10 @@ def full_course(app, make_centre, make_workshop, make_user, make_baby):
     with app.app_context():
         ann_reg = book(ann, annie, full)
         bob_reg = book(bob, bobby, other)
-        ann_credit = makeups.report_absence(
+        ann_credit = absences.report_absence(
             parent_id=ann.id, registration_id=ann_reg, session_id=session_of(full, 2).id
         ).id
-        bob_credit = makeups.report_absence(
+        bob_credit = absences.report_absence(
             parent_id=bob.id, registration_id=bob_reg, session_id=session_of(other, 2).id
         ).id
         db.session.remove()
@@ -35,7 +35,7 @@ def full_course(app, make_centre, make_workshop, make_user, make_baby):
 
 
 def take_back(scene):
-    makeups.take_back_absence(
+    absences.take_back_absence(
         parent_id=scene["ann"].id, registration_id=scene["ann_reg"],
         session_id=session_of(scene["full"], 2).id,
     )
@@ -78,12 +78,12 @@ def test_refused_once_the_credit_is_used(ctx, full_course, make_workshop):
 
 def test_someone_elses_booking_or_session_is_not_found(ctx, full_course):
     with pytest.raises(NotFound):
-        makeups.take_back_absence(
+        absences.take_back_absence(
             parent_id=full_course["bob"].id, registration_id=full_course["ann_reg"],
             session_id=session_of(full_course["full"], 2).id,
         )
     with pytest.raises(NotFound):
-        makeups.take_back_absence(
+        absences.take_back_absence(
             parent_id=full_course["ann"].id, registration_id=full_course["ann_reg"],
             session_id=session_of(full_course["other"], 2).id,
         )
@@ -110,7 +110,7 @@ def test_take_back_and_make_up_racing_for_the_seat(app, full_course):
                 db.session.remove()
 
     calls = {
-        "take_back": lambda: makeups.take_back_absence(
+        "take_back": lambda: absences.take_back_absence(
             parent_id=full_course["ann"].id, registration_id=full_course["ann_reg"],
             session_id=seat,
         ),

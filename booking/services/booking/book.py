@@ -31,7 +31,7 @@ from booking.services.booking.places import (
 )
 from booking.services.booking.referrals import claim_held_place, record_code_use
 from booking.services.booking.waitlist import promote_waitlist, waitlist_position
-from booking.services.courses.makeups import withdraw_future_absences
+from booking.services.courses.absences import withdraw_future_absences
 from booking.services.errors import Forbidden, Invalid, NotFound
 from booking.services.notices.emails import (
     notify_booking_cancelled,

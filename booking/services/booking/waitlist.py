@@ -22,7 +22,7 @@ from booking.services.booking.places import (
     take_place,
     utc_now,
 )
-from booking.services.courses.makeups import end_registration_absences
+from booking.services.courses.absences import end_registration_absences
 from booking.services.errors import CapacityRefused, Conflict, Invalid, NotFound
 from booking.services.notices.emails import (
     notify_booking_cancelled,

@@ -30,7 +30,8 @@ from booking.models.workshop import PUBLISHED
 from booking.passwords import check_password
 from booking.services.booking.places import lock_workshop, release_place
 from booking.services.booking.waitlist import promote_waitlist
-from booking.services.courses.makeups import drop_parent_makeups, end_registration_absences
+from booking.services.courses.absences import end_registration_absences
+from booking.services.courses.makeups import drop_parent_makeups
 from booking.services.errors import Invalid, NotFound
 
 ERASED_BABY_NAME = "Erased"

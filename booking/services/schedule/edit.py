@@ -18,7 +18,8 @@ from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED, SCHEDULED
 from booking.services.booking.places import lock_workshop
 from booking.services.booking.waitlist import apply_capacity_change, promote_waitlist
-from booking.services.courses.makeups import drop_makeups_into, end_registration_absences
+from booking.services.courses.absences import end_registration_absences
+from booking.services.courses.makeups import drop_makeups_into
 from booking.services.errors import Conflict, Invalid
 from booking.services.notices.emails import (
     notify_makeup_cancelled,

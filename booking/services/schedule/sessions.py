@@ -14,7 +14,8 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Centre, Workshop, WorkshopSession, utcnow
 from booking.models.workshop import CANCELLED, KIND_SINGLE, PUBLISHED, SCHEDULED
-from booking.services.courses.makeups import drop_makeups_into, end_session_absences
+from booking.services.courses.absences import end_session_absences
+from booking.services.courses.makeups import drop_makeups_into
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.notices.emails import (
     notify_makeup_session_changed,

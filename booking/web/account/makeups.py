@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from wtforms.validators import InputRequired
 
 from booking.services.accounts.babies import get_baby
-from booking.services.courses import immunisation, makeups
+from booking.services.courses import absences, immunisation, makeups
 from booking.services.errors import DomainError, NotFound
 from booking.web.account.blueprint import bp
 from booking.web.account.forms import ConfirmForm, IsoDateField
@@ -51,7 +51,7 @@ def _confirmed_change(change, success_message):
 def report_absence(registration_id: int, session_id: int):
     """Tell the centre the baby will miss one session; a make-up credit is earned."""
     return _confirmed_change(
-        lambda: makeups.report_absence(
+        lambda: absences.report_absence(
             parent_id=current_user.id, registration_id=registration_id, session_id=session_id
         ),
         lambda credit: f"Thank you for telling us. You have a make-up credit for week "
@@ -67,7 +67,7 @@ def report_absence(registration_id: int, session_id: int):
 def withdraw_absence(registration_id: int, session_id: int):
     """Take back "we can't come": the baby comes after all, if the seat is still free."""
     return _confirmed_change(
-        lambda: makeups.take_back_absence(
+        lambda: absences.take_back_absence(
             parent_id=current_user.id, registration_id=registration_id, session_id=session_id
         ),
         lambda _: "Good news: we have you down to come to that session again. The make-up "
