@@ -27,9 +27,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def lock_workshop(workshop_id: int, missing: str = "We could not find that class.") -> Workshop:
+def lock_workshop(
+    workshop_id: int, missing: str = "We could not find that class.", *, where=()
+) -> Workshop:
     """Load a workshop, fresh from the database, locking its row until commit;
-    NotFound (with the `missing` message) when there is no such workshop.
+    NotFound (with the `missing` message) when there is no such workshop, or none
+    meeting the extra SQL conditions in `where`.
 
     On PostgreSQL this is SELECT ... FOR UPDATE, so every change to one
     workshop's places is serialised; on SQLite the write transaction already
@@ -38,8 +41,8 @@ def lock_workshop(workshop_id: int, missing: str = "We could not find that class
     """
     workshop = db.session.scalar(
         sa.select(Workshop)
-        .where(Workshop.id == workshop_id)
-        .with_for_update()
+        .where(Workshop.id == workshop_id, *where)
+        .with_for_update(of=Workshop)
         .execution_options(populate_existing=True)
     )
     if workshop is None:
@@ -63,12 +66,23 @@ def centre_of(workshop: Workshop) -> Centre:
     return centre
 
 
+def visible_to_public():
+    """SQL for a workshop the public may see and book: published, at a published centre.
+
+    The one definition behind the class search and listings, the class page, the
+    booking panel, booking itself and the suggestions of other classes.
+    """
+    return sa.and_(Workshop.status == PUBLISHED, Workshop.centre.has(Centre.published.is_(True)))
+
+
 def bookable_workshop(workshop_id: int) -> Workshop:
-    """The locked workshop if the public may see it: published at a published centre."""
-    missing = "We could not find that class. It may have been withdrawn."
-    workshop = lock_workshop(workshop_id, missing)
-    if workshop.status != PUBLISHED or not centre_of(workshop).published:
-        raise NotFound(missing)
+    """The locked workshop, with its centre, if the public may see it."""
+    workshop = lock_workshop(
+        workshop_id,
+        "We could not find that class. It may have been withdrawn.",
+        where=(visible_to_public(),),
+    )
+    centre_of(workshop)
     return workshop
 
 
@@ -262,11 +276,10 @@ def suggest_classes(
         .join(Centre, Centre.id == Workshop.centre_id)
         .where(
             Workshop.id != exclude_id,
-            Workshop.status == PUBLISHED,
+            visible_to_public(),
             Workshop.first_starts_at > now,
             Workshop.capacity
             > Workshop.confirmed_count + Workshop.held_places - Workshop.held_claimed,
-            Centre.published.is_(True),
         )
         .order_by(
             sa.case((Workshop.centre_id == centre.id, 0), (Centre.town == centre.town, 1), else_=2),

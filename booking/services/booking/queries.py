@@ -9,7 +9,6 @@ from sqlalchemy.orm import selectinload
 from booking.extensions import db
 from booking.models import Baby, Centre, Registration, Workshop
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
-from booking.models.workshop import PUBLISHED
 from booking.services.accounts.babies import list_babies
 from booking.services.booking.book import cancel_state
 from booking.services.booking.places import (
@@ -19,6 +18,7 @@ from booking.services.booking.places import (
     booking_closes_at,
     eligibility,
     utc_now,
+    visible_to_public,
 )
 from booking.services.booking.waitlist import waitlist_positions
 
@@ -28,20 +28,11 @@ HEALTH_NOTE = (
 )
 
 
-def _visible(workshop_id: int) -> list:
-    return [
-        Workshop.id == workshop_id,
-        Workshop.status == PUBLISHED,
-        Centre.published.is_(True),
-    ]
-
-
 def visible_workshop(workshop_id: int) -> Workshop | None:
     """A published workshop at a published centre, with its centre and sessions loaded."""
     return db.session.scalar(
         sa.select(Workshop)
-        .join(Centre, Centre.id == Workshop.centre_id)
-        .where(*_visible(workshop_id))
+        .where(Workshop.id == workshop_id, visible_to_public())
         .options(selectinload(Workshop.centre), selectinload(Workshop.sessions))
     )
 
@@ -49,9 +40,7 @@ def visible_workshop(workshop_id: int) -> Workshop | None:
 def is_visible_workshop(workshop_id: int) -> bool:
     """Whether visible_workshop() would find it: one query, nothing loaded."""
     found = db.session.scalar(
-        sa.select(Workshop.id)
-        .join(Centre, Centre.id == Workshop.centre_id)
-        .where(*_visible(workshop_id))
+        sa.select(Workshop.id).where(Workshop.id == workshop_id, visible_to_public())
     )
     return found is not None
 

@@ -26,7 +26,8 @@ from booking.models import (
 )
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import WAITLISTED
-from booking.models.workshop import DRAFT, PUBLISHED
+from booking.models.workshop import DRAFT
+from booking.services.booking.places import visible_to_public
 from booking.services.catalogue.dates import local_date_condition, utc_window
 from booking.services.catalogue.filters import bounding_box, haversine_km, text_condition
 from booking.services.catalogue.params import MAX_ID, SLUG_RE, SearchParams
@@ -155,8 +156,7 @@ def listed_condition(now: datetime):
         .exists()
     )
     return sa.and_(
-        Workshop.status == PUBLISHED,
-        Centre.published.is_(True),
+        visible_to_public(),
         Workshop.first_starts_at.is_not(None),
         still_open,
     )
