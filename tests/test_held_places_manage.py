@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import ReferralCode, Workshop, workshop_topic
 from booking.services.booking import referrals
+from booking.services.booking.book import book_place
 
 
 @pytest.fixture
@@ -170,3 +171,24 @@ def test_release_time_names_its_zone_once(app, client, auth, world):
     shown = re.search(r"go to the public at ([^<]+)</dd>", page).group(1).strip()
     assert shown == format_local(saved.held_until, "Europe/London")
     assert shown.endswith(("14:00 GMT", "14:00 BST"))
+
+
+def test_held_places_make_the_staff_overview_full_as_the_public_page_does(
+    app, client, auth, world, make_user, make_baby
+):
+    """Two of four places booked and two held for referrals: the public sees 'Full', and
+    so does the staff overview, not a class with room to spare."""
+    w = world["workshop"]
+    with app.app_context():
+        for name in ("Ada", "Bea"):
+            parent = make_user()
+            baby = make_baby(parent, name=name)
+            book_place(parent_id=parent.id, workshop_id=w.id, baby_id=baby.id, consent=True)
+        referrals.set_held_places(w.id, 2, datetime.now(UTC) + timedelta(days=7))
+    public = client.get("/").get_data(as_text=True)
+    assert re.search(r'<span class="badge full">Full\b', public)
+    assert "place left" not in public and "places left" not in public
+    auth.login("staff@example.org")
+    overview = client.get("/manage").get_data(as_text=True)
+    assert '<span class="badge full">2 of 4 · Full</span>' in overview
+    assert "2 held for referrals" in overview

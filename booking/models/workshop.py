@@ -99,6 +99,23 @@ class Workshop(Base):
         return max(0, self.capacity - self.confirmed_count - self.held_unclaimed)
 
     @property
+    def is_full(self) -> bool:
+        """No place left for the public: unclaimed held places count as taken (rule 11),
+        so staff and parents see the same answer."""
+        return self.places_left == 0
+
+    @property
+    def is_at_risk(self) -> bool:
+        """Published, below its minimum and not confirmed to run: it may be cancelled
+        at its decision time."""
+        return (
+            self.status == PUBLISHED
+            and self.min_places is not None
+            and not self.run_confirmed
+            and self.confirmed_count < self.min_places
+        )
+
+    @property
     def is_course(self) -> bool:
         return self.kind == KIND_COURSE
 

@@ -52,7 +52,7 @@ class Listing:
     @property
     def is_full(self) -> bool:
         """No public place left."""
-        return self.workshop.places_left == 0
+        return self.workshop.is_full
 
 
 @dataclass

@@ -173,9 +173,4 @@ def confirm_run(workshop_id: int) -> Workshop:
 
 def is_at_risk(workshop: Workshop) -> bool:
     """Below its minimum, not confirmed to run, and not yet decided or cancelled."""
-    return (
-        workshop.status == PUBLISHED
-        and workshop.min_places is not None
-        and not workshop.run_confirmed
-        and workshop.confirmed_count < workshop.min_places
-    )
+    return workshop.is_at_risk
