@@ -9,7 +9,11 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from booking.web.api.openapi import openapi_document
 from booking.web.api.openapi_docs import blocks, inline, type_words
-from booking.web.api.staff import CREATE_FIELDS, SESSION_PATCH_FIELDS, WORKSHOP_PATCH_FIELDS
+from booking.web.api.schemas.requests import CreateWorkshop, UpdateSession, UpdateWorkshop
+
+CREATE_FIELDS = CreateWorkshop.model_fields
+WORKSHOP_PATCH_FIELDS = UpdateWorkshop.model_fields
+SESSION_PATCH_FIELDS = UpdateSession.model_fields
 
 
 def test_document_is_valid_openapi_3_1(client):
@@ -159,3 +163,26 @@ def test_document_examples_are_valid_json_shapes():
     workshop = document["components"]["schemas"]["Workshop"]
     assert set(workshop["example"]) == set(workshop["properties"])
     json.dumps(document)  # serialisable as it is served
+
+
+def test_search_parameters_are_the_ones_the_search_reads():
+    from booking.services.catalogue.params import PARAMETERS
+
+    document = openapi_document()
+    query = [p["name"] for p in document["paths"]["/workshops"]["get"]["parameters"]
+             if p["in"] == "query"]
+    assert query == list(PARAMETERS)
+
+
+def test_every_operation_documents_its_refusals():
+    document = openapi_document()
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            responses = set(op["responses"])
+            assert "429" in responses, (method, path)
+            if "{" in path:
+                assert "404" in responses, (method, path)
+            if "requestBody" in op:
+                assert {"400", "413", "422"} <= responses, (method, path)
+            if any(p["in"] == "query" for p in op["parameters"]):
+                assert "400" in responses, (method, path)

@@ -7,7 +7,7 @@ tab, line feed and carriage return) in a form field are refused as 422 naming th
 field, and in the query string as a 400.
 Pages take web forms, not JSON: a JSON body sent to a page's write route is a 415
 (Flask-WTF would otherwise read it as form data, unchecked). The API's JSON bodies are
-checked where they are parsed (`booking.web.api.staff_input`), by `text_problem` too.
+checked where they are parsed (`booking.web.api.body`), by `text_problem` too.
 """
 
 import re

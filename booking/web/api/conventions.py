@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from booking.services.booking import idempotency
 from booking.web.api.blueprint import bp
-from booking.web.api.staff_input import MAX_BODY_BYTES
+from booking.web.api.body import MAX_BODY_BYTES
 
 # Endpoints anyone may read from any website (no token, no personal data).
 PUBLIC_READS = frozenset(

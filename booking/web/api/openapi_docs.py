@@ -81,6 +81,11 @@ def type_words(schema: dict) -> str:
     name = _ref_name(schema)
     if name:
         return name
+    choices = schema.get("anyOf") or schema.get("oneOf")
+    if choices:
+        return " or ".join(type_words(choice) for choice in choices)
+    if "const" in schema:
+        return f"{schema.get('type', 'any')}: {json.dumps(schema['const'])}"
     types = schema.get("type", "any")
     if isinstance(types, str):
         types = [types]

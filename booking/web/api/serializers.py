@@ -1,12 +1,15 @@
-"""How centres and workshops read in the JSON API (PRODUCT.md's shapes)."""
+"""The API's answers built from the services' results, as the declared response models
+(booking.web.api.schemas.responses) give them."""
 
 from decimal import Decimal
 
 from flask import current_app
 
-from booking.models import Centre, Workshop
+from booking.models import Centre, Workshop, WorkshopSession
 from booking.services.catalogue.search import instructor_name
+from booking.services.teaching.roster import RosterEntry
 from booking.timefmt import iso_local
+from booking.web.api.schemas import responses
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -20,8 +23,7 @@ def price_text(amount: Decimal | None) -> str:
     return f"{Decimal(amount or 0):.2f}"
 
 
-def centre_summary(centre: Centre) -> dict:
-    """The short form of a centre embedded in a workshop."""
+def _centre_summary(centre: Centre) -> dict:
     return {
         "slug": centre.slug,
         "name": centre.name,
@@ -30,57 +32,56 @@ def centre_summary(centre: Centre) -> dict:
     }
 
 
-def centre_to_json(centre: Centre) -> dict:
+def centre_reply(centre: Centre) -> responses.Centre:
     """A centre's public profile."""
-    return {
-        **centre_summary(centre),
-        "address": centre.address,
-        "postcode": centre.postcode,
-        "country": centre.country,
-        "latitude": centre.latitude,
-        "longitude": centre.longitude,
-        "contact_email": centre.contact_email,
-        "contact_phone": centre.contact_phone,
-        "description": centre.description,
-        "accessibility_notes": centre.accessibility_notes,
-        "url": absolute_url("public.centre_detail", slug=centre.slug),
-    }
+    return responses.Centre(
+        **_centre_summary(centre),
+        address=centre.address,
+        postcode=centre.postcode,
+        country=centre.country,
+        latitude=centre.latitude,
+        longitude=centre.longitude,
+        contact_email=centre.contact_email,
+        contact_phone=centre.contact_phone,
+        description=centre.description,
+        accessibility_notes=centre.accessibility_notes,
+        url=absolute_url("public.centre_detail", slug=centre.slug),
+    )
 
 
-def workshop_to_json(workshop: Workshop, waitlist_count: int, topics=()) -> dict:
+def workshop_reply(workshop: Workshop, waitlist_count: int, topics=()) -> responses.Workshop:
     """A workshop as PRODUCT.md gives it; times in ISO 8601 with the centre's offset.
 
     Also its topic slugs (`topics`), the places held for referred families
     (`held_places`) and how many of them are not yet claimed (`held_unclaimed`).
-
     The workshop needs its centre, instructor and sessions loaded
     (catalogue.listing_options() does that in a fixed number of queries).
     """
     tz = workshop.centre.timezone
     instructor = workshop.instructor
-    return {
-        "id": workshop.id,
-        "title": workshop.title,
-        "kind": workshop.kind,
-        "status": workshop.status,
-        "centre": centre_summary(workshop.centre),
-        "instructor": (
+    return responses.Workshop(
+        id=workshop.id,
+        title=workshop.title,
+        kind=workshop.kind,
+        status=workshop.status,
+        centre=_centre_summary(workshop.centre),
+        instructor=(
             {"id": instructor.id, "name": instructor_name(instructor)} if instructor else None
         ),
-        "capacity": workshop.capacity,
-        "places_left": workshop.places_left,
-        "waitlist_count": waitlist_count,
-        "held_places": workshop.held_places,
-        "held_unclaimed": workshop.held_unclaimed,
-        "topics": list(topics),
-        "min_age_weeks": workshop.min_age_weeks,
-        "max_age_weeks": workshop.max_age_weeks,
-        "price": price_text(workshop.price),
-        "min_places": workshop.min_places,
-        "decision_at": iso_local(workshop.decision_at, tz) if workshop.decision_at else None,
-        "run_confirmed": workshop.run_confirmed,
-        "late_join_until": workshop.late_join_until,
-        "sessions": [
+        capacity=workshop.capacity,
+        places_left=workshop.places_left,
+        waitlist_count=waitlist_count,
+        held_places=workshop.held_places,
+        held_unclaimed=workshop.held_unclaimed,
+        topics=list(topics),
+        min_age_weeks=workshop.min_age_weeks,
+        max_age_weeks=workshop.max_age_weeks,
+        price=price_text(workshop.price),
+        min_places=workshop.min_places,
+        decision_at=iso_local(workshop.decision_at, tz) if workshop.decision_at else None,
+        run_confirmed=workshop.run_confirmed,
+        late_join_until=workshop.late_join_until,
+        sessions=[
             {
                 "id": s.id,
                 "number": s.number,
@@ -90,5 +91,49 @@ def workshop_to_json(workshop: Workshop, waitlist_count: int, topics=()) -> dict
             }
             for s in workshop.sessions
         ],
-        "url": absolute_url("public.workshop_detail", workshop_id=workshop.id),
-    }
+        url=absolute_url("public.workshop_detail", workshop_id=workshop.id),
+    )
+
+
+def centre_to_json(centre: Centre) -> dict:
+    """A centre's public profile as JSON data."""
+    return centre_reply(centre).model_dump(mode="json")
+
+
+def workshop_to_json(workshop: Workshop, waitlist_count: int, topics=()) -> dict:
+    """A workshop as JSON data (see workshop_reply)."""
+    return workshop_reply(workshop, waitlist_count, topics).model_dump(mode="json")
+
+
+def session_reply(session: WorkshopSession, tz_name: str) -> responses.Session:
+    """A session as the staff endpoints give it, in the centre's time zone."""
+    return responses.Session(
+        id=session.id,
+        workshop_id=session.workshop_id,
+        number=session.number,
+        starts_at=iso_local(session.starts_at, tz_name),
+        ends_at=iso_local(session.ends_at, tz_name),
+        room=session.room,
+        status=session.status,
+        revision=session.revision,
+    )
+
+
+def registration_reply(entry: RosterEntry, tz_name: str) -> responses.Registration:
+    """One place on a workshop's roster, with the baby's age at the first session."""
+    reg, baby, parent = entry.registration, entry.baby, entry.parent
+    return responses.Registration(
+        id=reg.id,
+        status=reg.status,
+        position=entry.position,
+        baby={
+            "name": baby.name if baby is not None else None,
+            "date_of_birth": baby.date_of_birth.isoformat() if baby is not None else None,
+            "age_weeks_at_first_session": entry.age_at_first,
+        },
+        parent={
+            "name": parent.name if parent is not None else None,
+            "email": parent.email if parent is not None else None,
+        },
+        created_at=iso_local(reg.created_at, tz_name),
+    )

@@ -4,23 +4,40 @@ from flask import jsonify, request
 
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import parse_search
-from booking.web.api.blueprint import bp
-from booking.web.api.serializers import absolute_url, centre_to_json, workshop_to_json
+from booking.web.api.operations import Answer, operation
+from booking.web.api.schemas import requests, responses
+from booking.web.api.serializers import absolute_url, centre_reply, workshop_reply
 
 
-@bp.get("/centres")
+@operation(
+    "get", "/centres", operation_id="listCentres", summary="List centres",
+    description="Every published centre, by name.",
+    answer=Answer(200, "OK", responses.CentreList),
+)
 def centres():
     """Every published centre."""
-    return jsonify(items=[centre_to_json(c) for c in catalogue.list_centres()])
+    reply = responses.CentreList(items=[centre_reply(c) for c in catalogue.list_centres()])
+    return jsonify(reply.model_dump(mode="json"))
 
 
-@bp.get("/centres/<slug>")
+@operation(
+    "get", "/centres/<slug>", operation_id="getCentre", summary="Read a centre",
+    description="A published centre's profile.",
+    answer=Answer(200, "OK", responses.Centre),
+)
 def centre(slug: str):
     """One published centre."""
-    return jsonify(centre_to_json(catalogue.get_centre(slug)))
+    return jsonify(centre_reply(catalogue.get_centre(slug)).model_dump(mode="json"))
 
 
-@bp.get("/workshops")
+@operation(
+    "get", "/workshops", operation_id="listWorkshops", summary="Search workshops",
+    description="Published workshops that are still bookable or running, soonest first "
+    "(nearest first with lat/lon), with the same filters as the /classes page. Pages link "
+    "to each other with `next` and `prev`.",
+    query=requests.WorkshopSearch,
+    answer=Answer(200, "OK", responses.WorkshopPage),
+)
 def workshops():
     """Listed workshops matching the /classes filters, paginated with page and per_page.
 
@@ -32,8 +49,8 @@ def workshops():
     def page_url(page: int) -> str:
         return absolute_url("api.workshops", **params.query_args(page=page))
 
-    return jsonify(
-        items=[workshop_to_json(x.workshop, x.waitlist_count, x.topics) for x in result.listings],
+    reply = responses.WorkshopPage(
+        items=[workshop_reply(x.workshop, x.waitlist_count, x.topics) for x in result.listings],
         page=result.page,
         per_page=result.per_page,
         total=result.total,
@@ -41,10 +58,17 @@ def workshops():
         next=page_url(result.page + 1) if result.has_next else None,
         prev=page_url(result.page - 1) if result.has_prev else None,
     )
+    return jsonify(reply.model_dump(mode="json"))
 
 
-@bp.get("/workshops/<int:workshop_id>")
+@operation(
+    "get", "/workshops/<int:workshop_id>", operation_id="getWorkshop",
+    summary="Read a workshop",
+    description="A published or cancelled workshop; drafts are not found.",
+    answer=Answer(200, "OK", responses.Workshop),
+)
 def workshop(workshop_id: int):
     """One workshop (published or cancelled; drafts are not found)."""
     listing = catalogue.get_workshop(workshop_id)
-    return jsonify(workshop_to_json(listing.workshop, listing.waitlist_count, listing.topics))
+    reply = workshop_reply(listing.workshop, listing.waitlist_count, listing.topics)
+    return jsonify(reply.model_dump(mode="json"))

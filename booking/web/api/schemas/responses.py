@@ -1,0 +1,288 @@
+"""What the API answers: centres, workshops, sessions, registrations, pages and errors.
+
+The views build these from the services' results (booking.web.api.serializers), so a
+response always has the shape the OpenAPI document gives it.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.workshop import KINDS, SESSION_STATUSES, WORKSHOP_STATUSES
+from booking.services.catalogue.search import COUNT_LIMIT
+from booking.topics import TOPICS
+
+TopicSlug = Literal[tuple(t.slug for t in TOPICS)]  # type: ignore[valid-type]
+Time = Annotated[str, Field(description="ISO 8601 with the centre's UTC offset.",
+                            json_schema_extra={"format": "date-time"})]
+Link = Annotated[str, Field(json_schema_extra={"format": "uri"})]
+
+
+class Reply(BaseModel):
+    """A response object: exactly these fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(Reply):
+    """What was refused and why."""
+
+    code: str = Field(description="Stable, for programs.")
+    message: str = Field(description="For people.")
+    fields: dict[str, str] = Field(
+        description="What is wrong with each named field or parameter."
+    )
+
+
+class Error(Reply):
+    """Every refusal: `{"error": {"code", "message", "fields"}}`."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "error": {
+            "code": "invalid",
+            "message": "Some fields are missing or wrong.",
+            "fields": {"capacity": "Capacity must be between 1 and 100.",
+                       "colour": "Unknown field."},
+        }
+    }})
+
+    error: ErrorDetail
+
+
+class CentreSummary(Reply):
+    """The short form of a centre, inside a workshop."""
+
+    slug: str
+    name: str
+    town: str
+    timezone: str = Field(description="IANA zone name.")
+
+
+class Centre(CentreSummary):
+    """A published centre's public profile."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "slug": "bristol-family-hub",
+        "name": "Bristol Family Hub",
+        "town": "Bristol",
+        "timezone": "Europe/London",
+        "address": "1 High Street",
+        "postcode": "BS1 4DJ",
+        "country": "GB",
+        "latitude": 51.4545,
+        "longitude": -2.5879,
+        "contact_email": "hello@bristolhub.example.org",
+        "contact_phone": "0117 000 0000",
+        "description": "A friendly family hub by the river.",
+        "accessibility_notes": "Step-free access, baby-change, parking.",
+        "url": "https://classes.example.org/centres/bristol-family-hub",
+    }})
+
+    address: str
+    postcode: str
+    country: str = Field(description="ISO 3166 two-letter code.")
+    latitude: float | None
+    longitude: float | None
+    contact_email: str
+    contact_phone: str
+    description: str
+    accessibility_notes: str
+    url: Link = Field(description="The public page.")
+
+
+class CentreList(Reply):
+    """Every published centre, by name."""
+
+    items: list[Centre]
+
+
+class InstructorSummary(Reply):
+    """Who leads a workshop."""
+
+    id: int
+    name: str
+
+
+class WorkshopSession(Reply):
+    """One session of a workshop, as the workshop lists it."""
+
+    id: int
+    number: int = Field(description="1 for the first week, and so on.")
+    starts_at: Time
+    ends_at: Time
+    status: Literal[SESSION_STATUSES]  # type: ignore[valid-type]
+
+
+class Workshop(Reply):
+    """A workshop as parents and integrators see it."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": 12,
+        "title": "Baby massage: 5-week course",
+        "kind": "course",
+        "status": "published",
+        "centre": {
+            "slug": "bristol-family-hub",
+            "name": "Bristol Family Hub",
+            "town": "Bristol",
+            "timezone": "Europe/London",
+        },
+        "instructor": {"id": 3, "name": "Jo Instructor"},
+        "capacity": 8,
+        "places_left": 3,
+        "waitlist_count": 0,
+        "held_places": 2,
+        "held_unclaimed": 1,
+        "topics": ["premature"],
+        "min_age_weeks": 6,
+        "max_age_weeks": 30,
+        "price": "45.00",
+        "min_places": 3,
+        "decision_at": "2026-02-28T10:00:00+00:00",
+        "run_confirmed": False,
+        "late_join_until": 2,
+        "sessions": [
+            {
+                "id": 40,
+                "number": 1,
+                "starts_at": "2026-03-02T10:00:00+00:00",
+                "ends_at": "2026-03-02T11:00:00+00:00",
+                "status": "scheduled",
+            }
+        ],
+        "url": "https://classes.example.org/classes/12",
+    }})
+
+    id: int
+    title: str
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    status: Literal[WORKSHOP_STATUSES] = Field(  # type: ignore[valid-type]
+        description="Public reads show published and cancelled; drafts only to staff."
+    )
+    centre: CentreSummary
+    instructor: InstructorSummary | None
+    capacity: int
+    places_left: int = Field(description="Places the public can still book.")
+    waitlist_count: int
+    held_places: int = Field(
+        description="Places kept back for families referred with a referral code (counted "
+        "against capacity, so not in places_left while unclaimed)."
+    )
+    held_unclaimed: int = Field(
+        description="Held places not yet claimed; they go public at the release time."
+    )
+    topics: list[TopicSlug] = Field(
+        description="Who the class is especially for (topic slugs)."
+    )
+    min_age_weeks: int
+    max_age_weeks: int
+    price: str = Field(pattern=r"^-?\d+\.\d{2}$", examples=["45.00"])
+    min_places: int | None = Field(
+        description="Confirmed places needed by decision_at to run; null: no minimum."
+    )
+    decision_at: Time | None = Field(
+        description="When a workshop below min_places is cancelled (unless run_confirmed), "
+        "with the centre's UTC offset."
+    )
+    run_confirmed: bool = Field(
+        description="Staff confirmed it runs, or it had its minimum at decision_at."
+    )
+    late_join_until: int = Field(
+        description="Parents may join, and the waiting list moves, until this session "
+        "starts (1: before the course starts)."
+    )
+    sessions: list[WorkshopSession]
+    url: Link = Field(description="The page to book on.")
+
+
+class WorkshopPage(Reply):
+    """One page of a workshop search, linked to its neighbours."""
+
+    items: list[Workshop]
+    page: int = Field(ge=1)
+    per_page: int = Field(ge=1)
+    total: int = Field(
+        ge=0,
+        description=f"How many workshops match. Counting stops one past {COUNT_LIMIT} (or "
+        "one past the end of the page asked for, if that is further): then `total_exact` "
+        "is false and `total` is a lower bound. Use `next` to walk the pages.",
+    )
+    total_exact: bool = Field(
+        description="True when `total` is the exact number of matches; false when counting "
+        "stopped and more match."
+    )
+    next: Link | None = Field(description="The next page, or null on the last.")
+    prev: Link | None = Field(description="The previous page, or null on the first.")
+
+
+class Session(Reply):
+    """A session as the staff endpoints give it."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": 40,
+        "workshop_id": 12,
+        "number": 1,
+        "starts_at": "2026-03-02T11:00:00+00:00",
+        "ends_at": "2026-03-02T12:00:00+00:00",
+        "room": "Garden room",
+        "status": "scheduled",
+        "revision": 1,
+    }})
+
+    id: int
+    workshop_id: int
+    number: int
+    starts_at: Time
+    ends_at: Time
+    room: str | None
+    status: Literal[SESSION_STATUSES]  # type: ignore[valid-type]
+    revision: int = Field(description="Goes up with every change.")
+
+
+class Baby(Reply):
+    """The baby a place is for."""
+
+    name: str | None
+    date_of_birth: Annotated[str, Field(json_schema_extra={"format": "date"})] | None
+    age_weeks_at_first_session: int | None
+
+
+class Parent(Reply):
+    """Who booked."""
+
+    name: str | None
+    email: str | None
+
+
+class Registration(Reply):
+    """One place, confirmed or waiting."""
+
+    id: int
+    status: Literal[CONFIRMED, WAITLISTED]
+    position: int | None = Field(description="Place on the waiting list; null when confirmed.")
+    baby: Baby
+    parent: Parent
+    created_at: Time
+
+
+class Registrations(Reply):
+    """A workshop's confirmed places, then its waiting list in order."""
+
+    workshop_id: int
+    confirmed_count: int
+    waitlist_count: int
+    items: list[Registration] = Field(
+        description="Confirmed places first, then the waiting list in order."
+    )
+
+
+class ApiIndex(Reply):
+    """Where the document, the reference page and the lists are."""
+
+    name: str
+    version: str
+    openapi: Link
+    docs: Link
+    centres: Link
+    workshops: Link
