@@ -18,6 +18,8 @@ from booking.models import (
     WorkshopSession,
 )
 from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.teaching import attendance as attendance_service
+from booking.services.teaching import messages as message_service
 from booking.services.teaching import roster as roster_service
 from booking.timefmt import to_local
 
@@ -352,11 +354,11 @@ def test_cannot_mark_a_cancelled_session(app, setup):
         db.session.get(WorkshopSession, session.id).status = "cancelled"
         db.session.commit()
         with pytest.raises(Conflict):
-            roster_service.mark_attendance(
+            attendance_service.mark_attendance(
                 session.id, setup["teacher"].id, {str(setup["reg_a"].id): "present"}
             )
         with pytest.raises(NotFound):
-            roster_service.mark_attendance(
+            attendance_service.mark_attendance(
                 session.id, setup["other"].id, {str(setup["reg_a"].id): "present"}
             )
 
@@ -398,7 +400,7 @@ def test_message_needs_subject_and_body(client, auth, app, setup):
     assert "Enter a subject." in response.get_data(as_text=True)
     assert _outbox(app) == []
     with app.app_context(), pytest.raises(Invalid) as info:
-        roster_service.message_workshop(setup["course"].id, setup["teacher"].id, "x" * 151, "b")
+        message_service.message_workshop(setup["course"].id, setup["teacher"].id, "x" * 151, "b")
     assert "subject" in info.value.fields
 
 

@@ -1,4 +1,6 @@
-"""What an instructor needs to run a class: rosters, ages, registers and attendance.
+"""What an instructor needs to run a class: rosters, ages and the roster CSV
+(registers and attendance: booking.services.teaching.attendance; messages to a
+class: booking.services.teaching.messages).
 
 Every function takes the instructor's id and answers NotFound for a workshop or
 session that is not theirs, so nobody learns that someone else's class exists.
@@ -12,13 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload
 
-from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import (
-    Attendance,
     Baby,
     Registration,
     User,
@@ -26,17 +25,12 @@ from booking.models import (
     WorkshopSession,
     utcnow,
 )
-from booking.models.registration import ABSENT, CONFIRMED, PRESENT, WAITLISTED
-from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
+from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.services.accounts.access import require_centre_staff
-from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.notices.emails import notify_instructor_message
+from booking.services.errors import NotFound
 from booking.timefmt import format_day, format_local, to_local
 
-ATTENDANCE_CHOICES = (PRESENT, ABSENT)
 RECENT_DAYS = 60
-SUBJECT_MAX = 150
-BODY_MAX = 5000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -94,20 +88,6 @@ class Roster:
     waiting: list[RosterEntry]
 
 
-@dataclass
-class Register:
-    """The attendance register of one session."""
-
-    session: WorkshopSession
-    workshop: Workshop
-    entries: list[RosterEntry]
-    marks: dict[int, str]
-
-    @property
-    def present_count(self) -> int:
-        return sum(1 for status in self.marks.values() if status == PRESENT)
-
-
 def session_day(session: WorkshopSession, tz_name: str) -> date:
     """The calendar day a session falls on, in the centre's zone."""
     return to_local(session.starts_at, tz_name).date()
@@ -128,14 +108,17 @@ def _workshop_query():
     )
 
 
-def _own_workshop(workshop_id: int, instructor_id: int) -> Workshop:
+def own_workshop(workshop_id: int, instructor_id: int) -> Workshop:
+    """One of the instructor's workshops, with its centre and sessions; NotFound for any
+    other, so nobody learns that someone else's class exists."""
     workshop = db.session.scalar(_workshop_query().where(Workshop.id == workshop_id))
     if workshop is None or workshop.instructor_id != instructor_id:
         raise NotFound("We could not find that workshop among your classes.")
     return workshop
 
 
-def _registrations(workshop_id: int, statuses: tuple[str, ...]) -> list[Registration]:
+def workshop_registrations(workshop_id: int, statuses: tuple[str, ...]) -> list[Registration]:
+    """A workshop's registrations with those statuses, with babies and parents loaded."""
     order = (
         Registration.status,
         sa.func.coalesce(Registration.waitlisted_at, Registration.created_at),
@@ -159,7 +142,8 @@ def _first_day(workshop: Workshop, sessions: list[WorkshopSession]) -> date | No
     return session_day(sessions[0], tz_name) if sessions else None
 
 
-def _entries(registrations, sessions, workshop) -> list[RosterEntry]:
+def roster_entries(registrations, sessions, workshop) -> list[RosterEntry]:
+    """Roster lines: each baby's age at each of `sessions` and at the first, by name."""
     tz_name = workshop.centre.timezone
     days = [session_day(s, tz_name) for s in sessions]
     first = _first_day(workshop, list(workshop.sessions))
@@ -221,9 +205,11 @@ def instructor_workshops(instructor_id: int, now: datetime | None = None) -> dic
 
 def _build_roster(workshop: Workshop) -> Roster:
     sessions = list(workshop.sessions)
-    registrations = _registrations(workshop.id, (CONFIRMED, WAITLISTED))
-    confirmed = _entries([r for r in registrations if r.status == CONFIRMED], sessions, workshop)
-    waiting = _entries([r for r in registrations if r.status == WAITLISTED], [], workshop)
+    registrations = workshop_registrations(workshop.id, (CONFIRMED, WAITLISTED))
+    confirmed = roster_entries(
+        [r for r in registrations if r.status == CONFIRMED], sessions, workshop
+    )
+    waiting = roster_entries([r for r in registrations if r.status == WAITLISTED], [], workshop)
     waiting.sort(key=lambda e: _waiting_key(e.registration))
     for position, entry in enumerate(waiting, start=1):
         entry.position = position
@@ -237,7 +223,7 @@ def _waiting_key(registration: Registration):
 def workshop_roster(workshop_id: int, instructor_id: int) -> Roster:
     """The roster of one of the instructor's workshops: confirmed babies with their
     age at every session, their parents' contacts and notes, and the waiting list."""
-    return _build_roster(_own_workshop(workshop_id, instructor_id))
+    return _build_roster(own_workshop(workshop_id, instructor_id))
 
 
 def staff_roster(workshop_id: int, user: User) -> Roster:
@@ -293,122 +279,3 @@ def roster_csv(roster: Roster) -> str:
         ]
         writer.writerow([csv_cell(v) for v in row])
     return out.getvalue()
-
-
-def _own_session(session_id: int, instructor_id: int) -> tuple[WorkshopSession, Workshop]:
-    session = db.session.get(WorkshopSession, session_id)
-    if session is None:
-        raise NotFound("We could not find that session among your classes.")
-    workshop = _own_workshop(session.workshop_id, instructor_id)
-    session = next(s for s in workshop.sessions if s.id == session_id)
-    return session, workshop
-
-
-def session_register(session_id: int, instructor_id: int) -> Register:
-    """The attendance register of one of the instructor's sessions."""
-    session, workshop = _own_session(session_id, instructor_id)
-    registrations = _registrations(workshop.id, (CONFIRMED,))
-    entries = _entries(registrations, [session], workshop)
-    marks = dict(
-        db.session.execute(
-            sa.select(Attendance.registration_id, Attendance.status).where(
-                Attendance.session_id == session.id
-            )
-        ).all()
-    )
-    return Register(session, workshop, entries, marks)
-
-
-def _parse_marks(marks: dict, allowed_ids: set[int]) -> dict[int, str]:
-    parsed, errors = {}, {}
-    for key, status in marks.items():
-        try:
-            registration_id = int(key)
-        except (TypeError, ValueError):
-            errors[str(key)] = "Not a registration."
-            continue
-        if registration_id not in allowed_ids:
-            errors[str(key)] = "Not a confirmed place on this session."
-        elif status in ("", None):
-            continue
-        elif status not in ATTENDANCE_CHOICES:
-            errors[str(key)] = "Choose present or absent."
-        else:
-            parsed[registration_id] = status
-    if errors:
-        raise Invalid("Some marks could not be saved; nothing was changed.", errors)
-    return parsed
-
-
-def mark_attendance(session_id: int, instructor_id: int, marks: dict) -> int:
-    """Record present or absent for confirmed registrations of a session.
-
-    `marks` maps registration ids to 'present' or 'absent' (an empty value leaves
-    that baby unmarked). All marks are saved in one transaction or none are.
-    Returns the number of marks saved.
-    """
-    with write_transaction():
-        session, workshop = _own_session(session_id, instructor_id)
-        if session.is_cancelled or workshop.status == WORKSHOP_CANCELLED:
-            raise Conflict("This session was cancelled, so there is no attendance to mark.")
-        allowed = set(
-            db.session.scalars(
-                sa.select(Registration.id).where(
-                    Registration.workshop_id == workshop.id, Registration.status == CONFIRMED
-                )
-            )
-        )
-        parsed = _parse_marks(marks, allowed)
-        if not parsed:
-            return 0
-        now = utcnow()
-        rows = [
-            {"registration_id": rid, "session_id": session.id, "status": status, "marked_at": now}
-            for rid, status in parsed.items()
-        ]
-        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(Attendance).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[Attendance.registration_id, Attendance.session_id],
-            set_={"status": stmt.excluded.status, "marked_at": stmt.excluded.marked_at},
-        )
-        db.session.execute(stmt)
-    return len(parsed)
-
-
-def _clean_message(subject: str | None, body: str | None) -> tuple[str, str]:
-    subject = " ".join((subject or "").split())
-    body = (body or "").replace("\r\n", "\n").strip()
-    errors = {}
-    if not subject:
-        errors["subject"] = "Enter a subject."
-    elif len(subject) > SUBJECT_MAX:
-        errors["subject"] = f"Use at most {SUBJECT_MAX} characters."
-    if not body:
-        errors["body"] = "Enter a message."
-    elif len(body) > BODY_MAX:
-        errors["body"] = f"Use at most {BODY_MAX} characters."
-    if errors:
-        raise Invalid("The message needs a subject and a text.", errors)
-    return subject, body
-
-
-def message_workshop(
-    workshop_id: int,
-    instructor_id: int,
-    subject: str,
-    body: str,
-    include_waiting: bool = False,
-) -> int:
-    """Email everyone booked on one of the instructor's workshops (and, if asked, those
-    waiting) through the outbox: one email per parent, however many babies they
-    booked. Returns the number of emails queued."""
-    subject, body = _clean_message(subject, body)
-    statuses = (CONFIRMED, WAITLISTED) if include_waiting else (CONFIRMED,)
-    with write_transaction():
-        workshop = _own_workshop(workshop_id, instructor_id)
-        if workshop.status == WORKSHOP_CANCELLED:
-            raise Conflict("This workshop was cancelled; its parents have already been told.")
-        registrations = _registrations(workshop.id, statuses)
-        queued = notify_instructor_message(workshop, subject, body, registrations)
-    return len(queued)

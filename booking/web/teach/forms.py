@@ -3,7 +3,7 @@
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from booking.services.teaching.roster import BODY_MAX, SUBJECT_MAX
+from booking.services.teaching.messages import BODY_MAX, SUBJECT_MAX
 from booking.web.forms import Form
 
 

@@ -9,6 +9,8 @@ from flask_login import current_user
 from booking.auth_setup import instructor_required
 from booking.services.courses.queries import register_extras, roster_flags
 from booking.services.errors import DomainError, NotFound
+from booking.services.teaching import attendance as attendance_service
+from booking.services.teaching import messages as message_service
 from booking.services.teaching import roster as roster_service
 from booking.web.teach.blueprint import bp
 from booking.web.teach.forms import AttendanceForm, MessageForm
@@ -77,7 +79,7 @@ def register(session_id: int):
     if form.validate_on_submit():
         submitted = _submitted_marks()
         try:
-            saved = roster_service.mark_attendance(session_id, current_user.id, submitted)
+            saved = attendance_service.mark_attendance(session_id, current_user.id, submitted)
         except NotFound as exc:
             abort(404, exc.message)
         except DomainError as exc:
@@ -89,7 +91,7 @@ def register(session_id: int):
     elif request.method == "POST":
         flash("This form had expired. Please reload the page and try again.", "error")
         status = 400
-    data = _or_404(roster_service.session_register, session_id, current_user.id)
+    data = _or_404(attendance_service.session_register, session_id, current_user.id)
     marks = {str(k): v for k, v in data.marks.items()}
     if submitted is not None:
         marks.update(submitted)
@@ -117,7 +119,7 @@ def message(workshop_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            sent = roster_service.message_workshop(
+            sent = message_service.message_workshop(
                 workshop_id,
                 current_user.id,
                 form.subject.data,

@@ -1,0 +1,121 @@
+"""A session's register: who is booked, their ages that day, and attendance marks.
+
+Only the workshop's instructor may see or mark it (NotFound for anyone else).
+"""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import Attendance, Registration, Workshop, WorkshopSession, utcnow
+from booking.models.registration import ABSENT, CONFIRMED, PRESENT
+from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
+from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.teaching.roster import (
+    RosterEntry,
+    own_workshop,
+    roster_entries,
+    workshop_registrations,
+)
+
+ATTENDANCE_CHOICES = (PRESENT, ABSENT)
+
+
+@dataclass
+class Register:
+    """The attendance register of one session."""
+
+    session: WorkshopSession
+    workshop: Workshop
+    entries: list[RosterEntry]
+    marks: dict[int, str]
+
+    @property
+    def present_count(self) -> int:
+        return sum(1 for status in self.marks.values() if status == PRESENT)
+
+
+def _own_session(session_id: int, instructor_id: int) -> tuple[WorkshopSession, Workshop]:
+    session = db.session.get(WorkshopSession, session_id)
+    if session is None:
+        raise NotFound("We could not find that session among your classes.")
+    workshop = own_workshop(session.workshop_id, instructor_id)
+    session = next(s for s in workshop.sessions if s.id == session_id)
+    return session, workshop
+
+
+def session_register(session_id: int, instructor_id: int) -> Register:
+    """The attendance register of one of the instructor's sessions."""
+    session, workshop = _own_session(session_id, instructor_id)
+    registrations = workshop_registrations(workshop.id, (CONFIRMED,))
+    entries = roster_entries(registrations, [session], workshop)
+    marks = dict(
+        db.session.execute(
+            sa.select(Attendance.registration_id, Attendance.status).where(
+                Attendance.session_id == session.id
+            )
+        ).all()
+    )
+    return Register(session, workshop, entries, marks)
+
+
+def _parse_marks(marks: dict, allowed_ids: set[int]) -> dict[int, str]:
+    parsed, errors = {}, {}
+    for key, status in marks.items():
+        try:
+            registration_id = int(key)
+        except (TypeError, ValueError):
+            errors[str(key)] = "Not a registration."
+            continue
+        if registration_id not in allowed_ids:
+            errors[str(key)] = "Not a confirmed place on this session."
+        elif status in ("", None):
+            continue
+        elif status not in ATTENDANCE_CHOICES:
+            errors[str(key)] = "Choose present or absent."
+        else:
+            parsed[registration_id] = status
+    if errors:
+        raise Invalid("Some marks could not be saved; nothing was changed.", errors)
+    return parsed
+
+
+def mark_attendance(session_id: int, instructor_id: int, marks: dict) -> int:
+    """Record present or absent for confirmed registrations of a session.
+
+    `marks` maps registration ids to 'present' or 'absent' (an empty value leaves
+    that baby unmarked). All marks are saved in one transaction or none are.
+    Returns the number of marks saved.
+    """
+    with write_transaction():
+        session, workshop = _own_session(session_id, instructor_id)
+        if session.is_cancelled or workshop.status == WORKSHOP_CANCELLED:
+            raise Conflict("This session was cancelled, so there is no attendance to mark.")
+        allowed = set(
+            db.session.scalars(
+                sa.select(Registration.id).where(
+                    Registration.workshop_id == workshop.id, Registration.status == CONFIRMED
+                )
+            )
+        )
+        parsed = _parse_marks(marks, allowed)
+        if not parsed:
+            return 0
+        now = utcnow()
+        rows = [
+            {"registration_id": rid, "session_id": session.id, "status": status, "marked_at": now}
+            for rid, status in parsed.items()
+        ]
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(Attendance).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Attendance.registration_id, Attendance.session_id],
+            set_={"status": stmt.excluded.status, "marked_at": stmt.excluded.marked_at},
+        )
+        db.session.execute(stmt)
+    return len(parsed)
+
+
