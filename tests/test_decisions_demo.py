@@ -3,7 +3,7 @@ and a workshop that `run-decisions` cancels for too few bookings."""
 
 import sqlalchemy as sa
 
-from booking.demo import seed_demo
+from booking.demo.seed import seed_demo
 from booking.extensions import db
 from booking.models import Absence, Baby, MakeupBooking, OutboxMessage, Registration, Workshop
 from booking.services.schedule.decisions import run_decisions

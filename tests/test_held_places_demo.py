@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from booking.demo import DEMO_PASSWORD, DEMO_REFERRAL_CODE
+from booking.demo.data import DEMO_PASSWORD, DEMO_REFERRAL_CODE
 from booking.extensions import db
 from booking.models import ReferralCode, Registration, Workshop
 from booking.services.booking.referrals import hash_code

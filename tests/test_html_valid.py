@@ -6,7 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from booking.demo import DEMO_PASSWORD
+from booking.demo.data import DEMO_PASSWORD
 from booking.extensions import db
 from booking.models import Baby, Centre, Registration, User, Workshop, WorkshopSession
 from booking.models.referral import ReferralCode

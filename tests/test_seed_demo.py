@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking.demo import DEMO_PASSWORD, QUALIFICATION
+from booking.demo.data import DEMO_PASSWORD, QUALIFICATION
 from booking.extensions import db
 from booking.models import (
     Baby,

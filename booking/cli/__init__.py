@@ -12,7 +12,7 @@ def init_app(app) -> None:
     """Register every command."""
     app.cli.add_command(create_user_command)
     from booking.cli.schedule import import_schedule_command
-    from booking.demo import seed_demo_command
+    from booking.demo.seed import seed_demo_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(import_schedule_command)

@@ -7,7 +7,7 @@ calendar links without list bullets."""
 import pytest
 import sqlalchemy as sa
 
-from booking.demo import DEMO_PASSWORD
+from booking.demo.data import DEMO_PASSWORD
 from booking.extensions import db
 from booking.models import Baby, Registration, User, WorkshopSession
 from tests.e2e.conftest import DESKTOP, PHONE

@@ -1,0 +1,8 @@
+"""Demo data for trying the product (`flask --app wsgi seed-demo`), idempotent.
+
+- data: the centres, people, a term of classes and the families booked on them.
+- seed: seed_demo (create whatever is missing, in one transaction; refused in
+  production) and the `seed-demo` command.
+- courses: courses as they really run: an absence made up in another course, an
+  immunisation week, a class below its minimum at its decision time.
+"""
