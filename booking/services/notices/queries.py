@@ -83,7 +83,8 @@ def baby_data(baby: Baby | None) -> BabyData | None:
 
 def _workshop_statement():
     return (
-        sa.select(Workshop, Centre, _Instructor, InstructorProfile.display_name, WorkshopSession)
+        sa.select(WorkshopSession, Workshop, Centre, _Instructor, InstructorProfile.display_name)
+        .select_from(Workshop)
         .join(Centre, Centre.id == Workshop.centre_id)
         .outerjoin(_Instructor, _Instructor.id == Workshop.instructor_id)
         .outerjoin(InstructorProfile, InstructorProfile.user_id == Workshop.instructor_id)
@@ -121,7 +122,7 @@ def workshops_data(workshop_ids: Iterable[int]) -> dict[int, WorkshopData]:
         .order_by(Workshop.id, WorkshopSession.number)
     ).all()
     found: dict[int, tuple] = {}
-    for workshop, centre, instructor, display_name, session in rows:
+    for session, workshop, centre, instructor, display_name in rows:
         entry = found.setdefault(workshop.id, (workshop, centre, instructor, display_name, []))
         if session is not None:
             entry[4].append(session)
@@ -151,13 +152,13 @@ def bookings_where(*conditions) -> list[BookingData]:
     ).all()
     grouped: dict[int, list] = {}
     for row in rows:
-        grouped.setdefault(row[5].id, []).append(row)
+        grouped.setdefault(row[5].id, []).append(row)  # by registration
     workshops: dict[int, WorkshopData] = {}
     found = []
     for group in grouped.values():
-        workshop, centre, instructor, display_name, _, registration, parent, baby = group[0]
+        _, workshop, centre, instructor, display_name, registration, parent, baby = group[0]
         if workshop.id not in workshops:
-            sessions = [row[4] for row in group if row[4] is not None]
+            sessions = [row[0] for row in group if row[0] is not None]
             workshops[workshop.id] = _workshop(
                 workshop, centre, instructor, display_name, sessions
             )
