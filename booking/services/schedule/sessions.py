@@ -91,8 +91,15 @@ def _check_slot(
             )
 
 
-def _renumber_and_span(workshop: Workshop) -> None:
-    """Number sessions by time and keep first_starts_at, last_ends_at and decision_at right."""
+def refresh_span(workshop: Workshop) -> None:
+    """Number a workshop's sessions by time and derive its span from them.
+
+    first_starts_at and last_ends_at are the first start and last end of the scheduled
+    sessions (of all of them once every one is cancelled; a workshop without sessions
+    keeps its span). When the first start moves, decision_at and held_until move with it.
+    Joins the caller's transaction, never commits; every change to a workshop's
+    sessions ends with it, so the span is never set by hand.
+    """
     sessions = workshop_sessions(workshop.id)
     if any(s.number != i for i, s in enumerate(sessions, start=1)):
         offset = len(sessions) + 1000
@@ -146,7 +153,7 @@ def add_session(
         )
         db.session.add(session)
         db.session.flush()
-        _renumber_and_span(workshop)
+        refresh_span(workshop)
         if workshop.status == PUBLISHED:  # a draft being put together tells nobody
             notify_session_changed(session, "added")
     return session
@@ -196,7 +203,7 @@ def move_session(
         session.revision += 1
         session.updated_at = utcnow()
         db.session.flush()
-        _renumber_and_span(workshop)
+        refresh_span(workshop)
         kind = "moved" if time_changed else "room"
         notify_session_changed(session, kind)
         notify_makeup_session_changed(session, kind)
@@ -226,7 +233,7 @@ def cancel_session(session_id: int) -> WorkshopSession:
         db.session.flush()
         end_session_absences(session.id)
         dropped = drop_makeups_into(session_id=session.id)
-        _renumber_and_span(workshop)
+        refresh_span(workshop)
         notify_session_changed(session, "cancelled")
         tell_makeups_dropped(dropped, "that session was cancelled")
     return session
