@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking import create_app
+from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import (
     Baby,
@@ -20,7 +21,12 @@ from booking.models import (
     Workshop,
     WorkshopSession,
 )
+from booking.models.workshop import DRAFT, PUBLISHED
 from booking.passwords import hash_password
+from booking.services.schedule.create import create_workshop
+from booking.services.schedule.sessions import refresh_span
+from booking.services.schedule.workshop_input import check_workshop
+from booking.timefmt import to_local
 from config import normalise_database_url
 
 PASSWORD = "correct-horse-battery"
@@ -239,12 +245,80 @@ def make_baby(app):
     return make
 
 
+# The keywords of make_workshop that create_workshop takes under the same name.
+_SERVICE_FIELDS = frozenset(
+    {
+        "kind",
+        "title",
+        "capacity",
+        "min_age_weeks",
+        "max_age_weeks",
+        "price",
+        "description",
+        "what_to_bring",
+        "min_places",
+        "held_places",
+        "late_join_until",
+        "cancellation_cutoff_hours",
+    }
+)
+
+
+def _create_through_service(centre_id, instructor_id, values, times, duration_minutes):
+    """The workshop as create_workshop builds it, or None when the service would refuse
+    the request or schedule it otherwise (its weekly sessions keep the centre's local
+    time, so across a clock change they are not a week apart in UTC)."""
+    status = values["status"]
+    if status not in (PUBLISHED, DRAFT) or not set(values) <= _SERVICE_FIELDS | {"status"}:
+        return None  # a cancelled workshop, or a value only a later use case sets
+    if not times:
+        return None
+    timezone = db.session.scalar(sa.select(Centre.timezone).where(Centre.id == centre_id))
+    data = {
+        **{name: value for name, value in values.items() if name != "status"},
+        "centre_id": centre_id,
+        "instructor_id": instructor_id,
+        "first_session_local": to_local(times[0][0], timezone).replace(tzinfo=None),
+        "sessions": len(times),
+        "duration_minutes": duration_minutes,
+        "publish": status == PUBLISHED,
+    }
+    clean, errors = check_workshop(data)
+    if errors or clean["times"] != times:
+        return None
+    return create_workshop(**data)
+
+
+def _insert_for_test(centre_id, instructor_id, values, times):
+    """A workshop in a state create_workshop refuses by design: sessions already under
+    way or over, a capacity outside its range, a course of fewer than two sessions, a
+    duplicate, an instructor from elsewhere, a cancelled workshop, or values such as
+    decision_at and held_until that later use cases set. The rows are inserted as
+    asked; the span is derived from the sessions by the services' refresh_span, as
+    every change to a workshop's sessions does."""
+    workshop = Workshop(centre_id=centre_id, instructor_id=instructor_id, **values)
+    db.session.add(workshop)
+    db.session.flush()
+    for number, (start, end) in enumerate(times, start=1):
+        db.session.add(
+            WorkshopSession(workshop_id=workshop.id, number=number, starts_at=start, ends_at=end)
+        )
+    db.session.flush()
+    refresh_span(workshop)
+    return workshop
+
+
 @pytest.fixture
 def make_workshop(app, make_centre, make_user):
     """Create a workshop with weekly sessions.
 
     make_workshop(centre=None, instructor=None, sessions=4, starts_in_days=7,
                   capacity=8, status='published', **fields)
+
+    Built by create_workshop whenever the service accepts the request as asked; a state
+    it refuses by design is inserted directly (see _insert_for_test). Either way the
+    sessions are `starts_at` (or `starts_in_days` from now, on the hour) and every week
+    after, and the workshop's span comes from its sessions.
     """
 
     def make(
@@ -264,6 +338,9 @@ def make_workshop(app, make_centre, make_user):
             datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
             + timedelta(days=starts_in_days)
         )
+        length = timedelta(minutes=duration_minutes)
+        times = [(first + timedelta(weeks=i), first + timedelta(weeks=i) + length)
+                 for i in range(count)]
         values = {
             "title": "Baby massage",
             "kind": kind,
@@ -277,24 +354,10 @@ def make_workshop(app, make_centre, make_user):
         }
         values.update(fields)
         with app.app_context():
-            workshop = Workshop(centre_id=centre.id, instructor_id=instructor.id, **values)
-            db.session.add(workshop)
-            db.session.flush()
-            for i in range(count):
-                start = first + timedelta(weeks=i)
-                db.session.add(
-                    WorkshopSession(
-                        workshop_id=workshop.id,
-                        number=i + 1,
-                        starts_at=start,
-                        ends_at=start + timedelta(minutes=duration_minutes),
-                    )
-                )
-            workshop.first_starts_at = first
-            workshop.last_ends_at = first + timedelta(
-                weeks=max(count - 1, 0), minutes=duration_minutes
-            )
-            db.session.commit()
+            with write_transaction():
+                workshop = _create_through_service(
+                    centre.id, instructor.id, values, times, duration_minutes
+                ) or _insert_for_test(centre.id, instructor.id, values, times)
             db.session.refresh(workshop)
             db.session.expunge(workshop)
         return workshop

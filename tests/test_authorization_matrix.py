@@ -23,7 +23,6 @@ from booking.models import (
     Membership,
     Registration,
     User,
-    Workshop,
     WorkshopSession,
 )
 from booking.models.registration import CONFIRMED, WAITLISTED
@@ -31,6 +30,8 @@ from booking.models.token import hash_secret
 from booking.models.workshop import DRAFT, PUBLISHED
 from booking.services.booking import referrals
 from booking.services.courses import absences, makeups
+from booking.services.schedule.create import create_workshop
+from booking.timefmt import to_local
 from tests.conftest import _PASSWORD_HASH, PASSWORD, _empty_tables
 
 ROLES = (
@@ -301,35 +302,24 @@ CASES = [
 
 
 def _workshop(centre, instructor, title, starts_in_days, status=PUBLISHED, capacity=8):
+    """A two-week course, created by the service in the caller's transaction."""
     first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
         days=starts_in_days
     )
-    workshop = Workshop(
-        centre=centre,
+    return create_workshop(
+        centre_id=centre.id,
         instructor_id=instructor.id,
-        title=title,
         kind="course",
+        title=title,
+        first_session_local=to_local(first, centre.timezone).replace(tzinfo=None),
+        sessions=2,
+        duration_minutes=60,
         capacity=capacity,
         min_age_weeks=6,
         max_age_weeks=52,
         price=Decimal("45.00"),
-        status=status,
-        first_starts_at=first,
-        last_ends_at=first + timedelta(weeks=1, hours=1),
+        publish=status == PUBLISHED,
     )
-    db.session.add(workshop)
-    db.session.flush()
-    for number in (1, 2):
-        start = first + timedelta(weeks=number - 1)
-        db.session.add(
-            WorkshopSession(
-                workshop_id=workshop.id,
-                number=number,
-                starts_at=start,
-                ends_at=start + timedelta(hours=1),
-            )
-        )
-    return workshop
 
 
 def _baby(parent, name):

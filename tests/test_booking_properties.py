@@ -24,6 +24,7 @@ from booking.services.booking import book as booking
 from booking.services.booking import waitlist
 from booking.services.booking.places import eligibility
 from booking.services.errors import Invalid
+from booking.services.schedule.sessions import refresh_span
 
 _ids = itertools.count(1)
 MIN_WEEKS, MAX_WEEKS = 6, 20
@@ -50,8 +51,6 @@ class BookingMachine(RuleBasedStateMachine):
             min_age_weeks=MIN_WEEKS,
             max_age_weeks=MAX_WEEKS,
             status="published",
-            first_starts_at=start,
-            last_ends_at=start + timedelta(hours=1),
         )
         db.session.add(workshop)
         db.session.flush()
@@ -63,6 +62,8 @@ class BookingMachine(RuleBasedStateMachine):
                 ends_at=start + timedelta(hours=1),
             )
         )
+        db.session.flush()
+        refresh_span(workshop)  # no instructor, which create_workshop requires
         db.session.commit()
         self.workshop_id = workshop.id
         self.parent_id = parent.id
