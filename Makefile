@@ -11,7 +11,7 @@ FLASK := $(BIN)/flask --app wsgi
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[local]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
@@ -20,6 +20,14 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
 
 # Links in emails and feeds point at the port the site is served on, unless BASE_URL says otherwise.
 run: export BASE_URL ?= http://127.0.0.1:$(PORT)
+# Payments go to a local fake Stripe (localstripe, started by booking.serve) unless the
+# STRIPE_* settings say otherwise: pay with card 4242 4242 4242 4242.
+LOCALSTRIPE_PORT ?= 8420
+run: export STRIPE_SECRET_KEY ?= sk_test_localstripe
+run: export STRIPE_PUBLISHABLE_KEY ?= pk_test_localstripe
+run: export STRIPE_WEBHOOK_SECRET ?= whsec_localstripe
+run: export STRIPE_API_BASE ?= http://127.0.0.1:$(LOCALSTRIPE_PORT)
+run: export STRIPE_JS_URL ?= http://127.0.0.1:$(LOCALSTRIPE_PORT)/js.stripe.com/v3/
 run: $(VENV)/.installed-run
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo

@@ -87,6 +87,17 @@ def load_config(instance_path: str) -> dict:
         "DEMO_PASSWORD_ALLOWED": not production,
         "PURGE_AFTER_DAYS": _int("PURGE_AFTER_DAYS", 365),
         "PASSWORD_RESET_HOURS": 2,
+        # Online payments (Stripe). Without a secret key, workshops cannot take
+        # payment online and everything else works as before.
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": (os.environ.get("STRIPE_API_BASE") or "https://api.stripe.com").rstrip(
+            "/"
+        ),
+        "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/",
+        "PAYMENT_HOLD_MINUTES": _int("PAYMENT_HOLD_MINUTES", 30),
+        "PAYMENT_OFFER_HOURS": _int("PAYMENT_OFFER_HOURS", 24),
     }
 
 

@@ -1,5 +1,7 @@
 """Security headers on every response, and the keys used for rate limits."""
 
+from urllib.parse import urlsplit
+
 from flask import current_app, g, request, session
 from flask_limiter.util import get_remote_address
 
@@ -29,10 +31,40 @@ def no_referrer() -> None:
     g.no_referrer = True
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def allow_payment_provider() -> None:
+    """Let this page load Stripe.js (STRIPE_JS_URL) and let it reach the provider's API
+    and frames (the card form, 3-D Secure): the pay page only."""
+    config = current_app.config
+    js, api = _origin(config["STRIPE_JS_URL"]), _origin(config["STRIPE_API_BASE"])
+    frames = [js]
+    if js == "https://js.stripe.com":
+        frames.append("https://hooks.stripe.com")
+    g.payment_origins = {"script": [js], "connect": [api, js], "frame": frames}
+
+
+def _csp() -> str:
+    extra = getattr(g, "payment_origins", None)
+    if not extra:
+        return CSP_BASE
+    script = " ".join(dict.fromkeys(o for o in extra["script"] if o))
+    connect = " ".join(dict.fromkeys(o for o in extra["connect"] if o))
+    frame = " ".join(dict.fromkeys(o for o in extra["frame"] if o))
+    return (
+        CSP_BASE.replace("script-src 'self'", f"script-src 'self' {script}")
+        .replace("connect-src 'self'", f"connect-src 'self' {connect}")
+        + f"; frame-src {frame}"
+    )
+
+
 def _set_headers(response):
     ancestors = getattr(g, "frame_ancestors", None)
     frame = " ".join(ancestors) if ancestors else "'none'"
-    response.headers.setdefault("Content-Security-Policy", f"{CSP_BASE}; frame-ancestors {frame}")
+    response.headers.setdefault("Content-Security-Policy", f"{_csp()}; frame-ancestors {frame}")
     if not ancestors:
         response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

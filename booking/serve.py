@@ -1,10 +1,15 @@
-"""Serve the site with gunicorn for `make run`, with the outbox sender beside it."""
+"""Serve the site with gunicorn for `make run`, with the outbox sender and the payments
+worker beside it, and a local fake of the payment provider when payments point at one."""
 
 import argparse
 import os
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import redis
 
@@ -44,6 +49,58 @@ def choose_ratelimit_storage(environ) -> tuple[str | None, int, str]:
     return uri, 1, warning
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def local_stripe_port(environ) -> int | None:
+    """The port of a local fake Stripe (localstripe) that STRIPE_API_BASE points at."""
+    base = urllib.parse.urlsplit(environ.get("STRIPE_API_BASE") or "")
+    if base.scheme == "http" and base.hostname in LOCAL_HOSTS and base.port:
+        return base.port
+    return None
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=0.5):  # noqa: S310 (a local http URL)
+            return True
+    except urllib.error.HTTPError:
+        return True  # it answered, with an error status: it is up
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_local_stripe(environ, bindir: str) -> subprocess.Popen | None:
+    """Start localstripe on its port unless something already answers there, wait for
+    it, and register our webhook with it (localstripe forgets webhooks when it stops)."""
+    port = local_stripe_port(environ)
+    if port is None or not environ.get("STRIPE_WEBHOOK_SECRET"):
+        return None
+    base = f"http://127.0.0.1:{port}"
+    child = None
+    if not _answers(base + "/js.stripe.com/v3/"):
+        child = subprocess.Popen(
+            [os.path.join(bindir, "localstripe"), "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            if _answers(base + "/js.stripe.com/v3/"):
+                break
+            time.sleep(0.1)
+    hook = urllib.parse.urlencode(
+        {
+            "url": environ["BASE_URL"] + "/payments/stripe/webhook",
+            "secret": environ["STRIPE_WEBHOOK_SECRET"],
+        }
+    ).encode()
+    request = urllib.request.Request(base + "/_config/webhooks/booking", data=hook)
+    with urllib.request.urlopen(request, timeout=5):  # noqa: S310 (a local http URL)
+        pass
+    print(f"Payments: a local Stripe (localstripe) at {base}; pay with 4242 4242 4242 4242.")
+    return child
+
+
 def main() -> int:
     """Start gunicorn (and the outbox worker) and stop both together."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -57,8 +114,15 @@ def main() -> int:
     if storage:
         env["RATELIMIT_STORAGE_URI"] = storage
     print(note, file=sys.stderr if workers == 1 else sys.stdout, flush=True)
+    env.setdefault("BASE_URL", f"http://{args.host}:{args.port}")
+    children = []
+    local_stripe = start_local_stripe(env, bindir)
+    if local_stripe is not None:
+        children.append(local_stripe)
     outbox_cmd = [flask, "--app", "wsgi", "outbox", "send", "--loop"]
-    children = [subprocess.Popen(outbox_cmd)]
+    children.append(subprocess.Popen(outbox_cmd, env=env))
+    payments_cmd = [flask, "--app", "wsgi", "payments", "run", "--loop"]
+    children.append(subprocess.Popen(payments_cmd, env=env))
     gunicorn = subprocess.Popen(
         [
             os.path.join(bindir, "gunicorn"),

@@ -2,6 +2,11 @@
 its client and CLI runner, an `auth` helper and factories for the domain."""
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -93,6 +98,49 @@ def _empty_tables() -> None:
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
     db.session.commit()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def stripe_server():
+    """A localstripe (a stateful fake Stripe with a Stripe.js stand-in) for this run,
+    on a free port; its base URL."""
+    port = _free_port()
+    launcher = os.path.join(os.path.dirname(__file__), "localstripe_server.py")
+    process = subprocess.Popen(
+        [sys.executable, launcher, "--port", str(port), "--from-scratch"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(base + "/js.stripe.com/v3/", timeout=0.5):
+                break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail("localstripe did not start")
+            time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail("localstripe did not answer")
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def stripe(app, stripe_server):
+    """Online payment switched on for the app, against the run's localstripe; its base URL."""
+    from tests.payment_helpers import stripe_settings
+
+    app.config.update(stripe_settings(stripe_server))
+    return stripe_server
 
 
 @pytest.fixture

@@ -87,6 +87,9 @@ class WorkshopData:
     sessions: tuple[SessionData, ...]
     instructor: PersonData | None = None
     instructor_name: str = "your instructor"
+    payment_mode: str = "at_centre"
+    deposit: int | None = None  # minor units
+    refund_fee: int = 0  # minor units
 
     def session(self, session_id: int) -> SessionData | None:
         """One of the workshop's sessions by id, or None."""

@@ -28,6 +28,9 @@ def init_app(app) -> None:
     from booking.cli.decisions import run_decisions_command
 
     app.cli.add_command(run_decisions_command)
+    from booking.cli.payments import payments_group
+
+    app.cli.add_command(payments_group)
 
 
 @click.command("create-user")

@@ -7,6 +7,7 @@ read as they are.
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from booking import timefmt
 from booking.calendar.data import (
@@ -106,9 +107,8 @@ def payment_text(mode: str, price, currency: str, deposit=None) -> str:
 
 
 def workshop_payment_mode(workshop: WorkshopData) -> str:
-    """A workshop's payment mode: free without a price; otherwise paid at the centre,
-    the only way a workshop is paid for today."""
-    return FREE if not workshop.price else AT_CENTRE
+    """A workshop's payment mode: free without a price, otherwise the one staff chose."""
+    return FREE if not workshop.price else (workshop.payment_mode or AT_CENTRE)
 
 
 def describe_session(session: SessionData, centre: CentreData, total: int, is_course: bool):
@@ -149,7 +149,12 @@ def workshop_info(workshop: WorkshopData) -> WorkshopInfo:
         class_url=absolute_url(f"/classes/{workshop.id}"),
         zone_note=f"Times are local to {centre.name} ({centre.timezone}).",
         first=first,
-        payment=payment_text(workshop_payment_mode(workshop), workshop.price, centre.currency),
+        payment=payment_text(
+            workshop_payment_mode(workshop),
+            workshop.price,
+            centre.currency,
+            deposit=None if workshop.deposit is None else Decimal(workshop.deposit) / 100,
+        ),
     )
 
 

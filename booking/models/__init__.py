@@ -5,6 +5,7 @@ from booking.models.centre import Centre
 from booking.models.idempotency import IdempotencyRecord
 from booking.models.makeup import Absence, MakeupBooking, MakeupCredit
 from booking.models.outbox import OutboxMessage
+from booking.models.payment import Payment, Refund, StripeEvent
 from booking.models.people import Baby, InstructorProfile, Membership, User
 from booking.models.referral import ReferralCode
 from booking.models.registration import Attendance, Registration
@@ -25,8 +26,11 @@ __all__ = [
     "Membership",
     "OutboxMessage",
     "PasswordResetToken",
+    "Payment",
     "ReferralCode",
+    "Refund",
     "Registration",
+    "StripeEvent",
     "User",
     "UTCDateTime",
     "Workshop",

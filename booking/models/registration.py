@@ -10,12 +10,20 @@ from booking.models.base import Base, UTCDateTime, utcnow
 CONFIRMED = "confirmed"
 WAITLISTED = "waitlisted"
 CANCELLED = "cancelled"
-REGISTRATION_STATUSES = (CONFIRMED, WAITLISTED, CANCELLED)
+# A place held while the parent pays: after booking a paid class, or offered from the
+# waiting list. It counts against capacity (it is one of `Workshop.confirmed_count`'s
+# places) until it is paid (confirmed) or its hold ends (cancelled).
+PENDING_PAYMENT = "pending_payment"
+REGISTRATION_STATUSES = (CONFIRMED, WAITLISTED, PENDING_PAYMENT, CANCELLED)
+# Statuses that hold one of the workshop's places.
+HOLDS_PLACE = (CONFIRMED, PENDING_PAYMENT)
+# Statuses of a live registration: at most one per baby and workshop (rule 4).
+ACTIVE = (CONFIRMED, WAITLISTED, PENDING_PAYMENT)
 
 PRESENT = "present"
 ABSENT = "absent"
 
-ACTIVE_WHERE = sa.text("status IN ('confirmed', 'waitlisted')")
+ACTIVE_WHERE = sa.text("status IN ('confirmed', 'waitlisted', 'pending_payment')")
 
 
 class Registration(Base):
@@ -24,7 +32,8 @@ class Registration(Base):
     __tablename__ = "registration"
     __table_args__ = (
         sa.CheckConstraint(
-            "status IN ('confirmed', 'waitlisted', 'cancelled')", name="status_known"
+            "status IN ('confirmed', 'waitlisted', 'pending_payment', 'cancelled')",
+            name="status_known",
         ),
         sa.Index(
             "uq_registration_active_baby",
@@ -45,7 +54,7 @@ class Registration(Base):
     parent_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
     )
-    status: Mapped[str] = mapped_column(sa.String(12))
+    status: Mapped[str] = mapped_column(sa.String(20))
     held_place: Mapped[bool] = mapped_column(default=False)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str] = mapped_column(sa.Text, default="")
@@ -56,6 +65,12 @@ class Registration(Base):
     cancel_reason: Mapped[str] = mapped_column(sa.String(200), default="")
     invite_sequence: Mapped[int] = mapped_column(default=0)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # While pending_payment: when the held (or offered) place goes if still unpaid.
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Set when the pending place was offered from the waiting list (not booked).
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Staff marked the fee (or the rest after a deposit) as paid at the centre.
+    paid_at_centre_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     workshop = relationship("Workshop", lazy="raise_on_sql")
     baby = relationship("Baby", lazy="raise_on_sql")
@@ -63,7 +78,12 @@ class Registration(Base):
 
     @property
     def is_active(self) -> bool:
-        return self.status in (CONFIRMED, WAITLISTED)
+        return self.status in ACTIVE
+
+    @property
+    def holds_place(self) -> bool:
+        """Whether the registration holds one of the workshop's places."""
+        return self.status in HOLDS_PLACE
 
     def __repr__(self) -> str:
         return f"<Registration {self.id} {self.status}>"

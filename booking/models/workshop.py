@@ -17,6 +17,15 @@ PUBLISHED = "published"
 CANCELLED = "cancelled"
 WORKSHOP_STATUSES = (DRAFT, PUBLISHED, CANCELLED)
 
+# How the fee is paid (PRODUCT.md): nothing to pay, all at the centre, all online
+# when booking, or a deposit online and the rest at the centre.
+PAY_FREE = "free"
+PAY_AT_CENTRE = "at_centre"
+PAY_ONLINE = "online"
+PAY_DEPOSIT = "deposit"
+PAYMENT_MODES = (PAY_FREE, PAY_AT_CENTRE, PAY_ONLINE, PAY_DEPOSIT)
+ONLINE_MODES = (PAY_ONLINE, PAY_DEPOSIT)
+
 SCHEDULED = "scheduled"
 SESSION_STATUSES = (SCHEDULED, CANCELLED)
 
@@ -47,6 +56,11 @@ class Workshop(Base):
         sa.CheckConstraint("held_claimed >= 0", name="held_claimed_not_negative"),
         sa.CheckConstraint("held_claimed <= held_places", name="held_claimed_within_held"),
         sa.CheckConstraint("late_join_until >= 1", name="late_join_positive"),
+        sa.CheckConstraint(
+            "payment_mode IN ('free', 'at_centre', 'online', 'deposit')", name="payment_mode_known"
+        ),
+        sa.CheckConstraint("deposit IS NULL OR deposit > 0", name="deposit_positive"),
+        sa.CheckConstraint("refund_fee >= 0", name="refund_fee_not_negative"),
         sa.Index("ix_workshop_status_first_starts_at", "status", "first_starts_at"),
     )
 
@@ -65,6 +79,13 @@ class Workshop(Base):
     max_age_weeks: Mapped[int] = mapped_column(default=52)
     price: Mapped[Decimal] = mapped_column(sa.Numeric(8, 2), default=Decimal("0.00"))
     cancellation_cutoff_hours: Mapped[int] = mapped_column(default=24)
+    payment_mode: Mapped[str] = mapped_column(
+        sa.String(10), default=PAY_AT_CENTRE, server_default=PAY_AT_CENTRE
+    )
+    # Minor units (pence, cents) of the centre's currency.
+    deposit: Mapped[int | None] = mapped_column()
+    # Kept back from a parent's refund when they cancel before the cut-off.
+    refund_fee: Mapped[int] = mapped_column(default=0, server_default="0")
     status: Mapped[str] = mapped_column(sa.String(10), default=DRAFT)
     min_places: Mapped[int | None] = mapped_column()
     decision_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -114,6 +135,25 @@ class Workshop(Base):
             and not self.run_confirmed
             and self.confirmed_count < self.min_places
         )
+
+    @property
+    def price_minor(self) -> int:
+        """The price in minor units (pence, cents)."""
+        return int((self.price or 0) * 100)
+
+    @property
+    def online_amount(self) -> int:
+        """What is paid online when booking, in minor units: the price, the deposit, or 0."""
+        if self.payment_mode == PAY_ONLINE:
+            return self.price_minor
+        if self.payment_mode == PAY_DEPOSIT:
+            return min(self.deposit or 0, self.price_minor)
+        return 0
+
+    @property
+    def pays_online(self) -> bool:
+        """Whether booking a place means paying online (the whole fee or a deposit)."""
+        return self.payment_mode in ONLINE_MODES and self.online_amount > 0
 
     @property
     def is_course(self) -> bool:

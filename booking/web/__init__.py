@@ -17,6 +17,7 @@ BLUEPRINTS = (
     "booking.web.privacy",
     "booking.web.embed",
     "booking.web.topics",
+    "booking.web.payments",
 )
 
 

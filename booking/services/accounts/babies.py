@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Baby, MakeupBooking, Registration, Workshop, WorkshopSession
-from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.registration import ACTIVE, WAITLISTED
 from booking.services.booking.waitlist import promote_waitlist
 from booking.services.errors import Conflict, Invalid, NotFound
 
@@ -162,7 +162,7 @@ def active_booking_count(baby_id: int) -> int:
         .join(Workshop, Workshop.id == Registration.workshop_id)
         .where(
             Registration.baby_id == baby_id,
-            Registration.status.in_((CONFIRMED, WAITLISTED)),
+            Registration.status.in_(ACTIVE),
             sa.or_(Workshop.last_ends_at.is_(None), Workshop.last_ends_at > now),
         )
     )

@@ -14,7 +14,15 @@ import sqlalchemy as sa
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Baby, Registration, User, Workshop
-from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
+from booking.models.payment import BY_PARENT, BY_STAFF
+from booking.models.registration import (
+    ACTIVE,
+    CANCELLED,
+    CONFIRMED,
+    HOLDS_PLACE,
+    PENDING_PAYMENT,
+    WAITLISTED,
+)
 from booking.services.accounts.babies import find_or_add_baby, get_baby
 from booking.services.booking.places import (
     age_weeks_now,
@@ -38,6 +46,8 @@ from booking.services.notices.emails import (
     notify_booking_confirmed,
     notify_waitlisted,
 )
+from booking.services.notices.payment_emails import notify_hold_released
+from booking.services.payments import ledger
 from booking.timefmt import format_local
 
 CONSENT_MESSAGE = "Please confirm you have read the health and safety note."
@@ -69,11 +79,17 @@ class BookingResult:
     status: str = ""
     baby_name: str = ""
     workshop_title: str = ""
+    registration_id: int = 0
 
     @property
     def confirmed(self) -> bool:
-        """Whether the booking holds a place."""
+        """Whether the booking holds a confirmed place."""
         return (self.status or self.registration.status) == CONFIRMED
+
+    @property
+    def awaiting_payment(self) -> bool:
+        """Whether a place is held for the parent until they pay."""
+        return (self.status or self.registration.status) == PENDING_PAYMENT
 
 
 def _result(
@@ -93,6 +109,7 @@ def _result(
         status=registration.status,
         baby_name=baby.name,
         workshop_title=workshop.title,
+        registration_id=registration.id,
     )
 
 
@@ -101,7 +118,7 @@ def _active_registration(workshop_id: int, baby_id: int) -> Registration | None:
         sa.select(Registration).where(
             Registration.workshop_id == workshop_id,
             Registration.baby_id == baby_id,
-            Registration.status.in_((CONFIRMED, WAITLISTED)),
+            Registration.status.in_(ACTIVE),
         )
     )
 
@@ -153,6 +170,9 @@ def book_place(
 ) -> BookingResult:
     """Book a place for a baby, or join the waiting list when the workshop is full.
 
+    In a workshop paid online (the whole fee or a deposit) the place is held as
+    `pending_payment` until PAYMENT_HOLD_MINUTES from now, with the payment to make;
+    it becomes confirmed when the payment succeeds (`booking.services.payments`).
     A repeated or simultaneous booking for the same baby returns the existing
     registration with `created` False. With `referral_code` the booking takes
     one of the workshop's held places (even when the public places are gone)
@@ -183,11 +203,17 @@ def book_place(
         try:
             with db.session.begin_nested():
                 if referral_code:
+                    # Referred families' places are confirmed at once: any fee is
+                    # settled with the centre, whatever the workshop's payment mode.
                     code_id = claim_held_place(workshop, referral_code, now)
                     registration.status, registration.confirmed_at = CONFIRMED, now
                     registration.held_place = True
                 elif take_place(workshop):
-                    registration.status, registration.confirmed_at = CONFIRMED, now
+                    if workshop.pays_online:
+                        registration.status = PENDING_PAYMENT
+                        registration.hold_expires_at = ledger.hold_deadline(now)
+                    else:
+                        registration.status, registration.confirmed_at = CONFIRMED, now
                 else:
                     registration.status, registration.waitlisted_at = WAITLISTED, now
                 db.session.add(registration)
@@ -201,6 +227,8 @@ def book_place(
         position = waitlist_position(registration)
         if registration.status == CONFIRMED:
             notify_booking_confirmed(registration)
+        elif registration.status == PENDING_PAYMENT:
+            ledger.open_payment(registration, workshop, workshop.centre)
         else:
             notify_waitlisted(registration, position)
         result = _result(registration, True, position, baby, workshop)
@@ -212,7 +240,7 @@ def cancel_state(registration: Registration, workshop: Workshop, now=None) -> tu
     now = now or utc_now()
     if registration.status == CANCELLED:
         return False, "This booking is already cancelled."
-    if registration.status == WAITLISTED:
+    if registration.status in (WAITLISTED, PENDING_PAYMENT):
         return True, ""
     cutoff = cancellation_cutoff(workshop)
     if cutoff is not None and now >= cutoff:
@@ -227,12 +255,15 @@ def cancel_state(registration: Registration, workshop: Workshop, now=None) -> tu
 def cancel_registration(
     registration_id: int, *, actor_id: int, on_behalf: bool = False, reason: str = ""
 ) -> Registration:
-    """Cancel a booking or a waiting-list entry.
+    """Cancel a booking, a place held for payment, or a waiting-list entry.
 
-    A parent may cancel their own confirmed place until the cut-off and a
-    waiting entry at any time; with `on_behalf` (the caller has checked staff
-    rights) any time. A freed place goes to the waiting list in the same
-    transaction. Cancelling an already cancelled booking changes nothing.
+    A parent may cancel their own confirmed place until the cut-off, and a held
+    place or a waiting entry at any time; with `on_behalf` (the caller has checked
+    staff rights) any time. A freed place goes to the waiting list in the same
+    transaction. What was paid online is refunded by the workshop's policy, in the
+    same transaction (a refund row): in full less its refund fee before the cut-off,
+    nothing after it (staff may still refund by hand). Cancelling an already
+    cancelled booking changes nothing.
     """
     with write_transaction():
         registration = db.session.get(Registration, require_int(registration_id, "The booking"))
@@ -246,16 +277,30 @@ def cancel_registration(
             allowed, why_not = cancel_state(registration, workshop)
             if not allowed:
                 raise Invalid(why_not)
-        was_confirmed = registration.status == CONFIRMED
+        previous = registration.status
+        now = utc_now()
         registration.status = CANCELLED
-        registration.cancelled_at = utc_now()
+        registration.cancelled_at = now
         registration.cancel_reason = (reason or "").strip()[:200]
         registration.invite_sequence += 1
-        if was_confirmed:
+        if previous in HOLDS_PLACE:
             release_place(workshop, held_place=registration.held_place)
+        if previous == CONFIRMED:
             withdraw_future_absences(registration)
+            cutoff = cancellation_cutoff(workshop)
+            if cutoff is None or now < cutoff:
+                ledger.refund_registration(
+                    registration.id,
+                    reason="Cancelled before the cut-off",
+                    initiated_by=BY_STAFF if on_behalf else BY_PARENT,
+                    keep=workshop.refund_fee,
+                )
         db.session.flush()
-        notify_booking_cancelled(registration, was_confirmed=was_confirmed)
-        if was_confirmed:
+        if previous == PENDING_PAYMENT:
+            ledger.abandon_open_payments(registration.id)
+            notify_hold_released(registration, reason="cancelled")
+        else:
+            notify_booking_cancelled(registration, was_confirmed=previous == CONFIRMED)
+        if previous in HOLDS_PLACE:
             promote_waitlist(workshop.id)
     return registration

@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from booking.db import require_transaction
 from booking.extensions import db
 from booking.models import Baby, Centre, Registration, Workshop, WorkshopSession
-from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.registration import ACTIVE
 from booking.models.workshop import CANCELLED, PUBLISHED
 from booking.services.errors import Invalid, NotFound
 from booking.timefmt import format_local, to_local
@@ -261,7 +261,7 @@ def has_active_place(baby_id: int | None, workshop_id: int) -> bool:
         sa.select(Registration.id).where(
             Registration.workshop_id == workshop_id,
             Registration.baby_id == baby_id,
-            Registration.status.in_((CONFIRMED, WAITLISTED)),
+            Registration.status.in_(ACTIVE),
         )
     ) is not None
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.models import Baby, Centre, Registration, Workshop
-from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
+from booking.models.registration import ACTIVE, CANCELLED, CONFIRMED, WAITLISTED
 from booking.services.accounts.babies import list_babies
 from booking.services.booking.book import cancel_state
 from booking.services.booking.places import (
@@ -124,7 +124,7 @@ def panel_state(workshop: Workshop, parent_id: int | None) -> PanelState:
             sa.select(Registration).where(
                 Registration.workshop_id == workshop.id,
                 Registration.parent_id == parent_id,
-                Registration.status.in_((CONFIRMED, WAITLISTED)),
+                Registration.status.in_(ACTIVE),
             )
         )
     }

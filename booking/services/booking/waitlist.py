@@ -6,11 +6,13 @@ import sqlalchemy as sa
 
 from booking.db import require_transaction, write_transaction
 from booking.extensions import db
-from booking.models import Baby, Registration, Workshop, WorkshopSession
-from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
+from booking.models import Baby, Payment, Registration, Workshop, WorkshopSession
+from booking.models.registration import CANCELLED, CONFIRMED, PENDING_PAYMENT, WAITLISTED
 from booking.models.workshop import PUBLISHED, SCHEDULED
 from booking.services.booking.places import (
     booking_closed_reason,
+    booking_closes_at,
+    centre_of,
     centre_timezone,
     eligibility,
     fitting_baby,
@@ -29,6 +31,8 @@ from booking.services.notices.emails import (
     notify_booking_confirmed,
     notify_promoted,
 )
+from booking.services.notices.payment_emails import notify_offered
+from booking.services.payments import ledger
 from booking.services.schedule import fields as field_rules
 from booking.timefmt import format_local
 
@@ -95,13 +99,37 @@ def confirm(registration: Registration) -> None:
     registration.confirmed_at = utc_now()
 
 
+def give_place(registration: Registration, workshop: Workshop) -> None:
+    """The place is already taken for a waiting registration: confirm it and tell the
+    parent; in a workshop paid online, offer it instead: held for the parent until
+    the offer's deadline (PAYMENT_OFFER_HOURS, never ending at night in the centre's
+    zone, nor after booking closes), with a pay link and a "no longer needed" link."""
+    if not workshop.pays_online:
+        confirm(registration)
+        db.session.flush()
+        notify_promoted(registration)
+        return
+    now = utc_now()
+    deadline = ledger.offer_deadline(now, centre_timezone(workshop))
+    closes = booking_closes_at(workshop)
+    if closes is not None and now < closes < deadline:
+        deadline = closes
+    registration.status = PENDING_PAYMENT
+    registration.offered_at = now
+    registration.hold_expires_at = deadline
+    db.session.flush()
+    ledger.open_payment(registration, workshop, centre_of(workshop))
+    notify_offered(registration)
+
+
 def promote_waitlist(workshop_id: int) -> list[Registration]:
     """Give free places to the head of the waiting list (rule 6).
 
     Runs inside the caller's open write transaction and does not commit. While
     a place can be taken, the first waiting registration whose baby still fits
-    the age range is confirmed and its parent emailed; babies who no longer fit
-    are skipped and left waiting. Nothing happens once booking has closed.
+    the age range is given it (confirmed, or offered in a workshop paid online:
+    see `give_place`) and its parent emailed; babies who no longer fit are
+    skipped and left waiting. Nothing happens once booking has closed.
     """
     require_transaction("Promoting the waiting list")
     workshop = lock_workshop(workshop_id)
@@ -114,9 +142,7 @@ def promote_waitlist(workshop_id: int) -> list[Registration]:
             continue
         if not take_place(workshop):
             break
-        confirm(registration)
-        db.session.flush()
-        notify_promoted(registration)
+        give_place(registration, workshop)
         promoted.append(registration)
     return promoted
 
@@ -199,13 +225,17 @@ def _load_registration(registration_id) -> Registration:
 
 
 def promote_registration(registration_id: int) -> Registration:
-    """Staff give a free place to one waiting registration by hand, out of turn."""
+    """Staff give a free place to one waiting registration by hand, out of turn
+    (offered until paid, in a workshop paid online)."""
     with write_transaction():
         registration = _load_registration(registration_id)
         workshop = lock_workshop(registration.workshop_id)
         db.session.refresh(registration)
         if registration.status != WAITLISTED:
-            state = "already has a place" if registration.status == CONFIRMED else "is cancelled"
+            state = {
+                CONFIRMED: "already has a place",
+                PENDING_PAYMENT: "already has a place held for payment",
+            }.get(registration.status, "is cancelled")
             raise Conflict(f"This booking {state}; only waiting entries can be promoted.")
         if workshop.status != PUBLISHED:
             raise Conflict("This class is not published, so no one can be promoted.")
@@ -215,9 +245,7 @@ def promote_registration(registration_id: int) -> Registration:
                 "There is no free place in this class. Raise the capacity or cancel a "
                 "booking first."
             )
-        confirm(registration)
-        db.session.flush()
-        notify_promoted(registration)
+        give_place(registration, workshop)
     return registration
 
 
@@ -226,7 +254,9 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
 
     The old booking is cancelled (its calendar entry withdrawn) and its place
     goes to the old waiting list; a new confirmed booking is made in the target,
-    which needs a free place and a baby in its age range. Returns the new booking.
+    which needs a free place and a baby in its age range. What was paid online moves
+    with the place (any difference in price is settled at the centre). Returns the
+    new booking.
     """
     with write_transaction():
         registration = _load_registration(registration_id)
@@ -267,6 +297,12 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
             confirmed_at=now,
         )
         db.session.add(moved)
+        db.session.flush()
+        db.session.execute(
+            sa.update(Payment)
+            .where(Payment.registration_id == registration.id)
+            .values(registration_id=moved.id, workshop_id=target.id)
+        )
         registration.status = CANCELLED
         registration.cancelled_at = now
         registration.cancel_reason = f"Moved to {target.title}"[:200]

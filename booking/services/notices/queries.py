@@ -108,6 +108,9 @@ def _workshop(workshop, centre, instructor, display_name, sessions) -> WorkshopD
         sessions=tuple(session_data(s) for s in sessions),
         instructor=person_data(instructor),
         instructor_name=name,
+        payment_mode=workshop.payment_mode,
+        deposit=workshop.deposit,
+        refund_fee=workshop.refund_fee,
     )
 
 

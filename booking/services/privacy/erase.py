@@ -25,21 +25,28 @@ from booking.models import (
     utcnow,
 )
 from booking.models.outbox import SENT
-from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
+from booking.models.payment import BY_PARENT
+from booking.models.registration import (
+    ACTIVE,
+    CANCELLED,
+    CONFIRMED,
+    HOLDS_PLACE,
+    PENDING_PAYMENT,
+)
 from booking.models.workshop import PUBLISHED
 from booking.passwords import check_password
-from booking.services.booking.places import lock_workshop, release_place
+from booking.services.booking.places import cancellation_cutoff, lock_workshop, release_place
 from booking.services.booking.waitlist import promote_waitlist
 from booking.services.courses.absences import end_registration_absences
 from booking.services.courses.makeups import drop_parent_makeups
 from booking.services.errors import Invalid, NotFound
+from booking.services.payments import ledger
 
 ERASED_BABY_NAME = "Erased"
 ERASED_ACCOUNT_NAME = "Erased account"
 ERASED_INSTRUCTOR_NAME = "Former instructor"
 ERASED_CANCEL_REASON = "Account deleted"
 REDACTED_SUBJECT = "(removed for privacy)"
-ACTIVE = (CONFIRMED, WAITLISTED)
 
 
 def erased_email(user_id: int) -> str:
@@ -124,11 +131,22 @@ def _cancel_active_registrations(user_id: int, now: datetime) -> list[int]:
             .execution_options(populate_existing=True)
         ).all()
         for registration in registrations:
-            if registration.status == CONFIRMED:
+            if registration.status in HOLDS_PLACE:
                 release_place(workshop, held_place=registration.held_place)
-                end_registration_absences(registration.id, now)
                 if workshop_id not in freed:
                     freed.append(workshop_id)
+            if registration.status == CONFIRMED:
+                end_registration_absences(registration.id, now)
+                cutoff = cancellation_cutoff(workshop)
+                if cutoff is None or now < cutoff:
+                    ledger.refund_registration(
+                        registration.id,
+                        reason="Account deleted before the cut-off",
+                        initiated_by=BY_PARENT,
+                        keep=workshop.refund_fee,
+                    )
+            elif registration.status == PENDING_PAYMENT:
+                ledger.abandon_open_payments(registration.id)
             registration.status = CANCELLED
             registration.cancelled_at = now
             registration.cancel_reason = ERASED_CANCEL_REASON

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from booking.db import require_transaction, write_transaction
 from booking.extensions import db
 from booking.models import Registration, Workshop, utcnow
+from booking.models.payment import BY_CENTRE
+from booking.models.registration import ACTIVE, CONFIRMED, PENDING_PAYMENT
 from booking.models.registration import CANCELLED as REG_CANCELLED
-from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED, SCHEDULED
 from booking.services.booking.places import lock_workshop
 from booking.services.booking.waitlist import apply_capacity_change, promote_waitlist
@@ -25,6 +26,7 @@ from booking.services.notices.emails import (
     notify_makeup_cancelled,
     notify_workshop_cancelled,
 )
+from booking.services.payments import ledger
 from booking.services.schedule import fields as rules
 from booking.services.schedule.queries import active_counts, workshop_sessions
 from booking.services.schedule.workshop_input import clean_workshop_changes
@@ -199,20 +201,29 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
     """Inside an open write transaction, on a locked workshop: cancel its registrations
     and sessions and tell everyone. Absences from its sessions stop counting (their
     unused credits withdrawn) and make-ups booked into them are removed, their
-    credits usable again. Returns the registrations it ended."""
+    credits usable again. Everything paid online is refunded in full (refund rows,
+    carried out after the commit) and unpaid holds end. Returns the registrations
+    it ended."""
     require_transaction("Cancelling a workshop")
     now = utcnow()
     registrations = list(
         db.session.scalars(
             sa.select(Registration)
             .where(Registration.workshop_id == workshop.id)
-            .where(Registration.status.in_((CONFIRMED, WAITLISTED)))
+            .where(Registration.status.in_(ACTIVE))
             .order_by(Registration.id)
         )
     )
     for registration in registrations:
         if registration.status == CONFIRMED:
             end_registration_absences(registration.id, now)
+            ledger.refund_registration(
+                registration.id,
+                reason=f"The centre cancelled {workshop.title}"[:200],
+                initiated_by=BY_CENTRE,
+            )
+        elif registration.status == PENDING_PAYMENT:
+            ledger.abandon_open_payments(registration.id)
         registration.status = REG_CANCELLED
         registration.cancelled_at = now
         registration.cancel_reason = reason or "The centre cancelled the workshop."

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Registration, WorkshopSession
 from booking.models import workshop_topic as workshop_topic_table
-from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.registration import ACTIVE, CONFIRMED, PENDING_PAYMENT, WAITLISTED
 from booking.topics import TOPICS
 
 
@@ -21,15 +21,16 @@ def workshop_sessions(workshop_id: int) -> list[WorkshopSession]:
 
 
 def active_counts(workshop_id: int) -> tuple[int, int]:
-    """(confirmed, waiting) registrations of a workshop."""
+    """(places taken, waiting) registrations of a workshop: a place held for payment
+    counts as taken."""
     rows = db.session.execute(
         sa.select(Registration.status, sa.func.count())
         .where(Registration.workshop_id == workshop_id)
-        .where(Registration.status.in_((CONFIRMED, WAITLISTED)))
+        .where(Registration.status.in_(ACTIVE))
         .group_by(Registration.status)
     ).all()
     counts = dict(rows)
-    return counts.get(CONFIRMED, 0), counts.get(WAITLISTED, 0)
+    return counts.get(CONFIRMED, 0) + counts.get(PENDING_PAYMENT, 0), counts.get(WAITLISTED, 0)
 
 
 def workshop_topics(workshop_id: int) -> list[str]:

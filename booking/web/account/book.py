@@ -110,6 +110,11 @@ def book(workshop_id: int):
     except DomainError as exc:
         put_domain_error(form, exc)
         return _render_again(workshop_id, form, exc.status)
+    if result.awaiting_payment:
+        flash(
+            f"A place is held for {result.baby_name} while you pay. Pay now to keep it.", "info"
+        )
+        return redirect(url_for("account.pay", registration_id=result.registration_id))
     message, category = success_message(result)
     flash(message, category)
     return redirect(url_for("account.bookings"))

@@ -99,3 +99,11 @@ class BookForm(Form):
 
 class ConfirmForm(Form):
     """A button-only form (cancel, remove): just the CSRF token."""
+
+
+class PayForm(Form):
+    """The pay page's form: only the card id Stripe.js made in the browser."""
+
+    payment_method = StringField(
+        "Card", validators=[DataRequired("Enter your card details."), Length(max=255)]
+    )

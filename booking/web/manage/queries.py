@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Baby, Centre, Membership, Registration, User, Workshop, utcnow
 from booking.models.people import ROLE_INSTRUCTOR
-from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.registration import ACTIVE, WAITLISTED
 from booking.models.workshop import CANCELLED
 
 PAST_SHOWN = 20
@@ -93,7 +93,7 @@ def registrations(workshop_id: int) -> tuple[list[RegistrationRow], list[Registr
         .outerjoin(Baby, Baby.id == Registration.baby_id)
         .outerjoin(User, User.id == Registration.parent_id)
         .where(Registration.workshop_id == workshop_id)
-        .where(Registration.status.in_((CONFIRMED, WAITLISTED)))
+        .where(Registration.status.in_(ACTIVE))
         .order_by(
             Registration.waitlisted_at.is_(None),
             Registration.waitlisted_at,
@@ -104,8 +104,8 @@ def registrations(workshop_id: int) -> tuple[list[RegistrationRow], list[Registr
     confirmed, waiting = [], []
     for registration, baby, parent in rows:
         row = RegistrationRow(registration, baby, parent)
-        if registration.status == CONFIRMED:
-            confirmed.append(row)
+        if registration.status != WAITLISTED:
+            confirmed.append(row)  # confirmed, or a place held while the parent pays
         else:
             row.position = len(waiting) + 1
             waiting.append(row)

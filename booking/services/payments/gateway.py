@@ -1,0 +1,214 @@
+"""The payment provider: Stripe, through its official SDK, with PaymentIntents.
+
+Every function here makes a network call, so none may run inside a database
+transaction: callers read what they need, end their transaction, call, and then
+record the answer in a new one. Answers come back as plain `Intent` values.
+"""
+
+from dataclasses import dataclass
+
+import stripe
+from flask import current_app
+
+from booking.db import in_write_transaction
+
+# PaymentIntent statuses that matter here.
+SUCCEEDED = "succeeded"
+REQUIRES_ACTION = "requires_action"
+CANCELED = "canceled"
+PROCESSING = "processing"
+
+
+class GatewayError(Exception):
+    """The provider refused a request or could not be reached; `message` is for people."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What the provider says about one PaymentIntent, now."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    client_secret: str
+    payment_id: int | None
+    error: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == SUCCEEDED
+
+
+def enabled() -> bool:
+    """Whether online payment is set up (a secret key is configured)."""
+    return bool(current_app.config.get("STRIPE_SECRET_KEY"))
+
+
+def _client() -> stripe.StripeClient:
+    key = current_app.config.get("STRIPE_SECRET_KEY")
+    if not key:
+        raise GatewayError("Online payment is not set up on this site.", permanent=True)
+    base = current_app.config["STRIPE_API_BASE"]
+    cache = current_app.extensions.setdefault("stripe_clients", {})
+    client = cache.get((key, base))
+    if client is None:
+        client = stripe.StripeClient(
+            key,
+            base_addresses={"api": base, "files": base, "connect": base},
+            max_network_retries=2,
+        )
+        cache[(key, base)] = client
+    return client
+
+
+def _outside_transaction() -> None:
+    if in_write_transaction():
+        raise RuntimeError("A payment provider call must not run inside a write transaction.")
+
+
+def _plain(obj) -> dict:
+    """A provider object as a plain dict (the SDK's objects are not dicts)."""
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+def _intent(obj, error: str = "") -> Intent:
+    obj = _plain(obj)
+    metadata = obj.get("metadata") or {}
+    payment_id = metadata.get("payment_id")
+    try:
+        payment_id = int(payment_id) if payment_id is not None else None
+    except (TypeError, ValueError):
+        payment_id = None
+    last_error = obj.get("last_payment_error")
+    if not error and last_error:
+        error = last_error.get("message") or ""
+    return Intent(
+        id=obj["id"],
+        status=obj["status"],
+        amount=int(obj["amount"]),
+        currency=str(obj["currency"]).upper(),
+        client_secret=obj.get("client_secret") or "",
+        payment_id=payment_id,
+        error=error,
+    )
+
+
+def _failure(exc: stripe.StripeError) -> GatewayError:
+    if isinstance(exc, stripe.CardError):
+        return GatewayError(exc.user_message or "Your card was declined.", permanent=True)
+    if isinstance(exc, stripe.InvalidRequestError):
+        return GatewayError(
+            exc.user_message or "The payment could not be taken.", permanent=True
+        )
+    return GatewayError("The payment service did not answer. Please try again in a moment.")
+
+
+def create_intent(*, payment_id: int, amount: int, currency: str, reference: str) -> Intent:
+    """Create the PaymentIntent of one payment row (the row's id is the idempotency key,
+    so asking twice creates one); our reference goes in its metadata."""
+    _outside_transaction()
+    try:
+        obj = _client().v1.payment_intents.create(
+            params={
+                "amount": amount,
+                "currency": currency.lower(),
+                "metadata": {"payment_id": str(payment_id), "reference": reference},
+            },
+            options={"idempotency_key": f"payment-{payment_id}"},
+        )
+    except stripe.StripeError as exc:
+        raise _failure(exc) from exc
+    return _intent(obj)
+
+
+def retrieve_intent(intent_id: str) -> Intent:
+    """The PaymentIntent as the provider has it now (never trust an event's copy)."""
+    _outside_transaction()
+    try:
+        obj = _client().v1.payment_intents.retrieve(intent_id)
+    except stripe.StripeError as exc:
+        raise _failure(exc) from exc
+    return _intent(obj)
+
+
+def confirm_with_card(intent_id: str, payment_method: str) -> Intent:
+    """Attach the card the browser tokenised (Stripe.js) and confirm the intent. The
+    answer may ask for authentication (3-D Secure), which Stripe.js then shows."""
+    _outside_transaction()
+    client = _client()
+    try:
+        client.v1.payment_intents.update(intent_id, params={"payment_method": payment_method})
+        obj = client.v1.payment_intents.confirm(intent_id)
+    except stripe.CardError as exc:
+        try:
+            return _intent(client.v1.payment_intents.retrieve(intent_id), error=exc.user_message)
+        except stripe.StripeError:
+            raise _failure(exc) from exc
+    except stripe.StripeError as exc:
+        raise _failure(exc) from exc
+    return _intent(obj)
+
+
+def refund(*, intent_id: str, amount: int, refund_id: int) -> str:
+    """Refund `amount` of a PaymentIntent for refund row `refund_id`; the provider's
+    refund id. Exactly once: a refund already made for this row (a crash after the
+    provider answered) is found by its metadata, and the row id is the idempotency key."""
+    _outside_transaction()
+    client = _client()
+    try:
+        existing = client.v1.refunds.list(params={"payment_intent": intent_id, "limit": 100})
+        for item in existing.data:
+            item = _plain(item)
+            metadata = item.get("metadata") or {}
+            if str(metadata.get("refund_id")) == str(refund_id):
+                return item["id"]
+        obj = client.v1.refunds.create(
+            params={
+                "payment_intent": intent_id,
+                "amount": amount,
+                "metadata": {"refund_id": str(refund_id)},
+            },
+            options={"idempotency_key": f"refund-{refund_id}"},
+        )
+    except stripe.StripeError as exc:
+        raise _failure(exc) from exc
+    obj = _plain(obj)
+    if obj.get("status") == "failed":
+        raise GatewayError("The refund was refused by the card's bank.", permanent=True)
+    return obj["id"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """A verified provider event: its id, type and the PaymentIntent it is about."""
+
+    id: str
+    type: str
+    intent_id: str | None
+
+
+def verify_event(payload: bytes, signature: str) -> Event:
+    """Check the `Stripe-Signature` header against the webhook secret; ValueError when
+    the event is forged, stale or malformed."""
+    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    if not secret:
+        raise ValueError("No webhook secret is configured.")
+    try:
+        event = _plain(stripe.Webhook.construct_event(payload, signature, secret))
+    except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(str(exc) or "The signature does not match.") from exc
+    obj = (event.get("data") or {}).get("object") or {}
+    if not isinstance(obj, dict) or not event.get("id"):
+        raise ValueError("The event has no id or object.")
+    intent_id = None
+    if obj.get("object") == "payment_intent":
+        intent_id = obj.get("id")
+    elif obj.get("object") in ("charge", "refund"):
+        intent_id = obj.get("payment_intent")
+    return Event(id=str(event["id"]), type=str(event.get("type", "")), intent_id=intent_id)

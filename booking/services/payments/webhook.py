@@ -1,0 +1,60 @@
+"""`POST /payments/stripe/webhook`: provider events, each acted on once.
+
+The signature is checked first; an event id already recorded changes nothing
+(replays); the PaymentIntent is read again from the provider rather than trusted
+from the event, so events arriving out of order settle on the intent's state now.
+"""
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import StripeEvent
+from booking.services.errors import Invalid
+from booking.services.payments import gateway
+from booking.services.payments.settle import settle_intent
+
+# Events that may mean money moved on a PaymentIntent.
+INTENT_EVENTS = (
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.processing",
+    "payment_intent.canceled",
+    "payment_intent.requires_action",
+    "charge.succeeded",
+)
+
+
+class ForgedEvent(Invalid):
+    """The event's signature does not match: it did not come from the provider."""
+
+    status = 400
+    code = "bad_signature"
+
+
+def handle_event(payload: bytes, signature: str) -> str:
+    """Verify and act on one event; what was done, in a word. Raises ForgedEvent for a
+    bad signature and gateway.GatewayError when the provider cannot be asked (the
+    provider then sends the event again later)."""
+    try:
+        event = gateway.verify_event(payload, signature or "")
+    except ValueError as exc:
+        raise ForgedEvent("The event's signature does not match.") from exc
+    seen = db.session.scalar(sa.select(StripeEvent.id).where(StripeEvent.id == event.id))
+    if seen is not None:
+        return "duplicate"
+    outcome = "ignored"
+    if event.type in INTENT_EVENTS and event.intent_id:
+        db.session.rollback()
+        intent = gateway.retrieve_intent(event.intent_id)
+        outcome = settle_intent(intent)
+    try:
+        with write_transaction():
+            already = db.session.scalar(
+                sa.select(StripeEvent.id).where(StripeEvent.id == event.id)
+            )
+            if already is None:
+                db.session.add(StripeEvent(id=event.id[:255], type=event.type[:80]))
+    except sa.exc.IntegrityError:
+        return "duplicate"  # the same event, acted on at the same moment by another worker
+    return outcome

@@ -1,0 +1,366 @@
+"""Online payment: a held place, paying with a card at localstripe, the webhook, refunds
+carried out once by `payments run`, and what a cancelled workshop gives back."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import OutboxMessage, Payment, Refund, Registration, Workshop
+from booking.models.payment import ABANDONED, OPEN, REFUND_PENDING, REFUND_SUCCEEDED, SUCCEEDED
+from booking.models.registration import CANCELLED, CONFIRMED, PENDING_PAYMENT, WAITLISTED
+from booking.services.booking.book import book_place, cancel_registration
+from booking.services.payments import checkout, gateway
+from booking.services.payments.settle import settle_intent
+from booking.services.payments.worker import (
+    carry_out_refunds,
+    claim_refunds,
+    PaymentsReport,
+    run_payments,
+)
+from booking.services.schedule.edit import cancel_workshop
+from tests.payment_helpers import (
+    CARD_3DS,
+    authenticate,
+    card_token,
+    refunds_at,
+    signed_event,
+)
+
+
+@pytest.fixture
+def paid_class(stripe, make_workshop, make_centre):
+    """A published £60 course paid online in full, with 2 places."""
+
+    def make(**fields):
+        values = {"payment_mode": "online", "capacity": 2}
+        values.update(fields)
+        return make_workshop(centre=make_centre(), **values)
+
+    return make
+
+
+def _book(parent, baby, workshop):
+    return book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+    )
+
+
+def _pay(app, stripe, registration_id, parent_id, number="4242424242424242"):
+    page = checkout.pay_page(registration_id, parent_id)
+    assert page.state == checkout.TO_PAY
+    return checkout.pay_with_card(registration_id, parent_id, card_token(stripe, number))
+
+
+def _subjects(to=None):
+    query = sa.select(OutboxMessage.subject).order_by(OutboxMessage.id)
+    if to:
+        query = query.where(OutboxMessage.recipient == to)
+    return list(db.session.scalars(query))
+
+
+def test_booking_a_paid_class_holds_a_place_until_paid(app, stripe, paid_class, make_user,
+                                                       make_baby):
+    workshop = paid_class(price="60.00")
+    parent = make_user(role="parent")
+    baby = make_baby(parent)
+    with app.app_context():
+        result = _book(parent, baby, workshop)
+        assert result.awaiting_payment and result.created
+        registration = db.session.get(Registration, result.registration_id)
+        assert registration.status == PENDING_PAYMENT
+        assert registration.hold_expires_at > datetime.now(UTC) + timedelta(minutes=29)
+        assert db.session.get(Workshop, workshop.id).confirmed_count == 1  # the hold counts
+        payment = db.session.scalar(sa.select(Payment))
+        assert (payment.amount, payment.currency, payment.status) == (6000, "GBP", OPEN)
+        assert _subjects() == []  # nothing confirmed yet
+
+        outcome = _pay(app, stripe, registration.id, parent.id)
+        assert outcome.state == "paid"
+        db.session.expire_all()
+        registration = db.session.get(Registration, registration.id)
+        assert registration.status == CONFIRMED and registration.hold_expires_at is None
+        payment = db.session.get(Payment, payment.id)
+        assert payment.status == SUCCEEDED and payment.paid_at is not None
+        subjects = _subjects()
+        assert any(s.startswith("Booking confirmed") for s in subjects)
+        assert any(s.startswith(f"Receipt {payment.reference}: £60.00") for s in subjects)
+
+
+def test_three_d_secure_then_the_return_confirms(app, stripe, paid_class, make_user, make_baby):
+    workshop = paid_class()
+    parent = make_user(role="parent")
+    with app.app_context():
+        result = _book(parent, make_baby(parent), workshop)
+        outcome = _pay(app, stripe, result.registration_id, parent.id, CARD_3DS)
+        assert outcome.state == "authenticate" and outcome.client_secret
+        intent_id = outcome.client_secret.split("_secret_")[0]
+        authenticate(stripe, intent_id, outcome.client_secret)
+        assert checkout.check_payment(result.registration_id, parent.id) == "confirmed"
+        assert db.session.get(Registration, result.registration_id).status == CONFIRMED
+        # Coming back again changes nothing.
+        assert checkout.check_payment(result.registration_id, parent.id) == ""
+
+
+def test_webhook_forged_replayed_and_out_of_order(app, client, stripe, paid_class, make_user,
+                                                  make_baby):
+    workshop = paid_class()
+    parent = make_user(role="parent")
+    with app.app_context():
+        result = _book(parent, make_baby(parent), workshop)
+        checkout.pay_page(result.registration_id, parent.id)
+        payment = db.session.scalar(sa.select(Payment))
+        intent_id = payment.stripe_payment_intent_id
+        # The card is confirmed at the provider, but our page never heard back.
+        gateway.confirm_with_card(intent_id, card_token(stripe))
+        db.session.rollback()
+
+    forged, signature = signed_event("payment_intent.succeeded", intent_id, secret="whsec_wrong")
+    answer = client.post("/payments/stripe/webhook", data=forged,
+                         headers={"Stripe-Signature": signature},
+                         content_type="application/json")
+    assert answer.status_code == 400
+    answer = client.post("/payments/stripe/webhook", data=forged,
+                         content_type="application/json")
+    assert answer.status_code == 400
+    with app.app_context():
+        assert db.session.get(Registration, result.registration_id).status == PENDING_PAYMENT
+
+    # An old "payment failed" event arriving late: the intent is read again, and it has
+    # succeeded, so the place is confirmed (never un-confirmed by stale news).
+    failed, signature = signed_event("payment_intent.payment_failed", intent_id, event_id="evt_1")
+    answer = client.post("/payments/stripe/webhook", data=failed,
+                         headers={"Stripe-Signature": signature},
+                         content_type="application/json")
+    assert answer.status_code == 200 and answer.get_json()["outcome"] == "confirmed"
+    succeeded, signature = signed_event("payment_intent.succeeded", intent_id, event_id="evt_2")
+    for _ in range(2):
+        answer = client.post("/payments/stripe/webhook", data=succeeded,
+                             headers={"Stripe-Signature": signature},
+                             content_type="application/json")
+        assert answer.status_code == 200
+    assert answer.get_json()["outcome"] == "duplicate"
+    with app.app_context():
+        assert db.session.get(Registration, result.registration_id).status == CONFIRMED
+        receipts = [s for s in _subjects() if s.startswith("Receipt")]
+        assert len(receipts) == 1
+
+
+def test_two_parents_race_for_the_last_paid_place(app, stripe, paid_class, make_user, make_baby):
+    workshop = paid_class(capacity=1)
+    parents = [make_user(role="parent") for _ in range(2)]
+    babies = [make_baby(p) for p in parents]
+    results = {}
+
+    def book(i):
+        with app.app_context():
+            results[i] = _book(parents[i], babies[i], workshop).status
+            db.session.remove()
+
+    threads = [threading.Thread(target=book, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results.values()) == [PENDING_PAYMENT, WAITLISTED]
+    with app.app_context():
+        assert db.session.get(Workshop, workshop.id).confirmed_count == 1
+
+
+def test_a_hold_expiring_passes_the_place_on_as_an_offer(app, stripe, paid_class, make_user,
+                                                       make_baby):
+    workshop = paid_class(capacity=1)
+    first, second = make_user(role="parent"), make_user(role="parent")
+    with app.app_context():
+        held = _book(first, make_baby(first), workshop)
+        waiting = _book(second, make_baby(second), workshop)
+        assert waiting.status == WAITLISTED
+        checkout.pay_page(held.registration_id, first.id)  # the intent exists, unpaid
+        later = datetime.now(UTC) + timedelta(minutes=31)
+        report = run_payments(now=later)
+        assert report.expired == 1
+        db.session.expire_all()
+        gone = db.session.get(Registration, held.registration_id)
+        assert gone.status == CANCELLED and gone.cancel_reason == "Not paid in time"
+        offered = db.session.get(Registration, waiting.registration_id)
+        assert offered.status == PENDING_PAYMENT and offered.offered_at is not None
+        assert db.session.get(Workshop, workshop.id).confirmed_count == 1
+        statuses = list(db.session.scalars(sa.select(Payment.status).order_by(Payment.id)))
+        assert statuses == [ABANDONED, OPEN]
+        subjects = _subjects()
+        assert any(s.startswith("Payment time ran out") for s in subjects)
+        assert any(s.startswith("A place came up - pay by") for s in subjects)
+        # Running again changes nothing more.
+        assert run_payments(now=later).expired == 0
+
+
+def test_a_late_payment_is_confirmed_if_a_place_is_free_else_refunded(
+    app, stripe, paid_class, make_user, make_baby
+):
+    workshop = paid_class(capacity=1)
+    first, second = make_user(role="parent"), make_user(role="parent")
+    with app.app_context():
+        held = _book(first, make_baby(first), workshop)
+        checkout.pay_page(held.registration_id, first.id)
+        intent_id = db.session.scalar(sa.select(Payment.stripe_payment_intent_id))
+        # The hold ends, then the parent's payment (begun in time) goes through.
+        with write_transaction():
+            db.session.get(Registration, held.registration_id).hold_expires_at = (
+                datetime.now(UTC) - timedelta(minutes=1)
+            )
+        from booking.services.payments.worker import expire_hold
+
+        assert expire_hold(held.registration_id)
+        intent = gateway.confirm_with_card(intent_id, card_token(stripe))
+        assert settle_intent(intent) == "confirmed_late"
+        assert db.session.get(Registration, held.registration_id).status == CONFIRMED
+
+    # Now the same with the place gone to someone else in between.
+    workshop = paid_class(capacity=1)
+    with app.app_context():
+        held = _book(first, make_baby(first, name="Bo"), workshop)
+        checkout.pay_page(held.registration_id, first.id)
+        intent_id = db.session.scalar(
+            sa.select(Payment.stripe_payment_intent_id).where(
+                Payment.registration_id == held.registration_id
+            )
+        )
+        with write_transaction():
+            db.session.get(Registration, held.registration_id).hold_expires_at = (
+                datetime.now(UTC) - timedelta(minutes=1)
+            )
+        assert expire_hold(held.registration_id)
+        other = _book(second, make_baby(second), workshop)
+        assert other.status == PENDING_PAYMENT
+        intent = gateway.confirm_with_card(intent_id, card_token(stripe))
+        assert settle_intent(intent) == "refunded"
+        assert db.session.get(Registration, held.registration_id).status == CANCELLED
+        refund = db.session.scalar(sa.select(Refund))
+        assert refund.amount == 4500 and refund.status == REFUND_PENDING
+        assert any(s.startswith("No place left") for s in _subjects())
+        run_payments()
+        assert [r["amount"] for r in refunds_at(stripe, intent_id)] == [4500]
+
+
+def _paid_registration(app, stripe, workshop, parent, baby):
+    result = _book(parent, baby, workshop)
+    assert _pay(app, stripe, result.registration_id, parent.id).state == "paid"
+    return result.registration_id
+
+
+def test_cancelling_before_the_cut_off_refunds_less_the_fee(app, stripe, paid_class, make_user,
+                                                          make_baby):
+    workshop = paid_class(price="60.00", refund_fee=500)
+    parent = make_user(role="parent")
+    with app.app_context():
+        registration_id = _paid_registration(app, stripe, workshop, parent, make_baby(parent))
+        cancel_registration(registration_id, actor_id=parent.id)
+        refund = db.session.scalar(sa.select(Refund))
+        assert (refund.amount, refund.initiated_by) == (5500, "parent")
+        report = run_payments()
+        assert report.refunded == 1
+        intent_id = db.session.scalar(sa.select(Payment.stripe_payment_intent_id))
+        assert [r["amount"] for r in refunds_at(stripe, intent_id)] == [5500]
+        db.session.expire_all()
+        assert db.session.get(Refund, refund.id).status == REFUND_SUCCEEDED
+        assert db.session.get(Payment, refund.payment_id).refunded == 5500
+        assert any(s.startswith("Refund of £55.00") for s in _subjects())
+        assert run_payments().refunded == 0
+
+
+def test_a_refund_claimed_by_two_workers_is_made_once(app, stripe, paid_class, make_user,
+                                                    make_baby):
+    workshop = paid_class()
+    parent = make_user(role="parent")
+    with app.app_context():
+        registration_id = _paid_registration(app, stripe, workshop, parent, make_baby(parent))
+        cancel_registration(registration_id, actor_id=parent.id)
+        intent_id = db.session.scalar(sa.select(Payment.stripe_payment_intent_id))
+    reports = [PaymentsReport(), PaymentsReport()]
+    barrier = threading.Barrier(2)
+
+    def work(i):
+        with app.app_context():
+            barrier.wait()
+            carry_out_refunds(f"worker-{i}", reports[i])
+            db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r.refunded for r in reports) == 1
+    assert len(refunds_at(stripe, intent_id)) == 1
+
+
+def test_a_crash_after_the_provider_refunded_is_not_refunded_twice(
+    app, stripe, paid_class, make_user, make_baby
+):
+    workshop = paid_class()
+    parent = make_user(role="parent")
+    with app.app_context():
+        registration_id = _paid_registration(app, stripe, workshop, parent, make_baby(parent))
+        cancel_registration(registration_id, actor_id=parent.id)
+        intent_id = db.session.scalar(sa.select(Payment.stripe_payment_intent_id))
+        [claim] = claim_refunds("crashing-worker")
+        db.session.rollback()
+        gateway.refund(intent_id=claim.intent_id, amount=claim.amount, refund_id=claim.id)
+        # ...the worker dies before recording it; its claim runs out.
+        later = datetime.now(UTC) + timedelta(minutes=10)
+        assert len(claim_refunds("next-worker", now=later)) == 1
+        db.session.rollback()
+        with write_transaction():
+            db.session.execute(sa.update(Refund).values(claimed_until=None))
+        run_payments()
+        assert len(refunds_at(stripe, intent_id)) == 1
+        assert db.session.scalar(sa.select(Refund.status)) == REFUND_SUCCEEDED
+
+
+def test_the_centre_cancelling_refunds_everyone_in_full(app, stripe, paid_class, make_user,
+                                                      make_baby):
+    workshop = paid_class(payment_mode="deposit", deposit=1500, capacity=3, refund_fee=500)
+    parents = [make_user(role="parent") for _ in range(2)]
+    with app.app_context():
+        for parent in parents:
+            _paid_registration(app, stripe, workshop, parent, make_baby(parent))
+        pending = make_user(role="parent")
+        held = _book(pending, make_baby(pending), workshop)
+        cancel_workshop(workshop.id, "Instructor unwell")
+        refunds = list(db.session.scalars(sa.select(Refund)))
+        assert sorted(r.amount for r in refunds) == [1500, 1500]
+        assert {r.initiated_by for r in refunds} == {"centre"}
+        assert db.session.get(Registration, held.registration_id).status == CANCELLED
+        assert run_payments().refunded == 2
+        for intent_id in db.session.scalars(
+            sa.select(Payment.stripe_payment_intent_id).where(Payment.status == SUCCEEDED)
+        ):
+            assert [r["amount"] for r in refunds_at(stripe, intent_id)] == [1500]
+
+
+def test_run_decisions_refunds_a_class_below_its_minimum(app, stripe, paid_class, make_user,
+                                                        make_baby):
+    from booking.services.schedule.decisions import run_decisions
+
+    workshop = paid_class(min_places=3, capacity=4)
+    parent = make_user(role="parent")
+    with app.app_context():
+        _paid_registration(app, stripe, workshop, parent, make_baby(parent))
+        with write_transaction():
+            db.session.get(Workshop, workshop.id).decision_at = datetime.now(UTC) - timedelta(
+                minutes=1
+            )
+        report = run_decisions()
+        assert report.cancelled == [workshop.id]
+        assert db.session.scalar(sa.select(Refund.amount)) == 4500
+        assert run_payments().refunded == 1
+
+
+def test_without_a_secret_key_nothing_is_asked_of_the_provider(app, make_workshop, make_user,
+                                                              make_baby):
+    with app.app_context():
+        assert not gateway.enabled()
+        assert run_payments().refunded == 0
