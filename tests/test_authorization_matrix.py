@@ -128,6 +128,16 @@ CASES = [
     Case("GET", "/account/bookings/{reg}/cancel", {"parent"}),
     Case("POST", "/account/bookings/{reg}/cancel", {"parent"}, shared=True),
     Case("GET", "/account/bookings/{reg}/invite.ics", {"parent"}),
+    Case("GET", "/account/bookings/{reg}/pay", {"parent"}),
+    Case("GET", "/account/bookings/{reg}/pay/return", {"parent"}),
+    # A confirmed place paid at the centre has nothing to pay online.
+    Case(
+        "POST",
+        "/account/bookings/{reg}/pay",
+        {"parent"},
+        {"payment_method": "card_test"},
+        refusals={"parent": (409,)},
+    ),
     Case("GET", "/account/babies", SIGNED_IN),
     Case("POST", "/account/babies", SIGNED_IN, {"name": "Bo", "date_of_birth": _later(-70)}),
     Case("GET", "/account/babies/{baby}/edit", {"parent"}),
@@ -554,6 +564,9 @@ def test_the_matrix_covers_every_protected_endpoint(app):
                   "api.openapi", "api.docs"}
     auth = {"auth.login", "auth.logout", "auth.register", "auth.forgot_password",
             "auth.reset_password"}
+    # Called by the payment provider, authenticated by the event's signature
+    # (tests/test_payments.py refuses forged events).
+    auth.add("payments.stripe_webhook")
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith(public) or rule.endpoint in public_api | auth:

@@ -27,6 +27,7 @@ from booking.timefmt import format_local
 TO_PAY = "pay"
 PAID = "paid"
 GONE = "gone"  # the hold ended (expired, cancelled) before payment
+NOTHING = "nothing"  # a booking with nothing to pay online (free, or paid at the centre)
 
 
 @dataclass
@@ -68,7 +69,9 @@ def _page(registration, workshop, centre, payment: Payment | None) -> PayPage:
     baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
     if registration.status == PENDING_PAYMENT:
         state = TO_PAY
-    elif registration.status == CONFIRMED and payment is not None and payment.status == SUCCEEDED:
+    elif payment is None:
+        state = NOTHING
+    elif registration.status == CONFIRMED and payment.status == SUCCEEDED:
         state = PAID
     else:
         state = GONE
