@@ -1,8 +1,9 @@
 """Paying for a held place: /account/bookings/<id>/pay (Stripe.js collects the card)."""
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from booking.extensions import limiter
 from booking.security import allow_payment_provider
 from booking.services.errors import DomainError, NotFound
 from booking.services.payments import checkout
@@ -38,16 +39,31 @@ def _page(registration_id: int):
 @bp.get("/account/bookings/<int:registration_id>/pay")
 @login_required
 def pay(registration_id: int):
-    """The held place, what to pay and until when, and the card form."""
+    """The held place, what to pay and until when, and the card form; with
+    `?authenticate=1` (after the card was sent), the bank's check runs here."""
     try:
         page = _page(registration_id)
     except GatewayError as exc:
         page = checkout.pay_page_without_intent(registration_id, current_user.id)
         return _render(page, PayForm(formdata=None), 503, error=exc.message)
-    return _render(page, PayForm(formdata=None))
+    authenticate = ""
+    if request.args.get("authenticate") == "1" and page.state == checkout.TO_PAY:
+        authenticate = page.client_secret
+    return _render(page, PayForm(formdata=None), authenticate=authenticate)
+
+
+# Cards tried per account and per address: generous for a parent whose bank says no a few
+# times, hopeless for someone testing stolen card numbers.
+CARD_TRIES = "10 per hour; 30 per day"
+
+
+def _account_key() -> str:
+    return f"pay-user:{current_user.id}" if current_user.is_authenticated else "pay-anonymous"
 
 
 @bp.post("/account/bookings/<int:registration_id>/pay")
+@limiter.limit(CARD_TRIES)
+@limiter.limit(CARD_TRIES, key_func=_account_key)
 @login_required
 def pay_submit(registration_id: int):
     """Pay with the card Stripe.js tokenised; authentication is asked for when the bank
@@ -66,9 +82,10 @@ def pay_submit(registration_id: int):
     if result.state == "paid":
         flash("Payment received: your place is confirmed. We have emailed your receipt.", "success")
         return redirect(url_for("account.bookings"))
-    page = _page(registration_id)
     if result.state == "authenticate":
-        return _render(page, PayForm(formdata=None), 200, authenticate=result.client_secret)
+        # A page of its own, so that reloading it never sends the card again.
+        return redirect(url_for("account.pay", registration_id=registration_id, authenticate=1))
+    page = _page(registration_id)
     return _render(page, PayForm(formdata=None), 402, error=result.message)
 
 
