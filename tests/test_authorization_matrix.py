@@ -21,10 +21,13 @@ from booking.models import (
     Centre,
     InstructorProfile,
     Membership,
+    Payment,
+    Refund,
     Registration,
     User,
     WorkshopSession,
 )
+from booking.models.payment import AWAITING_CHOICE, BY_CENTRE, SUCCEEDED
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.token import hash_secret
 from booking.models.workshop import DRAFT, PUBLISHED
@@ -186,6 +189,15 @@ CASES = [
         shared=True,
     ),
     Case("POST", "/account/makeups/{makeup}/cancel", {"parent"}, shared=True),
+    # A session the centre cancelled in a paid course: a make-up credit or a refund.
+    Case("GET", "/account/bookings/{paid_reg}/sessions/{cancelled_session}/choice", {"parent"}),
+    Case(
+        "POST",
+        "/account/bookings/{paid_reg}/sessions/{cancelled_session}/choice",
+        {"parent"},
+        {"choice": "refund"},
+        shared=True,
+    ),
     Case("GET", "/classes/{workshop}/book", SIGNED_IN),
     Case(
         "POST",
@@ -462,6 +474,29 @@ def _build_world(app) -> dict:
         ids["makeup"] = makeups.book_makeup(
             parent_id=ids["parent"], credit_id=dora_credit, session_id=week_one[quiet.id]
         ).id
+        # Dora's course was paid online and the centre cancelled its week 2: her share
+        # of the fee awaits the parent's choice of a make-up credit or a refund.
+        week_two = db.session.scalar(
+            sa.select(WorkshopSession).where(
+                WorkshopSession.workshop_id == third.id, WorkshopSession.number == 2
+            )
+        )
+        week_two.status = "cancelled"
+        payment = Payment(
+            registration_id=dora_reg.id, workshop_id=third.id, centre_id=ids["centre"],
+            amount=4500, currency="GBP", status=SUCCEEDED, paid_at=now,
+        )
+        db.session.add(payment)
+        db.session.flush()
+        db.session.add(
+            Refund(
+                payment_id=payment.id, session_id=week_two.id, amount=2250,
+                reason="Week 2 cancelled by the centre", initiated_by=BY_CENTRE,
+                status=AWAITING_CHOICE, due_at=now + timedelta(days=7),
+            )
+        )
+        ids["paid_reg"], ids["cancelled_session"] = dora_reg.id, week_two.id
+        db.session.commit()
         db.session.remove()
     return {"ids": ids}
 
@@ -579,6 +614,6 @@ def test_the_matrix_covers_every_protected_endpoint(app):
 
 _PLACEHOLDERS = (
     "centre", "workshop", "draft", "quiet", "session", "session2", "quiet_session2", "code",
-    "credit", "makeup", "reg", "waiting", "baby", "spare_baby",
+    "credit", "makeup", "reg", "waiting", "baby", "spare_baby", "paid_reg", "cancelled_session",
     "staff_token", *ROLES, "other_admin",
 )

@@ -58,15 +58,26 @@ def _private_get_rules(app):
             yield rule, ROLE_FOR_PREFIX[prefix]
 
 
+# Pages about one particular row of the world rather than the usual one.
+SPECIAL_IDS = {
+    # the choice after the centre cancelled a week of a paid course
+    "/choice": {"registration_id": "paid_reg", "session_id": "cancelled_session"},
+}
+
+
 def _path(rule, world) -> str:
     values = {}
+    names = dict(ARGUMENT_IDS)
+    for marker, special in SPECIAL_IDS.items():
+        if marker in rule.rule:
+            names.update(special)
     for argument in rule.arguments:
         if argument == "token":
             values[argument] = (
                 FEED_SECRET if rule.rule.startswith("/feeds/") else world["reset_token"]
             )
         else:
-            values[argument] = world["ids"][ARGUMENT_IDS[argument]]
+            values[argument] = world["ids"][names[argument]]
     return rule.build(values)[1]
 
 

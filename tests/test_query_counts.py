@@ -4,7 +4,8 @@ A query counter (a before_cursor_execute listener on the engine) counts the SQL 
 request after a warm-up request. The data grows from 5 to 50 rows of everything the
 pages list: workshops of a centre and an instructor (with topics and waiting lists),
 registrations on one class (its roster and back-office page), and one parent's bookings
-(each with an absence, as the parent's private calendar feed shows them).
+(each with an absence, as the parent's private calendar feed shows them, and a payment
+made online with a refund, as the bookings page shows them).
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,15 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Absence, Baby, Registration, Workshop, workshop_topic
+from booking.models import (
+    Absence,
+    Baby,
+    Payment,
+    Refund,
+    Registration,
+    Workshop,
+    workshop_topic,
+)
 from booking.services.accounts.feed_tokens import issue_feed_token
 
 SMALL, LARGE = 5, 50
@@ -77,6 +86,25 @@ class Scenario:
             )
         return registration
 
+    def _paid(self, registration: Registration, workshop_id: int, i: int) -> None:
+        """The booking's fee paid online, and part of it refunded."""
+        now = datetime.now(UTC)
+        payment = Payment(
+            registration_id=registration.id,
+            workshop_id=workshop_id,
+            centre_id=self.centre.id,
+            amount=4500,
+            currency="GBP",
+            status="succeeded",
+            refunded=500,
+            paid_at=now,
+            stripe_payment_intent_id=f"pi_counted_{i}",
+        )
+        db.session.add(payment)
+        db.session.flush()
+        db.session.add(Refund(payment_id=payment.id, amount=500, status="succeeded",
+                              done_at=now))
+
     def _add_row(self, i: int) -> None:
         workshop = self.make_workshop(
             centre=self.centre,
@@ -100,6 +128,7 @@ class Scenario:
             )
             db.session.add(Absence(registration_id=mine.id, session_id=first_session,
                                    parent_id=self.parent.id))
+            self._paid(mine, workshop.id, i)
             self._register(workshop.id, self._baby(other.id, f"Waiting {i}"), "waitlisted")
             # One more family on the big class's roster.
             self._register(self.big.id, self._baby(other.id, f"Roster {i}"), "confirmed")
@@ -215,3 +244,5 @@ def test_the_lists_really_hold_the_rows(app, client, auth, scenario):
     auth.login("parent@example.org")
     bookings = client.get("/account/bookings").get_data(as_text=True)
     assert sum(f"Baby {i}<" in bookings or f"Baby {i} " in bookings for i in range(LARGE)) > 0
+    assert bookings.count("Receipt PAY-") == LARGE
+    assert bookings.count("Refunded £5.00") == LARGE

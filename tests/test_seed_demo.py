@@ -19,6 +19,7 @@ from booking.models import (
     utcnow,
     workshop_topic,
 )
+from booking.services.booking.places import eligibility
 
 TABLES = (Centre, User, Membership, InstructorProfile, Baby, Workshop, WorkshopSession,
           Registration)
@@ -148,6 +149,50 @@ def test_demo_accounts_and_their_roles(seeded):
                 Registration.parent_id == parent.id, Registration.status == "confirmed"
             )
         ) == 1
+
+
+def _paid_classes() -> dict[str, Workshop]:
+    return {
+        w.payment_mode: w
+        for w in db.session.scalars(
+            sa.select(Workshop).where(Workshop.payment_mode.in_(("online", "deposit")))
+        )
+    }
+
+
+def test_a_course_paid_online_and_one_with_a_deposit_in_london(seeded):
+    now = utcnow()
+    with seeded.app_context():
+        paid = _paid_classes()
+        assert set(paid) == {"online", "deposit"}
+        online, deposit = paid["online"], paid["deposit"]
+        assert (online.price_minor, online.online_amount, online.deposit) == (6000, 6000, None)
+        assert (deposit.price_minor, deposit.deposit, deposit.online_amount) == (
+            6000, 1500, 1500
+        )
+        staff = db.session.scalar(sa.select(User).where(User.email == "staff@example.com"))
+        parent = db.session.scalar(sa.select(User).where(User.email == "parent@example.com"))
+        leo = db.session.scalar(sa.select(Baby).where(Baby.parent_id == parent.id))
+        for workshop in (online, deposit):
+            centre = db.session.get(Centre, workshop.centre_id)
+            assert (centre.town, centre.timezone) == ("London", "Europe/London")
+            assert workshop.pays_online and workshop.status == "published"
+            assert workshop.kind == "course"
+            assert now < workshop.first_starts_at < now + timedelta(weeks=4)
+            assert workshop.places_left == workshop.capacity > 0
+            assert eligibility(leo, workshop).eligible, "the demo parent can book it"
+            assert staff.can_manage_centre(centre.id), "the demo staff can cancel it"
+
+
+def test_paid_classes_are_seeded_alike_with_online_payment_set_up(app, runner):
+    app.config["STRIPE_SECRET_KEY"] = "sk_test_not_called"
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert set(_paid_classes()) == {"online", "deposit"}
+        assert runner.invoke(args=["seed-demo"]).exit_code == 0
+        assert len(db.session.scalars(sa.select(Workshop.id).where(
+            Workshop.payment_mode != "at_centre")).all()) == 2
 
 
 @pytest.mark.parametrize(

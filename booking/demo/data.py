@@ -141,6 +141,11 @@ class DemoClass:
     extra: dict = field(default_factory=dict)
     # The first session falls on this weekday (0 Monday) on or after `days` from today.
     weekday: int | None = None
+    # How the fee is paid: 'at_centre', 'online' or 'deposit' (a deposit in minor units
+    # online, the rest at the centre); kept back from a parent's refund: refund_fee.
+    payment: str = "at_centre"
+    deposit: int | None = None
+    refund_fee: int = 0
 
 
 CLASSES = (
@@ -149,6 +154,17 @@ CLASSES = (
               price="60.00", description="The full routine, one part a week: legs and feet, "
               "tummy, chest and arms, face and back, then the whole massage together.",
               weekday=0),
+    DemoClass("paid-online", LONDON, "instructor@example.com",
+              "Baby massage: Tuesday morning course", "course", 8, time(10, 0), sessions=5,
+              price="60.00", description="The five-week routine on Tuesday mornings. The "
+              "fee is paid online when you book, and your place is held while you pay.",
+              weekday=1, payment="online"),
+    DemoClass("deposit", LONDON, "instructor@example.com",
+              "Baby massage: Friday morning course", "course", 9, time(10, 30), sessions=4,
+              price="60.00", description="Four Friday mornings with time for questions. A "
+              "£15.00 deposit paid online when you book keeps your place; the other £45.00 "
+              "is paid at the centre in week 1.", weekday=4, payment="deposit", deposit=1500,
+              refund_fee=500),
     DemoClass("makeup-course", LONDON, "instructor@example.com",
               "Baby massage: Thursday afternoon course", "course", 6, time(13, 30),
               sessions=5, price="60.00", description="The five-week routine on Thursday "

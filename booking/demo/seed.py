@@ -47,7 +47,7 @@ from booking.models import (
 )
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import CONFIRMED, WAITLISTED
-from booking.models.workshop import CANCELLED
+from booking.models.workshop import CANCELLED, PAY_AT_CENTRE
 from booking.passwords import hash_password
 from booking.services.booking.referrals import PREFIX_LENGTH, hash_code, normalise_code
 from booking.services.errors import DomainError
@@ -208,8 +208,22 @@ def _demo_class(spec: DemoClass, centre: Centre, instructor: User, today: date,
         room="Baby room",
         **spec.extra,
     )
+    _payment_terms(workshop, spec)
     report.workshops += 1
     return workshop
+
+
+def _payment_terms(workshop: Workshop, spec: DemoClass) -> None:
+    """How the demo class is paid for, written directly: the demo data is the same
+    whether or not online payment is set up (`make run` sets it up against a local
+    fake of the provider; without it, a place booked in these classes is held but the
+    pay page says online payment is not set up)."""
+    if spec.payment == PAY_AT_CENTRE:
+        return
+    workshop.payment_mode = spec.payment
+    workshop.deposit = spec.deposit
+    workshop.refund_fee = spec.refund_fee
+    db.session.flush()
 
 
 def _demo_referral_code(workshop: Workshop) -> None:

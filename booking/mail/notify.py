@@ -7,6 +7,8 @@ beside it (classes to offer instead, doll days). It writes outbox rows through
 exists if and only if the change that caused it is committed.
 """
 
+from dataclasses import dataclass
+
 from booking.calendar.data import BookingData, SessionData, WorkshopData
 from booking.calendar.invite import build_invite, build_session_cancel
 from booking.mail.context import (
@@ -23,6 +25,18 @@ from booking.models import OutboxMessage
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 
 SESSION_CHANGE_KINDS = ("moved", "cancelled", "room", "added")
+
+
+@dataclass(frozen=True)
+class RefundChoice:
+    """A paid family's choice after the centre cancelled a session of their course: a
+    make-up credit for that week, or a refund of the session's share."""
+
+    week: int
+    amount: str  # '£15.00'
+    deadline: str  # when the refund is made if they do not choose, in the centre's zone
+    makeup_url: str
+    refund_url: str
 
 
 def _for(booking: BookingInfo) -> str:
@@ -128,14 +142,21 @@ def describe_line(info: WorkshopInfo, session: SessionData):
 
 
 def queue_session_changed(
-    workshop: WorkshopData, session: SessionData, kind: str, bookings: list[BookingData]
+    workshop: WorkshopData,
+    session: SessionData,
+    kind: str,
+    bookings: list[BookingData],
+    choices: dict[int, RefundChoice] | None = None,
 ) -> list[OutboxMessage]:
     """Tell every confirmed parent of the workshop (`bookings`), and its instructor, that
     a session was moved, cancelled, changed room or added.
 
     Parents get the updated booking (METHOD:REQUEST) when it moved, changed room or
-    was added, and a METHOD:CANCEL for that one session when it was cancelled.
+    was added, and a METHOD:CANCEL for that one session when it was cancelled. A
+    booking with an entry in `choices` (by registration id) paid online for a cancelled
+    session: its email offers a make-up credit or a refund, with a link to each.
     """
+    choices = choices or {}
     if kind not in SESSION_CHANGE_KINDS:
         raise ValueError(f"unknown session change {kind!r}")
     info = workshop_info(workshop)
@@ -148,12 +169,14 @@ def queue_session_changed(
             ics, method = build_session_cancel(data, session.id), "CANCEL"
         else:
             ics, method = build_invite(data, "REQUEST"), "REQUEST"
+        choice = choices.get(data.id)
         message = _queue_for_parent(
             booking,
             "session_changed",
-            subject,
+            f"{subject} - make-up or refund?" if choice else subject,
             kind=kind,
             line=line,
+            choice=choice,
             ics=ics,
             ics_method=method,
         )

@@ -8,9 +8,10 @@ from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.models import Baby, Centre, Registration, Workshop
-from booking.models.registration import ACTIVE, CANCELLED, CONFIRMED, WAITLISTED
+from booking.models.registration import ACTIVE, CANCELLED, HOLDS_PLACE, WAITLISTED
 from booking.services.accounts.babies import list_babies
 from booking.services.booking.book import cancel_state
+from booking.services.booking.money_lines import BookingMoney, booking_money
 from booking.services.booking.places import (
     Eligibility,
     age_weeks_now,
@@ -154,6 +155,7 @@ class BookingRow:
     position: int | None
     can_cancel: bool
     why_not: str
+    money: BookingMoney = field(default_factory=BookingMoney)
 
     @property
     def baby_name(self) -> str:
@@ -186,7 +188,11 @@ def _is_over(workshop: Workshop, now: datetime) -> bool:
 
 
 def parent_bookings(parent_id: int) -> ParentBookings:
-    """All of a parent's registrations, grouped into upcoming, waiting, past and cancelled."""
+    """All of a parent's registrations, grouped into upcoming, waiting, past and cancelled.
+
+    Upcoming holds confirmed places and places held while the parent pays (or offered
+    from the waiting list), each with what it says about money.
+    """
     now = utc_now()
     registrations = list(
         db.session.scalars(
@@ -201,6 +207,7 @@ def parent_bookings(parent_id: int) -> ParentBookings:
         )
     )
     positions = waitlist_positions(registrations)
+    money = booking_money(registrations)
     result = ParentBookings()
     for registration in registrations:
         workshop = registration.workshop
@@ -213,16 +220,18 @@ def parent_bookings(parent_id: int) -> ParentBookings:
             position=positions.get(registration.id),
             can_cancel=can,
             why_not=why_not,
+            money=money[registration.id],
         )
         if registration.status == CANCELLED:
             result.cancelled.append(row)
         elif registration.status == WAITLISTED and not _has_started(workshop, now):
             result.waiting.append(row)
-        elif registration.status == CONFIRMED and not _is_over(workshop, now):
+        elif registration.status in HOLDS_PLACE and not _is_over(workshop, now):
             result.upcoming.append(row)
         else:
             row.can_cancel = False
             row.why_not = ""
+            row.money.as_past()
             result.past.append(row)
     result.cancelled.sort(key=lambda r: r.registration.cancelled_at or now, reverse=True)
     result.past.reverse()

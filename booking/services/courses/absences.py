@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from booking.db import write_transaction
+from booking.db import require_transaction, write_transaction
 from booking.extensions import db
 from booking.models import Absence, MakeupCredit, Registration, Workshop, WorkshopSession
 from booking.models.registration import CONFIRMED
@@ -128,17 +128,59 @@ def report_absence(*, parent_id: int, registration_id: int, session_id: int) -> 
             .where(_session_table.c.id == session.id)
             .values(absences=_session_table.c.absences + 1, updated_at=now)
         )
-        credit = MakeupCredit(
-            absence_id=absence.id,
-            parent_id=parent_id,
-            baby_id=registration.baby_id,
-            centre_id=workshop.centre_id,
-            week_number=session.number,
-            expires_at=credit_expiry(workshop),
-        )
-        db.session.add(credit)
-        db.session.flush()
+        credit = earn_credit(absence, registration, workshop, session)
     return credit
+
+
+def earn_credit(
+    absence: Absence, registration: Registration, workshop: Workshop, session: WorkshopSession
+) -> MakeupCredit:
+    """Inside the caller's transaction: the make-up credit an absence earns, for the
+    session's week number at the workshop's centre, expiring by `credit_expiry`."""
+    credit = MakeupCredit(
+        absence_id=absence.id,
+        parent_id=absence.parent_id,
+        baby_id=registration.baby_id,
+        centre_id=workshop.centre_id,
+        week_number=session.number,
+        expires_at=credit_expiry(workshop),
+    )
+    db.session.add(credit)
+    db.session.flush()
+    return credit
+
+
+def credit_for_cancelled_session(
+    registration: Registration, workshop: Workshop, session: WorkshopSession
+) -> MakeupCredit:
+    """Inside the caller's transaction, on the locked workshop: the make-up credit a
+    family takes instead of the refund of a session the centre cancelled.
+
+    A credit is always earned by an absence, so one is recorded for the booking and
+    that session, but it frees no seat: the session's absences counter is left alone.
+    Nobody comes to a cancelled session, so there is no seat in it to free, and the
+    booking's place in every other week stands. Nothing counts such an absence later
+    either: `end_session_absences` has already run for the session, no absence can be
+    reported or taken back in a cancelled one, and when the place itself ends before
+    the session's time (`end_registration_absences`) the unused credit is withdrawn
+    like any other (a cancelled session's counter has no seats to change).
+    """
+    require_transaction("Granting a make-up credit")
+    if session.status == SCHEDULED or session.workshop_id != workshop.id:
+        raise Conflict("A make-up credit instead of a refund is for a cancelled session.")
+    taken = db.session.scalar(
+        sa.select(Absence.id).where(
+            Absence.registration_id == registration.id, Absence.session_id == session.id
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"You already have a make-up credit for week {session.number}.")
+    absence = Absence(
+        registration_id=registration.id, session_id=session.id, parent_id=registration.parent_id
+    )
+    db.session.add(absence)
+    db.session.flush()
+    return earn_credit(absence, registration, workshop, session)
 
 
 def take_back_absence(*, parent_id: int, registration_id: int, session_id: int) -> None:

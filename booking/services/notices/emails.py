@@ -64,9 +64,12 @@ def notify_booking_cancelled(
     return notify.queue_booking_cancelled(booking_data(registration), was_confirmed=was_confirmed)
 
 
-def notify_session_changed(session: WorkshopSession, kind: str) -> list[OutboxMessage]:
+def notify_session_changed(
+    session: WorkshopSession, kind: str, choices: dict[int, notify.RefundChoice] | None = None
+) -> list[OutboxMessage]:
     """Tell every confirmed parent of the workshop, and its instructor, that a session
-    was moved, cancelled, changed room or added."""
+    was moved, cancelled, changed room or added; parents in `choices` (by registration
+    id) paid for a cancelled session and choose a make-up credit or a refund."""
     if kind not in notify.SESSION_CHANGE_KINDS:
         raise ValueError(f"unknown session change {kind!r}")
     db.session.flush()
@@ -74,7 +77,9 @@ def notify_session_changed(session: WorkshopSession, kind: str) -> list[OutboxMe
     bookings = bookings_where(
         Registration.workshop_id == session.workshop_id, Registration.status == CONFIRMED
     )
-    return notify.queue_session_changed(workshop, workshop.session(session.id), kind, bookings)
+    return notify.queue_session_changed(
+        workshop, workshop.session(session.id), kind, bookings, choices
+    )
 
 
 def notify_workshop_cancelled(

@@ -11,5 +11,11 @@ and refunding without staff work.
 - `webhook`: provider events, signature checked, each acted on once.
 - `worker`: `flask payments run`: refunds carried out once, holds and offers expired,
   payments whose event never came reconciled, session refunds nobody chose made.
-- `staff`: marking a fee paid at the centre, refunds by hand, and the figures.
+- `session_refunds`: a session the centre cancels in a paid course: each family that
+  paid chooses a make-up credit or a refund of that session's share (refund within 7
+  days when they do not choose).
+- `staff`: marking a fee paid at the centre (and undoing it), and refunds by hand.
+- `figures`: a place's money as staff see it (paid, held, offered, refunded, owed at
+  the centre) and the totals; `queries` reads them for a workshop or a centre, and
+  `export` writes them as CSV.
 """

@@ -13,7 +13,7 @@ from flask import current_app
 
 from booking.db import require_transaction
 from booking.extensions import db
-from booking.models import Centre, Payment, Refund, Registration, Workshop
+from booking.models import Centre, Payment, Refund, Registration, Workshop, utcnow
 from booking.models.payment import (
     ABANDONED,
     AWAITING_CHOICE,
@@ -22,6 +22,7 @@ from booking.models.payment import (
     OPEN,
     REFUND_PENDING,
     SUCCEEDED,
+    WITHDRAWN,
 )
 from booking.models.workshop import PAY_DEPOSIT
 from booking.timefmt import local_to_utc, to_local
@@ -34,6 +35,9 @@ QUIET_UNTIL = time(8, 0)
 # Refund rows that will still take money back (not yet carried out, or waiting for
 # the parent's choice).
 OUTSTANDING = (REFUND_PENDING, AWAITING_CHOICE)
+# Refund rows that spoke for part of a payment: on their way, or a session's share the
+# parent took as a make-up credit instead (that money is settled, not refundable again).
+SPOKEN_FOR = (*OUTSTANDING, WITHDRAWN)
 
 
 def hold_deadline(now: datetime) -> datetime:
@@ -108,12 +112,13 @@ def paid_payments(registration_id: int) -> list[Payment]:
 
 
 def refundable(payment: Payment) -> int:
-    """What can still be refunded on a payment: paid, less refunds made or on their way."""
+    """What can still be refunded on a payment: paid, less refunds made, on their way,
+    or taken as a make-up credit instead."""
     if payment.status != SUCCEEDED:
         return 0
     on_the_way = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Refund.amount), 0)).where(
-            Refund.payment_id == payment.id, Refund.status.in_(OUTSTANDING)
+            Refund.payment_id == payment.id, Refund.status.in_(SPOKEN_FOR)
         )
     )
     return max(0, payment.amount - payment.refunded - int(on_the_way))
@@ -155,9 +160,17 @@ def refund_registration(
     registration_id: int, *, reason: str, initiated_by: str, keep: int = 0
 ) -> list[Refund]:
     """Refund everything paid online for a registration, less `keep` (a cancellation
-    fee, taken once across its payments)."""
+    fee, taken once across its payments). A cancelled session's share still waiting
+    for the parent's choice is made at once too: with the place gone, there is no
+    make-up to choose."""
     refunds = []
     for payment in paid_payments(registration_id):
+        db.session.execute(
+            sa.update(Refund)
+            .where(Refund.payment_id == payment.id, Refund.status == AWAITING_CHOICE)
+            .values(status=REFUND_PENDING, due_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
         left = refundable(payment)
         kept = min(keep, left)
         keep -= kept

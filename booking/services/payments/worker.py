@@ -266,10 +266,12 @@ def record_refund_failure(claim: ClaimedRefund, worker: str, error: str, permane
         )
 
 
-def carry_out_refunds(worker: str, report: PaymentsReport, batch: int = 20) -> None:
+def carry_out_refunds(
+    worker: str, report: PaymentsReport, batch: int = 20, now: datetime | None = None
+) -> None:
     """Carry out every due refund row this worker can claim."""
     while True:
-        claims = claim_refunds(worker, batch)
+        claims = claim_refunds(worker, batch, now)
         if not claims:
             return
         for claim in claims:
@@ -336,7 +338,7 @@ def run_payments(worker: str | None = None, now: datetime | None = None) -> Paym
     expire_holds(now, report)
     report.choices_due = release_unchosen(now)
     if gateway.enabled():
-        carry_out_refunds(worker, report)
+        carry_out_refunds(worker, report, now=now)
         reconcile(now, report)
     db.session.rollback()
     return report

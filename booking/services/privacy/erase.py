@@ -2,9 +2,13 @@
 
 Erasure and expiry anonymise rather than delete: registrations, attendance and
 babies stay as rows, so booking counts and the numbers of babies by age remain
-true, while nothing in them still names or identifies a family.
+true, while nothing in them still names or identifies a family. Payments and refunds
+stay too, as the accounts must (amounts, currency, dates, the provider's references):
+they hold no personal data of their own, and the registration they belong to is left
+pointing at an anonymised account and an anonymised baby.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,13 +23,15 @@ from booking.models import (
     InstructorProfile,
     OutboxMessage,
     PasswordResetToken,
+    Payment,
+    Refund,
     Registration,
     User,
     Workshop,
     utcnow,
 )
 from booking.models.outbox import SENT
-from booking.models.payment import BY_PARENT
+from booking.models.payment import BY_PARENT, BY_STAFF
 from booking.models.registration import (
     ACTIVE,
     CANCELLED,
@@ -47,6 +53,10 @@ ERASED_ACCOUNT_NAME = "Erased account"
 ERASED_INSTRUCTOR_NAME = "Former instructor"
 ERASED_CANCEL_REASON = "Account deleted"
 REDACTED_SUBJECT = "(removed for privacy)"
+# What an erased person's names become in the reasons written on their refunds, and
+# what a reason staff typed by hand becomes (free text about a family may identify it).
+NAME_REMOVED = "(name removed)"
+ERASED_STAFF_REFUND_REASON = "Refund by the centre"
 
 
 def erased_email(user_id: int) -> str:
@@ -155,6 +165,47 @@ def _cancel_active_registrations(user_id: int, now: datetime) -> list[int]:
     return freed
 
 
+def _names_pattern(names: list[str]) -> re.Pattern | None:
+    """A pattern matching any word of the given names (two letters or more)."""
+    words = sorted(
+        {word for name in names for word in re.findall(r"\w+", name or "") if len(word) > 1},
+        key=len,
+        reverse=True,
+    )
+    if not words:
+        return None
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
+
+
+def _scrub_payment_records(user_id: int, names: list[str]) -> None:
+    """Payments and refunds stay for the accounts, without anything naming the family:
+    a refund reason staff typed is replaced by a neutral one, and the person's and their
+    babies' names are taken out of any other reason. Reasons the registrations were
+    cancelled for (staff may have typed them too) are cleared, except the erasure's own."""
+    pattern = _names_pattern(names)
+    refunds = db.session.scalars(
+        sa.select(Refund)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .join(Registration, Registration.id == Payment.registration_id)
+        .where(Registration.parent_id == user_id)
+    )
+    for refund in refunds:
+        if refund.initiated_by == BY_STAFF:
+            refund.reason = ERASED_STAFF_REFUND_REASON
+        elif pattern is not None:
+            refund.reason = pattern.sub(NAME_REMOVED, refund.reason or "")[:200]
+    db.session.execute(
+        sa.update(Registration)
+        .where(
+            Registration.parent_id == user_id,
+            Registration.cancel_reason != "",
+            Registration.cancel_reason != ERASED_CANCEL_REASON,
+        )
+        .values(cancel_reason="")
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _forget_emails(old_email: str, new_email: str) -> None:
     """Unsent emails to the person are dropped; sent ones keep no content."""
     db.session.execute(
@@ -174,8 +225,11 @@ def erase_user(user_id: int) -> None:
 
     Places in classes still to run are cancelled and each freed place goes to
     the waiting list at once (those promoted are emailed); absences from those
-    places and make-ups still to come stop holding seats; babies keep only
-    their month of birth; registrations lose their notes; the account loses
+    places and make-ups still to come stop holding seats; what was paid online
+    for them is refunded by the workshop's policy (refund rows); babies keep only
+    their month of birth; registrations lose their notes and the reasons typed
+    for their cancellation; payments and refunds stay for the accounts, with no
+    name in their reasons (see _scrub_payment_records); the account loses
     its name, email, phone, password, roles, tokens and sessions; emails not
     yet sent to it are dropped. Refused for the last admin and for an
     instructor who still leads published classes.
@@ -199,7 +253,9 @@ def erase_user(user_id: int) -> None:
             .where(Registration.parent_id == user.id, Registration.notes != "")
             .values(notes="")
         )
-        for baby in db.session.scalars(sa.select(Baby).where(Baby.parent_id == user.id)):
+        babies = list(db.session.scalars(sa.select(Baby).where(Baby.parent_id == user.id)))
+        _scrub_payment_records(user.id, [user.name, *(baby.name for baby in babies)])
+        for baby in babies:
             _anonymise_baby(baby)
         profile = db.session.scalar(
             sa.select(InstructorProfile).where(InstructorProfile.user_id == user.id)

@@ -13,13 +13,17 @@ from booking.models import (
     Centre,
     InstructorProfile,
     OutboxMessage,
+    Payment,
+    Refund,
     Registration,
     User,
     Workshop,
     WorkshopSession,
     utcnow,
 )
+from booking.models.registration import ACTIVE
 from booking.services.errors import NotFound
+from booking.services.payments.money import format_money
 from booking.timefmt import iso_local
 
 EXPORT_FORMAT = 1
@@ -143,6 +147,9 @@ def _registrations(user_id: int) -> tuple[list[dict], dict[int, Registration]]:
                 "cancel_reason": registration.cancel_reason,
                 "consent_at": _utc(registration.consent_at),
                 "reminder_sent_at": _utc(registration.reminder_sent_at),
+                "hold_expires_at": _utc(registration.hold_expires_at),
+                "offered_at": _utc(registration.offered_at),
+                "paid_at_centre_at": _utc(registration.paid_at_centre_at),
                 "notes": registration.notes,
             }
         )
@@ -172,6 +179,54 @@ def _attendance(registrations: dict[int, Registration]) -> list[dict]:
             }
         )
     return result
+
+
+def _refund(refund: Refund, currency: str) -> dict:
+    return {
+        "amount": refund.amount,
+        "amount_text": format_money(refund.amount, currency),
+        "status": refund.status,
+        "reason": refund.reason,
+        "created_at": _utc(refund.created_at),
+        "done_at": _utc(refund.done_at),
+        "provider_reference": refund.stripe_refund_id,
+    }
+
+
+def _payments(registrations: dict[int, Registration]) -> list[dict]:
+    """The payments asked of the person online, with their refunds (one query)."""
+    if not registrations:
+        return []
+    rows = db.session.execute(
+        sa.select(Payment, Refund)
+        .outerjoin(Refund, Refund.payment_id == Payment.id)
+        .where(Payment.registration_id.in_(registrations))
+        .order_by(Payment.created_at, Payment.id, Refund.id)
+    ).all()
+    payments: dict[int, dict] = {}
+    for payment, refund in rows:
+        entry = payments.get(payment.id)
+        if entry is None:
+            workshop = registrations[payment.registration_id].workshop
+            entry = payments[payment.id] = {
+                "reference": payment.reference,
+                "registration_id": payment.registration_id,
+                "workshop": {"id": workshop.id, "title": workshop.title},
+                "centre": workshop.centre.name,
+                "purpose": payment.purpose,
+                "amount": payment.amount,
+                "amount_text": format_money(payment.amount, payment.currency),
+                "currency": payment.currency,
+                "status": payment.status,
+                "refunded": payment.refunded,
+                "created_at": _utc(payment.created_at),
+                "paid_at": _utc(payment.paid_at),
+                "provider_reference": payment.stripe_payment_intent_id,
+                "refunds": [],
+            }
+        if refund is not None:
+            entry["refunds"].append(_refund(refund, payment.currency))
+    return list(payments.values())
 
 
 def _emails(email: str) -> list[dict]:
@@ -210,8 +265,10 @@ def export_user_data(user_id: int) -> dict:
     """Everything held about a person and their babies, as JSON-ready data.
 
     Record times are ISO 8601 in UTC; session times carry the centre's UTC
-    offset, as the API shows them. Secrets (password hash, token hashes) are
-    never included, only the fact that they exist.
+    offset, as the API shows them. Amounts are whole minor units (pence, cents) of
+    the payment's currency, with the same amount as text ("£60.00") beside them.
+    Secrets (password hash, token hashes) are never included, only the fact that
+    they exist.
     """
     user = db.session.get(User, user_id)
     if user is None or user.deleted_at is not None:
@@ -225,6 +282,7 @@ def export_user_data(user_id: int) -> dict:
         "babies": _babies(user.id),
         "registrations": registrations,
         "attendance": _attendance(by_id),
+        "payments": _payments(by_id),
         "emails": _emails(user.email),
         "api_tokens": _api_tokens(user.id),
     }
@@ -249,11 +307,16 @@ def held_data_summary(user_id: int) -> dict:
             .join(Workshop, Workshop.id == Registration.workshop_id)
             .where(
                 Registration.parent_id == user_id,
-                Registration.status.in_(("confirmed", "waitlisted")),
+                Registration.status.in_(ACTIVE),
                 sa.or_(Workshop.last_ends_at.is_(None), Workshop.last_ends_at > utcnow()),
             )
         ),
         "emails": count(
             sa.select(sa.func.count(OutboxMessage.id)).where(OutboxMessage.recipient == user.email)
+        ),
+        "payments": count(
+            sa.select(sa.func.count(Payment.id))
+            .join(Registration, Registration.id == Payment.registration_id)
+            .where(Registration.parent_id == user_id)
         ),
     }

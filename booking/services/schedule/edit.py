@@ -27,6 +27,7 @@ from booking.services.notices.emails import (
     notify_workshop_cancelled,
 )
 from booking.services.payments import ledger
+from booking.services.payments.session_refunds import release_session_refunds
 from booking.services.schedule import fields as rules
 from booking.services.schedule.queries import active_counts, workshop_sessions
 from booking.services.schedule.workshop_input import clean_workshop_changes
@@ -202,7 +203,8 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
     and sessions and tell everyone. Absences from its sessions stop counting (their
     unused credits withdrawn) and make-ups booked into them are removed, their
     credits usable again. Everything paid online is refunded in full (refund rows,
-    carried out after the commit) and unpaid holds end. Returns the registrations
+    carried out after the commit; a cancelled session's share still awaiting the
+    family's choice is made at once) and unpaid holds end. Returns the registrations
     it ended."""
     require_transaction("Cancelling a workshop")
     now = utcnow()
@@ -222,6 +224,7 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
                 reason=f"The centre cancelled {workshop.title}"[:200],
                 initiated_by=BY_CENTRE,
             )
+            release_session_refunds(registration.id, now)
         elif registration.status == PENDING_PAYMENT:
             ledger.abandon_open_payments(registration.id)
         registration.status = REG_CANCELLED

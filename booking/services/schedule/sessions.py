@@ -21,6 +21,7 @@ from booking.services.notices.emails import (
     notify_makeup_session_changed,
     notify_session_changed,
 )
+from booking.services.payments.session_refunds import offer_session_refunds
 from booking.services.schedule import fields as rules
 from booking.services.schedule.edit import lock_workshop_to_change, tell_makeups_dropped
 from booking.services.schedule.queries import workshop_sessions
@@ -211,7 +212,12 @@ def move_session(
 
 
 def cancel_session(session_id: int) -> WorkshopSession:
-    """Cancel one session of a workshop; everyone confirmed and the instructor are told."""
+    """Cancel one session of a workshop; everyone confirmed and the instructor are told.
+
+    Families who paid online for the course choose, from that email, a make-up credit
+    for the week or a refund of the session's share (refund rows awaiting their choice,
+    written here; see booking.services.payments.session_refunds).
+    """
     with write_transaction():
         session, workshop = _lock_session(session_id)
         if session.status == CANCELLED:
@@ -234,6 +240,7 @@ def cancel_session(session_id: int) -> WorkshopSession:
         end_session_absences(session.id)
         dropped = drop_makeups_into(session_id=session.id)
         refresh_span(workshop)
-        notify_session_changed(session, "cancelled")
+        choices = offer_session_refunds(workshop, session)
+        notify_session_changed(session, "cancelled", choices)
         tell_makeups_dropped(dropped, "that session was cancelled")
     return session

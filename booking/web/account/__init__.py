@@ -1,7 +1,15 @@
 """A parent's account: babies, bookings, and booking a place in a class."""
 
 # The view modules register their routes on `bp` when imported; add new ones here.
-from booking.web.account import babies, book, makeups, panel, pay, views  # noqa: F401
+from booking.web.account import (  # noqa: F401
+    babies,
+    book,
+    makeups,
+    panel,
+    pay,
+    session_choice,
+    views,
+)
 from booking.web.account.blueprint import bp
 
 __all__ = ["bp"]

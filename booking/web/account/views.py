@@ -5,11 +5,21 @@ from flask_login import current_user, login_required
 
 from booking.services.booking.book import cancel_registration
 from booking.services.booking.cancellation import cancel_terms
+from booking.services.booking.money_lines import cancelled_what
 from booking.services.booking.queries import parent_bookings
 from booking.services.courses.queries import parent_makeups
 from booking.services.errors import DomainError, NotFound
 from booking.web.account.blueprint import bp
 from booking.web.account.forms import ConfirmForm
+
+CANCELLED_MESSAGES = {
+    "place": "Your place is cancelled. We have emailed you to confirm.",
+    "waiting": "Your waiting-list place is cancelled. We have emailed you to confirm.",
+    "held": (
+        "The place held for you is let go, so another family can have it, and nothing "
+        "is due. We have emailed you to confirm."
+    ),
+}
 
 
 def render_bookings(status: int = 200, error: str | None = None):
@@ -55,6 +65,5 @@ def cancel(registration_id: int):
         abort(404, exc.message)
     except DomainError as exc:
         return render_bookings(exc.status, exc.message)
-    what = "place" if registration.confirmed_at else "waiting-list place"
-    flash(f"Your {what} is cancelled. We have emailed you to confirm.", "success")
+    flash(CANCELLED_MESSAGES[cancelled_what(registration)], "success")
     return redirect(url_for("account.bookings"))
