@@ -283,6 +283,22 @@ CASES = [
         {"to_workshop_id": "{quiet}"},
         shared=True,
     ),
+    # Payments: the figures and their CSV, a fee marked paid at the centre (and the mark
+    # taken back), a refund by hand.
+    Case("GET", "/manage/workshops/{workshop}/payments", STAFF),
+    Case("GET", "/manage/workshops/{workshop}/payments.csv", STAFF),
+    Case("GET", "/manage/centres/{centre}/payments", STAFF),
+    Case("GET", "/manage/centres/{centre}/payments.csv", STAFF),
+    Case("POST", "/manage/registrations/{reg}/paid-at-centre", STAFF, shared=True),
+    Case("POST", "/manage/registrations/{paid_reg}/paid-at-centre/undo", STAFF, shared=True),
+    Case("GET", "/manage/payments/{payment}/refund", STAFF),
+    Case(
+        "POST",
+        "/manage/payments/{payment}/refund",
+        STAFF,
+        {"amount": "5.00", "reason": "Goodwill"},
+        shared=True,
+    ),
     Case("GET", "/manage/api-tokens", ANY_STAFF),
     Case("POST", "/manage/api-tokens", ANY_STAFF, {"name": "Spreadsheet"}),
     Case("POST", "/manage/api-tokens/{staff_token}/revoke", {"staff"}, shared=True),
@@ -496,6 +512,9 @@ def _build_world(app) -> dict:
             )
         )
         ids["paid_reg"], ids["cancelled_session"] = dora_reg.id, week_two.id
+        ids["payment"] = payment.id
+        # Staff marked the rest of Dora's fee paid at the centre (a mark to take back).
+        dora_reg.paid_at_centre_at = now
         db.session.commit()
         db.session.remove()
     return {"ids": ids}
@@ -615,5 +634,6 @@ def test_the_matrix_covers_every_protected_endpoint(app):
 _PLACEHOLDERS = (
     "centre", "workshop", "draft", "quiet", "session", "session2", "quiet_session2", "code",
     "credit", "makeup", "reg", "waiting", "baby", "spare_baby", "paid_reg", "cancelled_session",
+    "payment",
     "staff_token", *ROLES, "other_admin",
 )

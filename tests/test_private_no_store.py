@@ -28,6 +28,7 @@ ARGUMENT_IDS = {
     "workshop_id": "workshop",
     "session_id": "session",
     "registration_id": "reg",
+    "payment_id": "payment",
     "centre_id": "centre",
     "user_id": "parent",
     "baby_id": "baby",

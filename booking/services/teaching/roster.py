@@ -25,7 +25,7 @@ from booking.models import (
     WorkshopSession,
     utcnow,
 )
-from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.registration import CONFIRMED, PENDING_PAYMENT, WAITLISTED
 from booking.services.accounts.access import require_centre_staff
 from booking.services.errors import NotFound
 from booking.timefmt import format_day, format_local, to_local
@@ -80,12 +80,15 @@ class RosterEntry:
 
 @dataclass
 class Roster:
-    """A workshop with its sessions, confirmed places and waiting list."""
+    """A workshop with its sessions, confirmed places and waiting list, and the places
+    held while a parent pays (booked, or offered from the waiting list): they are not
+    on the register or in the CSV until paid, and go to the next family if unpaid."""
 
     workshop: Workshop
     sessions: list[WorkshopSession]
     confirmed: list[RosterEntry]
     waiting: list[RosterEntry]
+    held: list[RosterEntry] = field(default_factory=list)
 
 
 def session_day(session: WorkshopSession, tz_name: str) -> date:
@@ -205,15 +208,18 @@ def instructor_workshops(instructor_id: int, now: datetime | None = None) -> dic
 
 def _build_roster(workshop: Workshop) -> Roster:
     sessions = list(workshop.sessions)
-    registrations = workshop_registrations(workshop.id, (CONFIRMED, WAITLISTED))
+    registrations = workshop_registrations(workshop.id, (CONFIRMED, PENDING_PAYMENT, WAITLISTED))
     confirmed = roster_entries(
         [r for r in registrations if r.status == CONFIRMED], sessions, workshop
     )
+    held = roster_entries([r for r in registrations if r.status == PENDING_PAYMENT], [], workshop)
+    held.sort(key=lambda e: (e.registration.hold_expires_at or e.registration.created_at,
+                             e.registration.id))
     waiting = roster_entries([r for r in registrations if r.status == WAITLISTED], [], workshop)
     waiting.sort(key=lambda e: _waiting_key(e.registration))
     for position, entry in enumerate(waiting, start=1):
         entry.position = position
-    return Roster(workshop, sessions, confirmed, waiting)
+    return Roster(workshop, sessions, confirmed, waiting, held)
 
 
 def _waiting_key(registration: Registration):

@@ -4,6 +4,7 @@
 from booking.web.manage import (  # noqa: F401
     decision_views,
     import_views,
+    payment_views,
     referral_views,
     registration_views,
     views,

@@ -8,8 +8,9 @@ from flask import abort
 from flask_login import current_user
 
 from booking.extensions import db
-from booking.models import Centre, Registration, Workshop, WorkshopSession
+from booking.models import Centre, Payment, Registration, Workshop, WorkshopSession
 from booking.services.accounts.access import is_centre_staff
+from booking.services.payments.staff import place_workshop_id
 
 
 def centre_or_404(centre_id: int) -> Centre:
@@ -44,3 +45,14 @@ def registration_or_404(registration_id: int) -> tuple[Registration, Workshop, C
         abort(404)
     workshop, centre = workshop_or_404(registration.workshop_id)
     return registration, workshop, centre
+
+
+def payment_or_404(payment_id: int) -> tuple[Payment, Workshop | None, Centre]:
+    """A payment taken for a centre the current user manages, with the workshop of its
+    place (None when neither its booking nor its workshop is left) and the centre."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or not is_centre_staff(current_user, payment.centre_id):
+        abort(404)
+    workshop_id = place_workshop_id(payment)
+    workshop = db.session.get(Workshop, workshop_id) if workshop_id is not None else None
+    return payment, workshop, db.session.get(Centre, payment.centre_id)

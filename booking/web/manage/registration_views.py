@@ -1,5 +1,7 @@
 """Back office: the bookings and waiting list of a workshop, and what staff do with them."""
 
+from functools import partial
+
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -8,6 +10,8 @@ from booking.auth_setup import staff_required
 from booking.services.booking import book as booking_service
 from booking.services.booking import waitlist as waitlist_service
 from booking.services.errors import DomainError
+from booking.services.payments import queries as payment_queries
+from booking.services.payments.money import format_money
 from booking.timefmt import format_local
 from booking.web.forms import status_for
 from booking.web.manage import queries
@@ -36,6 +40,8 @@ def _page(workshop, centre, status: int = 200):
             centre=centre,
             confirmed=confirmed,
             waiting=waiting,
+            money=payment_queries.money_by_registration(workshop, centre),
+            in_currency=partial(format_money, currency=centre.currency),
             cancel_form=CancelForm(formdata=None),
             action_form=ActionForm(formdata=None),
             move_form=move_form,

@@ -1,0 +1,185 @@
+"""What staff do about money by hand: mark a fee paid at the centre (and undo it), and
+refund a payment in full or in part, with a reason.
+
+Each is one write transaction that locks the workshop first, as every change to a
+workshop's places does, and checks that the user is staff of its centre. A refund by
+hand is a refund row, carried out after the commit by `flask payments run` like every
+other refund: it may be made for any payment that took money, after the cancellation
+cut-off too, and the parent is emailed when it is made.
+"""
+
+import re
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import Payment, Refund, Registration, User, Workshop
+from booking.models.payment import BY_STAFF, SUCCEEDED
+from booking.models.registration import CONFIRMED
+from booking.services.accounts.access import require_centre_staff
+from booking.services.booking.places import lock_workshop, require_int, utc_now
+from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.payments import ledger
+from booking.services.payments.figures import at_centre_fee, owed_at_centre
+from booking.services.payments.money import format_money
+from booking.services.schedule import fields as field_rules
+
+MAX_REASON = 200
+MAX_AMOUNT = Decimal("9999999.99")
+_NUMBER_RE = re.compile(r"^-?(\d+\.?\d*|\.\d+)$")
+_CURRENCY_SIGNS = "£$€"
+
+
+def refund_amount(value) -> int:
+    """An amount typed in major units ('12.50', '£12.50', '12') as minor units (1250).
+
+    Raises Invalid, naming the `amount` field, for anything that is not an amount above
+    0 with at most two decimal places."""
+    text = str(value if value is not None else "").strip().lstrip(_CURRENCY_SIGNS).strip()
+    if not text:
+        raise _bad_amount("Enter the amount to refund, such as 12.50.")
+    if not _NUMBER_RE.match(text):
+        raise _bad_amount("The amount must be a number, such as 12.50.")
+    amount = Decimal(text)
+    if amount <= 0:
+        raise _bad_amount("The amount must be more than 0.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise _bad_amount("The amount can have at most two decimal places.")
+    if amount > MAX_AMOUNT:
+        raise _bad_amount("The amount is too large.")
+    return int(amount * 100)
+
+
+def _bad_amount(message: str) -> Invalid:
+    return Invalid(message, {"amount": message})
+
+
+def refund_reason(value) -> str:
+    """The reason given for a refund by hand (sent to the parent): one line, required."""
+    try:
+        reason = field_rules.text(value, label="Reason", limit=MAX_REASON, multiline=True)
+    except field_rules.FieldError as exc:
+        raise Invalid(str(exc), {"reason": str(exc)}) from None
+    reason = " ".join(reason.split())
+    if not reason:
+        message = "Give the reason for the refund; the parent sees it."
+        raise Invalid(message, {"reason": message})
+    return reason
+
+
+def _registration_for_staff(registration_id, actor: User) -> tuple[Registration, Workshop]:
+    """The registration, its workshop locked, once the actor is known to be its staff."""
+    registration = db.session.get(Registration, require_int(registration_id, "The booking"))
+    if registration is None:
+        raise NotFound("We could not find that booking.")
+    workshop = db.session.get(Workshop, registration.workshop_id)
+    require_centre_staff(actor, workshop.centre_id)
+    workshop = lock_workshop(workshop.id)
+    db.session.refresh(registration)
+    return registration, workshop
+
+
+def mark_paid_at_centre(registration_id, actor: User) -> Registration:
+    """Record that a confirmed place's fee (or the rest after its deposit) was paid at
+    the centre. Marking one already marked changes nothing; a place with nothing owed
+    at the centre is refused (Conflict)."""
+    with write_transaction():
+        registration, workshop = _registration_for_staff(registration_id, actor)
+        if registration.paid_at_centre_at is not None:
+            return registration
+        paid_online = sum(p.amount for p in ledger.paid_payments(registration.id))
+        fee = at_centre_fee(workshop, paid_online)
+        if owed_at_centre(fee, registration.status, None) <= 0:
+            if registration.status != CONFIRMED:
+                raise Conflict("Only a confirmed place can be marked paid at the centre.")
+            raise Conflict("Nothing is owed at the centre for this place.")
+        registration.paid_at_centre_at = utc_now()
+        db.session.flush()
+    return registration
+
+
+def undo_paid_at_centre(registration_id, actor: User) -> Registration:
+    """Take back a mark "paid at the centre" (made by mistake); the fee is owed again.
+    Undoing where there is no mark changes nothing."""
+    with write_transaction():
+        registration, _workshop = _registration_for_staff(registration_id, actor)
+        if registration.paid_at_centre_at is not None:
+            registration.paid_at_centre_at = None
+            db.session.flush()
+    return registration
+
+
+def refund_by_hand(payment_id, actor: User, *, amount, reason) -> Refund:
+    """Refund `amount` (typed in major units) of a payment that took money, with the
+    reason the parent is told: written as a refund row, made after the commit.
+
+    Raises Invalid (with `amount` and `reason` field messages) for a bad amount or
+    reason, or an amount above what is left to refund; Conflict for a payment that
+    took no money or has nothing left; NotFound and Forbidden as usual."""
+    payment_id = require_int(payment_id, "The payment")
+    minor, clean_reason, errors = _checked(amount, reason)
+    with write_transaction():
+        payment = db.session.get(Payment, payment_id)
+        if payment is None:
+            raise NotFound("We could not find that payment.")
+        require_centre_staff(actor, payment.centre_id)
+        _lock_workshop_of(payment)
+        payment = db.session.scalar(
+            sa.select(Payment)
+            .where(Payment.id == payment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if payment.status != SUCCEEDED:
+            raise Conflict("Only a payment that went through can be refunded.")
+        left = ledger.refundable(payment)
+        if left <= 0:
+            raise Conflict(
+                f"Nothing is left to refund on {payment.reference}: it has all been "
+                "refunded or is on its way back."
+            )
+        if minor is not None and minor > left:
+            errors["amount"] = (
+                f"At most {format_money(left, payment.currency)} can still be refunded on "
+                f"{payment.reference}."
+            )
+        if errors:
+            raise Invalid(" ".join(errors.values()), errors)
+        refund = ledger.queue_refund(
+            payment, minor, reason=clean_reason, initiated_by=BY_STAFF
+        )
+    return refund
+
+
+def _checked(amount, reason) -> tuple[int | None, str, dict[str, str]]:
+    """The amount in minor units and the reason, and the messages of both at once."""
+    minor, clean_reason, errors = None, "", {}
+    try:
+        minor = refund_amount(amount)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    try:
+        clean_reason = refund_reason(reason)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    return minor, clean_reason, errors
+
+
+def place_workshop_id(payment: Payment) -> int | None:
+    """The workshop of the payment's place (it may have moved since it was paid), or
+    the payment's own workshop when its booking is gone."""
+    if payment.registration_id is not None:
+        registration = db.session.get(Registration, payment.registration_id)
+        if registration is not None:
+            return registration.workshop_id
+    return payment.workshop_id
+
+
+def _lock_workshop_of(payment: Payment) -> None:
+    """Lock the workshop of the payment's place, where a parent's cancellation or the
+    centre's would also write refunds."""
+    workshop_id = place_workshop_id(payment)
+    if workshop_id is not None:
+        lock_workshop(workshop_id)

@@ -1,0 +1,642 @@
+"""Payments in the back office: a workshop's and a centre's money (paid, held while
+paying, offered, refunded, owed at the centre), the CSV exports, marking a fee paid at
+the centre, refunds by hand and who may do any of it."""
+
+import csv
+import io
+import threading
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import OutboxMessage, Payment, Refund, Registration, User
+from booking.models.payment import BY_STAFF, REFUND_PENDING, REFUND_SUCCEEDED
+from booking.models.registration import CONFIRMED, PENDING_PAYMENT, WAITLISTED
+from booking.services.booking.book import book_place, cancel_registration
+from booking.services.errors import Forbidden, Invalid
+from booking.services.payments import checkout, figures, ledger, queries, staff
+from booking.services.payments.gateway import Intent
+from booking.services.payments.settle import settle_intent
+from booking.services.payments.worker import run_payments
+from tests.html_checker import html_errors
+from tests.payment_helpers import card_token, refunds_at
+
+
+@pytest.fixture
+def world(make_centre, make_user, make_workshop):
+    """A centre with staff, an instructor and workshops paid online, by deposit, at the
+    centre and free; another centre with its own staff and workshop."""
+    centre = make_centre(name="Riverside Hub")
+    other = make_centre(name="Hilltop Clinic")
+    teacher = make_user("teacher@example.org", role="instructor", centre=centre)
+
+    def workshop(title, mode, **fields):
+        values = {"capacity": 3, "price": Decimal("60.00"), "payment_mode": mode}
+        values.update(fields)
+        return make_workshop(centre=centre, instructor=teacher, title=title, **values)
+
+    return {
+        "centre": centre,
+        "other": other,
+        "staff": make_user("staff@example.org", role="staff", centre=centre),
+        "other_staff": make_user("other@example.org", role="staff", centre=other),
+        "teacher": teacher,
+        "online": workshop("Paid online course", "online"),
+        "deposit": workshop("Deposit course", "deposit", deposit=1500),
+        "at_centre": workshop("Pay on the day", "at_centre", price=Decimal("45.00")),
+        "free": workshop("Free taster", "free", price=Decimal("0.00")),
+        "elsewhere": make_workshop(centre=other, title="Elsewhere course",
+                                   payment_mode="online", price=Decimal("50.00")),
+    }
+
+
+@pytest.fixture
+def book(app, make_user, make_baby):
+    """Book a place for a new parent's baby: book(workshop, name='Ada') -> registration id."""
+
+    def make(workshop, name="Ada"):
+        parent = make_user()
+        baby = make_baby(parent, name=name)
+        with app.app_context():
+            return book_place(
+                parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+            ).registration_id
+
+    return make
+
+
+def settle(app, registration_id) -> int:
+    """The held place's payment succeeds (as the provider would say): its id."""
+    with app.app_context():
+        payment = ledger.open_payment_of(registration_id)
+        intent = Intent(
+            id=f"pi_test_{payment.id}", status="succeeded", amount=payment.amount,
+            currency=payment.currency.lower(), client_secret="", payment_id=payment.id,
+        )
+        payment_id = payment.id
+        assert settle_intent(intent) == "confirmed"
+    return payment_id
+
+
+def parent_of(app, registration_id) -> int:
+    with app.app_context():
+        return db.session.get(Registration, registration_id).parent_id
+
+
+@pytest.fixture
+def online_places(app, world, book):
+    """The online course with one place paid, one paid then cancelled (refund on its
+    way), one held while paying and one offered from the waiting list."""
+    paid = book(world["online"], "Ada")
+    paid_payment = settle(app, paid)
+    cancelled = book(world["online"], "Bo")
+    settle(app, cancelled)
+    held = book(world["online"], "Cy")
+    offered = book(world["online"], "Di")
+    with app.app_context():
+        assert db.session.get(Registration, offered).status == WAITLISTED
+        cancel_registration(cancelled, actor_id=parent_of(app, cancelled))
+        registration = db.session.get(Registration, offered)
+        assert registration.status == PENDING_PAYMENT and registration.offered_at is not None
+    return {"paid": paid, "paid_payment": paid_payment, "cancelled": cancelled,
+            "held": held, "offered": offered}
+
+
+def refund_rows(app) -> list[Refund]:
+    with app.app_context():
+        rows = list(db.session.scalars(sa.select(Refund).order_by(Refund.id)))
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def read_csv(response) -> list[dict]:
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+# --- what staff see ----------------------------------------------------------------------
+
+
+def test_workshop_page_shows_paid_held_offered_and_refunding(app, client, auth, world,
+                                                            online_places):
+    with app.app_context():
+        money = queries.workshop_money(world["online"], world["centre"])
+        states = {p.baby_name: p.state for p in money.places}
+        assert states == {"Ada": figures.PAID, "Bo": figures.REFUNDING,
+                          "Cy": figures.HELD, "Di": figures.OFFERED}
+        t = money.totals
+        assert (t.paid_count, t.paid) == (2, 12000)
+        assert (t.held_count, t.held, t.offered_count, t.offered) == (1, 6000, 1, 6000)
+        assert (t.refunding_count, t.refunding, t.owed) == (1, 6000, 0)
+        assert t.kept == 6000
+
+    auth.login("staff@example.org")
+    page = client.get(f"/manage/workshops/{world['online'].id}/payments")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for text in ("Held while paying", "Offered, unpaid", "Refund in progress", "Paid",
+                 "£60.00, paid online when booking", "(offered from the waiting list) by",
+                 '<th scope="row">Paid online</th><td>2</td><td>£120.00</td>',
+                 '<th scope="row">Kept online after refunds</th><td></td><td>£60.00</td>'):
+        assert text in html, text
+    # The paid place can be refunded by hand; the held one cannot.
+    assert f"/manage/payments/{online_places['paid_payment']}/refund" in html
+    assert html.count("/refund\"") == 1
+
+
+def test_registrations_list_shows_payment_state_and_deadline(app, client, auth, world,
+                                                             online_places):
+    auth.login("staff@example.org")
+    html = client.get(
+        f"/manage/workshops/{world['online'].id}/registrations"
+    ).get_data(as_text=True)
+    assert "Places taken (3, 2 awaiting payment)" in html
+    assert "Held while paying" in html and "Offered, unpaid" in html
+    assert "£60.00 to pay (offered from the waiting list) by" in html
+    assert "Paid £60.00 online" in html
+    with app.app_context():
+        deadline = db.session.get(Registration, online_places["held"]).hold_expires_at
+    from booking.timefmt import format_local
+
+    assert format_local(deadline, world["centre"].timezone) in html
+
+
+def test_fees_owed_at_the_centre_and_after_a_deposit(app, client, auth, world, book):
+    book(world["at_centre"], "Ed")
+    deposit = book(world["deposit"], "Flo")
+    settle(app, deposit)
+    book(world["free"], "Gus")
+    with app.app_context():
+        money = queries.centre_money(world["centre"])
+        owed = {p.baby_name: p.owed for _w, p in money.places}
+        assert owed == {"Ed": 4500, "Flo": 4500, "Gus": 0}
+        assert (money.totals.owed_count, money.totals.owed) == (2, 9000)
+        assert money.totals.paid == 1500
+    auth.login("staff@example.org")
+    html = client.get(f"/manage/workshops/{world['deposit'].id}/payments").get_data(as_text=True)
+    assert "£60.00: £15.00 deposit online, £45.00 at the centre" in html
+    assert "Deposit £15.00 online" in html and "£45.00 owed at the centre" in html
+    html = client.get(f"/manage/workshops/{world['at_centre'].id}/payments").get_data(
+        as_text=True
+    )
+    assert "Owed at the centre" in html and "Mark paid at the centre" in html
+
+
+def test_centre_page_lists_its_workshops_only(app, client, auth, world, online_places, book):
+    book(world["at_centre"], "Ed")
+    book(world["elsewhere"], "Hal")
+    auth.login("staff@example.org")
+    page = client.get(f"/manage/centres/{world['centre'].id}/payments")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Paid online course" in html and "Pay on the day" in html
+    assert "Elsewhere course" not in html
+    assert "Free taster" not in html  # nothing booked there
+    assert '<th scope="row">Owed at the centre</th><td>1</td><td>£45.00</td>' in html
+    index = client.get("/manage").get_data(as_text=True)
+    assert f"/manage/centres/{world['centre'].id}/payments" in index
+    workshop = client.get(f"/manage/workshops/{world['online'].id}").get_data(as_text=True)
+    assert f"/manage/workshops/{world['online'].id}/payments" in workshop
+
+
+def count_queries(app, client, url: str) -> int:
+    """The SQL statements of one GET of `url`."""
+    statements = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        assert client.get(url).status_code == 200, url
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_execute)
+    return len(statements)
+
+
+def test_payment_pages_cost_the_same_with_more_places(app, client, auth, world, book):
+    settle(app, book(world["online"], "Ada"))
+    book(world["at_centre"], "Ed")
+    auth.login("staff@example.org")
+    urls = [
+        f"/manage/workshops/{world['online'].id}/payments",
+        f"/manage/workshops/{world['online'].id}/payments.csv",
+        f"/manage/centres/{world['centre'].id}/payments",
+        f"/manage/centres/{world['centre'].id}/payments.csv",
+        f"/manage/workshops/{world['online'].id}/registrations",
+    ]
+    few = [count_queries(app, client, url) for url in urls]
+    settle(app, book(world["online"], "Bo"))
+    book(world["online"], "Cy")
+    for name in ("Di", "Ed", "Flo"):
+        book(world["at_centre"], name)
+    assert [count_queries(app, client, url) for url in urls] == few
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def test_workshop_csv_has_a_row_per_place_and_payment(app, client, auth, world, online_places,
+                                                      book):
+    book(world["online"], "=SUM(A1)")  # waiting: not a money row
+    auth.login("staff@example.org")
+    rows = read_csv(client.get(f"/manage/workshops/{world['online'].id}/payments.csv"))
+    by_baby = {row["Baby first name"]: row for row in rows}
+    assert set(by_baby) == {"Ada", "Bo", "Cy", "Di"}
+    with app.app_context():
+        reference = db.session.get(Payment, online_places["paid_payment"]).reference
+    ada = by_baby["Ada"]
+    assert ada["Reference"] == reference
+    assert (ada["Booking status"], ada["Payment status"]) == ("Confirmed", "Paid")
+    assert ada["Amount paid (GBP)"] == "60.00" and ada["Refunded (GBP)"] == "0.00"
+    assert ada["Paid (Europe/London)"] and ada["Parent name"]
+    bo = by_baby["Bo"]
+    assert (bo["Booking status"], bo["Refund in progress (GBP)"]) == ("Cancelled", "60.00")
+    cy = by_baby["Cy"]
+    assert (cy["Payment status"], cy["Amount paid (GBP)"]) == ("Held while paying", "0.00")
+    assert cy["Pay by (Europe/London)"] and cy["Reference"].startswith("PAY-")
+    assert by_baby["Di"]["Payment status"] == "Offered, unpaid"
+
+
+def test_centre_csv_covers_its_workshops_and_guards_formulas(app, client, auth, world, book):
+    book(world["at_centre"], "=HYPERLINK(\"x\")")
+    settle(app, book(world["deposit"], "Flo"))
+    book(world["elsewhere"], "Hal")
+    auth.login("staff@example.org")
+    rows = read_csv(client.get(f"/manage/centres/{world['centre'].id}/payments.csv"))
+    assert {row["Workshop"] for row in rows} == {"Pay on the day", "Deposit course"}
+    evil = next(row for row in rows if row["Workshop"] == "Pay on the day")
+    assert evil["Baby first name"] == "'=HYPERLINK(\"x\")"
+    assert (evil["Owed at centre (GBP)"], evil["Payment status"]) == ("45.00", "Owed at the centre")
+    flo = next(row for row in rows if row["Workshop"] == "Deposit course")
+    assert (flo["Amount paid (GBP)"], flo["Owed at centre (GBP)"]) == ("15.00", "45.00")
+
+
+# --- paid at the centre ------------------------------------------------------------------
+
+
+def test_marking_paid_at_the_centre_and_undoing_it(app, client, auth, world, book):
+    registration_id = book(world["at_centre"], "Ed")
+    auth.login("staff@example.org")
+    url = f"/manage/registrations/{registration_id}/paid-at-centre"
+    answer = client.post(url)
+    assert answer.status_code == 302
+    payments_page = f"/manage/workshops/{world['at_centre'].id}/payments"
+    assert answer.headers["Location"].endswith(payments_page)
+    with app.app_context():
+        marked = db.session.get(Registration, registration_id).paid_at_centre_at
+    assert marked is not None
+    html = client.get(f"/manage/workshops/{world['at_centre'].id}/payments").get_data(
+        as_text=True
+    )
+    assert "Paid at the centre (£45.00)" in html and "Undo paid at the centre" in html
+    # A second press (a double submission) changes nothing.
+    assert client.post(url).status_code == 302
+    with app.app_context():
+        assert db.session.get(Registration, registration_id).paid_at_centre_at == marked
+
+    assert client.post(f"{url}/undo").status_code == 302
+    with app.app_context():
+        assert db.session.get(Registration, registration_id).paid_at_centre_at is None
+        money = queries.money_by_registration(world["at_centre"], world["centre"])
+        assert money[registration_id].owed == 4500
+
+
+def test_the_rest_after_a_deposit_can_be_marked_paid(app, client, auth, world, book):
+    registration_id = book(world["deposit"], "Flo")
+    settle(app, registration_id)
+    auth.login("staff@example.org")
+    assert client.post(f"/manage/registrations/{registration_id}/paid-at-centre").status_code == 302
+    with app.app_context():
+        place = queries.money_by_registration(world["deposit"], world["centre"])[registration_id]
+        assert (place.owed, place.paid_at_centre, place.state) == (0, 4500, figures.PAID_AT_CENTRE)
+
+
+def test_marking_paid_is_refused_where_nothing_is_owed(app, client, auth, world, book):
+    held = book(world["online"], "Cy")  # held while paying: not confirmed
+    paid = book(world["online"], "Ada")
+    settle(app, paid)  # paid online in full
+    free = book(world["free"], "Gus")
+    auth.login("staff@example.org")
+    for registration_id, message in (
+        (held, "Only a confirmed place can be marked paid at the centre."),
+        (paid, "Nothing is owed at the centre for this place."),
+        (free, "Nothing is owed at the centre for this place."),
+    ):
+        answer = client.post(f"/manage/registrations/{registration_id}/paid-at-centre")
+        assert answer.status_code == 409
+        assert message in answer.get_data(as_text=True)
+    with app.app_context():
+        marked = db.session.scalar(
+            sa.select(sa.func.count()).where(Registration.paid_at_centre_at.is_not(None))
+        )
+        assert marked == 0
+    assert client.post("/manage/registrations/999999/paid-at-centre").status_code == 404
+
+
+# --- refunds by hand ---------------------------------------------------------------------
+
+
+def test_refund_by_hand_in_part_then_the_rest(app, client, auth, world, online_places):
+    payment_id = online_places["paid_payment"]
+    auth.login("staff@example.org")
+    url = f"/manage/payments/{payment_id}/refund"
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'value="60.00"' in html and "Ada" in html
+    answer = client.post(url, data={"amount": "12.50", "reason": "Missed week two"})
+    assert answer.status_code == 302
+    assert answer.headers["Location"].endswith(f"/manage/workshops/{world['online'].id}/payments")
+    [first] = [r for r in refund_rows(app) if r.payment_id == payment_id]
+    assert (first.amount, first.initiated_by, first.status, first.reason) == (
+        1250, BY_STAFF, REFUND_PENDING, "Missed week two"
+    )
+    # More than is left is refused, saying how much is left.
+    answer = client.post(url, data={"amount": "50", "reason": "Goodwill"})
+    assert answer.status_code == 422
+    assert "At most £47.50 can still be refunded" in answer.get_data(as_text=True)
+    assert client.post(url, data={"amount": "£47.50", "reason": "Goodwill"}).status_code == 302
+    amounts = [r.amount for r in refund_rows(app) if r.payment_id == payment_id]
+    assert amounts == [1250, 4750]
+    html = client.get(url).get_data(as_text=True)
+    assert "Nothing is left to refund on this payment" in html
+    assert "<dt>On its way back</dt><dd>£60.00</dd>" in html
+    assert "Refund by hand: Missed week two" in html
+    answer = client.post(url, data={"amount": "1", "reason": "Again"})
+    assert answer.status_code == 409
+    with app.app_context():
+        place = queries.money_by_registration(world["online"], world["centre"])[
+            online_places["paid"]
+        ]
+        assert (place.refunding, place.state) == (6000, figures.REFUNDING)
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason", "message"),
+    [
+        ("abc", "Goodwill", "The amount must be a number, such as 12.50."),
+        ("1,000", "Goodwill", "The amount must be a number, such as 12.50."),
+        ("0", "Goodwill", "The amount must be more than 0."),
+        ("-5", "Goodwill", "The amount must be more than 0."),
+        ("12.345", "Goodwill", "The amount can have at most two decimal places."),
+        ("", "Goodwill", "Enter the amount to refund, such as 12.50."),
+        ("60.01", "Goodwill", "At most £60.00 can still be refunded"),
+        ("10", "", "Give the reason for the refund; the parent sees it."),
+        ("10", "x" * 201, "Reason must be at most 200 characters"),
+    ],
+)
+def test_bad_refunds_are_refused_with_a_message(app, client, auth, world, book, amount, reason,
+                                                message):
+    registration_id = book(world["online"], "Ada")
+    payment_id = settle(app, registration_id)
+    auth.login("staff@example.org")
+    answer = client.post(
+        f"/manage/payments/{payment_id}/refund", data={"amount": amount, "reason": reason}
+    )
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert message in html
+    field = "reason" if "eason" in message else "amount"
+    assert f'id="{field}-error"' in html
+    assert refund_rows(app) == []
+
+
+def test_only_a_payment_that_took_money_can_be_refunded(app, client, auth, world, book):
+    held = book(world["online"], "Cy")
+    with app.app_context():
+        payment_id = ledger.open_payment_of(held).id
+    auth.login("staff@example.org")
+    url = f"/manage/payments/{payment_id}/refund"
+    assert "did not go through" in client.get(url).get_data(as_text=True)
+    answer = client.post(url, data={"amount": "10", "reason": "Why not"})
+    assert answer.status_code == 409
+    assert "Only a payment that went through can be refunded." in answer.get_data(as_text=True)
+    assert client.post("/manage/payments/999999/refund", data={"amount": "1"}).status_code == 404
+    assert refund_rows(app) == []
+
+
+def test_staff_may_refund_after_the_cut_off(app, client, auth, world, make_workshop, book):
+    soon = make_workshop(centre=world["centre"], instructor=world["teacher"], title="Tomorrow",
+                         payment_mode="online", price=Decimal("30.00"), starts_in_days=0.5,
+                         cancellation_cutoff_hours=24)
+    registration_id = book(soon, "Ada")
+    payment_id = settle(app, registration_id)
+    with app.app_context():
+        cancel_registration(registration_id, actor_id=world["staff"].id, on_behalf=True)
+    assert refund_rows(app) == []  # after the cut-off the policy gives nothing back
+    auth.login("staff@example.org")
+    answer = client.post(f"/manage/payments/{payment_id}/refund",
+                         data={"amount": "30.00", "reason": "Baby was unwell"})
+    assert answer.status_code == 302
+    assert [(r.amount, r.initiated_by) for r in refund_rows(app)] == [(3000, BY_STAFF)]
+
+
+def test_two_staff_refunding_at_once_never_give_back_more_than_was_paid(app, world, book):
+    payment_id = settle(app, book(world["online"], "Ada"))
+    outcomes = []
+    barrier = threading.Barrier(2)
+
+    def refund():
+        with app.app_context():
+            actor = db.session.get(User, world["staff"].id)
+            barrier.wait()
+            try:
+                staff.refund_by_hand(payment_id, actor, amount="40", reason="Goodwill")
+                outcomes.append("refunded")
+            except Invalid as exc:
+                outcomes.append(exc.fields["amount"])
+            db.session.remove()
+
+    threads = [threading.Thread(target=refund) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["At most £20.00 can still be refunded on "
+                                f"PAY-{payment_id:06d}.", "refunded"]
+    assert [r.amount for r in refund_rows(app)] == [4000]
+
+
+def test_a_refund_by_hand_is_made_once_by_payments_run(app, client, auth, stripe, world, book):
+    registration_id = book(world["online"], "Ada")
+    parent_id = parent_of(app, registration_id)
+    with app.app_context():
+        checkout.pay_page(registration_id, parent_id)
+        outcome = checkout.pay_with_card(registration_id, parent_id, card_token(stripe))
+        assert outcome.state == "paid"
+        payment = db.session.scalar(sa.select(Payment))
+        payment_id, intent_id = payment.id, payment.stripe_payment_intent_id
+    auth.login("staff@example.org")
+    answer = client.post(f"/manage/payments/{payment_id}/refund",
+                         data={"amount": "12.50", "reason": "Missed a week"})
+    assert answer.status_code == 302
+    assert refunds_at(stripe, intent_id) == []  # nothing is sent from the page itself
+    with app.app_context():
+        assert run_payments().refunded == 1
+        assert run_payments().refunded == 0
+        assert db.session.get(Payment, payment_id).refunded == 1250
+        assert db.session.scalar(sa.select(Refund.status)) == REFUND_SUCCEEDED
+        subjects = list(db.session.scalars(sa.select(OutboxMessage.subject)))
+        assert any(s.startswith("Refund of £12.50") for s in subjects)
+    assert [r["amount"] for r in refunds_at(stripe, intent_id)] == [1250]
+    html = client.get(f"/manage/workshops/{world['online'].id}/payments").get_data(as_text=True)
+    assert "Part refunded" in html and "Refunded £12.50" in html
+    with app.app_context():
+        assert db.session.get(Registration, registration_id).status == CONFIRMED
+
+
+# --- who may ------------------------------------------------------------------------------
+
+
+def _pages(world, payment_id):
+    w, c = world["online"].id, world["centre"].id
+    return [
+        f"/manage/workshops/{w}/payments",
+        f"/manage/workshops/{w}/payments.csv",
+        f"/manage/centres/{c}/payments",
+        f"/manage/centres/{c}/payments.csv",
+        f"/manage/payments/{payment_id}/refund",
+    ]
+
+
+def _posts(registration_id, payment_id):
+    return [
+        (f"/manage/registrations/{registration_id}/paid-at-centre", {}),
+        (f"/manage/registrations/{registration_id}/paid-at-centre/undo", {}),
+        (f"/manage/payments/{payment_id}/refund", {"amount": "10", "reason": "Hijack"}),
+    ]
+
+
+def test_staff_of_another_centre_sees_and_changes_nothing(app, client, auth, world, book):
+    payment_id = settle(app, book(world["online"], "Ada"))
+    owed = book(world["at_centre"], "Ed")
+    auth.login("other@example.org")
+    for path in _pages(world, payment_id):
+        assert client.get(path).status_code == 404, path
+    for path, data in _posts(owed, payment_id):
+        assert client.post(path, data=data).status_code == 404, path
+    assert refund_rows(app) == []
+    with app.app_context():
+        assert db.session.get(Registration, owed).paid_at_centre_at is None
+        # The services check too, whatever calls them.
+        other = db.session.get(User, world["other_staff"].id)
+        with pytest.raises(Forbidden):
+            staff.refund_by_hand(payment_id, other, amount="10", reason="Hijack")
+        with pytest.raises(Forbidden):
+            staff.mark_paid_at_centre(owed, other)
+    # Their own centre's page shows only their own workshop.
+    html = client.get(f"/manage/centres/{world['other'].id}/payments").get_data(as_text=True)
+    assert "Paid online course" not in html
+
+
+def test_parents_instructors_and_strangers_are_kept_out(app, client, auth, world, book,
+                                                         make_user):
+    payment_id = settle(app, book(world["online"], "Ada"))
+    owed = book(world["at_centre"], "Ed")
+    for path in _pages(world, payment_id):
+        answer = client.get(path)
+        assert answer.status_code == 302 and "/login" in answer.headers["Location"], path
+    make_user("parent@example.org")
+    for email in ("parent@example.org", "teacher@example.org"):
+        auth.login(email)
+        for path in _pages(world, payment_id):
+            assert client.get(path).status_code == 403, path
+        for path, data in _posts(owed, payment_id):
+            assert client.post(path, data=data).status_code == 403, path
+        auth.logout()
+    make_user("admin@example.org", role="admin")
+    auth.login("admin@example.org")
+    for path in _pages(world, payment_id):
+        assert client.get(path).status_code == 200, path
+    assert refund_rows(app) == []
+
+
+def test_an_expired_form_changes_nothing(app, client, auth, world, book):
+    payment_id = settle(app, book(world["online"], "Ada"))
+    owed = book(world["at_centre"], "Ed")
+    auth.login("staff@example.org")
+    app.config["WTF_CSRF_ENABLED"] = True
+    for path, data in _posts(owed, payment_id):
+        assert client.post(path, data=data).status_code == 400, path
+    assert refund_rows(app) == []
+    with app.app_context():
+        assert db.session.get(Registration, owed).paid_at_centre_at is None
+
+
+# --- the instructor's roster -------------------------------------------------------------
+
+
+def test_roster_shows_places_held_while_paying_apart(app, client, auth, world, online_places):
+    auth.login("teacher@example.org")
+    html = client.get(f"/teach/workshops/{world['online'].id}").get_data(as_text=True)
+    assert "Held, awaiting payment (2)" in html
+    assert "1 of 3 taken, 2 held awaiting payment" in html
+    assert "Offered from the waiting list" in html
+    held_section = html.split("Held, awaiting payment (2)")[1].split("Waiting list")[0]
+    assert "Cy" in held_section and "Di" in held_section and "Ada" not in held_section
+    roster = client.get(f"/teach/workshops/{world['online'].id}/roster.csv").get_data(
+        as_text=True
+    )
+    assert "Ada" in roster and "Cy" not in roster and "Di" not in roster
+
+
+# --- the rules, directly -----------------------------------------------------------------
+
+
+def test_refund_amounts_are_read_in_major_units():
+    assert staff.refund_amount("12.50") == 1250
+    assert staff.refund_amount(" £7 ") == 700
+    assert staff.refund_amount(".5") == 50
+    assert staff.refund_amount("3.") == 300
+    for bad in ("", None, "1e3", "NaN", "twelve", "0.00", "12.505", "99999999"):
+        with pytest.raises(Invalid) as caught:
+            staff.refund_amount(bad)
+        assert set(caught.value.fields) == {"amount"}
+
+
+def test_the_fee_at_the_centre(app, world):
+    assert figures.at_centre_fee(world["at_centre"], 0) == 4500
+    assert figures.at_centre_fee(world["deposit"], 1500) == 4500
+    assert figures.at_centre_fee(world["online"], 6000) == 0
+    assert figures.at_centre_fee(world["free"], 0) == 0
+    assert figures.owed_at_centre(4500, CONFIRMED, None) == 4500
+    assert figures.owed_at_centre(4500, PENDING_PAYMENT, None) == 0
+
+
+# --- valid HTML ---------------------------------------------------------------------------
+
+
+def test_payment_pages_are_valid_html(app, client, auth, world, online_places, book):
+    book(world["at_centre"], "Ed")
+    auth.login("staff@example.org")
+    app.config["WTF_CSRF_ENABLED"] = True
+    refund = f"/manage/payments/{online_places['paid_payment']}/refund"
+    pages = {}
+    for path in (
+        f"/manage/workshops/{world['online'].id}/payments",
+        f"/manage/workshops/{world['at_centre'].id}/payments",
+        f"/manage/centres/{world['centre'].id}/payments",
+        f"/manage/workshops/{world['online'].id}/registrations",
+        refund,
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        pages[path] = answer.get_data(as_text=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    refused = client.post(refund, data={"amount": "abc", "reason": ""})
+    assert refused.status_code == 422
+    pages["refund with errors"] = refused.get_data(as_text=True)
+    auth.logout()
+    auth.login("teacher@example.org")
+    pages["roster"] = client.get(f"/teach/workshops/{world['online'].id}").get_data(as_text=True)
+    errors = html_errors(pages)
+    invalid = {label: problems for label, problems in errors.items() if problems}
+    assert not invalid, invalid
