@@ -22,7 +22,7 @@ from booking.models.payment import (
     SUCCEEDED,
 )
 from booking.models.registration import CONFIRMED, PENDING_PAYMENT
-from booking.models.workshop import PAY_FREE
+from booking.services.payments.figures import at_centre_fee, owed_at_centre
 from booking.services.payments.money import format_money
 
 # What a refund line says to the parent.
@@ -152,12 +152,13 @@ def _money(registration: Registration, workshop: Workshop, currency: str,
             money.to_pay = format_money(amount, currency)
             money.pay_by = registration.hold_expires_at
             money.offered = registration.offered_at is not None
-    elif registration.status == CONFIRMED and workshop.payment_mode != PAY_FREE:
-        rest = workshop.price_minor - paid_online
-        if registration.paid_at_centre_at is not None:
+    elif registration.status == CONFIRMED:
+        fee = at_centre_fee(workshop, paid_online)
+        if fee and registration.paid_at_centre_at is not None:
             money.paid_at_centre = True
-        elif rest > 0:
-            money.at_centre = format_money(rest, currency)
+        owed = owed_at_centre(fee, registration.status, registration.paid_at_centre_at)
+        if owed:
+            money.at_centre = format_money(owed, currency)
             money.at_centre_is_rest = paid_online > 0
     return money
 
