@@ -11,6 +11,7 @@ from booking.services.catalogue import search as catalogue
 from booking.timefmt import local_to_utc
 
 WORKSHOP_KEYS = {
+    "payment",
     "min_places",
     "decision_at",
     "run_confirmed",
@@ -110,6 +111,8 @@ def test_workshop_reads_as_the_product_says(app, client, make_workshop, make_cen
         "min_age_weeks": 8,
         "max_age_weeks": 30,
         "price": "45.00",
+        "payment": {"mode": "at_centre", "amount": 4500, "deposit": None, "refund_fee": 0,
+                    "currency": "AUD"},
         "held_places": 0,
         "held_unclaimed": 0,
         "topics": [],

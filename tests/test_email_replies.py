@@ -227,10 +227,10 @@ def test_payment_text_for_every_mode():
     assert payment_text(FREE, Decimal("45"), "GBP") == "Free: there is nothing to pay."
     assert payment_text(AT_CENTRE, Decimal("0"), "GBP") == "Free: there is nothing to pay."
     assert payment_text(AT_CENTRE, Decimal("45"), "GBP") == "Pay £45.00 at the centre."
-    assert payment_text(ONLINE, Decimal("45"), "EUR") == "€45.00, paid online when you booked."
+    assert payment_text(ONLINE, Decimal("45"), "EUR") == "€45.00, paid online by card when booking."
     assert payment_text(DEPOSIT, Decimal("45"), "GBP", Decimal("10")) == (
-        "£45.00: a deposit of £10.00 paid online when you booked, and £35.00 to pay at the "
-        "centre."
+        "£45.00: a deposit of £10.00 paid online by card when booking, and £35.00 to pay at "
+        "the centre."
     )
 
 

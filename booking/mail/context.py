@@ -97,11 +97,11 @@ def payment_text(mode: str, price, currency: str, deposit=None) -> str:
         return "Free: there is nothing to pay."
     amount = format_price(price, currency)
     if mode == ONLINE:
-        return f"{amount}, paid online when you booked."
+        return f"{amount}, paid online by card when booking."
     if mode == DEPOSIT and deposit and 0 < deposit < price:
         return (
-            f"{amount}: a deposit of {format_price(deposit, currency)} paid online when "
-            f"you booked, and {format_price(price - deposit, currency)} to pay at the centre."
+            f"{amount}: a deposit of {format_price(deposit, currency)} paid online by card "
+            f"when booking, and {format_price(price - deposit, currency)} to pay at the centre."
         )
     return f"Pay {amount} at the centre."
 

@@ -97,13 +97,14 @@ def queue_promoted(data: BookingData) -> OutboxMessage | None:
 
 
 def queue_booking_cancelled(
-    data: BookingData, *, was_confirmed: bool | None = None
+    data: BookingData, *, was_confirmed: bool | None = None, refund_text: str = ""
 ) -> OutboxMessage | None:
     """Tell a parent their booking (or waiting-list place) is cancelled.
 
     A booking that had a confirmed place gets a METHOD:CANCEL invite so calendars
     remove its sessions. `was_confirmed` defaults to "it has a confirmed_at". What
     to bring and how to get there are left out: the family is no longer coming.
+    `refund_text`, when given, says what is being refunded to them.
     """
     booking = booking_info(data)
     if was_confirmed is None:
@@ -116,6 +117,7 @@ def queue_booking_cancelled(
         "booking_cancelled",
         subject,
         was_confirmed=was_confirmed,
+        refund_text=refund_text,
         practical=False,
         ics=ics,
         ics_method="CANCEL" if ics else None,

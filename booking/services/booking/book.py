@@ -24,6 +24,7 @@ from booking.models.registration import (
     WAITLISTED,
 )
 from booking.services.accounts.babies import find_or_add_baby, get_baby
+from booking.services.booking.payment_terms import refund_line
 from booking.services.booking.places import (
     age_weeks_now,
     bookable_workshop,
@@ -262,8 +263,8 @@ def cancel_registration(
     staff rights) any time. A freed place goes to the waiting list in the same
     transaction. What was paid online is refunded by the workshop's policy, in the
     same transaction (a refund row): in full less its refund fee before the cut-off,
-    nothing after it (staff may still refund by hand). Cancelling an already
-    cancelled booking changes nothing.
+    nothing after it (staff may still refund by hand); the email says what is refunded.
+    Cancelling an already cancelled booking changes nothing.
     """
     with write_transaction():
         registration = db.session.get(Registration, require_int(registration_id, "The booking"))
@@ -285,22 +286,26 @@ def cancel_registration(
         registration.invite_sequence += 1
         if previous in HOLDS_PLACE:
             release_place(workshop, held_place=registration.held_place)
+        refund_text = ""
         if previous == CONFIRMED:
             withdraw_future_absences(registration)
             cutoff = cancellation_cutoff(workshop)
             if cutoff is None or now < cutoff:
-                ledger.refund_registration(
+                refunds = ledger.refund_registration(
                     registration.id,
                     reason="Cancelled before the cut-off",
                     initiated_by=BY_STAFF if on_behalf else BY_PARENT,
                     keep=workshop.refund_fee,
                 )
+                refund_text = refund_line(refunds, workshop.refund_fee)
         db.session.flush()
         if previous == PENDING_PAYMENT:
             ledger.abandon_open_payments(registration.id)
             notify_hold_released(registration, reason="cancelled")
         else:
-            notify_booking_cancelled(registration, was_confirmed=previous == CONFIRMED)
+            notify_booking_cancelled(
+                registration, was_confirmed=previous == CONFIRMED, refund_text=refund_text
+            )
         if previous in HOLDS_PLACE:
             promote_waitlist(workshop.id)
     return registration

@@ -1,7 +1,8 @@
 """What cancelling one of a parent's bookings would do, in words, before they confirm.
 
 The confirmation page prints these terms; `booking.services.booking.book.cancel_registration`
-carries the cancellation out, under the same rule (`cancel_state`).
+carries the cancellation out, under the same rule (`cancel_state`), and refunds what
+`booking.services.booking.payment_terms.cancel_refund` says it will.
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from booking.extensions import db
 from booking.models import Centre, Registration, Workshop
 from booking.models.registration import CANCELLED, WAITLISTED
 from booking.services.booking.book import cancel_state
+from booking.services.booking.payment_terms import cancel_refund
 from booking.services.booking.places import cancellation_cutoff, require_int, utc_now
 from booking.services.errors import NotFound
 from booking.timefmt import format_local
@@ -80,17 +82,6 @@ def _where_the_place_goes(registration: Registration, workshop: Workshop, now) -
     return "The place opens for another family to book."
 
 
-def _refund(workshop: Workshop, centre: Centre) -> str:
-    """What the refund rules are. Payment is taken at the centre, never online yet."""
-    if not workshop.price:
-        return "This class is free, so there is nothing to pay or refund."
-    return (
-        "Payment for this class is taken at the centre, not online, so nothing was paid "
-        f"through this site. If you have already paid {centre.name}, ask them about a "
-        "refund."
-    )
-
-
 def cancel_terms(registration_id, parent_id: int, now: datetime | None = None) -> CancelTerms:
     """What cancelling this parent's booking (or leaving its waiting list) would do now:
     where the place goes, the cut-off, the refund rules, or why it is no longer possible.
@@ -119,7 +110,7 @@ def cancel_terms(registration_id, parent_id: int, now: datetime | None = None) -
         ),
         confirm_label="Yes, leave the waiting list" if waiting else "Yes, cancel this booking",
         keep_label="Stay on the waiting list" if waiting else "Keep my booking",
-        refund=_refund(workshop, centre),
+        refund=cancel_refund(registration, workshop, now),
     )
     if not allowed:
         terms.heading = (

@@ -12,6 +12,7 @@ from booking.models.registration import ACTIVE, CANCELLED, HOLDS_PLACE, WAITLIST
 from booking.services.accounts.babies import list_babies
 from booking.services.booking.book import cancel_state
 from booking.services.booking.money_lines import BookingMoney, booking_money
+from booking.services.booking.payment_terms import PaymentWords, payment_words
 from booking.services.booking.places import (
     Eligibility,
     age_weeks_now,
@@ -74,6 +75,8 @@ class PanelState:
     health_note: str = HEALTH_NOTE
     closes_at: datetime | None = None
     late_join_session: int = 1
+    # How it is paid and the refund policy, shown before booking.
+    payment: PaymentWords | None = None
 
     @property
     def is_open(self) -> bool:
@@ -115,6 +118,7 @@ def panel_state(workshop: Workshop, parent_id: int | None) -> PanelState:
         waiting_count=waiting_count(workshop.id),
         closes_at=booking_closes_at(workshop),
         late_join_session=workshop.late_join_until or 1,
+        payment=payment_words(workshop),
     )
     if parent_id is None:
         return state

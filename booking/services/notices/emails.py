@@ -56,12 +56,15 @@ def notify_promoted(registration: Registration) -> OutboxMessage | None:
 
 
 def notify_booking_cancelled(
-    registration: Registration, *, was_confirmed: bool | None = None
+    registration: Registration, *, was_confirmed: bool | None = None, refund_text: str = ""
 ) -> OutboxMessage | None:
     """Tell a parent their booking (or waiting-list place) is cancelled; one that had a
-    place (`was_confirmed`, by default "it has a confirmed_at") gets a CANCEL invite."""
+    place (`was_confirmed`, by default "it has a confirmed_at") gets a CANCEL invite, and
+    `refund_text` says what is being refunded, when anything is."""
     db.session.flush()
-    return notify.queue_booking_cancelled(booking_data(registration), was_confirmed=was_confirmed)
+    return notify.queue_booking_cancelled(
+        booking_data(registration), was_confirmed=was_confirmed, refund_text=refund_text
+    )
 
 
 def notify_session_changed(

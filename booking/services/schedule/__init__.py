@@ -9,7 +9,9 @@
 - decisions: run_decisions (minimum numbers decided, waiting lists closed),
   confirm_run.
 - topic_tags: set_workshop_topics, set_instructor_topics.
-- fields: the rule for each field, shared by the staff pages, the API and the CSV.
+- fields: the rule for each field, shared by the staff pages, the API and the CSV;
+  payment_fields: those of how a workshop is paid (mode, deposit, cancellation fee),
+  and payment_input: changing them once families have booked.
 - workshop_input: whole-workshop checks for creating (check_workshop) and editing
   (clean_workshop_changes).
 - queries: a workshop's sessions, booked and waiting counts, topics.

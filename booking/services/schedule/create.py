@@ -17,6 +17,7 @@ from booking.models import Centre, Workshop, WorkshopSession
 from booking.models import workshop_topic as workshop_topic_table
 from booking.models.workshop import DRAFT, PUBLISHED
 from booking.services.errors import Invalid
+from booking.services.payments.money import to_minor
 from booking.services.schedule.workshop_input import DECISION_HOURS_BEFORE, check_workshop
 
 HELD_RELEASE_HOURS_BEFORE = 48
@@ -51,12 +52,17 @@ def create_workshop(
     late_join_until: int = 1,
     cancellation_cutoff_hours: int = 24,
     room: str = "",
+    payment: str | None = None,
+    deposit: Decimal | str | None = None,
+    refund_fee: Decimal | str | int = 0,
 ) -> Workshop:
     """Add a workshop and its weekly sessions to the current transaction.
 
     `first_session_local` is the centre's wall-clock time (naive); every session keeps
     that local time, also across a daylight-saving change; `sessions` may be left out
-    for a single class (it has one). Raises Invalid with
+    for a single class (it has one). `payment` is free, at_centre (the default), online
+    or deposit, with a `deposit` for the last; `deposit` and `refund_fee` (the
+    cancellation fee) are in major units like the price. Raises Invalid with
     {field: message} for every bad field. Adds and flushes, never commits: wrap calls
     in write_transaction() (one import is then all or nothing).
     """
@@ -86,6 +92,9 @@ def create_workshop(
             "late_join_until": late_join_until,
             "cancellation_cutoff_hours": cancellation_cutoff_hours,
             "room": room,
+            "payment": payment,
+            "deposit": deposit,
+            "refund_fee": refund_fee,
         }
     )
     if errors:
@@ -109,6 +118,9 @@ def _build(clean: dict) -> Workshop:
         max_age_weeks=clean["max_age_weeks"],
         price=clean["price"],
         cancellation_cutoff_hours=clean["cancellation_cutoff_hours"],
+        payment_mode=clean["payment"],
+        deposit=None if clean["deposit"] is None else to_minor(clean["deposit"]),
+        refund_fee=to_minor(clean["refund_fee"]),
         status=PUBLISHED if clean["publish"] else DRAFT,
         min_places=clean["min_places"],
         decision_at=(

@@ -157,7 +157,9 @@ def update_workshop(workshop_id: int, **fields) -> Workshop:
 
     Fields: title, description, what_to_bring, min_age_weeks, max_age_weeks, price,
     cancellation_cutoff_hours, instructor_id (an instructor at the workshop's centre),
-    min_places, decision_at (an aware datetime), run_confirmed and late_join_until.
+    min_places, decision_at (an aware datetime), run_confirmed, late_join_until, and
+    payment, deposit and refund_fee (booking.services.schedule.payment_fields; refused
+    as a Conflict where the families booked forbid it).
     """
     with write_transaction():
         workshop = lock_workshop_to_change(workshop_id)

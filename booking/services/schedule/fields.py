@@ -6,6 +6,8 @@ same wherever it is typed. Each rule takes a raw value (typed, or text from a fo
 CSV cell), returns the clean value or raises `FieldError`, whose message names the
 field. Rules between two fields take the other field's clean value, or None when it is
 unknown (the cross-check is then skipped). Nothing here touches the database.
+How a workshop is paid (payment mode, deposit, cancellation fee) has its rules in
+booking.services.schedule.payment_fields, built on `money` here.
 """
 
 import re
@@ -171,6 +173,15 @@ def price(value) -> Decimal:
     """A price in the centre's currency, to the penny (0 for free)."""
     if isinstance(value, bool) or blank(value):
         raise FieldError("Give the price, such as 45.00 (0 for free).")
+    return money(value, "price")
+
+
+def money(value, what: str, example: str = "45.00") -> Decimal:
+    """An amount in the centre's currency (major units, to the penny) from a number or
+    text such as '45.00' or '£45': from 0 to MAX_PRICE. `what` names it in messages
+    ('price', 'deposit')."""
+    if isinstance(value, bool) or value is None:
+        raise FieldError(f"The {what} must be a number, such as {example}.")
     if isinstance(value, float):
         value = str(value)
     if isinstance(value, str):
@@ -178,15 +189,15 @@ def price(value) -> Decimal:
     try:
         amount = Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
-        raise FieldError("The price must be a number, such as 45.00.") from None
+        raise FieldError(f"The {what} must be a number, such as {example}.") from None
     if not amount.is_finite():
-        raise FieldError("The price must be a number, such as 45.00.")
+        raise FieldError(f"The {what} must be a number, such as {example}.")
     if amount < 0:
-        raise FieldError("The price must be 0 or more.")
+        raise FieldError(f"The {what} must be 0 or more.")
     if amount > MAX_PRICE:
-        raise FieldError(f"The price must be at most {MAX_PRICE}.")
+        raise FieldError(f"The {what} must be at most {MAX_PRICE}.")
     if amount != amount.quantize(Decimal("0.01")):
-        raise FieldError("The price can have at most two decimal places.")
+        raise FieldError(f"The {what} can have at most two decimal places.")
     return amount.quantize(Decimal("0.01"))
 
 

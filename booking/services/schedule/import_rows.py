@@ -61,10 +61,13 @@ class PlannedWorkshop:
         sessions = f["sessions"]
         when = format_local(self.first_starts_at, self.timezone)
         plural = "session" if sessions == 1 else "sessions"
+        paid = f["payment"].replace("_", " ")
+        if f["deposit"] is not None:
+            paid += f" {f['deposit']}"
         return (
             f"row {self.row}: {f['kind']} {f['title']!r} at {self.centre_name} "
             f"({self.centre_slug}) with {self.instructor_email}, {sessions} {plural} "
-            f"from {when}, {f['capacity']} places, price {f['price']}, "
+            f"from {when}, {f['capacity']} places, price {f['price']} ({paid}), "
             f"{'published' if f['publish'] else 'draft'}"
         )
 

@@ -38,7 +38,15 @@ COLUMNS = (
     "description",
     "publish",
 )
-OPTIONAL_COLUMNS = ("topics", "min_places", "held_places", "late_join_until")
+OPTIONAL_COLUMNS = (
+    "topics",
+    "min_places",
+    "held_places",
+    "late_join_until",
+    "payment",
+    "deposit",
+    "refund_fee",
+)
 ALL_COLUMNS = COLUMNS + OPTIONAL_COLUMNS
 MAX_BYTES = 1_000_000
 MAX_ROWS = 500

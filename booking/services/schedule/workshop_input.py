@@ -21,6 +21,8 @@ from booking.services.accounts.users import find_user_by_email
 from booking.services.errors import Invalid
 from booking.services.schedule import fields as rules
 from booking.services.schedule.fields import MIN_DURATION, NOT_AN_INSTRUCTOR
+from booking.services.schedule.payment_fields import PAYMENT_FIELDS, check_payment, major
+from booking.services.schedule.payment_input import clean_payment_changes
 from booking.timefmt import local_to_utc, to_local
 
 DECISION_HOURS_BEFORE = 48
@@ -50,6 +52,10 @@ FIELDS: dict[str, object] = {
     "late_join_until": 1,
     "cancellation_cutoff_hours": 24,
     "room": "",
+    # How it is paid (booking.services.schedule.payment_fields); blank: the defaults.
+    "payment": "",
+    "deposit": "",
+    "refund_fee": "",
 }
 REQUIRED = tuple(name for name, default in FIELDS.items() if default is None)
 _REQUIRED_LABELS = {
@@ -125,6 +131,16 @@ def validate_workshop_fields(data: dict) -> tuple[dict, dict]:
     check("price", rules.price)
     check("publish", rules.publish)
     check("topics", rules.topics)
+    terms, payment_errors = check_payment(
+        {name: values[name] for name in PAYMENT_FIELDS},
+        None if "price" in errors else clean.get("price"),
+    )
+    for name, message in payment_errors.items():
+        errors.setdefault(name, message)
+    if terms is not None:
+        clean.update(
+            payment=terms.mode, deposit=major(terms.deposit), refund_fee=major(terms.refund_fee)
+        )
     clean = {name: value for name, value in clean.items() if name not in errors}
     return clean, errors
 
@@ -234,6 +250,9 @@ EDITABLE_FIELDS = (
     "decision_at",
     "run_confirmed",
     "late_join_until",
+    "payment",
+    "deposit",
+    "refund_fee",
 )
 
 
@@ -323,7 +342,9 @@ def _clean_decision_fields(
 def clean_workshop_changes(workshop: Workshop, fields: dict, capacity=None) -> dict:
     """The clean values of changes to a workshop's EDITABLE_FIELDS, or Invalid naming
     every refused field. Reads only; `capacity` is the new capacity when it changes in
-    the same request (the minimum is checked against it)."""
+    the same request (the minimum is checked against it). How it is paid comes back as
+    the stored attributes that change (payment_mode, deposit and refund_fee in minor
+    units); a change the bookings forbid is a Conflict (see payment_input)."""
     unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
     if unknown:
         errors = {name: "This cannot be changed here." for name in unknown}
@@ -358,6 +379,7 @@ def clean_workshop_changes(workshop: Workshop, fields: dict, capacity=None) -> d
         else:
             clean["instructor_id"] = instructor.id
     _clean_decision_fields(workshop, fields, clean, errors, capacity)
+    clean.update(clean_payment_changes(workshop, fields, clean, errors))
     if errors:
         raise Invalid("Some details need correcting.", errors)
     return clean

@@ -6,7 +6,10 @@ from decimal import Decimal
 from flask import current_app
 
 from booking.models import Centre, Workshop, WorkshopSession
+from booking.models.workshop import PAY_DEPOSIT
+from booking.services.booking.payment_terms import payment_mode
 from booking.services.catalogue.search import instructor_name
+from booking.services.payments.figures import PlaceMoney
 from booking.services.teaching.roster import RosterEntry
 from booking.timefmt import iso_local
 from booking.web.api.schemas import responses
@@ -49,6 +52,18 @@ def centre_reply(centre: Centre) -> responses.Centre:
     )
 
 
+def payment_reply(workshop: Workshop) -> dict:
+    """How the workshop is paid, in minor units of its centre's currency."""
+    mode = payment_mode(workshop)
+    return {
+        "mode": mode,
+        "amount": workshop.price_minor,
+        "deposit": workshop.online_amount if mode == PAY_DEPOSIT else None,
+        "refund_fee": workshop.refund_fee or 0,
+        "currency": workshop.centre.currency,
+    }
+
+
 def workshop_reply(workshop: Workshop, waitlist_count: int, topics=()) -> responses.Workshop:
     """A workshop as PRODUCT.md gives it; times in ISO 8601 with the centre's offset.
 
@@ -77,6 +92,7 @@ def workshop_reply(workshop: Workshop, waitlist_count: int, topics=()) -> respon
         min_age_weeks=workshop.min_age_weeks,
         max_age_weeks=workshop.max_age_weeks,
         price=price_text(workshop.price),
+        payment=payment_reply(workshop),
         min_places=workshop.min_places,
         decision_at=iso_local(workshop.decision_at, tz) if workshop.decision_at else None,
         run_confirmed=workshop.run_confirmed,
@@ -119,8 +135,27 @@ def session_reply(session: WorkshopSession, tz_name: str) -> responses.Session:
     )
 
 
-def registration_reply(entry: RosterEntry, tz_name: str) -> responses.Registration:
-    """One place on a workshop's roster, with the baby's age at the first session."""
+def registration_payment(money: PlaceMoney | None, currency: str) -> dict:
+    """A place's money (nothing to say for a place without any)."""
+    if money is None:
+        return {"state": "nothing", "paid": 0, "refunded": 0, "refunding": 0, "due": 0,
+                "owed_at_centre": 0, "currency": currency}
+    return {
+        "state": money.state,
+        "paid": money.paid,
+        "refunded": money.refunded,
+        "refunding": money.refunding,
+        "due": money.due if money.held else 0,
+        "owed_at_centre": money.owed,
+        "currency": currency,
+    }
+
+
+def registration_reply(
+    entry: RosterEntry, tz_name: str, money: PlaceMoney | None, currency: str
+) -> responses.Registration:
+    """One place on a workshop's roster, with the baby's age at the first session and
+    the place's money."""
     reg, baby, parent = entry.registration, entry.baby, entry.parent
     return responses.Registration(
         id=reg.id,
@@ -135,5 +170,6 @@ def registration_reply(entry: RosterEntry, tz_name: str) -> responses.Registrati
             "name": parent.name if parent is not None else None,
             "email": parent.email if parent is not None else None,
         },
+        payment=registration_payment(money, currency),
         created_at=iso_local(reg.created_at, tz_name),
     )

@@ -19,6 +19,7 @@ from booking.services.booking.idempotency import HEADER as IDEMPOTENCY_HEADER
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import MAX_ID
 from booking.services.errors import CapacityRefused, Conflict, DomainError, Invalid, NotFound
+from booking.services.payments.queries import money_by_registration
 from booking.services.schedule import create, edit, sessions
 from booking.services.schedule.workshop_input import instructor_id_for_email
 from booking.services.teaching import roster
@@ -122,12 +123,14 @@ def create_workshop():
 @operation(
     "patch", "/workshops/<int:workshop_id>", operation_id="updateWorkshop",
     summary="Change a workshop",
-    description="Change details, minimum numbers (min_places, decision_at, run_confirmed) "
-    "and late joining (late_join_until); change capacity (waiting parents move up at once; "
-    "never below confirmed or held places, nor below the people expected at any session "
-    "still to come: 409); publish, return to draft (only with nobody booked) or cancel (on "
-    "its own, with an optional cancel_reason; everyone booked is told). All in one "
-    "transaction, so a refused field changes nothing.",
+    description="Change details, minimum numbers (min_places, decision_at, run_confirmed), "
+    "late joining (late_join_until) and how it is paid (payment, deposit, refund_fee; while "
+    "families are booked or waiting, a workshop paid online keeps its payment and deposit, "
+    "and the fee is never raised while anyone holds a place: 409); change capacity "
+    "(waiting parents move up at once; never below confirmed or held places, nor below the "
+    "people expected at any session still to come: 409); publish, return to draft (only "
+    "with nobody booked) or cancel (on its own, with an optional cancel_reason; everyone "
+    "booked is told). All in one transaction, so a refused field changes nothing.",
     staff=True, body=requests.UpdateWorkshop, errors=(409,),
     answer=Answer(200, "The workshop as it now is", responses.Workshop),
 )
@@ -211,21 +214,30 @@ def update_session(session_id: int):
 @operation(
     "get", "/workshops/<int:workshop_id>/registrations", operation_id="listRegistrations",
     summary="A workshop's registrations",
-    description="Confirmed places, then the waiting list in order, with each baby's age at "
-    "the first session. Staff of the centre only.",
+    description="Confirmed places, then places held while parents pay (`pending_payment`), "
+    "then the waiting list in order, with each baby's age at the first session and each "
+    "place's payment (paid, refunded, owed at the centre). Staff of the centre only.",
     staff=True, answer=Answer(200, "OK", responses.Registrations),
 )
 @token_required
 def workshop_registrations(workshop_id: int):
-    """A workshop's confirmed places and its waiting list, in order."""
+    """A workshop's confirmed places, places held while parents pay and its waiting
+    list, in order, each with its money."""
     if not 1 <= workshop_id <= MAX_ID:
         raise NotFound("There is no such workshop.")
     data = roster.staff_roster(workshop_id, g.api_user)
-    tz_name = data.workshop.centre.timezone
+    centre = data.workshop.centre
+    money = money_by_registration(data.workshop, centre)
     reply = responses.Registrations(
         workshop_id=data.workshop.id,
         confirmed_count=len(data.confirmed),
+        pending_payment_count=len(data.held),
         waitlist_count=len(data.waiting),
-        items=[registration_reply(e, tz_name) for e in data.confirmed + data.waiting],
+        items=[
+            registration_reply(
+                e, centre.timezone, money.get(e.registration.id), centre.currency
+            )
+            for e in data.confirmed + data.held + data.waiting
+        ],
     )
     return jsonify(reply.model_dump(mode="json"))

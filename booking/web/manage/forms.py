@@ -24,6 +24,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.services.schedule import fields as field_rules
+from booking.services.schedule import payment_fields
 from booking.topics import TOPICS
 from booking.web.forms import Form
 from booking.web.manage.field_checks import (
@@ -108,11 +109,37 @@ class WorkshopDetailsForm(Form):
         validators=[InputRequired(), Rule(field_rules.max_age_weeks, "min_age_weeks")],
     )
     price = DecimalField("Price", places=2, validators=[InputRequired(), Rule(field_rules.price)])
+    payment = SelectField(
+        "How parents pay",
+        choices=[SelectChoice(value, label) for value, label in payment_fields.MODE_CHOICES],
+        validate_choice=False,  # the rule below words the refusal
+        validators=[Optional(), Rule(payment_fields.payment_mode)],
+    )
+    deposit = DecimalField(
+        "Deposit paid online (optional)",
+        places=2,
+        validators=[Optional(), Rule(payment_fields.deposit)],
+    )
+    refund_fee = DecimalField(
+        "Cancellation fee (optional)",
+        places=2,
+        default=0,
+        validators=[Optional(), Rule(payment_fields.refund_fee)],
+    )
     cancellation_cutoff_hours = IntegerField(
         "Cancellation cut-off (hours before the first session)",
         default=24,
         validators=[InputRequired(), Rule(field_rules.cancellation_cutoff_hours)],
     )
+
+
+def payment_form_data(workshop) -> dict:
+    """A workshop's payment settings as the form shows them (amounts in major units)."""
+    return {
+        "payment": workshop.payment_mode,
+        "deposit": payment_fields.major(workshop.deposit),
+        "refund_fee": payment_fields.major(workshop.refund_fee or 0),
+    }
 
 
 class WorkshopCreateForm(WorkshopDetailsForm):

@@ -9,6 +9,7 @@ from booking.extensions import db
 from booking.models import User
 from booking.services.booking import waitlist as waitlist_service
 from booking.services.errors import DomainError
+from booking.services.payments import gateway
 from booking.services.schedule import create as create_service
 from booking.services.schedule import edit as edit_service
 from booking.services.schedule import queries as schedule_queries
@@ -27,6 +28,7 @@ from booking.web.manage.forms import (
     WorkshopCreateForm,
     WorkshopEditForm,
     instructor_choices,
+    payment_form_data,
 )
 
 DETAIL_FIELDS = (
@@ -39,7 +41,8 @@ DETAIL_FIELDS = (
     "price",
     "cancellation_cutoff_hours",
 )
-EDIT_FIELDS = (*DETAIL_FIELDS, "min_places", "late_join_until")
+PAYMENT_FIELDS = ("payment", "deposit", "refund_fee")
+EDIT_FIELDS = (*DETAIL_FIELDS, "min_places", "late_join_until", *PAYMENT_FIELDS)
 SESSION_ALIASES = {"starts_local": "date", "first_session_local": "first_date"}
 
 
@@ -81,6 +84,9 @@ def workshop_new(centre_id: int):
                 late_join_until=data["late_join_until"] or 1,
                 cancellation_cutoff_hours=data["cancellation_cutoff_hours"],
                 room=data["room"] or "",
+                payment=data["payment"],
+                deposit=data["deposit"],
+                refund_fee=data["refund_fee"],
             )
         except DomainError as exc:
             put_domain_error(form, exc, SESSION_ALIASES, flash_rest=True)
@@ -91,7 +97,15 @@ def workshop_new(centre_id: int):
             return _back(workshop.id)
     elif request.method == "POST":
         status = 422
-    return render_template("manage/workshop_new.html", form=form, centre=centre), status
+    return (
+        render_template(
+            "manage/workshop_new.html",
+            form=form,
+            centre=centre,
+            online_payments=gateway.enabled(),
+        ),
+        status,
+    )
 
 
 @bp.route("/workshops/<int:workshop_id>")
@@ -132,14 +146,20 @@ def workshop_edit(workshop_id: int):
     """Change a workshop's details (its kind and sessions are changed elsewhere)."""
     workshop, centre = workshop_or_404(workshop_id)
     if request.method == "GET":
-        form = WorkshopEditForm(data={n: getattr(workshop, n) for n in EDIT_FIELDS})
+        form = WorkshopEditForm(
+            data={n: getattr(workshop, n) for n in EDIT_FIELDS if n not in PAYMENT_FIELDS}
+            | payment_form_data(workshop)
+        )
     else:
         form = WorkshopEditForm()
     form.instructor_id.choices = instructor_choices(queries.centre_instructors(centre.id))
     status = 200
     if form.validate_on_submit():
         try:
-            fields = {n: form[n].data for n in EDIT_FIELDS}
+            # How it is paid changes only as far as the form sent it.
+            fields = {
+                n: form[n].data for n in EDIT_FIELDS if n not in PAYMENT_FIELDS or form[n].raw_data
+            }
             if fields["late_join_until"] is None:  # left empty: unchanged
                 del fields["late_join_until"]
             edit_service.update_workshop(workshop.id, **fields)
@@ -152,7 +172,13 @@ def workshop_edit(workshop_id: int):
     elif request.method == "POST":
         status = 422
     return (
-        render_template("manage/workshop_edit.html", form=form, workshop=workshop, centre=centre),
+        render_template(
+            "manage/workshop_edit.html",
+            form=form,
+            workshop=workshop,
+            centre=centre,
+            online_payments=gateway.enabled(),
+        ),
         status,
     )
 

@@ -9,15 +9,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
-from booking.models.workshop import KINDS, WORKSHOP_STATUSES
+from booking.models.workshop import KINDS, PAYMENT_MODES, WORKSHOP_STATUSES
 from booking.services.catalogue import params
 from booking.services.schedule import fields as rules
+from booking.services.schedule import payment_fields
 from booking.topics import TOPICS
 from booking.web.api.schemas.types import (
     LOCAL_OR_OFFSET,
     Money,
     OffsetTime,
     Time,
+    amount,
     ranged,
     refused,
     rule,
@@ -48,6 +50,28 @@ MaxAge = Annotated[ranged(rules.max_age_weeks, 0, rules.MAX_AGE_WEEKS),
                          "min_age_weeks.")]
 Price = Annotated[Money, Field(description='Shown to parents, such as 45 or "45.00"; 0 for '
                                "free.")]
+Payment = Annotated[
+    StrictStr,
+    rule(payment_fields.payment_mode),
+    Field(description="How parents pay: `at_centre` (the default), `online` (the whole price "
+          "by card when booking), `deposit` (a deposit by card when booking, the rest at the "
+          "centre) or `free`. A price of 0 is always free. `online` and `deposit` need online "
+          "payment set up on the site, and cannot change while families are booked or waiting "
+          "(409).", json_schema_extra={"enum": list(PAYMENT_MODES)}),
+]
+Deposit = Annotated[
+    amount(payment_fields.deposit, nullable=True),
+    Field(description='With payment `deposit` only: paid online when booking, in major units '
+          'like the price, such as 15 or "15.00"; more than 0 and less than the price. The '
+          "workshop's `payment.deposit` gives it back in minor units."),
+]
+RefundFee = Annotated[
+    amount(payment_fields.refund_fee),
+    Field(description="The cancellation fee kept from a parent's refund when they cancel "
+          'before the cut-off, in major units like the price, such as "5.00"; 0 (the '
+          "default) for a full refund; not above the price. It can be lowered, but not raised "
+          "while families are booked (409)."),
+]
 CutoffHours = Annotated[
     ranged(rules.cancellation_cutoff_hours, 0, rules.MAX_CUTOFF_HOURS),
     Field(description="Parents may cancel until this many hours before the first session."),
@@ -87,6 +111,9 @@ class CreateWorkshop(Body):
             "min_age_weeks": 6,
             "max_age_weeks": 30,
             "price": "45.00",
+            "payment": "deposit",
+            "deposit": "15.00",
+            "refund_fee": "5.00",
             "publish": True,
             "topics": ["sleep"],
         },
@@ -130,6 +157,9 @@ class CreateWorkshop(Body):
     )
     late_join_until: LateJoinUntil = None
     cancellation_cutoff_hours: CutoffHours = None
+    payment: Payment = None
+    deposit: Deposit = None
+    refund_fee: RefundFee = None
 
 
 class UpdateWorkshop(Body):
@@ -171,6 +201,9 @@ class UpdateWorkshop(Body):
         "is refused once the decision time has passed.",
     )
     late_join_until: LateJoinUntil = None
+    payment: Payment = None
+    deposit: Deposit = None
+    refund_fee: RefundFee = None
 
 
 class UpdateSession(Body):

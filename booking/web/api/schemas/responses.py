@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from booking.models.registration import CONFIRMED, WAITLISTED
-from booking.models.workshop import KINDS, SESSION_STATUSES, WORKSHOP_STATUSES
+from booking.models.registration import CONFIRMED, PENDING_PAYMENT, WAITLISTED
+from booking.models.workshop import KINDS, PAYMENT_MODES, SESSION_STATUSES, WORKSHOP_STATUSES
 from booking.services.catalogue.search import COUNT_LIMIT
+from booking.services.payments.figures import LABELS as MONEY_STATES
 from booking.topics import TOPICS
 
 TopicSlug = Literal[tuple(t.slug for t in TOPICS)]  # type: ignore[valid-type]
@@ -114,6 +115,26 @@ class WorkshopSession(Reply):
     status: Literal[SESSION_STATUSES]  # type: ignore[valid-type]
 
 
+Minor = Annotated[int, Field(ge=0, description="Minor units (pence, cents) of `currency`.")]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.",
+                                examples=["GBP"])]
+
+
+class WorkshopPayment(Reply):
+    """How a workshop is paid, in minor units of the centre's currency."""
+
+    mode: Literal[PAYMENT_MODES] = Field(  # type: ignore[valid-type]
+        description="`free`, `at_centre`, `online` (the whole price by card when booking) or "
+        "`deposit` (the deposit by card when booking, the rest at the centre)."
+    )
+    amount: Minor = Field(description="The price, in minor units: 4500 for 45.00.")
+    deposit: Minor | None = Field(description="Paid online when booking with mode `deposit`; "
+                                  "null otherwise.")
+    refund_fee: Minor = Field(description="Kept from a parent's refund when they cancel "
+                              "before the cut-off; nothing is refunded after it.")
+    currency: Currency
+
+
 class Workshop(Reply):
     """A workshop as parents and integrators see it."""
 
@@ -138,6 +159,8 @@ class Workshop(Reply):
         "min_age_weeks": 6,
         "max_age_weeks": 30,
         "price": "45.00",
+        "payment": {"mode": "deposit", "amount": 4500, "deposit": 1500, "refund_fee": 500,
+                    "currency": "GBP"},
         "min_places": 3,
         "decision_at": "2026-02-28T10:00:00+00:00",
         "run_confirmed": False,
@@ -178,6 +201,7 @@ class Workshop(Reply):
     min_age_weeks: int
     max_age_weeks: int
     price: str = Field(pattern=r"^-?\d+\.\d{2}$", examples=["45.00"])
+    payment: WorkshopPayment
     min_places: int | None = Field(
         description="Confirmed places needed by decision_at to run; null: no minimum."
     )
@@ -255,25 +279,49 @@ class Parent(Reply):
     email: str | None
 
 
+class RegistrationPayment(Reply):
+    """A place's money, in minor units of the centre's currency."""
+
+    state: Literal[tuple(MONEY_STATES)] = Field(  # type: ignore[valid-type]
+        description="The most pressing first: `held` (held while the parent pays), "
+        "`offered` (offered from the waiting list, unpaid), `refund_failed`, `refunding`, "
+        "`refunded`, `part_refunded`, `owed` (the fee, or the rest after a deposit, is owed "
+        "at the centre), `paid_at_centre`, `paid` (online), `nothing` (nothing to pay)."
+    )
+    paid: Minor = Field(description="Paid online, before refunds.")
+    refunded: Minor = Field(description="Refunds made.")
+    refunding: Minor = Field(description="Refunds on their way.")
+    due: Minor = Field(description="Asked online while the place is held; 0 otherwise.")
+    owed_at_centre: Minor = Field(description="Still to pay at the centre.")
+    currency: Currency
+
+
 class Registration(Reply):
-    """One place, confirmed or waiting."""
+    """One place: confirmed, held while the parent pays, or waiting."""
 
     id: int
-    status: Literal[CONFIRMED, WAITLISTED]
-    position: int | None = Field(description="Place on the waiting list; null when confirmed.")
+    status: Literal[CONFIRMED, PENDING_PAYMENT, WAITLISTED] = Field(
+        description="`pending_payment`: a place held while the parent pays (booked, or "
+        "offered from the waiting list); it goes to the next family if unpaid."
+    )
+    position: int | None = Field(description="Place on the waiting list; null otherwise.")
     baby: Baby
     parent: Parent
+    payment: RegistrationPayment
     created_at: Time
 
 
 class Registrations(Reply):
-    """A workshop's confirmed places, then its waiting list in order."""
+    """A workshop's confirmed places, the places held while parents pay, then its waiting
+    list in order."""
 
     workshop_id: int
     confirmed_count: int
+    pending_payment_count: int = Field(description="Places held while parents pay.")
     waitlist_count: int
     items: list[Registration] = Field(
-        description="Confirmed places first, then the waiting list in order."
+        description="Confirmed places first, then places held while parents pay, then the "
+        "waiting list in order."
     )
 
 

@@ -59,18 +59,25 @@ def ranged(check: Callable[[Any], Any], low: int, high: int) -> Any:
                                                                          "maximum": high})]
 
 
-def _price(value):
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise refused('Must be a number or a string such as "45.00".')
-    try:
-        return rules.price(value)
-    except rules.FieldError as exc:
-        raise refused(str(exc)) from None
+def amount(check: Callable[[Any], Any], *, nullable: bool = False) -> Any:
+    """An amount of money in major units, as a JSON number or a string such as "45.00",
+    judged by a shared field rule; with `nullable`, null is taken as None."""
+
+    def run(value):
+        if value is None and nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise refused('Must be a number or a string such as "45.00".')
+        try:
+            return check(value)
+        except rules.FieldError as exc:
+            raise refused(str(exc)) from None
+
+    types = ["number", "string", "null"] if nullable else ["number", "string"]
+    return Annotated[Any, PlainValidator(run), WithJsonSchema({"type": types})]
 
 
-Money = Annotated[
-    Any, PlainValidator(_price), WithJsonSchema({"type": ["number", "string"]})
-]
+Money = amount(rules.price)
 
 _TIME_RE = re.compile(TIME_PATTERN, re.ASCII)
 _OFFSET_RE = re.compile(OFFSET_PATTERN, re.ASCII)

@@ -1,0 +1,160 @@
+"""What a parent is told about money before booking and when cancelling.
+
+How a class is paid and its refund policy (the class page and the booking form), what
+cancelling a booking now would refund (the cancel confirmation page) and the refund
+line of the cancellation email. The refund rule itself is applied by
+`booking.services.booking.book.cancel_registration` (everything paid online, less the
+workshop's cancellation fee, before the cut-off; nothing after it); these words follow
+the same rule.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+
+from booking.extensions import db
+from booking.models import Payment, Refund, Registration, Workshop
+from booking.models.registration import CONFIRMED, PENDING_PAYMENT, WAITLISTED
+from booking.models.workshop import PAY_DEPOSIT, PAY_FREE, PAY_ONLINE
+from booking.services.booking.places import cancellation_cutoff, centre_of, utc_now
+from booking.services.payments import ledger
+from booking.services.payments.money import format_money
+from booking.timefmt import format_local
+
+AT_CENTRE_REFUND = (
+    "Payment for this class is taken at the centre, not online, so nothing was paid "
+    "through this site. If you have already paid {centre}, ask them about a refund."
+)
+FREE_REFUND = "This class is free, so there is nothing to pay or refund."
+
+
+def payment_mode(workshop: Workshop) -> str:
+    """How the workshop is paid: its chosen mode, and always free with a price of 0."""
+    return PAY_FREE if workshop.price_minor == 0 else workshop.payment_mode
+
+
+@dataclass(frozen=True)
+class PaymentWords:
+    """How a class is paid, in a parent's words."""
+
+    mode: str
+    how_paid: str  # '£60.00, paid online when you book (card)'
+    refund_policy: str = ""  # '' unless money is taken online
+    hold_note: str = ""  # what booking does when the fee is paid online
+
+    @property
+    def pays_online(self) -> bool:
+        """Whether booking means paying online (the whole price or a deposit)."""
+        return bool(self.hold_note)
+
+
+def _how_paid(workshop: Workshop, mode: str, currency: str) -> str:
+    price = format_money(workshop.price_minor, currency)
+    if mode == PAY_FREE:
+        return "Free"
+    if mode == PAY_ONLINE:
+        return f"{price}, paid online when you book (card)"
+    if mode == PAY_DEPOSIT:
+        deposit = workshop.online_amount
+        rest = format_money(workshop.price_minor - deposit, currency)
+        return (
+            f"{price}: {format_money(deposit, currency)} deposit online when you book "
+            f"(card), {rest} at the centre"
+        )
+    return f"{price}, paid at the centre"
+
+
+def _refund_policy(workshop: Workshop, mode: str, currency: str, timezone: str, now) -> str:
+    paid = workshop.online_amount
+    what = "the deposit paid" if mode == PAY_DEPOSIT else "the price paid"
+    fee = workshop.refund_fee or 0
+    cutoff = cancellation_cutoff(workshop)
+    if cutoff is not None and now >= cutoff:
+        return (
+            "No refund if you cancel: the cut-off for refunds "
+            f"({format_local(cutoff, timezone)}) has passed."
+        )
+    if cutoff is None:
+        hours = workshop.cancellation_cutoff_hours
+        before = f"{hours} hour{'' if hours == 1 else 's'} before the first session"
+    else:
+        before = format_local(cutoff, timezone)
+    if fee >= paid:
+        return (
+            f"No refund if you cancel: the cancellation fee ({format_money(fee, currency)}) "
+            f"is as much as {what} online."
+        )
+    refund = "Full refund" if mode == PAY_ONLINE else "The deposit is refunded in full"
+    less = f", less a {format_money(fee, currency)} fee" if fee else ""
+    return f"{refund} if you cancel before {before}{less}; no refund after it."
+
+
+def payment_words(workshop: Workshop, now: datetime | None = None) -> PaymentWords:
+    """How a class is paid, its refund policy and, for a class paid online, what
+    booking does (a place held while the parent pays)."""
+    centre = centre_of(workshop)
+    mode = payment_mode(workshop)
+    how_paid = _how_paid(workshop, mode, centre.currency)
+    if not workshop.pays_online or mode == PAY_FREE:
+        return PaymentWords(mode, how_paid)
+    minutes = current_app.config["PAYMENT_HOLD_MINUTES"]
+    amount = format_money(workshop.online_amount, centre.currency)
+    return PaymentWords(
+        mode,
+        how_paid,
+        _refund_policy(workshop, mode, centre.currency, centre.timezone, now or utc_now()),
+        f"Booking holds a place for {minutes} minutes while you pay {amount} by card; "
+        "it is yours once paid.",
+    )
+
+
+def cancel_refund(registration: Registration, workshop: Workshop, now: datetime) -> str:
+    """What cancelling this booking now would refund, by the workshop's policy: what was
+    paid online less the cancellation fee before the cut-off, nothing after it."""
+    centre = centre_of(workshop)
+    mode = payment_mode(workshop)
+    if mode == PAY_FREE:
+        return FREE_REFUND
+    paid = ledger.paid_online(registration.id) if registration.status == CONFIRMED else 0
+    if not paid:
+        if registration.status == PENDING_PAYMENT:
+            return "Nothing has been paid for this place yet, so there is nothing to refund."
+        if registration.status == WAITLISTED and workshop.pays_online:
+            return "Nothing is paid while you wait for a place, so there is nothing to refund."
+        if workshop.pays_online and registration.status == CONFIRMED:
+            return "Nothing was paid online for this place, so there is nothing to refund."
+        return AT_CENTRE_REFUND.format(centre=centre.name)
+    currency = centre.currency
+    paid_text = f"You paid {format_money(paid, currency)} online."
+    cutoff = cancellation_cutoff(workshop)
+    if cutoff is not None and now >= cutoff:
+        return (
+            f"{paid_text} The cut-off for a refund has passed, so cancelling now refunds "
+            f"nothing. Please ask {centre.name} if you cannot come."
+        )
+    kept = min(workshop.refund_fee or 0, paid)
+    if kept == paid:
+        return (
+            f"{paid_text} The {format_money(kept, currency)} cancellation fee is kept, so "
+            "cancelling refunds nothing."
+        )
+    back = format_money(paid - kept, currency)
+    fee = f" (the {format_money(kept, currency)} cancellation fee is kept)" if kept else ""
+    return (
+        f"{paid_text} Cancelling now refunds {back} to your card{fee}; it usually reaches "
+        "your account within a few days."
+    )
+
+
+def refund_line(refunds: list[Refund], fee: int) -> str:
+    """The cancellation email's words for the refunds just queued ('' for none)."""
+    total = sum(refund.amount for refund in refunds)
+    if not total:
+        return ""
+    currency = db.session.get(Payment, refunds[0].payment_id).currency
+    kept = f" (the {format_money(fee, currency)} cancellation fee is kept)" if fee else ""
+    return (
+        f"We are refunding {format_money(total, currency)} to your card{kept}. It usually "
+        "reaches your account within a few days."
+    )
