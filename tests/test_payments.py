@@ -405,3 +405,19 @@ def test_trying_card_after_card_is_limited(app, stripe, paid_class, make_user, m
             db.engine.dispose()
     with app.app_context():
         assert db.session.get(Registration, held.registration_id).status == PENDING_PAYMENT
+
+
+def test_without_a_provider_a_class_paid_online_cannot_be_booked(app, make_workshop, make_user,
+                                                                make_baby):
+    """A class set to be paid online before the provider's key was removed holds no place
+    nobody could pay for: booking is refused with a clear message, and nothing changes."""
+    from booking.services.errors import Invalid
+
+    workshop = make_workshop(payment_mode="online")
+    parent = make_user(role="parent")
+    baby = make_baby(parent)
+    with app.app_context():
+        with pytest.raises(Invalid, match="online payment is not available"):
+            _book(parent, baby, workshop)
+        assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+        assert db.session.get(Workshop, workshop.id).confirmed_count == 0

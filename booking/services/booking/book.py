@@ -48,7 +48,7 @@ from booking.services.notices.emails import (
     notify_waitlisted,
 )
 from booking.services.notices.payment_emails import notify_hold_released
-from booking.services.payments import ledger
+from booking.services.payments import gateway, ledger
 from booking.timefmt import format_local
 
 CONSENT_MESSAGE = "Please confirm you have read the health and safety note."
@@ -186,6 +186,11 @@ def book_place(
         closed = booking_closed_reason(workshop)
         if closed:
             raise Invalid(closed)
+        if workshop.pays_online and not referral_code and not gateway.enabled():
+            raise Invalid(
+                "This class is paid online when you book, and online payment is not "
+                "available right now. Please contact the centre to book a place."
+            )
         if not consent:
             raise Invalid(CONSENT_MESSAGE, {"consent": CONSENT_MESSAGE})
         baby = _resolve_baby(parent_id, baby_id, baby_name, baby_dob)
