@@ -25,7 +25,7 @@ from tests.payment_helpers import card_token, refunds_at
 
 
 @pytest.fixture
-def world(make_centre, make_user, make_workshop):
+def world(stripe, make_centre, make_user, make_workshop):
     """A centre with staff, an instructor and workshops paid online, by deposit, at the
     centre and free; another centre with its own staff and workshop."""
     centre = make_centre(name="Riverside Hub")
