@@ -103,7 +103,8 @@ def pay(registration_id: int) -> None:
         sa.select(Payment).where(Payment.registration_id == registration_id)
     )
     intent = Intent(id=f"pi_test_{payment.id}", status="succeeded", amount=payment.amount,
-                    currency=payment.currency, client_secret="", payment_id=payment.id)
+                    currency=payment.currency, client_secret="", payment_id=payment.id,
+                    payment_key=payment.provider_key)
     assert settle_intent(intent) == "confirmed"
 
 

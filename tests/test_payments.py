@@ -308,7 +308,7 @@ def test_a_crash_after_the_provider_refunded_is_not_refunded_twice(
         intent_id = db.session.scalar(sa.select(Payment.stripe_payment_intent_id))
         [claim] = claim_refunds("crashing-worker")
         db.session.rollback()
-        gateway.refund(intent_id=claim.intent_id, amount=claim.amount, refund_id=claim.id)
+        gateway.refund(intent_id=claim.intent_id, amount=claim.amount, refund_key=claim.key)
         # ...the worker dies before recording it; its claim runs out.
         later = datetime.now(UTC) + timedelta(minutes=10)
         assert len(claim_refunds("next-worker", now=later)) == 1
@@ -421,3 +421,96 @@ def test_without_a_provider_a_class_paid_online_cannot_be_booked(app, make_works
             _book(parent, baby, workshop)
         assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
         assert db.session.get(Workshop, workshop.id).confirmed_count == 0
+
+
+def test_an_intent_that_is_not_the_payment_asked_for_changes_nothing(
+    app, stripe, paid_class, make_user, make_baby
+):
+    """An intent naming our payment id but made for another row (a database restored
+    from a backup, a second site on the same account), or for another amount, is not
+    ours: the place stays held."""
+    from booking.services.payments.gateway import Intent
+
+    workshop = paid_class()
+    parent = make_user(role="parent")
+    with app.app_context():
+        held = _book(parent, make_baby(parent), workshop)
+        payment = ledger_open(held.registration_id)
+        for intent in (
+            Intent(id="pi_elsewhere", status="succeeded", amount=payment.amount,
+                   currency="GBP", client_secret="", payment_id=payment.id,
+                   payment_key=f"{payment.id}-1"),
+            Intent(id="pi_elsewhere", status="succeeded", amount=1, currency="GBP",
+                   client_secret="", payment_id=payment.id, payment_key=payment.provider_key),
+        ):
+            assert settle_intent(intent) == "unknown"
+        assert db.session.get(Registration, held.registration_id).status == PENDING_PAYMENT
+
+
+def test_a_lost_webhook_is_found_by_the_worker_before_the_hold_ends(
+    app, stripe, paid_class, make_user, make_baby
+):
+    """The parent paid in time but neither the return nor the event reached us: at the
+    deadline the worker asks the provider and confirms the place instead of ending it."""
+    workshop = paid_class(capacity=1)
+    parent = make_user(role="parent")
+    with app.app_context():
+        held = _book(parent, make_baby(parent), workshop)
+        checkout.pay_page(held.registration_id, parent.id)
+        intent_id = db.session.scalar(sa.select(Payment.stripe_payment_intent_id))
+        gateway.confirm_with_card(intent_id, card_token(stripe))
+        report = run_payments(now=datetime.now(UTC) + timedelta(minutes=31))
+        assert (report.settled, report.expired) == (1, 0)
+        assert db.session.get(Registration, held.registration_id).status == CONFIRMED
+
+
+def test_reconciling_finds_a_payment_whose_news_never_came(
+    app, stripe, paid_class, make_user, make_baby
+):
+    """Well before any deadline, an open payment older than a couple of minutes is asked
+    about, and a success is settled once."""
+    workshop = paid_class()
+    parent = make_user(role="parent")
+    with app.app_context():
+        held = _book(parent, make_baby(parent), workshop)
+        checkout.pay_page(held.registration_id, parent.id)
+        intent_id = db.session.scalar(sa.select(Payment.stripe_payment_intent_id))
+        gateway.confirm_with_card(intent_id, card_token(stripe))
+        soon = datetime.now(UTC) + timedelta(minutes=3)
+        assert run_payments(now=soon).settled == 1
+        assert db.session.get(Registration, held.registration_id).status == CONFIRMED
+        assert run_payments(now=soon + timedelta(minutes=10)).settled == 0
+
+
+def ledger_open(registration_id):
+    from booking.services.payments import ledger
+
+    return ledger.open_payment_of(registration_id)
+
+
+def test_an_event_about_an_intent_the_provider_does_not_know_is_answered_once(
+    app, client, stripe
+):
+    """The provider says the intent is not in this account: the event is recorded and
+    answered 200, so it is not sent again for days; a replay changes nothing."""
+    payload, signature = signed_event("payment_intent.succeeded", "pi_not_ours", event_id="evt_x")
+    for expected in ("not_ours", "duplicate"):
+        answer = client.post("/payments/stripe/webhook", data=payload,
+                             headers={"Stripe-Signature": signature},
+                             content_type="application/json")
+        assert answer.status_code == 200 and answer.get_json()["outcome"] == expected
+
+
+def test_without_a_provider_nobody_is_offered_a_place_they_cannot_pay(
+    app, stripe, paid_class, make_user, make_baby
+):
+    """With online payment gone, a freed place in a class paid online is not offered to
+    the waiting list (nobody could pay for it): they keep waiting."""
+    workshop = paid_class(capacity=1)
+    first, second = make_user(role="parent"), make_user(role="parent")
+    with app.app_context():
+        held = _book(first, make_baby(first), workshop)
+        waiting = _book(second, make_baby(second), workshop)
+        app.config["STRIPE_SECRET_KEY"] = None
+        cancel_registration(held.registration_id, actor_id=first.id)
+        assert db.session.get(Registration, waiting.registration_id).status == WAITLISTED

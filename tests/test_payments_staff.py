@@ -73,7 +73,8 @@ def settle(app, registration_id) -> int:
         payment = ledger.open_payment_of(registration_id)
         intent = Intent(
             id=f"pi_test_{payment.id}", status="succeeded", amount=payment.amount,
-            currency=payment.currency.lower(), client_secret="", payment_id=payment.id,
+            currency=payment.currency.upper(), client_secret="", payment_id=payment.id,
+            payment_key=payment.provider_key,
         )
         payment_id = payment.id
         assert settle_intent(intent) == "confirmed"

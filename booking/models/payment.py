@@ -78,9 +78,21 @@ class Payment(Base):
         return f"PAY-{self.id:06d}"
 
     @property
+    def provider_key(self) -> str:
+        """This row's name at the provider (idempotency key and metadata): its id and
+        the microsecond it was made, so a row id used again (a database restored from
+        a backup, a second site on the same account) never matches an old payment."""
+        return provider_key(self.id, self.created_at)
+
+    @property
     def kept(self) -> int:
         """What the centre keeps of this payment after refunds, in minor units."""
         return self.amount - self.refunded if self.status == SUCCEEDED else 0
+
+
+def provider_key(row_id: int, created_at: datetime) -> str:
+    """'<id>-<microseconds since the epoch>': a row's unique name at the provider."""
+    return f"{row_id}-{int(created_at.timestamp() * 1_000_000)}"
 
 
 class Refund(Base):
@@ -120,6 +132,11 @@ class Refund(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     payment = relationship("Payment", lazy="raise_on_sql")
+
+    @property
+    def provider_key(self) -> str:
+        """This refund's name at the provider (see `Payment.provider_key`)."""
+        return provider_key(self.id, self.created_at)
 
 
 class StripeEvent(Base):

@@ -32,7 +32,7 @@ from booking.services.notices.emails import (
     notify_promoted,
 )
 from booking.services.notices.payment_emails import notify_offered
-from booking.services.payments import ledger
+from booking.services.payments import gateway, ledger
 from booking.services.schedule import fields as field_rules
 from booking.timefmt import format_local
 
@@ -135,6 +135,8 @@ def promote_waitlist(workshop_id: int) -> list[Registration]:
     workshop = lock_workshop(workshop_id)
     if not is_booking_open(workshop):
         return []
+    if workshop.pays_online and not gateway.enabled():
+        return []  # an offer nobody could pay: they wait until online payment is back
     promoted = []
     for registration in waiting_registrations(workshop_id):
         baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
@@ -298,6 +300,9 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
         )
         db.session.add(moved)
         db.session.flush()
+        # A cancelled week's share still waiting for a make-up-or-refund choice is
+        # refunded: the make-up was for the course the family is leaving.
+        ledger.release_choices(registration.id)
         db.session.execute(
             sa.update(Payment)
             .where(Payment.registration_id == registration.id)

@@ -266,14 +266,20 @@ def end_registration_absences(registration_id: int, now: datetime | None = None)
     An unused credit such an absence earned is withdrawn with it. A credit already
     spent on a make-up keeps its absence row (for the make-up's history); only the
     session's absence counter goes down. Absences from sessions that have started
-    are history and stay. Returns how many absences stopped counting.
+    are history and stay, and so do those of sessions the centre cancelled: such an
+    absence holds no seat, and its credit is what the family chose instead of that
+    week's money back, so it stays theirs. Returns how many absences stopped counting.
     """
     now = now or utc_now()
     rows = db.session.execute(
         sa.select(Absence.id, Absence.session_id, MakeupCredit.used_at)
         .join(WorkshopSession, WorkshopSession.id == Absence.session_id)
         .outerjoin(MakeupCredit, MakeupCredit.absence_id == Absence.id)
-        .where(Absence.registration_id == registration_id, WorkshopSession.starts_at > now)
+        .where(
+            Absence.registration_id == registration_id,
+            WorkshopSession.starts_at > now,
+            WorkshopSession.status == SCHEDULED,
+        )
     ).all()
     return _end_absences(rows)
 

@@ -20,7 +20,7 @@ from booking.services.booking.places import require_int, utc_now
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.payments import gateway, ledger
 from booking.services.payments.money import format_money
-from booking.services.payments.settle import settle_intent
+from booking.services.payments.settle import REFUNDED, settle_intent
 from booking.timefmt import format_local
 
 # What the pay page shows.
@@ -113,10 +113,11 @@ def pay_page(registration_id, parent_id: int) -> PayPage:
 
 def _create_intent(payment: Payment) -> str:
     payment_id, amount, currency = payment.id, payment.amount, payment.currency
-    reference = payment.reference
+    reference, key = payment.reference, payment.provider_key
     db.session.rollback()  # no transaction open across the provider call
     intent = gateway.create_intent(
-        payment_id=payment_id, amount=amount, currency=currency, reference=reference
+        payment_id=payment_id, payment_key=key, amount=amount, currency=currency,
+        reference=reference,
     )
     with write_transaction():
         db.session.execute(
@@ -132,7 +133,7 @@ def _create_intent(payment: Payment) -> str:
 class CardResult:
     """What became of a card: paid, asks for authentication, or refused (`message`)."""
 
-    state: str  # 'paid', 'authenticate', 'refused'
+    state: str  # 'paid', 'refunded' (paid after the place had gone), 'authenticate', 'refused'
     client_secret: str = ""
     message: str = ""
 
@@ -158,7 +159,8 @@ def pay_with_card(registration_id, parent_id: int, card_id: str) -> CardResult:
     except gateway.GatewayError as exc:
         return CardResult("refused", message=exc.message)
     if intent.succeeded:
-        settle_intent(intent)
+        if settle_intent(intent) == REFUNDED:
+            return CardResult("refunded")
         return CardResult("paid")
     if intent.status == gateway.REQUIRES_ACTION:
         return CardResult("authenticate", client_secret=intent.client_secret)

@@ -38,6 +38,7 @@ class Intent:
     currency: str
     client_secret: str
     payment_id: int | None
+    payment_key: str = ""
     error: str = ""
 
     @property
@@ -95,6 +96,7 @@ def _intent(obj, error: str = "") -> Intent:
         currency=str(obj["currency"]).upper(),
         client_secret=obj.get("client_secret") or "",
         payment_id=payment_id,
+        payment_key=str(metadata.get("payment_key") or ""),
         error=error,
     )
 
@@ -109,18 +111,24 @@ def _failure(exc: stripe.StripeError) -> GatewayError:
     return GatewayError("The payment service did not answer. Please try again in a moment.")
 
 
-def create_intent(*, payment_id: int, amount: int, currency: str, reference: str) -> Intent:
-    """Create the PaymentIntent of one payment row (the row's id is the idempotency key,
-    so asking twice creates one); our reference goes in its metadata."""
+def create_intent(
+    *, payment_id: int, payment_key: str, amount: int, currency: str, reference: str
+) -> Intent:
+    """Create the PaymentIntent of one payment row (the row's provider key is the
+    idempotency key, so asking twice creates one); our ids go in its metadata."""
     _outside_transaction()
     try:
         obj = _client().v1.payment_intents.create(
             params={
                 "amount": amount,
                 "currency": currency.lower(),
-                "metadata": {"payment_id": str(payment_id), "reference": reference},
+                "metadata": {
+                    "payment_id": str(payment_id),
+                    "payment_key": payment_key,
+                    "reference": reference,
+                },
             },
-            options={"idempotency_key": f"payment-{payment_id}"},
+            options={"idempotency_key": f"payment-{payment_key}"},
         )
     except stripe.StripeError as exc:
         raise _failure(exc) from exc
@@ -155,10 +163,11 @@ def confirm_with_card(intent_id: str, payment_method: str) -> Intent:
     return _intent(obj)
 
 
-def refund(*, intent_id: str, amount: int, refund_id: int) -> str:
-    """Refund `amount` of a PaymentIntent for refund row `refund_id`; the provider's
-    refund id. Exactly once: a refund already made for this row (a crash after the
-    provider answered) is found by its metadata, and the row id is the idempotency key."""
+def refund(*, intent_id: str, amount: int, refund_key: str) -> str:
+    """Refund `amount` of a PaymentIntent for the refund row named `refund_key` (see
+    `Refund.provider_key`); the provider's refund id. Exactly once: a refund already
+    made for this row (a crash after the provider answered) is found by its metadata,
+    and the key is also the idempotency key."""
     _outside_transaction()
     client = _client()
     try:
@@ -166,15 +175,15 @@ def refund(*, intent_id: str, amount: int, refund_id: int) -> str:
         for item in existing.data:
             item = _plain(item)
             metadata = item.get("metadata") or {}
-            if str(metadata.get("refund_id")) == str(refund_id):
+            if str(metadata.get("refund_key")) == refund_key:
                 return item["id"]
         obj = client.v1.refunds.create(
             params={
                 "payment_intent": intent_id,
                 "amount": amount,
-                "metadata": {"refund_id": str(refund_id)},
+                "metadata": {"refund_key": refund_key},
             },
-            options={"idempotency_key": f"refund-{refund_id}"},
+            options={"idempotency_key": f"refund-{refund_key}"},
         )
     except stripe.StripeError as exc:
         raise _failure(exc) from exc

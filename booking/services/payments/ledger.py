@@ -113,7 +113,17 @@ def paid_payments(registration_id: int) -> list[Payment]:
 
 def refundable(payment: Payment) -> int:
     """What can still be refunded on a payment: paid, less refunds made, on their way,
-    or taken as a make-up credit instead."""
+    or taken as a make-up credit instead.
+
+    Reads the payment row afresh under a row lock (after the workshop's, in the usual
+    order), so a refund the worker records at this moment is counted once: either as
+    made or as on its way, never as neither."""
+    payment = db.session.scalar(
+        sa.select(Payment)
+        .where(Payment.id == payment.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if payment.status != SUCCEEDED:
         return 0
     on_the_way = db.session.scalar(
@@ -156,6 +166,21 @@ def queue_refund(
     return refund
 
 
+def release_choices(registration_id: int) -> None:
+    """Refunds of cancelled weeks still waiting for the family's choice of a make-up
+    are made now (the place they were for is ending or moving)."""
+    require_transaction("Releasing refund choices")
+    paid = sa.select(Payment.id).where(
+        Payment.registration_id == registration_id, Payment.status == SUCCEEDED
+    )
+    db.session.execute(
+        sa.update(Refund)
+        .where(Refund.payment_id.in_(paid), Refund.status == AWAITING_CHOICE)
+        .values(status=REFUND_PENDING, due_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def refund_registration(
     registration_id: int, *, reason: str, initiated_by: str, keep: int = 0
 ) -> list[Refund]:
@@ -164,13 +189,8 @@ def refund_registration(
     for the parent's choice is made at once too: with the place gone, there is no
     make-up to choose."""
     refunds = []
+    release_choices(registration_id)
     for payment in paid_payments(registration_id):
-        db.session.execute(
-            sa.update(Refund)
-            .where(Refund.payment_id == payment.id, Refund.status == AWAITING_CHOICE)
-            .values(status=REFUND_PENDING, due_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
         left = refundable(payment)
         kept = min(keep, left)
         keep -= kept

@@ -46,8 +46,16 @@ def payment_for_intent(intent: Intent) -> Payment | None:
     )
     if payment is None and intent.payment_id is not None:
         payment = db.session.get(Payment, intent.payment_id)
-        if payment is not None and payment.stripe_payment_intent_id not in (None, intent.id):
+        if payment is not None and (
+            payment.stripe_payment_intent_id not in (None, intent.id)
+            or payment.provider_key != intent.payment_key
+        ):
             return None
+    if payment is None or (intent.amount, intent.currency) != (
+        payment.amount,
+        payment.currency.upper(),
+    ):
+        return None  # not the payment we asked for
     return payment
 
 

@@ -9,7 +9,6 @@ cut-off too, and the parent is emailed when it is made.
 """
 
 import re
-from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -27,7 +26,6 @@ from booking.services.payments.money import format_money
 from booking.services.schedule import fields as field_rules
 
 MAX_REASON = 200
-MAX_AMOUNT = Decimal("9999999.99")
 _NUMBER_RE = re.compile(r"^-?(\d+\.?\d*|\.\d+)$")
 _CURRENCY_SIGNS = "£$€"
 
@@ -36,19 +34,20 @@ def refund_amount(value) -> int:
     """An amount typed in major units ('12.50', '£12.50', '12') as minor units (1250).
 
     Raises Invalid, naming the `amount` field, for anything that is not an amount above
-    0 with at most two decimal places."""
+    0 with at most two decimal places (the shared money rule of every price)."""
     text = str(value if value is not None else "").strip().lstrip(_CURRENCY_SIGNS).strip()
     if not text:
         raise _bad_amount("Enter the amount to refund, such as 12.50.")
     if not _NUMBER_RE.match(text):
         raise _bad_amount("The amount must be a number, such as 12.50.")
-    amount = Decimal(text)
+    if text.startswith("-"):
+        raise _bad_amount("The amount must be more than 0.")
+    try:
+        amount = field_rules.money(text, "amount", "12.50")
+    except field_rules.FieldError as exc:
+        raise _bad_amount(str(exc)) from None
     if amount <= 0:
         raise _bad_amount("The amount must be more than 0.")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise _bad_amount("The amount can have at most two decimal places.")
-    if amount > MAX_AMOUNT:
-        raise _bad_amount("The amount is too large.")
     return int(amount * 100)
 
 

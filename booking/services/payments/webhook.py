@@ -34,8 +34,9 @@ class ForgedEvent(Invalid):
 
 def handle_event(payload: bytes, signature: str) -> str:
     """Verify and act on one event; what was done, in a word. Raises ForgedEvent for a
-    bad signature and gateway.GatewayError when the provider cannot be asked (the
-    provider then sends the event again later)."""
+    bad signature and gateway.GatewayError when the provider cannot be asked for now
+    (it then sends the event again later); an intent the provider says is not ours is
+    recorded as acted on, so it is not sent again for days."""
     try:
         event = gateway.verify_event(payload, signature or "")
     except ValueError as exc:
@@ -46,8 +47,15 @@ def handle_event(payload: bytes, signature: str) -> str:
     outcome = "ignored"
     if event.type in INTENT_EVENTS and event.intent_id:
         db.session.rollback()
-        intent = gateway.retrieve_intent(event.intent_id)
-        outcome = settle_intent(intent)
+        try:
+            intent = gateway.retrieve_intent(event.intent_id)
+        except gateway.GatewayError as exc:
+            if not exc.permanent:
+                raise  # the provider sends the event again later
+            intent = None  # not an intent of this account: nothing to act on, ever
+            outcome = "not_ours"
+        if intent is not None:
+            outcome = settle_intent(intent)
     try:
         with write_transaction():
             already = db.session.scalar(

@@ -30,6 +30,7 @@ from booking.models.payment import (
     REFUND_FAILED,
     REFUND_PENDING,
     REFUND_SUCCEEDED,
+    provider_key,
 )
 from booking.models.registration import CANCELLED, PENDING_PAYMENT
 from booking.services.booking.places import lock_workshop, release_place, utc_now
@@ -62,16 +63,18 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _ask_provider(intent_id: str, report: PaymentsReport) -> None:
-    """Read one PaymentIntent and settle it; provider trouble is reported, not raised."""
+def _ask_provider(intent_id: str, report: PaymentsReport) -> bool:
+    """Read one PaymentIntent and settle it; False when the provider could not be asked
+    (reported, not raised)."""
     db.session.rollback()
     try:
         intent = gateway.retrieve_intent(intent_id)
     except gateway.GatewayError as exc:
         report.errors.append(f"{intent_id}: {exc.message}")
-        return
+        return False
     if settle_intent(intent) in ("confirmed", "confirmed_late", "refunded"):
         report.settled += 1
+    return True
 
 
 # 1. Holds and offers ------------------------------------------------------------
@@ -121,11 +124,13 @@ def expire_hold(registration_id: int, now: datetime | None = None) -> bool:
 
 
 def expire_holds(now: datetime, report: PaymentsReport) -> None:
-    """Settle or end every hold past its deadline."""
+    """Settle or end every hold past its deadline. A hold whose payment the provider
+    cannot be asked about now is left for the next pass: the parent may have paid."""
     for registration_id, _workshop_id in due_holds(now):
         payment = ledger.open_payment_of(registration_id)
         if payment is not None and payment.stripe_payment_intent_id and gateway.enabled():
-            _ask_provider(payment.stripe_payment_intent_id, report)
+            if not _ask_provider(payment.stripe_payment_intent_id, report):
+                continue
         if expire_hold(registration_id, now):
             report.expired += 1
     db.session.rollback()
@@ -156,6 +161,7 @@ class ClaimedRefund:
     intent_id: str
     amount: int
     attempts: int
+    key: str = ""
 
 
 def _claimable(now):
@@ -167,12 +173,14 @@ def _claimable(now):
 
 
 def claim_refunds(worker: str, batch: int = 20, now: datetime | None = None) -> list[ClaimedRefund]:
-    """Claim due refund rows for `worker`: each row goes to one worker at a time."""
-    now = now or utc_now()
+    """Claim due refund rows for `worker`: each row goes to one worker at a time. Rows
+    due by `now` are taken; the claim's lease runs from the real clock."""
+    due = now or utc_now()
     with write_transaction():
+        now = utc_now()
         query = (
             sa.select(Refund.id)
-            .where(_claimable(now))
+            .where(_claimable(max(now, due)))
             .order_by(Refund.due_at, Refund.id)
             .limit(batch)
         )
@@ -182,7 +190,7 @@ def claim_refunds(worker: str, batch: int = 20, now: datetime | None = None) -> 
         for refund_id in db.session.scalars(query).all():
             won = db.session.execute(
                 sa.update(Refund)
-                .where(Refund.id == refund_id, _claimable(now))
+                .where(Refund.id == refund_id, _claimable(max(now, due)))
                 .values(
                     claimed_by=worker,
                     claimed_until=now + CLAIM_FOR,
@@ -197,13 +205,16 @@ def claim_refunds(worker: str, batch: int = 20, now: datetime | None = None) -> 
         rows = db.session.execute(
             sa.select(
                 Refund.id, Refund.payment_id, Payment.stripe_payment_intent_id, Refund.amount,
-                Refund.attempts,
+                Refund.attempts, Refund.created_at,
             )
             .join(Payment, Payment.id == Refund.payment_id)
             .where(Refund.id.in_(claimed))
             .order_by(Refund.id)
         ).all()
-    return [ClaimedRefund(r[0], r[1], r[2] or "", r[3], r[4]) for r in rows]
+    return [
+        ClaimedRefund(r[0], r[1], r[2] or "", r[3], r[4], provider_key(r[0], r[5]))
+        for r in rows
+    ]
 
 
 def record_refund(claim: ClaimedRefund, worker: str, provider_id: str) -> bool:
@@ -211,6 +222,13 @@ def record_refund(claim: ClaimedRefund, worker: str, provider_id: str) -> bool:
     the parent; False when this worker no longer held the claim (nothing changes)."""
     now = utc_now()
     with write_transaction():
+        # The payment row first, then the refund's, as everything else locks them.
+        payment = db.session.scalar(
+            sa.select(Payment)
+            .where(Payment.id == claim.payment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         done = db.session.execute(
             sa.update(Refund)
             .where(
@@ -230,14 +248,9 @@ def record_refund(claim: ClaimedRefund, worker: str, provider_id: str) -> bool:
         )
         if done.rowcount != 1:
             return False
-        db.session.execute(
-            sa.update(Payment)
-            .where(Payment.id == claim.payment_id)
-            .values(refunded=Payment.refunded + claim.amount)
-            .execution_options(synchronize_session=False)
-        )
+        payment.refunded = payment.refunded + claim.amount
+        db.session.flush()
         refund = db.session.get(Refund, claim.id, populate_existing=True)
-        payment = db.session.get(Payment, claim.payment_id, populate_existing=True)
         registration = (
             db.session.get(Registration, payment.registration_id)
             if payment.registration_id
@@ -281,7 +294,7 @@ def carry_out_refunds(
                 continue
             try:
                 provider_id = gateway.refund(
-                    intent_id=claim.intent_id, amount=claim.amount, refund_id=claim.id
+                    intent_id=claim.intent_id, amount=claim.amount, refund_key=claim.key
                 )
             except gateway.GatewayError as exc:
                 record_refund_failure(claim, worker, exc.message, exc.permanent)

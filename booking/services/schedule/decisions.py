@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Registration, Workshop
-from booking.models.registration import CANCELLED, WAITLISTED
+from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED as CANCELLED_WORKSHOP
 from booking.models.workshop import PUBLISHED
 from booking.services.booking import referrals
@@ -77,7 +77,13 @@ def decide_minimum(workshop_id: int, now: datetime | None = None) -> str:
             or workshop.first_starts_at <= now
         ):
             return "skipped"
-        if workshop.confirmed_count >= workshop.min_places:
+        # Places still held while families pay do not count: they may never be paid.
+        confirmed = db.session.scalar(
+            sa.select(sa.func.count(Registration.id)).where(
+                Registration.workshop_id == workshop.id, Registration.status == CONFIRMED
+            )
+        )
+        if confirmed >= workshop.min_places:
             workshop.run_confirmed = True
             return "confirmed"
         apply_workshop_cancellation(workshop, UNDER_MINIMUM_REASON)

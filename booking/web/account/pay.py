@@ -12,6 +12,11 @@ from booking.services.payments.settle import CONFIRMED_LATE, CONFIRMED_NOW, REFU
 from booking.web.account.blueprint import bp
 from booking.web.account.forms import PayForm
 
+LATE_REFUND_MESSAGE = (
+    "Your payment came after the place had gone, so we are refunding it in full. "
+    "We have emailed you."
+)
+
 
 def _render(page, form: PayForm, status: int = 200, *, error: str = "", authenticate: str = ""):
     allow_payment_provider()
@@ -32,6 +37,14 @@ def _render(page, form: PayForm, status: int = 200, *, error: str = "", authenti
 def _page(registration_id: int):
     try:
         return checkout.pay_page(registration_id, current_user.id)
+    except NotFound as exc:
+        abort(404, exc.message)
+
+
+def _page_as_it_is(registration_id: int):
+    """The pay page without asking the provider for anything (404 for a stranger)."""
+    try:
+        return checkout.pay_page_without_intent(registration_id, current_user.id)
     except NotFound as exc:
         abort(404, exc.message)
 
@@ -70,22 +83,28 @@ def pay_submit(registration_id: int):
     wants it (the page then runs it and comes back to `pay_return`)."""
     form = PayForm()
     if not form.validate():
-        page = _page(registration_id)
+        page = _page_as_it_is(registration_id)
         return _render(page, form, 422, error="Enter your card details, then press Pay.")
     try:
         result = checkout.pay_with_card(registration_id, current_user.id, form.payment_method.data)
     except NotFound as exc:
         abort(404, exc.message)
     except DomainError as exc:
-        page = checkout.pay_page_without_intent(registration_id, current_user.id)
+        page = _page_as_it_is(registration_id)
         return _render(page, PayForm(formdata=None), exc.status, error=exc.message)
+    except GatewayError as exc:
+        page = _page_as_it_is(registration_id)
+        return _render(page, PayForm(formdata=None), 503, error=exc.message)
     if result.state == "paid":
         flash("Payment received: your place is confirmed. We have emailed your receipt.", "success")
+        return redirect(url_for("account.bookings"))
+    if result.state == "refunded":
+        flash(LATE_REFUND_MESSAGE, "warning")
         return redirect(url_for("account.bookings"))
     if result.state == "authenticate":
         # A page of its own, so that reloading it never sends the card again.
         return redirect(url_for("account.pay", registration_id=registration_id, authenticate=1))
-    page = _page(registration_id)
+    page = _page_as_it_is(registration_id)
     return _render(page, PayForm(formdata=None), 402, error=result.message)
 
 
@@ -101,13 +120,9 @@ def pay_return(registration_id: int):
         flash("Payment received: your place is confirmed. We have emailed your receipt.", "success")
         return redirect(url_for("account.bookings"))
     if outcome == REFUNDED:
-        flash(
-            "Your payment came after the place had gone, so we are refunding it in full. "
-            "We have emailed you.",
-            "warning",
-        )
+        flash(LATE_REFUND_MESSAGE, "warning")
         return redirect(url_for("account.bookings"))
-    page = checkout.pay_page_without_intent(registration_id, current_user.id)
+    page = _page_as_it_is(registration_id)
     if page.state == checkout.PAID:
         flash("This place is paid for and confirmed.", "success")
         return redirect(url_for("account.bookings"))
