@@ -514,3 +514,47 @@ def test_without_a_provider_nobody_is_offered_a_place_they_cannot_pay(
         app.config["STRIPE_SECRET_KEY"] = None
         cancel_registration(held.registration_id, actor_id=first.id)
         assert db.session.get(Registration, waiting.registration_id).status == WAITLISTED
+
+
+def test_the_payments_command_says_what_it_did(app, runner, stripe, paid_class, make_user,
+                                               make_baby):
+    workshop = paid_class()
+    parent = make_user(role="parent")
+    with app.app_context():
+        registration_id = _paid_registration(app, stripe, workshop, parent, make_baby(parent))
+        cancel_registration(registration_id, actor_id=parent.id)
+    result = runner.invoke(args=["payments", "run"])
+    assert result.exit_code == 0, result.output
+    assert "refunds made 1" in result.output
+    assert "refunds made 0" in runner.invoke(args=["payments", "run"]).output
+
+
+def test_the_payments_loop_works_until_stopped(app, runner, stripe, paid_class, make_user,
+                                               make_baby):
+    import os
+    import signal
+    import time
+
+    workshop = paid_class()
+    parent = make_user(role="parent")
+    with app.app_context():
+        registration_id = _paid_registration(app, stripe, workshop, parent, make_baby(parent))
+        cancel_registration(registration_id, actor_id=parent.id)
+
+    def stop_when_refunded():
+        deadline = time.monotonic() + 30
+        with app.app_context():
+            while time.monotonic() < deadline:
+                db.session.rollback()
+                if db.session.scalar(sa.select(Refund.status)) == REFUND_SUCCEEDED:
+                    break
+                time.sleep(0.05)
+            db.session.remove()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    killer = threading.Thread(target=stop_when_refunded)
+    killer.start()
+    result = runner.invoke(args=["payments", "run", "--loop", "--interval", "0.1"])
+    killer.join()
+    assert result.exit_code == 0, result.output
+    assert "refunds made 1" in result.output and "stopped" in result.output

@@ -1,14 +1,11 @@
 """The mail commands: `flask outbox send [--loop] [--batch N]` and `flask send-reminders`."""
 
-import signal
-import threading
 
 import click
-import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
-from booking.extensions import db
+from booking.cli.loop import run_until_stopped
 from booking.mail.sender import new_worker_id, send_all_due
 from booking.services.booking.reminders import send_reminders
 
@@ -43,27 +40,14 @@ def outbox_send_command(loop, batch, interval):
         report = send_all_due(batch, worker)
         _echo(report)
         return
-    stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
     click.echo(f"Outbox sender {worker} delivering to {where}; Ctrl-C stops.")
-    try:
-        while not stop.is_set():
-            try:
-                report = send_all_due(batch, worker)
-            except sa.exc.OperationalError as exc:
-                db.session.rollback()
-                current_app.logger.warning("outbox: database unavailable: %s", exc)
-            else:
-                if report.claimed:
-                    _echo(report)
-            finally:
-                db.session.remove()
-            stop.wait(interval)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+
+    def one_pass():
+        report = send_all_due(batch, worker)
+        if report.claimed:
+            _echo(report)
+
+    run_until_stopped("outbox", one_pass, interval)
     click.echo("Outbox sender stopped.")
 
 

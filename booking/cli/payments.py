@@ -1,14 +1,9 @@
 """`flask payments run [--loop]`: refunds, expired holds and offers, reconciliation."""
 
-import signal
-import threading
-
 import click
-import sqlalchemy as sa
-from flask import current_app
 from flask.cli import with_appcontext
 
-from booking.extensions import db
+from booking.cli.loop import run_until_stopped
 from booking.services.payments.worker import new_worker_id, run_payments
 
 
@@ -34,24 +29,8 @@ def payments_run_command(loop, interval):
     if not loop:
         _echo(run_payments(worker), always=True)
         return
-    stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
     click.echo(f"Payments worker {worker} running; Ctrl-C stops.")
-    try:
-        while not stop.is_set():
-            try:
-                _echo(run_payments(worker), always=False)
-            except sa.exc.OperationalError as exc:
-                db.session.rollback()
-                current_app.logger.warning("payments: database unavailable: %s", exc)
-            finally:
-                db.session.remove()
-            stop.wait(interval)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    run_until_stopped("payments", lambda: _echo(run_payments(worker), always=False), interval)
     click.echo("Payments worker stopped.")
 
 

@@ -1,0 +1,32 @@
+"""Running a worker's pass again and again until SIGTERM or Ctrl-C (`--loop`)."""
+
+import signal
+import threading
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import current_app
+
+from booking.extensions import db
+
+
+def run_until_stopped(name: str, one_pass: Callable[[], None], interval: float) -> None:
+    """Call `one_pass` every `interval` seconds until stopped. A database that does not
+    answer is logged and tried again next time; each pass ends with a fresh session."""
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        while not stop.is_set():
+            try:
+                one_pass()
+            except sa.exc.OperationalError as exc:
+                db.session.rollback()
+                current_app.logger.warning("%s: database unavailable: %s", name, exc)
+            finally:
+                db.session.remove()
+            stop.wait(interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
