@@ -10,6 +10,7 @@ from booking.models import User
 from booking.services.booking import waitlist as waitlist_service
 from booking.services.errors import DomainError
 from booking.services.payments import gateway
+from booking.services.payments.figures import fee_terms
 from booking.services.schedule import create as create_service
 from booking.services.schedule import edit as edit_service
 from booking.services.schedule import queries as schedule_queries
@@ -131,6 +132,7 @@ def _workshop_page(workshop, centre, capacity_form, status):
             waiting=waiting,
             capacity_form=capacity_form,
             action_form=ActionForm(),
+            fee_terms=fee_terms(workshop, centre.currency),
         ),
         status,
     )
