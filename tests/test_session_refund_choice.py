@@ -440,3 +440,12 @@ def test_the_choice_page_is_valid_html(app, client, auth, cancelled_week_2):
     pages["made up"] = client.get(path).get_data(as_text=True)
     assert 'name="csrf_token"' in pages["to choose"]
     assert not any(html_errors(pages).values()), html_errors(pages)
+
+
+def test_the_bookings_page_links_to_the_choice(client, auth, cancelled_week_2):
+    c = cancelled_week_2
+    auth.login("ada.parent@example.org")
+    page = client.get("/account/bookings").get_data(as_text=True)
+    link = f"/account/bookings/{c['ada']}/sessions/{c['session']}/choice"
+    assert link in page and "Choose a make-up or the refund" in page
+    assert client.get(link).status_code == 200

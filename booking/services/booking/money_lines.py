@@ -57,6 +57,8 @@ class RefundLine:
     amount: str
     # Made (refunded), or due (a cancelled session's refund waiting for a choice).
     when: datetime | None = None
+    # The cancelled session a refund waiting for a choice is for.
+    session_id: int | None = None
 
 
 @dataclass
@@ -144,7 +146,12 @@ def _money(registration: Registration, workshop: Workshop, currency: str,
                 continue
             when = refund.done_at if state == REFUNDED else refund.due_at
             money.refunds.append(
-                RefundLine(state, format_money(refund.amount, payment.currency), when)
+                RefundLine(
+                    state,
+                    format_money(refund.amount, payment.currency),
+                    when,
+                    refund.session_id if state == REFUND_OR_MAKEUP else None,
+                )
             )
     if registration.status == PENDING_PAYMENT:
         amount = open_amount if open_amount is not None else workshop.online_amount
