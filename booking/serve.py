@@ -62,7 +62,8 @@ def local_stripe_port(environ) -> int | None:
 
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=0.5):  # nosec B310: http://127.0.0.1 only
+        # Only ever a http://127.0.0.1 URL built here, never a scheme from outside.
+        with urllib.request.urlopen(url, timeout=0.5):  # nosec B310
             return True
     except urllib.error.HTTPError:
         return True  # it answered, with an error status: it is up
@@ -95,7 +96,8 @@ def start_local_stripe(environ, bindir: str) -> subprocess.Popen | None:
         }
     ).encode()
     request = urllib.request.Request(base + "/_config/webhooks/booking", data=hook)
-    with urllib.request.urlopen(request, timeout=5):  # nosec B310: http://127.0.0.1 only
+    # Only ever a http://127.0.0.1 URL built here, never a scheme from outside.
+    with urllib.request.urlopen(request, timeout=5):  # nosec B310
         pass
     print(f"Payments: a local Stripe (localstripe) at {base}; pay with 4242 4242 4242 4242.")
     return child
