@@ -347,6 +347,10 @@ def test_how_it_is_paid_cannot_change_once_families_have_booked(
     assert response.status_code == 409
     assert "not raised while families are booked" in (
         response.get_json()["error"]["fields"]["refund_fee"])
+    response = api(client, world, "PATCH", url, {"price": "70.00"})
+    assert response.status_code == 409
+    assert "price of a class paid online cannot change" in (
+        response.get_json()["error"]["fields"]["price"])
     # Lowering the fee, or sending the terms it already has, is fine.
     response = api(client, world, "PATCH", url, {"refund_fee": "2.00", "payment": "online"})
     assert response.status_code == 200
@@ -365,6 +369,9 @@ def test_how_it_is_paid_cannot_change_once_families_have_booked(
                    {"payment": "online", "refund_fee": "9"})
     assert response.status_code == 200
     assert response.get_json()["payment"]["mode"] == "online"
+    response = api(client, world, "PATCH", f"/api/v1/workshops/{empty.id}", {"price": "65"})
+    assert response.status_code == 200
+    assert response.get_json()["payment"]["amount"] == 6500
 
 
 def test_the_registrations_say_what_each_place_paid(

@@ -3,8 +3,8 @@ against the families already booked.
 
 Families booked on the terms the class page showed them, so while anyone holds a
 place or waits, a workshop paid online (or a deposit) keeps its payment mode and
-deposit, and no workshop becomes paid online; its cancellation fee may be lowered
-but not raised while anyone holds a place. Such a change is refused as a Conflict
+deposit (and its price), and no workshop becomes paid online; its cancellation fee
+may be lowered but not raised while anyone holds a place. Such a change is refused as a Conflict
 naming the field. A workshop nobody has booked changes freely (within the rules).
 """
 
@@ -48,7 +48,7 @@ def clean_payment_changes(workshop: Workshop, fields: dict, clean: dict, errors:
         errors.setdefault(name, message)
     if terms is None or errors:
         return {}
-    _refuse_against_bookings(workshop, now, terms)
+    _refuse_against_bookings(workshop, now, terms, price)
     return {
         attribute: getattr(terms, term)
         for attribute, term in _ATTRIBUTES
@@ -56,8 +56,18 @@ def clean_payment_changes(workshop: Workshop, fields: dict, clean: dict, errors:
     }
 
 
-def _refuse_against_bookings(workshop: Workshop, now: PaymentTerms, terms: PaymentTerms):
+def _refuse_against_bookings(
+    workshop: Workshop, now: PaymentTerms, terms: PaymentTerms, price
+) -> None:
     online = now.mode in ONLINE_MODES or terms.mode in ONLINE_MODES
+    if now.mode in ONLINE_MODES and price is not None and price != workshop.price:
+        families = _families(workshop.id, ACTIVE)
+        if families:
+            message = (
+                "The price of a class paid online cannot change once families have booked "
+                "or are waiting: they pay, and are refunded, on the price shown to them."
+            )
+            raise Conflict(message, {"price": message})
     mode_changes = terms.mode != now.mode
     deposit_changes = terms.deposit != now.deposit
     if online and (mode_changes or deposit_changes):
