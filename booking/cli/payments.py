@@ -4,7 +4,8 @@ import click
 from flask.cli import with_appcontext
 
 from booking.cli.loop import run_until_stopped
-from booking.services.payments.worker import new_worker_id, run_payments
+from booking.mail.sender import new_worker_id
+from booking.services.payments.worker import run_payments
 
 
 @click.group("payments")

@@ -114,7 +114,6 @@ def pay_page(registration_id, parent_id: int) -> PayPage:
 def _create_intent(payment: Payment) -> str:
     payment_id, amount, currency = payment.id, payment.amount, payment.currency
     reference, key = payment.reference, payment.provider_key
-    db.session.rollback()  # no transaction open across the provider call
     intent = gateway.create_intent(
         payment_id=payment_id, payment_key=key, amount=amount, currency=currency,
         reference=reference,
@@ -153,7 +152,6 @@ def pay_with_card(registration_id, parent_id: int, card_id: str) -> CardResult:
         _create_intent(payment)
         payment = db.session.get(Payment, payment.id)
     intent_id = payment.stripe_payment_intent_id
-    db.session.rollback()
     try:
         intent = gateway.confirm_with_card(intent_id, card_id)
     except gateway.GatewayError as exc:
@@ -178,7 +176,6 @@ def check_payment(registration_id, parent_id: int) -> str:
     if payment is None or not payment.stripe_payment_intent_id or payment.status == SUCCEEDED:
         return ""
     payment_id, intent_id = payment.id, payment.stripe_payment_intent_id
-    db.session.rollback()
     try:
         intent = gateway.retrieve_intent(intent_id)
     except gateway.GatewayError:

@@ -1,8 +1,9 @@
 """The payment provider: Stripe, through its official SDK, with PaymentIntents.
 
-Every function here makes a network call, so none may run inside a database
-transaction: callers read what they need, end their transaction, call, and then
-record the answer in a new one. Answers come back as plain `Intent` values.
+Every function here makes a network call, so none runs inside a database
+transaction: each ends the caller's read-only transaction first (and refuses a write
+transaction); callers read what they need, call, and record the answer in a new
+transaction. Answers come back as plain `Intent` values.
 """
 
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ import stripe
 from flask import current_app
 
 from booking.db import in_write_transaction
+from booking.extensions import db
 
 # PaymentIntent statuses that matter here.
 SUCCEEDED = "succeeded"
@@ -69,8 +71,14 @@ def _client() -> stripe.StripeClient:
 
 
 def _outside_transaction() -> None:
-    if in_write_transaction():
+    """Make sure no database transaction is open across the provider call: refuse inside
+    a write transaction or with unsaved changes; end a read-only one (it holds nothing
+    the caller needs, and on SQLite it would keep the database's snapshot pinned)."""
+    session = db.session()
+    if in_write_transaction() or session.new or session.dirty or session.deleted:
         raise RuntimeError("A payment provider call must not run inside a write transaction.")
+    if session.in_transaction():
+        session.rollback()
 
 
 def _plain(obj) -> dict:

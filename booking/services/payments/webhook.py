@@ -46,7 +46,6 @@ def handle_event(payload: bytes, signature: str) -> str:
         return "duplicate"
     outcome = "ignored"
     if event.type in INTENT_EVENTS and event.intent_id:
-        db.session.rollback()
         try:
             intent = gateway.retrieve_intent(event.intent_id)
         except gateway.GatewayError as exc:

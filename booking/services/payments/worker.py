@@ -12,9 +12,6 @@
 Safe to run twice at once, and again after a crash.
 """
 
-import os
-import socket
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,6 +19,7 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
+from booking.mail.sender import new_worker_id
 from booking.models import Payment, Refund, Registration
 from booking.models.payment import (
     ABANDONED,
@@ -58,15 +56,9 @@ class PaymentsReport:
     errors: list[str] = field(default_factory=list)
 
 
-def new_worker_id() -> str:
-    """A name for one worker, unique across hosts, processes and threads."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 def _ask_provider(intent_id: str, report: PaymentsReport) -> bool:
     """Read one PaymentIntent and settle it; False when the provider could not be asked
     (reported, not raised)."""
-    db.session.rollback()
     try:
         intent = gateway.retrieve_intent(intent_id)
     except gateway.GatewayError as exc:
