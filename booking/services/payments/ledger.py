@@ -100,6 +100,18 @@ def abandon_open_payments(registration_id: int) -> None:
     )
 
 
+def registrations_that_paid(workshop_id: int) -> set[int]:
+    """Ids of the workshop's registrations with a payment that took money (one query,
+    so a cancellation touches refunds only for those)."""
+    return set(
+        db.session.scalars(
+            sa.select(Payment.registration_id)
+            .join(Registration, Registration.id == Payment.registration_id)
+            .where(Registration.workshop_id == workshop_id, Payment.status == SUCCEEDED)
+        )
+    )
+
+
 def paid_payments(registration_id: int) -> list[Payment]:
     """The registration's payments that took money, oldest first."""
     return list(

@@ -319,19 +319,3 @@ def choose_for_session(*, parent_id: int, registration_id, session_id, choice: s
         if choice == MAKEUP:
             credit_for_cancelled_session(registration, workshop, session)
     return choice
-
-
-def release_session_refunds(registration_id: int, now: datetime | None = None) -> int:
-    """Inside the caller's transaction, when the centre cancels the whole workshop:
-    the booking's cancelled-session refunds still awaiting a choice are made at once,
-    so everything paid comes back without anyone waiting a week. Returns how many."""
-    require_transaction("Releasing a cancelled session's refund")
-    now = now or utc_now()
-    payment_ids = sa.select(Payment.id).where(Payment.registration_id == registration_id)
-    result = db.session.execute(
-        sa.update(Refund)
-        .where(Refund.payment_id.in_(payment_ids), Refund.status == AWAITING_CHOICE)
-        .values(status=REFUND_PENDING, due_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount

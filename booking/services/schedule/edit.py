@@ -27,7 +27,6 @@ from booking.services.notices.emails import (
     notify_workshop_cancelled,
 )
 from booking.services.payments import ledger
-from booking.services.payments.session_refunds import release_session_refunds
 from booking.services.schedule import fields as rules
 from booking.services.schedule.queries import active_counts, workshop_sessions
 from booking.services.schedule.workshop_input import clean_workshop_changes
@@ -218,15 +217,16 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
             .order_by(Registration.id)
         )
     )
+    paid = ledger.registrations_that_paid(workshop.id)
     for registration in registrations:
         if registration.status == CONFIRMED:
             end_registration_absences(registration.id, now)
-            ledger.refund_registration(
-                registration.id,
-                reason=f"The centre cancelled {workshop.title}"[:200],
-                initiated_by=BY_CENTRE,
-            )
-            release_session_refunds(registration.id, now)
+            if registration.id in paid:
+                ledger.refund_registration(
+                    registration.id,
+                    reason=f"The centre cancelled {workshop.title}"[:200],
+                    initiated_by=BY_CENTRE,
+                )
         elif registration.status == PENDING_PAYMENT:
             ledger.abandon_open_payments(registration.id)
         registration.status = REG_CANCELLED
