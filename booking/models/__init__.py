@@ -2,6 +2,7 @@
 
 from booking.models.base import Base, UTCDateTime, utcnow
 from booking.models.centre import Centre
+from booking.models.health import HealthForm, HealthRecord, SessionReadiness
 from booking.models.idempotency import IdempotencyRecord
 from booking.models.makeup import Absence, MakeupBooking, MakeupCredit
 from booking.models.outbox import OutboxMessage
@@ -19,6 +20,8 @@ __all__ = [
     "Baby",
     "Base",
     "Centre",
+    "HealthForm",
+    "HealthRecord",
     "IdempotencyRecord",
     "InstructorProfile",
     "MakeupBooking",
@@ -30,6 +33,7 @@ __all__ = [
     "ReferralCode",
     "Refund",
     "Registration",
+    "SessionReadiness",
     "StripeEvent",
     "User",
     "UTCDateTime",

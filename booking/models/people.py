@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from booking.models.base import Base, UTCDateTime, utcnow
 
 ROLE_STAFF = "staff"
+# Born this many days or more before the due date: ages are corrected from it.
+PREMATURE_DAYS = 21
 ROLE_INSTRUCTOR = "instructor"
 MEMBERSHIP_ROLES = (ROLE_STAFF, ROLE_INSTRUCTOR)
 
@@ -123,6 +125,9 @@ class Baby(Base):
     name: Mapped[str] = mapped_column(sa.String(80))
     name_key: Mapped[str] = mapped_column(sa.String(80))
     date_of_birth: Mapped[date] = mapped_column(sa.Date)
+    # The day the baby was due: a baby born 3 or more weeks early has its age
+    # corrected from it (PRODUCT.md booking rule 2).
+    due_date: Mapped[date | None] = mapped_column(sa.Date)
     immunisation_date: Mapped[date | None] = mapped_column(sa.Date)
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -135,5 +140,26 @@ class Baby(Base):
         return " ".join(name.split()).casefold()
 
     def age_weeks_on(self, day: date) -> int:
-        """Whole weeks of age on a day."""
+        """Whole weeks of age on a day, counted from birth."""
         return (day - self.date_of_birth).days // 7
+
+    @property
+    def is_premature(self) -> bool:
+        """Born 3 or more weeks before the due date: ages are corrected."""
+        return (
+            self.due_date is not None
+            and (self.due_date - self.date_of_birth).days >= PREMATURE_DAYS
+        )
+
+    def corrected_age_weeks_on(self, day: date) -> int | None:
+        """Whole weeks of corrected age (from the due date) on a day; None when the
+        baby was not born 3 or more weeks early."""
+        if not self.is_premature:
+            return None
+        return (day - self.due_date).days // 7
+
+    def eligible_age_weeks_on(self, day: date) -> int:
+        """The age that decides which classes fit: corrected for a baby born 3 or
+        more weeks early, else from birth."""
+        corrected = self.corrected_age_weeks_on(day)
+        return self.age_weeks_on(day) if corrected is None else corrected

@@ -57,6 +57,23 @@ class Registration(Base):
     status: Mapped[str] = mapped_column(sa.String(20))
     held_place: Mapped[bool] = mapped_column(default=False)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The version of the health-and-safety text agreed to when booking.
+    consent_key: Mapped[str] = mapped_column(sa.String(60), default="", server_default="")
+    # When the parent answered or confirmed the baby's health questions for this
+    # booking, and the revision of the answers they confirmed.
+    health_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    health_revision: Mapped[int | None]
+    # The instructor (or staff) cleared an answer that needs a doctor's word:
+    # when, by whom, their note, and which answers they cleared (a fingerprint, so
+    # a changed answer needs clearing again).
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cleared_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    clearance_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    cleared_fingerprint: Mapped[str] = mapped_column(
+        sa.String(64), default="", server_default=""
+    )
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -74,7 +91,7 @@ class Registration(Base):
 
     workshop = relationship("Workshop", lazy="raise_on_sql")
     baby = relationship("Baby", lazy="raise_on_sql")
-    parent = relationship("User", lazy="raise_on_sql")
+    parent = relationship("User", foreign_keys=[parent_id], lazy="raise_on_sql")
 
     @property
     def is_active(self) -> bool:

@@ -38,6 +38,33 @@ def check_date_of_birth(value, field: str = "date_of_birth") -> date:
     return value
 
 
+DUE_BEFORE_BIRTH_MAX = timedelta(weeks=6)
+DUE_AFTER_BIRTH_MAX = timedelta(weeks=20)
+
+
+def check_due_date(value, date_of_birth: date, field: str = "due_date") -> date | None:
+    """An optional due date, plausible for a baby born on `date_of_birth`: at most 20
+    weeks after the birth (a baby born very early) and 6 weeks before it (born late)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        message = "Enter the due date as YYYY-MM-DD, or leave it empty."
+        raise Invalid(message, {field: message})
+    if value > date_of_birth + DUE_AFTER_BIRTH_MAX:
+        message = (
+            "The due date is more than 20 weeks after the date of birth. Please check "
+            "both dates."
+        )
+        raise Invalid(message, {field: message})
+    if value < date_of_birth - DUE_BEFORE_BIRTH_MAX:
+        message = (
+            "The due date is more than 6 weeks before the date of birth. Please check "
+            "both dates."
+        )
+        raise Invalid(message, {field: message})
+    return value
+
+
 def check_name(value, field: str = "name") -> str:
     """A baby's first name or nickname: one to 80 characters."""
     name = " ".join(str(value or "").split())
@@ -85,7 +112,17 @@ def find_same_baby(parent_id: int, name: str, date_of_birth: date) -> Baby | Non
     )
 
 
-def find_or_add_baby(parent_id: int, name: str, date_of_birth: date) -> Baby:
+def _with_due_date(baby: Baby, due_date: date | None) -> Baby:
+    """A due date given with a baby already on the account fills in a missing one
+    (it never overwrites one the parent saved)."""
+    if due_date is not None and baby.due_date is None:
+        baby.due_date = due_date
+    return baby
+
+
+def find_or_add_baby(
+    parent_id: int, name: str, date_of_birth: date, due_date: date | None = None
+) -> Baby:
     """Inside an open transaction: the same baby if already there, else a new one.
 
     Two requests adding the same baby at once meet the unique constraint; the
@@ -93,11 +130,16 @@ def find_or_add_baby(parent_id: int, name: str, date_of_birth: date) -> Baby:
     """
     name = check_name(name, "baby_name")
     date_of_birth = check_date_of_birth(date_of_birth, "baby_dob")
+    due_date = check_due_date(due_date, date_of_birth, "baby_due_date")
     existing = find_same_baby(parent_id, name, date_of_birth)
     if existing is not None:
-        return existing
+        return _with_due_date(existing, due_date)
     baby = Baby(
-        parent_id=parent_id, name=name, name_key=Baby.key_for(name), date_of_birth=date_of_birth
+        parent_id=parent_id,
+        name=name,
+        name_key=Baby.key_for(name),
+        date_of_birth=date_of_birth,
+        due_date=due_date,
     )
     try:
         with db.session.begin_nested():
@@ -106,14 +148,17 @@ def find_or_add_baby(parent_id: int, name: str, date_of_birth: date) -> Baby:
         existing = find_same_baby(parent_id, name, date_of_birth)
         if existing is None:
             raise
-        return existing
+        return _with_due_date(existing, due_date)
     return baby
 
 
-def add_baby(parent_id: int, name: str, date_of_birth: date) -> Baby:
+def add_baby(
+    parent_id: int, name: str, date_of_birth: date, due_date: date | None = None
+) -> Baby:
     """Add a baby to the parent's account; the same name and date of birth twice is refused."""
     name = check_name(name)
     date_of_birth = check_date_of_birth(date_of_birth)
+    due_date = check_due_date(due_date, date_of_birth)
     with write_transaction():
         if find_same_baby(parent_id, name, date_of_birth) is not None:
             message = f"{name}, born on that day, is already on your account."
@@ -123,15 +168,24 @@ def add_baby(parent_id: int, name: str, date_of_birth: date) -> Baby:
             name=name,
             name_key=Baby.key_for(name),
             date_of_birth=date_of_birth,
+            due_date=due_date,
         )
         db.session.add(baby)
     return baby
 
 
-def update_baby(parent_id: int, baby_id: int, *, name: str, date_of_birth: date) -> Baby:
-    """Correct a baby's name or date of birth."""
+def update_baby(
+    parent_id: int,
+    baby_id: int,
+    *,
+    name: str,
+    date_of_birth: date,
+    due_date: date | None = None,
+) -> Baby:
+    """Correct a baby's name, date of birth or due date (None clears the due date)."""
     name = check_name(name)
     date_of_birth = check_date_of_birth(date_of_birth)
+    due_date = check_due_date(due_date, date_of_birth)
     with write_transaction():
         baby = get_baby(parent_id, baby_id)
         twin = find_same_baby(parent_id, name, date_of_birth)
@@ -141,8 +195,9 @@ def update_baby(parent_id: int, baby_id: int, *, name: str, date_of_birth: date)
         baby.name = name
         baby.name_key = Baby.key_for(name)
         baby.date_of_birth = date_of_birth
+        baby.due_date = due_date
         db.session.flush()
-        # A corrected date of birth can make a waiting baby fit a class with a
+        # A corrected date of birth (or due date) can make a waiting baby fit a class with a
         # free place: that place is theirs at once (rule 6).
         waiting_in = db.session.scalars(
             sa.select(Registration.workshop_id).where(

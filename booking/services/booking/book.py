@@ -42,6 +42,7 @@ from booking.services.booking.referrals import claim_held_place, record_code_use
 from booking.services.booking.waitlist import promote_waitlist, waitlist_position
 from booking.services.courses.absences import withdraw_future_absences
 from booking.services.errors import Forbidden, Invalid, NotFound
+from booking.services.health.questions import current_form
 from booking.services.notices.emails import (
     notify_booking_cancelled,
     notify_booking_confirmed,
@@ -128,7 +129,7 @@ def _existing(registration: Registration, baby: Baby, workshop: Workshop) -> Boo
     return _result(registration, False, waitlist_position(registration), baby, workshop)
 
 
-def _resolve_baby(parent_id: int, baby_id, baby_name, baby_dob) -> Baby:
+def _resolve_baby(parent_id: int, baby_id, baby_name, baby_dob, baby_due_date=None) -> Baby:
     if baby_id not in (None, ""):
         return get_baby(parent_id, baby_id)
     if not baby_name and baby_dob is None:
@@ -139,7 +140,7 @@ def _resolve_baby(parent_id: int, baby_id, baby_name, baby_dob) -> Baby:
         raise Invalid(message, {"baby_dob": message})
     if not isinstance(baby_dob, date):
         raise Invalid("Enter the date of birth as YYYY-MM-DD.", {"baby_dob": "Enter a date."})
-    return find_or_add_baby(parent_id, baby_name, baby_dob)
+    return find_or_add_baby(parent_id, baby_name, baby_dob, baby_due_date)
 
 
 def _require_active_account(parent_id: int) -> None:
@@ -166,6 +167,7 @@ def book_place(
     baby_id: int | None = None,
     baby_name: str | None = None,
     baby_dob: date | None = None,
+    baby_due_date: date | None = None,
     consent: bool = False,
     referral_code: str | None = None,
 ) -> BookingResult:
@@ -193,7 +195,7 @@ def book_place(
             )
         if not consent:
             raise Invalid(CONSENT_MESSAGE, {"consent": CONSENT_MESSAGE})
-        baby = _resolve_baby(parent_id, baby_id, baby_name, baby_dob)
+        baby = _resolve_baby(parent_id, baby_id, baby_name, baby_dob, baby_due_date)
         db.session.flush()
         existing = _active_registration(workshop.id, baby.id)
         if existing is not None:
@@ -203,7 +205,11 @@ def book_place(
             raise NotEligible(fit.reason, age_weeks_now(baby), {"baby_id": fit.reason})
         now = utc_now()
         registration = Registration(
-            workshop_id=workshop.id, baby_id=baby.id, parent_id=parent_id, consent_at=now
+            workshop_id=workshop.id,
+            baby_id=baby.id,
+            parent_id=parent_id,
+            consent_at=now,
+            consent_key=current_form(workshop.centre_id).consent_key,
         )
         code_id = None
         try:

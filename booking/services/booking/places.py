@@ -225,19 +225,45 @@ def weeks_label(weeks: int) -> str:
     return f"{weeks} week" if weeks == 1 else f"{weeks} weeks"
 
 
+def age_text(baby: Baby | None, day: date) -> str:
+    """A baby's age on a day as instructors and parents read it: "12 weeks", or for a
+    baby born 3 or more weeks early "12 weeks, 8 weeks corrected"; "" when unknown."""
+    if baby is None:
+        return ""
+    age = weeks_label(max(0, baby.age_weeks_on(day)))
+    corrected = baby.corrected_age_weeks_on(day)
+    if corrected is None:
+        return age
+    if corrected < 0:
+        return f"{age}, {weeks_label(-corrected)} before the due date"
+    return f"{age}, {weeks_label(corrected)} corrected"
+
+
 def eligibility(baby: Baby | None, workshop: Workshop) -> Eligibility:
-    """Whether the baby's age in whole weeks at the first session is in the range (rule 2)."""
+    """Whether the baby's age in whole weeks at the first session is in the range
+    (rule 2): the corrected age for a baby born 3 or more weeks early."""
     if baby is None:
         return Eligibility(False, None, "This booking no longer has a baby on it.")
     day = first_session_day(workshop)
     if day is None:
         return Eligibility(False, None, "This class has no sessions yet.")
-    age = baby.age_weeks_on(day)
+    age = baby.eligible_age_weeks_on(day)
     low, high = workshop.min_age_weeks, workshop.max_age_weeks
     if low <= age <= high:
         return Eligibility(True, age)
-    if age < 0:
+    corrected = baby.is_premature
+    if age < 0 and corrected:
+        when = (
+            f"will be {weeks_label(-age)} short of the due date at the first session "
+            "(ages are counted from the due date for a baby born early)"
+        )
+    elif age < 0:
         when = f"will not yet be born at the first session ({weeks_label(-age)} before)"
+    elif corrected:
+        when = (
+            f"will be {weeks_label(age)} old, corrected for being born early, at the "
+            "first session"
+        )
     else:
         when = f"will be {weeks_label(age)} old at the first session"
     reason = (
@@ -299,8 +325,9 @@ def suggest_classes(
 
 
 def age_weeks_now(baby: Baby, today: date | None = None) -> int:
-    """The baby's age in whole weeks today (for 'classes that would fit')."""
-    return max(0, baby.age_weeks_on(today or utc_now().date()))
+    """The baby's age in whole weeks today (for 'classes that would fit'): corrected
+    for a baby born 3 or more weeks early, as the catalogue's age filter reads it."""
+    return max(0, baby.eligible_age_weeks_on(today or utc_now().date()))
 
 
 def cancellation_cutoff(workshop: Workshop) -> datetime | None:

@@ -1,0 +1,120 @@
+"""What a baby's health answers mean for a class, at a glance.
+
+A "yes" raises the question's flag: a not-today answer makes the baby a "watch and
+practise on a doll" participant (never a refusal), a clearance answer flags the
+booking until the instructor clears it, an allergy says which oils to avoid. The
+flags are shown to the class's instructor and the centre's staff only
+(`booking.services.health.access`), and the roster CSV carries their labels, never
+the parent's own words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from booking.models import HealthRecord, Registration
+from booking.models.health import ALLERGY, CLEARANCE, NOT_TODAY, TELL
+
+OTHER_FLAG = "See notes"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One thing the instructor should see: a short label, its kind, the parent's words."""
+
+    kind: str
+    label: str
+    question: str = ""
+    details: str = ""
+
+
+@dataclass
+class HealthSummary:
+    """A booking's health picture for the instructor's roster and register."""
+
+    answered: bool
+    flags: list[Flag] = field(default_factory=list)
+    other: str = ""
+    confirmed_at: datetime | None = None
+    updated_at: datetime | None = None
+    needs_clearance: bool = False
+    cleared_at: datetime | None = None
+    clearance_note: str = ""
+
+    @property
+    def not_today(self) -> list[Flag]:
+        return [f for f in self.flags if f.kind == NOT_TODAY]
+
+    @property
+    def clearance(self) -> list[Flag]:
+        return [f for f in self.flags if f.kind == CLEARANCE]
+
+    @property
+    def allergies(self) -> list[Flag]:
+        return [f for f in self.flags if f.kind == ALLERGY]
+
+    @property
+    def labels(self) -> list[str]:
+        """The flags' short labels, the most urgent first (for the roster CSV)."""
+        labels = []
+        if not self.answered:
+            labels.append("Health questions not answered")
+        if self.needs_clearance:
+            labels.append("Needs clearance")
+        labels += [f.label for f in self.flags]
+        return labels
+
+
+def record_flags(record: HealthRecord | None) -> list[Flag]:
+    """The flags a baby's answers raise, in the order most urgent first."""
+    if record is None:
+        return []
+    order = {NOT_TODAY: 0, CLEARANCE: 1, ALLERGY: 2, TELL: 3}
+    flags = [
+        Flag(a.get("kind", TELL), a.get("flag") or a.get("text", ""), a.get("text", ""),
+             a.get("details", ""))
+        for a in record.answers or []
+        if a.get("yes")
+    ]
+    flags.sort(key=lambda f: order.get(f.kind, 9))
+    if (record.other or "").strip():
+        flags.append(Flag(TELL, OTHER_FLAG, "Anything else", record.other.strip()))
+    return flags
+
+
+def clearance_fingerprint(record: HealthRecord | None) -> str:
+    """A fingerprint of the answers that need a doctor's word ("" when none do), so a
+    clearance given for some answers does not cover changed ones."""
+    if record is None:
+        return ""
+    needing = sorted(
+        (a.get("key", ""), a.get("details", ""))
+        for a in record.answers or []
+        if a.get("yes") and a.get("kind") == CLEARANCE
+    )
+    if not needing:
+        return ""
+    return hashlib.sha256(json.dumps(needing).encode()).hexdigest()
+
+
+def needs_clearance(registration: Registration, record: HealthRecord | None) -> bool:
+    """Whether the booking waits for the instructor to clear an answer."""
+    fingerprint = clearance_fingerprint(record)
+    return bool(fingerprint) and registration.cleared_fingerprint != fingerprint
+
+
+def summary(registration: Registration, record: HealthRecord | None) -> HealthSummary:
+    """The booking's health picture from the baby's record."""
+    return HealthSummary(
+        answered=record is not None,
+        flags=record_flags(record),
+        other=(record.other or "").strip() if record is not None else "",
+        confirmed_at=registration.health_confirmed_at,
+        updated_at=record.updated_at if record is not None else None,
+        needs_clearance=needs_clearance(registration, record),
+        cleared_at=registration.cleared_at,
+        clearance_note=registration.clearance_note or "",
+    )

@@ -1,0 +1,276 @@
+"""The health questions a centre asks, and the health-and-safety text parents agree to.
+
+The product ships one set of questions (`PRODUCT_QUESTIONS`, version
+`PRODUCT_VERSION`); a centre may publish its own, each change a new `HealthForm`
+version. A form's key ("product-1", "centre-4-v2") is recorded with every answer and
+consent, so what a parent agreed to can always be named, and a changed text asks again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import Centre, HealthForm, User
+from booking.models.health import ALLERGY, CLEARANCE, NOT_TODAY, QUESTION_KINDS, TELL
+from booking.services.accounts.access import require_centre_staff
+from booking.services.errors import Invalid, NotFound
+
+PRODUCT_VERSION = 1
+# Goes up when the consent wording below changes: everyone is asked again.
+CONSENT_WORDING_VERSION = 1
+
+KIND_LABELS = {
+    NOT_TODAY: "No massage while it lasts (watch and practise on a doll)",
+    CLEARANCE: "Needs a doctor's word first (the instructor clears it)",
+    ALLERGY: "An allergy (oils and creams to avoid)",
+    TELL: "Something the instructor should know",
+}
+
+QUESTION_MAX = 300
+FLAG_MAX = 40
+NOTE_MAX = 2000
+MAX_QUESTIONS = 20
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One yes/no question; a "yes" asks for details and raises `flag` on the roster."""
+
+    key: str
+    text: str
+    kind: str
+    flag: str
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "text": self.text, "kind": self.kind, "flag": self.flag}
+
+
+PRODUCT_QUESTIONS = (
+    Question(
+        "unwell",
+        "Is your baby unwell at the moment, or have they had a fever or illness in the "
+        "last 48 hours?",
+        NOT_TODAY,
+        "Unwell or fever",
+    ),
+    Question(
+        "skin_open",
+        "Does your baby have broken, weeping or infected skin, or a rash a doctor has not "
+        "seen?",
+        NOT_TODAY,
+        "Broken skin or rash",
+    ),
+    Question(
+        "recovering",
+        "Is your baby recovering from a fracture, an operation or an injury?",
+        NOT_TODAY,
+        "Recovering from injury or surgery",
+    ),
+    Question("heart", "Does your baby have a heart condition?", CLEARANCE, "Heart condition"),
+    Question(
+        "hips",
+        "Is your baby being treated for hip dysplasia (clicky hips), for example with a "
+        "harness or a splint?",
+        CLEARANCE,
+        "Hip dysplasia",
+    ),
+    Question(
+        "bones",
+        "Does your baby have brittle bones (osteogenesis imperfecta) or another bone "
+        "condition?",
+        CLEARANCE,
+        "Bone condition",
+    ),
+    Question(
+        "doctor_advice",
+        "Has a doctor, midwife or health visitor advised against massage, or told you to "
+        "take care with it?",
+        CLEARANCE,
+        "Medical advice about massage",
+    ),
+    Question(
+        "allergy",
+        "Does your baby have an allergy, or is there a nut allergy in the family? Many "
+        "massage oils are made from nuts.",
+        ALLERGY,
+        "Allergy: no nut oils",
+    ),
+    Question(
+        "skin",
+        "Does your baby have a skin condition such as eczema, very dry skin or cradle cap?",
+        TELL,
+        "Skin condition",
+    ),
+)
+
+PRODUCT_SAFETY_NOTE = (
+    "No massage for 48 hours after immunisations, while your baby is unwell or has a "
+    "fever, over broken skin, or within an hour of a feed. Stop whenever your baby "
+    "turns away, arches or cries. Tell the instructor about any health concerns."
+)
+
+
+@dataclass(frozen=True)
+class Form:
+    """The questions in force at a centre: the product's set or the centre's version."""
+
+    key: str
+    questions: tuple[Question, ...]
+    safety_note: str
+    centre_id: int | None = None
+    version: int = PRODUCT_VERSION
+
+    @property
+    def consent_key(self) -> str:
+        """The version of the text a parent agrees to: these questions and this note,
+        with this consent wording."""
+        return f"{self.key}/c{CONSENT_WORDING_VERSION}"
+
+    @property
+    def is_centres_own(self) -> bool:
+        return self.centre_id is not None
+
+    def question(self, key: str) -> Question | None:
+        return next((q for q in self.questions if q.key == key), None)
+
+
+PRODUCT_FORM = Form(f"product-{PRODUCT_VERSION}", PRODUCT_QUESTIONS, PRODUCT_SAFETY_NOTE)
+
+
+def centre_form_key(centre_id: int, version: int) -> str:
+    return f"centre-{centre_id}-v{version}"
+
+
+def _from_row(row: HealthForm) -> Form:
+    questions = tuple(
+        Question(q["key"], q["text"], q["kind"], q.get("flag") or q["text"][:FLAG_MAX])
+        for q in row.questions
+    )
+    return Form(
+        centre_form_key(row.centre_id, row.version),
+        questions,
+        row.safety_note or PRODUCT_SAFETY_NOTE,
+        row.centre_id,
+        row.version,
+    )
+
+
+def current_form(centre_id: int | None) -> Form:
+    """The questions a centre asks now: its latest own version, else the product's."""
+    if centre_id is None:
+        return PRODUCT_FORM
+    row = db.session.scalar(
+        sa.select(HealthForm)
+        .where(HealthForm.centre_id == centre_id)
+        .order_by(HealthForm.version.desc())
+        .limit(1)
+    )
+    return PRODUCT_FORM if row is None else _from_row(row)
+
+
+def consent_text(baby_name: str, centre_name: str | None = None) -> str:
+    """The explicit consent a parent gives before their baby's health answers are kept
+    (GDPR Art. 9): what is kept, who sees it, and for how long."""
+    staff = f"the staff of {centre_name}" if centre_name else "the staff of that class's centre"
+    return (
+        f"I agree that these answers about {baby_name}'s health are kept so that the "
+        f"instructor of each class {baby_name} is booked on, and {staff}, can keep "
+        f"{baby_name} safe. Nobody else sees them. They are not sent by email. I can "
+        "change them at any time, they are part of my data export, and they are deleted "
+        "when I delete my account or a year after the last class."
+    )
+
+
+def _clean(text, limit: int) -> str:
+    return " ".join(str(text or "").split())[:limit]
+
+
+def _slug(text: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9]+", "_", text.casefold()).strip("_")[:30] or "question"
+    if not base[0].isalpha():
+        base = "q_" + base
+    key, n = base, 2
+    while key in taken:
+        key, n = f"{base}_{n}", n + 1
+    return key
+
+
+def check_questions(rows: list[dict]) -> list[Question]:
+    """Staff's questions, checked: each has text and a known kind; blank rows dropped.
+
+    Rows are dicts with `text`, `kind`, optional `flag` and `key` (kept when it
+    names an existing question, so answers carry over); Invalid names the row.
+    """
+    questions, errors, taken = [], {}, set()
+    for index, row in enumerate(rows, start=1):
+        text = _clean(row.get("text"), QUESTION_MAX + 1)
+        if not text:
+            continue
+        if len(text) > QUESTION_MAX:
+            errors[f"question-{index}"] = f"Use at most {QUESTION_MAX} characters."
+            continue
+        kind = row.get("kind")
+        if kind not in QUESTION_KINDS:
+            errors[f"question-{index}"] = "Choose what a yes to this question means."
+            continue
+        flag = _clean(row.get("flag"), FLAG_MAX + 1)
+        if len(flag) > FLAG_MAX:
+            errors[f"question-{index}"] = f"Keep the short label to {FLAG_MAX} characters."
+            continue
+        key = str(row.get("key") or "")
+        if not KEY_PATTERN.match(key) or key in taken:
+            key = _slug(flag or text, taken)
+        taken.add(key)
+        questions.append(Question(key, text, kind, flag or text[:FLAG_MAX]))
+    if errors:
+        raise Invalid("Some questions need a change; see the rows marked.", errors)
+    if not questions:
+        raise Invalid("Keep at least one question.", {"question-1": "Enter a question."})
+    if len(questions) > MAX_QUESTIONS:
+        raise Invalid(f"Ask at most {MAX_QUESTIONS} questions.")
+    return questions
+
+
+def save_centre_form(user: User, centre_id: int, rows: list[dict], safety_note: str) -> Form:
+    """Staff publish a new version of their centre's questions and health-and-safety
+    note. Parents are asked to confirm against it before their next class."""
+    centre = db.session.get(Centre, centre_id)
+    if centre is None:
+        raise NotFound("There is no such centre.")
+    require_centre_staff(user, centre_id, "Only staff of this centre may change its questions.")
+    questions = check_questions(rows)
+    note = str(safety_note or "").strip()
+    if len(note) > NOTE_MAX:
+        message = f"Use at most {NOTE_MAX} characters."
+        raise Invalid(message, {"safety_note": message})
+    with write_transaction():
+        # The centre's row, locked, serialises two staff saving at once.
+        db.session.execute(
+            sa.select(Centre.id).where(Centre.id == centre_id).with_for_update()
+        ).one()
+        last = db.session.scalar(
+            sa.select(sa.func.max(HealthForm.version)).where(HealthForm.centre_id == centre_id)
+        )
+        row = HealthForm(
+            centre_id=centre_id,
+            version=(last or 0) + 1,
+            questions=[q.as_dict() for q in questions],
+            safety_note=note,
+            created_by_id=user.id,
+        )
+        db.session.add(row)
+        db.session.flush()
+        form = _from_row(row)
+    return form
+
+
+def reset_centre_form(user: User, centre_id: int) -> Form:
+    """Staff go back to the product's questions: a new version holding them."""
+    rows = [q.as_dict() for q in PRODUCT_QUESTIONS]
+    return save_centre_form(user, centre_id, rows, "")
