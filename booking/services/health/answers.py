@@ -20,6 +20,7 @@ from booking.extensions import db
 from booking.models import Baby, HealthRecord, Registration, Workshop, utcnow
 from booking.models.registration import ACTIVE
 from booking.services.errors import Invalid, NotFound
+from booking.services.health.flags import HealthSummary, summary
 from booking.services.health.questions import Form, current_form
 
 DETAILS_MAX = 500
@@ -257,3 +258,11 @@ def upcoming_unconfirmed(parent_id: int, now: datetime | None = None) -> list[in
         if record is None or revision != record.revision:
             out.append(registration_id)
     return out
+
+
+def summaries_for(registrations) -> dict[int, HealthSummary]:
+    """Each registration's health picture (flags, clearance), in one query for the
+    babies' records. Callers show it only to who `access.may_see_health` allows."""
+    registrations = list(registrations)
+    records = records_of(r.baby_id for r in registrations)
+    return {r.id: summary(r, records.get(r.baby_id)) for r in registrations}

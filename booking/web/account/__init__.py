@@ -4,9 +4,12 @@
 from booking.web.account import (  # noqa: F401
     babies,
     book,
+    details,
+    health,
     makeups,
     panel,
     pay,
+    ready,
     session_choice,
     views,
 )
