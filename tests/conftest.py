@@ -273,10 +273,15 @@ def make_user(app):
 
 @pytest.fixture
 def make_baby(app):
-    """Create a baby: make_baby(parent, name='Ada', age_weeks=10)."""
+    """Create a baby: make_baby(parent, name='Ada', age_weeks=10, due_date=None);
+    `born_early_weeks=5` sets the due date that many weeks after the birth."""
 
-    def make(parent, name="Ada", age_weeks=10, date_of_birth=None) -> Baby:
+    def make(
+        parent, name="Ada", age_weeks=10, date_of_birth=None, due_date=None, born_early_weeks=0
+    ) -> Baby:
         dob = date_of_birth or (date.today() - timedelta(weeks=age_weeks))
+        if born_early_weeks:
+            due_date = dob + timedelta(weeks=born_early_weeks)
         with app.app_context():
             baby = _commit(
                 Baby(
@@ -284,6 +289,7 @@ def make_baby(app):
                     name=name,
                     name_key=Baby.key_for(name),
                     date_of_birth=dob,
+                    due_date=due_date,
                 )
             )
             db.session.refresh(baby)

@@ -1,0 +1,243 @@
+"""The health services: corrected ages, due dates, phones, questions, answers, clearance."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from booking.extensions import db
+from booking.models import Baby, HealthRecord, Registration
+from booking.services.accounts.babies import check_due_date
+from booking.services.accounts.contact import check_phone, set_phone
+from booking.services.booking.book import book_place
+from booking.services.booking.places import age_text, eligibility
+from booking.services.errors import Invalid, NotFound
+from booking.services.health import answers, clearance, flags, questions
+from booking.services.health.questions import PRODUCT_FORM
+
+
+def all_no(form=PRODUCT_FORM, **yes):
+    """Answers to every question of a form: no, except the given ones (key=details)."""
+    raw = {q.key: {"answer": "no"} for q in form.questions}
+    for key, details in yes.items():
+        raw[key] = {"answer": "yes", "details": details}
+    return raw
+
+
+def test_corrected_age_decides_eligibility_and_is_said(app, make_user, make_baby, make_workshop):
+    parent = make_user()
+    # 12 weeks from birth, born 5 weeks early: 7 weeks corrected.
+    baby = make_baby(parent, age_weeks=12, born_early_weeks=5)
+    too_old_by_birth = make_workshop(min_age_weeks=6, max_age_weeks=9, starts_in_days=1)
+    for_older = make_workshop(min_age_weeks=10, max_age_weeks=20, starts_in_days=1)
+    with app.app_context():
+        baby = db.session.get(Baby, baby.id)
+        assert baby.is_premature
+        day = date.today() + timedelta(days=1)
+        assert age_text(baby, date.today()) == "12 weeks, 7 weeks corrected"
+        fits = eligibility(baby, db.session.merge(too_old_by_birth))
+        assert fits.eligible and fits.age_weeks == baby.corrected_age_weeks_on(day)
+        refused = eligibility(baby, db.session.merge(for_older))
+        assert not refused.eligible and "corrected" in refused.reason
+
+
+def test_born_less_than_three_weeks_early_is_not_corrected(app, make_user, make_baby):
+    parent = make_user()
+    baby = make_baby(parent, age_weeks=12, due_date=date.today() - timedelta(weeks=12, days=-20))
+    with app.app_context():
+        baby = db.session.get(Baby, baby.id)
+        assert not baby.is_premature
+        assert baby.corrected_age_weeks_on(date.today()) is None
+        assert age_text(baby, date.today()) == "12 weeks"
+
+
+def test_due_dates_must_be_plausible():
+    born = date(2026, 5, 1)
+    assert check_due_date(None, born) is None
+    assert check_due_date(born + timedelta(weeks=5), born) == born + timedelta(weeks=5)
+    for bad in (born + timedelta(weeks=21), born - timedelta(weeks=7), "2026-06-01"):
+        with pytest.raises(Invalid) as exc:
+            check_due_date(bad, born, "baby_due_date")
+        assert "baby_due_date" in exc.value.fields
+
+
+def test_phone_numbers(app, make_user):
+    assert check_phone("  07700   900123 ") == "07700 900123"
+    assert check_phone("+44 (0)7700 900-123") == "+44 (0)7700 900-123"
+    assert check_phone("") == ""
+    for bad in ("12345", "call me", "0" * 16, "07700 900123 ext 4"):
+        with pytest.raises(Invalid):
+            check_phone(bad)
+    user = make_user()
+    with app.app_context():
+        assert set_phone(user.id, "07700 900123") == "07700 900123"
+
+
+def test_booking_a_new_premature_baby_records_due_date_and_consent_version(
+    app, make_user, make_workshop
+):
+    parent = make_user()
+    workshop = make_workshop(min_age_weeks=6, max_age_weeks=9, starts_in_days=2)
+    born = date.today() - timedelta(weeks=12)
+    with app.app_context():
+        result = book_place(
+            parent_id=parent.id,
+            workshop_id=workshop.id,
+            baby_name="Pip",
+            baby_dob=born,
+            baby_due_date=born + timedelta(weeks=5),
+            consent=True,
+        )
+        registration = db.session.get(Registration, result.registration_id)
+        assert registration.consent_key == PRODUCT_FORM.consent_key
+        assert db.session.get(Baby, registration.baby_id).due_date == born + timedelta(weeks=5)
+
+
+def test_answers_are_kept_with_consent_and_confirmed_for_upcoming_bookings(
+    app, make_user, make_baby, make_workshop
+):
+    parent = make_user()
+    baby = make_baby(parent, age_weeks=10)
+    first = make_workshop(starts_in_days=3)
+    second = make_workshop(starts_in_days=40)
+    with app.app_context():
+        one = book_place(parent_id=parent.id, workshop_id=first.id, baby_id=baby.id, consent=True)
+        with pytest.raises(Invalid) as exc:
+            answers.save_answers(parent.id, baby.id, PRODUCT_FORM, all_no(), "", consent=False)
+        assert "consent" in exc.value.fields
+        raw = all_no()
+        del raw["hips"]
+        with pytest.raises(Invalid) as exc:
+            answers.save_answers(parent.id, baby.id, PRODUCT_FORM, raw, "", consent=True)
+        assert "q-hips" in exc.value.fields
+        assert answers.record_of(baby.id) is None
+
+        record = answers.save_answers(
+            parent.id, baby.id, PRODUCT_FORM, all_no(allergy="peanut"), "", consent=True
+        )
+        assert record.revision == 1 and record.consent_key == PRODUCT_FORM.consent_key
+        assert answers.health_check(parent.id, one.registration_id).done
+
+        two = book_place(parent_id=parent.id, workshop_id=second.id, baby_id=baby.id, consent=True)
+        check = answers.health_check(parent.id, two.registration_id)
+        assert check.can_confirm and not check.done
+        assert answers.upcoming_unconfirmed(parent.id) == [two.registration_id]
+        # One tap: nothing changed, no consent asked again.
+        answers.confirm_unchanged(parent.id, two.registration_id)
+        assert answers.health_check(parent.id, two.registration_id).done
+        assert answers.upcoming_unconfirmed(parent.id) == []
+
+        # Saving the same answers again changes no revision; a change does.
+        same = answers.save_answers(
+            parent.id, baby.id, PRODUCT_FORM, all_no(allergy="peanut"), "", consent=False
+        )
+        assert same.revision == 1
+        changed = answers.save_answers(
+            parent.id, baby.id, PRODUCT_FORM, all_no(), "", consent=False
+        )
+        assert changed.revision == 2
+        assert answers.upcoming_unconfirmed(parent.id) == []
+
+
+def test_another_parent_cannot_reach_a_booking_or_baby(app, make_user, make_baby, make_workshop):
+    parent, other = make_user(), make_user()
+    baby = make_baby(parent)
+    workshop = make_workshop()
+    with app.app_context():
+        booked = book_place(parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id,
+                            consent=True)
+        with pytest.raises(NotFound):
+            answers.health_check(other.id, booked.registration_id)
+        with pytest.raises(NotFound):
+            answers.save_answers(other.id, baby.id, PRODUCT_FORM, all_no(), "", consent=True)
+
+
+def test_a_new_version_of_the_questions_asks_for_consent_again(
+    app, make_user, make_baby, make_workshop
+):
+    parent = make_user()
+    baby = make_baby(parent)
+    workshop = make_workshop()
+    staff = make_user(role="admin")
+    with app.app_context():
+        booked = book_place(parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id,
+                            consent=True)
+        answers.save_answers(parent.id, baby.id, PRODUCT_FORM, all_no(), "", consent=True)
+        from booking.models import User
+
+        admin = db.session.get(User, staff.id)
+        rows = [q.as_dict() for q in PRODUCT_FORM.questions] + [
+            {"text": "Does your baby have reflux?", "kind": "tell", "flag": "Reflux"}
+        ]
+        form = questions.save_centre_form(admin, workshop.centre_id, rows, "Our own note.")
+        assert form.key.startswith(f"centre-{workshop.centre_id}-v1")
+        assert form.question("reflux") is not None
+        check = answers.health_check(parent.id, booked.registration_id)
+        assert check.needs_consent and [q.key for q in check.missing] == ["reflux"]
+        with pytest.raises(Invalid):
+            answers.confirm_unchanged(parent.id, booked.registration_id, consent=True)
+        answers.save_answers(parent.id, baby.id, form, all_no(form), "", consent=True)
+        assert answers.health_check(parent.id, booked.registration_id).done
+        second = questions.save_centre_form(admin, workshop.centre_id, rows, "Changed note.")
+        assert second.version == 2
+        check = answers.health_check(parent.id, booked.registration_id)
+        assert check.needs_consent and not check.missing
+        with pytest.raises(Invalid):
+            answers.confirm_unchanged(parent.id, booked.registration_id)
+        answers.confirm_unchanged(parent.id, booked.registration_id, consent=True)
+        assert answers.health_check(parent.id, booked.registration_id).done
+
+
+def test_bad_question_rows_are_named():
+    with pytest.raises(Invalid) as exc:
+        questions.check_questions([{"text": "Fine?", "kind": "tell"}, {"text": "x", "kind": "?"}])
+    assert "question-2" in exc.value.fields
+    with pytest.raises(Invalid):
+        questions.check_questions([{"text": "  ", "kind": "tell"}])
+    keys = [q.key for q in questions.check_questions(
+        [{"text": "Same?", "kind": "tell"}, {"text": "Same?", "kind": "tell"}]
+    )]
+    assert len(set(keys)) == 2
+
+
+def test_clearance_covers_the_answers_it_was_given_for(
+    app, make_user, make_baby, make_workshop
+):
+    parent = make_user()
+    baby = make_baby(parent)
+    workshop = make_workshop()
+    with app.app_context():
+        from booking.models import User, Workshop
+
+        instructor = db.session.get(User, db.session.get(Workshop, workshop.id).instructor_id)
+        booked = book_place(parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id,
+                            consent=True)
+        answers.save_answers(parent.id, baby.id, PRODUCT_FORM, all_no(), "", consent=True)
+        with pytest.raises(Invalid):
+            clearance.clear_booking(instructor, booked.registration_id, "GP letter seen")
+        answers.save_answers(
+            parent.id, baby.id, PRODUCT_FORM, all_no(hips="Harness until May"), "", consent=False
+        )
+        registration = db.session.get(Registration, booked.registration_id)
+        record = db.session.get(HealthRecord, answers.record_of(baby.id).id)
+        assert flags.needs_clearance(registration, record)
+        with pytest.raises(Invalid):
+            clearance.clear_booking(instructor, booked.registration_id, "   ")
+        from booking.models import Centre
+
+        centre = db.session.get(Centre, workshop.centre_id)
+        stranger = make_user(role="instructor", centre=centre)
+        with pytest.raises(NotFound):
+            clearance.clear_booking(db.session.get(User, stranger.id), booked.registration_id,
+                                    "ok")
+        clearance.clear_booking(instructor, booked.registration_id, "GP letter seen")
+        db.session.expire_all()
+        registration = db.session.get(Registration, booked.registration_id)
+        assert not flags.needs_clearance(registration, answers.record_of(baby.id))
+        answers.save_answers(
+            parent.id, baby.id, PRODUCT_FORM, all_no(hips="Harness again"), "", consent=False
+        )
+        db.session.expire_all()
+        registration = db.session.get(Registration, booked.registration_id)
+        assert flags.needs_clearance(registration, answers.record_of(baby.id))
+        labels = flags.summary(registration, answers.record_of(baby.id)).labels
+        assert labels[:2] == ["Needs clearance", "Hip dysplasia"]
