@@ -60,7 +60,7 @@ def _echo(report) -> None:
 @click.command("send-reminders")
 @with_appcontext
 def send_reminders_command():
-    """Queue a reminder for every booking whose class starts within 48 hours (once)."""
+    """Queue a reminder before every session that starts within 48 hours (each once)."""
     count = send_reminders()
     click.echo(f"Queued {count} reminder{'s' if count != 1 else ''}.")
 

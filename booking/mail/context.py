@@ -25,6 +25,10 @@ from booking.templating import format_price
 # and the rest at the centre.
 FREE, AT_CENTRE, ONLINE, DEPOSIT = "free", "at_centre", "online", "deposit"
 
+# Why a baby watches while the parent practises on a doll, as far as an email may say:
+# immunisations, or (a health answer, never named outside the class) just "a doll".
+IMMUNISATIONS, DOLL = "immunisations", "doll"
+
 
 @dataclass(frozen=True)
 class SessionLine:
@@ -88,6 +92,18 @@ class BookingInfo:
     def greeting_name(self) -> str:
         """The parent's name for 'Dear ...'."""
         return self.parent.name if self.parent is not None else "there"
+
+
+@dataclass(frozen=True)
+class ReadyLink:
+    """A reminder's "Ready for <day>?" link for one session: the weekday in the centre's
+    zone, the absolute link, and `doll` (IMMUNISATIONS, DOLL or '') when the baby comes
+    to watch and the parent practises on a doll that session."""
+
+    day: str
+    url: str
+    session_id: int
+    doll: str = ""
 
 
 def payment_text(mode: str, price, currency: str, deposit=None) -> str:

@@ -13,6 +13,7 @@ from booking.calendar.data import BookingData, SessionData, WorkshopData
 from booking.calendar.invite import build_invite, build_session_cancel
 from booking.mail.context import (
     BookingInfo,
+    ReadyLink,
     WorkshopInfo,
     booking_info,
     can_email,
@@ -288,17 +289,40 @@ def queue_instructor_message(
 
 
 def queue_reminder(
-    data: BookingData, doll_times: list[str], *, dedupe_key: str | None = None
+    data: BookingData,
+    doll_times: list[str],
+    *,
+    dedupe_key: str | None = None,
+    ready: ReadyLink | None = None,
 ) -> OutboxMessage | None:
     """Remind a confirmed parent of the class's first session: when, where, what to bring,
-    and the sessions that fall on doll days (`doll_times`, as the use case found them)."""
+    the sessions that fall on doll days (`doll_times`, as the use case found them) and
+    the first session's "Ready for <day>?" link (`ready`)."""
     booking = booking_info(data)
     info = booking.info
     if info.first is None:
         return None
     subject = f"Reminder: {_class(info)} starts {info.first.when}{_for(booking)}"
     return _queue_for_parent(
-        booking, "reminder", subject, dedupe_key=dedupe_key, doll_times=doll_times
+        booking, "reminder", subject, dedupe_key=dedupe_key, doll_times=doll_times,
+        ready=ready,
+    )
+
+
+def queue_session_reminder(
+    data: BookingData, ready: ReadyLink, *, dedupe_key: str | None = None
+) -> OutboxMessage | None:
+    """Remind a confirmed parent of one later session of their course (`ready` names it):
+    when and where, whether the baby watches while they practise on a doll, and the
+    session's "Ready for <day>?" link. Nothing about health answers."""
+    booking = booking_info(data)
+    line = session_line(booking.info, ready.session_id)
+    if line is None or line.cancelled:
+        return None
+    when = f"{line.label.lower()} on {line.when}"
+    subject = f"Reminder: {_class(booking.info)}, {when}{_for(booking)}"
+    return _queue_for_parent(
+        booking, "session_reminder", subject, dedupe_key=dedupe_key, line=line, ready=ready
     )
 
 

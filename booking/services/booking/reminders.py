@@ -1,21 +1,37 @@
-"""Reminders before a class's first session, sent once per booking.
+"""Reminders before each session, each sent once.
 
-Safe to run from cron every few minutes and concurrently: each booking's reminder is
+The first session's reminder (when and where, what to bring, the doll days) is sent
+once per booking. Each later session of a course gets a short reminder of its own
+within 48 hours of its start, unless the family has said they will miss it. Every
+reminder carries that session's "Ready for <day>?" link
+(`booking.services.health.readiness`).
+
+Safe to run from cron every few minutes and concurrently: the first reminder is
 claimed with a conditional UPDATE of `registration.reminder_sent_at` in the same
 transaction that writes the outbox row, whose `dedupe_key` ("reminder:<id>") is
-unique, so a second run (or a second process) can never queue it again.
+unique; a later session's reminder has the unique key "reminder:<id>:<session id>".
+So a second run (or a second process) can never queue either again: the loser of a
+race gets an IntegrityError on that key and moves on.
 """
 
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import OutboxMessage, Registration, Workshop, WorkshopSession, utcnow
+from booking.models import (
+    Absence,
+    OutboxMessage,
+    Registration,
+    Workshop,
+    WorkshopSession,
+    utcnow,
+)
 from booking.models.registration import CONFIRMED
-from booking.models.workshop import PUBLISHED, SCHEDULED
-from booking.services.notices.emails import notify_reminder
+from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
+from booking.services.notices.emails import notify_reminder, notify_session_reminder
 
 REMIND_WITHIN = timedelta(hours=48)
 
@@ -23,6 +39,11 @@ REMIND_WITHIN = timedelta(hours=48)
 def reminder_key(registration_id: int) -> str:
     """The outbox dedupe key of a booking's reminder."""
     return f"reminder:{registration_id}"
+
+
+def session_reminder_key(registration_id: int, session_id: int) -> str:
+    """The outbox dedupe key of a booking's reminder before one later session."""
+    return f"reminder:{registration_id}:{session_id}"
 
 
 def _first_session_start():
@@ -93,8 +114,113 @@ def remind_one(registration_id: int, now: datetime | None = None) -> bool:
         return False
 
 
-def send_reminders(now: datetime | None = None) -> int:
-    """Queue every due reminder, each in its own short transaction; returns how many."""
+def _covered_by_first(starts_at, first_start, reminder_sent_at) -> bool:
+    """Whether a session is the one the booking's first reminder is (or was) about: the
+    class's first session that will run, unless that reminder went out before this
+    session's 48 hours began (the session it named has since been cancelled or moved)."""
+    if first_start is None or starts_at != first_start:
+        return False
+    return reminder_sent_at is None or reminder_sent_at >= starts_at - REMIND_WITHIN
+
+
+def due_session_reminders(now: datetime | None = None) -> list[tuple[int, int]]:
+    """(registration id, session id) of each later session of a confirmed course booking
+    that starts within 48 hours and has not started, that the family has not said they
+    will miss, and whose reminder has not been queued."""
     now = now or utcnow()
-    ids = due_reminders(now)
-    return sum(1 for registration_id in ids if remind_one(registration_id, now))
+    starts = WorkshopSession.starts_at.type
+    first = aliased(WorkshopSession)
+    first_start = (
+        sa.select(sa.func.min(first.starts_at))
+        .where(first.workshop_id == Registration.workshop_id, first.status == SCHEDULED)
+        .correlate(Registration)
+        .scalar_subquery()
+    )
+    missed = sa.exists().where(
+        Absence.registration_id == Registration.id, Absence.session_id == WorkshopSession.id
+    )
+    rows = db.session.execute(
+        sa.select(
+            Registration.id,
+            WorkshopSession.id,
+            WorkshopSession.starts_at,
+            first_start,
+            Registration.reminder_sent_at,
+        )
+        .join(Workshop, Workshop.id == Registration.workshop_id)
+        .join(WorkshopSession, WorkshopSession.workshop_id == Workshop.id)
+        .where(
+            Registration.status == CONFIRMED,
+            Workshop.status == PUBLISHED,
+            Workshop.kind == KIND_COURSE,
+            WorkshopSession.status == SCHEDULED,
+            WorkshopSession.starts_at > sa.bindparam("now", now, type_=starts),
+            WorkshopSession.starts_at
+            <= sa.bindparam("until", now + REMIND_WITHIN, type_=starts),
+            ~missed,
+        )
+        .order_by(WorkshopSession.starts_at, Registration.id)
+    ).all()
+    due = [
+        (registration_id, session_id)
+        for registration_id, session_id, starts_at, first_starts, sent_at in rows
+        if not _covered_by_first(starts_at, first_starts, sent_at)
+    ]
+    if not due:
+        return []
+    queued = set(
+        db.session.scalars(
+            sa.select(OutboxMessage.dedupe_key).where(
+                OutboxMessage.dedupe_key.in_([session_reminder_key(*pair) for pair in due])
+            )
+        )
+    )
+    return [pair for pair in due if session_reminder_key(*pair) not in queued]
+
+
+def remind_session(registration_id: int, session_id: int, now: datetime | None = None) -> bool:
+    """Queue one booking's reminder before one later session unless it already has one,
+    checking afresh that it is still due; True if queued."""
+    now = now or utcnow()
+    key = session_reminder_key(registration_id, session_id)
+    try:
+        with write_transaction():
+            already = sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
+            if db.session.scalar(already) is not None:
+                return False
+            registration = db.session.get(Registration, registration_id, populate_existing=True)
+            session = db.session.get(WorkshopSession, session_id, populate_existing=True)
+            if registration is None or session is None:
+                return False
+            workshop = db.session.get(Workshop, session.workshop_id, populate_existing=True)
+            missed = db.session.scalar(
+                sa.select(Absence.id).where(
+                    Absence.registration_id == registration_id, Absence.session_id == session_id
+                )
+            )
+            if (
+                registration.status != CONFIRMED
+                or registration.workshop_id != session.workshop_id
+                or workshop.status != PUBLISHED
+                or not workshop.is_course
+                or session.status != SCHEDULED
+                or not now < session.starts_at <= now + REMIND_WITHIN
+                or missed is not None
+            ):
+                return False
+            message = notify_session_reminder(registration, session, dedupe_key=key)
+            db.session.flush()
+            return message is not None
+    except sa.exc.IntegrityError:
+        # Another run queued this reminder between our check and our insert.
+        return False
+
+
+def send_reminders(now: datetime | None = None) -> int:
+    """Queue every due reminder (first sessions, then later ones), each in its own
+    short transaction; returns how many."""
+    now = now or utcnow()
+    count = sum(1 for registration_id in due_reminders(now) if remind_one(registration_id, now))
+    return count + sum(
+        1 for pair in due_session_reminders(now) if remind_session(*pair, now=now)
+    )

@@ -8,6 +8,10 @@ and the session, so no login is needed from the email). One tap answers:
   does (a single class cannot be made up: the answer is recorded for the instructor);
 - immunised: the baby comes to watch, and the parent practises on a doll.
 The answer can be changed until the session starts.
+
+What reaches an email or the parent's "Ready" page is only whether the baby watches
+while the parent practises on a doll (and, for immunisations, why): never a health
+answer, its flag or its details (`doll_kind`).
 """
 
 from __future__ import annotations
@@ -16,14 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from babel.dates import format_date
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from booking.db import write_transaction
 from booking.extensions import db
+from booking.mail.context import DOLL, IMMUNISATIONS, ReadyLink
+from booking.mail.outbox import absolute_url
 from booking.models import (
     Absence,
     Baby,
+    Centre,
     HealthRecord,
     MakeupCredit,
     Registration,
@@ -39,9 +47,12 @@ from booking.services.booking.places import lock_workshop
 from booking.services.courses.absences import report_absence, take_back_absence
 from booking.services.courses.queries import is_doll_session
 from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.health.answers import record_of
+from booking.timefmt import LOCALE, to_local
 
 SALT = "session-readiness"
 LINK_GONE = "This link is not valid. Open the class from your bookings page instead."
+CLOSED = "This session has started or is no longer on, so there is nothing to answer."
 
 
 def _serializer() -> URLSafeSerializer:
@@ -68,6 +79,16 @@ def read_token(token: str) -> tuple[int, int]:
     return value[0], value[1]
 
 
+def ready_day(starts_at: datetime, tz_name: str) -> str:
+    """The weekday a session falls on in the centre's zone: 'Thursday'."""
+    return format_date(to_local(starts_at, tz_name).date(), "EEEE", locale=LOCALE)
+
+
+def ready_url(registration_id: int, session_id: int) -> str:
+    """The absolute "Ready for <day>?" link of one booking's session, for an email."""
+    return absolute_url(f"/ready/{readiness_token(registration_id, session_id)}")
+
+
 @dataclass
 class ReadyQuestion:
     """What the "Ready for <day>?" page shows."""
@@ -79,6 +100,66 @@ class ReadyQuestion:
     status: str | None
     open: bool
     absent: bool
+    centre: Centre | None = None
+    total: int = 1
+    doll: str = ""
+    not_today: bool = False
+
+    @property
+    def timezone(self) -> str:
+        """The centre's zone, in which the page shows the session."""
+        return self.centre.timezone if self.centre is not None else "UTC"
+
+    @property
+    def day(self) -> str:
+        """'Thursday', in the centre's zone."""
+        return ready_day(self.session.starts_at, self.timezone)
+
+    @property
+    def baby_name(self) -> str:
+        """The baby's name, or a neutral phrase when the baby has been removed."""
+        return self.baby.name if self.baby is not None else "Your baby"
+
+    @property
+    def week_label(self) -> str:
+        """'Week 2 of 5' for a course, '' for a single class."""
+        if self.workshop.is_course and self.total > 1:
+            return f"Week {self.session.number} of {self.total}"
+        return ""
+
+    @property
+    def answer(self) -> str | None:
+        """The answer as it stands: an absence from a course session (however it was
+        reported) reads as unwell; an unwell answer whose absence has since been taken
+        back reads as no answer."""
+        if self.workshop.is_course:
+            if self.absent:
+                return READY_UNWELL
+            if self.status == READY_UNWELL:
+                return None
+        return self.status
+
+    @property
+    def closed_reason(self) -> str:
+        """Why nothing can be answered any more ('' while it can)."""
+        if self.open:
+            return ""
+        if self.registration.status != CONFIRMED:
+            return "This booking is no longer confirmed, so there is nothing to answer."
+        return CLOSED
+
+    @property
+    def ask_health_update(self) -> bool:
+        """The parent says the baby is well while the health answers still hold a
+        not-today "yes": they are asked to update those answers if it has changed."""
+        return self.answer == READY_WELL and self.not_today
+
+
+def _not_today(record: HealthRecord | None) -> bool:
+    """Whether a baby's health answers hold a "yes" that means no massage while it lasts."""
+    return record is not None and any(
+        a.get("yes") and a.get("kind") == NOT_TODAY for a in record.answers or []
+    )
 
 
 def ready_question(registration_id: int, session_id: int, parent_id: int | None = None,
@@ -86,8 +167,8 @@ def ready_question(registration_id: int, session_id: int, parent_id: int | None 
     """The booking's session and the answer given so far; NotFound when the booking or
     session does not match (or is not the parent's, when `parent_id` is given)."""
     now = now or utcnow()
-    registration = db.session.get(Registration, registration_id)
-    session = db.session.get(WorkshopSession, session_id)
+    registration = db.session.get(Registration, registration_id, populate_existing=True)
+    session = db.session.get(WorkshopSession, session_id, populate_existing=True)
     if (
         registration is None
         or session is None
@@ -96,6 +177,7 @@ def ready_question(registration_id: int, session_id: int, parent_id: int | None 
     ):
         raise NotFound(LINK_GONE)
     workshop = db.session.get(Workshop, registration.workshop_id)
+    centre = db.session.get(Centre, workshop.centre_id)
     baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
     status = db.session.scalar(
         sa.select(SessionReadiness.status).where(
@@ -114,7 +196,19 @@ def ready_question(registration_id: int, session_id: int, parent_id: int | None 
         and workshop.status == PUBLISHED
         and session.starts_at > now
     )
-    return ReadyQuestion(registration, session, workshop, baby, status, is_open, absent)
+    total = db.session.scalar(
+        sa.select(sa.func.count(WorkshopSession.id)).where(
+            WorkshopSession.workshop_id == workshop.id
+        )
+    )
+    record = record_of(baby.id if baby is not None else None)
+    return ReadyQuestion(
+        registration, session, workshop, baby, status, is_open, absent,
+        centre=centre,
+        total=total or 1,
+        doll=doll_kind(baby, record, status, session, centre.timezone),
+        not_today=_not_today(record),
+    )
 
 
 @dataclass
@@ -124,6 +218,7 @@ class ReadyResult:
     status: str
     credit: MakeupCredit | None = None
     note: str = ""
+    ask_health_update: bool = False
 
 
 def answer_readiness(registration_id: int, session_id: int, status: str,
@@ -143,13 +238,11 @@ def answer_readiness(registration_id: int, session_id: int, status: str,
         lock_workshop(registration.workshop_id)
         question = ready_question(registration_id, session_id, parent_id)
         if not question.open:
-            raise Invalid(
-                "This session has started or is no longer on, so there is nothing to "
-                "answer."
-            )
+            raise Invalid(question.closed_reason)
         registration = question.registration
         owner = registration.parent_id
-        result = ReadyResult(status)
+        result = ReadyResult(status, ask_health_update=status == READY_WELL
+                             and question.not_today)
         if status == READY_UNWELL and question.workshop.is_course and not question.absent:
             result.credit = report_absence(
                 parent_id=owner, registration_id=registration.id, session_id=session_id
@@ -222,3 +315,41 @@ def doll_reasons(
             if a.get("yes") and a.get("kind") == NOT_TODAY
         ]
     return reasons
+
+
+def doll_kind(
+    baby: Baby | None,
+    record: HealthRecord | None,
+    readiness: str | None,
+    session: WorkshopSession,
+    tz_name: str,
+) -> str:
+    """What a parent may be told about practising on a doll in this session, without
+    any health answer: IMMUNISATIONS (the immunisation date or their own answer for the
+    day), DOLL (a not-today health answer, whose reason is never repeated outside the
+    class), or '' (massage as usual)."""
+    if not doll_reasons(baby, record, readiness, session, tz_name):
+        return ""
+    if is_doll_session(baby, session, tz_name) or readiness == READY_IMMUNISED:
+        return IMMUNISATIONS
+    return DOLL
+
+
+def ready_link(registration_id: int, session_id: int) -> ReadyLink:
+    """The "Ready for <day>?" link of one booking's session for its reminder, and
+    whether the baby watches and the parent practises on a doll that session."""
+    registration = db.session.get(Registration, registration_id)
+    session = db.session.get(WorkshopSession, session_id)
+    workshop = db.session.get(Workshop, session.workshop_id)
+    tz_name = db.session.get(Centre, workshop.centre_id).timezone
+    baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
+    readiness = readiness_of([registration.id], [session.id]).get(
+        (registration.id, session.id)
+    )
+    record = record_of(baby.id if baby is not None else None)
+    return ReadyLink(
+        day=ready_day(session.starts_at, tz_name),
+        url=ready_url(registration.id, session.id),
+        session_id=session.id,
+        doll=doll_kind(baby, record, readiness, session, tz_name),
+    )

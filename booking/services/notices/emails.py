@@ -7,6 +7,8 @@ know (classes to offer instead, doll days) and hands it all to `booking.mail`.
 
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
 from booking.calendar.data import MakeupData
 from booking.extensions import db
 from booking.mail import notify, notify_makeups
@@ -20,7 +22,9 @@ from booking.models import (
     WorkshopSession,
 )
 from booking.models.registration import CONFIRMED
+from booking.models.workshop import SCHEDULED
 from booking.services.courses.queries import doll_session_times
+from booking.services.health.readiness import ready_link
 from booking.services.notices.queries import (
     alternatives,
     baby_data,
@@ -111,13 +115,41 @@ def notify_instructor_message(
     return notify.queue_instructor_message(workshop_data(workshop), subject, body, bookings)
 
 
+def _first_session_id(workshop_id: int) -> int | None:
+    """The workshop's first session that will run (the first reminder's session)."""
+    return db.session.scalar(
+        sa.select(WorkshopSession.id)
+        .where(WorkshopSession.workshop_id == workshop_id, WorkshopSession.status == SCHEDULED)
+        .order_by(WorkshopSession.starts_at, WorkshopSession.number)
+        .limit(1)
+    )
+
+
 def notify_reminder(
     registration: Registration, *, dedupe_key: str | None = None
 ) -> OutboxMessage | None:
-    """Remind a confirmed parent of the class's first session, with its doll days."""
+    """Remind a confirmed parent of the class's first session, with its doll days and
+    that session's "Ready for <day>?" link."""
     db.session.flush()
+    first = _first_session_id(registration.workshop_id)
     return notify.queue_reminder(
-        booking_data(registration), doll_session_times(registration), dedupe_key=dedupe_key
+        booking_data(registration),
+        doll_session_times(registration),
+        dedupe_key=dedupe_key,
+        ready=ready_link(registration.id, first) if first is not None else None,
+    )
+
+
+def notify_session_reminder(
+    registration: Registration, session: WorkshopSession, *, dedupe_key: str | None = None
+) -> OutboxMessage | None:
+    """Remind a confirmed parent of one later session of their course, with its
+    "Ready for <day>?" link and whether the baby watches while they practise on a doll
+    (never why, unless it is their immunisations)."""
+    db.session.flush()
+    return notify.queue_session_reminder(
+        booking_data(registration), ready_link(registration.id, session.id),
+        dedupe_key=dedupe_key,
     )
 
 
