@@ -57,6 +57,9 @@ def load_config(instance_path: str) -> dict:
         "BOOKING_ENV": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # A database error's message leaves out the statement's values, so a logged
+        # error never carries what a parent typed (health answers above all).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "BASE_URL": (os.environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "MAIL_SERVER": mail_server,
         "MAIL_PORT": _int("MAIL_PORT", 25),

@@ -53,7 +53,9 @@ def test_demo_parent_misses_week_two_and_makes_it_up(app, client, auth, runner):
                 )
             )
         registration_id = db.session.scalar(
-            sa.select(Registration.id).where(Registration.parent_id == parent.id)
+            sa.select(Registration.id)
+            .join(Baby, Baby.id == Registration.baby_id)
+            .where(Registration.parent_id == parent.id, Baby.name == "Leo")
         )
     week2, target = ids.values()
     assert auth.login("parent@example.com", "demo-pass-1234").status_code == 302

@@ -370,7 +370,9 @@ def test_the_demo_parent_books_and_pays_the_paid_course(app, client, auth, runne
             sa.select(Workshop).where(Workshop.payment_mode == "online")
         )
         parent = db.session.scalar(sa.select(User).where(User.email == "parent@example.com"))
-        leo = db.session.scalar(sa.select(Baby).where(Baby.parent_id == parent.id))
+        leo = db.session.scalar(
+            sa.select(Baby).where(Baby.parent_id == parent.id, Baby.name == "Leo")
+        )
         workshop_id, parent_id, leo_id = workshop.id, parent.id, leo.id
     assert client.post(
         "/login", data={"email": "parent@example.com", "password": "demo-pass-1234"}

@@ -10,6 +10,7 @@ from booking.extensions import db
 from booking.models import (
     Baby,
     Centre,
+    HealthRecord,
     InstructorProfile,
     Membership,
     Registration,
@@ -22,7 +23,7 @@ from booking.models import (
 from booking.services.booking.places import eligibility
 
 TABLES = (Centre, User, Membership, InstructorProfile, Baby, Workshop, WorkshopSession,
-          Registration)
+          Registration, HealthRecord)
 
 
 def counts() -> dict[str, int]:
@@ -141,14 +142,15 @@ def test_demo_accounts_and_their_roles(seeded):
         assert london.id in by_email["instructor@example.com"].centre_ids("instructor")
         parent = by_email["parent@example.com"]
         assert not parent.is_staff and not parent.is_instructor
+        assert parent.phone
         assert db.session.scalar(
             sa.select(sa.func.count()).where(Baby.parent_id == parent.id)
-        ) == 1
+        ) == 2
         assert db.session.scalar(
             sa.select(sa.func.count()).where(
                 Registration.parent_id == parent.id, Registration.status == "confirmed"
             )
-        ) == 1
+        ) == 2
 
 
 def _paid_classes() -> dict[str, Workshop]:
@@ -172,7 +174,9 @@ def test_a_course_paid_online_and_one_with_a_deposit_in_london(seeded):
         )
         staff = db.session.scalar(sa.select(User).where(User.email == "staff@example.com"))
         parent = db.session.scalar(sa.select(User).where(User.email == "parent@example.com"))
-        leo = db.session.scalar(sa.select(Baby).where(Baby.parent_id == parent.id))
+        leo = db.session.scalar(
+            sa.select(Baby).where(Baby.parent_id == parent.id, Baby.name == "Leo")
+        )
         for workshop in (online, deposit):
             centre = db.session.get(Centre, workshop.centre_id)
             assert (centre.town, centre.timezone) == ("London", "Europe/London")
@@ -220,3 +224,61 @@ def test_production_refuses_demo_accounts(app, runner):
     assert "refused when BOOKING_ENV=production" in result.output
     with app.app_context():
         assert counts() == dict.fromkeys(counts(), 0)
+
+
+def _demo_baby(name: str) -> Baby:
+    parent = db.session.scalar(sa.select(User).where(User.email == "parent@example.com"))
+    return db.session.scalar(
+        sa.select(Baby).where(Baby.parent_id == parent.id, Baby.name == name)
+    )
+
+
+def _booking_of(baby: Baby) -> Registration:
+    return db.session.scalar(
+        sa.select(Registration).where(
+            Registration.baby_id == baby.id, Registration.status == "confirmed"
+        )
+    )
+
+
+def test_the_demo_parent_has_a_baby_born_early_who_fits_only_by_corrected_age(seeded):
+    with seeded.app_context():
+        ivy = _demo_baby("Ivy")
+        assert ivy.is_premature
+        assert ivy.due_date - ivy.date_of_birth == timedelta(weeks=5)
+        workshop = db.session.get(Workshop, _booking_of(ivy).workshop_id)
+        instructor = db.session.get(User, workshop.instructor_id)
+        assert instructor.email == "instructor@example.com"
+        fit = eligibility(ivy, workshop)
+        assert fit.eligible and fit.age_weeks == ivy.corrected_age_weeks_on(
+            workshop.first_starts_at.date()
+        )
+        by_birth = ivy.age_weeks_on(workshop.first_starts_at.date())
+        assert not workshop.min_age_weeks <= by_birth <= workshop.max_age_weeks
+
+
+def test_the_demo_babies_health_answers_flag_only_ivy_for_clearance(seeded):
+    from booking.services.health.answers import record_of
+    from booking.services.health.flags import needs_clearance, record_flags
+
+    with seeded.app_context():
+        leo, ivy = _demo_baby("Leo"), _demo_baby("Ivy")
+        leo_record, ivy_record = record_of(leo.id), record_of(ivy.id)
+        assert leo_record is not None and ivy_record is not None
+        assert leo_record.consent_key and ivy_record.consent_key
+        assert record_flags(leo_record) == []
+        assert not needs_clearance(_booking_of(leo), leo_record)
+        [flag] = record_flags(ivy_record)
+        assert flag.kind == "clearance" and "harness" in flag.details
+        ivy_booking = _booking_of(ivy)
+        assert needs_clearance(ivy_booking, ivy_record)
+        assert ivy_booking.health_revision == ivy_record.revision
+        assert ivy_booking.consent_key == ivy_record.consent_key
+
+
+def test_the_instructor_roster_shows_needs_clearance(seeded, client):
+    with seeded.app_context():
+        workshop_id = _booking_of(_demo_baby("Ivy")).workshop_id
+    client.post("/login", data={"email": "instructor@example.com", "password": DEMO_PASSWORD})
+    page = client.get(f"/teach/workshops/{workshop_id}").get_data(as_text=True)
+    assert "Ivy" in page and "Needs clearance" in page

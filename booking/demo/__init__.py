@@ -5,4 +5,6 @@
   production) and the `seed-demo` command.
 - courses: courses as they really run: an absence made up in another course, an
   immunisation week, a class below its minimum at its decision time.
+- health: the demo parent's health answers (given once, with consent): none for Leo,
+  and hip dysplasia in treatment for Ivy, born early, so her booking needs clearance.
 """

@@ -165,6 +165,11 @@ CLASSES = (
               "£15.00 deposit paid online when you book keeps your place; the other £45.00 "
               "is paid at the centre in week 1.", weekday=4, payment="deposit", deposit=1500,
               refund_fee=500),
+    DemoClass("young-course", LONDON, "instructor@example.com",
+              "Baby massage: first months course", "course", 4, time(10, 0), sessions=4,
+              ages=(6, 16), price="60.00", description="The routine for young babies, "
+              "6 to 16 weeks old at the first class (for a baby born early, counted from "
+              "the due date).", weekday=2),
     DemoClass("makeup-course", LONDON, "instructor@example.com",
               "Baby massage: Thursday afternoon course", "course", 6, time(13, 30),
               sessions=5, price="60.00", description="The five-week routine on Thursday "
@@ -222,6 +227,15 @@ CLASSES = (
               "look after a grandchild: the basic routine at a relaxed pace."),
 )
 
+# The demo parent's phone number (shown to the instructors of their classes).
+DEMO_PARENT_PHONE = "07700 900123"
+# The demo parent's babies: Leo on the five-week course (health answers all "no"), and
+# Ivy, born 5 weeks early, on the first months course, which her age fits only once
+# corrected from her due date: her answers say yes to hip dysplasia in treatment, so
+# the instructor's roster shows "Needs clearance".
+DEMO_BABY = ("Leo", 10)
+EARLY_BABY = ("Ivy", 20, 5)  # name, weeks old at the first session, weeks born early
+EARLY_BABY_HIPS = "Pavlik harness until last month; physio says fine"
 # A family on the five-week course who miss week 2 and make it up in the Thursday course
 # (booking.demo.courses); the demo parent is left to try that themselves.
 MAKEUP_FAMILY = ("iris.parent@example.com", "Iris Grant", "Olive", 11)

@@ -21,8 +21,11 @@ from booking.demo.data import (
     CENTRES,
     CLASSES,
     DEMO_ACCOUNTS,
+    DEMO_BABY,
+    DEMO_PARENT_PHONE,
     DEMO_PASSWORD,
     DEMO_REFERRAL_CODE,
+    EARLY_BABY,
     FULL_CLASS_FAMILIES,
     HELD_CLASS_FAMILIES,
     MAKEUP_FAMILY,
@@ -32,6 +35,7 @@ from booking.demo.data import (
     WHAT_TO_BRING,
     DemoClass,
 )
+from booking.demo.health import seed_health_answers
 from booking.extensions import db
 from booking.models import (
     Baby,
@@ -51,6 +55,7 @@ from booking.models.workshop import CANCELLED, PAY_AT_CENTRE
 from booking.passwords import hash_password
 from booking.services.booking.referrals import PREFIX_LENGTH, hash_code, normalise_code
 from booking.services.errors import DomainError
+from booking.services.health.questions import current_form
 from booking.services.schedule.create import create_workshop
 from booking.timefmt import to_local
 
@@ -67,10 +72,13 @@ class SeedReport:
     users: int = 0
     workshops: int = 0
     registrations: int = 0
+    health_answers: int = 0
 
     @property
     def changed(self) -> bool:
-        return any((self.centres, self.users, self.workshops, self.registrations))
+        return any(
+            (self.centres, self.users, self.workshops, self.registrations, self.health_answers)
+        )
 
 
 def seed_demo(today: date | None = None) -> SeedReport:
@@ -96,16 +104,23 @@ def seed_demo(today: date | None = None) -> SeedReport:
                 password_hash = hash_password(DEMO_PASSWORD)
             users[email] = _person(email, name, role, [centres[s] for s in slugs], profile,
                                    password_hash, report)
+        demo_parent = users["parent@example.com"]
+        if not demo_parent.phone:
+            demo_parent.phone = DEMO_PARENT_PHONE
         for spec in CLASSES:
             workshop = _demo_class(spec, centres[spec.centre], users[spec.instructor], today,
                                    report)
             if workshop is None:
                 continue
             if spec.key == "parent-course":
-                _book(workshop, users["parent@example.com"], "Leo", 10, CONFIRMED, report)
+                name, weeks = DEMO_BABY
+                _book(workshop, demo_parent, name, weeks, CONFIRMED, report)
                 email, name, baby, weeks = MAKEUP_FAMILY
                 parent = _person(email, name, "parent", [], None, "", report)
                 _book(workshop, parent, baby, weeks, CONFIRMED, report)
+            elif spec.key == "young-course":
+                name, weeks, early = EARLY_BABY
+                _book(workshop, demo_parent, name, weeks, CONFIRMED, report, early_weeks=early)
             elif spec.key == "full-premature":
                 for email, name, baby, weeks in FULL_CLASS_FAMILIES:
                     parent = _person(email, name, "parent", [], None, "", report)
@@ -131,6 +146,7 @@ def seed_demo(today: date | None = None) -> SeedReport:
                 week_two.status = CANCELLED
                 week_two.revision = 1
     seed_course_extras()
+    report.health_answers = seed_health_answers()
     return report
 
 
@@ -243,15 +259,19 @@ def _demo_referral_code(workshop: Workshop) -> None:
 
 
 def _book(workshop: Workshop, parent: User, baby_name: str, age_weeks: int, status: str,
-          report: SeedReport) -> None:
-    """A registration made directly, keeping the workshop's confirmed count in step."""
+          report: SeedReport, early_weeks: int = 0) -> None:
+    """A registration made directly, keeping the workshop's confirmed count in step.
+
+    A new baby is `age_weeks` old at the first session; one born `early_weeks` early
+    gets the due date that many weeks after the birth."""
     dob = workshop.first_starts_at.date() - timedelta(weeks=age_weeks)
     key = Baby.key_for(baby_name)
     baby = db.session.scalar(
         sa.select(Baby).where(Baby.parent_id == parent.id, Baby.name_key == key)
     )
     if baby is None:
-        baby = Baby(parent_id=parent.id, name=baby_name, name_key=key, date_of_birth=dob)
+        baby = Baby(parent_id=parent.id, name=baby_name, name_key=key, date_of_birth=dob,
+                    due_date=dob + timedelta(weeks=early_weeks) if early_weeks else None)
         db.session.add(baby)
         db.session.flush()
     now = utcnow()
@@ -261,6 +281,7 @@ def _book(workshop: Workshop, parent: User, baby_name: str, age_weeks: int, stat
         parent_id=parent.id,
         status=status,
         consent_at=now,
+        consent_key=current_form(workshop.centre_id).consent_key,
         confirmed_at=now if status == CONFIRMED else None,
         # distinct times keep the waiting list first come, first served
         waitlisted_at=now + timedelta(seconds=report.registrations)

@@ -63,7 +63,9 @@ def demo(app, runner):
         parent = db.session.scalar(sa.select(User).where(User.email == "parent@example.com"))
         parent.phone = "07700 900123"
         booking = db.session.scalar(
-            sa.select(Registration).where(Registration.parent_id == parent.id)
+            sa.select(Registration)
+            .join(Baby, Baby.id == Registration.baby_id)
+            .where(Registration.parent_id == parent.id, Baby.name == "Leo")
         )
         booking.notes = "Leo has reflux; feeds just before class."
         db.session.get(Baby, booking.baby_id).notes = "Hip check due at 12 weeks."

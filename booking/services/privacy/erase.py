@@ -6,6 +6,12 @@ true, while nothing in them still names or identifies a family. Payments and ref
 stay too, as the accounts must (amounts, currency, dates, the provider's references):
 they hold no personal data of their own, and the registration they belong to is left
 pointing at an anonymised account and an anonymised baby.
+
+Health data (special category, GDPR Art. 9) is not anonymised but deleted: a baby's
+health answers, the parent's "Ready for <day>?" answers, and the instructor's
+clearance of a booking (its note, and even when it was given, since a clearance says
+the baby had a condition needing a doctor's word). A baby's due date goes with its
+name: being born early is health data too.
 """
 
 import re
@@ -20,12 +26,15 @@ from booking.extensions import db
 from booking.models import (
     ApiToken,
     Baby,
+    HealthForm,
+    HealthRecord,
     InstructorProfile,
     OutboxMessage,
     PasswordResetToken,
     Payment,
     Refund,
     Registration,
+    SessionReadiness,
     User,
     Workshop,
     utcnow,
@@ -70,12 +79,66 @@ def _erased_key_sql():
 
 
 def _anonymise_baby(baby: Baby) -> None:
-    """No name, notes or immunisation date; the birth month is kept for counts by age."""
+    """No name, notes, due date or immunisation date; the birth month is kept for
+    counts by age. (The baby's health answers are deleted by the caller.)"""
     baby.name = ERASED_BABY_NAME
     baby.name_key = f"erased-{baby.id}"
     baby.date_of_birth = baby.date_of_birth.replace(day=1)
+    baby.due_date = None
     baby.immunisation_date = None
     baby.notes = ""
+
+
+# A booking with no clearance: what erasure and expiry leave.
+NO_CLEARANCE = {
+    "cleared_at": None,
+    "cleared_by_id": None,
+    "clearance_note": "",
+    "cleared_fingerprint": "",
+}
+
+
+def _has_clearance():
+    """SQL: the registration still holds something of a clearance."""
+    return sa.or_(
+        Registration.cleared_at.is_not(None),
+        Registration.cleared_by_id.is_not(None),
+        Registration.clearance_note != "",
+        Registration.cleared_fingerprint != "",
+    )
+
+
+def _forget_health(baby_ids: list[int], registrations) -> None:
+    """Delete the babies' health answers, and the "Ready for <day>?" answers and
+    clearances of the given registrations (a select of their ids)."""
+    if baby_ids:
+        db.session.execute(sa.delete(HealthRecord).where(HealthRecord.baby_id.in_(baby_ids)))
+    db.session.execute(
+        sa.delete(SessionReadiness).where(SessionReadiness.registration_id.in_(registrations))
+    )
+    db.session.execute(
+        sa.update(Registration)
+        .where(Registration.id.in_(registrations), _has_clearance())
+        .values(**NO_CLEARANCE)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _unsign_work(user_id: int) -> None:
+    """An instructor's or staff member's clearances stay with the bookings they cleared,
+    and a centre's health questions with the centre, without naming who did it."""
+    db.session.execute(
+        sa.update(Registration)
+        .where(Registration.cleared_by_id == user_id)
+        .values(cleared_by_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        sa.update(HealthForm)
+        .where(HealthForm.created_by_id == user_id)
+        .values(created_by_id=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _still_running(now: datetime):
@@ -227,11 +290,13 @@ def erase_user(user_id: int) -> None:
     the waiting list at once (those promoted are emailed); absences from those
     places and make-ups still to come stop holding seats; what was paid online
     for them is refunded by the workshop's policy (refund rows); babies keep only
-    their month of birth; registrations lose their notes and the reasons typed
-    for their cancellation; payments and refunds stay for the accounts, with no
-    name in their reasons (see _scrub_payment_records); the account loses
-    its name, email, phone, password, roles, tokens and sessions; emails not
-    yet sent to it are dropped. Refused for the last admin and for an
+    their month of birth; their health answers, the "Ready for <day>?" answers and
+    the clearances of their bookings are deleted; registrations lose their notes
+    and the reasons typed for their cancellation; payments and refunds stay for the
+    accounts, with no name in their reasons (see _scrub_payment_records); the
+    account loses its name, email, phone, password, roles, tokens and sessions;
+    clearances it gave as an instructor or staff stay, no longer naming it; emails
+    not yet sent to it are dropped. Refused for the last admin and for an
     instructor who still leads published classes.
     """
     with write_transaction():
@@ -255,6 +320,15 @@ def erase_user(user_id: int) -> None:
         )
         babies = list(db.session.scalars(sa.select(Baby).where(Baby.parent_id == user.id)))
         _scrub_payment_records(user.id, [user.name, *(baby.name for baby in babies)])
+        baby_ids = [baby.id for baby in babies]
+        own_registrations = sa.select(Registration.id).where(
+            sa.or_(
+                Registration.parent_id == user.id,
+                Registration.baby_id.in_(baby_ids) if baby_ids else sa.false(),
+            )
+        )
+        _forget_health(baby_ids, own_registrations)
+        _unsign_work(user.id)
         for baby in babies:
             _anonymise_baby(baby)
         profile = db.session.scalar(
@@ -301,10 +375,13 @@ class PurgeCounts:
     registrations: int = 0
     emails: int = 0
     cutoff: datetime | None = None
+    # Health records deleted: babies' health answers, "Ready for <day>?" answers and
+    # bookings' clearances.
+    health: int = 0
 
     @property
     def total(self) -> int:
-        return self.babies + self.registrations + self.emails
+        return self.babies + self.registrations + self.emails + self.health
 
 
 def _retention_days(days) -> int:
@@ -315,6 +392,26 @@ def _retention_days(days) -> int:
     return days
 
 
+def _purge_health(expired_workshops) -> int:
+    """Delete the health answers of anonymised babies, and the "Ready for <day>?"
+    answers and clearances of bookings in expired workshops; returns how many."""
+    anonymised = sa.select(Baby.id).where(Baby.name_key == _erased_key_sql())
+    records = db.session.execute(
+        sa.delete(HealthRecord).where(HealthRecord.baby_id.in_(anonymised))
+    ).rowcount
+    expired = sa.select(Registration.id).where(Registration.workshop_id.in_(expired_workshops))
+    readiness = db.session.execute(
+        sa.delete(SessionReadiness).where(SessionReadiness.registration_id.in_(expired))
+    ).rowcount
+    clearances = db.session.execute(
+        sa.update(Registration)
+        .where(Registration.workshop_id.in_(expired_workshops), _has_clearance())
+        .values(**NO_CLEARANCE)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return records + readiness + clearances
+
+
 def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeCounts:
     """Anonymise what is older than the retention time, and say how much (idempotent).
 
@@ -322,8 +419,10 @@ def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeC
     in workshops whose last session ended before it lose their notes and
     cancellation reason. A baby is anonymised once it has such a registration
     and none in a workshop that ended after the cut-off (or is still to come,
-    or cannot be dated). Sent emails older than the cut-off lose their content.
-    Things already anonymised are not counted again.
+    or cannot be dated); its due date goes and its health answers are deleted.
+    Registrations in expired workshops also lose their "Ready for <day>?" answers
+    and their clearance (note, time, who gave it). Sent emails older than the
+    cut-off lose their content. Things already anonymised are not counted again.
     """
     cutoff = (now or utcnow()) - timedelta(days=_retention_days(days))
     with write_transaction():
@@ -362,6 +461,8 @@ def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeC
         ).all()
         for baby in babies:
             _anonymise_baby(baby)
+        db.session.flush()
+        health = _purge_health(expired_workshops)
 
         emails = db.session.execute(
             sa.update(OutboxMessage)
@@ -373,11 +474,12 @@ def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeC
             .values(subject=REDACTED_SUBJECT, body_text="", body_html="", ics=None)
             .execution_options(synchronize_session=False)
         ).rowcount
-    return PurgeCounts(len(babies), registrations, emails, cutoff)
+    return PurgeCounts(len(babies), registrations, emails, cutoff, health)
 
 
 def purge_expired(now: datetime | None = None, days: int | None = None) -> int:
-    """Anonymise babies', bookings' and emails' personal data past the retention time.
+    """Anonymise babies', bookings' and emails' personal data past the retention time,
+    and delete the health data that went with them.
 
     Returns how many records were anonymised; a second run right after returns 0.
     """

@@ -11,11 +11,13 @@ from booking.models import (
     Attendance,
     Baby,
     Centre,
+    HealthRecord,
     InstructorProfile,
     OutboxMessage,
     Payment,
     Refund,
     Registration,
+    SessionReadiness,
     User,
     Workshop,
     WorkshopSession,
@@ -81,18 +83,49 @@ def _instructor_profile(user_id: int) -> dict | None:
     }
 
 
+def _health(record: HealthRecord | None) -> dict | None:
+    """A baby's health answers as the parent gave them, each with its question as asked."""
+    if record is None:
+        return None
+    return {
+        "answers": [
+            {
+                "question": answer.get("text", ""),
+                "answer": "yes" if answer.get("yes") else "no",
+                "details": answer.get("details", ""),
+            }
+            for answer in record.answers or []
+        ],
+        "other": record.other,
+        "consent_version": record.consent_key,
+        "consented_at": _utc(record.consented_at),
+        "updated_at": _utc(record.updated_at),
+        "revision": record.revision,
+    }
+
+
 def _babies(user_id: int) -> list[dict]:
-    babies = db.session.scalars(
-        sa.select(Baby).where(Baby.parent_id == user_id).order_by(Baby.id)
+    babies = list(
+        db.session.scalars(sa.select(Baby).where(Baby.parent_id == user_id).order_by(Baby.id))
     )
+    records = {}
+    if babies:
+        records = {
+            record.baby_id: record
+            for record in db.session.scalars(
+                sa.select(HealthRecord).where(HealthRecord.baby_id.in_([b.id for b in babies]))
+            )
+        }
     return [
         {
             "id": baby.id,
             "name": baby.name,
             "date_of_birth": _day(baby.date_of_birth),
+            "due_date": _day(baby.due_date),
             "immunisation_date": _day(baby.immunisation_date),
             "notes": baby.notes,
             "created_at": _utc(baby.created_at),
+            "health": _health(records.get(baby.id)),
         }
         for baby in babies
     ]
@@ -108,6 +141,38 @@ def _session(session: WorkshopSession, tz: str) -> dict:
     }
 
 
+def _readiness(registration_ids: list[int]) -> dict[int, list[dict]]:
+    """The parent's "Ready for <day>?" answers, by registration (one query)."""
+    if not registration_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(SessionReadiness, WorkshopSession, Centre.timezone)
+        .join(WorkshopSession, WorkshopSession.id == SessionReadiness.session_id)
+        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .where(SessionReadiness.registration_id.in_(registration_ids))
+        .order_by(WorkshopSession.starts_at, SessionReadiness.id)
+    )
+    found: dict[int, list[dict]] = {}
+    for answer, session, tz in rows:
+        found.setdefault(answer.registration_id, []).append(
+            {
+                "session_number": session.number,
+                "starts_at": iso_local(session.starts_at, tz),
+                "status": answer.status,
+                "answered_at": _utc(answer.answered_at),
+            }
+        )
+    return found
+
+
+def _clearance(registration: Registration) -> dict | None:
+    """The instructor's clearance of an answer that needed a doctor's word, if given."""
+    if registration.cleared_at is None:
+        return None
+    return {"cleared_at": _utc(registration.cleared_at), "note": registration.clearance_note}
+
+
 def _registrations(user_id: int) -> tuple[list[dict], dict[int, Registration]]:
     registrations = list(
         db.session.scalars(
@@ -121,6 +186,7 @@ def _registrations(user_id: int) -> tuple[list[dict], dict[int, Registration]]:
             .order_by(Registration.created_at, Registration.id)
         )
     )
+    readiness = _readiness([r.id for r in registrations])
     rows = []
     for registration in registrations:
         workshop = registration.workshop
@@ -146,6 +212,10 @@ def _registrations(user_id: int) -> tuple[list[dict], dict[int, Registration]]:
                 "cancelled_at": _utc(registration.cancelled_at),
                 "cancel_reason": registration.cancel_reason,
                 "consent_at": _utc(registration.consent_at),
+                "consent_version": registration.consent_key,
+                "health_confirmed_at": _utc(registration.health_confirmed_at),
+                "clearance": _clearance(registration),
+                "readiness": readiness.get(registration.id, []),
                 "reminder_sent_at": _utc(registration.reminder_sent_at),
                 "hold_expires_at": _utc(registration.hold_expires_at),
                 "offered_at": _utc(registration.offered_at),
@@ -267,6 +337,9 @@ def export_user_data(user_id: int) -> dict:
     Record times are ISO 8601 in UTC; session times carry the centre's UTC
     offset, as the API shows them. Amounts are whole minor units (pence, cents) of
     the payment's currency, with the same amount as text ("£60.00") beside them.
+    Each baby's health answers come with each question as it was asked and the
+    version of the health-and-safety text agreed to; each booking with its
+    clearance (when an instructor gave one) and "Ready for <day>?" answers.
     Secrets (password hash, token hashes) are never included, only the fact that
     they exist.
     """
