@@ -238,8 +238,9 @@ def test_roster_csv_has_header_rows_and_guards_formulas(client, auth, app, setup
     header = rows[0]
     assert header[:3] == ["Baby name", "Date of birth", "Age in weeks at first session"]
     assert sum(1 for h in header if h.startswith("Age in weeks at session")) == 4
-    assert header[-6:] == ["Parent name", "Email", "Phone", "Consent given", "Notes",
-                           "Baby notes"]
+    assert header[7:13] == ["Parent name", "Email", "Phone", "Consent given", "Notes",
+                            "Baby notes"]
+    assert header[13:] == ["Corrected age in weeks at first session", "Flags"]
     body = rows[1:]
     assert len(body) == 3  # confirmed only, no waiting list
     by_name = {r[0]: r for r in body}

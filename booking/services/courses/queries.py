@@ -24,7 +24,7 @@ from booking.models import (
 )
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
-from booking.services.booking.places import eligibility, utc_now
+from booking.services.booking.places import age_text, eligibility, utc_now
 from booking.timefmt import format_local, to_local
 
 NO_MASSAGE_AFTER = timedelta(hours=48)
@@ -232,7 +232,9 @@ def parent_makeups(parent_id: int, now: datetime | None = None) -> ParentMakeups
 
 @dataclass
 class MakeupAttendee:
-    """A baby making up a missed week in this session, as a register lists them."""
+    """A baby making up a missed week in this session, as a register lists them: with
+    the age that day as read ("12 weeks, 8 weeks corrected"), and the booking of the
+    course the week was missed from (whose health clearance applies)."""
 
     baby_name: str
     age_weeks: int | None
@@ -240,6 +242,10 @@ class MakeupAttendee:
     doll: bool
     parent_phone: str = ""
     baby_notes: str = ""
+    makeup_id: int | None = None
+    age_text: str = ""
+    baby: Baby | None = None
+    registration: Registration | None = None
 
 
 @dataclass
@@ -271,8 +277,11 @@ def register_extras(session: WorkshopSession, tz_name: str) -> RegisterExtras:
             doll_ids.add(registration.id)
     day = to_local(session.starts_at, tz_name).date()
     makeups = []
-    for makeup in db.session.scalars(
-        sa.select(MakeupBooking)
+    for makeup, origin in db.session.execute(
+        sa.select(MakeupBooking, Registration)
+        .outerjoin(MakeupCredit, MakeupCredit.id == MakeupBooking.credit_id)
+        .outerjoin(Absence, Absence.id == MakeupCredit.absence_id)
+        .outerjoin(Registration, Registration.id == Absence.registration_id)
         .where(MakeupBooking.session_id == session.id)
         .options(joinedload(MakeupBooking.baby), joinedload(MakeupBooking.parent))
         .order_by(MakeupBooking.id)
@@ -286,6 +295,10 @@ def register_extras(session: WorkshopSession, tz_name: str) -> RegisterExtras:
                 is_doll_session(baby, session, tz_name),
                 parent.phone if parent is not None else "",
                 baby.notes if baby is not None else "",
+                makeup_id=makeup.id,
+                age_text=age_text(baby, day),
+                baby=baby,
+                registration=origin,
             )
         )
     return RegisterExtras(absent_ids, doll_ids, makeups)

@@ -1,21 +1,27 @@
 """A session's register: who is booked, their ages that day, and attendance marks.
 
-Only the workshop's instructor may see or mark it (NotFound for anyone else).
+Only the workshop's instructor may see or mark it (NotFound for anyone else). With
+the babies' health flags (doll today, needs clearance, allergies) for a viewer who
+may see them, make-up attendees included.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import Attendance, Registration, Workshop, WorkshopSession, utcnow
+from booking.models import Attendance, Registration, User, Workshop, WorkshopSession, utcnow
 from booking.models.registration import ABSENT, CONFIRMED, PRESENT
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
+from booking.services.courses.queries import RegisterExtras, register_extras
 from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.health.access import may_see_health
 from booking.services.teaching.roster import (
+    HealthLine,
     RosterEntry,
+    health_lines,
     own_workshop,
     roster_entries,
     workshop_registrations,
@@ -32,6 +38,10 @@ class Register:
     workshop: Workshop
     entries: list[RosterEntry]
     marks: dict[int, str]
+    extras: RegisterExtras | None = None
+    show_health: bool = False
+    # Make-up attendees' health at a glance, by make-up booking id.
+    makeup_health: dict[int, HealthLine] = field(default_factory=dict)
 
     @property
     def present_count(self) -> int:
@@ -47,9 +57,13 @@ def _own_session(session_id: int, instructor_id: int) -> tuple[WorkshopSession, 
     return session, workshop
 
 
-def session_register(session_id: int, instructor_id: int) -> Register:
-    """The attendance register of one of the instructor's sessions."""
+def session_register(
+    session_id: int, instructor_id: int, *, health_for: User | None = None
+) -> Register:
+    """The attendance register of one of the instructor's sessions, with absences, doll
+    days and make-up attendees; with health flags when `health_for` may see them."""
     session, workshop = _own_session(session_id, instructor_id)
+    tz_name = workshop.centre.timezone
     registrations = workshop_registrations(workshop.id, (CONFIRMED,))
     entries = roster_entries(registrations, [session], workshop)
     marks = dict(
@@ -59,7 +73,18 @@ def session_register(session_id: int, instructor_id: int) -> Register:
             )
         ).all()
     )
-    return Register(session, workshop, entries, marks)
+    extras = register_extras(session, tz_name)
+    register = Register(session, workshop, entries, marks, extras)
+    if health_for is not None and may_see_health(health_for, workshop):
+        register.show_health = True
+        makeups = [m for m in extras.makeups if m.registration is not None]
+        places = [(e.registration, e.baby) for e in entries]
+        places += [(m.registration, m.baby) for m in makeups]
+        lines = health_lines(places, [session], tz_name)
+        for entry in entries:
+            entry.health = lines[entry.registration.id]
+        register.makeup_health = {m.makeup_id: lines[m.registration.id] for m in makeups}
+    return register
 
 
 def _parse_marks(marks: dict, allowed_ids: set[int]) -> dict[int, str]:

@@ -165,6 +165,7 @@ def registration_reply(
             "name": baby.name if baby is not None else None,
             "date_of_birth": baby.date_of_birth.isoformat() if baby is not None else None,
             "age_weeks_at_first_session": entry.age_at_first,
+            "corrected_age_weeks_at_first_session": entry.corrected_at_first,
         },
         parent={
             "name": parent.name if parent is not None else None,

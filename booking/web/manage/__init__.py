@@ -3,6 +3,7 @@
 # The view modules register their routes on `bp` when imported; add new ones here.
 from booking.web.manage import (  # noqa: F401
     decision_views,
+    health_views,
     import_views,
     payment_views,
     referral_views,

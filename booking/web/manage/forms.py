@@ -5,6 +5,8 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    FieldList,
+    FormField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -23,6 +25,8 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from booking.models.health import TELL
+from booking.services.health.questions import KIND_LABELS, MAX_QUESTIONS
 from booking.services.schedule import fields as field_rules
 from booking.services.schedule import payment_fields
 from booking.topics import TOPICS
@@ -257,3 +261,40 @@ class ImportConfirmForm(Form):
     """The previewed CSV, sent back to import it."""
 
     csv_text = HiddenField(validators=[DataRequired()])
+
+
+class ClearanceForm(Form):
+    """Mark a booking's answers that need a doctor's word as cleared. The note is
+    checked by the service (`health.clearance.clear_booking`), the one rule for it."""
+
+    note = TextAreaField("What you checked", filters=[strip])
+
+
+BLANK_QUESTION_ROWS = 3
+
+
+class HealthQuestionRow(Form):
+    """One question of a centre's health form: a row of `HealthQuestionsForm`. The rows
+    are checked by the service (`health.questions.check_questions`), the one rule."""
+
+    class Meta:
+        csrf = False
+
+    key = HiddenField()
+    text = TextAreaField("Question (a yes or no question)", filters=[strip])
+    kind = SelectField(
+        "What a yes means",
+        choices=[SelectChoice(kind, label) for kind, label in KIND_LABELS.items()],
+        default=TELL,
+        validate_choice=False,
+    )
+    flag = StringField("Short label on the roster", filters=[strip])
+
+
+class HealthQuestionsForm(Form):
+    """A centre's health questions and health-and-safety note for parents."""
+
+    questions = FieldList(
+        FormField(HealthQuestionRow), max_entries=MAX_QUESTIONS + BLANK_QUESTION_ROWS
+    )
+    safety_note = TextAreaField("Health-and-safety note for parents", filters=[strip])

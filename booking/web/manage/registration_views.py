@@ -1,23 +1,31 @@
-"""Back office: the bookings and waiting list of a workshop, and what staff do with them."""
+"""Back office: the bookings and waiting list of a workshop (with phones, ages and, for
+the centre's staff, health flags), and what staff do with them."""
 
 from functools import partial
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from booking.auth_setup import staff_required
 from booking.services.booking import book as booking_service
 from booking.services.booking import waitlist as waitlist_service
-from booking.services.errors import DomainError
+from booking.services.errors import DomainError, NotFound
+from booking.services.health.clearance import clear_booking
 from booking.services.payments import queries as payment_queries
 from booking.services.payments.money import format_money
+from booking.services.teaching.roster import bookings_at_a_glance
 from booking.timefmt import format_local
 from booking.web.forms import status_for
 from booking.web.manage import queries
 from booking.web.manage.access import registration_or_404, workshop_or_404
 from booking.web.manage.blueprint import bp
-from booking.web.manage.forms import ActionForm, CancelForm, MoveRegistrationForm
+from booking.web.manage.forms import (
+    ActionForm,
+    CancelForm,
+    ClearanceForm,
+    MoveRegistrationForm,
+)
 
 
 def _target_choices(workshop, centre) -> list[SelectChoice]:
@@ -29,10 +37,16 @@ def _target_choices(workshop, centre) -> list[SelectChoice]:
     ]
 
 
-def _page(workshop, centre, status: int = 200):
+def _page(workshop, centre, status: int = 200, clearance: dict | None = None):
     confirmed, waiting = queries.registrations(workshop.id)
     move_form = MoveRegistrationForm()
     move_form.to_workshop_id.choices = _target_choices(workshop, centre)
+    glance = bookings_at_a_glance(
+        workshop,
+        centre.timezone,
+        [(row.registration, row.baby) for row in confirmed + waiting],
+        current_user,
+    )
     return (
         render_template(
             "manage/registrations.html",
@@ -40,6 +54,9 @@ def _page(workshop, centre, status: int = 200):
             centre=centre,
             confirmed=confirmed,
             waiting=waiting,
+            glance=glance,
+            clearance_form=ClearanceForm(formdata=None),
+            clearance=clearance or {},
             money=payment_queries.money_by_registration(workshop, centre),
             in_currency=partial(format_money, currency=centre.currency),
             cancel_form=CancelForm(formdata=None),
@@ -118,3 +135,27 @@ def registration_move(registration_id: int):
         return _refused(workshop, centre, exc)
     flash("The booking is moved and the parent has been told.", "success")
     return redirect(url_for("manage.registrations", workshop_id=moved.workshop_id))
+
+
+@bp.route("/registrations/<int:registration_id>/clearance", methods=["POST"])
+@staff_required
+def clear_health(registration_id: int):
+    """Mark a booking's answers that need a doctor's word as cleared, with a note (staff
+    of the class's centre only: an admin who is not gets a 404, as for the answers)."""
+    registration, workshop, centre = registration_or_404(registration_id)
+    form = ClearanceForm()
+    if not form.validate_on_submit():
+        flash("This form had expired. Please reload the page and try again.", "error")
+        return _page(workshop, centre, 400)
+    try:
+        clear_booking(current_user, registration.id, form.note.data)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        refused = {"id": registration.id, "note": form.note.data or ""}
+        if exc.fields.get("note"):
+            refused["error"] = exc.fields["note"]
+        else:
+            flash(exc.message, "error")
+        return _page(workshop, centre, status_for(exc), refused)
+    return _done(workshop.id, "Marked cleared. The flag is off the register.")

@@ -7,13 +7,15 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from booking.auth_setup import instructor_required
-from booking.services.courses.queries import register_extras, roster_flags
+from booking.services.courses.queries import roster_flags
 from booking.services.errors import DomainError, NotFound
+from booking.services.health.clearance import clear_booking
 from booking.services.teaching import attendance as attendance_service
 from booking.services.teaching import messages as message_service
 from booking.services.teaching import roster as roster_service
+from booking.web.forms import status_for
 from booking.web.teach.blueprint import bp
-from booking.web.teach.forms import AttendanceForm, MessageForm
+from booking.web.teach.forms import AttendanceForm, ClearanceForm, MessageForm
 
 MARK_PREFIX = "attendance-"
 
@@ -34,24 +36,67 @@ def index():
     return render_template("teach/index.html", **lists)
 
 
+def _roster_page(workshop_id: int, status: int = 200, clearance: dict | None = None):
+    """The roster page; `clearance` carries a refused clearance back to its form
+    (registration id, note, message)."""
+    data = _or_404(
+        roster_service.workshop_roster, workshop_id, current_user.id, health_for=current_user
+    )
+    return (
+        render_template(
+            "teach/roster.html",
+            roster=data,
+            workshop=data.workshop,
+            flags=roster_flags(data.workshop.id),
+            clearance_form=ClearanceForm(formdata=None),
+            clearance=clearance or {},
+        ),
+        status,
+    )
+
+
 @bp.route("/workshops/<int:workshop_id>")
 @instructor_required
 def roster(workshop_id: int):
-    """A workshop's roster: babies with their age at each session, parents, waiting list."""
-    data = _or_404(roster_service.workshop_roster, workshop_id, current_user.id)
-    return render_template(
-        "teach/roster.html",
-        roster=data,
-        workshop=data.workshop,
-        flags=roster_flags(data.workshop.id),
+    """A workshop's roster: babies with their age at each session, parents, health
+    flags with their details one tap away, and the waiting list."""
+    return _roster_page(workshop_id)
+
+
+@bp.route("/registrations/<int:registration_id>/clearance", methods=["POST"])
+@instructor_required
+def clear_health(registration_id: int):
+    """Mark a booking's answers that need a doctor's word as cleared, with a note."""
+    workshop_id = _or_404(
+        roster_service.own_registration_workshop, registration_id, current_user.id
     )
+    form = ClearanceForm()
+    if not form.validate_on_submit():
+        flash("This form had expired. Please reload the page and try again.", "error")
+        return _roster_page(workshop_id, 400)
+    try:
+        clear_booking(current_user, registration_id, form.note.data)
+    except NotFound as exc:
+        abort(404, exc.message)
+    except DomainError as exc:
+        refused = {"id": registration_id, "note": form.note.data or ""}
+        if exc.fields.get("note"):
+            refused["error"] = exc.fields["note"]
+        else:
+            flash(exc.message, "error")
+        return _roster_page(workshop_id, status_for(exc), refused)
+    flash("Marked cleared. The flag is off the register.", "success")
+    return redirect(url_for("teach.roster", workshop_id=workshop_id))
 
 
 @bp.route("/workshops/<int:workshop_id>/roster.csv")
 @instructor_required
 def roster_csv(workshop_id: int):
-    """The roster as a CSV file for a spreadsheet."""
-    data = _or_404(roster_service.workshop_roster, workshop_id, current_user.id)
+    """The roster as a CSV file for a spreadsheet: phones and flag labels, never the
+    parents' own words about their babies' health."""
+    data = _or_404(
+        roster_service.workshop_roster, workshop_id, current_user.id, health_for=current_user
+    )
     response = Response(roster_service.roster_csv(data), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = (
@@ -73,7 +118,8 @@ def _submitted_marks() -> dict:
 @bp.route("/sessions/<int:session_id>/register", methods=["GET", "POST"])
 @instructor_required
 def register(session_id: int):
-    """A printable attendance register for one session, and marking who came."""
+    """A printable attendance register for one session (phones, ages, health flags;
+    the details stay off paper), and marking who came."""
     form = AttendanceForm()
     status, errors, submitted = 200, {}, None
     if form.validate_on_submit():
@@ -91,7 +137,10 @@ def register(session_id: int):
     elif request.method == "POST":
         flash("This form had expired. Please reload the page and try again.", "error")
         status = 400
-    data = _or_404(attendance_service.session_register, session_id, current_user.id)
+    data = _or_404(
+        attendance_service.session_register, session_id, current_user.id,
+        health_for=current_user,
+    )
     marks = {str(k): v for k, v in data.marks.items()}
     if submitted is not None:
         marks.update(submitted)
@@ -105,7 +154,7 @@ def register(session_id: int):
             marks=marks,
             errors=errors,
             prefix=MARK_PREFIX,
-            extras=register_extras(data.session, data.workshop.centre.timezone),
+            extras=data.extras,
         ),
         status,
     )

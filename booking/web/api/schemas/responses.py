@@ -270,6 +270,10 @@ class Baby(Reply):
     name: str | None
     date_of_birth: Annotated[str, Field(json_schema_extra={"format": "date"})] | None
     age_weeks_at_first_session: int | None
+    corrected_age_weeks_at_first_session: int | None = Field(
+        description="Weeks from the due date, for a baby born 3 or more weeks early (the "
+        "age that decides which classes fit); null otherwise."
+    )
 
 
 class Parent(Reply):
