@@ -33,6 +33,7 @@ from booking.models.token import hash_secret
 from booking.models.workshop import DRAFT, PUBLISHED
 from booking.services.booking import referrals
 from booking.services.courses import absences, makeups
+from booking.services.health.questions import PRODUCT_FORM
 from booking.services.schedule.create import create_workshop
 from booking.timefmt import to_local
 from tests.conftest import _PASSWORD_HASH, PASSWORD, _empty_tables
@@ -125,6 +126,12 @@ API_NEW_WORKSHOP = {
     "price": "40.00",
 }
 
+HEALTH_ANSWERS = {
+    **{f"q-{q.key}": "no" for q in PRODUCT_FORM.questions},
+    "other": "",
+    "consent": "y",
+}
+
 CASES = [
     # The parent's own account: bookings, babies, calendar, privacy.
     Case("GET", "/account/bookings", SIGNED_IN),
@@ -172,6 +179,13 @@ CASES = [
         {"immunisation_date": _later(3)},
         shared=True,
     ),
+    # Health answers (special-category data) and the contact phone number.
+    Case("GET", "/account/bookings/{reg}/health", {"parent"}),
+    Case("POST", "/account/bookings/{reg}/health", {"parent"}, HEALTH_ANSWERS, shared=True),
+    Case("GET", "/account/babies/{baby}/health", {"parent"}),
+    Case("POST", "/account/babies/{baby}/health", {"parent"}, HEALTH_ANSWERS, shared=True),
+    Case("GET", "/account/details", SIGNED_IN),
+    Case("POST", "/account/details", SIGNED_IN, {"phone": "07700 900123"}),
     Case(
         "POST", "/account/bookings/{reg}/sessions/{session}/absence", {"parent"}, shared=True
     ),
@@ -224,6 +238,15 @@ CASES = [
         "/teach/workshops/{workshop}/message",
         {"instructor"},
         {"subject": "Parking", "body": "The car park is closed on Tuesday."},
+    ),
+    # Clearing a health flag: the class's instructor (the world's baby has no answer
+    # needing it, so the service then says there is nothing to clear).
+    Case(
+        "POST",
+        "/teach/registrations/{reg}/clearance",
+        {"instructor"},
+        {"note": "GP letter seen"},
+        refusals={"instructor": (422,)},
     ),
     # Staff of this centre (and admins); staff of another centre get 404.
     Case("GET", "/manage", ANY_STAFF),
@@ -281,6 +304,19 @@ CASES = [
         "/manage/registrations/{reg}/move",
         STAFF,
         {"to_workshop_id": "{quiet}"},
+        shared=True,
+    ),
+    # Health answers: the centre's staff only, not an admin who is not (404).
+    Case(
+        "POST",
+        "/manage/registrations/{reg}/clearance",
+        {"staff"},
+        {"note": "GP letter seen"},
+        refusals={"staff": (422,)},
+    ),
+    Case("GET", "/manage/centres/{centre}/health-questions", STAFF),
+    Case(
+        "POST", "/manage/centres/{centre}/health-questions", STAFF, {"action": "reset"},
         shared=True,
     ),
     # Payments: the figures and their CSV, a fee marked paid at the centre (and the mark

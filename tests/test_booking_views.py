@@ -19,6 +19,11 @@ def registrations(app) -> list[tuple[int, str]]:
         ]
 
 
+def registration_ids(app) -> list[tuple[int]]:
+    with app.app_context():
+        return [tuple(row) for row in db.session.execute(sa.select(Registration.id))]
+
+
 def baby_count(app) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count(Baby.id)))
@@ -73,7 +78,9 @@ def test_book_existing_baby_confirms_and_redirects(client, app, parent, make_bab
         f"/classes/{workshop.id}/book", data={"baby_id": str(baby.id), "consent": "y"}
     )
     assert response.status_code == 302
-    assert response.headers["Location"] == "/account/bookings"
+    # A new booking asks for the baby's health answers next (tests/test_health_parent.py).
+    [(registration_id,)] = registration_ids(app)
+    assert response.headers["Location"] == f"/account/bookings/{registration_id}/health"
     assert registrations(app) == [(baby.id, "confirmed")]
     page = client.get("/account/bookings").get_data(as_text=True)
     assert "Booked: Ada has a place in Tiny Strokes" in page
@@ -138,7 +145,10 @@ def test_book_new_baby_when_full_shows_position(client, app, parent, make_worksh
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "you are number 1 on the waiting list" in page
-    assert "Number 1 on the waiting list" in page
+    # The health questions come next; the bookings page shows the position.
+    assert "Bo's health questions" in page
+    bookings = client.get("/account/bookings").get_data(as_text=True)
+    assert "Number 1 on the waiting list" in bookings
     assert [status for _, status in registrations(app)] == ["waitlisted"]
 
 

@@ -15,19 +15,17 @@ from booking.services.booking.money_lines import BookingMoney, booking_money
 from booking.services.booking.payment_terms import PaymentWords, payment_words
 from booking.services.booking.places import (
     Eligibility,
+    age_text,
     age_weeks_now,
     booking_closed_reason,
     booking_closes_at,
     eligibility,
+    first_session_day,
     utc_now,
     visible_to_public,
 )
 from booking.services.booking.waitlist import waitlist_positions
-
-HEALTH_NOTE = (
-    "No massage for 48 hours after immunisations; tell the instructor about any health "
-    "concerns."
-)
+from booking.services.health.questions import current_form
 
 
 def visible_workshop(workshop_id: int) -> Workshop | None:
@@ -56,6 +54,17 @@ class BabyOption:
     age_weeks_now: int
     registration: Registration | None = None
     position: int | None = None
+    # "10 weeks" or "12 weeks, 7 weeks corrected" at the first session ("" if unknown).
+    age_at_start: str = ""
+
+    @property
+    def age_at_start_text(self) -> str:
+        """The baby's age at the first session in words, corrected where it applies."""
+        if not self.age_at_start:
+            return ""
+        if self.baby.is_premature:
+            return f"{self.age_at_start}, at the first session"
+        return f"{self.age_at_start} old at the first session"
 
     @property
     def already_booked(self) -> bool:
@@ -72,7 +81,9 @@ class PanelState:
     places_left: int
     waiting_count: int
     options: list[BabyOption] = field(default_factory=list)
-    health_note: str = HEALTH_NOTE
+    # The centre's health-and-safety note (its own version of the questions, or the
+    # product's), which the booking form's consent refers to.
+    health_note: str = ""
     closes_at: datetime | None = None
     late_join_session: int = 1
     # How it is paid and the refund policy, shown before booking.
@@ -119,9 +130,11 @@ def panel_state(workshop: Workshop, parent_id: int | None) -> PanelState:
         closes_at=booking_closes_at(workshop),
         late_join_session=workshop.late_join_until or 1,
         payment=payment_words(workshop),
+        health_note=current_form(workshop.centre_id).safety_note,
     )
     if parent_id is None:
         return state
+    first_day = first_session_day(workshop)
     babies = list_babies(parent_id)
     active = {
         r.baby_id: r
@@ -143,6 +156,7 @@ def panel_state(workshop: Workshop, parent_id: int | None) -> PanelState:
                 age_weeks_now=age_weeks_now(baby),
                 registration=registration,
                 position=positions.get(registration.id) if registration else None,
+                age_at_start=age_text(baby, first_day) if first_day is not None else "",
             )
         )
     return state

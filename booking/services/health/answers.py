@@ -17,28 +17,52 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import Baby, HealthRecord, Registration, Workshop, utcnow
+from booking.models import Baby, Centre, HealthRecord, Registration, Workshop, utcnow
 from booking.models.registration import ACTIVE
 from booking.services.errors import Invalid, NotFound
 from booking.services.health.flags import HealthSummary, summary
-from booking.services.health.questions import Form, current_form
+from booking.services.health.questions import PRODUCT_FORM, Form, current_form, current_forms
 
 DETAILS_MAX = 500
 OTHER_MAX = 2000
 CONSENT_MESSAGE = "Please tick to agree before we keep these answers."
 ANSWER_MESSAGE = "Choose yes or no."
+ANSWERS_MESSAGE = "Please answer every question (yes or no)."
+
+# What a booking still needs before its class (HealthCheck.to_do, health_prompts).
+TO_ANSWER = "answer"  # no answers yet
+TO_UPDATE = "update"  # new questions, or a changed text to agree to again
+TO_CONFIRM = "confirm"  # answers current: one tap confirms them for this booking
+
+
+def _to_do(form: Form, record: HealthRecord | None, confirmed_at, revision) -> str | None:
+    """What is left for one booking: answer, update, confirm, or nothing (None)."""
+    if record is None:
+        return TO_ANSWER
+    answered = {a["key"] for a in record.answers or [] if "key" in a}
+    if record.consent_key != form.consent_key or any(
+        q.key not in answered for q in form.questions
+    ):
+        return TO_UPDATE
+    if confirmed_at is None or revision != record.revision:
+        return TO_CONFIRM
+    return None
 
 
 @dataclass
 class HealthCheck:
     """One booking's health questions: the form in force, the baby's answers, and what
-    the parent still has to do (answer, agree again, confirm, or nothing)."""
+    the parent still has to do (answer, agree again, confirm, or nothing).
 
-    registration: Registration
-    workshop: Workshop
+    From `baby_check`, `registration` and `workshop` are the baby's next booking, or
+    None when there is none (then nothing is ever `done`)."""
+
+    registration: Registration | None
+    workshop: Workshop | None
     baby: Baby
     form: Form
     record: HealthRecord | None
+    centre: Centre | None = None
 
     @property
     def answers(self) -> dict[str, dict]:
@@ -66,10 +90,17 @@ class HealthCheck:
     @property
     def done(self) -> bool:
         """This booking has the answers confirmed as they stand now."""
-        return (
-            self.can_confirm
-            and self.registration.health_confirmed_at is not None
-            and self.registration.health_revision == self.record.revision
+        return self.registration is not None and self.to_do is None
+
+    @property
+    def to_do(self) -> str | None:
+        """TO_ANSWER, TO_UPDATE or TO_CONFIRM for this booking, or None when done."""
+        registration = self.registration
+        return _to_do(
+            self.form,
+            self.record,
+            registration.health_confirmed_at if registration is not None else None,
+            registration.health_revision if registration is not None else None,
         )
 
 
@@ -102,7 +133,49 @@ def health_check(parent_id: int, registration_id: int) -> HealthCheck:
     workshop = db.session.get(Workshop, registration.workshop_id)
     baby = db.session.get(Baby, registration.baby_id)
     return HealthCheck(
-        registration, workshop, baby, current_form(workshop.centre_id), record_of(baby.id)
+        registration,
+        workshop,
+        baby,
+        current_form(workshop.centre_id),
+        record_of(baby.id),
+        db.session.get(Centre, workshop.centre_id),
+    )
+
+
+def _still_to_come(now: datetime):
+    """SQL: the workshop is not over yet."""
+    return sa.or_(Workshop.last_ends_at.is_(None), Workshop.last_ends_at > now)
+
+
+def baby_check(parent_id: int, baby_id: int, now: datetime | None = None) -> HealthCheck:
+    """A baby's health questions outside a booking: those of the centre of the baby's
+    next live booking (the earliest to start), else the product's; NotFound for a baby
+    not on the parent's account."""
+    baby = db.session.get(Baby, baby_id)
+    if baby is None or baby.parent_id != parent_id:
+        raise NotFound("We could not find that baby on your account.")
+    registration = db.session.scalar(
+        sa.select(Registration)
+        .join(Workshop, Workshop.id == Registration.workshop_id)
+        .where(
+            Registration.baby_id == baby.id,
+            Registration.parent_id == parent_id,
+            Registration.status.in_(ACTIVE),
+            _still_to_come(now or utcnow()),
+        )
+        .order_by(Workshop.first_starts_at.is_(None), Workshop.first_starts_at, Registration.id)
+        .limit(1)
+    )
+    if registration is None:
+        return HealthCheck(None, None, baby, PRODUCT_FORM, record_of(baby.id))
+    workshop = db.session.get(Workshop, registration.workshop_id)
+    return HealthCheck(
+        registration,
+        workshop,
+        baby,
+        current_form(workshop.centre_id),
+        record_of(baby.id),
+        db.session.get(Centre, workshop.centre_id),
     )
 
 
@@ -133,7 +206,7 @@ def check_answers(form: Form, raw: dict, other) -> tuple[list[dict], str]:
     if len(other) > OTHER_MAX:
         errors["other"] = f"Use at most {OTHER_MAX} characters."
     if errors:
-        raise Invalid("Please answer every question (yes or no).", errors)
+        raise Invalid(ANSWERS_MESSAGE, errors)
     return answers, other
 
 
@@ -156,9 +229,7 @@ def _lock_baby(parent_id: int, baby_id: int) -> Baby:
 def _confirm_upcoming(baby_id: int, record: HealthRecord, now: datetime) -> int:
     """Mark the baby's live bookings in classes not yet over as confirmed at the
     record's revision; returns how many."""
-    running = sa.select(Workshop.id).where(
-        sa.or_(Workshop.last_ends_at.is_(None), Workshop.last_ends_at > now)
-    )
+    running = sa.select(Workshop.id).where(_still_to_come(now))
     return db.session.execute(
         sa.update(Registration)
         .where(
@@ -178,15 +249,23 @@ def save_answers(
 
     Consent is needed when there is none yet or it was given to another text. The
     baby's answers to questions this form does not ask are kept. Every upcoming
-    booking of the baby is then confirmed at the record's revision.
+    booking of the baby is then confirmed at the record's revision. Invalid names
+    every field that needs a change at once (the answers and the consent).
     """
-    answers, other = check_answers(form, raw, other)
+    try:
+        answers, other = check_answers(form, raw, other)
+        problems = {}
+    except Invalid as exc:
+        answers, problems = [], dict(exc.fields)
     with write_transaction():
         _lock_baby(parent_id, baby_id)
         record = record_of(baby_id)
         now = utcnow()
         if (record is None or record.consent_key != form.consent_key) and not consent:
-            raise Invalid(CONSENT_MESSAGE, {"consent": CONSENT_MESSAGE})
+            problems["consent"] = CONSENT_MESSAGE
+        if problems:
+            only_consent = list(problems) == ["consent"]
+            raise Invalid(CONSENT_MESSAGE if only_consent else ANSWERS_MESSAGE, problems)
         asked = {a["key"] for a in answers}
         kept = [a for a in (record.answers if record else []) if a.get("key") not in asked]
         merged = answers + kept
@@ -237,27 +316,48 @@ def confirm_unchanged(parent_id: int, registration_id: int, *, consent: bool = F
     return confirmed
 
 
-def upcoming_unconfirmed(parent_id: int, now: datetime | None = None) -> list[int]:
-    """Ids of the parent's live bookings in classes still to come whose health answers
-    are not confirmed at their current revision (for the bookings page's prompt)."""
+def health_prompts(parent_id: int, now: datetime | None = None) -> dict[int, str]:
+    """What each of the parent's live bookings in classes still to come needs before
+    its class (TO_ANSWER, TO_UPDATE or TO_CONFIRM), by registration id; bookings with
+    nothing to do are left out. A fixed number of queries, however many bookings."""
     now = now or utcnow()
     rows = db.session.execute(
-        sa.select(Registration.id, Registration.baby_id, Registration.health_revision)
+        sa.select(
+            Registration.id,
+            Registration.baby_id,
+            Registration.health_confirmed_at,
+            Registration.health_revision,
+            Workshop.centre_id,
+        )
         .join(Workshop, Workshop.id == Registration.workshop_id)
         .where(
             Registration.parent_id == parent_id,
             Registration.status.in_(ACTIVE),
             Registration.baby_id.is_not(None),
-            sa.or_(Workshop.last_ends_at.is_(None), Workshop.last_ends_at > now),
+            _still_to_come(now),
         )
+        .order_by(Registration.id)
     ).all()
     records = records_of(r.baby_id for r in rows)
-    out = []
-    for registration_id, baby_id, revision in rows:
-        record = records.get(baby_id)
-        if record is None or revision != record.revision:
-            out.append(registration_id)
-    return out
+    forms = current_forms(r.centre_id for r in rows)
+    prompts = {}
+    for row in rows:
+        state = _to_do(
+            forms[row.centre_id],
+            records.get(row.baby_id),
+            row.health_confirmed_at,
+            row.health_revision,
+        )
+        if state is not None:
+            prompts[row.id] = state
+    return prompts
+
+
+def upcoming_unconfirmed(parent_id: int, now: datetime | None = None) -> list[int]:
+    """Ids of the parent's live bookings in classes still to come whose health answers
+    are not confirmed as they stand now: not answered, not confirmed at the record's
+    revision, or asked again by new questions or a changed text."""
+    return list(health_prompts(parent_id, now))
 
 
 def summaries_for(registrations) -> dict[int, HealthSummary]:

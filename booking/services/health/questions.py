@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from booking.db import write_transaction
 from booking.extensions import db
@@ -172,6 +173,26 @@ def current_form(centre_id: int | None) -> Form:
         .limit(1)
     )
     return PRODUCT_FORM if row is None else _from_row(row)
+
+
+def current_forms(centre_ids) -> dict[int, Form]:
+    """The questions each centre asks now (as `current_form`), in one query."""
+    ids = {i for i in centre_ids if i is not None}
+    forms = {centre_id: PRODUCT_FORM for centre_id in ids}
+    if not ids:
+        return forms
+    newer = aliased(HealthForm)
+    rows = db.session.scalars(
+        sa.select(HealthForm).where(
+            HealthForm.centre_id.in_(ids),
+            ~sa.select(newer.id)
+            .where(newer.centre_id == HealthForm.centre_id, newer.version > HealthForm.version)
+            .exists(),
+        )
+    )
+    for row in rows:
+        forms[row.centre_id] = _from_row(row)
+    return forms
 
 
 def consent_text(baby_name: str, centre_name: str | None = None) -> str:

@@ -4,6 +4,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from booking.services.accounts import babies as babies_service
+from booking.services.booking.places import age_text, utc_now
 from booking.services.errors import DomainError, NotFound
 from booking.web.account.blueprint import bp
 from booking.web.account.forms import BabyForm, ConfirmForm
@@ -11,11 +12,15 @@ from booking.web.forms import put_domain_error
 
 
 def render_babies(form: BabyForm, status: int = 200, error: str | None = None):
-    """The babies page with the add form."""
+    """The babies page with the add form; each baby's age today, corrected where it
+    applies."""
+    babies = babies_service.list_babies(current_user.id)
+    today = utc_now().date()
     return (
         render_template(
             "account/babies.html",
-            babies=babies_service.list_babies(current_user.id),
+            babies=babies,
+            ages={baby.id: age_text(baby, today) for baby in babies},
             form=form,
             remove_form=ConfirmForm(formdata=None),
             error=error,
@@ -34,7 +39,9 @@ def babies():
     if not form.validate():
         return render_babies(form, 422)
     try:
-        baby = babies_service.add_baby(current_user.id, form.name.data, form.date_of_birth.data)
+        baby = babies_service.add_baby(
+            current_user.id, form.name.data, form.date_of_birth.data, form.due_date.data
+        )
     except DomainError as exc:
         put_domain_error(form, exc)
         return render_babies(form, exc.status)
@@ -45,7 +52,7 @@ def babies():
 @bp.route("/account/babies/<int:baby_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_baby(baby_id: int):
-    """Correct a baby's name or date of birth."""
+    """Correct a baby's name, date of birth or due date."""
     baby = babies_service.get_baby(current_user.id, baby_id)
     form = BabyForm(obj=baby)
     status = 200
@@ -57,6 +64,7 @@ def edit_baby(baby_id: int):
                     baby_id,
                     name=form.name.data,
                     date_of_birth=form.date_of_birth.data,
+                    due_date=form.due_date.data,
                 )
             except DomainError as exc:
                 put_domain_error(form, exc)

@@ -4,9 +4,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from booking.extensions import limiter
+from booking.services.accounts.contact import check_phone, set_phone
 from booking.services.booking.book import NotEligible, book_place
 from booking.services.booking.queries import is_visible_workshop, visible_workshop
-from booking.services.errors import DomainError
+from booking.services.errors import DomainError, Invalid
+from booking.services.health.answers import health_check
 from booking.web.account.blueprint import bp
 from booking.web.account.forms import BookForm
 from booking.web.account.panel import booking_panel_context, class_path
@@ -66,6 +68,24 @@ def success_message(result) -> tuple[str, str]:
     )
 
 
+def health_to_do(result) -> bool:
+    """Whether the booking's health answers still need the parent: always for a new
+    booking (nothing is confirmed when booking), else as its health check says (read
+    only then, so a new booking's page reads nothing after its commit)."""
+    if result.created:
+        return True
+    return not health_check(current_user.id, result.registration_id).done
+
+
+def _save_phone(phone: str) -> None:
+    """Keep the phone number given with a booking that went through; a refusal here
+    (it was checked before booking) costs the parent nothing but a message."""
+    try:
+        set_phone(current_user.id, phone)
+    except DomainError as exc:
+        flash(exc.message, "error")
+
+
 @bp.route("/classes/<int:workshop_id>/book", methods=["GET", "POST"])
 @limiter.limit(REFERRAL_LIMIT_PER_IP, methods=["POST"], exempt_when=without_referral_code)
 @limiter.limit(
@@ -91,15 +111,26 @@ def book(workshop_id: int):
     if request.method == "GET":
         return render_book_page(workshop, BookForm(formdata=None), 200)
     form = BookForm()
-    if not form.validate():
+    ok = form.validate()
+    # The phone number is asked only while the account has none.
+    phone = ""
+    if not current_user.phone:
+        try:
+            phone = check_phone(form.phone.data)
+        except Invalid as exc:
+            put_domain_error(form, exc)
+            ok = False
+    if not ok:
         return _render_again(workshop_id, form, 422)
+    new_baby = form.wants_new_baby
     try:
         result = book_place(
             parent_id=current_user.id,
             workshop_id=workshop_id,
-            baby_id=None if form.wants_new_baby else parse_id(form.baby_id.data),
-            baby_name=form.baby_name.data if form.wants_new_baby else None,
-            baby_dob=form.baby_dob.data if form.wants_new_baby else None,
+            baby_id=None if new_baby else parse_id(form.baby_id.data),
+            baby_name=form.baby_name.data if new_baby else None,
+            baby_dob=form.baby_dob.data if new_baby else None,
+            baby_due_date=form.baby_due_date.data if new_baby else None,
             consent=form.consent.data,
             referral_code=form.referral_code.data or None,
         )
@@ -110,6 +141,8 @@ def book(workshop_id: int):
     except DomainError as exc:
         put_domain_error(form, exc)
         return _render_again(workshop_id, form, exc.status)
+    if phone:
+        _save_phone(phone)
     if result.awaiting_payment:
         flash(
             f"A place is held for {result.baby_name} while you pay. Pay now to keep it.", "info"
@@ -117,4 +150,11 @@ def book(workshop_id: int):
         return redirect(url_for("account.pay", registration_id=result.registration_id))
     message, category = success_message(result)
     flash(message, category)
+    if health_to_do(result):
+        flash(
+            f"One more step: {result.baby_name}'s health questions, so the instructor knows "
+            "what to look out for.",
+            "info",
+        )
+        return redirect(url_for("account.booking_health", registration_id=result.registration_id))
     return redirect(url_for("account.bookings"))

@@ -1,14 +1,23 @@
-"""Forms for babies, booking and cancelling."""
+"""Forms for babies, booking, cancelling, health answers and the parent's details."""
 
 from datetime import datetime
 
-from wtforms import BooleanField, DateField, StringField
+from wtforms import BooleanField, DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from booking.web.forms import Form
 from booking.web.ids import parse_id
 
 DATE_MESSAGE = "Enter the date as YYYY-MM-DD, for example 2025-03-14."
+DUE_DATE_HINT = (
+    "Only if your baby was born 3 or more weeks early: ages are then counted from the due "
+    "date. YYYY-MM-DD."
+)
+PHONE_LABEL = "Contact phone number (optional)"
+PHONE_HINT = (
+    "The instructor may call it on the day of a class, for example if a session has to "
+    "move. It is used for nothing else."
+)
 
 
 def strip(value):
@@ -48,6 +57,9 @@ class BabyForm(Form):
     date_of_birth = IsoDateField(
         "Date of birth", validators=[InputRequired(message=DATE_MESSAGE)]
     )
+    due_date = IsoDateField(
+        "Due date (optional)", validators=[Optional()], description=DUE_DATE_HINT
+    )
 
 
 class BookForm(Form):
@@ -60,6 +72,9 @@ class BookForm(Form):
         validators=[Optional(), Length(max=80, message="Use at most 80 characters.")],
     )
     baby_dob = IsoDateField("New baby's date of birth", validators=[Optional()])
+    baby_due_date = IsoDateField(
+        "New baby's due date (optional)", validators=[Optional()], description=DUE_DATE_HINT
+    )
     consent = BooleanField(
         "I have read the health and safety note and will tell the instructor about any "
         "health concerns.",
@@ -75,6 +90,8 @@ class BookForm(Form):
             Length(max=40, message="A referral code is at most 40 characters."),
         ],
     )
+    # Offered only while the account has no phone number; checked by the contact service.
+    phone = StringField(PHONE_LABEL, filters=[strip], description=PHONE_HINT)
 
     @property
     def wants_new_baby(self) -> bool:
@@ -95,6 +112,23 @@ class BookForm(Form):
             self.baby_id.errors.append("Choose one of your babies, or add a new one.")
             ok = False
         return ok
+
+
+class HealthAnswersForm(Form):
+    """The health questionnaire's fixed fields. The questions themselves (radios
+    `q-<key>` and details `q-<key>-details`) come from the centre's form and are
+    checked by the health service, which names each field that needs a change."""
+
+    other = TextAreaField("Anything else the instructor should know (optional)")
+    consent = BooleanField("I agree")
+    # "confirm": the one-tap "Nothing has changed"; empty for the full questionnaire.
+    action = HiddenField()
+
+
+class DetailsForm(Form):
+    """The parent's contact phone number; empty removes it."""
+
+    phone = StringField("Contact phone number", filters=[strip])
 
 
 class ConfirmForm(Form):

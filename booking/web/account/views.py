@@ -9,6 +9,7 @@ from booking.services.booking.money_lines import cancelled_what
 from booking.services.booking.queries import parent_bookings
 from booking.services.courses.queries import parent_makeups
 from booking.services.errors import DomainError, NotFound
+from booking.services.health.answers import health_prompts
 from booking.web.account.blueprint import bp
 from booking.web.account.forms import ConfirmForm
 
@@ -23,11 +24,13 @@ CANCELLED_MESSAGES = {
 
 
 def render_bookings(status: int = 200, error: str | None = None):
-    """The bookings page, optionally with an error that explains a refused action."""
+    """The bookings page, optionally with an error that explains a refused action; each
+    upcoming or waiting booking whose health answers are still to give or confirm says so."""
     return (
         render_template(
             "account/bookings.html",
             bookings=parent_bookings(current_user.id),
+            health=health_prompts(current_user.id),
             makeups=parent_makeups(current_user.id),
             form=ConfirmForm(formdata=None),
             error=error,
