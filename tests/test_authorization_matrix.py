@@ -184,6 +184,18 @@ CASES = [
     Case("POST", "/account/bookings/{reg}/health", {"parent"}, HEALTH_ANSWERS, shared=True),
     Case("GET", "/account/babies/{baby}/health", {"parent"}),
     Case("POST", "/account/babies/{baby}/health", {"parent"}, HEALTH_ANSWERS, shared=True),
+    # "Ready for <day>?": the parent's own booking when logged in; from the reminder,
+    # only with the link's own signed token, whoever is logged in.
+    Case("GET", "/account/bookings/{reg}/sessions/{session2}/ready", {"parent"}),
+    Case(
+        "POST",
+        "/account/bookings/{reg}/sessions/{session2}/ready",
+        {"parent"},
+        {"status": "well"},
+        shared=True,
+    ),
+    Case("GET", "/ready/not-a-signed-token", frozenset()),
+    Case("POST", "/ready/not-a-signed-token", frozenset(), {"status": "unwell"}),
     Case("GET", "/account/details", SIGNED_IN),
     Case("POST", "/account/details", SIGNED_IN, {"phone": "07700 900123"}),
     Case(
@@ -599,7 +611,7 @@ def _assert_refused(case: Case, role: str, response) -> None:
     where = f"{case} as {role}"
     if role == "anonymous" and case.api:
         assert response.status_code == 401, where
-    elif role == "anonymous" and not case.path.startswith("/feeds/"):
+    elif role == "anonymous" and not case.path.startswith(("/feeds/", "/ready/")):
         assert response.status_code == 302, where
         assert "/login" in response.headers["Location"], where
     else:
