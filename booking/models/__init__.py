@@ -4,6 +4,7 @@ from booking.models.base import Base, UTCDateTime, utcnow
 from booking.models.centre import Centre
 from booking.models.health import HealthForm, HealthRecord, SessionReadiness
 from booking.models.idempotency import IdempotencyRecord
+from booking.models.learning import Evaluation, PracticeSheet
 from booking.models.makeup import Absence, MakeupBooking, MakeupCredit
 from booking.models.outbox import OutboxMessage
 from booking.models.payment import Payment, Refund, StripeEvent
@@ -20,6 +21,7 @@ __all__ = [
     "Baby",
     "Base",
     "Centre",
+    "Evaluation",
     "HealthForm",
     "HealthRecord",
     "IdempotencyRecord",
@@ -30,6 +32,7 @@ __all__ = [
     "OutboxMessage",
     "PasswordResetToken",
     "Payment",
+    "PracticeSheet",
     "ReferralCode",
     "Refund",
     "Registration",

@@ -86,6 +86,8 @@ class Workshop(Base):
     deposit: Mapped[int | None] = mapped_column()
     # Kept back from a parent's refund when they cancel before the cut-off.
     refund_fee: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The plan template the sessions' plans were copied from ("" when written by hand).
+    plan_template: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     status: Mapped[str] = mapped_column(sa.String(10), default=DRAFT)
     min_places: Mapped[int | None] = mapped_column()
     decision_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -188,6 +190,11 @@ class WorkshopSession(Base):
     revision: Mapped[int] = mapped_column(default=0)
     absences: Mapped[int] = mapped_column(default=0, server_default="0")
     makeups_taken: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The session's plan: what this week teaches ("Week 2: tummy, for wind and colic"),
+    # and the home-practice sheet families get after it (booking.services.plans).
+    plan_title: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    plan_covers: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    plan_practice: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     workshop = relationship("Workshop", back_populates="sessions", lazy="raise_on_sql")
