@@ -3,9 +3,11 @@
 # The view modules register their routes on `bp` when imported; add new ones here.
 from booking.web.manage import (  # noqa: F401
     decision_views,
+    evaluation_views,
     health_views,
     import_views,
     payment_views,
+    plan_views,
     referral_views,
     registration_views,
     views,

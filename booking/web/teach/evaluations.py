@@ -1,0 +1,3 @@
+"""Evaluation results of the instructor's courses."""
+
+from booking.web.teach.blueprint import bp  # noqa: F401
