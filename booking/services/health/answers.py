@@ -130,8 +130,12 @@ def health_check(parent_id: int, registration_id: int) -> HealthCheck:
         or registration.baby_id is None
     ):
         raise NotFound("We could not find that booking on your account.")
+    return _booking_check(registration, db.session.get(Baby, registration.baby_id))
+
+
+def _booking_check(registration: Registration, baby: Baby) -> HealthCheck:
+    """The health check of a booking: its centre's questions and the baby's answers."""
     workshop = db.session.get(Workshop, registration.workshop_id)
-    baby = db.session.get(Baby, registration.baby_id)
     return HealthCheck(
         registration,
         workshop,
@@ -168,15 +172,7 @@ def baby_check(parent_id: int, baby_id: int, now: datetime | None = None) -> Hea
     )
     if registration is None:
         return HealthCheck(None, None, baby, PRODUCT_FORM, record_of(baby.id))
-    workshop = db.session.get(Workshop, registration.workshop_id)
-    return HealthCheck(
-        registration,
-        workshop,
-        baby,
-        current_form(workshop.centre_id),
-        record_of(baby.id),
-        db.session.get(Centre, workshop.centre_id),
-    )
+    return _booking_check(registration, baby)
 
 
 def _answer_value(raw) -> bool | None:
