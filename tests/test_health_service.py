@@ -92,50 +92,69 @@ def test_booking_a_new_premature_baby_records_due_date_and_consent_version(
         assert db.session.get(Baby, registration.baby_id).due_date == born + timedelta(weeks=5)
 
 
-def test_answers_are_kept_with_consent_and_confirmed_for_upcoming_bookings(
+def test_answers_are_kept_with_consent_and_confirmed_for_each_booking(
     app, make_user, make_baby, make_workshop
 ):
     parent = make_user()
     baby = make_baby(parent, age_weeks=10)
     first = make_workshop(starts_in_days=3)
-    second = make_workshop(starts_in_days=40)
+    second = make_workshop(centre=None, starts_in_days=40)
     with app.app_context():
+        form = questions.current_form(first.centre_id)
+        assert form.for_centre == first.centre_id and form.key == PRODUCT_FORM.key
         one = book_place(parent_id=parent.id, workshop_id=first.id, baby_id=baby.id, consent=True)
         with pytest.raises(Invalid) as exc:
-            answers.save_answers(parent.id, baby.id, PRODUCT_FORM, all_no(), "", consent=False)
+            answers.save_answers(parent.id, baby.id, form, all_no(), "", consent=False)
         assert "consent" in exc.value.fields
         raw = all_no()
         del raw["hips"]
         with pytest.raises(Invalid) as exc:
-            answers.save_answers(parent.id, baby.id, PRODUCT_FORM, raw, "", consent=True)
+            answers.save_answers(parent.id, baby.id, form, raw, "", consent=True)
         assert "q-hips" in exc.value.fields
         assert answers.record_of(baby.id) is None
 
         record = answers.save_answers(
-            parent.id, baby.id, PRODUCT_FORM, all_no(allergy="peanut"), "", consent=True
+            parent.id, baby.id, form, all_no(allergy="peanut"), "", consent=True,
+            registration_id=one.registration_id,
         )
         assert record.revision == 1 and record.consent_key == PRODUCT_FORM.consent_key
         assert answers.health_check(parent.id, one.registration_id).done
+        assert answers.shared_records([baby.id], first.centre_id)
+        # Consent names one centre's staff: another centre sees nothing until asked.
+        assert not answers.shared_records([baby.id], second.centre_id)
 
         two = book_place(parent_id=parent.id, workshop_id=second.id, baby_id=baby.id, consent=True)
         check = answers.health_check(parent.id, two.registration_id)
-        assert check.can_confirm and not check.done
+        assert check.can_confirm and check.needs_consent and not check.done
         assert answers.upcoming_unconfirmed(parent.id) == [two.registration_id]
-        # One tap: nothing changed, no consent asked again.
-        answers.confirm_unchanged(parent.id, two.registration_id)
+        with pytest.raises(Invalid):
+            answers.confirm_unchanged(parent.id, two.registration_id)
+        # One tap (and the tick for the new centre): nothing changed.
+        answers.confirm_unchanged(parent.id, two.registration_id, consent=True)
         assert answers.health_check(parent.id, two.registration_id).done
+        assert answers.shared_records([baby.id], second.centre_id)
         assert answers.upcoming_unconfirmed(parent.id) == []
 
-        # Saving the same answers again changes no revision; a change does.
+        # Saving the same answers again changes no revision; a change does, and the
+        # other booking is asked to confirm again (one tap) before its class.
         same = answers.save_answers(
-            parent.id, baby.id, PRODUCT_FORM, all_no(allergy="peanut"), "", consent=False
+            parent.id, baby.id, form, all_no(allergy="peanut"), "", consent=False,
+            registration_id=one.registration_id,
         )
         assert same.revision == 1
         changed = answers.save_answers(
-            parent.id, baby.id, PRODUCT_FORM, all_no(), "", consent=False
+            parent.id, baby.id, form, all_no(), "", consent=False,
+            registration_id=one.registration_id,
         )
         assert changed.revision == 2
-        assert answers.upcoming_unconfirmed(parent.id) == []
+        assert answers.upcoming_unconfirmed(parent.id) == [two.registration_id]
+
+        answers.forget_answers(parent.id, baby.id)
+        assert answers.record_of(baby.id) is None
+        assert not answers.shared_records([baby.id], first.centre_id)
+        assert answers.upcoming_unconfirmed(parent.id) == [
+            one.registration_id, two.registration_id
+        ]
 
 
 def test_another_parent_cannot_reach_a_booking_or_baby(app, make_user, make_baby, make_workshop):
@@ -161,7 +180,9 @@ def test_a_new_version_of_the_questions_asks_for_consent_again(
     with app.app_context():
         booked = book_place(parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id,
                             consent=True)
-        answers.save_answers(parent.id, baby.id, PRODUCT_FORM, all_no(), "", consent=True)
+        product = questions.current_form(workshop.centre_id)
+        answers.save_answers(parent.id, baby.id, product, all_no(), "", consent=True,
+                             registration_id=booked.registration_id)
         from booking.models import User
 
         admin = db.session.get(User, staff.id)
@@ -170,17 +191,36 @@ def test_a_new_version_of_the_questions_asks_for_consent_again(
         ]
         form = questions.save_centre_form(admin, workshop.centre_id, rows, "Our own note.")
         assert form.key.startswith(f"centre-{workshop.centre_id}-v1")
-        assert form.question("reflux") is not None
+        reflux = f"c{workshop.centre_id}_reflux"
+        assert form.question(reflux) is not None and form.question("hips") is not None
+        # Saving the same questions again makes no new version.
+        assert questions.save_centre_form(admin, workshop.centre_id, rows, "Our own note.") == form
         check = answers.health_check(parent.id, booked.registration_id)
-        assert check.needs_consent and [q.key for q in check.missing] == ["reflux"]
+        assert check.needs_consent and [q.key for q in check.missing] == [reflux]
         with pytest.raises(Invalid):
             answers.confirm_unchanged(parent.id, booked.registration_id, consent=True)
-        answers.save_answers(parent.id, baby.id, form, all_no(form), "", consent=True)
+        answers.save_answers(parent.id, baby.id, form, all_no(form), "", consent=True,
+                             registration_id=booked.registration_id)
         assert answers.health_check(parent.id, booked.registration_id).done
-        second = questions.save_centre_form(admin, workshop.centre_id, rows, "Changed note.")
-        assert second.version == 2
+        # A question reworded by staff is a new question: the old answer does not carry.
+        reworded = [dict(r) for r in rows]
+        reworded[0]["text"] = "Has your baby had a temperature this week?"
+        second = questions.save_centre_form(admin, workshop.centre_id, reworded, "Changed.")
+        assert second.version == 2 and second.questions[0].key != "unwell"
         check = answers.health_check(parent.id, booked.registration_id)
-        assert check.needs_consent and not check.missing
+        assert check.needs_consent and [q.key for q in check.missing] == [
+            second.questions[0].key
+        ]
+        # The earlier answer is still on record, shown to the parent to keep or change.
+        assert "unwell" in [q.key for q in check.earlier]
+        raw = all_no(second)
+        raw["unwell"] = {"answer": "no"}
+        answers.save_answers(parent.id, baby.id, second, raw, "", consent=True,
+                             registration_id=booked.registration_id)
+        assert answers.health_check(parent.id, booked.registration_id).done
+        third = questions.save_centre_form(admin, workshop.centre_id, reworded, "Note 3.")
+        check = answers.health_check(parent.id, booked.registration_id)
+        assert third.version == 3 and check.needs_consent and not check.missing
         with pytest.raises(Invalid):
             answers.confirm_unchanged(parent.id, booked.registration_id)
         answers.confirm_unchanged(parent.id, booked.registration_id, consent=True)
@@ -211,11 +251,12 @@ def test_clearance_covers_the_answers_it_was_given_for(
         instructor = db.session.get(User, db.session.get(Workshop, workshop.id).instructor_id)
         booked = book_place(parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id,
                             consent=True)
-        answers.save_answers(parent.id, baby.id, PRODUCT_FORM, all_no(), "", consent=True)
+        form = questions.current_form(workshop.centre_id)
+        answers.save_answers(parent.id, baby.id, form, all_no(), "", consent=True)
         with pytest.raises(Invalid):
             clearance.clear_booking(instructor, booked.registration_id, "GP letter seen")
         answers.save_answers(
-            parent.id, baby.id, PRODUCT_FORM, all_no(hips="Harness until May"), "", consent=False
+            parent.id, baby.id, form, all_no(hips="Harness until May"), "", consent=False
         )
         registration = db.session.get(Registration, booked.registration_id)
         record = db.session.get(HealthRecord, answers.record_of(baby.id).id)
@@ -234,10 +275,48 @@ def test_clearance_covers_the_answers_it_was_given_for(
         registration = db.session.get(Registration, booked.registration_id)
         assert not flags.needs_clearance(registration, answers.record_of(baby.id))
         answers.save_answers(
-            parent.id, baby.id, PRODUCT_FORM, all_no(hips="Harness again"), "", consent=False
+            parent.id, baby.id, form, all_no(hips="Harness again"), "", consent=False
         )
         db.session.expire_all()
         registration = db.session.get(Registration, booked.registration_id)
         assert flags.needs_clearance(registration, answers.record_of(baby.id))
         labels = flags.summary(registration, answers.record_of(baby.id)).labels
         assert labels[:2] == ["Needs clearance", "Hip dysplasia"]
+
+
+def test_a_clearance_ends_when_no_answer_needs_one(app, make_user, make_baby, make_workshop):
+    parent = make_user()
+    baby = make_baby(parent)
+    workshop = make_workshop()
+    with app.app_context():
+        from booking.models import User, Workshop
+
+        instructor = db.session.get(User, db.session.get(Workshop, workshop.id).instructor_id)
+        booked = book_place(parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id,
+                            consent=True)
+        form = questions.current_form(workshop.centre_id)
+        answers.save_answers(parent.id, baby.id, form, all_no(hips=""), "", consent=True)
+        clearance.clear_booking(instructor, booked.registration_id, "Physio letter seen")
+        answers.save_answers(parent.id, baby.id, form, all_no(), "", consent=False)
+        answers.save_answers(parent.id, baby.id, form, all_no(hips=""), "", consent=False)
+        db.session.expire_all()
+        registration = db.session.get(Registration, booked.registration_id)
+        assert registration.cleared_at is None
+        assert flags.needs_clearance(registration, answers.record_of(baby.id))
+
+
+def test_answers_not_shared_with_a_centre_clear_nothing(app, make_user, make_baby, make_workshop):
+    parent = make_user()
+    baby = make_baby(parent)
+    workshop = make_workshop()
+    with app.app_context():
+        from booking.models import User, Workshop
+
+        instructor = db.session.get(User, db.session.get(Workshop, workshop.id).instructor_id)
+        booked = book_place(parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id,
+                            consent=True)
+        # Answered outside any booking: kept, but not shared with the class's centre.
+        answers.save_answers(parent.id, baby.id, PRODUCT_FORM, all_no(hips="x"), "",
+                             consent=True)
+        with pytest.raises(Invalid):
+            clearance.clear_booking(instructor, booked.registration_id, "GP letter seen")

@@ -28,16 +28,19 @@ def _baby(parent_id: int, name: str) -> Baby | None:
     )
 
 
-def _form_for(baby_id: int) -> Form:
-    """The questions asked by the centre of the baby's latest live booking."""
-    centre_id = db.session.scalar(
-        sa.select(Workshop.centre_id)
+def _form_for(baby_id: int) -> tuple[Form, int | None]:
+    """The questions asked by the centre of the baby's latest live booking, and that
+    booking's id (its answers are confirmed for it)."""
+    row = db.session.execute(
+        sa.select(Workshop.centre_id, Registration.id)
         .join(Registration, Registration.workshop_id == Workshop.id)
         .where(Registration.baby_id == baby_id, Registration.status.in_(ACTIVE))
         .order_by(Registration.id.desc())
         .limit(1)
-    )
-    return current_form(centre_id)
+    ).first()
+    if row is None:
+        return current_form(None), None
+    return current_form(row.centre_id), row.id
 
 
 def _answers(form: Form, hips: str = "") -> dict:
@@ -64,7 +67,15 @@ def seed_health_answers() -> int:
             baby = _baby(parent.id, name)
             if baby is None or record_of(baby.id) is not None:
                 continue
-            form = _form_for(baby.id)
-            save_answers(parent.id, baby.id, form, _answers(form, hips), "", consent=True)
+            form, registration_id = _form_for(baby.id)
+            save_answers(
+                parent.id,
+                baby.id,
+                form,
+                _answers(form, hips),
+                "",
+                consent=True,
+                registration_id=registration_id,
+            )
             given += 1
     return given

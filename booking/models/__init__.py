@@ -2,7 +2,7 @@
 
 from booking.models.base import Base, UTCDateTime, utcnow
 from booking.models.centre import Centre
-from booking.models.health import HealthForm, HealthRecord, SessionReadiness
+from booking.models.health import HealthConsent, HealthForm, HealthRecord, SessionReadiness
 from booking.models.idempotency import IdempotencyRecord
 from booking.models.learning import Evaluation, PracticeSheet
 from booking.models.makeup import Absence, MakeupBooking, MakeupCredit
@@ -22,6 +22,7 @@ __all__ = [
     "Base",
     "Centre",
     "Evaluation",
+    "HealthConsent",
     "HealthForm",
     "HealthRecord",
     "IdempotencyRecord",

@@ -9,6 +9,7 @@ centre, and never reach an email, a feed, the API's lists or a log line.
 - `HealthRecord`: one baby's answers, each kept with the question as it was asked (so
   a later change of the questions never changes what a parent said), and the version
   of the health-and-safety text the parent consented to.
+- `HealthConsent`: the parent's consent to share the answers with one centre.
 - `SessionReadiness`: the parent's answer to "Ready for Thursday?" for one session.
 """
 
@@ -80,6 +81,28 @@ class HealthRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     baby = relationship("Baby", lazy="raise_on_sql")
+
+
+class HealthConsent(Base):
+    """A parent's explicit consent to share a baby's health answers with one centre (the
+    instructors of the baby's classes there and its staff), to one version of the text.
+
+    No row for a centre: its instructors and staff see none of the answers. The row
+    with no centre is the consent to keep answers given outside any booking.
+    """
+
+    __tablename__ = "health_consent"
+    __table_args__ = (sa.UniqueConstraint("baby_id", "centre_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    baby_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("baby.id", ondelete="CASCADE"), index=True
+    )
+    centre_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("centre.id", ondelete="CASCADE"), index=True
+    )
+    consent_key: Mapped[str] = mapped_column(sa.String(60))
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SessionReadiness(Base):

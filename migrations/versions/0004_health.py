@@ -52,6 +52,21 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_health_record')),
     sa.UniqueConstraint('baby_id', name=op.f('uq_health_record_baby_id'))
     )
+    op.create_table('health_consent',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('baby_id', sa.Integer(), nullable=False),
+    sa.Column('centre_id', sa.Integer(), nullable=True),
+    sa.Column('consent_key', sa.String(length=60), nullable=False),
+    sa.Column('consented_at', booking.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['baby_id'], ['baby.id'], name=op.f('fk_health_consent_baby_id_baby'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['centre_id'], ['centre.id'], name=op.f('fk_health_consent_centre_id_centre'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_consent')),
+    sa.UniqueConstraint('baby_id', 'centre_id', name=op.f('uq_health_consent_baby_id_centre_id'))
+    )
+    with op.batch_alter_table('health_consent', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_health_consent_baby_id'), ['baby_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_health_consent_centre_id'), ['centre_id'], unique=False)
+
     op.create_table('session_readiness',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('registration_id', sa.Integer(), nullable=False),
@@ -104,6 +119,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_session_readiness_registration_id'))
 
     op.drop_table('session_readiness')
+    with op.batch_alter_table('health_consent', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_health_consent_centre_id'))
+        batch_op.drop_index(batch_op.f('ix_health_consent_baby_id'))
+
+    op.drop_table('health_consent')
     op.drop_table('health_record')
     with op.batch_alter_table('health_form', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_health_form_centre_id'))

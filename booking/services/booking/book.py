@@ -184,7 +184,14 @@ def book_place(
     """
     with write_transaction():
         _require_active_account(parent_id)
-        workshop = bookable_workshop(require_int(workshop_id, "The class"))
+        workshop_id = require_int(workshop_id, "The class")
+        if not consent:
+            raise Invalid(CONSENT_MESSAGE, {"consent": CONSENT_MESSAGE})
+        # The baby first (a new one, or a due date filled in), then the workshop's lock:
+        # the order in which correcting a baby's details then promotes waiting lists.
+        baby = _resolve_baby(parent_id, baby_id, baby_name, baby_dob, baby_due_date)
+        db.session.flush()
+        workshop = bookable_workshop(workshop_id)
         closed = booking_closed_reason(workshop)
         if closed:
             raise Invalid(closed)
@@ -193,10 +200,6 @@ def book_place(
                 "This class is paid online when you book, and online payment is not "
                 "available right now. Please contact the centre to book a place."
             )
-        if not consent:
-            raise Invalid(CONSENT_MESSAGE, {"consent": CONSENT_MESSAGE})
-        baby = _resolve_baby(parent_id, baby_id, baby_name, baby_dob, baby_due_date)
-        db.session.flush()
         existing = _active_registration(workshop.id, baby.id)
         if existing is not None:
             return _existing(existing, baby, workshop)

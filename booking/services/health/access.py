@@ -5,13 +5,25 @@ centre does not see them, because the consent a parent gives names only the clas
 instructor and the centre's staff.
 """
 
-from booking.models import User, Workshop
+from datetime import timedelta
+
+from booking.models import User, Workshop, utcnow
 from booking.models.people import ROLE_STAFF
+
+# How long after a class has ended its instructor and staff still see the babies'
+# health flags (a late register, a question from a parent); then no more.
+SHOWN_AFTER_END = timedelta(days=14)
 
 
 def may_see_health(user: User | None, workshop: Workshop) -> bool:
-    """Whether the user teaches the workshop or is staff of its centre."""
+    """Whether the user teaches the workshop or is staff of its centre, while the
+    workshop runs and for two weeks after its last session. Each baby's answers are
+    then shown only if the parent agreed to share them with that centre
+    (`answers.shared_records`)."""
     if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    ended = workshop.last_ends_at
+    if ended is not None and ended < utcnow() - SHOWN_AFTER_END:
         return False
     if workshop.instructor_id == user.id:
         return True

@@ -4,8 +4,12 @@ The parent answers the questions in force at the class's centre; the answers are
 kept per baby (`HealthRecord`), each with the question as it was asked. Before each
 further course a parent confirms them in one tap when nothing changed, or updates
 them. A changed health-and-safety text (a new version of the questions, or of the
-consent wording) asks for consent again. Saving or confirming marks every upcoming
-booking of that baby as confirmed at the record's revision.
+consent wording) asks for consent again.
+
+Consent is given per centre (`HealthConsent`): it names that centre's staff and the
+instructors of the baby's classes there, and nobody at a centre sees the answers
+before the parent has agreed for it. Saving or confirming confirms the booking in hand
+(each course is confirmed before it, one tap when nothing changed).
 """
 
 from __future__ import annotations
@@ -17,11 +21,25 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import Baby, Centre, HealthRecord, Registration, Workshop, utcnow
+from booking.models import (
+    Baby,
+    Centre,
+    HealthConsent,
+    HealthRecord,
+    Registration,
+    Workshop,
+    utcnow,
+)
 from booking.models.registration import ACTIVE
 from booking.services.errors import Invalid, NotFound
-from booking.services.health.flags import HealthSummary, summary
-from booking.services.health.questions import PRODUCT_FORM, Form, current_form, current_forms
+from booking.services.health.flags import HealthSummary, clearance_fingerprint, summary
+from booking.services.health.questions import (
+    PRODUCT_FORM,
+    Form,
+    Question,
+    current_form,
+    current_forms,
+)
 
 DETAILS_MAX = 500
 OTHER_MAX = 2000
@@ -35,15 +53,18 @@ TO_UPDATE = "update"  # new questions, or a changed text to agree to again
 TO_CONFIRM = "confirm"  # answers current: one tap confirms them for this booking
 
 
-def _to_do(form: Form, record: HealthRecord | None, confirmed_at, revision) -> str | None:
+def _to_do(
+    form: Form, record: HealthRecord | None, consent: HealthConsent | None, confirmed_at,
+    revision,
+) -> str | None:
     """What is left for one booking: answer, update, confirm, or nothing (None)."""
     if record is None:
         return TO_ANSWER
     answered = {a["key"] for a in record.answers or [] if "key" in a}
-    if record.consent_key != form.consent_key or any(
-        q.key not in answered for q in form.questions
-    ):
+    if any(q.key not in answered for q in form.questions):
         return TO_UPDATE
+    if consent is None or consent.consent_key != form.consent_key:
+        return TO_CONFIRM
     if confirmed_at is None or revision != record.revision:
         return TO_CONFIRM
     return None
@@ -51,8 +72,9 @@ def _to_do(form: Form, record: HealthRecord | None, confirmed_at, revision) -> s
 
 @dataclass
 class HealthCheck:
-    """One booking's health questions: the form in force, the baby's answers, and what
-    the parent still has to do (answer, agree again, confirm, or nothing).
+    """One booking's health questions: the form in force, the baby's answers, the
+    parent's consent for that centre, and what the parent still has to do (answer,
+    agree, confirm, or nothing).
 
     From `baby_check`, `registration` and `workshop` are the baby's next booking, or
     None when there is none (then nothing is ever `done`)."""
@@ -63,6 +85,7 @@ class HealthCheck:
     form: Form
     record: HealthRecord | None
     centre: Centre | None = None
+    consent: HealthConsent | None = None
 
     @property
     def answers(self) -> dict[str, dict]:
@@ -72,6 +95,24 @@ class HealthCheck:
         return {a["key"]: a for a in self.record.answers or [] if "key" in a}
 
     @property
+    def earlier(self) -> list[Question]:
+        """Questions the baby has answers to that this form does not ask (asked by
+        another centre, or an earlier version): still shown to the instructor, so the
+        parent sees and can change them too."""
+        asked = {q.key for q in self.form.questions}
+        return [
+            Question(a["key"], a.get("text", ""), a.get("kind", ""), a.get("flag", ""))
+            for a in (self.record.answers if self.record else [])
+            if a.get("key") and a["key"] not in asked
+        ]
+
+    @property
+    def questions(self) -> list[Question]:
+        """Everything the parent answers on the page: the form's questions, then the
+        earlier ones."""
+        return list(self.form.questions) + self.earlier
+
+    @property
     def missing(self) -> list:
         """Questions of the form the baby has no answer to yet."""
         answered = self.answers
@@ -79,13 +120,14 @@ class HealthCheck:
 
     @property
     def needs_consent(self) -> bool:
-        """No consent yet, or consent to an older text."""
-        return self.record is None or self.record.consent_key != self.form.consent_key
+        """No consent for this centre yet, or consent to an older text."""
+        return self.consent is None or self.consent.consent_key != self.form.consent_key
 
     @property
     def can_confirm(self) -> bool:
-        """Every question answered and consent current: one tap confirms them."""
-        return self.record is not None and not self.missing and not self.needs_consent
+        """Every question answered: one tap confirms them (with the consent tick when
+        the parent has not agreed to this text for this centre)."""
+        return self.record is not None and not self.missing
 
     @property
     def done(self) -> bool:
@@ -99,9 +141,37 @@ class HealthCheck:
         return _to_do(
             self.form,
             self.record,
+            self.consent,
             registration.health_confirmed_at if registration is not None else None,
             registration.health_revision if registration is not None else None,
         )
+
+
+def consent_for(baby_id: int, centre_id: int | None) -> HealthConsent | None:
+    """The parent's consent to share the baby's answers with a centre (None: outside
+    any booking)."""
+    where = (
+        HealthConsent.centre_id.is_(None)
+        if centre_id is None
+        else HealthConsent.centre_id == centre_id
+    )
+    return db.session.scalar(
+        sa.select(HealthConsent).where(HealthConsent.baby_id == baby_id, where)
+    )
+
+
+def shared_records(baby_ids, centre_id: int) -> dict[int, HealthRecord]:
+    """The health records of babies whose parents agreed to share them with the centre
+    (any version of the text), in one query: what its instructors and staff may see."""
+    ids = {i for i in baby_ids if i is not None}
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(HealthRecord)
+        .join(HealthConsent, HealthConsent.baby_id == HealthRecord.baby_id)
+        .where(HealthRecord.baby_id.in_(ids), HealthConsent.centre_id == centre_id)
+    )
+    return {r.baby_id: r for r in rows}
 
 
 def record_of(baby_id: int | None) -> HealthRecord | None:
@@ -143,6 +213,7 @@ def _booking_check(registration: Registration, baby: Baby) -> HealthCheck:
         current_form(workshop.centre_id),
         record_of(baby.id),
         db.session.get(Centre, workshop.centre_id),
+        consent_for(baby.id, workshop.centre_id),
     )
 
 
@@ -171,7 +242,9 @@ def baby_check(parent_id: int, baby_id: int, now: datetime | None = None) -> Hea
         .limit(1)
     )
     if registration is None:
-        return HealthCheck(None, None, baby, PRODUCT_FORM, record_of(baby.id))
+        return HealthCheck(
+            None, None, baby, PRODUCT_FORM, record_of(baby.id), None, consent_for(baby.id, None)
+        )
     return _booking_check(registration, baby)
 
 
@@ -183,11 +256,14 @@ def _answer_value(raw) -> bool | None:
     return None
 
 
-def check_answers(form: Form, raw: dict, other) -> tuple[list[dict], str]:
-    """The parent's answers to a form, checked: a yes or no to every question, details
-    of reasonable length. Invalid names each question that needs an answer."""
+def check_answers(
+    form: Form, raw: dict, other, earlier: list[Question] = ()
+) -> tuple[list[dict], str]:
+    """The parent's answers to a form (and to the `earlier` questions the baby has
+    answers to), checked: a yes or no to every question, details of reasonable length.
+    Invalid names each question that needs an answer."""
     answers, errors = [], {}
-    for q in form.questions:
+    for q in list(form.questions) + list(earlier):
         given = raw.get(q.key) or {}
         yes = _answer_value(given.get("answer"))
         details = " ".join(str(given.get("details") or "").split())
@@ -222,53 +298,86 @@ def _lock_baby(parent_id: int, baby_id: int) -> Baby:
     return baby
 
 
-def _confirm_upcoming(baby_id: int, record: HealthRecord, now: datetime) -> int:
-    """Mark the baby's live bookings in classes not yet over as confirmed at the
-    record's revision; returns how many."""
-    running = sa.select(Workshop.id).where(_still_to_come(now))
+def _confirm_booking(
+    registration_id: int | None, baby_id: int, record: HealthRecord, now: datetime
+) -> int:
+    """Mark one live booking of the baby as confirmed at the record's revision."""
+    if registration_id is None:
+        return 0
     return db.session.execute(
         sa.update(Registration)
         .where(
+            Registration.id == registration_id,
             Registration.baby_id == baby_id,
             Registration.status.in_(ACTIVE),
-            Registration.workshop_id.in_(running),
         )
         .values(health_confirmed_at=now, health_revision=record.revision)
         .execution_options(synchronize_session=False)
     ).rowcount
 
 
-def save_answers(
-    parent_id: int, baby_id: int, form: Form, raw: dict, other, *, consent: bool
-) -> HealthRecord:
-    """Keep (or update) a baby's health answers to `form`, with the parent's consent.
+def _agree(baby_id: int, form: Form, now: datetime) -> HealthConsent:
+    """Record the parent's consent to `form`'s text for its centre (kept, or renewed)."""
+    consent = consent_for(baby_id, form.for_centre)
+    if consent is None:
+        consent = HealthConsent(baby_id=baby_id, centre_id=form.for_centre)
+        db.session.add(consent)
+    consent.consent_key, consent.consented_at = form.consent_key, now
+    return consent
 
-    Consent is needed when there is none yet or it was given to another text. The
-    baby's answers to questions this form does not ask are kept. Every upcoming
-    booking of the baby is then confirmed at the record's revision. Invalid names
-    every field that needs a change at once (the answers and the consent).
+
+def _uncleared(baby_id: int) -> None:
+    """A baby whose answers no longer need a doctor's word: clearances given for
+    earlier answers end, so a later "yes" needs clearing again."""
+    db.session.execute(
+        sa.update(Registration)
+        .where(Registration.baby_id == baby_id, Registration.cleared_fingerprint != "")
+        .values(cleared_fingerprint="", cleared_at=None, cleared_by_id=None, clearance_note="")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def save_answers(
+    parent_id: int,
+    baby_id: int,
+    form: Form,
+    raw: dict,
+    other,
+    *,
+    consent: bool,
+    registration_id: int | None = None,
+) -> HealthRecord:
+    """Keep (or update) a baby's health answers to `form` (and to the questions the
+    baby answered before that this form does not ask), with the parent's consent.
+
+    Consent is needed when the parent has not agreed to this text for this centre.
+    The booking `registration_id` (when given) is confirmed at the record's revision.
+    Invalid names every field that needs a change at once (answers and consent).
     """
-    try:
-        answers, other = check_answers(form, raw, other)
-        problems = {}
-    except Invalid as exc:
-        answers, problems = [], dict(exc.fields)
     with write_transaction():
         _lock_baby(parent_id, baby_id)
         record = record_of(baby_id)
+        earlier = [
+            Question(a["key"], a.get("text", ""), a.get("kind", ""), a.get("flag", ""))
+            for a in (record.answers if record else [])
+            if a.get("key") and form.question(a["key"]) is None
+        ]
+        try:
+            answers, other = check_answers(form, raw, other, earlier)
+            problems = {}
+        except Invalid as exc:
+            answers, problems = [], dict(exc.fields)
         now = utcnow()
-        if (record is None or record.consent_key != form.consent_key) and not consent:
+        agreed = consent_for(baby_id, form.for_centre)
+        if (agreed is None or agreed.consent_key != form.consent_key) and not consent:
             problems["consent"] = CONSENT_MESSAGE
         if problems:
             only_consent = list(problems) == ["consent"]
             raise Invalid(CONSENT_MESSAGE if only_consent else ANSWERS_MESSAGE, problems)
-        asked = {a["key"] for a in answers}
-        kept = [a for a in (record.answers if record else []) if a.get("key") not in asked]
-        merged = answers + kept
         if record is None:
             record = HealthRecord(
                 baby_id=baby_id,
-                answers=merged,
+                answers=answers,
                 other=other,
                 form_key=form.key,
                 consent_key=form.consent_key,
@@ -278,23 +387,25 @@ def save_answers(
             )
             db.session.add(record)
         else:
-            if _changed(record.answers or [], merged) or record.other != other:
+            if _changed(record.answers or [], answers) or record.other != other:
                 record.revision += 1
-            record.answers = merged
+            record.answers = answers
             record.other = other
             record.form_key = form.key
-            if consent or record.consent_key != form.consent_key:
-                record.consent_key = form.consent_key
-                record.consented_at = now
             record.updated_at = now
+        if consent or agreed is None or agreed.consent_key != form.consent_key:
+            _agree(baby_id, form, now)
+            record.consent_key, record.consented_at = form.consent_key, now
         db.session.flush()
-        _confirm_upcoming(baby_id, record, now)
+        if not clearance_fingerprint(record):
+            _uncleared(baby_id)
+        _confirm_booking(registration_id, baby_id, record, now)
     return record
 
 
 def confirm_unchanged(parent_id: int, registration_id: int, *, consent: bool = False) -> int:
     """The parent says nothing has changed (one tap) for a booking; with `consent` when
-    the text changed. Returns how many upcoming bookings of the baby are confirmed."""
+    they have not agreed to this text for this centre. Returns 1 when confirmed."""
     with write_transaction():
         check = health_check(parent_id, registration_id)
         _lock_baby(parent_id, check.baby.id)
@@ -306,10 +417,27 @@ def confirm_unchanged(parent_id: int, registration_id: int, *, consent: bool = F
         if check.needs_consent:
             if not consent:
                 raise Invalid(CONSENT_MESSAGE, {"consent": CONSENT_MESSAGE})
+            _agree(check.baby.id, check.form, now)
             check.record.consent_key = check.form.consent_key
             check.record.consented_at = now
-        confirmed = _confirm_upcoming(check.baby.id, check.record, now)
+        confirmed = _confirm_booking(registration_id, check.baby.id, check.record, now)
     return confirmed
+
+
+def forget_answers(parent_id: int, baby_id: int) -> None:
+    """The parent withdraws consent: the baby's answers and every consent to share them
+    are deleted, and no instructor or centre sees them any more."""
+    with write_transaction():
+        _lock_baby(parent_id, baby_id)
+        db.session.execute(sa.delete(HealthRecord).where(HealthRecord.baby_id == baby_id))
+        db.session.execute(sa.delete(HealthConsent).where(HealthConsent.baby_id == baby_id))
+        _uncleared(baby_id)
+        db.session.execute(
+            sa.update(Registration)
+            .where(Registration.baby_id == baby_id)
+            .values(health_confirmed_at=None, health_revision=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def health_prompts(parent_id: int, now: datetime | None = None) -> dict[int, str]:
@@ -336,11 +464,20 @@ def health_prompts(parent_id: int, now: datetime | None = None) -> dict[int, str
     ).all()
     records = records_of(r.baby_id for r in rows)
     forms = current_forms(r.centre_id for r in rows)
+    consents = {
+        (c.baby_id, c.centre_id): c
+        for c in db.session.scalars(
+            sa.select(HealthConsent).where(
+                HealthConsent.baby_id.in_({r.baby_id for r in rows} or {0})
+            )
+        )
+    }
     prompts = {}
     for row in rows:
         state = _to_do(
             forms[row.centre_id],
             records.get(row.baby_id),
+            consents.get((row.baby_id, row.centre_id)),
             row.health_confirmed_at,
             row.health_revision,
         )
@@ -356,9 +493,10 @@ def upcoming_unconfirmed(parent_id: int, now: datetime | None = None) -> list[in
     return list(health_prompts(parent_id, now))
 
 
-def summaries_for(registrations) -> dict[int, HealthSummary]:
-    """Each registration's health picture (flags, clearance), in one query for the
-    babies' records. Callers show it only to who `access.may_see_health` allows."""
+def summaries_for(registrations, centre_id: int) -> dict[int, HealthSummary]:
+    """Each registration's health picture (flags, clearance) at one centre, from the
+    records its parents agreed to share with it. Callers show it only to who
+    `access.may_see_health` allows."""
     registrations = list(registrations)
-    records = records_of(r.baby_id for r in registrations)
+    records = shared_records((r.baby_id for r in registrations), centre_id)
     return {r.id: summary(r, records.get(r.baby_id)) for r in registrations}

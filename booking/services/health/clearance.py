@@ -15,7 +15,7 @@ from booking.models import Registration, User, Workshop, utcnow
 from booking.models.registration import ACTIVE
 from booking.services.errors import Invalid, NotFound
 from booking.services.health.access import may_see_health
-from booking.services.health.answers import record_of
+from booking.services.health.answers import shared_records
 from booking.services.health.flags import clearance_fingerprint
 
 NOTE_MAX = 500
@@ -45,7 +45,8 @@ def clear_booking(user: User, registration_id: int, note: str) -> Registration:
             raise NotFound("We could not find that booking among your classes.")
         if registration.status not in ACTIVE:
             raise Invalid("This booking is cancelled, so there is nothing to clear.")
-        fingerprint = clearance_fingerprint(record_of(registration.baby_id))
+        shared = shared_records([registration.baby_id], workshop.centre_id)
+        fingerprint = clearance_fingerprint(shared.get(registration.baby_id))
         if not fingerprint:
             raise Invalid("Nothing in this baby's health answers needs clearing.")
         registration.cleared_at = utcnow()

@@ -9,7 +9,7 @@ consent, so what a parent agreed to can always be named, and a changed text asks
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -119,13 +119,18 @@ PRODUCT_SAFETY_NOTE = (
 
 @dataclass(frozen=True)
 class Form:
-    """The questions in force at a centre: the product's set or the centre's version."""
+    """The questions in force at a centre: the product's set or the centre's version.
+
+    `for_centre` is the centre the questions are asked for (the product's set too):
+    a parent's consent names that centre's staff, so it is given per centre.
+    """
 
     key: str
     questions: tuple[Question, ...]
     safety_note: str
     centre_id: int | None = None
     version: int = PRODUCT_VERSION
+    for_centre: int | None = None
 
     @property
     def consent_key(self) -> str:
@@ -159,7 +164,13 @@ def _from_row(row: HealthForm) -> Form:
         row.safety_note or PRODUCT_SAFETY_NOTE,
         row.centre_id,
         row.version,
+        row.centre_id,
     )
+
+
+def _product_for(centre_id: int | None) -> Form:
+    """The product's questions, as asked for one centre."""
+    return PRODUCT_FORM if centre_id is None else replace(PRODUCT_FORM, for_centre=centre_id)
 
 
 def current_form(centre_id: int | None) -> Form:
@@ -172,13 +183,13 @@ def current_form(centre_id: int | None) -> Form:
         .order_by(HealthForm.version.desc())
         .limit(1)
     )
-    return PRODUCT_FORM if row is None else _from_row(row)
+    return _product_for(centre_id) if row is None else _from_row(row)
 
 
 def current_forms(centre_ids) -> dict[int, Form]:
     """The questions each centre asks now (as `current_form`), in one query."""
     ids = {i for i in centre_ids if i is not None}
-    forms = {centre_id: PRODUCT_FORM for centre_id in ids}
+    forms = {centre_id: _product_for(centre_id) for centre_id in ids}
     if not ids:
         return forms
     newer = aliased(HealthForm)
@@ -212,8 +223,9 @@ def _clean(text, limit: int) -> str:
     return " ".join(str(text or "").split())[:limit]
 
 
-def _slug(text: str, taken: set[str]) -> str:
+def _slug(text: str, taken: set[str], prefix: str = "") -> str:
     base = re.sub(r"[^a-z0-9]+", "_", text.casefold()).strip("_")[:30] or "question"
+    base = prefix + base
     if not base[0].isalpha():
         base = "q_" + base
     key, n = base, 2
@@ -222,12 +234,18 @@ def _slug(text: str, taken: set[str]) -> str:
     return key
 
 
-def check_questions(rows: list[dict]) -> list[Question]:
+def check_questions(
+    rows: list[dict], known: dict[str, str] | None = None, prefix: str = ""
+) -> list[Question]:
     """Staff's questions, checked: each has text and a known kind; blank rows dropped.
 
-    Rows are dicts with `text`, `kind`, optional `flag` and `key` (kept when it
-    names an existing question, so answers carry over); Invalid names the row.
+    Rows are dicts with `text`, `kind`, optional `flag` and `key`. A row keeps its key
+    only when `known` (key -> text of the questions asked so far) has that question
+    with the same words, so an answer carries over only to the question it answered;
+    any other question gets a new key starting with `prefix` (the centre's own), so it
+    never meets another centre's. Invalid names the row.
     """
+    known = known or {}
     questions, errors, taken = [], {}, set()
     for index, row in enumerate(rows, start=1):
         text = _clean(row.get("text"), QUESTION_MAX + 1)
@@ -245,8 +263,11 @@ def check_questions(rows: list[dict]) -> list[Question]:
             errors[f"question-{index}"] = f"Keep the short label to {FLAG_MAX} characters."
             continue
         key = str(row.get("key") or "")
-        if not KEY_PATTERN.match(key) or key in taken:
-            key = _slug(flag or text, taken)
+        if not KEY_PATTERN.match(key) or known.get(key) != text:
+            # The same words as a question asked so far are that question.
+            key = next((k for k, words in known.items() if words == text), "")
+        if not key or key in taken:
+            key = _slug(flag or text, taken | set(known), prefix)
         taken.add(key)
         questions.append(Question(key, text, kind, flag or text[:FLAG_MAX]))
     if errors:
@@ -265,11 +286,18 @@ def save_centre_form(user: User, centre_id: int, rows: list[dict], safety_note: 
     if centre is None:
         raise NotFound("There is no such centre.")
     require_centre_staff(user, centre_id, "Only staff of this centre may change its questions.")
-    questions = check_questions(rows)
+    in_force = current_form(centre_id)
+    known = {q.key: q.text for q in PRODUCT_QUESTIONS + in_force.questions}
+    questions = check_questions(rows, known, prefix=f"c{centre_id}_")
     note = str(safety_note or "").strip()
     if len(note) > NOTE_MAX:
         message = f"Use at most {NOTE_MAX} characters."
         raise Invalid(message, {"safety_note": message})
+    if tuple(questions) == in_force.questions and (note or PRODUCT_SAFETY_NOTE) == (
+        in_force.safety_note
+    ):
+        # Nothing changed: no new version, so nobody is asked to agree again.
+        return in_force
     with write_transaction():
         # The centre's row, locked, serialises two staff saving at once.
         db.session.execute(

@@ -2,8 +2,9 @@
 
 The reminder before each session carries a link (a signed token naming the booking
 and the session, so no login is needed from the email). One tap answers:
-- well: the baby comes and is massaged (it outweighs a not-today health answer for
-  that session: the parent has just told us how the baby is);
+- well: the baby comes and is massaged; a lasting not-today health answer (a healing
+  fracture) still shows on the register, marked "parent says well today: please
+  check", for the instructor to ask about;
 - unwell: the session becomes an absence with a make-up credit, as "we can't come"
   does (a single class cannot be made up: the answer is recorded for the instructor);
 - immunised: the baby comes to watch, and the parent practises on a doll.
@@ -303,17 +304,22 @@ def doll_reasons(
 ) -> list[str]:
     """Why the baby watches and the parent practises on a doll in this session: the
     immunisation date, the parent's answer for the day, or a not-today health answer
-    (unless the parent has since said the baby is well that day). Empty: massage as
-    usual."""
+    (marked for the instructor to check when the parent has said the baby is well
+    that day). Empty: massage as usual."""
     reasons = []
     if is_doll_session(baby, session, tz_name) or readiness == READY_IMMUNISED:
         reasons.append("Immunisations")
-    if readiness != READY_WELL and record is not None:
-        reasons += [
+    if record is not None:
+        not_today = [
             a.get("flag") or a.get("text", "")
             for a in record.answers or []
             if a.get("yes") and a.get("kind") == NOT_TODAY
         ]
+        if readiness == READY_WELL:
+            # The parent's "well" for the day does not undo a lasting answer (a
+            # healing fracture): the instructor sees both and checks with them.
+            not_today = [f"{reason} (parent says well today: please check)" for reason in not_today]
+        reasons += not_today
     return reasons
 
 
@@ -328,10 +334,11 @@ def doll_kind(
     any health answer: IMMUNISATIONS (the immunisation date or their own answer for the
     day), DOLL (a not-today health answer, whose reason is never repeated outside the
     class), or '' (massage as usual)."""
-    if not doll_reasons(baby, record, readiness, session, tz_name):
-        return ""
     if is_doll_session(baby, session, tz_name) or readiness == READY_IMMUNISED:
         return IMMUNISATIONS
+    if readiness == READY_WELL or not doll_reasons(baby, record, readiness, session, tz_name):
+        # The parent has said the baby is well that day: the instructor checks.
+        return ""
     return DOLL
 
 

@@ -80,7 +80,7 @@ def session_register(
         makeups = [m for m in extras.makeups if m.registration is not None]
         places = [(e.registration, e.baby) for e in entries]
         places += [(m.registration, m.baby) for m in makeups]
-        lines = health_lines(places, [session], tz_name)
+        lines = health_lines(places, [session], tz_name, workshop.centre_id)
         for entry in entries:
             entry.health = lines[entry.registration.id]
         register.makeup_health = {m.makeup_id: lines[m.registration.id] for m in makeups}

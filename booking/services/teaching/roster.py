@@ -30,13 +30,13 @@ from booking.models import (
     WorkshopSession,
     utcnow,
 )
-from booking.models.health import READY_UNWELL
+from booking.models.health import READY_UNWELL, READY_WELL
 from booking.models.registration import CONFIRMED, PENDING_PAYMENT, WAITLISTED
 from booking.services.accounts.access import require_centre_staff
 from booking.services.booking.places import age_text
 from booking.services.errors import NotFound
 from booking.services.health.access import may_see_health
-from booking.services.health.answers import records_of
+from booking.services.health.answers import shared_records
 from booking.services.health.flags import HealthSummary, summary
 from booking.services.health.readiness import doll_reasons, readiness_of
 from booking.timefmt import format_day, format_local, to_local
@@ -66,6 +66,9 @@ class HealthLine:
     cleared_by: str = ""
     doll: dict[int, list[str]] = field(default_factory=dict)
     unwell: set[int] = field(default_factory=set)
+    # Sessions the parent called "well" while a lasting not-today answer stands: the
+    # instructor checks before massage (see readiness.doll_reasons).
+    check: set[int] = field(default_factory=set)
 
     @property
     def cleared(self) -> bool:
@@ -273,7 +276,7 @@ def _user_names(user_ids) -> dict[int, str]:
     return dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).all())
 
 
-def health_lines(places, sessions, tz_name: str) -> dict[int, HealthLine]:
+def health_lines(places, sessions, tz_name: str, centre_id: int) -> dict[int, HealthLine]:
     """The health at a glance of bookings, by registration id, from (registration,
     baby) pairs: flags and clearance, and per session of `sessions` (cancelled ones
     left out) the reasons for a doll session and an "unwell" answer. A bounded number
@@ -281,7 +284,7 @@ def health_lines(places, sessions, tz_name: str) -> dict[int, HealthLine]:
     `may_see_health` allows."""
     places = list(places)
     live = [s for s in sessions if not s.is_cancelled]
-    records = records_of(baby.id for _, baby in places if baby is not None)
+    records = shared_records((baby.id for _, baby in places if baby is not None), centre_id)
     ready = readiness_of([r.id for r, _ in places], [s.id for s in live])
     names = _user_names(r.cleared_by_id for r, _ in places)
     lines = {}
@@ -295,13 +298,17 @@ def health_lines(places, sessions, tz_name: str) -> dict[int, HealthLine]:
             reasons = doll_reasons(baby, record, answer, s, tz_name)
             if reasons:
                 line.doll[s.id] = reasons
+                if answer == READY_WELL and "Immunisations" not in reasons:
+                    line.check.add(s.id)
         lines[registration.id] = line
     return lines
 
 
-def add_health(entries: list[RosterEntry], sessions, tz_name: str) -> None:
+def add_health(entries: list[RosterEntry], sessions, tz_name: str, centre_id: int) -> None:
     """Give roster lines their health at a glance (see `health_lines`)."""
-    lines = health_lines([(e.registration, e.baby) for e in entries], sessions, tz_name)
+    lines = health_lines(
+        [(e.registration, e.baby) for e in entries], sessions, tz_name, centre_id
+    )
     for entry in entries:
         entry.health = lines[entry.registration.id]
 
@@ -322,7 +329,7 @@ def _build_roster(workshop: Workshop, health_for: User | None = None) -> Roster:
     roster = Roster(workshop, sessions, confirmed, waiting, held)
     if health_for is not None and may_see_health(health_for, workshop):
         roster.show_health = True
-        add_health(confirmed + held, sessions, workshop.centre.timezone)
+        add_health(confirmed + held, sessions, workshop.centre.timezone, workshop.centre_id)
     return roster
 
 
@@ -392,7 +399,7 @@ def bookings_at_a_glance(workshop: Workshop, tz_name: str, places, viewer: User)
     }
     if glance.show_health:
         booked = [(r, baby) for r, baby in places if r.status != WAITLISTED]
-        glance.health = health_lines(booked, [], tz_name)
+        glance.health = health_lines(booked, [], tz_name, workshop.centre_id)
     return glance
 
 

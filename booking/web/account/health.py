@@ -11,6 +11,7 @@ from booking.services.errors import DomainError, Invalid, NotFound
 from booking.services.health.answers import (
     baby_check,
     confirm_unchanged,
+    forget_answers,
     health_check,
     save_answers,
 )
@@ -54,14 +55,14 @@ def posted_answers(check) -> dict:
             "answer": request.form.get(f"q-{q.key}"),
             "details": request.form.get(f"q-{q.key}-details", ""),
         }
-        for q in check.form.questions
+        for q in check.questions
     }
 
 
 def error_list(check, errors: dict) -> list[tuple[str, str, str]]:
     """The error summary's lines, in the page's order: (anchor, what, message)."""
     lines = []
-    for q in check.form.questions:
+    for q in check.questions:
         if f"q-{q.key}" in errors:
             lines.append((f"q-{q.key}-yes", q.text, errors[f"q-{q.key}"]))
         if f"q-{q.key}-details" in errors:
@@ -103,8 +104,9 @@ def _render(check, *, here: str, summary: bool, form=None, values=None, other=""
 
 
 def _health_page(check, *, here: str, done_url: str, confirm=None):
-    """GET and POST of a health page. `confirm` confirms the answers unchanged (one
-    tap); None when there is no booking to confirm them for."""
+    """GET and POST of a health page. `confirm(consent)` confirms the answers unchanged
+    (one tap, with the consent tick when this centre has none); None when there is no
+    booking to confirm them for."""
     wants_update = request.args.get("update") == "1"
     show_summary = check.can_confirm and not wants_update
     page = {"here": here, "can_confirm_here": confirm is not None}
@@ -112,18 +114,25 @@ def _health_page(check, *, here: str, done_url: str, confirm=None):
         return _render(check, summary=show_summary, **page)
     form = HealthAnswersForm()
     if not form.validate():
-        return _render(check, summary=show_summary, error=EXPIRED, status=400, **page)
+        # Keep what the parent typed: only the form's token had expired.
+        return _render(
+            check, summary=False, values=posted_answers(check), other=form.other.data or "",
+            error=EXPIRED, status=400, **page,
+        )
     name = check.baby.name
     if form.action.data == CONFIRM:
         if confirm is None:
             return redirect(done_url)
         try:
-            confirm()
+            confirm(bool(form.consent.data))
         except NotFound as exc:
             abort(404, exc.message)
         except DomainError as exc:
-            # The questions changed since the page was shown: ask them again.
-            return _render(check, summary=False, error=exc.message, status=exc.status, **page)
+            # No consent ticked, or the questions changed since the page was shown.
+            return _render(
+                check, summary=check.can_confirm, errors=exc.fields, error=exc.message,
+                status=exc.status, **page,
+            )
         flash(f"Thank you: {name}'s health answers are confirmed.", "success")
         return redirect(done_url)
     raw = posted_answers(check)
@@ -131,6 +140,7 @@ def _health_page(check, *, here: str, done_url: str, confirm=None):
         save_answers(
             current_user.id, check.baby.id, check.form, raw, form.other.data,
             consent=bool(form.consent.data),
+            registration_id=check.registration.id if check.registration else None,
         )
     except NotFound as exc:
         abort(404, exc.message)
@@ -162,7 +172,9 @@ def booking_health(registration_id: int):
         check,
         here=url_for("account.booking_health", registration_id=registration_id),
         done_url=url_for("account.bookings"),
-        confirm=lambda: confirm_unchanged(current_user.id, registration_id),
+        confirm=lambda consent: confirm_unchanged(
+            current_user.id, registration_id, consent=consent
+        ),
     )
 
 
@@ -173,10 +185,34 @@ def baby_health(baby_id: int):
     next class, else the product's."""
     check = _baby_check(baby_id)
     next_id = check.registration.id if check.registration is not None else None
-    confirm = None if next_id is None else (lambda: confirm_unchanged(current_user.id, next_id))
+    confirm = None if next_id is None else (
+        lambda consent: confirm_unchanged(current_user.id, next_id, consent=consent)
+    )
     return _health_page(
         check,
         here=url_for("account.baby_health", baby_id=baby_id),
         done_url=url_for("account.babies"),
         confirm=confirm,
     )
+
+
+@bp.route("/account/babies/<int:baby_id>/health/delete", methods=["POST"])
+@login_required
+def forget_baby_health(baby_id: int):
+    """Withdraw consent: delete the baby's health answers, so no instructor or centre
+    sees them any more."""
+    check = _baby_check(baby_id)
+    form = HealthAnswersForm()
+    if not form.validate():
+        flash(EXPIRED, "error")
+        return redirect(url_for("account.baby_health", baby_id=baby_id))
+    try:
+        forget_answers(current_user.id, baby_id)
+    except NotFound as exc:
+        abort(404, exc.message)
+    flash(
+        f"{check.baby.name}'s health answers are deleted. You will be asked again before "
+        "the next class.",
+        "success",
+    )
+    return redirect(url_for("account.babies"))
