@@ -1,5 +1,6 @@
-"""Serve the site with gunicorn for `make run`, with the outbox sender and the payments
-worker beside it, and a local fake of the payment provider when payments point at one."""
+"""Serve the site with gunicorn for `make run`, with the outbox sender, the payments
+worker and the reminders (with home-practice sheets and evaluation requests) beside it,
+and a local fake of the payment provider when payments point at one."""
 
 import argparse
 import os
@@ -104,7 +105,7 @@ def start_local_stripe(environ, bindir: str) -> subprocess.Popen | None:
 
 
 def main() -> int:
-    """Start gunicorn (and the outbox worker) and stop both together."""
+    """Start gunicorn and the workers beside it, and stop them all together."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", default=os.environ.get("PORT", "5000"))
     parser.add_argument("--host", default="127.0.0.1")
@@ -125,6 +126,10 @@ def main() -> int:
     children.append(subprocess.Popen(outbox_cmd, env=env))
     payments_cmd = [flask, "--app", "wsgi", "payments", "run", "--loop"]
     children.append(subprocess.Popen(payments_cmd, env=env))
+    # Reminders before sessions, home-practice sheets after them and evaluation requests
+    # at the end of a course, without cron (production runs `send-reminders` from cron).
+    reminders_cmd = [flask, "--app", "wsgi", "send-reminders", "--loop"]
+    children.append(subprocess.Popen(reminders_cmd, env=env))
     gunicorn = subprocess.Popen(
         [
             os.path.join(bindir, "gunicorn"),

@@ -32,6 +32,7 @@ ARGUMENT_IDS = {
     "centre_id": "centre",
     "user_id": "parent",
     "baby_id": "baby",
+    "sheet_id": "sheet",
 }
 
 

@@ -1,4 +1,6 @@
-"""The mail commands: `flask outbox send [--loop] [--batch N]` and `flask send-reminders`."""
+"""The mail commands: `flask outbox send [--loop] [--batch N]`, `flask send-reminders
+[--loop]` (reminders, home-practice sheets and evaluation requests) and `flask
+send-practice [--loop]` (the sheets and evaluation requests alone)."""
 
 
 import click
@@ -8,6 +10,8 @@ from flask.cli import with_appcontext
 from booking.cli.loop import run_until_stopped
 from booking.mail.sender import new_worker_id, send_all_due
 from booking.services.booking.reminders import send_reminders
+from booking.services.plans.evaluations import ask_for_evaluations
+from booking.services.plans.practice import send_practice_sheets
 
 
 @click.group("outbox")
@@ -57,15 +61,81 @@ def _echo(report) -> None:
         click.echo(f"  {error}", err=True)
 
 
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _send_practice_and_evaluations() -> tuple[int, int]:
+    """Send the due home-practice sheets, then ask finished courses for evaluations."""
+    return send_practice_sheets(), ask_for_evaluations()
+
+
+def _echo_practice(sheets: int, asked: int) -> None:
+    click.echo(f"Sent {_plural(sheets, 'home-practice sheet', 'home-practice sheets')}.")
+    click.echo(f"Asked {_plural(asked, 'family', 'families')} to evaluate their course.")
+
+
+def _run(one_pass, loop: bool, interval: float, name: str) -> None:
+    """Run `one_pass` once, or with --loop every `interval` seconds until stopped."""
+    if not loop:
+        one_pass()
+        return
+    click.echo(f"{name} every {interval:g} seconds; Ctrl-C stops.")
+    run_until_stopped(name, one_pass, interval)
+    click.echo(f"{name} stopped.")
+
+
+LOOP_OPTION = click.option(
+    "--loop", is_flag=True, help="Keep running, checking again every --interval, until stopped."
+)
+INTERVAL_OPTION = click.option(
+    "--interval",
+    type=click.FloatRange(1, 3600),
+    default=60.0,
+    show_default=True,
+    help="Seconds between runs with --loop.",
+)
+
+
 @click.command("send-reminders")
+@LOOP_OPTION
+@INTERVAL_OPTION
 @with_appcontext
-def send_reminders_command():
-    """Queue a reminder before every session that starts within 48 hours (each once)."""
-    count = send_reminders()
-    click.echo(f"Queued {count} reminder{'s' if count != 1 else ''}.")
+def send_reminders_command(loop, interval):
+    """Queue a reminder before every session that starts within 48 hours, the
+    home-practice sheet after every session that has ended, and the evaluation request
+    at the end of every course (each once; safe from cron)."""
+
+    def one_pass():
+        count = send_reminders()
+        sheets, asked = _send_practice_and_evaluations()
+        if loop and not (count or sheets or asked):
+            return
+        click.echo(f"Queued {_plural(count, 'reminder', 'reminders')}.")
+        _echo_practice(sheets, asked)
+
+    _run(one_pass, loop, interval, "Reminders")
+
+
+@click.command("send-practice")
+@LOOP_OPTION
+@INTERVAL_OPTION
+@with_appcontext
+def send_practice_command(loop, interval):
+    """Send the home-practice sheet after every session that has ended and ask every
+    finished course for its evaluation (each once; safe from cron)."""
+
+    def one_pass():
+        sheets, asked = _send_practice_and_evaluations()
+        if loop and not (sheets or asked):
+            return
+        _echo_practice(sheets, asked)
+
+    _run(one_pass, loop, interval, "Home practice")
 
 
 def init_app(app) -> None:
     """Register the mail commands."""
     app.cli.add_command(outbox_group)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(send_practice_command)
