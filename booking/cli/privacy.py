@@ -19,18 +19,23 @@ from booking.services.privacy.erase import purge_counts
 @with_appcontext
 def purge_expired_command(days):
     """Anonymise babies', bookings' and emails' personal data past the retention time,
-    delete the health answers, "Ready" answers and clearances that went with them, and
+    delete the health answers, "Ready" answers, clearances and home-practice sheets that
+    went with them, take the words out of course evaluations, and
     delete password-reset links that were used or have expired."""
     try:
         counts = purge_counts(days=days)
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
-    anonymised = counts.total - counts.health
+    anonymised = counts.total - counts.health - counts.evaluations - counts.sheets
     click.echo(
         f"Anonymised {_count(anonymised, 'record')} older than "
         f"{counts.cutoff:%Y-%m-%d %H:%M} UTC: {_count(counts.babies, 'baby', 'babies')}, "
         f"{_count(counts.registrations, 'booking')}, {_count(counts.emails, 'sent email')}; "
         f"deleted {_count(counts.health, 'health record')}."
+    )
+    click.echo(
+        f"Took the words out of {_count(counts.evaluations, 'course evaluation')} and "
+        f"deleted {_count(counts.sheets, 'home-practice sheet')}."
     )
     links = purge_reset_tokens()
     click.echo(f"Deleted {_count(links, 'used or expired password-reset link')}.")

@@ -19,6 +19,7 @@ from booking.calendar.data import (
     WorkshopData,
 )
 from booking.mail.outbox import absolute_url
+from booking.models import PracticeSheet
 from booking.templating import format_price
 
 # How a class is paid for (PRODUCT.md): free, at the centre, online, or a deposit online
@@ -190,3 +191,159 @@ def booking_info(booking: BookingData, info: WorkshopInfo | None = None) -> Book
 def can_email(person: PersonData | None) -> bool:
     """Only live accounts with an address get email."""
     return person is not None and person.can_email
+
+
+# Home-practice sheets (booking.services.plans.practice) -------------------------------
+
+
+@dataclass(frozen=True)
+class PracticeCare:
+    """What every home-practice sheet says, whatever the week: when not to massage, the
+    cues that mean stop, the oil, and how long."""
+
+    when_not: tuple[str, ...]
+    stop_cues: tuple[str, ...]
+    stop_note: str
+    oil: str
+    how_long: str
+
+
+PRACTICE_CARE = PracticeCare(
+    when_not=(
+        "Within an hour of a feed: give the milk time to settle first.",
+        "While your baby is asleep: massage is something you do together, awake.",
+        "When your baby is unwell or feverish: a cuddle is better that day.",
+        "For 48 hours after immunisations: hold them close instead, and start again after.",
+        "Over broken skin, a rash or a sore spot: leave that part out until it has healed.",
+    ),
+    stop_cues=(
+        "turning their head away from you",
+        "arching their back",
+        "crying or fussing",
+        "stiffening their arms or legs",
+        "looking away and not meeting your eyes",
+    ),
+    stop_note=(
+        "Stop, and rest your hands still and warm on your baby, or pick them up for a "
+        "cuddle. Try again another day: a few calm minutes are worth more than a whole "
+        "routine."
+    ),
+    oil=(
+        "Use the plant oil your instructor suggested: plain, with no nut oils and no "
+        "fragrance. Warm a little between your hands before you start."
+    ),
+    how_long=(
+        "A few minutes at first. As your baby comes to enjoy it, build up a little at a "
+        "time, and let them tell you when they have had enough."
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """A paragraph, or a list when every line of the block starts with '- '."""
+
+    lines: tuple[str, ...]
+    is_list: bool = False
+
+
+def text_blocks(text: str) -> tuple[TextBlock, ...]:
+    """A plan's text as blocks: blank lines part paragraphs, and a block whose lines
+    all start with '- ' (or '* ') is a list of those lines."""
+    blocks = []
+    for chunk in (text or "").replace("\r\n", "\n").split("\n\n"):
+        lines = [line.strip() for line in chunk.split("\n") if line.strip()]
+        if not lines:
+            continue
+        if all(line[:2] in ("- ", "* ") for line in lines):
+            blocks.append(TextBlock(tuple(line[2:].strip() for line in lines), True))
+        else:
+            blocks.append(TextBlock((" ".join(lines),)))
+    return tuple(blocks)
+
+
+def week_topic(title: str) -> str:
+    """A plan title without its 'Week 2:' at the front ('tummy, for wind and colic')."""
+    head, colon, rest = title.partition(":")
+    words = head.split()
+    if colon and rest.strip() and len(words) == 2 and words[0].lower() == "week" and (
+        words[1].isdigit()
+    ):
+        return rest.strip()
+    return title.strip()
+
+
+@dataclass(frozen=True)
+class PracticeSheetInfo:
+    """One home-practice sheet as the page and the email show it."""
+
+    id: int
+    workshop_title: str
+    centre_name: str
+    week_number: int
+    weeks: int
+    day: str  # 'Tuesday 2 Jun 2026', the session's day at the centre
+    title: str
+    covers: tuple[TextBlock, ...]
+    practice: tuple[TextBlock, ...]
+    next_title: str
+    path: str  # '/account/practice/<id>'
+    url: str  # the same, absolute, for emails
+    made_up: bool = False
+    care: PracticeCare = PRACTICE_CARE
+
+    @property
+    def week_label(self) -> str:
+        """'Week 2 of 5' for a course, '' for a single class."""
+        return f"Week {self.week_number} of {self.weeks}" if self.weeks > 1 else ""
+
+    @property
+    def topic(self) -> str:
+        """The week's title without its 'Week 2:' ('tummy, for wind and colic')."""
+        return week_topic(self.title)
+
+    @property
+    def heading(self) -> str:
+        """'Week 2 at home: tummy, for wind and colic' (the email's subject too)."""
+        if self.weeks > 1:
+            return f"Week {self.week_number} at home: {self.topic}"
+        return f"At home: {self.topic}"
+
+    @property
+    def next_topic(self) -> str:
+        """Next week's title without its 'Week 3:' ('' after the last week)."""
+        return week_topic(self.next_title) if self.next_title else ""
+
+    @property
+    def next_line(self) -> str:
+        """Next week's title as a sentence ('Chest and arms.'), '' after the last week."""
+        topic = self.next_topic
+        if not topic:
+            return ""
+        return topic[:1].upper() + topic[1:] + ("" if topic.endswith(".") else ".")
+
+    @property
+    def last_week(self) -> bool:
+        """Whether this was the last week of a course, with nothing after it."""
+        return self.weeks > 1 and self.week_number >= self.weeks and not self.next_title
+
+
+def practice_sheet_info(sheet: PracticeSheet) -> PracticeSheetInfo:
+    """A stored sheet (its columns only, as it was sent) ready for the page or an email."""
+    path = f"/account/practice/{sheet.id}"
+    day = sheet.session_day
+    return PracticeSheetInfo(
+        id=sheet.id,
+        workshop_title=sheet.workshop_title,
+        centre_name=sheet.centre_name or "",
+        week_number=sheet.week_number,
+        weeks=sheet.weeks or 1,
+        day=f"{day:%A} {timefmt.format_day(day)}",
+        title=sheet.title,
+        covers=text_blocks(sheet.covers),
+        practice=text_blocks(sheet.practice),
+        next_title=sheet.next_title or "",
+        path=path,
+        url=absolute_url(path),
+        made_up=(sheet.dedupe_key or "").startswith("practice:makeup:"),
+    )

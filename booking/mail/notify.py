@@ -9,10 +9,18 @@ exists if and only if the change that caused it is committed.
 
 from dataclasses import dataclass
 
-from booking.calendar.data import BookingData, SessionData, WorkshopData
+from booking.calendar.data import (
+    BabyData,
+    BookingData,
+    CentreData,
+    PersonData,
+    SessionData,
+    WorkshopData,
+)
 from booking.calendar.invite import build_invite, build_session_cancel
 from booking.mail.context import (
     BookingInfo,
+    PracticeSheetInfo,
     ReadyLink,
     WorkshopInfo,
     booking_info,
@@ -21,7 +29,7 @@ from booking.mail.context import (
     session_line,
     workshop_info,
 )
-from booking.mail.outbox import queue_email
+from booking.mail.outbox import absolute_url, queue_email
 from booking.models import OutboxMessage
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 
@@ -326,6 +334,22 @@ def queue_session_reminder(
     )
 
 
+# Course evaluations (booking.services.plans.evaluations) ------------------------------
+
+
+def queue_evaluation_request(
+    data: BookingData, url: str, *, dedupe_key: str | None = None
+) -> OutboxMessage | None:
+    """Ask a family, once their course has ended, how it went: one short page behind
+    `url` (a signed link, no login). The email names the course, its centre and the
+    baby's first name, and nothing else about the family."""
+    booking = booking_info(data)
+    subject = f"How did {booking.info.workshop.title} go?"
+    return _queue_for_parent(
+        booking, "evaluation_request", subject, dedupe_key=dedupe_key, evaluation_url=url
+    )
+
+
 def queue_waitlist_closed(
     data: BookingData, alternatives: list[WorkshopData]
 ) -> OutboxMessage | None:
@@ -338,4 +362,34 @@ def queue_waitlist_closed(
         f"Waiting list closed: {booking.info.workshop.title} at {booking.info.centre.name}",
         alternatives=[workshop_info(w) for w in alternatives],
         dedupe_key=f"waitlist-closed:{data.id}",
+    )
+
+
+# Home-practice sheets (booking.services.plans.practice) -------------------------------
+
+
+def queue_practice_sheet(
+    parent: PersonData | None,
+    baby: BabyData | None,
+    centre: CentreData,
+    sheet: PracticeSheetInfo,
+    *,
+    dedupe_key: str,
+) -> OutboxMessage | None:
+    """Send a family the week's home-practice sheet after the session (or the make-up
+    of that week): the strokes in plain words, when not to massage, the cues that mean
+    stop, and what comes next week, with a link to the sheet's page. Nothing about
+    health answers."""
+    if not can_email(parent):
+        return None
+    return queue_email(
+        parent.email,
+        "practice_sheet",
+        sheet.heading,
+        centre=centre,
+        parent=parent,
+        baby=baby,
+        sheet=sheet,
+        practice_url=absolute_url("/account/practice"),
+        dedupe_key=dedupe_key,
     )

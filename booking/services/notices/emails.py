@@ -12,10 +12,13 @@ import sqlalchemy as sa
 from booking.calendar.data import MakeupData
 from booking.extensions import db
 from booking.mail import notify, notify_makeups
+from booking.mail.context import practice_sheet_info
 from booking.models import (
     Baby,
+    Centre,
     MakeupCredit,
     OutboxMessage,
+    PracticeSheet,
     Registration,
     User,
     Workshop,
@@ -30,6 +33,7 @@ from booking.services.notices.queries import (
     baby_data,
     booking_data,
     bookings_where,
+    centre_data,
     person_data,
     session_makeups,
     workshop_data,
@@ -153,6 +157,19 @@ def notify_session_reminder(
     )
 
 
+# Course evaluations (booking.services.plans.evaluations) ------------------------------
+
+
+def notify_evaluation_request(
+    registration: Registration, url: str, *, dedupe_key: str | None = None
+) -> OutboxMessage | None:
+    """Ask a family how their course went, with the evaluation link `url`."""
+    db.session.flush()
+    return notify.queue_evaluation_request(
+        booking_data(registration), url, dedupe_key=dedupe_key
+    )
+
+
 def notify_waitlist_closed(registration: Registration, now: datetime) -> OutboxMessage | None:
     """Tell a waiting parent the course can no longer be joined, with classes that
     would fit their baby instead."""
@@ -195,4 +212,24 @@ def notify_makeup_session_changed(session: WorkshopSession, kind: str) -> list[O
     workshop = workshop_data(session.workshop_id)
     return notify_makeups.queue_makeup_session_changed(
         workshop, workshop.session(session.id), kind, makeups
+    )
+
+
+# Home-practice sheets (booking.services.plans.practice) -------------------------------
+
+
+def notify_practice_sheet(sheet: PracticeSheet, centre_id: int) -> OutboxMessage | None:
+    """Send a family the home-practice sheet just written (`sheet`, flushed), under the
+    sheet's own dedupe key; replies go to the centre of the session it follows."""
+    db.session.flush()
+    parent = person_data(db.session.get(User, sheet.parent_id) if sheet.parent_id else None)
+    if parent is None or not parent.can_email:
+        return None
+    baby = baby_data(db.session.get(Baby, sheet.baby_id) if sheet.baby_id else None)
+    return notify.queue_practice_sheet(
+        parent,
+        baby,
+        centre_data(db.session.get(Centre, centre_id)),
+        practice_sheet_info(sheet),
+        dedupe_key=sheet.dedupe_key,
     )

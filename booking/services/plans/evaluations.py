@@ -1,10 +1,284 @@
 """Course evaluations: asked once per family at the end of a course, answered without
-logging in, summarised for instructors, staff and commissioners."""
+logging in, summarised for instructors, staff and commissioners
+(`booking.services.plans.evaluation_results`).
 
-from datetime import datetime
+Asking: once a workshop's last scheduled session has ended (within the last
+ASK_WITHIN, so a first run never mails old history), each confirmed booking gets one
+`Evaluation` row and one email carrying its link, in one short transaction per
+booking. Safe from cron and from concurrent runs: the evaluation's unique
+`registration_id` and the email's unique dedupe key ("evaluation:<registration id>")
+make the loser of a race fail on insert, and it moves on.
+
+Answering: the link (`/evaluate/<token>`) carries a signed token naming the booking,
+so no login is needed; the answers can be changed later from the same link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.mail.outbox import absolute_url
+from booking.models import (
+    Baby,
+    Centre,
+    Evaluation,
+    OutboxMessage,
+    Registration,
+    User,
+    Workshop,
+    WorkshopSession,
+    utcnow,
+)
+from booking.models.registration import CONFIRMED
+from booking.models.workshop import PUBLISHED, SCHEDULED
+from booking.services.errors import Invalid, NotFound
+from booking.services.notices.emails import notify_evaluation_request
+
+# How long after a course's last session its families are still asked.
+ASK_WITHIN = timedelta(days=14)
+SALT = "course-evaluation"
+HELPED_MAX = 1000
+SCALE = range(1, 6)
+LINK_GONE = (
+    "This evaluation link is not valid. Please use the link in the email we sent you "
+    "at the end of the course, exactly as it is."
+)
+
+
+def evaluation_key(registration_id: int) -> str:
+    """The outbox dedupe key of a booking's evaluation request."""
+    return f"evaluation:{registration_id}"
+
+
+def _serializer() -> URLSafeSerializer:
+    """Signs and reads evaluation tokens with the app's secret key."""
+    return URLSafeSerializer(current_app.secret_key, salt=SALT)
+
+
+def evaluation_token(registration_id: int) -> str:
+    """The token in an evaluation link, naming one booking."""
+    return _serializer().dumps(registration_id)
+
+
+def read_evaluation_token(token: str) -> int:
+    """The booking an evaluation token names; NotFound for anything else."""
+    try:
+        value = _serializer().loads(token)
+    except (BadSignature, UnicodeDecodeError, ValueError) as exc:
+        raise NotFound(LINK_GONE) from exc
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise NotFound(LINK_GONE)
+    return value
+
+
+def evaluation_url(registration_id: int) -> str:
+    """The absolute evaluation link of one booking, for its email."""
+    return absolute_url(f"/evaluate/{evaluation_token(registration_id)}")
+
+
+# --- asking -----------------------------------------------------------------------------
+
+
+def _last_end():
+    """SQL: when the workshop's last scheduled session ends (correlated to Workshop)."""
+    return (
+        sa.select(sa.func.max(WorkshopSession.ends_at))
+        .where(WorkshopSession.workshop_id == Workshop.id, WorkshopSession.status == SCHEDULED)
+        .correlate(Workshop)
+        .scalar_subquery()
+    )
+
+
+def due_evaluations(now: datetime | None = None) -> list[int]:
+    """Ids of confirmed bookings in published workshops whose last scheduled session
+    ended within ASK_WITHIN before `now`, and that have not been asked yet."""
+    now = now or utcnow()
+    ends = WorkshopSession.ends_at.type
+    last_end = _last_end()
+    asked = sa.exists().where(Evaluation.registration_id == Registration.id)
+    return list(
+        db.session.scalars(
+            sa.select(Registration.id)
+            .join(Workshop, Workshop.id == Registration.workshop_id)
+            .join(User, User.id == Registration.parent_id)
+            .where(
+                Registration.status == CONFIRMED,
+                Workshop.status == PUBLISHED,
+                User.deleted_at.is_(None),
+                last_end <= sa.bindparam("now", now, type_=ends),
+                last_end > sa.bindparam("since", now - ASK_WITHIN, type_=ends),
+                ~asked,
+            )
+            .order_by(Registration.id)
+        )
+    )
+
+
+def _still_due(registration: Registration | None, now: datetime) -> bool:
+    """Whether a booking is (still) to be asked, read afresh inside the transaction."""
+    if registration is None or registration.status != CONFIRMED:
+        return False
+    workshop = db.session.get(Workshop, registration.workshop_id, populate_existing=True)
+    if workshop is None or workshop.status != PUBLISHED:
+        return False
+    last_end = db.session.scalar(
+        sa.select(sa.func.max(WorkshopSession.ends_at)).where(
+            WorkshopSession.workshop_id == workshop.id, WorkshopSession.status == SCHEDULED
+        )
+    )
+    if last_end is None or not now - ASK_WITHIN < last_end <= now:
+        return False
+    parent = db.session.get(User, registration.parent_id) if registration.parent_id else None
+    return parent is not None and parent.deleted_at is None and bool(parent.email)
+
+
+def ask_one(registration_id: int, now: datetime | None = None) -> bool:
+    """Ask one family for their evaluation unless they have been asked: one Evaluation
+    row and one email, in one transaction; True if queued."""
+    now = now or utcnow()
+    key = evaluation_key(registration_id)
+    try:
+        with write_transaction():
+            registration = db.session.get(Registration, registration_id, populate_existing=True)
+            if not _still_due(registration, now):
+                return False
+            asked = db.session.scalar(
+                sa.select(Evaluation.id).where(Evaluation.registration_id == registration_id)
+            )
+            queued = db.session.scalar(
+                sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
+            )
+            if asked is not None or queued is not None:
+                return False
+            db.session.add(
+                Evaluation(
+                    registration_id=registration.id,
+                    workshop_id=registration.workshop_id,
+                    asked_at=now,
+                )
+            )
+            db.session.flush()
+            message = notify_evaluation_request(
+                registration, evaluation_url(registration.id), dedupe_key=key
+            )
+            if message is None:
+                raise _NotSent
+            db.session.flush()
+            return True
+    except _NotSent:
+        return False
+    except sa.exc.IntegrityError:
+        # Another run asked this family between our check and our insert.
+        return False
+
+
+class _NotSent(Exception):
+    """The request could not be emailed: nothing of it is kept."""
 
 
 def ask_for_evaluations(now: datetime | None = None) -> int:
     """Queue the evaluation request of every family whose course has ended and who has
     not been asked yet, each once; returns how many were queued."""
-    return 0
+    now = now or utcnow()
+    return sum(1 for registration_id in due_evaluations(now) if ask_one(registration_id, now))
+
+
+# --- answering --------------------------------------------------------------------------
+
+
+@dataclass
+class EvaluationQuestion:
+    """What the evaluation page shows: the course, the baby's first name, and the
+    answers given so far."""
+
+    evaluation: Evaluation
+    workshop: Workshop
+    centre: Centre
+    baby_name: str
+
+    @property
+    def answered(self) -> bool:
+        """Whether the family has answered (they may still change it)."""
+        return self.evaluation.answered_at is not None
+
+
+def evaluation_question(registration_id: int) -> EvaluationQuestion:
+    """The evaluation a link names; NotFound when the family was never asked, or has
+    since erased their account."""
+    evaluation = db.session.scalar(
+        sa.select(Evaluation)
+        .where(Evaluation.registration_id == registration_id)
+        .execution_options(populate_existing=True)
+    )
+    registration = db.session.get(Registration, registration_id)
+    if evaluation is None or registration is None:
+        raise NotFound(LINK_GONE)
+    parent = db.session.get(User, registration.parent_id) if registration.parent_id else None
+    if parent is None or parent.deleted_at is not None:
+        raise NotFound(LINK_GONE)
+    workshop = db.session.get(Workshop, evaluation.workshop_id)
+    baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
+    return EvaluationQuestion(
+        evaluation=evaluation,
+        workshop=workshop,
+        centre=db.session.get(Centre, workshop.centre_id),
+        baby_name=baby.name if baby is not None else "your baby",
+    )
+
+
+def _confidence(raw, question: str, errors: dict, name: str) -> int | None:
+    """A 1-5 answer, or None with the message under `name`."""
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        errors[name] = f"Choose how confident {question}, from 1 to 5."
+        return None
+    if not text.isdigit() or int(text) not in SCALE:
+        errors[name] = "Choose one of the numbers from 1 (not at all) to 5 (very)."
+        return None
+    return int(text)
+
+
+def check_answers(before, after, helped) -> tuple[dict, dict]:
+    """The answers as they will be kept, and the problems by field name
+    (`confidence_before`, `confidence_after`, `helped`)."""
+    errors: dict[str, str] = {}
+    clean = {
+        "confidence_before": _confidence(
+            before, "you felt before the course", errors, "confidence_before"
+        ),
+        "confidence_after": _confidence(after, "you feel now", errors, "confidence_after"),
+    }
+    text = str(helped or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(text) > HELPED_MAX:
+        errors["helped"] = (
+            f"Please keep this to {HELPED_MAX} characters (it has {len(text)})."
+        )
+    clean["helped"] = text
+    return clean, errors
+
+
+def answer_evaluation(registration_id: int, *, before, after, helped="", public=False,
+                      now: datetime | None = None) -> Evaluation:
+    """Keep a family's answers (or their changed answers): confidence before and after
+    (1-5), what helped (optional, up to HELPED_MAX characters) and whether their words
+    may be shown publicly, without their name. Nothing is saved when anything is wrong."""
+    clean, errors = check_answers(before, after, helped)
+    if errors:
+        raise Invalid("Please check the answers.", errors)
+    with write_transaction():
+        question = evaluation_question(registration_id)
+        evaluation = question.evaluation
+        evaluation.confidence_before = clean["confidence_before"]
+        evaluation.confidence_after = clean["confidence_after"]
+        evaluation.helped = clean["helped"]
+        evaluation.public = bool(public)
+        evaluation.answered_at = now or utcnow()
+        db.session.flush()
+    return evaluation

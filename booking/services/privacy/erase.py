@@ -12,6 +12,10 @@ health answers, the parent's "Ready for <day>?" answers, and the instructor's
 clearance of a booking (its note, and even when it was given, since a clearance says
 the baby had a condition needing a doctor's word). A baby's due date goes with its
 name: being born early is health data too.
+
+What a family took home and said about a course goes too: their home-practice sheets
+are deleted, and their course evaluations keep only the numbers (confidence before
+and after, for the course's figures), losing the words and the consent to show them.
 """
 
 import re
@@ -26,17 +30,20 @@ from booking.extensions import db
 from booking.models import (
     ApiToken,
     Baby,
+    Evaluation,
     HealthForm,
     HealthRecord,
     InstructorProfile,
     OutboxMessage,
     PasswordResetToken,
     Payment,
+    PracticeSheet,
     Refund,
     Registration,
     SessionReadiness,
     User,
     Workshop,
+    WorkshopSession,
     utcnow,
 )
 from booking.models.outbox import SENT
@@ -120,6 +127,34 @@ def _forget_health(baby_ids: list[int], registrations) -> None:
         sa.update(Registration)
         .where(Registration.id.in_(registrations), _has_clearance())
         .values(**NO_CLEARANCE)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# An evaluation with no words: what erasure and expiry leave (the numbers stay).
+NO_WORDS = {"helped": "", "public": False}
+
+
+def _has_words():
+    """SQL: the evaluation still holds the family's words or their consent to show them."""
+    return sa.or_(Evaluation.helped != "", Evaluation.public.is_(True))
+
+
+def _forget_learning(user_id: int, registrations) -> None:
+    """Delete the person's home-practice sheets, and take the words (and the consent to
+    show them) out of the evaluations of the given registrations (a select of ids)."""
+    db.session.execute(
+        sa.delete(PracticeSheet).where(
+            sa.or_(
+                PracticeSheet.parent_id == user_id,
+                PracticeSheet.registration_id.in_(registrations),
+            )
+        )
+    )
+    db.session.execute(
+        sa.update(Evaluation)
+        .where(Evaluation.registration_id.in_(registrations), _has_words())
+        .values(**NO_WORDS)
         .execution_options(synchronize_session=False)
     )
 
@@ -291,7 +326,9 @@ def erase_user(user_id: int) -> None:
     places and make-ups still to come stop holding seats; what was paid online
     for them is refunded by the workshop's policy (refund rows); babies keep only
     their month of birth; their health answers, the "Ready for <day>?" answers and
-    the clearances of their bookings are deleted; registrations lose their notes
+    the clearances of their bookings are deleted, and so are their home-practice
+    sheets; their course evaluations keep only the numbers (no words, no consent
+    to show them); registrations lose their notes
     and the reasons typed for their cancellation; payments and refunds stay for the
     accounts, with no name in their reasons (see _scrub_payment_records); the
     account loses its name, email, phone, password, roles, tokens and sessions;
@@ -328,6 +365,7 @@ def erase_user(user_id: int) -> None:
             )
         )
         _forget_health(baby_ids, own_registrations)
+        _forget_learning(user.id, own_registrations)
         _unsign_work(user.id)
         for baby in babies:
             _anonymise_baby(baby)
@@ -378,10 +416,16 @@ class PurgeCounts:
     # Health records deleted: babies' health answers, "Ready for <day>?" answers and
     # bookings' clearances.
     health: int = 0
+    # Evaluations that lost the family's words, and home-practice sheets deleted.
+    evaluations: int = 0
+    sheets: int = 0
 
     @property
     def total(self) -> int:
-        return self.babies + self.registrations + self.emails + self.health
+        return (
+            self.babies + self.registrations + self.emails + self.health
+            + self.evaluations + self.sheets
+        )
 
 
 def _retention_days(days) -> int:
@@ -412,6 +456,32 @@ def _purge_health(expired_workshops) -> int:
     return records + readiness + clearances
 
 
+def _purge_learning(expired_workshops) -> tuple[int, int]:
+    """Take the words out of the evaluations of expired workshops and delete the
+    home-practice sheets of their sessions; returns (evaluations, sheets)."""
+    evaluations = db.session.execute(
+        sa.update(Evaluation)
+        .where(Evaluation.workshop_id.in_(expired_workshops), _has_words())
+        .values(**NO_WORDS)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    expired_registrations = sa.select(Registration.id).where(
+        Registration.workshop_id.in_(expired_workshops)
+    )
+    expired_sessions = sa.select(WorkshopSession.id).where(
+        WorkshopSession.workshop_id.in_(expired_workshops)
+    )
+    sheets = db.session.execute(
+        sa.delete(PracticeSheet).where(
+            sa.or_(
+                PracticeSheet.registration_id.in_(expired_registrations),
+                PracticeSheet.session_id.in_(expired_sessions),
+            )
+        )
+    ).rowcount
+    return evaluations, sheets
+
+
 def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeCounts:
     """Anonymise what is older than the retention time, and say how much (idempotent).
 
@@ -421,8 +491,10 @@ def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeC
     and none in a workshop that ended after the cut-off (or is still to come,
     or cannot be dated); its due date goes and its health answers are deleted.
     Registrations in expired workshops also lose their "Ready for <day>?" answers
-    and their clearance (note, time, who gave it). Sent emails older than the
-    cut-off lose their content. Things already anonymised are not counted again.
+    and their clearance (note, time, who gave it); their evaluations lose the
+    family's words (the numbers stay) and their home-practice sheets are deleted.
+    Sent emails older than the cut-off lose their content. Things already anonymised
+    are not counted again.
     """
     cutoff = (now or utcnow()) - timedelta(days=_retention_days(days))
     with write_transaction():
@@ -463,6 +535,7 @@ def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeC
             _anonymise_baby(baby)
         db.session.flush()
         health = _purge_health(expired_workshops)
+        evaluations, sheets = _purge_learning(expired_workshops)
 
         emails = db.session.execute(
             sa.update(OutboxMessage)
@@ -474,12 +547,15 @@ def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeC
             .values(subject=REDACTED_SUBJECT, body_text="", body_html="", ics=None)
             .execution_options(synchronize_session=False)
         ).rowcount
-    return PurgeCounts(len(babies), registrations, emails, cutoff, health)
+    return PurgeCounts(
+        len(babies), registrations, emails, cutoff, health, evaluations, sheets
+    )
 
 
 def purge_expired(now: datetime | None = None, days: int | None = None) -> int:
-    """Anonymise babies', bookings' and emails' personal data past the retention time,
-    and delete the health data that went with them.
+    """Anonymise babies', bookings', evaluations' and emails' personal data past the
+    retention time, and delete the health data and home-practice sheets that went with
+    them.
 
     Returns how many records were anonymised; a second run right after returns 0.
     """

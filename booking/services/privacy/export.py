@@ -11,10 +11,12 @@ from booking.models import (
     Attendance,
     Baby,
     Centre,
+    Evaluation,
     HealthRecord,
     InstructorProfile,
     OutboxMessage,
     Payment,
+    PracticeSheet,
     Refund,
     Registration,
     SessionReadiness,
@@ -299,6 +301,47 @@ def _payments(registrations: dict[int, Registration]) -> list[dict]:
     return list(payments.values())
 
 
+def _practice_sheets(user_id: int) -> list[dict]:
+    """The home-practice sheets the family was sent, as they were sent."""
+    sheets = db.session.scalars(
+        sa.select(PracticeSheet)
+        .where(PracticeSheet.parent_id == user_id)
+        .order_by(PracticeSheet.session_day, PracticeSheet.week_number, PracticeSheet.id)
+    )
+    return [
+        {
+            "workshop_title": sheet.workshop_title,
+            "week_number": sheet.week_number,
+            "title": sheet.title,
+            "session_day": _day(sheet.session_day),
+            "created_at": _utc(sheet.created_at),
+        }
+        for sheet in sheets
+    ]
+
+
+def _evaluations(user_id: int) -> list[dict]:
+    """The family's evaluations of the courses they took (asked, and answered or not)."""
+    rows = db.session.execute(
+        sa.select(Evaluation, Workshop.title)
+        .join(Registration, Registration.id == Evaluation.registration_id)
+        .join(Workshop, Workshop.id == Evaluation.workshop_id)
+        .where(Registration.parent_id == user_id)
+        .order_by(Evaluation.asked_at, Evaluation.id)
+    )
+    return [
+        {
+            "workshop": title,
+            "confidence_before": evaluation.confidence_before,
+            "confidence_after": evaluation.confidence_after,
+            "helped": evaluation.helped,
+            "public": evaluation.public,
+            "answered_at": _utc(evaluation.answered_at),
+        }
+        for evaluation, title in rows
+    ]
+
+
 def _emails(email: str) -> list[dict]:
     messages = db.session.scalars(
         sa.select(OutboxMessage)
@@ -339,7 +382,8 @@ def export_user_data(user_id: int) -> dict:
     the payment's currency, with the same amount as text ("£60.00") beside them.
     Each baby's health answers come with each question as it was asked and the
     version of the health-and-safety text agreed to; each booking with its
-    clearance (when an instructor gave one) and "Ready for <day>?" answers.
+    clearance (when an instructor gave one) and "Ready for <day>?" answers; the
+    home-practice sheets sent and the course evaluations asked, with the answers.
     Secrets (password hash, token hashes) are never included, only the fact that
     they exist.
     """
@@ -356,6 +400,8 @@ def export_user_data(user_id: int) -> dict:
         "registrations": registrations,
         "attendance": _attendance(by_id),
         "payments": _payments(by_id),
+        "practice_sheets": _practice_sheets(user.id),
+        "evaluations": _evaluations(user.id),
         "emails": _emails(user.email),
         "api_tokens": _api_tokens(user.id),
     }

@@ -4,9 +4,11 @@ from flask import render_template, request
 
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import InvalidQuery, parse_search
+from booking.services.plans import evaluation_results
 from booking.web.forms import put_domain_error
 from booking.web.public.blueprint import bp
 from booking.web.public.forms import SearchForm
+from booking.web.public.jsonld import centre_jsonld, instructor_jsonld
 
 HOME_LISTINGS = 6
 PROFILE_LISTINGS = 20
@@ -53,15 +55,31 @@ def centres():
 
 @bp.route("/centres/<slug>")
 def centre_detail(slug: str):
-    """A centre's profile: address, contact, access notes and its upcoming classes."""
+    """A centre's profile: address, contact, access notes, its upcoming classes and
+    what families agreed to say publicly about its courses."""
     centre = catalogue.get_centre(slug)
     upcoming = catalogue.upcoming(PROFILE_LISTINGS, centre=centre.slug)
-    return render_template("public/centre.html", centre=centre, upcoming=upcoming)
+    quotes = evaluation_results.centre_quotes(centre.id)
+    return render_template(
+        "public/centre.html",
+        centre=centre,
+        upcoming=upcoming,
+        quotes=quotes,
+        jsonld=centre_jsonld(centre, quotes),
+    )
 
 
 @bp.route("/instructors/<int:user_id>")
 def instructor_detail(user_id: int):
-    """An instructor's profile: qualification, bio, topics, centres and classes."""
+    """An instructor's profile: qualification, bio, topics, centres, classes and what
+    families agreed to say publicly about their courses."""
     instructor = catalogue.get_instructor(user_id)
     upcoming = catalogue.upcoming(PROFILE_LISTINGS, instructor=instructor.user.id)
-    return render_template("public/instructor.html", instructor=instructor, upcoming=upcoming)
+    quotes = evaluation_results.instructor_quotes(instructor.user.id)
+    return render_template(
+        "public/instructor.html",
+        instructor=instructor,
+        upcoming=upcoming,
+        quotes=quotes,
+        jsonld=instructor_jsonld(instructor, quotes),
+    )
