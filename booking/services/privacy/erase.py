@@ -31,6 +31,7 @@ from booking.models import (
     ApiToken,
     Baby,
     Evaluation,
+    HealthConsent,
     HealthForm,
     HealthRecord,
     InstructorProfile,
@@ -120,6 +121,9 @@ def _forget_health(baby_ids: list[int], registrations) -> None:
     clearances of the given registrations (a select of their ids)."""
     if baby_ids:
         db.session.execute(sa.delete(HealthRecord).where(HealthRecord.baby_id.in_(baby_ids)))
+        db.session.execute(
+            sa.delete(HealthConsent).where(HealthConsent.baby_id.in_(baby_ids))
+        )
     db.session.execute(
         sa.delete(SessionReadiness).where(SessionReadiness.registration_id.in_(registrations))
     )
@@ -436,12 +440,23 @@ def _retention_days(days) -> int:
     return days
 
 
-def _purge_health(expired_workshops) -> int:
+def _purge_health(expired_workshops, cutoff: datetime) -> int:
     """Delete the health answers of anonymised babies, and the "Ready for <day>?"
     answers and clearances of bookings in expired workshops; returns how many."""
     anonymised = sa.select(Baby.id).where(Baby.name_key == _erased_key_sql())
+    # Answers given for a baby who never went on to book: kept no longer than the
+    # retention time after they were last changed.
+    never_booked = sa.select(Baby.id).where(
+        ~sa.select(Registration.id).where(Registration.baby_id == Baby.id).exists()
+    )
+    stale = sa.select(HealthRecord.baby_id).where(
+        HealthRecord.baby_id.in_(never_booked), HealthRecord.updated_at < cutoff
+    )
+    gone = sa.union(anonymised, stale).subquery()
+    gone_ids = sa.select(gone.c[0])
+    db.session.execute(sa.delete(HealthConsent).where(HealthConsent.baby_id.in_(gone_ids)))
     records = db.session.execute(
-        sa.delete(HealthRecord).where(HealthRecord.baby_id.in_(anonymised))
+        sa.delete(HealthRecord).where(HealthRecord.baby_id.in_(gone_ids))
     ).rowcount
     expired = sa.select(Registration.id).where(Registration.workshop_id.in_(expired_workshops))
     readiness = db.session.execute(
@@ -534,7 +549,7 @@ def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeC
         for baby in babies:
             _anonymise_baby(baby)
         db.session.flush()
-        health = _purge_health(expired_workshops)
+        health = _purge_health(expired_workshops, cutoff)
         evaluations, sheets = _purge_learning(expired_workshops)
 
         emails = db.session.execute(

@@ -12,6 +12,7 @@ from booking.models import (
     Baby,
     Centre,
     Evaluation,
+    HealthConsent,
     HealthRecord,
     InstructorProfile,
     OutboxMessage,
@@ -106,6 +107,29 @@ def _health(record: HealthRecord | None) -> dict | None:
     }
 
 
+def _consents(baby_ids: list[int]) -> dict[int, list[dict]]:
+    """Each baby's consents to share its health answers: with which centre, to which
+    version of the text, and when."""
+    found: dict[int, list[dict]] = {}
+    if not baby_ids:
+        return found
+    rows = db.session.execute(
+        sa.select(HealthConsent, Centre.name)
+        .outerjoin(Centre, Centre.id == HealthConsent.centre_id)
+        .where(HealthConsent.baby_id.in_(baby_ids))
+        .order_by(HealthConsent.id)
+    )
+    for consent, centre_name in rows:
+        found.setdefault(consent.baby_id, []).append(
+            {
+                "shared_with": centre_name or "nobody (kept on the account only)",
+                "consent_version": consent.consent_key,
+                "consented_at": _utc(consent.consented_at),
+            }
+        )
+    return found
+
+
 def _babies(user_id: int) -> list[dict]:
     babies = list(
         db.session.scalars(sa.select(Baby).where(Baby.parent_id == user_id).order_by(Baby.id))
@@ -118,6 +142,7 @@ def _babies(user_id: int) -> list[dict]:
                 sa.select(HealthRecord).where(HealthRecord.baby_id.in_([b.id for b in babies]))
             )
         }
+    consents = _consents([b.id for b in babies])
     return [
         {
             "id": baby.id,
@@ -128,6 +153,7 @@ def _babies(user_id: int) -> list[dict]:
             "notes": baby.notes,
             "created_at": _utc(baby.created_at),
             "health": _health(records.get(baby.id)),
+            "health_consents": consents.get(baby.id, []),
         }
         for baby in babies
     ]
