@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Baby, HealthRecord, Registration, User
+from booking.models import Baby, HealthConsent, HealthRecord, Registration, User
 from booking.services.health import answers
-from booking.services.health.questions import PRODUCT_FORM, save_centre_form
+from booking.services.health.questions import PRODUCT_FORM, current_form, save_centre_form
 from tests.html_checker import html_errors
 
 BORN = date.today() - timedelta(weeks=12)
@@ -77,6 +77,12 @@ def is_done(app, parent_id, registration_id) -> bool:
         return answers.health_check(parent_id, registration_id).done
 
 
+def shared_with(app, baby_id, centre_id) -> bool:
+    """Whether the centre's instructors and staff may read the baby's answers."""
+    with app.app_context():
+        return baby_id in answers.shared_records([baby_id], centre_id)
+
+
 def test_a_baby_born_early_is_booked_by_corrected_age(client, app, parent, make_workshop):
     # 12 weeks from birth at the first session, 7 weeks corrected.
     young = make_workshop(title="Little ones", min_age_weeks=6, max_age_weeks=9, starts_in_days=1)
@@ -125,11 +131,13 @@ def test_a_due_date_that_cannot_be_right_is_refused_beside_its_field(
 
 
 def test_health_questions_asked_once_then_one_tap_for_the_next_course(
-    client, app, parent, make_workshop
+    client, app, parent, make_centre, make_workshop
 ):
-    first = make_workshop(title="First course", min_age_weeks=6, max_age_weeks=30)
-    second = make_workshop(title="Second course", min_age_weeks=6, max_age_weeks=30,
-                           starts_in_days=40)
+    centre = make_centre(name="Riverside Hub")
+    first = make_workshop(centre=centre, title="First course", min_age_weeks=6,
+                          max_age_weeks=30)
+    second = make_workshop(centre=centre, title="Second course", min_age_weeks=6,
+                           max_age_weeks=30, starts_in_days=40)
     response = book_new_baby(client, first.id)
     registration = registration_of(app, first.id)
     health_url = f"/account/bookings/{registration.id}/health"
@@ -177,12 +185,14 @@ def test_health_questions_asked_once_then_one_tap_for_the_next_course(
     record = record_of(app, registration.baby_id)
     assert record is not None and record.consent_key == PRODUCT_FORM.consent_key
     assert is_done(app, parent.id, registration.id)
+    assert shared_with(app, registration.baby_id, centre.id)
     bookings = text(client.get("/account/bookings"))
     assert "health answers are saved" in bookings
     assert "Peanuts" not in bookings  # the details never travel in a flashed message
     assert "Health questions for Pip" not in bookings
 
-    # The next course: one tap, nothing asked again.
+    # The next course at the same centre: one tap, nothing asked again. Saving the
+    # answers confirmed only the booking in hand, so this one still waits for its tap.
     response = client.post(
         f"/classes/{second.id}/book", data={"baby_id": str(registration.baby_id), "consent": "y"}
     )
@@ -208,11 +218,63 @@ def test_health_questions_asked_once_then_one_tap_for_the_next_course(
     page = text(client.get(f"{second_url}?update=1"))
     assert 'id="q-allergy-yes" value="yes" checked' in page
     assert "Peanuts" in page and "you need not tick it again" in page
-    changed = client.post(second_url, data=health_data(other="Likes a warm room"))
+    changed = client.post(second_url, data=health_data(consent=False, other="Likes a warm room"))
     assert changed.status_code == 302
     assert record_of(app, registration.baby_id).revision == record.revision + 1
-    assert is_done(app, parent.id, registration.id)
     assert is_done(app, parent.id, second_registration.id)
+    # The changed answers confirm only the booking they were given for: the first
+    # course asks for its own one tap before its class.
+    assert not is_done(app, parent.id, registration.id)
+    bookings = text(client.get("/account/bookings"))
+    assert "Confirm Pip's health answers for this class (one tap)" in bookings
+    assert client.post(health_url, data={"action": "confirm"}).status_code == 302
+    assert is_done(app, parent.id, registration.id)
+
+
+def test_a_class_at_another_centre_asks_to_share_the_answers_with_it(
+    client, app, parent, make_centre, make_workshop
+):
+    home, other = make_centre(name="Riverside Hub"), make_centre(name="Harbour Clinic")
+    first = make_workshop(centre=home, min_age_weeks=6, max_age_weeks=30)
+    elsewhere = make_workshop(centre=other, min_age_weeks=6, max_age_weeks=30,
+                              starts_in_days=40)
+    book_new_baby(client, first.id)
+    registration = registration_of(app, first.id)
+    baby_id = registration.baby_id
+    url = f"/account/bookings/{registration.id}/health"
+    assert client.post(url, data=health_data(allergy="Peanuts")).status_code == 302
+    assert shared_with(app, baby_id, home.id)
+    # The consent named Riverside Hub: Harbour Clinic sees nothing yet.
+    assert not shared_with(app, baby_id, other.id)
+
+    client.post(f"/classes/{elsewhere.id}/book", data={"baby_id": str(baby_id), "consent": "y"})
+    far = registration_of(app, elsewhere.id)
+    far_url = f"/account/bookings/{far.id}/health"
+    assert "Confirm Pip's health answers for this class (one tap)" in text(
+        client.get("/account/bookings")
+    )
+    # One tap still, with the consent that names the new centre's staff.
+    page = text(client.get(far_url))
+    assert "Nothing has changed" in page and "Peanuts" in page
+    assert 'name="q-unwell"' not in page
+    assert 'name="consent"' in page and "the staff of Harbour Clinic" in page
+    refused = client.post(far_url, data={"action": "confirm"})
+    assert refused.status_code == 422
+    page = text(refused)
+    assert 'id="consent-error"' in page and "Please tick to agree" in page
+    assert not is_done(app, parent.id, far.id)
+    assert not shared_with(app, baby_id, other.id)
+
+    assert client.post(far_url, data={"action": "confirm", "consent": "y"}).status_code == 302
+    assert is_done(app, parent.id, far.id)
+    assert shared_with(app, baby_id, other.id)
+    assert is_done(app, parent.id, registration.id), "the first booking stays confirmed"
+    with app.app_context():
+        consents = db.session.scalars(
+            sa.select(HealthConsent).where(HealthConsent.baby_id == baby_id)
+        ).all()
+        assert {c.centre_id for c in consents} == {home.id, other.id}
+        assert {c.consent_key for c in consents} == {PRODUCT_FORM.consent_key}
 
 
 def test_a_new_version_of_the_centres_questions_asks_for_consent_again(
@@ -234,24 +296,56 @@ def test_a_new_version_of_the_centres_questions_asks_for_consent_again(
         )
     assert not is_done(app, parent.id, registration.id)
     assert "Our own note: no nut oils here." in text(client.get(f"/classes/{workshop.id}"))
+    # The same questions with a new note: the answers stand, the text is agreed again.
     bookings = text(client.get("/account/bookings"))
-    assert "Health questions for Pip have changed" in bookings
+    assert "Confirm Pip's health answers for this class (one tap)" in bookings
 
     page = text(client.get(url))
-    assert "Nothing has changed" not in page
-    assert "have changed since you last answered" in page
     assert "Our own note: no nut oils here." in page
     assert "the staff of Riverside Hub" in page
-    # One tap is not enough now: the text changed.
+    # One tap is not enough now: the text changed, so it needs the consent tick too.
+    assert "Nothing has changed" in page and 'name="consent"' in page
     refused = client.post(url, data={"action": "confirm"})
-    assert refused.status_code == 422
+    assert refused.status_code == 422 and 'id="consent-error"' in text(refused)
     assert not is_done(app, parent.id, registration.id)
+    update = text(client.get(f"{url}?update=1"))
+    assert "are new to you for this centre" in update
+    assert "you need not tick it again" not in update
     refused = client.post(url, data=health_data(form, consent=False))
     assert refused.status_code == 422 and 'id="consent-error"' in text(refused)
     assert not is_done(app, parent.id, registration.id)
-    assert client.post(url, data=health_data(form)).status_code == 302
+    confirmed = client.post(url, data={"action": "confirm", "consent": "y"})
+    assert confirmed.status_code == 302
     assert is_done(app, parent.id, registration.id)
     assert record_of(app, registration.baby_id).consent_key == form.consent_key
+    with app.app_context():
+        assert answers.consent_for(registration.baby_id, centre.id).consent_key == (
+            form.consent_key
+        )
+
+    # Saving the same questions again is no new version: nothing is asked again.
+    with app.app_context():
+        again = save_centre_form(
+            db.session.get(User, staff.id), centre.id, rows, "Our own note: no nut oils here."
+        )
+        assert again.key == form.key
+    assert is_done(app, parent.id, registration.id)
+
+    # A new question: the questionnaire, with the answers so far filled in.
+    with app.app_context():
+        added = save_centre_form(
+            db.session.get(User, staff.id), centre.id,
+            rows + [{"text": "Does your baby have reflux?", "kind": "tell", "flag": "Reflux"}],
+            "Our own note: no nut oils here.",
+        )
+    reflux = f"c{centre.id}_reflux"
+    assert added.question(reflux) is not None
+    assert "Health questions for Pip have changed" in text(client.get("/account/bookings"))
+    page = text(client.get(url))
+    assert "Nothing has changed" not in page
+    assert f'name="q-{reflux}"' in page and 'id="q-hips-no" value="no" checked' in page
+    assert client.post(url, data=health_data(added)).status_code == 302
+    assert is_done(app, parent.id, registration.id)
 
 
 def test_the_babys_own_health_page(client, app, parent, make_baby, make_workshop):
@@ -268,14 +362,57 @@ def test_the_babys_own_health_page(client, app, parent, make_baby, make_workshop
     assert "Dry patches" in page and "Update the answers" in page
     assert "Nothing has changed" not in page
 
-    # Booked: the one tap confirms them for the class.
+    # Kept outside any booking: shared with no centre.
+    with app.app_context():
+        assert answers.consent_for(baby.id, None) is not None
+
+    # Booked: the one tap (with the consent for the class's centre) confirms them.
     workshop = make_workshop(min_age_weeks=6, max_age_weeks=30)
     client.post(f"/classes/{workshop.id}/book", data={"baby_id": str(baby.id), "consent": "y"})
     registration = registration_of(app, workshop.id)
     assert not is_done(app, parent.id, registration.id)
-    assert "Nothing has changed" in text(client.get(url))
-    assert client.post(url, data={"action": "confirm"}).status_code == 302
+    assert not shared_with(app, baby.id, workshop.centre_id)
+    page = text(client.get(url))
+    assert "Nothing has changed" in page and 'name="consent"' in page
+    refused = client.post(url, data={"action": "confirm"})
+    assert refused.status_code == 422 and 'id="consent-error"' in text(refused)
+    assert not is_done(app, parent.id, registration.id)
+    assert client.post(url, data={"action": "confirm", "consent": "y"}).status_code == 302
     assert is_done(app, parent.id, registration.id)
+    assert shared_with(app, baby.id, workshop.centre_id)
+
+
+def test_the_parent_deletes_the_answers_and_every_consent(
+    client, app, parent, make_workshop
+):
+    workshop = make_workshop(min_age_weeks=6, max_age_weeks=30)
+    book_new_baby(client, workshop.id)
+    registration = registration_of(app, workshop.id)
+    baby_id = registration.baby_id
+    url = f"/account/bookings/{registration.id}/health"
+    assert client.post(url, data=health_data(heart="Murmur")).status_code == 302
+    assert is_done(app, parent.id, registration.id)
+    page = text(client.get(f"/account/babies/{baby_id}/health"))
+    delete_url = f"/account/babies/{baby_id}/health/delete"
+    assert f'action="{delete_url}"' in page and "Delete Pip's health answers" in page
+
+    assert client.get(delete_url).status_code == 405
+    response = client.post(delete_url)
+    assert response.status_code == 302 and response.headers["Location"] == "/account/babies"
+    babies = text(client.get("/account/babies"))
+    assert "health answers are deleted" in babies and "Murmur" not in babies
+    assert record_of(app, baby_id) is None
+    assert not shared_with(app, baby_id, workshop.centre_id)
+    with app.app_context():
+        assert db.session.scalar(
+            sa.select(sa.func.count(HealthConsent.id)).where(HealthConsent.baby_id == baby_id)
+        ) == 0
+        assert current_form(workshop.centre_id).for_centre == workshop.centre_id
+    # Asked again before the class, from the start.
+    assert not is_done(app, parent.id, registration.id)
+    assert "Health questions for Pip: answer them before the class" in text(
+        client.get("/account/bookings")
+    )
 
 
 def test_another_parent_reaches_no_health_page(
@@ -297,6 +434,8 @@ def test_another_parent_reaches_no_health_page(
         assert "Murmur" not in text(response)
         assert client.post(url, data=health_data()).status_code == 404
         assert client.post(url, data={"action": "confirm"}).status_code == 404
+    refused = client.post(f"/account/babies/{registration.baby_id}/health/delete")
+    assert refused.status_code == 404
     record = record_of(app, registration.baby_id)
     assert record.revision == 1 and "Murmur" in str(record.answers)
     assert client.get("/account/bookings/999999/health").status_code == 404

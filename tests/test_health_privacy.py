@@ -13,6 +13,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from booking.extensions import db
 from booking.models import (
     Baby,
+    HealthConsent,
     HealthRecord,
     OutboxMessage,
     Registration,
@@ -25,7 +26,7 @@ from booking.services.accounts.feed_tokens import issue_feed_token
 from booking.services.booking.book import book_place
 from booking.services.booking.reminders import send_reminders
 from booking.services.health import answers, clearance, readiness
-from booking.services.health.questions import PRODUCT_FORM
+from booking.services.health.questions import PRODUCT_FORM, current_form
 from booking.services.privacy.erase import erase_user, purge_counts
 from booking.services.privacy.export import export_user_data
 
@@ -108,11 +109,19 @@ def world(app, make_centre, make_user, make_baby, make_workshop):
 
 
 def give_answers(world):
-    """The parent's answers with a marker in the details and in "anything else"."""
+    """The parent's answers for the course's booking, with a marker in the details and
+    in "anything else", shared with the course's centre."""
     return answers.save_answers(
-        world["parent"].id, world["baby"].id, PRODUCT_FORM, answers_with_hips(),
-        f"Sleeps after feeds {OTHER_MARKER}", consent=True,
+        world["parent"].id, world["baby"].id, current_form(world["centre"].id),
+        answers_with_hips(), f"Sleeps after feeds {OTHER_MARKER}", consent=True,
+        registration_id=world["registration_id"],
     )
+
+
+def consents_of(baby_id: int) -> list[HealthConsent]:
+    return list(db.session.scalars(
+        sa.select(HealthConsent).where(HealthConsent.baby_id == baby_id)
+    ))
 
 
 def capture_logs(caplog) -> None:
@@ -163,6 +172,11 @@ def test_the_export_holds_the_answers_due_date_consent_clearance_and_readiness(c
     assert health["consent_version"] == PRODUCT_FORM.consent_key
     assert health["consented_at"].endswith("+00:00") and health["updated_at"]
     assert health["revision"] == 1
+    # Who the parent agreed to share them with: the course's centre.
+    [consent] = baby["health_consents"]
+    assert consent["shared_with"] == "Riverside Hub"
+    assert consent["consent_version"] == PRODUCT_FORM.consent_key
+    assert consent["consented_at"].endswith("+00:00")
 
     [booking] = data["registrations"]
     assert booking["consent_version"] == PRODUCT_FORM.consent_key
@@ -194,14 +208,19 @@ def test_erasure_deletes_answers_readiness_due_date_and_clearance(ctx, world):
     session = first_session(world["course"].id)
     readiness.answer_readiness(world["registration_id"], session.id, "immunised",
                                parent_id=world["parent"].id)
-    other_record = answers.save_answers(
-        world["other_parent"].id, db.session.scalar(
-            sa.select(Baby.id).where(Baby.parent_id == world["other_parent"].id)
-        ), PRODUCT_FORM, answers_with_hips("Other family's words"), "", consent=True,
+    other_baby_id = db.session.scalar(
+        sa.select(Baby.id).where(Baby.parent_id == world["other_parent"].id)
     )
+    other_record = answers.save_answers(
+        world["other_parent"].id, other_baby_id, current_form(world["centre"].id),
+        answers_with_hips("Other family's words"), "", consent=True,
+    )
+    assert consents_of(world["baby"].id) and consents_of(other_baby_id)
 
     erase_user(world["parent"].id)
     db.session.expire_all()
+
+    assert consents_of(world["baby"].id) == [], "the consents to share them go too"
 
     assert db.session.scalar(
         sa.select(HealthRecord).where(HealthRecord.baby_id == world["baby"].id)
@@ -217,6 +236,7 @@ def test_erasure_deletes_answers_readiness_due_date_and_clearance(ctx, world):
     assert registration.clearance_note == "" and registration.cleared_fingerprint == ""
     assert registration.cleared_at is None and registration.cleared_by_id is None
     assert db.session.get(HealthRecord, other_record.id) is not None, "other families keep theirs"
+    assert len(consents_of(other_baby_id)) == 1
 
 
 def test_erasing_staff_keeps_their_clearances_without_naming_them(ctx, world):
@@ -259,9 +279,10 @@ def test_purge_after_the_retention_time_deletes_health_data_once(
                                         status="well"))
         registrations[key] = registration.id
     db.session.commit()
-    for baby in (olive, rory):
-        answers.save_answers(parent.id, baby.id, PRODUCT_FORM, answers_with_hips(), "",
-                             consent=True)
+    for baby, workshop in ((olive, old), (rory, recent)):
+        answers.save_answers(parent.id, baby.id, current_form(workshop.centre_id),
+                             answers_with_hips(), "", consent=True)
+    assert len(consents_of(olive.id)) == len(consents_of(rory.id)) == 1
 
     counts = purge_counts(days=365)
     assert counts.health == 3  # Olive's answers, her readiness answer, her clearance
@@ -269,6 +290,7 @@ def test_purge_after_the_retention_time_deletes_health_data_once(
     db.session.expire_all()
 
     assert answers.record_of(olive.id) is None
+    assert consents_of(olive.id) == []
     assert db.session.get(Baby, olive.id).due_date is None
     old_booking = db.session.get(Registration, registrations["olive"])
     assert (old_booking.clearance_note, old_booking.cleared_at, old_booking.cleared_fingerprint) \
@@ -279,6 +301,7 @@ def test_purge_after_the_retention_time_deletes_health_data_once(
         )
     ) == 0
     assert answers.record_of(rory.id) is not None, "a class still to come keeps the answers"
+    assert len(consents_of(rory.id)) == 1
     assert db.session.get(Baby, rory.id).due_date is not None
     recent_booking = db.session.get(Registration, registrations["rory"])
     assert recent_booking.clearance_note == "GP letter seen"
@@ -311,7 +334,7 @@ def test_the_purge_command_names_the_health_records(runner, ctx, make_user, make
 def test_saving_answers_and_clearing_log_no_answer(ctx, world, caplog):
     capture_logs(caplog)
     give_answers(world)
-    answers.confirm_unchanged(world["parent"].id, world["registration_id"])
+    assert answers.confirm_unchanged(world["parent"].id, world["registration_id"]) == 1
     clearance.clear_booking(
         db.session.get(User, world["teacher"].id), world["registration_id"],
         f"GP letter seen {NOTE_MARKER}",
@@ -435,6 +458,40 @@ def test_staff_of_another_centre_cannot_read_them(app, answered):
     response = client.get(f"/manage/workshops/{answered['course'].id}/registrations")
     assert response.status_code == 404
     no_markers(response.get_data(as_text=True), "another centre's staff")
+
+
+def test_answers_kept_outside_a_booking_reach_no_centre(app, world):
+    with app.app_context():
+        answers.save_answers(
+            world["parent"].id, world["baby"].id, PRODUCT_FORM, answers_with_hips(),
+            f"Sleeps after feeds {OTHER_MARKER}", consent=True,
+        )
+        assert answers.record_of(world["baby"].id) is not None
+        assert not answers.shared_records([world["baby"].id], world["centre"].id)
+    course_id = world["course"].id
+    roster = as_user(app, "teacher@example.org").get(f"/teach/workshops/{course_id}")
+    assert roster.status_code == 200
+    no_markers(roster.get_data(as_text=True), "a roster before consent for the centre")
+    manage = as_user(app, "staff@example.org").get(
+        f"/manage/workshops/{course_id}/registrations"
+    )
+    no_markers(manage.get_data(as_text=True), "the bookings page before consent")
+
+
+def test_withdrawing_consent_hides_and_deletes_them(app, answered):
+    course_id = answered["course"].id
+    parent = as_user(app, "parent@example.org")
+    response = parent.post(f"/account/babies/{answered['baby'].id}/health/delete")
+    assert response.status_code == 302
+    with app.app_context():
+        assert answers.record_of(answered["baby"].id) is None
+        assert consents_of(answered["baby"].id) == []
+    roster = as_user(app, "teacher@example.org").get(f"/teach/workshops/{course_id}")
+    assert roster.status_code == 200
+    text = roster.get_data(as_text=True)
+    # The answers, and the clearance given for them, are gone.
+    no_markers(text, "the roster after the consent was withdrawn")
+    assert "Health questions not answered" in text
 
 
 def test_an_admin_without_a_staff_role_does_not_read_them(app, answered):

@@ -6,6 +6,7 @@ centre's health questions page."""
 import csv
 import io
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +18,8 @@ from booking.services.booking.book import book_place
 from booking.services.booking.places import age_text
 from booking.services.courses.absences import report_absence
 from booking.services.courses.makeups import book_makeup
-from booking.services.health.answers import save_answers
+from booking.services.health.access import SHOWN_AFTER_END
+from booking.services.health.answers import confirm_unchanged, save_answers
 from booking.services.health.questions import PRODUCT_FORM, current_form
 from booking.services.health.readiness import answer_readiness
 from booking.timefmt import to_local
@@ -72,10 +74,11 @@ def world(app, make_centre, make_user, make_workshop, make_baby):
 
 
 def answer(app, world, other="", **yes):
-    """The parent answers the product's questions for the baby."""
+    """The parent answers the questions of the course's centre (the product's) for the
+    booking, agreeing to share them with that centre."""
     with app.app_context():
-        save_answers(world["parent"].id, world["baby"].id, PRODUCT_FORM, all_no(**yes), other,
-                     consent=True)
+        save_answers(world["parent"].id, world["baby"].id, current_form(world["centre"].id),
+                     all_no(**yes), other, consent=True, registration_id=world["registration"])
 
 
 def page(client, auth, email, url, status=200):
@@ -291,21 +294,30 @@ def test_api_corrected_age_is_null_when_not_premature(app, client, world, make_b
     assert baby_reply["corrected_age_weeks_at_first_session"] is None
 
 
-def test_not_today_answer_is_a_doll_session_until_the_parent_says_well(
+def test_not_today_answer_is_a_doll_session_and_well_asks_the_instructor_to_check(
     app, client, auth, world
 ):
     answer(app, world, unwell="Temperature on Sunday")
     register = page(client, auth, "teacher@example.org", register_url(world))
-    assert "Doll today" in register
+    assert "Doll today" in register and "Check today" not in register
     assert "Unwell or fever: practise on a doll" in register
     roster = client.get(roster_url(world)).get_data(as_text=True)
     assert "Ada: unwell or fever, practise on a doll" in roster
     with app.app_context():
         answer_readiness(world["registration"], world["sessions"][0], "well")
+    # The parent's "well" for the day does not hide the health answer: the instructor
+    # sees both and checks with the parent before massage.
     register = client.get(register_url(world)).get_data(as_text=True)
-    assert "Doll today" not in register
+    assert "Doll today" not in register and "Check today" in register
+    assert "Unwell or fever (parent says well today: please check)" in register
+    assert "practise on a doll" not in register
+    roster = client.get(roster_url(world)).get_data(as_text=True)
+    assert "Ada: unwell or fever (parent says well today: please check)</span>" in roster
+    assert "please check), practise on a doll" not in roster
     # Other sessions, with no answer for the day, still follow the health answer.
-    assert "Doll today" in client.get(register_url(world, 2)).get_data(as_text=True)
+    assert "Ada: unwell or fever, practise on a doll" in roster  # weeks 2 to 4
+    later = client.get(register_url(world, 2)).get_data(as_text=True)
+    assert "Doll today" in later and "Check today" not in later
 
 
 def test_an_unwell_answer_for_the_day_shows(app, client, auth, world):
@@ -361,12 +373,15 @@ def test_health_questions_page_saves_versions(app, client, auth, world):
         "questions-2-flag": "",
         "safety_note": "Bring a towel. No massage after a feed.",
     }
+    centre_id = world["centre"].id
     response = client.post(url, data=rows)
     assert response.status_code == 302
     with app.app_context():
-        form = current_form(world["centre"].id)
-        assert form.key == f"centre-{world['centre'].id}-v1"
-        assert [q.key for q in form.questions][0] == "hips"
+        form = current_form(centre_id)
+        assert form.key == f"centre-{centre_id}-v1" and form.for_centre == centre_id
+        # Reworded, the hips question is a new question with the centre's own key (an
+        # answer to the product's never carries over to it); so is the new one.
+        assert [q.key for q in form.questions] == [f"c{centre_id}_hips", f"c{centre_id}_reflux"]
         assert [q.flag for q in form.questions] == ["Hips", "Reflux"]
         assert form.safety_note == "Bring a towel. No massage after a feed."
     text = client.get(url).get_data(as_text=True)
@@ -389,6 +404,24 @@ def test_health_questions_page_saves_versions(app, client, auth, world):
         form = current_form(world["centre"].id)
         assert form.version == 2
         assert [q.key for q in form.questions] == [q.key for q in PRODUCT_FORM.questions]
+    # The same questions again: no new version, so no parent is asked to agree again.
+    assert client.post(url, data={"action": "reset"}).status_code == 302
+    with app.app_context():
+        assert current_form(world["centre"].id).version == 2
+
+    # A row with the words of a question asked so far keeps its key.
+    kept = {
+        "questions-0-key": "", "questions-0-text": PRODUCT_FORM.question("hips").text,
+        "questions-0-kind": "clearance", "questions-0-flag": "Hips",
+        "questions-1-key": "", "questions-1-text": "Does your baby have reflux?",
+        "questions-1-kind": "tell", "questions-1-flag": "Reflux",
+        "safety_note": "",
+    }
+    assert client.post(url, data=kept).status_code == 302
+    with app.app_context():
+        form = current_form(centre_id)
+        assert form.version == 3
+        assert [q.key for q in form.questions] == ["hips", f"c{centre_id}_reflux"]
 
 
 def test_health_questions_page_is_for_the_centres_staff(app, client, auth, world):
@@ -398,7 +431,89 @@ def test_health_questions_page_is_for_the_centres_staff(app, client, auth, world
     page(client, auth, "pat@example.org", url, 403)
     page(client, auth, "staff@example.org", "/manage/centres/999999/health-questions", 404)
     with app.app_context():
-        assert current_form(world["centre"].id) is PRODUCT_FORM
+        form = current_form(world["centre"].id)
+        assert (form.key, form.questions) == (PRODUCT_FORM.key, PRODUCT_FORM.questions)
+        assert not form.is_centres_own and form.for_centre == world["centre"].id
+
+
+def test_another_centre_sees_nothing_until_the_parent_shares_the_answers_with_it(
+    app, client, auth, world, make_user, make_workshop
+):
+    answer(app, world, other=OTHER_WORDS, hips=HIPS_WORDS)
+    bath_teacher = make_user(email="bath@example.org", role="instructor",
+                             centre=world["elsewhere"])
+    bath = make_workshop(centre=world["elsewhere"], instructor=bath_teacher,
+                         starts_in_days=40, title="Bath course")
+    with app.app_context():
+        booked = book_place(parent_id=world["parent"].id, workshop_id=bath.id,
+                            baby_id=world["baby"].id, consent=True)
+        registration_id = booked.registration.id
+    bath_roster = f"/teach/workshops/{bath.id}"
+    bath_bookings = f"/manage/workshops/{bath.id}/registrations"
+
+    # Answered and shared with Bristol Hub only: Bath Studio's instructor and staff see
+    # the baby as not answered, and there is nothing for them to clear.
+    roster = page(client, auth, "bath@example.org", bath_roster)
+    assert "Ada" in roster and "Health questions not answered" in roster
+    for words in (HIPS_WORDS, OTHER_WORDS, "Hip dysplasia", "Needs clearance"):
+        assert words not in roster
+    csv_text = client.get(f"{bath_roster}/roster.csv").get_data(as_text=True)
+    assert next(csv.DictReader(io.StringIO(csv_text)))["Flags"] == (
+        "Health questions not answered"
+    )
+    refused = client.post(f"/teach/registrations/{registration_id}/clearance",
+                          data={"note": "GP letter seen"})
+    assert refused.status_code == 422
+    bookings = page(client, auth, "far@example.org", bath_bookings)
+    assert "Health questions not answered" in bookings and HIPS_WORDS not in bookings
+    # Bristol's instructor still reads them.
+    assert HIPS_WORDS in page(client, auth, "teacher@example.org", roster_url(world))
+
+    # The parent agrees to share them with Bath Studio (one tap, with the consent).
+    with app.app_context():
+        assert confirm_unchanged(world["parent"].id, registration_id, consent=True) == 1
+    roster = page(client, auth, "bath@example.org", bath_roster)
+    assert "Needs clearance" in roster and HIPS_WORDS in roster and OTHER_WORDS in roster
+    bookings = page(client, auth, "far@example.org", bath_bookings)
+    assert "Needs clearance" in bookings and HIPS_WORDS in bookings
+    # Still not the Bristol course's roster: that is not Bath's instructor's class.
+    page(client, auth, "bath@example.org", roster_url(world), 404)
+
+
+def test_health_is_shown_until_two_weeks_after_the_last_session(
+    app, client, auth, world, make_workshop
+):
+    assert SHOWN_AFTER_END == timedelta(days=14)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    past = {}
+    for label, ended_days_ago in (("recent", 13), ("old", 15)):
+        workshop = make_workshop(
+            centre=world["centre"], instructor=world["teacher"], sessions=2,
+            starts_at=hour - timedelta(days=ended_days_ago + 7, hours=1),
+            title=f"Past course {label}",
+        )
+        with app.app_context():
+            db.session.add(Registration(
+                workshop_id=workshop.id, baby_id=world["baby"].id,
+                parent_id=world["parent"].id, status="confirmed",
+            ))
+            db.session.commit()
+        past[label] = workshop.id
+    answer(app, world, hips=HIPS_WORDS)
+
+    recent = page(client, auth, "teacher@example.org", f"/teach/workshops/{past['recent']}")
+    assert "Needs clearance" in recent and HIPS_WORDS in recent
+    old = client.get(f"/teach/workshops/{past['old']}").get_data(as_text=True)
+    assert "Ada" in old
+    for words in (HIPS_WORDS, "Needs clearance", "Hip dysplasia",
+                  "Health questions not answered"):
+        assert words not in old
+    bookings = page(client, auth, "staff@example.org",
+                    f"/manage/workshops/{past['old']}/registrations")
+    assert "Ada" in bookings and HIPS_WORDS not in bookings
+    assert "Needs clearance" not in bookings
+    assert HIPS_WORDS in page(client, auth, "staff@example.org",
+                              f"/manage/workshops/{past['recent']}/registrations")
 
 
 def test_print_stylesheet_keeps_details_off_paper(client):
@@ -445,9 +560,9 @@ def test_health_flags_load_in_a_bounded_number_of_queries(
             db.session.commit()
             result = book_place(parent_id=parent.id, workshop_id=world["course"].id,
                                 baby_id=baby.id, consent=True)
-            save_answers(parent.id, baby.id, PRODUCT_FORM,
+            save_answers(parent.id, baby.id, current_form(world["centre"].id),
                          all_no(hips=f"Harness {i}", unwell=f"Cold {i}"), f"Note {i}",
-                         consent=True)
+                         consent=True, registration_id=result.registration.id)
             if i % 2:
                 clearer = world["teacher"] if i % 4 == 1 else world["staff"]
                 clear_booking(db.session.get(User, clearer.id), result.registration.id,

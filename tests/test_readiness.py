@@ -29,9 +29,12 @@ from booking.services.courses.absences import report_absence
 from booking.services.health.answers import record_of, save_answers
 from booking.services.health.questions import PRODUCT_FORM
 from booking.services.health.readiness import (
+    answer_readiness,
+    doll_kind,
     doll_reasons,
     readiness_of,
     readiness_token,
+    ready_link,
 )
 from tests.html_checker import html_errors
 from tests.mailtools import add_registration
@@ -354,6 +357,43 @@ def test_well_with_a_not_today_answer_asks_to_update_them(app, client, course):
     assert "At this session:" not in text
     for word in ("fever", "Tuesday", "Unwell or fever"):
         assert word not in text
+    # The instructor still sees the answer, marked for checking with the parent; the
+    # parent is told nothing of a doll for the day.
+    with app.app_context():
+        session = db.session.get(WorkshopSession, course["sessions"][1])
+        record = record_of(baby.id)
+        baby_row = db.session.get(Baby, baby.id)
+        assert doll_reasons(baby_row, record, "well", session, "Europe/London") == [
+            "Unwell or fever (parent says well today: please check)"
+        ]
+        assert doll_kind(baby_row, record, "well", session, "Europe/London") == ""
+        assert doll_kind(baby_row, record, None, session, "Europe/London") == "doll"
+
+
+def test_after_well_the_reminder_says_nothing_of_a_doll(app, ctx, family, make_workshop):
+    parent, baby = family
+    save_answers(parent.id, baby.id, PRODUCT_FORM, answers(recovering="A broken arm"), "",
+                 consent=True)
+    workshop = make_workshop(starts_at=hour(10), sessions=4)
+    reg = add_registration(app, workshop, parent, baby)
+    first, second = sessions_of(workshop.id)[:2]
+    move(second.id, hour(34))
+    answer_readiness(reg, first.id, "well", parent_id=parent.id)
+    assert ready_link(reg, first.id).doll == ""
+    assert ready_link(reg, second.id).doll == "doll"
+    assert send_reminders() == 2
+    keys = {m.dedupe_key: m for m in outbox()}
+    said_well = keys[f"reminder:{reg}"]
+    not_yet = keys[session_reminder_key(reg, second.id)]
+    for text in (said_well.body_text, said_well.body_html):
+        assert "comes to watch" not in text and "At this session" not in text
+    # A session with no answer yet still follows the health answer (without naming it).
+    assert "comes to watch, and you practise the strokes on a doll" in not_yet.body_text
+    for message in (said_well, not_yet):
+        for text in (message.subject, message.body_text, message.body_html):
+            assert HEALTH_WORDS.search(text) is None
+            for words in ("broken arm", "Recovering", "injury"):
+                assert words not in text
 
 
 def test_a_bad_answer_is_refused(app, client, course):

@@ -10,6 +10,7 @@ from booking.extensions import db
 from booking.models import (
     Baby,
     Centre,
+    HealthConsent,
     HealthRecord,
     InstructorProfile,
     Membership,
@@ -23,7 +24,7 @@ from booking.models import (
 from booking.services.booking.places import eligibility
 
 TABLES = (Centre, User, Membership, InstructorProfile, Baby, Workshop, WorkshopSession,
-          Registration, HealthRecord)
+          Registration, HealthRecord, HealthConsent)
 
 
 def counts() -> dict[str, int]:
@@ -258,7 +259,7 @@ def test_the_demo_parent_has_a_baby_born_early_who_fits_only_by_corrected_age(se
 
 
 def test_the_demo_babies_health_answers_flag_only_ivy_for_clearance(seeded):
-    from booking.services.health.answers import record_of
+    from booking.services.health.answers import consent_for, record_of, shared_records
     from booking.services.health.flags import needs_clearance, record_flags
 
     with seeded.app_context():
@@ -274,6 +275,15 @@ def test_the_demo_babies_health_answers_flag_only_ivy_for_clearance(seeded):
         assert needs_clearance(ivy_booking, ivy_record)
         assert ivy_booking.health_revision == ivy_record.revision
         assert ivy_booking.consent_key == ivy_record.consent_key
+        # Each baby's answers are shared with the centre of the booking they were given
+        # for, and with no other centre.
+        for baby in (leo, ivy):
+            centre_id = db.session.get(Workshop, _booking_of(baby).workshop_id).centre_id
+            assert consent_for(baby.id, centre_id) is not None
+            assert shared_records([baby.id], centre_id)
+            assert db.session.scalar(
+                sa.select(sa.func.count(HealthConsent.id)).where(HealthConsent.baby_id == baby.id)
+            ) == 1
 
 
 def test_the_instructor_roster_shows_needs_clearance(seeded, client):
