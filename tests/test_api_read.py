@@ -12,6 +12,7 @@ from booking.timefmt import local_to_utc
 
 WORKSHOP_KEYS = {
     "payment",
+    "plan",
     "min_places",
     "decision_at",
     "run_confirmed",
@@ -127,6 +128,7 @@ def test_workshop_reads_as_the_product_says(app, client, make_workshop, make_cen
                 "starts_at": "2030-01-15T10:00:00+11:00",
                 "ends_at": "2030-01-15T11:00:00+11:00",
                 "status": "scheduled",
+                "title": "",
             },
             {
                 "id": session_ids[1],
@@ -134,8 +136,10 @@ def test_workshop_reads_as_the_product_says(app, client, make_workshop, make_cen
                 "starts_at": "2030-01-22T10:00:00+11:00",
                 "ends_at": "2030-01-22T11:00:00+11:00",
                 "status": "cancelled",
+                "title": "",
             },
         ],
+        "plan": None,
         "url": f"https://classes.example.org/classes/{w.id}",
     }
 

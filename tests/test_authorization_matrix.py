@@ -22,6 +22,7 @@ from booking.models import (
     InstructorProfile,
     Membership,
     Payment,
+    PracticeSheet,
     Refund,
     Registration,
     User,
@@ -33,7 +34,8 @@ from booking.models.token import hash_secret
 from booking.models.workshop import DRAFT, PUBLISHED
 from booking.services.booking import referrals
 from booking.services.courses import absences, makeups
-from booking.services.health.questions import PRODUCT_FORM
+from booking.services.health.answers import save_answers
+from booking.services.health.questions import PRODUCT_FORM, current_form
 from booking.services.schedule.create import create_workshop
 from booking.timefmt import to_local
 from tests.conftest import _PASSWORD_HASH, PASSWORD, _empty_tables
@@ -184,6 +186,8 @@ CASES = [
     Case("POST", "/account/bookings/{reg}/health", {"parent"}, HEALTH_ANSWERS, shared=True),
     Case("GET", "/account/babies/{baby}/health", {"parent"}),
     Case("POST", "/account/babies/{baby}/health", {"parent"}, HEALTH_ANSWERS, shared=True),
+    # Withdrawing consent deletes the baby's answers (the world's Ada has some).
+    Case("POST", "/account/babies/{baby}/health/delete", {"parent"}, shared=True),
     # "Ready for <day>?": the parent's own booking when logged in; from the reminder,
     # only with the link's own signed token, whoever is logged in.
     Case("GET", "/account/bookings/{reg}/sessions/{session2}/ready", {"parent"}),
@@ -196,6 +200,21 @@ CASES = [
     ),
     Case("GET", "/ready/not-a-signed-token", frozenset()),
     Case("POST", "/ready/not-a-signed-token", frozenset(), {"status": "unwell"}),
+    # A course evaluation: only with the emailed link's own signed token, whoever is
+    # logged in; the results: instructors their own courses, staff their centres'.
+    Case("GET", "/evaluate/not-a-signed-token", frozenset()),
+    Case(
+        "POST",
+        "/evaluate/not-a-signed-token",
+        frozenset(),
+        {"confidence_before": "2", "confidence_after": "4", "helped": "Tummy strokes"},
+    ),
+    Case("GET", "/teach/evaluations", INSTRUCTORS),
+    Case("GET", "/manage/evaluations", ANY_STAFF),
+    Case("GET", "/manage/centres/{centre}/evaluations.csv", STAFF),
+    # Home-practice sheets: the list for anyone signed in, a sheet for its own parent.
+    Case("GET", "/account/practice", SIGNED_IN),
+    Case("GET", "/account/practice/{sheet}", {"parent"}),
     Case("GET", "/account/details", SIGNED_IN),
     Case("POST", "/account/details", SIGNED_IN, {"phone": "07700 900123"}),
     Case(
@@ -237,6 +256,14 @@ CASES = [
     Case("POST", "/teach/specialisms", INSTRUCTORS, {"topics": "sleep"}),
     Case("GET", "/teach/workshops/{workshop}", {"instructor"}),
     Case("GET", "/teach/workshops/{workshop}/roster.csv", {"instructor"}),
+    Case("GET", "/teach/workshops/{workshop}/plans", {"instructor"}),
+    Case(
+        "POST",
+        "/teach/workshops/{workshop}/plans",
+        {"instructor"},
+        {"template": "four-week-course"},
+        shared=True,
+    ),
     Case("GET", "/teach/sessions/{session}/register", {"instructor"}),
     Case(
         "POST",
@@ -295,6 +322,14 @@ CASES = [
     Case("POST", "/manage/workshops/{workshop}/confirm-run", STAFF, shared=True),
     Case("GET", "/manage/workshops/{workshop}/topics", STAFF),
     Case("POST", "/manage/workshops/{workshop}/topics", STAFF, {"topics": "sleep"}, shared=True),
+    Case("GET", "/manage/workshops/{workshop}/plans", STAFF),
+    Case(
+        "POST",
+        "/manage/workshops/{workshop}/plans",
+        STAFF,
+        {"template": "four-week-course"},
+        shared=True,
+    ),
     Case("GET", "/manage/workshops/{quiet}/referrals", STAFF),
     Case(
         "POST",
@@ -327,8 +362,18 @@ CASES = [
         refusals={"staff": (422,)},
     ),
     Case("GET", "/manage/centres/{centre}/health-questions", STAFF),
+    # A new version of the questions (the product's are in force, so "reset" to them
+    # would change nothing).
     Case(
-        "POST", "/manage/centres/{centre}/health-questions", STAFF, {"action": "reset"},
+        "POST",
+        "/manage/centres/{centre}/health-questions",
+        STAFF,
+        {
+            "questions-0-text": "Does your baby have reflux?",
+            "questions-0-kind": "tell",
+            "questions-0-flag": "Reflux",
+            "safety_note": "Bring a towel.",
+        },
         shared=True,
     ),
     # Payments: the figures and their CSV, a fee marked paid at the centre (and the mark
@@ -423,7 +468,8 @@ def _baby(parent, name):
 def _build_world(app) -> dict:
     """Two centres, a user per role, a course with one booking and one waiting entry
     (and a free place), a quiet course, a draft, a spare baby, API tokens for everyone
-    and the parent's feed secret - written in one transaction."""
+    and the parent's feed secret - written in one transaction - then make-ups, a
+    payment awaiting a choice, a practice sheet and Ada's health answers."""
     with app.app_context():
         centre = Centre(slug="matrix-centre", name="Matrix centre", town="Bristol")
         elsewhere = Centre(slug="elsewhere", name="Elsewhere", town="Leeds")
@@ -561,9 +607,25 @@ def _build_world(app) -> dict:
         )
         ids["paid_reg"], ids["cancelled_session"] = dora_reg.id, week_two.id
         ids["payment"] = payment.id
+        # The home-practice sheet the parent had after week 1.
+        sheet = PracticeSheet(
+            dedupe_key=f"practice:{ids['reg']}:{ids['session']}", parent_id=ids["parent"],
+            baby_id=ids["baby"], registration_id=ids["reg"], session_id=ids["session"],
+            workshop_title="Baby massage", centre_name="Matrix centre", week_number=1,
+            weeks=4, session_day=now.date(), title="Week 1: legs and feet",
+        )
+        db.session.add(sheet)
+        db.session.flush()
+        ids["sheet"] = sheet.id
         # Staff marked the rest of Dora's fee paid at the centre (a mark to take back).
         dora_reg.paid_at_centre_at = now
         db.session.commit()
+        # Ada's health answers: no to everything, shared with the centre for her booking.
+        form = current_form(ids["centre"])
+        save_answers(
+            ids["parent"], ids["baby"], form, {q.key: {"answer": "no"} for q in form.questions},
+            "", consent=True, registration_id=ids["reg"],
+        )
         db.session.remove()
     return {"ids": ids}
 
@@ -611,7 +673,7 @@ def _assert_refused(case: Case, role: str, response) -> None:
     where = f"{case} as {role}"
     if role == "anonymous" and case.api:
         assert response.status_code == 401, where
-    elif role == "anonymous" and not case.path.startswith(("/feeds/", "/ready/")):
+    elif role == "anonymous" and not case.path.startswith(("/feeds/", "/ready/", "/evaluate/")):
         assert response.status_code == 302, where
         assert "/login" in response.headers["Location"], where
     else:
@@ -682,6 +744,6 @@ def test_the_matrix_covers_every_protected_endpoint(app):
 _PLACEHOLDERS = (
     "centre", "workshop", "draft", "quiet", "session", "session2", "quiet_session2", "code",
     "credit", "makeup", "reg", "waiting", "baby", "spare_baby", "paid_reg", "cancelled_session",
-    "payment",
+    "payment", "sheet",
     "staff_token", *ROLES, "other_admin",
 )

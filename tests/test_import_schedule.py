@@ -205,7 +205,7 @@ def test_header_problems_are_row_one(ctx, setup):
         "row 1, column colour: unknown column; the columns are centre, title, kind, "
         "instructor_email, first_session, sessions, duration_minutes, capacity, "
         "min_age_weeks, max_age_weeks, price, description, publish and optionally topics, "
-        "min_places, held_places, late_join_until, payment, deposit, refund_fee.",
+        "min_places, held_places, late_join_until, payment, deposit, refund_fee, plan.",
         "row 1, column capacity: missing column: the header row must name it.",
     ]
     doubled = parse_schedule(csv_of(row(), header=HEADER + ",price"))

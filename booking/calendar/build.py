@@ -77,9 +77,12 @@ def session_location(centre: Centre, session: WorkshopSession) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def session_description(workshop: Workshop, extra: list[str] | None = None) -> str:
-    """What to bring, any extra lines, and the class page's address."""
-    lines = []
+def session_description(
+    workshop: Workshop, extra: list[str] | None = None, plan_title: str = ""
+) -> str:
+    """The week's plan title first (when it has one), then what to bring, any extra
+    lines, and the class page's address."""
+    lines = [plan_title] if plan_title else []
     if workshop.status == CANCELLED:
         lines.append("This class has been cancelled.")
     lines.extend(extra or [])
@@ -108,8 +111,10 @@ def session_event(
 ) -> Event:
     """One VEVENT for one session, with every varying value given by the caller.
 
-    Start and end are written in UTC (with Z). The event is CANCELLED when the
-    session or its workshop is, or when the caller says so (a cancelled booking).
+    The description opens with the week's plan title (`plan_title`), so a calendar
+    shows what each week teaches. Start and end are written in UTC (with Z). The
+    event is CANCELLED when the session or its workshop is, or when the caller says
+    so (a cancelled booking).
     """
     is_cancelled = cancelled or session.is_cancelled or workshop.status == CANCELLED
     event = Event()
@@ -120,7 +125,7 @@ def session_event(
     event.add("dtend", _utc(session.ends_at))
     event.add("summary", summary or session_summary(workshop, session, total))
     event.add("location", session_location(centre, session))
-    event.add("description", session_description(workshop, extra))
+    event.add("description", session_description(workshop, extra, session.plan_title))
     event.add("url", class_url(workshop.id))
     event.add("sequence", sequence)
     event.add("status", "CANCELLED" if is_cancelled else "CONFIRMED")

@@ -40,6 +40,8 @@ class SessionData:
     status: str
     revision: int
     updated_at: datetime
+    # The week's plan title ("Week 2: tummy, for wind and colic"), "" when none.
+    plan_title: str = ""
 
     @property
     def is_cancelled(self) -> bool:

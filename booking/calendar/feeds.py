@@ -4,7 +4,9 @@ A feed is described by a `FeedSource` (what to select and what to call it). Its
 version (strong ETag and Last-Modified) comes from one aggregate query, so a
 calendar app polling with If-None-Match is answered without rendering anything.
 Events use the session's stable UID, SEQUENCE = revision and DTSTAMP = the
-session's updated_at, so the same data always renders to the same bytes.
+session's updated_at, so the same data always renders to the same bytes. A session's
+plan title opens its description; writing a plan moves the session's updated_at (never
+its revision), so the version changes with it.
 
 Unlike invites and emails, feeds keep their read queries here, beside the rendering:
 they change nothing, run outside any use case's transaction, and the version query

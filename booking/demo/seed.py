@@ -222,6 +222,7 @@ def _demo_class(spec: DemoClass, centre: Centre, instructor: User, today: date,
         publish=spec.publish,
         topics=spec.topics,
         room="Baby room",
+        plan=spec.plan,
         **spec.extra,
     )
     _payment_terms(workshop, spec)

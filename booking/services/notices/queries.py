@@ -64,6 +64,7 @@ def session_data(session: WorkshopSession) -> SessionData:
         status=session.status,
         revision=session.revision,
         updated_at=session.updated_at,
+        plan_title=session.plan_title or "",
     )
 
 

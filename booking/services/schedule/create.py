@@ -18,6 +18,8 @@ from booking.models import workshop_topic as workshop_topic_table
 from booking.models.workshop import DRAFT, PUBLISHED
 from booking.services.errors import Invalid
 from booking.services.payments.money import to_minor
+from booking.services.plans.apply import copy_template
+from booking.services.plans.templates import get_template
 from booking.services.schedule.workshop_input import DECISION_HOURS_BEFORE, check_workshop
 
 HELD_RELEASE_HOURS_BEFORE = 48
@@ -55,6 +57,7 @@ def create_workshop(
     payment: str | None = None,
     deposit: Decimal | str | None = None,
     refund_fee: Decimal | str | int = 0,
+    plan: str = "",
 ) -> Workshop:
     """Add a workshop and its weekly sessions to the current transaction.
 
@@ -62,7 +65,9 @@ def create_workshop(
     that local time, also across a daylight-saving change; `sessions` may be left out
     for a single class (it has one). `payment` is free, at_centre (the default), online
     or deposit, with a `deposit` for the last; `deposit` and `refund_fee` (the
-    cancellation fee) are in major units like the price. Raises Invalid with
+    cancellation fee) are in major units like the price. `plan` names a plan template
+    (booking.services.plans.templates) whose weeks are copied into the sessions, one
+    for the workshop's kind; blank for none. Raises Invalid with
     {field: message} for every bad field. Adds and flushes, never commits: wrap calls
     in write_transaction() (one import is then all or nothing).
     """
@@ -95,6 +100,7 @@ def create_workshop(
             "payment": payment,
             "deposit": deposit,
             "refund_fee": refund_fee,
+            "plan": plan,
         }
     )
     if errors:
@@ -141,20 +147,23 @@ def _build(clean: dict) -> Workshop:
     )
     db.session.add(workshop)
     db.session.flush()
-    for number, (start, end) in enumerate(times, start=1):
-        db.session.add(
-            WorkshopSession(
-                workshop_id=workshop.id,
-                number=number,
-                starts_at=start,
-                ends_at=end,
-                room=clean["room"],
-            )
+    sessions = [
+        WorkshopSession(
+            workshop_id=workshop.id,
+            number=number,
+            starts_at=start,
+            ends_at=end,
+            room=clean["room"],
         )
+        for number, (start, end) in enumerate(times, start=1)
+    ]
+    db.session.add_all(sessions)
     if clean["topics"]:
         db.session.execute(
             workshop_topic_table.insert(),
             [{"workshop_id": workshop.id, "topic": slug} for slug in clean["topics"]],
         )
     db.session.flush()
+    if clean["plan"]:
+        copy_template(workshop, get_template(clean["plan"]), sessions)
     return workshop

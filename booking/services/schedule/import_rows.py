@@ -64,10 +64,11 @@ class PlannedWorkshop:
         paid = f["payment"].replace("_", " ")
         if f["deposit"] is not None:
             paid += f" {f['deposit']}"
+        plan = f", plan {f['plan']}" if f.get("plan") else ""
         return (
             f"row {self.row}: {f['kind']} {f['title']!r} at {self.centre_name} "
             f"({self.centre_slug}) with {self.instructor_email}, {sessions} {plural} "
-            f"from {when}, {f['capacity']} places, price {f['price']} ({paid}), "
+            f"from {when}, {f['capacity']} places, price {f['price']} ({paid}){plan}, "
             f"{'published' if f['publish'] else 'draft'}"
         )
 

@@ -46,6 +46,7 @@ OPTIONAL_COLUMNS = (
     "payment",
     "deposit",
     "refund_fee",
+    "plan",
 )
 ALL_COLUMNS = COLUMNS + OPTIONAL_COLUMNS
 MAX_BYTES = 1_000_000

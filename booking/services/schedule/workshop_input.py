@@ -19,6 +19,7 @@ from booking.models.workshop import CANCELLED
 from booking.services.accounts.roles import instructor_at
 from booking.services.accounts.users import find_user_by_email
 from booking.services.errors import Invalid
+from booking.services.plans.templates import get_template, plan_fits, plan_slug
 from booking.services.schedule import fields as rules
 from booking.services.schedule.fields import MIN_DURATION, NOT_AN_INSTRUCTOR
 from booking.services.schedule.payment_fields import PAYMENT_FIELDS, check_payment, major
@@ -56,6 +57,8 @@ FIELDS: dict[str, object] = {
     "payment": "",
     "deposit": "",
     "refund_fee": "",
+    # A plan template's slug (booking.services.plans.templates); blank: no plan.
+    "plan": "",
 }
 REQUIRED = tuple(name for name, default in FIELDS.items() if default is None)
 _REQUIRED_LABELS = {
@@ -131,6 +134,11 @@ def validate_workshop_fields(data: dict) -> tuple[dict, dict]:
     check("price", rules.price)
     check("publish", rules.publish)
     check("topics", rules.topics)
+    check("plan", plan_slug)
+    if clean.get("plan") and clean.get("kind"):
+        misfit = plan_fits(get_template(clean["plan"]), clean["kind"])
+        if misfit:
+            errors["plan"] = misfit
     terms, payment_errors = check_payment(
         {name: values[name] for name in PAYMENT_FIELDS},
         None if "price" in errors else clean.get("price"),

@@ -104,9 +104,11 @@ def workshop_reply(workshop: Workshop, waitlist_count: int, topics=()) -> respon
                 "starts_at": iso_local(s.starts_at, tz),
                 "ends_at": iso_local(s.ends_at, tz),
                 "status": s.status,
+                "title": s.plan_title,
             }
             for s in workshop.sessions
         ],
+        plan=workshop.plan_template or None,
         url=absolute_url("public.workshop_detail", workshop_id=workshop.id),
     )
 

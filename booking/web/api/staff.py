@@ -20,7 +20,8 @@ from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import MAX_ID
 from booking.services.errors import CapacityRefused, Conflict, DomainError, Invalid, NotFound
 from booking.services.payments.queries import money_by_registration
-from booking.services.schedule import create, edit, sessions
+from booking.services.plans.apply import edit_workshop_with_plan
+from booking.services.schedule import create, sessions
 from booking.services.schedule.workshop_input import instructor_id_for_email
 from booking.services.teaching import roster
 from booking.timefmt import local_to_utc, to_local
@@ -130,7 +131,8 @@ def create_workshop():
     "(waiting parents move up at once; never below confirmed or held places, nor below the "
     "people expected at any session still to come: 409); publish, return to draft (only "
     "with nobody booked) or cancel (on its own, with an optional cancel_reason; everyone "
-    "booked is told). All in one transaction, so a refused field changes nothing.",
+    "booked is told); copy a plan template into the sessions (plan). All in one "
+    "transaction, so a refused field changes nothing.",
     staff=True, body=requests.UpdateWorkshop, errors=(409,),
     answer=Answer(200, "The workshop as it now is", responses.Workshop),
 )
@@ -140,8 +142,9 @@ def update_workshop(workshop_id: int):
     _workshop_for_staff(workshop_id)
     fields = _given(request_body())
     try:
-        edit.edit_workshop(
+        edit_workshop_with_plan(
             workshop_id,
+            fields.pop("plan", None),
             capacity=fields.pop("capacity", None),
             status=fields.pop("status", None),
             cancel_reason=fields.pop("cancel_reason", None),

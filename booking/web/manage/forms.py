@@ -27,6 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.models.health import TELL
 from booking.services.health.questions import KIND_LABELS, MAX_QUESTIONS
+from booking.services.plans.templates import TEMPLATES as PLAN_TEMPLATES
 from booking.services.schedule import fields as field_rules
 from booking.services.schedule import payment_fields
 from booking.topics import TOPICS
@@ -195,6 +196,15 @@ class WorkshopCreateForm(WorkshopDetailsForm):
         default=1,
         validators=[Optional(), Rule(field_rules.late_join_until)],
     )
+    plan = SelectField(
+        "Session plans",
+        choices=[
+            SelectChoice("", "None yet: write them later"),
+            *(SelectChoice(t.slug, t.name) for t in PLAN_TEMPLATES),
+        ],
+        default="",
+        validate_choice=False,  # the service words the refusal (and the kind it fits)
+    )
     publish = BooleanField("Publish now (bookable at once)")
 
 
@@ -298,3 +308,33 @@ class HealthQuestionsForm(Form):
         FormField(HealthQuestionRow), max_entries=MAX_QUESTIONS + BLANK_QUESTION_ROWS
     )
     safety_note = TextAreaField("Health-and-safety note for parents", filters=[strip])
+
+
+class SessionPlanRow(Form):
+    """One session's plan: a row of `SessionPlansForm`. The parts are checked by the
+    service (`plans.apply.clean_plan`), the one rule for them."""
+
+    class Meta:
+        csrf = False
+
+    session_id = HiddenField()
+    title = StringField("Title", filters=[strip])
+    covers = TextAreaField("What the session covers", filters=[strip], render_kw={"rows": 3})
+    practice = TextAreaField("Home practice", filters=[strip], render_kw={"rows": 8})
+
+
+# More rows than any workshop has sessions: a bound on what one POST may carry.
+MAX_PLAN_ROWS = 200
+
+
+class SessionPlansForm(Form):
+    """Every session's plan of a workshop, saved together."""
+
+    weeks = FieldList(FormField(SessionPlanRow), max_entries=MAX_PLAN_ROWS)
+
+
+class PlanTemplateForm(Form):
+    """Start a workshop's plans from one of the product's templates."""
+
+    template = SelectField("Template", validate_choice=False)
+    replace = BooleanField("Replace the plans already written")

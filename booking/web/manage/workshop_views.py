@@ -88,6 +88,7 @@ def workshop_new(centre_id: int):
                 payment=data["payment"],
                 deposit=data["deposit"],
                 refund_fee=data["refund_fee"],
+                plan=data["plan"] or "",
             )
         except DomainError as exc:
             put_domain_error(form, exc, SESSION_ALIASES, flash_rest=True)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_
 
 from booking.models.workshop import KINDS, PAYMENT_MODES, WORKSHOP_STATUSES
 from booking.services.catalogue import params
+from booking.services.plans.templates import known_plan_slug, template_slugs
 from booking.services.schedule import fields as rules
 from booking.services.schedule import payment_fields
 from booking.topics import TOPICS
@@ -86,6 +87,15 @@ LateJoinUntil = Annotated[
     Field(description="Parents may join (and the waiting list moves up) until the start of "
           "this session; from 1 to the number of sessions."),
 ]
+Plan = Annotated[
+    StrictStr,
+    rule(known_plan_slug),
+    Field(description="A plan template's slug: each session gets its week's plan (a title "
+          "such as \"Week 2: tummy, for wind and colic\", what it covers and its home "
+          "practice), copied from the template and then editable on the staff and instructor "
+          "pages. A template is for a course or for a single class, as the workshop is.",
+          json_schema_extra={"enum": list(template_slugs())}),
+]
 InstructorId = Annotated[whole(), Field(description="Give this or instructor_email, not both.")]
 
 
@@ -116,6 +126,7 @@ class CreateWorkshop(Body):
             "refund_fee": "5.00",
             "publish": True,
             "topics": ["sleep"],
+            "plan": "five-week-course",
         },
     })
 
@@ -160,6 +171,7 @@ class CreateWorkshop(Body):
     payment: Payment = None
     deposit: Deposit = None
     refund_fee: RefundFee = None
+    plan: Plan = None
 
 
 class UpdateWorkshop(Body):
@@ -204,6 +216,9 @@ class UpdateWorkshop(Body):
     payment: Payment = None
     deposit: Deposit = None
     refund_fee: RefundFee = None
+    plan: Annotated[Plan, Field(description="Copy this template's weeks into the sessions, "
+                                "replacing the plans they have (sessions beyond the "
+                                "template's weeks keep theirs).")] = None
 
 
 class UpdateSession(Body):

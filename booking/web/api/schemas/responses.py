@@ -113,6 +113,10 @@ class WorkshopSession(Reply):
     starts_at: Time
     ends_at: Time
     status: Literal[SESSION_STATUSES]  # type: ignore[valid-type]
+    title: str = Field(
+        description="What this week teaches, such as \"Week 2: tummy, for wind and colic\"; "
+        "empty when the session has no plan."
+    )
 
 
 Minor = Annotated[int, Field(ge=0, description="Minor units (pence, cents) of `currency`.")]
@@ -172,8 +176,10 @@ class Workshop(Reply):
                 "starts_at": "2026-03-02T10:00:00+00:00",
                 "ends_at": "2026-03-02T11:00:00+00:00",
                 "status": "scheduled",
+                "title": "Week 1: legs and feet",
             }
         ],
+        "plan": "five-week-course",
         "url": "https://classes.example.org/classes/12",
     }})
 
@@ -217,6 +223,10 @@ class Workshop(Reply):
         "starts (1: before the course starts)."
     )
     sessions: list[WorkshopSession]
+    plan: str | None = Field(
+        description="The plan template the sessions' plans were copied from (and then "
+        "perhaps edited); null when there is none."
+    )
     url: Link = Field(description="The page to book on.")
 
 
