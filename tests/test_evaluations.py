@@ -237,7 +237,10 @@ def test_the_link_asks_and_saves_without_login(ctx, client, course):
     assert "How confident do you feel massaging Ada now?" in text
     assert "<legend>" in text and "not at all" in text and ": very" in text
     assert "What helped most?" in text
-    assert "You may show my words on the class and centre pages (without my name)" in text
+    assert (
+        "You may show my words on the instructor's and the centre's pages (without my name)"
+        in text
+    )
 
     saved = answer(client, path, "1", "4", "  Singing while we did the legs.  ", public=True)
     assert saved.status_code == 200
@@ -281,6 +284,7 @@ def test_a_tampered_or_unasked_link_is_not_found(ctx, client, course):
         ("0", "4", "", "confidence_before"),
         ("3", "6", "", "confidence_after"),
         ("3", "four", "", "confidence_after"),
+        ("\u00b2", "4", "", "confidence_before"),
         ("3", "4", "x" * 1001, "helped"),
     ],
 )
@@ -526,3 +530,18 @@ def test_evaluation_pages_are_valid_html(app, client, auth, make_user, answered)
     auth.login("staff@example.org")
     pages["manage"] = client.get("/manage/evaluations").get_data(as_text=True)
     assert html_errors(pages) == {label: [] for label in pages}
+
+
+
+def test_a_booking_cancelled_after_it_was_asked_has_no_evaluation_page(ctx, client, course):
+    ask_for_evaluations()
+    reg = course["regs"]["Ada"]
+    path = link_of(reg)
+    assert client.get(path).status_code == 200
+    db.session.execute(
+        sa.update(Registration).where(Registration.id == reg).values(status="cancelled")
+    )
+    db.session.commit()
+    assert client.get(path).status_code == 404
+    assert answer(client, path, public=True).status_code == 404
+    assert evaluation_of(reg).answered_at is None

@@ -37,6 +37,7 @@ from booking.models import (
     utcnow,
 )
 from booking.models.registration import CONFIRMED
+from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.models.workshop import PUBLISHED, SCHEDULED
 from booking.services.errors import Invalid, NotFound
 from booking.services.notices.emails import notify_evaluation_request
@@ -218,12 +219,16 @@ def evaluation_question(registration_id: int) -> EvaluationQuestion:
         .execution_options(populate_existing=True)
     )
     registration = db.session.get(Registration, registration_id)
-    if evaluation is None or registration is None:
+    # A booking cancelled since it was asked (or a cancelled course) no longer speaks
+    # for the course.
+    if evaluation is None or registration is None or registration.status != CONFIRMED:
         raise NotFound(LINK_GONE)
     parent = db.session.get(User, registration.parent_id) if registration.parent_id else None
     if parent is None or parent.deleted_at is not None:
         raise NotFound(LINK_GONE)
     workshop = db.session.get(Workshop, evaluation.workshop_id)
+    if workshop is None or workshop.status == WORKSHOP_CANCELLED:
+        raise NotFound(LINK_GONE)
     baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
     return EvaluationQuestion(
         evaluation=evaluation,
@@ -239,7 +244,7 @@ def _confidence(raw, question: str, errors: dict, name: str) -> int | None:
     if not text:
         errors[name] = f"Choose how confident {question}, from 1 to 5."
         return None
-    if not text.isdigit() or int(text) not in SCALE:
+    if not (text.isascii() and text.isdigit()) or int(text) not in SCALE:
         errors[name] = "Choose one of the numbers from 1 (not at all) to 5 (very)."
         return None
     return int(text)

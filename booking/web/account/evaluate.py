@@ -20,7 +20,9 @@ from booking.web.forms import Form, put_domain_error, status_for
 # a shared cache, and the link is never sent elsewhere as a Referer.
 HEADERS = {"Cache-Control": "private, no-store", "Referrer-Policy": "same-origin"}
 EXPIRED = "This form had expired. Please try again."
-PUBLIC_LABEL = "You may show my words on the class and centre pages (without my name)"
+PUBLIC_LABEL = (
+    "You may show my words on the instructor's and the centre's pages (without my name)"
+)
 
 
 class EvaluationForm(Form):

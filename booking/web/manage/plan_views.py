@@ -115,7 +115,7 @@ def _save(page: plans.PlanPage, teaching: bool):
     entries = {}
     for entry in form.weeks:
         session_id = entry.session_id.data
-        if not (session_id or "").isdigit():
+        if not ((session_id or "").isascii() and (session_id or "").isdigit()):
             abort(400, "A session of this form is missing. Please reload the page.")
         rows[int(session_id)] = {
             "title": entry.title.data, "covers": entry.covers.data,

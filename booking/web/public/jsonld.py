@@ -20,7 +20,7 @@ def _reviews(item: dict, quotes: list[Quote]) -> list[dict]:
             "@type": "Review",
             "reviewBody": quote.text,
             "datePublished": quote.said_on.isoformat(),
-            "name": f"{quote.course}, {quote.month}",
+            "name": f"A parent, {quote.month}",
             "author": AUTHOR,
             "itemReviewed": item,
         }
