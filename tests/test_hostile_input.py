@@ -145,6 +145,18 @@ def test_control_characters_in_any_form_field_are_refused(app, client, world, te
     assert saved_rows(app) == before
 
 
+def test_field_names_outside_ascii_are_refused_on_every_form(app, client, world):
+    """A repeated-row field named with other digits ("weeks-\u00b2-title") is a 400
+    naming it, on every POST route, and nothing saved changes."""
+    before = saved_rows(app)
+    for rule, method in write_rules(app, api=False):
+        url = fill(rule, world)
+        response = client.open(url, method=method, data={"weeks-\u00b2-title": "x"})
+        assert_refused(response, {400}, (method, url))
+        assert b"is not one of this form" in response.data
+    assert saved_rows(app) == before
+
+
 def test_nul_in_login_register_and_baby_forms(app, client, world):
     """The known crashes on PostgreSQL: a NUL in an email, a name or a baby's name."""
     before = saved_rows(app)

@@ -78,6 +78,12 @@ def _form_error():
     if request.mimetype not in FORM_TYPES:
         return None
     for name, value in request.form.items(multi=True):
+        if not name.isascii():
+            # Every field this site asks for is named in ASCII; a name such as
+            # "weeks-²-title" would otherwise reach a form's own parsing of it.
+            shown = printable(name)
+            message = f"The field '{shown}' is not one of this form's fields."
+            return error_response(400, message, "bad_request", {shown: message})
         problem = text_problem(name) or text_problem(value)
         if problem is not None:
             shown = printable(name)
