@@ -22,8 +22,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from babel.dates import format_date
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from booking.db import write_transaction
 from booking.extensions import db
@@ -49,6 +47,7 @@ from booking.services.courses.absences import report_absence, take_back_absence
 from booking.services.courses.queries import is_doll_session
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.health.answers import record_of
+from booking.services.signed_links import read_ids, sign_ids
 from booking.timefmt import LOCALE, to_local
 
 SALT = "session-readiness"
@@ -56,28 +55,15 @@ LINK_GONE = "This link is not valid. Open the class from your bookings page inst
 CLOSED = "This session has started or is no longer on, so there is nothing to answer."
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt=SALT)
-
-
 def readiness_token(registration_id: int, session_id: int) -> str:
     """The token in a reminder's "Ready for <day>?" link for one booking and session."""
-    return _serializer().dumps([registration_id, session_id])
+    return sign_ids(SALT, registration_id, session_id)
 
 
 def read_token(token: str) -> tuple[int, int]:
     """The booking and session a token names; NotFound for anything else."""
-    try:
-        value = _serializer().loads(token)
-    except (BadSignature, UnicodeDecodeError, ValueError) as exc:
-        raise NotFound(LINK_GONE) from exc
-    if (
-        not isinstance(value, list)
-        or len(value) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    ):
-        raise NotFound(LINK_GONE)
-    return value[0], value[1]
+    registration_id, session_id = read_ids(SALT, token, 2, LINK_GONE)
+    return registration_id, session_id
 
 
 def ready_day(starts_at: datetime, tz_name: str) -> str:

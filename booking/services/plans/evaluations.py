@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from booking.db import write_transaction
 from booking.extensions import db
@@ -41,6 +39,7 @@ from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.models.workshop import PUBLISHED, SCHEDULED
 from booking.services.errors import Invalid, NotFound
 from booking.services.notices.emails import notify_evaluation_request
+from booking.services.signed_links import read_ids, sign_ids
 
 # How long after a course's last session its families are still asked.
 ASK_WITHIN = timedelta(days=14)
@@ -58,25 +57,14 @@ def evaluation_key(registration_id: int) -> str:
     return f"evaluation:{registration_id}"
 
 
-def _serializer() -> URLSafeSerializer:
-    """Signs and reads evaluation tokens with the app's secret key."""
-    return URLSafeSerializer(current_app.secret_key, salt=SALT)
-
-
 def evaluation_token(registration_id: int) -> str:
     """The token in an evaluation link, naming one booking."""
-    return _serializer().dumps(registration_id)
+    return sign_ids(SALT, registration_id)
 
 
 def read_evaluation_token(token: str) -> int:
     """The booking an evaluation token names; NotFound for anything else."""
-    try:
-        value = _serializer().loads(token)
-    except (BadSignature, UnicodeDecodeError, ValueError) as exc:
-        raise NotFound(LINK_GONE) from exc
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise NotFound(LINK_GONE)
-    return value
+    return read_ids(SALT, token, 1, LINK_GONE)[0]
 
 
 def evaluation_url(registration_id: int) -> str:
