@@ -31,7 +31,9 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(status: int, message: str, code: str | None = None, fields=None):
+def error_response(
+    status: int, message: str, code: str | None = None, fields=None, details=None
+):
     """An error as JSON for the API or as a friendly page for people."""
     if wants_json():
         body = {
@@ -39,6 +41,7 @@ def error_response(status: int, message: str, code: str | None = None, fields=No
                 "code": code or TITLES.get(status, "error").lower().replace(" ", "_"),
                 "message": message,
                 "fields": fields or {},
+                **(details or {}),
             }
         }
         return jsonify(body), status
@@ -66,7 +69,7 @@ def init_app(app) -> None:
     def domain_error(exc: DomainError):
         """A refusal no view turned into a form message: its own status (NotFound 404,
         Forbidden 403, Conflict 409, Invalid 422), as the API's JSON error or a page."""
-        return error_response(exc.status, exc.message, exc.code, exc.fields)
+        return error_response(exc.status, exc.message, exc.code, exc.fields, exc.details)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -97,7 +100,8 @@ def init_app(app) -> None:
 
     @app.errorhandler(InternalServerError)
     def server_error(exc):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The route, not the path: a path can hold a reset or feed token.
+        log.exception("unhandled error on %s %s", request.method, request.endpoint or "?")
         return error_response(
             500, "Sorry, something went wrong. Nothing you entered has been lost; please try again."
         )

@@ -269,7 +269,7 @@ def write(tmp_path, text: str | bytes):
 
 
 def test_cli_imports_and_reports(runner, ctx, setup, tmp_path):
-    path = write(tmp_path, csv_of(row(), row(title="Second")))
+    path = write(tmp_path, csv_of(row(), row(title="Second", first_session=f"{DAY} 14:00")))
     result = runner.invoke(args=["import-schedule", path])
     assert result.exit_code == 0, result.output
     assert "Imported 2 workshops" in result.output

@@ -274,7 +274,8 @@ def test_the_new_workshop_form_offers_the_templates(app, client, auth, world):
     assert 'id="plan-error"' in wrong.get_data(as_text=True)
     created = client.post(url, data=_new_workshop_form(world, plan=FIVE))
     assert created.status_code == 302
-    plain = client.post(url, data=_new_workshop_form(world, title="Plain course"))
+    plain = client.post(url, data=_new_workshop_form(world, title="Plain course",
+                                                     first_time="14:00"))
     assert plain.status_code == 302
     with app.app_context():
         autumn = db.session.scalar(sa.select(Workshop).where(Workshop.title.like("Autumn%")))
@@ -416,15 +417,18 @@ def _csv(*rows: str) -> str:
     return "\n".join((CSV_HEADER, *rows)) + "\n"
 
 
-def _row(title: str, plan: str, kind: str = "course", sessions: str = "5") -> str:
+def _row(title: str, plan: str, kind: str = "course", sessions: str = "5",
+         at: str = "10:00") -> str:
     day = (date.today() + timedelta(days=30)).isoformat()
-    return (f"riverside,{title},{kind},teacher@example.org,{day} 10:00,{sessions},60,8,6,52,"
+    return (f"riverside,{title},{kind},teacher@example.org,{day} {at},{sessions},60,8,6,52,"
             f"45.00,Gentle strokes,yes,{plan}")
 
 
 def test_import_with_a_plan_fills_the_sessions(app, world):
     with app.app_context():
-        result = import_schedule(_csv(_row("Autumn course", FIVE), _row("Winter course", "")))
+        result = import_schedule(
+            _csv(_row("Autumn course", FIVE), _row("Winter course", "", at="14:00"))
+        )
         assert result.created, [str(e) for e in result.errors]
         autumn, winter = (db.session.get(Workshop, i) for i in result.workshop_ids)
         assert autumn.plan_template == FIVE

@@ -74,6 +74,8 @@ def _path(rule, world) -> str:
         if marker in rule.rule:
             names.update(special)
     for argument in rule.arguments:
+        if argument in (rule.defaults or {}):
+            continue  # set by the rule itself, such as each chart's own CSV address
         if argument == "token":
             values[argument] = (
                 FEED_SECRET if rule.rule.startswith("/feeds/") else world["reset_token"]

@@ -184,56 +184,57 @@ CLASSES = (
     DemoClass("colic", LONDON, "instructor@example.com", "Colic and wind relief massage",
               "single", 9, time(13, 30), capacity=10, ages=(4, 26), price="15.00",
               topics=("colic",), description="The tummy strokes that help with wind and "
-              "colic, and how to read when your baby has had enough.", plan="colic-single"),
+              "colic, and how to read when your baby has had enough.", weekday=2,
+              plan="colic-single"),
     DemoClass("full-premature", LONDON, "instructor@example.com",
-              "Small-group massage for premature babies", "course", 12, time(11, 0),
+              "Small-group massage for premature babies", "course", 12, time(13, 30),
               sessions=4, capacity=4, ages=(0, 40), price="40.00", topics=("premature",),
               description="A very small group at a gentle pace, with containment holds "
               "and still touch for babies born early. Use your baby's corrected age.",
-              plan="premature-baby-course"),
+              weekday=1, plan="premature-baby-course"),
     DemoClass("held-premature", LONDON, "instructor@example.com",
               "Premature babies: gentle touch course", "course", 10, time(14, 0),
               sessions=4, capacity=4, ages=(0, 40), price="0.00", topics=("premature",),
               description="Resting touch and very light strokes at your baby's pace, for "
               "babies born early. Two places are held for families referred by a health "
               "visitor or the neonatal outreach team.", extra={"held_places": 2},
-              plan="premature-baby-course"),
+              weekday=4, plan="premature-baby-course"),
     DemoClass("dads", "camden-childrens-centre", "grace.okafor@example.com",
               "Baby massage for dads and co-parents", "course", 6, time(9, 30), sessions=4,
               price="48.00", topics=("dads",), description="A morning course for dads and "
               "co-parents. Week 2 is cancelled this term; the course runs 3 weeks.",
-              plan="four-week-course"),
+              weekday=3, plan="four-week-course"),
     DemoClass("sleep", "camden-childrens-centre", "instructor@example.com",
               "Sleep and settling massage", "single", 15, time(18, 0), price="18.00",
               topics=("sleep",), description="An early-evening class on a calming bedtime "
               "massage, with tips for settling.", extra={"min_places": 3}),
     DemoClass("draft", "camden-childrens-centre", "instructor@example.com",
-              "Next term's baby massage course", "course", 40, time(10, 0), sessions=5,
+              "Next term's baby massage course", "course", 40, time(13, 30), sessions=5,
               publish=False, description="Not yet published: dates still being confirmed.",
-              plan="five-week-course"),
+              weekday=0, plan="five-week-course"),
     DemoClass("twins", "harbourside-clinic-bristol", "grace.okafor@example.com",
               "Baby massage for twins", "course", 8, time(10, 30), sessions=4, capacity=6,
               price="70.00", topics=("twins",), description="For parents of twins, with "
               "two helpers in the room so each baby has an adult's hands.",
-              plan="four-week-course"),
+              weekday=0, plan="four-week-course"),
     DemoClass("drop-in", "harbourside-clinic-bristol", "grace.okafor@example.com",
               "Drop-in baby massage taster", "single", 4, time(14, 0), capacity=12,
               price="0.00", description="A free taster: try the leg and foot strokes and "
-              "meet other parents.", extra={"held_places": 2}),
+              "meet other parents.", extra={"held_places": 2}, weekday=1),
     DemoClass("bondi-course", "bondi-baby-studio", "mia.nguyen@example.com",
               "Baby massage course (Bondi)", "course", 7, time(9, 30), sessions=5,
               price="150.00", description="Our five-week course in the studio by the beach.",
-              plan="five-week-course"),
+              weekday=2, plan="five-week-course"),
     DemoClass("additional-needs", "bondi-baby-studio", "mia.nguyen@example.com",
               "Massage for babies with additional needs", "course", 10, time(11, 0),
               sessions=4, capacity=5, ages=(6, 104), price="120.00",
               topics=("additional-needs",), description="Adapted strokes and positions for "
               "babies with Down syndrome, cerebral palsy or sensory processing differences.",
-              plan="four-week-course"),
+              weekday=4, plan="four-week-course"),
     DemoClass("grandparents", "bondi-baby-studio", "mia.nguyen@example.com",
               "Grandparents' baby massage morning", "single", 13, time(10, 0),
               price="35.00", topics=("grandparents",), description="For grandparents who "
-              "look after a grandchild: the basic routine at a relaxed pace."),
+              "look after a grandchild: the basic routine at a relaxed pace.", weekday=1),
 )
 
 # The demo parent's phone number (shown to the instructors of their classes).

@@ -11,6 +11,9 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        # More about the refusal for the API's error body (for example the sessions a
+        # change clashes with), beside code, message and fields.
+        self.details: dict = {}
 
 
 class NotFound(DomainError):

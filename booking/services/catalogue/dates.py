@@ -65,7 +65,7 @@ def offset_changes(zone_name: str, first_day: int, last_day: int) -> tuple:
     return _offset(zone, start), tuple(changes)
 
 
-def _epoch_seconds(column):
+def epoch_seconds(column):
     """A UTC timestamp column as whole seconds since 1970, in the session's dialect."""
     if db.session.get_bind().dialect.name == "sqlite":
         return sa.cast(sa.func.strftime("%s", column), sa.Integer)
@@ -74,7 +74,7 @@ def _epoch_seconds(column):
 
 def _local_day(zone_name: str, first_day: int, last_day: int):
     """SQL: the day number of the workshop's first session in the zone."""
-    seconds = _epoch_seconds(Workshop.first_starts_at)
+    seconds = epoch_seconds(Workshop.first_starts_at)
     initial, changes = offset_changes(zone_name, first_day, last_day)
     if changes:
         whens = []

@@ -234,6 +234,18 @@ def centre_money(centre: Centre) -> CentreMoney:
     return CentreMoney(centre, lines, totals_of(places))
 
 
+def workshops_totals(workshops: list[Workshop]) -> dict[int, MoneyTotals]:
+    """{workshop id: the totals of its places} for the workshops that have any money to
+    show (two queries, however many workshops)."""
+    if not workshops:
+        return {}
+    places = _places({w.id: w for w in workshops}, [w.id for w in workshops])
+    by_workshop: dict[int, list[PlaceMoney]] = {}
+    for place in places:
+        by_workshop.setdefault(place.workshop_id, []).append(place)
+    return {workshop_id: totals_of(lines) for workshop_id, lines in by_workshop.items()}
+
+
 @dataclass
 class RefundTerms:
     """What the refund page shows about one payment: its place, the refunds so far

@@ -4,6 +4,8 @@
 - edit: edit_workshop (details, capacity and status in one transaction),
   update_workshop, publish_workshop, unpublish_workshop, cancel_workshop.
 - sessions: add_session, move_session, cancel_session (sessions numbered by time).
+- copy: copy_workshop, copy_term ("Run again": a workshop or a term on new dates, as
+  drafts).
 - imports: parse_schedule, import_schedule (a term from a CSV, all or nothing);
   import_rows judges its rows.
 - decisions: run_decisions (minimum numbers decided, waiting lists closed),

@@ -16,10 +16,12 @@ from booking.extensions import db
 from booking.models import Centre, Workshop, WorkshopSession
 from booking.models import workshop_topic as workshop_topic_table
 from booking.models.workshop import DRAFT, PUBLISHED
+from booking.services.catalogue.centres import publish_with_workshop
 from booking.services.errors import Invalid
 from booking.services.payments.money import to_minor
 from booking.services.plans.apply import copy_template
 from booking.services.plans.templates import get_template
+from booking.services.schedule.clashes import planned_sessions, refuse_clashes
 from booking.services.schedule.workshop_input import DECISION_HOURS_BEFORE, check_workshop
 
 HELD_RELEASE_HOURS_BEFORE = 48
@@ -58,12 +60,15 @@ def create_workshop(
     deposit: Decimal | str | None = None,
     refund_fee: Decimal | str | int = 0,
     plan: str = "",
+    allow_clash: bool = False,
 ) -> Workshop:
     """Add a workshop and its weekly sessions to the current transaction.
 
     `first_session_local` is the centre's wall-clock time (naive); every session keeps
     that local time, also across a daylight-saving change; `sessions` may be left out
-    for a single class (it has one). `payment` is free, at_centre (the default), online
+    for a single class (it has one). A room or instructor already busy at one of its
+    times is refused with Clash (booking.services.schedule.clashes) unless
+    `allow_clash`. `payment` is free, at_centre (the default), online
     or deposit, with a `deposit` for the last; `deposit` and `refund_fee` (the
     cancellation fee) are in major units like the price. `plan` names a plan template
     (booking.services.plans.templates) whose weeks are copied into the sessions, one
@@ -105,10 +110,23 @@ def create_workshop(
     )
     if errors:
         raise Invalid("Some details of the workshop need correcting.", errors)
-    return _build(clean)
+    workshop, sessions = _build(clean)
+    if clean["publish"]:  # a hidden centre appears with its first published class
+        publish_with_workshop(workshop.centre_id)
+    refuse_clashes(
+        planned_sessions(
+            workshop,
+            [(s.starts_at, s.ends_at) for s in sessions],
+            clean["room"],
+            session_ids=[s.id for s in sessions],
+        ),
+        allow_clash=allow_clash,
+        field="first_session_local",
+    )
+    return workshop
 
 
-def _build(clean: dict) -> Workshop:
+def _build(clean: dict) -> tuple[Workshop, list[WorkshopSession]]:
     times = clean["times"]
     first_start = times[0][0]
     workshop = Workshop(
@@ -166,4 +184,4 @@ def _build(clean: dict) -> Workshop:
     db.session.flush()
     if clean["plan"]:
         copy_template(workshop, get_template(clean["plan"]), sessions)
-    return workshop
+    return workshop, sessions

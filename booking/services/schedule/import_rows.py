@@ -79,6 +79,9 @@ class SchedulePlan:
 
     rows: list[PlannedWorkshop] = field(default_factory=list)
     errors: list[ScheduleError] = field(default_factory=list)
+    # Rooms or instructors already busy (staff may keep both): not errors, but an
+    # import stops on them unless told.
+    clashes: list[ScheduleError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from booking.db import write_transaction
 from booking.services.errors import Invalid
+from booking.services.schedule.clashes import Clash, summarise
 from booking.services.schedule.create import create_workshop
 from booking.services.schedule.import_rows import (
     COLUMN_OF,
@@ -74,6 +75,11 @@ class ImportResult:
     def rows(self) -> list[PlannedWorkshop]:
         """The planned workshops, in file order."""
         return self.plan.rows
+
+    @property
+    def clashes(self) -> list[ScheduleError]:
+        """Rooms or instructors already busy at a row's times, by row."""
+        return self.plan.clashes
 
     @property
     def workshop_ids(self) -> list[int]:
@@ -219,30 +225,50 @@ class _Abort(Exception):
 
 
 def import_schedule(
-    text: str | bytes, *, dry_run: bool = False, allowed_centre_ids: set[int] | None = None
+    text: str | bytes,
+    *,
+    dry_run: bool = False,
+    allowed_centre_ids: set[int] | None = None,
+    allow_clash: bool = False,
 ) -> ImportResult:
     """Create every workshop of a schedule CSV in one transaction, or none.
 
-    With dry_run, only checks and plans. Errors (any row) mean nothing is written; the
-    result lists them. `allowed_centre_ids` limits the centres a staff member may use.
+    Errors (any row) mean nothing is written; the result lists them. A row whose room or
+    instructor is already busy then (by what exists or by an earlier row) is a clash:
+    nothing is written unless `allow_clash`. With dry_run, the rows are created and
+    rolled back, so the result shows every error and clash and nothing stays.
+    `allowed_centre_ids` limits the centres a staff member may use.
     """
     plan = parse_schedule(text, allowed_centre_ids=allowed_centre_ids)
     result = ImportResult(plan=plan, dry_run=dry_run)
-    if not plan.ok or dry_run:
+    if not plan.ok:
         return result
     try:
         with write_transaction():
             for row in plan.rows:
-                try:
-                    workshop = create_workshop(**row.fields)
-                except Invalid as exc:
-                    for name, message in exc.fields.items():
-                        plan.error(row.row, COLUMN_OF.get(name, name), sentence(message))
-                    raise _Abort from exc
-                row.workshop_id = workshop.id
+                row.workshop_id = _create_row(row, plan)
+            if plan.errors or dry_run or (plan.clashes and not allow_clash):
+                raise _Abort
     except _Abort:
         for row in plan.rows:
             row.workshop_id = None
         return result
     result.created = True
     return result
+
+
+def _create_row(row: PlannedWorkshop, plan: SchedulePlan) -> int | None:
+    """Create one row's workshop; a clash is noted and the row kept (so later rows are
+    checked against it too); any other refusal is noted as errors."""
+    try:
+        with write_transaction():  # a savepoint: a refused row leaves nothing behind
+            return create_workshop(**row.fields).id
+    except Clash as exc:
+        for message in summarise(exc.found):
+            plan.clashes.append(ScheduleError(row.row, COLUMN_OF["first_session_local"], message))
+        with write_transaction():
+            return create_workshop(**row.fields, allow_clash=True).id
+    except Invalid as exc:
+        for name, message in exc.fields.items():
+            plan.error(row.row, COLUMN_OF.get(name, name), sentence(message))
+        return None

@@ -23,6 +23,7 @@ from booking.services.notices.emails import (
 )
 from booking.services.payments.session_refunds import offer_session_refunds
 from booking.services.schedule import fields as rules
+from booking.services.schedule.clashes import planned_sessions, refuse_clashes
 from booking.services.schedule.edit import lock_workshop_to_change, tell_makeups_dropped
 from booking.services.schedule.queries import workshop_sessions
 from booking.timefmt import local_to_utc
@@ -126,11 +127,17 @@ def refresh_span(workshop: Workshop) -> None:
 
 
 def add_session(
-    workshop_id: int, starts_local: datetime, duration_minutes: int, room: str = ""
+    workshop_id: int,
+    starts_local: datetime,
+    duration_minutes: int,
+    room: str = "",
+    *,
+    allow_clash: bool = False,
 ) -> WorkshopSession:
     """Add a session at a local wall-clock time; sessions are renumbered by time, and
     once the workshop is published, every confirmed parent and the instructor are told
-    (parents with the updated booking)."""
+    (parents with the updated booking). A room or instructor busy then is refused with
+    Clash unless `allow_clash`."""
     with write_transaction():
         workshop = lock_workshop_to_change(workshop_id)
         starts_at = _to_utc(starts_local, _centre_timezone(workshop))
@@ -154,10 +161,24 @@ def add_session(
         )
         db.session.add(session)
         db.session.flush()
+        _refuse_clashes(workshop, session, allow_clash)
         refresh_span(workshop)
         if workshop.status == PUBLISHED:  # a draft being put together tells nobody
             notify_session_changed(session, "added")
     return session
+
+
+def _refuse_clashes(workshop: Workshop, session: WorkshopSession, allow_clash: bool) -> None:
+    refuse_clashes(
+        planned_sessions(
+            workshop,
+            [(session.starts_at, session.ends_at)],
+            session.room,
+            session_ids=[session.id],
+            numbers=[session.number],
+        ),
+        allow_clash=allow_clash,
+    )
 
 
 def _refuse_if_started(session: WorkshopSession) -> None:
@@ -170,10 +191,13 @@ def move_session(
     starts_local: datetime | None,
     duration_minutes: int | None = None,
     room: str | None = None,
+    *,
+    allow_clash: bool = False,
 ) -> WorkshopSession:
     """Move a session (local wall-clock time) and/or change its room; everyone is told.
 
-    None keeps the current start, duration or room. The revision goes up once when
+    None keeps the current start, duration or room. A room or instructor busy at the
+    new time is refused with Clash unless `allow_clash`. The revision goes up once when
     anything changes; a change of time is a "moved" email, of room only a "room" one.
     """
     with write_transaction():
@@ -204,6 +228,7 @@ def move_session(
         session.revision += 1
         session.updated_at = utcnow()
         db.session.flush()
+        _refuse_clashes(workshop, session, allow_clash)
         refresh_span(workshop)
         kind = "moved" if time_changed else "room"
         notify_session_changed(session, kind)

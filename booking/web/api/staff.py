@@ -196,7 +196,7 @@ def update_session(session_id: int):
     workshop = _workshop_for_staff(session.workshop_id)
     tz_name = db.session.get(Centre, workshop.centre_id).timezone
     body = request_body()
-    given = body.model_fields_set
+    given = body.model_fields_set - {"allow_clash"}
     if "status" in given:
         session = sessions.cancel_session(session_id)
     elif given:
@@ -205,7 +205,9 @@ def update_session(session_id: int):
         if "ends_at" in given:
             duration = _minutes_until(body.ends_at, session, starts_local, tz_name)
         try:
-            session = sessions.move_session(session_id, starts_local, duration, body.room)
+            session = sessions.move_session(
+                session_id, starts_local, duration, body.room, allow_clash=body.allow_clash
+            )
         except DomainError as exc:
             raise _renamed(exc, {"starts_local": "starts_at"}) from exc
     return jsonify(session_reply(session, tz_name).model_dump(mode="json"))

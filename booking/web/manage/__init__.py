@@ -2,6 +2,9 @@
 
 # The view modules register their routes on `bp` when imported; add new ones here.
 from booking.web.manage import (  # noqa: F401
+    calendar_views,
+    chart_views,
+    copy_views,
     decision_views,
     evaluation_views,
     health_views,

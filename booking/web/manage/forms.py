@@ -206,6 +206,7 @@ class WorkshopCreateForm(WorkshopDetailsForm):
         validate_choice=False,  # the service words the refusal (and the kind it fits)
     )
     publish = BooleanField("Publish now (bookable at once)")
+    allow_clash = BooleanField("I know, keep both (the room or instructor is busy then)")
 
 
 class WorkshopEditForm(WorkshopDetailsForm):
@@ -241,6 +242,7 @@ class SessionForm(Form):
     room = StringField(
         "Room", filters=[strip], validators=[Rule(field_rules.room, maxlength=field_rules.MAX_ROOM)]
     )
+    allow_clash = BooleanField("I know, keep both (the room or instructor is busy then)")
 
 
 class CancelForm(Form):
@@ -271,6 +273,7 @@ class ImportConfirmForm(Form):
     """The previewed CSV, sent back to import it."""
 
     csv_text = HiddenField(validators=[DataRequired()])
+    allow_clash = BooleanField("I know, keep both: import the clashing rows as they are")
 
 
 class ClearanceForm(Form):

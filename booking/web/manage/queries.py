@@ -127,3 +127,22 @@ def move_targets(workshop: Workshop) -> list[Workshop]:
             .order_by(Workshop.first_starts_at, Workshop.id)
         )
     )
+
+
+def imported(workshop_ids: list[int], centre_ids: set[int] | None) -> list[WorkshopRow]:
+    """The workshops an import created, in its order, of the staff member's centres
+    (centre_ids None: an admin's, every centre)."""
+    if not workshop_ids or centre_ids is not None and not centre_ids:
+        return []
+    waiting = _waiting_counts()
+    stmt = (
+        sa.select(Workshop, Centre, User.name, waiting.c.waiting)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .outerjoin(User, User.id == Workshop.instructor_id)
+        .outerjoin(waiting, waiting.c.workshop_id == Workshop.id)
+        .where(Workshop.id.in_(workshop_ids))
+    )
+    if centre_ids is not None:
+        stmt = stmt.where(Workshop.centre_id.in_(centre_ids))
+    order = {wid: i for i, wid in enumerate(workshop_ids)}
+    return sorted(_rows(stmt), key=lambda r: order[r.workshop.id])

@@ -15,6 +15,7 @@ from booking.services.schedule import create as create_service
 from booking.services.schedule import edit as edit_service
 from booking.services.schedule import queries as schedule_queries
 from booking.services.schedule import sessions as session_service
+from booking.services.schedule.clashes import Clash, summarise
 from booking.services.schedule.queries import workshop_topics
 from booking.timefmt import to_local
 from booking.web.forms import put_domain_error, status_for
@@ -47,6 +48,13 @@ EDIT_FIELDS = (*DETAIL_FIELDS, "min_places", "late_join_until", *PAYMENT_FIELDS)
 SESSION_ALIASES = {"starts_local": "date", "first_session_local": "first_date"}
 
 
+def _clash_messages(exc: DomainError) -> list[str]:
+    """What a refused change clashes with, one line each (empty for other refusals)."""
+    if not isinstance(exc, Clash):
+        return []
+    return summarise(exc.found)
+
+
 def _back(workshop_id: int):
     return redirect(url_for("manage.workshop", workshop_id=workshop_id))
 
@@ -59,6 +67,7 @@ def workshop_new(centre_id: int):
     form = WorkshopCreateForm()
     form.instructor_id.choices = instructor_choices(queries.centre_instructors(centre.id))
     status = 200
+    clashes: list[str] = []
     if not form.instructor_id.choices and request.method == "GET":
         flash("This centre has no instructors yet: an admin can add one.", "warning")
     if form.validate_on_submit():
@@ -89,10 +98,12 @@ def workshop_new(centre_id: int):
                 deposit=data["deposit"],
                 refund_fee=data["refund_fee"],
                 plan=data["plan"] or "",
+                allow_clash=data["allow_clash"],
             )
         except DomainError as exc:
             put_domain_error(form, exc, SESSION_ALIASES, flash_rest=True)
             status = status_for(exc)
+            clashes = _clash_messages(exc)
         else:
             state = "published" if workshop.status == "published" else "saved as a draft"
             flash(f"“{workshop.title}” is {state}.", "success")
@@ -105,6 +116,7 @@ def workshop_new(centre_id: int):
             form=form,
             centre=centre,
             online_payments=gateway.enabled(),
+            clashes=clashes,
         ),
         status,
     )
@@ -286,18 +298,22 @@ def _session_form_data(session, centre) -> dict:
 
 
 def _session_form_page(form, save, done_message, workshop, centre, session=None):
-    """Validate a session form, call `save(starts_local, duration, room)`, answer."""
+    """Validate a session form, call `save(starts_local, duration, room, allow_clash)`,
+    answer."""
     status = 200
+    clashes: list[str] = []
     if form.validate_on_submit():
         try:
             save(
                 datetime.combine(form.date.data, form.time.data),
                 form.duration_minutes.data,
                 form.room.data or "",
+                form.allow_clash.data,
             )
         except DomainError as exc:
             put_domain_error(form, exc, SESSION_ALIASES, flash_rest=True)
             status = status_for(exc)
+            clashes = _clash_messages(exc)
         else:
             flash(done_message, "success")
             return _back(workshop.id)
@@ -310,6 +326,7 @@ def _session_form_page(form, save, done_message, workshop, centre, session=None)
             workshop=workshop,
             centre=centre,
             session=session,
+            clashes=clashes,
         ),
         status,
     )
@@ -322,8 +339,8 @@ def session_new(workshop_id: int):
     workshop, centre = workshop_or_404(workshop_id)
     return _session_form_page(
         SessionForm(),
-        lambda starts, minutes, room: session_service.add_session(
-            workshop.id, starts, minutes, room
+        lambda starts, minutes, room, keep: session_service.add_session(
+            workshop.id, starts, minutes, room, allow_clash=keep
         ),
         "The session is added.",
         workshop,
@@ -342,8 +359,8 @@ def session_move(session_id: int):
         form = SessionForm()
     return _session_form_page(
         form,
-        lambda starts, minutes, room: session_service.move_session(
-            session.id, starts, minutes, room
+        lambda starts, minutes, room, keep: session_service.move_session(
+            session.id, starts, minutes, room, allow_clash=keep
         ),
         "The session is changed and everyone booked has been told.",
         workshop,

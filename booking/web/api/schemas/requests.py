@@ -172,6 +172,12 @@ class CreateWorkshop(Body):
     deposit: Deposit = None
     refund_fee: RefundFee = None
     plan: Plan = None
+    allow_clash: StrictBool = Field(
+        False,
+        description="true: keep it even where its room or instructor is already busy at that "
+        "time (including 30 minutes' travel between centres); otherwise such a request is a "
+        "409 with code `clash`, naming the other sessions in `clashes`.",
+    )
 
 
 class UpdateWorkshop(Body):
@@ -237,10 +243,16 @@ class UpdateSession(Body):
     status: Literal["cancelled"] = Field(
         None, description="Cancel the session; sent on its own."
     )
+    allow_clash: StrictBool = Field(
+        False,
+        description="true: keep it even where its room or instructor is already busy at that "
+        "time (including 30 minutes' travel between centres); otherwise such a request is a "
+        "409 with code `clash`, naming the other sessions in `clashes`.",
+    )
 
     @model_validator(mode="after")
     def _one_change_at_a_time(self):
-        given = self.model_fields_set
+        given = self.model_fields_set - {"allow_clash"}
         if "status" in given and len(given) > 1:
             raise refused("Cancel a session on its own, without other changes.",
                           {"status": "Send cancelled without other fields."})

@@ -4,6 +4,7 @@ The views build these from the services' results (booking.web.api.serializers), 
 response always has the shape the OpenAPI document gives it.
 """
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +27,24 @@ class Reply(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ClashReply(Reply):
+    """A session that a created or moved session would clash with."""
+
+    reason: Literal["room", "instructor", "travel"] = Field(
+        description="`room`: the same room at the same time; `instructor`: the same "
+        "instructor at the same time; `travel`: the same instructor at another centre less "
+        "than 30 minutes before or after."
+    )
+    session_id: int | None
+    workshop_id: int | None
+    title: str
+    number: int
+    centre: str = Field(description="The other session's centre, by name.")
+    room: str
+    starts_at: datetime = Field(description="In UTC.")
+    ends_at: datetime = Field(description="In UTC.")
+
+
 class ErrorDetail(Reply):
     """What was refused and why."""
 
@@ -33,6 +52,11 @@ class ErrorDetail(Reply):
     message: str = Field(description="For people.")
     fields: dict[str, str] = Field(
         description="What is wrong with each named field or parameter."
+    )
+    clashes: list[ClashReply] = Field(
+        None,
+        description="With code `clash` (409): the sessions already keeping the room or the "
+        "instructor busy then.",
     )
 
 

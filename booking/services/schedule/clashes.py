@@ -1,0 +1,284 @@
+"""Clashes: a room or an instructor booked twice at the same time.
+
+Two scheduled sessions (of workshops not cancelled, drafts included) clash when
+- they are in the same named room of the same centre and overlap ("room"),
+- the same instructor teaches both and they overlap ("instructor"), or
+- the same instructor teaches both at different centres with less than TRAVEL between
+  them ("travel").
+A session without a room never clashes by room. Creating, moving, importing and copying
+sessions call `refuse_clashes`, which raises Clash (409, code "clash") naming the other
+session unless staff said "I know, keep both"; the term calendar marks clashes that exist
+with `clashes_among`.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Centre, User, Workshop, WorkshopSession
+from booking.models.workshop import CANCELLED, SCHEDULED
+from booking.services.errors import Conflict
+from booking.timefmt import format_local, format_local_time
+
+TRAVEL = timedelta(minutes=30)
+REASONS = ("room", "instructor", "travel")
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A session that keeps a room and an instructor busy (or one about to be written:
+    session_id None)."""
+
+    session_id: int | None
+    workshop_id: int | None
+    number: int
+    title: str
+    centre_id: int
+    centre_name: str
+    timezone: str
+    room: str
+    instructor_id: int | None
+    instructor_name: str
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def room_key(self) -> str:
+        return " ".join(self.room.split()).casefold()
+
+    def label(self) -> str:
+        """'"Baby massage" week 2 (Tue 12 Jan 2027, 10:00-11:00 GMT, Room 1)'."""
+        start = format_local(self.starts_at, self.timezone, with_zone=False)
+        end = format_local_time(self.ends_at, self.timezone)
+        zone = format_local(self.starts_at, self.timezone).rsplit(" ", 1)[-1]
+        where = f", {self.room}" if self.room else ""
+        week = f" week {self.number}" if self.number else ""
+        return f"\u201c{self.title}\u201d{week} ({start}\u2013{end} {zone}{where})"
+
+
+@dataclass(frozen=True)
+class ClashFound:
+    """Why `busy` cannot also have `other`."""
+
+    reason: str
+    busy: Busy
+    other: Busy
+
+    def message(self) -> str:
+        other = self.other
+        if self.reason == "room":
+            return f"{other.room} at {other.centre_name} is already taken by {other.label()}."
+        who = other.instructor_name or "The instructor"
+        if self.reason == "instructor":
+            return f"{who} is already teaching {other.label()}."
+        return (
+            f"{who} teaches {other.label()} at {other.centre_name}: there must be at least "
+            f"{int(TRAVEL.total_seconds() // 60)} minutes to travel between centres."
+        )
+
+    def as_json(self) -> dict:
+        """What the staff API says about the other session."""
+        other = self.other
+        return {
+            "reason": self.reason,
+            "session_id": other.session_id,
+            "workshop_id": other.workshop_id,
+            "title": other.title,
+            "number": other.number,
+            "centre": other.centre_name,
+            "room": other.room,
+            "starts_at": other.starts_at.isoformat(),
+            "ends_at": other.ends_at.isoformat(),
+        }
+
+
+class Clash(Conflict):
+    """A room or instructor already busy then (409); staff may keep both."""
+
+    code = "clash"
+
+    def __init__(self, found: Sequence[ClashFound], field: str = "starts_local"):
+        messages = summarise(found)
+        message = " ".join(messages)
+        if len(messages) > 1:
+            message = f"{len(messages)} clashes: {message}"
+        super().__init__(message, {field: messages[0]})
+        self.found = list(found)
+        self.details = {"clashes": [f.as_json() for f in self.found]}
+
+
+def summarise(found: Sequence[ClashFound]) -> list[str]:
+    """One line per other workshop and reason: its first clashing session named, and how
+    many more of its sessions clash ("... and 3 more of its sessions")."""
+    groups: dict[tuple, list[ClashFound]] = {}
+    for f in found:
+        key = (f.reason, f.other.workshop_id or f.other.session_id)
+        groups.setdefault(key, []).append(f)
+    lines = []
+    for group in groups.values():
+        first = min(group, key=lambda f: f.other.starts_at)
+        more = len({f.other.session_id for f in group}) - 1
+        line = first.message()
+        if more:
+            line = f"{line[:-1]}, and {more} more of its sessions{line[-1]}"
+        lines.append(line)
+    return lines
+
+
+def reason_between(a: Busy, b: Busy) -> str | None:
+    """Why two sessions cannot both happen, or None."""
+    overlap = a.starts_at < b.ends_at and b.starts_at < a.ends_at
+    if overlap and a.centre_id == b.centre_id and a.room_key and a.room_key == b.room_key:
+        return "room"
+    if a.instructor_id is None or a.instructor_id != b.instructor_id:
+        return None
+    if overlap:
+        return "instructor"
+    if a.centre_id != b.centre_id and (
+        a.starts_at < b.ends_at + TRAVEL and b.starts_at < a.ends_at + TRAVEL
+    ):
+        return "travel"
+    return None
+
+
+def busy_between(
+    starts: datetime,
+    ends: datetime,
+    *,
+    centre_ids: Iterable[int] | None = None,
+    instructor_ids: Iterable[int] | None = None,
+) -> list[Busy]:
+    """Scheduled sessions of workshops not cancelled that touch [starts - TRAVEL,
+    ends + TRAVEL], at those centres or taught by those instructors (None: any)."""
+    query = (
+        sa.select(
+            WorkshopSession.id,
+            WorkshopSession.workshop_id,
+            WorkshopSession.number,
+            Workshop.title,
+            Workshop.centre_id,
+            Centre.name,
+            Centre.timezone,
+            WorkshopSession.room,
+            Workshop.instructor_id,
+            User.name,
+            WorkshopSession.starts_at,
+            WorkshopSession.ends_at,
+        )
+        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .outerjoin(User, User.id == Workshop.instructor_id)
+        .where(
+            WorkshopSession.status == SCHEDULED,
+            Workshop.status != CANCELLED,
+            WorkshopSession.starts_at < ends + TRAVEL,
+            WorkshopSession.ends_at > starts - TRAVEL,
+        )
+        .order_by(WorkshopSession.starts_at, WorkshopSession.id)
+    )
+    scopes = []
+    if centre_ids is not None:
+        scopes.append(Workshop.centre_id.in_(list(centre_ids)))
+    if instructor_ids is not None:
+        scopes.append(Workshop.instructor_id.in_([i for i in instructor_ids if i is not None]))
+    if scopes:
+        query = query.where(sa.or_(*scopes))
+    return [Busy(*row) for row in db.session.execute(query)]
+
+
+def find_clashes(planned: Sequence[Busy], ignore_ids: Iterable[int] = ()) -> list[ClashFound]:
+    """Every clash of the planned sessions with what is already written (flushed rows of
+    the current transaction included), other than the sessions in ignore_ids."""
+    if not planned:
+        return []
+    ignore = set(ignore_ids) | {p.session_id for p in planned if p.session_id is not None}
+    existing = busy_between(
+        min(p.starts_at for p in planned),
+        max(p.ends_at for p in planned),
+        centre_ids={p.centre_id for p in planned},
+        instructor_ids={p.instructor_id for p in planned},
+    )
+    found = []
+    for p in planned:
+        for other in existing:
+            if other.session_id in ignore:
+                continue
+            reason = reason_between(p, other)
+            if reason:
+                found.append(ClashFound(reason, p, other))
+    return found
+
+
+def refuse_clashes(
+    planned: Sequence[Busy],
+    *,
+    allow_clash: bool = False,
+    ignore_ids: Iterable[int] = (),
+    field: str = "starts_local",
+) -> list[ClashFound]:
+    """Raise Clash naming what the planned sessions clash with, unless allow_clash; the
+    clashes found either way (for a message when they were allowed)."""
+    found = find_clashes(planned, ignore_ids)
+    if found and not allow_clash:
+        raise Clash(found, field)
+    return found
+
+
+def planned_sessions(
+    workshop: Workshop,
+    times: Iterable[tuple[datetime, datetime]],
+    room: str,
+    session_ids: Iterable[int | None] | None = None,
+    numbers: Iterable[int] | None = None,
+) -> list[Busy]:
+    """Busy entries for a workshop's sessions about to be written."""
+    centre_name, tz = db.session.execute(
+        sa.select(Centre.name, Centre.timezone).where(Centre.id == workshop.centre_id)
+    ).one()
+    instructor_name = (
+        db.session.scalar(sa.select(User.name).where(User.id == workshop.instructor_id))
+        if workshop.instructor_id
+        else ""
+    ) or ""
+    times = list(times)
+    ids = list(session_ids) if session_ids is not None else [None] * len(times)
+    nums = list(numbers) if numbers is not None else list(range(1, len(times) + 1))
+    return [
+        Busy(
+            session_id=sid,
+            workshop_id=workshop.id,
+            number=number,
+            title=workshop.title,
+            centre_id=workshop.centre_id,
+            centre_name=centre_name,
+            timezone=tz,
+            room=room or "",
+            instructor_id=workshop.instructor_id,
+            instructor_name=instructor_name,
+            starts_at=start,
+            ends_at=end,
+        )
+        for sid, number, (start, end) in zip(ids, nums, times, strict=True)
+    ]
+
+
+def clashes_among(items: Sequence[Busy]) -> dict[int, list[ClashFound]]:
+    """For the term calendar: each session's clashes with the others given (by id).
+
+    Sorted by start, so each session is compared only with those starting before it
+    ends (plus TRAVEL), not with every other."""
+    ordered = sorted(items, key=lambda b: (b.starts_at, b.session_id or 0))
+    found: dict[int, list[ClashFound]] = {}
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            if b.starts_at >= a.ends_at + TRAVEL:
+                break
+            reason = reason_between(a, b)
+            if reason and a.session_id is not None and b.session_id is not None:
+                found.setdefault(a.session_id, []).append(ClashFound(reason, a, b))
+                found.setdefault(b.session_id, []).append(ClashFound(reason, b, a))
+    return found
+
