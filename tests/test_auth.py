@@ -116,7 +116,7 @@ def test_login_next_never_leaves_the_site(client, make_user):
     response = client.post(
         "/login?next=//evil.example/x", data={"email": "p@example.org", "password": PASSWORD}
     )
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/account/bookings"  # a parent lands on their bookings
 
 
 def test_logout_needs_post(client):

@@ -212,6 +212,9 @@ CASES = [
     Case("GET", "/teach/evaluations", INSTRUCTORS),
     Case("GET", "/manage/evaluations", ANY_STAFF),
     Case("GET", "/manage/centres/{centre}/evaluations.csv", STAFF),
+    # Charts: any staff sees their own centres' (another centre's staff an empty chart).
+    Case("GET", "/manage/charts", ANY_STAFF),
+    Case("GET", "/manage/charts/fill.csv", ANY_STAFF),
     # Home-practice sheets: the list for anyone signed in, a sheet for its own parent.
     Case("GET", "/account/practice", SIGNED_IN),
     Case("GET", "/account/practice/{sheet}", {"parent"}),
@@ -265,11 +268,26 @@ CASES = [
         shared=True,
     ),
     Case("GET", "/teach/sessions/{session}/register", {"instructor"}),
+    # Attendance opens an hour before a session starts (the world's is days away).
     Case(
         "POST",
         "/teach/sessions/{session}/register",
         {"instructor"},
         {"attendance-{reg}": "present"},
+        refusals={"instructor": (409,)},
+    ),
+    Case(
+        "POST",
+        "/teach/sessions/{session}/checkin",
+        {"instructor"},
+        {"registration_id": "{reg}"},
+        refusals={"instructor": (409,)},
+    ),
+    Case(
+        "POST",
+        "/teach/sessions/{session}/all-present",
+        {"instructor"},
+        refusals={"instructor": (409,)},
     ),
     Case("GET", "/teach/workshops/{workshop}/message", {"instructor"}),
     Case(
@@ -289,7 +307,10 @@ CASES = [
     ),
     # Staff of this centre (and admins); staff of another centre get 404.
     Case("GET", "/manage", ANY_STAFF),
+    Case("GET", "/manage/calendar", ANY_STAFF),
     Case("GET", "/manage/import", ANY_STAFF),
+    # Lists only the workshops of the visitor's own centres.
+    Case("GET", "/manage/import/done", ANY_STAFF),
     # Without a file, or with nothing to confirm: let through, then asked for the CSV.
     Case("POST", "/manage/import", ANY_STAFF, refusals=dict.fromkeys(ANY_STAFF, (400, 422))),
     Case(
@@ -340,6 +361,18 @@ CASES = [
     ),
     Case("POST", "/manage/workshops/{quiet}/referrals", STAFF, {"count": "1"}, shared=True),
     Case("POST", "/manage/workshops/{quiet}/referrals/{code}/revoke", STAFF, shared=True),
+    Case("GET", "/manage/workshops/{workshop}/copy", STAFF),
+    Case("POST", "/manage/workshops/{workshop}/copy", STAFF, {"first_date": _later(200)},
+         shared=True),
+    Case("GET", "/manage/centres/{centre}/copy-term", STAFF),
+    Case(
+        "POST",
+        "/manage/centres/{centre}/copy-term",
+        STAFF,
+        {"date_from": _later(0), "date_to": _later(20), "weeks_later": "30"},
+        shared=True,
+    ),
+    Case("GET", "/manage/centres/{centre}/copy-term/done", STAFF),
     Case("GET", "/manage/sessions/{session}/move", STAFF),
     Case("POST", "/manage/sessions/{session}/move", STAFF, SESSION_MOVE, shared=True),
     Case("GET", "/manage/sessions/{session}/cancel", STAFF),
@@ -406,6 +439,9 @@ CASES = [
         {"admin"},
         {**CENTRE_PROFILE, "slug": "brand-new", "name": "Brand new"},
     ),
+    Case("POST", "/admin/centres/{centre}/publish", {"admin"}, {"published": "0"}, shared=True),
+    Case("GET", "/admin/invite", {"admin"}),
+    Case("POST", "/admin/invite", {"admin"}, {"email": "invited@example.org", "role": "parent"}),
     Case("POST", "/admin/users/{parent}/admin/grant", {"admin"}, shared=True),
     Case("POST", "/admin/users/{other_admin}/admin/revoke", {"admin"}, shared=True),
     Case(
@@ -721,13 +757,15 @@ def test_the_matrix_covers_every_protected_endpoint(app):
             path = case.path.format(**{k: 1 for k in _PLACEHOLDERS})
             endpoint, _ = adapter.match(path, method=case.method)
             covered.add((endpoint, case.method))
+    # ops.: health checks for anyone; /metrics by address (tests/test_metrics.py).
     public = (
         "public.", "static", "feeds.centre_feed", "feeds.instructor_feed", "embed.", "topics.",
+        "ops.",
     )
     public_api = {"api.index", "api.centres", "api.centre", "api.workshops", "api.workshop",
                   "api.openapi", "api.docs"}
     auth = {"auth.login", "auth.logout", "auth.register", "auth.forgot_password",
-            "auth.reset_password"}
+            "auth.reset_password", "auth.invitation"}
     # Called by the payment provider, authenticated by the event's signature
     # (tests/test_payments.py refuses forged events).
     auth.add("payments.stripe_webhook")

@@ -90,6 +90,15 @@ def _sessions(app, workshop_id):
         return sessions
 
 
+def _open_for_attendance(app, session_id):
+    """Move a session to have started ten minutes ago: attendance can then be marked."""
+    with app.app_context():
+        session = db.session.get(WorkshopSession, session_id)
+        session.starts_at = datetime.now(UTC) - timedelta(minutes=10)
+        session.ends_at = session.starts_at + timedelta(hours=1)
+        db.session.commit()
+
+
 def _outbox(app):
     with app.app_context():
         return db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
@@ -310,6 +319,7 @@ def test_register_carries_each_parents_phone_and_the_notes(client, auth, app, se
 def test_mark_attendance_upserts_in_one_go(client, auth, app, setup):
     auth.login("teacher@example.org")
     session = _sessions(app, setup["course"].id)[0]
+    _open_for_attendance(app, session.id)
     url = f"/teach/sessions/{session.id}/register"
     reg_a, reg_b = setup["reg_a"], setup["reg_b"]
     response = client.post(
@@ -334,6 +344,7 @@ def test_mark_attendance_upserts_in_one_go(client, auth, app, setup):
 def test_bad_marks_change_nothing(client, auth, app, setup):
     auth.login("teacher@example.org")
     session = _sessions(app, setup["course"].id)[0]
+    _open_for_attendance(app, session.id)
     url = f"/teach/sessions/{session.id}/register"
     for data in (
         {
@@ -347,6 +358,28 @@ def test_bad_marks_change_nothing(client, auth, app, setup):
         assert response.status_code == 422
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendance)) == 0
+
+
+def test_attendance_opens_an_hour_before_the_session(client, auth, app, setup):
+    """Before that, the register has no Save button and a POST is refused (409)."""
+    auth.login("teacher@example.org")
+    session = _sessions(app, setup["course"].id)[0]
+    url = f"/teach/sessions/{session.id}/register"
+    page = client.get(url).get_data(as_text=True)
+    assert "Save attendance" not in page and "an hour before the session starts" in page
+    response = client.post(url, data={f"attendance-{setup['reg_a'].id}": "present"})
+    assert response.status_code == 409
+    assert "Attendance opens an hour before the session starts" in response.get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendance)) == 0
+        row = db.session.get(WorkshopSession, session.id)
+        row.starts_at = datetime.now(UTC) + timedelta(minutes=50)
+        row.ends_at = row.starts_at + timedelta(hours=1)
+        db.session.commit()
+    assert "Save attendance" in client.get(url).get_data(as_text=True)
+    assert client.post(url, data={f"attendance-{setup['reg_a'].id}": "present"}).status_code == 302
 
 
 def test_cannot_mark_a_cancelled_session(app, setup):

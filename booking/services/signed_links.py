@@ -1,14 +1,23 @@
 """Links that need no login: a few ids signed with the app's secret key.
 
 Used by the emails whose one job is a tap from the inbox ("Ready for <day>?", a course
-evaluation). Each kind of link has its own salt, so a token made for one never opens
-another; a token that is not ours, or not the ids expected, reads as NotFound.
+evaluation), and by invitations (`sign_values`, with a time limit). Each kind of link
+has its own salt, so a token made for one never opens another; a token that is not
+ours, or not the ids expected, reads as NotFound; a timed one past its age, as
+LinkExpired.
 """
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
-from booking.services.errors import NotFound
+from booking.services.errors import DomainError, NotFound
+
+
+class LinkExpired(DomainError):
+    """A timed link that was ours, but is too old now."""
+
+    status = 400
+    code = "link_expired"
 
 
 def sign_ids(salt: str, *ids: int) -> str:
@@ -29,3 +38,23 @@ def read_ids(salt: str, token: str, count: int, message: str) -> tuple[int, ...]
     ):
         raise NotFound(message)
     return tuple(value)
+
+
+def sign_values(salt: str, values: dict) -> str:
+    """A URL-safe token carrying a few plain values (and when it was made)."""
+    return URLSafeTimedSerializer(current_app.secret_key, salt=salt).dumps(values)
+
+
+def read_values(salt: str, token: str, max_age: int, message: str, expired: str) -> dict:
+    """The values of a token signed with `salt` less than `max_age` seconds ago;
+    LinkExpired(`expired`) when older, NotFound(`message`) when not ours."""
+    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=salt)
+    try:
+        value = serializer.loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise LinkExpired(expired) from exc
+    except (BadSignature, UnicodeDecodeError, ValueError) as exc:
+        raise NotFound(message) from exc
+    if not isinstance(value, dict):
+        raise NotFound(message)
+    return value

@@ -11,4 +11,6 @@
 - feed_tokens: issue_feed_token, revoke_feed_token, user_for_feed_token.
 - passwords_reset: request_password_reset, check_reset_token, reset_password,
   purge_reset_tokens.
+- invites: invite (an admin emails a signed link to a role), read_invitation,
+  invitation_state, accept_as_new_account, accept_as_account.
 """

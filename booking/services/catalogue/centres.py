@@ -1,4 +1,9 @@
-"""Centres: created by admins, their profile kept up to date by their staff."""
+"""Centres: created by admins, their profile kept up to date by their staff.
+
+A new centre starts unpublished: it appears to the public once an admin publishes
+it (`set_published`) or one of its workshops is published
+(`publish_with_workshop`, inside the workshop's own transaction).
+"""
 
 import re
 from urllib.parse import urlsplit
@@ -159,8 +164,10 @@ def validate_centre_fields(fields: dict, *, creating: bool) -> dict:
 
 
 def create_centre(**fields) -> Centre:
-    """Create a centre (admins). The slug is its permanent address and must be unique."""
+    """Create a centre (admins). The slug is its permanent address and must be unique.
+    It starts unpublished unless `published` is given."""
     clean = validate_centre_fields(fields, creating=True)
+    clean.setdefault("published", False)
     with write_transaction():
         if db.session.scalar(sa.select(Centre.id).where(Centre.slug == clean["slug"])):
             raise Conflict(
@@ -185,6 +192,30 @@ def update_centre(centre_id: int, **fields) -> Centre:
             setattr(centre, name, value)
         centre.updated_at = utcnow()
     return centre
+
+
+def set_published(centre_id: int, published: bool) -> Centre:
+    """Show a centre to the public, or hide it (admins); the same again changes nothing."""
+    with write_transaction():
+        centre = db.session.scalar(
+            sa.select(Centre).where(Centre.id == centre_id).with_for_update()
+        )
+        if centre is None:
+            raise NotFound("There is no such centre.")
+        if centre.published != bool(published):
+            centre.published = bool(published)
+            centre.updated_at = utcnow()
+    return centre
+
+
+def publish_with_workshop(centre_id: int) -> None:
+    """Inside the caller's transaction: a workshop of the centre is being published,
+    so an unpublished centre is published with it."""
+    db.session.execute(
+        sa.update(Centre)
+        .where(Centre.id == centre_id, Centre.published.is_(False))
+        .values(published=True, updated_at=utcnow())
+    )
 
 
 def get_centre(centre_id: int) -> Centre:

@@ -19,6 +19,7 @@ from booking.models.registration import CANCELLED as REG_CANCELLED
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED, SCHEDULED
 from booking.services.booking.places import lock_workshop
 from booking.services.booking.waitlist import apply_capacity_change, promote_waitlist
+from booking.services.catalogue.centres import publish_with_workshop
 from booking.services.courses.absences import end_registration_absences
 from booking.services.courses.makeups import drop_makeups_into
 from booking.services.errors import Conflict, Invalid
@@ -102,6 +103,8 @@ def edit_workshop(
         if status in (PUBLISHED, DRAFT) and workshop.status != status:
             workshop.status = status
             workshop.updated_at = utcnow()
+            if status == PUBLISHED:
+                publish_with_workshop(workshop.centre_id)
         elif status == CANCELLED:
             apply_workshop_cancellation(workshop, reason)
     return workshop
@@ -167,7 +170,8 @@ def update_workshop(workshop_id: int, **fields) -> Workshop:
 
 
 def publish_workshop(workshop_id: int) -> Workshop:
-    """Make a draft workshop bookable; it needs at least one scheduled session."""
+    """Make a draft workshop bookable; it needs at least one scheduled session. An
+    unpublished centre is published with it."""
     with write_transaction():
         workshop = lock_workshop_to_change(workshop_id)
         if workshop.status == PUBLISHED:
@@ -175,6 +179,7 @@ def publish_workshop(workshop_id: int) -> Workshop:
         _refuse_publishing_without_sessions(workshop)
         workshop.status = PUBLISHED
         workshop.updated_at = utcnow()
+        publish_with_workshop(workshop.centre_id)
     return workshop
 
 

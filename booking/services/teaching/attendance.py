@@ -3,16 +3,28 @@
 Only the workshop's instructor may see or mark it (NotFound for anyone else). With
 the babies' health flags (doll today, needs clearance, allergies) for a viewer who
 may see them, make-up attendees included.
+
+Attendance is marked only once a session has started or starts within the hour
+(`attendance_open`); the register page and the "Today" check-in obey the same rule.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import Attendance, Registration, User, Workshop, WorkshopSession, utcnow
+from booking.models import (
+    Absence,
+    Attendance,
+    Registration,
+    User,
+    Workshop,
+    WorkshopSession,
+    utcnow,
+)
 from booking.models.registration import ABSENT, CONFIRMED, PRESENT
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.services.courses.queries import RegisterExtras, register_extras
@@ -26,8 +38,22 @@ from booking.services.teaching.roster import (
     roster_entries,
     workshop_registrations,
 )
+from booking.timefmt import format_local
 
 ATTENDANCE_CHOICES = (PRESENT, ABSENT)
+# Attendance can be marked from this long before a session starts.
+OPENS_BEFORE = timedelta(hours=1)
+
+
+def attendance_opens_at(session: WorkshopSession) -> datetime:
+    """When attendance for a session can first be marked: an hour before it starts."""
+    return session.starts_at - OPENS_BEFORE
+
+
+def attendance_open(session: WorkshopSession, now: datetime | None = None) -> bool:
+    """Whether attendance can be marked now: the session is not cancelled and has
+    started or starts within the hour."""
+    return not session.is_cancelled and (now or utcnow()) >= attendance_opens_at(session)
 
 
 @dataclass
@@ -42,6 +68,13 @@ class Register:
     show_health: bool = False
     # Make-up attendees' health at a glance, by make-up booking id.
     makeup_health: dict[int, HealthLine] = field(default_factory=dict)
+    # Whether attendance can be marked now (see `attendance_open`).
+    open: bool = False
+
+    @property
+    def opens_at(self) -> datetime:
+        """When attendance for this session can first be marked."""
+        return attendance_opens_at(self.session)
 
     @property
     def present_count(self) -> int:
@@ -75,6 +108,7 @@ def session_register(
     )
     extras = register_extras(session, tz_name)
     register = Register(session, workshop, entries, marks, extras)
+    register.open = attendance_open(session) and workshop.status != WORKSHOP_CANCELLED
     if health_for is not None and may_see_health(health_for, workshop):
         register.show_health = True
         makeups = [m for m in extras.makeups if m.registration is not None]
@@ -108,39 +142,80 @@ def _parse_marks(marks: dict, allowed_ids: set[int]) -> dict[int, str]:
     return parsed
 
 
+def _markable_session(session_id: int, instructor_id: int) -> tuple[WorkshopSession, Workshop]:
+    """The instructor's session, if attendance can be marked now; Conflict otherwise."""
+    session, workshop = _own_session(session_id, instructor_id)
+    if session.is_cancelled or workshop.status == WORKSHOP_CANCELLED:
+        raise Conflict("This session was cancelled, so there is no attendance to mark.")
+    if not attendance_open(session):
+        opens = format_local(attendance_opens_at(session), workshop.centre.timezone)
+        raise Conflict(
+            "Attendance opens an hour before the session starts: you can mark it "
+            f"from {opens}."
+        )
+    return session, workshop
+
+
+def _confirmed_ids(workshop_id: int) -> set[int]:
+    return set(
+        db.session.scalars(
+            sa.select(Registration.id).where(
+                Registration.workshop_id == workshop_id, Registration.status == CONFIRMED
+            )
+        )
+    )
+
+
+def _save_marks(session_id: int, marks: dict[int, str]) -> None:
+    """Insert or update attendance rows, one statement for all of them."""
+    now = utcnow()
+    rows = [
+        {"registration_id": rid, "session_id": session_id, "status": status, "marked_at": now}
+        for rid, status in marks.items()
+    ]
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Attendance).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Attendance.registration_id, Attendance.session_id],
+        set_={"status": stmt.excluded.status, "marked_at": stmt.excluded.marked_at},
+    )
+    db.session.execute(stmt)
+
+
 def mark_attendance(session_id: int, instructor_id: int, marks: dict) -> int:
     """Record present or absent for confirmed registrations of a session.
 
     `marks` maps registration ids to 'present' or 'absent' (an empty value leaves
     that baby unmarked). All marks are saved in one transaction or none are.
-    Returns the number of marks saved.
+    Refused (Conflict) for a cancelled session and before attendance opens, an hour
+    before the session starts. Returns the number of marks saved.
     """
     with write_transaction():
-        session, workshop = _own_session(session_id, instructor_id)
-        if session.is_cancelled or workshop.status == WORKSHOP_CANCELLED:
-            raise Conflict("This session was cancelled, so there is no attendance to mark.")
-        allowed = set(
-            db.session.scalars(
-                sa.select(Registration.id).where(
-                    Registration.workshop_id == workshop.id, Registration.status == CONFIRMED
-                )
-            )
-        )
-        parsed = _parse_marks(marks, allowed)
-        if not parsed:
-            return 0
-        now = utcnow()
-        rows = [
-            {"registration_id": rid, "session_id": session.id, "status": status, "marked_at": now}
-            for rid, status in parsed.items()
-        ]
-        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(Attendance).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[Attendance.registration_id, Attendance.session_id],
-            set_={"status": stmt.excluded.status, "marked_at": stmt.excluded.marked_at},
-        )
-        db.session.execute(stmt)
+        session, workshop = _markable_session(session_id, instructor_id)
+        parsed = _parse_marks(marks, _confirmed_ids(workshop.id))
+        if parsed:
+            _save_marks(session.id, parsed)
     return len(parsed)
 
 
+def mark_all_present(session_id: int, instructor_id: int) -> int:
+    """Mark every confirmed baby of a session present who has no mark yet and whose
+    parent did not tell us ahead that they would miss it (marks already made, present
+    or absent, stay as they are). Same rules as mark_attendance. Returns how many
+    were marked."""
+    with write_transaction():
+        session, workshop = _markable_session(session_id, instructor_id)
+        told_absent = set(
+            db.session.scalars(
+                sa.select(Absence.registration_id).where(Absence.session_id == session.id)
+            )
+        )
+        marked = set(
+            db.session.scalars(
+                sa.select(Attendance.registration_id).where(Attendance.session_id == session.id)
+            )
+        )
+        coming = _confirmed_ids(workshop.id) - told_absent - marked
+        if coming:
+            _save_marks(session.id, dict.fromkeys(sorted(coming), PRESENT))
+    return len(coming)

@@ -1,15 +1,23 @@
-"""Admin pages: centres, users and their roles."""
+"""Admin pages: centres (published or not), users and their roles, invitations."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from booking.auth_setup import admin_required
+from booking.extensions import limiter
+from booking.services.accounts import invites as invite_service
 from booking.services.accounts import roles as role_service
 from booking.services.catalogue import centres as centre_service
 from booking.services.errors import DomainError
 from booking.web.admin.blueprint import bp
-from booking.web.admin.forms import CentreCreateForm, GrantRoleForm, RevokeRoleForm
+from booking.web.admin.forms import (
+    CentreCreateForm,
+    GrantRoleForm,
+    InviteForm,
+    PublishCentreForm,
+    RevokeRoleForm,
+)
 from booking.web.forms import put_domain_error, status_for
 from booking.web.manage.forms import ActionForm
 
@@ -17,8 +25,59 @@ from booking.web.manage.forms import ActionForm
 @bp.route("")
 @admin_required
 def index():
-    """Every centre, with links to add one and to manage people's roles."""
-    return render_template("admin/index.html", centres=centre_service.all_centres())
+    """Every centre (with a Publish or Unpublish button), with links to add one, to
+    invite someone and to manage people's roles."""
+    return render_template(
+        "admin/index.html",
+        centres=centre_service.all_centres(),
+        publish_form=PublishCentreForm(formdata=None),
+    )
+
+
+@bp.route("/centres/<int:centre_id>/publish", methods=["POST"])
+@admin_required
+def centre_publish(centre_id: int):
+    """Show a centre to the public (`published=1`) or hide it (`published=0`)."""
+    centre_service.get_centre(centre_id)
+    form = PublishCentreForm()
+    if not form.validate_on_submit():
+        abort(422, "Choose to publish or unpublish the centre.")
+    centre = centre_service.set_published(centre_id, form.published.data == "1")
+    shown = "is now shown to the public" if centre.published else "is now hidden from the public"
+    flash(f"{centre.name} {shown}.", "success")
+    return redirect(url_for("admin.index"))
+
+
+def _invite_page(form, status: int = 200):
+    form.centre_id.choices = [SelectChoice("", "No centre (parents and admins)")] + [
+        SelectChoice(c.id, c.name) for c in centre_service.all_centres()
+    ]
+    return render_template("admin/invite.html", form=form, days=invite_service.INVITE_DAYS), status
+
+
+@bp.route("/invite", methods=["GET", "POST"])
+@admin_required
+@limiter.limit("60 per hour", methods=["POST"])
+def invite():
+    """Invite a person by email to a role; the emailed link creates their account (or
+    adds the role to the one they have)."""
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return _invite_page(form, 422 if request.method == "POST" else 200)
+    try:
+        invitation = invite_service.invite(
+            current_user.id, form.email.data, form.role.data, form.centre_id.data,
+            form.name.data or "",
+        )
+    except DomainError as exc:
+        put_domain_error(form, exc)
+        return _invite_page(form, status_for(exc))
+    flash(
+        f"We have emailed an invitation to {invitation.email} to be {invitation.role_text}. "
+        f"The link works for {invite_service.INVITE_DAYS} days.",
+        "success",
+    )
+    return redirect(url_for("admin.invite"))
 
 
 @bp.route("/centres/new", methods=["GET", "POST"])
@@ -30,16 +89,20 @@ def centre_new():
     if request.method == "GET":
         form.country.data = "GB"
         form.timezone.data = "Europe/London"
-        form.published.data = True
     elif form.validate_on_submit():
-        fields = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        # A new centre starts unpublished: published from the list, or with its first class.
+        fields = {k: v for k, v in form.data.items() if k not in ("csrf_token", "published")}
         try:
             centre = centre_service.create_centre(**fields)
         except DomainError as exc:
             put_domain_error(form, exc, flash_rest=True)
             status = status_for(exc)
         else:
-            flash(f"{centre.name} is created. Now give someone the staff role there.", "success")
+            flash(
+                f"{centre.name} is created, not yet shown to the public: it is published "
+                "with its first published class, or publish it here. Now invite its staff.",
+                "success",
+            )
             return redirect(url_for("admin.index"))
     else:
         status = 422

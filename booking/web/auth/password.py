@@ -12,6 +12,7 @@ from booking.services.accounts import passwords_reset
 from booking.services.errors import DomainError
 from booking.web.auth.blueprint import bp
 from booking.web.auth.forms import strip
+from booking.web.auth.landing import home_url
 from booking.web.forms import Form
 
 SENT_MESSAGE = (
@@ -119,7 +120,7 @@ def reset_password(token):
             session.clear()
             login_user(user)
             flash("Your password has been changed and you are logged in.", "success")
-            return redirect(url_for("public.index"))
+            return redirect(home_url(user))
         if request.method == "POST":
             status = 422
     except DomainError as exc:

@@ -1,4 +1,5 @@
-"""Register, log in and log out."""
+"""Register, log in and log out. Logging in lands each role on its own home
+(booking.web.auth.landing) unless a safe `next` says where to go back to."""
 
 from urllib.parse import urlsplit
 
@@ -10,6 +11,7 @@ from booking.services.accounts import signup
 from booking.services.accounts import users as accounts
 from booking.web.auth.blueprint import bp
 from booking.web.auth.forms import LoginForm, RegisterForm
+from booking.web.auth.landing import home_url
 from booking.web.auth.login_limits import limit_login
 
 # The same words whether the address was new (and is now logged in) or already taken.
@@ -55,7 +57,8 @@ def register():
 @bp.route("/login", methods=["GET", "POST"])
 @limit_login
 def login():
-    """Log in with email and password (limits in booking.web.auth.login_limits)."""
+    """Log in with email and password (limits in booking.web.auth.login_limits), then
+    go back to a safe `next`, or to the role's own home."""
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -67,7 +70,7 @@ def login():
             session.clear()
             login_user(user)
             flash(f"Welcome back, {user.name}.", "success")
-            return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
+            return redirect(safe_next(request.args.get("next")) or home_url(user))
     elif request.method == "POST":
         status = 422
     return render_template("auth/login.html", form=form), status

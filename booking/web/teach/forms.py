@@ -1,10 +1,11 @@
 """Instructor forms."""
 
 from wtforms import BooleanField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from booking.services.teaching.messages import BODY_MAX, SUBJECT_MAX
 from booking.web.forms import Form
+from booking.web.ids import IdField
 
 
 def strip(value):
@@ -14,6 +15,16 @@ def strip(value):
 
 class AttendanceForm(Form):
     """The register's marks; one `attendance-<registration id>` radio group per baby."""
+
+
+class CheckInForm(Form):
+    """One tap on "Today": this baby (a confirmed booking) is here."""
+
+    registration_id = IdField(validators=[InputRequired("Choose a baby to check in.")])
+
+
+class AllPresentForm(Form):
+    """"All present" on "Today": only the CSRF token."""
 
 
 class MessageForm(Form):

@@ -1,4 +1,5 @@
-"""Instructor pages: their classes, rosters with ages, CSV, registers and messages.
+"""Instructor pages: today's sessions with check-in, their classes, rosters with
+ages, CSV, registers and messages.
 
 An instructor only ever sees workshops they lead; anything else is a 404.
 """
@@ -7,15 +8,23 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from booking.auth_setup import instructor_required
+from booking.models.registration import PRESENT
 from booking.services.courses.queries import roster_flags
 from booking.services.errors import DomainError, NotFound
 from booking.services.health.clearance import clear_booking
 from booking.services.teaching import attendance as attendance_service
 from booking.services.teaching import messages as message_service
 from booking.services.teaching import roster as roster_service
+from booking.services.teaching.today import teaching_today
 from booking.web.forms import status_for
 from booking.web.teach.blueprint import bp
-from booking.web.teach.forms import AttendanceForm, ClearanceForm, MessageForm
+from booking.web.teach.forms import (
+    AllPresentForm,
+    AttendanceForm,
+    CheckInForm,
+    ClearanceForm,
+    MessageForm,
+)
 
 MARK_PREFIX = "attendance-"
 
@@ -28,12 +37,75 @@ def _or_404(call, *args, **kwargs):
         abort(404, exc.message)
 
 
+def _index_page(status: int = 200):
+    """/teach: "Today" (with its check-in forms), then the workshops."""
+    lists = roster_service.instructor_workshops(current_user.id)
+    today = teaching_today(current_user.id, health_for=current_user)
+    return (
+        render_template(
+            "teach/index.html",
+            today=today,
+            checkin_form=CheckInForm(formdata=None),
+            all_form=AllPresentForm(formdata=None),
+            **lists,
+        ),
+        status,
+    )
+
+
 @bp.route("")
 @instructor_required
 def index():
-    """The instructor's upcoming and recently finished workshops with their numbers."""
-    lists = roster_service.instructor_workshops(current_user.id)
-    return render_template("teach/index.html", **lists)
+    """"Today" first (the sessions of today and tomorrow, who is coming, check-in
+    buttons), then the instructor's upcoming and recently finished workshops."""
+    return _index_page()
+
+
+def _back_to_today(session_id: int):
+    """Back to /teach, at the session's card."""
+    return redirect(url_for("teach.index", _anchor=f"session-{session_id}"))
+
+
+def _refused(exc: DomainError):
+    """A refused check-in: "Today" again, with the reason and its status."""
+    if isinstance(exc, NotFound):
+        abort(404, exc.message)
+    # A refused mark names its reason per baby ("Not a confirmed place on this session.").
+    flash(next(iter(exc.fields.values()), None) or exc.message, "error")
+    return _index_page(status_for(exc))
+
+
+@bp.route("/sessions/<int:session_id>/checkin", methods=["POST"])
+@instructor_required
+def check_in(session_id: int):
+    """One tap on "Today": mark one baby present, then back to the session."""
+    form = CheckInForm()
+    if not form.validate_on_submit():
+        flash("That check-in could not be read. Please reload the page and try again.", "error")
+        return _index_page(422)
+    try:
+        attendance_service.mark_attendance(
+            session_id, current_user.id, {form.registration_id.data: PRESENT}
+        )
+    except DomainError as exc:
+        return _refused(exc)
+    return _back_to_today(session_id)
+
+
+@bp.route("/sessions/<int:session_id>/all-present", methods=["POST"])
+@instructor_required
+def all_present(session_id: int):
+    """"All present": every baby coming who has no mark yet is marked present."""
+    if not AllPresentForm().validate_on_submit():
+        flash("This form had expired. Please reload the page and try again.", "error")
+        return _index_page(400)
+    try:
+        marked = attendance_service.mark_all_present(session_id, current_user.id)
+    except DomainError as exc:
+        return _refused(exc)
+    noun = "baby" if marked == 1 else "babies"
+    flash(f"{marked} more {noun} marked present.", "success")
+    return _back_to_today(session_id)
 
 
 def _roster_page(workshop_id: int, status: int = 200, clearance: dict | None = None):

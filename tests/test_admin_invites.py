@@ -1,0 +1,334 @@
+"""Admins invite people by email to a role: the signed link creates the account with the
+role (or adds the role to the account it was sent to), works once and for 14 days.
+New centres start unpublished: admins publish them, or a published class does."""
+
+import re
+import time
+from datetime import date, datetime, timedelta
+from datetime import time as clock
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from itsdangerous.timed import TimestampSigner
+
+from booking.extensions import db
+from booking.models import Centre, InstructorProfile, OutboxMessage, User
+from booking.services.accounts import invites
+from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
+from booking.services.schedule.create import add_workshop
+from booking.services.schedule.edit import edit_workshop, publish_workshop
+from tests.conftest import PASSWORD
+from tests.html_checker import html_errors
+
+NEW_PASSWORD = "a-long-new-password"
+LINK = re.compile(r"https://classes\.example\.org(/invite/[A-Za-z0-9_.\-]+)")
+
+
+@pytest.fixture
+def world(make_centre, make_user):
+    centre = make_centre(slug="bristol", name="Bristol Hub")
+    return {
+        "centre": centre,
+        "admin": make_user("admin@example.org", name="Ann Admin", role="admin"),
+        "staff": make_user("staff@example.org", role="staff", centre=centre),
+        "parent": make_user("pat@example.org", name="Pat Parent"),
+    }
+
+
+def _outbox(app) -> list[OutboxMessage]:
+    with app.app_context():
+        rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def _invite(client, **fields) -> str:
+    """Send the admin's invitation form; the emailed link's path."""
+    response = client.post("/admin/invite", data=fields)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return _link_in_last_email(client.application, fields["email"].strip().lower())
+
+
+def _link_in_last_email(app, email) -> str:
+    message = _outbox(app)[-1]
+    assert message.recipient == email
+    (path,) = set(LINK.findall(message.body_text))
+    assert path in message.body_html
+    return path
+
+
+def _user(app, email) -> User | None:
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        if user is not None:
+            user.centre_ids("staff")  # load the memberships
+            db.session.expunge(user)
+        return user
+
+
+def test_the_invite_page_is_for_admins_only(client, auth, world):
+    assert "/login" in client.get("/admin/invite").location
+    auth.login("staff@example.org")
+    assert client.get("/admin/invite").status_code == 403
+    data = {"email": "x@example.org", "role": "parent"}
+    assert client.post("/admin/invite", data=data).status_code == 403
+    auth.logout()
+    auth.login("admin@example.org")
+    page = client.get("/admin/invite")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert html_errors({"invite": body}) == {"invite": []}
+    assert "Bristol Hub" in body and "No centre" in body
+    assert 'href="/admin/invite"' in client.get("/admin").get_data(as_text=True)
+
+
+def test_an_invited_instructor_creates_their_account_and_lands_on_today(
+    client, auth, app, world
+):
+    auth.login("admin@example.org")
+    path = _invite(client, email=" Ina@Example.org ", name="Ina Instructor",
+                   role="instructor", centre_id=str(world["centre"].id))
+    message = _outbox(app)[-1]
+    assert message.recipient == "ina@example.org"
+    assert "Ann Admin invites you" in message.subject
+    assert "an instructor at Bristol Hub" in message.body_text
+    assert "14 days" in message.body_text and "Hello Ina Instructor" in message.body_text
+    assert message.reply_to == "centre1@example.org"
+    auth.logout()
+
+    page = client.get(path)
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    body = page.get_data(as_text=True)
+    assert html_errors({"accept": body}) == {"accept": []}
+    assert "ina@example.org" in body and 'value="Ina Instructor"' in body
+    short = client.post(path, data={"name": "Ina", "password": "short",
+                                    "password_confirm": "short"})
+    assert short.status_code == 422 and "at least 10 characters" in short.get_data(as_text=True)
+    differ = client.post(path, data={"name": "Ina", "password": NEW_PASSWORD,
+                                     "password_confirm": NEW_PASSWORD + "x"})
+    assert differ.status_code == 422 and "do not match" in differ.get_data(as_text=True)
+    assert _user(app, "ina@example.org") is None
+
+    done = client.post(path, data={"name": "Ina Ives", "password": NEW_PASSWORD,
+                                   "password_confirm": NEW_PASSWORD})
+    assert done.status_code == 302 and done.location == "/teach"
+    today = client.get("/teach")
+    assert today.status_code == 200
+    assert "you are now an instructor at Bristol Hub" in today.get_data(as_text=True)
+    user = _user(app, "ina@example.org")
+    assert user.name == "Ina Ives" and not user.is_admin
+    assert user.centre_ids("instructor") == {world["centre"].id}
+    with app.app_context():
+        assert db.session.scalar(
+            sa.select(InstructorProfile.id).where(InstructorProfile.user_id == user.id)
+        )
+
+    # Used twice: it says so, and nothing more is created.
+    client.post("/logout")
+    again = client.get(path)
+    assert again.status_code == 409
+    assert "already been used" in again.get_data(as_text=True)
+    assert html_errors({"used": again.get_data(as_text=True)}) == {"used": []}
+    post = client.post(path, data={"name": "Someone", "password": NEW_PASSWORD,
+                                   "password_confirm": NEW_PASSWORD})
+    assert post.status_code == 409
+    assert auth.login("ina@example.org", NEW_PASSWORD).location == "/teach"
+
+
+@pytest.mark.parametrize(
+    ("role", "home", "check"),
+    [
+        ("parent", "/account/bookings", lambda u, c: not u.is_admin and not u.memberships),
+        ("staff", "/manage/calendar", lambda u, c: u.centre_ids("staff") == {c}),
+        ("admin", "/admin", lambda u, c: u.is_admin and not u.memberships),
+    ],
+)
+def test_each_role_can_be_invited(client, auth, app, world, role, home, check):
+    auth.login("admin@example.org")
+    centre = str(world["centre"].id) if role == "staff" else ""
+    path = _invite(client, email="new@example.org", role=role, centre_id=centre)
+    auth.logout()
+    done = client.post(path, data={"name": "New Person", "password": NEW_PASSWORD,
+                                   "password_confirm": NEW_PASSWORD})
+    assert done.status_code == 302 and done.location == home
+    assert check(_user(app, "new@example.org"), world["centre"].id)
+
+
+def test_an_existing_account_gets_the_role_once_its_owner_is_logged_in(
+    client, auth, app, world
+):
+    auth.login("admin@example.org")
+    path = _invite(client, email="pat@example.org", role="staff",
+                   centre_id=str(world["centre"].id))
+    auth.logout()
+    # Not logged in: asked to log in to that account, and brought back here.
+    page = client.get(path).get_data(as_text=True)
+    assert "Log in to accept" in page and "Create account" not in page
+    assert html_errors({"login": page}) == {"login": []}
+    assert client.post(path).status_code == 403
+    back = client.post(f"/login?next={path}", data={"email": "pat@example.org",
+                                                   "password": PASSWORD})
+    assert back.location == path
+    page = client.get(path).get_data(as_text=True)
+    assert "Accept: become a member of staff at Bristol Hub" in page
+    assert html_errors({"accept": page}) == {"accept": []}
+    done = client.post(path)
+    assert done.status_code == 302 and done.location == "/manage/calendar"
+    assert _user(app, "pat@example.org").centre_ids("staff") == {world["centre"].id}
+    again = client.get(path)
+    assert again.status_code == 409 and "already been used" in again.get_data(as_text=True)
+    assert client.post(path).status_code == 409
+
+
+def test_another_logged_in_account_cannot_take_someone_elses_invitation(
+    client, auth, app, world
+):
+    auth.login("admin@example.org")
+    path = _invite(client, email="pat@example.org", role="admin")
+    auth.logout()
+    auth.login("staff@example.org")
+    page = client.get(path).get_data(as_text=True)
+    assert "You are logged in as staff@example.org" in page and "Accept:" not in page
+    assert client.post(path).status_code == 403
+    assert not _user(app, "pat@example.org").is_admin
+    assert not _user(app, "staff@example.org").is_admin
+
+
+def test_bad_expired_and_withdrawn_links(client, auth, app, world, monkeypatch):
+    assert client.get("/invite/not-a-token").status_code == 404
+    assert client.post("/invite/not-a-token", data={"name": "X"}).status_code == 404
+    auth.login("admin@example.org")
+    path = _invite(client, email="new@example.org", role="parent")
+    auth.logout()
+    tampered = client.get(path[:-3] + ("aaa" if not path.endswith("aaa") else "bbb"))
+    assert tampered.status_code == 404
+    assert "not valid" in tampered.get_data(as_text=True)
+    # A link signed 15 days ago has expired.
+    old = int(time.time() - timedelta(days=15).total_seconds())
+    with app.test_request_context():
+        monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: old)
+        token = invites.sign_values(invites.SALT, {"e": "late@example.org", "r": "parent",
+                                                   "c": None, "a": world["admin"].id})
+        monkeypatch.undo()
+    expired = client.get(f"/invite/{token}")
+    assert expired.status_code == 400 and "has expired" in expired.get_data(as_text=True)
+    body = client.post(f"/invite/{token}", data={"name": "Late", "password": NEW_PASSWORD,
+                                                 "password_confirm": NEW_PASSWORD})
+    assert body.status_code == 400 and _user(app, "late@example.org") is None
+    # An admin who is no longer one: their invitations stop working.
+    with app.app_context():
+        db.session.get(User, world["admin"].id).is_admin = False
+        db.session.commit()
+    assert client.get(path).status_code == 404
+
+
+def test_the_invite_form_says_what_is_wrong(client, auth, app, world):
+    auth.login("admin@example.org")
+    centre = str(world["centre"].id)
+    cases = [
+        ({"email": "not-an-email", "role": "parent"}, 422, "like name@example.com"),
+        ({"email": "", "role": "parent"}, 422, "Enter their email address"),
+        ({"email": "a@example.org", "role": "instructor"}, 422, "Choose the centre"),
+        ({"email": "a@example.org", "role": "parent", "centre_id": centre}, 422,
+         "Only instructors and staff belong to a centre"),
+        ({"email": "a@example.org", "role": "wizard"}, 422, "Not a valid choice"),
+        ({"email": "a@example.org", "role": "staff", "centre_id": "999999"}, 422,
+         "no such centre"),
+        ({"email": "a@example.org", "role": "staff", "centre_id": "abc"}, 422,
+         "Choose the centre"),
+        ({"email": "staff@example.org", "role": "staff", "centre_id": centre}, 409,
+         "already has that role"),
+        ({"email": "admin@example.org", "role": "parent"}, 409, "already has that role"),
+    ]
+    for data, status, words in cases:
+        response = client.post("/admin/invite", data=data)
+        assert response.status_code == status, data
+        assert words in response.get_data(as_text=True), data
+    assert _outbox(app) == []
+
+
+def test_invitation_services_directly(ctx, world):
+    with pytest.raises(Forbidden):
+        invites.invite(world["staff"].id, "x@example.org", "parent")
+    with pytest.raises(Invalid) as err:
+        invites.invite(world["admin"].id, "x@example.org", "staff", None, "n" * 121)
+    assert set(err.value.fields) == {"centre_id", "name"}
+    with pytest.raises(Conflict):
+        invites.invite(world["admin"].id, "PAT@example.org", "parent")
+    invitation = invites.invite(world["admin"].id, "x@example.org", "admin", name=" X  Y ")
+    assert invitation.name == "X Y" and invitation.role_text == "an admin"
+    with pytest.raises(NotFound):
+        invites.read_invitation("")
+    with pytest.raises(Invalid):
+        invites.accept_as_new_account("whatever", "", "short")
+
+
+# --- centres: unpublished until published -------------------------------------------------
+
+
+def test_a_new_centre_starts_unpublished_and_admins_publish_it(client, auth, app, world):
+    auth.login("admin@example.org")
+    form = {"name": "Harbour Hub", "slug": "harbour-hub", "country": "GB",
+            "timezone": "Europe/London", "published": "y"}
+    assert client.post("/admin/centres/new", data=form).status_code == 302
+    with app.app_context():
+        centre = db.session.scalar(sa.select(Centre).where(Centre.slug == "harbour-hub"))
+        assert centre.published is False
+        centre_id = centre.id
+    assert client.get("/centres/harbour-hub").status_code == 404
+    listing = client.get("/admin").get_data(as_text=True)
+    assert html_errors({"admin": listing}) == {"admin": []}
+    assert "Publish<span class=\"visually-hidden\"> Harbour Hub</span>" in listing
+    url = f"/admin/centres/{centre_id}/publish"
+    done = client.post(url, data={"published": "1"})
+    assert done.status_code == 302
+    assert "is now shown to the public" in client.get("/admin").get_data(as_text=True)
+    assert client.get("/centres/harbour-hub").status_code == 200
+    assert client.post(url, data={"published": "0"}).status_code == 302
+    assert client.get("/centres/harbour-hub").status_code == 404
+    assert client.post(url, data={"published": "maybe"}).status_code == 422
+    assert client.post("/admin/centres/999999/publish",
+                       data={"published": "1"}).status_code == 404
+    auth.logout()
+    auth.login("staff@example.org")
+    assert client.post(url, data={"published": "1"}).status_code == 403
+    with app.app_context():
+        assert db.session.get(Centre, centre_id).published is False
+
+
+def test_publishing_a_class_publishes_its_centre(app, make_centre, make_user, make_workshop):
+    hidden = make_centre(slug="hidden", published=False)
+    teacher = make_user(role="instructor", centre=hidden)
+    draft = make_workshop(centre=hidden, instructor=teacher, status="draft")
+    other = make_workshop(centre=make_centre(slug="quiet", published=False),
+                          instructor=make_user(role="instructor", centre=hidden),
+                          status="draft")
+    with app.app_context():
+        assert db.session.get(Centre, hidden.id).published is False
+        publish_workshop(draft.id)
+        assert db.session.get(Centre, hidden.id).published is True
+        edit_workshop(other.id, status="published")
+        assert db.session.scalar(
+            sa.select(Centre.published).where(Centre.slug == "quiet")
+        ) is True
+
+
+def test_a_class_created_published_publishes_its_centre(app, make_centre, make_user):
+    hidden = make_centre(slug="hidden", published=False)
+    teacher = make_user(role="instructor", centre=hidden)
+    fields = dict(
+        centre_id=hidden.id, instructor_id=teacher.id, kind="single", title="Taster",
+        duration_minutes=60, capacity=8, min_age_weeks=6, max_age_weeks=52,
+        price=Decimal("0"),
+    )
+    day = date.today() + timedelta(days=20)
+    with app.app_context():
+        add_workshop(**fields, first_session_local=datetime.combine(day, clock(10)))
+        assert db.session.get(Centre, hidden.id).published is False  # a draft: still hidden
+        add_workshop(**fields, first_session_local=datetime.combine(day, clock(14)),
+                     publish=True)
+        assert db.session.get(Centre, hidden.id).published is True
+
