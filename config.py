@@ -22,6 +22,15 @@ def _int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in allowed:
+        raise RuntimeError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}")
+    return raw
+
+
 def normalise_database_url(url: str) -> str:
     """Point PostgreSQL URLs at the psycopg 3 driver."""
     if url.startswith("postgres://"):
@@ -101,6 +110,11 @@ def load_config(instance_path: str) -> dict:
         "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/",
         "PAYMENT_HOLD_MINUTES": _int("PAYMENT_HOLD_MINUTES", 30),
         "PAYMENT_OFFER_HOURS": _int("PAYMENT_OFFER_HOURS", 24),
+        # Operations: request logs, who may scrape /metrics, when /readyz calls the
+        # email and payment workers stuck.
+        "LOG_FORMAT": _choice("LOG_FORMAT", ("json", "text"), "json" if production else "text"),
+        "METRICS_ALLOW": os.environ.get("METRICS_ALLOW") or "127.0.0.1,::1",
+        "READY_OUTBOX_MAX_AGE_SECONDS": _int("READY_OUTBOX_MAX_AGE_SECONDS", 900),
     }
 
 

@@ -51,6 +51,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from booking import page_cache
 
     page_cache.init_app(app)
+
+    from booking import observability
+
+    observability.init_app(app)  # last: it wraps the whole app, page cache included
     return app
 
 

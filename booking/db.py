@@ -1,9 +1,11 @@
 """Database plumbing: SQLite settings, write transactions and the commit point."""
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -15,6 +17,8 @@ WRITE_OPTION = "booking_write"
 LOCK_SUFFIX = ".writelock"
 
 _turn = threading.local()
+_committed_listeners: list[Callable[[str, int], None]] = []
+log = logging.getLogger(__name__)
 
 
 def _lock_path(conn) -> str | None:
@@ -128,6 +132,30 @@ def require_transaction(step: str = "This step") -> None:
         )
 
 
+def on_committed(listener: Callable[[str, int], None]) -> None:
+    """Call `listener(event, count)` for every event a write transaction noted with
+    `note_committed`, once that transaction has committed (metrics count them)."""
+    if listener not in _committed_listeners:
+        _committed_listeners.append(listener)
+
+
+def note_committed(event: str, count: int = 1) -> None:
+    """Note that the running write transaction did something worth counting ("booking.
+    confirmed", "waitlist.promotion"). Listeners hear of it after the outermost commit;
+    a rollback, or a savepoint's, forgets it. Outside a write transaction: nothing."""
+    if in_write_transaction() and count:
+        _turn.events[-1].append((event, count))
+
+
+def _tell_listeners(events: list[tuple[str, int]]) -> None:
+    for event, count in events:
+        for listener in _committed_listeners:
+            try:
+                listener(event, count)
+            except Exception:  # a counter must never fail a committed use case
+                log.exception("listener of %s failed", event)
+
+
 @contextmanager
 def write_transaction():
     """Run a block as one write transaction: commit on success, roll back on error.
@@ -136,24 +164,35 @@ def write_transaction():
     SAVEPOINT: its error rolls back its own work alone (the outer block may catch
     it and carry on), and its work is committed, or rolled back, with the outer
     block's. On SQLite the writer's turn (see `_take_turn`) is given back when the
-    outermost block ends, after its commit or rollback.
+    outermost block ends, after its commit or rollback. What the blocks noted with
+    `note_committed` is told to the listeners after the commit.
     """
     if in_write_transaction():
         _turn.depth += 1
+        _turn.events.append([])
+        done = False
         try:
             with db.session.begin_nested():
                 yield db.session
+            done = True
         finally:
             _turn.depth -= 1
+            events = _turn.events.pop()
+            if done:
+                _turn.events[-1].extend(events)
         return
     _turn.depth = 1
+    _turn.events = [[]]
     try:
         begin_write()
         yield db.session
         db.session.commit()
+        committed = _turn.events[0]
     except BaseException:
         db.session.rollback()
         raise
     finally:
         _turn.depth = 0
+        _turn.events = []
         _end_turn()
+    _tell_listeners(committed)

@@ -3,6 +3,7 @@ worker and the reminders (with home-practice sheets and evaluation requests) bes
 and a local fake of the payment provider when payments point at one."""
 
 import argparse
+import glob
 import os
 import signal
 import subprocess
@@ -104,6 +105,17 @@ def start_local_stripe(environ, bindir: str) -> subprocess.Popen | None:
     return child
 
 
+def metrics_dir(environ) -> str:
+    """Where every process writes its Prometheus counts (PROMETHEUS_MULTIPROC_DIR, by
+    default instance/metrics), emptied of the last run's counts."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(root, "instance", "metrics")
+    os.makedirs(path, exist_ok=True)
+    for stale in glob.glob(os.path.join(path, "*.db")):
+        os.remove(stale)
+    return path
+
+
 def main() -> int:
     """Start gunicorn and the workers beside it, and stop them all together."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -118,6 +130,9 @@ def main() -> int:
         env["RATELIMIT_STORAGE_URI"] = storage
     print(note, file=sys.stderr if workers == 1 else sys.stdout, flush=True)
     env.setdefault("BASE_URL", f"http://{args.host}:{args.port}")
+    # The web workers and the job workers each count in their own process: /metrics
+    # adds up every process's counts from this folder.
+    env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir(env)
     children = []
     local_stripe = start_local_stripe(env, bindir)
     if local_stripe is not None:
@@ -139,9 +154,7 @@ def main() -> int:
             str(workers),
             "--threads",
             "4",
-            "--access-logfile",
-            "-",
-            "wsgi:app",
+            "wsgi:app",  # each request is logged by the app itself (booking.request)
         ],
         env=env,
     )

@@ -18,6 +18,7 @@ BLUEPRINTS = (
     "booking.web.embed",
     "booking.web.topics",
     "booking.web.payments",
+    "booking.web.ops",
 )
 
 

@@ -11,7 +11,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from booking.db import write_transaction
+from booking.db import note_committed, write_transaction
 from booking.extensions import db
 from booking.models import Baby, Registration, User, Workshop
 from booking.models.payment import BY_PARENT, BY_STAFF
@@ -247,6 +247,7 @@ def book_place(
         else:
             notify_waitlisted(registration, position)
         result = _result(registration, True, position, baby, workshop)
+        note_committed(f"booking.{registration.status}")
     return result
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from booking.db import require_transaction, write_transaction
+from booking.db import note_committed, require_transaction, write_transaction
 from booking.extensions import db
 from booking.models import Baby, Payment, Registration, Workshop, WorkshopSession
 from booking.models.registration import CANCELLED, CONFIRMED, PENDING_PAYMENT, WAITLISTED
@@ -104,6 +104,7 @@ def give_place(registration: Registration, workshop: Workshop) -> None:
     parent; in a workshop paid online, offer it instead: held for the parent until
     the offer's deadline (PAYMENT_OFFER_HOURS, never ending at night in the centre's
     zone, nor after booking closes), with a pay link and a "no longer needed" link."""
+    note_committed("waitlist.promotion")
     if not workshop.pays_online:
         confirm(registration)
         db.session.flush()
