@@ -31,6 +31,9 @@ def init_app(app) -> None:
     from booking.cli.payments import payments_group
 
     app.cli.add_command(payments_group)
+    from booking.cli.backup import backup_group
+
+    app.cli.add_command(backup_group)
 
 
 @click.command("create-user")

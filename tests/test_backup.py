@@ -1,0 +1,276 @@
+"""`flask backup create DIR` and `flask backup restore FILE`: a backup restored into a new
+database gives identical rows, also one taken in the middle of a booking storm, which
+holds every booking committed before it started and no half-written one."""
+
+import sqlite3
+import threading
+import time
+import uuid
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from booking import create_app
+from booking.extensions import db
+from booking.models import OutboxMessage, Registration, User, Workshop
+from booking.services.backup import VERSION_TABLE, create_backup
+from booking.services.booking.book import book_place
+
+
+def _app_on(url, tmp_path):
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "RATELIMIT_ENABLED": False,
+            "MAIL_SERVER": None,
+            "MAIL_DIR": str(tmp_path / "restored-mail"),
+        }
+    )
+
+
+@pytest.fixture
+def new_database(app, tmp_path):
+    """Make new, empty databases of the app's kind (a new SQLite file, or a new
+    PostgreSQL database dropped afterwards); each call gives one's URL."""
+    url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    made = []
+
+    def make() -> str:
+        if url.get_backend_name() == "sqlite":
+            return f"sqlite:///{tmp_path / f'restored-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        name = f"booking_restore_{uuid.uuid4().hex[:12]}"
+        with _server(url) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return url.set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    for name in made:
+        with _server(url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _server(url):
+    conninfo = url.set(drivername="postgresql", database="postgres")
+    return psycopg.connect(conninfo.render_as_string(hide_password=False), autocommit=True)
+
+
+def _restore(url, tmp_path, path, *extra):
+    target = _app_on(url, tmp_path)
+    try:
+        return target.test_cli_runner().invoke(args=["backup", "restore", str(path), *extra])
+    finally:
+        with target.app_context():
+            db.engine.dispose()
+
+
+def _every_row(url) -> dict[str, list[tuple]]:
+    """Every table's rows, ordered by primary key."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = {
+                table.name: [
+                    tuple(row)
+                    for row in conn.execute(sa.select(table).order_by(*table.primary_key))
+                ]
+                for table in db.metadata.sorted_tables
+            }
+            rows[VERSION_TABLE] = list(conn.execute(sa.text(f"SELECT * FROM {VERSION_TABLE}")))
+    finally:
+        engine.dispose()
+    return rows
+
+
+def _some_bookings(app, make_workshop, make_user, make_baby, count=5, capacity=3):
+    workshop = make_workshop(capacity=capacity)
+    with app.app_context():
+        for i in range(count):
+            parent = make_user()
+            baby = make_baby(parent, name=f"Baby {i}")
+            book_place(parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True)
+    return workshop
+
+
+def _backup(runner, folder):
+    result = runner.invoke(args=["backup", "create", str(folder)])
+    assert result.exit_code == 0, result.output
+    files = list(folder.iterdir())
+    assert len(files) == 1
+    assert result.output.startswith("Backed up ") and str(files[0]) in result.output
+    return files[0]
+
+
+def test_a_backup_restores_into_a_new_database_with_identical_rows(
+    app, runner, tmp_path, new_database, make_workshop, make_user, make_baby
+):
+    _some_bookings(app, make_workshop, make_user, make_baby)
+    path = _backup(runner, tmp_path / "backups")
+    suffix = ".sqlite3" if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else ".dump"
+    assert path.name.startswith("booking-") and path.name.endswith(suffix)
+    assert path.stat().st_mode & 0o077 == 0  # personal data: the owner's eyes only
+    original = _every_row(app.config["SQLALCHEMY_DATABASE_URI"])
+    assert len(original["registration"]) == 5 and original[VERSION_TABLE]
+
+    target = new_database()
+    result = _restore(target, tmp_path, path)
+
+    assert result.exit_code == 0, result.output
+    assert "registration 5" in result.output and ": current." in result.output
+    assert _every_row(target) == original
+
+
+def test_a_database_that_is_not_empty_is_refused_unless_forced(
+    app, runner, tmp_path, new_database, make_workshop, make_user, make_baby
+):
+    _some_bookings(app, make_workshop, make_user, make_baby, count=2)
+    path = _backup(runner, tmp_path / "backups")
+    original = _every_row(app.config["SQLALCHEMY_DATABASE_URI"])
+    target = new_database()
+    assert _restore(target, tmp_path, path).exit_code == 0
+    engine = sa.create_engine(target)
+    with engine.begin() as conn:
+        conn.execute(sa.update(User.__table__).values(name="Changed after the restore"))
+    engine.dispose()
+    changed = _every_row(target)
+
+    refused = _restore(target, tmp_path, path)
+
+    assert refused.exit_code == 1
+    assert "is not empty" in refused.output and "--force" in refused.output
+    assert "Traceback" not in refused.output
+    assert _every_row(target) == changed
+
+    forced = _restore(target, tmp_path, path, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert _every_row(target) == original
+
+
+def test_a_file_of_the_wrong_kind_is_refused(app, tmp_path, new_database):
+    target = new_database()
+    text = tmp_path / "notes.txt"
+    text.write_text("not a backup\n")
+    other = tmp_path / "other.sqlite3"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE something (id INTEGER)")
+    sqlite_backup = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    foreign = tmp_path / "foreign.dump"
+    if sqlite_backup:
+        foreign.write_bytes(b"PGDMP\x01\x0e\x00" + bytes(100))
+    else:
+        foreign = other
+    cases = [
+        (text, "is not a backup made by `backup create`"),
+        (foreign, "backup, but the database"),
+    ]
+    if sqlite_backup:
+        cases.append((other, "is not a backup of this product's database"))
+    for path, message in cases:
+        result = _restore(target, tmp_path, path)
+        assert result.exit_code == 1, result.output
+        assert message in result.output
+        assert "Traceback" not in result.output
+    missing = _restore(target, tmp_path, tmp_path / "missing.dump")
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    engine = sa.create_engine(target)
+    assert sa.inspect(engine).get_table_names() == []  # nothing was restored
+    engine.dispose()
+
+
+def test_a_backup_taken_during_a_booking_storm_is_whole(
+    app, tmp_path, new_database, make_workshop, make_user, make_baby
+):
+    """Half the parents book, the backup starts while they do and lets the other half
+    go; the restored database holds every booking that had committed when the backup
+    started, and each booking it holds is whole: places counted, email queued."""
+    workshops = [make_workshop(capacity=3) for _ in range(2)]
+    families = []
+    for i in range(24):
+        parent = make_user(email=f"storm{i}@example.org")
+        families.append((parent, make_baby(parent, name=f"Storm {i}"), workshops[i % 2]))
+    first, second = families[:12], families[12:]
+    committed = {}  # registration id -> when book_place returned (after its commit)
+    lock = threading.Lock()
+    errors = []
+    four_done = threading.Semaphore(0)
+    second_go = threading.Event()
+    backup_started = []
+    backup_path = []
+
+    def book(parent, baby, workshop, wait_for=None):
+        with app.app_context():
+            try:
+                if wait_for is not None:
+                    assert wait_for.wait(timeout=60)
+                result = book_place(
+                    parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+                )
+                with lock:
+                    committed[result.registration.id] = time.monotonic()
+                four_done.release()
+            except Exception as exc:  # re-raised in the test's thread
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    def take_backup():
+        with app.app_context():
+            try:
+                for _ in range(4):
+                    assert four_done.acquire(timeout=60)
+                backup_started.append(time.monotonic())
+                second_go.set()
+                backup_path.append(create_backup(tmp_path / "backups"))
+            except Exception as exc:
+                errors.append(exc)
+                second_go.set()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=book, args=f) for f in first]
+    threads += [threading.Thread(target=book, args=(*f, second_go)) for f in second]
+    threads.append(threading.Thread(target=take_backup))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    if errors:
+        raise errors[0]
+    assert len(committed) == 24
+
+    target = new_database()
+    result = _restore(target, tmp_path, backup_path[0])
+    assert result.exit_code == 0, result.output
+
+    engine = sa.create_engine(target)
+    with engine.connect() as conn:
+        registrations = conn.execute(
+            sa.select(Registration.__table__.c["id", "workshop_id", "parent_id", "status"])
+        ).all()
+        emails = {u.id: u.email for u in conn.execute(sa.select(User.__table__.c["id", "email"]))}
+        counts = dict(conn.execute(sa.select(Workshop.__table__.c["id", "confirmed_count"])).all())
+        outbox = conn.execute(
+            sa.select(OutboxMessage.__table__.c["recipient", "subject"])
+        ).all()
+    engine.dispose()
+    restored = {r.id for r in registrations}
+    before = {reg_id for reg_id, at in committed.items() if at < backup_started[0]}
+    assert len(before) >= 4
+    assert before <= restored, "a booking committed before the backup started is missing"
+    assert restored <= set(committed)
+    for workshop in workshops:
+        confirmed = [r for r in registrations if r.workshop_id == workshop.id
+                     and r.status == "confirmed"]
+        assert counts[workshop.id] == len(confirmed) <= 3
+    expected = sorted(
+        (emails[r.parent_id], "Booking confirmed" if r.status == "confirmed"
+         else "On the waiting list")
+        for r in registrations
+    )
+    queued = sorted(
+        (recipient, subject.split(":")[0].split(" (")[0]) for recipient, subject in outbox
+    )
+    assert queued == expected
