@@ -285,6 +285,12 @@ class _Backlog:
         self.backlog = backlog
 
     def collect(self):
+        yield GaugeMetricFamily(
+            "booking_database_up", "1 when the database answered this scrape, else 0.",
+            value=0 if self.backlog is None else 1,
+        )
+        if self.backlog is None:
+            return
         figures = (
             ("booking_outbox_pending_messages", "Emails not sent yet.", "pending"),
             ("booking_outbox_oldest_pending_seconds", "Age of the oldest email not sent yet.",

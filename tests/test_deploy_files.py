@@ -123,6 +123,9 @@ def test_nginx_passes_everything_to_the_web_server_and_keeps_metrics_local():
         assert metrics, conf
         rules = [line.strip() for line in metrics.group(1).splitlines() if line.strip()]
         assert rules[:3] == ["allow 127.0.0.1;", "allow ::1;", "deny all;"], conf
+        # Paths can hold secrets (private feeds, resets, invitations): never logged.
+        assert "access_log /var/log/nginx/booking.access.log booking_no_paths;" in text, conf
+        assert "$request " not in text and "$request_uri'" not in text, conf
 
 
 def _settings_in_code() -> set[str]:

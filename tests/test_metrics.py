@@ -5,12 +5,14 @@ email queue. The registry lives as long as the process, so tests read difference
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from booking.db import note_committed, write_transaction
 from booking.extensions import db
 from booking.models import OutboxMessage
 from booking.models.base import utcnow
 from booking.models.outbox import FAILED
+from booking.services import ops
 from booking.services.booking.book import book_place, cancel_registration
 from tests.ops_helpers import another_app, app_wide_limit, metric
 
@@ -141,3 +143,16 @@ def test_a_wrong_allow_list_stops_the_start(app):
     with pytest.raises(RuntimeError, match="METRICS_ALLOW"):
         with another_app(app, METRICS_ALLOW="127.0.0.1,not-an-address"):
             pass
+
+
+def test_metrics_still_answer_when_the_database_does_not(client, monkeypatch):
+    def down():
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    assert metric(client, "booking_database_up") == 1
+    monkeypatch.setattr(ops, "_outbox_backlog", down)
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert "booking_database_up 0.0" in response.text
+    assert "booking_outbox_pending_messages" not in response.text
+    assert "booking_http_requests_total" in response.text

@@ -80,7 +80,8 @@ def form_data(world, **overrides):
 def csv_of(*rows, extra: str = "", title: str = "Spring course") -> str:
     header = CSV_HEADER + ("," + extra if extra else "")
     lines = [
-        f"riverside,{title} {n},course,teach@example.org,{DAY} 10:00,4,60,8,6,30,60.00,"
+        f"riverside,{title} {n},course,teach@example.org,{DAY} {8 + 2 * n:02d}:00,4,60,8,6,30,"
+        "60.00,"
         "Gentle strokes,yes" + ("," + extra_values if extra_values else "")
         for n, extra_values in enumerate(rows, start=1)
     ]

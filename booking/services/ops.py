@@ -117,8 +117,20 @@ class OutboxBacklog:
     failed: int
 
 
-def outbox_backlog() -> OutboxBacklog:
-    """The email queue now (two indexed queries)."""
+def outbox_backlog() -> OutboxBacklog | None:
+    """The email queue now (two indexed queries); None when the database does not answer
+    (the metrics page still shows the request figures)."""
+    try:
+        return _outbox_backlog()
+    except sa.exc.SQLAlchemyError:
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:
+            pass
+        return None
+
+
+def _outbox_backlog() -> OutboxBacklog:
     now = utcnow()
     pending, oldest = db.session.execute(
         sa.select(sa.func.count(OutboxMessage.id), sa.func.min(OutboxMessage.created_at)).where(

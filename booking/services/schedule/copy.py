@@ -33,6 +33,7 @@ from booking.services.schedule.clashes import (
     Clash,
     ClashFound,
     find_clashes,
+    lock_schedule,
     planned_sessions,
 )
 from booking.services.schedule.create import HELD_RELEASE_HOURS_BEFORE
@@ -95,6 +96,7 @@ def copy_workshop(workshop_id: int, new_first_date: date, *, allow_clash: bool =
         workshop = db.session.get(Workshop, workshop_id)
         if workshop is None:
             raise NotFound("There is no such workshop.")
+        lock_schedule()  # before the centre's row, as create_workshop
         _lock_centre(workshop.centre_id)
         plan = plan_copy(workshop_id, new_first_date)
         copy, found = _write(plan)
@@ -116,6 +118,7 @@ def copy_term(
     calendar: all of them or none. Raises NotFound, Invalid (on `date_from`, `date_to`
     or `weeks_later`), or Clash naming every clash unless `allow_clash`."""
     with write_transaction():
+        lock_schedule()  # before the centre's row, as create_workshop
         _lock_centre(centre_id)
         plans = plan_term(centre_id, date_from, date_to, weeks_later)
         copies, found = [], []

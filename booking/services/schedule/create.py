@@ -21,7 +21,7 @@ from booking.services.errors import Invalid
 from booking.services.payments.money import to_minor
 from booking.services.plans.apply import copy_template
 from booking.services.plans.templates import get_template
-from booking.services.schedule.clashes import planned_sessions, refuse_clashes
+from booking.services.schedule.clashes import lock_schedule, planned_sessions, refuse_clashes
 from booking.services.schedule.workshop_input import DECISION_HOURS_BEFORE, check_workshop
 
 HELD_RELEASE_HOURS_BEFORE = 48
@@ -76,6 +76,8 @@ def create_workshop(
     {field: message} for every bad field. Adds and flushes, never commits: wrap calls
     in write_transaction() (one import is then all or nothing).
     """
+    if not allow_clash:
+        lock_schedule()  # before the centre's row: the order every schedule change keeps
     if isinstance(centre_id, int) and not isinstance(centre_id, bool):
         # One creation per centre at a time (PostgreSQL row lock; SQLite's write
         # transaction already serialises), so the duplicate check below holds.

@@ -54,6 +54,9 @@ class PlannedWorkshop:
     instructor_email: str
     first_starts_at: datetime
     workshop_id: int | None = None
+    # Each session's (start, end) in UTC, and the instructor's name, to find clashes.
+    times: list = field(default_factory=list)
+    instructor_name: str = ""
 
     def describe(self) -> str:
         """One line for a preview: what, where, who, when, how many places."""
@@ -166,6 +169,8 @@ class RowChecker:
                 timezone=centre.timezone,
                 instructor_email=instructor.email,
                 first_starts_at=clean["times"][0][0],
+                times=list(clean["times"]),
+                instructor_name=instructor.name,
             )
         )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from booking.db import write_transaction
 from booking.services.errors import Invalid
-from booking.services.schedule.clashes import Clash, summarise
+from booking.services.schedule.clashes import Busy, clashes_in_order, lock_schedule, summarise
 from booking.services.schedule.create import create_workshop
 from booking.services.schedule.import_rows import (
     COLUMN_OF,
@@ -235,19 +235,30 @@ def import_schedule(
 
     Errors (any row) mean nothing is written; the result lists them. A row whose room or
     instructor is already busy then (by what exists or by an earlier row) is a clash:
-    nothing is written unless `allow_clash`. With dry_run, the rows are created and
-    rolled back, so the result shows every error and clash and nothing stays.
-    `allowed_centre_ids` limits the centres a staff member may use.
+    nothing is written unless `allow_clash`. With dry_run, the file is checked, clashes
+    included, and nothing is written. `allowed_centre_ids` limits the centres a staff
+    member may use.
     """
     plan = parse_schedule(text, allowed_centre_ids=allowed_centre_ids)
     result = ImportResult(plan=plan, dry_run=dry_run)
     if not plan.ok:
         return result
+    if dry_run:
+        _note_clashes(plan)
+        return result
     try:
         with write_transaction():
+            lock_schedule()
+            _note_clashes(plan)
+            if plan.clashes and not allow_clash:
+                raise _Abort
             for row in plan.rows:
-                row.workshop_id = _create_row(row, plan)
-            if plan.errors or dry_run or (plan.clashes and not allow_clash):
+                try:
+                    row.workshop_id = create_workshop(**row.fields, allow_clash=True).id
+                except Invalid as exc:  # refused before writing anything of its own
+                    for name, message in exc.fields.items():
+                        plan.error(row.row, COLUMN_OF.get(name, name), sentence(message))
+            if plan.errors:
                 raise _Abort
     except _Abort:
         for row in plan.rows:
@@ -257,18 +268,30 @@ def import_schedule(
     return result
 
 
-def _create_row(row: PlannedWorkshop, plan: SchedulePlan) -> int | None:
-    """Create one row's workshop; a clash is noted and the row kept (so later rows are
-    checked against it too); any other refusal is noted as errors."""
-    try:
-        with write_transaction():  # a savepoint: a refused row leaves nothing behind
-            return create_workshop(**row.fields).id
-    except Clash as exc:
-        for message in summarise(exc.found):
-            plan.clashes.append(ScheduleError(row.row, COLUMN_OF["first_session_local"], message))
-        with write_transaction():
-            return create_workshop(**row.fields, allow_clash=True).id
-    except Invalid as exc:
-        for name, message in exc.fields.items():
-            plan.error(row.row, COLUMN_OF.get(name, name), sentence(message))
-        return None
+def _note_clashes(plan: SchedulePlan) -> None:
+    """Every row's clashes with what exists and with the rows above it, by row."""
+    groups = [
+        [
+            Busy(
+                session_id=None,
+                workshop_id=-row.row,  # not written yet: the row stands for the workshop
+                number=number,
+                title=row.fields["title"],
+                centre_id=row.fields["centre_id"],
+                centre_name=row.centre_name,
+                timezone=row.timezone,
+                room=row.fields.get("room") or "",
+                instructor_id=row.fields["instructor_id"],
+                instructor_name=row.instructor_name,
+                starts_at=start,
+                ends_at=end,
+            )
+            for number, (start, end) in enumerate(row.times, start=1)
+        ]
+        for row in plan.rows
+    ]
+    plan.clashes = [
+        ScheduleError(row.row, COLUMN_OF["first_session_local"], message)
+        for row, found in zip(plan.rows, clashes_in_order(groups), strict=True)
+        for message in summarise(found)
+    ]
