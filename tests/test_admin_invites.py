@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from itsdangerous.timed import TimestampSigner
 
 from booking.extensions import db
-from booking.models import Centre, InstructorProfile, OutboxMessage, User
+from booking.models import Centre, InstructorProfile, Invitation, OutboxMessage, User, utcnow
 from booking.services.accounts import invites
+from booking.services.catalogue.centres import set_published
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
 from booking.services.schedule.create import add_workshop
 from booking.services.schedule.edit import edit_workshop, publish_workshop
@@ -206,18 +207,33 @@ def test_bad_expired_and_withdrawn_links(client, auth, app, world, monkeypatch):
     tampered = client.get(path[:-3] + ("aaa" if not path.endswith("aaa") else "bbb"))
     assert tampered.status_code == 404
     assert "not valid" in tampered.get_data(as_text=True)
-    # A link signed 15 days ago has expired.
+    # A link signed 15 days ago has expired; so has an invitation past its expiry.
     old = int(time.time() - timedelta(days=15).total_seconds())
     with app.test_request_context():
         monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: old)
-        token = invites.sign_values(invites.SALT, {"e": "late@example.org", "r": "parent",
-                                                   "c": None, "a": world["admin"].id})
+        invites.invite(world["admin"].id, "late@example.org", "parent")
         monkeypatch.undo()
-    expired = client.get(f"/invite/{token}")
+    late = _link_in_last_email(app, "late@example.org")
+    expired = client.get(late)
     assert expired.status_code == 400 and "has expired" in expired.get_data(as_text=True)
-    body = client.post(f"/invite/{token}", data={"name": "Late", "password": NEW_PASSWORD,
-                                                 "password_confirm": NEW_PASSWORD})
+    body = client.post(late, data={"name": "Late", "password": NEW_PASSWORD,
+                                   "password_confirm": NEW_PASSWORD})
     assert body.status_code == 400 and _user(app, "late@example.org") is None
+    with app.app_context():
+        db.session.execute(sa.update(Invitation).values(expires_at=utcnow()))
+        db.session.commit()
+    assert client.get(path).status_code == 400
+    with app.app_context():
+        db.session.execute(
+            sa.update(Invitation).values(expires_at=utcnow() + timedelta(days=1))
+        )
+        db.session.commit()
+    # A signed link naming an invitation that does not exist (or no longer does).
+    with app.test_request_context():
+        forged = invites.sign_values(invites.SALT, {"i": 999999, "t": "2026-01-01"})
+        unsigned_id = invites.sign_values(invites.SALT, {"i": "1"})
+    assert client.get(f"/invite/{forged}").status_code == 404
+    assert client.get(f"/invite/{unsigned_id}").status_code == 404
     # An admin who is no longer one: their invitations stop working.
     with app.app_context():
         db.session.get(User, world["admin"].id).is_admin = False
@@ -266,6 +282,199 @@ def test_invitation_services_directly(ctx, world):
         invites.accept_as_new_account("whatever", "", "short")
 
 
+def _accept_new(client, path, name="New Person"):
+    return client.post(path, data={"name": name, "password": NEW_PASSWORD,
+                                   "password_confirm": NEW_PASSWORD})
+
+
+def _invitation(app, email) -> Invitation:
+    with app.app_context():
+        row = db.session.scalar(
+            sa.select(Invitation).where(Invitation.email == email).order_by(Invitation.id.desc())
+        )
+        db.session.expunge(row)
+        return row
+
+
+def test_a_used_link_never_gives_the_role_again_after_it_was_taken_away(
+    client, auth, app, world
+):
+    centre = world["centre"].id
+    auth.login("admin@example.org")
+    new_path = _invite(client, email="sam@example.org", role="staff", centre_id=str(centre))
+    pat_path = _invite(client, email="pat@example.org", role="staff", centre_id=str(centre))
+    admin_path = _invite(client, email="ada@example.org", role="admin")
+    auth.logout()
+    assert _accept_new(client, new_path).status_code == 302
+    client.post("/logout")
+    assert _accept_new(client, admin_path).status_code == 302
+    client.post("/logout")
+    auth.login("pat@example.org")
+    assert client.post(pat_path).status_code == 302
+    auth.logout()
+    sam, ada = _user(app, "sam@example.org"), _user(app, "ada@example.org")
+    used = _invitation(app, "sam@example.org")
+    assert used.used_by_id == sam.id and used.used_at is not None
+    # An admin takes the roles away again.
+    auth.login("admin@example.org")
+    for user in (sam, world["parent"]):
+        assert client.post(f"/admin/users/{user.id}/roles/remove",
+                           data={"centre_id": str(centre), "role": "staff"}).status_code == 302
+    assert client.post(f"/admin/users/{ada.id}/admin/revoke").status_code == 302
+    auth.logout()
+    # Each link, opened again by its own account, is refused and gives nothing.
+    for email, password, path in (("sam@example.org", NEW_PASSWORD, new_path),
+                                  ("pat@example.org", PASSWORD, pat_path),
+                                  ("ada@example.org", NEW_PASSWORD, admin_path)):
+        auth.login(email, password)
+        page = client.get(path)
+        assert page.status_code == 409, email
+        assert "already been used" in page.get_data(as_text=True)
+        assert client.post(path).status_code == 409, email
+        auth.logout()
+        user = _user(app, email)
+        assert not user.is_admin and not user.memberships, email
+
+
+def test_an_admin_withdraws_an_invitation_and_its_link_says_so(client, auth, app, world):
+    auth.login("admin@example.org")
+    path = _invite(client, email="wrong@example.org", role="staff",
+                   centre_id=str(world["centre"].id))
+    kept = _invite(client, email="kept@example.org", name="Kim", role="parent")
+    page = client.get("/admin/invite").get_data(as_text=True)
+    assert html_errors({"invite": page}) == {"invite": []}
+    assert "Waiting to be accepted (2)" in page and "wrong@example.org" in page
+    assert "Withdraw<span class=\"visually-hidden\"> the invitation to wrong@example.org" in page
+    wrong = _invitation(app, "wrong@example.org")
+    url = f"/admin/invitations/{wrong.id}/withdraw"
+    done = client.post(url)
+    assert done.status_code == 302 and done.location == "/admin/invite"
+    page = client.get("/admin/invite").get_data(as_text=True)
+    assert "The invitation to wrong@example.org is withdrawn" in page
+    assert "Waiting to be accepted (1)" in page
+    assert client.post(url).status_code == 302  # the same again changes nothing
+    assert client.post("/admin/invitations/999999/withdraw").status_code == 404
+    auth.logout()
+
+    refused = client.get(path)
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 410
+    assert "This invitation has been withdrawn" in body and "Create account" not in body
+    assert html_errors({"withdrawn": body}) == {"withdrawn": []}
+    assert _accept_new(client, path).status_code == 410
+    assert _user(app, "wrong@example.org") is None
+    # A used invitation cannot be withdrawn: the role is taken away instead.
+    assert _accept_new(client, kept).status_code == 302
+    client.post("/logout")
+    auth.login("admin@example.org")
+    used = _invitation(app, "kept@example.org")
+    refused = client.post(f"/admin/invitations/{used.id}/withdraw")
+    assert refused.status_code == 409
+    assert "already been used" in refused.get_data(as_text=True)
+    page = client.get("/admin/invite").get_data(as_text=True)
+    assert "Used in the last 30 days (1)" in page and "kept@example.org" in page
+    assert "Waiting to be accepted (0)" in page
+    assert _invitation(app, "kept@example.org").revoked_at is None
+
+
+def test_an_invitation_is_accepted_once_when_two_tries_meet(client, auth, app, world):
+    auth.login("admin@example.org")
+    path = _invite(client, email="twice@example.org", role="staff",
+                   centre_id=str(world["centre"].id))
+    auth.logout()
+    other = app.test_client()
+    assert _accept_new(client, path, "First").status_code == 302
+    second = _accept_new(other, path, "Second")
+    assert second.status_code == 409
+    assert "already been used" in second.get_data(as_text=True)
+    assert _user(app, "twice@example.org").name == "First"
+
+
+def test_the_conditional_update_refuses_a_second_accept_that_read_too_early(
+    ctx, world, monkeypatch
+):
+    """Two accepts that both read the invitation as unused before either wrote: the
+    UPDATE ... WHERE used_at IS NULL lets one through."""
+    centre = world["centre"].id
+    invites.invite(world["admin"].id, "pat@example.org", "staff", centre)
+    token = _link_in_last_email(ctx, "pat@example.org").rsplit("/", 1)[1]
+    invites.accept_as_account(token, world["parent"].id)
+    monkeypatch.setattr(invites, "refusal", lambda invitation: None)
+    with pytest.raises(invites.InvitationUsed):
+        invites.accept_as_account(token, world["parent"].id)
+    monkeypatch.undo()
+    assert db.session.scalar(sa.select(sa.func.count(Invitation.id))) == 1
+    invites.invite(world["admin"].id, "new@example.org", "parent")
+    fresh = _link_in_last_email(ctx, "new@example.org").rsplit("/", 1)[1]
+    pending = db.session.scalar(sa.select(Invitation).where(Invitation.email == "new@example.org"))
+    invites.withdraw_invitation(world["admin"].id, pending.id)
+    with pytest.raises(invites.InvitationWithdrawn):
+        invites.accept_as_new_account(fresh, "New", NEW_PASSWORD)
+    assert db.session.scalar(sa.select(User).where(User.email == "new@example.org")) is None
+    with pytest.raises(Forbidden):
+        invites.withdraw_invitation(world["staff"].id, pending.id)
+
+
+def test_erasure_export_and_purge_of_invitations(app, client, auth, runner, world):
+    centre = world["centre"].id
+    with app.app_context():
+        invites.invite(world["admin"].id, "pat@example.org", "staff", centre)
+        invites.invite(world["admin"].id, "other@example.org", "parent")
+        # One Pat used when their account had another address.
+        db.session.add(Invitation(email="old-pat@example.org", role="parent",
+                                  expires_at=utcnow(), used_at=utcnow(),
+                                  used_by_id=world["parent"].id))
+        db.session.commit()
+    auth.login("pat@example.org")
+    exported = client.get("/account/export.json").get_json()
+    assert [(i["role"], i["centre"], i["used_at"]) for i in exported["invitations"]] == [
+        ("staff", "Bristol Hub", None)
+    ]
+    auth.logout()
+    with app.app_context():
+        from booking.services.privacy.erase import erase_user
+
+        erase_user(world["parent"].id)
+        assert set(db.session.execute(sa.select(Invitation.email, Invitation.used_by_id))) == {
+            ("other@example.org", None), ("old-pat@example.org", None)
+        }
+        # The admin who sent it is erased: it stays, no longer naming them.
+        second_admin = User(email="boss@example.org", name="Boss", is_admin=True)
+        db.session.add(second_admin)
+        db.session.commit()
+        erase_user(world["admin"].id)
+        assert db.session.scalar(
+            sa.select(Invitation.invited_by_id).where(Invitation.email == "other@example.org")
+        ) is None
+
+        now = utcnow()
+        old = now - timedelta(days=31)
+        rows = [
+            Invitation(email=f"{n}@example.org", role="parent", created_at=old,
+                       expires_at=expires, used_at=used, revoked_at=revoked)
+            for n, expires, used, revoked in (
+                ("pending", now + timedelta(days=3), None, None),
+                ("used-lately", now + timedelta(days=3), now - timedelta(days=2), None),
+                ("used-long-ago", now + timedelta(days=3), old, None),
+                ("withdrawn-long-ago", now + timedelta(days=3), None, old),
+                ("expired-long-ago", old, None, None),
+                ("expired-lately", now - timedelta(days=1), None, None),
+            )
+        ]
+        db.session.add_all(rows)
+        db.session.commit()
+    result = runner.invoke(args=["purge-expired"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 3 invitations used, withdrawn or expired more than 30 days ago." in (
+        result.output
+    )
+    with app.app_context():
+        left = set(db.session.scalars(sa.select(Invitation.email)))
+    assert left == {"other@example.org", "old-pat@example.org", "pending@example.org",
+                    "used-lately@example.org", "expired-lately@example.org"}
+    assert "Deleted 0 invitations" in runner.invoke(args=["purge-expired"]).output
+
+
 # --- centres: unpublished until published -------------------------------------------------
 
 
@@ -309,7 +518,8 @@ def test_publishing_a_class_publishes_its_centre(app, make_centre, make_user, ma
     with app.app_context():
         assert db.session.get(Centre, hidden.id).published is False
         publish_workshop(draft.id)
-        assert db.session.get(Centre, hidden.id).published is True
+        shown = db.session.get(Centre, hidden.id)
+        assert shown.published is True and shown.first_published_at is not None
         edit_workshop(other.id, status="published")
         assert db.session.scalar(
             sa.select(Centre.published).where(Centre.slug == "quiet")
@@ -332,3 +542,57 @@ def test_a_class_created_published_publishes_its_centre(app, make_centre, make_u
                      publish=True)
         assert db.session.get(Centre, hidden.id).published is True
 
+
+
+def _centre(app, slug) -> Centre:
+    with app.app_context():
+        centre = db.session.scalar(sa.select(Centre).where(Centre.slug == slug))
+        db.session.expunge(centre)
+        return centre
+
+
+def test_a_centre_an_admin_hid_stays_hidden_when_staff_publish_a_class(
+    client, auth, app, world, make_user, make_workshop
+):
+    auth.login("admin@example.org")
+    form = {"name": "Quay Hub", "slug": "quay-hub", "country": "GB",
+            "timezone": "Europe/London"}
+    assert client.post("/admin/centres/new", data=form).status_code == 302
+    quay = _centre(app, "quay-hub")
+    assert not quay.published and quay.first_published_at is None
+    teacher = make_user(role="instructor", centre=quay)
+    first, second = (make_workshop(centre=quay, instructor=teacher, status="draft",
+                                   starts_in_days=days) for days in (10, 20))
+    with app.app_context():
+        publish_workshop(first.id)  # its first class: the new centre appears with it
+    quay = _centre(app, "quay-hub")
+    assert quay.published and quay.first_published_at is not None
+    shown_at = quay.first_published_at
+    assert client.get("/centres/quay-hub").status_code == 200
+    assert client.post(f"/admin/centres/{quay.id}/publish",
+                       data={"published": "0"}).status_code == 302
+    auth.logout()
+    with app.app_context():
+        publish_workshop(second.id)
+    quay = _centre(app, "quay-hub")
+    assert not quay.published and quay.first_published_at == shown_at
+    assert client.get("/centres/quay-hub").status_code == 404
+    auth.login("admin@example.org")  # shown again only by an admin
+    client.post(f"/admin/centres/{quay.id}/publish", data={"published": "1"})
+    assert client.get("/centres/quay-hub").status_code == 200
+    assert _centre(app, "quay-hub").first_published_at == shown_at
+
+
+def test_a_centre_public_before_it_was_remembered_stays_hidden_once_hidden(
+    app, world, make_user, make_workshop
+):
+    """A centre shown from the start (as the demo's and older ones) that an admin hides
+    has been published: a class published afterwards does not show it again."""
+    centre = world["centre"]
+    assert centre.published and centre.first_published_at is None
+    draft = make_workshop(centre=centre, status="draft")
+    with app.app_context():
+        set_published(centre.id, False)
+        publish_workshop(draft.id)
+        hidden = db.session.get(Centre, centre.id)
+        assert hidden.published is False and hidden.first_published_at is not None

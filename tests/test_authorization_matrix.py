@@ -20,6 +20,7 @@ from booking.models import (
     Baby,
     Centre,
     InstructorProfile,
+    Invitation,
     Membership,
     Payment,
     PracticeSheet,
@@ -140,6 +141,7 @@ CASES = [
     Case("GET", "/account/bookings/{reg}/cancel", {"parent"}),
     Case("POST", "/account/bookings/{reg}/cancel", {"parent"}, shared=True),
     Case("GET", "/account/bookings/{reg}/invite.ics", {"parent"}),
+    Case("GET", "/account/bookings/{reg}/booked", {"parent"}),
     Case("GET", "/account/bookings/{reg}/pay", {"parent"}),
     Case("GET", "/account/bookings/{reg}/pay/return", {"parent"}),
     # A confirmed place paid at the centre has nothing to pay online.
@@ -164,6 +166,7 @@ CASES = [
     Case("GET", "/account/calendar", SIGNED_IN),
     Case("POST", "/account/calendar", SIGNED_IN),
     Case("POST", "/account/calendar/reset", SIGNED_IN),
+    Case("POST", "/account/calendar/stop", SIGNED_IN),
     Case("GET", "/account/privacy", SIGNED_IN),
     Case("GET", "/account/export.json", SIGNED_IN),
     Case(
@@ -442,6 +445,7 @@ CASES = [
     Case("POST", "/admin/centres/{centre}/publish", {"admin"}, {"published": "0"}, shared=True),
     Case("GET", "/admin/invite", {"admin"}),
     Case("POST", "/admin/invite", {"admin"}, {"email": "invited@example.org", "role": "parent"}),
+    Case("POST", "/admin/invitations/{invitation}/withdraw", {"admin"}, shared=True),
     Case("POST", "/admin/users/{parent}/admin/grant", {"admin"}, shared=True),
     Case("POST", "/admin/users/{other_admin}/admin/revoke", {"admin"}, shared=True),
     Case(
@@ -503,8 +507,9 @@ def _baby(parent, name):
 
 def _build_world(app) -> dict:
     """Two centres, a user per role, a course with one booking and one waiting entry
-    (and a free place), a quiet course, a draft, a spare baby, API tokens for everyone
-    and the parent's feed secret - written in one transaction - then make-ups, a
+    (and a free place), a quiet course, a draft, a spare baby, API tokens for everyone,
+    the parent's feed secret and an invitation waiting to be accepted - written in one
+    transaction - then make-ups, a
     payment awaiting a choice, a practice sheet and Ada's health answers."""
     with app.app_context():
         centre = Centre(slug="matrix-centre", name="Matrix centre", town="Bristol")
@@ -559,6 +564,11 @@ def _build_world(app) -> dict:
             db.session.flush()
             tokens[role] = row.id
         users["parent"].feed_token_hash = hash_secret(FEED_SECRET)
+        invitation = Invitation(
+            email="invited@example.org", role="staff", centre_id=centre.id,
+            invited_by_id=users["admin"].id, expires_at=now + timedelta(days=14),
+        )
+        db.session.add(invitation)
         db.session.flush()
         session_id = db.session.scalar(
             sa.select(WorkshopSession.id).where(
@@ -576,6 +586,7 @@ def _build_world(app) -> dict:
             "baby": ada.id,
             "spare_baby": spare.id,
             "staff_token": tokens["staff"],
+            "invitation": invitation.id,
             **{role: user.id for role, user in users.items()},
         }
         db.session.commit()
@@ -782,6 +793,6 @@ def test_the_matrix_covers_every_protected_endpoint(app):
 _PLACEHOLDERS = (
     "centre", "workshop", "draft", "quiet", "session", "session2", "quiet_session2", "code",
     "credit", "makeup", "reg", "waiting", "baby", "spare_baby", "paid_reg", "cancelled_session",
-    "payment", "sheet",
+    "payment", "sheet", "invitation",
     "staff_token", *ROLES, "other_admin",
 )

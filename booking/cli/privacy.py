@@ -3,6 +3,7 @@
 import click
 from flask.cli import with_appcontext
 
+from booking.services.accounts.invites import KEEP_DAYS, purge_invitations
 from booking.services.accounts.passwords_reset import purge_reset_tokens
 from booking.services.errors import DomainError
 from booking.services.privacy.erase import purge_counts
@@ -21,7 +22,8 @@ def purge_expired_command(days):
     """Anonymise babies', bookings' and emails' personal data past the retention time,
     delete the health answers, "Ready" answers, clearances and home-practice sheets that
     went with them, take the words out of course evaluations, and
-    delete password-reset links that were used or have expired."""
+    delete password-reset links that were used or have expired, and invitations used,
+    withdrawn or expired more than 30 days ago."""
     try:
         counts = purge_counts(days=days)
     except DomainError as exc:
@@ -39,6 +41,11 @@ def purge_expired_command(days):
     )
     links = purge_reset_tokens()
     click.echo(f"Deleted {_count(links, 'used or expired password-reset link')}.")
+    invitations = purge_invitations()
+    click.echo(
+        f"Deleted {_count(invitations, 'invitation')} used, withdrawn or expired "
+        f"more than {KEEP_DAYS} days ago."
+    )
 
 
 def _count(number: int, singular: str, plural: str | None = None) -> str:

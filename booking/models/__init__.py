@@ -2,8 +2,10 @@
 
 from booking.models.base import Base, UTCDateTime, utcnow
 from booking.models.centre import Centre
+from booking.models.geocode import PlaceAnswer
 from booking.models.health import HealthConsent, HealthForm, HealthRecord, SessionReadiness
 from booking.models.idempotency import IdempotencyRecord
+from booking.models.invitation import Invitation
 from booking.models.learning import Evaluation, PracticeSheet
 from booking.models.makeup import Absence, MakeupBooking, MakeupCredit
 from booking.models.outbox import OutboxMessage
@@ -27,11 +29,13 @@ __all__ = [
     "HealthRecord",
     "IdempotencyRecord",
     "InstructorProfile",
+    "Invitation",
     "MakeupBooking",
     "MakeupCredit",
     "Membership",
     "OutboxMessage",
     "PasswordResetToken",
+    "PlaceAnswer",
     "Payment",
     "PracticeSheet",
     "ReferralCode",

@@ -34,6 +34,9 @@ class Centre(Base):
     accessibility_notes: Mapped[str] = mapped_column(sa.Text, default="")
     embed_origins: Mapped[str] = mapped_column(sa.Text, default="")
     published: Mapped[bool] = mapped_column(default=True)
+    # When it was first shown to the public; never cleared, so a class published later
+    # never shows again a centre an admin hid (services.catalogue.centres).
+    first_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -28,6 +28,9 @@ class User(UserMixin, Base):
     is_admin: Mapped[bool] = mapped_column(default=False)
     session_version: Mapped[int] = mapped_column(default=1)
     feed_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Bumped by "make a new link" and "stop the link": the private feed link is derived
+    # from it (booking.services.accounts.feed_tokens), so the old link stops at once.
+    feed_link_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

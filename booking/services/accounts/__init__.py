@@ -8,9 +8,11 @@
   centre).
 - babies: list_babies, get_baby, add_baby, update_baby, remove_baby, find_or_add_baby.
 - api_tokens: create_token, revoke_token, list_tokens, user_for_token.
-- feed_tokens: issue_feed_token, revoke_feed_token, user_for_feed_token.
+- feed_tokens: issue_feed_token, revoke_feed_token, feed_link, user_for_feed_token.
 - passwords_reset: request_password_reset, check_reset_token, reset_password,
   purge_reset_tokens.
 - invites: invite (an admin emails a signed link to a role), read_invitation,
-  invitation_state, accept_as_new_account, accept_as_account.
+  invitation_state, accept_as_new_account, accept_as_account (each link used once),
+  withdraw_invitation, pending_invitations, recently_used_invitations,
+  purge_invitations.
 """

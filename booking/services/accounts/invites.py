@@ -1,14 +1,17 @@
 """Invitations: an admin invites a person by email to a role (parent, instructor or
 staff of a centre, admin).
 
-The emailed link `/invite/<token>` is signed and works for INVITE_DAYS days; it carries
-the address, the role, the centre and the inviting admin, so nothing is stored until
-it is used. Opened by someone without an account, it creates the account with that
-role (and the centre membership); for an existing account, it adds the role once its
-owner is logged in. Once the account holds the role, the link says it was used.
+Each invitation is a row (booking.models.Invitation). The emailed link `/invite/<token>`
+is signed and names that row (its id and when it was made, so an id used again after
+a restore never opens another invitation); it works for INVITE_DAYS days. Opened by
+someone without an account, it creates the account with that role (and the centre
+membership); for an existing account, it adds the role once its owner is logged in.
+Accepting consumes the invitation exactly once, with a conditional UPDATE in the
+transaction that gives the role: a link used before (even if the role was taken away
+since) or withdrawn by an admin gives nothing.
 """
 
-from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -16,19 +19,20 @@ from email_validator import EmailNotValidError, validate_email
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.mail.outbox import absolute_url, queue_email
-from booking.models import Centre, User
-from booking.models.people import ROLE_INSTRUCTOR, ROLE_STAFF
+from booking.models import Centre, Invitation, User, utcnow
+from booking.models.invitation import CENTRE_ROLES, INVITATION_ROLES, ROLE_ADMIN
 from booking.passwords import MIN_PASSWORD_LENGTH, hash_password
 from booking.services.accounts.roles import grant_role
 from booking.services.accounts.users import find_user_by_email, normalise_email
 from booking.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from booking.services.signed_links import read_values, sign_values
+from booking.services.signed_links import LinkExpired, read_values, sign_values
 
 SALT = "invitation"
 INVITE_DAYS = 14
-ROLE_PARENT, ROLE_ADMIN = "parent", "admin"
-ROLES = (ROLE_PARENT, ROLE_INSTRUCTOR, ROLE_STAFF, ROLE_ADMIN)
-CENTRE_ROLES = (ROLE_INSTRUCTOR, ROLE_STAFF)
+# Used, withdrawn and expired invitations are kept this long (the admin page lists
+# the recently used ones), then deleted by `purge-expired`.
+KEEP_DAYS = 30
+ROLES = INVITATION_ROLES
 NAME_MAX = 120
 BAD_LINK = "This invitation link is not valid. Ask the person who invited you for a new one."
 EXPIRED_LINK = (
@@ -36,36 +40,23 @@ EXPIRED_LINK = (
     "who invited you for a new one."
 )
 
-# What an invitation's account can be: none yet, or one without or with the role.
-NEW, ADD_ROLE, USED = "new", "add_role", "used"
+# What an invitation is: unused with no account yet, unused for an existing account,
+# used, or withdrawn by an admin.
+NEW, ADD_ROLE, USED, WITHDRAWN = "new", "add_role", "used", "withdrawn"
 
 
 class InvitationUsed(DomainError):
-    """The invitation's account exists and already holds the role."""
+    """The invitation has been accepted already (or its address has an account)."""
 
     status = 409
     code = "invitation_used"
 
 
-@dataclass
-class Invitation:
-    """What an invitation link says: who, to which role, where, from whom."""
+class InvitationWithdrawn(DomainError):
+    """An admin withdrew the invitation: its link gives nothing."""
 
-    email: str
-    role: str
-    centre: Centre | None
-    inviter: User
-    name: str = ""
-
-    @property
-    def role_text(self) -> str:
-        """The role as a phrase: "an instructor at Bristol Hub", "an admin"."""
-        if self.role == ROLE_PARENT:
-            return "a parent who books classes"
-        if self.role == ROLE_ADMIN:
-            return "an admin"
-        noun = "an instructor" if self.role == ROLE_INSTRUCTOR else "a member of staff"
-        return f"{noun} at {self.centre.name}"
+    status = 410
+    code = "invitation_withdrawn"
 
 
 def _one_line(value) -> str:
@@ -99,20 +90,29 @@ def has_role(user: User, invitation: Invitation) -> bool:
     if invitation.role == ROLE_ADMIN:
         return user.is_admin
     if invitation.role in CENTRE_ROLES:
-        return invitation.centre.id in user.centre_ids(invitation.role)
+        return invitation.centre_id in user.centre_ids(invitation.role)
     return True
+
+
+def _admin(admin_id: int) -> User:
+    admin = db.session.get(User, admin_id)
+    if admin is None or admin.deleted_at is not None or not admin.is_admin:
+        raise Forbidden("Only admins invite people.")
+    return admin
+
+
+def _token(invitation: Invitation) -> str:
+    return sign_values(SALT, {"i": invitation.id, "t": invitation.created_at.isoformat()})
 
 
 def invite(admin_id: int, email: str, role: str, centre_id: int | None = None,
            name: str = "") -> Invitation:
-    """Email an invitation to a role through the outbox (admins only). Refused
-    (Conflict) when the address's account already holds the role."""
+    """Record an invitation to a role and email its link through the outbox (admins
+    only). Refused (Conflict) when the address's account already holds the role."""
     name = _one_line(name)
     email, name = _check_invite(email, role, centre_id, name)
     with write_transaction():
-        inviter = db.session.get(User, admin_id)
-        if inviter is None or inviter.deleted_at is not None or not inviter.is_admin:
-            raise Forbidden("Only admins invite people.")
+        inviter = _admin(admin_id)
         centre = None
         if centre_id is not None:
             centre = db.session.get(Centre, centre_id)
@@ -121,16 +121,20 @@ def invite(admin_id: int, email: str, role: str, centre_id: int | None = None,
                     "There is no such centre.",
                     {"centre_id": "There is no such centre: choose one from the list."},
                 )
-        invitation = Invitation(email, role, centre, inviter, name)
+        now = utcnow()
+        invitation = Invitation(
+            email=email, name=name, role=role, centre=centre, centre_id=centre_id,
+            invited_by=inviter, invited_by_id=inviter.id, created_at=now,
+            expires_at=now + timedelta(days=INVITE_DAYS),
+        )
         existing = find_user_by_email(email)
         if existing is not None and existing.deleted_at is None and has_role(existing, invitation):
             raise Conflict(
                 f"{email} already has an account that is {invitation.role_text}.",
                 {"email": "This account already has that role."},
             )
-        token = sign_values(
-            SALT, {"e": email, "r": role, "c": centre_id, "a": inviter.id, "n": name}
-        )
+        db.session.add(invitation)
+        db.session.flush()
         queue_email(
             email,
             "invitation",
@@ -140,67 +144,97 @@ def invite(admin_id: int, email: str, role: str, centre_id: int | None = None,
             inviter=inviter.name,
             role_text=invitation.role_text,
             days=INVITE_DAYS,
-            invite_url=absolute_url(f"/invite/{token}"),
+            invite_url=absolute_url(f"/invite/{_token(invitation)}"),
         )
     return invitation
 
 
-def _is_id(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def read_invitation(token: str) -> Invitation:
-    """The invitation a link carries; NotFound when it is not ours (or its admin or
-    centre is gone), LinkExpired after INVITE_DAYS days."""
+    """The invitation a link names, used or not; NotFound when the link is not ours
+    (or names no invitation, or its admin is no longer one), LinkExpired after
+    INVITE_DAYS days."""
     values = read_values(SALT, token or "", INVITE_DAYS * 24 * 3600, BAD_LINK, EXPIRED_LINK)
-    email, role, centre_id = values.get("e"), values.get("r"), values.get("c")
-    admin_id, name = values.get("a"), values.get("n", "")
-    if (
-        not isinstance(email, str)
-        or role not in ROLES
-        or not _is_id(admin_id)
-        or not isinstance(name, str)
-        or (centre_id is not None and not _is_id(centre_id))
-        or (role in CENTRE_ROLES) != (centre_id is not None)
-    ):
+    invitation_id, made = values.get("i"), values.get("t")
+    if not isinstance(invitation_id, int) or isinstance(invitation_id, bool):
         raise NotFound(BAD_LINK)
-    inviter = db.session.get(User, admin_id)
-    centre = db.session.get(Centre, centre_id) if centre_id is not None else None
+    invitation = db.session.scalar(
+        sa.select(Invitation)
+        .where(Invitation.id == invitation_id)
+        .execution_options(populate_existing=True)
+    )
+    if invitation is None or invitation.created_at.isoformat() != made:
+        raise NotFound(BAD_LINK)
+    inviter = invitation.invited_by
     if inviter is None or inviter.deleted_at is not None or not inviter.is_admin:
         raise NotFound("This invitation is no longer valid. Ask an admin for a new one.")
-    if centre_id is not None and centre is None:
-        raise NotFound("The centre of this invitation no longer exists.")
-    return Invitation(email, role, centre, inviter, name)
+    if invitation.expires_at <= utcnow():
+        raise LinkExpired(EXPIRED_LINK)
+    return invitation
 
 
 def invitation_state(invitation: Invitation) -> str:
-    """NEW (no account has the address), ADD_ROLE (one has, without the role) or USED."""
-    user = find_user_by_email(invitation.email)
-    if user is None:
-        return NEW
-    if user.deleted_at is not None or has_role(user, invitation):
+    """WITHDRAWN, USED, NEW (no account has the address) or ADD_ROLE (one has)."""
+    if invitation.revoked_at is not None:
+        return WITHDRAWN
+    if invitation.used_at is not None:
         return USED
-    return ADD_ROLE
+    return NEW if find_user_by_email(invitation.email) is None else ADD_ROLE
 
 
 def used_error(invitation: Invitation) -> InvitationUsed:
-    """The refusal of an invitation whose account exists with the role."""
+    """The refusal of an invitation accepted already (or whose address has an account)."""
     return InvitationUsed(
         f"This invitation has already been used: the account for {invitation.email} "
         "exists. Log in to it."
     )
 
 
+def withdrawn_error() -> InvitationWithdrawn:
+    """The refusal of an invitation an admin withdrew."""
+    return InvitationWithdrawn(
+        "This invitation has been withdrawn by an admin, so its link no longer works. "
+        "If you expected it, ask them for a new one."
+    )
+
+
+def refusal(invitation: Invitation) -> DomainError | None:
+    """Why the invitation can no longer be accepted, or None while it can."""
+    state = invitation_state(invitation)
+    if state == WITHDRAWN:
+        return withdrawn_error()
+    return used_error(invitation) if state == USED else None
+
+
+def _consume(invitation: Invitation, user_id: int) -> None:
+    """Mark the invitation used by this account, exactly once: a conditional UPDATE
+    that a concurrent accept or a withdrawal makes match nothing."""
+    now = utcnow()
+    done = db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(used_at=now, used_by_id=user_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        db.session.refresh(invitation)
+        raise refusal(invitation) or used_error(invitation)
+
+
 def _give_role(user: User, invitation: Invitation) -> None:
     if invitation.role == ROLE_ADMIN:
         user.is_admin = True
     elif invitation.role in CENTRE_ROLES:
-        grant_role(user.id, invitation.centre.id, invitation.role)
+        grant_role(user.id, invitation.centre_id, invitation.role)
 
 
 def accept_as_new_account(token: str, name: str, password: str) -> User:
-    """Create the invited account with its role (and centre membership). Refused with
-    InvitationUsed once an account has the address."""
+    """Create the invited account with its role (and centre membership), using the
+    invitation up. Refused with InvitationUsed once used or once an account has the
+    address, InvitationWithdrawn once withdrawn."""
     name = _one_line(name)
     errors = {}
     if not name:
@@ -215,29 +249,110 @@ def accept_as_new_account(token: str, name: str, password: str) -> User:
     try:
         with write_transaction():
             invitation = read_invitation(token)
+            refused = refusal(invitation)
+            if refused is not None:
+                raise refused
             if find_user_by_email(invitation.email) is not None:
                 raise used_error(invitation)
             user = User(email=invitation.email, name=name, password_hash=password_hash)
             db.session.add(user)
             db.session.flush()
+            _consume(invitation, user.id)
             _give_role(user, invitation)
-    except sa.exc.IntegrityError as exc:  # the same link used twice at the same moment
+    except sa.exc.IntegrityError as exc:  # the address taken at the same moment
         raise used_error(read_invitation(token)) from exc
     return user
 
 
 def accept_as_account(token: str, user_id: int) -> User:
-    """Give the invitation's role to the logged-in account it was sent to. Forbidden
-    for another account; InvitationUsed when the role is already held."""
+    """Give the invitation's role to the logged-in account it was sent to, using the
+    invitation up. Forbidden for another account; InvitationUsed or
+    InvitationWithdrawn once used or withdrawn."""
     with write_transaction():
         invitation = read_invitation(token)
+        refused = refusal(invitation)
+        if refused is not None:
+            raise refused
         user = db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update())
         if user is None or user.email != invitation.email:
             raise Forbidden(
                 f"This invitation is for {invitation.email}. Log out, then log in to that "
                 "account to accept it."
             )
-        if has_role(user, invitation):
-            raise used_error(invitation)
+        _consume(invitation, user.id)
         _give_role(user, invitation)
     return user
+
+
+def withdraw_invitation(admin_id: int, invitation_id: int) -> Invitation:
+    """Withdraw an invitation not used yet (admins), so its link gives nothing; the same
+    again changes nothing. Conflict once it has been used: take the role away instead."""
+    with write_transaction():
+        _admin(admin_id)
+        db.session.execute(
+            sa.update(Invitation)
+            .where(
+                Invitation.id == invitation_id,
+                Invitation.used_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        invitation = db.session.scalar(
+            sa.select(Invitation)
+            .where(Invitation.id == invitation_id)
+            .execution_options(populate_existing=True)
+        )
+        if invitation is None:
+            raise NotFound("There is no such invitation.")
+        if invitation.revoked_at is None:
+            raise Conflict(
+                f"The invitation to {invitation.email} has already been used, so it cannot "
+                "be withdrawn: take the role away on their page under People and roles."
+            )
+    return invitation
+
+
+def pending_invitations() -> list[Invitation]:
+    """Invitations neither used, withdrawn nor expired, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Invitation)
+            .where(
+                Invitation.used_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > utcnow(),
+            )
+            .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        )
+    )
+
+
+def recently_used_invitations() -> list[Invitation]:
+    """Invitations accepted in the last KEEP_DAYS days, latest first."""
+    since = utcnow() - timedelta(days=KEEP_DAYS)
+    return list(
+        db.session.scalars(
+            sa.select(Invitation)
+            .where(Invitation.used_at >= since)
+            .order_by(Invitation.used_at.desc(), Invitation.id.desc())
+        )
+    )
+
+
+def purge_invitations() -> int:
+    """Delete the invitations used, withdrawn or expired more than KEEP_DAYS days ago
+    (for purge jobs: each holds an email address); returns how many."""
+    cutoff = utcnow() - timedelta(days=KEEP_DAYS)
+    with write_transaction():
+        result = db.session.execute(
+            sa.delete(Invitation).where(
+                sa.or_(
+                    Invitation.used_at < cutoff,
+                    Invitation.revoked_at < cutoff,
+                    Invitation.expires_at < cutoff,
+                )
+            )
+        )
+    return result.rowcount

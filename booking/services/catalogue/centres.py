@@ -1,8 +1,9 @@
 """Centres: created by admins, their profile kept up to date by their staff.
 
 A new centre starts unpublished: it appears to the public once an admin publishes
-it (`set_published`) or one of its workshops is published
-(`publish_with_workshop`, inside the workshop's own transaction).
+it (`set_published`) or its first workshop is published (`publish_with_workshop`,
+inside the workshop's own transaction). `first_published_at` remembers that it has
+been shown: a centre hidden after that stays hidden until an admin shows it again.
 """
 
 import re
@@ -174,6 +175,7 @@ def create_centre(**fields) -> Centre:
                 "A centre already has that slug.", {"slug": "Already used by another centre."}
             )
         centre = Centre(**clean)
+        _remember_publication(centre)
         db.session.add(centre)
         db.session.flush()
     return centre
@@ -188,10 +190,18 @@ def update_centre(centre_id: int, **fields) -> Centre:
         )
         if centre is None:
             raise NotFound("There is no such centre.")
+        _remember_publication(centre)  # hiding a public centre: it was published
         for name, value in clean.items():
             setattr(centre, name, value)
         centre.updated_at = utcnow()
+        _remember_publication(centre)
     return centre
+
+
+def _remember_publication(centre: Centre) -> None:
+    """A centre that is, or was until now, shown to the public has been published."""
+    if centre.first_published_at is None and centre.published:
+        centre.first_published_at = utcnow()
 
 
 def set_published(centre_id: int, published: bool) -> Centre:
@@ -203,18 +213,26 @@ def set_published(centre_id: int, published: bool) -> Centre:
         if centre is None:
             raise NotFound("There is no such centre.")
         if centre.published != bool(published):
-            centre.published = bool(published)
             centre.updated_at = utcnow()
+            _remember_publication(centre)  # hiding a public centre: it was published
+            centre.published = bool(published)
+            _remember_publication(centre)
     return centre
 
 
 def publish_with_workshop(centre_id: int) -> None:
     """Inside the caller's transaction: a workshop of the centre is being published,
-    so an unpublished centre is published with it."""
+    so a centre never published before is published with it. One that has been
+    public and is hidden now was hidden by an admin on purpose: it stays hidden."""
+    now = utcnow()
     db.session.execute(
         sa.update(Centre)
-        .where(Centre.id == centre_id, Centre.published.is_(False))
-        .values(published=True, updated_at=utcnow())
+        .where(
+            Centre.id == centre_id,
+            Centre.published.is_(False),
+            Centre.first_published_at.is_(None),
+        )
+        .values(published=True, first_published_at=now, updated_at=now)
     )
 
 

@@ -35,6 +35,7 @@ from booking.models import (
     HealthForm,
     HealthRecord,
     InstructorProfile,
+    Invitation,
     OutboxMessage,
     PasswordResetToken,
     Payment,
@@ -322,6 +323,19 @@ def _forget_emails(old_email: str, new_email: str) -> None:
     )
 
 
+def _forget_invitations(user_id: int, old_email: str) -> None:
+    """Invitations sent to the person's address are deleted; those they sent or used
+    stay for the others, no longer naming them."""
+    db.session.execute(sa.delete(Invitation).where(Invitation.email == old_email))
+    for column in (Invitation.invited_by_id, Invitation.used_by_id):
+        db.session.execute(
+            sa.update(Invitation)
+            .where(column == user_id)
+            .values({column: None})
+            .execution_options(synchronize_session=False)
+        )
+
+
 def erase_user(user_id: int) -> None:
     """Erase a person's personal data, keeping anonymous booking counts (one transaction).
 
@@ -337,7 +351,8 @@ def erase_user(user_id: int) -> None:
     accounts, with no name in their reasons (see _scrub_payment_records); the
     account loses its name, email, phone, password, roles, tokens and sessions;
     clearances it gave as an instructor or staff stay, no longer naming it; emails
-    not yet sent to it are dropped. Refused for the last admin and for an
+    not yet sent to it are dropped, and invitations sent to its address deleted
+    (those it sent or used no longer name it). Refused for the last admin and for an
     instructor who still leads published classes.
     """
     with write_transaction():
@@ -395,6 +410,7 @@ def erase_user(user_id: int) -> None:
         user.session_version += 1
         db.session.flush()
         _forget_emails(old_email, user.email)
+        _forget_invitations(user.id, old_email)
     current_app.logger.info("erased account %s", user_id)
 
 

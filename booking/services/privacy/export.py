@@ -15,6 +15,7 @@ from booking.models import (
     HealthConsent,
     HealthRecord,
     InstructorProfile,
+    Invitation,
     OutboxMessage,
     Payment,
     PracticeSheet,
@@ -400,6 +401,24 @@ def _api_tokens(user_id: int) -> list[dict]:
     ]
 
 
+def _invitations(email: str) -> list[dict]:
+    """Invitations to a role sent to the person's address (not who sent them)."""
+    invitations = db.session.scalars(
+        sa.select(Invitation).where(Invitation.email == email).order_by(Invitation.id)
+    )
+    return [
+        {
+            "role": invitation.role,
+            "centre": invitation.centre.name if invitation.centre else None,
+            "created_at": _utc(invitation.created_at),
+            "expires_at": _utc(invitation.expires_at),
+            "used_at": _utc(invitation.used_at),
+            "withdrawn_at": _utc(invitation.revoked_at),
+        }
+        for invitation in invitations
+    ]
+
+
 def export_user_data(user_id: int) -> dict:
     """Everything held about a person and their babies, as JSON-ready data.
 
@@ -409,7 +428,8 @@ def export_user_data(user_id: int) -> dict:
     Each baby's health answers come with each question as it was asked and the
     version of the health-and-safety text agreed to; each booking with its
     clearance (when an instructor gave one) and "Ready for <day>?" answers; the
-    home-practice sheets sent and the course evaluations asked, with the answers.
+    home-practice sheets sent and the course evaluations asked, with the answers;
+    the invitations to a role sent to their address.
     Secrets (password hash, token hashes) are never included, only the fact that
     they exist.
     """
@@ -430,6 +450,7 @@ def export_user_data(user_id: int) -> dict:
         "evaluations": _evaluations(user.id),
         "emails": _emails(user.email),
         "api_tokens": _api_tokens(user.id),
+        "invitations": _invitations(user.email),
     }
 
 

@@ -9,7 +9,7 @@ from booking.extensions import limiter
 from booking.services.accounts import invites as invite_service
 from booking.services.accounts import roles as role_service
 from booking.services.catalogue import centres as centre_service
-from booking.services.errors import DomainError
+from booking.services.errors import DomainError, NotFound
 from booking.web.admin.blueprint import bp
 from booking.web.admin.forms import (
     CentreCreateForm,
@@ -43,7 +43,10 @@ def centre_publish(centre_id: int):
     if not form.validate_on_submit():
         abort(422, "Choose to publish or unpublish the centre.")
     centre = centre_service.set_published(centre_id, form.published.data == "1")
-    shown = "is now shown to the public" if centre.published else "is now hidden from the public"
+    shown = (
+        "is now shown to the public" if centre.published
+        else "is now hidden from the public until you publish it again"
+    )
     flash(f"{centre.name} {shown}.", "success")
     return redirect(url_for("admin.index"))
 
@@ -52,7 +55,16 @@ def _invite_page(form, status: int = 200):
     form.centre_id.choices = [SelectChoice("", "No centre (parents and admins)")] + [
         SelectChoice(c.id, c.name) for c in centre_service.all_centres()
     ]
-    return render_template("admin/invite.html", form=form, days=invite_service.INVITE_DAYS), status
+    html = render_template(
+        "admin/invite.html",
+        form=form,
+        days=invite_service.INVITE_DAYS,
+        keep_days=invite_service.KEEP_DAYS,
+        pending=invite_service.pending_invitations(),
+        used=invite_service.recently_used_invitations(),
+        withdraw_form=ActionForm(formdata=None),
+    )
+    return html, status
 
 
 @bp.route("/invite", methods=["GET", "POST"])
@@ -60,7 +72,8 @@ def _invite_page(form, status: int = 200):
 @limiter.limit("60 per hour", methods=["POST"])
 def invite():
     """Invite a person by email to a role; the emailed link creates their account (or
-    adds the role to the one they have)."""
+    adds the role to the one they have). Lists the invitations waiting to be accepted,
+    each with a Withdraw button, and those used lately."""
     form = InviteForm()
     if not form.validate_on_submit():
         return _invite_page(form, 422 if request.method == "POST" else 200)
@@ -75,6 +88,26 @@ def invite():
     flash(
         f"We have emailed an invitation to {invitation.email} to be {invitation.role_text}. "
         f"The link works for {invite_service.INVITE_DAYS} days.",
+        "success",
+    )
+    return redirect(url_for("admin.invite"))
+
+
+@bp.route("/invitations/<int:invitation_id>/withdraw", methods=["POST"])
+@admin_required
+def invitation_withdraw(invitation_id: int):
+    """Withdraw an invitation not used yet: its link stops working at once."""
+    if not ActionForm().validate_on_submit():
+        abort(400, "This form had expired. Please reload the page and try again.")
+    try:
+        invitation = invite_service.withdraw_invitation(current_user.id, invitation_id)
+    except NotFound as exc:
+        abort(404, exc.message)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _invite_page(InviteForm(formdata=None), status_for(exc))
+    flash(
+        f"The invitation to {invitation.email} is withdrawn: its link no longer works.",
         "success",
     )
     return redirect(url_for("admin.invite"))

@@ -1,8 +1,8 @@
 """Accepting an invitation from an admin: `/invite/<token>` (booking.services.accounts.invites).
 
 Without an account, the person chooses their name and password and is logged in with
-the role; with one, they log in to it and accept. A used, expired or bad link gets a
-page that says so, with its 4xx status.
+the role; with one, they log in to it and accept. A used, withdrawn, expired or bad
+link gets a page that says so, with its 4xx status.
 """
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -74,7 +74,8 @@ def _welcome(user, invitation):
 @limiter.limit("30 per hour", deduct_when=_bad_link, methods=["GET"])
 def invitation(token):
     """An invitation: create the account with its role, or add the role to the account
-    it was sent to once its owner is logged in; a used, expired or bad link says so."""
+    it was sent to once its owner is logged in; a used, withdrawn, expired or bad link
+    says so."""
     try:
         invitation = invites.read_invitation(token)
     except DomainError as exc:
@@ -82,9 +83,9 @@ def invitation(token):
     state = invites.invitation_state(invitation)
     login_url = url_for("auth.login", next=url_for("auth.invitation", token=token))
     context = {"invitation": invitation, "state": state, "login_url": login_url}
-    if state == invites.USED:
-        used = invites.used_error(invitation)
-        return _page(used.status, error=used.message, **context)
+    refused = invites.refusal(invitation)
+    if refused is not None:
+        return _page(refused.status, error=refused.message, **context)
     if state == invites.ADD_ROLE:
         return _add_role(invitation, token, context)
     form = AcceptInvitationForm()
@@ -94,6 +95,8 @@ def invitation(token):
     if form.validate_on_submit():
         try:
             user = invites.accept_as_new_account(token, form.name.data, form.password.data)
+        except (invites.InvitationUsed, invites.InvitationWithdrawn) as exc:
+            return _refused_now(exc, context)
         except DomainError as exc:
             put_domain_error(form, exc)
             status = status_for(exc)
@@ -106,6 +109,12 @@ def invitation(token):
     return _page(status, form=form, **context)
 
 
+def _refused_now(exc, context):
+    """Used or withdrawn while the page was open: the page of a used or withdrawn link."""
+    state = invites.WITHDRAWN if isinstance(exc, invites.InvitationWithdrawn) else invites.USED
+    return _page(exc.status, error=exc.message, **{**context, "state": state})
+
+
 def _add_role(invitation, token, context):
     """An existing account: its owner, logged in, accepts with one button."""
     mine = current_user.is_authenticated and current_user.email == invitation.email
@@ -116,6 +125,8 @@ def _add_role(invitation, token, context):
             return _page(400, accept_form=AcceptRoleForm(formdata=None), **context)
         try:
             user = invites.accept_as_account(token, current_user.id)
+        except (invites.InvitationUsed, invites.InvitationWithdrawn) as exc:
+            return _refused_now(exc, context)
         except DomainError as exc:
             return _page(exc.status, error=exc.message, **context)
         return _welcome(user, invitation)
