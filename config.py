@@ -108,6 +108,13 @@ def load_config(instance_path: str) -> dict:
             "/"
         ),
         "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/",
+        # Place search: a postcodes.io-compatible service for UK postcodes, outward codes
+        # and place names; an optional one answering the same way for Australian postcodes.
+        "POSTCODES_API_URL": (
+            os.environ.get("POSTCODES_API_URL") or "https://api.postcodes.io"
+        ).rstrip("/"),
+        "AU_POSTCODES_API_URL": (os.environ.get("AU_POSTCODES_API_URL") or "").rstrip("/")
+        or None,
         "PAYMENT_HOLD_MINUTES": _int("PAYMENT_HOLD_MINUTES", 30),
         "PAYMENT_OFFER_HOURS": _int("PAYMENT_OFFER_HOURS", 24),
         # Operations: request logs, who may scrape /metrics, when /readyz calls the

@@ -122,6 +122,7 @@ class PageCache:
             environ.get("SCRIPT_NAME", ""),
             environ.get("PATH_INFO", ""),
             environ.get("QUERY_STRING", ""),
+            environ.get("HTTP_ACCEPT_LANGUAGE", ""),  # the searcher's country (catalogue)
         )
 
     def _lookup(self, key) -> _Entry | None:
@@ -254,6 +255,7 @@ def _mark_cacheable(response):
         # Short, and varying by cookie: a browser that logs in asks again.
         response.headers["Cache-Control"] = f"public, max-age={BROWSER_MAX_AGE}"
     response.vary.add("Cookie")
+    response.vary.add("Accept-Language")
     response.make_conditional(request)
     if seconds and response.status_code in (200, 304):
         request.environ[ENVIRON_KEY] = seconds

@@ -77,7 +77,7 @@ def _set_headers(response):
     response.headers.setdefault("Referrer-Policy", referrer)
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     response.headers.setdefault(
-        "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
+        "Permissions-Policy", "camera=(), microphone=(), geolocation=(self), payment=()"
     )
     if current_app.config["BOOKING_ENV"] == "production":
         response.headers.setdefault(

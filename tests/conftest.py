@@ -156,6 +156,7 @@ def app(database_url, tmp_path):
             "MAIL_DIR": str(tmp_path / "mail"),
             "BASE_URL": "https://classes.example.org",
             "SERVER_NAME": None,
+            "POSTCODES_API_URL": "http://127.0.0.1:9",  # never the internet
         }
     )
     with app.app_context():

@@ -159,13 +159,14 @@ def test_workshop_list_is_paginated_with_links(client, make_workshop, make_centr
         )
 
     body = client.get("/api/v1/workshops?per_page=2&q=class").get_json()
-    assert set(body) == {"items", "page", "per_page", "total", "total_exact", "next", "prev"}
+    assert set(body) == {"items", "page", "per_page", "total", "total_exact", "next", "prev",
+                         "place", "radius_km", "country", "message"}
     assert [x["title"] for x in body["items"]] == ["Class 0", "Class 1"]
     assert (body["page"], body["per_page"], body["total"]) == (1, 2, 5)
     assert body["total_exact"] is True
     assert body["prev"] is None
     assert body["next"] == "https://classes.example.org/api/v1/workshops?q=class&page=2&per_page=2"
-    assert all(set(x) == WORKSHOP_KEYS for x in body["items"])
+    assert all(set(x) == WORKSHOP_KEYS | {"distance_km"} for x in body["items"])
 
     last = client.get("/api/v1/workshops?per_page=2&q=class&page=3").get_json()
     assert [x["title"] for x in last["items"]] == ["Class 4"]

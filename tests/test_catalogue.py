@@ -451,8 +451,8 @@ def test_full_class_shows_the_waiting_list(app, client, make_workshop, make_user
     fill(app, w)
     wait(app, w, make_user, make_baby, 2)
     page = client.get(f"/classes/{w.id}").text
-    assert "Full - 2 waiting" in page
-    assert "Full - 2 waiting" in client.get("/classes").text
+    assert "Full – join the waiting list (2 waiting)" in page
+    assert "Full – join the waiting list (2 waiting)" in client.get("/classes").text
 
 
 def test_logged_in_parent_sees_no_login_prompt(client, auth, make_workshop, make_user):

@@ -190,8 +190,8 @@ def test_private_parent_feed_and_reset(
         stored = db.session.get(User, parent.id).feed_token_hash
     assert stored == hash_secret(token) and token not in stored
     assert len(token) >= 43
-    # Shown once only.
-    assert token not in client.get("/account/calendar").get_data(as_text=True)
+    # Shown again, the same link, on every visit.
+    assert f"/feeds/private/{token}.ics" in client.get("/account/calendar").get_data(as_text=True)
     response = client.get(f"/feeds/private/{token}.ics")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "private, max-age=0"

@@ -181,7 +181,8 @@ def test_health_questions_asked_once_then_one_tap_for_the_next_course(
         health_url, data=health_data(allergy="Peanuts", other="Likes a warm room")
     )
     assert saved.status_code == 302
-    assert saved.headers["Location"] == "/account/bookings"
+    # On to the booking's confirmation, with its "Add to calendar" buttons.
+    assert saved.headers["Location"] == f"/account/bookings/{registration.id}/booked"
     record = record_of(app, registration.baby_id)
     assert record is not None and record.consent_key == PRODUCT_FORM.consent_key
     assert is_done(app, parent.id, registration.id)
@@ -209,7 +210,7 @@ def test_health_questions_asked_once_then_one_tap_for_the_next_course(
 
     confirmed = client.post(second_url, data={"action": "confirm"})
     assert confirmed.status_code == 302
-    assert confirmed.headers["Location"] == "/account/bookings"
+    assert confirmed.headers["Location"] == f"/account/bookings/{second_registration.id}/booked"
     assert is_done(app, parent.id, second_registration.id)
     assert record_of(app, registration.baby_id).revision == record.revision
     assert "confirmed" in text(client.get("/account/bookings"))

@@ -51,7 +51,7 @@ def test_premature_baby_health_questions_and_clearance(
     assert "instructor of each class Pip is booked on" in page.content()
     page.locator("#consent").check()
     parent.submit("Save the answers")
-    assert page.url.endswith("/account/bookings")
+    assert page.url.endswith("/booked")  # the confirmation, with "Add to calendar"
     assert "Health questions for Pip" not in page.content()
 
     # A second course: the saved answers are confirmed in one tap.
@@ -61,7 +61,7 @@ def test_premature_baby_health_questions_and_clearance(
     parent.submit("Book a place")
     assert "/health" in page.url
     parent.submit("Nothing has changed")
-    assert page.url.endswith("/account/bookings")
+    assert page.url.endswith("/booked")
 
     # The instructor: corrected age, phone and the flag, then clearing it.
     teacher = visitor()

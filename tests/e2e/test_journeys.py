@@ -62,6 +62,7 @@ def test_parent_registers_searches_books_cancels_and_subscribes(
     # Search by age: only the class that fits a 10-week-old.
     parent.goto("/classes")
     _all_fields_labelled(page)
+    page.locator("details.filters > summary").click()
     page.locator("#age_weeks").fill("10")
     parent.submit("Search")
     assert "age_weeks=10" in page.url

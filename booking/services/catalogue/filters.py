@@ -55,6 +55,14 @@ def _postcode_prefix(text: str):
     return column.like(compact + "%", escape="\\")
 
 
+def name_condition(text: str):
+    """The words, as typed, in a class's title or its centre's name."""
+    pattern = f"%{_like_escape(text)}%"
+    return sa.or_(
+        Workshop.title.ilike(pattern, escape="\\"), Centre.name.ilike(pattern, escape="\\")
+    )
+
+
 def text_condition(q: str):
     """Every word in the title, centre name, town or postcode; or the whole postcode prefix."""
     terms = []

@@ -24,6 +24,8 @@ MAX_ID = 2**31 - 1
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
+ALL_COUNTRIES = "all"
 INT_RE = re.compile(r"^[+-]?\d{1,12}$")
 
 # Every parameter the search understands, in the order errors are reported.
@@ -38,6 +40,7 @@ PARAMETERS = (
     "centre",
     "instructor",
     "topic",
+    "country",
     "page",
     "per_page",
 )
@@ -64,6 +67,7 @@ class SearchParams:
     centre: str | None = None
     instructor: int | None = None
     topic: str | None = None
+    country: str | None = None  # a two-letter code, or ALL_COUNTRIES
     page: int = 1
     per_page: int = PER_PAGE
 
@@ -193,13 +197,10 @@ def parse_search(args: Mapping, *, allow_per_page: bool = False) -> SearchParams
     if raw_lon is not None and raw_lat is None:
         errors["lat"] = "Latitude (lat) is needed together with longitude (lon)."
     raw = _text(args, "radius_km")
-    if raw is not None:
-        if raw_lat is None and raw_lon is None:
-            errors["radius_km"] = "A distance (radius_km) needs a point: give lat and lon too."
-        else:
-            values["radius_km"] = _float(
-                raw, "radius_km", "Distance in km (radius_km)", 0.1, MAX_RADIUS_KM, errors
-            )
+    if raw is not None:  # without a point (lat/lon or a place in q) it is not used
+        values["radius_km"] = _float(
+            raw, "radius_km", "Distance in km (radius_km)", 0.1, MAX_RADIUS_KM, errors
+        )
     elif raw_lat is not None and raw_lon is not None:
         values["radius_km"] = DEFAULT_RADIUS_KM
 
@@ -221,6 +222,17 @@ def parse_search(args: Mapping, *, allow_per_page: bool = False) -> SearchParams
         else:
             known = ", ".join(TOPICS_BY_SLUG)
             errors["topic"] = f"Topic (topic) must be one of: {known}."
+
+    raw = _text(args, "country")
+    if raw is not None:
+        if raw.lower() == ALL_COUNTRIES:
+            values["country"] = ALL_COUNTRIES
+        elif COUNTRY_RE.match(raw):
+            values["country"] = raw.upper()
+        else:
+            errors["country"] = (
+                "Country (country) must be a two-letter country code, such as GB, or 'all'."
+            )
 
     raw = _text(args, "page")
     if raw is not None:

@@ -6,7 +6,7 @@ queries for a page does not grow with the number of results.
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -29,8 +29,20 @@ from booking.models.registration import WAITLISTED
 from booking.models.workshop import DRAFT
 from booking.services.booking.places import visible_to_public
 from booking.services.catalogue.dates import local_date_condition, utc_window
-from booking.services.catalogue.filters import bounding_box, haversine_km, text_condition
-from booking.services.catalogue.params import MAX_ID, SLUG_RE, SearchParams
+from booking.services.catalogue.filters import (
+    bounding_box,
+    haversine_km,
+    name_condition,
+    text_condition,
+)
+from booking.services.catalogue.geocode import (
+    PLACE,
+    country_from_languages,
+    find_place,
+    is_postcode,
+)
+from booking.services.catalogue.params import DEFAULT_RADIUS_KM, MAX_ID, SLUG_RE, SearchParams
+from booking.services.catalogue.scope import Scope, plain_scope
 from booking.services.errors import NotFound
 from booking.topics import TOPICS, Topic
 
@@ -55,6 +67,51 @@ class Listing:
         return self.workshop.is_full
 
 
+def names_a_class_or_centre(text: str, now: datetime | None = None) -> bool:
+    """Whether the words are in a listed class's title or a centre's name (so that a
+    search for "Riverside" finds Riverside Family Hub, not a place called Riverside)."""
+    found = db.session.scalar(
+        sa.select(Workshop.id)
+        .join(Centre, Workshop.centre_id == Centre.id)
+        .where(listed_condition(now or utcnow()), name_condition(text))
+        .limit(1)
+    )
+    return found is not None
+
+
+def scope_for(params: SearchParams, languages=()) -> Scope:
+    """Decide where a search looks. Words that name a postcode or place (and no lat/lon)
+    become a point, replacing the text search; otherwise they are searched as text. With
+    lat/lon, words are not looked up; a postcode among them is dropped. The
+    country: as asked (`country`), none for a chosen centre, instructor or point, else
+    the place's, else the browser language's (`languages`, best first).
+
+    May call the geocoding service: never call it inside a write transaction."""
+    explicit = params.centre or params.instructor or params.near
+    scope = plain_scope(params, None if explicit else country_from_languages(languages))
+    if params.near and params.q and is_postcode(params.q):
+        return replace(scope, text=None)  # the point replaces the place it named
+    if params.near or not params.q:
+        return scope
+    lookup = find_place(params.q, languages, known_name=names_a_class_or_centre)
+    if lookup.place is None:
+        return replace(scope, message=lookup.message)
+    place = lookup.place
+    country = scope.country
+    if params.country is None and not explicit:
+        country = place.country
+    return replace(
+        scope,
+        lat=place.latitude,
+        lon=place.longitude,
+        radius_km=params.radius_km or DEFAULT_RADIUS_KM,
+        town=place.label if place.kind == PLACE else None,
+        text=None,
+        country=country,
+        place=place,
+    )
+
+
 @dataclass
 class SearchResult:
     """One page of a catalogue search."""
@@ -63,6 +120,7 @@ class SearchResult:
     total: int
     params: SearchParams
     total_exact: bool = True  # False: `total` were counted and more exist
+    scope: Scope = field(default_factory=Scope)
 
     @property
     def total_text(self) -> str:
@@ -162,10 +220,12 @@ def listed_condition(now: datetime):
     )
 
 
-def _conditions(params: SearchParams, now: datetime) -> list:
+def _conditions(params: SearchParams, scope: Scope, now: datetime) -> list:
     conds = [listed_condition(now)]
-    if params.q:
-        conds.append(text_condition(params.q))
+    if scope.text:
+        conds.append(text_condition(scope.text))
+    if scope.country:
+        conds.append(Centre.country == scope.country)
     if params.centre:
         conds.append(Centre.slug == params.centre)
     if params.instructor:
@@ -181,24 +241,33 @@ def _conditions(params: SearchParams, now: datetime) -> list:
         conds.append(
             local_date_condition(params.date_from, params.date_to, params.age_weeks, now)
         )
-    if params.near:
-        conds.extend(bounding_box(params.lat, params.lon, params.radius_km))
+    if scope.near:
+        near = sa.and_(*bounding_box(scope.lat, scope.lon, scope.radius_km))
+        if scope.town:
+            in_town = sa.func.lower(Centre.town) == scope.town.lower()
+            near = sa.or_(near, sa.and_(Centre.latitude.is_(None), in_town))
+        conds.append(near)
     return conds
 
 
-def search_workshops(params: SearchParams, now: datetime | None = None) -> SearchResult:
+def search_workshops(
+    params: SearchParams, now: datetime | None = None, scope: Scope | None = None
+) -> SearchResult:
     """One page of listed workshops matching the search, soonest (or nearest) first.
 
-    Everything but the distance is decided in SQL, which counts and pages the result;
-    a distance search checks the circle in Python over the centres in its bounding box.
+    `scope` (from scope_for) says where to look; without it, only what the parameters
+    say (plain_scope). Everything but the distance is decided in SQL, which counts and
+    pages the result; a distance search checks the circle in Python over the centres in
+    its bounding box.
     """
     now = now or utcnow()
-    conds = _conditions(params, now)
+    scope = scope or plain_scope(params)
+    conds = _conditions(params, scope, now)
     order = (Workshop.first_starts_at, Workshop.id)
     offset = (params.page - 1) * params.per_page
     distances: dict[int, float] = {}
     total_exact = True
-    if params.near:
+    if scope.near:
         rows = db.session.execute(
             sa.select(Workshop.id, Centre.latitude, Centre.longitude)
             .join(Centre, Workshop.centre_id == Centre.id)
@@ -207,11 +276,15 @@ def search_workshops(params: SearchParams, now: datetime | None = None) -> Searc
         ).all()
         kept = []
         for row in rows:
-            distance = haversine_km(params.lat, params.lon, row.latitude, row.longitude)
-            if distance <= params.radius_km:
+            if row.latitude is None or row.longitude is None:
+                kept.append(row.id)  # in the town searched for, somewhere
+                continue
+            distance = haversine_km(scope.lat, scope.lon, row.latitude, row.longitude)
+            if distance <= scope.radius_km:
                 kept.append(row.id)
                 distances[row.id] = distance
-        kept.sort(key=lambda wid: distances[wid])  # stable: soonest first among equals
+        # Nearest first, then those without a distance; stable: soonest first among equals.
+        kept.sort(key=lambda wid: (wid not in distances, distances.get(wid, 0.0)))
         total = len(kept)
         ids = kept[offset : offset + params.per_page]
     else:
@@ -229,7 +302,9 @@ def search_workshops(params: SearchParams, now: datetime | None = None) -> Searc
     listings = load_listings(ids)
     for listing in listings:
         listing.distance_km = distances.get(listing.workshop.id)
-    return SearchResult(listings=listings, total=total, params=params, total_exact=total_exact)
+    return SearchResult(
+        listings=listings, total=total, params=params, total_exact=total_exact, scope=scope
+    )
 
 
 def load_listings(workshop_ids: list[int]) -> list[Listing]:
@@ -283,10 +358,16 @@ def topics_for(workshop_ids) -> dict[int, list[str]]:
     return result
 
 
-def upcoming(limit: int = 6, *, centre: str | None = None, instructor: int | None = None):
-    """The next listed workshops (optionally of one centre or instructor)."""
+def upcoming(
+    limit: int = 6,
+    *,
+    centre: str | None = None,
+    instructor: int | None = None,
+    country: str | None = None,
+):
+    """The next listed workshops (optionally of one centre, instructor or country)."""
     params = SearchParams(centre=centre, instructor=instructor, per_page=limit)
-    return search_workshops(params)
+    return search_workshops(params, scope=plain_scope(params, country))
 
 
 def get_workshop(workshop_id: int) -> Listing:

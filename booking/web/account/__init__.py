@@ -4,6 +4,7 @@
 from booking.web.account import (  # noqa: F401
     babies,
     book,
+    booked,
     details,
     evaluate,
     health,

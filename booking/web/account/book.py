@@ -157,4 +157,6 @@ def book(workshop_id: int):
             "info",
         )
         return redirect(url_for("account.booking_health", registration_id=result.registration_id))
+    if result.confirmed:
+        return redirect(url_for("account.booked", registration_id=result.registration_id))
     return redirect(url_for("account.bookings"))

@@ -5,13 +5,16 @@ from datetime import datetime
 from wtforms import BooleanField, DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from booking.models.workshop import PAY_DEPOSIT
+from booking.services.payments.money import format_money
 from booking.web.forms import Form
 from booking.web.ids import parse_id
 
 DATE_MESSAGE = "Enter the date as YYYY-MM-DD, for example 2025-03-14."
+DOB_MISSING = "Enter your baby's date of birth."
 DUE_DATE_HINT = (
     "Only if your baby was born 3 or more weeks early: ages are then counted from the due "
-    "date. YYYY-MM-DD."
+    "date."
 )
 PHONE_LABEL = "Contact phone number (optional)"
 PHONE_HINT = (
@@ -106,12 +109,27 @@ class BookForm(Form):
                 self.baby_name.errors.append("Enter your baby's first name or a nickname.")
                 ok = False
             if self.baby_dob.data is None and not self.baby_dob.errors:
-                self.baby_dob.errors.append(DATE_MESSAGE)
+                self.baby_dob.errors.append(DOB_MISSING)
                 ok = False
         elif parse_id(self.baby_id.data) is None:
             self.baby_id.errors.append("Choose one of your babies, or add a new one.")
             ok = False
         return ok
+
+    def submit_label(self, panel) -> str:
+        """The button says what pressing it does, for the booking panel's state: use the
+        referral code typed, join the waiting list, book and pay online, or book."""
+        if self.referral_code.data and panel.workshop.held_unclaimed:
+            return "Use referral code"
+        if panel.is_full:
+            return "Join the waiting list"
+        if panel.payment is not None and panel.payment.pays_online:
+            workshop = panel.workshop
+            amount = format_money(workshop.online_amount, workshop.centre.currency)
+            if panel.payment.mode == PAY_DEPOSIT:
+                return f"Book and pay the {amount} deposit"
+            return f"Book and pay {amount}"
+        return "Book a place"
 
 
 class HealthAnswersForm(Form):

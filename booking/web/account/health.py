@@ -7,6 +7,7 @@ and never put into a flashed message (flashes travel in the session cookie).
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from booking.models.registration import CONFIRMED
 from booking.services.errors import DomainError, Invalid, NotFound
 from booking.services.health.answers import (
     baby_check,
@@ -168,10 +169,15 @@ def booking_health(registration_id: int):
     """A booking's health questions: the saved answers confirmed in one tap, or the
     questionnaire (first time, new questions, a changed text, or an update)."""
     check = _booking_check(registration_id)
+    # A confirmed place goes on to its confirmation, with the "Add to calendar" buttons.
+    if check.registration.status == CONFIRMED:
+        done_url = url_for("account.booked", registration_id=registration_id)
+    else:
+        done_url = url_for("account.bookings")
     return _health_page(
         check,
         here=url_for("account.booking_health", registration_id=registration_id),
-        done_url=url_for("account.bookings"),
+        done_url=done_url,
         confirm=lambda consent: confirm_unchanged(
             current_user.id, registration_id, consent=consent
         ),

@@ -10,6 +10,7 @@ from booking.services.booking.queries import parent_bookings
 from booking.services.courses.queries import parent_makeups
 from booking.services.errors import DomainError, NotFound
 from booking.services.health.answers import health_prompts
+from booking.services.notices.add_to_calendar import calendar_links
 from booking.web.account.blueprint import bp
 from booking.web.account.forms import ConfirmForm
 
@@ -25,11 +26,16 @@ CANCELLED_MESSAGES = {
 
 def render_bookings(status: int = 200, error: str | None = None):
     """The bookings page, optionally with an error that explains a refused action; each
-    upcoming or waiting booking whose health answers are still to give or confirm says so."""
+    upcoming or waiting booking whose health answers are still to give or confirm says so,
+    and each confirmed one has its "Add to calendar" buttons."""
+    bookings = parent_bookings(current_user.id)
     return (
         render_template(
             "account/bookings.html",
-            bookings=parent_bookings(current_user.id),
+            bookings=bookings,
+            calendar=calendar_links(
+                current_user.id, (row.registration.id for row in bookings.upcoming)
+            ),
             health=health_prompts(current_user.id),
             makeups=parent_makeups(current_user.id),
             form=ConfirmForm(formdata=None),

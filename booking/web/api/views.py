@@ -33,8 +33,8 @@ def centre(slug: str):
 @operation(
     "get", "/workshops", operation_id="listWorkshops", summary="Search workshops",
     description="Published workshops that are still bookable or running, soonest first "
-    "(nearest first with lat/lon), with the same filters as the /classes page. Pages link "
-    "to each other with `next` and `prev`.",
+    "(nearest first with lat/lon, or a postcode or place name in q), with the same filters "
+    "as the /classes page. Pages link to each other with `next` and `prev`.",
     query=requests.WorkshopSearch,
     answer=Answer(200, "OK", responses.WorkshopPage),
 )
@@ -44,13 +44,24 @@ def workshops():
     `total` is exact up to catalogue.COUNT_LIMIT matches (or the end of the page asked
     for); beyond that counting stops and `total_exact` is false."""
     params = parse_search(request.args, allow_per_page=True)
-    result = catalogue.search_workshops(params)
+    scope = catalogue.scope_for(params, [tag for tag, _ in request.accept_languages])
+    result = catalogue.search_workshops(params, scope=scope)
 
     def page_url(page: int) -> str:
         return absolute_url("api.workshops", **params.query_args(page=page))
 
     reply = responses.WorkshopPage(
-        items=[workshop_reply(x.workshop, x.waitlist_count, x.topics) for x in result.listings],
+        items=[
+            responses.WorkshopHit(
+                **dict(workshop_reply(x.workshop, x.waitlist_count, x.topics)),
+                distance_km=None if x.distance_km is None else round(x.distance_km, 2),
+            )
+            for x in result.listings
+        ],
+        place=responses.SearchPlace(**vars(scope.place)) if scope.place else None,
+        radius_km=scope.radius_km,
+        country=scope.country,
+        message=scope.message,
         page=result.page,
         per_page=result.per_page,
         total=result.total,

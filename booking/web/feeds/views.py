@@ -1,14 +1,13 @@
 """Feed, invite and calendar-link views: thin wrappers over booking.calendar and
 booking.services.accounts.feed_tokens."""
 
-from urllib.parse import quote
-
-from flask import abort, flash, redirect, render_template, session, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from booking.calendar import feeds
 from booking.calendar.build import base_url
 from booking.calendar.invite import PUBLISH
+from booking.calendar.links import google_subscribe_url
 from booking.extensions import db
 from booking.models import Registration
 from booking.models.registration import CONFIRMED
@@ -23,7 +22,6 @@ FEED_NOT_FOUND = (
     "There is no calendar feed at this address. The link may be mistyped, or it may "
     "have been replaced with a new one."
 )
-ONCE_KEY = "feed_link_once"
 
 
 def _serve(source: feeds.FeedSource | None):
@@ -61,22 +59,25 @@ def private_feed(token: str):
 def _links(token: str) -> dict[str, str]:
     https = base_url() + url_for("feeds.private_feed", token=token)
     webcal = "webcal://" + https.split("://", 1)[1]
-    google = "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe="")
-    return {"https": https, "webcal": webcal, "google": google}
+    return {"https": https, "webcal": webcal, "google": google_subscribe_url(webcal)}
+
+
+def _checked_form() -> None:
+    """Refuse a post whose form (its CSRF token) had expired."""
+    if not FeedLinkForm().validate_on_submit():
+        abort(400, "This form had expired. Please reload the page and try again.")
 
 
 @bp.route("/account/calendar")
 @login_required
 def calendar_link():
-    """The private calendar link: shown once after it is made, with how to subscribe."""
-    token = session.pop(ONCE_KEY, None)
-    has_link = feed_tokens.has_feed_token(current_user.id)
-    links = _links(token) if token and has_link else None
+    """The private calendar link, shown on every visit, with how to subscribe."""
+    link = feed_tokens.feed_link(current_user.id)
     return render_template(
         "feeds/calendar.html",
         form=FeedLinkForm(),
-        has_link=has_link,
-        links=links,
+        link=link,
+        links=_links(link.token) if link.token else None,
     )
 
 
@@ -85,16 +86,26 @@ def calendar_link():
 @login_required
 def reset_calendar_link():
     """Make a new private calendar link; any old link stops working at once."""
-    form = FeedLinkForm()
-    if not form.validate_on_submit():
-        abort(400, "This form had expired. Please reload the page and try again.")
+    _checked_form()
     had_link = feed_tokens.has_feed_token(current_user.id)
-    token = feed_tokens.issue_feed_token(current_user.id)
-    session[ONCE_KEY] = token
+    feed_tokens.issue_feed_token(current_user.id)
     if had_link:
         flash("Your new calendar link is ready. The old link no longer works.", "success")
     else:
         flash("Your calendar link is ready.", "success")
+    return redirect(url_for("feeds.calendar_link"))
+
+
+@bp.route("/account/calendar/stop", methods=["POST"])
+@login_required
+def stop_calendar_link():
+    """Stop the private calendar link without making a new one."""
+    _checked_form()
+    feed_tokens.revoke_feed_token(current_user.id)
+    flash(
+        "Your calendar link is stopped: calendars that used it get nothing more from us.",
+        "success",
+    )
     return redirect(url_for("feeds.calendar_link"))
 
 

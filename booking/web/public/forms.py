@@ -12,6 +12,9 @@ from wtforms import (
 from booking.topics import TOPICS
 from booking.web.forms import Form
 
+# The distances offered around a place searched (the catalogue accepts any).
+RADIUS_CHOICES_KM = (2, 5, 10, 25, 50)
+
 
 class SearchForm(Form):
     """The filters of /classes, for rendering; the catalogue service checks the values."""
@@ -19,7 +22,7 @@ class SearchForm(Form):
     class Meta:
         csrf = False
 
-    q = StringField("Class, centre, town or postcode")
+    q = StringField("Postcode, town or class")
     age_weeks = IntegerField("Baby's age in weeks")
     date_from = DateField("Starting from")
     date_to = DateField("Starting by")
@@ -27,8 +30,23 @@ class SearchForm(Form):
         "Especially for",
         choices=[SelectChoice("", "Any class")] + [SelectChoice(t.slug, t.name) for t in TOPICS],
     )
-    radius_km = StringField("Within (km)")
+    radius_km = SelectField(
+        "Within",
+        choices=[SelectChoice(str(km), f"{km} km") for km in RADIUS_CHOICES_KM],
+        validate_choice=False,
+    )
     lat = HiddenField("Latitude")
     lon = HiddenField("Longitude")
     centre = HiddenField("Centre")
     instructor = HiddenField("Instructor")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A distance given in the address (radius_km=7) stays chosen rather than
+        # silently becoming the first choice.
+        radius = self.radius_km.data
+        if radius and radius not in {choice.value for choice in self.radius_km.choices}:
+            self.radius_km.choices = [
+                *self.radius_km.choices,
+                SelectChoice(radius, f"{radius} km"),
+            ]

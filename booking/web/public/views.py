@@ -1,9 +1,15 @@
 """Public pages: thin views over the catalogue service."""
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 
 from booking.services.catalogue import search as catalogue
-from booking.services.catalogue.params import InvalidQuery, parse_search
+from booking.services.catalogue.geocode import country_from_languages
+from booking.services.catalogue.params import (
+    ALL_COUNTRIES,
+    DEFAULT_RADIUS_KM,
+    InvalidQuery,
+    parse_search,
+)
 from booking.services.plans import evaluation_results
 from booking.web.forms import put_domain_error
 from booking.web.public.blueprint import bp
@@ -14,30 +20,54 @@ HOME_LISTINGS = 6
 PROFILE_LISTINGS = 20
 
 
+def _languages() -> list[str]:
+    """The browser's languages, best first."""
+    return [tag for tag, _ in request.accept_languages]
+
+
 @bp.route("/")
 def index():
-    """Home: a search box, the topics on offer and the upcoming classes."""
+    """Home: a search box, the topics on offer and the upcoming classes (in the
+    browser language's country, when it names one)."""
     return render_template(
         "public/index.html",
         form=SearchForm(formdata=None),
-        upcoming=catalogue.upcoming(HOME_LISTINGS),
+        upcoming=catalogue.upcoming(HOME_LISTINGS, country=country_from_languages(_languages())),
         topics=catalogue.offered_topics(),
     )
 
 
 @bp.route("/classes")
 def classes():
-    """Search classes by text, age, dates, distance, centre, instructor and topic."""
+    """Search classes by text or place, age, dates, distance, centre, instructor, topic
+    and country. A postcode or place name in `q` lists the classes near it, nearest first;
+    `place_note` says where the search looked, the geocoder's `place_message` why words
+    that look like a place were searched as text."""
     form = SearchForm(formdata=request.args)
     try:
         params = parse_search(request.args)
     except InvalidQuery as exc:
         put_domain_error(form, exc)
         return render_template("public/classes.html", form=form, errors=exc.fields), 400
-    if params.near and not form.radius_km.data:
-        form.radius_km.data = f"{params.radius_km:g}"  # show the default distance used
-    result = catalogue.search_workshops(params)
-    return render_template("public/classes.html", form=form, errors={}, result=result)
+    scope = catalogue.scope_for(params, _languages())
+    if not form.radius_km.data:  # show the distance used, or used once a place is given
+        form.radius_km.data = f"{scope.radius_km or DEFAULT_RADIUS_KM:g}"
+    result = catalogue.search_workshops(params, scope=scope)
+    all_countries_url = None
+    if scope.country:
+        all_countries_url = url_for(
+            "public.classes", **params.query_args(country=ALL_COUNTRIES, page=None)
+        )
+    return render_template(
+        "public/classes.html",
+        form=form,
+        errors={},
+        result=result,
+        place=scope.place,
+        place_message=scope.message,
+        place_note=scope.note,
+        all_countries_url=all_countries_url,
+    )
 
 
 @bp.route("/classes/<int:workshop_id>")

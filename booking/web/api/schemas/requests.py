@@ -273,7 +273,9 @@ class WorkshopSearch(BaseModel):
     reads them (parse_search); a parameter it refuses is a 400 naming it."""
 
     q: str = Field(None, max_length=params.MAX_Q_LENGTH,
-                   description="Words in the title, centre, town, or a postcode prefix.")
+                   description="Words in the title, centre, town, or a postcode prefix; a UK "
+                   "postcode or outward code, an Australian postcode or a place name finds "
+                   "the workshops near it instead, nearest first.")
     age_weeks: int = Field(None, ge=0, le=params.MAX_AGE_WEEKS,
                            description="The baby's age in weeks today; classes that fit at "
                            "their start.")
@@ -287,13 +289,18 @@ class WorkshopSearch(BaseModel):
     lon: float = Field(None, ge=-180, le=180,
                        description="Longitude of a point to search near (with lat).")
     radius_km: float = Field(None, ge=0.1, le=params.MAX_RADIUS_KM,
-                             description="Distance from lat/lon in km (default "
+                             description="Distance from lat/lon or the place in q, in km "
+                             "(default "
                              f"{params.DEFAULT_RADIUS_KM:g}).")
     centre: str = Field(None, pattern=params.SLUG_RE.pattern, description="A centre's slug.")
     instructor: int = Field(None, ge=1, le=params.MAX_ID, description="An instructor's id.")
     topic: Literal[tuple(t.slug for t in TOPICS)] = Field(  # type: ignore[valid-type]
         None, description="A topic's slug."
     )
+    country: str = Field(None, pattern=r"^([A-Za-z]{2}|all)$",
+                         description="Only centres in this country (a two-letter code), or "
+                         "'all'. Without it: the country of the place in q, else the "
+                         "Accept-Language region (en-GB, en-AU), else every country.")
     page: int = Field(None, ge=1, le=params.MAX_PAGE, description="The page, from 1.")
     per_page: int = Field(None, ge=1, le=params.MAX_PER_PAGE,
                           description=f"Results per page (default {params.PER_PAGE}).")

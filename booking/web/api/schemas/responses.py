@@ -254,10 +254,43 @@ class Workshop(Reply):
     url: Link = Field(description="The page to book on.")
 
 
+class WorkshopHit(Workshop):
+    """A workshop found by a search, with its distance when the search had a point."""
+
+    distance_km: float | None = Field(
+        None, description="Distance from the point or place searched near, in km."
+    )
+
+
+class SearchPlace(Reply):
+    """The place a search's `q` named (a postcode, outward code or place name)."""
+
+    label: str = Field(description="The place as found, such as 'E1 8AA' or 'Bristol'.")
+    kind: Literal["uk-postcode", "uk-outcode", "au-postcode", "place"]
+    country: str | None = Field(description="Its two-letter country code.")
+    latitude: float
+    longitude: float
+
+
 class WorkshopPage(Reply):
     """One page of a workshop search, linked to its neighbours."""
 
-    items: list[Workshop]
+    items: list[WorkshopHit]
+    place: SearchPlace | None = Field(
+        None, description="The place `q` named, searched near instead of as text; or null."
+    )
+    radius_km: float | None = Field(
+        None, description="The distance searched within, when the search had a point."
+    )
+    country: str | None = Field(
+        None, description="Only centres in this country are listed (null: every country). "
+        "It is the `country` asked for, else the place's, else the Accept-Language region "
+        "(en-GB, en-AU); `country=all` lifts it."
+    )
+    message: str | None = Field(
+        None, description="Why `q` was searched as text although it looks like a place "
+        "(for example, the place lookup is unavailable)."
+    )
     page: int = Field(ge=1)
     per_page: int = Field(ge=1)
     total: int = Field(

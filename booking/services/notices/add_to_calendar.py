@@ -1,0 +1,73 @@
+"""A parent's confirmed bookings with their "Add to calendar" links (reads only).
+
+The booking's calendar file holds every session; Google Calendar and Outlook on the
+web take one session per link (`booking.calendar.links`).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from booking.calendar.data import BookingData
+from booking.calendar.links import SessionLinks, booking_links
+from booking.models import Registration
+from booking.models.registration import CONFIRMED
+from booking.services.booking.places import utc_now
+from booking.services.errors import NotFound
+from booking.services.notices.queries import bookings_where
+
+NOT_YOURS = "We could not find that booking in your account."
+
+
+@dataclass(frozen=True)
+class CalendarLinks:
+    """One confirmed booking and the links of its sessions still to come."""
+
+    booking: BookingData
+    sessions: tuple[SessionLinks, ...]
+
+    @property
+    def first(self) -> SessionLinks | None:
+        """The next session, which the main buttons add."""
+        return self.sessions[0] if self.sessions else None
+
+    @property
+    def later(self) -> tuple[SessionLinks, ...]:
+        """The sessions after the next one, each with its own links."""
+        return self.sessions[1:]
+
+    @property
+    def total(self) -> int:
+        """How many sessions the class has in all."""
+        return len(self.booking.workshop.sessions)
+
+
+def calendar_links(parent_id: int, registration_ids: Iterable[int]) -> dict[int, CalendarLinks]:
+    """The links of those of the parent's bookings that are confirmed, by id (one query;
+    none when no id is given)."""
+    ids = list(dict.fromkeys(registration_ids))
+    if not ids:
+        return {}
+    now = utc_now()
+    found = bookings_where(
+        Registration.id.in_(ids),
+        Registration.parent_id == parent_id,
+        Registration.status == CONFIRMED,
+    )
+    return {b.id: CalendarLinks(b, booking_links(b, now)) for b in found}
+
+
+def own_booking(parent_id: int, registration_id: int) -> BookingData:
+    """One of the parent's bookings, whatever its status; NotFound for anyone else's."""
+    found = bookings_where(
+        Registration.id == registration_id, Registration.parent_id == parent_id
+    )
+    if not found:
+        raise NotFound(NOT_YOURS)
+    return found[0]
+
+
+def booking_calendar(booking: BookingData) -> CalendarLinks:
+    """A loaded booking's links (none unless it is confirmed)."""
+    if booking.status != CONFIRMED:
+        return CalendarLinks(booking, ())
+    return CalendarLinks(booking, booking_links(booking, utc_now()))

@@ -1,0 +1,66 @@
+// "Use my location" on the class search forms: the browser's position fills the form's
+// `lat` and `lon` and the search is sent, nearest classes first. The button starts
+// hidden (without JavaScript or geolocation there is nothing it could do) and is shown
+// here; a refusal or failure is said next to it, and typing a place still works.
+(function () {
+  "use strict";
+  if (!("geolocation" in navigator)) {
+    return;
+  }
+
+  function hiddenInput(form, name) {
+    var input = form.querySelector('input[type="hidden"][name="' + name + '"]');
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      form.appendChild(input);
+    }
+    return input;
+  }
+
+  function reason(error) {
+    if (error && error.code === 1) {
+      return "This browser was not allowed to share your location.";
+    }
+    if (error && error.code === 3) {
+      return "Finding your location took too long.";
+    }
+    return "Your location could not be found.";
+  }
+
+  document.querySelectorAll("button[data-locate]").forEach(function (button) {
+    var form = button.form;
+    var status = document.getElementById(button.getAttribute("aria-describedby"));
+    if (!form) {
+      return;
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      if (status) {
+        status.textContent = "Finding your location…";
+      }
+      navigator.geolocation.getCurrentPosition(
+        function (position) {
+          // Three decimals (about 100 m) are plenty for "classes near me".
+          hiddenInput(form, "lat").value = position.coords.latitude.toFixed(3);
+          hiddenInput(form, "lon").value = position.coords.longitude.toFixed(3);
+          // The position replaces any place typed, which would be a second point.
+          var q = form.querySelector('[name="q"]');
+          if (q) {
+            q.value = "";
+          }
+          form.submit();
+        },
+        function (error) {
+          button.disabled = false;
+          if (status) {
+            status.textContent = reason(error) + " Type a postcode or town instead.";
+          }
+        },
+        { timeout: 15000, maximumAge: 600000 }
+      );
+    });
+  });
+})();
