@@ -208,6 +208,19 @@ def test_not_found_is_cached_for_a_day(app, client, postcodes, london):
     assert len(postcodes.requests) == 2
 
 
+def test_purge_expired_deletes_answers_too_old_to_use(app, runner, client, postcodes, london):
+    search(client, "E1 8AA")
+    search(client, "ZZ9 9ZZ")
+    with app.app_context():
+        old = db.session.scalar(sa.select(PlaceAnswer).where(PlaceAnswer.key.like("%ZZ99ZZ")))
+        old.fetched_at = utcnow() - timedelta(days=31)
+        db.session.commit()
+    output = runner.invoke(args=["purge-expired"]).output
+    assert "Deleted 1 old place-search answer." in output
+    with app.app_context():
+        assert [r.label for r in db.session.scalars(sa.select(PlaceAnswer))] == ["E1 8AA"]
+
+
 def test_a_place_the_service_does_not_know_is_a_text_search(client, postcodes, london):
     response = search(client, "Atlantis")
     assert response.status_code == 200 and titles(response.text) == []

@@ -5,6 +5,7 @@ from flask.cli import with_appcontext
 
 from booking.services.accounts.invites import KEEP_DAYS, purge_invitations
 from booking.services.accounts.passwords_reset import purge_reset_tokens
+from booking.services.catalogue.geocode import purge_place_answers
 from booking.services.errors import DomainError
 from booking.services.privacy.erase import purge_counts
 
@@ -22,8 +23,8 @@ def purge_expired_command(days):
     """Anonymise babies', bookings' and emails' personal data past the retention time,
     delete the health answers, "Ready" answers, clearances and home-practice sheets that
     went with them, take the words out of course evaluations, and
-    delete password-reset links that were used or have expired, and invitations used,
-    withdrawn or expired more than 30 days ago."""
+    delete password-reset links that were used or have expired, invitations used,
+    withdrawn or expired more than 30 days ago, and place-search answers too old to use."""
     try:
         counts = purge_counts(days=days)
     except DomainError as exc:
@@ -46,6 +47,8 @@ def purge_expired_command(days):
         f"Deleted {_count(invitations, 'invitation')} used, withdrawn or expired "
         f"more than {KEEP_DAYS} days ago."
     )
+    places = purge_place_answers()
+    click.echo(f"Deleted {_count(places, 'old place-search answer')}.")
 
 
 def _count(number: int, singular: str, plural: str | None = None) -> str:

@@ -195,6 +195,14 @@ def _cached(key: str) -> PlaceAnswer | None:
     return row if row.fetched_at > utcnow() - kept else None
 
 
+def purge_place_answers() -> int:
+    """Delete the answers too old to be used again (purge-expired); how many."""
+    with write_transaction():
+        return db.session.execute(
+            sa.delete(PlaceAnswer).where(PlaceAnswer.fetched_at < utcnow() - FOUND_KEPT)
+        ).rowcount
+
+
 def _remember(key: str, kind: str, label: str, country: str | None, point) -> None:
     """Store an answer in its own short write transaction (a racing twin is fine)."""
     lat, lon = point if point else (None, None)
