@@ -52,6 +52,11 @@ class PostcodesStub:
             return Response("down", 503)(environ, start_response)
         if self.mode == "badjson":
             return Response("<html>maintenance</html>", 200)(environ, start_response)
+        if self.mode == "deep":  # nesting deep enough to break a recursive parser
+            return Response("[" * 120_000, 200)(environ, start_response)
+        if self.mode == "huge-number":
+            body = '{"status": 200, "result": {"latitude": 1%s, "longitude": 0}}' % ("0" * 400)
+            return Response(body, 200)(environ, start_response)
         if self.mode == "slow":
             time.sleep(0.6)
         status, body = self.answer(request.path, request.args)

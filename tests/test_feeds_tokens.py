@@ -55,6 +55,8 @@ def test_the_database_alone_cannot_make_the_link(app, ctx, make_user):
         guessed = feed_tokens.derive_feed_token(user.id, 1)
         assert guessed != token
         assert feed_tokens.feed_link(user.id).hidden  # shown as "make a link"
+        # A new SECRET_KEY (after a leak, say) stops the links derived under the old one.
+        assert feed_tokens.user_for_feed_token(token) is None
     finally:
         app.secret_key = secret
     assert feed_tokens.user_for_feed_token(guessed) is None

@@ -176,6 +176,13 @@ def test_odd_answers_are_a_place_not_found(client, postcodes, london):
     assert "couldn" not in response.text
 
 
+@pytest.mark.parametrize("mode", ["deep", "huge-number"])
+def test_answers_that_break_a_parser_are_no_500(client, postcodes, london, mode):
+    postcodes.mode = mode
+    for q in ("E1 8AA", "Wapping"):
+        assert search(client, q).status_code == 200
+
+
 def test_an_answer_is_cached_and_a_cache_hit_makes_no_request(app, client, postcodes, london):
     search(client, "E1 8AA")
     search(client, "e18aa")

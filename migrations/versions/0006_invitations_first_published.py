@@ -46,17 +46,29 @@ def upgrade():
         batch_op.add_column(sa.Column('first_published_at', booking.models.base.UTCDateTime(timezone=True), nullable=True))
 
     # ### end Alembic commands ###
-    # Centres shown to the public already have been published: a class published later
-    # never shows one again once an admin hides it.
+    # Centres shown to the public already have been published, and so have hidden ones
+    # that ever had a class published: a class published later never shows one again
+    # once an admin hides it.
     centre = sa.table(
         'centre',
+        sa.column('id', sa.Integer()),
         sa.column('published', sa.Boolean()),
         sa.column('created_at', booking.models.base.UTCDateTime(timezone=True)),
         sa.column('first_published_at', booking.models.base.UTCDateTime(timezone=True)),
     )
+    workshop = sa.table(
+        'workshop', sa.column('centre_id', sa.Integer()), sa.column('status', sa.String())
+    )
+    had_a_class = sa.exists().where(
+        workshop.c.centre_id == centre.c.id,
+        workshop.c.status.in_(('published', 'cancelled')),
+    )
     op.execute(
         centre.update()
-        .where(centre.c.published.is_(True), centre.c.first_published_at.is_(None))
+        .where(
+            sa.or_(centre.c.published.is_(True), had_a_class),
+            centre.c.first_published_at.is_(None),
+        )
         .values(first_published_at=centre.c.created_at)
     )
 

