@@ -139,7 +139,8 @@ FIRST_DATE = date(1970, 1, 1)
 LAST_DATE = date(2999, 12, 31)
 
 
-def _date(raw: str, name: str, label: str, errors: dict) -> date | None:
+def parse_date(raw: str, name: str, label: str, errors: dict) -> date | None:
+    """A YYYY-MM-DD date within FIRST_DATE..LAST_DATE, or None with errors[name] set."""
     try:
         if not DATE_RE.match(raw):
             raise ValueError
@@ -182,7 +183,7 @@ def parse_search(args: Mapping, *, allow_per_page: bool = False) -> SearchParams
     for name, label in (("date_from", "From date (date_from)"), ("date_to", "To date (date_to)")):
         raw = _text(args, name)
         if raw is not None:
-            values[name] = _date(raw, name, label, errors)
+            values[name] = parse_date(raw, name, label, errors)
     if values.get("date_from") and values.get("date_to"):
         if values["date_to"] < values["date_from"]:
             errors["date_to"] = "To date (date_to) must not be before the from date (date_from)."

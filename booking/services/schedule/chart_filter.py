@@ -22,7 +22,7 @@ from booking.services.catalogue.dates import (
     epoch_seconds,
     offset_changes,
 )
-from booking.services.catalogue.params import DATE_RE, FIRST_DATE, LAST_DATE, MAX_ID, InvalidQuery
+from booking.services.catalogue.params import MAX_ID, InvalidQuery, parse_date
 from booking.services.errors import NotFound
 from booking.timefmt import local_to_utc
 
@@ -67,16 +67,8 @@ def _date(args: Mapping, name: str, label: str, default: date, errors: dict) -> 
     raw = str(args.get(name) or "").strip()
     if not raw:
         return default
-    try:
-        if not DATE_RE.match(raw):
-            raise ValueError
-        value = date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = f"{label} must be a real date written as YYYY-MM-DD, such as 2026-03-01."
-        return default
-    if not FIRST_DATE <= value <= LAST_DATE:
-        errors[name] = f"{label} must be between {FIRST_DATE} and {LAST_DATE}."
-    return value
+    value = parse_date(raw, name, label, errors)
+    return default if value is None else value
 
 
 def parse_filter(args: Mapping, centres: list[Centre], today: date) -> ChartFilter:

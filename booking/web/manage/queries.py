@@ -32,6 +32,17 @@ def _waiting_counts():
     )
 
 
+def _workshop_rows():
+    """Workshops with their centre, instructor's name and waiting count, to filter."""
+    waiting = _waiting_counts()
+    return (
+        sa.select(Workshop, Centre, User.name, waiting.c.waiting)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .outerjoin(User, User.id == Workshop.instructor_id)
+        .outerjoin(waiting, waiting.c.workshop_id == Workshop.id)
+    )
+
+
 def _rows(stmt) -> list[WorkshopRow]:
     return [
         WorkshopRow(workshop, centre, instructor or "", waiting or 0)
@@ -43,14 +54,7 @@ def dashboard(centre_ids: list[int]) -> tuple[list[WorkshopRow], list[WorkshopRo
     """(upcoming and running workshops, soonest first; recently ended ones, latest first)."""
     if not centre_ids:
         return [], []
-    waiting = _waiting_counts()
-    base = (
-        sa.select(Workshop, Centre, User.name, waiting.c.waiting)
-        .join(Centre, Centre.id == Workshop.centre_id)
-        .outerjoin(User, User.id == Workshop.instructor_id)
-        .outerjoin(waiting, waiting.c.workshop_id == Workshop.id)
-        .where(Workshop.centre_id.in_(centre_ids))
-    )
+    base = _workshop_rows().where(Workshop.centre_id.in_(centre_ids))
     now = utcnow()
     ended = sa.and_(Workshop.last_ends_at.is_not(None), Workshop.last_ends_at < now)
     upcoming = base.where(sa.not_(ended)).order_by(
@@ -134,14 +138,7 @@ def imported(workshop_ids: list[int], centre_ids: set[int] | None) -> list[Works
     (centre_ids None: an admin's, every centre)."""
     if not workshop_ids or centre_ids is not None and not centre_ids:
         return []
-    waiting = _waiting_counts()
-    stmt = (
-        sa.select(Workshop, Centre, User.name, waiting.c.waiting)
-        .join(Centre, Centre.id == Workshop.centre_id)
-        .outerjoin(User, User.id == Workshop.instructor_id)
-        .outerjoin(waiting, waiting.c.workshop_id == Workshop.id)
-        .where(Workshop.id.in_(workshop_ids))
-    )
+    stmt = _workshop_rows().where(Workshop.id.in_(workshop_ids))
     if centre_ids is not None:
         stmt = stmt.where(Workshop.centre_id.in_(centre_ids))
     order = {wid: i for i, wid in enumerate(workshop_ids)}
