@@ -130,7 +130,9 @@ class DemoClass:
     title: str
     kind: str
     days: int
-    start: time
+    # The local start time; None: about half an hour from when the demo is seeded (a
+    # class today, so an instructor can take its register straight away).
+    start: time | None
     sessions: int = 1
     capacity: int = 8
     ages: tuple[int, int] = (6, 52)
@@ -235,6 +237,17 @@ CLASSES = (
               "Grandparents' baby massage morning", "single", 13, time(10, 0),
               price="35.00", topics=("grandparents",), description="For grandparents who "
               "look after a grandchild: the basic routine at a relaxed pace.", weekday=1),
+    DemoClass("today", LONDON, "instructor@example.com", "Baby massage practice drop-in",
+              "single", 0, None, capacity=8, price="0.00", description="A free hour to "
+              "practise the strokes learnt so far with the instructor at hand; bring any "
+              "questions from home."),
+)
+# Families booked on the drop-in that starts soon after seeding (the instructor's
+# "Today"), all from the full class.
+TODAY_FAMILIES = (
+    ("amara.parent@example.com", "Amara Bello", "Tobi", 9),
+    ("ben.parent@example.com", "Ben Carter", "Isla", 12),
+    ("chloe.parent@example.com", "Chloe Davies", "Noah", 8),
 )
 
 # The demo parent's phone number (shown to the instructors of their classes).

@@ -31,6 +31,7 @@ from booking.demo.data import (
     MAKEUP_FAMILY,
     PEOPLE,
     QUALIFICATION,
+    TODAY_FAMILIES,
     WAITING_FAMILIES,
     WHAT_TO_BRING,
     DemoClass,
@@ -137,6 +138,10 @@ def seed_demo(today: date | None = None) -> SeedReport:
                     parent = _person(email, name, "parent", [], None, "", report)
                     _book(workshop, parent, baby, weeks, CONFIRMED, report)
                 _demo_referral_code(workshop)
+            elif spec.key == "today":
+                for email, name, baby, weeks in TODAY_FAMILIES:
+                    parent = _person(email, name, "parent", [], None, "", report)
+                    _book(workshop, parent, baby, weeks, CONFIRMED, report)
             elif spec.key == "dads":
                 week_two = db.session.scalar(
                     sa.select(WorkshopSession).where(
@@ -204,7 +209,11 @@ def _demo_class(spec: DemoClass, centre: Centre, instructor: User, today: date,
     day = local_today + timedelta(days=spec.days)
     if spec.weekday is not None:
         day += timedelta(days=(spec.weekday - day.weekday()) % 7)
-    first = datetime.combine(day, spec.start)
+    if spec.start is None:  # soon: half an hour from now, on a five-minute mark
+        soon = to_local(utcnow(), centre.timezone).replace(tzinfo=None) + timedelta(minutes=34)
+        first = soon.replace(minute=soon.minute - soon.minute % 5, second=0, microsecond=0)
+    else:
+        first = datetime.combine(day, spec.start)
     workshop = create_workshop(
         centre_id=centre.id,
         instructor_id=instructor.id,
