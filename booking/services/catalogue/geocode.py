@@ -83,6 +83,14 @@ class Unreachable(Exception):
     """The service did not answer, or not in a way that could be understood."""
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer not understood (it could lead anywhere)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 _down_until: dict[str, float] = {}
 _down_lock = threading.Lock()
 
@@ -159,6 +167,8 @@ def _get_json(base: str, path: str):
     with _down_lock:
         if _down_until.get(base, 0) > time.monotonic():
             raise Unreachable(base)
+    if not base.startswith(("https://", "http://")):
+        raise Unreachable("the service's address must be http(s)")
     if db.session().in_transaction() and not in_write_transaction():
         db.session.rollback()  # no database transaction stays open across the call
     request = urllib.request.Request(
@@ -166,7 +176,7 @@ def _get_json(base: str, path: str):
     )
     try:
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
                 body = response.read(MAX_ANSWER_BYTES + 1)
         except urllib.error.HTTPError as exc:
             exc.close()
