@@ -45,10 +45,9 @@ EXPIRED_LINK = (
 NEW, ADD_ROLE, USED, WITHDRAWN = "new", "add_role", "used", "withdrawn"
 
 
-class InvitationUsed(DomainError):
+class InvitationUsed(Conflict):
     """The invitation has been accepted already (or its address has an account)."""
 
-    status = 409
     code = "invitation_used"
 
 
