@@ -10,7 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from booking.extensions import db
+from booking.models import Registration
 from tests.html_checker import html_errors
 
 
@@ -163,7 +166,7 @@ def test_the_button_names_the_online_payment(client, parent, make_workshop):
 
 
 def test_the_button_says_use_referral_code_once_one_is_typed(
-    client, parent, make_baby, make_workshop
+    app, client, parent, make_baby, make_workshop
 ):
     baby = make_baby(parent, name="Ada")
     workshop = make_workshop(
@@ -173,8 +176,21 @@ def test_the_button_says_use_referral_code_once_one_is_typed(
     referral = section(page, '<details class="referral">', "</details>")
     assert "<summary>I have a referral code</summary>" in referral
     assert 'name="referral_code"' in referral
-    assert '<button type="submit" class="button">Use referral code</button>' in referral
+    assert (
+        '<button type="submit" class="button" name="use_referral" value="1">'
+        "Use referral code</button>"
+    ) in referral
     assert button(page) == "Book a place"
+    # That button with the field left empty asks for the code rather than booking.
+    response = client.post(
+        f"/classes/{workshop.id}/book",
+        data={"baby_id": str(baby.id), "consent": "y", "referral_code": " ", "use_referral": "1"},
+    )
+    assert response.status_code == 422
+    assert "Type the referral code you were given, or book without one." in response.text
+    assert '<details class="referral" open>' in response.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
     response = client.post(
         f"/classes/{workshop.id}/book",
         data={"baby_id": str(baby.id), "consent": "y", "referral_code": "NOT-A-CODE"},

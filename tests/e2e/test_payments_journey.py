@@ -26,6 +26,7 @@ PARENT = "pat@example.org"
 PAY_PAGE = re.compile(r"/account/bookings/\d+/pay$")
 RETURN_PAGE = re.compile(r"/account/bookings/\d+/pay/return$")
 BOOKINGS_PAGE = re.compile(r"/account/bookings$")
+BOOKED_PAGE = re.compile(r"/account/bookings/\d+/booked$")
 PAY_BUTTON = re.compile(r"^Pay £60\.00$")
 WEBHOOK_ID = "e2e-journey"
 # Where the webhook points once a test is over: a closed port, so later events go
@@ -139,8 +140,13 @@ def test_parent_books_pays_cancels_and_is_refunded(
     person.check()  # axe again, with the card typed in
     person.fits_phone()
     person.submit(PAY_BUTTON)
-    assert BOOKINGS_PAGE.search(page.url), page.url
+    # Paid: the confirmation, with the buttons that add the class to a calendar.
+    assert BOOKED_PAGE.search(page.url), page.url
     assert "Payment received: your place is confirmed" in page.content()
+    assert page.get_by_role("link", name=re.compile("^Add to Google Calendar")).count() == 1
+    person.check()
+    page.locator("main").get_by_role("link", name="My bookings").click()
+    assert BOOKINGS_PAGE.search(page.url), page.url
     upcoming = page.locator("section[aria-labelledby=upcoming-heading]")
     assert "Paid strokes" in upcoming.inner_text()
     assert upcoming.locator("summary", has_text="Add to calendar").count() == 1
@@ -227,7 +233,7 @@ def test_the_bank_asks_for_3d_secure_then_the_place_is_confirmed(
     complete = page.get_by_role("button", name="Complete authentication")
     complete.wait_for()
     assert _one(app, Registration).status == PENDING_PAYMENT
-    with page.expect_navigation(url=BOOKINGS_PAGE):
+    with page.expect_navigation(url=BOOKED_PAGE):
         complete.click()
     person.check()
     assert "Payment received: your place is confirmed" in page.content()

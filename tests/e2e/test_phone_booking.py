@@ -73,6 +73,17 @@ def test_demo_parent_books_a_class_in_three_taps_on_a_phone(app, demo, visitor):
     assert on_first_screen(bar.get_by_role("link", name="Book a place"))
     assert "£55.00" in bar.inner_text() and "left" in bar.inner_text()
     assert not page.locator("#baby_name").is_visible()
+    # Scrolled to the end, the last line of the page is above the fixed bar, not under it.
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    gap = page.evaluate(
+        """() => {
+            const bar = document.querySelector('.book-bar').getBoundingClientRect();
+            const last = document.querySelector('footer').getBoundingClientRect();
+            return bar.top - last.bottom;
+        }"""
+    )
+    assert gap >= 0, f"the fixed bar covers the page's last {-gap:.0f} px"
+    page.evaluate("window.scrollTo(0, 0)")
     parent.fits_phone()
     page.set_viewport_size(PHONE)
 

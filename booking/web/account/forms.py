@@ -95,6 +95,8 @@ class BookForm(Form):
     )
     # Offered only while the account has no phone number; checked by the contact service.
     phone = StringField(PHONE_LABEL, filters=[strip], description=PHONE_HINT)
+    # Sent by the referral box's own button: booking with a code, so one must be typed.
+    use_referral = StringField(filters=[strip])
 
     @property
     def wants_new_baby(self) -> bool:
@@ -113,6 +115,12 @@ class BookForm(Form):
                 ok = False
         elif parse_id(self.baby_id.data) is None:
             self.baby_id.errors.append("Choose one of your babies, or add a new one.")
+            ok = False
+        if self.use_referral.data and not self.referral_code.data:
+            if not self.referral_code.errors:
+                self.referral_code.errors.append(
+                    "Type the referral code you were given, or book without one."
+                )
             ok = False
         return ok
 

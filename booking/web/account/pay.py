@@ -97,7 +97,7 @@ def pay_submit(registration_id: int):
         return _render(page, PayForm(formdata=None), 503, error=exc.message)
     if result.state == "paid":
         flash("Payment received: your place is confirmed. We have emailed your receipt.", "success")
-        return redirect(url_for("account.bookings"))
+        return redirect(url_for("account.booked", registration_id=registration_id))
     if result.state == "refunded":
         flash(LATE_REFUND_MESSAGE, "warning")
         return redirect(url_for("account.bookings"))
@@ -118,14 +118,14 @@ def pay_return(registration_id: int):
         abort(404, exc.message)
     if outcome in (CONFIRMED_NOW, CONFIRMED_LATE):
         flash("Payment received: your place is confirmed. We have emailed your receipt.", "success")
-        return redirect(url_for("account.bookings"))
+        return redirect(url_for("account.booked", registration_id=registration_id))
     if outcome == REFUNDED:
         flash(LATE_REFUND_MESSAGE, "warning")
         return redirect(url_for("account.bookings"))
     page = _page_as_it_is(registration_id)
     if page.state == checkout.PAID:
         flash("This place is paid for and confirmed.", "success")
-        return redirect(url_for("account.bookings"))
+        return redirect(url_for("account.booked", registration_id=registration_id))
     message = "" if page.state != checkout.TO_PAY else (
         "The payment has not gone through. You can try again with the same or another card."
     )
