@@ -128,6 +128,21 @@ def test_a_centre_without_coordinates_is_found_by_its_town(
     assert distances(response.text) == []
 
 
+def test_a_centre_without_coordinates_is_found_in_the_postcode_area(
+    client, postcodes, london, make_centre, make_workshop
+):
+    # No coordinates: placed by the postcode area alone, after those with a distance.
+    shadwell = make_centre(name="Shadwell Baby Club", town="London", postcode="e1 6an")
+    make_workshop(title="Shadwell class", centre=shadwell, starts_in_days=1)
+    leyton = make_centre(name="Leyton Baby Club", town="London", postcode="E10 5AB")
+    make_workshop(title="Leyton class", centre=leyton, starts_in_days=1)
+    response = search(client, "E1 8AA")
+    assert titles(response.text) == ["Riverside class", "Camden class", "Shadwell class"]
+    assert len(distances(response.text)) == 2
+    assert titles(search(client, "E1").text)[-1] == "Shadwell class"
+    assert "Shadwell class" not in titles(search(client, "E10 5AB").text)  # the stub: no E10
+
+
 def test_words_that_name_no_place_are_searched_as_text(client, postcodes, london):
     response = search(client, "Harbourside")
     assert titles(response.text) == ["Bristol class"]

@@ -4,9 +4,6 @@
 // here; a refusal or failure is said next to it, and typing a place still works.
 (function () {
   "use strict";
-  if (!("geolocation" in navigator)) {
-    return;
-  }
 
   function hiddenInput(form, name) {
     var input = form.querySelector('input[type="hidden"][name="' + name + '"]');
@@ -27,6 +24,25 @@
       return "Finding your location took too long.";
     }
     return "Your location could not be found.";
+  }
+
+  // After a search from the browser's position, the form carries that point; a place
+  // typed afterwards is a new search, so the point is dropped as soon as one is typed.
+  document.querySelectorAll('form[role="search"]').forEach(function (form) {
+    var q = form.querySelector('[name="q"]');
+    if (!q) {
+      return;
+    }
+    q.addEventListener("input", function () {
+      form.querySelectorAll('input[type="hidden"][name="lat"], input[type="hidden"][name="lon"]')
+        .forEach(function (input) {
+          input.remove();
+        });
+    });
+  });
+
+  if (!("geolocation" in navigator)) {
+    return;
   }
 
   document.querySelectorAll("button[data-locate]").forEach(function (button) {

@@ -132,3 +132,9 @@ def test_use_my_location_lists_the_nearest_classes(app, demo, visitor, browser, 
     assert "km away" in first.inner_text()
     assert on_first_screen(first.get_by_role("link"))
     assert page.get_by_label("Within").input_value() == "25"
+
+    # A postcode typed afterwards is searched instead of the position.
+    page.get_by_label("Postcode, town or class", exact=False).fill("E1 8AA")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Search").click()
+    assert "lat=" not in page.url and "q=E1+8AA" in page.url, page.url

@@ -1,5 +1,5 @@
-"""Search conditions on a workshop's centre: distance from a point, and words of a
-title, centre name, town or postcode."""
+"""Search conditions on a workshop's centre: distance from a point, a postcode area,
+and words of a title, centre name, town or postcode."""
 
 import math
 import re
@@ -53,6 +53,15 @@ def _postcode_prefix(text: str):
     compact = _like_escape(re.sub(r"\s+", "", text).upper())
     column = sa.func.replace(sa.func.upper(Centre.postcode), " ", "")
     return column.like(compact + "%", escape="\\")
+
+
+def in_postcode_area(area: str):
+    """The centre's postcode lies in the area: a UK outward code followed by an inward
+    code (always three characters: "E1" takes "E1 6AN", not "E10 5AB" or "E1W 2RG"), or
+    the whole postcode (Australia's four digits)."""
+    area = re.sub(r"\s+", "", area).upper()
+    column = sa.func.replace(sa.func.upper(Centre.postcode), " ", "")
+    return sa.or_(column == area, column.like(_like_escape(area) + "___", escape="\\"))
 
 
 def name_condition(text: str):

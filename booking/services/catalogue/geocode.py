@@ -106,6 +106,17 @@ def country_from_languages(languages) -> str | None:
     return None
 
 
+def postcode_area(place: Place) -> str | None:
+    """The postcode area a postcode place lies in, as centres' postcodes are written
+    without spaces: a UK postcode's outward code ("E1" for "E1 8AA"), a UK outward code
+    itself, or an Australian postcode; None for a place found by name."""
+    if place.kind == UK_POSTCODE:
+        return place.label.split()[0]
+    if place.kind in (UK_OUTCODE, AU_POSTCODE):
+        return place.label.replace(" ", "")
+    return None
+
+
 def is_postcode(q: str) -> bool:
     """Whether the words are a UK postcode or outward code, or an Australian postcode."""
     text = " ".join(q.split()).upper()

@@ -16,12 +16,14 @@ class Scope:
     """Where a search looks, decided from its parameters, the place its words name and
     the browser's language: the point and radius, the words still searched for as
     text, the one country whose centres are listed, and a message for the searcher.
-    Centres without coordinates are found near a town by their town's name (`town`)."""
+    Centres without coordinates are found near a town by their town's name (`town`), and
+    near a postcode by its area (`postcode_area`: "E1" for "E1 8AA")."""
 
     lat: float | None = None
     lon: float | None = None
     radius_km: float | None = None
     town: str | None = None
+    postcode_area: str | None = None
     text: str | None = None
     country: str | None = None
     place: Place | None = None

@@ -32,6 +32,7 @@ from booking.services.catalogue.dates import local_date_condition, utc_window
 from booking.services.catalogue.filters import (
     bounding_box,
     haversine_km,
+    in_postcode_area,
     name_condition,
     text_condition,
 )
@@ -40,6 +41,7 @@ from booking.services.catalogue.geocode import (
     country_from_languages,
     find_place,
     is_postcode,
+    postcode_area,
 )
 from booking.services.catalogue.params import DEFAULT_RADIUS_KM, MAX_ID, SLUG_RE, SearchParams
 from booking.services.catalogue.scope import Scope, plain_scope
@@ -106,6 +108,7 @@ def scope_for(params: SearchParams, languages=()) -> Scope:
         lon=place.longitude,
         radius_km=params.radius_km or DEFAULT_RADIUS_KM,
         town=place.label if place.kind == PLACE else None,
+        postcode_area=postcode_area(place),
         text=None,
         country=country,
         place=place,
@@ -246,6 +249,9 @@ def _conditions(params: SearchParams, scope: Scope, now: datetime) -> list:
         if scope.town:
             in_town = sa.func.lower(Centre.town) == scope.town.lower()
             near = sa.or_(near, sa.and_(Centre.latitude.is_(None), in_town))
+        if scope.postcode_area:
+            near = sa.or_(near, sa.and_(Centre.latitude.is_(None),
+                                        in_postcode_area(scope.postcode_area)))
         conds.append(near)
     return conds
 
@@ -277,7 +283,7 @@ def search_workshops(
         kept = []
         for row in rows:
             if row.latitude is None or row.longitude is None:
-                kept.append(row.id)  # in the town searched for, somewhere
+                kept.append(row.id)  # in the town or postcode area searched for, somewhere
                 continue
             distance = haversine_km(scope.lat, scope.lon, row.latitude, row.longitude)
             if distance <= scope.radius_km:
