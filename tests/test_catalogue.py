@@ -7,11 +7,11 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Registration, Workshop, WorkshopSession, workshop_topic
+from booking.models import Centre, Registration, Workshop, WorkshopSession, workshop_topic
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import SearchParams
 from booking.services.errors import NotFound
-from booking.timefmt import local_to_utc
+from booking.timefmt import format_local, format_local_date, local_to_utc
 
 
 def titles(html: str) -> list[str]:
@@ -83,6 +83,31 @@ def test_a_course_open_for_late_joining_stays_listed(client, make_workshop):
     make_workshop(title="Late join", starts_in_days=-2, sessions=4, late_join_until=2)
     make_workshop(title="No late join", starts_in_days=-2, sessions=4)
     assert titles(client.get("/classes").text) == ["Late join"]
+
+
+def test_a_course_joined_late_shows_its_next_week_not_its_first(app, client, make_workshop):
+    late = make_workshop(title="Late join", starts_in_days=-2, sessions=4, late_join_until=2)
+    with app.app_context():
+        late = db.session.get(Workshop, late.id)
+        centre = db.session.get(Centre, late.centre_id)
+        tz = centre.timezone
+        starts = db.session.scalars(
+            sa.select(WorkshopSession.starts_at)
+            .where(WorkshopSession.workshop_id == late.id)
+            .order_by(WorkshopSession.number)
+        ).all()
+        first, second = (format_local(at, tz) for at in starts[:2])
+        started = format_local_date(starts[0], tz)
+        slug = centre.slug
+    card = client.get("/classes").text
+    assert f"Next: week 2 of 4, <strong>{second}</strong>" in card
+    assert f"started {started}, you can still join" in card
+    assert f"<strong>{first}</strong>" not in card
+    page = client.get(f"/classes/{late.id}").text
+    assert f"<dt>Next</dt><dd>Week 2 of 4, {second}</dd>" in page
+    assert "<dt>Starts</dt>" not in page
+    embed = client.get(f"/embed/centres/{slug}").text
+    assert f"you can still join from week 2, {second}" in embed
 
 
 def test_friendly_empty_state(client):

@@ -336,7 +336,15 @@ def test_the_browser_language_keeps_classes_to_its_country(
 ):
     headers = {"Accept-Language": language} if language else {}
     assert titles(client.get("/classes", headers=headers).text) == shown
-    assert titles(client.get("/", headers=headers).text) == shown
+    home = client.get("/", headers=headers).text
+    assert titles(home) == shown
+    # The home page says when it keeps to one country, with the way to every country.
+    said = re.search(r"Classes in ([^,]+), as your browser's language suggests", home)
+    if len(shown) == 1:
+        assert said and said[1] == {"London class": "the United Kingdom"}.get(shown[0], "Australia")
+        assert 'href="/classes?country=all">Classes in every country</a>' in home
+    else:
+        assert said is None
     api = client.get("/api/v1/workshops", headers=headers).get_json()
     assert [w["title"] for w in api["items"]] == shown
 

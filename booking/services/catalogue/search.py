@@ -68,6 +68,23 @@ class Listing:
         """No public place left."""
         return self.workshop.is_full
 
+    @property
+    def next_session(self) -> WorkshopSession | None:
+        """The first session a family booking now would come to: the first that has not
+        started and is not cancelled (a later week for a course still open to late
+        joiners); None when none is left to start (the first is running now)."""
+        now = utcnow()
+        return next(
+            (s for s in self.workshop.sessions if s.starts_at > now and not s.is_cancelled),
+            None,
+        )
+
+    @property
+    def joins_late(self) -> bool:
+        """The course has begun: a family booking now starts at a later week."""
+        upcoming = self.next_session
+        return upcoming is not None and upcoming.number > 1
+
 
 def names_a_class_or_centre(text: str, now: datetime | None = None) -> bool:
     """Whether the words are in a listed class's title or a centre's name (so that a
