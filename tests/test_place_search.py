@@ -9,12 +9,15 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from limits import parse_many
 
-from booking.extensions import db
+from booking import create_app
+from booking.extensions import db, limiter
 from booking.models import utcnow
 from booking.models.geocode import PlaceAnswer
 from booking.services.catalogue import geocode
 from booking.services.catalogue.geocode import country_from_languages, gazetteer_town
+from booking.web import place_limits
 from tests.conftest import _free_port
 from tests.html_checker import html_errors
 from tests.postcodes_stub import E1_8AA, serve_postcodes
@@ -437,3 +440,43 @@ def test_query_count_of_a_place_search_does_not_grow_with_results(
     for _ in range(6):
         make_workshop(centre=centre)
     assert count_queries(app, url, client) == few
+
+
+# --- a budget of new look-ups per address ---------------------------------------------
+
+
+def test_new_place_look_ups_have_a_budget_per_address(app, postcodes, london, monkeypatch):
+    monkeypatch.setattr(place_limits, "_BUDGET", parse_many("3 per hour"))
+    config = {key: app.config[key] for key in (
+        "TESTING", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "MAIL_SERVER", "MAIL_DIR",
+        "BASE_URL", "POSTCODES_API_URL", "PAGE_CACHE_SECONDS",
+    )}
+    limited = create_app({**config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://"})
+    limiter.reset()
+    try:
+        client = limited.test_client()
+        spent = "You have looked up many new places in a short time, so this is a text search"
+        # Three new look-ups, each asked of the service...
+        for q in ("E1 8AA", "NW1 8NH", "Wapping"):
+            assert spent not in search(client, q).text
+        assert len(postcodes.requests) == 3
+        # ...then a fourth is a text search with a message, and the service is not asked.
+        response = search(client, "E1")
+        assert response.status_code == 200 and spent in response.text
+        assert titles(response.text) == ["Riverside class"]  # E1W 2RG starts with E1
+        assert len(postcodes.requests) == 3
+        api = client.get("/api/v1/workshops", query_string={"q": "SW1A 1AA"})
+        assert api.status_code == 200 and len(postcodes.requests) == 3
+        # What is cached and the packaged towns cost nothing and still work.
+        assert titles(search(client, "E1 8AA").text)[0] == "Riverside class"
+        assert titles(search(client, "Bristol").text) == ["Bristol class"]
+        # Another address has its own budget.
+        other = client.get("/classes", query_string={"q": "E1"},
+                           environ_base={"REMOTE_ADDR": "203.0.113.9"})
+        assert spent not in other.text and len(postcodes.requests) == 4
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+        with limited.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -55,6 +55,9 @@ GAZETTEER_COUNTRIES = ("GB", "AU")
 MAX_PLACE_WORDS = 3
 
 UNREACHABLE_MESSAGE = "We couldn't look up places just now, so this is a text search."
+BUDGET_SPENT_MESSAGE = (
+    "You have looked up many new places in a short time, so this is a text search for now."
+)
 NO_AU_SERVICE_MESSAGE = (
     "We can't look up Australian postcodes here yet, so this is a text search."
 )
@@ -244,13 +247,17 @@ def _remember(key: str, kind: str, label: str, country: str | None, point) -> No
         current_app.logger.warning("place answer not kept: %s", type(exc).__name__)
 
 
-def _ask(kind: str, base: str, path: str, key: str, label: str, country: str, pick) -> Lookup:
-    """A service's answer through the cache: `pick(result)` gives (label, point) or None."""
+def _ask(kind: str, base: str, path: str, key: str, label: str, country: str, pick,
+         may_ask=None) -> Lookup:
+    """A service's answer through the cache: `pick(result)` gives (label, point) or None.
+    A cache miss asks the service only if `may_ask()` allows it (the searcher's budget)."""
     row = _cached(key)
     if row is not None:
         if not row.found:
             return Lookup()
         return Lookup(Place(row.label, row.kind, row.country, row.latitude, row.longitude))
+    if may_ask is not None and not may_ask():
+        return Lookup(message=BUDGET_SPENT_MESSAGE)
     try:
         result = _get_json(base, path)
     except Unreachable as exc:
@@ -291,12 +298,13 @@ def _place_answer(name: str):
     return pick
 
 
-def find_place(q: str, languages=(), *, known_name=None) -> Lookup:
+def find_place(q: str, languages=(), *, known_name=None, may_ask=None) -> Lookup:
     """The place a search's words name, if they name one, or why they are searched as
     text. Makes network calls: never call it inside a write transaction.
 
     Words that are neither a postcode nor a town and for which `known_name(text)` is
-    true (a class's or centre's own name, say) are searched as text without a lookup."""
+    true (a class's or centre's own name, say) are searched as text without a lookup.
+    `may_ask()`, when given, is asked before each call the cache cannot spare."""
     text = " ".join(q.split())
     upper = text.upper()
     config = current_app.config
@@ -306,18 +314,18 @@ def find_place(q: str, languages=(), *, known_name=None) -> Lookup:
         label = f"{match[1]} {match[2]}"
         path = "/postcodes/" + urllib.parse.quote(compact)
         key = f"{UK_POSTCODE}:{compact}"
-        return _ask(UK_POSTCODE, uk_base, path, key, label, "GB", _code_answer(label))
+        return _ask(UK_POSTCODE, uk_base, path, key, label, "GB", _code_answer(label), may_ask)
     if UK_OUTCODE_RE.match(upper):
         path = "/outcodes/" + urllib.parse.quote(upper)
         key = f"{UK_OUTCODE}:{upper}"
-        return _ask(UK_OUTCODE, uk_base, path, key, upper, "GB", _code_answer(upper))
+        return _ask(UK_OUTCODE, uk_base, path, key, upper, "GB", _code_answer(upper), may_ask)
     if AU_POSTCODE_RE.match(text):
         au_base = config.get("AU_POSTCODES_API_URL")
         if not au_base:
             return Lookup(message=NO_AU_SERVICE_MESSAGE)
         key = f"{AU_POSTCODE}:{text}"
         return _ask(AU_POSTCODE, au_base, "/postcodes/" + text, key, text, "AU",
-                    _code_answer(text))
+                    _code_answer(text), may_ask)
     if not PLACE_RE.match(text):
         return Lookup()
     town = gazetteer_town(text, country_from_languages(languages))
@@ -330,4 +338,5 @@ def find_place(q: str, languages=(), *, known_name=None) -> Lookup:
         return Lookup()
     name = _name_key(text)
     path = "/places?" + urllib.parse.urlencode({"q": text, "limit": 1})
-    return _ask(PLACE, uk_base, path, f"{PLACE}:{name}"[:120], text, "GB", _place_answer(text))
+    return _ask(PLACE, uk_base, path, f"{PLACE}:{name}"[:120], text, "GB", _place_answer(text),
+                may_ask)

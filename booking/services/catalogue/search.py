@@ -98,21 +98,24 @@ def names_a_class_or_centre(text: str, now: datetime | None = None) -> bool:
     return found is not None
 
 
-def scope_for(params: SearchParams, languages=()) -> Scope:
+def scope_for(params: SearchParams, languages=(), may_ask=None) -> Scope:
     """Decide where a search looks. Words that name a postcode or place (and no lat/lon)
     become a point, replacing the text search; otherwise they are searched as text. With
     lat/lon, words are not looked up; a postcode among them is dropped. The
     country: as asked (`country`), none for a chosen centre, instructor or point, else
     the place's, else the browser language's (`languages`, best first).
 
-    May call the geocoding service: never call it inside a write transaction."""
+    May call the geocoding service (when `may_ask()`, if given, allows a call the cache
+    cannot spare): never call it inside a write transaction."""
     explicit = params.centre or params.instructor or params.near
     scope = plain_scope(params, None if explicit else country_from_languages(languages))
     if params.near and params.q and is_postcode(params.q):
         return replace(scope, text=None)  # the point replaces the place it named
     if params.near or not params.q:
         return scope
-    lookup = find_place(params.q, languages, known_name=names_a_class_or_centre)
+    lookup = find_place(
+        params.q, languages, known_name=names_a_class_or_centre, may_ask=may_ask
+    )
     if lookup.place is None:
         return replace(scope, message=lookup.message)
     place = lookup.place

@@ -7,6 +7,7 @@ from booking.services.catalogue.params import parse_search
 from booking.web.api.operations import Answer, operation
 from booking.web.api.schemas import requests, responses
 from booking.web.api.serializers import absolute_url, centre_reply, workshop_reply
+from booking.web.place_limits import may_look_up_place
 
 
 @operation(
@@ -44,7 +45,9 @@ def workshops():
     `total` is exact up to catalogue.COUNT_LIMIT matches (or the end of the page asked
     for); beyond that counting stops and `total_exact` is false."""
     params = parse_search(request.args, allow_per_page=True)
-    scope = catalogue.scope_for(params, [tag for tag, _ in request.accept_languages])
+    scope = catalogue.scope_for(
+        params, [tag for tag, _ in request.accept_languages], may_ask=may_look_up_place
+    )
     result = catalogue.search_workshops(params, scope=scope)
 
     def page_url(page: int) -> str:

@@ -12,6 +12,7 @@ from booking.services.catalogue.params import (
 )
 from booking.services.plans import evaluation_results
 from booking.web.forms import put_domain_error
+from booking.web.place_limits import may_look_up_place
 from booking.web.public.blueprint import bp
 from booking.web.public.forms import SearchForm
 from booking.web.public.jsonld import centre_jsonld, instructor_jsonld
@@ -49,7 +50,7 @@ def classes():
     except InvalidQuery as exc:
         put_domain_error(form, exc)
         return render_template("public/classes.html", form=form, errors=exc.fields), 400
-    scope = catalogue.scope_for(params, _languages())
+    scope = catalogue.scope_for(params, _languages(), may_ask=may_look_up_place)
     if not form.radius_km.data:  # show the distance used, or used once a place is given
         form.radius_km.data = f"{scope.radius_km or DEFAULT_RADIUS_KM:g}"
     result = catalogue.search_workshops(params, scope=scope)
