@@ -1,7 +1,8 @@
 """Realistic volume for the benchmark, written with bulk inserts.
 
 At scale 1: 300 centres, 3,000 workshops, 12,000 sessions, 15,000 parents with
-30,000 babies and 30,000 registrations. Scale 10 is ten times each.
+30,000 babies and 30,000 registrations. Scale 10 is ten times each. One centre (the
+sample, "centre-1") and its instructor have 50 classes at every scale.
 """
 
 import random
@@ -27,6 +28,7 @@ from booking.topics import TOPICS
 
 BENCH_PASSWORD = "bench-pass-1234"
 BOOKERS = 200
+BIG_CENTRE_CLASSES = 50
 BOOKER_BABIES = 10
 TOWNS = [
     ("Bristol", "BS", 51.45, -2.59, "Europe/London", "GB"),
@@ -139,7 +141,12 @@ def fill(scale: int = 1, seed: int = 7) -> dict:
     workshops, sessions, topics = [], [], []
     session_id = 0
     for w in range(1, n_workshops + 1):
-        centre_id = (w - 1) % n_centres + 1
+        # Centre 1 (and its instructor) has BIG_CENTRE_CLASSES classes at every scale: the
+        # feed of a large centre; the others share the rest.
+        if w <= BIG_CENTRE_CLASSES:
+            centre_id = 1
+        else:
+            centre_id = (w - BIG_CENTRE_CLASSES - 1) % (n_centres - 1) + 2
         kind = "course" if w % 3 else "single"
         count = 4 if kind == "course" else 1
         first = now + timedelta(days=rng.randint(1, 120), hours=rng.randint(0, 8))
@@ -278,4 +285,5 @@ def fill(scale: int = 1, seed: int = 7) -> dict:
         ],
         "sample_workshop": n_workshops // 2,
         "sample_centre": "centre-1",
+        "big_instructor": 1,  # centre 1's instructor: BIG_CENTRE_CLASSES classes
     }

@@ -122,16 +122,20 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 class Server:
-    """A gunicorn process serving one app."""
+    """A gunicorn process serving one app; its log (one line per request, as in
+    production) goes to a file beside the database, not to the terminal."""
 
-    def __init__(self, app: str, env: dict):
+    def __init__(self, app: str, env: dict, log_path: str):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "gunicorn"), *GUNICORN_ARGS, "--bind", f"127.0.0.1:{self.port}",
              "--log-level", "warning", app],
             cwd=ROOT,
             env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
 
     def stop(self) -> None:
@@ -141,6 +145,7 @@ class Server:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        self.log.close()
 
 
 def parse_wrk(output: str) -> dict:
@@ -214,6 +219,16 @@ def login_booker(base: str, booker: dict, workshop_id: int) -> dict:
         raise RuntimeError("the class page shows no booking form to a logged-in parent")
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     return {"cookie": cookie, "csrf": csrf_from(page), "babies": booker["babies"]}
+
+
+def private_feed_path(base: str, cookie: str) -> str:
+    """The path of a logged-in parent's private feed, from their calendar page."""
+    request = urllib.request.Request(base + "/account/calendar", headers={"Cookie": cookie})
+    page = urllib.request.urlopen(request).read().decode()
+    match = re.search(r"/feeds/private/[A-Za-z0-9_-]+\.ics", page)
+    if not match:
+        raise RuntimeError("the calendar page shows no private feed link")
+    return match.group(0)
 
 
 def login_bookers(base: str, bookers: list, workshop_id: int) -> list[dict]:
@@ -338,10 +353,11 @@ def run_config(kind: str, scale: int, duration: int, tmp: str) -> dict:
         )
         env.pop("MAIL_SERVER", None)
         env.pop("PAGE_CACHE_SECONDS", None)
-        bare = Server("bench.bare:app", env)
-        product = Server("wsgi:app", env)
+        logs = os.path.join(tmp, f"{kind}-{scale}")
+        bare = Server("bench.bare:app", env, f"{logs}-bare.log")
+        product = Server("wsgi:app", env, f"{logs}-product.log")
         # The same product with the page cache off: what a render really costs.
-        uncached = Server("wsgi:app", dict(env, PAGE_CACHE_SECONDS="0"))
+        uncached = Server("wsgi:app", dict(env, PAGE_CACHE_SECONDS="0"), f"{logs}-uncached.log")
         servers = (bare, product, uncached)
         try:
             wait_for(bare.base + "/")
@@ -391,6 +407,20 @@ def run_config(kind: str, scale: int, duration: int, tmp: str) -> dict:
             results["booking (POST)"]["written"] = (
                 count_bookings(url, [b["email"] for b in info["bookers"]]) - before
             )
+            # A logged-in parent (holding the bookings just made) always bypasses the page
+            # cache: their own pages, their private feed, and a class with its booking form.
+            parent = sessions[0]
+            cookie = (f"Cookie: {parent['cookie']}",)
+            private_feed = private_feed_path(product.base, parent["cookie"])
+            for name, path, headers in [
+                ("/account/bookings (logged in)", "/account/bookings", cookie),
+                ("private feed (logged in)", private_feed, ()),
+                ("/classes (logged in)", "/classes", cookie),
+                ("/classes/<id> (logged in)", f"/classes/{w}", cookie),
+                ("instructor feed, 50 classes", f"/feeds/instructors/{info['big_instructor']}.ics",
+                 ()),
+            ]:
+                results[name] = measure(uncached if "feed" in name else product, path, headers)
             for name, path, headers in pages:
                 results[f"{name} uncached"] = measure(uncached, path, headers)
             results["bare_after"] = wrk(bare.base + "/", duration, cpu_of=cpu_of(bare))

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
+from booking.mail.deferred import render_notes
 from booking.models import Baby, OutboxMessage, Registration, Workshop
 from booking.services.booking import book as booking
 from booking.services.booking import waitlist
@@ -59,6 +60,7 @@ def test_book_confirms_while_places_remain_then_waitlists(ctx, make_workshop, fa
     assert [r.position for r in results] == [None, None, 1, 2]
     assert all(r.created for r in results)
     assert confirmed_count(workshop.id) == 2
+    assert render_notes() == 4  # the emails are rendered after each booking commits
     subjects = outbox_subjects()
     assert sum(s.startswith("Booking confirmed") for s in subjects) == 2
     assert sum("waiting list (number 2)" in s for s in subjects) == 1

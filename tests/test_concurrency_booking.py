@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from booking.extensions import db
+from booking.mail.deferred import render_notes
 from booking.models import Baby, OutboxMessage, Registration, Workshop
 from booking.services.booking.book import book_place, cancel_registration
 from booking.services.booking.waitlist import waitlist_positions
@@ -100,6 +101,9 @@ def test_sixteen_parents_race_for_three_places(app, make_workshop, make_user, ma
         assert times == sorted(times)
         confirmed_times = [r.confirmed_at for r in registrations if r.status == "confirmed"]
         assert max(confirmed_times) <= min(times)
+        kinds = list(db.session.scalars(sa.select(OutboxMessage.kind)))
+        assert kinds.count("booking_confirmed") == 3 and kinds.count("waitlisted") == 13
+        assert render_notes() == 16
         subjects = list(db.session.scalars(sa.select(OutboxMessage.subject)))
         assert sum(s.startswith("Booking confirmed") for s in subjects) == 3
         assert sum(s.startswith("On the waiting list") for s in subjects) == 13

@@ -1,10 +1,11 @@
 """Every email about bookings, queued in the caller's write transaction.
 
-Each function is called inside the use case's `write_transaction()`, after the change,
-with the plain data the use case loaded (`booking.calendar.data`) and what it decided
-beside it (classes to offer instead, doll days). It writes outbox rows through
+Each `queue_*` function is called inside the use case's `write_transaction()`, after the
+change, with the plain data the use case loaded (`booking.calendar.data`) and what it
+decided beside it (classes to offer instead, doll days). It writes outbox rows through
 `queue_email` and reads nothing else; nothing is sent or committed here, so an email
-exists if and only if the change that caused it is committed.
+exists if and only if the change that caused it is committed. The `render_*` functions
+render the same emails for notes written at booking time (`booking.mail.deferred`).
 """
 
 from dataclasses import dataclass
@@ -29,7 +30,8 @@ from booking.mail.context import (
     session_line,
     workshop_info,
 )
-from booking.mail.outbox import absolute_url, queue_email
+from booking.mail.deferred import Rendered
+from booking.mail.outbox import absolute_url, fill_email, queue_email
 from booking.models import OutboxMessage
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 
@@ -72,24 +74,58 @@ def _queue_for_parent(booking: BookingInfo, template: str, subject: str, **kwarg
     )
 
 
-def queue_booking_confirmed(data: BookingData) -> OutboxMessage | None:
-    """Tell a parent their place is confirmed, with the booking's calendar invite."""
+def _render_for_parent(booking: BookingInfo, template: str, subject: str, **kwargs):
+    """A note's email to the parent, rendered (None: the account takes no email now)."""
+    if not can_email(booking.parent):
+        return None
+    return fill_email(
+        Rendered(),
+        template,
+        subject,
+        centre=booking.info.centre,
+        booking=booking,
+        info=booking.info,
+        **kwargs,
+    )
+
+
+def _booking_confirmed(data: BookingData) -> tuple[BookingInfo, str, str, dict]:
+    """The confirmation: the booking, template, subject and the calendar invite."""
     booking = booking_info(data)
     subject = f"Booking confirmed: {_class(booking.info)}{_for(booking)}"
-    return _queue_for_parent(
-        booking,
-        "booking_confirmed",
-        subject,
-        ics=build_invite(data, "REQUEST"),
-        ics_method="REQUEST",
-    )
+    invite = {"ics": build_invite(data, "REQUEST"), "ics_method": "REQUEST"}
+    return booking, "booking_confirmed", subject, invite
+
+
+def _waitlisted(data: BookingData, position: int) -> tuple[BookingInfo, str, str, dict]:
+    """The waiting-list email: the booking, template, subject and the position."""
+    booking = booking_info(data)
+    subject = f"On the waiting list (number {position}): {_class(booking.info)}{_for(booking)}"
+    return booking, "waitlisted", subject, {"position": position}
+
+
+def queue_booking_confirmed(data: BookingData) -> OutboxMessage | None:
+    """Tell a parent their place is confirmed, with the booking's calendar invite."""
+    booking, template, subject, extra = _booking_confirmed(data)
+    return _queue_for_parent(booking, template, subject, **extra)
+
+
+def render_booking_confirmed(data: BookingData) -> Rendered | None:
+    """The confirmation for a note written when the place was booked."""
+    booking, template, subject, extra = _booking_confirmed(data)
+    return _render_for_parent(booking, template, subject, **extra)
 
 
 def queue_waitlisted(data: BookingData, position: int) -> OutboxMessage | None:
     """Tell a parent they are on the waiting list, and at which position."""
-    booking = booking_info(data)
-    subject = f"On the waiting list (number {position}): {_class(booking.info)}{_for(booking)}"
-    return _queue_for_parent(booking, "waitlisted", subject, position=position)
+    booking, template, subject, extra = _waitlisted(data, position)
+    return _queue_for_parent(booking, template, subject, **extra)
+
+
+def render_waitlisted(data: BookingData, position: int) -> Rendered | None:
+    """The waiting-list email for a note written when the parent joined the list."""
+    booking, template, subject, extra = _waitlisted(data, position)
+    return _render_for_parent(booking, template, subject, **extra)
 
 
 def queue_promoted(data: BookingData) -> OutboxMessage | None:

@@ -65,20 +65,34 @@ def queue_email(
     Nothing is sent and nothing is committed here: the row is part of the caller's
     transaction, so the email exists if and only if the change that caused it does.
     """
+    message = OutboxMessage(recipient=recipient.strip(), dedupe_key=dedupe_key)
+    fill_email(message, template, subject, centre=centre, ics=ics, ics_method=ics_method,
+               **context)
+    db.session.add(message)
+    return message
+
+
+def fill_email(
+    message,
+    template: str,
+    subject: str,
+    *,
+    centre: Centre | None = None,
+    ics: str | None = None,
+    ics_method: str | None = None,
+    **context,
+):
+    """Render `email/<template>.txt` and `.html` into an outbox row, or into a note's
+    `deferred.Rendered`: subject, bodies, Reply-To and invite."""
     subject = clean_subject(subject)
     context.setdefault("base_url", current_app.config["BASE_URL"])
     context["subject"] = subject
     context["reply_to"] = reply_address(centre)
     context["reply_note"] = reply_note(centre)
-    message = OutboxMessage(
-        recipient=recipient.strip(),
-        reply_to=context["reply_to"],
-        subject=subject,
-        body_text=render_template(f"email/{template}.txt", **context),
-        body_html=render_template(f"email/{template}.html", **context),
-        ics=ics,
-        ics_method=ics_method,
-        dedupe_key=dedupe_key,
-    )
-    db.session.add(message)
+    message.reply_to = context["reply_to"]
+    message.subject = subject
+    message.body_text = render_template(f"email/{template}.txt", **context)
+    message.body_html = render_template(f"email/{template}.html", **context)
+    message.ics = ics
+    message.ics_method = ics_method
     return message

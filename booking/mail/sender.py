@@ -1,5 +1,8 @@
 """The outbox sender: claim due messages, send them outside any transaction, record it.
 
+Notes written at booking time (`booking.mail.deferred`) are rendered first, each in a
+short write of its own; a row is claimed only once it is a whole email.
+
 Two senders running at once never send one message twice: a message is claimed with
 a conditional UPDATE (it must still be pending and unclaimed, or its claim expired)
 in a short write transaction, and only the sender whose UPDATE changed the row sends
@@ -19,6 +22,7 @@ from flask import current_app
 
 from booking.db import write_transaction
 from booking.extensions import db
+from booking.mail.deferred import render_notes
 from booking.mail.message import Outgoing, build_message
 from booking.mail.transport import ConnectionFailure, PermanentFailure, transport_for
 from booking.models import OutboxMessage, utcnow
@@ -57,6 +61,7 @@ def retry_delay(attempts: int) -> timedelta:
 def _due_clause(now):
     return sa.and_(
         OutboxMessage.status == PENDING,
+        OutboxMessage.body_text.is_not(None),  # a note not rendered yet waits for that
         sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
     )
 
@@ -173,6 +178,7 @@ def send_pending(batch: int = 50, worker: str | None = None) -> SendReport:
     """
     worker = worker or new_worker_id()
     config = current_app.config
+    render_notes()  # the notes written at booking time become whole emails first
     items = claim_due(worker, batch)
     report = SendReport(claimed=len(items))
     if not items:

@@ -13,7 +13,13 @@ FAILED = "failed"
 
 
 class OutboxMessage(Base):
-    """One email waiting to be sent (or already sent) by `flask outbox send`."""
+    """One email waiting to be sent (or already sent) by `flask outbox send`.
+
+    Most rows are written whole. A row with a `kind` (and `ref_id`, `params`) is first a
+    note of what happened, written in the change's transaction; its subject, bodies and
+    invite are rendered from that note after the change committed (`booking.mail.
+    deferred`), so the change holds its locks only as long as it takes to write a row.
+    Until then `body_text` is NULL and the sender leaves the row alone."""
 
     __tablename__ = "outbox_message"
     __table_args__ = (
@@ -27,7 +33,7 @@ class OutboxMessage(Base):
     # for account emails, which say that replies are not read.
     reply_to: Mapped[str | None] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(300))
-    body_text: Mapped[str] = mapped_column(sa.Text)
+    body_text: Mapped[str | None] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text, default="")
     ics: Mapped[str | None] = mapped_column(sa.Text)
     ics_method: Mapped[str | None] = mapped_column(sa.String(10))
@@ -40,3 +46,8 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What happened, for a row rendered after commit: "booking_confirmed" with the
+    # registration's id, say, and anything the renderer needs that could change.
+    kind: Mapped[str | None] = mapped_column(sa.String(40))
+    ref_id: Mapped[int | None] = mapped_column()
+    params: Mapped[dict | None] = mapped_column(sa.JSON)

@@ -44,9 +44,9 @@ from booking.services.courses.absences import withdraw_future_absences
 from booking.services.errors import Forbidden, Invalid, NotFound
 from booking.services.health.questions import current_form
 from booking.services.notices.emails import (
+    note_booking_confirmed,
+    note_waitlisted,
     notify_booking_cancelled,
-    notify_booking_confirmed,
-    notify_waitlisted,
 )
 from booking.services.notices.payment_emails import notify_hold_released
 from booking.services.payments import gateway, ledger
@@ -240,12 +240,13 @@ def book_place(
         if code_id is not None:
             record_code_use(code_id, registration.id)
         position = waitlist_position(registration)
+        # The emails are notes here, rendered after commit: the lock is not held for them.
         if registration.status == CONFIRMED:
-            notify_booking_confirmed(registration)
+            note_booking_confirmed(registration)
         elif registration.status == PENDING_PAYMENT:
             ledger.open_payment(registration, workshop, workshop.centre)
         else:
-            notify_waitlisted(registration, position)
+            note_waitlisted(registration, position)
         result = _result(registration, True, position, baby, workshop)
         note_committed(f"booking.{registration.status}")
     return result

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from booking.calendar.data import MakeupData
 from booking.extensions import db
-from booking.mail import notify, notify_makeups
+from booking.mail import deferred, notify, notify_makeups
 from booking.mail.context import practice_sheet_info
 from booking.models import (
     Baby,
@@ -49,6 +49,49 @@ def notify_booking_confirmed(registration: Registration) -> OutboxMessage | None
     """Tell a parent their place is confirmed, with the booking's calendar invite."""
     db.session.flush()
     return notify.queue_booking_confirmed(booking_data(registration))
+
+
+def _parent_to_email(registration: Registration) -> User | None:
+    parent = db.session.get(User, registration.parent_id)
+    if parent is None or parent.deleted_at is not None or not parent.email:
+        return None
+    return parent
+
+
+def note_booking_confirmed(registration: Registration) -> OutboxMessage | None:
+    """At booking: a note that the place is confirmed, rendered with its calendar
+    invite once the booking has committed (`booking.mail.deferred`)."""
+    parent = _parent_to_email(registration)
+    if parent is None:
+        return None
+    db.session.flush()
+    return deferred.queue_note(parent.email, "booking_confirmed", registration.id)
+
+
+def note_waitlisted(registration: Registration, position: int) -> OutboxMessage | None:
+    """At booking: a note that the parent joined the waiting list at `position` (what
+    the booking page told them), rendered once the booking has committed."""
+    parent = _parent_to_email(registration)
+    if parent is None:
+        return None
+    db.session.flush()
+    return deferred.queue_note(
+        parent.email, "waitlisted", registration.id, {"position": int(position)}
+    )
+
+
+@deferred.renderer("booking_confirmed")
+def _render_booking_confirmed(registration_id: int, params: dict):
+    if db.session.get(Registration, registration_id) is None:
+        return None  # erased since: nothing to tell
+    return notify.render_booking_confirmed(booking_data(registration_id))
+
+
+@deferred.renderer("waitlisted")
+def _render_waitlisted(registration_id: int, params: dict):
+    if db.session.get(Registration, registration_id) is None:
+        return None
+    return notify.render_waitlisted(booking_data(registration_id), params["position"])
 
 
 def notify_waitlisted(registration: Registration, position: int) -> OutboxMessage | None:

@@ -4,15 +4,24 @@ Every function here makes a network call, so none runs inside a database
 transaction: each ends the caller's read-only transaction first (and refuses a write
 transaction); callers read what they need, call, and record the answer in a new
 transaction. Answers come back as plain `Intent` values.
+
+The SDK (with its HTTP stack) is imported on the first payment call, not when a web
+worker starts: most requests never pay, and it is a large part of a worker's memory.
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
 
-import stripe
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from flask import current_app
 
 from booking.db import in_write_transaction
 from booking.extensions import db
+
+if TYPE_CHECKING:
+    import stripe
 
 # PaymentIntent statuses that matter here.
 SUCCEEDED = "succeeded"
@@ -48,12 +57,18 @@ class Intent:
         return self.status == SUCCEEDED
 
 
+def _sdk():
+    """The Stripe SDK, imported on first use."""
+    return importlib.import_module("stripe")
+
+
 def enabled() -> bool:
     """Whether online payment is set up (a secret key is configured)."""
     return bool(current_app.config.get("STRIPE_SECRET_KEY"))
 
 
 def _client() -> stripe.StripeClient:
+    stripe = _sdk()
     key = current_app.config.get("STRIPE_SECRET_KEY")
     if not key:
         raise GatewayError("Online payment is not set up on this site.", permanent=True)
@@ -110,6 +125,7 @@ def _intent(obj, error: str = "") -> Intent:
 
 
 def _failure(exc: stripe.StripeError) -> GatewayError:
+    stripe = _sdk()
     if isinstance(exc, stripe.CardError):
         return GatewayError(exc.user_message or "Your card was declined.", permanent=True)
     if isinstance(exc, stripe.InvalidRequestError):
@@ -124,6 +140,7 @@ def create_intent(
 ) -> Intent:
     """Create the PaymentIntent of one payment row (the row's provider key is the
     idempotency key, so asking twice creates one); our ids go in its metadata."""
+    stripe = _sdk()
     _outside_transaction()
     try:
         obj = _client().v1.payment_intents.create(
@@ -145,6 +162,7 @@ def create_intent(
 
 def retrieve_intent(intent_id: str) -> Intent:
     """The PaymentIntent as the provider has it now (never trust an event's copy)."""
+    stripe = _sdk()
     _outside_transaction()
     try:
         obj = _client().v1.payment_intents.retrieve(intent_id)
@@ -156,6 +174,7 @@ def retrieve_intent(intent_id: str) -> Intent:
 def confirm_with_card(intent_id: str, payment_method: str) -> Intent:
     """Attach the card the browser tokenised (Stripe.js) and confirm the intent. The
     answer may ask for authentication (3-D Secure), which Stripe.js then shows."""
+    stripe = _sdk()
     _outside_transaction()
     client = _client()
     try:
@@ -176,6 +195,7 @@ def refund(*, intent_id: str, amount: int, refund_key: str) -> str:
     `Refund.provider_key`); the provider's refund id. Exactly once: a refund already
     made for this row (a crash after the provider answered) is found by its metadata,
     and the key is also the idempotency key."""
+    stripe = _sdk()
     _outside_transaction()
     client = _client()
     try:
@@ -216,6 +236,7 @@ def verify_event(payload: bytes, signature: str) -> Event:
     secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
     if not secret:
         raise ValueError("No webhook secret is configured.")
+    stripe = _sdk()
     try:
         event = _plain(stripe.Webhook.construct_event(payload, signature, secret))
     except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError) as exc:

@@ -1,0 +1,139 @@
+"""Emails written as a note of what happened, rendered after the change committed.
+
+A booking must not hold its locks while an email and its calendar invite are rendered:
+the use case writes a compact outbox row instead (`queue_note`: the recipient, a
+`kind` such as "booking_confirmed", the id of what it is about and any `params` that
+could change later), in its own transaction, so the email still exists if and only if
+the booking committed. `render_notes` (run by the sender before it claims anything)
+turns each note into the whole email from the data as it is then, in a short write of
+its own; the sender never claims a row that is not rendered yet.
+
+The renderers are registered by the services that know the data (`@renderer(kind)`),
+so this layer reads nothing itself. A renderer answering None means there is nothing
+to send any more (the booking or the account is gone): the note is deleted.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from booking.db import in_write_transaction, write_transaction
+from booking.extensions import db
+from booking.models import OutboxMessage
+from booking.models.outbox import PENDING
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Rendered:
+    """A note's email, rendered: what `fill_email` writes into an outbox row."""
+
+    subject: str = ""
+    body_text: str = ""
+    body_html: str = ""
+    ics: str | None = None
+    ics_method: str | None = None
+    reply_to: str | None = None
+
+
+Renderer = Callable[[int, dict], Rendered | None]
+_RENDERERS: dict[str, Renderer] = {}
+
+
+def renderer(kind: str) -> Callable[[Renderer], Renderer]:
+    """Register `render(ref_id, params)` for the notes of one kind."""
+
+    def register(render: Renderer) -> Renderer:
+        _RENDERERS[kind] = render
+        return render
+
+    return register
+
+
+def queue_note(recipient: str, kind: str, ref_id: int, params: dict | None = None):
+    """Add a note to the caller's transaction: an email of `kind` about `ref_id`, to be
+    rendered once the transaction has committed. Nothing is rendered here."""
+    if kind not in _RENDERERS:
+        raise LookupError(f"no renderer for {kind!r} emails")
+    message = OutboxMessage(
+        recipient=recipient.strip(),
+        subject="",
+        body_text=None,
+        body_html="",
+        kind=kind,
+        ref_id=ref_id,
+        params=params or None,
+    )
+    db.session.add(message)
+    return message
+
+
+def _unrendered(batch: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            sa.select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == PENDING,
+                OutboxMessage.body_text.is_(None),
+                OutboxMessage.kind.is_not(None),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(batch)
+        )
+    )
+
+
+def render_notes(batch: int = 200) -> int:
+    """Render the notes waiting (up to `batch`), oldest first; how many were rendered
+    (or deleted, having nothing left to say). Each is read outside any write
+    transaction and stored by a conditional UPDATE, so two senders rendering the same
+    note at once store it once. A renderer that fails leaves its note for the next
+    pass (and the readiness check reports the email as overdue)."""
+    if in_write_transaction():
+        raise RuntimeError("notes are rendered after the change that wrote them commits")
+    done = 0
+    for message_id in _unrendered(batch):
+        note = db.session.execute(
+            sa.select(OutboxMessage.kind, OutboxMessage.ref_id, OutboxMessage.params).where(
+                OutboxMessage.id == message_id, OutboxMessage.body_text.is_(None)
+            )
+        ).first()
+        if note is None:
+            continue
+        render = _RENDERERS.get(note.kind)
+        if render is None:
+            log.error("outbox: no renderer for %s (message %s)", note.kind, message_id)
+            continue
+        try:
+            rendered = render(note.ref_id, dict(note.params or {}))
+        except Exception:  # one bad note must not stop the others, nor the sender
+            log.exception("outbox: message %s (%s) could not be rendered", message_id, note.kind)
+            db.session.rollback()
+            continue
+        unrendered = sa.and_(OutboxMessage.id == message_id, OutboxMessage.body_text.is_(None))
+        with write_transaction():
+            if rendered is None:
+                db.session.execute(
+                    sa.delete(OutboxMessage)
+                    .where(unrendered)
+                    .execution_options(synchronize_session=False)
+                )
+            else:
+                db.session.execute(
+                    sa.update(OutboxMessage)
+                    .where(unrendered)
+                    .values(
+                        subject=rendered.subject,
+                        body_text=rendered.body_text,
+                        body_html=rendered.body_html,
+                        ics=rendered.ics,
+                        ics_method=rendered.ics_method,
+                        reply_to=rendered.reply_to,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+        done += 1
+    return done
