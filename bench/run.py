@@ -222,9 +222,15 @@ def login_booker(base: str, booker: dict, workshop_id: int) -> dict:
 
 
 def private_feed_path(base: str, cookie: str) -> str:
-    """The path of a logged-in parent's private feed, from their calendar page."""
-    request = urllib.request.Request(base + "/account/calendar", headers={"Cookie": cookie})
-    page = urllib.request.urlopen(request).read().decode()
+    """The path of a logged-in parent's private feed, from their calendar page (made
+    there first, as a parent would, when they have none yet)."""
+    url = base + "/account/calendar"
+    page = urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}))
+    page = page.read().decode()
+    if not re.search(r"/feeds/private/", page):
+        body = urllib.parse.urlencode({"csrf_token": csrf_from(page)}).encode()
+        made = urllib.request.Request(url, data=body, headers={"Cookie": cookie})
+        page = urllib.request.urlopen(made).read().decode()  # redirected back to the page
     match = re.search(r"/feeds/private/[A-Za-z0-9_-]+\.ics", page)
     if not match:
         raise RuntimeError("the calendar page shows no private feed link")

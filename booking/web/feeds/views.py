@@ -11,6 +11,7 @@ from booking.calendar.links import google_subscribe_url
 from booking.extensions import db
 from booking.models import Registration
 from booking.models.registration import CONFIRMED
+from booking.revision_cache import feed_cache
 from booking.services.accounts import feed_tokens
 from booking.services.notices.invites import invite_for_registration
 from booking.web.feeds.blueprint import bp
@@ -28,8 +29,14 @@ def _serve(source: feeds.FeedSource | None):
     if source is None:
         abort(404, FEED_NOT_FOUND)
     version = feeds.feed_version(source)
+    # The feed is a function of its ETag: rendered once per change, whoever asks.
     return feed_response(
-        version, lambda: feeds.render_feed(source), source.filename, source.is_private
+        version,
+        lambda: feed_cache().get_or_render(
+            version.etag, lambda: feeds.render_feed(source)
+        ),
+        source.filename,
+        source.is_private,
     )
 
 
