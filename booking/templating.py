@@ -1,6 +1,7 @@
 """Template filters and globals."""
 
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.numbers import format_currency
 
@@ -8,6 +9,7 @@ from booking import timefmt
 from booking.topics import TOPICS, topic_name
 
 
+@lru_cache(maxsize=4096)
 def format_price(amount: Decimal | None, currency: str = "GBP") -> str:
     """'£45.00', or 'Free' for nothing."""
     if amount is None or amount == 0:

@@ -1,6 +1,7 @@
 """Times shown in a centre's own zone, with the zone named (rule 9)."""
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.dates import format_date, format_datetime, format_time
@@ -55,6 +56,10 @@ def zone_abbrev(instant: datetime, tz_name: str) -> str:
     return to_local(instant, tz_name).tzname() or tz_name
 
 
+# The formatters are pure functions of their arguments, and a page shows the same few
+# hundred class times again and again: each answer is kept (babel's formatting is the
+# dearest part of a listing's template).
+@lru_cache(maxsize=8192)
 def format_local(instant: datetime | None, tz_name: str, with_zone: bool = True) -> str:
     """'Tue 1 Dec 2026, 10:00 GMT' in the centre's zone."""
     if instant is None:
@@ -64,6 +69,7 @@ def format_local(instant: datetime | None, tz_name: str, with_zone: bool = True)
     return f"{text} {local.tzname()}" if with_zone else text
 
 
+@lru_cache(maxsize=4096)
 def format_local_date(instant: datetime | None, tz_name: str) -> str:
     """'Tuesday 1 December 2026' in the centre's zone."""
     if instant is None:
@@ -71,6 +77,7 @@ def format_local_date(instant: datetime | None, tz_name: str) -> str:
     return format_date(to_local(instant, tz_name).date(), "EEEE d MMMM y", locale=LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def format_local_time(instant: datetime | None, tz_name: str) -> str:
     """'10:00' in the centre's zone."""
     if instant is None:
