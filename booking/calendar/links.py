@@ -12,6 +12,7 @@ query.
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from booking.calendar.build import session_description, session_location, session_summary
@@ -58,6 +59,9 @@ def _utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
 
 
+# The links are pure functions of a (frozen, hashable) entry, and a parent's bookings
+# page shows the same sessions' links on every visit: each link is kept once made.
+@lru_cache(maxsize=4096)
 def google_url(entry: CalendarEntry) -> str:
     """Google Calendar's "create event" page, filled in with the entry."""
     dates = "/".join(_utc(t).strftime("%Y%m%dT%H%M%SZ") for t in (entry.starts_at, entry.ends_at))
@@ -73,6 +77,7 @@ def google_url(entry: CalendarEntry) -> str:
     )
 
 
+@lru_cache(maxsize=8192)
 def outlook_url(entry: CalendarEntry, base: str = OUTLOOK_EVENT) -> str:
     """Outlook on the web's new-event page, filled in with the entry: Outlook.com by
     default, `OFFICE_EVENT` for a work or school (Microsoft 365) account."""
