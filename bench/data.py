@@ -262,7 +262,8 @@ def fill(scale: int = 1, seed: int = 7) -> dict:
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         for table in db.metadata.sorted_tables:
-            if "id" in table.c:
+            # Serial ids only: a provider's event id (stripe_event) is text.
+            if "id" in table.c and isinstance(table.c.id.type, sa.Integer):
                 db.session.execute(
                     sa.text(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "

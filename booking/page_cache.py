@@ -29,7 +29,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from werkzeug.http import is_resource_modified, unquote_etag
 
 DEFAULT_SECONDS = 5
@@ -227,6 +227,12 @@ class PageCache:
         return [body]
 
 
+def mark_personal() -> None:
+    """Say that the response being made depends on who asked, not only on its address
+    (a search refused a look-up because of this visitor's budget): it is not kept."""
+    g.page_cache_personal = True
+
+
 def _mark_cacheable(response):
     """Conditional-request headers for anonymous public GETs, and the cache's go-ahead.
 
@@ -241,6 +247,7 @@ def _mark_cacheable(response):
         or response.direct_passthrough
         or response.headers.get("Set-Cookie")
         or session.modified
+        or g.get("page_cache_personal")
         or _has_identity(request.environ, _cookie_names(current_app))
     ):
         return response

@@ -449,9 +449,11 @@ def test_new_place_look_ups_have_a_budget_per_address(app, postcodes, london, mo
     monkeypatch.setattr(place_limits, "_BUDGET", parse_many("3 per hour"))
     config = {key: app.config[key] for key in (
         "TESTING", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "MAIL_SERVER", "MAIL_DIR",
-        "BASE_URL", "POSTCODES_API_URL", "PAGE_CACHE_SECONDS",
+        "BASE_URL", "POSTCODES_API_URL",
     )}
-    limited = create_app({**config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://"})
+    # With the page cache on, as in production: a refusal is for one address only.
+    limited = create_app({**config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
+                          "PAGE_CACHE_SECONDS": 5})
     limiter.reset()
     try:
         client = limited.test_client()
@@ -470,7 +472,7 @@ def test_new_place_look_ups_have_a_budget_per_address(app, postcodes, london, mo
         # What is cached and the packaged towns cost nothing and still work.
         assert titles(search(client, "E1 8AA").text)[0] == "Riverside class"
         assert titles(search(client, "Bristol").text) == ["Bristol class"]
-        # Another address has its own budget.
+        # Another address has its own budget, and is not shown the page refused to the first.
         other = client.get("/classes", query_string={"q": "E1"},
                            environ_base={"REMOTE_ADDR": "203.0.113.9"})
         assert spent not in other.text and len(postcodes.requests) == 4

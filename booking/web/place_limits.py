@@ -12,6 +12,7 @@ from flask_limiter.util import get_remote_address
 from limits import parse_many
 
 from booking.extensions import limiter
+from booking.page_cache import mark_personal
 
 PLACE_LOOKUPS_PER_IP = "30 per hour; 200 per day"
 _BUDGET = parse_many(PLACE_LOOKUPS_PER_IP)
@@ -24,7 +25,10 @@ def may_look_up_place() -> bool:
         return True
     address = get_remote_address()
     try:
-        return all(limiter.limiter.hit(item, "place-lookup", address) for item in _BUDGET)
+        allowed = all(limiter.limiter.hit(item, "place-lookup", address) for item in _BUDGET)
     except Exception as exc:  # noqa: BLE001 - any storage failure: search rather than refuse
         current_app.logger.warning("place look-up budget unavailable: %s", type(exc).__name__)
         return True
+    if not allowed:
+        mark_personal()  # this answer is for this address only: the page cache must not keep it
+    return allowed

@@ -30,11 +30,12 @@ from booking.models.workshop import DRAFT
 from booking.services.booking.places import visible_to_public
 from booking.services.catalogue.dates import local_date_condition, utc_window
 from booking.services.catalogue.filters import (
-    bounding_box,
     haversine_km,
     in_postcode_area,
     name_condition,
+    squared_distance,
     text_condition,
+    within_radius,
 )
 from booking.services.catalogue.geocode import (
     PLACE,
@@ -267,7 +268,7 @@ def _conditions(params: SearchParams, scope: Scope, now: datetime) -> list:
             local_date_condition(params.date_from, params.date_to, params.age_weeks, now)
         )
     if scope.near:
-        near = sa.and_(*bounding_box(scope.lat, scope.lon, scope.radius_km))
+        near = within_radius(scope.lat, scope.lon, scope.radius_km)
         if scope.town:
             in_town = sa.func.lower(Centre.town) == scope.town.lower()
             near = sa.or_(near, sa.and_(Centre.latitude.is_(None), in_town))
@@ -284,52 +285,40 @@ def search_workshops(
     """One page of listed workshops matching the search, soonest (or nearest) first.
 
     `scope` (from scope_for) says where to look; without it, only what the parameters
-    say (plain_scope). Everything but the distance is decided in SQL, which counts and
-    pages the result; a distance search checks the circle in Python over the centres in
-    its bounding box.
+    say (plain_scope). Everything is decided in SQL, which counts and pages the result,
+    a distance search included: its circle and its order (nearest first, then centres
+    without coordinates found by their town or postcode area, soonest first among
+    equals) are plain arithmetic on the centres' coordinates (`squared_distance`); the
+    distances shown are the great-circle distances of the page's rows.
     """
     now = now or utcnow()
     scope = scope or plain_scope(params)
     conds = _conditions(params, scope, now)
-    order = (Workshop.first_starts_at, Workshop.id)
-    offset = (params.page - 1) * params.per_page
-    distances: dict[int, float] = {}
-    total_exact = True
+    order: tuple = (Workshop.first_starts_at, Workshop.id)
     if scope.near:
-        rows = db.session.execute(
-            sa.select(Workshop.id, Centre.latitude, Centre.longitude)
-            .join(Centre, Workshop.centre_id == Centre.id)
-            .where(*conds)
-            .order_by(*order)
-        ).all()
-        kept = []
-        for row in rows:
-            if row.latitude is None or row.longitude is None:
-                kept.append(row.id)  # in the town or postcode area searched for, somewhere
-                continue
-            distance = haversine_km(scope.lat, scope.lon, row.latitude, row.longitude)
-            if distance <= scope.radius_km:
-                kept.append(row.id)
-                distances[row.id] = distance
-        # Nearest first, then those without a distance; stable: soonest first among equals.
-        kept.sort(key=lambda wid: (wid not in distances, distances.get(wid, 0.0)))
-        total = len(kept)
-        ids = kept[offset : offset + params.per_page]
-    else:
-        base = sa.select(Workshop.id).join(Centre, Workshop.centre_id == Centre.id).where(*conds)
-        # Count at most one row past the larger of COUNT_LIMIT and this page's end, so
-        # the count's cost is bounded while `has_next` stays exact.
-        limit = max(COUNT_LIMIT, offset + params.per_page)
-        total = db.session.scalar(
-            sa.select(sa.func.count()).select_from(base.limit(limit + 1).subquery())
+        order = (
+            Centre.latitude.is_(None),  # placed by town or postcode area: after the rest
+            squared_distance(scope.lat, scope.lon),
+            *order,
         )
-        total_exact = total <= limit
-        ids = list(
-            db.session.scalars(base.order_by(*order).offset(offset).limit(params.per_page))
-        )
+    offset = (params.page - 1) * params.per_page
+    base = sa.select(Workshop.id).join(Centre, Workshop.centre_id == Centre.id).where(*conds)
+    # Count at most one row past the larger of COUNT_LIMIT and this page's end, so
+    # the count's cost is bounded while `has_next` stays exact.
+    limit = max(COUNT_LIMIT, offset + params.per_page)
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(base.limit(limit + 1).subquery())
+    )
+    total_exact = total <= limit
+    ids = list(db.session.scalars(base.order_by(*order).offset(offset).limit(params.per_page)))
     listings = load_listings(ids)
-    for listing in listings:
-        listing.distance_km = distances.get(listing.workshop.id)
+    if scope.near:
+        for listing in listings:
+            centre = listing.workshop.centre
+            if centre.latitude is not None and centre.longitude is not None:
+                listing.distance_km = haversine_km(
+                    scope.lat, scope.lon, centre.latitude, centre.longitude
+                )
     return SearchResult(
         listings=listings, total=total, params=params, total_exact=total_exact, scope=scope
     )
