@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 
 from booking import create_app
 from booking.db import write_transaction
-from booking.extensions import db
+from booking.extensions import db, limiter
 from booking.models import (
     Baby,
     Centre,
@@ -165,6 +166,31 @@ def app(database_url, tmp_path):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@contextmanager
+def rate_limited_app(app, **config):
+    """Another app on `app`'s database and mail folder with its rate limits on (as in
+    production, counted in memory from zero), closed again afterwards. Flask-Limiter
+    installs its after-request hook (which counts failed attempts) only in apps created
+    with limits enabled."""
+    keys = ("TESTING", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "MAIL_SERVER",
+            "MAIL_DIR", "BASE_URL", "POSTCODES_API_URL")
+    limited = create_app({
+        **{key: app.config[key] for key in keys},
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        **config,
+    })
+    limiter.reset()
+    try:
+        yield limited
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+        with limited.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture

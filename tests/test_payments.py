@@ -369,26 +369,14 @@ def test_without_a_secret_key_nothing_is_asked_of_the_provider(app, make_worksho
 def test_trying_card_after_card_is_limited(app, stripe, paid_class, make_user, make_baby):
     """Someone testing stolen card numbers on a held place is stopped after ten tries an
     hour; the refused request changes nothing."""
-    from booking import create_app
-    from booking.extensions import limiter
-    from tests.conftest import PASSWORD
+    from tests.conftest import PASSWORD, rate_limited_app
     from tests.payment_helpers import stripe_settings
 
     workshop = paid_class()
     parent = make_user(role="parent")
     with app.app_context():
         held = _book(parent, make_baby(parent), workshop)
-    config = {
-        key: app.config[key]
-        for key in ("TESTING", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "MAIL_SERVER",
-                    "MAIL_DIR", "BASE_URL")
-    }
-    limited = create_app(
-        {**config, **stripe_settings(stripe), "RATELIMIT_ENABLED": True,
-         "RATELIMIT_STORAGE_URI": "memory://"}
-    )
-    limiter.reset()
-    try:
+    with rate_limited_app(app, **stripe_settings(stripe)) as limited:
         client = limited.test_client()
         client.post("/login", data={"email": parent.email, "password": PASSWORD})
         url = f"/account/bookings/{held.registration_id}/pay"
@@ -397,12 +385,6 @@ def test_trying_card_after_card_is_limited(app, stripe, paid_class, make_user, m
             for _ in range(11)
         ]
         assert statuses[:10] == [402] * 10 and statuses[10] == 429
-    finally:
-        limiter.reset()
-        limiter.enabled = False
-        with limited.app_context():
-            db.session.remove()
-            db.engine.dispose()
     with app.app_context():
         assert db.session.get(Registration, held.registration_id).status == PENDING_PAYMENT
 

@@ -11,14 +11,13 @@ import pytest
 import sqlalchemy as sa
 from limits import parse_many
 
-from booking import create_app
-from booking.extensions import db, limiter
+from booking.extensions import db
 from booking.models import utcnow
 from booking.models.geocode import PlaceAnswer
 from booking.services.catalogue import geocode
 from booking.services.catalogue.geocode import country_from_languages, gazetteer_town
 from booking.web import place_limits
-from tests.conftest import _free_port
+from tests.conftest import _free_port, rate_limited_app
 from tests.html_checker import html_errors
 from tests.postcodes_stub import E1_8AA, serve_postcodes
 
@@ -447,15 +446,8 @@ def test_query_count_of_a_place_search_does_not_grow_with_results(
 
 def test_new_place_look_ups_have_a_budget_per_address(app, postcodes, london, monkeypatch):
     monkeypatch.setattr(place_limits, "_BUDGET", parse_many("3 per hour"))
-    config = {key: app.config[key] for key in (
-        "TESTING", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "MAIL_SERVER", "MAIL_DIR",
-        "BASE_URL", "POSTCODES_API_URL",
-    )}
     # With the page cache on, as in production: a refusal is for one address only.
-    limited = create_app({**config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
-                          "PAGE_CACHE_SECONDS": 5})
-    limiter.reset()
-    try:
+    with rate_limited_app(app, PAGE_CACHE_SECONDS=5) as limited:
         client = limited.test_client()
         spent = "You have looked up many new places in a short time, so this is a text search"
         # Three new look-ups, each asked of the service...
@@ -476,9 +468,3 @@ def test_new_place_look_ups_have_a_budget_per_address(app, postcodes, london, mo
         other = client.get("/classes", query_string={"q": "E1"},
                            environ_base={"REMOTE_ADDR": "203.0.113.9"})
         assert spent not in other.text and len(postcodes.requests) == 4
-    finally:
-        limiter.reset()
-        limiter.enabled = False
-        with limited.app_context():
-            db.session.remove()
-            db.engine.dispose()

@@ -4,30 +4,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from booking import create_app
-from booking.extensions import db, limiter
 from booking.services.booking.referrals import new_code
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, rate_limited_app
 
 
 @pytest.fixture
 def limited_client(app):
     """A client of an app created with rate limits on, on the test database."""
-    config = {
-        key: app.config[key]
-        for key in ("TESTING", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "MAIL_SERVER",
-                    "MAIL_DIR", "BASE_URL")
-    }
-    limited = create_app(
-        {**config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://"}
-    )
-    limiter.reset()
-    yield limited.test_client()
-    limiter.reset()
-    limiter.enabled = False
-    with limited.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with rate_limited_app(app) as limited:
+        yield limited.test_client()
 
 
 def test_code_guessing_is_limited_but_ordinary_booking_is_not(

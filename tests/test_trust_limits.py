@@ -8,12 +8,11 @@ import pytest
 import sqlalchemy as sa
 from limits import parse_many
 
-from booking import create_app
 from booking.extensions import db, limiter
 from booking.models import OutboxMessage, PasswordResetToken, utcnow
 from booking.models.token import hash_secret, new_secret
 from booking.web.auth import login_limits
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, rate_limited_app
 
 HTTPS = "https://localhost"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -24,19 +23,8 @@ def limited_client(app):
     """A client of an app made with its rate limits on (as in production), on the test
     database, starting from empty counters. Flask-Limiter installs its after-request hook
     (which counts failed attempts) only in apps created with limits enabled."""
-    config = {
-        key: app.config[key]
-        for key in ("TESTING", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "MAIL_SERVER",
-                    "MAIL_DIR", "BASE_URL")
-    }
-    limited = create_app({**config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://"})
-    limiter.reset()
-    yield limited.test_client()
-    limiter.reset()
-    limiter.enabled = False
-    with limited.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with rate_limited_app(app) as limited:
+        yield limited.test_client()
 
 
 def _reset_link(app, user) -> str:
