@@ -240,6 +240,10 @@ def _mark_cacheable(response):
     rendering) tells the cache that the copy with that ETag is still current.
     """
     seconds = current_app.config.get("PAGE_CACHE_SECONDS", 0)
+    if g.get("page_cache_personal"):
+        # Made for this visitor alone: neither this cache nor any other may keep it.
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
     if (
         request.method != "GET"
         or request.endpoint not in CACHEABLE_ENDPOINTS
@@ -247,7 +251,6 @@ def _mark_cacheable(response):
         or response.direct_passthrough
         or response.headers.get("Set-Cookie")
         or session.modified
-        or g.get("page_cache_personal")
         or _has_identity(request.environ, _cookie_names(current_app))
     ):
         return response

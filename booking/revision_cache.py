@@ -4,13 +4,14 @@ A calendar feed is a pure function of its strong ETag: the ETag is a digest of e
 value the feed shows (computed by one aggregate query, `calendar.feeds.feed_version`),
 which is why a client holding it may be answered 304. So the text rendered for an
 ETag can be served again to anyone who asks while the ETag is unchanged, logged in or
-not, without a time limit and without ever being stale: the first change to the data
-gives a new ETag, and so a new render. Unlike the page cache this is on whatever
+not, without a time limit: the first change to anything the feed shows gives a new
+ETag, and so a new render. Unlike the page cache this is on whatever
 `PAGE_CACHE_SECONDS` says.
 
-Each process keeps at most `max_bytes` of text, least recently used first out. Two
-requests missing at once both render (the same text); nothing waits on a lock while
-rendering.
+Each process keeps at most `max_bytes` characters of text, least recently used first
+out. Two requests missing at once both render (the same text); nothing waits on a lock
+while rendering. Text is kept only if the key is still current once it is rendered (the
+data did not change between the ETag's query and the render's).
 """
 
 import threading
@@ -23,7 +24,7 @@ FEED_CACHE_BYTES = 16 * 1024 * 1024
 
 
 class RevisionCache:
-    """Text by a key that names the data's revision (an ETag), bounded in bytes."""
+    """Text by a key that names the data's revision (an ETag), bounded in characters."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
@@ -33,8 +34,15 @@ class RevisionCache:
         self.hits = 0
         self.misses = 0
 
-    def get_or_render(self, key: Hashable, render: Callable[[], str]) -> str:
-        """The text kept for `key`, or `render()`'s, kept for next time."""
+    def get_or_render(
+        self,
+        key: Hashable,
+        render: Callable[[], str],
+        still_current: Callable[[], bool] | None = None,
+    ) -> str:
+        """The text kept for `key`, or `render()`'s, kept for next time if
+        `still_current()` (asked after rendering) says the data did not change while it
+        was read: text read from newer data is served but never kept under an older key."""
         with self._lock:
             text = self._items.get(key)
             if text is not None:
@@ -45,6 +53,8 @@ class RevisionCache:
         text = render()
         if len(text) > self.max_bytes // 4:
             return text  # too large to keep without pushing out everything else
+        if still_current is not None and not still_current():
+            return text
         with self._lock:
             if key not in self._items:
                 self._items[key] = text

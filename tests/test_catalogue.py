@@ -110,6 +110,15 @@ def test_a_course_joined_late_shows_its_next_week_not_its_first(app, client, mak
     assert f"you can still join from week 2, {second}" in embed
 
 
+def test_a_course_in_its_first_week_without_late_joining_does_not_offer_it(
+    client, make_workshop
+):
+    running = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    make_workshop(title="Week one now", starts_at=running, sessions=4)  # late_join_until 1
+    card = client.get("/classes").text
+    assert "Week one now" in card and "you can still join" not in card
+
+
 def test_friendly_empty_state(client):
     response = client.get("/classes?q=nowhere")
     assert response.status_code == 200

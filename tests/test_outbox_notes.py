@@ -12,10 +12,10 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.mail import deferred
 from booking.mail.sender import claim_due, send_all_due
-from booking.models import OutboxMessage, Registration
-from booking.models.outbox import SENT
+from booking.models import OutboxMessage, Registration, utcnow
+from booking.models.outbox import FAILED, SENT
 from booking.services.booking import book as book_module
-from booking.services.booking.book import book_place
+from booking.services.booking.book import book_place, cancel_registration
 
 
 def outbox() -> list[OutboxMessage]:
@@ -125,8 +125,47 @@ def test_a_note_that_cannot_be_rendered_waits_and_the_others_go(
     assert deferred.render_notes() == 1
     stuck, done = outbox()
     assert stuck.body_text is None and done.body_text
+    assert stuck.attempts == 1 and "ValueError: a template error" in stuck.last_error
+    assert stuck.next_attempt_at > utcnow()  # tried again later, not on every pass
+    assert deferred.render_notes() == 0
     monkeypatch.setitem(deferred._RENDERERS, "booking_confirmed", original)
-    assert send_all_due().sent == 2
+    assert send_all_due().sent == 1
+    with write_transaction():
+        db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=utcnow()))
+    assert send_all_due().sent == 1  # its turn came: rendered and sent
+
+
+def test_a_note_that_never_renders_is_failed_in_the_end(ctx, course, make_user, make_baby,
+                                                        monkeypatch):
+    parent = make_user()
+    book(parent, make_baby(parent), course)
+
+    def broken(ref_id, params):
+        raise ValueError("a template error")
+
+    monkeypatch.setitem(deferred._RENDERERS, "booking_confirmed", broken)
+    for _ in range(deferred.MAX_RENDER_ATTEMPTS):
+        with write_transaction():
+            db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=utcnow()))
+        deferred.render_notes()
+    (note,) = outbox()
+    assert note.status == FAILED and note.attempts == deferred.MAX_RENDER_ATTEMPTS
+
+
+def test_a_note_overtaken_by_events_is_dropped(ctx, course, make_user, make_baby):
+    """Cancelled before its confirmation was rendered, promoted before its waiting-list
+    email was: the emails about those changes say it all, so the notes go."""
+    first, second = make_user("first@example.org"), make_user("second@example.org")
+    placed = book(first, make_baby(first), course)
+    waiting = book(second, make_baby(second), course)
+    cancel_registration(placed.registration_id, actor_id=first.id)  # promotes the second
+    kinds = [m.kind for m in outbox()]
+    assert kinds[:2] == ["booking_confirmed", "waitlisted"]
+    deferred.render_notes()
+    left = outbox()
+    assert all(m.kind is None for m in left)  # only the emails written whole remain
+    assert {m.recipient for m in left} == {"first@example.org", "second@example.org"}
+    assert db.session.get(Registration, waiting.registration_id).status == "confirmed"
 
 
 def test_notes_are_rendered_after_commit_only(ctx):

@@ -181,6 +181,9 @@ def test_the_button_says_use_referral_code_once_one_is_typed(
         "Use referral code</button>"
     ) in referral
     assert button(page) == "Book a place"
+    # The main button comes first in the form: Enter in any field presses it, not this one.
+    form = section(page, f'action="/classes/{workshop.id}/book"', "</form>")
+    assert form.index('class="button primary book-submit"') < form.index('name="use_referral"')
     # That button with the field left empty asks for the code rather than booking.
     response = client.post(
         f"/classes/{workshop.id}/book",

@@ -457,6 +457,7 @@ def test_new_place_look_ups_have_a_budget_per_address(app, postcodes, london, mo
         # ...then a fourth is a text search with a message, and the service is not asked.
         response = search(client, "E1")
         assert response.status_code == 200 and spent in response.text
+        assert response.headers["Cache-Control"] == "private, no-store"
         assert titles(response.text) == ["Riverside class"]  # E1W 2RG starts with E1
         assert len(postcodes.requests) == 3
         api = client.get("/api/v1/workshops", query_string={"q": "SW1A 1AA"})

@@ -81,6 +81,11 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used():
     assert cache.size <= 100
     assert cache.get_or_render("a", lambda: "again") == "x" * 20
     assert cache.get_or_render("b", lambda: "rendered again") == "rendered again"
+    # Text read while the data changed is served but not kept under the older key.
+    assert cache.get_or_render("g", lambda: "read mid-change", still_current=lambda: False) == (
+        "read mid-change"
+    )
+    assert cache.get_or_render("g", lambda: "current") == "current"
     # Text over a quarter of the budget is served but not kept.
     big = "q" * 30
     assert cache.get_or_render("big", lambda: big) == big

@@ -220,7 +220,9 @@ def feed_version(source: FeedSource) -> FeedVersion:
         .join(Centre, Workshop.centre_id == Centre.id)
         .where(*_where(source))
     ).one()
-    parts = [FORMAT_VERSION, base_url(), source.kind, str(source.key), source.name]
+    # Everything the feed's own header says, then everything its events show.
+    parts = [FORMAT_VERSION, base_url(), source.kind, str(source.key), source.name,
+             source.description, source.timezone or "", str(source.teacher_id or "")]
     parts.extend(_fingerprint(value) for value in row)
     if source.parent_id is not None:
         parts.extend("/".join(_fingerprint(v) for v in r)

@@ -16,13 +16,14 @@ to send any more (the booking or the account is gone): the note is deleted.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from booking.db import in_write_transaction, write_transaction
 from booking.extensions import db
-from booking.models import OutboxMessage
-from booking.models.outbox import PENDING
+from booking.models import OutboxMessage, utcnow
+from booking.models.outbox import FAILED, PENDING
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ class Rendered:
     ics_method: str | None = None
     reply_to: str | None = None
 
+
+RENDER_RETRY = timedelta(minutes=5)  # times the attempts made: 5, 10, 15 ... minutes
+MAX_RENDER_ATTEMPTS = 8
 
 Renderer = Callable[[int, dict], Rendered | None]
 _RENDERERS: dict[str, Renderer] = {}
@@ -72,6 +76,7 @@ def queue_note(recipient: str, kind: str, ref_id: int, params: dict | None = Non
 
 
 def _unrendered(batch: int) -> list[int]:
+    """The notes due to be rendered, oldest first (one that failed waits its turn)."""
     return list(
         db.session.scalars(
             sa.select(OutboxMessage.id)
@@ -79,6 +84,7 @@ def _unrendered(batch: int) -> list[int]:
                 OutboxMessage.status == PENDING,
                 OutboxMessage.body_text.is_(None),
                 OutboxMessage.kind.is_not(None),
+                OutboxMessage.next_attempt_at <= utcnow(),
             )
             .order_by(OutboxMessage.id)
             .limit(batch)
@@ -86,12 +92,35 @@ def _unrendered(batch: int) -> list[int]:
     )
 
 
+def _render_failed(message_id: int, error: str) -> None:
+    """Count a failed render: the note waits RENDER_RETRY times its attempts before the
+    next, and after MAX_RENDER_ATTEMPTS it is failed (counted by the metrics, reported by
+    the readiness check's age of the oldest due email until then)."""
+    with write_transaction():
+        unrendered = sa.and_(OutboxMessage.id == message_id, OutboxMessage.body_text.is_(None))
+        attempts = db.session.scalar(sa.select(OutboxMessage.attempts).where(unrendered))
+        if attempts is None:
+            return  # rendered (or dropped) by another sender meanwhile
+        attempts += 1
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(unrendered)
+            .values(
+                attempts=attempts,
+                next_attempt_at=utcnow() + RENDER_RETRY * attempts,
+                status=FAILED if attempts >= MAX_RENDER_ATTEMPTS else PENDING,
+                last_error=error[:2000],
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
 def render_notes(batch: int = 200) -> int:
     """Render the notes waiting (up to `batch`), oldest first; how many were rendered
     (or deleted, having nothing left to say). Each is read outside any write
     transaction and stored by a conditional UPDATE, so two senders rendering the same
-    note at once store it once. A renderer that fails leaves its note for the next
-    pass (and the readiness check reports the email as overdue)."""
+    note at once store it once. A renderer that fails leaves its note to be tried again
+    later (see `_render_failed`), and the others go on."""
     if in_write_transaction():
         raise RuntimeError("notes are rendered after the change that wrote them commits")
     done = 0
@@ -106,12 +135,14 @@ def render_notes(batch: int = 200) -> int:
         render = _RENDERERS.get(note.kind)
         if render is None:
             log.error("outbox: no renderer for %s (message %s)", note.kind, message_id)
+            _render_failed(message_id, f"no renderer for {note.kind!r}")
             continue
         try:
             rendered = render(note.ref_id, dict(note.params or {}))
-        except Exception:  # one bad note must not stop the others, nor the sender
+        except Exception as exc:  # one bad note must not stop the others, nor the sender
             log.exception("outbox: message %s (%s) could not be rendered", message_id, note.kind)
             db.session.rollback()
+            _render_failed(message_id, f"rendering failed: {type(exc).__name__}: {exc}")
             continue
         unrendered = sa.and_(OutboxMessage.id == message_id, OutboxMessage.body_text.is_(None))
         with write_transaction():

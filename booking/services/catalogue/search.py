@@ -82,9 +82,18 @@ class Listing:
 
     @property
     def joins_late(self) -> bool:
-        """The course has begun: a family booking now starts at a later week."""
+        """The course has begun and can still be joined: a family booking now starts at
+        a later week, up to the `late_join_until` week (booking closes when that one
+        starts, so a course whose first week is running is not open to late joiners
+        unless it allows them)."""
+        workshop = self.workshop
         upcoming = self.next_session
-        return upcoming is not None and upcoming.number > 1
+        return (
+            upcoming is not None
+            and workshop.first_starts_at is not None
+            and workshop.first_starts_at <= utcnow()
+            and 1 < upcoming.number <= (workshop.late_join_until or 1)
+        )
 
 
 def names_a_class_or_centre(text: str, now: datetime | None = None) -> bool:

@@ -24,7 +24,7 @@ from booking.models import (
     Workshop,
     WorkshopSession,
 )
-from booking.models.registration import CONFIRMED
+from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import SCHEDULED
 from booking.services.courses.queries import doll_session_times
 from booking.services.health.readiness import ready_link
@@ -80,16 +80,24 @@ def note_waitlisted(registration: Registration, position: int) -> OutboxMessage 
     )
 
 
+def _still(registration_id: int, status: str) -> bool:
+    """Whether the note still tells the truth: the registration is still in the status
+    it had when the note was written. When it has moved on (cancelled, promoted, erased),
+    the email about that change says all there is to say, so the note is dropped."""
+    registration = db.session.get(Registration, registration_id)
+    return registration is not None and registration.status == status
+
+
 @deferred.renderer("booking_confirmed")
 def _render_booking_confirmed(registration_id: int, params: dict):
-    if db.session.get(Registration, registration_id) is None:
-        return None  # erased since: nothing to tell
+    if not _still(registration_id, CONFIRMED):
+        return None
     return notify.render_booking_confirmed(booking_data(registration_id))
 
 
 @deferred.renderer("waitlisted")
 def _render_waitlisted(registration_id: int, params: dict):
-    if db.session.get(Registration, registration_id) is None:
+    if not _still(registration_id, WAITLISTED):
         return None
     return notify.render_waitlisted(booking_data(registration_id), params["position"])
 

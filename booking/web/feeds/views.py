@@ -33,7 +33,9 @@ def _serve(source: feeds.FeedSource | None):
     return feed_response(
         version,
         lambda: feed_cache().get_or_render(
-            version.etag, lambda: feeds.render_feed(source)
+            version.etag,
+            lambda: feeds.render_feed(source),
+            still_current=lambda: feeds.feed_version(source).etag == version.etag,
         ),
         source.filename,
         source.is_private,
