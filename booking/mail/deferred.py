@@ -94,8 +94,8 @@ def _unrendered(batch: int) -> list[int]:
 
 def _render_failed(message_id: int, error: str) -> None:
     """Count a failed render: the note waits RENDER_RETRY times its attempts before the
-    next, and after MAX_RENDER_ATTEMPTS it is failed (counted by the metrics, reported by
-    the readiness check's age of the oldest due email until then)."""
+    next, and after MAX_RENDER_ATTEMPTS it is failed (and counted among the failed
+    emails in /metrics); each failure is logged with the note's id and kind."""
     with write_transaction():
         unrendered = sa.and_(OutboxMessage.id == message_id, OutboxMessage.body_text.is_(None))
         attempts = db.session.scalar(sa.select(OutboxMessage.attempts).where(unrendered))
