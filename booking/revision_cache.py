@@ -64,12 +64,6 @@ class RevisionCache:
                 self._size -= len(dropped)
         return text
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._size = 0
-            self.hits = self.misses = 0
-
     @property
     def size(self) -> int:
         """Characters kept."""

@@ -75,11 +75,13 @@ def queue_note(recipient: str, kind: str, ref_id: int, params: dict | None = Non
     return message
 
 
-def _unrendered(batch: int) -> list[int]:
-    """The notes due to be rendered, oldest first (one that failed waits its turn)."""
+def _unrendered(batch: int) -> list:
+    """The notes due to be rendered, oldest first (one that failed waits its turn): id,
+    kind, ref_id and params of each, in one query."""
     return list(
-        db.session.scalars(
-            sa.select(OutboxMessage.id)
+        db.session.execute(
+            sa.select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.ref_id,
+                      OutboxMessage.params)
             .where(
                 OutboxMessage.status == PENDING,
                 OutboxMessage.body_text.is_(None),
@@ -124,14 +126,8 @@ def render_notes(batch: int = 200) -> int:
     if in_write_transaction():
         raise RuntimeError("notes are rendered after the change that wrote them commits")
     done = 0
-    for message_id in _unrendered(batch):
-        note = db.session.execute(
-            sa.select(OutboxMessage.kind, OutboxMessage.ref_id, OutboxMessage.params).where(
-                OutboxMessage.id == message_id, OutboxMessage.body_text.is_(None)
-            )
-        ).first()
-        if note is None:
-            continue
+    for note in _unrendered(batch):
+        message_id = note.id
         render = _RENDERERS.get(note.kind)
         if render is None:
             log.error("outbox: no renderer for %s (message %s)", note.kind, message_id)

@@ -52,10 +52,11 @@ def notify_booking_confirmed(registration: Registration) -> OutboxMessage | None
 
 
 def _parent_to_email(registration: Registration) -> User | None:
+    """The registration's parent, if their account takes email (the rule every email
+    follows, `PersonData.can_email`)."""
     parent = db.session.get(User, registration.parent_id)
-    if parent is None or parent.deleted_at is not None or not parent.email:
-        return None
-    return parent
+    person = person_data(parent)
+    return parent if person is not None and person.can_email else None
 
 
 def note_booking_confirmed(registration: Registration) -> OutboxMessage | None:
