@@ -31,7 +31,7 @@ from booking.mail.context import (
     workshop_info,
 )
 from booking.mail.deferred import Rendered
-from booking.mail.outbox import absolute_url, fill_email, queue_email
+from booking.mail.outbox import absolute_url, fill_email, queue_email, queue_rendered
 from booking.models import OutboxMessage
 from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 
@@ -89,43 +89,31 @@ def _render_for_parent(booking: BookingInfo, template: str, subject: str, **kwar
     )
 
 
-def _booking_confirmed(data: BookingData) -> tuple[BookingInfo, str, str, dict]:
-    """The confirmation: the booking, template, subject and the calendar invite."""
+def render_booking_confirmed(data: BookingData) -> Rendered | None:
+    """The confirmation, with the booking's calendar invite (None: no email to send)."""
     booking = booking_info(data)
     subject = f"Booking confirmed: {_class(booking.info)}{_for(booking)}"
-    invite = {"ics": build_invite(data, "REQUEST"), "ics_method": "REQUEST"}
-    return booking, "booking_confirmed", subject, invite
+    return _render_for_parent(
+        booking, "booking_confirmed", subject,
+        ics=build_invite(data, "REQUEST"), ics_method="REQUEST",
+    )
 
 
-def _waitlisted(data: BookingData, position: int) -> tuple[BookingInfo, str, str, dict]:
-    """The waiting-list email: the booking, template, subject and the position."""
+def render_waitlisted(data: BookingData, position: int) -> Rendered | None:
+    """The waiting-list email, with the position (None: no email to send)."""
     booking = booking_info(data)
     subject = f"On the waiting list (number {position}): {_class(booking.info)}{_for(booking)}"
-    return booking, "waitlisted", subject, {"position": position}
+    return _render_for_parent(booking, "waitlisted", subject, position=position)
 
 
 def queue_booking_confirmed(data: BookingData) -> OutboxMessage | None:
     """Tell a parent their place is confirmed, with the booking's calendar invite."""
-    booking, template, subject, extra = _booking_confirmed(data)
-    return _queue_for_parent(booking, template, subject, **extra)
-
-
-def render_booking_confirmed(data: BookingData) -> Rendered | None:
-    """The confirmation for a note written when the place was booked."""
-    booking, template, subject, extra = _booking_confirmed(data)
-    return _render_for_parent(booking, template, subject, **extra)
+    return queue_rendered(data.parent, render_booking_confirmed(data))
 
 
 def queue_waitlisted(data: BookingData, position: int) -> OutboxMessage | None:
     """Tell a parent they are on the waiting list, and at which position."""
-    booking, template, subject, extra = _waitlisted(data, position)
-    return _queue_for_parent(booking, template, subject, **extra)
-
-
-def render_waitlisted(data: BookingData, position: int) -> Rendered | None:
-    """The waiting-list email for a note written when the parent joined the list."""
-    booking, template, subject, extra = _waitlisted(data, position)
-    return _render_for_parent(booking, template, subject, **extra)
+    return queue_rendered(data.parent, render_waitlisted(data, position))
 
 
 def queue_promoted(data: BookingData) -> OutboxMessage | None:

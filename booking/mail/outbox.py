@@ -72,6 +72,24 @@ def queue_email(
     return message
 
 
+def queue_rendered(person, rendered) -> OutboxMessage | None:
+    """Add an email already rendered (`fill_email` into a `deferred.Rendered`) to the
+    caller's transaction, addressed to `person`; None stays None (nothing to send)."""
+    if rendered is None:
+        return None
+    message = OutboxMessage(
+        recipient=person.email.strip(),
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
+        ics=rendered.ics,
+        ics_method=rendered.ics_method,
+        reply_to=rendered.reply_to,
+    )
+    db.session.add(message)
+    return message
+
+
 def fill_email(
     message,
     template: str,
