@@ -29,7 +29,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from booking import extensions
 
     extensions.db.init_app(app)
-    extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir())
+    if os.environ.get("FLASK_RUN_FROM_CLI") == "true":  # set by the `flask` command
+        extensions.init_migrations(app)
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
 
@@ -56,7 +57,3 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     observability.init_app(app)  # last: it wraps the whole app, page cache included
     return app
-
-
-def _migrations_dir() -> str:
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")

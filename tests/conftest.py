@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from booking import create_app
 from booking.db import write_transaction
-from booking.extensions import db, limiter
+from booking.extensions import db, init_migrations, limiter
 from booking.models import (
     Baby,
     Centre,
@@ -65,6 +65,7 @@ def database_url(tmp_path_factory):
         test_url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": test_url})
+    init_migrations(app)
     with app.app_context():
         from flask_migrate import upgrade
 

@@ -1,6 +1,9 @@
 """/healthz and /readyz: JSON, 200 or 503, never cached, never rate limited, no cookie
 and nothing about anyone."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -169,3 +172,51 @@ def test_a_signed_in_poll_sets_no_cookie(client, auth, make_user):
         response = client.get(url)
         assert response.status_code == 200
         assert_plain_answer(response)
+
+
+def _script(directory, name: str, revision: str, down) -> None:
+    (directory / "versions" / f"{name}.py").write_text(
+        f'"""{name}"""\nrevision: str = {revision!r}\ndown_revision = {down!r}\n'
+        "branch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    pass\n"
+    )
+
+
+def test_readyz_knows_the_heads_alembic_knows(tmp_path):
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from booking.extensions import MIGRATIONS_DIR
+    from booking.services.ops import migration_heads
+
+    def alembic_heads(directory: str) -> frozenset[str]:
+        config = Config()
+        config.set_main_option("script_location", directory)
+        return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+    assert migration_heads(MIGRATIONS_DIR) == alembic_heads(MIGRATIONS_DIR)
+    # Two branches, one of them merged back, and a second head left open.
+    (tmp_path / "versions").mkdir()
+    (tmp_path / "script.py.mako").write_text("")
+    _script(tmp_path, "a", "a1", None)
+    _script(tmp_path, "b", "b1", "a1")
+    _script(tmp_path, "c", "c1", "a1")
+    _script(tmp_path, "m", "m1", ("b1", "c1"))
+    _script(tmp_path, "d", "d1", "a1")
+    assert migration_heads(str(tmp_path)) == alembic_heads(str(tmp_path)) == {"m1", "d1"}
+
+
+def test_serving_pages_never_loads_alembic(app):
+    """Alembic (with Mako and Pygments) is only for `flask db`: a web worker that
+    imports the app and answers /readyz has none of it in memory."""
+    code = (
+        "import sys\n"
+        "from wsgi import app\n"
+        "app.test_client().get('/readyz')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'alembic', 'flask_migrate', 'mako', 'pygments'}))\n"
+    )
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
+    env.pop("FLASK_RUN_FROM_CLI", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

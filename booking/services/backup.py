@@ -20,10 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
-from flask import current_app
 
-from booking.extensions import db
+from booking.extensions import MIGRATIONS_DIR, db
 from booking.services.errors import Conflict, Invalid
 
 SQLITE = "sqlite"
@@ -186,7 +184,9 @@ def restore_summary() -> RestoreSummary:
         if VERSION_TABLE in present:
             version = sa.table(VERSION_TABLE, sa.column("version_num"))
             revision = conn.scalar(sa.select(version.c.version_num))
-    script = ScriptDirectory(current_app.extensions["migrate"].directory)
+    from alembic.script import ScriptDirectory  # only here: serving never loads Alembic
+
+    script = ScriptDirectory(MIGRATIONS_DIR)
     known = revision is not None and any(
         each.revision == revision for each in script.walk_revisions()
     )

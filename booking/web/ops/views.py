@@ -5,6 +5,7 @@ personal data, no cookie."""
 from flask import Response, abort, current_app, jsonify, request
 
 from booking import observability
+from booking.extensions import MIGRATIONS_DIR
 from booking.services import ops
 from booking.web.ops.blueprint import bp
 
@@ -24,7 +25,7 @@ def healthz():
 def readyz():
     """Readiness: each check with what it measured; 503 when any fails."""
     checks = ops.readiness(
-        current_app.extensions["migrate"].directory,
+        MIGRATIONS_DIR,
         current_app.config["READY_OUTBOX_MAX_AGE_SECONDS"],
     )
     ready = all(check["ok"] for check in checks.values())
