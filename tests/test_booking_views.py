@@ -1,6 +1,7 @@
 """Booking through the web: the class page's panel, POST /classes/<id>/book, bad input."""
 
 import html
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -92,8 +93,9 @@ def test_booking_post_reads_nothing_again_after_its_commit(
     client, app, parent, make_baby, make_workshop
 ):
     """The message after booking comes from what the transaction read, not from
-    loading the committed rows again; the transaction loads the centre once (for the
-    checks) and no session: the email and its invite are rendered after commit."""
+    loading the committed rows again; the transaction reads the centre once, with the
+    locked workshop, the parent's account once (the email's recipient included), and
+    no session: the email and its invite are rendered after commit."""
     workshop = make_workshop(title="Tiny Strokes")
     baby = make_baby(parent, name="Ada")
     with app.app_context():
@@ -120,7 +122,10 @@ def test_booking_post_reads_nothing_again_after_its_commit(
     assert "INSERT" in events and "COMMIT" in events
     last_commit = len(events) - 1 - events[::-1].index("COMMIT")
     assert events[last_commit + 1 :] == []
-    assert len([x for x in statements if x.startswith("SELECT centre.")]) == 1
+    reads_centre = [x for x in statements if re.search(r"centre(_\d+)?\.timezone", x)]
+    assert len(reads_centre) == 1 and reads_centre[0].startswith("SELECT workshop.")
+    # The account: once as the request's user, once fresh (FOR SHARE) in the transaction.
+    assert len([x for x in statements if x.startswith("SELECT user_account.")]) == 2
     # The email and its invite are a note, rendered after commit: no session is loaded.
     assert len([x for x in statements if x.startswith("SELECT workshop_session.")]) == 0
     page = client.get("/account/bookings").get_data(as_text=True)

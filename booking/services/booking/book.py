@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import lazyload
 
 from booking.db import note_committed, write_transaction
 from booking.extensions import db
@@ -149,14 +150,17 @@ def _require_active_account(parent_id: int) -> None:
     FOR SHARE on the account's row: an erasure in progress holds the row and this
     waits for it, then sees `deleted_at`; an erasure that starts later waits for
     this booking and cancels it with the account's other places. Taken before the
-    workshop's lock, in the same order as erasure, so the two cannot deadlock.
+    workshop's lock, in the same order as erasure, so the two cannot deadlock. The
+    whole row is read (fresh), so the booking's email finds its recipient loaded.
     """
-    deleted_at = db.session.execute(
-        sa.select(User.id, User.deleted_at)
+    user = db.session.scalar(
+        sa.select(User)
         .where(User.id == parent_id)
+        .options(lazyload(User.memberships))
         .with_for_update(read=True)
-    ).first()
-    if deleted_at is None or deleted_at[1] is not None:
+        .execution_options(populate_existing=True)
+    )
+    if user is None or user.deleted_at is not None:
         raise Forbidden("This account has been deleted, so it cannot book.")
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.db import require_transaction
@@ -28,11 +29,12 @@ def utc_now() -> datetime:
 
 
 def lock_workshop(
-    workshop_id: int, missing: str = "We could not find that class.", *, where=()
+    workshop_id: int, missing: str = "We could not find that class.", *, where=(), options=()
 ) -> Workshop:
     """Load a workshop, fresh from the database, locking its row until commit;
     NotFound (with the `missing` message) when there is no such workshop, or none
-    meeting the extra SQL conditions in `where`.
+    meeting the extra SQL conditions in `where`; loader `options` may join in what the
+    caller needs next (only the workshop's row is locked).
 
     On PostgreSQL this is SELECT ... FOR UPDATE, so every change to one
     workshop's places is serialised; on SQLite the write transaction already
@@ -42,6 +44,7 @@ def lock_workshop(
     workshop = db.session.scalar(
         sa.select(Workshop)
         .where(Workshop.id == workshop_id, *where)
+        .options(*options)
         .with_for_update(of=Workshop)
         .execution_options(populate_existing=True)
     )
@@ -76,14 +79,14 @@ def visible_to_public():
 
 
 def bookable_workshop(workshop_id: int) -> Workshop:
-    """The locked workshop, with its centre, if the public may see it."""
-    workshop = lock_workshop(
+    """The locked workshop, with its centre (read in the same statement), if the public
+    may see it."""
+    return lock_workshop(
         workshop_id,
         "We could not find that class. It may have been withdrawn.",
         where=(visible_to_public(),),
+        options=(joinedload(Workshop.centre, innerjoin=True),),
     )
-    centre_of(workshop)
-    return workshop
 
 
 def free_places_expression():

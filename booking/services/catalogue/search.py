@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from booking.extensions import db
 from booking.models import (
@@ -212,10 +212,13 @@ class InstructorPage:
 def listing_options() -> list:
     """Loader options that let a workshop be shown or serialised without more queries:
     its centre, instructor and profile joined into the same query (one row each), its
-    sessions in one more."""
+    sessions in one more. An instructor's memberships (their roles, which a listing
+    never shows) are read only if something asks for them."""
     return [
         joinedload(Workshop.centre, innerjoin=True),
-        joinedload(Workshop.instructor).joinedload(User.instructor_profile),
+        joinedload(Workshop.instructor).options(
+            joinedload(User.instructor_profile), lazyload(User.memberships)
+        ),
         selectinload(Workshop.sessions),
     ]
 
