@@ -122,6 +122,9 @@ def load_config(instance_path: str) -> dict:
         "LOG_FORMAT": _choice("LOG_FORMAT", ("json", "text"), "json" if production else "text"),
         "METRICS_ALLOW": os.environ.get("METRICS_ALLOW") or "127.0.0.1,::1",
         "READY_OUTBOX_MAX_AGE_SECONDS": _int("READY_OUTBOX_MAX_AGE_SECONDS", 900),
+        # How long listings rendered from the catalogue are kept at most (they are
+        # dropped at once when the catalogue changes through the product); 0 turns it off.
+        "LISTING_CACHE_SECONDS": max(0, _int("LISTING_CACHE_SECONDS", 300)),
     }
 
 

@@ -8,7 +8,9 @@ latency, timeouts, the server CPU per request (workers, and PostgreSQL's process
 the workers' memory, and how the cost per request grows with ten times the data.
 Every public page is measured twice: as shipped (anonymous requests served from the
 few-second page cache) and by a second product server with the cache off ("uncached"),
-which shows what rendering the page really costs. Booking is checked
+which is what every logged-in visitor pays (listings still kept by the catalogue's
+revision); a third with that off too renders the listing pages afresh ("afresh").
+Booking is checked
 against the database: the table says how many registrations the POSTs created.
 """
 
@@ -366,11 +368,15 @@ def run_config(kind: str, scale: int, duration: int, tmp: str) -> dict:
         product = Server("wsgi:app", env, f"{logs}-product.log")
         # The same product with the page cache off: what a render really costs.
         uncached = Server("wsgi:app", dict(env, PAGE_CACHE_SECONDS="0"), f"{logs}-uncached.log")
-        servers = (bare, product, uncached)
+        # And with listings not kept either: a listing rendered from the database each time.
+        afresh = Server("wsgi:app", dict(env, PAGE_CACHE_SECONDS="0", LISTING_CACHE_SECONDS="0"),
+                        f"{logs}-afresh.log")
+        servers = (bare, product, uncached, afresh)
         try:
             wait_for(bare.base + "/")
             wait_for(product.base + "/classes")
             wait_for(uncached.base + "/classes")
+            wait_for(afresh.base + "/classes")
             w = info["sample_workshop"]
             slug = info["sample_centre"]
             feed_path = f"/feeds/centres/{slug}.ics"
@@ -431,6 +437,9 @@ def run_config(kind: str, scale: int, duration: int, tmp: str) -> dict:
                 results[name] = measure(uncached if "feed" in name else product, path, headers)
             for name, path, headers in pages:
                 results[f"{name} uncached"] = measure(uncached, path, headers)
+            for name, path, headers in pages:
+                if not name.startswith("feed") and name != "/classes/<id>":
+                    results[f"{name} afresh"] = measure(afresh, path, headers)
             results["bare_after"] = wrk(bare.base + "/", duration, cpu_of=cpu_of(bare))
             results["memory_kib"] = {"bare": rss_kib(bare.proc.pid),
                                      "product": rss_kib(product.proc.pid)}

@@ -25,12 +25,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from booking import catalogue_revision as _revision  # noqa: F401  (counts changes)
     from booking import db as _db  # noqa: F401  (registers the SQLite settings)
     from booking import extensions
 
     extensions.db.init_app(app)
-    if os.environ.get("FLASK_RUN_FROM_CLI") == "true":  # set by the `flask` command
-        extensions.init_migrations(app)
+    app.cli.add_command(extensions.MigrationCommands(app))  # Alembic only when used
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
 

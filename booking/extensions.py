@@ -2,6 +2,7 @@
 
 import os
 
+import click
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -23,11 +24,32 @@ MIGRATIONS_DIR = os.path.join(
 def init_migrations(app) -> None:
     """Flask-Migrate, for the `flask db` commands and `flask_migrate.upgrade()`.
 
-    It loads Alembic (about 11 MB), so create_app calls this only under the `flask`
-    command; the web workers never migrate, and whoever migrates in code (the test
-    suite, the benchmark) calls it first. Calling it twice is harmless.
+    It loads Alembic (about 11 MB), so it is set up only when a `flask db` command runs
+    (`MigrationCommands`); the web workers never migrate, and whoever migrates in code
+    (the test suite, the benchmark) calls this first. Calling it twice is harmless.
     """
     if "migrate" not in app.extensions:
         from flask_migrate import Migrate
 
         Migrate(app, db, directory=MIGRATIONS_DIR)
+
+
+class MigrationCommands(click.Group):
+    """`flask db ...`: Flask-Migrate's commands, loaded (with Alembic) only when one is
+    asked for, as click's lazily loaded subcommands are."""
+
+    def __init__(self, app):
+        super().__init__(name="db", help="Perform database migrations.")
+        self._app = app
+
+    def _group(self) -> click.Group:
+        init_migrations(self._app)
+        from flask_migrate.cli import db as group
+
+        return group
+
+    def list_commands(self, ctx) -> list[str]:
+        return self._group().list_commands(ctx)
+
+    def get_command(self, ctx, cmd_name):
+        return self._group().get_command(ctx, cmd_name)

@@ -17,10 +17,15 @@ data did not change between the ETag's query and the render's).
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from datetime import datetime
 
 from flask import current_app
 
+from booking import catalogue_revision
+from booking.models.base import utcnow
+
 FEED_CACHE_BYTES = 16 * 1024 * 1024
+LISTING_CACHE_BYTES = 16 * 1024 * 1024
 
 
 class RevisionCache:
@@ -73,12 +78,52 @@ class RevisionCache:
 _create_lock = threading.Lock()
 
 
-def feed_cache() -> RevisionCache:
-    """This app's cache of rendered calendar feeds (one per app, so two apps in one
-    process, as in the tests, never share text)."""
+def _app_cache(name: str, max_bytes: int) -> RevisionCache:
+    """One cache per app, so two apps in one process, as in the tests, never share text."""
     extensions = current_app.extensions
-    cache = extensions.get("revision_cache.feeds")
+    cache = extensions.get(name)
     if cache is None:
         with _create_lock:
-            cache = extensions.setdefault("revision_cache.feeds", RevisionCache(FEED_CACHE_BYTES))
+            cache = extensions.setdefault(name, RevisionCache(max_bytes))
     return cache
+
+
+def feed_cache() -> RevisionCache:
+    """This app's cache of rendered calendar feeds."""
+    return _app_cache("revision_cache.feeds", FEED_CACHE_BYTES)
+
+
+def listing_cache() -> RevisionCache:
+    """This app's cache of rendered listings (`cached_listing`)."""
+    return _app_cache("revision_cache.listings", LISTING_CACHE_BYTES)
+
+
+def _quarter_hour(now: datetime) -> int:
+    """Which quarter of an hour `now` is in: every zone's midnight falls on one's start."""
+    return int(now.timestamp() // 900)
+
+
+def cached_listing(
+    name: str, key: Hashable, render: Callable[[], str], *, by_local_date: bool = False
+) -> str:
+    """Text rendered from the catalogue (search results, a centre's classes, the home
+    page's), kept by the catalogue's revision for everyone, logged in or not.
+
+    The key joins `name` and `key` (what the text is of: a search's parameters and
+    scope) to the catalogue's revision and the next moment time alone changes a listing
+    (`booking.catalogue_revision`), so the text is never served after a change the
+    product made, nor past a class's start or end. With `by_local_date` (a search by
+    the baby's age or by dates, which count from today in each centre's zone) also to
+    the quarter hour, since a day changes somewhere at each. LISTING_CACHE_SECONDS (0:
+    off) bounds how long any text is kept, for changes made outside the product.
+    """
+    seconds = current_app.config.get("LISTING_CACHE_SECONDS", 0)
+    if seconds <= 0:
+        return render()
+    now = utcnow()
+    revision, next_change = catalogue_revision.state(now)
+    full_key = (name, key, revision, next_change, int(now.timestamp() // seconds),
+                _quarter_hour(now) if by_local_date else None)
+    return listing_cache().get_or_render(
+        full_key, render, still_current=lambda: catalogue_revision.current() == revision
+    )

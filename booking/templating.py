@@ -4,6 +4,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel.numbers import format_currency
+from flask import current_app
 
 from booking import timefmt
 from booking.topics import TOPICS, topic_name
@@ -15,6 +16,13 @@ def format_price(amount: Decimal | None, currency: str = "GBP") -> str:
     if amount is None or amount == 0:
         return "Free"
     return format_currency(amount, currency, locale=timefmt.LOCALE)
+
+
+def render_shared(template: str, **context) -> str:
+    """A template rendered with only the context given: no request, session or current
+    user (a template that asks for one fails), so that what it renders may be served to
+    everyone (booking.revision_cache.cached_listing)."""
+    return current_app.jinja_env.get_template(template).render(**context)
 
 
 def init_app(app) -> None:

@@ -43,8 +43,9 @@ def _check_flask_command(app, args: list[str]) -> None:
     while isinstance(command, click.Group):
         assert rest, f"{' '.join(path)} needs a subcommand"
         sub, *rest = rest
-        assert sub in command.commands, f"no flask command {' '.join([*path, sub])!r}"
-        command, path = command.commands[sub], [*path, sub]
+        found = command.get_command(click.Context(command), sub)  # lazily loaded ones too
+        assert found is not None, f"no flask command {' '.join([*path, sub])!r}"
+        command, path = found, [*path, sub]
     with app.app_context():
         command.make_context(" ".join(path), list(rest))  # a bad option raises UsageError
 

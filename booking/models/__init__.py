@@ -13,6 +13,7 @@ from booking.models.payment import Payment, Refund, StripeEvent
 from booking.models.people import Baby, InstructorProfile, Membership, User
 from booking.models.referral import ReferralCode
 from booking.models.registration import Attendance, Registration
+from booking.models.revision import CatalogueRevision
 from booking.models.token import ApiToken, PasswordResetToken
 from booking.models.workshop import Workshop, WorkshopSession, workshop_topic
 
@@ -22,6 +23,7 @@ __all__ = [
     "Attendance",
     "Baby",
     "Base",
+    "CatalogueRevision",
     "Centre",
     "Evaluation",
     "HealthConsent",

@@ -184,7 +184,7 @@ class WorkshopSession(Base):
     )
     number: Mapped[int] = mapped_column()
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     room: Mapped[str] = mapped_column(sa.String(120), default="")
     status: Mapped[str] = mapped_column(sa.String(10), default=SCHEDULED)
     revision: Mapped[int] = mapped_column(default=0)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from booking import catalogue_revision
 from booking.extensions import MIGRATIONS_DIR, db
 from booking.services.errors import Conflict, Invalid
 
@@ -168,6 +169,7 @@ def restore_backup(path: str | os.PathLike, *, force: bool = False) -> RestoreSu
             args += ["--clean", "--if-exists"]
         _run("pg_restore", *args, str(path))
     db.engine.dispose()
+    catalogue_revision.renew()  # listings kept by running servers are not served again
     return restore_summary()
 
 

@@ -76,6 +76,12 @@ class SearchParams:
         """True when searching by distance from a point."""
         return self.lat is not None and self.lon is not None
 
+    @property
+    def counts_days(self) -> bool:
+        """True when the answer depends on today's date in the centres' zones: a search
+        by the baby's age (weeks from today) or by dates."""
+        return self.age_weeks is not None or bool(self.date_from or self.date_to)
+
     def query_args(self, **overrides) -> dict:
         """The parameters as a query string carries them, in a fixed order (for links).
 

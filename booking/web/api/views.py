@@ -1,7 +1,8 @@
 """Public read endpoints: centres and workshops, with the same filters as /classes."""
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
+from booking.revision_cache import cached_listing
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import parse_search
 from booking.web.api.operations import Answer, operation
@@ -48,6 +49,17 @@ def workshops():
     scope = catalogue.scope_for(
         params, [tag for tag, _ in request.accept_languages], may_ask=may_look_up_place
     )
+    text = cached_listing(
+        "api.workshops",
+        (repr(params), repr(scope)),
+        lambda: _workshop_page(params, scope),
+        by_local_date=params.counts_days,
+    )
+    return current_app.response_class(text, mimetype=current_app.json.mimetype)
+
+
+def _workshop_page(params, scope) -> str:
+    """One page of the search as JSON text."""
     result = catalogue.search_workshops(params, scope=scope)
 
     def page_url(page: int) -> str:
@@ -72,7 +84,7 @@ def workshops():
         next=page_url(result.page + 1) if result.has_next else None,
         prev=page_url(result.page - 1) if result.has_prev else None,
     )
-    return jsonify(reply.model_dump(mode="json"))
+    return jsonify(reply.model_dump(mode="json")).get_data(as_text=True)
 
 
 @operation(

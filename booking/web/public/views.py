@@ -1,7 +1,9 @@
 """Public pages: thin views over the catalogue service."""
 
 from flask import render_template, request, url_for
+from markupsafe import Markup
 
+from booking.revision_cache import cached_listing
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.geocode import country_from_languages
 from booking.services.catalogue.params import (
@@ -11,6 +13,7 @@ from booking.services.catalogue.params import (
     parse_search,
 )
 from booking.services.plans import evaluation_results
+from booking.templating import render_shared
 from booking.web.forms import put_domain_error
 from booking.web.place_limits import may_look_up_place
 from booking.web.public.blueprint import bp
@@ -19,6 +22,16 @@ from booking.web.public.jsonld import centre_jsonld, instructor_jsonld
 
 HOME_LISTINGS = 6
 PROFILE_LISTINGS = 20
+
+
+def _upcoming_html(key: tuple, upcoming, **labels) -> Markup:
+    """A centre's or an instructor's upcoming classes, kept by the catalogue's revision;
+    the labels (their name) are in the key too."""
+    return Markup(cached_listing(
+        "upcoming",
+        (key, tuple(sorted(labels.items()))),
+        lambda: render_shared("public/_upcoming.html", upcoming=upcoming(), **labels),
+    ))
 
 
 def _languages() -> list[str]:
@@ -30,11 +43,18 @@ def _languages() -> list[str]:
 def index():
     """Home: a search box, the topics on offer and the upcoming classes (in the
     browser language's country, when it names one)."""
+    country = country_from_languages(_languages())
+    listings_html = cached_listing(
+        "home",
+        country,
+        lambda: render_shared(
+            "public/_home_listings.html",
+            upcoming=catalogue.upcoming(HOME_LISTINGS, country=country),
+            topics=catalogue.offered_topics(),
+        ),
+    )
     return render_template(
-        "public/index.html",
-        form=SearchForm(formdata=None),
-        upcoming=catalogue.upcoming(HOME_LISTINGS, country=country_from_languages(_languages())),
-        topics=catalogue.offered_topics(),
+        "public/index.html", form=SearchForm(formdata=None), listings_html=Markup(listings_html)
     )
 
 
@@ -53,7 +73,14 @@ def classes():
     scope = catalogue.scope_for(params, _languages(), may_ask=may_look_up_place)
     if not form.radius_km.data:  # show the distance used, or used once a place is given
         form.radius_km.data = f"{scope.radius_km or DEFAULT_RADIUS_KM:g}"
-    result = catalogue.search_workshops(params, scope=scope)
+    results_html = Markup(cached_listing(
+        "classes",
+        (repr(params), repr(scope)),
+        lambda: render_shared(
+            "public/_results.html", result=catalogue.search_workshops(params, scope=scope)
+        ),
+        by_local_date=params.counts_days,
+    ))
     all_countries_url = None
     if scope.country:
         all_countries_url = url_for(
@@ -63,7 +90,8 @@ def classes():
         "public/classes.html",
         form=form,
         errors={},
-        result=result,
+        params=params,
+        results_html=results_html,
         place=scope.place,
         place_message=scope.message,
         place_note=scope.note,
@@ -89,12 +117,19 @@ def centre_detail(slug: str):
     """A centre's profile: address, contact, access notes, its upcoming classes and
     what families agreed to say publicly about its courses."""
     centre = catalogue.get_centre(slug)
-    upcoming = catalogue.upcoming(PROFILE_LISTINGS, centre=centre.slug)
+    upcoming_html = _upcoming_html(
+        ("centre", centre.slug),
+        lambda: catalogue.upcoming(PROFILE_LISTINGS, centre=centre.slug),
+        all_url=url_for("public.classes", centre=centre.slug),
+        whose=f"at {centre.name}",
+        name=centre.name,
+        elsewhere="See classes at other centres",
+    )
     quotes = evaluation_results.centre_quotes(centre.id)
     return render_template(
         "public/centre.html",
         centre=centre,
-        upcoming=upcoming,
+        upcoming_html=upcoming_html,
         quotes=quotes,
         jsonld=centre_jsonld(centre, quotes),
     )
@@ -105,12 +140,19 @@ def instructor_detail(user_id: int):
     """An instructor's profile: qualification, bio, topics, centres, classes and what
     families agreed to say publicly about their courses."""
     instructor = catalogue.get_instructor(user_id)
-    upcoming = catalogue.upcoming(PROFILE_LISTINGS, instructor=instructor.user.id)
+    upcoming_html = _upcoming_html(
+        ("instructor", instructor.user.id),
+        lambda: catalogue.upcoming(PROFILE_LISTINGS, instructor=instructor.user.id),
+        all_url=url_for("public.classes", instructor=instructor.user.id),
+        whose=f"with {instructor.name}",
+        name=instructor.name,
+        elsewhere="See all classes",
+    )
     quotes = evaluation_results.instructor_quotes(instructor.user.id)
     return render_template(
         "public/instructor.html",
         instructor=instructor,
-        upcoming=upcoming,
+        upcoming_html=upcoming_html,
         quotes=quotes,
         jsonld=instructor_jsonld(instructor, quotes),
     )

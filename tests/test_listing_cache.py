@@ -1,0 +1,263 @@
+"""Listings kept by the catalogue's revision (booking.revision_cache.cached_listing):
+served again only while nothing they show has changed, through any path, or with time."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking import catalogue_revision, revision_cache
+from booking.extensions import db
+from booking.models import Centre, InstructorProfile, User, Workshop, WorkshopSession
+from booking.models.workshop import workshop_topic
+from booking.services.catalogue import search
+
+PAGES = ("/", "/classes", "/classes?age_weeks=10", "/api/v1/workshops")
+
+
+@pytest.fixture
+def parent(make_user, auth):
+    user = make_user(email="pat@example.org", name="Pat Parent")
+    auth.login("pat@example.org")
+    return user
+
+
+@pytest.fixture
+def listed(make_centre, make_user, make_workshop):
+    """One class at one centre, with its instructor, and the pages that list it."""
+    centre = make_centre(name="Riverside Hub")
+    teacher = make_user(role="instructor", centre=centre, name="Tess Teacher")
+    workshop = make_workshop(centre=centre, instructor=teacher, title="Tiny Strokes",
+                             capacity=8)
+    pages = (*PAGES, f"/centres/{centre.slug}", f"/instructors/{teacher.id}")
+    return workshop, centre, teacher, pages
+
+
+def texts(client, pages) -> dict[str, str]:
+    return {page: client.get(page).get_data(as_text=True) for page in pages}
+
+
+def read_revision(app) -> int:
+    with app.app_context():
+        return catalogue_revision.current()
+
+
+def test_a_listing_is_kept_until_the_catalogue_changes(app, client, listed):
+    _, _, _, pages = listed
+    texts(client, pages)
+    cache = app.extensions["revision_cache.listings"]
+    hits = cache.hits
+    again = texts(client, pages)
+    assert cache.hits == hits + len(pages)  # every listing served again, none rendered
+    assert all("Tiny Strokes" in text for text in again.values())
+
+
+def _rename_workshop(workshop, centre, teacher):
+    db.session.get(Workshop, workshop.id).title = "Gentle Hands"
+
+
+def _core_update(workshop, centre, teacher):
+    db.session.execute(
+        sa.update(Workshop).where(Workshop.id == workshop.id).values(title="Gentle Hands")
+    )
+
+
+def _rename_centre(workshop, centre, teacher):
+    db.session.get(Centre, centre.id).name = "Gentle Hands Centre"
+
+
+def _rename_instructor(workshop, centre, teacher):
+    profile = db.session.scalar(
+        sa.select(InstructorProfile).where(InstructorProfile.user_id == teacher.id)
+    )
+    profile.display_name = "Gentle Hands Gill"
+
+
+def _tag_topic(workshop, centre, teacher):
+    db.session.execute(workshop_topic.insert().values(workshop_id=workshop.id, topic="twins"))
+
+
+def _plain_sql(workshop, centre, teacher):
+    db.session.execute(
+        sa.text("UPDATE workshop SET title = 'Gentle Hands' WHERE id = :id"), {"id": workshop.id}
+    )
+
+
+@pytest.mark.parametrize(
+    "change, shown, in_api",
+    [
+        (_rename_workshop, "Gentle Hands", "Gentle Hands"),
+        (_core_update, "Gentle Hands", "Gentle Hands"),
+        (_plain_sql, "Gentle Hands", "Gentle Hands"),
+        (_rename_centre, "Gentle Hands Centre", "Gentle Hands Centre"),
+        (_rename_instructor, "Gentle Hands Gill", "Gentle Hands Gill"),
+        (_tag_topic, '<span class="badge">Twins</span>', '"topics":["twins"]'),
+    ],
+    ids=["orm", "core", "sql", "centre", "instructor", "topic"],
+)
+def test_any_change_to_what_a_listing_shows_is_shown_at_once(app, client, listed, change,
+                                                              shown, in_api):
+    workshop, centre, teacher, pages = listed
+    before = texts(client, pages)
+    revision = read_revision(app)
+    with app.app_context():
+        change(workshop, centre, teacher)
+        db.session.commit()
+    assert read_revision(app) != revision
+    after = texts(client, pages)
+    for page in ("/", "/classes", "/api/v1/workshops", f"/centres/{centre.slug}"):
+        expected = in_api if page.startswith("/api") else shown
+        assert expected not in before[page]
+        assert expected in after[page], page
+
+
+def test_a_rolled_back_change_leaves_the_revision(app, listed):
+    workshop, _, _, _ = listed
+    revision = read_revision(app)
+    with app.app_context():
+        db.session.get(Workshop, workshop.id).title = "Never"
+        db.session.flush()
+        db.session.rollback()
+    assert read_revision(app) == revision
+
+
+def test_a_booking_and_a_waiting_list_place_show_at_once(app, client, parent, make_baby,
+                                                          make_workshop):
+    workshop = make_workshop(title="Tiny Strokes", capacity=1)
+    assert "1 place left" in client.get("/classes").get_data(as_text=True)
+    first = make_baby(parent, name="Ada")
+    second = make_baby(parent, name="Bo")
+    client.post(f"/classes/{workshop.id}/book", data={"baby_id": str(first.id), "consent": "y"})
+    page = client.get("/classes").get_data(as_text=True)
+    assert "Full – join the waiting list" in page and "waiting)" not in page
+    client.post(f"/classes/{workshop.id}/book", data={"baby_id": str(second.id), "consent": "y"})
+    assert "(1 waiting)" in client.get("/classes").get_data(as_text=True)
+    assert '"waitlist_count":1' in client.get("/api/v1/workshops").get_data(as_text=True)
+
+
+def test_nothing_personal_is_kept(app, client, parent, make_workshop):
+    make_workshop(title="Tiny Strokes")
+    for page in PAGES:  # rendered (and kept) for the logged-in parent first
+        assert client.get(page).status_code == 200
+    with app.test_client() as stranger:
+        for page in PAGES:
+            text = stranger.get(page).get_data(as_text=True)
+            assert "Tiny Strokes" in text
+            assert "Pat Parent" not in text and "pat@example.org" not in text
+            assert "Log out" not in text
+
+
+def test_a_class_leaves_the_listing_when_its_first_session_ends(app, client, make_workshop,
+                                                                 monkeypatch):
+    soon = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=30)
+    make_workshop(title="Tiny Strokes", kind="single", starts_at=soon)
+    assert "Tiny Strokes" in client.get("/classes").get_data(as_text=True)
+    later = soon + timedelta(hours=2)  # the class has run; nothing else changed
+    for module in (revision_cache, catalogue_revision, search):
+        monkeypatch.setattr(module, "utcnow", lambda: later)
+    assert "Tiny Strokes" not in client.get("/classes").get_data(as_text=True)
+    assert "Tiny Strokes" not in client.get("/api/v1/workshops").get_data(as_text=True)
+
+
+def test_an_age_search_is_not_kept_past_a_quarter_hour(app, client, make_workshop, monkeypatch):
+    make_workshop(title="Tiny Strokes")
+    client.get("/classes?age_weeks=10")
+    cache = app.extensions["revision_cache.listings"]
+    misses = cache.misses
+    client.get("/classes?age_weeks=10")
+    assert cache.misses == misses
+    later = datetime.now(UTC) + timedelta(minutes=16)
+    monkeypatch.setattr(revision_cache, "utcnow", lambda: later)
+    client.get("/classes?age_weeks=10")
+    assert cache.misses == misses + 1
+
+
+def test_listing_cache_seconds_zero_renders_every_time(app, client, make_workshop):
+    make_workshop(title="Tiny Strokes")
+    app.config["LISTING_CACHE_SECONDS"] = 0
+    client.get("/classes")
+    assert "revision_cache.listings" not in app.extensions
+
+
+def test_the_revision_survives_its_row_being_deleted(app, listed):
+    """A deleted row (or a restored older database) starts again with a fresh random
+    value, never one that listings were kept under before."""
+    workshop, _, _, _ = listed
+    seen = {read_revision(app)}
+    with app.app_context():
+        db.session.execute(sa.text("DELETE FROM catalogue_revision"))
+        db.session.commit()
+        assert catalogue_revision.current() == 0
+        db.session.get(Workshop, workshop.id).title = "Gentle Hands"
+        db.session.commit()
+    assert read_revision(app) not in seen | {0}
+
+
+def test_every_table_a_kept_listing_reads_is_counted(app, client, listed, monkeypatch):
+    """What a kept listing shows must move the revision when it changes: every table
+    read while rendering one is among CATALOGUE_TABLES."""
+    _, _, _, pages = listed
+    read: set[str] = set()
+    original = revision_cache.RevisionCache.get_or_render
+
+    def recording(self, key, render, still_current=None):
+        def render_and_record():
+            statements = []
+
+            def on_execute(conn, cursor, statement, *args):
+                statements.append(statement)
+
+            sa.event.listen(db.engine, "before_cursor_execute", on_execute)
+            try:
+                return render()
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", on_execute)
+                for statement in statements:
+                    read.update(re.findall(r"(?:FROM|JOIN)\s+\"?(\w+)", statement))
+
+        return original(self, key, render_and_record, still_current)
+
+    monkeypatch.setattr(revision_cache.RevisionCache, "get_or_render", recording)
+    for page in (*pages, "/classes?q=Riverside", "/classes?topic=twins&date_from=2020-01-01"):
+        assert client.get(page).status_code == 200
+    assert {"workshop", "workshop_session", "centre"} <= read
+    assert read <= catalogue_revision.CATALOGUE_TABLES
+
+
+def test_sessions_and_users_are_counted_as_catalogue_writes(app, listed):
+    workshop, _, teacher, _ = listed
+    for change in (
+        lambda: setattr(db.session.get(User, teacher.id), "name", "Tessa"),
+        lambda: db.session.execute(
+            sa.update(WorkshopSession)
+            .where(WorkshopSession.workshop_id == workshop.id)
+            .values(room="Hall 2")
+        ),
+    ):
+        revision = read_revision(app)
+        with app.app_context():
+            change()
+            db.session.commit()
+        assert read_revision(app) != revision
+
+
+def test_renewing_the_revision_changes_it(app, listed):
+    """What `backup restore` does once the data under the product was replaced."""
+    revision = read_revision(app)
+    with app.app_context():
+        catalogue_revision.renew()
+    assert read_revision(app) not in (revision, 0)
+
+
+def test_a_write_that_changes_no_listing_leaves_the_revision(app, client, listed, make_user,
+                                                              auth):
+    workshop, _, _, _ = listed
+    make_user(email="pat@example.org")
+    revision = read_revision(app)
+    auth.login("pat@example.org")  # the account's session_version: not in any listing
+    client.post("/logout")
+    with app.app_context():
+        db.session.execute(sa.update(Workshop).where(Workshop.id == -1).values(title="None"))
+        db.session.commit()
+    assert read_revision(app) == revision
