@@ -2,15 +2,17 @@
 shows changes, and the next moment at which time alone changes one.
 
 Every statement that writes rows to a table listings read (`CATALOGUE_TABLES`) marks
-its connection; when that connection's transaction commits, the same transaction first gives
-`catalogue_revision.value` a new random value. That write is the last lock a transaction takes,
-just before its COMMIT, so while holding it a transaction waits for nothing else (no
-lock cycle is possible) and writers queue on it only for their commit. A rollback
-forgets the mark. The writes are seen in the SQL itself, so the ORM's flushes, Core
-UPDATEs (a place taken) and plain SQL are all counted, by the web, the CLI and the
-workers alike. A change made outside the product (by hand in psql, a restored backup)
-is not seen: what is kept from the catalogue is kept for `LISTING_CACHE_SECONDS` at
-most for that reason (`backup restore` renews the revision itself).
+its connection; when that connection's transaction commits, the same transaction first
+gives `catalogue_revision.value` a new random value. That write is the last lock a
+transaction takes, just before its COMMIT, so while holding it a transaction waits for
+nothing else (no lock cycle is possible) and writers queue on it only for their commit.
+A rollback forgets the mark (a savepoint's does not: one needless new revision at
+worst). The writes are seen in the SQL itself, so the ORM's flushes, Core UPDATEs (a
+place taken) and plain SQL are all counted, by the web, the CLI and the workers alike.
+A change made outside the product (by hand in psql) is not seen: what is kept from the
+catalogue is kept for `LISTING_CACHE_SECONDS` at most for that reason (`backup restore`
+renews the revision itself). The table must exist (migration 0009) before this code
+serves requests, as every table must.
 
 Listings also change with time alone: a class leaves the catalogue when its first
 session ends (or its last late-join week starts), and a card's "next week" moves when a

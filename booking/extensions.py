@@ -48,6 +48,10 @@ class MigrationCommands(click.Group):
 
         return group
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        # Flask-Migrate's own group runs, with its options (-d, -x) and its callback.
+        return self._group().make_context(info_name, args, parent=parent, **extra)
+
     def list_commands(self, ctx) -> list[str]:
         return self._group().list_commands(ctx)
 

@@ -1,4 +1,5 @@
-"""Rendered text kept by the revision of the data it shows, in each process.
+"""Rendered text kept by the revision of the data it shows, in each process: calendar
+feeds by their ETag, and listings by the catalogue's revision (`cached_listing`).
 
 A calendar feed is a pure function of its strong ETag: the ETag is a digest of every
 value the feed shows (computed by one aggregate query, `calendar.feeds.feed_version`),
@@ -122,6 +123,8 @@ def cached_listing(
         return render()
     now = utcnow()
     revision, next_change = catalogue_revision.state(now)
+    if not revision:
+        return render()  # no revision yet (a new database): nothing to keep text under
     full_key = (name, key, revision, next_change, int(now.timestamp() // seconds),
                 _quarter_hour(now) if by_local_date else None)
     return listing_cache().get_or_render(

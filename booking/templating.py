@@ -18,11 +18,31 @@ def format_price(amount: Decimal | None, currency: str = "GBP") -> str:
     return format_currency(amount, currency, locale=timefmt.LOCALE)
 
 
-def render_shared(template: str, **context) -> str:
-    """A template rendered with only the context given: no request, session or current
-    user (a template that asks for one fails), so that what it renders may be served to
-    everyone (booking.revision_cache.cached_listing)."""
-    return current_app.jinja_env.get_template(template).render(**context)
+class _NotShared:
+    """Stands for what a shared template may not use: anything asked of it fails."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def _refuse(self, *args, **kwargs):
+        raise RuntimeError(f"a shared template may not use {self._name}: what it renders "
+                           "is served to everyone")
+
+    __getattr__ = __call__ = __getitem__ = __iter__ = __bool__ = __str__ = _refuse
+
+
+# Flask's and its extensions' names for the request and the visitor, shadowed.
+_VIEWER_NAMES = ("request", "session", "g", "current_user", "csrf_token",
+                 "get_flashed_messages")
+
+
+def render_shared(template, **context) -> str:
+    """A template (a name, or a Template) rendered with only the context given: the
+    request, the session, `g`, the current user, the CSRF token and flashed messages
+    are not there (a template that asks for one fails), so that what it renders may be
+    served to everyone (booking.revision_cache.cached_listing)."""
+    shadowed = {name: _NotShared(name) for name in _VIEWER_NAMES}
+    return current_app.jinja_env.get_template(template).render(**shadowed, **context)
 
 
 def init_app(app) -> None:

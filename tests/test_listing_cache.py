@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking import catalogue_revision, revision_cache
+from booking import catalogue_revision, revision_cache, templating
 from booking.extensions import db
 from booking.models import Centre, InstructorProfile, User, Workshop, WorkshopSession
 from booking.models.workshop import workshop_topic
@@ -43,7 +43,14 @@ def read_revision(app) -> int:
         return catalogue_revision.current()
 
 
-def test_a_listing_is_kept_until_the_catalogue_changes(app, client, listed):
+@pytest.fixture
+def kept_long(app):
+    """Listings kept as long as the catalogue and time allow, not a few minutes: only
+    the revision and the moments a listing changes can end one."""
+    app.config["LISTING_CACHE_SECONDS"] = 10**9
+
+
+def test_a_listing_is_kept_until_the_catalogue_changes(app, client, listed, kept_long):
     _, _, _, pages = listed
     texts(client, pages)
     cache = app.extensions["revision_cache.listings"]
@@ -136,6 +143,15 @@ def test_a_booking_and_a_waiting_list_place_show_at_once(app, client, parent, ma
     assert '"waitlist_count":1' in client.get("/api/v1/workshops").get_data(as_text=True)
 
 
+def test_a_shared_template_may_not_ask_for_the_request_or_the_user(app):
+    with app.test_request_context("/classes?x=1"):
+        for source in ("{{ request.args }}", "{{ current_user.name }}", "{{ csrf_token() }}",
+                       "{{ session.keys() }}", "{% if g.user %}x{% endif %}"):
+            template = app.jinja_env.from_string(source)
+            with pytest.raises(RuntimeError, match="shared"):
+                templating.render_shared(template)
+
+
 def test_nothing_personal_is_kept(app, client, parent, make_workshop):
     make_workshop(title="Tiny Strokes")
     for page in PAGES:  # rendered (and kept) for the logged-in parent first
@@ -149,26 +165,42 @@ def test_nothing_personal_is_kept(app, client, parent, make_workshop):
 
 
 def test_a_class_leaves_the_listing_when_its_first_session_ends(app, client, make_workshop,
-                                                                 monkeypatch):
+                                                                 kept_long, monkeypatch):
     soon = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=30)
-    make_workshop(title="Tiny Strokes", kind="single", starts_at=soon)
-    assert "Tiny Strokes" in client.get("/classes").get_data(as_text=True)
-    later = soon + timedelta(hours=2)  # the class has run; nothing else changed
+    make_workshop(title="Tiny Strokes", kind="single", starts_at=soon, duration_minutes=60)
+    clock = {"now": datetime.now(UTC)}
     for module in (revision_cache, catalogue_revision, search):
-        monkeypatch.setattr(module, "utcnow", lambda: later)
+        monkeypatch.setattr(module, "utcnow", lambda: clock["now"])
+    for page in ("/classes", "/api/v1/workshops"):
+        assert "Tiny Strokes" in client.get(page).get_data(as_text=True)
+    clock["now"] = soon + timedelta(minutes=5)  # begun (a change moment): still listed
+    assert "Tiny Strokes" in client.get("/classes").get_data(as_text=True)
+    cache = app.extensions["revision_cache.listings"]
+    hits = cache.hits
+    clock["now"] = soon + timedelta(minutes=59)  # no start or end since: kept
+    assert "Tiny Strokes" in client.get("/classes").get_data(as_text=True)
+    assert cache.hits == hits + 1
+    clock["now"] = soon + timedelta(minutes=61)  # over: nothing but time has changed
     assert "Tiny Strokes" not in client.get("/classes").get_data(as_text=True)
     assert "Tiny Strokes" not in client.get("/api/v1/workshops").get_data(as_text=True)
 
 
-def test_an_age_search_is_not_kept_past_a_quarter_hour(app, client, make_workshop, monkeypatch):
-    make_workshop(title="Tiny Strokes")
-    client.get("/classes?age_weeks=10")
+def test_an_age_search_is_not_kept_past_a_quarter_hour(app, client, make_workshop, kept_long,
+                                                        monkeypatch):
+    """A day starts somewhere at every quarter hour, and with it a baby's age in weeks
+    may change; a search without age or dates is kept across it."""
+    make_workshop(title="Tiny Strokes")  # its first session is a week away
+    quarter = datetime.now(UTC).replace(second=0, microsecond=0)
+    quarter = quarter.replace(minute=quarter.minute // 15 * 15) + timedelta(minutes=15)
+    clock = {"now": quarter - timedelta(minutes=1)}
+    monkeypatch.setattr(revision_cache, "utcnow", lambda: clock["now"])
+    for page in ("/classes?age_weeks=10", "/classes"):
+        client.get(page)
     cache = app.extensions["revision_cache.listings"]
     misses = cache.misses
-    client.get("/classes?age_weeks=10")
+    clock["now"] = quarter + timedelta(seconds=1)
+    client.get("/classes")
     assert cache.misses == misses
-    later = datetime.now(UTC) + timedelta(minutes=16)
-    monkeypatch.setattr(revision_cache, "utcnow", lambda: later)
     client.get("/classes?age_weeks=10")
     assert cache.misses == misses + 1
 

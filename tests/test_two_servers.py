@@ -61,7 +61,7 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # What a server process must not inherit from the test run's environment.
 INHERITED = re.compile(
     r"^(DATABASE_URL|TEST_DATABASE_URL|SECRET_KEY|BOOKING_ENV|BASE_URL|PROXY_HOPS|MAIL_|STRIPE_"
-    r"|RATELIMIT_|PAGE_CACHE_|PAYMENT_|PURGE_|LOG_FORMAT|METRICS_|READY_|PROMETHEUS_|POSTCODES_)"
+    r"|RATELIMIT_|PAGE_CACHE_|LISTING_CACHE_|PAYMENT_|PURGE_|LOG_FORMAT|METRICS_|READY_|PROMETHEUS_|POSTCODES_)"
 )
 
 pytestmark = pytest.mark.skipif(
