@@ -1,7 +1,6 @@
 """Public pages: thin views over the catalogue service."""
 
 from flask import render_template, request, url_for
-from markupsafe import Markup
 
 from booking.revision_cache import cached_listing
 from booking.services.catalogue import search as catalogue
@@ -13,7 +12,7 @@ from booking.services.catalogue.params import (
     parse_search,
 )
 from booking.services.plans import evaluation_results
-from booking.templating import render_shared
+from booking.templating import render_shared, shared_html
 from booking.web.forms import put_domain_error
 from booking.web.place_limits import may_look_up_place
 from booking.web.public.blueprint import bp
@@ -24,10 +23,10 @@ HOME_LISTINGS = 6
 PROFILE_LISTINGS = 20
 
 
-def _upcoming_html(key: tuple, upcoming, **labels) -> Markup:
+def _upcoming_html(key: tuple, upcoming, **labels):
     """A centre's or an instructor's upcoming classes, kept by the catalogue's revision;
     the labels (their name) are in the key too."""
-    return Markup(cached_listing(
+    return shared_html(cached_listing(
         "upcoming",
         (key, tuple(sorted(labels.items()))),
         lambda: render_shared("public/_upcoming.html", upcoming=upcoming(), **labels),
@@ -54,7 +53,9 @@ def index():
         ),
     )
     return render_template(
-        "public/index.html", form=SearchForm(formdata=None), listings_html=Markup(listings_html)
+        "public/index.html",
+        form=SearchForm(formdata=None),
+        listings_html=shared_html(listings_html),
     )
 
 
@@ -73,7 +74,7 @@ def classes():
     scope = catalogue.scope_for(params, _languages(), may_ask=may_look_up_place)
     if not form.radius_km.data:  # show the distance used, or used once a place is given
         form.radius_km.data = f"{scope.radius_km or DEFAULT_RADIUS_KM:g}"
-    results_html = Markup(cached_listing(
+    results_html = shared_html(cached_listing(
         "classes",
         (repr(params), repr(scope)),
         lambda: render_shared(
