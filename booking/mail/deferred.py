@@ -15,7 +15,7 @@ to send any more (the booking or the account is gone): the note is deleted.
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -38,6 +38,10 @@ class Rendered:
     ics: str | None = None
     ics_method: str | None = None
     reply_to: str | None = None
+
+    def columns(self) -> dict:
+        """The outbox row's columns this fills, by name."""
+        return asdict(self)
 
 
 RENDER_RETRY = timedelta(minutes=5)  # times the attempts made: 5, 10, 15 ... minutes
@@ -152,14 +156,7 @@ def render_notes(batch: int = 200) -> int:
                 db.session.execute(
                     sa.update(OutboxMessage)
                     .where(unrendered)
-                    .values(
-                        subject=rendered.subject,
-                        body_text=rendered.body_text,
-                        body_html=rendered.body_html,
-                        ics=rendered.ics,
-                        ics_method=rendered.ics_method,
-                        reply_to=rendered.reply_to,
-                    )
+                    .values(**rendered.columns())
                     .execution_options(synchronize_session=False)
                 )
         done += 1

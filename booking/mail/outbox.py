@@ -77,15 +77,7 @@ def queue_rendered(person, rendered) -> OutboxMessage | None:
     caller's transaction, addressed to `person`; None stays None (nothing to send)."""
     if rendered is None:
         return None
-    message = OutboxMessage(
-        recipient=person.email.strip(),
-        subject=rendered.subject,
-        body_text=rendered.body_text,
-        body_html=rendered.body_html,
-        ics=rendered.ics,
-        ics_method=rendered.ics_method,
-        reply_to=rendered.reply_to,
-    )
+    message = OutboxMessage(recipient=person.email.strip(), **rendered.columns())
     db.session.add(message)
     return message
 

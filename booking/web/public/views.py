@@ -23,14 +23,21 @@ HOME_LISTINGS = 6
 PROFILE_LISTINGS = 20
 
 
-def _upcoming_html(key: tuple, upcoming, **labels):
-    """A centre's or an instructor's upcoming classes, kept by the catalogue's revision;
-    the labels (their name) are in the key too."""
+def _kept_html(name: str, key, template: str, context, *, by_local_date: bool = False):
+    """A listing `template` rendered with `context()` (called only when nothing is kept
+    for the key), kept by the catalogue's revision and put back into the page."""
     return shared_html(cached_listing(
-        "upcoming",
-        (key, tuple(sorted(labels.items()))),
-        lambda: render_shared("public/_upcoming.html", upcoming=upcoming(), **labels),
+        name, key, lambda: render_shared(template, **context()), by_local_date=by_local_date
     ))
+
+
+def _upcoming_html(key: tuple, upcoming, **labels):
+    """A centre's or an instructor's upcoming classes; the labels (their name) are in
+    the key too."""
+    return _kept_html(
+        "upcoming", (key, tuple(sorted(labels.items()))), "public/_upcoming.html",
+        lambda: {"upcoming": upcoming(), **labels},
+    )
 
 
 def _languages() -> list[str]:
@@ -43,19 +50,13 @@ def index():
     """Home: a search box, the topics on offer and the upcoming classes (in the
     browser language's country, when it names one)."""
     country = country_from_languages(_languages())
-    listings_html = cached_listing(
-        "home",
-        country,
-        lambda: render_shared(
-            "public/_home_listings.html",
-            upcoming=catalogue.upcoming(HOME_LISTINGS, country=country),
-            topics=catalogue.offered_topics(),
-        ),
+    listings_html = _kept_html(
+        "home", country, "public/_home_listings.html",
+        lambda: {"upcoming": catalogue.upcoming(HOME_LISTINGS, country=country),
+                 "topics": catalogue.offered_topics()},
     )
     return render_template(
-        "public/index.html",
-        form=SearchForm(formdata=None),
-        listings_html=shared_html(listings_html),
+        "public/index.html", form=SearchForm(formdata=None), listings_html=listings_html
     )
 
 
@@ -74,14 +75,11 @@ def classes():
     scope = catalogue.scope_for(params, _languages(), may_ask=may_look_up_place)
     if not form.radius_km.data:  # show the distance used, or used once a place is given
         form.radius_km.data = f"{scope.radius_km or DEFAULT_RADIUS_KM:g}"
-    results_html = shared_html(cached_listing(
-        "classes",
-        (repr(params), repr(scope)),
-        lambda: render_shared(
-            "public/_results.html", result=catalogue.search_workshops(params, scope=scope)
-        ),
+    results_html = _kept_html(
+        "classes", (repr(params), repr(scope)), "public/_results.html",
+        lambda: {"result": catalogue.search_workshops(params, scope=scope)},
         by_local_date=params.counts_days,
-    ))
+    )
     all_countries_url = None
     if scope.country:
         all_countries_url = url_for(
