@@ -3,6 +3,7 @@ served again only while nothing they show has changed, through any path, or with
 
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from booking import catalogue_revision, revision_cache, templating
 from booking.extensions import db
 from booking.models import Centre, InstructorProfile, User, Workshop, WorkshopSession
 from booking.models.workshop import workshop_topic
+from booking.services.booking import payment_terms
 from booking.services.catalogue import search
 
 PAGES = ("/", "/classes", "/classes?age_weeks=10", "/api/v1/workshops")
@@ -30,7 +32,8 @@ def listed(make_centre, make_user, make_workshop):
     teacher = make_user(role="instructor", centre=centre, name="Tess Teacher")
     workshop = make_workshop(centre=centre, instructor=teacher, title="Tiny Strokes",
                              capacity=8)
-    pages = (*PAGES, f"/centres/{centre.slug}", f"/instructors/{teacher.id}")
+    pages = (*PAGES, f"/centres/{centre.slug}", f"/instructors/{teacher.id}",
+             f"/classes/{workshop.id}")
     return workshop, centre, teacher, pages
 
 
@@ -92,19 +95,20 @@ def _plain_sql(workshop, centre, teacher):
 
 
 @pytest.mark.parametrize(
-    "change, shown, in_api",
+    "change, shown, in_api, on_class_page",
     [
-        (_rename_workshop, "Gentle Hands", "Gentle Hands"),
-        (_core_update, "Gentle Hands", "Gentle Hands"),
-        (_plain_sql, "Gentle Hands", "Gentle Hands"),
-        (_rename_centre, "Gentle Hands Centre", "Gentle Hands Centre"),
-        (_rename_instructor, "Gentle Hands Gill", "Gentle Hands Gill"),
-        (_tag_topic, '<span class="badge">Twins</span>', '"topics":["twins"]'),
+        (_rename_workshop, "Gentle Hands", "Gentle Hands", "Gentle Hands"),
+        (_core_update, "Gentle Hands", "Gentle Hands", "Gentle Hands"),
+        (_plain_sql, "Gentle Hands", "Gentle Hands", "Gentle Hands"),
+        (_rename_centre, "Gentle Hands Centre", "Gentle Hands Centre", "Gentle Hands Centre"),
+        (_rename_instructor, "Gentle Hands Gill", "Gentle Hands Gill", "Gentle Hands Gill"),
+        (_tag_topic, '<span class="badge">Twins</span>', '"topics":["twins"]',
+         '"name": "Twins"'),  # the class page's schema.org data names the topic
     ],
     ids=["orm", "core", "sql", "centre", "instructor", "topic"],
 )
 def test_any_change_to_what_a_listing_shows_is_shown_at_once(app, client, listed, change,
-                                                              shown, in_api):
+                                                              shown, in_api, on_class_page):
     workshop, centre, teacher, pages = listed
     before = texts(client, pages)
     revision = read_revision(app)
@@ -113,8 +117,10 @@ def test_any_change_to_what_a_listing_shows_is_shown_at_once(app, client, listed
         db.session.commit()
     assert read_revision(app) != revision
     after = texts(client, pages)
-    for page in ("/", "/classes", "/api/v1/workshops", f"/centres/{centre.slug}"):
+    class_page = f"/classes/{workshop.id}"
+    for page in ("/", "/classes", "/api/v1/workshops", f"/centres/{centre.slug}", class_page):
         expected = in_api if page.startswith("/api") else shown
+        expected = on_class_page if page == class_page else expected
         assert expected not in before[page]
         assert expected in after[page], page
 
@@ -152,16 +158,54 @@ def test_a_shared_template_may_not_ask_for_the_request_or_the_user(app):
                 templating.render_shared(template)
 
 
-def test_nothing_personal_is_kept(app, client, parent, make_workshop):
-    make_workshop(title="Tiny Strokes")
-    for page in PAGES:  # rendered (and kept) for the logged-in parent first
+def test_nothing_personal_is_kept(app, client, parent, make_workshop, make_baby):
+    workshop = make_workshop(title="Tiny Strokes")
+    make_baby(parent, name="Ada")
+    pages = (*PAGES, f"/classes/{workshop.id}")
+    for page in pages:  # rendered (and kept) for the logged-in parent first
         assert client.get(page).status_code == 200
+    assert "Ada" in client.get(f"/classes/{workshop.id}").get_data(as_text=True)
     with app.test_client() as stranger:
-        for page in PAGES:
+        for page in pages:
             text = stranger.get(page).get_data(as_text=True)
             assert "Tiny Strokes" in text
             assert "Pat Parent" not in text and "pat@example.org" not in text
-            assert "Log out" not in text
+            assert "Log out" not in text and "Ada" not in text
+            assert 'name="csrf_token"' not in text
+
+
+def test_a_kept_class_page_still_says_when_the_refund_cut_off_has_passed(
+    app, client, make_workshop, kept_long, monkeypatch
+):
+    """A class's details are kept, but its refund policy changes at the cut-off, which
+    is no session's start or end: that line is worked out for every visit."""
+    first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=30)
+    workshop = make_workshop(title="Tiny Strokes", starts_at=first, payment_mode="online",
+                             price=Decimal("60.00"))
+    clock = {"now": datetime.now(UTC)}
+    for module in (revision_cache, catalogue_revision, search):
+        monkeypatch.setattr(module, "utcnow", lambda: clock["now"])
+    monkeypatch.setattr(payment_terms, "utc_now", lambda: clock["now"])
+    page = client.get(f"/classes/{workshop.id}").get_data(as_text=True)
+    assert "Full refund if you cancel before" in page
+    cache = app.extensions["revision_cache.listings"]
+    hits = cache.hits
+    clock["now"] = first - timedelta(hours=23)  # a day's cut-off has passed; no session yet
+    page = client.get(f"/classes/{workshop.id}").get_data(as_text=True)
+    assert cache.hits == hits + 1
+    assert "No refund if you cancel: the cut-off for refunds" in page
+    assert "Tiny Strokes" in page and "8 places left" in page
+
+
+def test_a_class_page_is_not_found_once_it_is_a_draft(app, client, listed, kept_long):
+    """The kept details never stand in for the class: a class taken back to a draft, or
+    a centre hidden, is not found although its details were kept."""
+    workshop, centre, _, _ = listed
+    assert client.get(f"/classes/{workshop.id}").status_code == 200
+    with app.app_context():
+        db.session.get(Centre, centre.id).published = False
+        db.session.commit()
+    assert client.get(f"/classes/{workshop.id}").status_code == 404
 
 
 def test_a_class_leaves_the_listing_when_its_first_session_ends(app, client, make_workshop,

@@ -1,6 +1,6 @@
 """Finding classes: search, centres, instructors and topic pages.
 
-- search: search_workshops, scope_for, get_workshop, upcoming, list_centres,
+- search: search_workshops, scope_for, get_workshop, find_workshop, upcoming, list_centres,
   get_centre, get_instructor, offered_topics (the public catalogue's reads).
 - params: parse_search (the search form and API query, checked).
 - scope: Scope (where a search looks: point, radius, text, country, message).

@@ -399,15 +399,30 @@ def upcoming(
     return search_workshops(params, scope=plain_scope(params, country))
 
 
+def _shown(workshop: Workshop | None) -> Workshop:
+    """The workshop if it has a public page; drafts and unpublished centres are not found."""
+    if workshop is None or workshop.status == DRAFT or not workshop.centre.published:
+        raise NotFound("There is no class with that number.")
+    return workshop
+
+
+def find_workshop(workshop_id: int) -> Workshop:
+    """A workshop that has a public page, with its centre (one query): what a class
+    page needs beside its kept details (`get_workshop`)."""
+    if not 1 <= workshop_id <= MAX_ID:
+        raise NotFound("There is no class with that number.")
+    return _shown(db.session.scalar(
+        sa.select(Workshop).where(Workshop.id == workshop_id).options(joinedload(Workshop.centre))
+    ))
+
+
 def get_workshop(workshop_id: int) -> Listing:
     """A workshop's public page data; drafts and unpublished centres are not found."""
     if not 1 <= workshop_id <= MAX_ID:
         raise NotFound("There is no class with that number.")
-    workshop = db.session.scalar(
+    workshop = _shown(db.session.scalar(
         sa.select(Workshop).where(Workshop.id == workshop_id).options(*listing_options())
-    )
-    if workshop is None or workshop.status == DRAFT or not workshop.centre.published:
-        raise NotFound("There is no class with that number.")
+    ))
     return Listing(
         workshop=workshop,
         waitlist_count=waitlist_counts([workshop.id]).get(workshop.id, 0),

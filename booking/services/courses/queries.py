@@ -5,6 +5,7 @@ the private calendar feed. Nothing here writes.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -131,12 +132,44 @@ def _credit_options(
     return options
 
 
-def parent_makeups(parent_id: int, now: datetime | None = None) -> ParentMakeups:
-    """A parent's course sessions (with absences and doll days), credits and make-ups."""
+def _running(registration: Registration, now: datetime) -> bool:
+    workshop = registration.workshop
+    return (
+        registration.status == CONFIRMED
+        and workshop.status == PUBLISHED
+        and workshop.last_ends_at is not None
+        and workshop.last_ends_at > now
+    )
+
+
+def _sessions_of(workshop_ids: list[int]) -> dict[int, list[WorkshopSession]]:
+    """The sessions of those workshops, in order, by workshop id (one query)."""
+    found: dict[int, list[WorkshopSession]] = defaultdict(list)
+    if workshop_ids:
+        for session in db.session.scalars(
+            sa.select(WorkshopSession)
+            .where(WorkshopSession.workshop_id.in_(workshop_ids))
+            .order_by(WorkshopSession.workshop_id, WorkshopSession.number)
+        ):
+            found[session.workshop_id].append(session)
+    return found
+
+
+def parent_makeups(
+    parent_id: int,
+    now: datetime | None = None,
+    registrations: Iterable[Registration] | None = None,
+) -> ParentMakeups:
+    """A parent's course sessions (with absences and doll days), credits and make-ups.
+
+    `registrations`: the parent's registrations already loaded with their workshop,
+    centre and baby (the bookings page has them), among which the confirmed ones of
+    classes still running are taken; read here when not given.
+    """
     now = now or utc_now()
     result = ParentMakeups()
-    registrations = list(
-        db.session.scalars(
+    if registrations is None:
+        registrations = db.session.scalars(
             sa.select(Registration)
             .join(Workshop, Workshop.id == Registration.workshop_id)
             .where(
@@ -146,12 +179,14 @@ def parent_makeups(parent_id: int, now: datetime | None = None) -> ParentMakeups
                 Workshop.last_ends_at > now,
             )
             .options(
-                selectinload(Registration.workshop).selectinload(Workshop.sessions),
                 selectinload(Registration.workshop).selectinload(Workshop.centre),
                 selectinload(Registration.baby),
             )
         )
-    )
+    registrations = [
+        r for r in registrations if r.parent_id == parent_id and _running(r, now)
+    ]
+    sessions = _sessions_of(sorted({r.workshop_id for r in registrations}))
     absent = {
         (registration_id, session_id)
         for registration_id, session_id in db.session.execute(
@@ -176,7 +211,7 @@ def parent_makeups(parent_id: int, now: datetime | None = None) -> ParentMakeups
                 and s.starts_at > now
                 and (registration.id, s.id) in absent,
             )
-            for s in workshop.sessions
+            for s in sessions[workshop.id]
             if s.ends_at > now
         ]
     credits = db.session.execute(

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, lazyload
 
 from booking.calendar.data import (
     BabyData,
@@ -90,6 +90,7 @@ def _workshop_statement():
         .outerjoin(_Instructor, _Instructor.id == Workshop.instructor_id)
         .outerjoin(InstructorProfile, InstructorProfile.user_id == Workshop.instructor_id)
         .outerjoin(WorkshopSession, WorkshopSession.workshop_id == Workshop.id)
+        .options(lazyload(_Instructor.memberships))  # plain data needs no roles
     )
 
 
@@ -151,6 +152,7 @@ def bookings_where(*conditions) -> list[BookingData]:
         .join(Registration, Registration.workshop_id == Workshop.id)
         .outerjoin(_Parent, _Parent.id == Registration.parent_id)
         .outerjoin(Baby, Baby.id == Registration.baby_id)
+        .options(lazyload(_Parent.memberships))
         .where(*conditions)
         .order_by(Registration.id, WorkshopSession.number)
     ).all()

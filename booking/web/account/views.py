@@ -37,7 +37,9 @@ def render_bookings(status: int = 200, error: str | None = None):
                 current_user.id, (row.registration.id for row in bookings.upcoming)
             ),
             health=health_prompts(current_user.id),
-            makeups=parent_makeups(current_user.id),
+            makeups=parent_makeups(
+                current_user.id, registrations=(row.registration for row in bookings.upcoming)
+            ),
             form=ConfirmForm(formdata=None),
             error=error,
         ),

@@ -3,6 +3,7 @@
 from flask import render_template, request, url_for
 
 from booking.revision_cache import cached_listing
+from booking.services.booking.payment_terms import payment_words
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.geocode import country_from_languages
 from booking.services.catalogue.params import (
@@ -20,6 +21,9 @@ from booking.web.public.forms import SearchForm
 from booking.web.public.jsonld import centre_jsonld, instructor_jsonld
 
 HOME_LISTINGS = 6
+# Where templates/public/_class_details.html is cut into its three parts: no data can
+# print it, since `<` is escaped in HTML and in JSON.
+DETAILS_PART = "<!--part-->"
 PROFILE_LISTINGS = 20
 
 
@@ -98,11 +102,24 @@ def classes():
     )
 
 
+def _class_details(workshop_id: int) -> dict:
+    listing = catalogue.get_workshop(workshop_id)
+    return {"listing": listing, "how_paid": payment_words(listing.workshop).how_paid,
+            "PART": shared_html(DETAILS_PART)}
+
+
 @bp.route("/classes/<int:workshop_id>")
 def workshop_detail(workshop_id: int):
-    """A class: sessions in the centre's time, centre, instructor, places and booking."""
-    listing = catalogue.get_workshop(workshop_id)
-    return render_template("public/workshop.html", listing=listing, workshop=listing.workshop)
+    """A class: sessions in the centre's time, centre, instructor, places and booking.
+    What every visitor sees alike (templates/public/_class_details.html) is kept by the
+    catalogue's revision; the price bar, the refund policy (it changes at the cut-off)
+    and the booking panel are the visitor's own and rendered each time."""
+    workshop = catalogue.find_workshop(workshop_id)
+    head, facts, about = _kept_html(
+        "class", workshop_id, "public/_class_details.html", lambda: _class_details(workshop_id)
+    ).split(DETAILS_PART)
+    return render_template("public/workshop.html", workshop=workshop,
+                           details={"head": head, "facts": facts, "about": about})
 
 
 @bp.route("/centres")
