@@ -138,11 +138,16 @@ def renew() -> None:
         conn.info[_MARK] = True
 
 
+_CURRENT = sa.select(CatalogueRevision.__table__.c.value).where(
+    CatalogueRevision.__table__.c.id == REVISION_ROW
+)
+
+
 def current() -> int:
     """The catalogue's revision as this session's transaction sees it."""
-    return db.session.scalar(
-        sa.select(CatalogueRevision.value).where(CatalogueRevision.id == REVISION_ROW)
-    ) or 0
+    # A Core statement on the session's connection: the same transaction, without the
+    # ORM's work for a single value (read on every listing page).
+    return db.session.connection().scalar(_CURRENT) or 0
 
 
 class _NextChange:

@@ -1,5 +1,6 @@
 """Rendered text kept by the revision of the data it shows, in each process: calendar
-feeds by their ETag, and listings by the catalogue's revision (`cached_listing`).
+feeds by their ETag, listings by the catalogue's revision (`cached_listing`), and the
+search form by its query (`form_cache`).
 
 A calendar feed is a pure function of its strong ETag: the ETag is a digest of every
 value the feed shows (computed by one aggregate query, `calendar.feeds.feed_version`),
@@ -27,6 +28,7 @@ from booking.models.base import utcnow
 
 FEED_CACHE_BYTES = 16 * 1024 * 1024
 LISTING_CACHE_BYTES = 16 * 1024 * 1024
+FORM_CACHE_BYTES = 2 * 1024 * 1024
 
 
 class RevisionCache:
@@ -97,6 +99,12 @@ def feed_cache() -> RevisionCache:
 def listing_cache() -> RevisionCache:
     """This app's cache of rendered listings (`cached_listing`)."""
     return _app_cache("revision_cache.listings", LISTING_CACHE_BYTES)
+
+
+def form_cache() -> RevisionCache:
+    """This app's cache of rendered search forms: each is a function of the address's
+    query alone (no data, no visitor), so it is kept by that query with no revision."""
+    return _app_cache("revision_cache.forms", FORM_CACHE_BYTES)
 
 
 def _quarter_hour(now: datetime) -> int:

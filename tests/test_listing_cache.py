@@ -337,3 +337,28 @@ def test_a_write_that_changes_no_listing_leaves_the_revision(app, client, listed
         db.session.execute(sa.update(Workshop).where(Workshop.id == -1).values(title="None"))
         db.session.commit()
     assert read_revision(app) == revision
+
+
+def _search_form(page: str) -> str:
+    return page[page.index('<form class="search-form"'):page.index("</form>")]
+
+
+def test_the_search_form_is_kept_by_its_query(app, client, make_workshop):
+    """The search form is rendered from the address's query alone: the same query is
+    answered from the form cache, any other gets its own form, a refused one is not kept."""
+    make_workshop(title="Tiny Strokes")
+    first = client.get("/classes?q=Tiny&age_weeks=10").get_data(as_text=True)
+    cache = app.extensions["revision_cache.forms"]
+    hits = cache.hits
+    again = client.get("/classes?q=Tiny&age_weeks=10").get_data(as_text=True)
+    assert cache.hits == hits + 1
+    assert _search_form(again) == _search_form(first)
+    assert 'value="Tiny"' in _search_form(first) and "(1 on)" in _search_form(first)
+    other = _search_form(client.get("/classes?q=Strokes").get_data(as_text=True))
+    assert 'value="Strokes"' in other and 'value="Tiny"' not in other and "on)" not in other
+    kept = cache.size
+    refused = client.get("/classes?q=Tiny&age_weeks=many")
+    assert refused.status_code == 400
+    form = _search_form(refused.get_data(as_text=True))
+    assert 'aria-invalid="true"' in form and 'value="Tiny"' in form
+    assert cache.size == kept

@@ -2,7 +2,7 @@
 
 from flask import render_template, request, url_for
 
-from booking.revision_cache import cached_listing
+from booking.revision_cache import cached_listing, form_cache
 from booking.services.booking.payment_terms import payment_words
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.geocode import country_from_languages
@@ -75,10 +75,23 @@ def classes():
         params = parse_search(request.args)
     except InvalidQuery as exc:
         put_domain_error(form, exc)
-        return render_template("public/classes.html", form=form, errors=exc.fields), 400
+        search_form_html = shared_html(render_shared(
+            "public/_search_form.html", form=form, args=request.args, errors=exc.fields,
+            place_row=bool(form.lat.data or form.lon.data),
+        ))
+        return render_template("public/classes.html", form=form, errors=exc.fields,
+                               search_form_html=search_form_html), 400
     scope = catalogue.scope_for(params, _languages(), may_ask=may_look_up_place)
     if not form.radius_km.data:  # show the distance used, or used once a place is given
         form.radius_km.data = f"{scope.radius_km or DEFAULT_RADIUS_KM:g}"
+    place_row = bool(form.lat.data or form.lon.data or params.near or scope.place)
+    # The form is built from the query alone, with the distance shown and whether a
+    # place is searched: those three are all it is rendered from.
+    search_form_html = shared_html(form_cache().get_or_render(
+        (request.query_string, form.radius_km.data, place_row),
+        lambda: render_shared("public/_search_form.html", form=form, args=request.args,
+                              errors={}, place_row=place_row),
+    ))
     results_html = _kept_html(
         "classes", (repr(params), repr(scope)), "public/_results.html",
         lambda: {"result": catalogue.search_workshops(params, scope=scope)},
@@ -94,6 +107,7 @@ def classes():
         form=form,
         errors={},
         params=params,
+        search_form_html=search_form_html,
         results_html=results_html,
         place=scope.place,
         place_message=scope.message,
