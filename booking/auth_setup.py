@@ -4,6 +4,7 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from booking.extensions import db, login_manager
 from booking.models import User
@@ -24,7 +25,8 @@ def load_user(identity: str) -> User | None:
     user_id, _, version = identity.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # With its memberships in the same query: every page's menu asks for the roles.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.memberships)])
     if user is None or user.deleted_at is not None or user.session_version != int(version):
         return None
     return user
