@@ -195,6 +195,12 @@ class ParentBookings:
         """The parent has never booked."""
         return not (self.upcoming or self.waiting or self.past or self.cancelled)
 
+    @property
+    def registrations(self) -> list[Registration]:
+        """Every registration of the parent, loaded with its workshop, centre and baby."""
+        rows = (*self.upcoming, *self.waiting, *self.past, *self.cancelled)
+        return [row.registration for row in rows]
+
 
 def _has_started(workshop: Workshop, now: datetime) -> bool:
     return workshop.first_starts_at is not None and workshop.first_starts_at <= now

@@ -14,6 +14,7 @@ before the parent has agreed for it. Saving or confirming confirms the booking i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -440,28 +441,55 @@ def forget_answers(parent_id: int, baby_id: int) -> None:
         )
 
 
-def health_prompts(parent_id: int, now: datetime | None = None) -> dict[int, str]:
+@dataclass(frozen=True)
+class _Live:
+    id: int
+    baby_id: int
+    health_confirmed_at: datetime | None
+    health_revision: int | None
+    centre_id: int
+
+
+def health_prompts(
+    parent_id: int,
+    now: datetime | None = None,
+    registrations: Iterable[Registration] | None = None,
+) -> dict[int, str]:
     """What each of the parent's live bookings in classes still to come needs before
     its class (TO_ANSWER, TO_UPDATE or TO_CONFIRM), by registration id; bookings with
-    nothing to do are left out. A fixed number of queries, however many bookings."""
+    nothing to do are left out. A fixed number of queries, however many bookings.
+
+    `registrations`: all of the parent's registrations, already loaded with their
+    workshops (the bookings page has them); read here when not given."""
     now = now or utcnow()
-    rows = db.session.execute(
-        sa.select(
-            Registration.id,
-            Registration.baby_id,
-            Registration.health_confirmed_at,
-            Registration.health_revision,
-            Workshop.centre_id,
-        )
-        .join(Workshop, Workshop.id == Registration.workshop_id)
-        .where(
-            Registration.parent_id == parent_id,
-            Registration.status.in_(ACTIVE),
-            Registration.baby_id.is_not(None),
-            _still_to_come(now),
-        )
-        .order_by(Registration.id)
-    ).all()
+    if registrations is None:
+        rows = [_Live(*row) for row in db.session.execute(
+            sa.select(
+                Registration.id,
+                Registration.baby_id,
+                Registration.health_confirmed_at,
+                Registration.health_revision,
+                Workshop.centre_id,
+            )
+            .join(Workshop, Workshop.id == Registration.workshop_id)
+            .where(
+                Registration.parent_id == parent_id,
+                Registration.status.in_(ACTIVE),
+                Registration.baby_id.is_not(None),
+                _still_to_come(now),
+            )
+        )]
+    else:
+        rows = [
+            _Live(r.id, r.baby_id, r.health_confirmed_at, r.health_revision,
+                  r.workshop.centre_id)
+            for r in registrations
+            if r.parent_id == parent_id
+            and r.status in ACTIVE
+            and r.baby_id is not None
+            and (r.workshop.last_ends_at is None or r.workshop.last_ends_at > now)
+        ]
+    rows.sort(key=lambda r: r.id)
     records = records_of(r.baby_id for r in rows)
     forms = current_forms(r.centre_id for r in rows)
     consents = {
