@@ -128,10 +128,13 @@ def workshop_detail(workshop_id: int):
     What every visitor sees alike (templates/public/_class_details.html) is kept by the
     catalogue's revision; the price bar, the refund policy (it changes at the cut-off)
     and the booking panel are the visitor's own and rendered each time."""
-    workshop = catalogue.find_workshop(workshop_id)
+    # The details first: kept text must be read (or rendered) from data no older than
+    # the revision it is kept under, which is read first (a workshop already loaded in
+    # this session would not be read again).
     head, facts, about = _kept_html(
         "class", workshop_id, "public/_class_details.html", lambda: _class_details(workshop_id)
     ).split(DETAILS_PART)
+    workshop = catalogue.find_workshop(workshop_id)
     return render_template("public/workshop.html", workshop=workshop,
                            details={"head": head, "facts": facts, "about": about})
 
