@@ -111,26 +111,29 @@ def database_pids(kind: str) -> list[int]:
 
 
 def cpu_by_process(pids: list[int]) -> dict[tuple[int, int], float]:
-    """User and system CPU each process has used so far, by (pid, start time): a pid
-    used again by a new process is another process."""
+    """User and system CPU each process has used so far, its own and that of its
+    children that ended and were waited for, by (pid, start time): a pid used again by
+    a new process is another process."""
     spent = {}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
-            # utime, stime, starttime (fields 14, 15 and 22 of proc(5))
-            spent[(pid, int(fields[19]))] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            # utime, stime, cutime, cstime, starttime: fields 14-17 and 22 of proc(5)
+            cpu = sum(int(f) for f in fields[11:15]) / CLOCK_TICKS
+            spent[(pid, int(fields[19]))] = cpu
         except (OSError, IndexError, ValueError):
             pass
     return spent
 
 
-def cpu_spent(before: dict, after: dict) -> tuple[float, bool]:
-    """CPU used between two readings, and whether it is complete: a process that
-    started in between counts whole (a worker replaced, a database backend); one that
-    ended in between took its CPU with it, so the sum is then only a lower bound."""
-    spent = sum(cpu - before.get(key, 0.0) for key, cpu in after.items())
-    return spent, all(key in after for key in before)
+def cpu_spent(before: dict, after: dict) -> float:
+    """CPU used between two readings of a process tree (a gunicorn master and its
+    workers; the PostgreSQL postmaster and its backends). A process that started in
+    between counts whole; one that ended in between was waited for by its parent, whose
+    children's CPU now holds its whole life, so what it had used before the first
+    reading is taken off again."""
+    return sum(after.values()) - sum(before.values())
 
 
 class Server:
@@ -203,11 +206,10 @@ def wrk(url: str, duration: int, headers=(), script: str | None = None, env=None
     cpu_before = cpu_by_process(pids())
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
     result = parse_wrk(out)
-    spent, complete = cpu_spent(cpu_before, cpu_by_process(pids()))
+    spent = cpu_spent(cpu_before, cpu_by_process(pids()))
     result["cpu_ms"] = (
         spent * 1000 / result["requests"] if cpu_of and result["requests"] else float("nan")
     )
-    result["cpu_complete"] = complete
     return result
 
 
@@ -478,16 +480,10 @@ def print_table(kind: str, scale: int, results: dict) -> None:
     print(f"bare Flask server CPU per request: {bare_cpu:.2f} ms")
     print(f"{'target':<30}{'req/s':>8}{'ratio':>7}{'p50 ms':>9}{'p99 ms':>9}"
           f"{'non-2xx/3xx':>12}{'timeouts':>9}{'CPU ms/req':>11}")
-    partial = False
     for name in targets(results):
         r = results[name]
-        mark = "" if r.get("cpu_complete", True) else "+"
-        partial = partial or bool(mark)
         print(f"{name:<30}{r['rps']:>8.0f}{r['rps'] / bare:>7.2f}{r['p50']:>9.1f}"
-              f"{r['p99']:>9.1f}{r['bad']:>12}{r['timeouts']:>9}{r['cpu_ms']:>10.2f}{mark:1}")
-    if partial:
-        print("+ a process ended while this target was measured and took its CPU with it: "
-              "at least this much")
+              f"{r['p99']:>9.1f}{r['bad']:>12}{r['timeouts']:>9}{r['cpu_ms']:>11.2f}")
     booking = results["booking (POST)"]
     print(f"booking: {booking['requests']} POSTs, {booking['written']} new registrations "
           "(the rest were repeats of a booking already made)")
