@@ -197,13 +197,19 @@ def test_a_kept_class_page_still_says_when_the_refund_cut_off_has_passed(
     assert "Tiny Strokes" in page and "8 places left" in page
 
 
-def test_a_class_page_is_not_found_once_it_is_a_draft(app, client, listed, kept_long):
+@pytest.mark.parametrize("hide", ["draft", "centre"])
+def test_a_hidden_class_page_is_not_found_though_its_details_were_kept(
+    app, client, listed, kept_long, hide
+):
     """The kept details never stand in for the class: a class taken back to a draft, or
-    a centre hidden, is not found although its details were kept."""
+    one whose centre is hidden, is not found although its details were kept."""
     workshop, centre, _, _ = listed
     assert client.get(f"/classes/{workshop.id}").status_code == 200
     with app.app_context():
-        db.session.get(Centre, centre.id).published = False
+        if hide == "draft":
+            db.session.get(Workshop, workshop.id).status = "draft"
+        else:
+            db.session.get(Centre, centre.id).published = False
         db.session.commit()
     assert client.get(f"/classes/{workshop.id}").status_code == 404
 
