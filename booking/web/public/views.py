@@ -64,6 +64,20 @@ def index():
     )
 
 
+def _search_form_html(form: SearchForm, *, errors: dict, place_row: bool):
+    """The search form of /classes. It is built from the query alone, so with the
+    distance shown and whether a place is searched that is all it is rendered from: kept
+    by those, unless the search was refused (its errors are shown on the form)."""
+    def render():
+        return render_shared("public/_search_form.html", form=form, args=request.args,
+                             errors=errors, place_row=place_row)
+
+    if errors:
+        return shared_html(render())
+    key = (request.query_string, form.radius_km.data, place_row)
+    return shared_html(form_cache().get_or_render(key, render))
+
+
 @bp.route("/classes")
 def classes():
     """Search classes by text or place, age, dates, distance, centre, instructor, topic
@@ -75,23 +89,18 @@ def classes():
         params = parse_search(request.args)
     except InvalidQuery as exc:
         put_domain_error(form, exc)
-        search_form_html = shared_html(render_shared(
-            "public/_search_form.html", form=form, args=request.args, errors=exc.fields,
-            place_row=bool(form.lat.data or form.lon.data),
-        ))
+        search_form_html = _search_form_html(
+            form, errors=exc.fields, place_row=bool(form.lat.data or form.lon.data)
+        )
         return render_template("public/classes.html", form=form, errors=exc.fields,
                                search_form_html=search_form_html), 400
     scope = catalogue.scope_for(params, _languages(), may_ask=may_look_up_place)
     if not form.radius_km.data:  # show the distance used, or used once a place is given
         form.radius_km.data = f"{scope.radius_km or DEFAULT_RADIUS_KM:g}"
-    place_row = bool(form.lat.data or form.lon.data or params.near or scope.place)
-    # The form is built from the query alone, with the distance shown and whether a
-    # place is searched: those three are all it is rendered from.
-    search_form_html = shared_html(form_cache().get_or_render(
-        (request.query_string, form.radius_km.data, place_row),
-        lambda: render_shared("public/_search_form.html", form=form, args=request.args,
-                              errors={}, place_row=place_row),
-    ))
+    search_form_html = _search_form_html(
+        form, errors={}, place_row=bool(form.lat.data or form.lon.data or params.near
+                                        or scope.place)
+    )
     results_html = _kept_html(
         "classes", (repr(params), repr(scope)), "public/_results.html",
         lambda: {"result": catalogue.search_workshops(params, scope=scope)},
