@@ -9,7 +9,8 @@ the workers' memory, and how the cost per request grows with ten times the data.
 Every public page is measured twice: as shipped (anonymous requests served from the
 few-second page cache) and by a second product server with the cache off ("uncached"),
 which is what every logged-in visitor pays (listings still kept by the catalogue's
-revision); a third with that off too renders the listing pages afresh ("afresh").
+revision); a third with that off too renders the listing pages and the 50-class
+instructor feed afresh ("afresh").
 Booking is checked
 against the database: the table says how many registrations the POSTs created.
 """
@@ -450,6 +451,10 @@ def run_config(kind: str, scale: int, duration: int, tmp: str) -> dict:
                  ()),
             ]:
                 results[name] = measure(uncached if "feed" in name else product, path, headers)
+            # The same feed with nothing kept: rendered from the database on every request,
+            # as after each change to it (the row above is mostly served by its ETag).
+            results["instructor feed afresh"] = measure(
+                afresh, f"/feeds/instructors/{info['big_instructor']}.ics", ())
             for name, path, headers in pages:
                 results[f"{name} uncached"] = measure(uncached, path, headers)
             for name, path, headers in pages:

@@ -8,7 +8,8 @@ which is why a client holding it may be answered 304. So the text rendered for a
 ETag can be served again to anyone who asks while the ETag is unchanged, logged in or
 not, without a time limit: the first change to anything the feed shows gives a new
 ETag, and so a new render. Unlike the page cache this is on whatever
-`PAGE_CACHE_SECONDS` says.
+`PAGE_CACHE_SECONDS` says; `LISTING_CACHE_SECONDS=0` turns it off with the listings
+(`kept_feed`), so that every feed is rendered afresh.
 
 Each process keeps at most `max_bytes` characters of text, least recently used first
 out. Two requests missing at once both render (the same text); nothing waits on a lock
@@ -105,6 +106,14 @@ def form_cache() -> RevisionCache:
     """This app's cache of rendered search forms: each is a function of the address's
     query alone (no data, no visitor), so it is kept by that query with no revision."""
     return _app_cache("revision_cache.forms", FORM_CACHE_BYTES)
+
+
+def kept_feed(etag: str, render: Callable[[], str], still_current: Callable[[], bool]) -> str:
+    """A feed's text, kept by its ETag (`feed_cache`), or rendered each time when
+    LISTING_CACHE_SECONDS is 0 (nothing rendered from the catalogue is kept then)."""
+    if current_app.config.get("LISTING_CACHE_SECONDS", 0) <= 0:
+        return render()
+    return feed_cache().get_or_render(etag, render, still_current=still_current)
 
 
 def _quarter_hour(now: datetime) -> int:

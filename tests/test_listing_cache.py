@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking import catalogue_revision, revision_cache, templating
+from booking.calendar import feeds
 from booking.extensions import db
 from booking.models import Centre, InstructorProfile, User, Workshop, WorkshopSession
 from booking.models.workshop import workshop_topic
@@ -260,6 +261,23 @@ def test_listing_cache_seconds_zero_renders_every_time(app, client, make_worksho
     app.config["LISTING_CACHE_SECONDS"] = 0
     client.get("/classes")
     assert "revision_cache.listings" not in app.extensions
+
+
+def test_listing_cache_seconds_zero_renders_every_feed_afresh(app, client, make_centre,
+                                                              make_workshop, monkeypatch):
+    centre = make_centre(slug="hub")
+    make_workshop(centre, title="Tiny Strokes")
+    app.config["LISTING_CACHE_SECONDS"] = 0
+    renders = []
+    render_feed = feeds.render_feed
+    monkeypatch.setattr(feeds, "render_feed", lambda source: renders.append(1) or render_feed(
+        source))
+    path = "/feeds/centres/hub.ics"
+    first, second = client.get(path), client.get(path)
+    assert first.data == second.data and b"Tiny Strokes" in first.data
+    assert first.headers["ETag"] == second.headers["ETag"]
+    assert len(renders) == 2
+    assert "revision_cache.feeds" not in app.extensions
 
 
 def test_the_revision_survives_its_row_being_deleted(app, listed):

@@ -26,8 +26,9 @@ from sqlalchemy.orm import contains_eager
 
 from booking.calendar.build import (
     base_url,
+    calendar_host,
+    event_text,
     new_calendar,
-    session_event,
     session_summary,
     session_uid,
     to_text,
@@ -50,6 +51,7 @@ from booking.models.workshop import CANCELLED, PUBLISHED
 PAST_DAYS = 30
 FORMAT_VERSION = "1"
 VISIBLE = (PUBLISHED, CANCELLED)
+END_CALENDAR = "END:VCALENDAR\r\n"
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,8 @@ def render_feed(source: FeedSource) -> str:
     cal = new_calendar(source.name, source.description, feed=True)
     if source.timezone:
         cal.add("x-wr-timezone", source.timezone)
+    host = calendar_host()
+    events = []
     for session in sessions:
         workshop = session.workshop
         total = totals.get(workshop.id, 1)
@@ -331,13 +335,13 @@ def render_feed(source: FeedSource) -> str:
         # A session the parent said they will miss is cancelled for them; the
         # extra SEQUENCE step makes calendar apps take the change.
         missed = session.id in absent and summary is not None and not extra
-        cal.add_component(
-            session_event(
+        events.append(
+            event_text(
                 session,
                 workshop,
                 workshop.centre,
                 total=total,
-                uid=session_uid(session.id),
+                uid=session_uid(session.id, host),
                 sequence=session.revision + (1 if missed else 0),
                 stamp=session.updated_at,
                 summary=summary,
@@ -345,7 +349,10 @@ def render_feed(source: FeedSource) -> str:
                 cancelled=missed,
             )
         )
-    return to_text(cal)
+    # The calendar's own lines come from the library; its events, written the same way
+    # (`event_text`), go where it would put them: after its properties, before its end.
+    head, end = to_text(cal).rsplit(END_CALENDAR, 1)
+    return head + "".join(events) + END_CALENDAR + end
 
 
 def _absences_and_makeups(parent_id: int) -> tuple[set[int], dict[int, list[str]]]:

@@ -11,7 +11,7 @@ from booking.calendar.links import google_subscribe_url
 from booking.extensions import db
 from booking.models import Registration
 from booking.models.registration import CONFIRMED
-from booking.revision_cache import feed_cache
+from booking.revision_cache import kept_feed
 from booking.services.accounts import feed_tokens
 from booking.services.notices.invites import invite_for_registration
 from booking.web.feeds.blueprint import bp
@@ -32,7 +32,7 @@ def _serve(source: feeds.FeedSource | None):
     # The feed is a function of its ETag: rendered once per change, whoever asks.
     return feed_response(
         version,
-        lambda: feed_cache().get_or_render(
+        lambda: kept_feed(
             version.etag,
             lambda: feeds.render_feed(source),
             still_current=lambda: feeds.feed_version(source).etag == version.etag,

@@ -1,0 +1,100 @@
+"""A feed's events are written without building icalendar components (`event_text`):
+the bytes must be exactly what the library writes for the same event, whatever the text
+(escapes, folding across multi-byte characters, a backslash at a fold)."""
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import icalendar
+import pytest
+from icalendar.parser import Contentline
+
+from booking.calendar import feeds
+from booking.calendar.build import escape_text, event_text, fold_line, session_event
+from booking.models.workshop import CANCELLED, PUBLISHED
+
+START = datetime(2027, 3, 28, 0, 30, 5, 123456, tzinfo=UTC)
+
+LONG = "x" * 72
+TEXTS = [
+    "Baby massage",
+    "",
+    "Commas, semicolons; and a back\\slash",
+    "Line one\nline two\r\nline three\rline four and \\N literal",
+    LONG + "\\tail",  # a backslash just before the 75th octet moves to the next line
+    LONG + "a\\b",
+    LONG + "^^caret" * 9,
+    "Zoë's café, Ångström Straße " * 6,
+    "おやすみ赤ちゃん " * 12,  # three octets each: folds between characters
+    "🙂 baby 👶 " * 15,  # four octets each
+    "x" * 73 + "é" + "y" * 80,  # a two-octet character across the fold
+    "a" * 300,
+]
+
+
+def _objects(text: str, *, cancelled_session=False, status=PUBLISHED, room="", course=True):
+    centre = SimpleNamespace(name=f"Centre {text}"[:120], full_address=f"1 Road, {text}"[:200])
+    workshop = SimpleNamespace(
+        id=42, title=text or "Untitled", status=status, is_course=course,
+        what_to_bring=text,
+    )
+    session = SimpleNamespace(
+        id=7, number=2, is_cancelled=cancelled_session, room=room, plan_title=text[:90],
+        starts_at=START, ends_at=START + timedelta(hours=1),
+        updated_at=START - timedelta(days=3),
+    )
+    return session, workshop, centre
+
+
+def _both(session, workshop, centre, **kwargs) -> tuple[str, str]:
+    kwargs = {"total": 5, "uid": "session-7@example.org", "sequence": 3,
+              "stamp": START - timedelta(days=1), **kwargs}
+    fast = event_text(session, workshop, centre, **kwargs)
+    library = session_event(session, workshop, centre, **kwargs).to_ical().decode("utf-8")
+    return fast, library
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_event_text_is_what_the_library_writes(app, text):
+    with app.app_context():
+        for options in (
+            {},
+            {"cancelled_session": True, "room": text},
+            {"status": CANCELLED, "course": False},
+        ):
+            session, workshop, centre = _objects(text, **options)
+            for extra in (None, [text, "3 booked of 12 places."]):
+                fast, library = _both(session, workshop, centre, summary=text or None,
+                                      extra=extra)
+                assert fast == library
+                assert fast.startswith("BEGIN:VEVENT\r\n")
+                assert fast.endswith("END:VEVENT\r\n")
+            fast, library = _both(session, workshop, centre, cancelled=True)
+            assert fast == library
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_escape_and_fold_match_the_library(text):
+    assert escape_text(text) == icalendar.vText(text).to_ical().decode("utf-8")
+    line = f"DESCRIPTION:{escape_text(text)}"
+    assert fold_line(line) == Contentline(line).to_ical().decode("utf-8")
+    for physical in fold_line(line).split("\r\n"):
+        assert len(physical.encode("utf-8")) <= 75
+
+
+def test_a_feed_is_the_same_bytes_as_one_built_from_components(app, monkeypatch, make_centre,
+                                                                make_workshop):
+    centre = make_centre(name="Zoë's; place, with commas")
+    make_workshop(centre, title="Baby massage " + "long title " * 8,
+                  what_to_bring="A towel, oil; and a \\ blanket")
+    with app.test_request_context():
+        source = feeds.centre_feed(centre.slug)
+        fast = feeds.render_feed(source)
+        monkeypatch.setattr(
+            feeds, "event_text",
+            lambda *args, **kwargs: session_event(*args, **kwargs).to_ical().decode("utf-8"),
+        )
+        assert feeds.render_feed(source) == fast
+    assert fast.count("BEGIN:VEVENT") >= 1
+    parsed = icalendar.Calendar.from_ical(fast)
+    assert [e["summary"] for e in parsed.walk("VEVENT")][0].startswith("Baby massage long")
