@@ -7,6 +7,7 @@ workshops and centres are read by attribute only: invites pass the plain data of
 icalendar library escapes TEXT values and folds lines at 75 octets on `to_ical()`.
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -183,8 +184,8 @@ def event_text(
         summary=summary, extra=extra, cancelled=cancelled,
     ):
         if isinstance(value, datetime):
-            text = (f"{value.year:04}{value.month:02}{value.day:02}"
-                    f"T{value.hour:02}{value.minute:02}{value.second:02}Z")
+            text = UTC_FORMAT % (value.year, value.month, value.day,  # UTC (`_utc`)
+                                 value.hour, value.minute, value.second)
         elif isinstance(value, int) or name == "URL":
             text = str(value)  # INTEGER and URI values are written as they are
         else:
@@ -194,9 +195,15 @@ def event_text(
     return "\r\n".join(lines)
 
 
+UTC_FORMAT = "%04d%02d%02dT%02d%02d%02dZ"  # a date-time in UTC, to the second
+_SPECIAL = re.compile(r"[\\;,\r\n]")
+
+
 def escape_text(text: str) -> str:
     """A TEXT value escaped as RFC 5545 3.3.11 says, exactly as icalendar escapes it
     (a newline in any form becomes \\n; backslash, semicolon and comma are escaped)."""
+    if not _SPECIAL.search(text):
+        return text
     return (
         text.replace("\\N", "\n")
         .replace("\\", "\\\\")

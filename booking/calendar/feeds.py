@@ -20,9 +20,9 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager
 
 from booking.calendar.build import (
     base_url,
@@ -33,6 +33,7 @@ from booking.calendar.build import (
     session_uid,
     to_text,
 )
+from booking.calendar.data import SessionData
 from booking.extensions import db
 from booking.models import (
     Absence,
@@ -45,8 +46,9 @@ from booking.models import (
     Workshop,
 )
 from booking.models import WorkshopSession as Session
+from booking.models.centre import one_line_address
 from booking.models.registration import CONFIRMED
-from booking.models.workshop import CANCELLED, PUBLISHED
+from booking.models.workshop import CANCELLED, KIND_COURSE, PUBLISHED
 
 PAST_DAYS = 30
 FORMAT_VERSION = "1"
@@ -260,17 +262,68 @@ def _fingerprint(value) -> str:
     return "" if value is None else str(value)
 
 
-def _sessions(source: FeedSource) -> list[Session]:
-    return list(
-        db.session.scalars(
-            sa.select(Session)
-            .join(Session.workshop)
-            .join(Workshop.centre)
-            .where(*_where(source))
-            .options(contains_eager(Session.workshop).contains_eager(Workshop.centre))
-            .order_by(Session.starts_at, Session.id)
+class FeedWorkshop(NamedTuple):
+    """What a feed's events show of a workshop (read by attribute, as a Workshop is)."""
+
+    id: int
+    instructor_id: int | None
+    title: str
+    status: str
+    is_course: bool
+    what_to_bring: str
+    confirmed_count: int
+    capacity: int
+
+
+class FeedCentre(NamedTuple):
+    """What a feed's events show of a centre."""
+
+    name: str
+    full_address: str
+
+
+class FeedEvent(NamedTuple):
+    """One session of a feed with its workshop and centre (shared by its sessions)."""
+
+    session: SessionData
+    workshop: FeedWorkshop
+    centre: FeedCentre
+
+
+def _sessions(source: FeedSource) -> list[FeedEvent]:
+    """The feed's sessions in order, as plain rows: exactly the columns its events are
+    written from, without building ORM objects (a feed has hundreds of sessions)."""
+    rows = db.session.execute(
+        sa.select(
+            Session.id, Session.workshop_id, Session.number, Session.starts_at,
+            Session.ends_at, Session.room, Session.status, Session.revision,
+            Session.updated_at, Session.plan_title,
+            Workshop.instructor_id, Workshop.title, Workshop.status, Workshop.kind,
+            Workshop.what_to_bring, Workshop.confirmed_count, Workshop.capacity,
+            Centre.id, Centre.name, Centre.address, Centre.town, Centre.postcode,
         )
+        .select_from(Session)
+        .join(Workshop, Session.workshop_id == Workshop.id)
+        .join(Centre, Workshop.centre_id == Centre.id)
+        .where(*_where(source))
+        .order_by(Session.starts_at, Session.id)
     )
+    workshops: dict[int, FeedWorkshop] = {}
+    centres: dict[int, FeedCentre] = {}
+    events = []
+    for row in rows:
+        workshop_id, centre_id = row[1], row[17]
+        workshop = workshops.get(workshop_id)
+        if workshop is None:
+            workshop = workshops[workshop_id] = FeedWorkshop(
+                workshop_id, row[10], row[11], row[12], row[13] == KIND_COURSE, row[14],
+                row[15], row[16],
+            )
+        centre = centres.get(centre_id)
+        if centre is None:
+            centre = centres[centre_id] = FeedCentre(row[18], one_line_address(*row[19:22]))
+        events.append(FeedEvent(SessionData(*row[:10]), workshop, centre))
+    return events
 
 
 def _session_totals(workshop_ids: set[int]) -> dict[int, int]:
@@ -306,7 +359,7 @@ def _baby_names(parent_id: int, workshop_ids: set[int]) -> dict[int, list[str]]:
 def render_feed(source: FeedSource) -> str:
     """The feed as iCalendar text: one VEVENT per session, cancelled ones included."""
     sessions = _sessions(source)
-    workshop_ids = {s.workshop_id for s in sessions}
+    workshop_ids = {event.workshop.id for event in sessions}
     totals = _session_totals(workshop_ids)
     babies: dict[int, list[str]] = {}
     absent: set[int] = set()
@@ -319,8 +372,7 @@ def render_feed(source: FeedSource) -> str:
         cal.add("x-wr-timezone", source.timezone)
     host = calendar_host()
     events = []
-    for session in sessions:
-        workshop = session.workshop
+    for session, workshop, centre in sessions:
         total = totals.get(workshop.id, 1)
         summary = None
         extra: list[str] = []
@@ -339,7 +391,7 @@ def render_feed(source: FeedSource) -> str:
             event_text(
                 session,
                 workshop,
-                workshop.centre,
+                centre,
                 total=total,
                 uid=session_uid(session.id, host),
                 sequence=session.revision + (1 if missed else 0),

@@ -9,6 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from booking.models.base import Base, UTCDateTime, utcnow
 
 
+def one_line_address(*parts: str | None) -> str:
+    """A centre's address, town and postcode on one line (`Centre.full_address`)."""
+    return ", ".join(p for p in parts if p)
+
+
 class Centre(Base):
     """A children's centre, family hub, clinic or studio that runs classes."""
 
@@ -58,8 +63,7 @@ class Centre(Base):
     @property
     def full_address(self) -> str:
         """Address, town and postcode on one line."""
-        parts = [self.address, self.town, self.postcode]
-        return ", ".join(p for p in parts if p)
+        return one_line_address(self.address, self.town, self.postcode)
 
     @property
     def allowed_embed_origins(self) -> list[str]:
