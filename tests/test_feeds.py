@@ -314,3 +314,78 @@ def test_booking_invite_download(app, client, auth, make_user, make_workshop, ma
     assert len(events) == 3
     assert client.get("/account/bookings/999999/invite.ics").status_code == 404
     assert stranger.id != parent.id
+
+
+def test_private_instructor_feed_follows_what_they_teach(
+    app, client, auth, make_centre, make_user, make_workshop
+):
+    """A class given to an instructor joins their private feed at once (a new ETag), and
+    one they no longer teach, or all of them once they stop being an instructor, leave it."""
+    from booking.models import Membership
+
+    centre = make_centre()
+    teacher = make_user(email="mo@example.org", role="instructor", centre=centre)
+    first_class = make_workshop(centre=centre, instructor=teacher, sessions=1, title="Calm baby")
+    other = make_user(role="instructor", centre=centre)
+    second_class = make_workshop(centre=centre, instructor=other, sessions=1, title="Tummy time")
+    token = _private_token(client, auth, "mo@example.org")
+    path = f"/feeds/private/{token}.ics"
+    first = client.get(path)
+    assert "Teaching: Calm baby" in first.get_data(as_text=True)
+    assert "Tummy time" not in first.get_data(as_text=True)
+    with app.app_context():
+        db.session.get(Workshop, second_class.id).instructor_id = teacher.id
+        db.session.commit()
+    given = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert given.status_code == 200
+    assert "Teaching: Tummy time" in given.get_data(as_text=True)
+    with app.app_context():
+        db.session.get(Workshop, first_class.id).instructor_id = other.id
+        db.session.commit()
+    taken = client.get(path, headers={"If-None-Match": given.headers["ETag"]})
+    assert taken.status_code == 200
+    assert "Calm baby" not in taken.get_data(as_text=True)
+    with app.app_context():
+        db.session.execute(sa.delete(Membership).where(Membership.user_id == teacher.id))
+        db.session.commit()
+    stopped = client.get(path, headers={"If-None-Match": taken.headers["ETag"]})
+    assert stopped.status_code == 200
+    text = stopped.get_data(as_text=True)
+    assert "Tummy time" not in text and "classes you teach" not in text
+    _, events = _parse(text)
+    assert events == []
+
+
+def test_a_private_feed_changed_while_rendering_is_not_kept(
+    app, client, auth, make_user, make_workshop, make_baby, monkeypatch
+):
+    """The parent's own rows are read again after rendering: text rendered after a baby
+    was renamed is not kept under the ETag of the old name, so when the old name comes
+    back, so does its text (not the name it had meanwhile)."""
+    from booking.calendar import feeds
+    from booking.models import Baby
+
+    parent = make_user(email="p4@example.org")
+    baby = make_baby(parent, name="Ada")
+    _book(app, make_workshop(sessions=1, title="Calm baby"), parent, baby)
+    token = _private_token(client, auth, "p4@example.org")
+    render_feed = feeds.render_feed
+
+    def rename(name):
+        with app.app_context():
+            db.session.get(Baby, baby.id).name = name
+            db.session.commit()
+
+    def rename_then_render(source):
+        # After the ETag was worked out for "Ada", in the request's own session (on
+        # SQLite another session's commit would not be seen by this read).
+        db.session.get(Baby, baby.id).name = "Bea"
+        db.session.commit()
+        return render_feed(source)
+
+    monkeypatch.setattr(feeds, "render_feed", rename_then_render)
+    assert "(Bea)" in client.get(f"/feeds/private/{token}.ics").get_data(as_text=True)
+    monkeypatch.setattr(feeds, "render_feed", render_feed)
+    rename("Ada")
+    again = client.get(f"/feeds/private/{token}.ics").get_data(as_text=True)
+    assert "(Ada)" in again and "(Bea)" not in again

@@ -16,6 +16,7 @@ that pairing visible; sessions come with their workshop and centre in one query,
 no lazy load runs.
 """
 
+import functools
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -41,12 +42,14 @@ from booking.models import (
     Centre,
     InstructorProfile,
     MakeupBooking,
+    Membership,
     Registration,
     User,
     Workshop,
 )
 from booking.models import WorkshopSession as Session
 from booking.models.centre import one_line_address
+from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import CONFIRMED
 from booking.models.workshop import CANCELLED, KIND_COURSE, PUBLISHED
 
@@ -68,7 +71,10 @@ class FeedSource:
     timezone: str | None = None
     teacher_id: int | None = None
     parent_id: int | None = None
-    conditions: tuple = field(default=(), compare=False)
+    # The values of the feed's conditions (`_where`): its key, or a private feed's ids.
+    params: dict = field(default_factory=dict, compare=False)
+    # A private feed's own rows (`_personal_rows`), as read to choose its sessions.
+    personal: tuple | None = field(default=None, compare=False)
 
     @property
     def is_private(self) -> bool:
@@ -107,7 +113,7 @@ def centre_feed(slug: str) -> FeedSource | None:
         description=f"Every class at {centre.name}, {centre.town}. From {base_url()}",
         filename=f"{centre.slug}.ics",
         timezone=centre.timezone,
-        conditions=(Workshop.centre_id == centre.id, Centre.published.is_(True)),
+        params={"feed_key": centre.id},
     )
 
 
@@ -124,34 +130,23 @@ def instructor_feed(instructor_id: int) -> FeedSource | None:
         name=f"Baby massage classes with {profile.display_name}",
         description=f"Classes taught by {profile.display_name}. From {base_url()}",
         filename=f"instructor-{instructor_id}.ics",
-        conditions=(Workshop.instructor_id == instructor_id, Centre.published.is_(True)),
+        params={"feed_key": instructor_id},
     )
 
 
 def private_feed(user: User) -> FeedSource:
     """A person's own feed: the sessions they have booked and, for instructors, teach.
 
-    The person's workshops and make-up sessions are read first (a few indexed rows), so
-    the feed selects sessions by two id lists the session indexes serve, rather than
-    testing every session against subqueries.
+    The person's own rows (`_personal_rows`: bookings, babies, absences, make-ups and,
+    for an instructor, the classes they teach) are read first, a few indexed rows in one
+    query; the feed then selects sessions by two id lists the session indexes serve,
+    rather than testing every session against subqueries.
     """
-    workshop_ids = set(db.session.scalars(
-        sa.select(Registration.workshop_id).where(
-            Registration.parent_id == user.id, Registration.status == CONFIRMED
-        )
-    ))
-    teaching = user.is_instructor
-    if teaching:
-        workshop_ids.update(db.session.scalars(
-            sa.select(Workshop.id).where(
-                Workshop.instructor_id == user.id, Workshop.status.in_(VISIBLE)
-            )
-        ))
-    made_up = set(db.session.scalars(
-        sa.select(MakeupBooking.session_id).where(MakeupBooking.parent_id == user.id)
-    ))
-    condition = sa.or_(Session.workshop_id.in_(sorted(workshop_ids)),
-                       Session.id.in_(sorted(made_up)))
+    personal = _personal_rows(user.id)
+    booked = {row[2] for row in personal if row[0] == "r" and row[4] == CONFIRMED}
+    taught = {row[1] for row in personal if row[0] == "t"}
+    teaching = any(row[0] == "i" for row in personal)
+    made_up = {row[2] for row in personal if row[0] == "m"}
     return FeedSource(
         kind="private",
         key=user.id,
@@ -162,15 +157,33 @@ def private_feed(user: User) -> FeedSource:
         filename="my-classes.ics",
         teacher_id=user.id if teaching else None,
         parent_id=user.id,
-        conditions=(condition,),
+        params={"workshop_ids": sorted(booked | taught), "session_ids": sorted(made_up)},
+        personal=personal,
     )
 
 
-def _where(source: FeedSource):
-    return (*source.conditions, Workshop.status.in_(VISIBLE), Session.ends_at >= _since())
+def _where(kind: str) -> tuple:
+    """A feed's conditions, with its values as bound parameters (`FeedSource.params`,
+    `since` and a private feed's `parent_id`), so each kind's statements are built once."""
+    if kind == "private":
+        mine = (sa.or_(
+            Session.workshop_id.in_(sa.bindparam("workshop_ids", expanding=True)),
+            Session.id.in_(sa.bindparam("session_ids", expanding=True)),
+        ),)
+    else:
+        owner = Workshop.centre_id if kind == "centre" else Workshop.instructor_id
+        mine = (owner == sa.bindparam("feed_key"), Centre.published.is_(True))
+    return (*mine, Workshop.status.in_(VISIBLE), Session.ends_at >= sa.bindparam("since"))
 
 
-def _aggregate_columns(source: FeedSource) -> list:
+def _params(source: FeedSource) -> dict:
+    """The values of `_where`'s parameters for this feed, now."""
+    return {**source.params, "since": _since(), "parent_id": source.parent_id}
+
+
+@functools.cache
+def _version_statement(kind: str) -> sa.Select:
+    """The aggregate query behind a feed's version (see `feed_version`)."""
     columns = [
         sa.func.count(Session.id),
         sa.func.max(Session.updated_at),
@@ -180,68 +193,91 @@ def _aggregate_columns(source: FeedSource) -> list:
         sa.func.sum(Workshop.confirmed_count),
         sa.func.max(Centre.updated_at),
     ]
-    if source.parent_id is not None:
+    if kind == "private":
         # For Last-Modified only; the ETag hashes the parent's rows themselves.
-        mine = Registration.parent_id == source.parent_id
+        parent = sa.bindparam("parent_id")
         for column in (Registration.created_at, Registration.confirmed_at,
                        Registration.cancelled_at):
-            columns.append(sa.select(sa.func.max(column)).where(mine).scalar_subquery())
+            columns.append(
+                sa.select(sa.func.max(column))
+                .where(Registration.parent_id == parent)
+                .scalar_subquery()
+            )
         for model in (Absence, MakeupBooking):
-            own = model.parent_id == source.parent_id
-            columns.append(sa.select(sa.func.max(model.created_at)).where(own).scalar_subquery())
-    return columns
-
-
-def _personal_rows(parent_id: int) -> list[tuple]:
-    """Every row of a parent's own that a private feed shows, in a fixed order.
-
-    Which workshops are booked and for which baby, the babies' names, absences and
-    make-up bookings: a handful of rows per parent, read with one indexed query, so
-    the feed's validator changes exactly when any of them does (a baby renamed to a
-    name of the same length included).
-    """
-    zero = sa.literal(0)
-    blank = sa.literal("")
-    parts = [
-        sa.select(sa.literal("r"), Registration.id, Registration.workshop_id,
-                  sa.func.coalesce(Registration.baby_id, zero), Registration.status)
-        .where(Registration.parent_id == parent_id),
-        sa.select(sa.literal("b"), Baby.id, zero, zero, Baby.name)
-        .where(Baby.parent_id == parent_id),
-        sa.select(sa.literal("a"), Absence.id, Absence.session_id, Absence.registration_id,
-                  blank)
-        .where(Absence.parent_id == parent_id),
-        sa.select(sa.literal("m"), MakeupBooking.id, MakeupBooking.session_id,
-                  sa.func.coalesce(MakeupBooking.baby_id, zero), blank)
-        .where(MakeupBooking.parent_id == parent_id),
-    ]
-    union = sa.union_all(*parts).subquery()
-    columns = list(union.c)
-    return [tuple(row) for row in db.session.execute(
-        sa.select(*columns).order_by(columns[0], columns[1])
-    )]
-
-
-def feed_version(source: FeedSource) -> FeedVersion:
-    """The feed's strong ETag and Last-Modified, without rendering it.
-
-    One aggregate query covers the sessions, workshops and centres in the feed; a
-    private feed adds a hash of the parent's own rows (`_personal_rows`).
-    """
-    row = db.session.execute(
-        sa.select(*_aggregate_columns(source))
+            columns.append(
+                sa.select(sa.func.max(model.created_at))
+                .where(model.parent_id == parent)
+                .scalar_subquery()
+            )
+    return (
+        sa.select(*columns)
         .select_from(Session)
         .join(Workshop, Session.workshop_id == Workshop.id)
         .join(Centre, Workshop.centre_id == Centre.id)
-        .where(*_where(source))
-    ).one()
+        .where(*_where(kind))
+    )
+
+
+@functools.cache
+def _personal_statement() -> sa.Select:
+    """Every row of a parent's own that a private feed shows (`_personal_rows`)."""
+    parent = sa.bindparam("parent_id")
+    zero = sa.literal(0)
+    blank = sa.literal("")
+    instructor = sa.and_(Membership.user_id == parent, Membership.role == ROLE_INSTRUCTOR)
+    parts = [
+        sa.select(sa.literal("r"), Registration.id, Registration.workshop_id,
+                  sa.func.coalesce(Registration.baby_id, zero), Registration.status)
+        .where(Registration.parent_id == parent),
+        sa.select(sa.literal("b"), Baby.id, zero, zero, Baby.name)
+        .where(Baby.parent_id == parent),
+        sa.select(sa.literal("a"), Absence.id, Absence.session_id, Absence.registration_id,
+                  blank)
+        .where(Absence.parent_id == parent),
+        sa.select(sa.literal("m"), MakeupBooking.id, MakeupBooking.session_id,
+                  sa.func.coalesce(MakeupBooking.baby_id, zero), blank)
+        .where(MakeupBooking.parent_id == parent),
+        # An instructor's memberships as one, and the classes they teach.
+        sa.select(sa.literal("i"), Membership.id, Membership.centre_id, zero, blank)
+        .where(instructor),
+        sa.select(sa.literal("t"), Workshop.id, zero, zero, blank)
+        .where(Workshop.instructor_id == parent, Workshop.status.in_(VISIBLE),
+               sa.select(Membership.id).where(instructor).exists()),
+    ]
+    union = sa.union_all(*parts).subquery()
+    columns = list(union.c)
+    return sa.select(*columns).order_by(columns[0], columns[1])
+
+
+def _personal_rows(parent_id: int) -> tuple[tuple, ...]:
+    """Every row of a parent's own that a private feed shows, in a fixed order.
+
+    Which workshops are booked and for which baby, the babies' names, absences and
+    make-up bookings, and for an instructor the classes they teach: a handful of rows
+    per parent, read with one indexed query, so the feed's validator changes exactly
+    when any of them does (a baby renamed to a name of the same length included).
+    """
+    rows = db.session.execute(_personal_statement(), {"parent_id": parent_id})
+    return tuple(tuple(row) for row in rows)
+
+
+def feed_version(source: FeedSource, *, fresh: bool = False) -> FeedVersion:
+    """The feed's strong ETag and Last-Modified, without rendering it.
+
+    One aggregate query covers the sessions, workshops and centres in the feed; a
+    private feed adds a hash of the parent's own rows (`_personal_rows`), those the
+    source was chosen by unless `fresh` (read again: has anything changed since?).
+    """
+    row = db.session.execute(_version_statement(source.kind), _params(source)).one()
     # Everything the feed's own header says, then everything its events show.
     parts = [FORMAT_VERSION, base_url(), source.kind, str(source.key), source.name,
              source.description, source.timezone or "", str(source.teacher_id or "")]
     parts.extend(_fingerprint(value) for value in row)
     if source.parent_id is not None:
-        parts.extend("/".join(_fingerprint(v) for v in r)
-                     for r in _personal_rows(source.parent_id))
+        personal = source.personal
+        if fresh or personal is None:
+            personal = _personal_rows(source.parent_id)
+        parts.extend("/".join(_fingerprint(v) for v in r) for r in personal)
     digest = hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:40]
     moments = [value for value in row if isinstance(value, datetime)]
     last_modified = max(_aware(m) for m in moments) if moments else None
@@ -290,10 +326,10 @@ class FeedEvent(NamedTuple):
     centre: FeedCentre
 
 
-def _sessions(source: FeedSource) -> list[FeedEvent]:
-    """The feed's sessions in order, as plain rows: exactly the columns its events are
-    written from, without building ORM objects (a feed has hundreds of sessions)."""
-    rows = db.session.execute(
+@functools.cache
+def _sessions_statement(kind: str) -> sa.Select:
+    """A feed's sessions in order, with exactly the columns its events are written from."""
+    return (
         sa.select(
             Session.id, Session.workshop_id, Session.number, Session.starts_at,
             Session.ends_at, Session.room, Session.status, Session.revision,
@@ -305,9 +341,15 @@ def _sessions(source: FeedSource) -> list[FeedEvent]:
         .select_from(Session)
         .join(Workshop, Session.workshop_id == Workshop.id)
         .join(Centre, Workshop.centre_id == Centre.id)
-        .where(*_where(source))
+        .where(*_where(kind))
         .order_by(Session.starts_at, Session.id)
     )
+
+
+def _sessions(source: FeedSource) -> list[FeedEvent]:
+    """The feed's sessions in order, as plain rows, without building ORM objects (a
+    feed has hundreds of sessions); a workshop and a centre are shared by their rows."""
+    rows = db.session.execute(_sessions_statement(source.kind), _params(source))
     workshops: dict[int, FeedWorkshop] = {}
     centres: dict[int, FeedCentre] = {}
     events = []

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import lazyload
 
 from booking.db import write_transaction
 from booking.extensions import db
@@ -112,9 +113,9 @@ def user_for_feed_token(token: str) -> User | None:
     if not token or not _TOKEN_SHAPE.fullmatch(token):
         return None
     user = db.session.scalar(
-        sa.select(User).where(
-            User.feed_token_hash == hash_secret(token), User.deleted_at.is_(None)
-        )
+        sa.select(User)
+        .where(User.feed_token_hash == hash_secret(token), User.deleted_at.is_(None))
+        .options(lazyload(User.memberships))  # a feed reads its own rows, not the roles
     )
     if user is None:
         return None

@@ -35,7 +35,7 @@ def _serve(source: feeds.FeedSource | None):
         lambda: kept_feed(
             version.etag,
             lambda: feeds.render_feed(source),
-            still_current=lambda: feeds.feed_version(source).etag == version.etag,
+            still_current=lambda: feeds.feed_version(source, fresh=True).etag == version.etag,
         ),
         source.filename,
         source.is_private,
