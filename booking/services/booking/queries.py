@@ -25,7 +25,7 @@ from booking.services.booking.places import (
     visible_to_public,
 )
 from booking.services.booking.waitlist import waitlist_positions
-from booking.services.health.questions import current_form
+from booking.services.health.questions import current_form, latest_safety_note, safety_note
 
 
 def visible_workshop(workshop_id: int) -> Workshop | None:
@@ -119,18 +119,48 @@ def waiting_count(workshop_id: int) -> int:
     )
 
 
-def panel_state(workshop: Workshop, parent_id: int | None) -> PanelState:
-    """Everything the booking form needs for one workshop and (if logged in) one parent."""
+@dataclass(frozen=True)
+class PanelFacts:
+    """What the booking panel reads beside its workshop: how many wait for a place and
+    the centre's health-and-safety note."""
+
+    waiting_count: int
+    health_note: str
+
+
+def panel_columns() -> tuple:
+    """`PanelFacts` as columns of a query of Workshop, so a class page reads them with
+    its workshop; `panel_facts` makes them `PanelFacts`."""
+    waiting = (
+        sa.select(sa.func.count(Registration.id))
+        .where(Registration.workshop_id == Workshop.id, Registration.status == WAITLISTED)
+        .scalar_subquery()
+    )
+    return waiting, latest_safety_note(Workshop.centre_id)
+
+
+def panel_facts(waiting: int, latest_note: str | None) -> PanelFacts:
+    """The values of `panel_columns`, as the panel shows them."""
+    return PanelFacts(waiting, safety_note(latest_note))
+
+
+def panel_state(
+    workshop: Workshop, parent_id: int | None, facts: PanelFacts | None = None
+) -> PanelState:
+    """Everything the booking form needs for one workshop and (if logged in) one parent;
+    `facts` when the caller read them with the workshop (`panel_columns`)."""
     workshop = db.session.get(Workshop, workshop.id)
+    if facts is None:
+        facts = PanelFacts(waiting_count(workshop.id), current_form(workshop.centre_id).safety_note)
     state = PanelState(
         workshop=workshop,
         closed_reason=booking_closed_reason(workshop, utc_now()),
         places_left=workshop.places_left,
-        waiting_count=waiting_count(workshop.id),
+        waiting_count=facts.waiting_count,
         closes_at=booking_closes_at(workshop),
         late_join_session=workshop.late_join_until or 1,
         payment=payment_words(workshop),
-        health_note=current_form(workshop.centre_id).safety_note,
+        health_note=facts.health_note,
     )
     if parent_id is None:
         return state

@@ -406,14 +406,19 @@ def _shown(workshop: Workshop | None) -> Workshop:
     return workshop
 
 
-def find_workshop(workshop_id: int) -> Workshop:
-    """A workshop that has a public page, with its centre (one query): what a class
-    page needs beside its kept details (`get_workshop`)."""
+def find_workshop(workshop_id: int, *columns) -> tuple:
+    """A workshop that has a public page, with its centre, and the values of `columns`
+    (expressions over Workshop) read with it, as (workshop, *values), in one query: what
+    a class page needs beside its kept details (`get_workshop`)."""
     if not 1 <= workshop_id <= MAX_ID:
         raise NotFound("There is no class with that number.")
-    return _shown(db.session.scalar(
-        sa.select(Workshop).where(Workshop.id == workshop_id).options(joinedload(Workshop.centre))
-    ))
+    row = db.session.execute(
+        sa.select(Workshop, *columns)
+        .where(Workshop.id == workshop_id)
+        .options(joinedload(Workshop.centre))
+    ).one_or_none()
+    _shown(row[0] if row is not None else None)
+    return tuple(row)
 
 
 def get_workshop(workshop_id: int) -> Listing:

@@ -186,6 +186,23 @@ def current_form(centre_id: int | None) -> Form:
     return _product_for(centre_id) if row is None else _from_row(row)
 
 
+def latest_safety_note(centre_id):
+    """The safety note of a centre's latest own form, as a column expression (None when
+    the centre has no form of its own): read with other rows, see `safety_note`."""
+    return (
+        sa.select(HealthForm.safety_note)
+        .where(HealthForm.centre_id == centre_id)
+        .order_by(HealthForm.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def safety_note(latest: str | None) -> str:
+    """The note parents are shown, from `latest_safety_note`: as `current_form` says."""
+    return latest or PRODUCT_SAFETY_NOTE
+
+
 def current_forms(centre_ids) -> dict[int, Form]:
     """The questions each centre asks now (as `current_form`), in one query."""
     ids = {i for i in centre_ids if i is not None}

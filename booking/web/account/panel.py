@@ -13,10 +13,11 @@ def class_path(workshop_id: int) -> str:
     return f"/classes/{workshop_id}"
 
 
-def booking_panel_context(workshop, form: BookForm | None = None) -> dict:
-    """What templates/public/_booking_panel.html shows for a workshop and the current user."""
+def booking_panel_context(workshop, form: BookForm | None = None, facts=None) -> dict:
+    """What templates/public/_booking_panel.html shows for a workshop and the current user
+    (`facts`: the panel's `PanelFacts`, when the page read them with its workshop)."""
     logged_in = bool(current_user and current_user.is_authenticated)
-    state = panel_state(workshop, current_user.id if logged_in else None)
+    state = panel_state(workshop, current_user.id if logged_in else None, facts)
     back = class_path(state.workshop.id)
     return {
         "panel": state,

@@ -4,6 +4,7 @@ from flask import render_template, request, url_for
 
 from booking.revision_cache import cached_listing, form_cache
 from booking.services.booking.payment_terms import payment_words
+from booking.services.booking.queries import panel_columns, panel_facts
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.geocode import country_from_languages
 from booking.services.catalogue.params import (
@@ -143,8 +144,9 @@ def workshop_detail(workshop_id: int):
     head, facts, about = _kept_html(
         "class", workshop_id, "public/_class_details.html", lambda: _class_details(workshop_id)
     ).split(DETAILS_PART)
-    workshop = catalogue.find_workshop(workshop_id)
+    workshop, *panel_values = catalogue.find_workshop(workshop_id, *panel_columns())
     return render_template("public/workshop.html", workshop=workshop,
+                           panel_facts=panel_facts(*panel_values),
                            details={"head": head, "facts": facts, "about": about})
 
 
