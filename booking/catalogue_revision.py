@@ -37,7 +37,9 @@ from booking.models.revision import REVISION_ROW
 
 CATALOGUE_TABLES = frozenset({
     "centre",
+    "evaluation",  # the words families agreed to show on centre and instructor pages
     "instructor_profile",
+    "membership",  # where an instructor teaches, on their page
     "registration",
     "user_account",
     "workshop",

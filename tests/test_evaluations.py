@@ -421,6 +421,23 @@ def test_a_consented_quote_shows_on_the_instructor_and_centre_pages(client, answ
         assert "private words" not in JSONLD.search(text).group(1)
 
 
+def test_a_quote_shows_at_once_on_pages_kept_before_it(app, client, ctx, course):
+    """Centre and instructor pages are kept by the catalogue's revision: words a family
+    agrees to show move it, so they are on those pages at once."""
+    app.config["LISTING_CACHE_SECONDS"] = 10**9
+    ask_for_evaluations()
+    paths = (f"/instructors/{course['instructor'].id}", "/centres/leafy")
+    for path in paths:
+        assert "What parents said" not in page_text(client.get(path))
+    ok = answer(client, link_of(course["regs"]["Ada"]), "2", "4", "Calmer evenings.",
+                public=True)
+    assert ok.status_code == 200
+    for path in paths:
+        text = page_text(client.get(path))
+        assert "Calmer evenings." in text, path
+        assert "Calmer evenings." in JSONLD.search(text).group(1)
+
+
 def test_without_consent_nothing_is_quoted(client, ctx, course):
     ask_for_evaluations()
     answer(client, link_of(course["regs"]["Ada"]), "2", "4", "Only for the instructor.")

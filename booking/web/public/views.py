@@ -156,47 +156,66 @@ def centres():
     return render_template("public/centres.html", centres=catalogue.list_centres())
 
 
+def _profile_page(name: str, key, template: str, context):
+    """A centre's or an instructor's page: its title, schema.org data and content, kept
+    by the catalogue's revision (`template` cuts them apart at DETAILS_PART). A page that
+    is not found raises in `context()`, so nothing is kept for it."""
+    title, head, content = _kept_html(
+        name, key, template, lambda: {**context(), "PART": shared_html(DETAILS_PART)}
+    ).split(DETAILS_PART)
+    return render_template(
+        "public/profile.html", profile={"title": title, "head": head, "content": content}
+    )
+
+
+def _centre_profile(slug: str) -> dict:
+    centre = catalogue.get_centre(slug)
+    quotes = evaluation_results.centre_quotes(centre.id)
+    return {
+        "centre": centre,
+        "upcoming_html": _upcoming_html(
+            ("centre", centre.slug),
+            lambda: catalogue.upcoming(PROFILE_LISTINGS, centre=centre.slug),
+            all_url=url_for("public.classes", centre=centre.slug),
+            whose=f"at {centre.name}",
+            name=centre.name,
+            elsewhere="See classes at other centres",
+        ),
+        "quotes": quotes,
+        "jsonld": centre_jsonld(centre, quotes),
+    }
+
+
 @bp.route("/centres/<slug>")
 def centre_detail(slug: str):
     """A centre's profile: address, contact, access notes, its upcoming classes and
-    what families agreed to say publicly about its courses."""
-    centre = catalogue.get_centre(slug)
-    upcoming_html = _upcoming_html(
-        ("centre", centre.slug),
-        lambda: catalogue.upcoming(PROFILE_LISTINGS, centre=centre.slug),
-        all_url=url_for("public.classes", centre=centre.slug),
-        whose=f"at {centre.name}",
-        name=centre.name,
-        elsewhere="See classes at other centres",
-    )
-    quotes = evaluation_results.centre_quotes(centre.id)
-    return render_template(
-        "public/centre.html",
-        centre=centre,
-        upcoming_html=upcoming_html,
-        quotes=quotes,
-        jsonld=centre_jsonld(centre, quotes),
-    )
+    what families agreed to say publicly about its courses (all kept by the catalogue's
+    revision, which their words move too)."""
+    return _profile_page("centre", slug, "public/_centre_profile.html",
+                         lambda: _centre_profile(slug))
+
+
+def _instructor_profile(user_id: int) -> dict:
+    instructor = catalogue.get_instructor(user_id)
+    quotes = evaluation_results.instructor_quotes(instructor.user.id)
+    return {
+        "instructor": instructor,
+        "upcoming_html": _upcoming_html(
+            ("instructor", instructor.user.id),
+            lambda: catalogue.upcoming(PROFILE_LISTINGS, instructor=instructor.user.id),
+            all_url=url_for("public.classes", instructor=instructor.user.id),
+            whose=f"with {instructor.name}",
+            name=instructor.name,
+            elsewhere="See all classes",
+        ),
+        "quotes": quotes,
+        "jsonld": instructor_jsonld(instructor, quotes),
+    }
 
 
 @bp.route("/instructors/<int:user_id>")
 def instructor_detail(user_id: int):
     """An instructor's profile: qualification, bio, topics, centres, classes and what
-    families agreed to say publicly about their courses."""
-    instructor = catalogue.get_instructor(user_id)
-    upcoming_html = _upcoming_html(
-        ("instructor", instructor.user.id),
-        lambda: catalogue.upcoming(PROFILE_LISTINGS, instructor=instructor.user.id),
-        all_url=url_for("public.classes", instructor=instructor.user.id),
-        whose=f"with {instructor.name}",
-        name=instructor.name,
-        elsewhere="See all classes",
-    )
-    quotes = evaluation_results.instructor_quotes(instructor.user.id)
-    return render_template(
-        "public/instructor.html",
-        instructor=instructor,
-        upcoming_html=upcoming_html,
-        quotes=quotes,
-        jsonld=instructor_jsonld(instructor, quotes),
-    )
+    families agreed to say publicly about their courses (kept as a centre's is)."""
+    return _profile_page("instructor", user_id, "public/_instructor_profile.html",
+                         lambda: _instructor_profile(user_id))
