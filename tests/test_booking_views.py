@@ -179,6 +179,28 @@ def test_unpublished_class_is_404(client, app, parent, make_baby, make_workshop,
     assert registrations(app) == []
 
 
+def test_a_class_at_a_hidden_centre_is_404_and_keeps_no_new_baby(
+    client, app, parent, make_centre, make_workshop
+):
+    """A logged-in parent's POST is checked by the booking itself: nothing it wrote
+    before finding the class hidden (a new baby) is kept."""
+    workshop = make_workshop(centre=make_centre(published=False))
+    dob = (date.today() - timedelta(weeks=8)).isoformat()
+    response = client.post(
+        f"/classes/{workshop.id}/book",
+        data={"baby_id": "new", "baby_name": "Bo", "baby_dob": dob, "consent": "y"},
+    )
+    assert response.status_code == 404
+    assert "We could not find that class" in response.get_data(as_text=True)
+    assert registrations(app) == [] and baby_count(app) == 0
+
+
+def test_a_hidden_class_is_404_before_asking_to_log_in(client, app, make_workshop):
+    workshop = make_workshop(status="draft")
+    response = client.post(f"/classes/{workshop.id}/book", data={"consent": "y"})
+    assert response.status_code == 404
+
+
 def test_unknown_class_is_404(client, parent):
     response = client.post("/classes/99999/book", data={"consent": "y"})
     assert response.status_code == 404

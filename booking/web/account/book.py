@@ -96,13 +96,15 @@ def _save_phone(phone: str) -> None:
 )
 def book(workshop_id: int):
     """Book a place in a class for one of the parent's babies or a new baby."""
-    # A POST that books needs no loaded workshop (book_place locks and reads its own);
-    # only a page shown again with errors does, and loads it then.
+    # A POST that books needs no loaded workshop (book_place locks and reads its own,
+    # and refuses one the public may not see: the page shown again then is a 404); only
+    # a page shown again with errors does, and loads it then. Someone not logged in is
+    # sent to log in, but only for a class they may see.
     if request.method == "GET":
         workshop = visible_workshop(workshop_id)
         if workshop is None:
             abort(404, NOT_FOUND)
-    elif not is_visible_workshop(workshop_id):
+    elif not current_user.is_authenticated and not is_visible_workshop(workshop_id):
         abort(404, NOT_FOUND)
     if not current_user.is_authenticated:
         flash("Please log in (or create an account) to book a place.", "info")
