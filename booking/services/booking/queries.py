@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from booking.extensions import db
 from booking.models import Baby, Centre, Registration, Workshop
@@ -245,17 +245,22 @@ def parent_bookings(parent_id: int) -> ParentBookings:
     """All of a parent's registrations, grouped into upcoming, waiting, past and cancelled.
 
     Upcoming holds confirmed places and places held while the parent pays (or offered
-    from the waiting list), each with what it says about money.
+    from the waiting list), each with what it says about money. Each registration comes
+    with its workshop, centre and baby (in the same query) and the workshop's sessions
+    (one more), which the page's other parts use as they are.
     """
     now = utc_now()
     registrations = list(
         db.session.scalars(
             sa.select(Registration)
-            .join(Workshop, Workshop.id == Registration.workshop_id)
+            .join(Registration.workshop)
             .where(Registration.parent_id == parent_id)
             .options(
-                selectinload(Registration.workshop).selectinload(Workshop.centre),
-                selectinload(Registration.baby),
+                contains_eager(Registration.workshop).options(
+                    joinedload(Workshop.centre, innerjoin=True),
+                    selectinload(Workshop.sessions),
+                ),
+                joinedload(Registration.baby),
             )
             .order_by(Workshop.first_starts_at, Registration.id)
         )

@@ -162,9 +162,9 @@ def parent_makeups(
 ) -> ParentMakeups:
     """A parent's course sessions (with absences and doll days), credits and make-ups.
 
-    `registrations`: the parent's registrations already loaded with their workshop,
-    centre and baby (the bookings page has them), among which the confirmed ones of
-    classes still running are taken; read here when not given.
+    `registrations`: the parent's registrations already loaded with their workshop (its
+    centre and sessions) and baby (the bookings page has them), among which the
+    confirmed ones of classes still running are taken; read here when not given.
     """
     now = now or utc_now()
     result = ParentMakeups()
@@ -183,10 +183,13 @@ def parent_makeups(
                 selectinload(Registration.baby),
             )
         )
-    registrations = [
-        r for r in registrations if r.parent_id == parent_id and _running(r, now)
-    ]
-    sessions = _sessions_of(sorted({r.workshop_id for r in registrations}))
+        registrations = [r for r in registrations if _running(r, now)]
+        sessions = _sessions_of(sorted({r.workshop_id for r in registrations}))
+    else:
+        registrations = [
+            r for r in registrations if r.parent_id == parent_id and _running(r, now)
+        ]
+        sessions = {r.workshop_id: r.workshop.sessions for r in registrations}
     absent = {
         (registration_id, session_id)
         for registration_id, session_id in db.session.execute(

@@ -20,9 +20,11 @@ NOT_YOURS = "We could not find that booking in your account."
 
 @dataclass(frozen=True)
 class CalendarLinks:
-    """One confirmed booking and the links of its sessions still to come."""
+    """One confirmed booking and the links of its sessions still to come. The booking
+    is a BookingData, or a Registration loaded with its workshop (with its centre and
+    sessions) and baby: both are read by attribute only."""
 
-    booking: BookingData
+    booking: BookingData | Registration
     sessions: tuple[SessionLinks, ...]
 
     @property
@@ -41,19 +43,16 @@ class CalendarLinks:
         return len(self.booking.workshop.sessions)
 
 
-def calendar_links(parent_id: int, registration_ids: Iterable[int]) -> dict[int, CalendarLinks]:
-    """The links of those of the parent's bookings that are confirmed, by id (one query;
-    none when no id is given)."""
-    ids = list(dict.fromkeys(registration_ids))
-    if not ids:
-        return {}
+def calendar_links(registrations: Iterable[Registration]) -> dict[int, CalendarLinks]:
+    """The links of those registrations that are confirmed, by id, from what is loaded
+    (each with its workshop, the workshop's centre and sessions, and its baby, as
+    `parent_bookings` loads them): nothing is read."""
     now = utc_now()
-    found = bookings_where(
-        Registration.id.in_(ids),
-        Registration.parent_id == parent_id,
-        Registration.status == CONFIRMED,
-    )
-    return {b.id: CalendarLinks(b, booking_links(b, now)) for b in found}
+    return {
+        r.id: CalendarLinks(r, booking_links(r, now))
+        for r in registrations
+        if r.status == CONFIRMED
+    }
 
 
 def own_booking(parent_id: int, registration_id: int) -> BookingData:

@@ -33,9 +33,7 @@ def render_bookings(status: int = 200, error: str | None = None):
         render_template(
             "account/bookings.html",
             bookings=bookings,
-            calendar=calendar_links(
-                current_user.id, (row.registration.id for row in bookings.upcoming)
-            ),
+            calendar=calendar_links(row.registration for row in bookings.upcoming),
             health=health_prompts(current_user.id, registrations=bookings.registrations),
             makeups=parent_makeups(
                 current_user.id, registrations=(row.registration for row in bookings.upcoming)
