@@ -26,10 +26,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from booking import catalogue_revision as _revision  # noqa: F401  (counts changes)
-    from booking import db as _db  # noqa: F401  (registers the SQLite settings)
+    from booking import db as _db  # (registers the SQLite settings)
     from booking import extensions
 
     extensions.db.init_app(app)
+    _db.init_app(app)  # after the session's own teardown is registered: runs before it
     app.cli.add_command(extensions.MigrationCommands(app))  # Alembic only when used
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)

@@ -15,6 +15,8 @@ from booking.extensions import db
 
 WRITE_OPTION = "booking_write"
 LOCK_SUFFIX = ".writelock"
+_WROTE = "booking_wrote"  # a connection's transaction has written rows
+_WRITES = ("INSERT", "UPDATE", "DELETE")
 
 _turn = threading.local()
 _committed_listeners: list[Callable[[str, int], None]] = []
@@ -58,6 +60,49 @@ def _end_turn() -> None:
     if fd is not None:
         _turn.fd = None
         os.close(fd)
+
+
+@sa.event.listens_for(Engine, "after_cursor_execute")
+def _note_writes(conn, cursor, statement, parameters, context, executemany):
+    """Remember that the connection's transaction wrote (see `_end_reads`)."""
+    if statement.lstrip()[:6].upper() in _WRITES:
+        conn.info[_WROTE] = True
+
+
+@sa.event.listens_for(Engine, "commit")
+@sa.event.listens_for(Engine, "rollback")
+def _forget_writes(conn):
+    conn.info.pop(_WROTE, None)
+
+
+def _end_reads(exc: BaseException | None) -> None:
+    """At the end of a request (or CLI command), on PostgreSQL, end a transaction that
+    only read with COMMIT rather than the ROLLBACK that closing the session sends: the
+    same for the data, but psycopg forgets its prepared statements at every ROLLBACK,
+    so PostgreSQL would plan each page's queries again on every request. A transaction
+    that wrote anything, or a request that failed, is rolled back as before."""
+    session = db.session()
+    if exc is not None or not session.in_transaction() or in_write_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or connection.info.get(_WROTE):
+        return
+    expire = session.expire_on_commit
+    session.expire_on_commit = False  # as closing leaves them: loaded, not expired
+    try:
+        session.commit()
+    except sa.exc.SQLAlchemyError:
+        log.exception("ending a read-only transaction failed")
+        session.rollback()
+    finally:
+        session.expire_on_commit = expire
+
+
+def init_app(app) -> None:
+    """Register `_end_reads` (before the session's own teardown, which closes it)."""
+    app.teardown_appcontext(_end_reads)
 
 
 @sa.event.listens_for(Engine, "connect")

@@ -108,12 +108,15 @@ def _event_values(
     uid: str,
     sequence: int,
     stamp: datetime,
-    summary: str | None,
-    extra: list[str] | None,
-    cancelled: bool,
+    summary: str | None = None,
+    extra: list[str] | None = None,
+    cancelled: bool = False,
 ) -> list[tuple[str, object]]:
     """A session's event properties, in the order icalendar writes a VEVENT's (its
-    canonical order, then by name), so `event_text` gives the same bytes as the library."""
+    canonical order, then by name), so `event_text` gives the same bytes as the library.
+    Every varying value is given by the caller: `total` sessions in the class, the
+    `uid`, the `sequence` and the `stamp` (DTSTAMP); `summary` instead of the class's
+    own, `extra` lines for the description, and `cancelled` for one booking."""
     is_cancelled = cancelled or session.is_cancelled or workshop.status == CANCELLED
     page = class_url(workshop.id)
     return [
@@ -133,19 +136,10 @@ def _event_values(
 
 
 def session_event(
-    session: WorkshopSession,
-    workshop: Workshop,
-    centre: Centre,
-    *,
-    total: int,
-    uid: str,
-    sequence: int,
-    stamp: datetime,
-    summary: str | None = None,
-    extra: list[str] | None = None,
-    cancelled: bool = False,
+    session: WorkshopSession, workshop: Workshop, centre: Centre, **values
 ) -> Event:
-    """One VEVENT for one session, with every varying value given by the caller.
+    """One VEVENT for one session, with every varying value given by the caller
+    (`values`: see `_event_values`).
 
     The description opens with the week's plan title (`plan_title`), so a calendar
     shows what each week teaches. Start and end are written in UTC (with Z). The
@@ -153,36 +147,18 @@ def session_event(
     so (a cancelled booking).
     """
     event = Event()
-    for name, value in _event_values(
-        session, workshop, centre, total=total, uid=uid, sequence=sequence, stamp=stamp,
-        summary=summary, extra=extra, cancelled=cancelled,
-    ):
+    for name, value in _event_values(session, workshop, centre, **values):
         event.add(name, value)
     return event
 
 
-def event_text(
-    session: WorkshopSession,
-    workshop: Workshop,
-    centre: Centre,
-    *,
-    total: int,
-    uid: str,
-    sequence: int,
-    stamp: datetime,
-    summary: str | None = None,
-    extra: list[str] | None = None,
-    cancelled: bool = False,
-) -> str:
+def event_text(session: WorkshopSession, workshop: Workshop, centre: Centre, **values) -> str:
     """`session_event`'s VEVENT as iCalendar text, byte for byte what icalendar writes
     for it, without building the component: a feed of a few hundred sessions is written
     in a few milliseconds rather than tens. Invites, written one at a time, keep the
     library's component (they add organiser and attendees to it)."""
     lines = ["BEGIN:VEVENT"]
-    for name, value in _event_values(
-        session, workshop, centre, total=total, uid=uid, sequence=sequence, stamp=stamp,
-        summary=summary, extra=extra, cancelled=cancelled,
-    ):
+    for name, value in _event_values(session, workshop, centre, **values):
         if isinstance(value, datetime):
             text = UTC_FORMAT % (value.year, value.month, value.day,  # UTC (`_utc`)
                                  value.hour, value.minute, value.second)
