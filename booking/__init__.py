@@ -26,7 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from booking import catalogue_revision as _revision  # noqa: F401  (counts changes)
-    from booking import db as _db  # (registers the SQLite settings)
+    from booking import db as _db  # (SQLite settings, write turns, read-only commits)
     from booking import extensions
 
     extensions.db.init_app(app)

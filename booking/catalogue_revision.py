@@ -46,8 +46,9 @@ CATALOGUE_TABLES = frozenset({
     "workshop_session",
     "workshop_topic",
 })
-# Of these tables listings show only these columns (an instructor's name).
-_SHOWN_COLUMNS = {"user_account": ("name",)}
+# Of these tables listings show only these columns (an instructor's name, the words a
+# family agreed to show).
+_SHOWN_COLUMNS = {"user_account": ("name",), "evaluation": ("helped", "public", "answered_at")}
 _MARK = "booking_catalogue_changed"
 _WRITE = re.compile(
     r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE

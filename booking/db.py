@@ -9,14 +9,14 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from flask import has_request_context
 from sqlalchemy.engine import Engine
 
 from booking.extensions import db
 
 WRITE_OPTION = "booking_write"
 LOCK_SUFFIX = ".writelock"
-_WROTE = "booking_wrote"  # a connection's transaction has written rows
-_WRITES = ("INSERT", "UPDATE", "DELETE")
+_WROTE = "booking_wrote"  # a connection's transaction ran more than SELECTs
 
 _turn = threading.local()
 _committed_listeners: list[Callable[[str, int], None]] = []
@@ -64,8 +64,9 @@ def _end_turn() -> None:
 
 @sa.event.listens_for(Engine, "after_cursor_execute")
 def _note_writes(conn, cursor, statement, parameters, context, executemany):
-    """Remember that the connection's transaction wrote (see `_end_reads`)."""
-    if statement.lstrip()[:6].upper() in _WRITES:
+    """Remember that the connection's transaction ran anything but a SELECT (a write,
+    a SET, a lock: see `_end_reads`)."""
+    if statement.lstrip()[:6].upper() != "SELECT":
         conn.info[_WROTE] = True
 
 
@@ -76,28 +77,32 @@ def _forget_writes(conn):
 
 
 def _end_reads(exc: BaseException | None) -> None:
-    """At the end of a request (or CLI command), on PostgreSQL, end a transaction that
-    only read with COMMIT rather than the ROLLBACK that closing the session sends: the
+    """At the end of a request, on PostgreSQL, end a transaction that ran nothing but
+    SELECTs with COMMIT rather than the ROLLBACK that closing the session sends: the
     same for the data, but psycopg forgets its prepared statements at every ROLLBACK,
-    so PostgreSQL would plan each page's queries again on every request. A transaction
-    that wrote anything, or a request that failed, is rolled back as before."""
-    session = db.session()
-    if exc is not None or not session.in_transaction() or in_write_transaction():
+    so PostgreSQL would plan each page's queries again on every request. Anything else
+    (a write, a SET, a lock), or a request that failed, is rolled back as before. It
+    never raises: the session's own teardown, which closes it, runs after it."""
+    if exc is not None or not has_request_context() or in_write_transaction():
         return
-    if session.new or session.dirty or session.deleted:
-        return
-    connection = session.connection()
-    if connection.dialect.name != "postgresql" or connection.info.get(_WROTE):
-        return
-    expire = session.expire_on_commit
-    session.expire_on_commit = False  # as closing leaves them: loaded, not expired
     try:
-        session.commit()
-    except sa.exc.SQLAlchemyError:
+        session = db.session()
+        if not session.is_active or not session.in_transaction():
+            return
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        if session.new or session.dirty or session.deleted:
+            return
+        if session.connection().info.get(_WROTE):
+            return
+        expire = session.expire_on_commit
+        session.expire_on_commit = False  # as closing leaves them: loaded, not expired
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
+    except Exception:  # the session is closed (and rolled back) next either way
         log.exception("ending a read-only transaction failed")
-        session.rollback()
-    finally:
-        session.expire_on_commit = expire
 
 
 def init_app(app) -> None:

@@ -4,7 +4,8 @@ Every value that could vary between two renderings of the same data (UIDs, DTSTA
 is passed explicitly, so unchanged data always gives byte-identical output. Sessions,
 workshops and centres are read by attribute only: invites pass the plain data of
 `booking.calendar.data`, feeds the rows their query loaded, with the same fields. The
-icalendar library escapes TEXT values and folds lines at 75 octets on `to_ical()`.
+icalendar library escapes TEXT values and folds lines at 75 octets on `to_ical()`;
+feeds write their events with `event_text`, which does both exactly as it does.
 """
 
 import re
@@ -191,7 +192,7 @@ def escape_text(text: str) -> str:
     )
 
 
-FOLD_OCTETS = 74  # each physical line holds at most 74 octets before its line break
+FOLD_OCTETS = 74  # octets of content per line: 75 with a continuation's leading space
 _ESCAPES = "\\^"  # never left at the end of a folded line, as icalendar does
 
 

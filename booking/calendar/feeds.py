@@ -12,8 +12,8 @@ Unlike invites and emails, feeds keep their read queries here, beside the render
 they change nothing, run outside any use case's transaction, and the version query
 must cover exactly the rows and columns `render_feed` shows, or a calendar app would
 be told "not modified" about a feed that did change. Keeping both in one module keeps
-that pairing visible; sessions come with their workshop and centre in one query, so
-no lazy load runs.
+that pairing visible; sessions come with their workshop and centre in one query, as
+plain rows.
 """
 
 import functools
@@ -164,7 +164,7 @@ def private_feed(user: User) -> FeedSource:
 
 def _where(kind: str) -> tuple:
     """A feed's conditions, with its values as bound parameters (`FeedSource.params`,
-    `since` and a private feed's `parent_id`), so each kind's statements are built once."""
+    and `since`), so each kind's statements are built once."""
     if kind == "private":
         mine = (sa.or_(
             Session.workshop_id.in_(sa.bindparam("workshop_ids", expanding=True)),
@@ -490,9 +490,11 @@ def _absences_and_makeups(parent_id: int) -> tuple[set[int], dict[int, list[str]
     return absent, made_up
 
 
-def _teaching_summary(workshop: Workshop, session: Session, total: int) -> str:
+def _teaching_summary(workshop: FeedWorkshop, session: SessionData, total: int) -> str:
     return f"Teaching: {session_summary(workshop, session, total)}"
 
 
-def _booked_summary(workshop: Workshop, session: Session, total: int, names: list[str]) -> str:
+def _booked_summary(
+    workshop: FeedWorkshop, session: SessionData, total: int, names: list[str]
+) -> str:
     return f"{session_summary(workshop, session, total)} ({' and '.join(names)})"
