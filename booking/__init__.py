@@ -30,7 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from booking import extensions
 
     extensions.db.init_app(app)
-    _db.init_app(app)  # after the session's own teardown is registered: runs before it
+    _db.init_app(app)  # read-only requests end with COMMIT on PostgreSQL
     app.cli.add_command(extensions.MigrationCommands(app))  # Alembic only when used
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 import sqlalchemy as sa
-from flask import has_request_context
 from sqlalchemy.engine import Engine
 
 from booking.extensions import db
@@ -77,13 +76,14 @@ def _forget_writes(conn):
 
 
 def _end_reads(exc: BaseException | None) -> None:
-    """At the end of a request, on PostgreSQL, end a transaction that ran nothing but
-    SELECTs with COMMIT rather than the ROLLBACK that closing the session sends: the
-    same for the data, but psycopg forgets its prepared statements at every ROLLBACK,
-    so PostgreSQL would plan each page's queries again on every request. Anything else
-    (a write, a SET, a lock), or a request that failed, is rolled back as before. It
-    never raises: the session's own teardown, which closes it, runs after it."""
-    if exc is not None or not has_request_context() or in_write_transaction():
+    """At the end of a request, on PostgreSQL, end a transaction that only read with
+    COMMIT rather than the ROLLBACK that closing the session sends: the same for the
+    data, but psycopg forgets its prepared statements at every ROLLBACK, so PostgreSQL
+    would plan each page's queries again on every request. A transaction that ran
+    anything but SELECTs (a write, a SET, a lock), or a request that failed, is rolled
+    back as before. It never raises: the session's own teardown, which closes it, runs
+    after it."""
+    if exc is not None or in_write_transaction():
         return
     try:
         session = db.session()
@@ -106,8 +106,9 @@ def _end_reads(exc: BaseException | None) -> None:
 
 
 def init_app(app) -> None:
-    """Register `_end_reads` (before the session's own teardown, which closes it)."""
-    app.teardown_appcontext(_end_reads)
+    """Register `_end_reads` at the end of each request: before the app context's
+    teardown, where the session is closed."""
+    app.teardown_request(_end_reads)
 
 
 @sa.event.listens_for(Engine, "connect")
