@@ -110,13 +110,18 @@ class PanelState:
         return [o for o in self.options if o.fit.eligible and not o.already_booked]
 
 
+def _waiting_count(workshop_id):
+    """SQL: how many registrations wait for a place in the workshop (an id or a column)."""
+    return (
+        sa.select(sa.func.count(Registration.id))
+        .where(Registration.workshop_id == workshop_id, Registration.status == WAITLISTED)
+        .scalar_subquery()
+    )
+
+
 def waiting_count(workshop_id: int) -> int:
     """How many registrations wait for a place."""
-    return db.session.scalar(
-        sa.select(sa.func.count(Registration.id)).where(
-            Registration.workshop_id == workshop_id, Registration.status == WAITLISTED
-        )
-    )
+    return db.session.scalar(sa.select(_waiting_count(workshop_id)))
 
 
 @dataclass(frozen=True)
@@ -131,12 +136,7 @@ class PanelFacts:
 def panel_columns() -> tuple:
     """`PanelFacts` as columns of a query of Workshop, so a class page reads them with
     its workshop; `panel_facts` makes them `PanelFacts`."""
-    waiting = (
-        sa.select(sa.func.count(Registration.id))
-        .where(Registration.workshop_id == Workshop.id, Registration.status == WAITLISTED)
-        .scalar_subquery()
-    )
-    return waiting, latest_safety_note(Workshop.centre_id)
+    return _waiting_count(Workshop.id), latest_safety_note(Workshop.centre_id)
 
 
 def panel_facts(waiting: int, latest_note: str | None) -> PanelFacts:
