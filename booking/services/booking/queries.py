@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
@@ -133,9 +134,11 @@ class PanelFacts:
     health_note: str
 
 
+@cache
 def panel_columns() -> tuple:
     """`PanelFacts` as columns of a query of Workshop, so a class page reads them with
-    its workshop; `panel_facts` makes them `PanelFacts`."""
+    its workshop; `panel_facts` makes them `PanelFacts`. Built once: they are the same
+    expressions on every page."""
     return _waiting_count(Workshop.id), latest_safety_note(Workshop.centre_id)
 
 
@@ -241,6 +244,25 @@ def _is_over(workshop: Workshop, now: datetime) -> bool:
     return end is not None and end <= now
 
 
+@cache
+def _bookings_statement():
+    """A parent's registrations with their workshop, centre, baby and sessions: built
+    once, the parent a parameter."""
+    return (
+        sa.select(Registration)
+        .join(Registration.workshop)
+        .where(Registration.parent_id == sa.bindparam("parent_id"))
+        .options(
+            contains_eager(Registration.workshop).options(
+                joinedload(Workshop.centre, innerjoin=True),
+                selectinload(Workshop.sessions),
+            ),
+            joinedload(Registration.baby),
+        )
+        .order_by(Workshop.first_starts_at, Registration.id)
+    )
+
+
 def parent_bookings(parent_id: int) -> ParentBookings:
     """All of a parent's registrations, grouped into upcoming, waiting, past and cancelled.
 
@@ -250,21 +272,7 @@ def parent_bookings(parent_id: int) -> ParentBookings:
     (one more), which the page's other parts use as they are.
     """
     now = utc_now()
-    registrations = list(
-        db.session.scalars(
-            sa.select(Registration)
-            .join(Registration.workshop)
-            .where(Registration.parent_id == parent_id)
-            .options(
-                contains_eager(Registration.workshop).options(
-                    joinedload(Workshop.centre, innerjoin=True),
-                    selectinload(Workshop.sessions),
-                ),
-                joinedload(Registration.baby),
-            )
-            .order_by(Workshop.first_starts_at, Registration.id)
-        )
-    )
+    registrations = list(db.session.scalars(_bookings_statement(), {"parent_id": parent_id}))
     positions = waitlist_positions(registrations)
     money = booking_money(registrations)
     result = ParentBookings()

@@ -8,6 +8,7 @@ queries for a page does not grow with the number of results.
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, lazyload, selectinload
@@ -406,16 +407,25 @@ def _shown(workshop: Workshop | None) -> Workshop:
     return workshop
 
 
+@lru_cache(maxsize=8)
+def _workshop_statement(columns: tuple):
+    """The query of `find_workshop` for those columns, built once, its id a parameter."""
+    return (
+        sa.select(Workshop, *columns)
+        .where(Workshop.id == sa.bindparam("workshop_id"))
+        .options(joinedload(Workshop.centre))
+    )
+
+
 def find_workshop(workshop_id: int, *columns) -> tuple:
     """A workshop that has a public page, with its centre, and the values of `columns`
-    (expressions over Workshop) read with it, as (workshop, *values), in one query: what
-    a class page needs beside its kept details (`get_workshop`)."""
+    (expressions over Workshop, the same objects each time: see `panel_columns`) read
+    with it, as (workshop, *values), in one query: what a class page needs beside its
+    kept details (`get_workshop`)."""
     if not 1 <= workshop_id <= MAX_ID:
         raise NotFound("There is no class with that number.")
     row = db.session.execute(
-        sa.select(Workshop, *columns)
-        .where(Workshop.id == workshop_id)
-        .options(joinedload(Workshop.centre))
+        _workshop_statement(columns), {"workshop_id": workshop_id}
     ).one_or_none()
     _shown(row[0] if row is not None else None)
     return tuple(row)

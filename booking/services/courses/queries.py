@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -155,6 +156,41 @@ def _sessions_of(workshop_ids: list[int]) -> dict[int, list[WorkshopSession]]:
     return found
 
 
+@dataclass(frozen=True)
+class _ParentStatements:
+    absences: sa.Select
+    credits: sa.Select
+    makeups: sa.Select
+
+
+@cache
+def _parent_statements() -> _ParentStatements:
+    """What `parent_makeups` reads on every bookings page, built once, with the parent
+    and the time as parameters: the parent's absences, their credits still to use, and
+    their make-ups still to come."""
+    parent_id, now = sa.bindparam("parent_id"), sa.bindparam("now")
+    return _ParentStatements(
+        absences=sa.select(Absence.registration_id, Absence.session_id).where(
+            Absence.parent_id == parent_id
+        ),
+        credits=sa.select(MakeupCredit, Absence.session_id)
+        .join(Absence, Absence.id == MakeupCredit.absence_id)
+        .where(
+            MakeupCredit.parent_id == parent_id,
+            MakeupCredit.used_at.is_(None),
+            MakeupCredit.expires_at > now,
+        )
+        .options(joinedload(MakeupCredit.baby))
+        .order_by(MakeupCredit.expires_at, MakeupCredit.id),
+        makeups=sa.select(MakeupBooking, WorkshopSession, Workshop)
+        .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
+        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
+        .where(MakeupBooking.parent_id == parent_id, WorkshopSession.ends_at > now)
+        .options(joinedload(MakeupBooking.baby), joinedload(Workshop.centre))
+        .order_by(WorkshopSession.starts_at),
+    )
+
+
 def parent_makeups(
     parent_id: int,
     now: datetime | None = None,
@@ -190,13 +226,11 @@ def parent_makeups(
             r for r in registrations if r.parent_id == parent_id and _running(r, now)
         ]
         sessions = {r.workshop_id: r.workshop.sessions for r in registrations}
+    statements = _parent_statements()
+    given = {"parent_id": parent_id, "now": now}
     absent = {
         (registration_id, session_id)
-        for registration_id, session_id in db.session.execute(
-            sa.select(Absence.registration_id, Absence.session_id).where(
-                Absence.parent_id == parent_id
-            )
-        )
+        for registration_id, session_id in db.session.execute(statements.absences, given)
     }
     for registration in registrations:
         workshop = registration.workshop
@@ -217,17 +251,7 @@ def parent_makeups(
             for s in sessions[workshop.id]
             if s.ends_at > now
         ]
-    credits = db.session.execute(
-        sa.select(MakeupCredit, Absence.session_id)
-        .join(Absence, Absence.id == MakeupCredit.absence_id)
-        .where(
-            MakeupCredit.parent_id == parent_id,
-            MakeupCredit.used_at.is_(None),
-            MakeupCredit.expires_at > now,
-        )
-        .options(joinedload(MakeupCredit.baby))
-        .order_by(MakeupCredit.expires_at, MakeupCredit.id)
-    ).all()
+    credits = db.session.execute(statements.credits, given).all()
     booked = set()
     if credits:
         booked = {
@@ -246,14 +270,7 @@ def parent_makeups(
         line = CreditLine(credit, name, centre.timezone)
         line.options = _credit_options(credit, credit.baby, origin.workshop_id, booked, now)
         result.credits.append(line)
-    rows = db.session.execute(
-        sa.select(MakeupBooking, WorkshopSession, Workshop)
-        .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
-        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
-        .where(MakeupBooking.parent_id == parent_id, WorkshopSession.ends_at > now)
-        .options(joinedload(MakeupBooking.baby), joinedload(Workshop.centre))
-        .order_by(WorkshopSession.starts_at)
-    ).all()
+    rows = db.session.execute(statements.makeups, given).all()
     for makeup, session, workshop in rows:
         result.makeups.append(
             MakeupLine(

@@ -203,13 +203,18 @@ def safety_note(latest: str | None) -> str:
     return latest or PRODUCT_SAFETY_NOTE
 
 
+# A later version of the same centre's form. Made once: an alias is dear to build, and
+# the bookings page asks for its centres' forms on every view.
+_NEWER_FORM = aliased(HealthForm, name="newer_form")
+
+
 def current_forms(centre_ids) -> dict[int, Form]:
     """The questions each centre asks now (as `current_form`), in one query."""
     ids = {i for i in centre_ids if i is not None}
     forms = {centre_id: _product_for(centre_id) for centre_id in ids}
     if not ids:
         return forms
-    newer = aliased(HealthForm)
+    newer = _NEWER_FORM
     rows = db.session.scalars(
         sa.select(HealthForm).where(
             HealthForm.centre_id.in_(ids),

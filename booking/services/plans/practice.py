@@ -325,10 +325,14 @@ class PracticeCourse:
     last_id: int = 0
 
 
+# The course a made-up week was missed from. Made once: an alias is dear to build.
+_HOME = aliased(Workshop, name="home")
+
+
 def parent_practice(parent_id: int) -> list[PracticeCourse]:
     """Every sheet the parent has had, grouped by their course (a made-up week sits with
     the course it was missed from, and is named after it), the newest course first."""
-    home = aliased(Workshop, name="home")
+    home = _HOME
     rows = db.session.execute(
         sa.select(
             PracticeSheet,

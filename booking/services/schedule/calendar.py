@@ -318,13 +318,18 @@ def _span(view: str, day: date) -> tuple[date, date, date, date, str, date, date
     )
 
 
+# Every session of a listed session's workshop, counted. Made once: an alias is dear to
+# build.
+_OTHERS = aliased(WorkshopSession, name="others")
+
+
 def _sessions(
     params: CalendarParams, centre_ids: list[int], first: date, last: date
 ) -> list[CalendarSession]:
     """The sessions at those centres on the local days first..last, in time order."""
     if not centre_ids:
         return []
-    others = aliased(WorkshopSession)
+    others = _OTHERS
     sessions_total = (
         sa.select(sa.func.count()).where(others.workshop_id == Workshop.id).scalar_subquery()
     )
