@@ -1,7 +1,8 @@
 """Flask-Login wiring: loading users and guarding pages by role."""
 
-from functools import wraps
+from functools import cache, wraps
 
+import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -19,14 +20,24 @@ def init_app(app) -> None:
     login_manager.session_protection = "basic"
 
 
+@cache
+def _user_statement():
+    """A user with their memberships in the same query (every page's menu asks for the
+    roles): built once, the id a parameter."""
+    return (
+        sa.select(User)
+        .where(User.id == sa.bindparam("user_id"))
+        .options(joinedload(User.memberships))
+    )
+
+
 @login_manager.user_loader
 def load_user(identity: str) -> User | None:
     """Load the user named by the session, if the session is still current."""
     user_id, _, version = identity.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    # With its memberships in the same query: every page's menu asks for the roles.
-    user = db.session.get(User, int(user_id), options=[joinedload(User.memberships)])
+    user = db.session.scalars(_user_statement(), {"user_id": int(user_id)}).unique().first()
     if user is None or user.deleted_at is not None or user.session_version != int(version):
         return None
     return user

@@ -1,6 +1,7 @@
 """Babies on a parent's account: add, correct, remove."""
 
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -77,15 +78,20 @@ def check_name(value, field: str = "name") -> str:
     return name
 
 
+@cache
+def _babies_statement():
+    """A parent's babies, youngest first: built once (every class page a parent opens
+    reads them), the parent a parameter."""
+    return (
+        sa.select(Baby)
+        .where(Baby.parent_id == sa.bindparam("parent_id"))
+        .order_by(Baby.date_of_birth.desc(), Baby.id)
+    )
+
+
 def list_babies(parent_id: int) -> list[Baby]:
     """The parent's babies, youngest first."""
-    return list(
-        db.session.scalars(
-            sa.select(Baby)
-            .where(Baby.parent_id == parent_id)
-            .order_by(Baby.date_of_birth.desc(), Baby.id)
-        )
-    )
+    return list(db.session.scalars(_babies_statement(), {"parent_id": parent_id}))
 
 
 def get_baby(parent_id: int, baby_id) -> Baby:

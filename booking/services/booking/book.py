@@ -8,6 +8,7 @@ outbox before committing. Waiting-list operations live in
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload
@@ -116,14 +117,18 @@ def _result(
     )
 
 
-def _active_registration(workshop_id: int, baby_id: int) -> Registration | None:
-    return db.session.scalar(
-        sa.select(Registration).where(
-            Registration.workshop_id == workshop_id,
-            Registration.baby_id == baby_id,
-            Registration.status.in_(ACTIVE),
-        )
+@cache
+def _active_statement():
+    """A baby's live registration in a workshop: built once, both ids parameters."""
+    return sa.select(Registration).where(
+        Registration.workshop_id == sa.bindparam("workshop_id"),
+        Registration.baby_id == sa.bindparam("baby_id"),
+        Registration.status.in_(ACTIVE),
     )
+
+
+def _active_registration(workshop_id: int, baby_id: int) -> Registration | None:
+    return db.session.scalar(_active_statement(), {"workshop_id": workshop_id, "baby_id": baby_id})
 
 
 def _existing(registration: Registration, baby: Baby, workshop: Workshop) -> BookingResult:
@@ -144,6 +149,18 @@ def _resolve_baby(parent_id: int, baby_id, baby_name, baby_dob, baby_due_date=No
     return find_or_add_baby(parent_id, baby_name, baby_dob, baby_due_date)
 
 
+@cache
+def _account_statement():
+    """The booking parent's account, read fresh and shared-locked (see below)."""
+    return (
+        sa.select(User)
+        .where(User.id == sa.bindparam("parent_id"))
+        .options(lazyload(User.memberships))
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+
+
 def _require_active_account(parent_id: int) -> None:
     """Refuse to book for an account that is deleted (or being deleted right now).
 
@@ -153,13 +170,7 @@ def _require_active_account(parent_id: int) -> None:
     workshop's lock, in the same order as erasure, so the two cannot deadlock. The
     whole row is read (fresh), so the booking's email finds its recipient loaded.
     """
-    user = db.session.scalar(
-        sa.select(User)
-        .where(User.id == parent_id)
-        .options(lazyload(User.memberships))
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    )
+    user = db.session.scalar(_account_statement(), {"parent_id": parent_id})
     if user is None or user.deleted_at is not None:
         raise Forbidden("This account has been deleted, so it cannot book.")
 

@@ -7,6 +7,7 @@ counting first and inserting afterwards.
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -28,29 +29,44 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def lock_workshop(
-    workshop_id: int, missing: str = "We could not find that class.", *, where=(), options=()
-) -> Workshop:
+def _lock_statement(where=(), options=()):
+    """SELECT ... FOR UPDATE of one workshop (the id a parameter), read fresh."""
+    return (
+        sa.select(Workshop)
+        .where(Workshop.id == sa.bindparam("workshop_id"), *where)
+        .options(*options)
+        .with_for_update(of=Workshop)
+        .execution_options(populate_existing=True)
+    )
+
+
+# The two locking reads every booking, cancellation and promotion runs: built once.
+_plain_lock = cache(_lock_statement)
+
+
+@cache
+def _bookable_lock():
+    """The lock of a workshop the public may see, with its centre joined in."""
+    return _lock_statement((visible_to_public(),), (joinedload(Workshop.centre, innerjoin=True),))
+
+
+def _locked(statement, workshop_id: int, missing: str) -> Workshop:
+    workshop = db.session.scalar(statement, {"workshop_id": workshop_id})
+    if workshop is None:
+        raise NotFound(missing)
+    return workshop
+
+
+def lock_workshop(workshop_id: int, missing: str = "We could not find that class.") -> Workshop:
     """Load a workshop, fresh from the database, locking its row until commit;
-    NotFound (with the `missing` message) when there is no such workshop, or none
-    meeting the extra SQL conditions in `where`; loader `options` may join in what the
-    caller needs next (only the workshop's row is locked).
+    NotFound (with the `missing` message) when there is no such workshop.
 
     On PostgreSQL this is SELECT ... FOR UPDATE, so every change to one
     workshop's places is serialised; on SQLite the write transaction already
     holds the database's write lock (BEGIN IMMEDIATE). Every use case that
     changes a workshop, its sessions or its places locks the workshop first.
     """
-    workshop = db.session.scalar(
-        sa.select(Workshop)
-        .where(Workshop.id == workshop_id, *where)
-        .options(*options)
-        .with_for_update(of=Workshop)
-        .execution_options(populate_existing=True)
-    )
-    if workshop is None:
-        raise NotFound(missing)
-    return workshop
+    return _locked(_plain_lock(), workshop_id, missing)
 
 
 def centre_of(workshop: Workshop) -> Centre:
@@ -80,12 +96,9 @@ def visible_to_public():
 
 def bookable_workshop(workshop_id: int) -> Workshop:
     """The locked workshop, with its centre (read in the same statement), if the public
-    may see it."""
-    return lock_workshop(
-        workshop_id,
-        "We could not find that class. It may have been withdrawn.",
-        where=(visible_to_public(),),
-        options=(joinedload(Workshop.centre, innerjoin=True),),
+    may see it (only the workshop's row is locked, as `lock_workshop` locks it)."""
+    return _locked(
+        _bookable_lock(), workshop_id, "We could not find that class. It may have been withdrawn."
     )
 
 
@@ -98,27 +111,37 @@ def free_places_expression():
 def take_place(workshop: Workshop) -> bool:
     """Take one public place with a conditional UPDATE; False when the workshop is full."""
     require_transaction("Taking a place")
-    t = _workshop_table.c
     result = db.session.execute(
-        sa.update(_workshop_table)
-        .where(t.id == workshop.id)
-        .where(t.confirmed_count < t.capacity - (t.held_places - t.held_claimed))
-        .where(~_makeups_fill_a_session(t))
-        .values(confirmed_count=t.confirmed_count + 1)
+        _take_place_statement(), {"workshop_id": workshop.id, "now": utc_now()}
     )
     db.session.expire(workshop, ["confirmed_count"])
     return result.rowcount == 1
 
 
-def _makeups_fill_a_session(t):
-    """SQL: some future session's make-ups already use the seat a new place would take
-    (make-ups fill seats freed by absences; see booking.services.courses.makeups)."""
+@cache
+def _take_place_statement():
+    """The conditional UPDATE of `take_place`, built once (the workshop and the time are
+    parameters)."""
+    t = _workshop_table.c
+    return (
+        sa.update(_workshop_table)
+        .where(t.id == sa.bindparam("workshop_id"))
+        .where(t.confirmed_count < t.capacity - (t.held_places - t.held_claimed))
+        .where(~_makeups_fill_a_session(t, sa.bindparam("now")))
+        .values(confirmed_count=t.confirmed_count + 1)
+    )
+
+
+def _makeups_fill_a_session(t, now):
+    """SQL: some session starting after `now` has make-ups already using the seat a new
+    place would take (make-ups fill seats freed by absences; see
+    booking.services.courses.makeups)."""
     s = WorkshopSession.__table__.c
     return (
         sa.select(s.id)
         .where(
             s.workshop_id == t.id,
-            s.starts_at > utc_now(),
+            s.starts_at > now,
             s.makeups_taken - s.absences
             >= t.capacity - (t.held_places - t.held_claimed) - t.confirmed_count,
         )

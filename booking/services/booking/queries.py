@@ -147,6 +147,16 @@ def panel_facts(waiting: int, latest_note: str | None) -> PanelFacts:
     return PanelFacts(waiting, safety_note(latest_note))
 
 
+@cache
+def _parent_active_statement():
+    """The parent's live registrations in one workshop: built once, both ids parameters."""
+    return sa.select(Registration).where(
+        Registration.workshop_id == sa.bindparam("workshop_id"),
+        Registration.parent_id == sa.bindparam("parent_id"),
+        Registration.status.in_(ACTIVE),
+    )
+
+
 def panel_state(
     workshop: Workshop, parent_id: int | None, facts: PanelFacts | None = None
 ) -> PanelState:
@@ -172,11 +182,7 @@ def panel_state(
     active = {
         r.baby_id: r
         for r in db.session.scalars(
-            sa.select(Registration).where(
-                Registration.workshop_id == workshop.id,
-                Registration.parent_id == parent_id,
-                Registration.status.in_(ACTIVE),
-            )
+            _parent_active_statement(), {"workshop_id": workshop.id, "parent_id": parent_id}
         )
     }
     positions = waitlist_positions(active.values())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -177,13 +178,20 @@ def current_form(centre_id: int | None) -> Form:
     """The questions a centre asks now: its latest own version, else the product's."""
     if centre_id is None:
         return PRODUCT_FORM
-    row = db.session.scalar(
+    row = db.session.scalar(_latest_form_statement(), {"centre_id": centre_id})
+    return _product_for(centre_id) if row is None else _from_row(row)
+
+
+@cache
+def _latest_form_statement():
+    """A centre's latest own form: built once (each booking reads it), the centre a
+    parameter."""
+    return (
         sa.select(HealthForm)
-        .where(HealthForm.centre_id == centre_id)
+        .where(HealthForm.centre_id == sa.bindparam("centre_id"))
         .order_by(HealthForm.version.desc())
         .limit(1)
     )
-    return _product_for(centre_id) if row is None else _from_row(row)
 
 
 def latest_safety_note(centre_id):
