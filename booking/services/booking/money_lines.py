@@ -7,6 +7,7 @@ the same with five bookings as with fifty.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -101,14 +102,21 @@ class BookingMoney:
         self.paid_at_centre = False
 
 
-def _payments_with_refunds(registration_ids: list[int]) -> dict[int, list]:
-    """{registration id: [(payment, [refunds])]} in one query, oldest first."""
-    rows = db.session.execute(
+@cache
+def _payments_statement():
+    """Payments with their refunds, oldest first: built once, the registrations' ids an
+    expanding parameter."""
+    return (
         sa.select(Payment, Refund)
         .outerjoin(Refund, Refund.payment_id == Payment.id)
-        .where(Payment.registration_id.in_(registration_ids))
+        .where(Payment.registration_id.in_(sa.bindparam("ids", expanding=True)))
         .order_by(Payment.id, Refund.id)
-    ).all()
+    )
+
+
+def _payments_with_refunds(registration_ids: list[int]) -> dict[int, list]:
+    """{registration id: [(payment, [refunds])]} in one query, oldest first."""
+    rows = db.session.execute(_payments_statement(), {"ids": list(registration_ids)}).all()
     by_registration: dict[int, list] = {}
     seen: dict[int, list] = {}
     for payment, refund in rows:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -187,8 +188,16 @@ def records_of(baby_ids) -> dict[int, HealthRecord]:
     ids = {i for i in baby_ids if i is not None}
     if not ids:
         return {}
-    rows = db.session.scalars(sa.select(HealthRecord).where(HealthRecord.baby_id.in_(ids)))
+    rows = db.session.scalars(_records_statement(), {"ids": list(ids)})
     return {r.baby_id: r for r in rows}
+
+
+@cache
+def _records_statement():
+    """Health records of several babies: built once, the ids an expanding parameter."""
+    return sa.select(HealthRecord).where(
+        HealthRecord.baby_id.in_(sa.bindparam("ids", expanding=True))
+    )
 
 
 def health_check(parent_id: int, registration_id: int) -> HealthCheck:
@@ -495,9 +504,7 @@ def health_prompts(
     consents = {
         (c.baby_id, c.centre_id): c
         for c in db.session.scalars(
-            sa.select(HealthConsent).where(
-                HealthConsent.baby_id.in_({r.baby_id for r in rows} or {0})
-            )
+            _consents_statement(), {"ids": sorted({r.baby_id for r in rows}) or [0]}
         )
     }
     prompts = {}
@@ -512,6 +519,14 @@ def health_prompts(
         if state is not None:
             prompts[row.id] = state
     return prompts
+
+
+@cache
+def _consents_statement():
+    """Consents of several babies: built once, the ids an expanding parameter."""
+    return sa.select(HealthConsent).where(
+        HealthConsent.baby_id.in_(sa.bindparam("ids", expanding=True))
+    )
 
 
 def upcoming_unconfirmed(parent_id: int, now: datetime | None = None) -> list[int]:

@@ -211,29 +211,30 @@ def safety_note(latest: str | None) -> str:
     return latest or PRODUCT_SAFETY_NOTE
 
 
-# A later version of the same centre's form. Made once: an alias is dear to build, and
-# the bookings page asks for its centres' forms on every view.
-_NEWER_FORM = aliased(HealthForm, name="newer_form")
-
-
 def current_forms(centre_ids) -> dict[int, Form]:
     """The questions each centre asks now (as `current_form`), in one query."""
     ids = {i for i in centre_ids if i is not None}
     forms = {centre_id: _product_for(centre_id) for centre_id in ids}
     if not ids:
         return forms
-    newer = _NEWER_FORM
-    rows = db.session.scalars(
-        sa.select(HealthForm).where(
-            HealthForm.centre_id.in_(ids),
-            ~sa.select(newer.id)
-            .where(newer.centre_id == HealthForm.centre_id, newer.version > HealthForm.version)
-            .exists(),
-        )
-    )
+    rows = db.session.scalars(_current_forms_statement(), {"ids": sorted(ids)})
     for row in rows:
         forms[row.centre_id] = _from_row(row)
     return forms
+
+
+@cache
+def _current_forms_statement():
+    """The latest own form of several centres (none newer for the same centre): built
+    once, as the bookings page asks for its centres' forms on every view (an alias alone
+    is dear to build), the ids an expanding parameter."""
+    newer = aliased(HealthForm, name="newer_form")
+    return sa.select(HealthForm).where(
+        HealthForm.centre_id.in_(sa.bindparam("ids", expanding=True)),
+        ~sa.select(newer.id)
+        .where(newer.centre_id == HealthForm.centre_id, newer.version > HealthForm.version)
+        .exists(),
+    )
 
 
 def consent_text(baby_name: str, centre_name: str | None = None) -> str:
