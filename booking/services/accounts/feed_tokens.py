@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -108,15 +109,22 @@ def has_feed_token(user_id: int) -> bool:
     return feed_link(user_id).exists
 
 
+@cache
+def _token_user_statement():
+    """The active user with a token's hash: built once (every calendar app's refresh
+    asks), the hash a parameter."""
+    return (
+        sa.select(User)
+        .where(User.feed_token_hash == sa.bindparam("token_hash"), User.deleted_at.is_(None))
+        .options(lazyload(User.memberships))  # a feed reads its own rows, not the roles
+    )
+
+
 def user_for_feed_token(token: str) -> User | None:
     """The active user whose private feed this token opens, or None."""
     if not token or not _TOKEN_SHAPE.fullmatch(token):
         return None
-    user = db.session.scalar(
-        sa.select(User)
-        .where(User.feed_token_hash == hash_secret(token), User.deleted_at.is_(None))
-        .options(lazyload(User.memberships))  # a feed reads its own rows, not the roles
-    )
+    user = db.session.scalar(_token_user_statement(), {"token_hash": hash_secret(token)})
     if user is None:
         return None
     # Version 0: a random token from before links were derived, found by its hash alone.
