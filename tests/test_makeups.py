@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import (
     Absence,
@@ -15,6 +16,7 @@ from booking.models import (
     Workshop,
     WorkshopSession,
 )
+from booking.services.booking import places
 from booking.services.booking.book import book_place, cancel_registration
 from booking.services.courses import absences, makeups
 from booking.services.courses.queries import parent_makeups
@@ -188,9 +190,9 @@ def test_absence_seat_in_a_full_course_can_be_used_for_a_makeup(
     assert session_of(full, 2).makeups_taken == 1
 
 
-def test_new_booking_cannot_take_a_seat_a_makeup_uses(
-    ctx, make_centre, make_workshop, make_user, make_baby
-):
+def _week_two_full_of_makeups(ctx, make_centre, make_workshop, make_user, make_baby):
+    """A course of two places with one booked, whose week 2 is full: its absent baby's
+    seat and the free place are both taken by make-ups."""
     centre = make_centre()
     target = make_workshop(centre=centre, capacity=2, starts_in_days=7)
     origin = make_workshop(centre=centre, capacity=4, starts_in_days=8)
@@ -205,6 +207,13 @@ def test_new_booking_cannot_take_a_seat_a_makeup_uses(
         makeups.book_makeup(
             parent_id=parent.id, credit_id=credit_id, session_id=session_of(target, 2).id
         )
+    return target
+
+
+def test_new_booking_cannot_take_a_seat_a_makeup_uses(
+    ctx, make_centre, make_workshop, make_user, make_baby
+):
+    target = _week_two_full_of_makeups(ctx, make_centre, make_workshop, make_user, make_baby)
     # The course still shows one place, but week 2 is full: a booking waits.
     cat = make_user()
     waiting = book_place(
@@ -213,6 +222,22 @@ def test_new_booking_cannot_take_a_seat_a_makeup_uses(
     )
     assert not waiting.confirmed
     assert db.session.get(Workshop, target.id).confirmed_count == 1
+
+
+def test_a_week_full_of_makeups_holds_the_place_back_only_until_it_starts(
+    ctx, make_centre, make_workshop, make_user, make_baby, monkeypatch
+):
+    # The conditional UPDATE is built once: the time it compares with is read at each
+    # booking, not when the statement was made.
+    target = _week_two_full_of_makeups(ctx, make_centre, make_workshop, make_user, make_baby)
+    with write_transaction():
+        assert not places.take_place(places.lock_workshop(target.id))
+    week_two = session_of(target, 2).starts_at
+    monkeypatch.setattr(places, "utc_now", lambda: week_two + timedelta(minutes=1))
+    with write_transaction():
+        workshop = places.lock_workshop(target.id)
+        assert places.take_place(workshop)
+        assert workshop.confirmed_count == 2
 
 
 def test_booking_then_makeup_keeps_the_session_within_capacity(
