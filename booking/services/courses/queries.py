@@ -169,9 +169,18 @@ def _parent_statements() -> _ParentStatements:
     and the time as parameters: the parent's absences, their credits still to use, and
     their make-ups still to come."""
     parent_id, now = sa.bindparam("parent_id"), sa.bindparam("now")
+    has_any = sa.or_(
+        sa.select(MakeupCredit.id).where(MakeupCredit.parent_id == parent_id).exists(),
+        sa.select(MakeupBooking.id).where(MakeupBooking.parent_id == parent_id).exists(),
+    )
     return _ParentStatements(
-        absences=sa.select(Absence.registration_id, Absence.session_id).where(
-            Absence.parent_id == parent_id
+        # The absences, and one row of nulls if the parent has any credit or make-up at
+        # all: most have none, and then the two reads below are not needed.
+        absences=sa.union_all(
+            sa.select(Absence.registration_id, Absence.session_id).where(
+                Absence.parent_id == parent_id
+            ),
+            sa.select(sa.null(), sa.null()).where(has_any),
         ),
         credits=sa.select(MakeupCredit, Absence.session_id)
         .join(Absence, Absence.id == MakeupCredit.absence_id)
@@ -228,10 +237,9 @@ def parent_makeups(
         sessions = {r.workshop_id: r.workshop.sessions for r in registrations}
     statements = _parent_statements()
     given = {"parent_id": parent_id, "now": now}
-    absent = {
-        (registration_id, session_id)
-        for registration_id, session_id in db.session.execute(statements.absences, given)
-    }
+    absent = {tuple(row) for row in db.session.execute(statements.absences, given)}
+    has_credits_or_makeups = (None, None) in absent
+    absent.discard((None, None))
     for registration in registrations:
         workshop = registration.workshop
         tz_name = workshop.centre.timezone
@@ -251,7 +259,7 @@ def parent_makeups(
             for s in sessions[workshop.id]
             if s.ends_at > now
         ]
-    credits = db.session.execute(statements.credits, given).all()
+    credits = db.session.execute(statements.credits, given).all() if has_credits_or_makeups else []
     booked = set()
     if credits:
         booked = {
@@ -270,7 +278,7 @@ def parent_makeups(
         line = CreditLine(credit, name, centre.timezone)
         line.options = _credit_options(credit, credit.baby, origin.workshop_id, booked, now)
         result.credits.append(line)
-    rows = db.session.execute(statements.makeups, given).all()
+    rows = db.session.execute(statements.makeups, given).all() if has_credits_or_makeups else []
     for makeup, session, workshop in rows:
         result.makeups.append(
             MakeupLine(
