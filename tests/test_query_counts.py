@@ -242,7 +242,7 @@ STATEMENT_BUDGET = [
     (None, "/classes/{big}", 2),
     (None, "/feeds/centres/hub.ics", 2),
     ("parent@example.org", "/classes/{big}", 5),
-    ("parent@example.org", "/account/bookings", 8),
+    ("parent@example.org", "/account/bookings", 6),
 ]
 
 

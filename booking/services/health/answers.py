@@ -500,18 +500,21 @@ def health_prompts(
         ]
     rows.sort(key=lambda r: r.id)
     records = records_of(r.baby_id for r in rows)
-    forms = current_forms(r.centre_id for r in rows)
+    # A baby with no answers yet has them to give, whatever the form or the consent:
+    # those are read only for babies with answers (none, for a family new to classes).
+    answered = [r for r in rows if r.baby_id in records]
+    forms = current_forms(r.centre_id for r in answered)
+    baby_ids = sorted({r.baby_id for r in answered})
     consents = {
         (c.baby_id, c.centre_id): c
-        for c in db.session.scalars(
-            _consents_statement(), {"ids": sorted({r.baby_id for r in rows}) or [0]}
-        )
+        for c in (db.session.scalars(_consents_statement(), {"ids": baby_ids}) if baby_ids else ())
     }
     prompts = {}
     for row in rows:
-        state = _to_do(
+        record = records.get(row.baby_id)
+        state = TO_ANSWER if record is None else _to_do(
             forms[row.centre_id],
-            records.get(row.baby_id),
+            record,
             consents.get((row.baby_id, row.centre_id)),
             row.health_confirmed_at,
             row.health_revision,
