@@ -178,12 +178,16 @@ def _money(registration: Registration, workshop: Workshop, currency: str,
     return money
 
 
-def booking_money(registrations: list[Registration]) -> dict[int, BookingMoney]:
+def booking_money(
+    registrations: list[Registration], paid: set[int] | None = None
+) -> dict[int, BookingMoney]:
     """{registration id: BookingMoney} for registrations whose workshop and centre are
-    loaded; one query for all of them."""
+    loaded; one query for all of them, or none when `paid` (the ids of those with any
+    payment, when the caller knows them) is empty."""
     if not registrations:
         return {}
-    payments = _payments_with_refunds([r.id for r in registrations])
+    ids = [r.id for r in registrations] if paid is None else sorted(paid)
+    payments = _payments_with_refunds(ids) if ids else {}
     return {
         registration.id: _money(
             registration,

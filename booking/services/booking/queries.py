@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from booking.extensions import db
-from booking.models import Baby, Centre, Registration, Workshop
+from booking.models import Baby, Centre, Payment, Registration, Workshop
 from booking.models.registration import ACTIVE, CANCELLED, HOLDS_PLACE, WAITLISTED
 from booking.services.accounts.babies import list_babies
 from booking.services.booking.book import cancel_state
@@ -252,10 +252,11 @@ def _is_over(workshop: Workshop, now: datetime) -> bool:
 
 @cache
 def _bookings_statement():
-    """A parent's registrations with their workshop, centre, baby and sessions: built
-    once, the parent a parameter."""
+    """A parent's registrations with their workshop, centre, baby and sessions, and
+    whether each has a payment: built once, the parent a parameter."""
+    has_payment = sa.select(Payment.id).where(Payment.registration_id == Registration.id)
     return (
-        sa.select(Registration)
+        sa.select(Registration, has_payment.exists().label("has_payment"))
         .join(Registration.workshop)
         .where(Registration.parent_id == sa.bindparam("parent_id"))
         .options(
@@ -278,9 +279,10 @@ def parent_bookings(parent_id: int) -> ParentBookings:
     (one more), which the page's other parts use as they are.
     """
     now = utc_now()
-    registrations = list(db.session.scalars(_bookings_statement(), {"parent_id": parent_id}))
+    rows = db.session.execute(_bookings_statement(), {"parent_id": parent_id}).all()
+    registrations = [registration for registration, _ in rows]
     positions = waitlist_positions(registrations)
-    money = booking_money(registrations)
+    money = booking_money(registrations, paid={r.id for r, has_payment in rows if has_payment})
     result = ParentBookings()
     for registration in registrations:
         workshop = registration.workshop
