@@ -44,7 +44,7 @@ from booking.services.booking.referrals import claim_held_place, record_code_use
 from booking.services.booking.waitlist import promote_waitlist, waitlist_position
 from booking.services.courses.absences import withdraw_future_absences
 from booking.services.errors import Forbidden, Invalid, NotFound
-from booking.services.health.questions import current_form
+from booking.services.health.questions import consent_key_of, latest_form_version
 from booking.services.notices.emails import (
     note_booking_confirmed,
     note_waitlisted,
@@ -150,6 +150,13 @@ def _resolve_baby(parent_id: int, baby_id, baby_name, baby_dob, baby_due_date=No
 
 
 @cache
+def _with_the_workshop() -> tuple:
+    """What a booking reads with the workshop it locks: the version of the centre's
+    latest health form, whose consent the booking records."""
+    return (latest_form_version(Workshop.centre_id),)
+
+
+@cache
 def _account_statement():
     """The booking parent's account, read fresh and shared-locked (see below)."""
     return (
@@ -206,7 +213,7 @@ def book_place(
         # the order in which correcting a baby's details then promotes waiting lists.
         baby = _resolve_baby(parent_id, baby_id, baby_name, baby_dob, baby_due_date)
         db.session.flush()
-        workshop = bookable_workshop(workshop_id)
+        workshop, form_version = bookable_workshop(workshop_id, *_with_the_workshop())
         closed = booking_closed_reason(workshop)
         if closed:
             raise Invalid(closed)
@@ -227,7 +234,7 @@ def book_place(
             baby_id=baby.id,
             parent_id=parent_id,
             consent_at=now,
-            consent_key=current_form(workshop.centre_id).consent_key,
+            consent_key=consent_key_of(workshop.centre_id, form_version),
         )
         code_id = None
         try:

@@ -7,7 +7,7 @@ counting first and inserting afterwards.
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -29,10 +29,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _lock_statement(where=(), options=()):
-    """SELECT ... FOR UPDATE of one workshop (the id a parameter), read fresh."""
+def _lock_statement(where=(), options=(), columns=()):
+    """SELECT ... FOR UPDATE of one workshop (the id a parameter), read fresh, with the
+    values of `columns` (expressions over Workshop)."""
     return (
-        sa.select(Workshop)
+        sa.select(Workshop, *columns)
         .where(Workshop.id == sa.bindparam("workshop_id"), *where)
         .options(*options)
         .with_for_update(of=Workshop)
@@ -44,10 +45,12 @@ def _lock_statement(where=(), options=()):
 _plain_lock = cache(_lock_statement)
 
 
-@cache
-def _bookable_lock():
+@lru_cache(maxsize=4)
+def _bookable_lock(columns: tuple):
     """The lock of a workshop the public may see, with its centre joined in."""
-    return _lock_statement((visible_to_public(),), (joinedload(Workshop.centre, innerjoin=True),))
+    return _lock_statement(
+        (visible_to_public(),), (joinedload(Workshop.centre, innerjoin=True),), columns
+    )
 
 
 def _locked(statement, workshop_id: int, missing: str) -> Workshop:
@@ -94,12 +97,15 @@ def visible_to_public():
     return sa.and_(Workshop.status == PUBLISHED, Workshop.centre.has(Centre.published.is_(True)))
 
 
-def bookable_workshop(workshop_id: int) -> Workshop:
-    """The locked workshop, with its centre (read in the same statement), if the public
-    may see it (only the workshop's row is locked, as `lock_workshop` locks it)."""
-    return _locked(
-        _bookable_lock(), workshop_id, "We could not find that class. It may have been withdrawn."
-    )
+def bookable_workshop(workshop_id: int, *columns) -> tuple:
+    """The locked workshop, with its centre, if the public may see it, and the values of
+    `columns` (expressions over Workshop, the same objects each time) read with it, as
+    (workshop, *values), in one statement (only the workshop's row is locked, as
+    `lock_workshop` locks it)."""
+    row = db.session.execute(_bookable_lock(columns), {"workshop_id": workshop_id}).one_or_none()
+    if row is None:
+        raise NotFound("We could not find that class. It may have been withdrawn.")
+    return tuple(row)
 
 
 def free_places_expression():

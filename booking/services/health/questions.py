@@ -137,7 +137,7 @@ class Form:
     def consent_key(self) -> str:
         """The version of the text a parent agrees to: these questions and this note,
         with this consent wording."""
-        return f"{self.key}/c{CONSENT_WORDING_VERSION}"
+        return _consent_key(self.key)
 
     @property
     def is_centres_own(self) -> bool:
@@ -152,6 +152,29 @@ PRODUCT_FORM = Form(f"product-{PRODUCT_VERSION}", PRODUCT_QUESTIONS, PRODUCT_SAF
 
 def centre_form_key(centre_id: int, version: int) -> str:
     return f"centre-{centre_id}-v{version}"
+
+
+def _consent_key(form_key: str) -> str:
+    return f"{form_key}/c{CONSENT_WORDING_VERSION}"
+
+
+def latest_form_version(centre_id):
+    """The version of a centre's latest own form, as a column expression (None when the
+    centre has none): read with other rows, see `consent_key_of`."""
+    return (
+        sa.select(HealthForm.version)
+        .where(HealthForm.centre_id == centre_id)
+        .order_by(HealthForm.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def consent_key_of(centre_id: int, latest_version: int | None) -> str:
+    """`current_form(centre_id).consent_key`, from `latest_form_version`."""
+    if latest_version is None:
+        return PRODUCT_FORM.consent_key
+    return _consent_key(centre_form_key(centre_id, latest_version))
 
 
 def _from_row(row: HealthForm) -> Form:
