@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from booking.extensions import db
-from booking.models import Baby, HealthRecord, Registration
+from booking.models import Baby, HealthForm, HealthRecord, Registration
 from booking.services.accounts.babies import check_due_date
 from booking.services.accounts.contact import check_phone, set_phone
 from booking.services.booking.book import book_place
@@ -90,6 +90,27 @@ def test_booking_a_new_premature_baby_records_due_date_and_consent_version(
         registration = db.session.get(Registration, result.registration_id)
         assert registration.consent_key == PRODUCT_FORM.consent_key
         assert db.session.get(Baby, registration.baby_id).due_date == born + timedelta(weeks=5)
+
+
+def test_a_booking_records_the_consent_of_its_centres_latest_form(
+    app, make_user, make_baby, make_centre, make_workshop
+):
+    # The booking reads the form's version with the workshop it locks: the latest
+    # version of this centre's own form, not another centre's, not an older one.
+    centre, other = make_centre(), make_centre()
+    workshop = make_workshop(centre=centre)
+    with app.app_context():
+        for centre_id, version in ((centre.id, 1), (centre.id, 3), (centre.id, 2), (other.id, 4)):
+            db.session.add(HealthForm(centre_id=centre_id, version=version, questions=[],
+                                      safety_note=""))
+        db.session.commit()
+    parent = make_user()
+    with app.app_context():
+        result = book_place(parent_id=parent.id, workshop_id=workshop.id,
+                            baby_id=make_baby(parent, age_weeks=10).id, consent=True)
+        registration = db.session.get(Registration, result.registration_id)
+        assert registration.consent_key == questions.current_form(centre.id).consent_key
+        assert registration.consent_key == f"centre-{centre.id}-v3/c1"
 
 
 def test_answers_are_kept_with_consent_and_confirmed_for_each_booking(
