@@ -41,8 +41,11 @@ def _lock_statement(where=(), options=(), columns=()):
     )
 
 
-# The two locking reads every booking, cancellation and promotion runs: built once.
-_plain_lock = cache(_lock_statement)
+@cache
+def _plain_lock():
+    """The lock of any workshop (cancellations, promotions, schedule changes): built
+    once."""
+    return _lock_statement()
 
 
 @lru_cache(maxsize=4)

@@ -158,7 +158,7 @@ def _sessions_of(workshop_ids: list[int]) -> dict[int, list[WorkshopSession]]:
 
 @dataclass(frozen=True)
 class _ParentStatements:
-    absences: sa.Select
+    absences: sa.CompoundSelect
     credits: sa.Select
     makeups: sa.Select
 

@@ -188,16 +188,15 @@ def records_of(baby_ids) -> dict[int, HealthRecord]:
     ids = {i for i in baby_ids if i is not None}
     if not ids:
         return {}
-    rows = db.session.scalars(_records_statement(), {"ids": list(ids)})
+    rows = db.session.scalars(_of_babies(HealthRecord), {"ids": list(ids)})
     return {r.baby_id: r for r in rows}
 
 
 @cache
-def _records_statement():
-    """Health records of several babies: built once, the ids an expanding parameter."""
-    return sa.select(HealthRecord).where(
-        HealthRecord.baby_id.in_(sa.bindparam("ids", expanding=True))
-    )
+def _of_babies(model):
+    """The rows of `model` (health records or consents) of several babies: built once
+    per model, the babies' ids an expanding parameter."""
+    return sa.select(model).where(model.baby_id.in_(sa.bindparam("ids", expanding=True)))
 
 
 def health_check(parent_id: int, registration_id: int) -> HealthCheck:
@@ -505,10 +504,8 @@ def health_prompts(
     answered = [r for r in rows if r.baby_id in records]
     forms = current_forms(r.centre_id for r in answered)
     baby_ids = sorted({r.baby_id for r in answered})
-    consents = {
-        (c.baby_id, c.centre_id): c
-        for c in (db.session.scalars(_consents_statement(), {"ids": baby_ids}) if baby_ids else ())
-    }
+    found = db.session.scalars(_of_babies(HealthConsent), {"ids": baby_ids}) if baby_ids else ()
+    consents = {(c.baby_id, c.centre_id): c for c in found}
     prompts = {}
     for row in rows:
         record = records.get(row.baby_id)
@@ -522,14 +519,6 @@ def health_prompts(
         if state is not None:
             prompts[row.id] = state
     return prompts
-
-
-@cache
-def _consents_statement():
-    """Consents of several babies: built once, the ids an expanding parameter."""
-    return sa.select(HealthConsent).where(
-        HealthConsent.baby_id.in_(sa.bindparam("ids", expanding=True))
-    )
 
 
 def upcoming_unconfirmed(parent_id: int, now: datetime | None = None) -> list[int]:

@@ -158,16 +158,23 @@ def _consent_key(form_key: str) -> str:
     return f"{form_key}/c{CONSENT_WORDING_VERSION}"
 
 
-def latest_form_version(centre_id):
-    """The version of a centre's latest own form, as a column expression (None when the
-    centre has none): read with other rows, see `consent_key_of`."""
+def _latest(*columns, centre_id):
+    """SELECT `columns` of a centre's latest own form (`centre_id` a value, a parameter
+    or a column)."""
     return (
-        sa.select(HealthForm.version)
+        sa.select(*columns)
         .where(HealthForm.centre_id == centre_id)
         .order_by(HealthForm.version.desc())
         .limit(1)
-        .scalar_subquery()
     )
+
+
+def latest_form_version(centre_id):
+    """The version of a centre's latest own form, as a column expression (None when the
+    centre has none): read with other rows, see `consent_key_of`. A booking reads it with
+    the workshop it locks, so it is the version as that statement found it, as a separate
+    read just after the lock would have been."""
+    return _latest(HealthForm.version, centre_id=centre_id).scalar_subquery()
 
 
 def consent_key_of(centre_id: int, latest_version: int | None) -> str:
@@ -207,26 +214,14 @@ def current_form(centre_id: int | None) -> Form:
 
 @cache
 def _latest_form_statement():
-    """A centre's latest own form: built once (each booking reads it), the centre a
-    parameter."""
-    return (
-        sa.select(HealthForm)
-        .where(HealthForm.centre_id == sa.bindparam("centre_id"))
-        .order_by(HealthForm.version.desc())
-        .limit(1)
-    )
+    """A centre's latest own form: built once, the centre a parameter."""
+    return _latest(HealthForm, centre_id=sa.bindparam("centre_id"))
 
 
 def latest_safety_note(centre_id):
     """The safety note of a centre's latest own form, as a column expression (None when
     the centre has no form of its own): read with other rows, see `safety_note`."""
-    return (
-        sa.select(HealthForm.safety_note)
-        .where(HealthForm.centre_id == centre_id)
-        .order_by(HealthForm.version.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    return _latest(HealthForm.safety_note, centre_id=centre_id).scalar_subquery()
 
 
 def safety_note(latest: str | None) -> str:

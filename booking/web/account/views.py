@@ -38,7 +38,6 @@ def render_bookings(status: int = 200, error: str | None = None):
             makeups=parent_makeups(
                 current_user.id, registrations=(row.registration for row in bookings.upcoming)
             ),
-            form=ConfirmForm(formdata=None),
             error=error,
         ),
         status,
