@@ -18,7 +18,6 @@ from booking.extensions import db
 from booking.models import Baby, Registration, User, Workshop
 from booking.models.payment import BY_PARENT, BY_STAFF
 from booking.models.registration import (
-    ACTIVE,
     CANCELLED,
     CONFIRMED,
     HOLDS_PLACE,
@@ -34,6 +33,7 @@ from booking.services.booking.places import (
     cancellation_cutoff,
     centre_timezone,
     eligibility,
+    live_in_workshop,
     lock_workshop,
     release_place,
     require_int,
@@ -117,18 +117,9 @@ def _result(
     )
 
 
-@cache
-def _active_statement():
-    """A baby's live registration in a workshop: built once, both ids parameters."""
-    return sa.select(Registration).where(
-        Registration.workshop_id == sa.bindparam("workshop_id"),
-        Registration.baby_id == sa.bindparam("baby_id"),
-        Registration.status.in_(ACTIVE),
-    )
-
-
 def _active_registration(workshop_id: int, baby_id: int) -> Registration | None:
-    return db.session.scalar(_active_statement(), {"workshop_id": workshop_id, "baby_id": baby_id})
+    given = {"workshop_id": workshop_id, "baby_id": baby_id}
+    return db.session.scalar(live_in_workshop("baby_id"), given)
 
 
 def _existing(registration: Registration, baby: Baby, workshop: Workshop) -> BookingResult:

@@ -63,6 +63,18 @@ def _locked(statement, workshop_id: int, missing: str) -> Workshop:
     return workshop
 
 
+@lru_cache(maxsize=2)
+def live_in_workshop(owner: str):
+    """The live registrations in one workshop of one baby (`owner` "baby_id") or of one
+    parent ("parent_id"): built once each, the workshop and the owner parameters named
+    `workshop_id` and as `owner` says."""
+    return sa.select(Registration).where(
+        Registration.workshop_id == sa.bindparam("workshop_id"),
+        getattr(Registration, owner) == sa.bindparam(owner),
+        Registration.status.in_(ACTIVE),
+    )
+
+
 def lock_workshop(workshop_id: int, missing: str = "We could not find that class.") -> Workshop:
     """Load a workshop, fresh from the database, locking its row until commit;
     NotFound (with the `missing` message) when there is no such workshop.

@@ -9,7 +9,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from booking.extensions import db
 from booking.models import Baby, Centre, Payment, Registration, Workshop
-from booking.models.registration import ACTIVE, CANCELLED, HOLDS_PLACE, WAITLISTED
+from booking.models.registration import CANCELLED, HOLDS_PLACE, WAITLISTED
 from booking.services.accounts.babies import list_babies
 from booking.services.booking.book import cancel_state
 from booking.services.booking.money_lines import BookingMoney, booking_money
@@ -22,6 +22,7 @@ from booking.services.booking.places import (
     booking_closes_at,
     eligibility,
     first_session_day,
+    live_in_workshop,
     utc_now,
     visible_to_public,
 )
@@ -147,16 +148,6 @@ def panel_facts(waiting: int, latest_note: str | None) -> PanelFacts:
     return PanelFacts(waiting, safety_note(latest_note))
 
 
-@cache
-def _parent_active_statement():
-    """The parent's live registrations in one workshop: built once, both ids parameters."""
-    return sa.select(Registration).where(
-        Registration.workshop_id == sa.bindparam("workshop_id"),
-        Registration.parent_id == sa.bindparam("parent_id"),
-        Registration.status.in_(ACTIVE),
-    )
-
-
 def panel_state(
     workshop: Workshop, parent_id: int | None, facts: PanelFacts | None = None
 ) -> PanelState:
@@ -182,7 +173,7 @@ def panel_state(
     active = {
         r.baby_id: r
         for r in db.session.scalars(
-            _parent_active_statement(), {"workshop_id": workshop.id, "parent_id": parent_id}
+            live_in_workshop("parent_id"), {"workshop_id": workshop.id, "parent_id": parent_id}
         )
     }
     positions = waitlist_positions(active.values())
