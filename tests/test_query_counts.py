@@ -256,6 +256,16 @@ def test_pages_keep_to_their_statement_budget(app, client, auth, scenario, email
     assert count_queries(app, client, url, begin=False) <= budget, url
 
 
+@pytest.mark.parametrize("template", ["/feeds/centres/hub.ics", "/feeds/instructors/{teacher}.ics"])
+def test_a_feed_rendered_afresh_keeps_to_its_statement_budget(app, client, scenario, template):
+    """With nothing kept (as after each change to it): its centre or instructor, its
+    version, and its sessions with their workshops, centres and how many sessions each
+    workshop has in all."""
+    scenario.grow_to(SMALL)
+    app.config["LISTING_CACHE_SECONDS"] = 0
+    assert count_queries(app, client, _url(template, scenario), begin=False) <= 3
+
+
 @pytest.mark.parametrize("email", ["parent@example.org", "teacher@example.org"])
 def test_a_private_feed_keeps_to_its_statement_budget(app, client, scenario, email):
     """Its user, the person's own rows (teaching included) and the aggregate version."""

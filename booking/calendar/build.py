@@ -38,9 +38,10 @@ def session_uid(session_id: int, host: str | None = None) -> str:
     return f"session-{session_id}@{host or calendar_host()}"
 
 
-def class_url(workshop_id: int) -> str:
-    """The absolute address of a class page."""
-    return f"{base_url()}/classes/{workshop_id}"
+def class_url(workshop_id: int, base: str | None = None) -> str:
+    """The absolute address of a class page. `base` is `base_url()`, for a caller
+    writing many."""
+    return f"{base or base_url()}/classes/{workshop_id}"
 
 
 def new_calendar(
@@ -153,23 +154,52 @@ def session_event(
     return event
 
 
-def event_text(session: WorkshopSession, workshop: Workshop, centre: Centre, **values) -> str:
+def event_text(
+    session: WorkshopSession,
+    workshop: Workshop,
+    centre: Centre,
+    *,
+    total: int,
+    uid: str,
+    sequence: int,
+    stamp: datetime,
+    summary: str | None = None,
+    extra: list[str] | None = None,
+    cancelled: bool = False,
+    page: str | None = None,
+) -> str:
     """`session_event`'s VEVENT as iCalendar text, byte for byte what icalendar writes
-    for it, without building the component: a feed of a few hundred sessions is written
-    in a few milliseconds rather than tens. Invites, written one at a time, keep the
-    library's component (they add organiser and attendees to it)."""
-    lines = ["BEGIN:VEVENT"]
-    for name, value in _event_values(session, workshop, centre, **values):
-        if isinstance(value, datetime):
-            text = UTC_FORMAT % (value.year, value.month, value.day,  # UTC (`_utc`)
-                                 value.hour, value.minute, value.second)
-        elif isinstance(value, int) or name == "URL":
-            text = str(value)  # INTEGER and URI values are written as they are
-        else:
-            text = escape_text(value)
-        lines.append(fold_line(f"{name}:{text}"))
-    lines.append("END:VEVENT\r\n")
-    return "\r\n".join(lines)
+    for it (the properties of `_event_values`, in its order), without building the
+    component: a feed of a few hundred sessions is written in a few milliseconds rather
+    than tens. Invites, written one at a time, keep the library's component (they add
+    organiser and attendees to it). `page` is the class page's address, for a caller
+    writing many (`class_url`)."""
+    is_cancelled = cancelled or session.is_cancelled or workshop.status == CANCELLED
+    page = page or class_url(workshop.id)
+    summary = summary or session_summary(workshop, session, total)
+    description = session_description(workshop, extra, session.plan_title, page)
+    location = session_location(centre, session)
+    # Date-times are short lines in UTC (never folded); SEQUENCE, STATUS and TRANSP are
+    # plain values; the text values are escaped, and every long line folded.
+    return (
+        f"BEGIN:VEVENT\r\n{fold_line('SUMMARY:' + escape_text(summary))}\r\n"
+        f"DTSTART:{_utc_text(session.starts_at)}\r\nDTEND:{_utc_text(session.ends_at)}\r\n"
+        f"DTSTAMP:{_utc_text(stamp)}\r\n{fold_line('UID:' + escape_text(uid))}\r\n"
+        f"SEQUENCE:{sequence}\r\n{fold_line('DESCRIPTION:' + escape_text(description))}\r\n"
+        f"LAST-MODIFIED:{_utc_text(session.updated_at)}\r\n"
+        f"{fold_line('LOCATION:' + escape_text(location))}\r\n"
+        + ("STATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n" if is_cancelled
+           else "STATUS:CONFIRMED\r\nTRANSP:OPAQUE\r\n")
+        + f"{fold_line('URL:' + page)}\r\nEND:VEVENT\r\n"
+    )
+
+
+def _utc_text(instant: datetime) -> str:
+    """A date-time in UTC, to the second, as a DATE-TIME value (`_utc`)."""
+    if instant.tzinfo is not UTC:
+        instant = instant.astimezone(UTC)
+    return UTC_FORMAT % (instant.year, instant.month, instant.day,
+                         instant.hour, instant.minute, instant.second)
 
 
 UTC_FORMAT = "%04d%02d%02dT%02d%02d%02dZ"  # a date-time in UTC, to the second

@@ -24,17 +24,18 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from booking.calendar.build import (
     base_url,
     calendar_host,
+    class_url,
     event_text,
     new_calendar,
     session_summary,
     session_uid,
     to_text,
 )
-from booking.calendar.data import SessionData
 from booking.extensions import db
 from booking.models import (
     Absence,
@@ -309,6 +310,27 @@ class FeedWorkshop(NamedTuple):
     what_to_bring: str
     confirmed_count: int
     capacity: int
+    sessions: int  # how many sessions it has in all, past ones included ("week 2 of 5")
+
+
+class FeedSession(NamedTuple):
+    """What a feed's events show of a session (read by attribute, as `SessionData`)."""
+
+    id: int
+    workshop_id: int
+    number: int
+    starts_at: datetime
+    ends_at: datetime
+    room: str
+    status: str
+    revision: int
+    updated_at: datetime
+    plan_title: str
+
+    @property
+    def is_cancelled(self) -> bool:
+        """Whether the session has been cancelled."""
+        return self.status == CANCELLED
 
 
 class FeedCentre(NamedTuple):
@@ -321,14 +343,21 @@ class FeedCentre(NamedTuple):
 class FeedEvent(NamedTuple):
     """One session of a feed with its workshop and centre (shared by its sessions)."""
 
-    session: SessionData
+    session: FeedSession
     workshop: FeedWorkshop
     centre: FeedCentre
 
 
 @functools.cache
 def _sessions_statement(kind: str) -> sa.Select:
-    """A feed's sessions in order, with exactly the columns its events are written from."""
+    """A feed's sessions in order, with exactly the columns its events are written from,
+    and how many sessions each one's workshop has in all."""
+    every = aliased(Session)
+    sessions_in_all = (
+        sa.select(sa.func.count(every.id))
+        .where(every.workshop_id == Session.workshop_id)
+        .scalar_subquery()
+    )
     return (
         sa.select(
             Session.id, Session.workshop_id, Session.number, Session.starts_at,
@@ -336,6 +365,7 @@ def _sessions_statement(kind: str) -> sa.Select:
             Session.updated_at, Session.plan_title,
             Workshop.instructor_id, Workshop.title, Workshop.status, Workshop.kind,
             Workshop.what_to_bring, Workshop.confirmed_count, Workshop.capacity,
+            sessions_in_all,
             Centre.id, Centre.name, Centre.address, Centre.town, Centre.postcode,
         )
         .select_from(Session)
@@ -349,34 +379,24 @@ def _sessions_statement(kind: str) -> sa.Select:
 def _sessions(source: FeedSource) -> list[FeedEvent]:
     """The feed's sessions in order, as plain rows, without building ORM objects (a
     feed has hundreds of sessions); a workshop and a centre are shared by their rows."""
-    rows = db.session.execute(_sessions_statement(source.kind), _params(source))
+    # Core rows: a statement of columns needs nothing of the ORM's result layer.
+    rows = db.session.connection().execute(_sessions_statement(source.kind), _params(source))
     workshops: dict[int, FeedWorkshop] = {}
     centres: dict[int, FeedCentre] = {}
     events = []
     for row in rows:
-        workshop_id, centre_id = row[1], row[17]
+        workshop_id, centre_id = row[1], row[18]
         workshop = workshops.get(workshop_id)
         if workshop is None:
             workshop = workshops[workshop_id] = FeedWorkshop(
                 workshop_id, row[10], row[11], row[12], row[13] == KIND_COURSE, row[14],
-                row[15], row[16],
+                row[15], row[16], row[17],
             )
         centre = centres.get(centre_id)
         if centre is None:
-            centre = centres[centre_id] = FeedCentre(row[18], one_line_address(*row[19:22]))
-        events.append(FeedEvent(SessionData(*row[:10]), workshop, centre))
+            centre = centres[centre_id] = FeedCentre(row[19], one_line_address(*row[20:23]))
+        events.append(FeedEvent(FeedSession(*row[:10]), workshop, centre))
     return events
-
-
-def _session_totals(workshop_ids: set[int]) -> dict[int, int]:
-    if not workshop_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Session.workshop_id, sa.func.count(Session.id))
-        .where(Session.workshop_id.in_(workshop_ids))
-        .group_by(Session.workshop_id)
-    )
-    return dict(rows.all())
 
 
 def _baby_names(parent_id: int, workshop_ids: set[int]) -> dict[int, list[str]]:
@@ -402,20 +422,17 @@ def render_feed(source: FeedSource) -> str:
     """The feed as iCalendar text: one VEVENT per session, cancelled ones included."""
     sessions = _sessions(source)
     workshop_ids = {event.workshop.id for event in sessions}
-    totals = _session_totals(workshop_ids)
     babies: dict[int, list[str]] = {}
     absent: set[int] = set()
     made_up: dict[int, list[str]] = {}
     if source.parent_id is not None:
         babies = _baby_names(source.parent_id, workshop_ids)
         absent, made_up = _absences_and_makeups(source.parent_id)
-    cal = new_calendar(source.name, source.description, feed=True)
-    if source.timezone:
-        cal.add("x-wr-timezone", source.timezone)
     host = calendar_host()
+    base = base_url()
     events = []
     for session, workshop, centre in sessions:
-        total = totals.get(workshop.id, 1)
+        total = workshop.sessions
         summary = None
         extra: list[str] = []
         if source.teacher_id is not None and workshop.instructor_id == source.teacher_id:
@@ -441,12 +458,22 @@ def render_feed(source: FeedSource) -> str:
                 summary=summary,
                 extra=extra,
                 cancelled=missed,
+                page=class_url(workshop.id, base),
             )
         )
-    # The calendar's own lines come from the library; its events, written the same way
-    # (`event_text`), go where it would put them: after its properties, before its end.
+    head, end = _calendar_text(source.name, source.description, source.timezone)
+    return head + "".join(events) + end
+
+
+@functools.lru_cache(maxsize=1024)
+def _calendar_text(name: str, description: str, timezone: str | None) -> tuple[str, str]:
+    """A feed's calendar lines, from the library, around where its events go: after its
+    properties, before its end. The events are written the same way (`event_text`)."""
+    cal = new_calendar(name, description, feed=True)
+    if timezone:
+        cal.add("x-wr-timezone", timezone)
     head, end = to_text(cal).rsplit(END_CALENDAR, 1)
-    return head + "".join(events) + END_CALENDAR + end
+    return head, END_CALENDAR + end
 
 
 def _absences_and_makeups(parent_id: int) -> tuple[set[int], dict[int, list[str]]]:
@@ -490,11 +517,11 @@ def _absences_and_makeups(parent_id: int) -> tuple[set[int], dict[int, list[str]
     return absent, made_up
 
 
-def _teaching_summary(workshop: FeedWorkshop, session: SessionData, total: int) -> str:
+def _teaching_summary(workshop: FeedWorkshop, session: FeedSession, total: int) -> str:
     return f"Teaching: {session_summary(workshop, session, total)}"
 
 
 def _booked_summary(
-    workshop: FeedWorkshop, session: SessionData, total: int, names: list[str]
+    workshop: FeedWorkshop, session: FeedSession, total: int, names: list[str]
 ) -> str:
     return f"{session_summary(workshop, session, total)} ({' and '.join(names)})"
