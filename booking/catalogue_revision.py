@@ -144,6 +144,9 @@ def renew() -> None:
 _CURRENT = sa.select(CatalogueRevision.__table__.c.value).where(
     CatalogueRevision.__table__.c.id == REVISION_ROW
 )
+# The revision as a column of another statement: read with the rows it is kept beside,
+# in the same snapshot, it costs no statement of its own (a class page's workshop).
+COLUMN = _CURRENT.scalar_subquery().label("catalogue_revision")
 
 
 def current() -> int:
@@ -181,12 +184,14 @@ class _NextChange:
 _create_lock = threading.Lock()
 
 
-def state(now: datetime | None = None) -> tuple[int, datetime | None]:
-    """The revision, and the next moment at which time alone may change a listing
-    (None: no session is still to start or end). Kept per app: two apps in one process
-    (as in the tests) may have two databases."""
+def state(now: datetime | None = None, revision: int | None = None
+          ) -> tuple[int, datetime | None]:
+    """The revision (`revision` when this transaction has read it already, as `COLUMN`),
+    and the next moment at which time alone may change a listing (None: no session is
+    still to start or end). Kept per app: two apps in one process (as in the tests) may
+    have two databases."""
     now = now or utcnow()
-    revision = current()
+    revision = current() if revision is None else revision
     extensions = current_app.extensions
     known = extensions.get("catalogue_revision.next_change")
     if known is None:

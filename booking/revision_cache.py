@@ -122,7 +122,8 @@ def _quarter_hour(now: datetime) -> int:
 
 
 def cached_listing(
-    name: str, key: Hashable, render: Callable[[], str], *, by_local_date: bool = False
+    name: str, key: Hashable, render: Callable[[], str], *, by_local_date: bool = False,
+    revision: int | None = None,
 ) -> str:
     """Text rendered from the catalogue (search results, a centre's classes, the home
     page's), kept by the catalogue's revision for everyone, logged in or not.
@@ -134,12 +135,15 @@ def cached_listing(
     the baby's age or by dates, which count from today in each centre's zone) also to
     the quarter hour, since a day changes somewhere at each. LISTING_CACHE_SECONDS (0:
     off) bounds how long any text is kept, for changes made outside the product.
+    `revision` is the catalogue's revision when this transaction has read it already
+    (`catalogue_revision.COLUMN`), with rows read in the same statement: what `render`
+    reads is then no older than it.
     """
     seconds = current_app.config.get("LISTING_CACHE_SECONDS", 0)
     if seconds <= 0:
         return render()
     now = utcnow()
-    revision, next_change = catalogue_revision.state(now)
+    revision, next_change = catalogue_revision.state(now, revision)
     if not revision:
         return render()  # no revision yet (a new database): nothing to keep text under
     full_key = (name, key, revision, next_change, int(now.timestamp() // seconds),

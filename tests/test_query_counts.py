@@ -239,9 +239,9 @@ STATEMENT_BUDGET = [
     (None, "/classes", 1),
     (None, "/centres/hub", 1),
     (None, "/instructors/{teacher}", 1),
-    (None, "/classes/{big}", 2),
+    (None, "/classes/{big}", 1),
     (None, "/feeds/centres/hub.ics", 2),
-    ("parent@example.org", "/classes/{big}", 5),
+    ("parent@example.org", "/classes/{big}", 4),
     ("parent@example.org", "/account/bookings", 6),
 ]
 

@@ -2,6 +2,7 @@
 
 from flask import render_template, request, url_for
 
+from booking import catalogue_revision
 from booking.revision_cache import cached_listing, form_cache
 from booking.services.booking.payment_terms import payment_words
 from booking.services.booking.queries import panel_columns, panel_facts
@@ -28,11 +29,14 @@ DETAILS_PART = "<!--part-->"
 PROFILE_LISTINGS = 20
 
 
-def _kept_html(name: str, key, template: str, context, *, by_local_date: bool = False):
+def _kept_html(name: str, key, template: str, context, *, by_local_date: bool = False,
+               revision: int | None = None):
     """A listing `template` rendered with `context()` (called only when nothing is kept
-    for the key), kept by the catalogue's revision and put back into the page."""
+    for the key), kept by the catalogue's revision (`revision`, when it was read already)
+    and put back into the page."""
     return shared_html(cached_listing(
-        name, key, lambda: render_shared(template, **context()), by_local_date=by_local_date
+        name, key, lambda: render_shared(template, **context()), by_local_date=by_local_date,
+        revision=revision,
     ))
 
 
@@ -138,13 +142,16 @@ def workshop_detail(workshop_id: int):
     What every visitor sees alike (templates/public/_class_details.html) is kept by the
     catalogue's revision; the price bar, the refund policy (it changes at the cut-off)
     and the booking panel are the visitor's own and rendered each time."""
-    # The details first: kept text must be read (or rendered) from data no older than
-    # the revision it is kept under, which is read first (a workshop already loaded in
-    # this session would not be read again).
+    # Kept text must be read (or rendered) from data no older than the revision it is
+    # kept under: the revision is read with the workshop, in one statement (the details
+    # are rendered from that workshop, which this session will not read again).
+    workshop, revision, *panel_values = catalogue.find_workshop(
+        workshop_id, catalogue_revision.COLUMN, *panel_columns()
+    )
     head, facts, about = _kept_html(
-        "class", workshop_id, "public/_class_details.html", lambda: _class_details(workshop_id)
+        "class", workshop_id, "public/_class_details.html", lambda: _class_details(workshop_id),
+        revision=revision or 0,
     ).split(DETAILS_PART)
-    workshop, *panel_values = catalogue.find_workshop(workshop_id, *panel_columns())
     return render_template("public/workshop.html", workshop=workshop,
                            panel_facts=panel_facts(*panel_values),
                            details={"head": head, "facts": facts, "about": about})
