@@ -128,6 +128,10 @@ def test_booking_post_reads_nothing_again_after_its_commit(
     assert len([x for x in statements if x.startswith("SELECT user_account.")]) == 2
     # The email and its invite are a note, rendered after commit: no session is loaded.
     assert len([x for x in statements if x.startswith("SELECT workshop_session.")]) == 0
+    # The baby chosen is read with the account, and its live booking in the class (none)
+    # with the locked workshop: neither costs a statement of its own.
+    assert [x for x in statements if x.startswith(("SELECT baby.", "SELECT registration."))] == []
+    assert len(statements) <= 10, statements
     page = client.get("/account/bookings").get_data(as_text=True)
     assert "Booked: Ada has a place in Tiny Strokes" in page
 

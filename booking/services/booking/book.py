@@ -28,6 +28,7 @@ from booking.services.accounts.babies import find_or_add_baby, get_baby
 from booking.services.booking.payment_terms import refund_line
 from booking.services.booking.places import (
     age_weeks_now,
+    baby_live_in,
     bookable_workshop,
     booking_closed_reason,
     cancellation_cutoff,
@@ -42,6 +43,7 @@ from booking.services.booking.places import (
 )
 from booking.services.booking.referrals import claim_held_place, record_code_use
 from booking.services.booking.waitlist import promote_waitlist, waitlist_position
+from booking.services.catalogue.params import MAX_ID
 from booking.services.courses.absences import withdraw_future_absences
 from booking.services.errors import Forbidden, Invalid, NotFound
 from booking.services.health.questions import consent_key_of, latest_form_version
@@ -143,23 +145,32 @@ def _resolve_baby(parent_id: int, baby_id, baby_name, baby_dob, baby_due_date=No
 @cache
 def _with_the_workshop() -> tuple:
     """What a booking reads with the workshop it locks: the version of the centre's
-    latest health form, whose consent the booking records."""
-    return (latest_form_version(Workshop.centre_id),)
+    latest health form, whose consent the booking records, and the baby's live
+    registration in it, if any (parameter `baby_id`).
+
+    On PostgreSQL these are read in the snapshot the statement began with, before it
+    waited for the lock. A booking of the same baby committed meanwhile (by a second
+    tab) is then not seen here, but its row is: inserting the registration breaks the
+    unique index of live registrations, and the savepoint below answers with that
+    booking (`_active_registration`), as before."""
+    return (latest_form_version(Workshop.centre_id), baby_live_in(Workshop))
 
 
 @cache
 def _account_statement():
-    """The booking parent's account, read fresh and shared-locked (see below)."""
+    """The booking parent's account, read fresh and shared-locked (see below), with the
+    baby chosen (parameter `baby_id`) if it is one of theirs."""
     return (
-        sa.select(User)
+        sa.select(User, Baby)
+        .outerjoin(Baby, sa.and_(Baby.id == sa.bindparam("baby_id"), Baby.parent_id == User.id))
         .where(User.id == sa.bindparam("parent_id"))
         .options(lazyload(User.memberships))
-        .with_for_update(read=True)
+        .with_for_update(read=True, of=User)
         .execution_options(populate_existing=True)
     )
 
 
-def _require_active_account(parent_id: int) -> None:
+def _require_active_account(parent_id: int, baby_id=None) -> Baby | None:
     """Refuse to book for an account that is deleted (or being deleted right now).
 
     FOR SHARE on the account's row: an erasure in progress holds the row and this
@@ -167,10 +178,15 @@ def _require_active_account(parent_id: int) -> None:
     this booking and cancels it with the account's other places. Taken before the
     workshop's lock, in the same order as erasure, so the two cannot deadlock. The
     whole row is read (fresh), so the booking's email finds its recipient loaded.
+    Returns the baby chosen (`baby_id`), read with it, when it is one of the account's.
     """
-    user = db.session.scalar(_account_statement(), {"parent_id": parent_id})
-    if user is None or user.deleted_at is not None:
+    chosen = baby_id if isinstance(baby_id, int) and 0 < baby_id <= MAX_ID else None
+    row = db.session.execute(
+        _account_statement(), {"parent_id": parent_id, "baby_id": chosen}
+    ).first()
+    if row is None or row[0].deleted_at is not None:
         raise Forbidden("This account has been deleted, so it cannot book.")
+    return row[1]
 
 
 def book_place(
@@ -196,15 +212,17 @@ def book_place(
     raises Invalid with one message whatever the reason, and changes nothing.
     """
     with write_transaction():
-        _require_active_account(parent_id)
+        chosen = _require_active_account(parent_id, baby_id)
         workshop_id = require_int(workshop_id, "The class")
         if not consent:
             raise Invalid(CONSENT_MESSAGE, {"consent": CONSENT_MESSAGE})
         # The baby first (a new one, or a due date filled in), then the workshop's lock:
         # the order in which correcting a baby's details then promotes waiting lists.
-        baby = _resolve_baby(parent_id, baby_id, baby_name, baby_dob, baby_due_date)
+        baby = chosen or _resolve_baby(parent_id, baby_id, baby_name, baby_dob, baby_due_date)
         db.session.flush()
-        workshop, form_version = bookable_workshop(workshop_id, *_with_the_workshop())
+        workshop, form_version, live_id = bookable_workshop(
+            workshop_id, *_with_the_workshop(), baby_id=baby.id
+        )
         closed = booking_closed_reason(workshop)
         if closed:
             raise Invalid(closed)
@@ -213,9 +231,8 @@ def book_place(
                 "This class is paid online when you book, and online payment is not "
                 "available right now. Please contact the centre to book a place."
             )
-        existing = _active_registration(workshop.id, baby.id)
-        if existing is not None:
-            return _existing(existing, baby, workshop)
+        if live_id is not None:
+            return _existing(db.session.get(Registration, live_id), baby, workshop)
         fit = eligibility(baby, workshop)
         if not fit.eligible:
             raise NotEligible(fit.reason, age_weeks_now(baby), {"baby_id": fit.reason})

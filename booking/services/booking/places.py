@@ -63,6 +63,20 @@ def _locked(statement, workshop_id: int, missing: str) -> Workshop:
     return workshop
 
 
+def baby_live_in(workshop):
+    """SQL: the id of the baby's (parameter `baby_id`) live registration in `workshop`
+    (a Workshop column's table), or NULL; there is at most one (a unique index)."""
+    return (
+        sa.select(Registration.id)
+        .where(
+            Registration.workshop_id == workshop.id,
+            Registration.baby_id == sa.bindparam("baby_id"),
+            Registration.status.in_(ACTIVE),
+        )
+        .scalar_subquery()
+    )
+
+
 @lru_cache(maxsize=2)
 def live_in_workshop(owner: str):
     """The live registrations in one workshop of one baby (`owner` "baby_id") or of one
@@ -112,12 +126,14 @@ def visible_to_public():
     return sa.and_(Workshop.status == PUBLISHED, Workshop.centre.has(Centre.published.is_(True)))
 
 
-def bookable_workshop(workshop_id: int, *columns) -> tuple:
+def bookable_workshop(workshop_id: int, *columns, **values) -> tuple:
     """The locked workshop, with its centre, if the public may see it, and the values of
-    `columns` (expressions over Workshop, the same objects each time) read with it, as
-    (workshop, *values), in one statement (only the workshop's row is locked, as
-    `lock_workshop` locks it)."""
-    row = db.session.execute(_bookable_lock(columns), {"workshop_id": workshop_id}).one_or_none()
+    `columns` (expressions over Workshop, the same objects each time; `values` those of
+    their parameters) read with it, as (workshop, *values), in one statement (only the
+    workshop's row is locked, as `lock_workshop` locks it)."""
+    row = db.session.execute(
+        _bookable_lock(columns), {**values, "workshop_id": workshop_id}
+    ).one_or_none()
     if row is None:
         raise NotFound("We could not find that class. It may have been withdrawn.")
     return tuple(row)
