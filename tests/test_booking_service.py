@@ -373,3 +373,61 @@ def test_waitlist_positions_for_many_at_once(ctx, make_workshop, family):
         )
     loaded = [db.session.get(Registration, r.id) for r in regs]
     assert waitlist.waitlist_positions(loaded) == {regs[0].id: 1, regs[1].id: 1, regs[2].id: 2}
+
+
+def _hint(monkeypatch, live_id):
+    """Make the workshop's lock report `live_id` as the baby's live booking in it, as a
+    PostgreSQL snapshot taken before the lock was granted may (None: no booking)."""
+    real = booking.bookable_workshop
+
+    def stale(workshop_id, *columns, **values):
+        workshop, form_version, _ = real(workshop_id, *columns, **values)
+        return workshop, form_version, live_id
+
+    monkeypatch.setattr(booking, "bookable_workshop", stale)
+
+
+def test_a_live_booking_seen_before_the_lock_but_cancelled_since_does_not_stop_a_booking(
+    ctx, make_workshop, family, monkeypatch
+):
+    workshop = make_workshop(capacity=2)
+    parent, baby = family()
+    first = booking.book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+    )
+    booking.cancel_registration(first.registration.id, actor_id=parent.id)
+    _hint(monkeypatch, first.registration.id)
+    again = booking.book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+    )
+    assert again.created is True
+    assert again.registration.id != first.registration.id
+    assert again.registration.status == "confirmed"
+    assert confirmed_count(workshop.id) == 1
+
+
+def test_a_referred_booking_made_twice_at_once_answers_with_the_first(
+    ctx, make_workshop, family, monkeypatch
+):
+    """The second request's snapshot may miss the first booking; its code is used by
+    then, and the answer is still the booking made, not a refused code."""
+    from datetime import UTC, datetime
+
+    from booking.services.booking import referrals
+
+    workshop = make_workshop(
+        capacity=2, held_places=1, held_until=datetime.now(UTC) + timedelta(days=1)
+    )
+    parent, baby = family()
+    code = referrals.create_codes(workshop.id)[0].code
+    first = booking.book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True,
+        referral_code=code,
+    )
+    _hint(monkeypatch, None)
+    again = booking.book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True,
+        referral_code=code,
+    )
+    assert again.created is False
+    assert again.registration.id == first.registration.id

@@ -10,6 +10,7 @@ feeds write their events with `event_text`, which does both exactly as it does.
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -101,6 +102,37 @@ def _utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
 
 
+class _EventText(NamedTuple):
+    """What a session's event says in words, and whether it is cancelled."""
+
+    summary: str
+    description: str
+    location: str
+    page: str
+    cancelled: bool
+
+
+def _event_text_values(
+    session: WorkshopSession,
+    workshop: Workshop,
+    centre: Centre,
+    total: int,
+    summary: str | None,
+    extra: list[str] | None,
+    cancelled: bool,
+    page: str | None = None,
+) -> _EventText:
+    """An event's words (see `_event_values`), shared by the component and the text."""
+    page = page or class_url(workshop.id)
+    return _EventText(
+        summary or session_summary(workshop, session, total),
+        session_description(workshop, extra, session.plan_title, page),
+        session_location(centre, session),
+        page,
+        cancelled or session.is_cancelled or workshop.status == CANCELLED,
+    )
+
+
 def _event_values(
     session: WorkshopSession,
     workshop: Workshop,
@@ -119,21 +151,20 @@ def _event_values(
     Every varying value is given by the caller: `total` sessions in the class, the
     `uid`, the `sequence` and the `stamp` (DTSTAMP); `summary` instead of the class's
     own, `extra` lines for the description, and `cancelled` for one booking."""
-    is_cancelled = cancelled or session.is_cancelled or workshop.status == CANCELLED
-    page = class_url(workshop.id)
+    words = _event_text_values(session, workshop, centre, total, summary, extra, cancelled)
     return [
-        ("SUMMARY", summary or session_summary(workshop, session, total)),
+        ("SUMMARY", words.summary),
         ("DTSTART", _utc(session.starts_at)),
         ("DTEND", _utc(session.ends_at)),
         ("DTSTAMP", _utc(stamp)),
         ("UID", uid),
         ("SEQUENCE", sequence),
-        ("DESCRIPTION", session_description(workshop, extra, session.plan_title, page)),
+        ("DESCRIPTION", words.description),
         ("LAST-MODIFIED", _utc(session.updated_at)),
-        ("LOCATION", session_location(centre, session)),
-        ("STATUS", "CANCELLED" if is_cancelled else "CONFIRMED"),
-        ("TRANSP", "TRANSPARENT" if is_cancelled else "OPAQUE"),
-        ("URL", page),
+        ("LOCATION", words.location),
+        ("STATUS", "CANCELLED" if words.cancelled else "CONFIRMED"),
+        ("TRANSP", "TRANSPARENT" if words.cancelled else "OPAQUE"),
+        ("URL", words.page),
     ]
 
 
@@ -174,23 +205,20 @@ def event_text(
     than tens. Invites, written one at a time, keep the library's component (they add
     organiser and attendees to it). `page` is the class page's address, for a caller
     writing many (`class_url`)."""
-    is_cancelled = cancelled or session.is_cancelled or workshop.status == CANCELLED
-    page = page or class_url(workshop.id)
-    summary = summary or session_summary(workshop, session, total)
-    description = session_description(workshop, extra, session.plan_title, page)
-    location = session_location(centre, session)
+    words = _event_text_values(session, workshop, centre, total, summary, extra, cancelled,
+                               page)
     # Date-times are short lines in UTC (never folded); SEQUENCE, STATUS and TRANSP are
     # plain values; the text values are escaped, and every long line folded.
     return (
-        f"BEGIN:VEVENT\r\n{fold_line('SUMMARY:' + escape_text(summary))}\r\n"
+        f"BEGIN:VEVENT\r\n{fold_line('SUMMARY:' + escape_text(words.summary))}\r\n"
         f"DTSTART:{_utc_text(session.starts_at)}\r\nDTEND:{_utc_text(session.ends_at)}\r\n"
         f"DTSTAMP:{_utc_text(stamp)}\r\n{fold_line('UID:' + escape_text(uid))}\r\n"
-        f"SEQUENCE:{sequence}\r\n{fold_line('DESCRIPTION:' + escape_text(description))}\r\n"
+        f"SEQUENCE:{sequence}\r\n{fold_line('DESCRIPTION:' + escape_text(words.description))}\r\n"
         f"LAST-MODIFIED:{_utc_text(session.updated_at)}\r\n"
-        f"{fold_line('LOCATION:' + escape_text(location))}\r\n"
-        + ("STATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n" if is_cancelled
+        f"{fold_line('LOCATION:' + escape_text(words.location))}\r\n"
+        + ("STATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n" if words.cancelled
            else "STATUS:CONFIRMED\r\nTRANSP:OPAQUE\r\n")
-        + f"{fold_line('URL:' + page)}\r\nEND:VEVENT\r\n"
+        + f"{fold_line('URL:' + words.page)}\r\nEND:VEVENT\r\n"
     )
 
 

@@ -9,6 +9,7 @@ cannot change what the use case decided.
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from booking.models.workshop import CANCELLED
 
@@ -27,9 +28,9 @@ class CentreData:
     accessibility_notes: str
 
 
-@dataclass(frozen=True)
-class SessionData:
-    """One session of a workshop, its times in UTC."""
+class SessionData(NamedTuple):
+    """One session of a workshop, its times in UTC. A named tuple (as frozen as the
+    rest): a feed builds hundreds of them straight from its rows."""
 
     id: int
     workshop_id: int

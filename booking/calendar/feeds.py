@@ -36,6 +36,7 @@ from booking.calendar.build import (
     session_uid,
     to_text,
 )
+from booking.calendar.data import SessionData
 from booking.extensions import db
 from booking.models import (
     Absence,
@@ -313,26 +314,6 @@ class FeedWorkshop(NamedTuple):
     sessions: int  # how many sessions it has in all, past ones included ("week 2 of 5")
 
 
-class FeedSession(NamedTuple):
-    """What a feed's events show of a session (read by attribute, as `SessionData`)."""
-
-    id: int
-    workshop_id: int
-    number: int
-    starts_at: datetime
-    ends_at: datetime
-    room: str
-    status: str
-    revision: int
-    updated_at: datetime
-    plan_title: str
-
-    @property
-    def is_cancelled(self) -> bool:
-        """Whether the session has been cancelled."""
-        return self.status == CANCELLED
-
-
 class FeedCentre(NamedTuple):
     """What a feed's events show of a centre."""
 
@@ -343,7 +324,7 @@ class FeedCentre(NamedTuple):
 class FeedEvent(NamedTuple):
     """One session of a feed with its workshop and centre (shared by its sessions)."""
 
-    session: FeedSession
+    session: SessionData
     workshop: FeedWorkshop
     centre: FeedCentre
 
@@ -395,7 +376,7 @@ def _sessions(source: FeedSource) -> list[FeedEvent]:
         centre = centres.get(centre_id)
         if centre is None:
             centre = centres[centre_id] = FeedCentre(row[19], one_line_address(*row[20:23]))
-        events.append(FeedEvent(FeedSession(*row[:10]), workshop, centre))
+        events.append(FeedEvent(SessionData(*row[:10]), workshop, centre))
     return events
 
 
@@ -517,11 +498,11 @@ def _absences_and_makeups(parent_id: int) -> tuple[set[int], dict[int, list[str]
     return absent, made_up
 
 
-def _teaching_summary(workshop: FeedWorkshop, session: FeedSession, total: int) -> str:
+def _teaching_summary(workshop: FeedWorkshop, session: SessionData, total: int) -> str:
     return f"Teaching: {session_summary(workshop, session, total)}"
 
 
 def _booked_summary(
-    workshop: FeedWorkshop, session: FeedSession, total: int, names: list[str]
+    workshop: FeedWorkshop, session: SessionData, total: int, names: list[str]
 ) -> str:
     return f"{session_summary(workshop, session, total)} ({' and '.join(names)})"

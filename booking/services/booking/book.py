@@ -145,14 +145,18 @@ def _resolve_baby(parent_id: int, baby_id, baby_name, baby_dob, baby_due_date=No
 @cache
 def _with_the_workshop() -> tuple:
     """What a booking reads with the workshop it locks: the version of the centre's
-    latest health form, whose consent the booking records, and the baby's live
-    registration in it, if any (parameter `baby_id`).
+    latest health form, whose consent the booking records, and the id of the baby's
+    live registration in it, if any (parameter `baby_id`).
 
     On PostgreSQL these are read in the snapshot the statement began with, before it
-    waited for the lock. A booking of the same baby committed meanwhile (by a second
-    tab) is then not seen here, but its row is: inserting the registration breaks the
-    unique index of live registrations, and the savepoint below answers with that
-    booking (`_active_registration`), as before."""
+    waited for the lock, so `book_place` takes the registration's id only as a hint:
+    - an id found is read again once the lock is held (that booking may have been
+      cancelled meanwhile, and this one then goes ahead);
+    - none found, a booking of the same baby committed meanwhile (a second tab) is still
+      met when this one inserts its own: the unique index of live registrations fails
+      the savepoint, which answers with that booking;
+    - a booking with a referral code reads again anyway, since the code its twin used
+      would be refused before anything is inserted."""
     return (latest_form_version(Workshop.centre_id), baby_live_in(Workshop))
 
 
@@ -178,7 +182,8 @@ def _require_active_account(parent_id: int, baby_id=None) -> Baby | None:
     this booking and cancels it with the account's other places. Taken before the
     workshop's lock, in the same order as erasure, so the two cannot deadlock. The
     whole row is read (fresh), so the booking's email finds its recipient loaded.
-    Returns the baby chosen (`baby_id`), read with it, when it is one of the account's.
+    Returns the baby chosen, read with it, when `baby_id` is the id (an int) of one of
+    the account's babies; None otherwise (`get_baby` then answers).
     """
     chosen = baby_id if isinstance(baby_id, int) and 0 < baby_id <= MAX_ID else None
     row = db.session.execute(
@@ -231,8 +236,10 @@ def book_place(
                 "This class is paid online when you book, and online payment is not "
                 "available right now. Please contact the centre to book a place."
             )
-        if live_id is not None:
-            return _existing(db.session.get(Registration, live_id), baby, workshop)
+        if live_id is not None or referral_code:
+            existing = _active_registration(workshop.id, baby.id)  # read under the lock
+            if existing is not None:
+                return _existing(existing, baby, workshop)
         fit = eligibility(baby, workshop)
         if not fit.eligible:
             raise NotEligible(fit.reason, age_weeks_now(baby), {"baby_id": fit.reason})

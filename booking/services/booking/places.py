@@ -63,18 +63,21 @@ def _locked(statement, workshop_id: int, missing: str) -> Workshop:
     return workshop
 
 
-def baby_live_in(workshop):
-    """SQL: the id of the baby's (parameter `baby_id`) live registration in `workshop`
-    (a Workshop column's table), or NULL; there is at most one (a unique index)."""
+def _live(workshop_id, owner: str) -> tuple:
+    """The conditions of a live registration in one workshop of one baby (`owner`
+    "baby_id") or parent ("parent_id"), the owner a parameter of that name."""
     return (
-        sa.select(Registration.id)
-        .where(
-            Registration.workshop_id == workshop.id,
-            Registration.baby_id == sa.bindparam("baby_id"),
-            Registration.status.in_(ACTIVE),
-        )
-        .scalar_subquery()
+        Registration.workshop_id == workshop_id,
+        getattr(Registration, owner) == sa.bindparam(owner),
+        Registration.status.in_(ACTIVE),
     )
+
+
+def baby_live_in(workshop) -> sa.ScalarSelect:
+    """SQL: the id of the baby's (parameter `baby_id`) live registration in the
+    workshop whose row `workshop` (the Workshop entity, or an alias) stands for, or
+    NULL; there is at most one (a unique index)."""
+    return sa.select(Registration.id).where(*_live(workshop.id, "baby_id")).scalar_subquery()
 
 
 @lru_cache(maxsize=2)
@@ -82,11 +85,7 @@ def live_in_workshop(owner: str):
     """The live registrations in one workshop of one baby (`owner` "baby_id") or of one
     parent ("parent_id"): built once each, the workshop and the owner parameters named
     `workshop_id` and as `owner` says."""
-    return sa.select(Registration).where(
-        Registration.workshop_id == sa.bindparam("workshop_id"),
-        getattr(Registration, owner) == sa.bindparam(owner),
-        Registration.status.in_(ACTIVE),
-    )
+    return sa.select(Registration).where(*_live(sa.bindparam("workshop_id"), owner))
 
 
 def lock_workshop(workshop_id: int, missing: str = "We could not find that class.") -> Workshop:

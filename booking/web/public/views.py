@@ -144,7 +144,8 @@ def workshop_detail(workshop_id: int):
     and the booking panel are the visitor's own and rendered each time."""
     # Kept text must be read (or rendered) from data no older than the revision it is
     # kept under: the revision is read with the workshop, in one statement (the details
-    # are rendered from that workshop, which this session will not read again).
+    # are rendered from that workshop, whose loaded columns this session will not
+    # refresh).
     workshop, revision, *panel_values = catalogue.find_workshop(
         workshop_id, catalogue_revision.COLUMN, *panel_columns()
     )
