@@ -116,13 +116,18 @@ def _event_text_values(
     session: WorkshopSession,
     workshop: Workshop,
     centre: Centre,
+    *,
     total: int,
-    summary: str | None,
-    extra: list[str] | None,
-    cancelled: bool,
+    summary: str | None = None,
+    extra: list[str] | None = None,
+    cancelled: bool = False,
     page: str | None = None,
 ) -> _EventText:
-    """An event's words (see `_event_values`), shared by the component and the text."""
+    """An event's words, shared by the library's component and `event_text`: the
+    `summary` given, else the class's own (week `session.number` of `total` for a
+    course); the description with `extra` lines; the location; the class page (`page`,
+    for a caller writing many: `class_url`); and whether it is cancelled (`cancelled`
+    for one booking, or the session's or workshop's own status)."""
     page = page or class_url(workshop.id)
     return _EventText(
         summary or session_summary(workshop, session, total),
@@ -134,24 +139,15 @@ def _event_text_values(
 
 
 def _event_values(
-    session: WorkshopSession,
-    workshop: Workshop,
-    centre: Centre,
-    *,
-    total: int,
-    uid: str,
-    sequence: int,
-    stamp: datetime,
-    summary: str | None = None,
-    extra: list[str] | None = None,
-    cancelled: bool = False,
+    session: WorkshopSession, workshop: Workshop, centre: Centre, *, uid: str, sequence: int,
+    stamp: datetime, **words,
 ) -> list[tuple[str, object]]:
     """A session's event properties, in the order icalendar writes a VEVENT's (its
     canonical order, then by name), so `event_text` gives the same bytes as the library.
-    Every varying value is given by the caller: `total` sessions in the class, the
-    `uid`, the `sequence` and the `stamp` (DTSTAMP); `summary` instead of the class's
-    own, `extra` lines for the description, and `cancelled` for one booking."""
-    words = _event_text_values(session, workshop, centre, total, summary, extra, cancelled)
+    Every varying value is given by the caller: the `uid`, the `sequence`, the `stamp`
+    (DTSTAMP) and the `words` of `_event_text_values` (`total` sessions in the class,
+    and optionally `summary`, `extra` description lines and `cancelled`)."""
+    words = _event_text_values(session, workshop, centre, **words)
     return [
         ("SUMMARY", words.summary),
         ("DTSTART", _utc(session.starts_at)),
@@ -186,27 +182,15 @@ def session_event(
 
 
 def event_text(
-    session: WorkshopSession,
-    workshop: Workshop,
-    centre: Centre,
-    *,
-    total: int,
-    uid: str,
-    sequence: int,
-    stamp: datetime,
-    summary: str | None = None,
-    extra: list[str] | None = None,
-    cancelled: bool = False,
-    page: str | None = None,
+    session: WorkshopSession, workshop: Workshop, centre: Centre, *, uid: str, sequence: int,
+    stamp: datetime, **words,
 ) -> str:
     """`session_event`'s VEVENT as iCalendar text, byte for byte what icalendar writes
     for it (the properties of `_event_values`, in its order), without building the
     component: a feed of a few hundred sessions is written in a few milliseconds rather
     than tens. Invites, written one at a time, keep the library's component (they add
-    organiser and attendees to it). `page` is the class page's address, for a caller
-    writing many (`class_url`)."""
-    words = _event_text_values(session, workshop, centre, total, summary, extra, cancelled,
-                               page)
+    organiser and attendees to it)."""
+    words = _event_text_values(session, workshop, centre, **words)
     # Date-times are short lines in UTC (never folded); SEQUENCE, STATUS and TRANSP are
     # plain values; the text values are escaped, and every long line folded.
     return (
