@@ -419,9 +419,9 @@ def _workshop_statement(columns: tuple):
 
 def find_workshop(workshop_id: int, *columns) -> tuple:
     """A workshop that has a public page, with its centre, and the values of `columns`
-    (expressions over Workshop, the same objects each time: see `panel_columns`) read
-    with it, as (workshop, *values), in one query: what a class page needs beside its
-    kept details (`get_workshop`)."""
+    (expressions over Workshop, or the catalogue's revision; the same objects each time:
+    see `panel_columns`) read with it, as (workshop, *values), in one query: what a
+    class page needs beside its kept details (`get_workshop`)."""
     if not 1 <= workshop_id <= MAX_ID:
         raise NotFound("There is no class with that number.")
     row = db.session.execute(
