@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from booking import create_app
+from booking import create_app, revision_cache
 from booking.db import write_transaction
 from booking.extensions import db, init_migrations, limiter
 from booking.models import (
@@ -27,6 +27,7 @@ from booking.models import (
     Workshop,
     WorkshopSession,
 )
+from booking.models.base import utcnow
 from booking.models.workshop import DRAFT, PUBLISHED
 from booking.passwords import hash_password
 from booking.services.schedule.create import create_workshop
@@ -192,6 +193,16 @@ def rate_limited_app(app, **config):
         with limited.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def steady_listing_clock(monkeypatch):
+    """The listing cache's clock stopped at the test's start. A kept listing's key names
+    the quarter hour and LISTING_CACHE_SECONDS' period it was rendered in, so two requests
+    a test expects to share one must not fall either side of such a boundary."""
+    now = utcnow()
+    monkeypatch.setattr(revision_cache, "utcnow", lambda: now)
+    return now
 
 
 @pytest.fixture

@@ -48,9 +48,10 @@ def read_revision(app) -> int:
 
 
 @pytest.fixture
-def kept_long(app):
+def kept_long(app, steady_listing_clock):
     """Listings kept as long as the catalogue and time allow, not a few minutes: only
-    the revision and the moments a listing changes can end one."""
+    the revision and the moments a listing changes can end one (the clock stands still
+    unless the test moves it)."""
     app.config["LISTING_CACHE_SECONDS"] = 10**9
 
 
