@@ -178,8 +178,18 @@ def test_the_bookings_page_has_add_to_calendar_for_each_upcoming_booking(
     assert "Add to Google Calendar (week 1 of 2)" in page
     assert 'Add to Google Calendar<span class="visually-hidden">: Single two, Eve' in page
     titles = [g["text"] for g in links_of(page, "calendar.google.com")]
-    assert titles == [  # in the page's order: the single starts first
-        "Single two (Eve)", "Course one - week 1 of 2 (Ada)", "Course one - week 2 of 2 (Ada)"
+    assert titles == [  # in the page's order: the single starts first; next sessions only
+        "Single two (Eve)", "Course one - week 1 of 2 (Ada)"
+    ]
+    # A course's other weeks are one tap away, on the booking's own page.
+    course_booking = registration_id(app, course.id)
+    assert (f'<a href="/account/bookings/{course_booking}/booked">The other week for Google '
+            'Calendar or Outlook<span class="visually-hidden">: Course one, Ada</span></a>'
+            ) in page
+    assert page.count("/booked") == 1  # the single has no other weeks
+    booked = text(client.get(f"/account/bookings/{course_booking}/booked"))
+    assert [g["text"] for g in links_of(booked, "calendar.google.com")] == [
+        "Course one - week 1 of 2 (Ada)", "Course one - week 2 of 2 (Ada)"
     ]
 
 

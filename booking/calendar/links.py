@@ -115,16 +115,21 @@ def session_entry(booking: BookingData, session: SessionData) -> CalendarEntry:
     )
 
 
-def booking_links(booking: BookingData, now: datetime) -> tuple[SessionLinks, ...]:
-    """The links of each session of the booking still to come, in order; none for a
-    cancelled class."""
-    workshop = booking.workshop
+def sessions_to_come(workshop, now: datetime) -> list:
+    """The sessions of the workshop still to come (not cancelled, not ended), in order;
+    none for a cancelled class."""
     if workshop.status == CANCELLED:
-        return ()
+        return []
+    return [s for s in workshop.sessions if not s.is_cancelled and s.ends_at > now]
+
+
+def booking_links(booking: BookingData, now: datetime, limit: int | None = None
+                  ) -> tuple[SessionLinks, ...]:
+    """The links of each session of the booking still to come, in order (the first
+    `limit` of them if given); none for a cancelled class."""
+    workshop = booking.workshop
     found = []
-    for session in workshop.sessions:
-        if session.is_cancelled or session.ends_at <= now:
-            continue
+    for session in sessions_to_come(workshop, now)[:limit]:
         entry = session_entry(booking, session)
         found.append(
             SessionLinks(

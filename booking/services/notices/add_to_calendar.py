@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from booking.calendar.data import BookingData
-from booking.calendar.links import SessionLinks, booking_links
+from booking.calendar.links import SessionLinks, booking_links, sessions_to_come
 from booking.models import Registration
 from booking.models.registration import CONFIRMED
 from booking.services.booking.places import utc_now
@@ -26,6 +26,8 @@ class CalendarLinks:
 
     booking: BookingData | Registration
     sessions: tuple[SessionLinks, ...]
+    # Sessions still to come whose links are not here but on the booking's own page.
+    more: int = 0
 
     @property
     def first(self) -> SessionLinks | None:
@@ -43,16 +45,25 @@ class CalendarLinks:
         return len(self.booking.workshop.sessions)
 
 
-def calendar_links(registrations: Iterable[Registration]) -> dict[int, CalendarLinks]:
+def calendar_links(registrations: Iterable[Registration], *, next_only: bool = False
+                   ) -> dict[int, CalendarLinks]:
     """The links of those registrations that are confirmed, by id, from what is loaded
     (each with its workshop, the workshop's centre and sessions, and its baby, as
-    `parent_bookings` loads them): nothing is read."""
+    `parent_bookings` loads them): nothing is read. With `next_only`, the links of the
+    next session only, with how many more are to come (a page of many bookings; each
+    booking's own page has every week's)."""
     now = utc_now()
-    return {
-        r.id: CalendarLinks(r, booking_links(r, now))
-        for r in registrations
-        if r.status == CONFIRMED
-    }
+    found = {}
+    for r in registrations:
+        if r.status != CONFIRMED:
+            continue
+        if next_only:
+            links = booking_links(r, now, limit=1)
+            more = max(0, len(sessions_to_come(r.workshop, now)) - len(links))
+            found[r.id] = CalendarLinks(r, links, more)
+        else:
+            found[r.id] = CalendarLinks(r, booking_links(r, now))
+    return found
 
 
 def own_booking(parent_id: int, registration_id: int) -> BookingData:

@@ -27,13 +27,15 @@ CANCELLED_MESSAGES = {
 def render_bookings(status: int = 200, error: str | None = None):
     """The bookings page, optionally with an error that explains a refused action; each
     upcoming or waiting booking whose health answers are still to give or confirm says so,
-    and each confirmed one has its "Add to calendar" buttons."""
+    and each confirmed one has its "Add to calendar" buttons for its next session (a
+    course's other weeks are on the booking's own page, which keeps this one short)."""
     bookings = parent_bookings(current_user.id)
     return (
         render_template(
             "account/bookings.html",
             bookings=bookings,
-            calendar=calendar_links(row.registration for row in bookings.upcoming),
+            calendar=calendar_links((row.registration for row in bookings.upcoming),
+                                    next_only=True),
             health=health_prompts(current_user.id, registrations=bookings.registrations),
             makeups=parent_makeups(
                 current_user.id, registrations=(row.registration for row in bookings.upcoming)
