@@ -268,7 +268,9 @@ def test_add_session_renumbers_by_time_and_keeps_span(ctx, make_workshop):
 
 
 def test_add_workshop_creates_in_its_own_transaction(ctx, make_workshop):
-    existing = make_workshop()
+    # At 14:00 UTC, never at the new course's 10:00 local, whatever the hour of the run.
+    existing = make_workshop(starts_at=(datetime.now(UTC) + timedelta(days=7)).replace(
+        hour=14, minute=0, second=0, microsecond=0))
     local = next_weekday_local(weeks=3)
     created = create.add_workshop(
         centre_id=existing.centre_id,
