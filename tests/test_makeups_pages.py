@@ -1,6 +1,7 @@
 """Absences and make-ups through the pages, the private feed and the register."""
 
 import sqlalchemy as sa
+from flask import url_for
 from icalendar import Calendar
 
 from booking.extensions import db
@@ -55,6 +56,11 @@ def test_parent_misses_week_two_and_makes_it_up(
 
     page = client.get("/account/bookings").get_data(as_text=True)
     assert "We can&#39;t come" in page or "We can't come" in page
+    # The page writes each week's addresses out under one path: they are the routes'.
+    with app.test_request_context():
+        for endpoint in ("account.report_absence", "account.session_ready"):
+            url = url_for(endpoint, registration_id=registration_id, session_id=week2)
+            assert f'"{url}"' in page, endpoint
     response = client.post(
         f"/account/bookings/{registration_id}/sessions/{week2}/absence", follow_redirects=True
     )
