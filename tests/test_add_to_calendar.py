@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Registration, WorkshopSession
+from booking.models import Registration, Workshop, WorkshopSession
 from booking.services.health.questions import PRODUCT_FORM
 from booking.timefmt import local_to_utc
 from tests.html_checker import html_errors
@@ -191,6 +191,40 @@ def test_the_bookings_page_has_add_to_calendar_for_each_upcoming_booking(
     assert [g["text"] for g in links_of(booked, "calendar.google.com")] == [
         "Course one - week 1 of 2 (Ada)", "Course one - week 2 of 2 (Ada)"
     ]
+
+
+def test_the_bookings_page_adds_the_next_session_and_counts_the_other_weeks(
+    app, client, parent, make_baby, make_centre, make_workshop
+):
+    """Week 1 cancelled: the buttons add week 2, and the booking's own page has the two
+    weeks after it; a course with one week left, and a cancelled class, link nowhere."""
+    course = sydney_course(make_centre, make_workshop, sessions=4, title="Four weeks")
+    last = sydney_course(make_centre, make_workshop, sessions=1, title="Last week")
+    called_off = sydney_course(make_centre, make_workshop, sessions=3, title="Called off")
+    ada = make_baby(parent, name="Ada")
+    for workshop in (course, last, called_off):
+        client.post(f"/classes/{workshop.id}/book", data={"baby_id": str(ada.id), "consent": "y"})
+    with app.app_context():
+        db.session.execute(
+            sa.update(WorkshopSession)
+            .where(WorkshopSession.workshop_id == course.id, WorkshopSession.number == 1)
+            .values(status="cancelled")
+        )
+        db.session.get(Workshop, called_off.id).status = "cancelled"
+        db.session.commit()
+    page = text(client.get("/account/bookings"))
+    assert "Add to Google Calendar (week 2 of 4)" in page
+    assert "Add to Google Calendar (week 1 of 4)" not in page
+    reg = registration_id(app, course.id)
+    assert (f'<a href="/account/bookings/{reg}/booked">The other 2 weeks for Google Calendar '
+            'or Outlook<span class="visually-hidden">: Four weeks, Ada</span></a>') in page
+    assert page.count("/booked") == 1  # neither the one-week course nor the cancelled class
+    assert "Every session of this class is over or cancelled" in page
+    booked = text(client.get(f"/account/bookings/{reg}/booked"))
+    assert [g["text"] for g in links_of(booked, "calendar.google.com")] == [
+        f"Four weeks - week {n} of 4 (Ada)" for n in (2, 3, 4)
+    ]
+    assert "/booked" not in booked.split("<main", 1)[-1]  # no link to itself
 
 
 def test_the_pages_are_valid_html(app, client, parent, make_baby, make_centre, make_workshop):

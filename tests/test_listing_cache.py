@@ -160,13 +160,16 @@ def test_a_shared_template_may_not_ask_for_the_request_or_the_user(app):
                 templating.render_shared(template)
 
 
-def test_nothing_personal_is_kept(app, client, parent, make_workshop, make_baby):
+def test_nothing_personal_is_kept(app, client, parent, make_workshop, make_baby,
+                                  steady_listing_clock):
     workshop = make_workshop(title="Tiny Strokes")
     make_baby(parent, name="Ada")
     pages = (*PAGES, f"/classes/{workshop.id}")
     for page in pages:  # rendered (and kept) for the logged-in parent first
         assert client.get(page).status_code == 200
     assert "Ada" in client.get(f"/classes/{workshop.id}").get_data(as_text=True)
+    cache = app.extensions["revision_cache.listings"]
+    hits = cache.hits
     with app.test_client() as stranger:
         for page in pages:
             text = stranger.get(page).get_data(as_text=True)
@@ -174,6 +177,7 @@ def test_nothing_personal_is_kept(app, client, parent, make_workshop, make_baby)
             assert "Pat Parent" not in text and "pat@example.org" not in text
             assert "Log out" not in text and "Ada" not in text
             assert 'name="csrf_token"' not in text
+    assert cache.hits == hits + len(pages)  # what the stranger saw was the parent's kept text
 
 
 def test_a_kept_class_page_still_says_when_the_refund_cut_off_has_passed(

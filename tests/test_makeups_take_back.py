@@ -4,6 +4,7 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from flask import url_for
 
 from booking.extensions import db
 from booking.models import Absence, MakeupBooking, MakeupCredit, Workshop, WorkshopSession
@@ -140,7 +141,10 @@ def test_the_page_offers_taking_back_and_explains_a_refusal(app, client, auth, f
     auth.login("ann@example.org")
     page = client.get("/account/bookings").get_data(as_text=True)
     action = f"/account/bookings/{full_course['ann_reg']}/sessions/{week2}/absence/withdraw"
-    assert action in page and "We can come after all" in page
+    assert f'action="{action}"' in page and "We can come after all" in page
+    with app.test_request_context():  # the address the page writes out is the route's
+        assert action == url_for("account.withdraw_absence",
+                                 registration_id=full_course["ann_reg"], session_id=week2)
     with app.app_context():
         makeups.book_makeup(parent_id=full_course["bob"].id,
                             credit_id=full_course["bob_credit"], session_id=week2)

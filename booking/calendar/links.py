@@ -123,13 +123,13 @@ def sessions_to_come(workshop, now: datetime) -> list:
     return [s for s in workshop.sessions if not s.is_cancelled and s.ends_at > now]
 
 
-def booking_links(booking: BookingData, now: datetime, limit: int | None = None
+def booking_links(booking: BookingData, now: datetime, sessions=None
                   ) -> tuple[SessionLinks, ...]:
-    """The links of each session of the booking still to come, in order (the first
-    `limit` of them if given); none for a cancelled class."""
+    """The links of each session of the booking still to come, in order (of `sessions`
+    if given, some of those); none for a cancelled class."""
     workshop = booking.workshop
     found = []
-    for session in sessions_to_come(workshop, now)[:limit]:
+    for session in sessions_to_come(workshop, now) if sessions is None else sessions:
         entry = session_entry(booking, session)
         found.append(
             SessionLinks(

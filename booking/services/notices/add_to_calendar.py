@@ -58,9 +58,9 @@ def calendar_links(registrations: Iterable[Registration], *, next_only: bool = F
         if r.status != CONFIRMED:
             continue
         if next_only:
-            links = booking_links(r, now, limit=1)
-            more = max(0, len(sessions_to_come(r.workshop, now)) - len(links))
-            found[r.id] = CalendarLinks(r, links, more)
+            to_come = sessions_to_come(r.workshop, now)
+            links = booking_links(r, now, to_come[:1])
+            found[r.id] = CalendarLinks(r, links, len(to_come) - len(links))
         else:
             found[r.id] = CalendarLinks(r, booking_links(r, now))
     return found
