@@ -1,7 +1,7 @@
 """Centre wall-clock times across daylight-saving changes: a time in the spring gap moves
 forward, a time in the autumn's repeated hour takes its first occurrence (rule 9)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,17 +11,32 @@ from booking.models import WorkshopSession
 from booking.services.schedule import sessions
 from booking.services.schedule.imports import import_schedule
 from booking.timefmt import local_to_utc, to_local
+from tests.clock_changes import first_sunday, last_sunday
 
+
+def _at(day: date, hour: int, minute: int = 0, days: int = 0) -> datetime:
+    day = day + timedelta(days=days)
+    return datetime(day.year, day.month, day.day, hour, minute)
+
+
+# The changes of a year still to come, so that a class at those times is in the future
+# whenever the suite runs (in 2027: 28 March, 31 October, 3 October and 4 April).
+YEAR = date.today().year + 2
+LONDON_SPRING, LONDON_AUTUMN = last_sunday(YEAR, 3), last_sunday(YEAR, 10)
+SYDNEY_SPRING, SYDNEY_AUTUMN = first_sunday(YEAR, 10), first_sunday(YEAR, 4)
 # (zone, wall-clock time, the UTC instant stored, the local time and zone shown after)
 CASES = [
-    # London springs forward at 01:00 GMT on 28 March 2027: 01:30 does not exist.
-    ("Europe/London", datetime(2027, 3, 28, 1, 30), datetime(2027, 3, 28, 1, 30), "02:30 BST"),
-    # London falls back at 02:00 BST on 31 October 2027: 01:30 happens twice.
-    ("Europe/London", datetime(2027, 10, 31, 1, 30), datetime(2027, 10, 31, 0, 30), "01:30 BST"),
-    # Sydney springs forward at 02:00 AEST on 3 October 2027: 02:30 does not exist.
-    ("Australia/Sydney", datetime(2027, 10, 3, 2, 30), datetime(2027, 10, 2, 16, 30), "03:30 AEDT"),
-    # Sydney falls back at 03:00 AEDT on 4 April 2027: 02:30 happens twice.
-    ("Australia/Sydney", datetime(2027, 4, 4, 2, 30), datetime(2027, 4, 3, 15, 30), "02:30 AEDT"),
+    # London springs forward at 01:00 GMT on the last Sunday of March: 01:30 does not exist.
+    ("Europe/London", _at(LONDON_SPRING, 1, 30), _at(LONDON_SPRING, 1, 30), "02:30 BST"),
+    # London falls back at 02:00 BST on the last Sunday of October: 01:30 happens twice.
+    ("Europe/London", _at(LONDON_AUTUMN, 1, 30), _at(LONDON_AUTUMN, 0, 30), "01:30 BST"),
+    # Sydney springs forward at 02:00 AEST on the first Sunday of October: 02:30 does not
+    # exist.
+    ("Australia/Sydney", _at(SYDNEY_SPRING, 2, 30), _at(SYDNEY_SPRING, 16, 30, days=-1),
+     "03:30 AEDT"),
+    # Sydney falls back at 03:00 AEDT on the first Sunday of April: 02:30 happens twice.
+    ("Australia/Sydney", _at(SYDNEY_AUTUMN, 2, 30), _at(SYDNEY_AUTUMN, 15, 30, days=-1),
+     "02:30 AEDT"),
 ]
 IDS = ["london-gap", "london-repeat", "sydney-gap", "sydney-repeat"]
 
@@ -61,8 +76,8 @@ def _session_of(workshop_id: int) -> WorkshopSession:
 def test_moving_a_session_to_a_changeover_time(ctx, make_centre, make_workshop, zone, wall,
                                                utc, label):
     centre = make_centre(timezone=zone)
-    workshop = make_workshop(centre=centre, sessions=1,
-                             starts_at=datetime(2027, 1, 12, 10, tzinfo=UTC))
+    workshop = make_workshop(centre=centre, sessions=1, starts_at=(
+        datetime.now(UTC) + timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0))
     sessions.move_session(_session_of(workshop.id).id, wall)
     moved = _session_of(workshop.id)
     assert moved.starts_at == utc.replace(tzinfo=UTC)

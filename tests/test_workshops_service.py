@@ -15,16 +15,7 @@ from booking.services.schedule.fields import NOT_AN_INSTRUCTOR
 from booking.services.schedule.queries import workshop_topics
 from booking.services.schedule.workshop_input import validate_workshop_fields
 from booking.timefmt import to_local
-
-
-def _last_sunday(year: int, month: int) -> date:
-    day = date(year, month + 1, 1) - timedelta(days=1)
-    return day - timedelta(days=(day.weekday() + 1) % 7)
-
-
-def _first_sunday(year: int, month: int) -> date:
-    day = date(year, month, 1)
-    return day + timedelta(days=(6 - day.weekday()) % 7)
+from tests.clock_changes import first_sunday, last_sunday
 
 
 def _fields(centre, instructor, **overrides):
@@ -106,7 +97,7 @@ def test_unpublished_workshop_is_a_draft_without_decision(ctx, london):
 
 def test_london_course_keeps_local_time_across_the_october_change(ctx, london):
     centre, instructor = london
-    change = _last_sunday(date.today().year + 2, 10)
+    change = last_sunday(date.today().year + 2, 10)
     first = datetime.combine(change - timedelta(days=6), datetime.min.time()).replace(hour=10)
     with write_transaction():
         workshop = create_workshop(
@@ -129,7 +120,7 @@ def test_sydney_course_keeps_local_time_across_the_april_change(
 ):
     centre = make_centre(slug="bondi", timezone="Australia/Sydney", country="AU")
     instructor = make_user(role="instructor", centre=centre)
-    change = _first_sunday(date.today().year + 2, 4)
+    change = first_sunday(date.today().year + 2, 4)
     first = datetime.combine(change - timedelta(days=6), datetime.min.time()).replace(
         hour=9, minute=30
     )
