@@ -10,13 +10,14 @@ Outlook would show as it is); "/" and ":" stay as they are, as RFC 3986 allows i
 query.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from booking.calendar.build import session_description, session_location, session_summary
-from booking.calendar.data import BookingData, SessionData
+from booking.calendar.data import BookingData, SessionData, WorkshopData
 from booking.models.workshop import CANCELLED
 
 GOOGLE_EVENT = "https://calendar.google.com/calendar/render"
@@ -115,7 +116,7 @@ def session_entry(booking: BookingData, session: SessionData) -> CalendarEntry:
     )
 
 
-def sessions_to_come(workshop, now: datetime) -> list:
+def sessions_to_come(workshop: WorkshopData, now: datetime) -> list[SessionData]:
     """The sessions of the workshop still to come (not cancelled, not ended), in order;
     none for a cancelled class."""
     if workshop.status == CANCELLED:
@@ -123,8 +124,8 @@ def sessions_to_come(workshop, now: datetime) -> list:
     return [s for s in workshop.sessions if not s.is_cancelled and s.ends_at > now]
 
 
-def booking_links(booking: BookingData, now: datetime, sessions=None
-                  ) -> tuple[SessionLinks, ...]:
+def booking_links(booking: BookingData, now: datetime,
+                  sessions: Sequence[SessionData] | None = None) -> tuple[SessionLinks, ...]:
     """The links of each session of the booking still to come, in order (of `sessions`
     if given, some of those); none for a cancelled class."""
     workshop = booking.workshop

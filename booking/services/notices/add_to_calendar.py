@@ -45,24 +45,19 @@ class CalendarLinks:
         return len(self.booking.workshop.sessions)
 
 
-def calendar_links(registrations: Iterable[Registration], *, next_only: bool = False
-                   ) -> dict[int, CalendarLinks]:
-    """The links of those registrations that are confirmed, by id, from what is loaded
-    (each with its workshop, the workshop's centre and sessions, and its baby, as
-    `parent_bookings` loads them): nothing is read. With `next_only`, the links of the
-    next session only, with how many more are to come (a page of many bookings; each
-    booking's own page has every week's)."""
+def calendar_links(registrations: Iterable[Registration]) -> dict[int, CalendarLinks]:
+    """The links of the next session of those registrations that are confirmed, by id,
+    with how many more sessions are to come (a page of many bookings; each booking's own
+    page, `booking_calendar`, has every week's), from what is loaded (each with its
+    workshop, the workshop's centre and sessions, and its baby, as `parent_bookings`
+    loads them): nothing is read."""
     now = utc_now()
     found = {}
     for r in registrations:
-        if r.status != CONFIRMED:
-            continue
-        if next_only:
+        if r.status == CONFIRMED:
             to_come = sessions_to_come(r.workshop, now)
             links = booking_links(r, now, to_come[:1])
             found[r.id] = CalendarLinks(r, links, len(to_come) - len(links))
-        else:
-            found[r.id] = CalendarLinks(r, booking_links(r, now))
     return found
 
 

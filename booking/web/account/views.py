@@ -34,8 +34,7 @@ def render_bookings(status: int = 200, error: str | None = None):
         render_template(
             "account/bookings.html",
             bookings=bookings,
-            calendar=calendar_links((row.registration for row in bookings.upcoming),
-                                    next_only=True),
+            calendar=calendar_links(row.registration for row in bookings.upcoming),
             health=health_prompts(current_user.id, registrations=bookings.registrations),
             makeups=parent_makeups(
                 current_user.id, registrations=(row.registration for row in bookings.upcoming)
