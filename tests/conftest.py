@@ -206,6 +206,13 @@ def steady_listing_clock(monkeypatch):
 
 
 @pytest.fixture
+def nothing_kept(app):
+    """Listings and feeds rendered afresh on every request (LISTING_CACHE_SECONDS=0):
+    what a test counts is what a render reads, not a kept page's one statement."""
+    app.config["LISTING_CACHE_SECONDS"] = 0
+
+
+@pytest.fixture
 def client(app):
     """A test client."""
     return app.test_client()

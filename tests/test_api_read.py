@@ -311,12 +311,11 @@ def test_serializers_work_outside_a_request(app, make_workshop):
 
 
 def test_query_count_does_not_grow_with_results(app, client, make_workshop, make_centre,
-                                                 make_user):
+                                                 make_user, nothing_kept):
     centre = make_centre()
     teacher = make_user(role="instructor", centre=centre)
     with app.app_context():
         engine = db.engine
-    app.config["LISTING_CACHE_SECONDS"] = 0  # what a render reads, not a kept page
     counts = []
     for batch in (3, 9):
         for _ in range(batch):

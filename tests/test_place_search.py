@@ -437,13 +437,12 @@ def test_place_pages_are_valid_html(client, postcodes, london):
 
 
 def test_query_count_of_a_place_search_does_not_grow_with_results(
-    app, client, postcodes, make_centre, make_workshop
+    app, client, postcodes, make_centre, make_workshop, nothing_kept
 ):
     from tests.test_catalogue import count_queries
 
     centre = make_centre(latitude=51.5055, longitude=-0.0553)
     url = "/classes?q=E1+8AA"
-    app.config["LISTING_CACHE_SECONDS"] = 0  # what a render reads, not a kept page
     make_workshop(centre=centre)
     few = count_queries(app, url, client)
     for _ in range(6):

@@ -196,9 +196,9 @@ def _url(template: str, scenario: Scenario) -> str:
 
 
 @pytest.mark.parametrize("template", PUBLIC_PAGES)
-def test_public_page_queries_do_not_grow_with_rows(app, client, scenario, template):
+def test_public_page_queries_do_not_grow_with_rows(app, client, scenario, template,
+                                                   nothing_kept):
     url = _url(template, scenario)
-    app.config["LISTING_CACHE_SECONDS"] = 0  # what a render reads, not a kept page
     scenario.grow_to(SMALL)
     few = count_queries(app, client, url)
     scenario.grow_to(LARGE)
@@ -208,11 +208,10 @@ def test_public_page_queries_do_not_grow_with_rows(app, client, scenario, templa
 
 @pytest.mark.parametrize(("email", "template"), LOGGED_IN_PAGES)
 def test_logged_in_page_queries_do_not_grow_with_rows(
-    app, client, auth, scenario, email, template
+    app, client, auth, scenario, email, template, nothing_kept
 ):
     url = _url(template, scenario)
     assert auth.login(email).status_code == 302
-    app.config["LISTING_CACHE_SECONDS"] = 0  # what a render reads, not a kept page
     scenario.grow_to(SMALL)
     few = count_queries(app, client, url)
     scenario.grow_to(LARGE)
@@ -221,12 +220,12 @@ def test_logged_in_page_queries_do_not_grow_with_rows(
 
 
 @pytest.mark.parametrize("email", ["parent@example.org", "teacher@example.org"])
-def test_private_feed_queries_do_not_grow_with_rows(app, client, scenario, email):
+def test_private_feed_queries_do_not_grow_with_rows(app, client, scenario, email,
+                                                    nothing_kept):
     """A parent's (bookings, absences) and an instructor's (teaching) private feed."""
     user_id = scenario.parent.id if email.startswith("parent") else scenario.teacher.id
     with app.app_context():
         url = f"/feeds/private/{issue_feed_token(user_id)}.ics"
-    app.config["LISTING_CACHE_SECONDS"] = 0  # what a render reads, not a kept feed
     scenario.grow_to(SMALL)
     few = count_queries(app, client, url)
     scenario.grow_to(LARGE)
@@ -261,12 +260,12 @@ def test_pages_keep_to_their_statement_budget(app, client, auth, scenario, email
 
 
 @pytest.mark.parametrize("template", ["/feeds/centres/hub.ics", "/feeds/instructors/{teacher}.ics"])
-def test_a_feed_rendered_afresh_keeps_to_its_statement_budget(app, client, scenario, template):
+def test_a_feed_rendered_afresh_keeps_to_its_statement_budget(app, client, scenario, template,
+                                                              nothing_kept):
     """With nothing kept (as after each change to it): its centre or instructor, its
     version, and its sessions with their workshops, centres and how many sessions each
     workshop has in all."""
     scenario.grow_to(SMALL)
-    app.config["LISTING_CACHE_SECONDS"] = 0
     assert count_queries(app, client, _url(template, scenario), begin=False) <= 3
 
 
