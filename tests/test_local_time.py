@@ -11,7 +11,7 @@ from booking.models import WorkshopSession
 from booking.services.schedule import sessions
 from booking.services.schedule.imports import import_schedule
 from booking.timefmt import local_to_utc, to_local
-from tests.clock_changes import first_sunday, last_sunday
+from tests.clock_changes import first_sunday, last_sunday, next_week_at
 
 
 def _at(day: date, hour: int, minute: int = 0, days: int = 0) -> datetime:
@@ -76,8 +76,7 @@ def _session_of(workshop_id: int) -> WorkshopSession:
 def test_moving_a_session_to_a_changeover_time(ctx, make_centre, make_workshop, zone, wall,
                                                utc, label):
     centre = make_centre(timezone=zone)
-    workshop = make_workshop(centre=centre, sessions=1, starts_at=(
-        datetime.now(UTC) + timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0))
+    workshop = make_workshop(centre=centre, sessions=1, starts_at=next_week_at(10))
     sessions.move_session(_session_of(workshop.id).id, wall)
     moved = _session_of(workshop.id)
     assert moved.starts_at == utc.replace(tzinfo=UTC)

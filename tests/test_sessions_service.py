@@ -12,6 +12,7 @@ from booking.services.booking import book as booking
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.schedule import create, edit, sessions
 from booking.timefmt import to_local
+from tests.clock_changes import next_week_at
 
 
 def outbox(recipient=None) -> list[OutboxMessage]:
@@ -269,8 +270,7 @@ def test_add_session_renumbers_by_time_and_keeps_span(ctx, make_workshop):
 
 def test_add_workshop_creates_in_its_own_transaction(ctx, make_workshop):
     # At 14:00 UTC, never at the new course's 10:00 local, whatever the hour of the run.
-    existing = make_workshop(starts_at=(datetime.now(UTC) + timedelta(days=7)).replace(
-        hour=14, minute=0, second=0, microsecond=0))
+    existing = make_workshop(starts_at=next_week_at(14))
     local = next_weekday_local(weeks=3)
     created = create.add_workshop(
         centre_id=existing.centre_id,
