@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Membership, Workshop, WorkshopSession
 from booking.services.accounts import api_tokens
+from booking.services.schedule import edit as edit_service
 from booking.services.schedule import sessions as session_service
 from booking.services.schedule.clashes import Clash, busy_between, clashes_among
 from booking.services.schedule.create import add_workshop
@@ -200,6 +201,82 @@ def test_import_command_names_clashes_and_keeps_both_when_told(runner, ctx, term
     assert count() == 2
 
 
+@pytest.fixture
+def taught_by_sam(ctx, term):
+    """Sam's course in Room 2 at 10:30, beside Grace's in Room 1 at 10:00."""
+    return add_workshop(**fields(term["centre"], term["second"], at=time(10, 30),
+                                 room="Room 2", title="Colic course"))
+
+
+def instructor_of(workshop_id: int) -> int:
+    db.session.expire_all()
+    return db.session.get(Workshop, workshop_id).instructor_id
+
+
+def test_a_new_instructor_busy_then_is_refused_unless_kept(ctx, term, taught_by_sam):
+    with pytest.raises(Clash) as caught:
+        edit_service.update_workshop(taught_by_sam.id, instructor_id=term["teacher"].id)
+    error = caught.value
+    assert {f.reason for f in error.found} == {"instructor"}
+    assert "Grace is already teaching “Baby massage course” week 1" in error.message
+    assert "and 3 more of its sessions" in error.message
+    assert "instructor_id" in error.fields
+    assert instructor_of(taught_by_sam.id) == term["second"].id  # nothing changed
+    # The same change with other fields, by edit_workshop: all refused, then all kept.
+    with pytest.raises(Clash):
+        edit_service.edit_workshop(
+            taught_by_sam.id, fields={"instructor_id": term["teacher"].id, "title": "New"}
+        )
+    assert db.session.get(Workshop, taught_by_sam.id).title == "Colic course"
+    edit_service.edit_workshop(
+        taught_by_sam.id, fields={"instructor_id": term["teacher"].id, "title": "New"},
+        allow_clash=True,
+    )
+    assert instructor_of(taught_by_sam.id) == term["teacher"].id
+
+
+def test_a_new_instructor_needs_time_to_travel(ctx, term):
+    db.session.add(Membership(user_id=term["second"].id, centre_id=term["other"].id,
+                              role="instructor"))
+    db.session.commit()
+    # Sam at Camden at 11:20; Grace ends at Riverside at 11:00.
+    camden = add_workshop(**fields(term["other"], term["second"], at=time(11, 20)))
+    with pytest.raises(Clash) as caught:
+        edit_service.update_workshop(camden.id, instructor_id=term["teacher"].id)
+    assert {f.reason for f in caught.value.found} == {"travel"}
+    assert instructor_of(camden.id) == term["second"].id
+
+
+def test_only_sessions_to_come_and_the_instructor_are_checked(ctx, term, make_user):
+    ada = make_user("ada@example.org", name="Ada", role="instructor", centre=term["centre"])
+    # Room 1 at 10:00 kept twice on purpose: a change of instructor does not refuse it again.
+    kept = add_workshop(**fields(term["centre"], term["second"], room="Room 1",
+                                 title="On purpose"), allow_clash=True)
+    edit_service.update_workshop(kept.id, instructor_id=ada.id, title="Still on purpose")
+    assert instructor_of(kept.id) == ada.id
+    # Other changes to a workshop whose instructor is already busy then refuse nothing.
+    edit_service.update_workshop(kept.id, instructor_id=term["teacher"].id, allow_clash=True)
+    edit_service.update_workshop(kept.id, title="Renamed", price=Decimal("50.00"))
+    # Sessions that have already started are not checked: Grace's week 1 and week 1 here
+    # moved into the past, the rest of this course cancelled.
+    db.session.execute(
+        sa.update(WorkshopSession)
+        .where(WorkshopSession.workshop_id.in_([kept.id, term["course_id"]]),
+               WorkshopSession.number == 1)
+        .values(starts_at=datetime.now(UTC) - timedelta(days=1, hours=1),
+                ends_at=datetime.now(UTC) - timedelta(days=1))
+    )
+    db.session.execute(
+        sa.update(WorkshopSession)
+        .where(WorkshopSession.workshop_id == kept.id, WorkshopSession.number > 1)
+        .values(status="cancelled")
+    )
+    db.session.commit()
+    edit_service.update_workshop(kept.id, instructor_id=ada.id)
+    edit_service.update_workshop(kept.id, instructor_id=term["teacher"].id)
+    assert instructor_of(kept.id) == term["teacher"].id
+
+
 # --- the staff pages -----------------------------------------------------------------------
 
 
@@ -243,6 +320,31 @@ def test_staff_move_form_names_the_clash(client, auth, term, app):
     assert "Room 1 at Riverside Hub is already taken by “Baby massage course”" in response.text
     response = client.post(f"/manage/sessions/{session_id}/move", data=data | {"allow_clash": "y"})
     assert response.status_code == 302
+
+
+def test_staff_edit_form_names_the_new_instructors_clash(client, auth, term, app):
+    with app.app_context():
+        workshop_id = add_workshop(**fields(term["centre"], term["second"], at=time(10, 30),
+                                            room="Room 2", title="Colic course")).id
+    auth.login("staff@example.org")
+    url = f"/manage/workshops/{workshop_id}/edit"
+    assert "I know, keep both" not in client.get(url).text
+    data = {
+        "title": "Colic course", "description": "", "what_to_bring": "",
+        "instructor_id": str(term["teacher"].id), "min_age_weeks": "6",
+        "max_age_weeks": "52", "price": "45.00", "cancellation_cutoff_hours": "24",
+    }
+    response = client.post(url, data=data)
+    assert response.status_code == 409
+    assert "Grace is already teaching “Baby massage course” week 1" in response.text
+    assert "Choose another instructor, or keep both." in response.text
+    assert "I know, keep both" in response.text
+    with app.app_context():
+        assert instructor_of(workshop_id) == term["second"].id
+    response = client.post(url, data=data | {"allow_clash": "y"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert instructor_of(workshop_id) == term["teacher"].id
 
 
 def test_import_page_previews_clashes_and_lists_what_it_created(client, auth, term, app):
@@ -304,3 +406,27 @@ def test_api_answers_409_clash_unless_allowed(client, app, term):
                         json={"starts_at": f"{DAY + timedelta(days=7)} 10:00",
                               "allow_clash": True})
     assert kept.status_code == 200
+
+
+def test_api_refuses_a_busy_new_instructor_unless_allowed(client, app, term):
+    with app.app_context():
+        token = api_tokens.create_token(term["staff"].id, "clash test")[1]
+        workshop_id = add_workshop(**fields(term["centre"], term["second"], at=time(10, 30),
+                                            room="Room 2", title="Colic course")).id
+    headers = {"Authorization": f"Bearer {token}"}
+    change = {"instructor_id": term["teacher"].id, "capacity": 10}
+    refused = client.patch(f"/api/v1/workshops/{workshop_id}", json=change, headers=headers)
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    assert error["code"] == "clash" and "instructor_id" in error["fields"]
+    assert {c["reason"] for c in error["clashes"]} == {"instructor"}
+    assert error["clashes"][0]["workshop_id"] == term["course_id"]
+    with app.app_context():
+        assert instructor_of(workshop_id) == term["second"].id
+        assert db.session.get(Workshop, workshop_id).capacity == 8  # all or nothing
+    kept = client.patch(f"/api/v1/workshops/{workshop_id}", json=change | {"allow_clash": True},
+                        headers=headers)
+    assert kept.status_code == 200
+    assert kept.get_json()["capacity"] == 10
+    with app.app_context():
+        assert instructor_of(workshop_id) == term["teacher"].id

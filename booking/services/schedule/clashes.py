@@ -6,7 +6,8 @@ Two scheduled sessions (of workshops not cancelled, drafts included) clash when
 - the same instructor teaches both at different centres with less than TRAVEL between
   them ("travel").
 A session without a room never clashes by room. Creating, moving, importing and copying
-sessions call `refuse_clashes`, which raises Clash (409, code "clash") naming the other
+sessions, and giving a workshop another instructor (its sessions to come, by instructor
+only), call `refuse_clashes`, which raises Clash (409, code "clash") naming the other
 session unless staff said "I know, keep both"; the term calendar marks clashes that exist
 with `clashes_among`.
 """

@@ -29,6 +29,7 @@ from booking.services.notices.emails import (
 )
 from booking.services.payments import ledger
 from booking.services.schedule import fields as rules
+from booking.services.schedule.clashes import planned_sessions, refuse_clashes
 from booking.services.schedule.queries import active_counts, workshop_sessions
 from booking.services.schedule.workshop_input import clean_workshop_changes
 
@@ -57,6 +58,7 @@ def edit_workshop(
     capacity: int | None = None,
     status: str | None = None,
     cancel_reason: str | None = None,
+    allow_clash: bool = False,
 ) -> Workshop:
     """Change a workshop's details, capacity and status in one transaction: all of it
     or, when any rule refuses any part, none of it.
@@ -67,8 +69,9 @@ def edit_workshop(
     published, draft or cancelled (None: unchanged), by the rules of publish_workshop,
     unpublish_workshop and cancel_workshop, checked on the locked row before anything
     changes. A workshop is cancelled on its own (Invalid with other changes), with an
-    optional `cancel_reason` (Invalid without status cancelled). Nothing to change
-    returns the workshop as it is.
+    optional `cancel_reason` (Invalid without status cancelled). A new instructor who
+    is already teaching (or travelling) when one of its sessions to come runs is refused
+    with Clash unless `allow_clash`. Nothing to change returns the workshop as it is.
     """
     fields = dict(fields or {})
     if status is not None and status not in STATUSES:
@@ -99,7 +102,7 @@ def edit_workshop(
         elif status == CANCELLED:
             reason = _clean_reason(cancel_reason or "", "cancel_reason")
         if fields or capacity is not None:
-            _change_details(workshop, fields, capacity)
+            _change_details(workshop, fields, capacity, allow_clash)
         if status in (PUBLISHED, DRAFT) and workshop.status != status:
             workshop.status = status
             workshop.updated_at = utcnow()
@@ -137,35 +140,65 @@ def _clean_reason(reason: str, field: str) -> str:
         raise Invalid(str(exc), {field: str(exc)}) from exc
 
 
-def _change_details(workshop: Workshop, fields: dict, new_capacity) -> None:
-    """On a locked workshop: the details, then the capacity (promoting waiting parents),
-    or the waiting list promoted when late joining now runs to a later session."""
+def _change_details(
+    workshop: Workshop, fields: dict, new_capacity, allow_clash: bool = False
+) -> None:
+    """On a locked workshop: the details (a new instructor checked for clashes), then the
+    capacity (promoting waiting parents), or the waiting list promoted when late joining
+    now runs to a later session."""
     changes = clean_workshop_changes(workshop, fields, new_capacity)
     reopened = changes.get("late_join_until", workshop.late_join_until) > (
         workshop.late_join_until or 1
     )
+    new_instructor = changes.get("instructor_id", workshop.instructor_id)
+    instructor_changed = new_instructor != workshop.instructor_id
     for name, value in changes.items():
         setattr(workshop, name, value)
     workshop.updated_at = utcnow()
     db.session.flush()
+    if instructor_changed and new_instructor is not None:
+        _refuse_instructor_clashes(workshop, allow_clash)
     if new_capacity is not None:
         apply_capacity_change(workshop, new_capacity)
     elif reopened:
         promote_waitlist(workshop.id)
 
 
-def update_workshop(workshop_id: int, **fields) -> Workshop:
+def _refuse_instructor_clashes(workshop: Workshop, allow_clash: bool) -> None:
+    """Clash when the workshop's (new) instructor teaches elsewhere, or cannot travel in
+    time, during one of its scheduled sessions still to come. Rooms do not change with the
+    instructor, so they are not checked again (a session's room clash kept on purpose
+    stays kept)."""
+    now = utcnow()
+    to_come = [
+        s for s in workshop_sessions(workshop.id) if s.status == SCHEDULED and s.starts_at > now
+    ]
+    refuse_clashes(
+        planned_sessions(
+            workshop,
+            [(s.starts_at, s.ends_at) for s in to_come],
+            "",  # no room: an instructor's clash or travel only
+            session_ids=[s.id for s in to_come],
+            numbers=[s.number for s in to_come],
+        ),
+        allow_clash=allow_clash,
+        field="instructor_id",
+    )
+
+
+def update_workshop(workshop_id: int, *, allow_clash: bool = False, **fields) -> Workshop:
     """Change a workshop's details (not its kind, and capacity only via change_capacity).
 
     Fields: title, description, what_to_bring, min_age_weeks, max_age_weeks, price,
     cancellation_cutoff_hours, instructor_id (an instructor at the workshop's centre),
     min_places, decision_at (an aware datetime), run_confirmed, late_join_until, and
     payment, deposit and refund_fee (booking.services.schedule.payment_fields; refused
-    as a Conflict where the families booked forbid it).
+    as a Conflict where the families booked forbid it). A new instructor busy during a
+    session to come is refused with Clash unless `allow_clash`.
     """
     with write_transaction():
         workshop = lock_workshop_to_change(workshop_id)
-        _change_details(workshop, fields, None)
+        _change_details(workshop, fields, None, allow_clash)
     return workshop
 
 

@@ -148,6 +148,7 @@ def update_workshop(workshop_id: int):
             capacity=fields.pop("capacity", None),
             status=fields.pop("status", None),
             cancel_reason=fields.pop("cancel_reason", None),
+            allow_clash=fields.pop("allow_clash", False),
             fields=fields,
         )
     except CapacityRefused as exc:

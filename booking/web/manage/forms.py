@@ -219,6 +219,7 @@ class WorkshopEditForm(WorkshopDetailsForm):
         "Parents may join until the start of session",
         validators=[Optional(), Rule(field_rules.late_join_until)],
     )
+    allow_clash = BooleanField("I know, keep both (the instructor is busy then)")
 
 
 class CapacityForm(Form):

@@ -169,6 +169,7 @@ def workshop_edit(workshop_id: int):
         form = WorkshopEditForm()
     form.instructor_id.choices = instructor_choices(queries.centre_instructors(centre.id))
     status = 200
+    clashes: list[str] = []
     if form.validate_on_submit():
         try:
             # How it is paid changes only as far as the form sent it.
@@ -177,10 +178,13 @@ def workshop_edit(workshop_id: int):
             }
             if fields["late_join_until"] is None:  # left empty: unchanged
                 del fields["late_join_until"]
-            edit_service.update_workshop(workshop.id, **fields)
+            edit_service.update_workshop(
+                workshop.id, allow_clash=form.allow_clash.data, **fields
+            )
         except DomainError as exc:
             put_domain_error(form, exc, flash_rest=True)
             status = status_for(exc)
+            clashes = _clash_messages(exc)
         else:
             flash("The workshop's details are saved.", "success")
             return _back(workshop.id)
@@ -193,6 +197,7 @@ def workshop_edit(workshop_id: int):
             workshop=workshop,
             centre=centre,
             online_payments=gateway.enabled(),
+            clashes=clashes,
         ),
         status,
     )

@@ -225,6 +225,13 @@ class UpdateWorkshop(Body):
     plan: Annotated[Plan, Field(description="Copy this template's weeks into the sessions, "
                                 "replacing the plans they have (sessions beyond the "
                                 "template's weeks keep theirs).")] = None
+    allow_clash: StrictBool = Field(
+        False,
+        description="true: keep a new instructor_id even where that instructor is already "
+        "teaching (or has less than 30 minutes' travel between centres) during one of its "
+        "sessions still to come; otherwise such a request is a 409 with code `clash`, naming "
+        "the other sessions in `clashes`.",
+    )
 
 
 class UpdateSession(Body):
