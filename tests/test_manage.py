@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Centre, OutboxMessage, Registration, Workshop, WorkshopSession
 from booking.services.booking import book as booking
+from booking.services.catalogue import centres as centre_service
 
 
 @pytest.fixture
@@ -155,6 +156,34 @@ def test_centre_profile_edit_validates_and_saves(app, client, auth, world):
         assert centre.name == "Riverside Family Hub" and centre.postcode == "BS1 4DJ"
         assert (centre.latitude, centre.longitude) == (51.45, -2.59)
         assert centre.embed_origins == "https://ok.example.org"
+
+
+def test_only_an_admin_shows_or_hides_a_centre(app, client, auth, world, make_user):
+    """Staff edit their centre's profile but not whether the public sees it: a centre an
+    admin hid stays hidden whatever its staff send, and saving without the tick does
+    not hide a public one."""
+    c = world["centre"]
+    url = f"/manage/centres/{c.id}"
+    data = {"name": "Riverside Hub", "country": "GB", "timezone": "Europe/London"}
+    auth.login("staff@example.org")
+    page = client.get(url)
+    assert 'name="published"' not in page.text
+    assert "Shown to the public. An admin can hide it." in page.text
+    assert client.post(url, data=data).status_code == 302  # no tick: still shown
+    with app.app_context():
+        assert db.session.get(Centre, c.id).published is True
+        centre_service.set_published(c.id, False)  # an admin hides it
+    assert client.post(url, data=data | {"published": "y"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Centre, c.id).published is False
+    assert "Hidden from the public by an admin" in client.get(url).text
+    auth.logout()
+    make_user("admin@example.org", role="admin")
+    auth.login("admin@example.org")
+    assert 'name="published"' in client.get(url).text
+    assert client.post(url, data=data | {"published": "y"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Centre, c.id).published is True
 
 
 def workshop_form(world, **overrides):

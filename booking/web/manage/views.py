@@ -38,6 +38,10 @@ def centre_profile(centre_id: int):
     """Edit a centre's public profile."""
     centre = centre_or_404(centre_id)
     form = CentreProfileForm()
+    if not current_user.is_admin:
+        # Showing or hiding a centre is an admin's decision (a centre an admin hid stays
+        # hidden): its staff see which it is.
+        del form.published
     status = 200
     if request.method == "GET":
         _fill_profile_form(form, centre)
