@@ -145,9 +145,40 @@ def test_a_database_that_is_not_empty_is_refused_unless_forced(
     assert "Traceback" not in refused.output
     assert _every_row(target) == changed
 
-    forced = _restore(target, tmp_path, path, "--force")
+    safety = tmp_path / "safety"
+    forced = _restore(target, tmp_path, path, "--force", "--safety-dir", str(safety))
     assert forced.exit_code == 0, forced.output
     assert _every_row(target) == original
+    # What was replaced was backed up first, and restores as it was.
+    (copy,) = safety.iterdir()
+    assert f"held to {copy} first." in forced.output
+    assert copy.stat().st_mode & 0o077 == 0
+    again = new_database()
+    assert _restore(again, tmp_path, copy).exit_code == 0
+    assert _every_row(again) == changed
+
+
+def test_a_forced_restore_replaces_nothing_when_its_safety_copy_fails(
+    app, runner, tmp_path, new_database, make_workshop, make_user, make_baby
+):
+    _some_bookings(app, make_workshop, make_user, make_baby, count=1)
+    path = _backup(runner, tmp_path / "backups")
+    target = new_database()
+    assert _restore(target, tmp_path, path).exit_code == 0
+    engine = sa.create_engine(target)
+    with engine.begin() as conn:
+        conn.execute(sa.update(User.__table__).values(name="Changed after the restore"))
+    engine.dispose()
+    changed = _every_row(target)
+    (tmp_path / "a-file").write_text("not a folder\n")
+    blocked = tmp_path / "a-file" / "safety"  # a folder that cannot be made
+
+    refused = _restore(target, tmp_path, path, "--force", "--safety-dir", str(blocked))
+
+    assert refused.exit_code == 1
+    assert f"Cannot use {blocked} for backups" in refused.output
+    assert "Traceback" not in refused.output
+    assert _every_row(target) == changed
 
 
 def test_a_file_of_the_wrong_kind_is_refused(app, tmp_path, new_database):

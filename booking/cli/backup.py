@@ -35,16 +35,25 @@ def create_command(directory):
     "--force",
     is_flag=True,
     help="Restore even though the database already has the product's tables "
-    "(they are replaced by the backup's).",
+    "(they are backed up first, then replaced by the backup's).",
+)
+@click.option(
+    "--safety-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --force: the folder that what the database held is backed up into before "
+    "it is replaced (default: FILE's folder).",
 )
 @with_appcontext
-def restore_command(file, force):
+def restore_command(file, force, safety_dir):
     """Restore FILE, made by `backup create`, into the configured database, which must
-    be empty (a new database) unless --force."""
+    be empty (a new database) unless --force (then what it held is backed up first)."""
     try:
-        summary = backup.restore_backup(file, force=force)
+        summary = backup.restore_backup(file, force=force, safety_dir=safety_dir)
     except (DomainError, backup.BackupFailed) as exc:
         raise click.ClickException(str(exc)) from exc
+    if summary.safety_copy is not None:
+        click.echo(f"Backed up what {backup.database_label()} held to {summary.safety_copy} "
+                   "first.")
     click.echo(f"Restored {file} into {backup.database_label()}.")
     rows = ", ".join(f"{name} {count:,}" for name, count in summary.rows.items())
     click.echo(f"{summary.tables} tables; rows: {rows}.")

@@ -60,6 +60,8 @@ class RestoreSummary:
     revision: str | None
     head: str | None
     known_revision: bool
+    # With force: the backup of what the database held before it was replaced.
+    safety_copy: Path | None = None
 
     @property
     def current(self) -> bool:
@@ -140,9 +142,16 @@ def our_tables() -> list[str]:
     return sorted(names & set(sa.inspect(db.engine).get_table_names()))
 
 
-def restore_backup(path: str | os.PathLike, *, force: bool = False) -> RestoreSummary:
+def restore_backup(
+    path: str | os.PathLike,
+    *,
+    force: bool = False,
+    safety_dir: str | os.PathLike | None = None,
+) -> RestoreSummary:
     """Restore a backup into the configured database, which must have none of the
-    product's tables unless `force` (then they are replaced); a summary of the result."""
+    product's tables unless `force`: then what it holds is first backed up into
+    `safety_dir` (by default the restored file's folder; nothing is replaced when that
+    fails), and replaced. A summary of the result."""
     path = Path(path)
     kind = backup_kind(path)
     target = database_kind()
@@ -160,6 +169,9 @@ def restore_backup(path: str | os.PathLike, *, force: bool = False) -> RestoreSu
             f"{len(present)} of the product's tables (such as {present[0]}). Restore into "
             "an empty database, or add --force to replace what is there."
         )
+    safety_copy = None
+    if present:
+        safety_copy = create_backup(path.parent if safety_dir is None else safety_dir)
     db.engine.dispose()
     if kind == SQLITE:
         _sqlite_restore(path, _sqlite_path())
@@ -170,7 +182,9 @@ def restore_backup(path: str | os.PathLike, *, force: bool = False) -> RestoreSu
         _run("pg_restore", *args, str(path))
     db.engine.dispose()
     catalogue_revision.renew()  # listings kept by running servers are not served again
-    return restore_summary()
+    summary = restore_summary()
+    summary.safety_copy = safety_copy
+    return summary
 
 
 def restore_summary() -> RestoreSummary:
