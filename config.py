@@ -40,6 +40,22 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# Seconds a new PostgreSQL connection may take (unless DATABASE_URL sets connect_timeout):
+# a database host that stops answering fails requests, and /readyz, in seconds rather
+# than after the system's TCP timeout of about two minutes, with every thread waiting.
+PG_CONNECT_TIMEOUT = 5
+
+
+def engine_options(database_url: str) -> dict:
+    """The SQLAlchemy engine options for that database."""
+    # A database error's message leaves out the statement's values, so a logged error
+    # never carries what a parent typed (health answers above all).
+    options: dict = {"hide_parameters": True}
+    if database_url.startswith("postgresql") and "connect_timeout=" not in database_url:
+        options["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
+    return options
+
+
 def _ratelimit_storage_options(uri: str) -> dict:
     """Short timeouts for Redis, so a stalled store slows no request for long."""
     if uri.startswith(("redis://", "rediss://", "redis+")):
@@ -66,9 +82,7 @@ def load_config(instance_path: str) -> dict:
         "BOOKING_ENV": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        # A database error's message leaves out the statement's values, so a logged
-        # error never carries what a parent typed (health answers above all).
-        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "BASE_URL": (os.environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "MAIL_SERVER": mail_server,
         "MAIL_PORT": _int("MAIL_PORT", 25),

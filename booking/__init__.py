@@ -5,7 +5,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import load_config
+from config import engine_options, load_config
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -20,6 +20,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+        if "SQLALCHEMY_ENGINE_OPTIONS" not in test_config:  # those of the database given
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+                app.config["SQLALCHEMY_DATABASE_URI"]
+            )
 
     if app.config["PROXY_HOPS"] > 0:
         hops = app.config["PROXY_HOPS"]

@@ -236,3 +236,24 @@ def test_a_worker_freezes_what_it_starts_with(app):
                          text=True, check=True)
     frozen, tracked = map(int, out.stdout.split()[-2:])
     assert frozen > 5 * tracked, (frozen, tracked)
+
+
+def test_a_postgresql_connection_gives_up_in_seconds(tmp_path, monkeypatch):
+    """A database host that stops answering fails requests (and /readyz) after
+    PG_CONNECT_TIMEOUT seconds, not the system's TCP timeout; a connect_timeout in
+    DATABASE_URL is kept as given; SQLite has no such setting."""
+    from booking import create_app
+    from config import PG_CONNECT_TIMEOUT, load_config
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://booking@db.example.org/booking")
+    options = load_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options == {"hide_parameters": True,
+                       "connect_args": {"connect_timeout": PG_CONNECT_TIMEOUT}}
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.example.org/booking?connect_timeout=2")
+    assert "connect_args" not in load_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
+    # An app given another database than the environment's gets that one's options.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://booking@db.example.org/booking")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'other.sqlite3'}"})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"hide_parameters": True}
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT 1")) == 1
