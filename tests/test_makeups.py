@@ -289,6 +289,40 @@ def test_parent_makeups_lists_sessions_credits_and_options(ctx, courses):
     assert [m.session.id for m in state.makeups] == [session_of(other, 2).id]
 
 
+def test_parent_makeups_reads_the_same_statements_for_one_credit_or_three(
+    ctx, courses, make_workshop
+):
+    """Where each credit could be used is read for all of them at once."""
+    centre, home, other, parent, baby = courses
+    make_workshop(centre=centre, capacity=3, starts_in_days=9, title="Friday class")
+
+    def statements() -> tuple[int, list[int]]:
+        seen = []
+
+        def listener(*args):
+            seen.append(args[2])
+
+        db.session.rollback()  # each read in a transaction of its own
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            state = parent_makeups(parent.id)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen), [len(line.options) for line in state.credits]
+
+    registration_id, _ = absent_credit(ctx, parent, baby, home, week=2)
+    one, options = statements()
+    assert options == [2]  # week 2 of the Thursday and the Friday classes
+    for week in (3, 4):
+        absences.report_absence(parent_id=parent.id, registration_id=registration_id,
+                                session_id=session_of(home, week).id)
+    three, options = statements()
+    # Each credit lasts until the course ends (others follow it): the Friday class's week
+    # 4, a day later, is too late for the week 4 credit.
+    assert options == [2, 2, 1]
+    assert three == one
+
+
 def run_at_once(app, calls):
     """Run every call in its own thread and app context, all released together."""
     barrier = threading.Barrier(len(calls))

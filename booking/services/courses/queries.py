@@ -5,7 +5,7 @@ the private calendar feed. Nothing here writes.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -104,33 +104,47 @@ class ParentMakeups:
 
 
 def _credit_options(
-    credit: MakeupCredit, baby: Baby | None, origin_workshop_id: int, booked: set, now
-):
-    """Where a credit could be used; `booked` holds the parent's (baby id, workshop id)
-    pairs with an active place, since a baby cannot make up in its own other course."""
+    credits: Sequence[tuple[MakeupCredit, int]], booked: set, now: datetime
+) -> dict[int, list[CreditOption]]:
+    """Where each credit could be used, by credit id, from one query: the same week of
+    another published course at the credit's centre, scheduled before the credit expires,
+    with a free seat, that the baby fits. `credits` pairs each credit with the workshop its
+    week was missed from; `booked` holds the parent's (baby id, workshop id) pairs with an
+    active place, since a baby cannot make up in its own other course."""
+    if not credits:
+        return {}
     rows = db.session.execute(
         sa.select(WorkshopSession, Workshop)
         .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
         .where(
-            Workshop.centre_id == credit.centre_id,
-            Workshop.id != origin_workshop_id,
+            Workshop.centre_id.in_({credit.centre_id for credit, _ in credits}),
             Workshop.kind == KIND_COURSE,
             Workshop.status == PUBLISHED,
-            WorkshopSession.number == credit.week_number,
+            WorkshopSession.number.in_({credit.week_number for credit, _ in credits}),
             WorkshopSession.status == SCHEDULED,
             WorkshopSession.starts_at > now,
-            WorkshopSession.starts_at <= credit.expires_at,
+            WorkshopSession.starts_at <= max(credit.expires_at for credit, _ in credits),
         )
         .order_by(WorkshopSession.starts_at, WorkshopSession.id)
     ).all()
-    options = []
-    for session, workshop in rows:
-        seats = session_seats(session, workshop)
-        taken = baby is not None and (baby.id, workshop.id) in booked
-        if seats <= 0 or taken or not eligibility(baby, workshop).eligible:
-            continue
-        options.append(CreditOption(session, workshop, seats))
-    return options
+    found: dict[int, list[CreditOption]] = {}
+    for credit, origin_workshop_id in credits:
+        baby = credit.baby
+        options = found[credit.id] = []
+        for session, workshop in rows:
+            if (
+                workshop.centre_id != credit.centre_id
+                or workshop.id == origin_workshop_id
+                or session.number != credit.week_number
+                or session.starts_at > credit.expires_at
+            ):
+                continue
+            seats = session_seats(session, workshop)
+            taken = baby is not None and (baby.id, workshop.id) in booked
+            if seats <= 0 or taken or not eligibility(baby, workshop).eligible:
+                continue
+            options.append(CreditOption(session, workshop, seats))
+    return found
 
 
 def _running(registration: Registration, now: datetime) -> bool:
@@ -182,8 +196,11 @@ def _parent_statements() -> _ParentStatements:
             ),
             sa.select(sa.null(), sa.null()).where(has_any),
         ),
-        credits=sa.select(MakeupCredit, Absence.session_id)
+        # Each credit with the workshop its week was missed from and its centre's zone.
+        credits=sa.select(MakeupCredit, WorkshopSession.workshop_id, Centre.timezone)
         .join(Absence, Absence.id == MakeupCredit.absence_id)
+        .join(WorkshopSession, WorkshopSession.id == Absence.session_id)
+        .join(Centre, Centre.id == MakeupCredit.centre_id)
         .where(
             MakeupCredit.parent_id == parent_id,
             MakeupCredit.used_at.is_(None),
@@ -271,12 +288,11 @@ def parent_makeups(
                 )
             )
         }
-    for credit, session_id in credits:
-        origin = db.session.get(WorkshopSession, session_id)
-        centre = db.session.get(Centre, credit.centre_id)
+    options = _credit_options([(credit, origin) for credit, origin, _ in credits], booked, now)
+    for credit, _, tz_name in credits:
         name = credit.baby.name if credit.baby else "Baby removed"
-        line = CreditLine(credit, name, centre.timezone)
-        line.options = _credit_options(credit, credit.baby, origin.workshop_id, booked, now)
+        line = CreditLine(credit, name, tz_name)
+        line.options = options[credit.id]
         result.credits.append(line)
     rows = db.session.execute(statements.makeups, given).all() if has_credits_or_makeups else []
     for makeup, session, workshop in rows:
