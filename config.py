@@ -41,8 +41,9 @@ def normalise_database_url(url: str) -> str:
 
 
 # Seconds a new PostgreSQL connection may take (unless DATABASE_URL sets connect_timeout):
-# a database host that stops answering fails requests, and /readyz, in seconds rather
-# than after the system's TCP timeout of about two minutes, with every thread waiting.
+# a database host that stops answering fails requests, and /readyz, after that long
+# rather than holding every thread that asks for a connection, for good if the host
+# accepted the connection but never answers.
 PG_CONNECT_TIMEOUT = 5
 
 

@@ -151,6 +151,7 @@ def test_a_database_that_is_not_empty_is_refused_unless_forced(
     assert _every_row(target) == original
     # What was replaced was backed up first, and restores as it was.
     (copy,) = safety.iterdir()
+    assert copy.name.startswith("booking-before-restore-")  # not taken for a scheduled one
     assert f"held to {copy} first." in forced.output
     assert copy.stat().st_mode & 0o077 == 0
     again = new_database()
@@ -173,6 +174,8 @@ def test_a_forced_restore_replaces_nothing_when_its_safety_copy_fails(
     (tmp_path / "a-file").write_text("not a folder\n")
     blocked = tmp_path / "a-file" / "safety"  # a folder that cannot be made
 
+    alone = _restore(target, tmp_path, path, "--safety-dir", str(tmp_path))
+    assert alone.exit_code == 2 and "--safety-dir goes with --force" in alone.output
     refused = _restore(target, tmp_path, path, "--force", "--safety-dir", str(blocked))
 
     assert refused.exit_code == 1

@@ -40,13 +40,15 @@ def create_command(directory):
 @click.option(
     "--safety-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="With --force: the folder that what the database held is backed up into before "
-    "it is replaced (default: FILE's folder).",
+    help="With --force: the folder that what the database held is backed up into, as "
+    "booking-before-restore-*, before it is replaced (default: FILE's folder).",
 )
 @with_appcontext
 def restore_command(file, force, safety_dir):
     """Restore FILE, made by `backup create`, into the configured database, which must
     be empty (a new database) unless --force (then what it held is backed up first)."""
+    if safety_dir is not None and not force:
+        raise click.UsageError("--safety-dir goes with --force (nothing is replaced without it).")
     try:
         summary = backup.restore_backup(file, force=force, safety_dir=safety_dir)
     except (DomainError, backup.BackupFailed) as exc:

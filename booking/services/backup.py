@@ -83,22 +83,30 @@ def database_label() -> str:
     return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
 
 
-def backup_file_name(kind: str, now: datetime | None = None) -> str:
-    """`booking-YYYYmmdd-HHMMSS.sqlite3` or `.dump`, stamped in UTC."""
+# What a forced restore replaced is backed up under this name, so that it is never taken
+# for the newest scheduled backup.
+BEFORE_RESTORE = "booking-before-restore"
+
+
+def backup_file_name(kind: str, now: datetime | None = None, name: str = "booking") -> str:
+    """`booking-YYYYmmdd-HHMMSS.sqlite3` or `.dump` (or another `name` first), stamped
+    in UTC."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    return f"booking-{stamp}{SUFFIXES[kind]}"
+    return f"{name}-{stamp}{SUFFIXES[kind]}"
 
 
-def create_backup(directory: str | os.PathLike, now: datetime | None = None) -> Path:
-    """Back up the whole database into a new file in `directory` (made if missing);
-    the path of the file. Safe while the site runs."""
+def create_backup(
+    directory: str | os.PathLike, now: datetime | None = None, name: str = "booking"
+) -> Path:
+    """Back up the whole database into a new file in `directory` (made if missing),
+    named by `backup_file_name`; the path of the file. Safe while the site runs."""
     kind = database_kind()
     folder = Path(directory)
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupFailed(f"Cannot use {folder} for backups: {exc.strerror}.") from exc
-    target = folder / backup_file_name(kind, now)
+    target = folder / backup_file_name(kind, now, name)
     if target.exists():
         raise BackupFailed(f"{target} already exists: wait a second and try again.")
     partial = target.with_name(target.name + ".part")
@@ -150,8 +158,8 @@ def restore_backup(
 ) -> RestoreSummary:
     """Restore a backup into the configured database, which must have none of the
     product's tables unless `force`: then what it holds is first backed up into
-    `safety_dir` (by default the restored file's folder; nothing is replaced when that
-    fails), and replaced. A summary of the result."""
+    `safety_dir` (by default the restored file's folder) as booking-before-restore-*
+    (nothing is replaced when that fails), and replaced. A summary of the result."""
     path = Path(path)
     kind = backup_kind(path)
     target = database_kind()
@@ -171,15 +179,21 @@ def restore_backup(
         )
     safety_copy = None
     if present:
-        safety_copy = create_backup(path.parent if safety_dir is None else safety_dir)
+        folder = path.parent if safety_dir is None else safety_dir
+        safety_copy = create_backup(folder, name=BEFORE_RESTORE)
     db.engine.dispose()
-    if kind == SQLITE:
-        _sqlite_restore(path, _sqlite_path())
-    else:
-        args = ["--no-owner", "--exit-on-error", "--single-transaction", "--no-password"]
-        if force:
-            args += ["--clean", "--if-exists"]
-        _run("pg_restore", *args, str(path))
+    try:
+        if kind == SQLITE:
+            _sqlite_restore(path, _sqlite_path())
+        else:
+            args = ["--no-owner", "--exit-on-error", "--single-transaction", "--no-password"]
+            if force:
+                args += ["--clean", "--if-exists"]
+            _run("pg_restore", *args, str(path))
+    except BackupFailed as exc:
+        if safety_copy is None:
+            raise
+        raise BackupFailed(f"{exc} What the database held before is in {safety_copy}.") from exc
     db.engine.dispose()
     catalogue_revision.renew()  # listings kept by running servers are not served again
     summary = restore_summary()

@@ -129,7 +129,9 @@ def create_workshop():
     "families are booked or waiting, a workshop paid online keeps its payment and deposit, "
     "and the fee is never raised while anyone holds a place: 409); change capacity "
     "(waiting parents move up at once; never below confirmed or held places, nor below the "
-    "people expected at any session still to come: 409); publish, return to draft (only "
+    "people expected at any session still to come: 409); give it another instructor_id "
+    "(refused as a 409 `clash` when that instructor is busy during one of its sessions "
+    "still to come, unless allow_clash); publish, return to draft (only "
     "with nobody booked) or cancel (on its own, with an optional cancel_reason; everyone "
     "booked is told); copy a plan template into the sessions (plan). All in one "
     "transaction, so a refused field changes nothing.",
