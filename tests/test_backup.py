@@ -124,6 +124,16 @@ def test_a_backup_restores_into_a_new_database_with_identical_rows(
     assert _every_row(target) == original
 
 
+def _restored_then_changed(target, tmp_path, path) -> dict[str, list[tuple]]:
+    """Restore the backup into the target, then change a row there: its rows now."""
+    assert _restore(target, tmp_path, path).exit_code == 0
+    engine = sa.create_engine(target)
+    with engine.begin() as conn:
+        conn.execute(sa.update(User.__table__).values(name="Changed after the restore"))
+    engine.dispose()
+    return _every_row(target)
+
+
 def test_a_database_that_is_not_empty_is_refused_unless_forced(
     app, runner, tmp_path, new_database, make_workshop, make_user, make_baby
 ):
@@ -131,12 +141,7 @@ def test_a_database_that_is_not_empty_is_refused_unless_forced(
     path = _backup(runner, tmp_path / "backups")
     original = _every_row(app.config["SQLALCHEMY_DATABASE_URI"])
     target = new_database()
-    assert _restore(target, tmp_path, path).exit_code == 0
-    engine = sa.create_engine(target)
-    with engine.begin() as conn:
-        conn.execute(sa.update(User.__table__).values(name="Changed after the restore"))
-    engine.dispose()
-    changed = _every_row(target)
+    changed = _restored_then_changed(target, tmp_path, path)
 
     refused = _restore(target, tmp_path, path)
 
@@ -165,12 +170,7 @@ def test_a_forced_restore_replaces_nothing_when_its_safety_copy_fails(
     _some_bookings(app, make_workshop, make_user, make_baby, count=1)
     path = _backup(runner, tmp_path / "backups")
     target = new_database()
-    assert _restore(target, tmp_path, path).exit_code == 0
-    engine = sa.create_engine(target)
-    with engine.begin() as conn:
-        conn.execute(sa.update(User.__table__).values(name="Changed after the restore"))
-    engine.dispose()
-    changed = _every_row(target)
+    changed = _restored_then_changed(target, tmp_path, path)
     (tmp_path / "a-file").write_text("not a folder\n")
     blocked = tmp_path / "a-file" / "safety"  # a folder that cannot be made
 

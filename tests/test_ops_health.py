@@ -205,36 +205,31 @@ def test_readyz_knows_the_heads_alembic_knows(tmp_path):
     assert migration_heads(str(tmp_path)) == alembic_heads(str(tmp_path)) == {"m1", "d1"}
 
 
-def test_serving_pages_never_loads_alembic(app):
-    """Alembic (with Mako and Pygments) is only for `flask db`: a web worker that
-    imports the app and answers /readyz has none of it in memory."""
-    code = (
-        "import sys\n"
-        "from wsgi import app\n"
-        "app.test_client().get('/readyz')\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'alembic', 'flask_migrate', 'mako', 'pygments'}))\n"
-    )
+def _in_a_worker(app, code: str) -> str:
+    """The last line `code` prints, run in a new Python on the app's database after
+    importing the app as a web worker does (`from wsgi import app`) and asking /readyz."""
+    code = "from wsgi import app\napp.test_client().get('/readyz')\n" + code
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_serving_pages_never_loads_alembic(app):
+    """Alembic (with Mako and Pygments) is only for `flask db`: a web worker that
+    imports the app and answers /readyz has none of it in memory."""
+    loaded = _in_a_worker(app, "import sys\nprint(sorted({m.split('.')[0] for m in "
+                               "sys.modules} & {'alembic', 'flask_migrate', 'mako', "
+                               "'pygments'}))\n")
+    assert loaded == "[]"
 
 
 def test_a_worker_freezes_what_it_starts_with(app):
     """The objects made while starting (modules, models, routes) are frozen once the app
     is built: the collector's full passes, which stop every thread of a worker, walk only
     what requests have made since, not the ~150,000 objects the worker started with."""
-    code = (
-        "import gc\n"
-        "from wsgi import app\n"
-        "app.test_client().get('/readyz')\n"
-        "print(gc.get_freeze_count(), len(gc.get_objects()))\n"
-    )
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True)
-    frozen, tracked = map(int, out.stdout.split()[-2:])
+    line = _in_a_worker(app, "import gc\nprint(gc.get_freeze_count(), len(gc.get_objects()))\n")
+    frozen, tracked = map(int, line.split())
     assert frozen > 5 * tracked, (frozen, tracked)
 
 
