@@ -196,15 +196,16 @@ def test_today_shows_who_is_coming_with_ages_and_flags(client, auth, world):
     assert "<strong>Bea</strong>" in away and "<strong>Bea</strong>" not in coming
     assert "Wynn" not in card  # waiting, not coming
     assert "3 expected" in card and "0 of 2 booked checked in" in card
-    assert "1 make-up" in card and "Make-up" in coming
+    assert "0 of 1 make-up checked in" in card and "Make-up" in coming
     day = to_local(world["soon"], LONDON).date()
     ada_age = age_text(world["babies"]["ada"], day)
     assert "corrected" in ada_age and ada_age in coming
     assert age_text(world["babies"]["kit"], day) in coming
     assert "Needs clearance" in coming and "Allergy: no nut oils" in coming
     assert "Doll today" in coming
-    # Open: a check-in button per booked baby (Bea too, should she come), and All present.
-    assert card.count('name="registration_id"') == 3
+    # Open: a check-in button per booked baby (Bea too, should she come) and for Dora
+    # making up a week, and All present.
+    assert card.count('name="registration_id"') == 4
     assert "All present" in card
     # Tomorrow's class is not open yet: no buttons, and it says when it opens.
     later = _card(page, world["tomorrow_session"].id)
@@ -222,7 +223,7 @@ def test_one_tap_checks_a_baby_in_and_returns_to_the_session(client, auth, app, 
     assert _marks(app, session_id) == {ada: "present"}
     card = _card(client.get("/teach").get_data(as_text=True), session_id)
     assert "Checked in" in card and "1 of 2 booked checked in" in card
-    assert card.count('name="registration_id"') == 2
+    assert card.count('name="registration_id"') == 3
     # Tapping twice changes nothing more.
     client.post(f"/teach/sessions/{session_id}/checkin", data={"registration_id": str(ada)})
     assert _marks(app, session_id) == {ada: "present"}
@@ -236,14 +237,16 @@ def test_all_present_marks_everyone_coming_without_a_mark(client, auth, app, wor
     response = client.post(f"/teach/sessions/{session_id}/all-present")
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"#session-{session_id}")
-    # Kit marked; Ada's own mark stays; Bea told us ahead; the waiting baby is not booked.
-    assert _marks(app, session_id) == {regs["ada"]: "absent", regs["kit"]: "present"}
+    # Kit and Dora (making up a week) marked; Ada's own mark stays; Bea told us ahead;
+    # the waiting baby is not booked.
+    assert _marks(app, session_id) == {regs["ada"]: "absent", regs["kit"]: "present",
+                                       regs["dora_origin"]: "present"}
     page = client.get("/teach").get_data(as_text=True)
-    assert "1 more baby marked present." in page
+    assert "2 more babies marked present." in page
     assert "All present" not in _card(page, session_id)
     # The register shows the same marks.
     register = client.get(f"/teach/sessions/{session_id}/register").get_data(as_text=True)
-    assert "1 marked present" in register
+    assert "2 marked present" in register
 
 
 def test_attendance_is_refused_before_the_hour_before_a_session(client, auth, app, world):
@@ -346,3 +349,76 @@ def test_today_queries_do_not_grow_with_the_babies_booked(app, client, auth, wor
         _book(app, parent, make_baby(parent, name=f"More {i}", age_weeks=10), world["course"])
     assert count() == few
 
+
+
+def test_a_make_up_visitor_is_checked_in_and_marked_on_the_register(client, auth, app, world):
+    """Dora makes up a missed week of another course here: her mark is recorded against
+    her place on that course, for this session, and shows on "Today" and the register."""
+    auth.login("teacher@example.org")
+    session_id, regs = world["session"].id, world["regs"]
+    dora = regs["dora_origin"]
+    response = client.post(f"/teach/sessions/{session_id}/checkin",
+                           data={"registration_id": str(dora)})
+    assert response.status_code == 302
+    assert _marks(app, session_id) == {dora: "present"}
+    card = _card(client.get("/teach").get_data(as_text=True), session_id)
+    assert "1 of 1 make-up checked in" in card and "0 of 2 booked checked in" in card
+    makeup_line = card[card.index("<strong>Dora</strong>"):]
+    assert "Checked in" in makeup_line.split("</li>")[0]
+
+    url = f"/teach/sessions/{session_id}/register"
+    page = client.get(url).get_data(as_text=True)
+    assert html_errors({"register": page}) == {"register": []}
+    makeups = page[page.index("Make-up from another course"):]
+    assert f'name="attendance-{dora}" value="present" checked' in makeups
+    assert "1, and 1 make-up" not in page and "3, and 1 make-up · 1 marked present" in page
+    # The full register changes her mark like any other, in the same form.
+    response = client.post(url, data={f"attendance-{dora}": "absent",
+                                      f"attendance-{regs['kit']}": "present"})
+    assert response.status_code == 302
+    assert _marks(app, session_id) == {dora: "absent", regs["kit"]: "present"}
+
+
+def test_only_this_sessions_make_up_visitors_are_marked_here(client, auth, app, world,
+                                                             make_user, make_baby):
+    """A place on another course is marked here only while it makes up a week here and
+    stands: a cancelled place, or one with no make-up in this session, is refused."""
+    auth.login("teacher@example.org")
+    session_id, regs = world["session"].id, world["regs"]
+    url = f"/teach/sessions/{session_id}/register"
+    refused = client.post(url, data={f"attendance-{regs['tomorrow']}": "present"})
+    assert refused.status_code == 422
+    assert "Some marks could not be saved; nothing was changed." in refused.get_data(
+        as_text=True)
+    with app.app_context():
+        db.session.get(Registration, regs["dora_origin"]).status = "cancelled"
+        db.session.commit()
+    card = _card(client.get("/teach").get_data(as_text=True), session_id)
+    assert card.count('name="registration_id"') == 3
+    assert "no longer confirmed" in card
+    refused = client.post(f"/teach/sessions/{session_id}/checkin",
+                          data={"registration_id": regs["dora_origin"]})
+    assert refused.status_code == 422
+    page = client.get(url).get_data(as_text=True)
+    assert f"attendance-{regs['dora_origin']}" not in page
+    assert _marks(app, session_id) == {}
+    # "All present" leaves her out too.
+    client.post(f"/teach/sessions/{session_id}/all-present")
+    assert regs["dora_origin"] not in _marks(app, session_id)
+
+
+def test_a_make_up_mark_is_in_the_parents_export_under_the_class_it_was_made_in(
+    client, auth, app, world
+):
+    auth.login("teacher@example.org")
+    session_id, dora = world["session"].id, world["regs"]["dora_origin"]
+    client.post(f"/teach/sessions/{session_id}/checkin", data={"registration_id": str(dora)})
+    auth.logout()
+    auth.login("dee@example.org")
+    data = client.get("/account/export.json").get_json()
+    [mark] = data["attendance"]
+    assert mark["registration_id"] == dora and mark["status"] == "present"
+    assert mark["workshop"] == "Monday massage" and mark["makeup"] is True
+    assert mark["session_number"] == 1
+    starts = to_local(world["soon"], LONDON).isoformat()
+    assert mark["session_starts_at"] == starts

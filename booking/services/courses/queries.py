@@ -326,6 +326,13 @@ class MakeupAttendee:
     baby: Baby | None = None
     registration: Registration | None = None
 
+    @property
+    def registration_id(self) -> int | None:
+        """The booking the visitor's attendance is recorded against: their place on the
+        course the week was missed from, while it stands (None once cancelled or erased)."""
+        origin = self.registration
+        return origin.id if origin is not None and origin.status == CONFIRMED else None
+
 
 @dataclass
 class RegisterExtras:

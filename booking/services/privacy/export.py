@@ -256,23 +256,28 @@ def _registrations(user_id: int) -> tuple[list[dict], dict[int, Registration]]:
 
 
 def _attendance(registrations: dict[int, Registration]) -> list[dict]:
+    """Each mark, named by the class it was made in: a week made up in another course
+    is that course's session, in its centre's zone."""
     if not registrations:
         return []
     rows = db.session.execute(
-        sa.select(Attendance, WorkshopSession)
+        sa.select(Attendance, WorkshopSession, Workshop.title, Centre.timezone)
         .join(WorkshopSession, WorkshopSession.id == Attendance.session_id)
+        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
+        .join(Centre, Centre.id == Workshop.centre_id)
         .where(Attendance.registration_id.in_(registrations))
         .order_by(WorkshopSession.starts_at, Attendance.id)
     )
     result = []
-    for attendance, session in rows:
-        workshop = registrations[attendance.registration_id].workshop
+    for attendance, session, title, tz_name in rows:
+        registration = registrations[attendance.registration_id]
         result.append(
             {
                 "registration_id": attendance.registration_id,
-                "workshop": workshop.title,
+                "workshop": title,
                 "session_number": session.number,
-                "session_starts_at": iso_local(session.starts_at, workshop.centre.timezone),
+                "session_starts_at": iso_local(session.starts_at, tz_name),
+                "makeup": session.workshop_id != registration.workshop_id,
                 "status": attendance.status,
                 "marked_at": _utc(attendance.marked_at),
             }

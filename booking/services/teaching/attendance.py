@@ -1,5 +1,9 @@
 """A session's register: who is booked, their ages that day, and attendance marks.
 
+A baby making up a missed week here (a make-up visitor) is marked on the same register:
+the mark is recorded against their place on the course the week was missed from, for
+this session, so it follows the baby wherever the week was made up.
+
 Only the workshop's instructor may see or mark it (NotFound for anyone else). With
 the babies' health flags (doll today, needs clearance, allergies) for a viewer who
 may see them, make-up attendees included.
@@ -19,6 +23,8 @@ from booking.extensions import db
 from booking.models import (
     Absence,
     Attendance,
+    MakeupBooking,
+    MakeupCredit,
     Registration,
     User,
     Workshop,
@@ -166,6 +172,20 @@ def _confirmed_ids(workshop_id: int) -> set[int]:
     )
 
 
+def _visitor_ids(session_id: int) -> set[int]:
+    """The confirmed places (on other courses) of the babies making up a week in this
+    session: what their marks here are recorded against."""
+    return set(
+        db.session.scalars(
+            sa.select(Registration.id)
+            .join(Absence, Absence.registration_id == Registration.id)
+            .join(MakeupCredit, MakeupCredit.absence_id == Absence.id)
+            .join(MakeupBooking, MakeupBooking.credit_id == MakeupCredit.id)
+            .where(MakeupBooking.session_id == session_id, Registration.status == CONFIRMED)
+        )
+    )
+
+
 def _save_marks(session_id: int, marks: dict[int, str]) -> None:
     """Insert or update attendance rows, one statement for all of them."""
     now = utcnow()
@@ -183,7 +203,8 @@ def _save_marks(session_id: int, marks: dict[int, str]) -> None:
 
 
 def mark_attendance(session_id: int, instructor_id: int, marks: dict) -> int:
-    """Record present or absent for confirmed registrations of a session.
+    """Record present or absent for the confirmed registrations of a session, and for
+    its make-up visitors (by their place on the course the week was missed from).
 
     `marks` maps registration ids to 'present' or 'absent' (an empty value leaves
     that baby unmarked). All marks are saved in one transaction or none are.
@@ -192,7 +213,7 @@ def mark_attendance(session_id: int, instructor_id: int, marks: dict) -> int:
     """
     with write_transaction():
         session, workshop = _markable_session(session_id, instructor_id)
-        parsed = _parse_marks(marks, _confirmed_ids(workshop.id))
+        parsed = _parse_marks(marks, _confirmed_ids(workshop.id) | _visitor_ids(session.id))
         if parsed:
             _save_marks(session.id, parsed)
     return len(parsed)
@@ -200,9 +221,9 @@ def mark_attendance(session_id: int, instructor_id: int, marks: dict) -> int:
 
 def mark_all_present(session_id: int, instructor_id: int) -> int:
     """Mark every confirmed baby of a session present who has no mark yet and whose
-    parent did not tell us ahead that they would miss it (marks already made, present
-    or absent, stay as they are). Same rules as mark_attendance. Returns how many
-    were marked."""
+    parent did not tell us ahead that they would miss it, and every make-up visitor
+    with no mark yet (marks already made, present or absent, stay as they are). Same
+    rules as mark_attendance. Returns how many were marked."""
     with write_transaction():
         session, workshop = _markable_session(session_id, instructor_id)
         told_absent = set(
@@ -215,7 +236,7 @@ def mark_all_present(session_id: int, instructor_id: int) -> int:
                 sa.select(Attendance.registration_id).where(Attendance.session_id == session.id)
             )
         )
-        coming = _confirmed_ids(workshop.id) - told_absent - marked
+        coming = (_confirmed_ids(workshop.id) - told_absent | _visitor_ids(session.id)) - marked
         if coming:
             _save_marks(session.id, dict.fromkeys(sorted(coming), PRESENT))
     return len(coming)

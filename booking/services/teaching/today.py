@@ -63,14 +63,26 @@ class TodaySession:
 
     @property
     def checked_in(self) -> int:
-        """How many of the babies coming are checked in."""
+        """How many of the booked babies coming are checked in."""
         return sum(1 for e in self.coming if self.present(e))
 
     @property
-    def anyone_to_check_in(self) -> bool:
-        """Whether "All present" would mark anyone: a coming baby without a mark."""
+    def makeups_checked_in(self) -> int:
+        """How many of the make-up visitors are checked in."""
         marks = self.register.marks
-        return any(e.registration.id not in marks for e in self.coming)
+        return sum(
+            1 for m in self.register.extras.makeups
+            if m.registration_id is not None and marks.get(m.registration_id) == PRESENT
+        )
+
+    @property
+    def anyone_to_check_in(self) -> bool:
+        """Whether "All present" would mark anyone: a baby coming (booked, or making up
+        a week) without a mark."""
+        marks = self.register.marks
+        ids = [e.registration.id for e in self.coming]
+        ids += [m.registration_id for m in self.register.extras.makeups if m.registration_id]
+        return any(rid not in marks for rid in ids)
 
 
 def _candidate_sessions(instructor_id: int, now: datetime) -> list[tuple[int, str]]:
