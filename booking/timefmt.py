@@ -86,6 +86,7 @@ def format_local_time(instant: datetime | None, tz_name: str) -> str:
     return format_time(local, "HH:mm", tzinfo=local.tzinfo, locale=LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def format_day(day: date | None) -> str:
     """'1 Dec 2026'."""
     if day is None:
