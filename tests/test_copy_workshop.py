@@ -190,6 +190,32 @@ def test_copy_keeps_settings_plans_topics_and_is_a_draft(app, source):
         assert pairs[0][1].plan_title and pairs[0][1].plan_practice
 
 
+def test_a_copy_holds_the_places_staff_set_after_the_unclaimed_were_released(app, source):
+    """Two places held, one claimed with a code; the other goes to the public when the
+    hold ends. Running the course again holds two again, not the one that was left."""
+    with app.app_context():
+        workshop = db.session.get(Workshop, source)
+        release_at = workshop.held_until
+        db.session.rollback()
+        assert referrals.release_held_places(now=release_at + timedelta(minutes=1)) == 1
+        db.session.expire_all()
+        old = db.session.get(Workshop, source)
+        assert (old.held_places, old.held_claimed, old.held_set) == (1, 1, 2)
+        copy = copy_service.copy_workshop(source, spring_tuesday())
+        assert (copy.held_places, copy.held_set, copy.held_claimed) == (2, 2, 0)
+        assert copy.held_until == copy.first_starts_at - timedelta(hours=48)
+        assert copy.places_left == copy.capacity - 2
+
+
+def test_held_places_set_by_staff_are_remembered_as_set(app, source):
+    with app.app_context():
+        workshop = db.session.get(Workshop, source)
+        until = workshop.held_until
+        db.session.rollback()
+        changed = referrals.set_held_places(source, 3, until)
+        assert (changed.held_places, changed.held_set) == (3, 3)
+
+
 def test_nothing_of_the_bookings_is_copied(app, source):
     with app.app_context():
         copy_id = copy_service.copy_workshop(source, spring_tuesday()).id

@@ -94,6 +94,9 @@ class Workshop(Base):
     run_confirmed: Mapped[bool] = mapped_column(default=False)
     held_places: Mapped[int] = mapped_column(default=0)
     held_claimed: Mapped[int] = mapped_column(default=0)
+    # The places staff chose to hold, which a copy of the workshop holds again: when the
+    # unclaimed ones are released, `held_places` drops to those claimed, this stays.
+    held_set: Mapped[int] = mapped_column(default=0, server_default="0")
     held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late_join_until: Mapped[int] = mapped_column(default=1)
     first_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -119,6 +119,7 @@ def set_held_places(workshop_id: int, held_places, held_until: datetime | None) 
         if errors:
             raise Invalid("The held places need correcting.", errors)
         workshop.held_places = held
+        workshop.held_set = held
         workshop.held_until = held_until
         db.session.flush()
         if held - claimed < unclaimed_now:

@@ -1,7 +1,8 @@
 """Running a workshop again: a copy on new dates, or a whole term's, as drafts.
 
 A copy keeps the workshop's settings (title, texts, kind, places, ages, price and how it
-is paid, cut-off, minimum numbers, held places, late joining, instructor), its topics,
+is paid, cut-off, minimum numbers, the places held for referrals as staff set them
+(not what is left once unclaimed ones were released), late joining, instructor), its topics,
 its plan, and each session's room, length, plan and local wall-clock time. Every
 session moves by the same number of days in the centre's calendar, so 10:00 stays
 10:00 across a clock change. Registrations, attendance, referral codes, counters and
@@ -370,6 +371,7 @@ def _write(plan: PlannedCopy) -> tuple[Workshop, list[ClashFound]]:
     copies already written in this transaction)."""
     src = plan.source
     first = plan.first_starts_at
+    held = min(src.held_set, src.capacity)
     copy = Workshop(
         centre_id=src.centre_id,
         instructor_id=plan.instructor_id,
@@ -391,11 +393,11 @@ def _write(plan: PlannedCopy) -> tuple[Workshop, list[ClashFound]]:
         min_places=src.min_places,
         decision_at=first - timedelta(hours=DECISION_HOURS_BEFORE) if src.min_places else None,
         run_confirmed=False,
-        held_places=src.held_places,
+        # The places staff chose to hold, not what is left of them once released.
+        held_places=held,
+        held_set=held,
         held_claimed=0,
-        held_until=(
-            first - timedelta(hours=HELD_RELEASE_HOURS_BEFORE) if src.held_places else None
-        ),
+        held_until=first - timedelta(hours=HELD_RELEASE_HOURS_BEFORE) if held else None,
         late_join_until=max(1, min(src.late_join_until, len(plan.sessions))),
         first_starts_at=first,
         last_ends_at=max(s.ends_at for s in plan.sessions),

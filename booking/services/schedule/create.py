@@ -155,6 +155,7 @@ def _build(clean: dict) -> tuple[Workshop, list[WorkshopSession]]:
             else None
         ),
         held_places=clean["held_places"],
+        held_set=clean["held_places"],
         held_claimed=0,
         held_until=(
             first_start - timedelta(hours=HELD_RELEASE_HOURS_BEFORE)
