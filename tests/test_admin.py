@@ -7,7 +7,7 @@ from booking.extensions import db
 from booking.models import Centre, InstructorProfile, Membership, User
 from booking.services.accounts import roles
 from booking.services.catalogue import centres
-from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 @pytest.fixture
@@ -182,3 +182,10 @@ def test_centre_services_directly(ctx, make_centre):
         centres.update_centre(999999, name="x")
     updated = centres.update_centre(created.id, latitude="", longitude="")
     assert updated.latitude is None
+    # Showing or hiding a centre is an admin's decision, whoever calls the service.
+    with pytest.raises(Forbidden) as err:
+        centres.update_centre(created.id, name="Hub renamed", published=True)
+    assert set(err.value.fields) == {"published"}
+    assert db.session.get(Centre, created.id).name == "Hub"
+    assert centres.update_centre(created.id, name="Hub", published=True,
+                                 may_publish=True).published

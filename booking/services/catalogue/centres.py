@@ -16,7 +16,7 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Centre, User, utcnow
 from booking.services.accounts.access import managed_centre_ids
-from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
 from booking.timefmt import is_valid_timezone
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -181,8 +181,14 @@ def create_centre(**fields) -> Centre:
     return centre
 
 
-def update_centre(centre_id: int, **fields) -> Centre:
-    """Change a centre's profile (everything but its slug)."""
+def update_centre(centre_id: int, *, may_publish: bool = False, **fields) -> Centre:
+    """Change a centre's profile (everything but its slug). Showing or hiding it
+    (`published`) is an admin's decision: refused (Forbidden) unless `may_publish`."""
+    if "published" in fields and not may_publish:
+        raise Forbidden(
+            "Only an admin can show or hide a centre.",
+            {"published": "Only an admin can show or hide a centre."},
+        )
     clean = validate_centre_fields(fields, creating=False)
     with write_transaction():
         centre = db.session.scalar(

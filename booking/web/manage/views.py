@@ -48,7 +48,9 @@ def centre_profile(centre_id: int):
     elif form.validate_on_submit():
         fields = {k: v for k, v in form.data.items() if k != "csrf_token"}
         try:
-            centre_service.update_centre(centre.id, **fields)
+            centre_service.update_centre(
+                centre.id, may_publish=current_user.is_admin, **fields
+            )
         except DomainError as exc:
             put_domain_error(form, exc, flash_rest=True)
             status = status_for(exc)
