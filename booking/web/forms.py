@@ -1,10 +1,15 @@
 """The base of every form on the site (fields render as valid HTML however many forms
 share a page), and the one way a domain error's messages are put onto a form."""
 
+from functools import cache
+
 from flask import flash
 from flask_wtf import FlaskForm
+from markupsafe import escape
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields import SelectField
+from wtforms.widgets import Input
+from wtforms.widgets.core import clean_key
 
 from booking.services.errors import DomainError
 
@@ -17,6 +22,48 @@ def _always_chosen(field) -> bool:
     return first is not None and first.value not in ("", None)
 
 
+def html_attributes(attributes: dict) -> str:
+    """WTForms' `html_params`, with the same output: attributes sorted by name, `data_`
+    and `aria_` names dashed, True written bare, False left out, names and values
+    escaped (a quote in a safe value as `&quot;`). It builds plain strings rather than
+    formatting each attribute as Markup, which made it the dearest part of a form."""
+    parts = []
+    for key in sorted(attributes):
+        value = attributes[key]
+        if value is False:
+            continue
+        name = str(escape(clean_key(key)))
+        if value is True:
+            parts.append(name)
+        else:
+            parts.append(f'{name}="{str(escape(value)).replace(chr(34), "&quot;")}"')
+    return " ".join(parts)
+
+
+# What every `<input>` widget of WTForms writes its attributes with (unless overridden).
+_WTFORMS_HTML_PARAMS = Input.html_params
+
+
+@cache
+def _quick_widget_class(widget_class: type) -> type:
+    """An `<input>` widget's class with `html_attributes` for its `html_params`, the hook
+    WTForms gives input widgets for writing their attributes."""
+    return type(
+        widget_class.__name__,
+        (widget_class,),
+        {"html_params": staticmethod(lambda **attributes: html_attributes(attributes))},
+    )
+
+
+def quick_widget(widget: Input) -> Input:
+    """The same widget (sharing its settings: input type, hidden value...), writing its
+    attributes with `html_attributes`: all its own rules (checked, date bounds, flags)
+    still apply, and the markup is the same."""
+    quick = object.__new__(_quick_widget_class(type(widget)))
+    quick.__dict__ = widget.__dict__
+    return quick
+
+
 class Form(FlaskForm):
     """Flask-WTF's form with two rendering rules that keep pages valid HTML.
 
@@ -27,6 +74,9 @@ class Form(FlaskForm):
     A required select whose first option is a real choice renders without `required`:
     it always has a value, and HTML allows `required` only on a select that starts with
     an empty placeholder option. The server still validates the field.
+
+    An `<input>` (text, date, email, hidden, checkbox...) writes its attributes with
+    `html_attributes`: the same markup in a fraction of the time.
     """
 
     class Meta:
@@ -36,7 +86,14 @@ class Form(FlaskForm):
                 render_kw = {"id": False, **render_kw}
             elif _always_chosen(field):
                 render_kw = {"required": False, **render_kw}
-            return super().render_field(field, render_kw)
+            widget = field.widget
+            if getattr(type(widget), "html_params", None) is not _WTFORMS_HTML_PARAMS:
+                return super().render_field(field, render_kw)
+            # As WTForms' own render_field, with the quick widget.
+            own = getattr(field, "render_kw", None) or {}
+            attributes = {clean_key(k): v for k, v in own.items()}
+            attributes.update((clean_key(k), v) for k, v in render_kw.items())
+            return quick_widget(widget)(field, **attributes)
 
 
 def put_domain_error(
