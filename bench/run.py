@@ -3,7 +3,8 @@
 For each database (SQLite, and PostgreSQL when reachable) and each scale (1x and 10x
 the data), it fills a fresh database, starts the product and the bare app under the
 same gunicorn settings, and loads each target with wrk. It prints requests per second
-as a ratio of the bare endpoint (measured before and after the product; the faster of
+as a ratio of the bare endpoint (measured before the first target and again after every
+few, each target compared with the readings just before and after it, the faster of
 the two, so a bare server that stalled once never flatters the product), p50/p99
 latency, timeouts, the server CPU per request (workers, and PostgreSQL's processes),
 the workers' memory, and how the cost per request grows with ten times the data.
@@ -45,6 +46,8 @@ WRK_THREADS = 2
 # count and the latency figures; a long timeout and a timeouts column keep slow targets
 # visible instead of reporting "0 requests".
 WRK_TIMEOUT = "30s"
+# The bare endpoint is measured again after this many targets.
+BARE_EVERY = 4
 
 
 def free_port() -> int:
@@ -427,15 +430,31 @@ def run_config(kind: str, scale: int, duration: int, tmp: str) -> dict:
             def cpu_of(server: Server) -> tuple:
                 return (lambda: process_tree(server.proc.pid), lambda: database_pids(kind))
 
-            results = {"bare_before": wrk(bare.base + "/", duration, cpu_of=cpu_of(bare))}
+            # The bare endpoint again after every few targets: a shared VM's speed drifts
+            # (twofold within one run has been seen), so each target is compared with
+            # the bare readings taken just before and just after it.
+            results, readings = {}, []
+
+            def bare_check() -> None:
+                readings.append(wrk(bare.base + "/", duration, cpu_of=cpu_of(bare)))
+
+            def put(name: str, result: dict) -> dict:
+                result["bare_after"] = len(readings)  # the index of the reading after it
+                results[name] = result
+                waiting = [r for r in results.values() if r["bare_after"] == len(readings)]
+                if len(waiting) == BARE_EVERY:
+                    bare_check()
+                return result
+
+            bare_check()
             for name, path, headers in pages:
-                results[name] = measure(product, path, headers)
+                put(name, measure(product, path, headers))
             before = count_bookings(url, [b["email"] for b in info["bookers"]])
-            results["booking (POST)"] = wrk(
+            booked = put("booking (POST)", wrk(
                 product.base + "/", duration, (), script,
                 dict(os.environ, BENCH_BOOKINGS=bookings), cpu_of=cpu_of(product),
-            )
-            results["booking (POST)"]["written"] = (
+            ))
+            booked["written"] = (
                 count_bookings(url, [b["email"] for b in info["bookers"]]) - before
             )
             # A logged-in parent (holding the bookings just made) always bypasses the page
@@ -451,17 +470,19 @@ def run_config(kind: str, scale: int, duration: int, tmp: str) -> dict:
                 ("instructor feed, 50 classes", f"/feeds/instructors/{info['big_instructor']}.ics",
                  ()),
             ]:
-                results[name] = measure(uncached if "feed" in name else product, path, headers)
+                put(name, measure(uncached if "feed" in name else product, path, headers))
             # The same feed with nothing kept: rendered from the database on every request,
             # as after each change to it (the row above is mostly served by its ETag).
-            results["instructor feed afresh"] = measure(
-                afresh, f"/feeds/instructors/{info['big_instructor']}.ics", ())
+            put("instructor feed afresh", measure(
+                afresh, f"/feeds/instructors/{info['big_instructor']}.ics", ()))
             for name, path, headers in pages:
-                results[f"{name} uncached"] = measure(uncached, path, headers)
+                put(f"{name} uncached", measure(uncached, path, headers))
             for name, path, headers in pages:
                 if not name.startswith("feed") and name != "/classes/<id>":
-                    results[f"{name} afresh"] = measure(afresh, path, headers)
-            results["bare_after"] = wrk(bare.base + "/", duration, cpu_of=cpu_of(bare))
+                    put(f"{name} afresh", measure(afresh, path, headers))
+            if any(r["bare_after"] == len(readings) for r in results.values()):
+                bare_check()
+            results["bare_readings"] = readings
             results["memory_kib"] = {"bare": rss_kib(bare.proc.pid),
                                      "product": rss_kib(product.proc.pid)}
         finally:
@@ -477,24 +498,35 @@ def targets(results: dict) -> list[str]:
     return [n for n in results if not n.startswith("bare") and n != "memory_kib"]
 
 
-def bare_rps(results: dict) -> float:
-    """The bare endpoint's requests a second: the better of its two measurements, since
-    the bare server itself sometimes stalls for a whole measurement on a shared VM."""
-    return max(results["bare_before"]["rps"], results["bare_after"]["rps"])
+def nearby_bare(results: dict, name: str) -> dict:
+    """The bare endpoint's readings just before and just after a target: its requests a
+    second (the better of the two, since the bare server itself sometimes stalls for a
+    whole measurement on a shared VM) and its CPU per request (the lower)."""
+    readings = results["bare_readings"]
+    after = results[name]["bare_after"]
+    pair = (readings[after - 1], readings[min(after, len(readings) - 1)])
+    return {"rps": max(r["rps"] for r in pair), "cpu_ms": min(r["cpu_ms"] for r in pair)}
+
+
+def ratio(results: dict, name: str) -> float:
+    """A target's requests a second as a share of the bare endpoint's around it."""
+    return results[name]["rps"] / nearby_bare(results, name)["rps"]
 
 
 def print_table(kind: str, scale: int, results: dict) -> None:
-    bare = bare_rps(results)
-    print(f"\n{kind}, data x{scale}: bare Flask {results['bare_before']['rps']:.0f} req/s before, "
-          f"{results['bare_after']['rps']:.0f} after; load average "
+    readings = results["bare_readings"]
+    rates = [r["rps"] for r in readings]
+    cpus = [r["cpu_ms"] for r in readings]
+    print(f"\n{kind}, data x{scale}: bare Flask {min(rates):.0f}-{max(rates):.0f} req/s over "
+          f"{len(readings)} readings, one after every {BARE_EVERY} targets; load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    bare_cpu = min(results["bare_before"]["cpu_ms"], results["bare_after"]["cpu_ms"])
-    print(f"bare Flask server CPU per request: {bare_cpu:.2f} ms (the lower of the two)")
+    print(f"bare Flask server CPU per request: {min(cpus):.2f}-{max(cpus):.2f} ms. Each ratio "
+          "is to the bare readings just before and after the target (the faster of the two)")
     print(f"{'target':<30}{'req/s':>8}{'ratio':>7}{'p50 ms':>9}{'p99 ms':>9}"
           f"{'non-2xx/3xx':>12}{'timeouts':>9}{'CPU ms/req':>11}")
     for name in targets(results):
         r = results[name]
-        print(f"{name:<30}{r['rps']:>8.0f}{r['rps'] / bare:>7.2f}{r['p50']:>9.1f}"
+        print(f"{name:<30}{r['rps']:>8.0f}{ratio(results, name):>7.2f}{r['p50']:>9.1f}"
               f"{r['p99']:>9.1f}{r['bad']:>12}{r['timeouts']:>9}{r['cpu_ms']:>11.2f}")
     booking = results["booking (POST)"]
     print(f"booking: {booking['requests']} POSTs, {booking['written']} new registrations "
@@ -550,12 +582,9 @@ def main() -> int:
                   "per request (workers and database), and time per request normalised by "
                   "the bare endpoint of each run")
             small, large = summary[(kind, 1)], summary[(kind, 10)]
-            bare_small, bare_large = bare_rps(small), bare_rps(large)
             print(f"  {'target':<30}{'CPU':>7}{'time':>7}")
             for name in targets(small):
-                growth = (small[name]["rps"] / bare_small) / max(
-                    large[name]["rps"] / bare_large, 1e-9
-                )
+                growth = ratio(small, name) / max(ratio(large, name), 1e-9)
                 cpu = large[name]["cpu_ms"] / small[name]["cpu_ms"]
                 print(f"  {name:<30}{cpu:>6.2f}x{growth:>6.2f}x")
     return 0
