@@ -10,12 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Attendance, Baby, Registration, WorkshopSession
+from booking.models import Attendance, Baby, MakeupBooking, Registration, WorkshopSession
 from booking.services.accounts.roles import grant_role
 from booking.services.booking.book import book_place
 from booking.services.booking.places import age_text
 from booking.services.courses.absences import report_absence
-from booking.services.courses.makeups import book_makeup
+from booking.services.courses.makeups import book_makeup, cancel_makeup
 from booking.services.errors import Conflict
 from booking.services.health.answers import save_answers
 from booking.services.health.questions import PRODUCT_FORM, current_form
@@ -422,3 +422,22 @@ def test_a_make_up_mark_is_in_the_parents_export_under_the_class_it_was_made_in(
     assert mark["session_number"] == 1
     starts = to_local(world["soon"], LONDON).isoformat()
     assert mark["session_starts_at"] == starts
+
+
+def test_a_make_up_cancelled_after_its_check_in_takes_its_mark_with_it(client, auth, app,
+                                                                      world):
+    """Check-in opens an hour before a session, and a make-up can be cancelled until it
+    starts: a visitor who was checked in and then cancels leaves no mark behind."""
+    auth.login("teacher@example.org")
+    session_id, regs = world["session"].id, world["regs"]
+    client.post(f"/teach/sessions/{session_id}/checkin",
+                data={"registration_id": str(regs["dora_origin"])})
+    client.post(f"/teach/sessions/{session_id}/checkin", data={"registration_id": str(regs["kit"])})
+    with app.app_context():
+        makeup_id = db.session.scalar(
+            sa.select(MakeupBooking.id).where(MakeupBooking.session_id == session_id)
+        )
+        cancel_makeup(parent_id=world["babies"]["dora"].parent_id, makeup_id=makeup_id)
+    assert _marks(app, session_id) == {regs["kit"]: "present"}
+    card = _card(client.get("/teach").get_data(as_text=True), session_id)
+    assert "Dora" not in card and "make-up" not in card

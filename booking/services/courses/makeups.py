@@ -14,7 +14,14 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import Absence, MakeupBooking, MakeupCredit, Workshop, WorkshopSession
+from booking.models import (
+    Absence,
+    Attendance,
+    MakeupBooking,
+    MakeupCredit,
+    Workshop,
+    WorkshopSession,
+)
 from booking.models.workshop import PUBLISHED, SCHEDULED
 from booking.services.booking.places import (
     fitting_baby,
@@ -108,8 +115,9 @@ def drop_makeup(makeup_id: int, *, restore_credit: bool, now: datetime | None = 
     """Inside the caller's transaction: remove a make-up booking.
 
     Its seat in a session still to come is freed (the session's make-up counter
-    goes down); with `restore_credit` the credit can be used again. Returns
-    whether a make-up was removed.
+    goes down), and a mark the instructor made for the visitor there (attendance
+    opens an hour before a session) goes with it; with `restore_credit` the credit
+    can be used again. Returns whether a make-up was removed.
     """
     now = now or utc_now()
     row = db.session.execute(
@@ -127,6 +135,20 @@ def drop_makeup(makeup_id: int, *, restore_credit: bool, now: datetime | None = 
         return False
     if starts_at > now:
         move_session_counter(session_id, "makeups_taken", -1)
+        # The visitor's mark is kept against their own place (teaching.attendance); a
+        # place has one credit a week, so at most one make-up into this session.
+        origin = (
+            sa.select(Absence.registration_id)
+            .join(MakeupCredit, MakeupCredit.absence_id == Absence.id)
+            .where(MakeupCredit.id == credit_id)
+            .scalar_subquery()
+        )
+        marks = Attendance.__table__.c
+        db.session.execute(
+            sa.delete(Attendance.__table__).where(
+                marks.session_id == session_id, marks.registration_id == origin
+            )
+        )
     if restore_credit:
         db.session.execute(
             sa.update(_credit_table).where(_credit_table.c.id == credit_id).values(used_at=None)
