@@ -498,19 +498,18 @@ def targets(results: dict) -> list[str]:
     return [n for n in results if not n.startswith("bare") and n != "memory_kib"]
 
 
-def nearby_bare(results: dict, name: str) -> dict:
-    """The bare endpoint's readings just before and just after a target: its requests a
-    second (the better of the two, since the bare server itself sometimes stalls for a
-    whole measurement on a shared VM) and its CPU per request (the lower)."""
+def nearby_bare_rps(results: dict, name: str) -> float:
+    """The bare endpoint's requests a second just before and just after a target: the
+    better of the two readings, since the bare server itself sometimes stalls for a
+    whole measurement on a shared VM."""
     readings = results["bare_readings"]
     after = results[name]["bare_after"]
-    pair = (readings[after - 1], readings[min(after, len(readings) - 1)])
-    return {"rps": max(r["rps"] for r in pair), "cpu_ms": min(r["cpu_ms"] for r in pair)}
+    return max(readings[after - 1]["rps"], readings[min(after, len(readings) - 1)]["rps"])
 
 
 def ratio(results: dict, name: str) -> float:
     """A target's requests a second as a share of the bare endpoint's around it."""
-    return results[name]["rps"] / nearby_bare(results, name)["rps"]
+    return results[name]["rps"] / nearby_bare_rps(results, name)
 
 
 def print_table(kind: str, scale: int, results: dict) -> None:

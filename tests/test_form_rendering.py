@@ -29,6 +29,10 @@ def test_attributes_are_written_as_wtforms_writes_them(attributes):
     assert html_attributes(dict(attributes)) == str(html_params(**attributes))
 
 
+# Fields whose options are fields of their own.
+LISTS = {"RadioField", "MultiCheckboxField"}
+
+
 def _forms() -> list[type]:
     found, todo = [], [Form]
     while todo:
@@ -63,7 +67,8 @@ def test_every_input_of_every_form_renders_as_wtforms_renders_it(app):
                         if isinstance(field.widget, Input) and field.type != "CSRFTokenField":
                             field.process(MultiDict({field.name: 'y "2026-01-02" <&>'}))
                 forms += 1
-                for field in form:
+                # Each field, and each option of a radio or checkbox list.
+                for field in (*form, *(sub for f in form if f.type in LISTS for sub in f)):
                     if not isinstance(field.widget, Input):
                         continue
                     assert str(field()) == _plain(field), (form_class, field.name)

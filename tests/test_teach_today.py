@@ -379,10 +379,10 @@ def test_a_make_up_visitor_is_checked_in_and_marked_on_the_register(client, auth
     assert _marks(app, session_id) == {dora: "absent", regs["kit"]: "present"}
 
 
-def test_only_this_sessions_make_up_visitors_are_marked_here(client, auth, app, world,
-                                                             make_user, make_baby):
-    """A place on another course is marked here only while it makes up a week here and
-    stands: a cancelled place, or one with no make-up in this session, is refused."""
+def test_only_this_sessions_make_up_visitors_are_marked_here(client, auth, app, world):
+    """A place on another course is marked here only while a make-up from it is booked
+    into this session. The make-up is what lets the baby come: it keeps its seat when
+    that place is cancelled or moved, and so does the mark."""
     auth.login("teacher@example.org")
     session_id, regs = world["session"].id, world["regs"]
     url = f"/teach/sessions/{session_id}/register"
@@ -390,19 +390,28 @@ def test_only_this_sessions_make_up_visitors_are_marked_here(client, auth, app, 
     assert refused.status_code == 422
     assert "Some marks could not be saved; nothing was changed." in refused.get_data(
         as_text=True)
+    assert _marks(app, session_id) == {}
     with app.app_context():
         db.session.get(Registration, regs["dora_origin"]).status = "cancelled"
         db.session.commit()
     card = _card(client.get("/teach").get_data(as_text=True), session_id)
-    assert card.count('name="registration_id"') == 3
-    assert "no longer confirmed" in card
+    assert card.count('name="registration_id"') == 4
+    checked = client.post(f"/teach/sessions/{session_id}/checkin",
+                          data={"registration_id": regs["dora_origin"]})
+    assert checked.status_code == 302
+    assert _marks(app, session_id) == {regs["dora_origin"]: "present"}
+    page = client.get(url).get_data(as_text=True)
+    assert f'name="attendance-{regs["dora_origin"]}" value="present" checked' in page
+    # Once the make-up is gone, the place is nothing to this session.
+    with app.app_context():
+        makeup_id = db.session.scalar(
+            sa.select(MakeupBooking.id).where(MakeupBooking.session_id == session_id)
+        )
+        cancel_makeup(parent_id=world["babies"]["dora"].parent_id, makeup_id=makeup_id)
     refused = client.post(f"/teach/sessions/{session_id}/checkin",
                           data={"registration_id": regs["dora_origin"]})
     assert refused.status_code == 422
-    page = client.get(url).get_data(as_text=True)
-    assert f"attendance-{regs['dora_origin']}" not in page
     assert _marks(app, session_id) == {}
-    # "All present" leaves her out too.
     client.post(f"/teach/sessions/{session_id}/all-present")
     assert regs["dora_origin"] not in _marks(app, session_id)
 

@@ -40,14 +40,15 @@ def html_attributes(attributes: dict) -> str:
     return " ".join(parts)
 
 
-# What every `<input>` widget of WTForms writes its attributes with (unless overridden).
+# What WTForms' `<input>` and `<button>` widgets write their attributes with (unless
+# overridden).
 _WTFORMS_HTML_PARAMS = Input.html_params
 
 
 @cache
 def _quick_widget_class(widget_class: type) -> type:
-    """An `<input>` widget's class with `html_attributes` for its `html_params`, the hook
-    WTForms gives input widgets for writing their attributes."""
+    """A widget's class with `html_attributes` for its `html_params`, the hook WTForms
+    gives its `<input>` and `<button>` widgets for writing their attributes."""
     return type(
         widget_class.__name__,
         (widget_class,),
@@ -55,7 +56,7 @@ def _quick_widget_class(widget_class: type) -> type:
     )
 
 
-def quick_widget(widget: Input) -> Input:
+def quick_widget(widget):
     """The same widget (sharing its settings: input type, hidden value...), writing its
     attributes with `html_attributes`: all its own rules (checked, date bounds, flags)
     still apply, and the markup is the same."""
@@ -75,8 +76,9 @@ class Form(FlaskForm):
     it always has a value, and HTML allows `required` only on a select that starts with
     an empty placeholder option. The server still validates the field.
 
-    An `<input>` (text, date, email, hidden, checkbox...) writes its attributes with
-    `html_attributes`: the same markup in a fraction of the time.
+    An `<input>` (text, date, email, hidden, checkbox, radio...) or `<button>` widget
+    writes its attributes with `html_attributes`: the same markup in a fraction of the
+    time.
     """
 
     class Meta:

@@ -328,10 +328,10 @@ class MakeupAttendee:
 
     @property
     def registration_id(self) -> int | None:
-        """The booking the visitor's attendance is recorded against: their place on the
-        course the week was missed from, while it stands (None once cancelled or erased)."""
-        origin = self.registration
-        return origin.id if origin is not None and origin.status == CONFIRMED else None
+        """The booking the visitor's attendance is recorded against: the place on the
+        course the week was missed from, whatever became of it since (None once its
+        details were removed)."""
+        return self.registration.id if self.registration is not None else None
 
 
 @dataclass

@@ -173,15 +173,16 @@ def _confirmed_ids(workshop_id: int) -> set[int]:
 
 
 def _visitor_ids(session_id: int) -> set[int]:
-    """The confirmed places (on other courses) of the babies making up a week in this
-    session: what their marks here are recorded against."""
+    """The places (on other courses) the make-ups booked into this session were made
+    from: what the visitors' marks here are recorded against. The make-up is what lets
+    the baby come, whatever became of that place since (moved to another course,
+    cancelled: a make-up already booked keeps its seat)."""
     return set(
         db.session.scalars(
-            sa.select(Registration.id)
-            .join(Absence, Absence.registration_id == Registration.id)
+            sa.select(Absence.registration_id)
             .join(MakeupCredit, MakeupCredit.absence_id == Absence.id)
             .join(MakeupBooking, MakeupBooking.credit_id == MakeupCredit.id)
-            .where(MakeupBooking.session_id == session_id, Registration.status == CONFIRMED)
+            .where(MakeupBooking.session_id == session_id)
         )
     )
 
@@ -204,7 +205,7 @@ def _save_marks(session_id: int, marks: dict[int, str]) -> None:
 
 def mark_attendance(session_id: int, instructor_id: int, marks: dict) -> int:
     """Record present or absent for the confirmed registrations of a session, and for
-    its make-up visitors (by their place on the course the week was missed from).
+    its make-up visitors (by the place on the course the week was missed from).
 
     `marks` maps registration ids to 'present' or 'absent' (an empty value leaves
     that baby unmarked). All marks are saved in one transaction or none are.
