@@ -381,8 +381,8 @@ def _hint(monkeypatch, live_id):
     real = booking.bookable_workshop
 
     def stale(workshop_id, *columns, **values):
-        workshop, form_version, _ = real(workshop_id, *columns, **values)
-        return workshop, form_version, live_id
+        workshop, form_version, _, visiting = real(workshop_id, *columns, **values)
+        return workshop, form_version, live_id, visiting
 
     monkeypatch.setattr(booking, "bookable_workshop", stale)
 

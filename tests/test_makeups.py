@@ -126,6 +126,29 @@ def test_makeup_books_the_same_week_elsewhere_once(ctx, courses):
     assert session_of(other, 2).makeups_taken == 1
 
 
+def test_a_baby_visiting_a_course_is_not_also_booked_on_it(ctx, courses):
+    """The other way round from "already booked on that course": a baby coming to week 2
+    of the Thursday class as a make-up cannot book the whole class until that make-up
+    is cancelled, or its sessions would count the baby twice."""
+    centre, home, other, parent, baby = courses
+    _, credit_id = absent_credit(ctx, parent, baby, home)
+    makeup = makeups.book_makeup(
+        parent_id=parent.id, credit_id=credit_id, session_id=session_of(other, 2).id
+    )
+    with pytest.raises(Conflict, match="coming to week 2 of this course as a make-up") as err:
+        book_place(parent_id=parent.id, workshop_id=other.id, baby_id=baby.id, consent=True)
+    assert set(err.value.fields) == {"baby_id"}
+    db.session.expire_all()
+    assert db.session.get(Workshop, other.id).confirmed_count == 0
+    assert db.session.scalar(
+        sa.select(sa.func.count(Registration.id)).where(Registration.workshop_id == other.id)
+    ) == 0
+    makeups.cancel_makeup(parent_id=parent.id, makeup_id=makeup.id)
+    result = book_place(parent_id=parent.id, workshop_id=other.id, baby_id=baby.id,
+                        consent=True)
+    assert result.confirmed and result.created
+
+
 def test_makeup_refusals_change_nothing(
     ctx, courses, make_centre, make_workshop, make_user, make_baby
 ):

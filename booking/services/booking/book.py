@@ -15,7 +15,7 @@ from sqlalchemy.orm import lazyload
 
 from booking.db import note_committed, write_transaction
 from booking.extensions import db
-from booking.models import Baby, Registration, User, Workshop
+from booking.models import Baby, MakeupBooking, Registration, User, Workshop, WorkshopSession
 from booking.models.payment import BY_PARENT, BY_STAFF
 from booking.models.registration import (
     CANCELLED,
@@ -45,7 +45,7 @@ from booking.services.booking.referrals import claim_held_place, record_code_use
 from booking.services.booking.waitlist import promote_waitlist, waitlist_position
 from booking.services.catalogue.params import MAX_ID
 from booking.services.courses.absences import withdraw_future_absences
-from booking.services.errors import Forbidden, Invalid, NotFound
+from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
 from booking.services.health.questions import consent_key_of, latest_form_version
 from booking.services.notices.emails import (
     note_booking_confirmed,
@@ -142,11 +142,28 @@ def _resolve_baby(parent_id: int, baby_id, baby_name, baby_dob, baby_due_date=No
     return find_or_add_baby(parent_id, baby_name, baby_dob, baby_due_date)
 
 
+def _visiting_week() -> sa.ScalarSelect:
+    """SQL: the first week still to come (parameter `now`) of the workshop being locked
+    that the baby (parameter `baby_id`) is booked to visit with a make-up from another
+    course, or NULL."""
+    return (
+        sa.select(sa.func.min(WorkshopSession.number))
+        .join(MakeupBooking, MakeupBooking.session_id == WorkshopSession.id)
+        .where(
+            WorkshopSession.workshop_id == Workshop.id,
+            MakeupBooking.baby_id == sa.bindparam("baby_id"),
+            WorkshopSession.starts_at > sa.bindparam("now", type_=WorkshopSession.starts_at.type),
+        )
+        .scalar_subquery()
+    )
+
+
 @cache
 def _with_the_workshop() -> tuple:
     """What a booking reads with the workshop it locks: the version of the centre's
-    latest health form, whose consent the booking records, and the id of the baby's
-    live registration in it, if any (parameter `baby_id`).
+    latest health form, whose consent the booking records, the id of the baby's live
+    registration in it, if any (parameter `baby_id`), and the week the baby is booked to
+    visit it with a make-up, if any (`_visiting_week`).
 
     On PostgreSQL these are read in the snapshot the statement began with, before it
     waited for the lock, so `book_place` takes the registration's id only as a hint:
@@ -157,7 +174,7 @@ def _with_the_workshop() -> tuple:
       the savepoint, which answers with that booking;
     - a booking with a referral code reads again anyway, since the code its twin used
       would be refused before anything is inserted."""
-    return (latest_form_version(Workshop.centre_id), baby_live_in(Workshop))
+    return (latest_form_version(Workshop.centre_id), baby_live_in(Workshop), _visiting_week())
 
 
 @cache
@@ -225,8 +242,8 @@ def book_place(
         # the order in which correcting a baby's details then promotes waiting lists.
         baby = chosen or _resolve_baby(parent_id, baby_id, baby_name, baby_dob, baby_due_date)
         db.session.flush()
-        workshop, form_version, live_id = bookable_workshop(
-            workshop_id, *_with_the_workshop(), baby_id=baby.id
+        workshop, form_version, live_id, visiting = bookable_workshop(
+            workshop_id, *_with_the_workshop(), baby_id=baby.id, now=utc_now()
         )
         closed = booking_closed_reason(workshop)
         if closed:
@@ -243,6 +260,16 @@ def book_place(
         fit = eligibility(baby, workshop)
         if not fit.eligible:
             raise NotEligible(fit.reason, age_weeks_now(baby), {"baby_id": fit.reason})
+        if visiting is not None:
+            # A baby booked on a course does not also visit it (nor the other way round:
+            # courses.makeups), or its sessions would count the baby twice.
+            message = (
+                f"{baby.name} is coming to week {visiting} of this course as a make-up. To "
+                "book the whole course, first cancel that make-up on your bookings page: "
+                "its credit can then be used again."
+            )
+            raise Conflict(message, {"baby_id": message})
+        # Read once the lock is held: waiting-list places are ordered by this time.
         now = utc_now()
         registration = Registration(
             workshop_id=workshop.id,
