@@ -17,11 +17,13 @@ from booking.models import (
     MakeupBooking,
     MakeupCredit,
     OutboxMessage,
+    Registration,
     Workshop,
 )
 from booking.services.booking.book import book_place, cancel_registration
 from booking.services.booking.waitlist import move_registration
 from booking.services.courses import absences, makeups
+from booking.services.errors import Conflict
 from booking.services.privacy.erase import erase_user
 from booking.services.schedule.edit import cancel_workshop
 from tests.makeup_helpers import book, seats, session_of
@@ -100,6 +102,19 @@ def test_moving_a_place_with_an_absence(ctx, scene):
     assert session_of(a, 2).absences == 0
     assert seats(c, 2) == 2
     assert db.session.get(MakeupCredit, scene["ann_credit"]) is None
+
+
+def test_a_place_cannot_move_to_the_course_its_baby_visits(ctx, scene):
+    """Bobby visits A in week 2 with a make-up: his place in B cannot move to A until
+    that make-up is cancelled, or A's week 2 would count him twice."""
+    a = scene["a"]
+    with pytest.raises(Conflict, match="Bobby is coming to week 2 of this course"):
+        move_registration(scene["bob_reg"], a.id)
+    db.session.expire_all()
+    assert db.session.get(Registration, scene["bob_reg"]).status == "confirmed"
+    assert db.session.get(Workshop, a.id).confirmed_count == 1
+    makeups.cancel_makeup(parent_id=scene["bob"].id, makeup_id=scene["makeup"])
+    assert move_registration(scene["bob_reg"], a.id).workshop_id == a.id
 
 
 def test_erasing_an_account_frees_its_place_absence_and_make_up(ctx, scene):

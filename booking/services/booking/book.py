@@ -15,7 +15,7 @@ from sqlalchemy.orm import lazyload
 
 from booking.db import note_committed, write_transaction
 from booking.extensions import db
-from booking.models import Baby, MakeupBooking, Registration, User, Workshop, WorkshopSession
+from booking.models import Baby, Registration, User, Workshop
 from booking.models.payment import BY_PARENT, BY_STAFF
 from booking.models.registration import (
     CANCELLED,
@@ -29,6 +29,7 @@ from booking.services.booking.payment_terms import refund_line
 from booking.services.booking.places import (
     age_weeks_now,
     baby_live_in,
+    baby_visiting,
     bookable_workshop,
     booking_closed_reason,
     cancellation_cutoff,
@@ -40,6 +41,7 @@ from booking.services.booking.places import (
     require_int,
     take_place,
     utc_now,
+    visiting_text,
 )
 from booking.services.booking.referrals import claim_held_place, record_code_use
 from booking.services.booking.waitlist import promote_waitlist, waitlist_position
@@ -142,28 +144,12 @@ def _resolve_baby(parent_id: int, baby_id, baby_name, baby_dob, baby_due_date=No
     return find_or_add_baby(parent_id, baby_name, baby_dob, baby_due_date)
 
 
-def _visiting_week() -> sa.ScalarSelect:
-    """SQL: the first week still to come (parameter `now`) of the workshop being locked
-    that the baby (parameter `baby_id`) is booked to visit with a make-up from another
-    course, or NULL."""
-    return (
-        sa.select(sa.func.min(WorkshopSession.number))
-        .join(MakeupBooking, MakeupBooking.session_id == WorkshopSession.id)
-        .where(
-            WorkshopSession.workshop_id == Workshop.id,
-            MakeupBooking.baby_id == sa.bindparam("baby_id"),
-            WorkshopSession.starts_at > sa.bindparam("now", type_=WorkshopSession.starts_at.type),
-        )
-        .scalar_subquery()
-    )
-
-
 @cache
 def _with_the_workshop() -> tuple:
     """What a booking reads with the workshop it locks: the version of the centre's
     latest health form, whose consent the booking records, the id of the baby's live
     registration in it, if any (parameter `baby_id`), and the week the baby is booked to
-    visit it with a make-up, if any (`_visiting_week`).
+    visit it with a make-up, if any (parameter `now`; `baby_visiting`).
 
     On PostgreSQL these are read in the snapshot the statement began with, before it
     waited for the lock, so `book_place` takes the registration's id only as a hint:
@@ -174,7 +160,9 @@ def _with_the_workshop() -> tuple:
       the savepoint, which answers with that booking;
     - a booking with a referral code reads again anyway, since the code its twin used
       would be refused before anything is inserted."""
-    return (latest_form_version(Workshop.centre_id), baby_live_in(Workshop), _visiting_week())
+    return (
+        latest_form_version(Workshop.centre_id), baby_live_in(Workshop), baby_visiting(Workshop)
+    )
 
 
 @cache
@@ -264,9 +252,8 @@ def book_place(
             # A baby booked on a course does not also visit it (nor the other way round:
             # courses.makeups), or its sessions would count the baby twice.
             message = (
-                f"{baby.name} is coming to week {visiting} of this course as a make-up. To "
-                "book the whole course, first cancel that make-up on your bookings page: "
-                "its credit can then be used again."
+                f"{visiting_text(baby.name, visiting)} To book the whole course, first "
+                "cancel that make-up on your bookings page: its credit can then be used again."
             )
             raise Conflict(message, {"baby_id": message})
         # Read once the lock is held: waiting-list places are ordered by this time.

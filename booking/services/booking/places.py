@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.db import require_transaction
 from booking.extensions import db
-from booking.models import Baby, Centre, Registration, Workshop, WorkshopSession
+from booking.models import Baby, Centre, MakeupBooking, Registration, Workshop, WorkshopSession
 from booking.models.registration import ACTIVE
 from booking.models.workshop import CANCELLED, PUBLISHED
 from booking.services.errors import Invalid, NotFound
@@ -78,6 +78,37 @@ def baby_live_in(workshop) -> sa.ScalarSelect:
     workshop whose row `workshop` (the Workshop entity, or an alias) stands for, or
     NULL; there is at most one (a unique index)."""
     return sa.select(Registration.id).where(*_live(workshop.id, "baby_id")).scalar_subquery()
+
+
+def baby_visiting(workshop) -> sa.ScalarSelect:
+    """SQL: the first week still to come (parameter `now`) of the workshop whose row
+    `workshop` (the Workshop entity, or an alias) stands for that the baby (parameter
+    `baby_id`) is booked to visit with a make-up from another course, or NULL. A baby
+    booked on a course does not also visit it (nor the other way round:
+    courses.makeups), or its sessions would count the baby twice."""
+    return (
+        sa.select(sa.func.min(WorkshopSession.number))
+        .join(MakeupBooking, MakeupBooking.session_id == WorkshopSession.id)
+        .where(
+            WorkshopSession.workshop_id == workshop.id,
+            MakeupBooking.baby_id == sa.bindparam("baby_id"),
+            WorkshopSession.starts_at > sa.bindparam("now", type_=WorkshopSession.starts_at.type),
+        )
+        .scalar_subquery()
+    )
+
+
+def visiting_week(baby_id: int, workshop_id: int, now: datetime) -> int | None:
+    """`baby_visiting` for one workshop: the week the baby is booked to visit, or None."""
+    return db.session.scalar(
+        sa.select(baby_visiting(Workshop)).where(Workshop.id == workshop_id),
+        {"baby_id": baby_id, "now": now},
+    )
+
+
+def visiting_text(baby_name: str, week: int) -> str:
+    """Why a baby visiting a course cannot also have a place on it."""
+    return f"{baby_name} is coming to week {week} of this course as a make-up."
 
 
 @lru_cache(maxsize=2)

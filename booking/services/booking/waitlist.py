@@ -23,6 +23,8 @@ from booking.services.booking.places import (
     require_int,
     take_place,
     utc_now,
+    visiting_text,
+    visiting_week,
 )
 from booking.services.courses.absences import end_registration_absences
 from booking.services.errors import CapacityRefused, Conflict, Invalid, NotFound
@@ -287,6 +289,12 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
         baby = fitting_baby(registration.baby_id, target)
         if has_active_place(registration.baby_id, target.id):
             raise Conflict(f"{baby.name} is already booked or waiting in that class.")
+        week = visiting_week(registration.baby_id, target.id, utc_now())
+        if week is not None:
+            raise Conflict(
+                f"{visiting_text(baby.name, week)} The family can cancel that make-up on "
+                "their bookings page; then the place can move."
+            )
         if not take_place(target):
             raise Conflict("There is no free place in the class to move to.")
         now = utc_now()
