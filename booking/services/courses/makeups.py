@@ -111,6 +111,31 @@ def book_makeup(*, parent_id: int, credit_id: int, session_id: int) -> MakeupBoo
     return makeup
 
 
+def _origin_place(credit_id) -> sa.ScalarSelect:
+    """SQL: the place (registration id) whose absence earned a make-up credit
+    (`credit_id`: a value, or a column such as MakeupBooking.credit_id)."""
+    return (
+        sa.select(Absence.registration_id)
+        .join(MakeupCredit, MakeupCredit.absence_id == Absence.id)
+        .where(MakeupCredit.id == credit_id)
+        .scalar_subquery()
+    )
+
+
+def visitor_places(session_id: int) -> set[int]:
+    """The places (on other courses) the make-ups booked into a session were made from:
+    what the visitors' attendance there is recorded against (teaching.attendance). The
+    make-up is what lets the baby come, whatever became of that place since (moved,
+    cancelled: a make-up already booked keeps its seat)."""
+    return set(
+        db.session.scalars(
+            sa.select(_origin_place(MakeupBooking.credit_id)).where(
+                MakeupBooking.session_id == session_id
+            )
+        )
+    )
+
+
 def drop_makeup(makeup_id: int, *, restore_credit: bool, now: datetime | None = None) -> bool:
     """Inside the caller's transaction: remove a make-up booking.
 
@@ -135,18 +160,12 @@ def drop_makeup(makeup_id: int, *, restore_credit: bool, now: datetime | None = 
         return False
     if starts_at > now:
         move_session_counter(session_id, "makeups_taken", -1)
-        # The visitor's mark is kept against their own place (teaching.attendance); a
+        # The visitor's mark is kept against their own place (`visitor_places`); a
         # place has one credit a week, so at most one make-up into this session.
-        origin = (
-            sa.select(Absence.registration_id)
-            .join(MakeupCredit, MakeupCredit.absence_id == Absence.id)
-            .where(MakeupCredit.id == credit_id)
-            .scalar_subquery()
-        )
         marks = Attendance.__table__.c
         db.session.execute(
             sa.delete(Attendance.__table__).where(
-                marks.session_id == session_id, marks.registration_id == origin
+                marks.session_id == session_id, marks.registration_id == _origin_place(credit_id)
             )
         )
     if restore_credit:

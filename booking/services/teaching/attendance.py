@@ -23,8 +23,6 @@ from booking.extensions import db
 from booking.models import (
     Absence,
     Attendance,
-    MakeupBooking,
-    MakeupCredit,
     Registration,
     User,
     Workshop,
@@ -33,6 +31,7 @@ from booking.models import (
 )
 from booking.models.registration import ABSENT, CONFIRMED, PRESENT
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
+from booking.services.courses.makeups import visitor_places
 from booking.services.courses.queries import RegisterExtras, register_extras
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.health.access import may_see_health
@@ -172,21 +171,6 @@ def _confirmed_ids(workshop_id: int) -> set[int]:
     )
 
 
-def _visitor_ids(session_id: int) -> set[int]:
-    """The places (on other courses) the make-ups booked into this session were made
-    from: what the visitors' marks here are recorded against. The make-up is what lets
-    the baby come, whatever became of that place since (moved to another course,
-    cancelled: a make-up already booked keeps its seat)."""
-    return set(
-        db.session.scalars(
-            sa.select(Absence.registration_id)
-            .join(MakeupCredit, MakeupCredit.absence_id == Absence.id)
-            .join(MakeupBooking, MakeupBooking.credit_id == MakeupCredit.id)
-            .where(MakeupBooking.session_id == session_id)
-        )
-    )
-
-
 def _save_marks(session_id: int, marks: dict[int, str]) -> None:
     """Insert or update attendance rows, one statement for all of them."""
     now = utcnow()
@@ -214,7 +198,7 @@ def mark_attendance(session_id: int, instructor_id: int, marks: dict) -> int:
     """
     with write_transaction():
         session, workshop = _markable_session(session_id, instructor_id)
-        parsed = _parse_marks(marks, _confirmed_ids(workshop.id) | _visitor_ids(session.id))
+        parsed = _parse_marks(marks, _confirmed_ids(workshop.id) | visitor_places(session.id))
         if parsed:
             _save_marks(session.id, parsed)
     return len(parsed)
@@ -237,7 +221,7 @@ def mark_all_present(session_id: int, instructor_id: int) -> int:
                 sa.select(Attendance.registration_id).where(Attendance.session_id == session.id)
             )
         )
-        coming = (_confirmed_ids(workshop.id) - told_absent | _visitor_ids(session.id)) - marked
+        coming = (_confirmed_ids(workshop.id) - told_absent | visitor_places(session.id)) - marked
         if coming:
             _save_marks(session.id, dict.fromkeys(sorted(coming), PRESENT))
     return len(coming)
