@@ -1,5 +1,7 @@
 """The public catalogue: search filters, pagination, class, centre and instructor pages."""
 
+import math
+import random
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -258,6 +260,70 @@ def test_distance_search_across_the_antimeridian(ctx, make_workshop, make_centre
     found = catalogue.search_workshops(SearchParams(lat=-17.8, lon=-179.9, radius_km=50))
     assert [x.workshop.title for x in found.listings] == ["Over the line"]
     assert found.listings[0].distance_km == pytest.approx(21.2, abs=0.5)
+
+
+def test_distance_search_pages_match_sorting_the_whole_circle(
+    ctx, make_workshop, make_centre, monkeypatch
+):
+    """A page found in a smaller circle is the page sorting the whole circle gives."""
+    here = (51.4545, -2.5879)
+    rng = random.Random(20)
+    # Two centres close by, the rest 20 to 95 km out; two classes at some centres
+    # (equal distances, ordered by date); one centre without coordinates in the town.
+    distances = [0.8, 1.5] + [20 + 75 * i / 37 for i in range(38)]
+    for i, km in enumerate(distances):
+        bearing = rng.uniform(0, 2 * math.pi)
+        lat = here[0] + km / 111.2 * math.cos(bearing)
+        lon = here[1] + km / 111.2 * math.sin(bearing) / math.cos(math.radians(here[0]))
+        centre = make_centre(latitude=lat, longitude=lon)
+        for days in (1 + i % 5, 9)[: 1 + (i % 7 == 0)]:
+            make_workshop(centre=centre, starts_in_days=days)
+    make_workshop(centre=make_centre(), starts_in_days=3)
+    # From the town, and from a point 90 km east, its nearest centres 20 km or more away.
+    scopes = [
+        catalogue.Scope(lat=here[0], lon=here[1], radius_km=100.0, town="Bristol"),
+        catalogue.Scope(lat=here[0], lon=here[1] + 90 / 69.4, radius_km=100.0),
+    ]
+
+    def pages(per_page):
+        found = []
+        for scope in scopes:
+            for page in range(1, 50 // per_page):
+                params = SearchParams(lat=scope.lat, lon=scope.lon, per_page=per_page, page=page)
+                result = catalogue.search_workshops(params, scope=scope)
+                found.append([listing.workshop.id for listing in result.listings])
+        return found
+
+    # How many circles each page tried, and whether one held the page.
+    tries, radii = [], []
+    within, smaller = catalogue.within_radius, catalogue._nearest_in_smaller_circle
+
+    def count_circles(lat, lon, radius_km):
+        radii.append(radius_km)
+        return within(lat, lon, radius_km)
+
+    def record(*args):
+        radii.clear()
+        ids = smaller(*args)
+        tries.append((len(radii), ids is not None))
+        return ids
+
+    monkeypatch.setattr(catalogue, "within_radius", count_circles)
+    monkeypatch.setattr(catalogue, "_nearest_in_smaller_circle", record)
+    shortcut = {}
+    for limit in (200, 20):
+        monkeypatch.setattr(catalogue, "COUNT_LIMIT", limit)
+        for per_page in (1, 3, 5):
+            shortcut[limit, per_page] = pages(per_page)
+    assert (1, True) in tries  # the first circle held the page
+    assert any(n > 1 and held for n, held in tries)  # a wider one did
+    assert any(n > 0 and not held for n, held in tries)  # none did: the whole was sorted
+
+    monkeypatch.setattr(catalogue, "_nearest_in_smaller_circle", lambda *args: None)
+    for (limit, per_page), found in shortcut.items():
+        monkeypatch.setattr(catalogue, "COUNT_LIMIT", limit)
+        assert found == pages(per_page), (limit, per_page)
+    assert sum(len(ids) for ids in pages(1)[:49]) == 47  # every class, the town's last
 
 
 def test_haversine():

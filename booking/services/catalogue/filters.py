@@ -64,9 +64,13 @@ def squared_distance(lat: float, lon: float):
 
 def within_radius(lat: float, lon: float, radius_km: float):
     """The centre lies within `radius_km` of the point (by `squared_distance`), inside
-    the bounding box the indexes serve."""
+    the bounding box the indexes serve. The box is a hundredth wider than the circle:
+    `squared_distance` takes the cosine of the mid-latitude by a tangent line, which
+    lets its circle reach a millionth past the box's east and west sides on the side
+    nearer the pole, and a centre in the circle must not be lost to the box."""
     limit = (radius_km / KM_PER_DEGREE) ** 2
-    return sa.and_(*bounding_box(lat, lon, radius_km), squared_distance(lat, lon) <= limit)
+    box = bounding_box(lat, lon, radius_km * 1.01)
+    return sa.and_(*box, squared_distance(lat, lon) <= limit)
 
 
 def _like_escape(text: str) -> str:

@@ -51,9 +51,9 @@ from booking.services.errors import NotFound
 from booking.topics import TOPICS, Topic
 
 # A search counts its matches only up to this many (or to the end of the page asked for,
-# if that is further): beyond it the total is a lower bound ("more than 500 classes"),
+# if that is further): beyond it the total is a lower bound ("more than 200 classes"),
 # so a page costs the same however large the catalogue grows.
-COUNT_LIMIT = 500
+COUNT_LIMIT = 200
 
 
 @dataclass
@@ -159,7 +159,7 @@ class SearchResult:
     @property
     def total_text(self) -> str:
         """How many classes matched, for people: "1 class", "25 classes", or
-        "more than 500 classes" when the count stopped."""
+        "more than 200 classes" when the count stopped."""
         if not self.total_exact:
             return f"more than {self.total - 1:,} classes"
         return "1 class" if self.total == 1 else f"{self.total:,} classes"
@@ -280,16 +280,20 @@ def _conditions(params: SearchParams, scope: Scope, now: datetime) -> list:
         conds.append(
             local_date_condition(params.date_from, params.date_to, params.age_weeks, now)
         )
-    if scope.near:
-        near = within_radius(scope.lat, scope.lon, scope.radius_km)
-        if scope.town:
-            in_town = sa.func.lower(Centre.town) == scope.town.lower()
-            near = sa.or_(near, sa.and_(Centre.latitude.is_(None), in_town))
-        if scope.postcode_area:
-            near = sa.or_(near, sa.and_(Centre.latitude.is_(None),
-                                        in_postcode_area(scope.postcode_area)))
-        conds.append(near)
     return conds
+
+
+def _near_condition(scope: Scope):
+    """Within the scope's circle, or, for a centre without coordinates, in the town or
+    postcode area searched for."""
+    near = within_radius(scope.lat, scope.lon, scope.radius_km)
+    if scope.town:
+        in_town = sa.func.lower(Centre.town) == scope.town.lower()
+        near = sa.or_(near, sa.and_(Centre.latitude.is_(None), in_town))
+    if scope.postcode_area:
+        near = sa.or_(near, sa.and_(Centre.latitude.is_(None),
+                                    in_postcode_area(scope.postcode_area)))
+    return near
 
 
 def search_workshops(
@@ -315,7 +319,8 @@ def search_workshops(
             *order,
         )
     offset = (params.page - 1) * params.per_page
-    base = sa.select(Workshop.id).join(Centre, Workshop.centre_id == Centre.id).where(*conds)
+    unplaced = sa.select(Workshop.id).join(Centre, Workshop.centre_id == Centre.id).where(*conds)
+    base = unplaced.where(_near_condition(scope)) if scope.near else unplaced
     # Count at most one row past the larger of COUNT_LIMIT and this page's end, so
     # the count's cost is bounded while `has_next` stays exact.
     limit = max(COUNT_LIMIT, offset + params.per_page)
@@ -323,7 +328,15 @@ def search_workshops(
         sa.select(sa.func.count()).select_from(base.limit(limit + 1).subquery())
     )
     total_exact = total <= limit
-    ids = list(db.session.scalars(base.order_by(*order).offset(offset).limit(params.per_page)))
+    ids = None
+    if scope.near:
+        ids = _nearest_in_smaller_circle(
+            unplaced, order, scope, offset, params.per_page, total, total_exact
+        )
+    if ids is None:
+        ids = list(
+            db.session.scalars(base.order_by(*order).offset(offset).limit(params.per_page))
+        )
     listings = load_listings(ids)
     if scope.near:
         for listing in listings:
@@ -335,6 +348,37 @@ def search_workshops(
     return SearchResult(
         listings=listings, total=total, params=params, total_exact=total_exact, scope=scope
     )
+
+
+def _nearest_in_smaller_circle(
+    unplaced, order: tuple, scope: Scope, offset: int, per_page: int, total: int,
+    total_exact: bool,
+) -> list[int] | None:
+    """The page's workshops found in a circle smaller than the scope's, or None when
+    the whole circle must be sorted.
+
+    Nearest first, the page's rows are the first `offset + per_page` of the circle's
+    rows by distance; when a smaller circle around the same point holds at least that
+    many, they are all in it (every row outside it is further away, and centres found
+    by town or postcode area come after every centre with coordinates). Sorting the
+    rows of a circle costs what the circle holds, so where classes are dense the page
+    is looked for in a circle that would hold twice the page's end if classes were
+    spread evenly over the whole, doubled in radius while it holds too few. When the
+    count stopped (`total_exact` false), the whole holds more than counted: the first
+    circle is made a quarter as wide, as the real total may be many times larger."""
+    wanted = offset + per_page
+    if total < 4 * wanted:
+        return None
+    radius = scope.radius_km * math.sqrt(2 * wanted / total)
+    if not total_exact:
+        radius /= 4
+    while radius <= scope.radius_km / 2:
+        inner = unplaced.where(within_radius(scope.lat, scope.lon, radius))
+        ids = list(db.session.scalars(inner.order_by(*order).limit(wanted)))
+        if len(ids) == wanted:
+            return ids[offset:]
+        radius *= 2
+    return None
 
 
 def load_listings(workshop_ids: list[int]) -> list[Listing]:
