@@ -76,6 +76,53 @@ def test_bad_held_places_are_refused_next_to_the_field(app, client, auth, world)
     assert reload(app, w.id).held_places == 0
 
 
+@pytest.mark.parametrize("zone", ["Europe/London", "America/New_York", "Europe/Paris"])
+def test_dates_outside_the_years_kept_are_refused_not_a_server_error(
+    app, client, auth, make_centre, make_user, make_workshop, zone
+):
+    centre = make_centre(timezone=zone)
+    make_user("far@example.org", role="staff", centre=centre)
+    w = make_workshop(centre=centre, capacity=4, starts_in_days=14)
+    auth.login("far@example.org")
+    for day, clock in (("9999-12-31", "23:59"), ("0001-01-01", "00:00")):
+        for held in ("2", "0"):
+            response = client.post(
+                f"/manage/workshops/{w.id}/held-places",
+                data={"held_places": held, "held_until_date": day, "held_until_time": clock},
+            )
+            assert response.status_code == 422, (day, held)
+            assert b"Release date must be a date between the years 1970 and 2999" in (
+                response.data
+            )
+    saved = reload(app, w.id)
+    assert saved.held_places == 0 and saved.held_until is None
+    # With places held, a code's last day is held to the same years.
+    client.post(
+        f"/manage/workshops/{w.id}/held-places",
+        data={"held_places": "2", "held_until_date": release_date(), "held_until_time": "9:00"},
+    )
+    response = client.post(
+        f"/manage/workshops/{w.id}/referrals", data={"count": "1", "expires_on": "9999-12-31"}
+    )
+    assert response.status_code == 422
+    assert b"Valid until must be a date between the years 1970 and 2999" in response.data
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ReferralCode.id))) == 0
+
+
+def test_the_service_refuses_release_times_outside_the_years_kept(ctx, world):
+    w = world["workshop"]
+    for year in (1, 9999):
+        when = datetime(year, 6, 1, 9, tzinfo=UTC)
+        with pytest.raises(referrals.Invalid) as caught:
+            referrals.set_held_places(w.id, 0, when)
+        assert "between the years 1970 and 2999" in caught.value.fields["held_until"]
+    referrals.set_held_places(w.id, 2, datetime.now(UTC) + timedelta(days=3))
+    with pytest.raises(referrals.Invalid) as caught:
+        referrals.create_codes(w.id, expires_at=datetime(9999, 1, 1, tzinfo=UTC))
+    assert "between the years 1970 and 2999" in caught.value.fields["expires_at"]
+
+
 def test_codes_need_held_places_and_can_be_revoked(app, client, auth, world):
     w = world["workshop"]
     auth.login("staff@example.org")

@@ -27,7 +27,7 @@ from booking.models.workshop import CANCELLED
 from booking.services.booking.places import lock_workshop, require_int, utc_now
 from booking.services.booking.waitlist import promote_waitlist
 from booking.services.errors import Invalid, NotFound
-from booking.services.schedule.fields import MAX_CAPACITY
+from booking.services.schedule.fields import MAX_CAPACITY, FieldError, in_date_window
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_GROUPS = 4
@@ -77,14 +77,18 @@ def _refuse_if_cancelled(workshop: Workshop) -> None:
         raise Invalid("This class is cancelled, so its held places cannot change.")
 
 
-def _as_utc(value) -> datetime | None:
+def _as_utc(value, field: str = "held_until", label: str = "The release time"):
+    """An aware datetime in the years every date is kept in (None stays None)."""
     if value is None:
         return None
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise Invalid(
-            "Give the release time as a date and time.", {"held_until": "Enter a date and time."}
+            f"Give {label.lower()} as a date and time.", {field: "Enter a date and time."}
         )
-    return value
+    try:
+        return in_date_window(value, label)
+    except FieldError as exc:
+        raise Invalid(str(exc), {field: str(exc)}) from None
 
 
 def set_held_places(workshop_id: int, held_places, held_until: datetime | None) -> Workshop:
@@ -140,7 +144,7 @@ def create_codes(
         count = require_int(count, "The number of codes")
         label = " ".join((label or "").split())
         now = utc_now()
-        expires_at = _as_utc(expires_at) or workshop.held_until or (
+        expires_at = _as_utc(expires_at, "expires_at", "The expiry") or workshop.held_until or (
             now + timedelta(days=DEFAULT_VALID_DAYS)
         )
         errors = {}

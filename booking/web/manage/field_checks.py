@@ -43,6 +43,16 @@ def session_date(value):
     return field_rules.in_date_window(value, "Start")
 
 
+def release_date(value):
+    """The date held places go to the public lies in the years every date is kept in."""
+    return field_rules.in_date_window(value, "Release date")
+
+
+def code_expiry_date(value):
+    """A referral code's last day lies in the years every date is kept in."""
+    return field_rules.in_date_window(value, "Valid until")
+
+
 def course_sessions(value, kind):
     """A course's number of sessions (the form's number is ignored for a single)."""
     return value if kind == KIND_SINGLE else field_rules.session_count(value, kind)
