@@ -4,6 +4,7 @@ services' domain errors alike."""
 import logging
 
 from flask import jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -45,6 +46,12 @@ def error_response(
             }
         }
         return jsonify(body), status
+    if request_ctx.url_adapter is None:
+        # The request named no address of this site (a Host header such as "a..b", or a
+        # label over 63 characters): the page's links cannot be built, so it is told in
+        # plain words.
+        text = f"{TITLES.get(status, 'Error')}\n\n{message}\n"
+        return text, status, {"Content-Type": "text/plain; charset=utf-8"}
     return (
         render_template(
             "error.html", status=status, title=TITLES.get(status, "Error"), message=message
@@ -88,12 +95,9 @@ def init_app(app) -> None:
                 422: "invalid",
                 429: "rate_limited",
             }.get(exc.code, "error")
-            response, status = error_response(exc.code, message, code=code)
+            resp = app.make_response(error_response(exc.code, message, code=code))
         else:
-            response, status = error_response(exc.code, message)
-        if isinstance(response, tuple):
-            response = response[0]
-        resp = app.make_response((response, status))
+            resp = app.make_response(error_response(exc.code, message))
         if exc.code == 405 and exc.valid_methods:
             resp.headers["Allow"] = ", ".join(exc.valid_methods)
         return resp

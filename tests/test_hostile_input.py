@@ -197,6 +197,22 @@ def test_nul_and_control_characters_in_the_path_name_nothing(client, url):
     assert client.get(url).status_code == 404
 
 
+@pytest.mark.parametrize("host", ["a" * 64, "a..b", ".", "x." + "b" * 64 + ".org"])
+@pytest.mark.parametrize(
+    "url", ["/", "/classes", "/centres/nowhere", "/feeds/centres/nowhere.ics", "/api/v1/workshops"]
+)
+def test_a_host_no_address_can_be_built_for_is_a_400(client, host, url):
+    """A Host header that is no host name (a label over 63 characters, an empty label):
+    400 in plain words (or the API's JSON), not a page whose links cannot be built."""
+    response = client.get(url, headers={"Host": host})
+    assert response.status_code == 400
+    if url.startswith("/api/"):
+        assert response.get_json()["error"]["code"] == "bad_request"
+    else:
+        assert response.mimetype == "text/plain"
+        assert response.get_data(as_text=True).startswith("That request did not make sense")
+
+
 @pytest.mark.parametrize(
     "url",
     [
