@@ -3,10 +3,9 @@ services' domain errors alike."""
 
 import logging
 
-from flask import jsonify, render_template, request
-from flask.globals import request_ctx
+from flask import Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadHost, HTTPException, InternalServerError
 
 from booking.services.errors import DomainError
 
@@ -35,7 +34,8 @@ def wants_json() -> bool:
 def error_response(
     status: int, message: str, code: str | None = None, fields=None, details=None
 ):
-    """An error as JSON for the API or as a friendly page for people."""
+    """An error as JSON for the API or as a friendly page for people (in plain text when
+    the request's Host names no address a page could link to): (body, status)."""
     if wants_json():
         body = {
             "error": {
@@ -46,12 +46,12 @@ def error_response(
             }
         }
         return jsonify(body), status
-    if request_ctx.url_adapter is None:
+    if isinstance(request.routing_exception, BadHost):
         # The request named no address of this site (a Host header such as "a..b", or a
-        # label over 63 characters): the page's links cannot be built, so it is told in
+        # label over 63 characters): no link of a page can be built, so it is told in
         # plain words.
         text = f"{TITLES.get(status, 'Error')}\n\n{message}\n"
-        return text, status, {"Content-Type": "text/plain; charset=utf-8"}
+        return Response(text, mimetype="text/plain"), status
     return (
         render_template(
             "error.html", status=status, title=TITLES.get(status, "Error"), message=message

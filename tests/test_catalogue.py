@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Centre, Registration, Workshop, WorkshopSession, workshop_topic
+from booking.services.catalogue import filters
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import SearchParams
 from booking.services.errors import NotFound
@@ -252,6 +253,37 @@ def test_distance_search_is_nearest_first_within_the_radius(client, make_worksho
     assert titles(found(radius_km=5).text) == ["At Near, later"]
     assert titles(found(radius_km=500).text) == ["At Near, later", "At Mid, soonest", "At Far"]
     assert titles(found().text) == ["At Near, later", "At Mid, soonest"]  # default 25 km
+
+
+@pytest.mark.parametrize(
+    "lat, lon, radius_km", [(75.0, 10.0, 500.0), (-70.0, 179.0, 400.0), (51.45, -2.59, 25.0)]
+)
+def test_the_bounding_box_holds_the_whole_circle(ctx, make_centre, lat, lon, radius_km):
+    """Centres just inside the circle of `squared_distance`, where it is widest (near its
+    edge nearer the pole) and elsewhere, at high latitudes, large radii and across the
+    antimeridian: the box the indexes serve keeps every one of them."""
+    rho = radius_km / filters.KM_PER_DEGREE
+    phi = math.radians(lat)
+    toward_pole = 1 if lat > 0 else -1
+    for fraction in (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 0.95):
+        for side in (toward_pole, -toward_pole):
+            dlat = side * fraction * rho
+            cos_mid = math.cos(phi) - math.sin(phi) * dlat * math.pi / 360
+            reach = math.sqrt(rho**2 - dlat**2) / cos_mid * 0.9999
+            for east in (1, -1):
+                centre_lon = (lon + east * reach + 180) % 360 - 180
+                make_centre(latitude=lat + dlat, longitude=centre_lon)
+    make_centre(latitude=lat, longitude=(lon + 2 * rho / math.cos(phi) + 180) % 360 - 180)
+    limit = rho**2
+    in_circle = set(db.session.scalars(
+        sa.select(Centre.id).where(
+            Centre.latitude.is_not(None), filters.squared_distance(lat, lon) <= limit
+        )
+    ))
+    in_box = set(db.session.scalars(
+        sa.select(Centre.id).where(filters.within_radius(lat, lon, radius_km))
+    ))
+    assert len(in_circle) == 32 and in_box == in_circle
 
 
 def test_distance_search_across_the_antimeridian(ctx, make_workshop, make_centre):

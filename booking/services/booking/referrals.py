@@ -77,7 +77,9 @@ def _refuse_if_cancelled(workshop: Workshop) -> None:
         raise Invalid("This class is cancelled, so its held places cannot change.")
 
 
-def _as_utc(value, field: str = "held_until", label: str = "The release time"):
+def _checked_instant(
+    value, field: str = "held_until", label: str = "The release time"
+) -> datetime | None:
     """An aware datetime in the years every date is kept in (None stays None)."""
     if value is None:
         return None
@@ -102,7 +104,7 @@ def set_held_places(workshop_id: int, held_places, held_until: datetime | None) 
         workshop = _workshop_for_staff(workshop_id)
         _refuse_if_cancelled(workshop)
         held = require_int(held_places, "Held places")
-        held_until = _as_utc(held_until)
+        held_until = _checked_instant(held_until)
         claimed, confirmed = workshop.held_claimed, workshop.confirmed_count
         unclaimed_now = workshop.held_places - claimed
         most = claimed + (workshop.capacity - confirmed)
@@ -144,8 +146,10 @@ def create_codes(
         count = require_int(count, "The number of codes")
         label = " ".join((label or "").split())
         now = utc_now()
-        expires_at = _as_utc(expires_at, "expires_at", "The expiry") or workshop.held_until or (
-            now + timedelta(days=DEFAULT_VALID_DAYS)
+        expires_at = (
+            _checked_instant(expires_at, "expires_at", "The expiry")
+            or workshop.held_until
+            or now + timedelta(days=DEFAULT_VALID_DAYS)
         )
         errors = {}
         if workshop.held_places - workshop.held_claimed <= 0:

@@ -22,17 +22,23 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def bounding_box(lat: float, lon: float, radius_km: float):
-    """SQL conditions keeping centres within a box around the circle."""
-    dlat = radius_km / KM_PER_DEGREE
+    """SQL conditions keeping centres within a box around the circle `within_radius`
+    draws with `squared_distance`. That circle is widest at its edge nearer the pole
+    (where its cosine of the mid-latitude is smallest), so the box's east and west sides
+    are placed for that cosine: every centre in the circle is inside the box, at any
+    latitude and radius. Its sides are a billionth further out than the circle reaches,
+    for the rounding of the database's arithmetic."""
+    dlat = radius_km / KM_PER_DEGREE * (1 + 1e-9)
     conds = [
         Centre.latitude.is_not(None),
         Centre.longitude.is_not(None),
         Centre.latitude.between(lat - dlat, lat + dlat),
     ]
-    cos_lat = math.cos(math.radians(lat))
-    if lat + dlat >= 90 or lat - dlat <= -90 or cos_lat < 1e-6:
+    phi = math.radians(lat)
+    cos_edge = math.cos(phi) - abs(math.sin(phi)) * dlat * (math.pi / 360)
+    if lat + dlat >= 90 or lat - dlat <= -90 or cos_edge < 1e-6:
         return conds  # the circle reaches a pole: every longitude
-    dlon = dlat / cos_lat
+    dlon = dlat / cos_edge
     if dlon >= 180:
         return conds
     low, high = lon - dlon, lon + dlon
@@ -64,13 +70,9 @@ def squared_distance(lat: float, lon: float):
 
 def within_radius(lat: float, lon: float, radius_km: float):
     """The centre lies within `radius_km` of the point (by `squared_distance`), inside
-    the bounding box the indexes serve. The box is a hundredth wider than the circle:
-    `squared_distance` takes the cosine of the mid-latitude by a tangent line, which
-    lets its circle reach a millionth past the box's east and west sides on the side
-    nearer the pole, and a centre in the circle must not be lost to the box."""
+    the bounding box the indexes serve (which holds the whole circle)."""
     limit = (radius_km / KM_PER_DEGREE) ** 2
-    box = bounding_box(lat, lon, radius_km * 1.01)
-    return sa.and_(*box, squared_distance(lat, lon) <= limit)
+    return sa.and_(*bounding_box(lat, lon, radius_km), squared_distance(lat, lon) <= limit)
 
 
 def _like_escape(text: str) -> str:

@@ -319,8 +319,8 @@ def search_workshops(
             *order,
         )
     offset = (params.page - 1) * params.per_page
-    unplaced = sa.select(Workshop.id).join(Centre, Workshop.centre_id == Centre.id).where(*conds)
-    base = unplaced.where(_near_condition(scope)) if scope.near else unplaced
+    anywhere = sa.select(Workshop.id).join(Centre, Workshop.centre_id == Centre.id).where(*conds)
+    base = anywhere.where(_near_condition(scope)) if scope.near else anywhere
     # Count at most one row past the larger of COUNT_LIMIT and this page's end, so
     # the count's cost is bounded while `has_next` stays exact.
     limit = max(COUNT_LIMIT, offset + params.per_page)
@@ -331,7 +331,7 @@ def search_workshops(
     ids = None
     if scope.near:
         ids = _nearest_in_smaller_circle(
-            unplaced, order, scope, offset, params.per_page, total, total_exact
+            anywhere, order, scope, offset, params.per_page, total, total_exact
         )
     if ids is None:
         ids = list(
@@ -351,7 +351,7 @@ def search_workshops(
 
 
 def _nearest_in_smaller_circle(
-    unplaced, order: tuple, scope: Scope, offset: int, per_page: int, total: int,
+    anywhere, order: tuple, scope: Scope, offset: int, per_page: int, total: int,
     total_exact: bool,
 ) -> list[int] | None:
     """The page's workshops found in a circle smaller than the scope's, or None when
@@ -373,7 +373,7 @@ def _nearest_in_smaller_circle(
     if not total_exact:
         radius /= 4
     while radius <= scope.radius_km / 2:
-        inner = unplaced.where(within_radius(scope.lat, scope.lon, radius))
+        inner = anywhere.where(within_radius(scope.lat, scope.lon, radius))
         ids = list(db.session.scalars(inner.order_by(*order).limit(wanted)))
         if len(ids) == wanted:
             return ids[offset:]

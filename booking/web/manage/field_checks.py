@@ -33,24 +33,18 @@ class Rule:
             raise ValidationError(str(exc)) from exc
 
 
-def first_session_date(value):
-    """The first session's date lies in the years every entry point accepts."""
-    return field_rules.in_date_window(value, "First session")
+def date_in_window(label: str):
+    """A rule: the date (named `label` in its message) lies in the years every entry point
+    accepts."""
+
+    def rule(value):
+        return field_rules.in_date_window(value, label)
+
+    return rule
 
 
-def session_date(value):
-    """A session's date lies in the years every entry point accepts."""
-    return field_rules.in_date_window(value, "Start")
-
-
-def release_date(value):
-    """The date held places go to the public lies in the years every date is kept in."""
-    return field_rules.in_date_window(value, "Release date")
-
-
-def code_expiry_date(value):
-    """A referral code's last day lies in the years every date is kept in."""
-    return field_rules.in_date_window(value, "Valid until")
+first_session_date = date_in_window("First session")
+session_date = date_in_window("Start")
 
 
 def course_sessions(value, kind):

@@ -6,7 +6,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from booking.services.booking.referrals import MAX_CODES_AT_ONCE
 from booking.topics import TOPICS
 from booking.web.forms import Form
-from booking.web.manage.field_checks import Rule, code_expiry_date, release_date
+from booking.web.manage.field_checks import Rule, date_in_window
 from booking.web.manage.forms import MultiCheckboxField, strip
 
 
@@ -17,7 +17,9 @@ class HeldPlacesForm(Form):
         "Places held for referred families",
         validators=[InputRequired(message="Enter a number, 0 for none."), NumberRange(min=0)],
     )
-    held_until_date = DateField("Release date", validators=[Optional(), Rule(release_date)])
+    held_until_date = DateField(
+        "Release date", validators=[Optional(), Rule(date_in_window("Release date"))]
+    )
     held_until_time = TimeField("Release time (centre's local time)", validators=[Optional()])
 
 
@@ -36,7 +38,7 @@ class CreateCodesForm(Form):
         "Referrer (optional)", filters=[strip], validators=[Length(max=120)]
     )
     expires_on = DateField(
-        "Valid until (optional)", validators=[Optional(), Rule(code_expiry_date)]
+        "Valid until (optional)", validators=[Optional(), Rule(date_in_window("Valid until"))]
     )
 
 
