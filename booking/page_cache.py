@@ -35,6 +35,9 @@ from werkzeug.http import is_resource_modified, unquote_etag
 DEFAULT_SECONDS = 5
 MAX_ENTRIES = 1000
 MAX_BODY_BYTES = 512 * 1024
+# What a worker keeps at most, in bodies: a crawler walking every filter of the
+# catalogue (each its own address) cannot make the cache hold 1,000 large pages.
+MAX_BYTES = 16 * 1024 * 1024
 STALE_GRACE_SECONDS = 10
 ENVIRON_KEY = "booking.page_cache.seconds"
 BROWSER_MAX_AGE = 5
@@ -101,15 +104,22 @@ class PageCache:
         self.wsgi_app = wsgi_app
         self.cookie_names = cookie_names
         self._entries: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._bytes = 0  # the kept bodies' size
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         """Forget every kept page."""
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def size(self) -> int:
+        """The bytes of the bodies kept."""
+        return self._bytes
 
     @staticmethod
     def _key(environ) -> tuple:
@@ -139,15 +149,20 @@ class PageCache:
             if now < entry.expires + STALE_GRACE_SECONDS:
                 entry.refreshing = True  # this request renders it again
                 return None
-            del self._entries[key]
+            self._bytes -= len(self._entries.pop(key).body)
             return None
 
     def _store(self, key, entry: _Entry) -> None:
+        """Keep the entry; the least recently used go while there are too many, or
+        their bodies weigh more than MAX_BYTES."""
         with self._lock:
+            replaced = self._entries.pop(key, None)
+            if replaced is not None:
+                self._bytes -= len(replaced.body)
             self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > MAX_ENTRIES:
-                self._entries.popitem(last=False)
+            self._bytes += len(entry.body)
+            while len(self._entries) > MAX_ENTRIES or self._bytes > MAX_BYTES:
+                self._bytes -= len(self._entries.popitem(last=False)[1].body)
 
     def _release(self, key) -> None:
         with self._lock:

@@ -157,6 +157,34 @@ def test_errors_posts_and_private_pages_are_not_kept(cached_app, make_workshop, 
     assert len(cache) == 1
 
 
+def test_the_cache_keeps_at_most_max_bytes_of_pages(
+    cached_app, make_workshop, clock, monkeypatch
+):
+    """Many addresses (a crawler walking the filters) push the least recently used
+    pages out once their bodies weigh more than MAX_BYTES."""
+    make_workshop()
+    client = cached_app.test_client(use_cookies=False)
+    cache = cached_app.extensions["page_cache"]
+    cache.clear()
+    size = len(client.get("/classes?page=1").data)
+    monkeypatch.setattr(page_cache, "MAX_BYTES", 3 * size + size // 2)
+    for page in range(2, 8):
+        assert client.get(f"/classes?page={page}").status_code == 200
+        assert cache.size <= page_cache.MAX_BYTES
+    assert len(cache) == 3
+    assert cache.size == sum(len(e.body) for e in cache._entries.values())
+    # The newest are kept: page 7 again is a copy (the app is not asked).
+    app_itself, cache.wsgi_app = cache.wsgi_app, None
+    assert client.get("/classes?page=7").status_code == 200
+    cache.wsgi_app = app_itself
+    clock["t"] += 60  # all expired: dropped as they are looked up, then kept afresh
+    for page in (5, 6, 7):
+        client.get(f"/classes?page={page}")
+    assert cache.size == sum(len(e.body) for e in cache._entries.values())
+    cache.clear()
+    assert cache.size == 0 and len(cache) == 0
+
+
 def test_the_cache_is_off_in_tests_unless_asked(app, client, make_workshop):
     workshop = make_workshop(title="Calm baby")
     url = f"/classes/{workshop.id}"
