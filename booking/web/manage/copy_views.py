@@ -15,21 +15,19 @@ from booking.auth_setup import staff_required
 from booking.models import utcnow
 from booking.services.errors import DomainError
 from booking.services.schedule import copy as copy_service
-from booking.services.schedule import fields as field_rules
 from booking.services.schedule.clashes import Clash
 from booking.timefmt import to_local
 from booking.web.forms import Form, put_domain_error, status_for
 from booking.web.manage.access import centre_or_404, workshop_or_404
 from booking.web.manage.blueprint import bp
-from booking.web.manage.field_checks import Rule, first_session_date
+from booking.web.manage.field_checks import Rule, date_in_window, first_session_date
 
 KEEP_BOTH = "I know, keep both (a room or instructor is busy then)"
 DEFAULT_TERM_WEEKS = 12
 
 
-def _term_date(value):
-    """A term's first or last date lies in the years every entry point accepts."""
-    return field_rules.in_date_window(value, "Date")
+# A term's first or last date lies in the years every entry point accepts.
+_term_date = date_in_window("Date")
 
 
 class CopyWorkshopForm(Form):
