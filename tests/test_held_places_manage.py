@@ -133,6 +133,48 @@ def test_the_service_refuses_release_times_outside_the_years_kept(ctx, world):
     assert "between the years 1970 and 2999" in caught.value.fields["expires_at"]
 
 
+def test_a_release_time_after_bookings_close_is_refused(app, client, auth, world):
+    """Held places released once no one can book any more would never go public."""
+    w = world["workshop"]  # first session in 14 days, at Europe/London
+    auth.login("staff@example.org")
+    first = w.first_starts_at.astimezone(UTC)
+    page = client.get(f"/manage/workshops/{w.id}/referrals").get_data(as_text=True)
+    assert "move up, before bookings close (" in page
+    for day, clock in (
+        ((first + timedelta(days=1)).date().isoformat(), "09:00"),
+        ((first + timedelta(days=60)).date().isoformat(), "09:00"),
+    ):
+        response = client.post(
+            f"/manage/workshops/{w.id}/held-places",
+            data={"held_places": "2", "held_until_date": day, "held_until_time": clock},
+        )
+        assert response.status_code == 422, day
+        assert b"The release time must be before bookings close" in response.data
+    saved = reload(app, w.id)
+    assert saved.held_places == 0 and saved.held_until is None
+    # The day before the class starts is fine, and so is no release time when no
+    # unclaimed place is held.
+    day_before = (first - timedelta(days=1)).date().isoformat()
+    response = client.post(
+        f"/manage/workshops/{w.id}/held-places",
+        data={"held_places": "2", "held_until_date": day_before, "held_until_time": "09:00"},
+    )
+    assert response.status_code == 302
+    assert reload(app, w.id).held_places == 2
+
+
+def test_the_release_time_may_run_to_the_late_join_session(ctx, make_workshop):
+    """With late joining up to week 3, bookings close when week 3 starts."""
+    w = make_workshop(capacity=4, starts_in_days=3, late_join_until=3)
+    first = w.first_starts_at
+    referrals.set_held_places(w.id, 2, first + timedelta(days=8))  # before week 3
+    with pytest.raises(referrals.Invalid) as caught:
+        referrals.set_held_places(w.id, 2, first + timedelta(days=14))  # week 3 itself
+    assert "before bookings close" in caught.value.fields["held_until"]
+    # Dropping every unclaimed held place needs no release time at all.
+    referrals.set_held_places(w.id, 0, first + timedelta(days=30))
+
+
 def test_codes_need_held_places_and_can_be_revoked(app, client, auth, world):
     w = world["workshop"]
     auth.login("staff@example.org")

@@ -22,12 +22,18 @@ import sqlalchemy as sa
 
 from booking.db import require_transaction, write_transaction
 from booking.extensions import db
-from booking.models import ReferralCode, Registration, Workshop
+from booking.models import Centre, ReferralCode, Registration, Workshop
 from booking.models.workshop import CANCELLED
-from booking.services.booking.places import lock_workshop, require_int, utc_now
+from booking.services.booking.places import (
+    booking_closes_at,
+    lock_workshop,
+    require_int,
+    utc_now,
+)
 from booking.services.booking.waitlist import promote_waitlist
 from booking.services.errors import Invalid, NotFound
 from booking.services.schedule.fields import MAX_CAPACITY, FieldError, in_date_window
+from booking.timefmt import format_local
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_GROUPS = 4
@@ -97,8 +103,10 @@ def set_held_places(workshop_id: int, held_places, held_until: datetime | None) 
     """Set how many places are held and until when (an aware datetime, or None: no date).
 
     Held places cannot be fewer than those already claimed, nor more than the
-    places not yet confirmed. Fewer held places free public places, so the
-    waiting list is promoted in the same transaction.
+    places not yet confirmed. Unclaimed ones need a release time in the future and
+    before bookings close (`booking_closes_at`), or they could never go public. Fewer
+    held places free public places, so the waiting list is promoted in the same
+    transaction.
     """
     with write_transaction():
         workshop = _workshop_for_staff(workshop_id)
@@ -120,8 +128,17 @@ def set_held_places(workshop_id: int, held_places, held_until: datetime | None) 
             )
         if held > claimed and held_until is None:
             errors["held_until"] = "Give a date when unclaimed held places go to the public."
-        elif held_until is not None and held > claimed and held_until <= utc_now():
-            errors["held_until"] = "The release time must be in the future."
+        elif held_until is not None and held > claimed:
+            closes = booking_closes_at(workshop)
+            if held_until <= utc_now():
+                errors["held_until"] = "The release time must be in the future."
+            elif closes is not None and held_until >= closes:
+                errors["held_until"] = (
+                    "The release time must be before bookings close, "
+                    f"{format_local(closes, db.session.get(Centre, workshop.centre_id).timezone)}: "
+                    "places released "
+                    "later could not be booked by anyone."
+                )
         if errors:
             raise Invalid("The held places need correcting.", errors)
         workshop.held_places = held

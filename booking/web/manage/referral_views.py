@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from booking.auth_setup import staff_required
 from booking.services.booking import referrals
+from booking.services.booking.places import booking_closes_at
 from booking.services.errors import DomainError
 from booking.services.schedule.queries import workshop_topics
 from booking.services.schedule.topic_tags import set_workshop_topics
@@ -37,6 +38,7 @@ def _page(workshop, centre, *, held_form=None, codes_form=None, created=(), stat
         codes_form=codes_form or CreateCodesForm(formdata=None),
         action_form=ActionForm(formdata=None),
         codes=referrals.workshop_codes(workshop.id),
+        closes=booking_closes_at(workshop),
         created=created,
     )
     headers = {"Cache-Control": "no-store"} if created else {}
