@@ -379,6 +379,19 @@ def test_a_make_up_visitor_is_checked_in_and_marked_on_the_register(client, auth
     assert _marks(app, session_id) == {dora: "absent", regs["kit"]: "present"}
 
 
+def test_a_register_with_only_a_make_up_visitor_says_so(client, auth, app, world):
+    """Every place on the course gone, the visitor still comes: not "Booked 0"."""
+    auth.login("teacher@example.org")
+    session_id, regs = world["session"].id, world["regs"]
+    with app.app_context():
+        for name in ("ada", "bea", "kit"):
+            db.session.get(Registration, regs[name]).status = "cancelled"
+        db.session.commit()
+    page = client.get(f"/teach/sessions/{session_id}/register").get_data(as_text=True)
+    assert "<dt>Booked</dt><dd>No one on this course, and 1 make-up</dd>" in page
+    assert "Make-up from another course" in page
+
+
 def test_only_this_sessions_make_up_visitors_are_marked_here(client, auth, app, world):
     """A place on another course is marked here only while a make-up from it is booked
     into this session. The make-up is what lets the baby come: it keeps its seat when
