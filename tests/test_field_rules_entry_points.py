@@ -256,6 +256,27 @@ def test_api_refuses_times_outside_the_window(app, client, world, value):
         assert db.session.scalar(sa.select(sa.func.count(Workshop.id))) == 1
 
 
+def test_a_course_running_past_2999_is_refused(app, client, auth, world):
+    """Only the first date is typed, but every week of the course must be kept too."""
+    body = api_body(first_session="2999-12-20 10:00", sessions=4)  # week 4 in 3000
+    response = api(client, world, "POST", "/api/v1/workshops", body)
+    assert f"the last session {DATE_REFUSED}" in api_refusal(response, "sessions")
+    late = api_body(first_session="2999-12-31 23:30", kind="single", duration_minutes=60)
+    del late["sessions"]
+    response = api(client, world, "POST", "/api/v1/workshops", late)
+    assert f"the last session {DATE_REFUSED}" in api_refusal(response, "first_session")
+    response = api(client, world, "POST", "/api/v1/workshops",
+                   api_body(first_session="2999-12-17 10:00", sessions=3))
+    assert response.status_code == 201, response.get_json()
+    auth.login("staff@example.org")
+    url = f"/manage/centres/{world['centre'].id}/workshops/new"
+    response = client.post(url, data=form_data(world, first_date="2999-12-24", title="Late"))
+    assert response.status_code == 422
+    assert f"the last session {DATE_REFUSED}" in page_text(response).lower()
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Workshop.id))) == 2
+
+
 def test_csv_preview_and_command_refuse_year_9999(app, client, auth, world, runner, tmp_path):
     auth.login("staff@example.org")
     text = "\n".join([CSV_HEADER, csv_row(first_session="9999-12-31 23:30")]) + "\n"

@@ -191,6 +191,11 @@ def check_workshop(data: dict) -> tuple[dict, dict]:
         duration = clean.get("duration_minutes") or MIN_DURATION
         times = session_times(first, count, duration, centre.timezone)
         now = utcnow()
+        last_field = "sessions" if count > 1 else "first_session_local"
+        try:
+            rules.in_date_window(times[-1][1], "The last session")
+        except rules.FieldError as exc:
+            errors[last_field] = str(exc)
         if times[0][0] <= now:
             errors["first_session_local"] = "The first session must be in the future."
         elif clean.get("min_places") and times[0][0] - timedelta(
