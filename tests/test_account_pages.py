@@ -1,6 +1,6 @@
 """The parent's account pages: babies and bookings, and cancelling through the web."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -135,6 +135,45 @@ def test_bookings_page_groups_and_links(client, app, parent, make_baby, make_wor
     assert f"/account/bookings/{confirmed_id}/invite.ics" in page
     assert f"/account/bookings/{confirmed_id}/cancel" in page
     assert "Leave the waiting list" in page
+
+
+def test_the_bookings_page_lists_the_latest_past_and_cancelled_and_links_the_rest(
+    client, app, parent, make_baby, make_workshop
+):
+    """Years of classes do not make the page endless: the ten latest past and cancelled
+    bookings are listed, with a link to every one."""
+    baby = make_baby(parent, name="Ada")
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    past_titles, cancelled_titles = [], []
+    with app.app_context():
+        for n in range(12):
+            title = f"Past class {n:02d}"
+            w = make_workshop(title=title, kind="single", starts_at=now - timedelta(days=30 - n))
+            db.session.add(Registration(workshop_id=w.id, baby_id=baby.id, parent_id=parent.id,
+                                        status="confirmed", consent_at=now, confirmed_at=now))
+            past_titles.append(title)
+        for n in range(11):
+            title = f"Dropped class {n:02d}"
+            w = make_workshop(title=title, kind="single", starts_in_days=20 + n)
+            db.session.add(Registration(workshop_id=w.id, baby_id=baby.id, parent_id=parent.id,
+                                        status="cancelled", consent_at=now,
+                                        cancelled_at=now - timedelta(days=20 - n)))
+            cancelled_titles.append(title)
+        db.session.commit()
+    page = client.get("/account/bookings").get_data(as_text=True)
+    # The latest first: the two oldest past classes and the oldest cancellation are left out.
+    assert [t for t in past_titles if t in page] == past_titles[2:]
+    assert page.index("Past class 11") < page.index("Past class 02")
+    assert [t for t in cancelled_titles if t in page] == cancelled_titles[1:]
+    assert "Show the 2 older past bookings" in page
+    assert "Show the 1 older cancelled booking<" in page
+    assert 'href="/account/bookings?past=all#past-heading"' in page
+    every = client.get("/account/bookings?past=all").get_data(as_text=True)
+    assert all(t in every for t in past_titles + cancelled_titles)
+    assert "older past" not in every and "older cancelled" not in every
+    refused = client.get("/account/bookings?past=some")
+    assert refused.status_code == 400
+    assert "past can only be" in refused.get_data(as_text=True)
 
 
 def test_cancel_through_the_web_promotes_the_next_parent(

@@ -219,6 +219,8 @@ class ParentBookings:
     waiting: list[BookingRow] = field(default_factory=list)
     past: list[BookingRow] = field(default_factory=list)
     cancelled: list[BookingRow] = field(default_factory=list)
+    past_left_out: int = 0  # older past bookings not in `past` (see `parent_bookings`)
+    cancelled_left_out: int = 0
 
     @property
     def empty(self) -> bool:
@@ -261,8 +263,14 @@ def _bookings_statement():
     )
 
 
-def parent_bookings(parent_id: int) -> ParentBookings:
-    """All of a parent's registrations, grouped into upcoming, waiting, past and cancelled.
+RECENT_SHOWN = 10  # past and cancelled bookings listed unless every one is asked for
+
+
+def parent_bookings(parent_id: int, recent: int | None = RECENT_SHOWN) -> ParentBookings:
+    """A parent's registrations, grouped into upcoming, waiting, past and cancelled.
+
+    Every upcoming and waiting one; of the past and the cancelled, the `recent` latest
+    (every one when `recent` is None), with how many older ones are left out.
 
     Upcoming holds confirmed places and places held while the parent pays (or offered
     from the waiting list), each with what it says about money. Each registration comes
@@ -301,4 +309,8 @@ def parent_bookings(parent_id: int) -> ParentBookings:
             result.past.append(row)
     result.cancelled.sort(key=lambda r: r.registration.cancelled_at or now, reverse=True)
     result.past.reverse()
+    if recent is not None:
+        result.past_left_out = max(0, len(result.past) - recent)
+        result.cancelled_left_out = max(0, len(result.cancelled) - recent)
+        del result.past[recent:], result.cancelled[recent:]
     return result

@@ -1,12 +1,12 @@
 """A parent's bookings: upcoming, waiting, past and cancelled; cancelling one."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from booking.services.booking.book import cancel_registration
 from booking.services.booking.cancellation import cancel_terms
 from booking.services.booking.money_lines import cancelled_what
-from booking.services.booking.queries import parent_bookings
+from booking.services.booking.queries import RECENT_SHOWN, parent_bookings
 from booking.services.courses.queries import parent_makeups
 from booking.services.errors import DomainError, NotFound
 from booking.services.health.answers import health_prompts
@@ -24,12 +24,13 @@ CANCELLED_MESSAGES = {
 }
 
 
-def render_bookings(status: int = 200, error: str | None = None):
+def render_bookings(status: int = 200, error: str | None = None, every_past: bool = False):
     """The bookings page, optionally with an error that explains a refused action; each
     upcoming or waiting booking whose health answers are still to give or confirm says so,
     and each confirmed one has its "Add to calendar" buttons for its next session (a
-    course's other weeks are on the booking's own page, which keeps this one short)."""
-    bookings = parent_bookings(current_user.id)
+    course's other weeks are on the booking's own page, which keeps this one short).
+    Past and cancelled bookings are the latest few unless `every_past`."""
+    bookings = parent_bookings(current_user.id, recent=None if every_past else RECENT_SHOWN)
     return (
         render_template(
             "account/bookings.html",
@@ -48,8 +49,12 @@ def render_bookings(status: int = 200, error: str | None = None):
 @bp.route("/account/bookings")
 @login_required
 def bookings():
-    """Everything the parent has booked or is waiting for."""
-    return render_bookings()
+    """Everything the parent has booked or is waiting for; `?past=all` lists every past
+    and cancelled booking rather than the latest few."""
+    shown = request.args.get("past")
+    if shown not in (None, "all"):
+        abort(400, "past can only be 'all' (every past and cancelled booking).")
+    return render_bookings(every_past=shown == "all")
 
 
 @bp.get("/account/bookings/<int:registration_id>/cancel")
