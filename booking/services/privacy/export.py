@@ -374,6 +374,14 @@ def _evaluations(user_id: int) -> list[dict]:
     ]
 
 
+def _subject(message: OutboxMessage) -> str:
+    """The email's subject; a note written seconds ago, not yet rendered, says what it
+    is about ("booking confirmed") until it is."""
+    if message.body_text is None and message.kind and not message.subject:
+        return f"Being prepared: {message.kind.replace('_', ' ')}"
+    return message.subject
+
+
 def _emails(email: str) -> list[dict]:
     messages = db.session.scalars(
         sa.select(OutboxMessage)
@@ -382,7 +390,7 @@ def _emails(email: str) -> list[dict]:
     )
     return [
         {
-            "subject": message.subject,
+            "subject": _subject(message),
             "status": message.status,
             "created_at": _utc(message.created_at),
             "sent_at": _utc(message.sent_at),
