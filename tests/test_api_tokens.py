@@ -202,3 +202,26 @@ def test_command_unknown_email_fails(runner, app):
     assert result.exit_code != 0
     assert "No account" in result.output
     assert _tokens(app) == []
+
+
+def test_command_refuses_bytes_that_are_not_text_and_odd_names(runner, app, staff):
+    """An email or a name given as bytes that are not UTF-8 (a lone surrogate to
+    Python), a NUL or a text-direction override: a message, no traceback, no token."""
+    for args, message in (
+        (["api-token", "create", "st\udcffaff@example.org"], "No account"),
+        (["api-token", "create", "staff@example.org", "--name", "caf\udce9"],
+         "control characters"),
+        (["api-token", "create", "staff@example.org", "--name", "\x00"], "control characters"),
+    ):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, result.output
+        assert message in result.output
+    assert _tokens(app) == []
+
+
+def test_form_refuses_a_name_with_a_direction_override(client, auth, app, staff):
+    auth.login("staff@example.org")
+    response = client.post("/manage/api-tokens", data={"name": "cron\u202e"})
+    assert response.status_code == 422
+    assert "text-direction overrides" in response.get_data(as_text=True)
+    assert _tokens(app) == []

@@ -1,5 +1,6 @@
 """Accounts: register, log in, log out, roles."""
 
+import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
@@ -152,3 +153,35 @@ def test_create_user_unknown_centre_fails(runner):
     )
     assert result.exit_code != 0
     assert "No centre" in result.output
+
+
+@pytest.mark.parametrize(
+    ("email", "name", "password", "message"),
+    [
+        ("", "", "long-enough-pw", "Enter an email address"),
+        ("not-an-email", "N", "long-enough-pw", "Enter an email address"),
+        ("\x00@b.c", "N", "long-enough-pw", "Enter an email address"),
+        ("v@example.com\nBcc: spy@example.net", "V", "long-enough-pw",
+         "Enter an email address"),
+        ("a" * 250 + "@example.com", "N", "long-enough-pw", "Enter an email address"),
+        ("\udcff@example.com", "N", "long-enough-pw", "Enter an email address"),
+        ("n@example.org", "", "long-enough-pw", "Give the name"),
+        ("n@example.org", "\x00", "long-enough-pw", "control characters"),
+        ("n@example.org", "Ann\u202e", "long-enough-pw", "control characters"),
+        ("n@example.org", "N", "\udcff" * 12, "cannot be typed"),
+        ("n@example.org", "N", "x" * 201, "at most 200 characters"),
+    ],
+)
+def test_create_user_command_refuses_what_sign_up_refuses(
+    runner, app, email, name, password, message
+):
+    """Arguments that are not an address, a name or a password (bytes that are not
+    UTF-8 included) are refused with a message, and nothing is saved."""
+    result = runner.invoke(
+        args=["create-user", email, "--name", name, "--password", password]
+    )
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert not isinstance(result.exception, UnicodeError)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0

@@ -9,6 +9,7 @@ from booking.extensions import db
 from booking.models import ApiToken, User, utcnow
 from booking.models.token import hash_secret, new_secret
 from booking.services.errors import Invalid, NotFound
+from booking.services.schedule import fields as rules
 
 NAME_MAX = 120
 DEFAULT_NAME = "API token"
@@ -17,13 +18,13 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def clean_name(name: str | None) -> str:
-    """A token's name without stray spaces; refused when too long."""
+    """A token's name without stray spaces; refused when too long, or with control
+    characters or text-direction overrides."""
     name = " ".join((name or "").split())
-    if len(name) > NAME_MAX:
-        raise Invalid(
-            f"Use a name of at most {NAME_MAX} characters.",
-            {"name": f"At most {NAME_MAX} characters."},
-        )
+    try:
+        name = rules.text(name, label="Name", limit=NAME_MAX)
+    except rules.FieldError as exc:
+        raise Invalid(str(exc), {"name": str(exc)}) from None
     return name or DEFAULT_NAME
 
 

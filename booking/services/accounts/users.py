@@ -1,6 +1,7 @@
 """Accounts: creating users, checking credentials, giving roles."""
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 
 from booking.db import write_transaction
 from booking.extensions import db
@@ -8,8 +9,12 @@ from booking.models import Centre, InstructorProfile, Membership, User
 from booking.models.people import ROLE_INSTRUCTOR, ROLE_STAFF
 from booking.passwords import check_password, hash_password, needs_rehash
 from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.schedule import fields as rules
 
 ROLES = ("parent", "instructor", "staff", "admin")
+NAME_MAX = 120
+EMAIL_MAX = 254
+PASSWORD_MAX = 200
 
 # A real hash of a random string, so a login for an unknown email costs the same.
 _DUMMY_HASH = hash_password("not-a-real-password-0000")
@@ -20,9 +25,48 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _is_text(value: str) -> bool:
+    """Whether the value can be stored as text: no lone surrogates (the bytes of a
+    command-line argument that were not UTF-8)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def find_user_by_email(email: str) -> User | None:
-    """The user with that email, if any."""
-    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+    """The user with that email, if any (none for an email that is not text)."""
+    email = normalise_email(email)
+    if not _is_text(email):
+        return None
+    return db.session.scalar(sa.select(User).where(User.email == email))
+
+
+def _checked_account(email: str, name: str, password: str) -> tuple[str, str]:
+    """The email and name an account is created with, held to the rules of the sign-up
+    form: a real address, a one-line name, a password of readable characters."""
+    errors = {}
+    try:
+        email = normalise_email(
+            validate_email(email.strip(), check_deliverability=False).normalized
+        )
+    except (EmailNotValidError, UnicodeError):
+        errors["email"] = "Enter an email address like name@example.com."
+    else:
+        if len(email) > EMAIL_MAX:
+            errors["email"] = f"Use an email address of at most {EMAIL_MAX} characters."
+    try:
+        name = rules.text(name, label="Name", limit=NAME_MAX, required=True)
+    except rules.FieldError as exc:
+        errors["name"] = str(exc)
+    if not _is_text(password) or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in password):
+        errors["password"] = "The password has characters that cannot be typed; choose another."
+    elif len(password) > PASSWORD_MAX:
+        errors["password"] = f"Use a password of at most {PASSWORD_MAX} characters."
+    if errors:
+        raise Invalid(" ".join(errors.values()), errors)
+    return email, name
 
 
 def create_user(
@@ -37,11 +81,11 @@ def create_user(
         raise Invalid(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
     if role in (ROLE_STAFF, ROLE_INSTRUCTOR) and not centre_slug:
         raise Invalid(f"A {role} belongs to a centre: give --centre SLUG.")
-    email = normalise_email(email)
+    email, name = _checked_account(email, name, password)
     with write_transaction():
         if find_user_by_email(email):
             raise Conflict("An account with that email already exists.", {"email": "taken"})
-        user = User(email=email, name=name.strip(), password_hash=hash_password(password))
+        user = User(email=email, name=name, password_hash=hash_password(password))
         user.is_admin = role == "admin"
         db.session.add(user)
         db.session.flush()
