@@ -146,12 +146,13 @@ def test_create_user_command(runner, app, make_centre):
         assert user.is_staff and not user.is_admin
 
 
-def test_create_user_unknown_centre_fails(runner):
+@pytest.mark.parametrize("slug", ["nowhere", "hub\udcff"])
+def test_create_user_unknown_centre_fails(runner, slug):
     result = runner.invoke(
         args=["create-user", "x@example.org", "--name", "X", "--role", "staff",
-              "--centre", "nowhere", "--password", "long-enough-pw"]
+              "--centre", slug, "--password", "long-enough-pw"]
     )
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     assert "No centre" in result.output
 
 

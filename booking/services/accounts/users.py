@@ -82,6 +82,8 @@ def create_user(
     if role in (ROLE_STAFF, ROLE_INSTRUCTOR) and not centre_slug:
         raise Invalid(f"A {role} belongs to a centre: give --centre SLUG.")
     email, name = _checked_account(email, name, password)
+    if centre_slug and not _is_text(centre_slug):
+        raise NotFound(f"No centre with the slug {centre_slug!r}.")
     with write_transaction():
         if find_user_by_email(email):
             raise Conflict("An account with that email already exists.", {"email": "taken"})
