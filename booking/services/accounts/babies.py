@@ -72,7 +72,9 @@ def check_name(value, field: str = "name") -> str:
     if not name:
         message = "Enter your baby's first name or a nickname."
         raise Invalid(message, {field: message})
-    if len(name) > NAME_MAX:
+    # The form the same baby is recognised by (`Baby.key_for`) can be longer than the
+    # name itself ("ß" compares as "ss"), and is kept in as many characters.
+    if len(name) > NAME_MAX or len(Baby.key_for(name)) > NAME_MAX:
         message = f"Use at most {NAME_MAX} characters."
         raise Invalid(message, {field: message})
     return name
