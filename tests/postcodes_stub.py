@@ -14,11 +14,16 @@ E1_8AA = (51.5149, -0.0716)
 
 class PostcodesStub:
     """A postcodes.io-compatible service: counts the requests it is asked, and can be
-    told to fail ("error", "badjson", "slow") or to give odd answers ("odd")."""
+    told to fail ("error", "badjson", "slow") or to give odd answers ("odd", and the
+    modes of `BAD_NAMES`)."""
 
     postcodes = {"E18AA": E1_8AA, "NW18NH": (51.5390, -0.1426), "2026": (-33.8915, 151.2767)}
     outcodes = {"E1": (51.5177, -0.0580)}
     places = {"wapping": ("Wapping", 51.5043, -0.0594)}
+
+    # Place names that are not text to show or keep: a lone surrogate, a NUL, a
+    # direction override after the name.
+    BAD_NAMES = {"surrogate-name": "\ud800", "nul-name": "\x00", "bidi-name": "\u202e"}
 
     def __init__(self):
         self.requests: list[str] = []
@@ -40,6 +45,8 @@ class PostcodesStub:
             result = []
             if found:
                 name, lat, lon = found
+                if self.mode in self.BAD_NAMES:  # the name asked for, with a bad character
+                    name += self.BAD_NAMES[self.mode]
                 result = [{"name_1": name, "latitude": lat, "longitude": lon,
                            "country": "England", "local_type": "Suburban Area"}]
             return 200, {"status": 200, "result": result}

@@ -200,6 +200,19 @@ def test_answers_that_break_a_parser_are_no_500(client, postcodes, london, mode)
         assert search(client, q).status_code == 200
 
 
+@pytest.mark.parametrize("mode", ["surrogate-name", "nul-name", "bidi-name"])
+def test_a_place_name_that_is_not_text_is_a_place_not_found(client, postcodes, london, mode):
+    """A name the service gives with a lone surrogate, a NUL or a direction override
+    is not shown, kept or compared: the words are searched as text, twice alike."""
+    postcodes.mode = mode
+    for _ in range(2):
+        response = search(client, "Wapping")
+        assert response.status_code == 200
+        assert titles(response.text) == []
+        body = client.get("/api/v1/workshops", query_string={"q": "Wapping"})
+        assert body.status_code == 200 and body.get_json()["place"] is None
+
+
 def test_an_answer_is_cached_and_a_cache_hit_makes_no_request(app, client, postcodes, london):
     search(client, "E1 8AA")
     search(client, "e18aa")

@@ -33,6 +33,7 @@ from booking.db import in_write_transaction, write_transaction
 from booking.extensions import db
 from booking.models import PlaceAnswer, utcnow
 from booking.services.catalogue import town_index
+from booking.services.schedule import fields as rules
 
 UK_POSTCODE = "uk-postcode"
 UK_OUTCODE = "uk-outcode"
@@ -224,7 +225,8 @@ def _remember(key: str, kind: str, label: str, country: str | None, point) -> No
             row.latitude, row.longitude, row.fetched_at = lat, lon, utcnow()
     except sa.exc.IntegrityError:
         pass  # another request stored the same answer first
-    except sa.exc.SQLAlchemyError as exc:  # a busy database: the answer is just not kept
+    except (sa.exc.SQLAlchemyError, UnicodeError) as exc:  # a busy database, say: the
+        # answer is just not kept
         current_app.logger.warning("place answer not kept: %s", type(exc).__name__)
 
 
@@ -268,16 +270,30 @@ def _place_answer(name: str):
         for entry in result[:5]:
             if not isinstance(entry, dict):
                 continue
-            names = [entry.get(k) for k in ("name_1", "name_2") if entry.get(k)]
+            given = [entry.get(k) for k in ("name_1", "name_2") if entry.get(k)]
+            names = [n for n in map(_clean_name, given) if n]
+            if given and not names:
+                continue  # names that are not text to show: not a place we can name
             key = town_index.name_key(name)
-            if names and key not in {town_index.name_key(str(n)) for n in names}:
+            if names and key not in {town_index.name_key(n) for n in names}:
                 continue  # only the place of that very name, not one that resembles it
             point = _point(entry)
             if point:
-                return (str(names[0]) if names else name), point
+                return (names[0] if names else name), point
         return None
 
     return pick
+
+
+def _clean_name(value) -> str | None:
+    """A place name from the service as text we can show and keep, or None for one
+    that is missing or is not one line of readable characters."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return rules.text(value, label="Place", limit=200)
+    except rules.FieldError:
+        return None
 
 
 def find_place(q: str, languages=(), *, known_name=None, may_ask=None) -> Lookup:
