@@ -254,6 +254,11 @@ def test_missing_consent(client, app, parent, make_baby, make_workshop):
     page = response.get_data(as_text=True)
     assert "Please confirm you have read the health and safety note." in page
     assert 'id="consent-error"' in page
+    # "no", "0" or "off" from a script is not consent.
+    for no in ("no", "n", "0", "off", "false", "", "NO", " Off "):
+        response = client.post(f"/classes/{workshop.id}/book",
+                               data={"baby_id": baby.id, "consent": no})
+        assert response.status_code == 422, no
     assert registrations(app) == []
 
 

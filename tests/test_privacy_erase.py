@@ -76,6 +76,10 @@ def test_missing_confirmation_refuses(app, client, auth, full_class):
     response = _delete(client, confirm=False)
     assert response.status_code == 422
     assert 'id="confirm-error"' in response.get_data(as_text=True)
+    # A script's "no" for the box is not a yes either.
+    for no in ("no", "n", "0", "off", "false"):
+        response = client.post("/account/delete", data={"password": PASSWORD, "confirm": no})
+        assert response.status_code == 422, no
     with app.app_context():
         assert db.session.get(User, full_class["leaver"].id).deleted_at is None
 

@@ -7,11 +7,23 @@ from flask import flash
 from flask_wtf import FlaskForm
 from markupsafe import escape
 from wtforms.csrf.core import CSRFTokenField
-from wtforms.fields import SelectField
+from wtforms.fields import BooleanField, SelectField
 from wtforms.widgets import Input
 from wtforms.widgets.core import clean_key
 
 from booking.services.errors import DomainError
+
+
+class Checkbox(BooleanField):
+    """A checkbox. A browser sends its value ("y") only when it is ticked; "no", "n",
+    "0" and "off" from a script, in any case, are not ticked either, as "false" and
+    nothing are (a bare BooleanField counts them as yes, consent and erasure included)."""
+
+    UNTICKED = frozenset({"", "false", "no", "n", "0", "off"})
+
+    def process_formdata(self, valuelist):
+        value = valuelist[0] if valuelist else False
+        self.data = value is not False and str(value).strip().lower() not in self.UNTICKED
 
 
 def _always_chosen(field) -> bool:

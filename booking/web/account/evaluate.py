@@ -8,13 +8,13 @@ same link.
 """
 
 from flask import render_template, request, url_for
-from wtforms import BooleanField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 
 from booking.errors import error_response
 from booking.services.errors import DomainError, NotFound
 from booking.services.plans import evaluations
 from booking.web.account.blueprint import bp
-from booking.web.forms import Form, put_domain_error, status_for
+from booking.web.forms import Checkbox, Form, put_domain_error, status_for
 
 # The page names a family's booking behind a secret link: never kept by a browser or
 # a shared cache, and the link is never sent elsewhere as a Referer.
@@ -32,7 +32,7 @@ class EvaluationForm(Form):
     confidence_before = StringField("Before the course")
     confidence_after = StringField("Now")
     helped = TextAreaField("What helped most?")
-    public = BooleanField(PUBLIC_LABEL)
+    public = Checkbox(PUBLIC_LABEL)
 
 
 def _not_found(message: str):

@@ -2,12 +2,12 @@
 
 from datetime import datetime
 
-from wtforms import BooleanField, DateField, HiddenField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from booking.models.workshop import PAY_DEPOSIT
 from booking.services.payments.money import format_money
-from booking.web.forms import Form
+from booking.web.forms import Checkbox, Form
 from booking.web.ids import parse_id
 
 DATE_MESSAGE = "Enter the date as YYYY-MM-DD, for example 2025-03-14."
@@ -78,7 +78,7 @@ class BookForm(Form):
     baby_due_date = IsoDateField(
         "New baby's due date (optional)", validators=[Optional()], description=DUE_DATE_HINT
     )
-    consent = BooleanField(
+    consent = Checkbox(
         "I have read the health and safety note and will tell the instructor about any "
         "health concerns.",
         validators=[
@@ -146,7 +146,7 @@ class HealthAnswersForm(Form):
     checked by the health service, which names each field that needs a change."""
 
     other = TextAreaField("Anything else the instructor should know (optional)")
-    consent = BooleanField("I agree")
+    consent = Checkbox("I agree")
     # "confirm": the one-tap "Nothing has changed"; empty for the full questionnaire.
     action = HiddenField()
 

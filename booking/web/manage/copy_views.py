@@ -8,7 +8,7 @@ written) and the other copies. A copy refused by a clash shows the clash and the
 from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from wtforms import BooleanField, DateField, IntegerField
+from wtforms import DateField, IntegerField
 from wtforms.validators import InputRequired
 
 from booking.auth_setup import staff_required
@@ -17,7 +17,7 @@ from booking.services.errors import DomainError
 from booking.services.schedule import copy as copy_service
 from booking.services.schedule.clashes import Clash
 from booking.timefmt import to_local
-from booking.web.forms import Form, put_domain_error, status_for
+from booking.web.forms import Checkbox, Form, put_domain_error, status_for
 from booking.web.manage.access import centre_or_404, workshop_or_404
 from booking.web.manage.blueprint import bp
 from booking.web.manage.field_checks import Rule, date_in_window, first_session_date
@@ -36,7 +36,7 @@ class CopyWorkshopForm(Form):
     first_date = DateField(
         "Date of the new first session", validators=[InputRequired(), Rule(first_session_date)]
     )
-    allow_clash = BooleanField(KEEP_BOTH)
+    allow_clash = Checkbox(KEEP_BOTH)
 
 
 class CopyTermForm(Form):
@@ -53,7 +53,7 @@ class CopyTermForm(Form):
             Rule(copy_service.clean_weeks_later, min=1, max=copy_service.MAX_WEEKS_LATER),
         ],
     )
-    allow_clash = BooleanField(KEEP_BOTH)
+    allow_clash = Checkbox(KEEP_BOTH)
 
 
 def _clash_lines(exc: DomainError) -> list[str]:

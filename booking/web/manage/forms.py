@@ -2,7 +2,6 @@
 
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    BooleanField,
     DateField,
     DecimalField,
     FieldList,
@@ -31,7 +30,7 @@ from booking.services.plans.templates import TEMPLATES as PLAN_TEMPLATES
 from booking.services.schedule import fields as field_rules
 from booking.services.schedule import payment_fields
 from booking.topics import TOPICS
-from booking.web.forms import Form
+from booking.web.forms import Checkbox, Form
 from booking.web.manage.field_checks import (
     Rule,
     course_sessions,
@@ -82,7 +81,7 @@ class CentreProfileForm(Form):
     embed_origins = TextAreaField(
         "Websites allowed to show the schedule", validators=[Length(max=2000)]
     )
-    published = BooleanField("Shown to the public")
+    published = Checkbox("Shown to the public")
 
 
 def instructor_choices(instructors) -> list[SelectChoice]:
@@ -205,8 +204,8 @@ class WorkshopCreateForm(WorkshopDetailsForm):
         default="",
         validate_choice=False,  # the service words the refusal (and the kind it fits)
     )
-    publish = BooleanField("Publish now (bookable at once)")
-    allow_clash = BooleanField("I know, keep both (the room or instructor is busy then)")
+    publish = Checkbox("Publish now (bookable at once)")
+    allow_clash = Checkbox("I know, keep both (the room or instructor is busy then)")
 
 
 class WorkshopEditForm(WorkshopDetailsForm):
@@ -219,7 +218,7 @@ class WorkshopEditForm(WorkshopDetailsForm):
         "Parents may join until the start of session",
         validators=[Optional(), Rule(field_rules.late_join_until)],
     )
-    allow_clash = BooleanField("I know, keep both (the instructor is busy then)")
+    allow_clash = Checkbox("I know, keep both (the instructor is busy then)")
 
 
 class CapacityForm(Form):
@@ -243,7 +242,7 @@ class SessionForm(Form):
     room = StringField(
         "Room", filters=[strip], validators=[Rule(field_rules.room, maxlength=field_rules.MAX_ROOM)]
     )
-    allow_clash = BooleanField("I know, keep both (the room or instructor is busy then)")
+    allow_clash = Checkbox("I know, keep both (the room or instructor is busy then)")
 
 
 class CancelForm(Form):
@@ -274,7 +273,7 @@ class ImportConfirmForm(Form):
     """The previewed CSV, sent back to import it."""
 
     csv_text = HiddenField(validators=[DataRequired()])
-    allow_clash = BooleanField("I know, keep both: import the clashing rows as they are")
+    allow_clash = Checkbox("I know, keep both: import the clashing rows as they are")
 
 
 class ClearanceForm(Form):
@@ -341,4 +340,4 @@ class PlanTemplateForm(Form):
     """Start a workshop's plans from one of the product's templates."""
 
     template = SelectField("Template", validate_choice=False)
-    replace = BooleanField("Replace the plans already written")
+    replace = Checkbox("Replace the plans already written")

@@ -1,9 +1,9 @@
 """The account deletion form."""
 
-from wtforms import BooleanField, PasswordField
+from wtforms import PasswordField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from booking.web.forms import Form
+from booking.web.forms import Checkbox, Form
 
 
 class DeleteAccountForm(Form):
@@ -16,7 +16,7 @@ class DeleteAccountForm(Form):
             Length(max=200),
         ],
     )
-    confirm = BooleanField(
+    confirm = Checkbox(
         "I understand that my account, my babies' details and my bookings will be erased, "
         "and that this cannot be undone",
         validators=[DataRequired(message="Tick the box to confirm you want to delete everything.")],

@@ -1,10 +1,10 @@
 """Instructor forms."""
 
-from wtforms import BooleanField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from booking.services.teaching.messages import BODY_MAX, SUBJECT_MAX
-from booking.web.forms import Form
+from booking.web.forms import Checkbox, Form
 from booking.web.ids import IdField
 
 
@@ -40,7 +40,7 @@ class MessageForm(Form):
         filters=[strip],
         validators=[DataRequired("Enter a message."), Length(max=BODY_MAX)],
     )
-    include_waiting = BooleanField("Also send it to parents on the waiting list")
+    include_waiting = Checkbox("Also send it to parents on the waiting list")
 
 
 class ClearanceForm(Form):
