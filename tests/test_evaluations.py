@@ -285,6 +285,8 @@ def test_a_tampered_or_unasked_link_is_not_found(ctx, client, course):
         ("3", "6", "", "confidence_after"),
         ("3", "four", "", "confidence_after"),
         ("\u00b2", "4", "", "confidence_before"),
+        ("1" * 4301, "4", "", "confidence_before"),  # past int()'s digit limit
+        ("3", "0" * 5000 + "4", "", "confidence_after"),
         ("3", "4", "x" * 1001, "helped"),
     ],
 )

@@ -232,7 +232,7 @@ def _confidence(raw, question: str, errors: dict, name: str) -> int | None:
     if not text:
         errors[name] = f"Choose how confident {question}, from 1 to 5."
         return None
-    if not (text.isascii() and text.isdigit()) or int(text) not in SCALE:
+    if not (text.isascii() and text.isdigit() and len(text) <= 2) or int(text) not in SCALE:
         errors[name] = "Choose one of the numbers from 1 (not at all) to 5 (very)."
         return None
     return int(text)
