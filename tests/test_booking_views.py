@@ -246,6 +246,18 @@ def test_bad_dates_of_birth(client, app, parent, make_workshop, dob, message):
     assert baby_count(app) == 0
 
 
+def test_checkboxes_sit_beside_their_labels(client, auth, app, parent, make_baby,
+                                             make_workshop, make_user):
+    """A checkbox is drawn inside its "check" row, box then label, on every form that
+    uses the shared field: the booking consent and the erasure confirmation here."""
+    workshop = make_workshop()
+    make_baby(parent)
+    page = client.get(f"/classes/{workshop.id}").get_data(as_text=True)
+    assert re.search(r'<div class="check">\s*<input[^>]*name="consent"', page)
+    privacy = client.get("/account/privacy").get_data(as_text=True)
+    assert re.search(r'<div class="check">\s*<input[^>]*name="confirm"', privacy)
+
+
 def test_missing_consent(client, app, parent, make_baby, make_workshop):
     workshop = make_workshop()
     baby = make_baby(parent)
