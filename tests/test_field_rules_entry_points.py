@@ -264,7 +264,7 @@ def test_a_course_running_past_2999_is_refused(app, client, auth, world):
     late = api_body(first_session="2999-12-31 23:30", kind="single", duration_minutes=60)
     del late["sessions"]
     response = api(client, world, "POST", "/api/v1/workshops", late)
-    assert f"the last session {DATE_REFUSED}" in api_refusal(response, "first_session")
+    assert f"the session {DATE_REFUSED}" in api_refusal(response, "first_session")
     response = api(client, world, "POST", "/api/v1/workshops",
                    api_body(first_session="2999-12-17 10:00", sessions=3))
     assert response.status_code == 201, response.get_json()

@@ -175,6 +175,17 @@ def test_the_release_time_may_run_to_the_late_join_session(ctx, make_workshop):
     referrals.set_held_places(w.id, 0, first + timedelta(days=30))
 
 
+def test_once_bookings_closed_no_place_can_be_held_for_release(ctx, make_workshop):
+    """Any release time is too late then: the message says so, not "in the future"."""
+    started = make_workshop(capacity=4, starts_at=datetime.now(UTC).replace(
+        minute=0, second=0, microsecond=0) - timedelta(days=1))
+    for when in (datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(days=1)):
+        with pytest.raises(referrals.Invalid) as caught:
+            referrals.set_held_places(started.id, 2, when)
+        assert "Bookings closed" in caught.value.fields["held_places"]
+        assert "hold at most the 0 already claimed" in caught.value.fields["held_places"]
+
+
 def test_codes_need_held_places_and_can_be_revoked(app, client, auth, world):
     w = world["workshop"]
     auth.login("staff@example.org")

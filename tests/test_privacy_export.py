@@ -83,11 +83,16 @@ def test_export_lists_only_emails_to_the_parent(ctx, make_user):
     data = export_user_data(parent.id)
     assert [e["subject"] for e in data["emails"]] == ["Mine"]
     # A note not yet rendered says what it is about, not an empty subject.
-    db.session.add(OutboxMessage(recipient="p@example.org", subject="", body_text=None,
-                                 kind="booking_confirmed", ref_id=1))
+    db.session.add_all([
+        OutboxMessage(recipient="p@example.org", subject="", body_text=None,
+                      kind="booking_confirmed", ref_id=1),
+        OutboxMessage(recipient="p@example.org", subject="", body_text=None,
+                      kind="waitlisted", ref_id=2, status="failed"),
+    ])
     db.session.commit()
     later = export_user_data(parent.id)["emails"]
-    assert [e["subject"] for e in later] == ["Mine", "Being prepared: booking confirmed"]
+    assert [e["subject"] for e in later] == [
+        "Mine", "Booking confirmed (being written)", "On the waiting list"]
     assert data["emails"][0]["created_at"].endswith("+00:00")
     assert data["emails"][0]["sent_at"] is None
 

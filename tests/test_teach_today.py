@@ -388,7 +388,7 @@ def test_a_register_with_only_a_make_up_visitor_says_so(client, auth, app, world
             db.session.get(Registration, regs[name]).status = "cancelled"
         db.session.commit()
     page = client.get(f"/teach/sessions/{session_id}/register").get_data(as_text=True)
-    assert "<dt>Booked</dt><dd>No one on this course, and 1 make-up</dd>" in page
+    assert "<dt>Booked</dt><dd>None from this course, and 1 make-up</dd>" in page
     assert "Make-up from another course" in page
 
 

@@ -74,8 +74,14 @@ def check_name(value, field: str = "name") -> str:
         raise Invalid(message, {field: message})
     # The form the same baby is recognised by (`Baby.key_for`) can be longer than the
     # name itself ("ß" compares as "ss"), and is kept in as many characters.
-    if len(name) > NAME_MAX or len(Baby.key_for(name)) > NAME_MAX:
+    if len(name) > NAME_MAX:
         message = f"Use at most {NAME_MAX} characters."
+        raise Invalid(message, {field: message})
+    if len(Baby.key_for(name)) > NAME_MAX:
+        message = (
+            f"Use a shorter name: at most {NAME_MAX} characters, where letters such as "
+            "\u00df count as two."
+        )
         raise Invalid(message, {field: message})
     return name
 

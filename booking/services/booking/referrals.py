@@ -22,10 +22,11 @@ import sqlalchemy as sa
 
 from booking.db import require_transaction, write_transaction
 from booking.extensions import db
-from booking.models import Centre, ReferralCode, Registration, Workshop
+from booking.models import ReferralCode, Registration, Workshop
 from booking.models.workshop import CANCELLED
 from booking.services.booking.places import (
     booking_closes_at,
+    centre_of,
     lock_workshop,
     require_int,
     utc_now,
@@ -130,14 +131,18 @@ def set_held_places(workshop_id: int, held_places, held_until: datetime | None) 
             errors["held_until"] = "Give a date when unclaimed held places go to the public."
         elif held_until is not None and held > claimed:
             closes = booking_closes_at(workshop)
-            if held_until <= utc_now():
+            closes_text = format_local(closes, centre_of(workshop).timezone) if closes else ""
+            if closes is not None and closes <= utc_now():
+                errors["held_places"] = (
+                    f"Bookings closed {closes_text}, so no held place can go to the public "
+                    f"now: hold at most the {claimed} already claimed with a code."
+                )
+            elif held_until <= utc_now():
                 errors["held_until"] = "The release time must be in the future."
             elif closes is not None and held_until >= closes:
                 errors["held_until"] = (
-                    "The release time must be before bookings close, "
-                    f"{format_local(closes, db.session.get(Centre, workshop.centre_id).timezone)}: "
-                    "places released "
-                    "later could not be booked by anyone."
+                    f"The release time must be before bookings close, {closes_text}: places "
+                    "released later could not be booked by anyone."
                 )
         if errors:
             raise Invalid("The held places need correcting.", errors)

@@ -374,11 +374,17 @@ def _evaluations(user_id: int) -> list[dict]:
     ]
 
 
+# What an email written from a note (`booking.mail.deferred`) is about, in words, for the
+# seconds before it is written.
+NOTE_SUBJECTS = {"booking_confirmed": "Booking confirmed", "waitlisted": "On the waiting list"}
+
+
 def _subject(message: OutboxMessage) -> str:
-    """The email's subject; a note written seconds ago, not yet rendered, says what it
-    is about ("booking confirmed") until it is."""
+    """The email's subject; a note not written as an email says what it is about
+    ("Booking confirmed"), and while it is still to be written, that it is."""
     if message.body_text is None and message.kind and not message.subject:
-        return f"Being prepared: {message.kind.replace('_', ' ')}"
+        about = NOTE_SUBJECTS.get(message.kind, message.kind.replace("_", " ").capitalize())
+        return f"{about} (being written)" if message.status == "pending" else about
     return message.subject
 
 

@@ -193,7 +193,7 @@ def check_workshop(data: dict) -> tuple[dict, dict]:
         now = utcnow()
         last_field = "sessions" if count > 1 else "first_session_local"
         try:
-            rules.in_date_window(times[-1][1], "The last session")
+            rules.in_date_window(times[-1][1], "The last session" if count > 1 else "The session")
         except rules.FieldError as exc:
             errors[last_field] = str(exc)
         if times[0][0] <= now:

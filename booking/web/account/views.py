@@ -53,7 +53,7 @@ def bookings():
     and cancelled booking rather than the latest few."""
     shown = request.args.get("past")
     if shown not in (None, "all"):
-        abort(400, "past can only be 'all' (every past and cancelled booking).")
+        abort(400, "Use past=all to list every past and cancelled booking, or leave it out.")
     return render_bookings(every_past=shown == "all")
 
 
