@@ -280,6 +280,11 @@ def test_invitation_services_directly(ctx, world):
         invites.read_invitation("")
     with pytest.raises(Invalid):
         invites.accept_as_new_account("whatever", "", "short")
+    # A name that shows as nothing, or turns the text after it around, is refused.
+    for name, words in (("\u2060\u200b", "Give the name"), ("Ann\u202e", "overrides")):
+        with pytest.raises(Invalid) as err:
+            invites.accept_as_new_account("whatever", name, "long-enough-pw")
+        assert words in err.value.fields["name"]
 
 
 def _accept_new(client, path, name="New Person"):

@@ -186,3 +186,25 @@ def test_create_user_command_refuses_what_sign_up_refuses(
     assert not isinstance(result.exception, UnicodeError)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("\u200b", "Give the name"),
+        ("\ufeff\u2060 \u200b", "Give the name"),
+        ("Sam\u202e", "text-direction overrides"),
+    ],
+)
+def test_register_refuses_a_name_that_shows_as_nothing_or_runs_backwards(
+    client, app, name, message
+):
+    response = client.post(
+        "/register",
+        data={"name": name, "email": "sam@example.org", "password": "long-enough-pw",
+              "password_confirm": "long-enough-pw"},
+    )
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0

@@ -23,8 +23,9 @@ from booking.models import Centre, Invitation, User, utcnow
 from booking.models.invitation import CENTRE_ROLES, INVITATION_ROLES, ROLE_ADMIN
 from booking.passwords import MIN_PASSWORD_LENGTH, hash_password
 from booking.services.accounts.roles import grant_role
-from booking.services.accounts.users import find_user_by_email, normalise_email
+from booking.services.accounts.users import find_user_by_email, normalise_email, person_name
 from booking.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from booking.services.schedule.fields import FieldError
 from booking.services.signed_links import LinkExpired, read_values, sign_values
 
 SALT = "invitation"
@@ -234,12 +235,11 @@ def accept_as_new_account(token: str, name: str, password: str) -> User:
     """Create the invited account with its role (and centre membership), using the
     invitation up. Refused with InvitationUsed once used or once an account has the
     address, InvitationWithdrawn once withdrawn."""
-    name = _one_line(name)
     errors = {}
-    if not name:
-        errors["name"] = "Enter your name."
-    elif len(name) > NAME_MAX:
-        errors["name"] = f"Use at most {NAME_MAX} characters."
+    try:
+        name = person_name(_one_line(name))
+    except FieldError as exc:
+        errors["name"] = "Enter your name." if not _one_line(name) else str(exc)
     if len(password or "") < MIN_PASSWORD_LENGTH:
         errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
     if errors:

@@ -17,7 +17,9 @@ from booking.extensions import db
 from booking.mail.outbox import absolute_url, queue_email
 from booking.models import OutboxMessage, User
 from booking.passwords import hash_password
-from booking.services.accounts.users import normalise_email
+from booking.services.accounts.users import normalise_email, person_name
+from booking.services.errors import Invalid
+from booking.services.schedule.fields import FieldError
 
 # At most one "someone tried to sign up with your address" email per account in this
 # many seconds, however often it is tried.
@@ -32,10 +34,14 @@ def sign_up_parent(email: str, name: str, password: str) -> User | None:
     about as long.
     """
     email = normalise_email(email)
+    try:
+        name = person_name(name)
+    except FieldError as exc:
+        raise Invalid(str(exc), {"name": str(exc)}) from None
     password_hash = hash_password(password)
     for _attempt in range(2):
         try:
-            return _sign_up(email, name.strip(), password_hash)
+            return _sign_up(email, name, password_hash)
         except sa.exc.IntegrityError:
             # Someone else signed up with this address at the same moment: now it is
             # taken, and the second pass tells its owner.

@@ -42,6 +42,20 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email))
 
 
+# Characters that take no room: a name of only these (and spaces) shows as nothing.
+_INVISIBLE = frozenset("\u00ad\u034f\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff")
+
+
+def person_name(value) -> str:
+    """A person's name as accounts keep it: one line of at most 120 characters, with
+    no control characters or text-direction overrides, and something to see; raises
+    FieldError (its text names the field "Name") otherwise."""
+    name = rules.text(value, label="Name", limit=NAME_MAX, required=True)
+    if all(ch in _INVISIBLE or ch.isspace() for ch in name):
+        raise rules.FieldError("Give the name.")
+    return name
+
+
 def _checked_account(email: str, name: str, password: str) -> tuple[str, str]:
     """The email and name an account is created with, held to the rules of the sign-up
     form: a real address, a one-line name, a password of readable characters."""
@@ -53,7 +67,7 @@ def _checked_account(email: str, name: str, password: str) -> tuple[str, str]:
     except (EmailNotValidError, UnicodeError):
         errors["email"] = "Enter an email address like name@example.com."
     try:
-        name = rules.text(name, label="Name", limit=NAME_MAX, required=True)
+        name = person_name(name)
     except rules.FieldError as exc:
         errors["name"] = str(exc)
     if not _is_text(password):
