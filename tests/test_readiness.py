@@ -36,6 +36,7 @@ from booking.services.health.readiness import (
     readiness_token,
     ready_link,
 )
+from booking.services.plans.evaluations import evaluation_token
 from tests.html_checker import html_errors
 from tests.mailtools import add_registration
 from tests.makeup_helpers import book
@@ -423,6 +424,20 @@ def test_a_tampered_link_is_not_found(app, client, course, token_of):
         assert "This link is not valid" in page_text(response)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Absence.id))) == 0
+
+
+def test_a_link_signed_for_ids_no_database_holds_is_not_found(app, client, course):
+    """Ids past 2^63 - 1, zero or negative, signed with the real key: 404, not 500."""
+    for ids in ((2**63, 1), (course["registration"], 2**64), (0, 1), (-1, 1)):
+        with app.test_request_context():
+            path = "/ready/" + readiness_token(*ids)
+        for method in (client.get, client.post):
+            response = method(path, data={"status": "unwell"})
+            assert response.status_code == 404, ids
+            assert "This link is not valid" in page_text(response)
+    with app.test_request_context():
+        path = "/evaluate/" + evaluation_token(2**63)
+    assert client.get(path).status_code == 404
 
 
 def test_a_link_naming_another_booking_s_session_is_not_found(

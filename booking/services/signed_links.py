@@ -25,8 +25,12 @@ def sign_ids(salt: str, *ids: int) -> str:
     return URLSafeSerializer(current_app.secret_key, salt=salt).dumps(list(ids))
 
 
+MAX_ID = 2**63 - 1  # the largest id a database column holds
+
+
 def read_ids(salt: str, token: str, count: int, message: str) -> tuple[int, ...]:
-    """The `count` ids a token signed with `salt` names; NotFound(`message`) otherwise."""
+    """The `count` ids (from 1 to `MAX_ID`) a token signed with `salt` names;
+    NotFound(`message`) otherwise."""
     try:
         value = URLSafeSerializer(current_app.secret_key, salt=salt).loads(token)
     except (BadSignature, UnicodeDecodeError, ValueError) as exc:
@@ -34,7 +38,8 @@ def read_ids(salt: str, token: str, count: int, message: str) -> tuple[int, ...]
     if (
         not isinstance(value, list)
         or len(value) != count
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_ID
+                   for v in value)
     ):
         raise NotFound(message)
     return tuple(value)
