@@ -277,6 +277,17 @@ def test_a_course_running_past_2999_is_refused(app, client, auth, world):
         assert db.session.scalar(sa.select(sa.func.count(Workshop.id))) == 2
 
 
+def test_a_session_moved_to_end_after_2999_is_refused(app, client, world):
+    """A start at 23:30 on the last day kept, an hour long, would end in 3000."""
+    url = f"/api/v1/sessions/{world['session_id']}"
+    response = api(client, world, "PATCH", url, {"starts_at": "2999-12-31 23:30"})
+    assert response.status_code == 422, response.get_json()
+    assert "The session's end must be a date between the years 1970 and 2999" in (
+        response.get_data(as_text=True))
+    response = api(client, world, "PATCH", url, {"starts_at": "2999-12-31 20:00"})
+    assert response.status_code == 200, response.get_json()
+
+
 def test_csv_preview_and_command_refuse_year_9999(app, client, auth, world, runner, tmp_path):
     auth.login("staff@example.org")
     text = "\n".join([CSV_HEADER, csv_row(first_session="9999-12-31 23:30")]) + "\n"

@@ -83,6 +83,10 @@ def _check_slot(
         )
     if ends_at <= starts_at:
         raise Invalid("A session must end after it starts.", {"duration_minutes": "Too short."})
+    try:  # a late start with its length, or its offset from UTC, can carry it past 2999
+        rules.in_date_window(ends_at, "The session's end")
+    except rules.FieldError as exc:
+        raise Invalid(str(exc), {"starts_local": str(exc)}) from None
     for other in workshop_sessions(workshop.id):
         if other.id == ignore_id or other.status != SCHEDULED:
             continue
