@@ -10,6 +10,8 @@ from booking.extensions import db
 from booking.models import ReferralCode, Workshop, workshop_topic
 from booking.services.booking import referrals
 from booking.services.booking.book import book_place
+from booking.services.schedule import edit, sessions
+from booking.services.schedule.queries import workshop_sessions
 
 
 @pytest.fixture
@@ -173,6 +175,30 @@ def test_the_release_time_may_run_to_the_late_join_session(ctx, make_workshop):
     assert "before bookings close" in caught.value.fields["held_until"]
     # Dropping every unclaimed held place needs no release time at all.
     referrals.set_held_places(w.id, 0, first + timedelta(days=30))
+
+
+def test_a_release_left_after_a_sooner_close_is_brought_forward(ctx, make_workshop):
+    """Late joining cut from week 3 to week 1, or week 3 moved to the first week's day
+    after: the release goes to 48 hours before the new close, never later."""
+    w = make_workshop(capacity=4, starts_in_days=10, late_join_until=3)
+    first = w.first_starts_at
+    referrals.set_held_places(w.id, 2, first + timedelta(days=8))  # week 3 closes
+    edit.update_workshop(w.id, late_join_until=1)
+    assert db.session.get(Workshop, w.id).held_until == first - timedelta(hours=48)
+    # Back to week 3 and a release after week 2; then week 3 moved to before it.
+    edit.update_workshop(w.id, late_join_until=3)
+    referrals.set_held_places(w.id, 2, first + timedelta(days=9))
+    third = workshop_sessions(w.id)[2]
+    new_start = (first + timedelta(days=8, hours=3)).astimezone(UTC).replace(tzinfo=None)
+    sessions.move_session(third.id, new_start)
+    kept = db.session.get(Workshop, w.id)
+    closes = workshop_sessions(w.id)[2].starts_at
+    assert closes < first + timedelta(days=9)
+    assert kept.held_until == closes - timedelta(hours=48)
+    # A release well before the close is left as it was.
+    referrals.set_held_places(w.id, 2, first - timedelta(days=3))
+    edit.update_workshop(w.id, late_join_until=1)
+    assert db.session.get(Workshop, w.id).held_until == first - timedelta(days=3)
 
 
 def test_once_bookings_closed_no_place_can_be_held_for_release(ctx, make_workshop):

@@ -273,6 +273,25 @@ def booking_closes_at(workshop: Workshop) -> datetime | None:
     return workshop.first_starts_at
 
 
+RELEASE_HOURS_BEFORE_CLOSE = 48  # when a release time too late is brought forward to
+
+
+def release_before_close(workshop: Workshop, now: datetime | None = None) -> None:
+    """Keep the release of unclaimed held places before bookings close, after a change
+    that closes them sooner (late joining shortened, the late-join week moved earlier):
+    a release time at or after the close is brought forward to 48 hours before it, or
+    to now once that has passed. Joins the caller's transaction."""
+    if workshop.held_until is None or workshop.held_places <= workshop.held_claimed:
+        return
+    closes = booking_closes_at(workshop)
+    if closes is None or workshop.held_until < closes:
+        return
+    now = now or utc_now()
+    workshop.held_until = max(
+        closes - timedelta(hours=RELEASE_HOURS_BEFORE_CLOSE), min(now, closes)
+    )
+
+
 def booking_closed_reason(workshop: Workshop, now: datetime | None = None) -> str | None:
     """Why a workshop cannot be joined now, in words; None while it is open."""
     now = now or utc_now()

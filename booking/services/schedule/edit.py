@@ -17,7 +17,7 @@ from booking.models.payment import BY_CENTRE
 from booking.models.registration import ACTIVE, CONFIRMED, PENDING_PAYMENT
 from booking.models.registration import CANCELLED as REG_CANCELLED
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED, SCHEDULED
-from booking.services.booking.places import lock_workshop
+from booking.services.booking.places import lock_workshop, release_before_close
 from booking.services.booking.waitlist import apply_capacity_change, promote_waitlist
 from booking.services.catalogue.centres import publish_with_workshop
 from booking.services.courses.absences import end_registration_absences
@@ -145,7 +145,8 @@ def _change_details(
 ) -> None:
     """On a locked workshop: the details (a new instructor checked for clashes), then the
     capacity (promoting waiting parents), or the waiting list promoted when late joining
-    now runs to a later session."""
+    now runs to a later session; held places released too late for a shorter late
+    joining are released earlier (`release_before_close`)."""
     changes = clean_workshop_changes(workshop, fields, new_capacity)
     reopened = changes.get("late_join_until", workshop.late_join_until) > (
         workshop.late_join_until or 1
@@ -154,6 +155,8 @@ def _change_details(
     instructor_changed = new_instructor != workshop.instructor_id
     for name, value in changes.items():
         setattr(workshop, name, value)
+    if "late_join_until" in changes:
+        release_before_close(workshop)
     workshop.updated_at = utcnow()
     db.session.flush()
     if instructor_changed and new_instructor is not None:

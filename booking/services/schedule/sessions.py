@@ -14,6 +14,7 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Centre, Workshop, WorkshopSession, utcnow
 from booking.models.workshop import CANCELLED, KIND_SINGLE, PUBLISHED, SCHEDULED
+from booking.services.booking.places import release_before_close
 from booking.services.courses.absences import end_session_absences
 from booking.services.courses.makeups import drop_makeups_into
 from booking.services.errors import Conflict, Invalid, NotFound
@@ -102,7 +103,9 @@ def refresh_span(workshop: Workshop) -> None:
 
     first_starts_at and last_ends_at are the first start and last end of the scheduled
     sessions (of all of them once every one is cancelled; a workshop without sessions
-    keeps its span). When the first start moves, decision_at and held_until move with it.
+    keeps its span). When the first start moves, decision_at and held_until move with it,
+    and a release of held places now at or after bookings close is brought forward
+    (`release_before_close`).
     Joins the caller's transaction, never commits; every change to a workshop's
     sessions ends with it, so the span is never set by hand.
     """
@@ -127,6 +130,7 @@ def refresh_span(workshop: Workshop) -> None:
             workshop.decision_at = workshop.decision_at + shift
         if workshop.held_until is not None:
             workshop.held_until = workshop.held_until + shift
+    release_before_close(workshop)
     workshop.updated_at = utcnow()
 
 
