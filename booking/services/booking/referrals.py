@@ -100,6 +100,12 @@ def _checked_instant(
         raise Invalid(str(exc), {field: str(exc)}) from None
 
 
+def _local(workshop: Workshop, instant: datetime) -> str:
+    """A time in the workshop's centre's zone, for a refusal's words (the centre is
+    read only then)."""
+    return format_local(instant, centre_of(workshop).timezone)
+
+
 def set_held_places(workshop_id: int, held_places, held_until: datetime | None) -> Workshop:
     """Set how many places are held and until when (an aware datetime, or None: no date).
 
@@ -131,18 +137,18 @@ def set_held_places(workshop_id: int, held_places, held_until: datetime | None) 
             errors["held_until"] = "Give a date when unclaimed held places go to the public."
         elif held_until is not None and held > claimed:
             closes = booking_closes_at(workshop)
-            closes_text = format_local(closes, centre_of(workshop).timezone) if closes else ""
             if closes is not None and closes <= utc_now():
                 errors["held_places"] = (
-                    f"Bookings closed {closes_text}, so no held place can go to the public "
-                    f"now: hold at most the {claimed} already claimed with a code."
+                    f"Bookings closed {_local(workshop, closes)}, so no held place can go to "
+                    f"the public now: hold at most the {claimed} already claimed with a code."
                 )
             elif held_until <= utc_now():
                 errors["held_until"] = "The release time must be in the future."
             elif closes is not None and held_until >= closes:
                 errors["held_until"] = (
-                    f"The release time must be before bookings close, {closes_text}: places "
-                    "released later could not be booked by anyone."
+                    "The release time must be before bookings close, "
+                    f"{_local(workshop, closes)}: places released later could not be booked "
+                    "by anyone."
                 )
         if errors:
             raise Invalid("The held places need correcting.", errors)
