@@ -169,6 +169,7 @@ def test_create_user_unknown_centre_fails(runner, slug):
         ("n@example.org", "", "long-enough-pw", "Give the name"),
         ("n@example.org", "\x00", "long-enough-pw", "control characters"),
         ("n@example.org", "Ann\u202e", "long-enough-pw", "control characters"),
+        ("n@example.org", "Zo\udceb", "long-enough-pw", "must be readable text"),
         ("n@example.org", "N", "\udcff" * 12, "cannot be read"),
         ("n@example.org", "N", "x" * 201, "at most 200 characters"),
     ],

@@ -19,7 +19,6 @@ UNUSABLE = [
     "\u202e",  # right-to-left override
     "\u2066",  # left-to-right isolate
     "\u2069",  # pop directional isolate
-    "\ud800",  # an unpaired surrogate
 ]
 
 
@@ -40,6 +39,20 @@ def test_text_refuses_control_and_direction_characters(rule, label, bad):
     message = str(caught.value)
     assert message.startswith(f"{label} must not contain control characters")
     assert f"U+{ord(bad):04X}" in message
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "\udbff", "\udce9", "\udfff"])
+@pytest.mark.parametrize(
+    "rule, label", [(rules.title, "Title"), (rules.description, "Description")]
+)
+def test_text_refuses_half_characters_as_not_readable(rule, label, bad):
+    """An unpaired surrogate (bytes that were not UTF-8, read with surrogateescape) is
+    named as what it is, not as a control character."""
+    with pytest.raises(FieldError) as caught:
+        rule(f"Baby {bad}massage")
+    message = str(caught.value)
+    assert message.startswith(f"{label} must be readable text")
+    assert f"U+{ord(bad):04X}" in message and "control" not in message
 
 
 @pytest.mark.parametrize("rule", [rules.title, rules.room])

@@ -80,6 +80,13 @@ def text(value, *, label: str, limit: int, required: bool = False,
     bad = next((ch for ch in value if _forbidden(ch, multiline)), None)
     if bad is not None and bad in "\t\n\r":
         raise FieldError(f"{label} must be a single line, without tabs or line breaks.")
+    if bad is not None and 0xD800 <= ord(bad) <= 0xDFFF:
+        # Half of a character: bytes that were not UTF-8 (a command's argument in
+        # another encoding) read as text.
+        raise FieldError(
+            f"{label} must be readable text: it has U+{ord(bad):04X}, an unpaired "
+            "surrogate (not a real character). Is it written in UTF-8?"
+        )
     if bad is not None:
         raise FieldError(
             f"{label} must not contain control characters or text-direction overrides "
