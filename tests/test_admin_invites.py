@@ -276,6 +276,13 @@ def test_invitation_services_directly(ctx, world):
         invites.invite(world["admin"].id, "PAT@example.org", "parent")
     invitation = invites.invite(world["admin"].id, "x@example.org", "admin", name=" X  Y ")
     assert invitation.name == "X Y" and invitation.role_text == "an admin"
+    # The name an admin gives follows the rule of the name the person gives themselves:
+    # nothing that turns text around, no control characters, something to see.
+    for name, words in (("Ann\u202e", "overrides"), ("Bo\x1b[2J", "control characters"),
+                        ("\u2060\u200b", "Give the name")):
+        with pytest.raises(Invalid) as err:
+            invites.invite(world["admin"].id, "y@example.org", "parent", name=name)
+        assert words in err.value.fields["name"]
     with pytest.raises(NotFound):
         invites.read_invitation("")
     with pytest.raises(Invalid):

@@ -78,8 +78,11 @@ def _check_invite(email: str, role: str, centre_id, name: str) -> tuple[str, str
         errors["centre_id"] = f"Choose the centre where they will be {role}."
     elif role not in CENTRE_ROLES and centre_id is not None:
         errors["centre_id"] = "Only instructors and staff belong to a centre: choose none."
-    if len(name) > NAME_MAX:
-        errors["name"] = f"Use at most {NAME_MAX} characters."
+    if name:  # optional: the person gives their own when they accept
+        try:
+            name = person_name(name)
+        except FieldError as exc:
+            errors["name"] = str(exc)
     if errors:
         raise Invalid("Some details of the invitation need correcting.", errors)
     return email, name
