@@ -10,6 +10,7 @@ LinkExpired.
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
+from booking.services.catalogue.params import MAX_ID
 from booking.services.errors import DomainError, NotFound
 
 
@@ -25,12 +26,9 @@ def sign_ids(salt: str, *ids: int) -> str:
     return URLSafeSerializer(current_app.secret_key, salt=salt).dumps(list(ids))
 
 
-MAX_ID = 2**63 - 1  # the largest id a database column holds
-
-
 def read_ids(salt: str, token: str, count: int, message: str) -> tuple[int, ...]:
-    """The `count` ids (from 1 to `MAX_ID`) a token signed with `salt` names;
-    NotFound(`message`) otherwise."""
+    """The `count` ids (from 1 to `MAX_ID`, the largest a 32-bit id column holds) a
+    token signed with `salt` names; NotFound(`message`) otherwise."""
     try:
         value = URLSafeSerializer(current_app.secret_key, salt=salt).loads(token)
     except (BadSignature, UnicodeDecodeError, ValueError) as exc:
