@@ -71,10 +71,17 @@ def signed_event(
             "data": {"object": {"id": intent_id, "object": "payment_intent"}},
         }
     ).encode()
+    return payload, signature_for(payload, secret=secret, timestamp=timestamp)
+
+
+def signature_for(payload: bytes, *, secret: str = WEBHOOK_SECRET,
+                  timestamp: int | None = None) -> str:
+    """The Stripe-Signature header the provider would send with this body."""
+    timestamp = timestamp or int(time.time())
     signature = hmac.new(
         secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256
     ).hexdigest()
-    return payload, f"t={timestamp},v1={signature}"
+    return f"t={timestamp},v1={signature}"
 
 
 def refunds_at(base: str, intent_id: str) -> list[dict]:

@@ -1,7 +1,9 @@
 """Online payment: a held place, paying with a card at localstripe, the webhook, refunds
 carried out once by `payments run`, and what a cancelled workshop gives back."""
 
+import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +11,7 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import OutboxMessage, Payment, Refund, Registration, Workshop
+from booking.models import OutboxMessage, Payment, Refund, Registration, StripeEvent, Workshop
 from booking.models.payment import ABANDONED, OPEN, REFUND_PENDING, REFUND_SUCCEEDED, SUCCEEDED
 from booking.models.registration import CANCELLED, CONFIRMED, PENDING_PAYMENT, WAITLISTED
 from booking.services.booking.book import book_place, cancel_registration
@@ -27,6 +29,7 @@ from tests.payment_helpers import (
     authenticate,
     card_token,
     refunds_at,
+    signature_for,
     signed_event,
 )
 
@@ -427,6 +430,85 @@ def test_an_intent_that_is_not_the_payment_asked_for_changes_nothing(
         ):
             assert settle_intent(intent) == "unknown"
         assert db.session.get(Registration, held.registration_id).status == PENDING_PAYMENT
+
+
+def _event(obj=None, **fields) -> bytes:
+    event = {"id": "evt_probe", "object": "event", "type": "payment_intent.succeeded",
+             "data": {"object": obj if obj is not None else {"object": "payment_intent",
+                                                             "id": "pi_probe"}}}
+    event.update(fields)
+    return json.dumps(event).encode()
+
+
+NOT_EVENTS = {
+    "a list": b"[]",
+    "null": b"null",
+    "a string": b'"x"',
+    "a number": b"5",
+    "true": b"true",
+    "data a string": _event(data="x"),
+    "data a list": _event(data=[1]),
+    "data a number": _event(data=5),
+    "object a list": _event(data={"object": []}),
+    "no id": json.dumps({"type": "x", "data": {"object": {}}}).encode(),
+    "id a number": _event(id=5),
+    "id a list": _event(id=["evt_1"]),
+    "type a dict": _event(type={"a": 1}),
+    "intent id a number": _event({"object": "payment_intent", "id": 123}),
+    "intent id a float": _event({"object": "payment_intent", "id": 1.5}),
+    "intent id true": _event({"object": "payment_intent", "id": True}),
+    "intent id a list": _event({"object": "payment_intent", "id": ["pi_1"]}),
+    "charge's intent a dict": _event({"object": "charge", "payment_intent": {"id": "pi_1"}},
+                                     type="charge.succeeded"),
+    "surrogate in id": b'{"id": "evt_\\ud800", "type": "x", "data": {"object": {}}}',
+    "surrogate in type": b'{"id": "evt_1", "type": "x\\ud800", "data": {"object": {}}}',
+    "surrogate in intent": _event({"object": "payment_intent", "id": "pi_\ud800"}),
+    "NUL in id": b'{"id": "evt_\\u0000", "type": "x", "data": {"object": {}}}',
+    "NUL in type": b'{"id": "evt_1", "type": "x\\u0000", "data": {"object": {}}}',
+    "a space in the intent": _event({"object": "payment_intent", "id": "pi 1"}),
+    "an intent id of 100,000 characters": _event({"object": "payment_intent",
+                                                  "id": "pi_" + "a" * 100_000}),
+    "an event id of 256 characters": _event(id="evt_" + "e" * 252),
+    "5,000 lists deep": b"[" * 5000 + b"]" * 5000,
+    "5,000 objects deep": b'{"a":' * 5000 + b"1" + b"}" * 5000,
+    "not UTF-8": b'{"id": "evt_\xff"}',
+    "not JSON": b"{",
+}
+
+
+@pytest.mark.parametrize("body", NOT_EVENTS.values(), ids=NOT_EVENTS.keys())
+def test_a_signed_body_that_is_not_an_event_is_refused(app, client, stripe, body):
+    """Correctly signed, but not an event the provider sends: a 400 naming the body,
+    nothing recorded and the provider never asked (each of these was a 500, or an
+    address the provider refused, telling it to send the event again for days)."""
+    answer = client.post("/payments/stripe/webhook", data=body,
+                         headers={"Stripe-Signature": signature_for(body)},
+                         content_type="application/json")
+    assert answer.status_code == 400
+    error = answer.get_json()["error"]
+    assert error["code"] in ("bad_event", "bad_signature") and error["message"]
+    if body not in (NOT_EVENTS["not UTF-8"],):
+        assert error["code"] == "bad_event", error
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(StripeEvent.id))) == 0
+
+
+def test_an_event_signed_too_long_ago_is_refused(app, client, stripe):
+    """Only events signed in the last five minutes are taken (replays of old ones are
+    refused before anything is read)."""
+    body = _event()
+    for age in (301, 3600):
+        signature = signature_for(body, timestamp=int(time.time()) - age)
+        answer = client.post("/payments/stripe/webhook", data=body,
+                             headers={"Stripe-Signature": signature},
+                             content_type="application/json")
+        assert answer.status_code == 400
+        assert answer.get_json()["error"]["code"] == "bad_signature"
+    answer = client.post("/payments/stripe/webhook", data=_event(type="customer.created"),
+                         headers={"Stripe-Signature": signature_for(_event(
+                             type="customer.created"))},
+                         content_type="application/json")
+    assert answer.status_code == 200 and answer.get_json()["outcome"] == "ignored"
 
 
 def test_a_lost_webhook_is_found_by_the_worker_before_the_hold_ends(

@@ -12,6 +12,8 @@ worker starts: most requests never pay, and it is a large part of a worker's mem
 from __future__ import annotations
 
 import importlib
+import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -230,23 +232,54 @@ class Event:
     intent_id: str | None
 
 
+class MalformedEvent(ValueError):
+    """A signed event that is not one the provider sends: not an object, or an id, a
+    type or a PaymentIntent's id that is not a short line of printable ASCII."""
+
+
+# The provider's ids ("evt_…", "pi_…") and event types ("payment_intent.succeeded").
+_PROVIDER_NAME = re.compile(r"[!-~]{1,255}")
+
+
+def _provider_name(value, what: str, *, optional: bool = False) -> str | None:
+    if optional and value in (None, ""):
+        return None
+    if not isinstance(value, str) or not _PROVIDER_NAME.fullmatch(value):
+        raise MalformedEvent(f"The event's {what} is not one the provider gives.")
+    return value
+
+
 def verify_event(payload: bytes, signature: str) -> Event:
     """Check the `Stripe-Signature` header against the webhook secret; ValueError when
-    the event is forged, stale or malformed."""
+    the event is forged or stale, MalformedEvent when it is signed but not an event
+    (`_provider_name`), before anything is read or asked with what it says."""
     secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
     if not secret:
         raise ValueError("No webhook secret is configured.")
     stripe = _sdk()
     try:
-        event = _plain(stripe.Webhook.construct_event(payload, signature, secret))
+        stripe.WebhookSignature.verify_header(
+            payload, signature, secret, tolerance=stripe.Webhook.DEFAULT_TOLERANCE
+        )
     except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(str(exc) or "The signature does not match.") from exc
-    obj = (event.get("data") or {}).get("object") or {}
-    if not isinstance(obj, dict) or not event.get("id"):
-        raise ValueError("The event has no id or object.")
+    try:
+        event = json.loads(payload)
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise MalformedEvent("The event is not JSON.") from exc
+    except RecursionError as exc:  # nested thousands deep
+        raise MalformedEvent("The event is nested too deeply.") from exc
+    data = event.get("data") if isinstance(event, dict) else None
+    obj = data.get("object") if isinstance(data, dict) else None
+    if obj is None and isinstance(data, dict):
+        obj = {}  # an event about nothing: nothing to act on
+    if not isinstance(obj, dict):
+        raise MalformedEvent("The event has no object.")
+    event_id = _provider_name(event.get("id"), "id")
+    event_type = _provider_name(event.get("type", ""), "type", optional=True) or ""
     intent_id = None
     if obj.get("object") == "payment_intent":
-        intent_id = obj.get("id")
+        intent_id = _provider_name(obj.get("id"), "PaymentIntent id", optional=True)
     elif obj.get("object") in ("charge", "refund"):
-        intent_id = obj.get("payment_intent")
-    return Event(id=str(event["id"]), type=str(event.get("type", "")), intent_id=intent_id)
+        intent_id = _provider_name(obj.get("payment_intent"), "PaymentIntent id", optional=True)
+    return Event(id=event_id, type=event_type, intent_id=intent_id)

@@ -32,13 +32,22 @@ class ForgedEvent(Invalid):
     code = "bad_signature"
 
 
+class BadEvent(ForgedEvent):
+    """A signed body that is not an event the provider sends (`gateway.MalformedEvent`)."""
+
+    code = "bad_event"
+
+
 def handle_event(payload: bytes, signature: str) -> str:
     """Verify and act on one event; what was done, in a word. Raises ForgedEvent for a
-    bad signature and gateway.GatewayError when the provider cannot be asked for now
-    (it then sends the event again later); an intent the provider says is not ours is
-    recorded as acted on, so it is not sent again for days."""
+    bad signature (BadEvent, one of them, for a signed body that is not an event) and
+    gateway.GatewayError when the provider cannot be asked for now (it then sends the
+    event again later); an intent the provider says is not ours is recorded as acted
+    on, so it is not sent again for days."""
     try:
         event = gateway.verify_event(payload, signature or "")
+    except gateway.MalformedEvent as exc:
+        raise BadEvent(str(exc)) from exc
     except ValueError as exc:
         raise ForgedEvent("The event's signature does not match.") from exc
     seen = db.session.scalar(sa.select(StripeEvent.id).where(StripeEvent.id == event.id))
