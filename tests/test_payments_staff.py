@@ -390,6 +390,8 @@ def test_refund_by_hand_in_part_then_the_rest(app, client, auth, world, online_p
         ("12.345", "Goodwill", "The amount can have at most two decimal places."),
         ("", "Goodwill", "Enter the amount to refund, such as 12.50."),
         ("60.01", "Goodwill", "At most £60.00 can still be refunded"),
+        ("$1", "Goodwill", "was paid in GBP: type the amount without a sign, or with £."),
+        ("€2", "Goodwill", "was paid in GBP: type the amount without a sign, or with £."),
         ("10", "", "Give the reason for the refund; the parent sees it."),
         ("10", "x" * 201, "Reason must be at most 200 characters"),
     ],

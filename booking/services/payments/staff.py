@@ -28,6 +28,7 @@ from booking.services.schedule import fields as field_rules
 MAX_REASON = 200
 _NUMBER_RE = re.compile(r"^-?(\d+\.?\d*|\.\d+)$")
 _CURRENCY_SIGNS = "£$€"
+_SIGNS = {"GBP": "£", "EUR": "€"}  # "$" for the dollars (AUD, NZD, USD, CAD)
 
 
 def refund_amount(value) -> int:
@@ -49,6 +50,17 @@ def refund_amount(value) -> int:
     if amount <= 0:
         raise _bad_amount("The amount must be more than 0.")
     return int(amount * 100)
+
+
+def currency_sign(currency: str) -> str:
+    """The sign amounts in the currency are typed with (the centres' currencies)."""
+    return _SIGNS.get(currency, "$")
+
+
+def typed_sign(value) -> str:
+    """The currency sign an amount was typed with, or ""."""
+    text = str(value if value is not None else "").strip()
+    return text[:1] if text[:1] and text[:1] in _CURRENCY_SIGNS else ""
 
 
 def _bad_amount(message: str) -> Invalid:
@@ -139,7 +151,13 @@ def refund_by_hand(payment_id, actor: User, *, amount, reason) -> Refund:
                 f"Nothing is left to refund on {payment.reference}: it has all been "
                 "refunded or is on its way back."
             )
-        if minor is not None and minor > left:
+        own = currency_sign(payment.currency)
+        if typed_sign(amount) not in ("", own):
+            errors["amount"] = (
+                f"{payment.reference} was paid in {payment.currency}: type the amount "
+                f"without a sign, or with {own}."
+            )
+        elif minor is not None and minor > left:
             errors["amount"] = (
                 f"At most {format_money(left, payment.currency)} can still be refunded on "
                 f"{payment.reference}."
