@@ -7,6 +7,7 @@ from functools import cache
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
+from booking.calendar.data import SessionData
 from booking.extensions import db
 from booking.models import Baby, Centre, Payment, Registration, Workshop
 from booking.models.registration import CANCELLED, HOLDS_PLACE, WAITLISTED
@@ -28,6 +29,7 @@ from booking.services.booking.places import (
 )
 from booking.services.booking.waitlist import waitlist_positions
 from booking.services.health.questions import current_form, latest_safety_note, safety_note
+from booking.services.notices.queries import sessions_data
 
 
 def visible_workshop(workshop_id: int) -> Workshop | None:
@@ -221,6 +223,8 @@ class ParentBookings:
     cancelled: list[BookingRow] = field(default_factory=list)
     past_left_out: int = 0  # older past bookings not in `past` (see `parent_bookings`)
     cancelled_left_out: int = 0
+    # The sessions of the upcoming bookings' workshops, as plain data, by workshop id.
+    sessions: dict[int, tuple[SessionData, ...]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -245,8 +249,8 @@ def _is_over(workshop: Workshop, now: datetime) -> bool:
 
 @cache
 def _bookings_statement():
-    """A parent's registrations with their workshop, centre, baby and sessions, and
-    whether each has a payment: built once, the parent a parameter."""
+    """A parent's registrations with their workshop, centre and baby, and whether each
+    has a payment: built once, the parent a parameter."""
     has_payment = sa.select(Payment.id).where(Payment.registration_id == Registration.id)
     return (
         sa.select(Registration, has_payment.exists().label("has_payment"))
@@ -254,8 +258,7 @@ def _bookings_statement():
         .where(Registration.parent_id == sa.bindparam("parent_id"))
         .options(
             contains_eager(Registration.workshop).options(
-                joinedload(Workshop.centre, innerjoin=True),
-                selectinload(Workshop.sessions),
+                joinedload(Workshop.centre, innerjoin=True)
             ),
             joinedload(Registration.baby),
         )
@@ -274,8 +277,9 @@ def parent_bookings(parent_id: int, recent: int | None = RECENT_SHOWN) -> Parent
 
     Upcoming holds confirmed places and places held while the parent pays (or offered
     from the waiting list), each with what it says about money. Each registration comes
-    with its workshop, centre and baby (in the same query) and the workshop's sessions
-    (one more), which the page's other parts use as they are.
+    with its workshop, centre and baby (in the same query), and the upcoming ones'
+    workshops with their sessions as plain rows (one more, `sessions`), which the page's
+    other parts use as they are.
     """
     now = utc_now()
     rows = db.session.execute(_bookings_statement(), {"parent_id": parent_id}).all()
@@ -307,6 +311,7 @@ def parent_bookings(parent_id: int, recent: int | None = RECENT_SHOWN) -> Parent
             row.why_not = ""
             row.money.as_past()
             result.past.append(row)
+    result.sessions = sessions_data(row.workshop.id for row in result.upcoming)
     result.cancelled.sort(key=lambda r: r.registration.cancelled_at or now, reverse=True)
     result.past.reverse()
     if recent is not None:

@@ -5,7 +5,7 @@ the private calendar feed. Nothing here writes.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -13,6 +13,7 @@ from functools import cache
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
+from booking.calendar.data import SessionData
 from booking.extensions import db
 from booking.models import (
     Absence,
@@ -27,6 +28,7 @@ from booking.models import (
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
 from booking.services.booking.places import age_text, eligibility, utc_now
+from booking.services.notices.queries import sessions_data
 from booking.timefmt import format_local, to_local
 
 NO_MASSAGE_AFTER = timedelta(hours=48)
@@ -56,7 +58,7 @@ def session_seats(session: WorkshopSession, workshop: Workshop) -> int:
 class SessionLine:
     """One session of a parent's confirmed course, as the bookings page lists it."""
 
-    session: WorkshopSession
+    session: SessionData
     absent: bool
     doll: bool
     can_report: bool
@@ -157,19 +159,6 @@ def _running(registration: Registration, now: datetime) -> bool:
     )
 
 
-def _sessions_of(workshop_ids: list[int]) -> dict[int, list[WorkshopSession]]:
-    """The sessions of those workshops, in order, by workshop id (one query)."""
-    found: dict[int, list[WorkshopSession]] = defaultdict(list)
-    if workshop_ids:
-        for session in db.session.scalars(
-            sa.select(WorkshopSession)
-            .where(WorkshopSession.workshop_id.in_(workshop_ids))
-            .order_by(WorkshopSession.workshop_id, WorkshopSession.number)
-        ):
-            found[session.workshop_id].append(session)
-    return found
-
-
 @dataclass(frozen=True)
 class _ParentStatements:
     absences: sa.CompoundSelect
@@ -221,12 +210,14 @@ def parent_makeups(
     parent_id: int,
     now: datetime | None = None,
     registrations: Iterable[Registration] | None = None,
+    sessions: Mapping[int, Sequence[SessionData]] | None = None,
 ) -> ParentMakeups:
     """A parent's course sessions (with absences and doll days), credits and make-ups.
 
     `registrations`: the parent's registrations already loaded with their workshop (its
-    centre and sessions) and baby (the bookings page has them), among which the
-    confirmed ones of classes still running are taken; read here when not given.
+    centre) and baby (the bookings page has them), among which the confirmed ones of
+    classes still running are taken; read here when not given. `sessions`: their
+    workshops' sessions by workshop id, if loaded already.
     """
     now = now or utc_now()
     result = ParentMakeups()
@@ -246,12 +237,12 @@ def parent_makeups(
             )
         )
         registrations = [r for r in registrations if _running(r, now)]
-        sessions = _sessions_of(sorted({r.workshop_id for r in registrations}))
     else:
         registrations = [
             r for r in registrations if r.parent_id == parent_id and _running(r, now)
         ]
-        sessions = {r.workshop_id: r.workshop.sessions for r in registrations}
+    if sessions is None or any(r.workshop_id not in sessions for r in registrations):
+        sessions = sessions_data(r.workshop_id for r in registrations)
     statements = _parent_statements()
     given = {"parent_id": parent_id, "now": now}
     absent = {tuple(row) for row in db.session.execute(statements.absences, given)}

@@ -4,27 +4,25 @@ The booking's calendar file holds every session; Google Calendar and Outlook on 
 web take one session per link (`booking.calendar.links`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from booking.calendar.data import BookingData
+from booking.calendar.data import BookingData, SessionData
 from booking.calendar.links import SessionLinks, booking_links, sessions_to_come
 from booking.models import Registration
 from booking.models.registration import CONFIRMED
 from booking.services.booking.places import utc_now
 from booking.services.errors import NotFound
-from booking.services.notices.queries import bookings_where
+from booking.services.notices.queries import bookings_where, loaded_booking
 
 NOT_YOURS = "We could not find that booking in your account."
 
 
 @dataclass(frozen=True)
 class CalendarLinks:
-    """One confirmed booking and the links of its sessions still to come. The booking
-    is a BookingData, or a Registration loaded with its workshop (with its centre and
-    sessions) and baby: both are read by attribute only."""
+    """One confirmed booking and the links of its sessions still to come."""
 
-    booking: BookingData | Registration
+    booking: BookingData
     sessions: tuple[SessionLinks, ...]
     # Sessions still to come whose links are not here but on the booking's own page.
     more: int = 0
@@ -45,19 +43,22 @@ class CalendarLinks:
         return len(self.booking.workshop.sessions)
 
 
-def calendar_links(registrations: Iterable[Registration]) -> dict[int, CalendarLinks]:
+def calendar_links(
+    registrations: Iterable[Registration], sessions: Mapping[int, Sequence[SessionData]]
+) -> dict[int, CalendarLinks]:
     """The links of the next session of those registrations that are confirmed, by id,
     with how many more sessions are to come (a page of many bookings; each booking's own
-    page, `booking_calendar`, has every week's), from what is loaded (each with its
-    workshop, the workshop's centre and sessions, and its baby, as `parent_bookings`
-    loads them): nothing is read."""
+    page, `booking_calendar`, has every week's), from what is loaded: each registration
+    with its workshop (and the workshop's centre) and baby, and `sessions` by workshop
+    id, as `parent_bookings` loads them. Nothing is read."""
     now = utc_now()
     found = {}
     for r in registrations:
         if r.status == CONFIRMED:
-            to_come = sessions_to_come(r.workshop, now)
-            links = booking_links(r, now, to_come[:1])
-            found[r.id] = CalendarLinks(r, links, len(to_come) - len(links))
+            booking = loaded_booking(r, sessions[r.workshop_id])
+            to_come = sessions_to_come(booking.workshop, now)
+            links = booking_links(booking, now, to_come[:1])
+            found[r.id] = CalendarLinks(booking, links, len(to_come) - len(links))
     return found
 
 

@@ -5,8 +5,10 @@ in order, read in one joined query; a booking adds its parent and baby to the sa
 query. Callers have flushed, so what is read is what the use case just wrote.
 """
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, lazyload
@@ -65,6 +67,62 @@ def session_data(session: WorkshopSession) -> SessionData:
         revision=session.revision,
         updated_at=session.updated_at,
         plan_title=session.plan_title or "",
+    )
+
+
+@cache
+def _sessions_statement() -> sa.Select:
+    """Exactly a SessionData's columns of some workshops' sessions, in order."""
+    s = WorkshopSession
+    return (
+        sa.select(s.id, s.workshop_id, s.number, s.starts_at, s.ends_at, s.room, s.status,
+                  s.revision, s.updated_at, s.plan_title)
+        .where(s.workshop_id.in_(sa.bindparam("workshop_ids", expanding=True)))
+        .order_by(s.workshop_id, s.number)
+    )
+
+
+def sessions_data(workshop_ids: Iterable[int]) -> dict[int, tuple[SessionData, ...]]:
+    """The sessions of those workshops as plain data, in order, by workshop id (every
+    id given has an entry): one query of their columns, no ORM objects."""
+    ids = sorted(set(workshop_ids))
+    found: dict[int, list[SessionData]] = defaultdict(list)
+    if ids:
+        rows = db.session.connection().execute(_sessions_statement(), {"workshop_ids": ids})
+        for row in rows:
+            found[row[1]].append(SessionData(*row))
+    return {workshop_id: tuple(found[workshop_id]) for workshop_id in ids}
+
+
+def loaded_booking(registration: Registration, sessions: Sequence[SessionData]) -> BookingData:
+    """A registration loaded with its workshop (and the workshop's centre) and baby, as
+    plain data with the workshop's `sessions`: nothing is read. Its parent and the
+    workshop's instructor are left out (what a page of the parent's own bookings needs)."""
+    workshop = registration.workshop
+    return BookingData(
+        id=registration.id,
+        status=registration.status,
+        created_at=registration.created_at,
+        confirmed_at=registration.confirmed_at,
+        cancelled_at=registration.cancelled_at,
+        invite_sequence=registration.invite_sequence,
+        workshop=WorkshopData(
+            id=workshop.id,
+            title=workshop.title,
+            status=workshop.status,
+            is_course=workshop.is_course,
+            what_to_bring=workshop.what_to_bring or "",
+            price=workshop.price,
+            cancellation_cutoff_hours=workshop.cancellation_cutoff_hours,
+            confirmed_count=workshop.confirmed_count,
+            capacity=workshop.capacity,
+            centre=centre_data(workshop.centre),
+            sessions=tuple(sessions),
+            payment_mode=workshop.payment_mode,
+            deposit=workshop.deposit,
+            refund_fee=workshop.refund_fee,
+        ),
+        baby=baby_data(registration.baby),
     )
 
 

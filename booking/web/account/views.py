@@ -35,10 +35,14 @@ def render_bookings(status: int = 200, error: str | None = None, every_past: boo
         render_template(
             "account/bookings.html",
             bookings=bookings,
-            calendar=calendar_links(row.registration for row in bookings.upcoming),
+            calendar=calendar_links(
+                (row.registration for row in bookings.upcoming), bookings.sessions
+            ),
             health=health_prompts(current_user.id, registrations=bookings.registrations),
             makeups=parent_makeups(
-                current_user.id, registrations=(row.registration for row in bookings.upcoming)
+                current_user.id,
+                registrations=(row.registration for row in bookings.upcoming),
+                sessions=bookings.sessions,
             ),
             error=error,
         ),
