@@ -305,10 +305,25 @@ def test_json_bodies_sent_to_page_routes_are_refused(app, client, world, body):
     assert saved_rows(app) == before
 
 
+SCHEDULE_HEADER = (
+    b"centre,title,kind,instructor_email,first_session,sessions,duration_minutes,capacity,"
+    b"min_age_weeks,max_age_weeks,price,description,publish\n"
+)
+
+
 @pytest.mark.parametrize(
     "content",
-    [b"centre,title\n\x00,\x00\n", b"centre,title\nx\x07,y\x1b\n", b"\xed\xa0\x80,\x00\n"],
-    ids=["nul", "control", "surrogate-bytes"],
+    [
+        b"centre,title\n\x00,\x00\n",
+        b"centre,title\nx\x07,y\x1b\n",
+        b"\xed\xa0\x80,\x00\n",
+        # NUL where the row looks up a centre or an account (PostgreSQL refused the query)
+        SCHEDULE_HEADER + b"riverside\x00hub,Classes,course,teacher@example.org,"
+        b"2027-06-01 10:00,4,60,8,6,30,45.00,desc,yes\n",
+        SCHEDULE_HEADER + b"riverside,Classes,course,teach\x00er@example.org,"
+        b"2027-06-01 10:00,4,60,8,6,30,45.00,desc,yes\n",
+    ],
+    ids=["nul", "control", "surrogate-bytes", "nul-in-centre", "nul-in-email"],
 )
 def test_schedule_upload_with_hostile_content_never_fails(app, client, world, content):
     """An uploaded schedule holding NUL, control characters or encoded surrogates is

@@ -26,12 +26,13 @@ def normalise_email(email: str) -> str:
 
 def _is_text(value: str) -> bool:
     """Whether the value can be stored as text: no lone surrogates (the bytes of a
-    command-line argument that were not UTF-8)."""
+    command-line argument that were not UTF-8) and no NUL (which PostgreSQL's text
+    refuses, even to compare)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return False
-    return True
+    return "\x00" not in value
 
 
 def find_user_by_email(email: str) -> User | None:

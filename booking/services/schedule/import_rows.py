@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Centre
+from booking.services.catalogue.params import SLUG_RE
 from booking.services.schedule.workshop_input import (
     FIELDS,
     check_workshop,
@@ -179,7 +180,11 @@ class RowChecker:
             errors["centre"] = "give the centre's slug."
             return None
         if slug not in self.centres:
-            self.centres[slug] = db.session.scalar(sa.select(Centre).where(Centre.slug == slug))
+            # What cannot be a slug names no centre (a NUL would fail the query).
+            self.centres[slug] = (
+                db.session.scalar(sa.select(Centre).where(Centre.slug == slug))
+                if SLUG_RE.match(slug) else None
+            )
         centre = self.centres[slug]
         if centre is None:
             errors["centre"] = f"there is no centre with the slug {slug!r}."
