@@ -43,12 +43,15 @@ def local_to_utc(naive_local: datetime, tz_name: str) -> datetime:
     the length of the gap, as the clocks are (01:30 on the last Sunday of March in
     London is 02:30 BST). A time in the autumn's repeated hour takes its first
     occurrence, still on daylight time (01:30 on the last Sunday of October in London
-    is 01:30 BST, not GMT).
+    is 01:30 BST, not GMT), unless the time was read from an instant (`to_local`, an
+    API time with its offset) that was the second: that one keeps `fold=1`.
     """
-    # PEP 495: with fold=0 a repeated time takes its earlier offset, and a time in a
-    # gap is read with the offset in force before the gap, which lands the instant
-    # the gap's length later on the clock after it: exactly "moved forward".
-    return naive_local.replace(tzinfo=ZoneInfo(tz_name), fold=0).astimezone(UTC)
+    # PEP 495: with fold=0 (every time typed or parsed, and any time worked out from
+    # another) a repeated time takes its earlier offset, and a time in a gap is read
+    # with the offset in force before the gap, which lands the instant the gap's
+    # length later on the clock after it: exactly "moved forward". Only `to_local` of
+    # the repeated hour's second instant gives fold=1, and that instant is kept.
+    return naive_local.replace(tzinfo=ZoneInfo(tz_name)).astimezone(UTC)
 
 
 def zone_abbrev(instant: datetime, tz_name: str) -> str:

@@ -244,6 +244,39 @@ def test_create_with_iso_offset_and_admin(client, app, world):
     assert starts.utcoffset() == to_local(start, "Europe/London").utcoffset()
 
 
+def test_times_with_an_offset_in_the_repeated_hour_are_kept_as_sent(client, app, world):
+    """01:30 GMT on the night London's clocks go back is a moment of its own (the
+    second 01:30): sent with its offset, it is kept, not moved to 01:30 BST, an hour
+    earlier. Sent without one, the first occurrence is taken, as on the forms."""
+    year = date.today().year + 1
+    autumn = max(date(year, 10, d) for d in range(25, 32) if date(year, 10, d).weekday() == 6)
+    second = datetime(autumn.year, autumn.month, autumn.day, 1, 30, tzinfo=UTC)
+    body = new_workshop_body(kind="single", sessions=1, publish=False, title="Night owls",
+                             first_session=second.isoformat().replace("+00:00", "Z"))
+    response = send(client, "POST", "/api/v1/workshops", world["tokens"]["staff"], body)
+    assert response.status_code == 201, response.get_json()
+    created = response.get_json()
+    assert datetime.fromisoformat(created["sessions"][0]["starts_at"]) == second
+    session_id = created["sessions"][0]["id"]
+    with app.app_context():
+        assert db.session.get(WorkshopSession, session_id).starts_at == second
+    moved = second - timedelta(minutes=15)
+    response = send(client, "PATCH", f"/api/v1/sessions/{session_id}",
+                    world["tokens"]["staff"], {"starts_at": moved.isoformat()})
+    assert response.status_code == 200, response.get_json()
+    with app.app_context():
+        kept = db.session.get(WorkshopSession, session_id)
+        assert (kept.starts_at, kept.ends_at) == (moved, moved + timedelta(minutes=60))
+    wall = f"{autumn.isoformat()} 01:30"
+    response = send(client, "PATCH", f"/api/v1/sessions/{session_id}",
+                    world["tokens"]["staff"], {"starts_at": wall})
+    assert response.status_code == 200, response.get_json()
+    with app.app_context():
+        assert db.session.get(WorkshopSession, session_id).starts_at == second - timedelta(
+            hours=1
+        )
+
+
 @pytest.mark.parametrize(
     "changes, field",
     [

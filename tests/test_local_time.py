@@ -53,6 +53,21 @@ def test_the_helper_moves_gaps_forward_and_takes_the_first_repeat(zone, wall, ut
     assert shown(stored, zone) == label
 
 
+@pytest.mark.parametrize("zone, day", [("Europe/London", LONDON_AUTUMN),
+                                       ("Australia/Sydney", SYDNEY_AUTUMN)])
+def test_an_instant_in_the_repeated_hour_comes_back_as_itself(zone, day):
+    """Both instants the repeated hour holds, read as the centre's wall-clock time (as
+    an API time with an offset is), convert back to themselves: the second is not
+    taken for the first, an hour earlier."""
+    first = local_to_utc(_at(day, 1 if zone == "Europe/London" else 2, 30), zone)
+    for instant in (first, first + timedelta(hours=1)):
+        wall = to_local(instant, zone).replace(tzinfo=None)
+        assert local_to_utc(wall, zone) == instant
+    # Worked out from it (a week later), or typed, a time takes the first occurrence.
+    assert local_to_utc(to_local(first + timedelta(hours=1), zone).replace(tzinfo=None)
+                        - timedelta(days=7) + timedelta(days=7), zone) == first
+
+
 def test_ordinary_times_are_unchanged_either_side_of_the_change():
     assert local_to_utc(datetime(2027, 3, 28, 0, 30), "Europe/London") == datetime(
         2027, 3, 28, 0, 30, tzinfo=UTC

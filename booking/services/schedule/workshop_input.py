@@ -156,10 +156,13 @@ def validate_workshop_fields(data: dict) -> tuple[dict, dict]:
 def session_times(
     first_local: datetime, count: int, duration_minutes: int, tz_name: str
 ) -> list[tuple[datetime, datetime]]:
-    """(start, end) in UTC of `count` weekly sessions at the same local wall-clock time."""
+    """(start, end) in UTC of `count` weekly sessions at the same local wall-clock time.
+    The first is `first_local` itself, which keeps its `fold` (the second of a repeated
+    hour's two times, when it was read from an instant given with its offset)."""
     times = []
     for week in range(count):
-        start = local_to_utc(first_local + timedelta(weeks=week), tz_name)
+        local = first_local + timedelta(weeks=week) if week else first_local
+        start = local_to_utc(local, tz_name)
         times.append((start, start + timedelta(minutes=duration_minutes)))
     return times
 
