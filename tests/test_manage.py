@@ -9,6 +9,7 @@ from booking.extensions import db
 from booking.models import Centre, OutboxMessage, Registration, Workshop, WorkshopSession
 from booking.services.booking import book as booking
 from booking.services.catalogue import centres as centre_service
+from booking.services.schedule.queries import workshop_topics
 
 
 @pytest.fixture
@@ -405,6 +406,16 @@ def test_cancel_workshop_with_confirm_step(app, client, auth, world, make_user, 
                 OutboxMessage.subject.like("Class cancelled%"),
             )
         )
+    # A cancelled workshop no longer changes: not its places, not its topics.
+    for path, data in ((f"/manage/workshops/{w.id}/capacity", {"capacity": "20"}),
+                       (f"/manage/workshops/{w.id}/topics", {"topics": "colic"})):
+        response = client.post(path, data=data)
+        assert response.status_code == 409, path
+        assert "This workshop has been cancelled" in response.get_data(as_text=True)
+    with app.app_context():
+        kept = db.session.get(Workshop, w.id)
+        assert kept.capacity == 2
+        assert workshop_topics(w.id) == []
 
 
 def test_registrations_page_and_actions(

@@ -8,6 +8,7 @@ from booking.db import note_committed, require_transaction, write_transaction
 from booking.extensions import db
 from booking.models import Baby, Payment, Registration, Workshop, WorkshopSession
 from booking.models.registration import CANCELLED, CONFIRMED, PENDING_PAYMENT, WAITLISTED
+from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.models.workshop import PUBLISHED, SCHEDULED
 from booking.services.booking.places import (
     booking_closed_reason,
@@ -196,9 +197,12 @@ def capacity_refusal(workshop: Workshop, new_capacity: int) -> str | None:
 def apply_capacity_change(workshop: Workshop, new_capacity) -> list[Registration]:
     """Inside an open write transaction: set a locked workshop's capacity and promote.
 
-    Refuses to go below the confirmed places (rule 7). Returns who was promoted.
+    Refuses to go below the confirmed places (rule 7), and any change once the workshop
+    is cancelled. Returns who was promoted.
     """
     require_transaction("Changing the capacity")
+    if workshop.status == WORKSHOP_CANCELLED:
+        raise Conflict("This workshop has been cancelled; it can no longer be changed.")
     try:
         new_capacity = field_rules.capacity(new_capacity)
     except field_rules.FieldError as exc:

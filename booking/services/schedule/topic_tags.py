@@ -5,8 +5,9 @@ import sqlalchemy as sa
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import InstructorProfile, User, workshop_topic
+from booking.models.workshop import CANCELLED
 from booking.services.booking.places import lock_workshop, require_int
-from booking.services.errors import Invalid, NotFound
+from booking.services.errors import Conflict, Invalid, NotFound
 from booking.topics import TOPICS, TOPICS_BY_SLUG
 
 
@@ -24,9 +25,12 @@ def clean_topics(slugs, field: str = "topics") -> list[str]:
 
 
 def set_workshop_topics(workshop_id: int, slugs) -> list[str]:
-    """Replace a workshop's topics with the given slugs; returns them in list order."""
+    """Replace a workshop's topics with the given slugs; returns them in list order.
+    Conflict once the workshop is cancelled (it no longer changes)."""
     with write_transaction():
         workshop = lock_workshop(require_int(workshop_id, "The class"))
+        if workshop.status == CANCELLED:
+            raise Conflict("This workshop has been cancelled; it can no longer be changed.")
         topics = clean_topics(slugs)
         db.session.execute(
             sa.delete(workshop_topic).where(workshop_topic.c.workshop_id == workshop.id)
