@@ -388,6 +388,30 @@ def test_add_and_cancel_session_through_the_forms(app, client, auth, world):
     assert client.post(f"/manage/sessions/{last_id}/cancel").status_code == 409
 
 
+def test_a_course_takes_at_most_26_sessions(app, client, auth, world, make_workshop):
+    """A course runs 2 to 26 weeks: a 27th scheduled session is refused; once one is
+    cancelled, another can take its place."""
+    course = make_workshop(centre=world["centre"], instructor=world["instructor"],
+                           sessions=26, capacity=4)
+    auth.login("staff@example.org")
+    target = future(days=400)
+    new = {"date": target.strftime("%Y-%m-%d"), "time": "09:00", "duration_minutes": "60",
+           "allow_clash": "y"}
+    response = client.post(f"/manage/workshops/{course.id}/sessions/new", data=new)
+    assert response.status_code == 409
+    assert "A course has at most 26 sessions" in response.get_data(as_text=True)
+    with app.app_context():
+        first = db.session.scalar(sa.select(WorkshopSession.id).where(
+            WorkshopSession.workshop_id == course.id, WorkshopSession.number == 26))
+    assert client.post(f"/manage/sessions/{first}/cancel").status_code == 302
+    response = client.post(f"/manage/workshops/{course.id}/sessions/new", data=new)
+    assert response.status_code == 302
+    with app.app_context():
+        statuses = db.session.scalars(sa.select(WorkshopSession.status).where(
+            WorkshopSession.workshop_id == course.id)).all()
+        assert (len(statuses), statuses.count("scheduled")) == (27, 26)
+
+
 def test_cancel_workshop_with_confirm_step(app, client, auth, world, make_user, make_baby):
     reg_id, parent = book(app, make_user, make_baby, world["workshop"])
     auth.login("staff@example.org")

@@ -158,6 +158,11 @@ def add_session(
             raise Conflict(
                 "A single class has one session. Move that session, or create a course."
             )
+        if sum(s.status == SCHEDULED for s in sessions) >= rules.MAX_COURSE_SESSIONS:
+            raise Conflict(
+                f"A course has at most {rules.MAX_COURSE_SESSIONS} sessions. Cancel one "
+                "before adding another, or create a new course."
+            )
         session = WorkshopSession(
             workshop_id=workshop.id,
             number=max((s.number for s in sessions), default=0) + 1,
