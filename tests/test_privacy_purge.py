@@ -131,7 +131,7 @@ def test_purge_keeps_an_erased_baby_as_it_is(history):
     assert purge_expired(days=365) == 0
 
 
-@pytest.mark.parametrize("days", [0, -5, "12", True])
+@pytest.mark.parametrize("days", [0, -5, "12", True, 36_501, 10**12])
 def test_purge_refuses_a_meaningless_retention_time(ctx, days):
     with pytest.raises(Invalid):
         purge_expired(days=days)
@@ -152,3 +152,14 @@ def test_purge_command_rejects_bad_days(runner):
     assert result.exit_code == 2
     assert "--days" in result.output
     assert runner.invoke(args=["purge-expired", "--days", "0"]).exit_code == 2
+    # More than a century (the cut-off would fall before the year 1): refused, no traceback.
+    result = runner.invoke(args=["purge-expired", "--days", "1000000"])
+    assert result.exit_code == 2 and "--days" in result.output
+
+
+def test_purge_command_refuses_a_configured_retention_beyond_a_century(app, runner):
+    app.config["PURGE_AFTER_DAYS"] = 99_999_999_999
+    result = runner.invoke(args=["purge-expired"])
+    assert result.exit_code == 1
+    assert "from 1 to 36500" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

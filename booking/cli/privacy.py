@@ -7,13 +7,13 @@ from booking.services.accounts.invites import KEEP_DAYS, purge_invitations
 from booking.services.accounts.passwords_reset import purge_reset_tokens
 from booking.services.catalogue.geocode import purge_place_answers
 from booking.services.errors import DomainError
-from booking.services.privacy.erase import purge_counts
+from booking.services.privacy.erase import MAX_RETENTION_DAYS, purge_counts
 
 
 @click.command("purge-expired")
 @click.option(
     "--days",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_RETENTION_DAYS),
     default=None,
     help="Retention time in days after a class's last session "
     "(default: PURGE_AFTER_DAYS, 365).",

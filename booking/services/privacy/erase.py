@@ -448,11 +448,17 @@ class PurgeCounts:
         )
 
 
+MAX_RETENTION_DAYS = 36_500
+
+
 def _retention_days(days) -> int:
     if days is None:
         days = current_app.config.get("PURGE_AFTER_DAYS", 365)
-    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-        raise Invalid("The retention time must be a whole number of days, at least 1.")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_RETENTION_DAYS:
+        raise Invalid(
+            "The retention time must be a whole number of days, from 1 to "
+            f"{MAX_RETENTION_DAYS} (100 years)."
+        )
     return days
 
 
