@@ -8,6 +8,7 @@ from booking.models import Centre, InstructorProfile, Membership, User
 from booking.services.accounts import roles
 from booking.services.catalogue import centres
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
+from booking.web.embed.views import frame_origins
 
 
 @pytest.fixture
@@ -176,6 +177,16 @@ def test_centre_services_directly(ctx, make_centre):
     with pytest.raises(Invalid) as err:
         centres.update_centre(created.id, embed_origins="http://example.org", country="GBR")
     assert set(err.value.fields) == {"embed_origins", "country"}
+    # What would be saved and then left out of the embed's header is refused; an
+    # international host is kept in the ASCII form browsers send.
+    for origin in ("https://a.example'", "https://b.example;script-src", "https://a b.example",
+                   "https://a..example"):
+        with pytest.raises(Invalid) as err:
+            centres.update_centre(created.id, embed_origins=origin)
+        assert set(err.value.fields) == {"embed_origins"}, origin
+    kept = centres.update_centre(created.id, embed_origins="https://Exämple.org\nhttps://a.org/")
+    assert kept.embed_origins == "https://xn--exmple-cua.org\nhttps://a.org"
+    assert frame_origins(kept.allowed_embed_origins) == kept.allowed_embed_origins
     with pytest.raises(Invalid):
         centres.update_centre(created.id, slug="renamed")
     with pytest.raises(NotFound):

@@ -66,14 +66,30 @@ def _coordinate(raw, low: float, high: float, label: str, errors: dict, name: st
     return number
 
 
+# An origin as a Content-Security-Policy header may name it (the embed's frame-ancestors).
+ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
+def _ascii_host(hostname: str | None) -> str:
+    """The host as browsers send it: an international name in its ASCII (punycode)
+    form; "" for one that is not a host name."""
+    try:
+        return hostname.encode("idna").decode("ascii") if hostname else ""
+    except UnicodeError:
+        return ""
+
+
 def clean_origins(raw: str, errors: dict) -> str:
-    """Embed origins, one per line, as scheme://host[:port]; errors under 'embed_origins'."""
+    """Embed origins, one per line, as scheme://host[:port] (an international host in
+    its ASCII form); errors under 'embed_origins'. What is kept is what the embed's
+    Content-Security-Policy names (`ORIGIN_RE`): nothing saved is dropped there."""
     origins = []
     for line in str(raw or "").split():
         parts = urlsplit(line.strip())
+        host = _ascii_host(parts.hostname)
         bad = (
             parts.scheme not in ("https", "http")
-            or not parts.hostname
+            or not host
             or parts.path not in ("", "/")
             or parts.query
             or parts.fragment
@@ -86,13 +102,13 @@ def clean_origins(raw: str, errors: dict) -> str:
         except ValueError:
             bad = True
             port = None
-        if bad:
+        origin = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+        if bad or not ORIGIN_RE.match(origin):
             errors["embed_origins"] = (
                 f"{line!r} is not an origin: write it as https://www.example.org, "
                 "one per line."
             )
             return ""
-        origin = f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port else "")
         if origin not in origins:
             origins.append(origin)
     return "\n".join(origins)

@@ -4,24 +4,21 @@ Framing is allowed only from the origins the centre's staff list (CSP frame-ance
 every link opens the main site in the top window, with absolute URLs.
 """
 
-import re
-
 from flask import render_template
 
 from booking.security import allow_framing_from
 from booking.services.catalogue import search as catalogue
+from booking.services.catalogue.centres import ORIGIN_RE
 from booking.services.catalogue.params import MAX_PER_PAGE
 from booking.web.api.serializers import absolute_url
 from booking.web.embed.blueprint import bp
 
 EMBED_LIMIT = 12
-# What a CSP source for an origin may look like; anything else is left out of the header.
-_ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 
 
 def frame_origins(origins: list[str]) -> list[str]:
     """The centre's embed origins that are safe to put in a CSP header."""
-    return [o for o in origins if _ORIGIN_RE.match(o)]
+    return [o for o in origins if ORIGIN_RE.match(o)]
 
 
 @bp.get("/centres/<slug>")
