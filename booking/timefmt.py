@@ -23,10 +23,15 @@ def is_valid_timezone(name: str) -> bool:
 _ZONES: set[str] | None = None
 
 
+# Names the zone database holds that are not a place's time: the server's own setting
+# ("localtime") and placeholders.
+_NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 def _zones() -> set[str]:
     global _ZONES
     if _ZONES is None:
-        _ZONES = available_timezones()
+        _ZONES = available_timezones() - _NOT_PLACES
     return _ZONES
 
 

@@ -187,6 +187,18 @@ def test_centre_services_directly(ctx, make_centre):
     kept = centres.update_centre(created.id, embed_origins="https://Exämple.org\nhttps://a.org/")
     assert kept.embed_origins == "https://xn--exmple-cua.org\nhttps://a.org"
     assert frame_origins(kept.allowed_embed_origins) == kept.allowed_embed_origins
+    # A name of only an override or of characters that take no room; the server's own
+    # zone setting or a placeholder as a time zone.
+    for changes, field, words in (
+        ({"name": "\u202e"}, "name", "text-direction overrides"),
+        ({"name": "\u200b\ufeff"}, "name", "Give the centre's name."),
+        ({"address": "1 High St\u202e"}, "address", "text-direction overrides"),
+        ({"timezone": "localtime"}, "timezone", "IANA time zone"),
+        ({"timezone": "Factory"}, "timezone", "IANA time zone"),
+    ):
+        with pytest.raises(Invalid) as err:
+            centres.update_centre(created.id, **changes)
+        assert words in err.value.fields[field], changes
     with pytest.raises(Invalid):
         centres.update_centre(created.id, slug="renamed")
     with pytest.raises(NotFound):

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import OutboxMessage, User
+from booking.services.accounts.users import find_user_by_email
 from tests.conftest import PASSWORD
 
 
@@ -154,6 +155,19 @@ def test_create_user_unknown_centre_fails(runner, slug):
     )
     assert result.exit_code == 1
     assert "No centre" in result.output
+
+
+@pytest.mark.parametrize("role", ["admin", "parent"])
+def test_create_user_refuses_a_centre_for_a_role_without_one(runner, app, role):
+    """--centre with a role that belongs to no centre was quietly ignored."""
+    result = runner.invoke(
+        args=["create-user", "x@example.org", "--name", "X", "--role", role,
+              "--centre", "hub", "--password", "long-enough-pw"]
+    )
+    assert result.exit_code == 1
+    assert "Only instructors and staff belong to a centre" in result.output
+    with app.app_context():
+        assert find_user_by_email("x@example.org") is None
 
 
 @pytest.mark.parametrize(

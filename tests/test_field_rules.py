@@ -55,6 +55,14 @@ def test_text_refuses_half_characters_as_not_readable(rule, label, bad):
     assert f"U+{ord(bad):04X}" in message and "control" not in message
 
 
+@pytest.mark.parametrize("blank", ["\u200b", "\ufeff \u2060", "\u00ad\u200d"])
+def test_required_text_must_show_something(blank):
+    """A title of only characters that take no room would show as nothing."""
+    with pytest.raises(FieldError, match="Give the title"):
+        rules.title(blank)
+    assert rules.title(f"Baby{blank}massage").startswith("Baby")
+
+
 @pytest.mark.parametrize("rule", [rules.title, rules.room])
 @pytest.mark.parametrize("bad", ["\t", "\n", "\r"])
 def test_one_line_text_refuses_tabs_and_line_breaks(rule, bad):

@@ -254,6 +254,13 @@ def test_bad_question_rows_are_named():
     assert "question-2" in exc.value.fields
     with pytest.raises(Invalid):
         questions.check_questions([{"text": "  ", "kind": "tell"}])
+    with pytest.raises(Invalid):  # only characters that take no room: no question
+        questions.check_questions([{"text": "\u200b\u2060", "kind": "tell"}])
+    for row in ({"text": "Reflux\u202e?", "kind": "tell"},
+                {"text": "Reflux?", "kind": "tell", "flag": "\u202eevil"}):
+        with pytest.raises(Invalid) as exc:
+            questions.check_questions([row])
+        assert "text-direction overrides" in exc.value.fields["question-1"]
     keys = [q.key for q in questions.check_questions(
         [{"text": "Same?", "kind": "tell"}, {"text": "Same?", "kind": "tell"}]
     )]

@@ -70,6 +70,9 @@ def test_codes_need_unclaimed_held_places_and_sane_values(ctx, make_workshop, he
     assert set(exc.value.fields) == {"count", "expires_at"}
     with pytest.raises(Invalid):
         referrals.create_codes(workshop.id, count="many")
+    with pytest.raises(Invalid) as exc:
+        referrals.create_codes(workshop.id, label="\u202elatot")
+    assert "text-direction overrides" in exc.value.fields["label"]
     assert db.session.scalar(sa.select(sa.func.count(ReferralCode.id))) == 0
 
 

@@ -436,6 +436,14 @@ def test_message_needs_subject_and_body(client, auth, app, setup):
     with app.app_context(), pytest.raises(Invalid) as info:
         message_service.message_workshop(setup["course"].id, setup["teacher"].id, "x" * 151, "b")
     assert "subject" in info.value.fields
+    # A subject that turns the text after it around, or a control character in the
+    # text, would reach every parent's inbox: refused, nothing sent.
+    for subject, body, field in (("\u202eevil", "b", "subject"), ("Hi", "a\x1bb", "body")):
+        with app.app_context(), pytest.raises(Invalid) as info:
+            message_service.message_workshop(setup["course"].id, setup["teacher"].id,
+                                             subject, body)
+        assert "text-direction overrides" in info.value.fields[field]
+    assert _outbox(app) == []
 
 
 def test_instructor_workshops_splits_upcoming_and_recent(app, setup, make_workshop):

@@ -43,18 +43,11 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email))
 
 
-# Characters that take no room: a name of only these (and spaces) shows as nothing.
-_INVISIBLE = frozenset("\u00ad\u034f\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff")
-
-
 def person_name(value) -> str:
     """A person's name as accounts keep it: one line of at most 120 characters, with
     no control characters or text-direction overrides, and something to see; raises
     FieldError (its text names the field "Name") otherwise."""
-    name = rules.text(value, label="Name", limit=NAME_MAX, required=True)
-    if all(ch in _INVISIBLE or ch.isspace() for ch in name):
-        raise rules.FieldError("Give the name.")
-    return name
+    return rules.text(value, label="Name", limit=NAME_MAX, required=True)
 
 
 def _checked_account(email: str, name: str, password: str) -> tuple[str, str]:
@@ -92,6 +85,10 @@ def create_user(
         raise Invalid(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
     if role in (ROLE_STAFF, ROLE_INSTRUCTOR) and not centre_slug:
         raise Invalid(f"A {role} belongs to a centre: give --centre SLUG.")
+    if role not in (ROLE_STAFF, ROLE_INSTRUCTOR) and centre_slug:
+        raise Invalid(
+            f"Only instructors and staff belong to a centre: leave out --centre for {role}."
+        )
     email, name = _checked_account(email, name, password)
     if centre_slug and not _is_text(centre_slug):
         raise NotFound(f"No centre with the slug {centre_slug!r}.")

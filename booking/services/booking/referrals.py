@@ -33,7 +33,7 @@ from booking.services.booking.places import (
 )
 from booking.services.booking.waitlist import promote_waitlist
 from booking.services.errors import Invalid, NotFound
-from booking.services.schedule.fields import MAX_CAPACITY, FieldError, in_date_window
+from booking.services.schedule.fields import MAX_CAPACITY, FieldError, in_date_window, readable
 from booking.timefmt import format_local
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -187,6 +187,10 @@ def create_codes(
             errors["count"] = "Hold some places first: this class has no unclaimed held places."
         elif not 1 <= count <= MAX_CODES_AT_ONCE:
             errors["count"] = f"Create between 1 and {MAX_CODES_AT_ONCE} codes at a time."
+        try:
+            readable(label, label="The referrer's name")
+        except FieldError as exc:
+            errors["label"] = str(exc)
         if len(label) > 120:
             errors["label"] = "The referrer's name is at most 120 characters."
         if expires_at <= now:

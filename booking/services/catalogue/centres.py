@@ -17,6 +17,7 @@ from booking.extensions import db
 from booking.models import Centre, User, utcnow
 from booking.services.accounts.access import managed_centre_ids
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
+from booking.services.schedule import fields as field_rules
 from booking.timefmt import is_valid_timezone
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -45,6 +46,16 @@ _TEXT_LIMITS = {
     "contact_phone": 40,
     "description": 5000,
     "accessibility_notes": 5000,
+}
+
+_LABELS = {
+    "name": "The name",
+    "address": "The address",
+    "town": "The town",
+    "postcode": "The postcode",
+    "contact_phone": "The phone number",
+    "description": "The description",
+    "accessibility_notes": "The accessibility notes",
 }
 
 
@@ -128,12 +139,17 @@ def validate_centre_fields(fields: dict, *, creating: bool) -> dict:
     for name, limit in _TEXT_LIMITS.items():
         if name in fields:
             value = fields[name]
+            try:
+                field_rules.readable(str(value or ""), label=_LABELS[name])
+            except field_rules.FieldError as exc:
+                errors[name] = str(exc)
+                continue
             text = str(value or "").strip() if limit > 1000 else _one_line(value)
             if len(text) > limit:
                 errors[name] = f"Keep this to {limit} characters."
             clean[name] = text
     if creating or "name" in fields:
-        if not clean.get("name"):
+        if not field_rules.shows_something(clean.get("name", "")) and "name" not in errors:
             errors["name"] = "Give the centre's name."
     if creating:
         slug = _one_line(fields.get("slug")).lower()

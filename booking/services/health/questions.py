@@ -21,6 +21,7 @@ from booking.models import Centre, HealthForm, User
 from booking.models.health import ALLERGY, CLEARANCE, NOT_TODAY, QUESTION_KINDS, TELL
 from booking.services.accounts.access import require_centre_staff
 from booking.services.errors import Invalid, NotFound
+from booking.services.schedule import fields as rules
 
 PRODUCT_VERSION = 1
 # Goes up when the consent wording below changes: everyone is asked again.
@@ -297,8 +298,14 @@ def check_questions(
     known = known or {}
     questions, errors, taken = [], {}, set()
     for index, row in enumerate(rows, start=1):
+        try:
+            for part in ("text", "flag"):
+                rules.readable(str(row.get(part) or ""), label="The question")
+        except rules.FieldError as exc:
+            errors[f"question-{index}"] = str(exc)
+            continue
         text = _clean(row.get("text"), QUESTION_MAX + 1)
-        if not text:
+        if not rules.shows_something(text):
             continue
         if len(text) > QUESTION_MAX:
             errors[f"question-{index}"] = f"Use at most {QUESTION_MAX} characters."

@@ -65,18 +65,20 @@ def _forbidden(ch: str, multiline: bool) -> bool:
     )
 
 
-def text(value, *, label: str, limit: int, required: bool = False,
-         multiline: bool = False) -> str:
-    """Text without control characters or text-direction overrides, at most `limit` long.
+# Characters that take no room: text of only these (and spaces) shows as nothing.
+_INVISIBLE = frozenset("\u00ad\u034f\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff")
 
-    One-line text has its runs of spaces collapsed and refuses tabs and line breaks;
-    multi-line text keeps tabs and line breaks (CRLF read as LF). Leading and trailing
-    spaces are dropped.
-    """
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise FieldError(f"{label} must be text.")
+
+def shows_something(value: str) -> bool:
+    """Whether the text has something to see: not only spaces and characters that take
+    no room (a zero-width space, a word joiner, a byte-order mark)."""
+    return not all(ch in _INVISIBLE or ch.isspace() for ch in value)
+
+
+def readable(value: str, *, label: str, multiline: bool = True) -> None:
+    """Raise FieldError for control characters, text-direction overrides or half
+    characters in `value` (and for tabs or line breaks unless `multiline`), naming the
+    field `label`: for fields that keep their own rules for the rest."""
     bad = next((ch for ch in value if _forbidden(ch, multiline)), None)
     if bad is not None and bad in "\t\n\r":
         raise FieldError(f"{label} must be a single line, without tabs or line breaks.")
@@ -92,11 +94,27 @@ def text(value, *, label: str, limit: int, required: bool = False,
             f"{label} must not contain control characters or text-direction overrides "
             f"(it has U+{ord(bad):04X})."
         )
+
+
+def text(value, *, label: str, limit: int, required: bool = False,
+         multiline: bool = False) -> str:
+    """Text without control characters or text-direction overrides, at most `limit` long;
+    `required` text must show something (`shows_something`).
+
+    One-line text has its runs of spaces collapsed and refuses tabs and line breaks;
+    multi-line text keeps tabs and line breaks (CRLF read as LF). Leading and trailing
+    spaces are dropped.
+    """
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise FieldError(f"{label} must be text.")
+    readable(value, label=label, multiline=multiline)
     if multiline:
         clean = value.replace("\r\n", "\n").replace("\r", "\n").strip()
     else:
         clean = re.sub(" {2,}", " ", value.strip())
-    if required and not clean:
+    if required and not shows_something(clean):
         raise FieldError(f"Give the {label.lower()}.")
     if len(clean) > limit:
         raise FieldError(f"{label} must be at most {limit} characters (it has {len(clean)}).")

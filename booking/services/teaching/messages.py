@@ -5,6 +5,7 @@ from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.services.errors import Conflict, Invalid
 from booking.services.notices.emails import notify_instructor_message
+from booking.services.schedule import fields as rules
 from booking.services.teaching.roster import own_workshop, workshop_registrations
 
 SUBJECT_MAX = 150
@@ -12,6 +13,14 @@ BODY_MAX = 5000
 
 
 def _clean_message(subject: str | None, body: str | None) -> tuple[str, str]:
+    errors = {}
+    for name, value, label in (("subject", subject, "The subject"), ("body", body, "The message")):
+        try:
+            rules.readable(value or "", label=label)
+        except rules.FieldError as exc:
+            errors[name] = str(exc)
+    if errors:
+        raise Invalid("The message needs a change.", errors)
     subject = " ".join((subject or "").split())
     body = (body or "").replace("\r\n", "\n").strip()
     errors = {}
