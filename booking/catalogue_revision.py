@@ -27,7 +27,7 @@ import threading
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g, has_app_context
 from sqlalchemy.engine import Engine
 
 from booking.extensions import db
@@ -116,8 +116,11 @@ def _table_exists(conn, cursor) -> bool:
 
 @sa.event.listens_for(Engine, "commit")
 def _bump_before_commit(conn):
-    """Runs just before the DBAPI commit, inside the transaction being committed."""
+    """Runs just before the DBAPI commit, inside the transaction being committed. A
+    revision this request read before (`read_with_user`) is forgotten: it is old now."""
     if conn.info.pop(_MARK, False):
+        if has_app_context():
+            g.pop("catalogue_revision", None)
         cursor = conn.connection.dbapi_connection.cursor()
         try:
             if _table_exists(conn, cursor):
@@ -147,6 +150,12 @@ _CURRENT = sa.select(CatalogueRevision.__table__.c.value).where(
 # The revision as a column of another statement: read with the rows it is kept beside,
 # in the same snapshot, it costs no statement of its own (a class page's workshop).
 COLUMN = _CURRENT.scalar_subquery().label("catalogue_revision")
+
+
+def read_with_user(revision: int | None) -> None:
+    """Keep the revision read with the request's user (`COLUMN`), so a listing on the
+    same page needs no statement of its own to read it (`state`)."""
+    g.catalogue_revision = revision or 0
 
 
 def current() -> int:
@@ -186,11 +195,16 @@ _create_lock = threading.Lock()
 
 def state(now: datetime | None = None, revision: int | None = None
           ) -> tuple[int, datetime | None]:
-    """The revision (`revision` when this transaction has read it already, as `COLUMN`),
-    and the next moment at which time alone may change a listing (None: no session is
-    still to start or end). Kept per app: two apps in one process (as in the tests) may
-    have two databases."""
+    """The revision (`revision` when this transaction has read it already, as `COLUMN`,
+    or the one read with the request's user unless this request has changed the
+    catalogue since), and the next moment at which time alone may change a listing
+    (None: no session is still to start or end). Kept per app: two apps in one process
+    (as in the tests) may have two databases."""
     now = now or utcnow()
+    if revision is None:
+        # Read with the user at the start of this request, if there is one: what a
+        # listing then reads is no older than it, as with a statement of its own.
+        revision = g.get("catalogue_revision")
     revision = current() if revision is None else revision
     extensions = current_app.extensions
     known = extensions.get("catalogue_revision.next_change")
