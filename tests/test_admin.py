@@ -184,8 +184,12 @@ def test_centre_services_directly(ctx, make_centre):
         with pytest.raises(Invalid) as err:
             centres.update_centre(created.id, embed_origins=origin)
         assert set(err.value.fields) == {"embed_origins"}, origin
-    kept = centres.update_centre(created.id, embed_origins="https://Exämple.org\nhttps://a.org/")
-    assert kept.embed_origins == "https://xn--exmple-cua.org\nhttps://a.org"
+    kept = centres.update_centre(
+        created.id, embed_origins="https://Exämple.org\nhttps://a.org/\nhttps://straße.de"
+    )
+    assert kept.embed_origins == (
+        "https://xn--exmple-cua.org\nhttps://a.org\nhttps://xn--strae-oqa.de"
+    )
     assert frame_origins(kept.allowed_embed_origins) == kept.allowed_embed_origins
     # A name of only an override or of characters that take no room; the server's own
     # zone setting or a placeholder as a time zone.

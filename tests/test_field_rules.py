@@ -55,7 +55,7 @@ def test_text_refuses_half_characters_as_not_readable(rule, label, bad):
     assert f"U+{ord(bad):04X}" in message and "control" not in message
 
 
-@pytest.mark.parametrize("blank", ["\u200b", "\ufeff \u2060", "\u00ad\u200d"])
+@pytest.mark.parametrize("blank", ["\u200b", "\ufeff \u2060", "\u00ad\u200d", "\u200e\u200f"])
 def test_required_text_must_show_something(blank):
     """A title of only characters that take no room would show as nothing."""
     with pytest.raises(FieldError, match="Give the title"):

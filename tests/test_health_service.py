@@ -261,6 +261,9 @@ def test_bad_question_rows_are_named():
         with pytest.raises(Invalid) as exc:
             questions.check_questions([row])
         assert "text-direction overrides" in exc.value.fields["question-1"]
+    # A label of nothing to see gives way to the question's own words.
+    labelled = questions.check_questions([{"text": "Reflux?", "kind": "tell", "flag": "\u200b"}])
+    assert labelled[0].flag == "Reflux?"
     keys = [q.key for q in questions.check_questions(
         [{"text": "Same?", "kind": "tell"}, {"text": "Same?", "kind": "tell"}]
     )]

@@ -173,9 +173,8 @@ def test_the_release_time_may_run_to_the_late_join_session(ctx, make_workshop):
     with pytest.raises(referrals.Invalid) as caught:
         referrals.set_held_places(w.id, 2, first + timedelta(days=14))  # week 3 itself
     assert "before bookings close" in caught.value.fields["held_until"]
-    # Dropping every unclaimed held place needs no release time at all, and one given
-    # then is not kept: the page would announce a release that never comes, and new
-    # codes would take it as their expiry.
+    # Dropping every held place needs no release time at all, and one given then is not
+    # kept: the page would announce a release that never comes.
     referrals.set_held_places(w.id, 0, first + timedelta(days=30))
     assert db.session.get(Workshop, w.id).held_until is None
 

@@ -5,6 +5,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import flask
 import pytest
 import sqlalchemy as sa
 
@@ -165,6 +166,15 @@ def test_the_revision_read_with_the_user_serves_a_listing_until_the_request_chan
             assert catalogue_revision.state()[0] == catalogue_revision.current() != seen
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", note)
+    # Any end of the transaction that read it (a write's begin ends a read first)
+    # forgets it: a change committed elsewhere afterwards is seen by the next listing.
+    for end in (db.session.commit, db.session.rollback):
+        with app.test_request_context("/classes"):
+            user = db.session.get(User, parent.id)
+            load_user(f"{user.id}:{user.session_version}")
+            assert flask.g.get("catalogue_revision") is not None
+            end()
+            assert flask.g.get("catalogue_revision") is None
 
 
 def test_a_booking_and_a_waiting_list_place_show_at_once(app, client, parent, make_baby,

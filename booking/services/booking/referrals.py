@@ -112,7 +112,7 @@ def set_held_places(workshop_id: int, held_places, held_until: datetime | None) 
     Held places cannot be fewer than those already claimed, nor more than the
     places not yet confirmed. Unclaimed ones need a release time in the future and
     before bookings close (`booking_closes_at`), or they could never go public; with
-    none unclaimed, no release time is kept. Fewer
+    none held, no release time is kept. Fewer
     held places free public places, so the waiting list is promoted in the same
     transaction.
     """
@@ -155,9 +155,11 @@ def set_held_places(workshop_id: int, held_places, held_until: datetime | None) 
             raise Invalid("The held places need correcting.", errors)
         workshop.held_places = held
         workshop.held_set = held
-        # With none unclaimed there is nothing to release: a date given then is not
-        # kept (it was not checked, and new codes would take it as their expiry).
-        workshop.held_until = held_until if held > claimed else None
+        # With no place held there is nothing to release: a date given then is not kept
+        # (the page would announce a release that never comes). With every held place
+        # claimed the date is kept: a referred family's cancelled place goes back to
+        # the held places until then (`places.release_place`).
+        workshop.held_until = held_until if held else None
         db.session.flush()
         if held - claimed < unclaimed_now:
             promote_waitlist(workshop.id)

@@ -9,6 +9,7 @@ been shown: a centre hidden after that stays hidden until an admin shows it agai
 import re
 from urllib.parse import urlsplit
 
+import idna
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
@@ -83,10 +84,13 @@ ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 
 def _ascii_host(hostname: str | None) -> str:
     """The host as browsers send it: an international name in its ASCII (punycode)
-    form; "" for one that is not a host name."""
+    form by UTS 46, as browsers map it ("straße.de" is "xn--strae-oqa.de", not
+    "strasse.de"); "" for one that is not a host name."""
+    if not hostname:
+        return ""
     try:
-        return hostname.encode("idna").decode("ascii") if hostname else ""
-    except UnicodeError:
+        return idna.encode(hostname, uts46=True, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
         return ""
 
 

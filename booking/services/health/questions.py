@@ -315,6 +315,8 @@ def check_questions(
             errors[f"question-{index}"] = "Choose what a yes to this question means."
             continue
         flag = _clean(row.get("flag"), FLAG_MAX + 1)
+        if not rules.shows_something(flag):
+            flag = ""  # nothing to see: the question's own words are its label
         if len(flag) > FLAG_MAX:
             errors[f"question-{index}"] = f"Keep the short label to {FLAG_MAX} characters."
             continue

@@ -66,7 +66,9 @@ def _forbidden(ch: str, multiline: bool) -> bool:
 
 
 # Characters that take no room: text of only these (and spaces) shows as nothing.
-_INVISIBLE = frozenset("\u00ad\u034f\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff")
+_INVISIBLE = frozenset(
+    "\u00ad\u034f\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
+)
 
 
 def shows_something(value: str) -> bool:
