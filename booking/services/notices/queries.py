@@ -99,31 +99,8 @@ def loaded_booking(registration: Registration, sessions: Sequence[SessionData]) 
     plain data with the workshop's `sessions`: nothing is read. Its parent and the
     workshop's instructor are left out (what a page of the parent's own bookings needs)."""
     workshop = registration.workshop
-    return BookingData(
-        id=registration.id,
-        status=registration.status,
-        created_at=registration.created_at,
-        confirmed_at=registration.confirmed_at,
-        cancelled_at=registration.cancelled_at,
-        invite_sequence=registration.invite_sequence,
-        workshop=WorkshopData(
-            id=workshop.id,
-            title=workshop.title,
-            status=workshop.status,
-            is_course=workshop.is_course,
-            what_to_bring=workshop.what_to_bring or "",
-            price=workshop.price,
-            cancellation_cutoff_hours=workshop.cancellation_cutoff_hours,
-            confirmed_count=workshop.confirmed_count,
-            capacity=workshop.capacity,
-            centre=centre_data(workshop.centre),
-            sessions=tuple(sessions),
-            payment_mode=workshop.payment_mode,
-            deposit=workshop.deposit,
-            refund_fee=workshop.refund_fee,
-        ),
-        baby=baby_data(registration.baby),
-    )
+    data = _workshop(workshop, workshop.centre, None, None, tuple(sessions))
+    return _booking(registration, data, None, registration.baby)
 
 
 def person_data(user: User | None) -> PersonData | None:
@@ -152,7 +129,9 @@ def _workshop_statement():
     )
 
 
-def _workshop(workshop, centre, instructor, display_name, sessions) -> WorkshopData:
+def _workshop(
+    workshop, centre, instructor, display_name, sessions: tuple[SessionData, ...]
+) -> WorkshopData:
     name = (display_name or instructor.name) if instructor is not None else "your instructor"
     return WorkshopData(
         id=workshop.id,
@@ -165,7 +144,7 @@ def _workshop(workshop, centre, instructor, display_name, sessions) -> WorkshopD
         confirmed_count=workshop.confirmed_count,
         capacity=workshop.capacity,
         centre=centre_data(centre),
-        sessions=tuple(session_data(s) for s in sessions),
+        sessions=sessions,
         instructor=person_data(instructor),
         instructor_name=name,
         payment_mode=workshop.payment_mode,
@@ -189,7 +168,10 @@ def workshops_data(workshop_ids: Iterable[int]) -> dict[int, WorkshopData]:
         entry = found.setdefault(workshop.id, (workshop, centre, instructor, display_name, []))
         if session is not None:
             entry[4].append(session)
-    return {i: _workshop(*found[i]) for i in ids if i in found}
+    return {
+        i: _workshop(*found[i][:4], tuple(session_data(s) for s in found[i][4]))
+        for i in ids if i in found
+    }
 
 
 def workshop_data(workshop: Workshop | int) -> WorkshopData:
@@ -222,24 +204,26 @@ def bookings_where(*conditions) -> list[BookingData]:
     for group in grouped.values():
         _, workshop, centre, instructor, display_name, registration, parent, baby = group[0]
         if workshop.id not in workshops:
-            sessions = [row[0] for row in group if row[0] is not None]
+            sessions = tuple(session_data(row[0]) for row in group if row[0] is not None)
             workshops[workshop.id] = _workshop(
                 workshop, centre, instructor, display_name, sessions
             )
-        found.append(
-            BookingData(
-                id=registration.id,
-                status=registration.status,
-                created_at=registration.created_at,
-                confirmed_at=registration.confirmed_at,
-                cancelled_at=registration.cancelled_at,
-                invite_sequence=registration.invite_sequence,
-                workshop=workshops[workshop.id],
-                parent=person_data(parent),
-                baby=baby_data(baby),
-            )
-        )
+        found.append(_booking(registration, workshops[workshop.id], parent, baby))
     return found
+
+
+def _booking(registration, workshop: WorkshopData, parent, baby) -> BookingData:
+    return BookingData(
+        id=registration.id,
+        status=registration.status,
+        created_at=registration.created_at,
+        confirmed_at=registration.confirmed_at,
+        cancelled_at=registration.cancelled_at,
+        invite_sequence=registration.invite_sequence,
+        workshop=workshop,
+        parent=person_data(parent),
+        baby=baby_data(baby),
+    )
 
 
 def booking_data(registration: Registration | int) -> BookingData:
