@@ -7,7 +7,6 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from booking import catalogue_revision
 from booking.extensions import db, login_manager
 from booking.models import User
 
@@ -24,10 +23,9 @@ def init_app(app) -> None:
 @cache
 def _user_statement():
     """A user with their memberships in the same query (every page's menu asks for the
-    roles), and the catalogue's revision (a listing page asks for it next): built once,
-    the id a parameter."""
+    roles): built once, the id a parameter."""
     return (
-        sa.select(User, catalogue_revision.COLUMN)
+        sa.select(User)
         .where(User.id == sa.bindparam("user_id"))
         .options(joinedload(User.memberships))
     )
@@ -39,13 +37,9 @@ def load_user(identity: str) -> User | None:
     user_id, _, version = identity.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    row = db.session.execute(_user_statement(), {"user_id": int(user_id)}).unique().first()
-    if row is None:
+    user = db.session.scalars(_user_statement(), {"user_id": int(user_id)}).unique().first()
+    if user is None or user.deleted_at is not None or user.session_version != int(version):
         return None
-    user, revision = row
-    if user.deleted_at is not None or user.session_version != int(version):
-        return None
-    catalogue_revision.read_with_user(revision)
     return user
 
 

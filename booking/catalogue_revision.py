@@ -27,7 +27,7 @@ import threading
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app, g, has_app_context
+from flask import current_app
 from sqlalchemy.engine import Engine
 
 from booking.extensions import db
@@ -117,7 +117,6 @@ def _table_exists(conn, cursor) -> bool:
 @sa.event.listens_for(Engine, "commit")
 def _bump_before_commit(conn):
     """Runs just before the DBAPI commit, inside the transaction being committed."""
-    _forget_read_with_user()
     if conn.info.pop(_MARK, False):
         cursor = conn.connection.dbapi_connection.cursor()
         try:
@@ -130,15 +129,7 @@ def _bump_before_commit(conn):
 
 @sa.event.listens_for(Engine, "rollback")
 def _forget_on_rollback(conn):
-    _forget_read_with_user()
     conn.info.pop(_MARK, None)
-
-
-def _forget_read_with_user() -> None:
-    """The transaction that read the revision with the user (`read_with_user`) is
-    ending: what later statements read may be newer, so the revision is read again."""
-    if has_app_context():
-        g.pop("catalogue_revision", None)
 
 
 def renew() -> None:
@@ -156,13 +147,6 @@ _CURRENT = sa.select(CatalogueRevision.__table__.c.value).where(
 # The revision as a column of another statement: read with the rows it is kept beside,
 # in the same snapshot, it costs no statement of its own (a class page's workshop).
 COLUMN = _CURRENT.scalar_subquery().label("catalogue_revision")
-
-
-def read_with_user(revision: int | None) -> None:
-    """Keep the revision read with the request's user (`COLUMN`), so a listing on the
-    same page needs no statement of its own to read it (`state`), for as long as the
-    transaction that read it lasts (any commit or rollback forgets it)."""
-    g.catalogue_revision = revision or 0
 
 
 def current() -> int:
@@ -202,18 +186,11 @@ _create_lock = threading.Lock()
 
 def state(now: datetime | None = None, revision: int | None = None
           ) -> tuple[int, datetime | None]:
-    """The revision (`revision` when this transaction has read it already, as `COLUMN`,
-    or with the request's user, `read_with_user`), and the next moment at which time
-    alone may change a listing (None: no session is still to start or end). Kept per
-    app: two apps in one process (as in the tests) may have two databases."""
+    """The revision (`revision` when this transaction has read it already, as `COLUMN`),
+    and the next moment at which time alone may change a listing (None: no session is
+    still to start or end). Kept per app: two apps in one process (as in the tests) may
+    have two databases."""
     now = now or utcnow()
-    if revision is None:
-        # Read with the user, in this same transaction, if there is one: what a
-        # listing then reads is no older than it, as with a statement of its own. On
-        # SQLite the transaction's snapshot holds: it is the revision current() would
-        # read. On PostgreSQL a change another process commits during this request
-        # shows from the next request (the page reads as of the user's statement).
-        revision = g.get("catalogue_revision")
     revision = current() if revision is None else revision
     extensions = current_app.extensions
     known = extensions.get("catalogue_revision.next_change")

@@ -5,7 +5,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import flask
 import pytest
 import sqlalchemy as sa
 
@@ -136,45 +135,6 @@ def test_a_rolled_back_change_leaves_the_revision(app, listed):
         db.session.flush()
         db.session.rollback()
     assert read_revision(app) == revision
-
-
-def test_the_revision_read_with_the_user_serves_a_listing_until_the_request_changes_it(
-    app, listed, parent
-):
-    """A logged-in page reads the revision with its user (one statement fewer for its
-    listing); a change the same request commits afterwards makes the listing read the
-    revision again, so it never finds text kept from before its own change."""
-    from booking.auth_setup import load_user
-    from booking.db import write_transaction
-
-    workshop, _, _, _ = listed
-    with app.test_request_context("/classes"):
-        user = db.session.get(User, parent.id)
-        assert load_user(f"{user.id}:{user.session_version}") is not None
-        seen = catalogue_revision.current()
-        statements = []
-
-        def note(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        sa.event.listen(db.engine, "before_cursor_execute", note)
-        try:
-            assert catalogue_revision.state()[0] == seen
-            assert not any("catalogue_revision" in sql for sql in statements)
-            with write_transaction():
-                db.session.get(Workshop, workshop.id).title = "Renamed"
-            assert catalogue_revision.state()[0] == catalogue_revision.current() != seen
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", note)
-    # Any end of the transaction that read it (a write's begin ends a read first)
-    # forgets it: a change committed elsewhere afterwards is seen by the next listing.
-    for end in (db.session.commit, db.session.rollback):
-        with app.test_request_context("/classes"):
-            user = db.session.get(User, parent.id)
-            load_user(f"{user.id}:{user.session_version}")
-            assert flask.g.get("catalogue_revision") is not None
-            end()
-            assert flask.g.get("catalogue_revision") is None
 
 
 def test_a_booking_and_a_waiting_list_place_show_at_once(app, client, parent, make_baby,
