@@ -256,11 +256,13 @@ def test_bad_question_rows_are_named():
         questions.check_questions([{"text": "  ", "kind": "tell"}])
     with pytest.raises(Invalid):  # only characters that take no room: no question
         questions.check_questions([{"text": "\u200b\u2060", "kind": "tell"}])
-    for row in ({"text": "Reflux\u202e?", "kind": "tell"},
-                {"text": "Reflux?", "kind": "tell", "flag": "\u202eevil"}):
+    for row, label in (({"text": "Reflux\u202e?", "kind": "tell"}, "The question"),
+                       ({"text": "Reflux?", "kind": "tell", "flag": "\u202eevil"},
+                        "The short label")):
         with pytest.raises(Invalid) as exc:
             questions.check_questions([row])
-        assert "text-direction overrides" in exc.value.fields["question-1"]
+        message = exc.value.fields["question-1"]
+        assert message.startswith(label) and "text-direction overrides" in message
     # A label of nothing to see gives way to the question's own words.
     labelled = questions.check_questions([{"text": "Reflux?", "kind": "tell", "flag": "\u200b"}])
     assert labelled[0].flag == "Reflux?"

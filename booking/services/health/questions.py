@@ -299,8 +299,8 @@ def check_questions(
     questions, errors, taken = [], {}, set()
     for index, row in enumerate(rows, start=1):
         try:
-            for part in ("text", "flag"):
-                rules.readable(str(row.get(part) or ""), label="The question")
+            for part, label in (("text", "The question"), ("flag", "The short label")):
+                rules.readable(str(row.get(part) or ""), label=label)
         except rules.FieldError as exc:
             errors[f"question-{index}"] = str(exc)
             continue
