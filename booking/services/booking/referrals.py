@@ -112,9 +112,8 @@ def set_held_places(workshop_id: int, held_places, held_until: datetime | None) 
     Held places cannot be fewer than those already claimed, nor more than the
     places not yet confirmed. Unclaimed ones need a release time in the future and
     before bookings close (`booking_closes_at`), or they could never go public; with
-    none held, no release time is kept. Fewer
-    held places free public places, so the waiting list is promoted in the same
-    transaction.
+    none held, no release time is kept. Fewer held places free public places, so the
+    waiting list is promoted in the same transaction.
     """
     with write_transaction():
         workshop = _workshop_for_staff(workshop_id)

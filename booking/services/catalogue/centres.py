@@ -39,24 +39,15 @@ PROFILE_FIELDS = (
     "published",
 )
 CREATE_FIELDS = ("slug", *PROFILE_FIELDS)
-_TEXT_LIMITS = {
-    "name": 200,
-    "address": 300,
-    "town": 120,
-    "postcode": 20,
-    "contact_phone": 40,
-    "description": 5000,
-    "accessibility_notes": 5000,
-}
-
-_LABELS = {
-    "name": "The name",
-    "address": "The address",
-    "town": "The town",
-    "postcode": "The postcode",
-    "contact_phone": "The phone number",
-    "description": "The description",
-    "accessibility_notes": "The accessibility notes",
+# A centre's text fields: the most characters each keeps, and its name in a message.
+_TEXT_FIELDS = {
+    "name": (200, "The name"),
+    "address": (300, "The address"),
+    "town": (120, "The town"),
+    "postcode": (20, "The postcode"),
+    "contact_phone": (40, "The phone number"),
+    "description": (5000, "The description"),
+    "accessibility_notes": (5000, "The accessibility notes"),
 }
 
 
@@ -140,11 +131,11 @@ def validate_centre_fields(fields: dict, *, creating: bool) -> dict:
         )
     errors: dict[str, str] = {}
     clean: dict = {}
-    for name, limit in _TEXT_LIMITS.items():
+    for name, (limit, label) in _TEXT_FIELDS.items():
         if name in fields:
             value = fields[name]
             try:
-                field_rules.readable(str(value or ""), label=_LABELS[name])
+                field_rules.readable(str(value or ""), label=label)
             except field_rules.FieldError as exc:
                 errors[name] = str(exc)
                 continue
