@@ -231,11 +231,13 @@ def test_nul_and_control_characters_in_the_query_are_refused(client, url):
         assert set(response.get_json()["error"]) == {"code", "message", "fields"}
 
 
-def test_lone_surrogates_and_invalid_utf8_in_forms_never_fail(app, client, world):
-    """Bytes that are not UTF-8 (an encoded surrogate, a stray continuation byte) in any
-    field of any POST: the views see replacement characters, never a server error."""
+def test_bytes_that_are_not_utf8_in_forms_are_refused(app, client, world):
+    """Bytes that are not UTF-8 (an encoded surrogate, a stray continuation byte, Latin-1)
+    in any field of any POST: 400 naming the field, never a server error, and nothing
+    saved with replacement characters in their place."""
+    before = saved_rows(app)
     fields = form_field_names()
-    for raw in (b"%ED%A0%80", b"%C3%28", b"%FF%FE"):
+    for raw in (b"%ED%A0%80", b"%C3%28", b"%FF%FE", b"Zo%E9", b"Zo\xe9"):
         body = b"&".join(name.encode() + b"=" + raw for name in fields)
         for rule, method in write_rules(app, api=False):
             if client.get("/account/bookings").status_code != 200:
@@ -244,7 +246,29 @@ def test_lone_surrogates_and_invalid_utf8_in_forms_never_fail(app, client, world
             response = client.open(
                 url, method=method, data=body, content_type="application/x-www-form-urlencoded"
             )
-            assert response.status_code < 500, (method, url, raw)
+            assert_refused(response, {400}, (method, url, raw))
+            assert b"is not UTF-8 text" in response.data, (method, url, raw)
+    assert saved_rows(app) == before
+
+
+def test_a_form_not_in_utf8_names_its_field_and_saves_nothing(app, client, world):
+    """A baby's name posted in Latin-1 ("Zo\xe9"): refused naming the field, the baby's
+    saved name unchanged; the same name in UTF-8 is saved as typed."""
+    url = f"/account/babies/{world['ids']['baby_id']}/edit"
+    for body in (b"date_of_birth=2025-01-01&name=Zo%E9", b"date_of_birth=2025-01-01&name=Zo\xe9"):
+        response = client.post(url, data=body, content_type="application/x-www-form-urlencoded")
+        assert response.status_code == 400
+        assert b"The field &#39;name&#39; is not UTF-8 text" in response.data
+    with app.app_context():
+        name = db.session.scalar(sa.text("SELECT name FROM baby WHERE id = :b"),
+                                 {"b": world["ids"]["baby_id"]})
+    assert name != "Zo\ufffd"
+    response = client.post(url, data="date_of_birth=2025-01-01&name=Zo%C3%A9",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT name FROM baby WHERE id = :b"),
+                                 {"b": world["ids"]["baby_id"]}) == "Zo\u00e9"
 
 
 def test_bodies_over_the_limit_are_refused_everywhere(app, client, world):

@@ -4,13 +4,16 @@ A NUL character cannot be stored (PostgreSQL refuses it in text) and no person t
 one. An address whose path holds a NUL or another control character names no page: 404.
 In the query string or a form field a NUL is a 400; other control characters (all but
 tab, line feed and carriage return) in a form field are refused as 422 naming the
-field, and in the query string as a 400.
+field, and in the query string as a 400. A form whose bytes are not UTF-8 (a script
+posting Latin-1, say) is a 400 naming the field, rather than saved with U+FFFD in place
+of each character that could not be read.
 Pages take web forms, not JSON: a JSON body sent to a page's write route is a 415
 (Flask-WTF would otherwise read it as form data, unchecked). The API's JSON bodies are
 checked where they are parsed (`booking.web.api.body`), by `text_problem` too.
 """
 
 import re
+from urllib.parse import unquote_to_bytes
 
 from flask import request
 
@@ -22,7 +25,8 @@ SURROGATE = "surrogate"
 _NUL_OR_SURROGATE_RE = re.compile("[\x00\ud800-\udfff]")
 # C0 controls and DEL, except tab (\x09), line feed (\x0a) and carriage return (\x0d).
 _CONTROL_RE = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
-FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+URLENCODED = "application/x-www-form-urlencoded"
+FORM_TYPES = frozenset({URLENCODED, "multipart/form-data"})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 API_PREFIX = "/api/"
 # Bodies judged where they are read: the JSON API's, and the payment provider's events
@@ -56,6 +60,22 @@ def printable(name: str) -> str:
     return name if text_problem(name) is None else name.encode("unicode_escape").decode()
 
 
+def _field_not_utf8(body: bytes) -> str | None:
+    """The name of the first field of a URL-encoded body whose name or value is not
+    UTF-8 once percent-decoded (the form parser would put U+FFFD in its place), or None.
+    The body is kept, so the form is still parsed from it afterwards."""
+    if body.isascii() and b"%" not in body:
+        return None
+    for pair in body.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        for part in (name, value):
+            try:
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                return unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace")
+    return None
+
+
 def _address_error():
     problem = text_problem(request.path)
     if problem is not None:
@@ -77,6 +97,15 @@ def _form_error():
         return error_response(415, message, "unsupported_media_type")
     if request.mimetype not in FORM_TYPES:
         return None
+    if request.mimetype == URLENCODED:
+        unreadable = _field_not_utf8(request.get_data(cache=True))
+        if unreadable is not None:
+            shown = printable(unreadable)
+            message = (
+                f"The field '{shown}' is not UTF-8 text, so some of its characters cannot "
+                "be read. Please send the form in UTF-8 and try again."
+            )
+            return error_response(400, message, "bad_request", {shown: message})
     for name, value in request.form.items(multi=True):
         if not name.isascii():
             # Every field this site asks for is named in ASCII; a name such as
