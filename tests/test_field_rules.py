@@ -133,3 +133,22 @@ def test_session_times_in_the_window_pass():
     assert rules.session_start("2999-12-31 10:00") == datetime(2999, 12, 31, 10, 0)
     assert rules.session_start("2031-05-06T10:15Z") == datetime(2031, 5, 6, 10, 15, tzinfo=UTC)
     assert rules.in_date_window(date(1970, 1, 1), "Date") == date(1970, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "value", ["\u0664\u0665", "\uff14\uff15.00", "\u0967\u0966", "4_5", "4e1", "45. 00"]
+)
+def test_a_price_is_typed_in_ascii_digits(value):
+    """Decimal reads other scripts' digits, underscores and exponents; a price is plain
+    digits with at most one decimal point."""
+    with pytest.raises(FieldError, match="The price must be a number, such as 45.00."):
+        rules.price(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "amount"),
+    [("45", "45.00"), ("£45.5", "45.50"), (".5", "0.50"), ("45.", "45.00"), (45, "45.00"),
+     (12.5, "12.50")],
+)
+def test_prices_as_typed_or_as_numbers(value, amount):
+    assert str(rules.price(value)) == amount

@@ -26,7 +26,7 @@ from booking.services.payments.money import format_money
 from booking.services.schedule import fields as field_rules
 
 MAX_REASON = 200
-_NUMBER_RE = re.compile(r"^-?(\d+\.?\d*|\.\d+)$")
+_NUMBER_RE = re.compile(r"^-?(\d+\.?\d*|\.\d+)$", re.ASCII)
 _CURRENCY_SIGNS = "£$€"
 _SIGNS = {"GBP": "£", "EUR": "€"}  # "$" for the dollars (AUD, NZD, USD, CAD)
 

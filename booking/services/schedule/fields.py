@@ -25,6 +25,9 @@ MAX_CANCEL_REASON = 200
 MIN_CAPACITY, MAX_CAPACITY = 1, 100
 MAX_AGE_WEEKS = 156
 MAX_PRICE = Decimal("9999.99")
+# An amount as typed: ASCII digits with at most one decimal point, perhaps negative (so
+# that the message can say it must be 0 or more).
+_AMOUNT_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 MIN_DURATION, MAX_DURATION = 15, 480
 MIN_COURSE_SESSIONS, MAX_COURSE_SESSIONS = 2, 26
 MAX_CUTOFF_HOURS = 14 * 24
@@ -213,6 +216,9 @@ def money(value, what: str, example: str = "45.00") -> Decimal:
         value = str(value)
     if isinstance(value, str):
         value = value.strip().lstrip("£$€").strip()
+        if not _AMOUNT_RE.fullmatch(value):
+            # Decimal would also read other scripts' digits ("٤٥"), "1_000" and "4e1".
+            raise FieldError(f"The {what} must be a number, such as {example}.")
     try:
         amount = Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
