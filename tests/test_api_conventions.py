@@ -322,6 +322,8 @@ def test_bad_bodies_are_json_errors(app, client, staff_api, raw, content_type, s
         ({"first_session": "next tuesday"}, "first_session"),
         ({"first_session": "2030-02-30 10:00"}, "first_session"),
         ({"first_session": "2030-03-04T10:00+25:00"}, "first_session"),
+        ({"first_session": "2030-03-04T10:00+00:99"}, "first_session"),
+        ({"first_session": "2030-03-04T10:00-01:60"}, "first_session"),
         ({"topics": "sleep"}, "topics"),
         ({"centre": "nowhere"}, "centre"),
     ],
@@ -348,7 +350,8 @@ def test_bad_session_time_zone_offsets_and_dates(client, staff_api, make_worksho
         session_id = db.session.scalar(
             sa.select(WorkshopSession.id).where(WorkshopSession.workshop_id == workshop.id)
         )
-    for value in ("2030-13-01 10:00", "2030-03-04T10:00+0100", "tomorrow", "2030-03-04"):
+    for value in ("2030-13-01 10:00", "2030-03-04T10:00+0100", "tomorrow", "2030-03-04",
+                  "2030-03-04T10:00+00:60", "2030-03-04T10:00+00:99"):
         response = client.patch(
             f"/api/v1/sessions/{session_id}", json={"starts_at": value},
             headers=staff_api["headers"],

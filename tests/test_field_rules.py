@@ -129,6 +129,15 @@ def test_session_times_lie_in_a_sane_window(value):
         rules.session_start(value)
 
 
+@pytest.mark.parametrize("value", ["2030-03-04 10:00+00:99", "2030-03-04 10:00+0060",
+                                   "2030-03-04T10:00-05:75"])
+def test_an_offset_has_at_most_59_minutes(value):
+    """fromisoformat reads "+00:99" as an hour and 39 minutes: refused as a format."""
+    with pytest.raises(FieldError, match="Use YYYY-MM-DD HH:MM"):
+        rules.session_start(value)
+    assert rules.session_start(value[:-2] + "30").utcoffset() != timedelta(0)
+
+
 def test_session_times_in_the_window_pass():
     assert rules.session_start("2999-12-31 10:00") == datetime(2999, 12, 31, 10, 0)
     assert rules.session_start("2031-05-06T10:15Z") == datetime(2031, 5, 6, 10, 15, tzinfo=UTC)
@@ -136,11 +145,12 @@ def test_session_times_in_the_window_pass():
 
 
 @pytest.mark.parametrize(
-    "value", ["\u0664\u0665", "\uff14\uff15.00", "\u0967\u0966", "4_5", "4e1", "45. 00"]
+    "value",
+    ["\u0664\u0665", "\uff14\uff15.00", "\u0967\u0966", "4_5", "4e1", "45. 00", "££45", "£$45"],
 )
 def test_a_price_is_typed_in_ascii_digits(value):
     """Decimal reads other scripts' digits, underscores and exponents; a price is plain
-    digits with at most one decimal point."""
+    digits with at most one decimal point, after at most one currency sign."""
     with pytest.raises(FieldError, match="The price must be a number, such as 45.00."):
         rules.price(value)
 

@@ -600,7 +600,7 @@ def test_refund_amounts_are_read_in_major_units():
     assert staff.refund_amount(".5") == 50
     assert staff.refund_amount("3.") == 300
     for bad in ("", None, "1e3", "NaN", "twelve", "0.00", "12.505", "99999999",
-                "\u0663", "\uff11\uff12", "1_000", "\u0967.50"):
+                "\u0663", "\uff11\uff12", "1_000", "\u0967.50", "££5"):
         with pytest.raises(Invalid) as caught:
             staff.refund_amount(bad)
         assert set(caught.value.fields) == {"amount"}

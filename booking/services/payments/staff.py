@@ -27,7 +27,7 @@ from booking.services.schedule import fields as field_rules
 
 MAX_REASON = 200
 _NUMBER_RE = re.compile(r"^-?(\d+\.?\d*|\.\d+)$", re.ASCII)
-_CURRENCY_SIGNS = "£$€"
+_CURRENCY_SIGNS = field_rules.CURRENCY_SIGNS
 _SIGNS = {"GBP": "£", "EUR": "€"}  # "$" for the dollars (AUD, NZD, USD, CAD)
 
 
@@ -36,7 +36,7 @@ def refund_amount(value) -> int:
 
     Raises Invalid, naming the `amount` field, for anything that is not an amount above
     0 with at most two decimal places (the shared money rule of every price)."""
-    text = str(value if value is not None else "").strip().lstrip(_CURRENCY_SIGNS).strip()
+    text = field_rules.without_sign(str(value if value is not None else ""))
     if not text:
         raise _bad_amount("Enter the amount to refund, such as 12.50.")
     if not _NUMBER_RE.match(text):

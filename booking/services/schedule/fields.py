@@ -38,7 +38,7 @@ FIRST_SESSION_FORMAT = "YYYY-MM-DD HH:MM"
 NOT_AN_INSTRUCTOR = "Choose an instructor who teaches at this centre."
 
 _DATETIME_RE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})?$"
+    r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?[0-5]\d)?$"
 )
 _WHOLE_RE = re.compile(r"[+-]?\d{1,9}")
 _TRUE = {"yes", "y", "true", "1", "on"}
@@ -206,6 +206,15 @@ def price(value) -> Decimal:
     return money(value, "price")
 
 
+CURRENCY_SIGNS = "£$€"
+
+
+def without_sign(text: str) -> str:
+    """An amount as typed, trimmed, without the one currency sign it may start with."""
+    text = text.strip()
+    return text[1:].strip() if text[:1] and text[0] in CURRENCY_SIGNS else text
+
+
 def money(value, what: str, example: str = "45.00") -> Decimal:
     """An amount in the centre's currency (major units, to the penny) from a number or
     text such as '45.00' or '£45': from 0 to MAX_PRICE. `what` names it in messages
@@ -215,7 +224,7 @@ def money(value, what: str, example: str = "45.00") -> Decimal:
     if isinstance(value, float):
         value = str(value)
     if isinstance(value, str):
-        value = value.strip().lstrip("£$€").strip()
+        value = without_sign(value)
         if not _AMOUNT_RE.fullmatch(value):
             # Decimal would also read other scripts' digits ("٤٥"), "1_000" and "4e1".
             raise FieldError(f"The {what} must be a number, such as {example}.")
