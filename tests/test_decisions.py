@@ -6,9 +6,13 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import OutboxMessage, Registration, Workshop
+from booking.services.accounts import api_tokens
 from booking.services.booking import places
 from booking.services.booking.book import book_place
+from booking.services.errors import Invalid
 from booking.services.schedule import decisions
+from booking.services.schedule.sessions import move_session
+from booking.timefmt import to_local
 
 
 def hour():
@@ -207,3 +211,52 @@ def test_api_reads_minimum_and_late_join_fields(client, make_workshop):
     assert body["late_join_until"] == 2
     assert body["run_confirmed"] is False
     assert datetime.fromisoformat(body["decision_at"]) == decision
+
+
+def test_a_first_session_moved_too_near_for_its_decision_is_refused(
+    app, client, make_centre, make_workshop, make_user
+):
+    """The decision time moves with the first session; a move that would put an
+    undecided minimum's decision in the past is refused (on the API as on the pages),
+    and nothing changes. Once the class is confirmed to run, the move is allowed."""
+    centre = make_centre()
+    staff = make_user(email="staff@example.org", role="staff", centre=centre)
+    first = hour() + timedelta(days=30)
+    decision = first - timedelta(hours=48)
+    workshop = make_workshop(centre=centre, min_places=3, decision_at=decision, starts_at=first)
+    with app.app_context():
+        _, token = api_tokens.create_token(staff.id, "tests")
+        session_id = db.session.scalar(
+            sa.text("SELECT id FROM workshop_session WHERE workshop_id = :w AND number = 1"),
+            {"w": workshop.id},
+        )
+        soon = to_local(hour() + timedelta(hours=5), centre.timezone).replace(tzinfo=None)
+        later = to_local(first + timedelta(hours=2), centre.timezone).replace(tzinfo=None)
+    response = client.patch(
+        f"/api/v1/sessions/{session_id}", json={"starts_at": soon.strftime("%Y-%m-%d %H:%M")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert "decision time" in error["message"] and "starts_at" in error["fields"]
+    with app.app_context():
+        try:
+            move_session(session_id, soon)
+        except Invalid as exc:
+            assert "confirm that the class runs" in str(exc)
+        else:
+            raise AssertionError("moved")
+        kept = db.session.get(Workshop, workshop.id)
+        assert (kept.decision_at, kept.first_starts_at) == (decision, first)
+        move_session(session_id, later)  # further away: the decision moves with it
+        db.session.expire_all()
+        assert db.session.get(Workshop, workshop.id).decision_at == decision + timedelta(hours=2)
+        db.session.execute(
+            sa.update(Workshop).where(Workshop.id == workshop.id).values(run_confirmed=True)
+        )
+        db.session.commit()
+        move_session(session_id, soon)  # decided: nothing left to decide
+        db.session.expire_all()
+        assert db.session.get(Workshop, workshop.id).first_starts_at == hour() + timedelta(
+            hours=5
+        )

@@ -27,6 +27,7 @@ from booking.services.schedule import fields as rules
 from booking.services.schedule.clashes import planned_sessions, refuse_clashes
 from booking.services.schedule.edit import lock_workshop_to_change, tell_makeups_dropped
 from booking.services.schedule.queries import workshop_sessions
+from booking.services.schedule.workshop_input import DECISION_HOURS_BEFORE
 from booking.timefmt import local_to_utc
 
 
@@ -98,6 +99,25 @@ def _check_slot(
             )
 
 
+def _refuse_a_decision_time_moved_past(workshop: Workshop, decision_at: datetime) -> None:
+    """A first session brought so near that its minimum-numbers decision time, which
+    moves with it, would already have passed: refused, as creating the class so near
+    with a minimum is, rather than leaving the next decision run to cancel it at once."""
+    now = utcnow()
+    if (
+        workshop.min_places is not None
+        and not workshop.run_confirmed
+        and decision_at <= now < workshop.decision_at
+    ):
+        raise Invalid(
+            f"This class needs at least {workshop.min_places} booked by its decision time, "
+            "which moves with the first session and would then have passed. Choose a later "
+            "time, or first confirm that the class runs or remove its minimum (minimum "
+            f"numbers need the first session more than {DECISION_HOURS_BEFORE} hours away).",
+            {"starts_local": "Too soon for the minimum-numbers decision."},
+        )
+
+
 def refresh_span(workshop: Workshop) -> None:
     """Number a workshop's sessions by time and derive its span from them.
 
@@ -107,7 +127,8 @@ def refresh_span(workshop: Workshop) -> None:
     and a release of held places now at or after bookings close is brought forward
     (`release_before_close`).
     Joins the caller's transaction, never commits; every change to a workshop's
-    sessions ends with it, so the span is never set by hand.
+    sessions ends with it, so the span is never set by hand. A move that would put an
+    undecided minimum-numbers decision in the past is refused (Invalid).
     """
     sessions = workshop_sessions(workshop.id)
     if any(s.number != i for i, s in enumerate(sessions, start=1)):
@@ -127,6 +148,7 @@ def refresh_span(workshop: Workshop) -> None:
     if old_first is not None and workshop.first_starts_at != old_first:
         shift = workshop.first_starts_at - old_first
         if workshop.decision_at is not None:
+            _refuse_a_decision_time_moved_past(workshop, workshop.decision_at + shift)
             workshop.decision_at = workshop.decision_at + shift
         if workshop.held_until is not None:
             workshop.held_until = workshop.held_until + shift
