@@ -89,6 +89,9 @@ def test_users_search_and_paging(client, auth, admin, make_user):
     body = client.get("/admin/users?q=%25_").get_data(as_text=True)
     assert "sam@example.org" in body and "zoe@example.org" not in body
     assert client.get("/admin/users?page=abc").status_code == 400
+    # Digits to isdigit() that int() refuses, and more digits than int() will read.
+    for page in ("%C2%B2", "1%C2%B2", "%D9%A3", "1" * 5000):
+        assert client.get(f"/admin/users?page={page}").status_code == 400, page[:10]
     assert client.get("/admin/users?page=99").status_code == 200
     assert client.get("/admin/users/999999").status_code == 404
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Workshop, WorkshopSession
+from booking.services.accounts.roles import instructor_at
 from booking.services.errors import Invalid
 from booking.services.schedule.create import create_workshop
 from booking.services.schedule.fields import NOT_AN_INSTRUCTOR
@@ -340,3 +341,14 @@ def test_validate_fields_explains_bad_text(name, value, message):
     clean, errors = validate_workshop_fields(data)
     assert message in errors[name]
     assert name not in clean
+
+
+def test_an_instructor_id_as_text_is_ascii_digits(app, make_centre, make_user):
+    """An id given as text: its own digits name the instructor; "²", Arabic-Indic
+    digits or 5,000 digits name nobody (int() refuses the first and the last)."""
+    centre = make_centre()
+    teacher = make_user(role="instructor", centre=centre)
+    with app.app_context():
+        assert instructor_at(f" {teacher.id} ", centre.id).id == teacher.id
+        for text in ("\u00b2", "\u0661", "1" * 5000, "-1", ""):
+            assert instructor_at(text, centre.id) is None

@@ -144,8 +144,12 @@ def instructor_at(user_id, centre_id: int) -> User | None:
     Callers answer every None the same way (NOT_AN_INSTRUCTOR), whoever the id or email
     belongs to, so the answer never tells whether an account exists or what it is.
     """
-    if isinstance(user_id, str) and user_id.strip().isdigit():
-        user_id = int(user_id.strip())
+    if isinstance(user_id, str):
+        text = user_id.strip()
+        # ASCII digits only ("²" is a digit to isdigit(), not to int()), and few of them.
+        if not (text.isascii() and text.isdigit() and len(text) <= 10):
+            return None
+        user_id = int(text)
     if not isinstance(user_id, int) or isinstance(user_id, bool):
         return None
     if not 1 <= user_id <= _LARGEST_ID:

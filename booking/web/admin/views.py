@@ -144,7 +144,8 @@ def centre_new():
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100000:
+    # isdigit() alone would pass "²", which int() refuses.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not 1 <= int(raw) <= 100000:
         abort(400, "The page must be a whole number from 1.")
     return int(raw)
 
