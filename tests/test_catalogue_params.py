@@ -91,6 +91,14 @@ def test_a_point_without_a_radius_uses_the_default():
         ({"instructor": "0"}, "instructor"),
         ({"instructor": "99999999999"}, "instructor"),
         ({"topic": "astrology"}, "topic"),
+        # Other scripts' digits, underscores and exponents: int() and float() read them.
+        ({"age_weeks": "\u0665"}, "age_weeks"),
+        ({"age_weeks": "\uff15"}, "age_weeks"),
+        ({"page": "1_0"}, "page"),
+        ({"date_from": "\u0662\u0660\u0663\u0660-01-01"}, "date_from"),
+        ({"lat": "1_0", "lon": "0"}, "lat"),
+        ({"lat": "51.4", "lon": "\u0662"}, "lon"),
+        ({"lat": "5e1", "lon": "0"}, "lat"),
     ],
 )
 def test_bad_parameters_are_refused_by_name(args, name):

@@ -70,7 +70,7 @@ def _coordinate(raw, low: float, high: float, label: str, errors: dict, name: st
 
 
 # An origin as a Content-Security-Policy header may name it (the embed's frame-ancestors).
-ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 def _ascii_host(hostname: str | None) -> str:

@@ -23,10 +23,13 @@ MAX_RADIUS_KM = 500.0
 MAX_ID = 2**31 - 1
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
 ALL_COUNTRIES = "all"
-INT_RE = re.compile(r"^[+-]?\d{1,12}$")
+INT_RE = re.compile(r"^[+-]?[0-9]{1,12}$")
+# A decimal number as typed: ASCII digits, no exponent (float() would also take other
+# scripts' digits, underscores, "nan" and "1e3").
+NUMBER_RE = re.compile(r"^[+-]?(?:[0-9]{1,12}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})$")
 
 # Every parameter the search understands, in the order errors are reported.
 PARAMETERS = (
@@ -129,11 +132,10 @@ def _int(raw: str, name: str, label: str, low: int, high: int, errors: dict) -> 
 
 
 def _float(raw: str, name: str, label: str, low: float, high: float, errors: dict):
-    try:
-        value = float(raw)
-    except ValueError:
+    if not NUMBER_RE.match(raw):
         errors[name] = f"{label} must be a number."
         return None
+    value = float(raw)
     if not math.isfinite(value) or value < low or value > high:
         errors[name] = f"{label} must be a number between {low:g} and {high:g}."
         return None

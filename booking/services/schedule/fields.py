@@ -38,9 +38,9 @@ FIRST_SESSION_FORMAT = "YYYY-MM-DD HH:MM"
 NOT_AN_INSTRUCTOR = "Choose an instructor who teaches at this centre."
 
 _DATETIME_RE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?[0-5]\d)?$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:?[0-5][0-9])?$"
 )
-_WHOLE_RE = re.compile(r"[+-]?\d{1,9}")
+_WHOLE_RE = re.compile(r"[+-]?[0-9]{1,9}")
 _TRUE = {"yes", "y", "true", "1", "on"}
 _FALSE = {"no", "n", "false", "0", "off"}
 # Bidirectional embeddings, overrides and isolates: they can make text read backwards.

@@ -230,7 +230,7 @@ class Workshop(Reply):
     )
     min_age_weeks: int
     max_age_weeks: int
-    price: str = Field(pattern=r"^-?\d+\.\d{2}$", examples=["45.00"])
+    price: str = Field(pattern=r"^-?[0-9]+\.[0-9]{2}$", examples=["45.00"])
     payment: WorkshopPayment
     min_places: int | None = Field(
         description="Confirmed places needed by decision_at to run; null: no minimum."

@@ -17,8 +17,11 @@ from booking.services.schedule import fields as rules
 
 # Whole numbers are stored as 32-bit integers; anything larger is refused as input.
 MIN_WHOLE, MAX_WHOLE = -(2**31), 2**31 - 1
-LOCAL_TIME = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?"
-OFFSET_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:[0-5]\d)"
+LOCAL_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?"
+OFFSET_TIME = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+    r"(Z|[+-][0-9]{2}:[0-5][0-9])"
+)
 TIME_PATTERN = f"^({LOCAL_TIME}|{OFFSET_TIME})$"
 OFFSET_PATTERN = f"^{OFFSET_TIME}$"
 TIME_FORMATS = '"YYYY-MM-DD HH:MM" in the centre\'s local time, or ISO 8601 with an offset'
