@@ -113,6 +113,39 @@ def test_a_name_longer_when_compared_is_refused_everywhere(client, app, parent, 
         assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("\u200b", "Enter your baby&#39;s first name or a nickname."),
+        ("\u2060\ufeff", "Enter your baby&#39;s first name or a nickname."),
+        ("\u00ad", "Enter your baby&#39;s first name or a nickname."),
+        ("\u202eadA", "must not contain control characters or text-direction overrides"),
+        ("Ada\x9b31m", "must not contain control characters or text-direction overrides"),
+    ],
+)
+def test_a_name_with_nothing_to_see_or_hidden_controls_is_refused_everywhere(
+    client, app, parent, make_baby, make_workshop, name, message
+):
+    """A baby's name follows the rule of people's names: something to see, and no
+    control characters (C1 ones too) or text-direction overrides, whether added,
+    renamed or named while booking."""
+    baby = make_baby(parent, name="Ada")
+    workshop = make_workshop()
+    dob = (date.today() - timedelta(weeks=10)).isoformat()
+    for url, data in (
+        ("/account/babies", {"name": name, "date_of_birth": dob}),
+        (f"/account/babies/{baby.id}/edit", {"name": name, "date_of_birth": dob}),
+        (f"/classes/{workshop.id}/book",
+         {"baby_id": "new", "baby_name": name, "baby_dob": dob, "consent": "y"}),
+    ):
+        response = client.post(url, data=data)
+        assert response.status_code == 422, url
+        assert message in response.get_data(as_text=True), url
+    assert babies_of(app, parent.id) == [("Ada", baby.date_of_birth)]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+
+
 def test_the_same_baby_twice_is_refused(client, app, parent, make_baby):
     baby = make_baby(parent, name="Ada")
     response = client.post(

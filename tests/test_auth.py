@@ -121,6 +121,18 @@ def test_login_next_never_leaves_the_site(client, make_user):
     assert response.headers["Location"] == "/account/bookings"  # a parent lands on their bookings
 
 
+@pytest.mark.parametrize("target", ["/a%0D%0AX-Evil:%201", "/a%0Ab", "/a%0Db", "/a%09b"])
+def test_login_next_with_a_control_character_lands_at_home(client, make_user, target):
+    """urlsplit drops tabs and line breaks before judging a path; a Location header
+    cannot carry a line break (a server error after the login had happened)."""
+    make_user(email="p@example.org")
+    response = client.post(
+        f"/login?next={target}", data={"email": "p@example.org", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account/bookings"
+
+
 def test_logout_needs_post(client):
     assert client.get("/logout").status_code == 405
 

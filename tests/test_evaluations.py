@@ -288,6 +288,8 @@ def test_a_tampered_or_unasked_link_is_not_found(ctx, client, course):
         ("1" * 4301, "4", "", "confidence_before"),  # past int()'s digit limit
         ("3", "0" * 5000 + "4", "", "confidence_after"),
         ("3", "4", "x" * 1001, "helped"),
+        ("3", "4", "Singing \u202ereversed", "helped"),  # the words may be shown publicly
+        ("3", "4", "Singing\x9b", "helped"),
     ],
 )
 def test_bad_answers_are_refused_beside_the_field(ctx, client, course, before, after,

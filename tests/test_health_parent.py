@@ -383,6 +383,24 @@ def test_the_babys_own_health_page(client, app, parent, make_baby, make_workshop
     assert shared_with(app, baby.id, workshop.centre_id)
 
 
+@pytest.mark.parametrize("bad", ["\u202eenon", "none\x9b", "a\u2066b"])
+def test_free_text_answers_keep_no_hidden_controls(client, app, parent, make_baby, bad):
+    """What the instructor reads (a question's details, "anything else") may not hold
+    control characters or text-direction overrides; line breaks are kept."""
+    baby = make_baby(parent, name="Rae", age_weeks=10)
+    url = f"/account/babies/{baby.id}/health"
+    for data, field in ((health_data(other=bad), "other"),
+                        (health_data(skin=bad), "q-skin-details")):
+        response = client.post(url, data=data)
+        assert response.status_code == 422
+        assert f'id="{field}-error"' in text(response)
+        assert "text-direction overrides" in text(response)
+        assert record_of(app, baby.id) is None
+    response = client.post(url, data=health_data(other="Sleeps best\nafter a bath"))
+    assert response.status_code == 302
+    assert record_of(app, baby.id).other == "Sleeps best\nafter a bath"
+
+
 def test_the_parent_deletes_the_answers_and_every_consent(
     client, app, parent, make_workshop
 ):

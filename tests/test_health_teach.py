@@ -150,6 +150,11 @@ def test_a_hip_answer_needs_clearance_until_the_instructor_clears_it(
     assert refused.status_code == 422
     assert "GP letter seen" in refused.get_data(as_text=True)
     assert 'aria-invalid="true"' in refused.get_data(as_text=True)
+    for note in ("\u200b\u2060", "GP letter \u202eneeS"):
+        refused = client.post(url, data={"note": note})
+        assert refused.status_code == 422 and 'aria-invalid="true"' in refused.get_data(
+            as_text=True
+        )
 
     response = client.post(url, data={"note": "GP letter seen, harness check fine"})
     assert response.status_code == 302

@@ -11,6 +11,7 @@ from booking.models import Baby, MakeupBooking, Registration, Workshop, Workshop
 from booking.models.registration import ACTIVE, WAITLISTED
 from booking.services.booking.waitlist import promote_waitlist
 from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.schedule import fields as rules
 
 NAME_MAX = 80
 OLDEST_YEARS = 3
@@ -67,11 +68,16 @@ def check_due_date(value, date_of_birth: date, field: str = "due_date") -> date 
 
 
 def check_name(value, field: str = "name") -> str:
-    """A baby's first name or nickname: one to 80 characters."""
+    """A baby's first name or nickname: one to 80 characters, with something to see and
+    no control characters or text-direction overrides (the rule of people's names)."""
     name = " ".join(str(value or "").split())
-    if not name:
+    if not rules.shows_something(name):
         message = "Enter your baby's first name or a nickname."
         raise Invalid(message, {field: message})
+    try:
+        rules.readable(name, label="Your baby's name", multiline=False)
+    except rules.FieldError as exc:
+        raise Invalid(str(exc), {field: str(exc)}) from None
     # The form the same baby is recognised by (`Baby.key_for`) can be longer than the
     # name itself ("ß" compares as "ss"), and is kept in as many characters.
     if len(name) > NAME_MAX:

@@ -42,6 +42,7 @@ from booking.services.health.questions import (
     current_form,
     current_forms,
 )
+from booking.services.schedule import fields as rules
 
 DETAILS_MAX = 500
 OTHER_MAX = 2000
@@ -282,13 +283,29 @@ def check_answers(
         if len(details) > DETAILS_MAX:
             errors[f"q-{q.key}-details"] = f"Use at most {DETAILS_MAX} characters."
             continue
+        problem = _unreadable(details, "The details")
+        if problem:
+            errors[f"q-{q.key}-details"] = problem
+            continue
         answers.append({**q.as_dict(), "yes": yes, "details": details if yes else ""})
     other = str(other or "").strip()
     if len(other) > OTHER_MAX:
         errors["other"] = f"Use at most {OTHER_MAX} characters."
+    elif problem := _unreadable(other, "Anything else the instructor should know"):
+        errors["other"] = problem
     if errors:
         raise Invalid(ANSWERS_MESSAGE, errors)
     return answers, other
+
+
+def _unreadable(text: str, label: str) -> str | None:
+    """What makes a free-text answer unfit to show an instructor (control characters,
+    text-direction overrides), or None; tabs and line breaks are fine."""
+    try:
+        rules.readable(text, label=label, multiline=True)
+    except rules.FieldError as exc:
+        return str(exc)
+    return None
 
 
 def _changed(old: list[dict], new: list[dict]) -> bool:

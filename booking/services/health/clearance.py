@@ -17,6 +17,7 @@ from booking.services.errors import Invalid, NotFound
 from booking.services.health.access import may_see_health
 from booking.services.health.answers import shared_records
 from booking.services.health.flags import clearance_fingerprint
+from booking.services.schedule import fields as rules
 
 NOTE_MAX = 500
 NOTE_MESSAGE = "Say what you checked, for example \"GP letter seen\"."
@@ -29,11 +30,15 @@ def clear_booking(user: User, registration_id: int, note: str) -> Registration:
     booking exists), Invalid when there is nothing to clear or no note.
     """
     note = " ".join(str(note or "").split())
-    if not note:
+    if not rules.shows_something(note):
         raise Invalid(NOTE_MESSAGE, {"note": NOTE_MESSAGE})
     if len(note) > NOTE_MAX:
         message = f"Use at most {NOTE_MAX} characters."
         raise Invalid(message, {"note": message})
+    try:
+        rules.readable(note, label="The note", multiline=False)
+    except rules.FieldError as exc:
+        raise Invalid(str(exc), {"note": str(exc)}) from None
     with write_transaction():
         registration = db.session.scalar(
             sa.select(Registration).where(Registration.id == registration_id).with_for_update()

@@ -39,6 +39,7 @@ from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.models.workshop import PUBLISHED, SCHEDULED
 from booking.services.errors import Invalid, NotFound
 from booking.services.notices.emails import notify_evaluation_request
+from booking.services.schedule import fields as rules
 from booking.services.signed_links import read_ids, sign_ids
 
 # How long after a course's last session its families are still asked.
@@ -253,6 +254,11 @@ def check_answers(before, after, helped) -> tuple[dict, dict]:
         errors["helped"] = (
             f"Please keep this to {HELPED_MAX} characters (it has {len(text)})."
         )
+    else:
+        try:  # the words may be shown publicly: nothing that hides or reverses text
+            rules.readable(text, label="What helped", multiline=True)
+        except rules.FieldError as exc:
+            errors["helped"] = str(exc)
     clean["helped"] = text
     return clean, errors
 

@@ -25,7 +25,9 @@ def safe_next(target: str | None) -> str | None:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
-    if "\\" in target:
+    if "\\" in target or any(ch < " " or ch == "\x7f" for ch in target):
+        # urlsplit drops tabs and line breaks before judging; a Location header cannot
+        # carry a line break at all.
         return None
     return target
 
