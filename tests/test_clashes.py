@@ -370,6 +370,9 @@ def test_import_page_previews_clashes_and_lists_what_it_created(client, auth, te
     assert f'href="/manage/workshops/{new_id}"' in listed.text
     assert "/manage/calendar?date=" in listed.text
     assert client.get("/manage/import/done?ids=1,x").status_code == 400
+    # Beyond the 32-bit ids (a server error on PostgreSQL), or naming nothing at all.
+    for ids in ("2147483648", "1,999999999999", "0", "1,,2"):
+        assert client.get(f"/manage/import/done?ids={ids}").status_code == 400, ids
 
 
 # --- the staff API -------------------------------------------------------------------------

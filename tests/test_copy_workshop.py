@@ -458,6 +458,9 @@ def test_copy_term_pages(app, client, auth, world):
         assert {db.session.get(Workshop, int(i)).status for i in ids} == {"draft"}
     bad = client.get(f"/manage/centres/{centre_id}/copy-term/done?ids=1,x")
     assert bad.status_code == 400
+    for ids in ("2147483648", "1,999999999999", "0"):  # a 500 on PostgreSQL beyond 2^31
+        bad = client.get(f"/manage/centres/{centre_id}/copy-term/done?ids={ids}")
+        assert bad.status_code == 400, ids
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from booking.services.schedule import copy as copy_service
 from booking.services.schedule.clashes import Clash
 from booking.timefmt import to_local
 from booking.web.forms import Checkbox, Form, put_domain_error, status_for
+from booking.web.ids import parse_id
 from booking.web.manage.access import centre_or_404, workshop_or_404
 from booking.web.manage.blueprint import bp
 from booking.web.manage.field_checks import Rule, date_in_window, first_session_date
@@ -179,11 +180,10 @@ def term_copied(centre_id: int):
     centre = centre_or_404(centre_id)
     raw = request.args.get("ids", "")
     parts = raw.split(",") if raw else []
-    if len(parts) > copy_service.MAX_TERM_WORKSHOPS or not all(
-        p.isascii() and p.isdigit() and len(p) <= 12 for p in parts
-    ):
+    named = [parse_id(p) for p in parts]  # None for what names no workshop
+    if len(parts) > copy_service.MAX_TERM_WORKSHOPS or None in named:
         abort(400, "The list of copied workshops is not one this site made.")
-    copies = copy_service.copies(centre.id, [int(p) for p in parts])
+    copies = copy_service.copies(centre.id, named)
     starts = [c.first_starts_at for c in copies if c.first_starts_at is not None]
     return render_template(
         "manage/copy_term_done.html",

@@ -7,6 +7,7 @@ from booking.auth_setup import staff_required
 from booking.services.accounts.access import managed_centre_ids
 from booking.services.schedule import imports as schedule_import
 from booking.timefmt import to_local
+from booking.web.ids import parse_id
 from booking.web.manage import queries
 from booking.web.manage.blueprint import bp
 from booking.web.manage.forms import ImportConfirmForm, ImportUploadForm
@@ -75,11 +76,10 @@ def schedule_done():
     """What an import created, with links to each workshop and to the term calendar."""
     raw = request.args.get("ids", "")
     parts = raw.split(",") if raw else []
-    if len(parts) > schedule_import.MAX_ROWS or not all(
-        p.isascii() and p.isdigit() and len(p) <= 12 for p in parts
-    ):
+    named = [parse_id(p) for p in parts]  # None for what names no workshop
+    if len(parts) > schedule_import.MAX_ROWS or None in named:
         abort(400, "The list of imported workshops is not one this site made.")
-    ids = list(dict.fromkeys(int(p) for p in parts))
+    ids = list(dict.fromkeys(named))
     rows = queries.imported(ids, managed_centre_ids(current_user))
     dates = {
         r.workshop.id: to_local(r.workshop.first_starts_at, r.centre.timezone).date().isoformat()
