@@ -5,11 +5,13 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Centre, OutboxMessage, Registration, Workshop, WorkshopSession
 from booking.services.booking import book as booking
 from booking.services.catalogue import centres as centre_service
 from booking.services.schedule.queries import workshop_topics
+from booking.services.schedule.sessions import refresh_span
 
 
 @pytest.fixture
@@ -440,6 +442,33 @@ def test_cancel_workshop_with_confirm_step(app, client, auth, world, make_user, 
         kept = db.session.get(Workshop, w.id)
         assert kept.capacity == 2
         assert workshop_topics(w.id) == []
+
+
+def test_a_workshop_that_has_run_cannot_be_cancelled(app, client, auth, world, make_user,
+                                                     make_baby):
+    """Its families would be told of a cancellation (and refunded) for classes they had:
+    refused, and the page offers no cancel button."""
+    w = world["workshop"]
+    reg_id, _ = book(app, make_user, make_baby, w)
+    with app.app_context():
+        with write_transaction():  # the course ran: its sessions five weeks back
+            for session in db.session.scalars(
+                sa.select(WorkshopSession).where(WorkshopSession.workshop_id == w.id)
+            ):
+                session.starts_at -= timedelta(weeks=6)
+                session.ends_at -= timedelta(weeks=6)
+            refresh_span(db.session.get(Workshop, w.id))
+        db.session.execute(sa.delete(OutboxMessage))
+        db.session.commit()
+    auth.login("staff@example.org")
+    assert "Cancel workshop" not in client.get(f"/manage/workshops/{w.id}").get_data(as_text=True)
+    response = client.post(f"/manage/workshops/{w.id}/cancel", data={"reason": "Oops"})
+    assert response.status_code == 409
+    assert "has already run" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Workshop, w.id).status == "published"
+        assert db.session.get(Registration, reg_id).status == "confirmed"
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
 
 
 def test_registrations_page_and_actions(

@@ -231,11 +231,23 @@ def unpublish_workshop(workshop_id: int) -> Workshop:
     return workshop
 
 
+def has_run(workshop: Workshop) -> bool:
+    """Whether the workshop's last session is over (nothing of it is left to cancel)."""
+    return workshop.last_ends_at is not None and workshop.last_ends_at <= utcnow()
+
+
 def cancel_workshop(workshop_id: int, reason: str = "") -> Workshop:
-    """Cancel a workshop: every registration and session cancelled, everyone told."""
+    """Cancel a workshop: every registration and session cancelled, everyone told. A
+    workshop that has already run (its last session over) is refused with Conflict: its
+    families would be told of a cancellation, and refunded, for classes they had."""
     reason = _clean_reason(reason, "reason")
     with write_transaction():
         workshop = lock_workshop_to_change(workshop_id)
+        if has_run(workshop):
+            raise Conflict(
+                "This class has already run (its last session is over), so it can no "
+                "longer be cancelled. Refund a family by hand from its payment if needed."
+            )
         apply_workshop_cancellation(workshop, reason)
     return workshop
 

@@ -146,6 +146,7 @@ def _workshop_page(workshop, centre, capacity_form, status):
             capacity_form=capacity_form,
             action_form=ActionForm(),
             fee_terms=fee_terms(workshop, centre.currency),
+            has_run=edit_service.has_run(workshop),
         ),
         status,
     )
