@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Centre, OutboxMessage, Registration, Workshop, WorkshopSession
+from booking.services.accounts import api_tokens
 from booking.services.booking import book as booking
 from booking.services.catalogue import centres as centre_service
 from booking.services.schedule.queries import workshop_topics
@@ -465,6 +466,12 @@ def test_a_workshop_that_has_run_cannot_be_cancelled(app, client, auth, world, m
     response = client.post(f"/manage/workshops/{w.id}/cancel", data={"reason": "Oops"})
     assert response.status_code == 409
     assert "has already run" in response.get_data(as_text=True)
+    with app.app_context():
+        _, token = api_tokens.create_token(world["staff"].id, "tests")
+    response = client.patch(f"/api/v1/workshops/{w.id}", json={"status": "cancelled"},
+                            headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 409
+    assert "has already run" in response.get_json()["error"]["message"]
     with app.app_context():
         assert db.session.get(Workshop, w.id).status == "published"
         assert db.session.get(Registration, reg_id).status == "confirmed"

@@ -101,6 +101,7 @@ def edit_workshop(
             _refuse_draft_while_booked(workshop)
         elif status == CANCELLED:
             reason = _clean_reason(cancel_reason or "", "cancel_reason")
+            _refuse_cancelling_what_has_run(workshop)
         if fields or capacity is not None:
             _change_details(workshop, fields, capacity, allow_clash)
         if status in (PUBLISHED, DRAFT) and workshop.status != status:
@@ -236,6 +237,14 @@ def has_run(workshop: Workshop) -> bool:
     return workshop.last_ends_at is not None and workshop.last_ends_at <= utcnow()
 
 
+def _refuse_cancelling_what_has_run(workshop: Workshop) -> None:
+    if has_run(workshop):
+        raise Conflict(
+            "This class has already run (its last session is over), so it can no "
+            "longer be cancelled. Refund a family by hand from its payment if needed."
+        )
+
+
 def cancel_workshop(workshop_id: int, reason: str = "") -> Workshop:
     """Cancel a workshop: every registration and session cancelled, everyone told. A
     workshop that has already run (its last session over) is refused with Conflict: its
@@ -243,11 +252,7 @@ def cancel_workshop(workshop_id: int, reason: str = "") -> Workshop:
     reason = _clean_reason(reason, "reason")
     with write_transaction():
         workshop = lock_workshop_to_change(workshop_id)
-        if has_run(workshop):
-            raise Conflict(
-                "This class has already run (its last session is over), so it can no "
-                "longer be cancelled. Refund a family by hand from its payment if needed."
-            )
+        _refuse_cancelling_what_has_run(workshop)
         apply_workshop_cancellation(workshop, reason)
     return workshop
 
