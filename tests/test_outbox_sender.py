@@ -285,3 +285,21 @@ def test_outbox_loop_stops_cleanly_on_sigterm(app, runner):
     assert result.exit_code == 0, result.output
     assert "Sent 1" in result.output
     assert "stopped" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["outbox", "send", "--loop"],
+        ["payments", "run", "--loop"],
+        ["send-reminders", "--loop"],
+        ["send-practice", "--loop"],
+    ],
+)
+@pytest.mark.parametrize("interval", ["nan", "NaN", "-nan", "inf", "0"])
+def test_a_loop_interval_that_is_no_number_of_seconds_is_refused(runner, args, interval):
+    """NaN passes a range's comparisons and a wait of NaN seconds returns at once (a
+    worker that spins on the database): a usage error before anything runs."""
+    result = runner.invoke(args=[*args, "--interval", interval])
+    assert result.exit_code == 2, result.output
+    assert "--interval" in result.output

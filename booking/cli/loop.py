@@ -1,13 +1,28 @@
 """Running a worker's pass again and again until SIGTERM or Ctrl-C (`--loop`)."""
 
+import math
 import signal
 import threading
 from collections.abc import Callable
 
+import click
 import sqlalchemy as sa
 from flask import current_app
 
 from booking.extensions import db
+
+
+class Seconds(click.FloatRange):
+    """A number of seconds within a range (`--interval`). NaN passes every comparison a
+    range makes, and a wait of NaN seconds returns at once: refused, not spun on."""
+
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        return number
 
 
 def run_until_stopped(name: str, one_pass: Callable[[], None], interval: float) -> None:

@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from booking.cli.loop import run_until_stopped
+from booking.cli.loop import Seconds, run_until_stopped
 from booking.mail.sender import new_worker_id, send_all_due
 from booking.services.booking.reminders import send_reminders
 from booking.services.plans.evaluations import ask_for_evaluations
@@ -30,7 +30,7 @@ def outbox_group():
 )
 @click.option(
     "--interval",
-    type=click.FloatRange(0.1, 3600),
+    type=Seconds(0.1, 3600),
     default=5.0,
     show_default=True,
     help="Seconds between polls with --loop.",
@@ -90,7 +90,7 @@ LOOP_OPTION = click.option(
 )
 INTERVAL_OPTION = click.option(
     "--interval",
-    type=click.FloatRange(1, 3600),
+    type=Seconds(1, 3600),
     default=60.0,
     show_default=True,
     help="Seconds between runs with --loop.",

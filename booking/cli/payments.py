@@ -3,7 +3,7 @@
 import click
 from flask.cli import with_appcontext
 
-from booking.cli.loop import run_until_stopped
+from booking.cli.loop import Seconds, run_until_stopped
 from booking.mail.sender import new_worker_id
 from booking.services.payments.worker import run_payments
 
@@ -17,7 +17,7 @@ def payments_group():
 @click.option("--loop", is_flag=True, help="Keep running, every --interval seconds, until stopped.")
 @click.option(
     "--interval",
-    type=click.FloatRange(0.1, 3600),
+    type=Seconds(0.1, 3600),
     default=10.0,
     show_default=True,
     help="Seconds between passes with --loop.",
