@@ -162,3 +162,8 @@ def test_a_price_is_typed_in_ascii_digits(value):
 )
 def test_prices_as_typed_or_as_numbers(value, amount):
     assert str(rules.price(value)) == amount
+
+
+def test_a_price_given_as_a_large_float_says_its_limit():
+    with pytest.raises(FieldError, match="The price must be at most 9999.99."):
+        rules.price(1e20)

@@ -221,13 +221,13 @@ def money(value, what: str, example: str = "45.00") -> Decimal:
     ('price', 'deposit')."""
     if isinstance(value, bool) or value is None:
         raise FieldError(f"The {what} must be a number, such as {example}.")
-    if isinstance(value, float):
-        value = str(value)
     if isinstance(value, str):
         value = without_sign(value)
         if not _AMOUNT_RE.fullmatch(value):
             # Decimal would also read other scripts' digits ("٤٥"), "1_000" and "4e1".
             raise FieldError(f"The {what} must be a number, such as {example}.")
+    elif isinstance(value, float):
+        value = str(value)  # its shortest form: 45.1 is 45.1, not 45.0999...
     try:
         amount = Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
