@@ -494,10 +494,11 @@ def test_a_signed_body_that_is_not_an_event_is_refused(app, client, stripe, body
 
 
 def test_an_event_signed_too_long_ago_is_refused(app, client, stripe):
-    """Only events signed in the last five minutes are taken (replays of old ones are
-    refused before anything is read)."""
+    """Only events signed in the last five minutes are taken (replays of old ones, and
+    times ahead of the clock, are refused before anything is read)."""
     body = _event()
-    for age in (301, 3600):
+    # Too old, or ahead of the clock (the SDK checks only the past): a year, 10**25.
+    for age in (301, 3600, -301, -365 * 86400, -(10**25)):
         signature = signature_for(body, timestamp=int(time.time()) - age)
         answer = client.post("/payments/stripe/webhook", data=body,
                              headers={"Stripe-Signature": signature},
@@ -563,6 +564,20 @@ def test_an_event_about_an_intent_the_provider_does_not_know_is_answered_once(
                              headers={"Stripe-Signature": signature},
                              content_type="application/json")
         assert answer.status_code == 200 and answer.get_json()["outcome"] == expected
+
+
+@pytest.mark.parametrize("intent_id", [".", "..", "pi_1/..", "pi_%2e", "pi_1?x=1"])
+def test_an_intent_id_that_cannot_be_the_providers_is_not_asked_about(
+    app, client, stripe, intent_id
+):
+    """"." and ".." pass as printable text, but the HTTP client would turn
+    /payment_intents/. into another address (a 503, sent again for days): not ours,
+    without a request."""
+    payload, signature = signed_event("payment_intent.succeeded", intent_id)
+    answer = client.post("/payments/stripe/webhook", data=payload,
+                         headers={"Stripe-Signature": signature},
+                         content_type="application/json")
+    assert answer.status_code == 200 and answer.get_json()["outcome"] == "not_ours"
 
 
 def test_without_a_provider_nobody_is_offered_a_place_they_cannot_pay(

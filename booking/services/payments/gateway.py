@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -162,10 +163,18 @@ def create_intent(
     return _intent(obj)
 
 
+# The provider's object ids ("pi_3MtwBwLkdIwHu7ix28a3tqPa"): letters, digits, "_".
+_OBJECT_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+
+
 def retrieve_intent(intent_id: str) -> Intent:
-    """The PaymentIntent as the provider has it now (never trust an event's copy)."""
+    """The PaymentIntent as the provider has it now (never trust an event's copy). An id
+    that cannot be one of the provider's (".", "..": the HTTP client would turn
+    "/payment_intents/." into another address) is not asked about: no such intent."""
     stripe = _sdk()
     _outside_transaction()
+    if not isinstance(intent_id, str) or not _OBJECT_ID.fullmatch(intent_id):
+        raise GatewayError("There is no such payment.", permanent=True)
     try:
         obj = _client().v1.payment_intents.retrieve(intent_id)
     except stripe.StripeError as exc:
@@ -249,6 +258,15 @@ def _provider_name(value, what: str, *, optional: bool = False) -> str | None:
     return value
 
 
+def _signed_at(signature: str) -> int | None:
+    """The `t=` time of a Stripe-Signature header, in seconds since the epoch."""
+    for item in signature.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            return int(value) if value.isascii() and value.isdigit() and len(value) < 20 else None
+    return None
+
+
 def verify_event(payload: bytes, signature: str) -> Event:
     """Check the `Stripe-Signature` header against the webhook secret; ValueError when
     the event is forged or stale, MalformedEvent when it is signed but not an event
@@ -263,6 +281,11 @@ def verify_event(payload: bytes, signature: str) -> Event:
         )
     except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(str(exc) or "The signature does not match.") from exc
+    # The SDK refuses a time too long ago; one ahead of the clock is refused here, so
+    # "signed in the last five minutes" holds both ways.
+    signed_at = _signed_at(signature)
+    if signed_at is None or signed_at > time.time() + stripe.Webhook.DEFAULT_TOLERANCE:
+        raise ValueError("The signature's time is in the future.")
     try:
         event = json.loads(payload)
     except ValueError as exc:  # not JSON, or not UTF-8
