@@ -445,22 +445,27 @@ def test_cancel_workshop_with_confirm_step(app, client, auth, world, make_user, 
         assert workshop_topics(w.id) == []
 
 
+def sessions_back(app, workshop_id, delta):
+    """As if time had passed: the workshop's sessions `delta` earlier."""
+    with app.app_context():
+        with write_transaction():
+            for session in db.session.scalars(
+                sa.select(WorkshopSession).where(WorkshopSession.workshop_id == workshop_id)
+            ):
+                session.starts_at -= delta
+                session.ends_at -= delta
+            refresh_span(db.session.get(Workshop, workshop_id))
+        db.session.execute(sa.delete(OutboxMessage))
+        db.session.commit()
+
+
 def test_a_workshop_that_has_run_cannot_be_cancelled(app, client, auth, world, make_user,
                                                      make_baby):
     """Its families would be told of a cancellation (and refunded) for classes they had:
-    refused, and the page offers no cancel button."""
+    refused for the workshop and for each booking, and the pages offer neither."""
     w = world["workshop"]
     reg_id, _ = book(app, make_user, make_baby, w)
-    with app.app_context():
-        with write_transaction():  # the course ran: its sessions five weeks back
-            for session in db.session.scalars(
-                sa.select(WorkshopSession).where(WorkshopSession.workshop_id == w.id)
-            ):
-                session.starts_at -= timedelta(weeks=6)
-                session.ends_at -= timedelta(weeks=6)
-            refresh_span(db.session.get(Workshop, w.id))
-        db.session.execute(sa.delete(OutboxMessage))
-        db.session.commit()
+    sessions_back(app, w.id, timedelta(weeks=6))  # the course ran
     auth.login("staff@example.org")
     assert "Cancel workshop" not in client.get(f"/manage/workshops/{w.id}").get_data(as_text=True)
     response = client.post(f"/manage/workshops/{w.id}/cancel", data={"reason": "Oops"})
@@ -472,10 +477,37 @@ def test_a_workshop_that_has_run_cannot_be_cancelled(app, client, auth, world, m
                             headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 409
     assert "has already run" in response.get_json()["error"]["message"]
+    page = client.get(f"/manage/workshops/{w.id}/registrations").get_data(as_text=True)
+    assert "Cancel on the parent" not in page
+    response = client.post(f"/manage/registrations/{reg_id}/cancel", data={"reason": "Oops"})
+    assert response.status_code == 409
+    assert "has already run" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Workshop, w.id).status == "published"
         assert db.session.get(Registration, reg_id).status == "confirmed"
         assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+
+
+def test_no_one_is_promoted_once_booking_has_closed(app, client, auth, world, make_user,
+                                                   make_baby):
+    """Rule 10: the waiting list is promoted until the start of session late_join_until
+    (the first, here); staff giving a place by hand follow it too."""
+    w = world["workshop"]  # capacity 2
+    first_id, _ = book(app, make_user, make_baby, w, name="Ada")
+    book(app, make_user, make_baby, w, name="Bo")
+    waiting_id, _ = book(app, make_user, make_baby, w, name="Cy")
+    sessions_back(app, w.id, timedelta(days=9))  # week 1 was two days ago
+    auth.login("staff@example.org")
+    assert client.post(f"/manage/registrations/{first_id}/cancel").status_code == 302
+    page = client.get(f"/manage/workshops/{w.id}/registrations").get_data(as_text=True)
+    assert "Give a place now" not in page
+    response = client.post(f"/manage/registrations/{waiting_id}/promote")
+    assert response.status_code == 409
+    assert "Booking for this class closed" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Registration, waiting_id).status == "waitlisted"
+        subjects = db.session.scalars(sa.select(OutboxMessage.subject)).all()
+    assert not any("place came up" in subject for subject in subjects)
 
 
 def test_registrations_page_and_actions(

@@ -347,6 +347,15 @@ def cancel_registration(
                 raise Invalid(why_not)
         previous = registration.status
         now = utc_now()
+        if previous == CONFIRMED and workshop.last_ends_at is not None and (
+            workshop.last_ends_at <= now
+        ):
+            # The family was told of a cancellation, and their calendar lost the
+            # sessions they came to, for a class they had.
+            raise Conflict(
+                "This class has already run, so its bookings can no longer be cancelled. "
+                "Refund the family by hand from its payment if needed."
+            )
         registration.status = CANCELLED
         registration.cancelled_at = now
         registration.cancel_reason = (reason or "").strip()[:200]

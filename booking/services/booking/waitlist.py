@@ -248,6 +248,9 @@ def promote_registration(registration_id: int) -> Registration:
             raise Conflict(f"This booking {state}; only waiting entries can be promoted.")
         if workshop.status != PUBLISHED:
             raise Conflict("This class is not published, so no one can be promoted.")
+        closed = booking_closed_reason(workshop)
+        if closed is not None:  # as for joining, and the waiting list's own promotions
+            raise Conflict(f"{closed} No one can be given a place in it now.")
         fitting_baby(registration.baby_id, workshop)
         if not take_place(workshop):
             raise Conflict(
