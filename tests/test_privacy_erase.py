@@ -199,12 +199,25 @@ def test_last_admin_sees_why_next_to_the_form(app, client, auth, make_user):
     assert "only admin account" in response.get_data(as_text=True)
 
 
-def test_instructor_with_classes_to_come_is_refused(ctx, make_workshop, make_user, make_centre):
+@pytest.mark.parametrize("status", ["published", "draft"])
+def test_instructor_with_classes_to_come_is_refused(ctx, make_workshop, make_user, make_centre,
+                                                    status):
+    """A draft too (as when the centre takes the role away): published later, it would
+    have nobody to teach it."""
     centre = make_centre()
     teacher = make_user(email="teach@example.org", role="instructor", centre=centre)
-    make_workshop(centre=centre, instructor=teacher)
+    make_workshop(centre=centre, instructor=teacher, status=status)
     with pytest.raises(Invalid, match="another instructor"):
         erase_user(teacher.id)
+
+
+def test_instructor_whose_classes_have_run_or_were_cancelled_may_go(
+    ctx, make_workshop, make_user, make_centre
+):
+    centre = make_centre()
+    teacher = make_user(email="teach@example.org", role="instructor", centre=centre)
+    make_workshop(centre=centre, instructor=teacher, status="cancelled")
+    erase_user(teacher.id)
 
 
 def test_instructor_profile_is_anonymised(ctx, make_user, make_centre):

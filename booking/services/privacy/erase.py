@@ -57,7 +57,7 @@ from booking.models.registration import (
     HOLDS_PLACE,
     PENDING_PAYMENT,
 )
-from booking.models.workshop import PUBLISHED
+from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.passwords import check_password
 from booking.services.booking.places import cancellation_cutoff, lock_workshop, release_place
 from booking.services.booking.waitlist import promote_waitlist
@@ -201,7 +201,9 @@ def _refuse_erasure_if_needed(user: User, now: datetime) -> None:
     teaching = db.session.scalar(
         sa.select(sa.func.count(Workshop.id)).where(
             Workshop.instructor_id == user.id,
-            Workshop.status == PUBLISHED,
+            # Drafts too, as when the centre takes the role away: one published later
+            # would have nobody to teach it.
+            Workshop.status != WORKSHOP_CANCELLED,
             _still_running(now),
         )
     )
@@ -353,7 +355,7 @@ def erase_user(user_id: int) -> None:
     clearances it gave as an instructor or staff stay, no longer naming it; emails
     not yet sent to it are dropped, and invitations sent to its address deleted
     (those it sent or used no longer name it). Refused for the last admin and for an
-    instructor who still leads published classes.
+    instructor who still leads classes to run (published or draft).
     """
     with write_transaction():
         # FOR NO KEY UPDATE: bookings inserting rows that refer to the user still pass.
