@@ -352,10 +352,19 @@ def test_how_it_is_paid_cannot_change_once_families_have_booked(
     assert response.status_code == 409
     assert "price of a class paid online cannot change" in (
         response.get_json()["error"]["fields"]["price"])
-    # Lowering the fee, or sending the terms it already has, is fine.
-    response = api(client, world, "PATCH", url, {"refund_fee": "2.00", "payment": "online"})
+    # A cut-off further before the class would take cancelling (and its refund) away.
+    response = api(client, world, "PATCH", url, {"cancellation_cutoff_hours": 336})
+    assert response.status_code == 409
+    assert "not moved earlier while families are booked" in (
+        response.get_json()["error"]["fields"]["cancellation_cutoff_hours"])
+    # Lowering the fee, bringing the cut-off nearer, or sending the terms it already
+    # has, is fine.
+    response = api(client, world, "PATCH", url, {"refund_fee": "2.00", "payment": "online",
+                                                 "cancellation_cutoff_hours": 12})
     assert response.status_code == 200
     assert response.get_json()["payment"]["refund_fee"] == 200
+    with online.app_context():
+        assert db.session.get(Workshop, course.id).cancellation_cutoff_hours == 12
     # The form says so beside the field.
     auth.login("staff@example.org")
     data = {"title": "Baby massage", "description": "", "what_to_bring": "",
@@ -367,7 +376,7 @@ def test_how_it_is_paid_cannot_change_once_families_have_booked(
     assert "How this class is paid cannot change while 1 family" in text(response)
     # A workshop nobody booked changes freely.
     response = api(client, world, "PATCH", f"/api/v1/workshops/{empty.id}",
-                   {"payment": "online", "refund_fee": "9"})
+                   {"payment": "online", "refund_fee": "9", "cancellation_cutoff_hours": 72})
     assert response.status_code == 200
     assert response.get_json()["payment"]["mode"] == "online"
     response = api(client, world, "PATCH", f"/api/v1/workshops/{empty.id}", {"price": "65"})

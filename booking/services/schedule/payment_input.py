@@ -4,7 +4,8 @@ against the families already booked.
 Families booked on the terms the class page showed them, so while anyone holds a
 place or waits, a workshop paid online (or a deposit) keeps its payment mode and
 deposit (and its price), and no workshop becomes paid online; its cancellation fee
-may be lowered but not raised while anyone holds a place. Such a change is refused as a Conflict
+may be lowered but not raised while anyone holds a place, and its cancellation cut-off
+brought nearer the class but not moved earlier. Such a change is refused as a Conflict
 naming the field. A workshop nobody has booked changes freely (within the rules).
 """
 
@@ -89,3 +90,14 @@ def _refuse_against_bookings(
                 "booked: they booked on the terms shown to them."
             )
             raise Conflict(message, {"refund_fee": message})
+
+
+def refuse_an_earlier_cutoff(workshop: Workshop, hours: int) -> None:
+    """A cut-off further before the class takes away cancelling (and its refund) from
+    families who booked on the one shown to them: refused while anyone holds a place."""
+    if hours > workshop.cancellation_cutoff_hours and _families(workshop.id, HOLDS_PLACE):
+        message = (
+            "The cancellation cut-off can be brought nearer the class, but not moved "
+            "earlier while families are booked: they booked on the terms shown to them."
+        )
+        raise Conflict(message, {"cancellation_cutoff_hours": message})

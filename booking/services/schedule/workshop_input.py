@@ -23,7 +23,10 @@ from booking.services.plans.templates import get_template, plan_fits, plan_slug
 from booking.services.schedule import fields as rules
 from booking.services.schedule.fields import MIN_DURATION, NOT_AN_INSTRUCTOR
 from booking.services.schedule.payment_fields import PAYMENT_FIELDS, check_payment, major
-from booking.services.schedule.payment_input import clean_payment_changes
+from booking.services.schedule.payment_input import (
+    clean_payment_changes,
+    refuse_an_earlier_cutoff,
+)
 from booking.timefmt import local_to_utc, to_local
 
 DECISION_HOURS_BEFORE = 48
@@ -398,4 +401,6 @@ def clean_workshop_changes(workshop: Workshop, fields: dict, capacity=None) -> d
     clean.update(clean_payment_changes(workshop, fields, clean, errors))
     if errors:
         raise Invalid("Some details need correcting.", errors)
+    if "cancellation_cutoff_hours" in clean:
+        refuse_an_earlier_cutoff(workshop, clean["cancellation_cutoff_hours"])
     return clean
