@@ -97,6 +97,35 @@ def test_a_code_books_a_held_place_when_public_places_are_gone(
     assert rows[0].state == "used" and rows[0].registration.id == result.registration.id
 
 
+def test_a_family_already_waiting_uses_a_code_for_the_same_booking(
+    ctx, held_workshop, make_user, make_baby
+):
+    """Joining the waiting list, then being given a code, is the usual order for a
+    referred family: the code confirms the waiting booking in a held place."""
+    workshop = held_workshop(capacity=2)
+    public = make_user()
+    book(public, make_baby(public), workshop)
+    parent = make_user()
+    baby = make_baby(parent)
+    waiting = book(parent, baby, workshop)
+    assert waiting.registration.status == "waitlisted"
+    code = referrals.create_codes(workshop.id)[0].code
+    with pytest.raises(Invalid):  # a wrong code changes nothing
+        book(parent, baby, workshop, "AAAA-BBBB-CCCC-DDDD")
+    db.session.rollback()
+    result = book(parent, baby, workshop, code)
+    assert result.confirmed and result.registration.id == waiting.registration.id
+    assert result.registration.held_place
+    w = fresh(workshop.id)
+    assert (w.confirmed_count, w.held_claimed, w.places_left) == (2, 1, 0)
+    row = db.session.scalar(sa.select(ReferralCode))
+    assert row.used_by_registration_id == waiting.registration.id
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 2
+    # Booked now: the same code, or booking again, changes nothing more.
+    again = book(parent, baby, workshop, code)
+    assert not again.created and again.registration.status == "confirmed"
+
+
 def _state(workshop_id):
     w = fresh(workshop_id)
     used = db.session.scalar(

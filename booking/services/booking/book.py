@@ -199,6 +199,26 @@ def _require_active_account(parent_id: int, baby_id=None) -> Baby | None:
     return row[1]
 
 
+def _referred_from_the_waiting_list(
+    registration: Registration, workshop: Workshop, baby: Baby, code: str
+) -> BookingResult:
+    """A family already waiting for a place, then given a referral code (by a health
+    visitor, say): the code takes a held place for the same booking, confirmed at once
+    as any referred booking. A code that cannot be used changes nothing (Invalid)."""
+    fit = eligibility(baby, workshop)
+    if not fit.eligible:
+        raise NotEligible(fit.reason, age_weeks_now(baby), {"baby_id": fit.reason})
+    now = utc_now()
+    code_id = claim_held_place(workshop, code, now)
+    registration.status, registration.confirmed_at = CONFIRMED, now
+    registration.held_place = True
+    db.session.flush()
+    record_code_use(code_id, registration.id)
+    note_booking_confirmed(registration)
+    note_committed("booking.confirmed")
+    return _result(registration, True, None, baby, workshop)
+
+
 def book_place(
     *,
     parent_id: int,
@@ -218,7 +238,8 @@ def book_place(
     A repeated or simultaneous booking for the same baby returns the existing
     registration with `created` False. With `referral_code` the booking takes
     one of the workshop's held places (even when the public places are gone)
-    and uses the code, in this same transaction; a code that cannot be used
+    and uses the code, in this same transaction (for a baby already on the waiting
+    list, that booking is confirmed in the held place); a code that cannot be used
     raises Invalid with one message whatever the reason, and changes nothing.
     """
     with write_transaction():
@@ -243,6 +264,8 @@ def book_place(
             )
         if live_id is not None or referral_code:
             existing = _active_registration(workshop.id, baby.id)  # read under the lock
+            if existing is not None and referral_code and existing.status == WAITLISTED:
+                return _referred_from_the_waiting_list(existing, workshop, baby, referral_code)
             if existing is not None:
                 return _existing(existing, baby, workshop)
         fit = eligibility(baby, workshop)
