@@ -10,7 +10,11 @@ from booking.extensions import db
 from booking.models import ReferralCode, Registration, Workshop
 from booking.services.booking import referrals
 from booking.services.booking.book import book_place
+from booking.services.courses.absences import report_absence
+from booking.services.courses.makeups import book_makeup
 from booking.services.errors import Invalid, NotFound
+from tests.makeup_helpers import book as makeup_book
+from tests.makeup_helpers import session_of
 
 
 def now():
@@ -325,3 +329,43 @@ def test_run_decisions_releases_due_held_places(app, runner, held_workshop, make
         assert db.session.get(Registration, waiting).status == "confirmed"
         assert db.session.get(Workshop, workshop.id).held_places == 0
     assert runner.invoke(args=["run-decisions"]).exit_code == 0
+
+
+def test_places_held_after_a_make_up_took_the_last_seat_keep_the_session_within_capacity(
+    ctx, make_centre, make_user, make_workshop, make_baby
+):
+    """A make-up from another course took week 2's last seat: holding a place for
+    referrals is refused (as lowering the capacity is), and a place held before the
+    make-up came cannot be claimed past the seats week 2 has."""
+    centre = make_centre()
+    teacher = make_user(role="instructor", centre=centre)
+    other = make_workshop(centre=centre, instructor=teacher, capacity=5, starts_in_days=3)
+    target = make_workshop(centre=centre, instructor=teacher, capacity=3, starts_in_days=5)
+    for n in range(2):
+        p = make_user()
+        makeup_book(p, make_baby(p, name=f"T{n}"), target)
+    visitor = make_user()
+    registration_id = makeup_book(visitor, make_baby(visitor, name="Vee"), other)
+    credit = report_absence(parent_id=visitor.id, registration_id=registration_id,
+                            session_id=session_of(other, 2).id)
+    book_makeup(parent_id=visitor.id, credit_id=credit.id, session_id=session_of(target, 2).id)
+    release = now() + timedelta(days=2)
+    with pytest.raises(Invalid) as refused:
+        referrals.set_held_places(target.id, 1, release)
+    assert "make-ups from other classes take 1 more seat" in refused.value.fields["held_places"]
+    db.session.rollback()
+    # Held anyway (as before this rule): the code finds no seat in week 2.
+    db.session.execute(
+        sa.update(Workshop).where(Workshop.id == target.id)
+        .values(held_places=1, held_set=1, held_until=release)
+    )
+    db.session.commit()
+    code = referrals.create_codes(target.id)[0].code
+    referred = make_user()
+    with pytest.raises(Invalid):
+        book(referred, make_baby(referred, name="Ref"), target, code)
+    db.session.rollback()
+    w = fresh(target.id)
+    assert (w.confirmed_count, w.held_claimed) == (2, 0)
+    # Re-saving the places already held (to move their release) is not refused.
+    referrals.set_held_places(target.id, 1, release + timedelta(hours=1))

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from booking.db import require_transaction, write_transaction
 from booking.extensions import db
-from booking.models import ReferralCode, Registration, Workshop
+from booking.models import ReferralCode, Registration, Workshop, WorkshopSession
 from booking.models.workshop import CANCELLED
 from booking.services.booking.places import (
     booking_closes_at,
@@ -47,6 +47,7 @@ CODE_REFUSED = "That referral code cannot be used for this class."
 
 _workshop_table = Workshop.__table__
 _code_table = ReferralCode.__table__
+_session_table = WorkshopSession.__table__
 
 
 def new_code() -> str:
@@ -106,6 +107,18 @@ def _local(workshop: Workshop, instant: datetime) -> str:
     return format_local(instant, centre_of(workshop).timezone)
 
 
+def _visitors_beyond_absences(workshop_id: int) -> int:
+    """The most seats make-ups take in one of the workshop's sessions to come, beyond
+    those freed by absences (0 when none does)."""
+    s = _session_table.c
+    most = db.session.scalar(
+        sa.select(sa.func.max(s.makeups_taken - s.absences)).where(
+            s.workshop_id == workshop_id, s.starts_at > utc_now()
+        )
+    )
+    return max(most or 0, 0)
+
+
 def set_held_places(workshop_id: int, held_places, held_until: datetime | None) -> Workshop:
     """Set how many places are held and until when (an aware datetime, or None: no date).
 
@@ -122,16 +135,22 @@ def set_held_places(workshop_id: int, held_places, held_until: datetime | None) 
         held_until = _checked_instant(held_until)
         claimed, confirmed = workshop.held_claimed, workshop.confirmed_count
         unclaimed_now = workshop.held_places - claimed
-        most = claimed + (workshop.capacity - confirmed)
+        visiting = _visitors_beyond_absences(workshop.id)
+        most = max(claimed, claimed + (workshop.capacity - confirmed) - visiting)
         errors = {}
         if held < claimed:
             errors["held_places"] = (
                 f"Held places cannot be fewer than the {claimed} already claimed with a code."
             )
-        elif held > min(most, MAX_CAPACITY):
+        elif held > min(most, MAX_CAPACITY) and held > workshop.held_places:
             errors["held_places"] = (
                 f"At most {most} places can be held: {confirmed} of {workshop.capacity} are "
-                "already confirmed."
+                "already confirmed"
+                + (
+                    f", and make-ups from other classes take {visiting} more seat"
+                    f"{'' if visiting == 1 else 's'} in one of the sessions to come."
+                    if visiting else "."
+                )
             )
         if held > claimed and held_until is None:
             errors["held_until"] = "Give a date when unclaimed held places go to the public."
@@ -296,6 +315,16 @@ def claim_held_place(workshop: Workshop, code: str, now: datetime | None = None)
             t.held_claimed < t.held_places,
             t.confirmed_count < t.capacity,
             sa.or_(t.held_until.is_(None), t.held_until > now),
+            # Nor a session to come whose seats make-ups already fill (they may have
+            # taken seats before these places were held).
+            ~sa.select(_session_table.c.id)
+            .where(
+                _session_table.c.workshop_id == t.id,
+                _session_table.c.starts_at > now,
+                _session_table.c.makeups_taken - _session_table.c.absences
+                >= t.capacity - t.confirmed_count,
+            )
+            .exists(),
         )
         .values(confirmed_count=t.confirmed_count + 1, held_claimed=t.held_claimed + 1)
     ).rowcount
