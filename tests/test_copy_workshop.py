@@ -14,10 +14,12 @@ from booking.models import (
     Membership,
     ReferralCode,
     Registration,
+    User,
     Workshop,
     WorkshopSession,
     workshop_topic,
 )
+from booking.services.accounts import api_tokens
 from booking.services.booking import referrals
 from booking.services.booking.book import book_place
 from booking.services.errors import Invalid
@@ -551,3 +553,17 @@ def test_an_instructor_who_left_the_centre_is_left_off_the_copy(app, client, aut
         copy = db.session.scalar(sa.select(Workshop).order_by(Workshop.id.desc()).limit(1))
         assert copy.id != workshop_id and copy.instructor_id is None
         assert db.session.get(Workshop, workshop_id).instructor_id == world["teacher"].id
+    # Nobody leads the copy yet: it stays a draft until staff choose an instructor.
+    response = client.post(f"/manage/workshops/{copy.id}/publish")
+    assert response.status_code == 409
+    assert "Choose the instructor who leads this class" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Workshop, copy.id).status == "draft"
+        staff_id = db.session.scalar(
+            sa.select(User.id).where(User.email == "staff@example.org")
+        )
+        _, token = api_tokens.create_token(staff_id, "tests")
+    response = client.patch(f"/api/v1/workshops/{copy.id}", json={"status": "published"},
+                            headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 409
+    assert "instructor_id" in response.get_json()["error"]["fields"]

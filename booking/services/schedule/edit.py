@@ -104,6 +104,8 @@ def edit_workshop(
             _refuse_cancelling_what_has_run(workshop)
         if fields or capacity is not None:
             _change_details(workshop, fields, capacity, allow_clash)
+        if status == PUBLISHED:
+            _refuse_publishing_without_an_instructor(workshop)  # one given here counts
         if status in (PUBLISHED, DRAFT) and workshop.status != status:
             workshop.status = status
             workshop.updated_at = utcnow()
@@ -119,6 +121,16 @@ def _refuse_publishing_without_sessions(workshop: Workshop) -> None:
         s.status == SCHEDULED for s in workshop_sessions(workshop.id)
     ):
         raise Conflict("A workshop needs at least one scheduled session to be published.")
+
+
+def _refuse_publishing_without_an_instructor(workshop: Workshop) -> None:
+    """A workshop is led by an instructor (a copy whose instructor has left the centre
+    has none until staff choose one); families would book a class nobody teaches."""
+    if workshop.status != PUBLISHED and workshop.instructor_id is None:
+        raise Conflict(
+            "Choose the instructor who leads this class before publishing it.",
+            {"instructor_id": "Choose an instructor."},
+        )
 
 
 def _refuse_draft_while_booked(workshop: Workshop) -> None:
@@ -207,13 +219,14 @@ def update_workshop(workshop_id: int, *, allow_clash: bool = False, **fields) ->
 
 
 def publish_workshop(workshop_id: int) -> Workshop:
-    """Make a draft workshop bookable; it needs at least one scheduled session. An
-    unpublished centre is published with it."""
+    """Make a draft workshop bookable; it needs at least one scheduled session and an
+    instructor. An unpublished centre is published with it."""
     with write_transaction():
         workshop = lock_workshop_to_change(workshop_id)
         if workshop.status == PUBLISHED:
             return workshop
         _refuse_publishing_without_sessions(workshop)
+        _refuse_publishing_without_an_instructor(workshop)
         workshop.status = PUBLISHED
         workshop.updated_at = utcnow()
         publish_with_workshop(workshop.centre_id)
