@@ -169,11 +169,19 @@ def test_adding_a_session_tells_parents_and_instructor(ctx, make_workshop, booke
     assert f"session-{added.id}-registration-" in to_parent.ics
 
 
-def test_adding_a_session_to_a_draft_tells_nobody(ctx, make_workshop):
-    workshop = make_workshop(sessions=2, status="draft")
+def test_changing_a_drafts_sessions_tells_nobody(ctx, make_workshop):
+    """A draft being put together: adding, moving or cancelling its sessions emails
+    nobody, the instructor included."""
+    workshop = make_workshop(sessions=3, status="draft")
     before = len(outbox())
     sessions.add_session(workshop.id, next_weekday_local(weeks=6), 60)
+    first, second = session_rows(workshop.id)[:2]
+    sessions.move_session(first.id, next_weekday_local(weeks=8))
+    sessions.move_session(second.id, None, room="Blue room")
+    sessions.cancel_session(second.id)
     assert len(outbox()) == before
+    moved = db.session.get(WorkshopSession, first.id, populate_existing=True)
+    assert moved.revision == 1  # calendars still see the change
 
 
 def _instructor_email(workshop) -> str:

@@ -229,7 +229,8 @@ def move_session(
     *,
     allow_clash: bool = False,
 ) -> WorkshopSession:
-    """Move a session (local wall-clock time) and/or change its room; everyone is told.
+    """Move a session (local wall-clock time) and/or change its room; everyone is told
+    once the workshop is published (a draft being put together tells nobody).
 
     None keeps the current start, duration or room. A room or instructor busy at the
     new time is refused with Clash unless `allow_clash`. The revision goes up once when
@@ -266,13 +267,15 @@ def move_session(
         _refuse_clashes(workshop, session, allow_clash)
         refresh_span(workshop)
         kind = "moved" if time_changed else "room"
-        notify_session_changed(session, kind)
-        notify_makeup_session_changed(session, kind)
+        if workshop.status == PUBLISHED:  # a draft being put together tells nobody
+            notify_session_changed(session, kind)
+            notify_makeup_session_changed(session, kind)
     return session
 
 
 def cancel_session(session_id: int) -> WorkshopSession:
-    """Cancel one session of a workshop; everyone confirmed and the instructor are told.
+    """Cancel one session of a workshop; everyone confirmed and the instructor are told
+    once the workshop is published.
 
     Families who paid online for the course choose, from that email, a make-up credit
     for the week or a refund of the session's share (refund rows awaiting their choice,
@@ -301,6 +304,7 @@ def cancel_session(session_id: int) -> WorkshopSession:
         dropped = drop_makeups_into(session_id=session.id)
         refresh_span(workshop)
         choices = offer_session_refunds(workshop, session)
-        notify_session_changed(session, "cancelled", choices)
+        if workshop.status == PUBLISHED:  # a draft being put together tells nobody
+            notify_session_changed(session, "cancelled", choices)
         tell_makeups_dropped(dropped, "that session was cancelled")
     return session
