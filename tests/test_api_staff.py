@@ -353,13 +353,20 @@ def test_create_rejects_bad_bodies(client, app, world, raw, content_type, status
 
 def test_patch_details_and_raise_capacity_promotes(client, app, world):
     course = world["course"]
+    # Families are booked: the price they were shown stays (what they owe, and what was
+    # paid at the centre, is worked out from it), and nothing else in the request is saved.
     response = send(client, "PATCH", f"/api/v1/workshops/{course.id}", world["tokens"]["staff"],
                     {"title": "Monday massage", "capacity": 2, "price": 50})
+    assert response.status_code == 409
+    assert "cannot change once families have booked" in (
+        response.get_json()["error"]["fields"]["price"])
+    response = send(client, "PATCH", f"/api/v1/workshops/{course.id}", world["tokens"]["staff"],
+                    {"title": "Monday massage", "capacity": 2})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["title"] == "Monday massage"
     assert body["capacity"] == 2
-    assert body["price"] == "50.00"
+    assert body["price"] == "45.00"
     assert body["waitlist_count"] == 0
     with app.app_context():
         assert db.session.get(Registration, world["waiting"].id).status == "confirmed"

@@ -2,8 +2,8 @@
 against the families already booked.
 
 Families booked on the terms the class page showed them, so while anyone holds a
-place or waits, a workshop paid online (or a deposit) keeps its payment mode and
-deposit (and its price), and no workshop becomes paid online; its cancellation fee
+place or waits, a workshop keeps its price, one paid online (or a deposit) keeps its
+payment mode and deposit, and no workshop becomes paid online; its cancellation fee
 may be lowered but not raised while anyone holds a place, and its cancellation cut-off
 brought nearer the class but not moved earlier. Such a change is refused as a Conflict
 naming the field. A workshop nobody has booked changes freely (within the rules).
@@ -61,12 +61,21 @@ def _refuse_against_bookings(
     workshop: Workshop, now: PaymentTerms, terms: PaymentTerms, price
 ) -> None:
     online = now.mode in ONLINE_MODES or terms.mode in ONLINE_MODES
-    if now.mode in ONLINE_MODES and price is not None and price != workshop.price:
+    if price is not None and price != workshop.price:
         families = _families(workshop.id, ACTIVE)
-        if families:
+        if families and now.mode in ONLINE_MODES:
             message = (
                 "The price of a class paid online cannot change once families have booked "
                 "or are waiting: they pay, and are refunded, on the price shown to them."
+            )
+            raise Conflict(message, {"price": message})
+        if families:
+            # What each family owes at the centre, and what was marked paid there, is
+            # worked out from the price: changed, it would rewrite both.
+            message = (
+                "The price of this class cannot change once families have booked or are "
+                "waiting: they pay on the price shown to them, and what was paid at the "
+                "centre is recorded at it."
             )
             raise Conflict(message, {"price": message})
     mode_changes = terms.mode != now.mode
