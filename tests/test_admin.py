@@ -194,6 +194,13 @@ def test_centre_services_directly(ctx, make_centre):
         "https://xn--exmple-cua.org\nhttps://a.org\nhttps://xn--strae-oqa.de"
     )
     assert frame_origins(kept.allowed_embed_origins) == kept.allowed_embed_origins
+    # Coordinates as typed are ASCII numbers (float() reads "٥١", "5_1", "5e1", "nan").
+    for typed in ("\u0665\u0661", "5_1", "5e1", "nan"):
+        with pytest.raises(Invalid) as err:
+            centres.update_centre(created.id, latitude=typed, longitude="0")
+        assert set(err.value.fields) == {"latitude"}, typed
+    moved = centres.update_centre(created.id, latitude=" 51.45 ", longitude=-2.58)
+    assert (moved.latitude, moved.longitude) == (51.45, -2.58)
     # A name of only an override or of characters that take no room; the server's own
     # zone setting or a placeholder as a time zone.
     for changes, field, words in (

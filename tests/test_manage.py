@@ -460,9 +460,10 @@ def sessions_back(app, workshop_id, delta):
 
 
 def test_a_workshop_that_has_run_cannot_be_cancelled(app, client, auth, world, make_user,
-                                                     make_baby):
+                                                     make_baby, make_workshop):
     """Its families would be told of a cancellation (and refunded) for classes they had:
-    refused for the workshop and for each booking, and the pages offer neither."""
+    refused for the workshop and for each booking (cancelled or moved), and the pages
+    offer none of it."""
     w = world["workshop"]
     reg_id, _ = book(app, make_user, make_baby, w)
     sessions_back(app, w.id, timedelta(weeks=6))  # the course ran
@@ -480,6 +481,11 @@ def test_a_workshop_that_has_run_cannot_be_cancelled(app, client, auth, world, m
     page = client.get(f"/manage/workshops/{w.id}/registrations").get_data(as_text=True)
     assert "Cancel on the parent" not in page
     response = client.post(f"/manage/registrations/{reg_id}/cancel", data={"reason": "Oops"})
+    assert response.status_code == 409
+    assert "has already run" in response.get_data(as_text=True)
+    target = make_workshop(centre=world["centre"], instructor=world["instructor"])
+    response = client.post(f"/manage/registrations/{reg_id}/move",
+                           data={"to_workshop_id": str(target.id)})
     assert response.status_code == 409
     assert "has already run" in response.get_data(as_text=True)
     with app.app_context():

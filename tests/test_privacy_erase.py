@@ -217,6 +217,9 @@ def test_instructor_whose_classes_have_run_or_were_cancelled_may_go(
     centre = make_centre()
     teacher = make_user(email="teach@example.org", role="instructor", centre=centre)
     make_workshop(centre=centre, instructor=teacher, status="cancelled")
+    make_workshop(centre=centre, instructor=teacher, status="draft", starts_in_days=-30,
+                  sessions=2)  # a draft whose dates have passed
+    make_workshop(centre=centre, instructor=teacher, starts_in_days=-30, sessions=2)  # ran
     erase_user(teacher.id)
 
 

@@ -1,5 +1,6 @@
 """Referral codes and held places: creating, claiming, revoking (PRODUCT.md rule 11)."""
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -7,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import ReferralCode, Registration, Workshop
+from booking.models import ReferralCode, Registration, User, Workshop
 from booking.services.booking import referrals
 from booking.services.booking.book import book_place
 from booking.services.courses.absences import report_absence
@@ -369,3 +370,36 @@ def test_places_held_after_a_make_up_took_the_last_seat_keep_the_session_within_
     assert (w.confirmed_count, w.held_claimed) == (2, 0)
     # Re-saving the places already held (to move their release) is not refused.
     referrals.set_held_places(target.id, 1, release + timedelta(hours=1))
+
+
+def test_the_class_page_lets_a_waiting_baby_take_a_held_place_with_a_code(
+    app, client, auth, held_workshop, make_user, make_baby
+):
+    """On the class page a waiting baby stays selectable while places are held, so the
+    family can enter the code they were given; without held places it is not."""
+    workshop = held_workshop(capacity=2)
+    other = make_user()
+    parent = make_user(email="waiting@example.org")
+    baby = make_baby(parent, name="Ada")
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.id == parent.id).values(phone="07700 900123"))
+        db.session.commit()
+        book(other, make_baby(other), workshop)
+        assert book(parent, baby, workshop).registration.status == "waitlisted"
+        code = referrals.create_codes(workshop.id)[0].code
+    auth.login("waiting@example.org")
+    page = client.get(f"/classes/{workshop.id}").get_data(as_text=True)
+    radio = re.search(rf'<input type="radio" name="baby_id" id="baby_id-{baby.id}"[^>]*>', page)
+    assert radio and "disabled" not in radio.group(0)
+    assert "Have a referral code? Choose Ada and enter it below." in page
+    response = client.post(f"/classes/{workshop.id}/book", data={
+        "baby_id": str(baby.id), "consent": "y", "referral_code": code})
+    assert response.status_code == 302
+    with app.app_context():
+        statuses = db.session.scalars(
+            sa.select(Registration.status).where(Registration.parent_id == parent.id)
+        ).all()
+    assert statuses == ["confirmed"]
+    page = client.get(f"/classes/{workshop.id}").get_data(as_text=True)
+    radio = re.search(rf'<input type="radio" name="baby_id" id="baby_id-{baby.id}"[^>]*>', page)
+    assert radio is None or "disabled" in radio.group(0)

@@ -1,11 +1,13 @@
 """The base of every form on the site (fields render as valid HTML however many forms
 share a page), and the one way a domain error's messages are put onto a form."""
 
+import re
 from functools import cache
 
 from flask import flash
 from flask_wtf import FlaskForm
 from markupsafe import escape
+from wtforms import fields
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields import BooleanField, SelectField
 from wtforms.widgets import Input
@@ -24,6 +26,33 @@ class Checkbox(BooleanField):
     def process_formdata(self, valuelist):
         value = valuelist[0] if valuelist else False
         self.data = value is not False and str(value).strip().lower() not in self.UNTICKED
+
+
+# Numbers as typed into a form: ASCII digits, at most one decimal point. int() and
+# Decimal() would also read other scripts' digits ("٤٥"), "1_000" and "4e1", which the
+# staff API and the schedule import refuse.
+_WHOLE_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
+_DECIMAL_TEXT = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
+
+
+class IntegerField(fields.IntegerField):
+    """WTForms' IntegerField, reading ASCII digits only."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0] and not _WHOLE_TEXT.fullmatch(valuelist[0]):
+            self.data = None
+            raise ValueError(self.gettext("Not a valid integer value."))
+        super().process_formdata(valuelist)
+
+
+class DecimalField(fields.DecimalField):
+    """WTForms' DecimalField, reading ASCII digits only."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0] and not _DECIMAL_TEXT.fullmatch(valuelist[0]):
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+        super().process_formdata(valuelist)
 
 
 def _always_chosen(field) -> bool:

@@ -4,9 +4,10 @@ A NUL character cannot be stored (PostgreSQL refuses it in text) and no person t
 one. An address whose path holds a NUL or another control character names no page: 404.
 In the query string or a form field a NUL is a 400; other control characters (all but
 tab, line feed and carriage return) in a form field are refused as 422 naming the
-field, and in the query string as a 400. A form whose bytes are not UTF-8 (a script
-posting Latin-1, say) is a 400 naming the field, rather than saved with U+FFFD in place
-of each character that could not be read.
+field, and in the query string as a 400. A URL-encoded form whose bytes are not UTF-8
+(a script posting Latin-1, say) is a 400 naming the field, rather than saved with U+FFFD
+in place of each character that could not be read (a multipart form's text fields are
+read as UTF-8 with U+FFFD, as before).
 Pages take web forms, not JSON: a JSON body sent to a page's write route is a 415
 (Flask-WTF would otherwise read it as form data, unchecked). The API's JSON bodies are
 checked where they are parsed (`booking.web.api.body`), by `text_problem` too.

@@ -288,6 +288,12 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
         db.session.refresh(registration)
         if registration.status != CONFIRMED:
             raise Conflict("Only a confirmed place can be moved.")
+        if source.last_ends_at is not None and source.last_ends_at <= utc_now():
+            # Moving cancels the booking (its family told, their calendar cleared) and
+            # takes what they paid to the other class: not for a class they had.
+            raise Conflict(
+                "This class has already run, so its bookings can no longer be moved."
+            )
         if target.centre_id != source.centre_id:
             raise Invalid("A booking can only move to another class at the same centre.")
         closed = booking_closed_reason(target)

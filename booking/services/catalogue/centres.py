@@ -17,6 +17,7 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Centre, User, utcnow
 from booking.services.accounts.access import managed_centre_ids
+from booking.services.catalogue.params import NUMBER_RE
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
 from booking.services.schedule import fields as field_rules
 from booking.timefmt import is_valid_timezone
@@ -58,11 +59,14 @@ def _one_line(value) -> str:
 def _coordinate(raw, low: float, high: float, label: str, errors: dict, name: str):
     if raw is None or str(raw).strip() == "":
         return None
-    try:
-        number = float(str(raw).strip())
-    except ValueError:
+    text = str(raw).strip()
+    if isinstance(raw, bool) or not (
+        isinstance(raw, (int, float)) or NUMBER_RE.match(text)
+    ):
+        # As typed: ASCII digits (float() would also read "٥١", "5_1" and "5e1").
         errors[name] = f"{label} must be a number, such as 51.4545."
         return None
+    number = float(raw) if isinstance(raw, (int, float)) else float(text)
     if not low <= number <= high:
         errors[name] = f"{label} must be between {low:g} and {high:g}."
         return None

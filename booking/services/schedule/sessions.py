@@ -269,7 +269,8 @@ def move_session(
         kind = "moved" if time_changed else "room"
         if workshop.status == PUBLISHED:  # a draft being put together tells nobody
             notify_session_changed(session, kind)
-            notify_makeup_session_changed(session, kind)
+        # ... but a family visiting with a make-up (taken while it was published) is told.
+        notify_makeup_session_changed(session, kind)
     return session
 
 

@@ -8,7 +8,7 @@ written) and the other copies. A copy refused by a clash shows the clash and the
 from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from wtforms import DateField, IntegerField
+from wtforms import DateField
 from wtforms.validators import InputRequired
 
 from booking.auth_setup import staff_required
@@ -17,7 +17,7 @@ from booking.services.errors import DomainError
 from booking.services.schedule import copy as copy_service
 from booking.services.schedule.clashes import Clash
 from booking.timefmt import to_local
-from booking.web.forms import Checkbox, Form, put_domain_error, status_for
+from booking.web.forms import Checkbox, Form, IntegerField, put_domain_error, status_for
 from booking.web.ids import parse_id
 from booking.web.manage.access import centre_or_404, workshop_or_404
 from booking.web.manage.blueprint import bp

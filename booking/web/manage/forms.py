@@ -3,11 +3,9 @@
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
-    DecimalField,
     FieldList,
     FormField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -30,7 +28,7 @@ from booking.services.plans.templates import TEMPLATES as PLAN_TEMPLATES
 from booking.services.schedule import fields as field_rules
 from booking.services.schedule import payment_fields
 from booking.topics import TOPICS
-from booking.web.forms import Checkbox, Form
+from booking.web.forms import Checkbox, DecimalField, Form, IntegerField
 from booking.web.manage.field_checks import (
     Rule,
     course_sessions,

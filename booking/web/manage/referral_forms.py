@@ -1,11 +1,11 @@
 """Back-office forms for topics, held places and referral codes."""
 
-from wtforms import DateField, IntegerField, SelectChoice, StringField, TimeField
+from wtforms import DateField, SelectChoice, StringField, TimeField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from booking.services.booking.referrals import MAX_CODES_AT_ONCE
 from booking.topics import TOPICS
-from booking.web.forms import Form
+from booking.web.forms import Form, IntegerField
 from booking.web.manage.field_checks import Rule, date_in_window
 from booking.web.manage.forms import MultiCheckboxField, strip
 

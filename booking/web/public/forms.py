@@ -3,14 +3,13 @@
 from wtforms import (
     DateField,
     HiddenField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
 )
 
 from booking.topics import TOPICS
-from booking.web.forms import Form
+from booking.web.forms import Form, IntegerField
 
 # The distances offered around a place searched (the catalogue accepts any).
 RADIUS_CHOICES_KM = (2, 5, 10, 25, 50)
