@@ -95,7 +95,7 @@ CENTRE_PROFILE = {
 WORKSHOP_DETAILS = {
     "min_age_weeks": "6",
     "max_age_weeks": "30",
-    "price": "40.00",
+    "price": "45.00",  # as booked: a price cannot change under booked families
     "cancellation_cutoff_hours": "24",
     "instructor_id": "{instructor}",
 }
