@@ -35,24 +35,29 @@ _WHOLE_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
 _DECIMAL_TEXT = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
 
 
-class IntegerField(fields.IntegerField):
+class _AsciiNumber:
+    """A number field that reads only text matching `typed` (else `refusal`)."""
+
+    typed: re.Pattern
+    refusal: str
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0] and not self.typed.fullmatch(valuelist[0]):
+            self.data = None
+            raise ValueError(self.gettext(self.refusal))
+        super().process_formdata(valuelist)
+
+
+class IntegerField(_AsciiNumber, fields.IntegerField):
     """WTForms' IntegerField, reading ASCII digits only."""
 
-    def process_formdata(self, valuelist):
-        if valuelist and valuelist[0] and not _WHOLE_TEXT.fullmatch(valuelist[0]):
-            self.data = None
-            raise ValueError(self.gettext("Not a valid integer value."))
-        super().process_formdata(valuelist)
+    typed, refusal = _WHOLE_TEXT, "Not a valid integer value."
 
 
-class DecimalField(fields.DecimalField):
+class DecimalField(_AsciiNumber, fields.DecimalField):
     """WTForms' DecimalField, reading ASCII digits only."""
 
-    def process_formdata(self, valuelist):
-        if valuelist and valuelist[0] and not _DECIMAL_TEXT.fullmatch(valuelist[0]):
-            self.data = None
-            raise ValueError(self.gettext("Not a valid decimal value."))
-        super().process_formdata(valuelist)
+    typed, refusal = _DECIMAL_TEXT, "Not a valid decimal value."
 
 
 def _always_chosen(field) -> bool:
