@@ -135,5 +135,7 @@ def refuse_unusable_characters():
 
 
 def init_app(app) -> None:
-    """Check every request's address, query string and form fields."""
-    app.before_request(refuse_unusable_characters)
+    """Check every request's address, query string and form fields, before anything
+    else that runs before the views: the CSRF check reads the form, and a body once
+    parsed can no longer be checked as the bytes it came in."""
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_unusable_characters)
