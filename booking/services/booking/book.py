@@ -35,6 +35,7 @@ from booking.services.booking.places import (
     cancellation_cutoff,
     centre_timezone,
     eligibility,
+    has_run,
     live_in_workshop,
     lock_workshop,
     release_place,
@@ -370,9 +371,7 @@ def cancel_registration(
                 raise Invalid(why_not)
         previous = registration.status
         now = utc_now()
-        if previous == CONFIRMED and workshop.last_ends_at is not None and (
-            workshop.last_ends_at <= now
-        ):
+        if previous == CONFIRMED and has_run(workshop, now):
             # The family was told of a cancellation, and their calendar lost the
             # sessions they came to, for a class they had.
             raise Conflict(

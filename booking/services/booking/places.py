@@ -292,6 +292,11 @@ def release_before_close(workshop: Workshop, now: datetime | None = None) -> Non
     )
 
 
+def has_run(workshop: Workshop, now: datetime | None = None) -> bool:
+    """Whether the workshop's last session is over (nothing of it is left to cancel)."""
+    return workshop.last_ends_at is not None and workshop.last_ends_at <= (now or utc_now())
+
+
 def booking_closed_reason(workshop: Workshop, now: datetime | None = None) -> str | None:
     """Why a workshop cannot be joined now, in words; None while it is open."""
     now = now or utc_now()

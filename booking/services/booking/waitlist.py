@@ -18,6 +18,7 @@ from booking.services.booking.places import (
     eligibility,
     fitting_baby,
     has_active_place,
+    has_run,
     is_booking_open,
     lock_workshop,
     release_place,
@@ -288,7 +289,7 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
         db.session.refresh(registration)
         if registration.status != CONFIRMED:
             raise Conflict("Only a confirmed place can be moved.")
-        if source.last_ends_at is not None and source.last_ends_at <= utc_now():
+        if has_run(source):
             # Moving cancels the booking (its family told, their calendar cleared) and
             # takes what they paid to the other class: not for a class they had.
             raise Conflict(

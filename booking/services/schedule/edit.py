@@ -17,7 +17,7 @@ from booking.models.payment import BY_CENTRE
 from booking.models.registration import ACTIVE, CONFIRMED, PENDING_PAYMENT
 from booking.models.registration import CANCELLED as REG_CANCELLED
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED, SCHEDULED
-from booking.services.booking.places import lock_workshop, release_before_close
+from booking.services.booking.places import has_run, lock_workshop, release_before_close
 from booking.services.booking.waitlist import apply_capacity_change, promote_waitlist
 from booking.services.catalogue.centres import publish_with_workshop
 from booking.services.courses.absences import end_registration_absences
@@ -243,11 +243,6 @@ def unpublish_workshop(workshop_id: int) -> Workshop:
         workshop.status = DRAFT
         workshop.updated_at = utcnow()
     return workshop
-
-
-def has_run(workshop: Workshop) -> bool:
-    """Whether the workshop's last session is over (nothing of it is left to cancel)."""
-    return workshop.last_ends_at is not None and workshop.last_ends_at <= utcnow()
 
 
 def _refuse_cancelling_what_has_run(workshop: Workshop) -> None:

@@ -10,12 +10,11 @@ from wtforms import SelectChoice
 from booking.auth_setup import staff_required
 from booking.services.booking import book as booking_service
 from booking.services.booking import waitlist as waitlist_service
-from booking.services.booking.places import is_booking_open
+from booking.services.booking.places import has_run, is_booking_open
 from booking.services.errors import DomainError, NotFound
 from booking.services.health.clearance import clear_booking
 from booking.services.payments import queries as payment_queries
 from booking.services.payments.money import format_money
-from booking.services.schedule.edit import has_run
 from booking.services.teaching.roster import bookings_at_a_glance
 from booking.timefmt import format_local
 from booking.web.forms import status_for
