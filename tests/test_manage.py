@@ -494,6 +494,49 @@ def test_a_workshop_that_has_run_cannot_be_cancelled(app, client, auth, world, m
         assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
 
 
+def test_a_course_that_has_started_is_not_cancelled_as_a_whole(app, client, auth, world,
+                                                                make_user, make_baby):
+    """Its families have had sessions of it: cancelling the workshop would cancel those
+    weeks in every calendar and refund in full. Refused on the pages and in the API, with
+    the way that works named; its remaining sessions can still be cancelled one by one."""
+    w = world["workshop"]
+    reg_id, _ = book(app, make_user, make_baby, w)
+    sessions_back(app, w.id, timedelta(days=10))  # week 1 ran, weeks 2 and 3 to come
+    auth.login("staff@example.org")
+    page = client.get(f"/manage/workshops/{w.id}").get_data(as_text=True)
+    assert "Cancel workshop" not in page
+    confirm = client.get(f"/manage/workshops/{w.id}/cancel").get_data(as_text=True)
+    assert "has started" in confirm and "Yes, cancel the workshop" not in confirm
+    response = client.post(f"/manage/workshops/{w.id}/cancel", data={"reason": "Ill"})
+    assert response.status_code == 409
+    text = response.get_data(as_text=True)
+    assert text.count("has started") == 1 and "Cancel its remaining sessions" in text
+    with app.app_context():
+        _, token = api_tokens.create_token(world["staff"].id, "tests")
+    response = client.patch(f"/api/v1/workshops/{w.id}", json={"status": "cancelled"},
+                            headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 409
+    assert "has started" in response.get_json()["error"]["message"]
+    with app.app_context():
+        assert db.session.get(Workshop, w.id).status == "published"
+        assert db.session.get(Registration, reg_id).status == "confirmed"
+        sessions = list(db.session.scalars(
+            sa.select(WorkshopSession).where(WorkshopSession.workshop_id == w.id)
+            .order_by(WorkshopSession.starts_at)
+        ))
+        assert [s.status for s in sessions] == ["scheduled"] * 3
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+    for later in sessions[1:]:
+        response = client.post(f"/manage/sessions/{later.id}/cancel")
+        assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        kept = db.session.get(Workshop, w.id)
+        assert kept.status == "published"
+        assert db.session.get(WorkshopSession, sessions[0].id).status == "scheduled"
+        assert db.session.get(Registration, reg_id).status == "confirmed"
+        assert kept.last_ends_at == sessions[0].ends_at  # it has run now
+
+
 def test_no_one_is_promoted_once_booking_has_closed(app, client, auth, world, make_user,
                                                    make_baby):
     """Rule 10: the waiting list is promoted until the start of session late_join_until

@@ -292,6 +292,11 @@ def release_before_close(workshop: Workshop, now: datetime | None = None) -> Non
     )
 
 
+def has_started(workshop: Workshop, now: datetime | None = None) -> bool:
+    """Whether the workshop's first session has begun (its families have had some of it)."""
+    return workshop.first_starts_at is not None and workshop.first_starts_at <= (now or utc_now())
+
+
 def has_run(workshop: Workshop, now: datetime | None = None) -> bool:
     """Whether the workshop's last session is over (nothing of it is left to cancel)."""
     return workshop.last_ends_at is not None and workshop.last_ends_at <= (now or utc_now())

@@ -17,7 +17,12 @@ from booking.models.payment import BY_CENTRE
 from booking.models.registration import ACTIVE, CONFIRMED, PENDING_PAYMENT
 from booking.models.registration import CANCELLED as REG_CANCELLED
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED, SCHEDULED
-from booking.services.booking.places import has_run, lock_workshop, release_before_close
+from booking.services.booking.places import (
+    has_run,
+    has_started,
+    lock_workshop,
+    release_before_close,
+)
 from booking.services.booking.waitlist import apply_capacity_change, promote_waitlist
 from booking.services.catalogue.centres import publish_with_workshop
 from booking.services.courses.absences import end_registration_absences
@@ -101,7 +106,7 @@ def edit_workshop(
             _refuse_draft_while_booked(workshop)
         elif status == CANCELLED:
             reason = _clean_reason(cancel_reason or "", "cancel_reason")
-            _refuse_cancelling_what_has_run(workshop)
+            _refuse_cancelling_what_has_started(workshop)
         if fields or capacity is not None:
             _change_details(workshop, fields, capacity, allow_clash)
         if status == PUBLISHED:
@@ -245,12 +250,29 @@ def unpublish_workshop(workshop_id: int) -> Workshop:
     return workshop
 
 
-def _refuse_cancelling_what_has_run(workshop: Workshop) -> None:
+def why_not_cancellable(workshop: Workshop) -> str | None:
+    """Why the workshop can no longer be cancelled, in words; None while it can be.
+    Cancelling cancels every session and booking and refunds in full: not for a workshop
+    whose families have already had sessions of it."""
     if has_run(workshop):
-        raise Conflict(
+        return (
             "This class has already run (its last session is over), so it can no "
             "longer be cancelled. Refund a family by hand from its payment if needed."
         )
+    if has_started(workshop):
+        return (
+            "This class has started: its families have already had sessions of it, so it "
+            "can no longer be cancelled as a whole. Cancel its remaining sessions one by "
+            "one instead: everyone is told, and each family who paid online chooses a "
+            "make-up or that week's share back."
+        )
+    return None
+
+
+def _refuse_cancelling_what_has_started(workshop: Workshop) -> None:
+    why_not = why_not_cancellable(workshop)
+    if why_not:
+        raise Conflict(why_not)
 
 
 def cancel_workshop(workshop_id: int, reason: str = "") -> Workshop:
@@ -260,7 +282,7 @@ def cancel_workshop(workshop_id: int, reason: str = "") -> Workshop:
     reason = _clean_reason(reason, "reason")
     with write_transaction():
         workshop = lock_workshop_to_change(workshop_id)
-        _refuse_cancelling_what_has_run(workshop)
+        _refuse_cancelling_what_has_started(workshop)
         apply_workshop_cancellation(workshop, reason)
     return workshop
 

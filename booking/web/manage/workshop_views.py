@@ -146,7 +146,7 @@ def _workshop_page(workshop, centre, capacity_form, status):
             capacity_form=capacity_form,
             action_form=ActionForm(),
             fee_terms=fee_terms(workshop, centre.currency),
-            has_run=edit_service.has_run(workshop),
+            cancellable=edit_service.why_not_cancellable(workshop) is None,
         ),
         status,
     )
@@ -246,11 +246,13 @@ def workshop_cancel(workshop_id: int):
     workshop, centre = workshop_or_404(workshop_id)
     form = CancelForm()
     status = 200
+    why_not = edit_service.why_not_cancellable(workshop)
     if form.validate_on_submit():
         try:
             edit_service.cancel_workshop(workshop.id, reason=form.reason.data or "")
         except DomainError as exc:
-            flash(exc.message, "error")
+            if exc.message != why_not:  # the page says that one already
+                flash(exc.message, "error")
             status = status_for(exc)
         else:
             flash("The workshop is cancelled and everyone booked has been told.", "success")
@@ -266,6 +268,7 @@ def workshop_cancel(workshop_id: int):
             centre=centre,
             confirmed=confirmed,
             waiting=waiting,
+            why_not=why_not,
         ),
         status,
     )
