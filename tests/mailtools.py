@@ -84,9 +84,11 @@ def add_registration(app, workshop, parent, baby, status="confirmed", **fields) 
             baby_id=baby.id if baby is not None else None,
             status=status,
             consent_at=now,
-            confirmed_at=now if status == "confirmed" else None,
-            waitlisted_at=now if status == "waitlisted" else None,
-            **fields,
+            **{
+                "confirmed_at": now if status == "confirmed" else None,
+                "waitlisted_at": now if status == "waitlisted" else None,
+                **fields,
+            },
         )
         db.session.add(registration)
         if status == "confirmed":

@@ -209,12 +209,47 @@ def test_twins_get_one_sheet(ctx, make_workshop, make_user, make_baby):
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
     workshop = make_workshop(starts_at=start, sessions=3)
     set_plan(workshop, 1, *PLANS[1])
-    add_registration(ctx, workshop, parent, make_baby(parent, name="Ada"))
-    add_registration(ctx, workshop, parent, make_baby(parent, name="Ava"))
+    booked = start - timedelta(days=2)
+    add_registration(ctx, workshop, parent, make_baby(parent, name="Ada"), confirmed_at=booked)
+    add_registration(ctx, workshop, parent, make_baby(parent, name="Ava"), confirmed_at=booked)
     assert send_practice_sheets() == 1
     assert send_practice_sheets() == 0
     (message,) = practice_emails()
     assert message.subject == "Week 1 at home: legs and feet"
+
+
+def test_a_family_who_joined_after_a_week_gets_no_sheet_of_it(ctx, make_workshop, make_user,
+                                                              make_baby):
+    """A course joined late (late_join_until 3): the weeks that ended before the place was
+    the family's were not theirs, so neither are those weeks' sheets."""
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+    workshop = make_workshop(starts_at=start, sessions=4, late_join_until=3)
+    set_plan(workshop, 1, *PLANS[1])
+    early, late = make_user("early@example.org"), make_user("late@example.org")
+    add_registration(ctx, workshop, early, make_baby(early), confirmed_at=start - timedelta(days=3))
+    late_id = add_registration(ctx, workshop, late, make_baby(late))  # booked just now
+    assert send_practice_sheets() == 1
+    assert [m.recipient for m in practice_emails()] == ["early@example.org"]
+    from booking.services.plans.practice import send_registration_sheet
+
+    assert send_registration_sheet(late_id, session_of(workshop, 1).id) is False
+    assert len(sheets()) == 1
+
+
+def test_next_week_is_the_next_week_even_before_its_plan_is_written(ctx, course):
+    """Week 3 has no plan yet: the sheet after week 2 names no next week rather than
+    announcing week 4's."""
+    set_plan(course["home"], 3, "")
+    set_plan(course["home"], 4, "Week 4: back and face", "The back.", "Back strokes.")
+    assert send_practice_sheets(course["now"]) == 4
+    written = {sheet.dedupe_key: sheet for sheet in sheets()}
+    bea_sheet = written[practice_key(course["families"]["Bea"][1], course["week2"])]
+    assert bea_sheet.next_title == ""
+    assert "Back and face" not in practice_emails()[0].body_text
+    # Dan's own course (the Thursday one) has its week 3 planned: he is told of that.
+    assert written[makeup_practice_key(course["makeup"])].next_title == (
+        "Week 3: chest, arms and hands"
+    )
 
 
 def test_two_runs_at_once_send_each_sheet_once(app, course):
@@ -318,7 +353,8 @@ def test_commands_send_sheets_once(app, runner, make_workshop, make_user, make_b
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
     workshop = make_workshop(starts_at=start, sessions=3)
     parent = make_user("pat@example.org")
-    add_registration(app, workshop, parent, make_baby(parent))
+    add_registration(app, workshop, parent, make_baby(parent),
+                     confirmed_at=start - timedelta(days=1))
     with app.app_context():
         set_plan(workshop, 1, *PLANS[1])
     first = runner.invoke(args=["send-practice"])

@@ -95,6 +95,19 @@ def _not_sent(parent_id_column):
     )
 
 
+def _booked_by_then():
+    """The booking (Registration in the query) held its place when the session
+    (WorkshopSession) ended: a family who joined later was not at it."""
+    return sa.or_(
+        Registration.confirmed_at.is_(None), Registration.confirmed_at <= WorkshopSession.ends_at
+    )
+
+
+def _was_booked_by_then(registration: Registration, session: WorkshopSession) -> bool:
+    """`_booked_by_then`, on loaded rows."""
+    return registration.confirmed_at is None or registration.confirmed_at <= session.ends_at
+
+
 def due_practice_sheets(now: datetime | None = None) -> list[tuple[str, int, int]]:
     """The sheets to send: ("registration", registration id, session id) for the first
     confirmed booking of each parent in each session that has ended, then ("makeup",
@@ -108,6 +121,7 @@ def due_practice_sheets(now: datetime | None = None) -> list[tuple[str, int, int
         .where(
             Registration.status == CONFIRMED,
             Registration.parent_id.is_not(None),
+            _booked_by_then(),
             *_ended_sessions(now),
             _not_sent(Registration.parent_id),
         )
@@ -130,7 +144,8 @@ def due_practice_sheets(now: datetime | None = None) -> list[tuple[str, int, int
 
 
 def _next_title(workshop_id: int, after: int) -> str:
-    """The plan title of the workshop's next session that will run after week `after`."""
+    """The plan title of the workshop's next session that will run after week `after`
+    ("" when that week has no plan yet: a later week's is not next week's)."""
     return (
         db.session.scalar(
             sa.select(WorkshopSession.plan_title)
@@ -138,7 +153,6 @@ def _next_title(workshop_id: int, after: int) -> str:
                 WorkshopSession.workshop_id == workshop_id,
                 WorkshopSession.number > after,
                 WorkshopSession.status == SCHEDULED,
-                WorkshopSession.plan_title != "",
             )
             .order_by(WorkshopSession.number)
             .limit(1)
@@ -231,6 +245,7 @@ def send_registration_sheet(
                 or registration.status != CONFIRMED
                 or registration.parent_id is None
                 or registration.workshop_id != session.workshop_id
+                or not _was_booked_by_then(registration, session)
             ):
                 return False
             workshop = db.session.get(Workshop, session.workshop_id, populate_existing=True)
@@ -280,9 +295,10 @@ def send_makeup_sheet(makeup_id: int, now: datetime | None = None) -> bool:
             ):
                 return False
             home = _home_registration(makeup)
+            # Their next week is at their own course, never the one they visited.
             next_title = (
                 _next_title(home.workshop_id, session.number) if home is not None else ""
-            ) or _next_title(workshop.id, session.number)
+            )
             _write_sheet(
                 key,
                 parent_id=makeup.parent_id,
