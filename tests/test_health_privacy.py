@@ -29,6 +29,7 @@ from booking.services.health import answers, clearance, readiness
 from booking.services.health.questions import PRODUCT_FORM, current_form
 from booking.services.privacy.erase import erase_user, purge_counts
 from booking.services.privacy.export import export_user_data
+from tests.health_helpers import seen_on
 
 # Words no template, label or product text contains: where one shows up, a parent's own
 # words (or an instructor's clearance note) got there.
@@ -361,8 +362,10 @@ def test_a_full_journey_leaves_the_answers_in_no_email_feed_api_response_or_log(
         ready_path = f"/ready/{readiness.readiness_token(registration_id, session_id)}"
 
     teacher = as_user(app, "teacher@example.org")
+    shown = teacher.get(f"/teach/workshops/{course_id}").get_data(as_text=True)
     response = teacher.post(f"/teach/registrations/{registration_id}/clearance",
-                            data={"note": f"GP letter seen {NOTE_MARKER}"})
+                            data={"note": f"GP letter seen {NOTE_MARKER}",
+                                  "seen": seen_on(shown, registration_id)})
     assert response.status_code == 302, response.get_data(as_text=True)
     roster = teacher.get(f"/teach/workshops/{course_id}").get_data(as_text=True)
     assert MARKER in roster and NOTE_MARKER in roster, "the class's instructor reads them"

@@ -23,6 +23,7 @@ from booking.services.health.answers import confirm_unchanged, save_answers
 from booking.services.health.questions import PRODUCT_FORM, current_form
 from booking.services.health.readiness import answer_readiness
 from booking.timefmt import to_local
+from tests.health_helpers import seen_on
 from tests.html_checker import html_errors
 
 HIPS_WORDS = "Pavlik harness until March, Dr Okafor"
@@ -156,7 +157,8 @@ def test_a_hip_answer_needs_clearance_until_the_instructor_clears_it(
             as_text=True
         )
 
-    response = client.post(url, data={"note": "GP letter seen, harness check fine"})
+    response = client.post(url, data={"note": "GP letter seen, harness check fine",
+                                      "seen": seen_on(roster, world["registration"])})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(roster_url(world))
     roster = client.get(roster_url(world)).get_data(as_text=True)
@@ -172,6 +174,37 @@ def test_a_hip_answer_needs_clearance_until_the_instructor_clears_it(
     roster = client.get(roster_url(world)).get_data(as_text=True)
     assert "Needs clearance" in roster and "Mark cleared" in roster
     assert "which have changed since" in roster
+
+
+def test_answers_changed_since_the_page_showed_them_are_not_cleared(app, client, auth, world):
+    """The parent changes an answer while the roster is open: "Mark cleared" from that
+    page would clear words nobody read. Refused, and the page shows the new words."""
+    answer(app, world, hips=HIPS_WORDS)
+    for who, url, action in (
+        ("teacher@example.org", roster_url(world), "/teach"),
+        ("staff@example.org", manage_url(world), "/manage"),
+    ):
+        answer(app, world, hips=HIPS_WORDS)
+        shown = page(client, auth, who, url)
+        changed = f"{CHANGED_HIPS_WORDS}, seen by {action[1:]}"
+        answer(app, world, hips=changed)
+        with app.app_context():
+            before = db.session.get(Registration, world["registration"]).cleared_fingerprint
+        post = f"{action}/registrations/{world['registration']}/clearance"
+        for seen in (seen_on(shown, world["registration"]), "", "0" * 64):
+            refused = client.post(post, data={"note": "GP letter seen", "seen": seen})
+            assert refused.status_code == 409, who
+            text = refused.get_data(as_text=True)
+            assert "changed after the page showed them" in text and changed in text
+        with app.app_context():
+            kept = db.session.get(Registration, world["registration"])
+            assert kept.cleared_fingerprint == before
+        again = client.get(url).get_data(as_text=True)
+        assert "Needs clearance" in again
+        response = client.post(post, data={"note": "GP letter seen",
+                                           "seen": seen_on(again, world["registration"])})
+        assert response.status_code == 302, who
+        assert "Needs clearance" not in client.get(url).get_data(as_text=True)
 
 
 def test_nothing_to_clear_is_a_message_not_a_500(app, client, auth, world):
@@ -208,7 +241,8 @@ def test_staff_of_the_centre_see_the_details_and_clear(app, client, auth, world)
     assert "shown to the class's instructor" not in bookings.replace("&#39;", "'")
     url = f"/manage/registrations/{world['registration']}/clearance"
     assert client.post(url, data={"note": ""}).status_code == 422
-    response = client.post(url, data={"note": "Physio letter seen"})
+    response = client.post(url, data={"note": "Physio letter seen",
+                                      "seen": seen_on(bookings, world["registration"])})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(manage_url(world))
     bookings = client.get(manage_url(world)).get_data(as_text=True)

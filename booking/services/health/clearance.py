@@ -2,7 +2,9 @@
 
 The instructor of the class (or the centre's staff) marks it "cleared" with a note
 (for example "GP letter seen, harness off since May"). The clearance covers the
-answers as they were: if the parent changes one of them, the flag returns.
+answers as they were: if the parent changes one of them, the flag returns. It covers
+only answers that were read: the page sends the fingerprint of the answers it showed,
+and a clearance for answers that have changed since is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Registration, User, Workshop, utcnow
 from booking.models.registration import ACTIVE
-from booking.services.errors import Invalid, NotFound
+from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.health.access import may_see_health
 from booking.services.health.answers import shared_records
 from booking.services.health.flags import clearance_fingerprint
@@ -23,11 +25,21 @@ NOTE_MAX = 500
 NOTE_MESSAGE = "Say what you checked, for example \"GP letter seen\"."
 
 
-def clear_booking(user: User, registration_id: int, note: str) -> Registration:
+CHANGED_SINCE_SHOWN = (
+    "These health answers changed after the page showed them. Read them again below "
+    "before marking them cleared."
+)
+
+
+def clear_booking(
+    user: User, registration_id: int, note: str, seen: str | None = None
+) -> Registration:
     """Mark a booking's clearance answers as cleared by `user`, with a note.
 
-    NotFound for anyone who may not see the baby's health answers (nobody learns the
-    booking exists), Invalid when there is nothing to clear or no note.
+    `seen` is the `clearance_fingerprint` of the answers the page showed (None when no
+    page did); answers changed since are not cleared (Conflict). NotFound for anyone who
+    may not see the baby's health answers (nobody learns the booking exists), Invalid
+    when there is nothing to clear or no note.
     """
     note = " ".join(str(note or "").split())
     if not rules.shows_something(note):
@@ -54,6 +66,8 @@ def clear_booking(user: User, registration_id: int, note: str) -> Registration:
         fingerprint = clearance_fingerprint(shared.get(registration.baby_id))
         if not fingerprint:
             raise Invalid("Nothing in this baby's health answers needs clearing.")
+        if seen is not None and seen != fingerprint:
+            raise Conflict(CHANGED_SINCE_SHOWN)
         registration.cleared_at = utcnow()
         registration.cleared_by_id = user.id
         registration.clearance_note = note

@@ -41,6 +41,8 @@ class HealthSummary:
     confirmed_at: datetime | None = None
     updated_at: datetime | None = None
     needs_clearance: bool = False
+    # The clearance fingerprint of these answers, sent back by "Mark cleared".
+    fingerprint: str = ""
     cleared_at: datetime | None = None
     clearance_note: str = ""
 
@@ -115,6 +117,7 @@ def summary(registration: Registration, record: HealthRecord | None) -> HealthSu
         confirmed_at=registration.health_confirmed_at,
         updated_at=record.updated_at if record is not None else None,
         needs_clearance=needs_clearance(registration, record),
+        fingerprint=clearance_fingerprint(record),
         cleared_at=registration.cleared_at,
         clearance_note=registration.clearance_note or "",
     )

@@ -274,11 +274,6 @@ class ImportConfirmForm(Form):
     allow_clash = Checkbox("I know, keep both: import the clashing rows as they are")
 
 
-class ClearanceForm(Form):
-    """Mark a booking's answers that need a doctor's word as cleared. The note is
-    checked by the service (`health.clearance.clear_booking`), the one rule for it."""
-
-    note = TextAreaField("What you checked", filters=[strip])
 
 
 BLANK_QUESTION_ROWS = 3

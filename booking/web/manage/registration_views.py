@@ -17,16 +17,11 @@ from booking.services.payments import queries as payment_queries
 from booking.services.payments.money import format_money
 from booking.services.teaching.roster import bookings_at_a_glance
 from booking.timefmt import format_local
-from booking.web.forms import status_for
+from booking.web.forms import ClearanceForm, status_for
 from booking.web.manage import queries
 from booking.web.manage.access import registration_or_404, workshop_or_404
 from booking.web.manage.blueprint import bp
-from booking.web.manage.forms import (
-    ActionForm,
-    CancelForm,
-    ClearanceForm,
-    MoveRegistrationForm,
-)
+from booking.web.manage.forms import ActionForm, CancelForm, MoveRegistrationForm
 
 
 def _target_choices(workshop, centre) -> list[SelectChoice]:
@@ -151,7 +146,7 @@ def clear_health(registration_id: int):
         flash("This form had expired. Please reload the page and try again.", "error")
         return _page(workshop, centre, 400)
     try:
-        clear_booking(current_user, registration.id, form.note.data)
+        clear_booking(current_user, registration.id, form.note.data, form.seen.data or "")
     except NotFound:
         abort(404)
     except DomainError as exc:

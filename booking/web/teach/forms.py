@@ -43,8 +43,3 @@ class MessageForm(Form):
     include_waiting = Checkbox("Also send it to parents on the waiting list")
 
 
-class ClearanceForm(Form):
-    """Mark a booking's answers that need a doctor's word as cleared. The note is
-    checked by the service (`health.clearance.clear_booking`), the one rule for it."""
-
-    note = TextAreaField("What you checked", filters=[strip])

@@ -16,15 +16,9 @@ from booking.services.teaching import attendance as attendance_service
 from booking.services.teaching import messages as message_service
 from booking.services.teaching import roster as roster_service
 from booking.services.teaching.today import teaching_today
-from booking.web.forms import status_for
+from booking.web.forms import ClearanceForm, status_for
 from booking.web.teach.blueprint import bp
-from booking.web.teach.forms import (
-    AllPresentForm,
-    AttendanceForm,
-    CheckInForm,
-    ClearanceForm,
-    MessageForm,
-)
+from booking.web.teach.forms import AllPresentForm, AttendanceForm, CheckInForm, MessageForm
 
 MARK_PREFIX = "attendance-"
 
@@ -147,7 +141,7 @@ def clear_health(registration_id: int):
         flash("This form had expired. Please reload the page and try again.", "error")
         return _roster_page(workshop_id, 400)
     try:
-        clear_booking(current_user, registration_id, form.note.data)
+        clear_booking(current_user, registration_id, form.note.data, form.seen.data or "")
     except NotFound as exc:
         abort(404, exc.message)
     except DomainError as exc:
