@@ -9,6 +9,7 @@ from booking.models import Baby, OutboxMessage, WorkshopSession
 from booking.services.booking.book import book_place
 from booking.services.booking.reminders import send_reminders
 from booking.services.courses.queries import is_doll_session, roster_flags
+from booking.timefmt import to_local
 
 
 def test_parent_sets_and_clears_an_immunisation_date(
@@ -62,7 +63,11 @@ def test_bad_immunisation_dates_are_refused_next_to_the_field(
     assert response.status_code == 404
 
 
-def test_doll_session_window_is_48_hours_from_the_day(ctx, make_workshop, make_user, make_baby):
+def test_doll_session_window_is_48_hours_after_a_jab_at_any_time_of_its_day(
+    ctx, make_workshop, make_user, make_baby
+):
+    """The date has no time: a jab at 23:00 on Monday means no massage until 23:00 on
+    Wednesday, so any session on Monday, Tuesday or Wednesday is a doll session."""
     workshop = make_workshop()
     parent = make_user()
     baby = make_baby(parent)
@@ -75,8 +80,18 @@ def test_doll_session_window_is_48_hours_from_the_day(ctx, make_workshop, make_u
     local_day = session.starts_at.astimezone(UTC).date()
     baby.immunisation_date = local_day - timedelta(days=1)
     assert is_doll_session(baby, session, "UTC")
+    baby.immunisation_date = local_day
+    assert is_doll_session(baby, session, "UTC")
     baby.immunisation_date = local_day - timedelta(days=2)
+    assert is_doll_session(baby, session, "UTC")
+    baby.immunisation_date = local_day - timedelta(days=3)
     assert not is_doll_session(baby, session, "UTC")
+    # The day is the centre's: 00:30 in Sydney is still the previous day in UTC.
+    sydney_day = to_local(session.starts_at, "Australia/Sydney").date()
+    baby.immunisation_date = sydney_day - timedelta(days=2)
+    assert is_doll_session(baby, session, "Australia/Sydney")
+    baby.immunisation_date = sydney_day - timedelta(days=3)
+    assert not is_doll_session(baby, session, "Australia/Sydney")
     baby.immunisation_date = local_day + timedelta(days=1)
     assert not is_doll_session(baby, session, "UTC")
     db.session.rollback()

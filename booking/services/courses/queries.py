@@ -7,7 +7,7 @@ the private calendar feed. Nothing here writes.
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 
 import sqlalchemy as sa
@@ -31,22 +31,22 @@ from booking.services.booking.places import age_text, eligibility, utc_now
 from booking.services.notices.queries import sessions_data
 from booking.timefmt import format_local, to_local
 
-NO_MASSAGE_AFTER = timedelta(hours=48)
+# 48 hours after a jab at any time of its day: until the end of the second day after.
+NO_MASSAGE_DAYS_AFTER = 2
 DOLL_NOTE = "Immunisations this week: come and practise on a doll this week."
 
 
 def is_doll_session(baby: Baby | None, session: WorkshopSession, tz_name: str) -> bool:
-    """Whether a session starts within 48 hours after the baby's immunisations.
+    """Whether a session may start within 48 hours after the baby's immunisations.
 
-    The immunisation date has no time, so the 48 hours run from the start of that
-    day in the centre's zone: a session that day, the next day, or before the
-    same time two days later is a "watch and practise on a doll" session.
+    The immunisation date has no time, and a jab late that day leaves no massage until
+    late two days later: so a session on that day, the next day or the day after (in
+    the centre's zone) is a "watch and practise on a doll" session.
     """
     if baby is None or baby.immunisation_date is None:
         return False
-    local_start = to_local(session.starts_at, tz_name)
-    day_start = datetime.combine(baby.immunisation_date, datetime.min.time(), local_start.tzinfo)
-    return day_start <= local_start < day_start + NO_MASSAGE_AFTER
+    local_day = to_local(session.starts_at, tz_name).date()
+    return 0 <= (local_day - baby.immunisation_date).days <= NO_MASSAGE_DAYS_AFTER
 
 
 def session_seats(session: WorkshopSession, workshop: Workshop) -> int:
