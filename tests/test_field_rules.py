@@ -64,7 +64,7 @@ def test_required_text_must_show_something(blank):
 
 
 @pytest.mark.parametrize("rule", [rules.title, rules.room])
-@pytest.mark.parametrize("bad", ["\t", "\n", "\r"])
+@pytest.mark.parametrize("bad", ["\t", "\n", "\r", "\u2028", "\u2029"])
 def test_one_line_text_refuses_tabs_and_line_breaks(rule, bad):
     with pytest.raises(FieldError, match="single line"):
         rule(f"Baby{bad}massage")

@@ -56,11 +56,11 @@ def new_calendar(
     cal.add("calscale", "GREGORIAN")
     if method:
         cal.add("method", method)
-    cal.add("name", vText(name))
-    cal.add("x-wr-calname", vText(name))
+    cal.add("name", Text(name))
+    cal.add("x-wr-calname", Text(name))
     if description:
-        cal.add("description", vText(description))
-        cal.add("x-wr-caldesc", vText(description))
+        cal.add("description", Text(description))
+        cal.add("x-wr-caldesc", Text(description))
     if feed:
         cal.add("refresh-interval", vDuration(REFRESH), parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", vDuration(REFRESH))
@@ -149,15 +149,15 @@ def _event_values(
     and optionally `summary`, `extra` description lines and `cancelled`)."""
     words = _event_text_values(session, workshop, centre, **words)
     return [
-        ("SUMMARY", words.summary),
+        ("SUMMARY", Text(words.summary)),
         ("DTSTART", _utc(session.starts_at)),
         ("DTEND", _utc(session.ends_at)),
         ("DTSTAMP", _utc(stamp)),
-        ("UID", uid),
+        ("UID", Text(uid)),
         ("SEQUENCE", sequence),
-        ("DESCRIPTION", words.description),
+        ("DESCRIPTION", Text(words.description)),
         ("LAST-MODIFIED", _utc(session.updated_at)),
-        ("LOCATION", words.location),
+        ("LOCATION", Text(words.location)),
         ("STATUS", "CANCELLED" if words.cancelled else "CONFIRMED"),
         ("TRANSP", "TRANSPARENT" if words.cancelled else "OPAQUE"),
         ("URL", words.page),
@@ -219,19 +219,28 @@ _SPECIAL = re.compile(r"[\\;,\r\n]")
 
 
 def escape_text(text: str) -> str:
-    """A TEXT value escaped as RFC 5545 3.3.11 says, exactly as icalendar escapes it
-    (a newline in any form becomes \\n; backslash, semicolon and comma are escaped)."""
+    """A TEXT value escaped as RFC 5545 3.3.11 says (a newline in any form becomes
+    \\n; backslash, semicolon and comma are escaped). As icalendar escapes it, except
+    that a backslash before an N stays a backslash: the library reads it as a line
+    break, and a room "Block A\\North" would lose its N."""
     if not _SPECIAL.search(text):
         return text
     return (
-        text.replace("\\N", "\n")
-        .replace("\\", "\\\\")
+        text.replace("\\", "\\\\")
         .replace(";", "\\;")
         .replace(",", "\\,")
         .replace("\r\n", "\\n")
         .replace("\n", "\\n")
         .replace("\r", "\\n")
     )
+
+
+class Text(vText):
+    """A TEXT value written by `escape_text`, so the library's components (invites,
+    calendar names) escape text as the hand-written feed does."""
+
+    def to_ical(self) -> bytes:
+        return escape_text(self).encode(self.encoding)
 
 
 FOLD_OCTETS = 74  # octets of content per line: 75 with a continuation's leading space

@@ -1,5 +1,6 @@
 """Turning an outbox row into an RFC 5322 message (with an iMIP invite when it has one)."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -67,9 +68,14 @@ def build_message(item: Outgoing, sender: str) -> EmailMessage:
     return msg
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def _crlf(text: str) -> str:
-    """iCalendar lines end in CRLF (RFC 5545), whatever the text was built with."""
-    return "\r\n".join(text.splitlines()) + "\r\n"
+    """iCalendar lines end in CRLF (RFC 5545), whatever the text was built with. Only
+    CR and LF end a line: a U+2028 inside a value (str.splitlines would break there)
+    stays part of it."""
+    return _LINE_END.sub("\r\n", text.rstrip("\r\n")) + "\r\n"
 
 
 def envelope_sender(sender: str) -> str:

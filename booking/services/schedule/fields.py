@@ -56,9 +56,13 @@ def blank(value) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
+# Tabs and line breaks, the Unicode line and paragraph separators among them.
+_BREAKS = "\t\n\r\u2028\u2029"
+
+
 def _forbidden(ch: str, multiline: bool) -> bool:
     code = ord(ch)
-    if ch in "\t\n\r":
+    if ch in _BREAKS:
         return not multiline
     return (
         code < 0x20
@@ -85,7 +89,7 @@ def readable(value: str, *, label: str, multiline: bool = True) -> None:
     characters in `value` (and for tabs or line breaks unless `multiline`), naming the
     field `label`: for fields that keep their own rules for the rest."""
     bad = next((ch for ch in value if _forbidden(ch, multiline)), None)
-    if bad is not None and bad in "\t\n\r":
+    if bad is not None and bad in _BREAKS:
         raise FieldError(f"{label} must be a single line, without tabs or line breaks.")
     if bad is not None and 0xD800 <= ord(bad) <= 0xDFFF:
         # Half of a character: bytes that were not UTF-8 (a command's argument in
