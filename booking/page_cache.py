@@ -71,7 +71,6 @@ class _Entry:
     headers: list[tuple[str, str]]
     body: bytes
     etag: str | None
-    last_modified: str | None
     expires: float
     refreshing: bool = False
 
@@ -184,7 +183,7 @@ class PageCache:
 
     @staticmethod
     def _replay(environ, start_response, entry: _Entry):
-        if is_resource_modified(environ, etag=entry.etag, last_modified=entry.last_modified):
+        if is_resource_modified(_by_etag_only(environ), etag=entry.etag):
             start_response(entry.status, entry.headers)
             return [entry.body]
         headers = [(k, v) for k, v in entry.headers if k.lower() not in _NOT_IN_304]
@@ -233,13 +232,21 @@ class PageCache:
                     headers=headers,
                     body=body,
                     etag=unquote_etag(found["etag"])[0] if found.get("etag") else None,
-                    last_modified=found.get("last-modified"),
                     expires=time.monotonic() + seconds,
                 ),
             )
         else:
             self._release(key)
         return [body]
+
+
+def _by_etag_only(environ) -> dict:
+    """The request's conditions without If-Modified-Since: only an ETag answers 304. A
+    page's dates do not move when something leaves it (a class unpublished from a
+    feed), nor for a second change within one second."""
+    if "HTTP_IF_MODIFIED_SINCE" not in environ:
+        return environ
+    return {k: v for k, v in environ.items() if k != "HTTP_IF_MODIFIED_SINCE"}
 
 
 def mark_personal() -> None:
@@ -281,7 +288,7 @@ def _mark_cacheable(response):
         response.headers["Cache-Control"] = f"public, max-age={BROWSER_MAX_AGE}"
     response.vary.add("Cookie")
     response.vary.add("Accept-Language")
-    response.make_conditional(request)
+    response.make_conditional(_by_etag_only(request.environ))
     if seconds and response.status_code in (200, 304):
         request.environ[ENVIRON_KEY] = seconds
     return response

@@ -93,7 +93,8 @@ def test_centre_feed_lists_sessions_with_headers(client, make_centre, make_works
 
 
 def test_feed_is_byte_identical_and_304(client, make_workshop, make_centre):
-    """Two requests give the same bytes; If-None-Match and If-Modified-Since give 304."""
+    """Two requests give the same bytes; If-None-Match gives 304, If-Modified-Since
+    alone never does (a class leaving the feed changes none of its dates)."""
     centre = make_centre(slug="stable")
     make_workshop(centre=centre)
     first = client.get("/feeds/centres/stable.ics")
@@ -111,7 +112,29 @@ def test_feed_is_byte_identical_and_304(client, make_workshop, make_centre):
         "/feeds/centres/stable.ics",
         headers={"If-Modified-Since": first.headers["Last-Modified"]},
     )
-    assert since.status_code == 304
+    assert since.status_code == 200 and since.data == first.data
+
+
+def test_a_class_leaving_a_feed_is_never_answered_304(app, client, make_workshop,
+                                                       make_centre):
+    """Unpublishing a class changes no date of the classes still in the centre's feed:
+    a client asking If-Modified-Since alone is sent the feed again, without the class."""
+    from booking.services.schedule.edit import unpublish_workshop
+
+    centre = make_centre(slug="leaving")
+    make_workshop(centre=centre, title="Stays")
+    leaving = make_workshop(centre=centre, title="Leaves", starts_in_days=3)
+    first = client.get("/feeds/centres/leaving.ics")
+    assert "Leaves" in first.get_data(as_text=True)
+    with app.app_context():
+        unpublish_workshop(leaving.id)
+    again = client.get(
+        "/feeds/centres/leaving.ics",
+        headers={"If-Modified-Since": first.headers["Last-Modified"]},
+    )
+    assert again.status_code == 200
+    assert "Leaves" not in again.get_data(as_text=True)
+    assert again.headers["ETag"] != first.headers["ETag"]
 
 
 def test_moved_and_cancelled_sessions_keep_uid_and_raise_sequence(

@@ -89,10 +89,10 @@ class FeedVersion:
     """A feed's validators, computed without rendering it."""
 
     etag: str
+    # Informative only: a class that leaves a feed (unpublished, given to another
+    # instructor) changes the ETag but no date of the rows still in it, and two changes
+    # can fall in one second. So only the ETag answers 304.
     last_modified: datetime | None
-    # False when a change can leave Last-Modified where it was (a baby renamed in a
-    # private feed): then only the ETag may answer 304.
-    dates_exact: bool = True
 
 
 def _since() -> datetime:
@@ -283,11 +283,7 @@ def feed_version(source: FeedSource, *, fresh: bool = False) -> FeedVersion:
     digest = hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:40]
     moments = [value for value in row if isinstance(value, datetime)]
     last_modified = max(_aware(m) for m in moments) if moments else None
-    return FeedVersion(
-        etag=f"{source.kind}-{digest}",
-        last_modified=last_modified,
-        dates_exact=not source.is_private,
-    )
+    return FeedVersion(etag=f"{source.kind}-{digest}", last_modified=last_modified)
 
 
 def _aware(moment: datetime) -> datetime:
