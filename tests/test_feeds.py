@@ -137,6 +137,25 @@ def test_a_class_leaving_a_feed_is_never_answered_304(app, client, make_workshop
     assert again.headers["ETag"] != first.headers["ETag"]
 
 
+def test_a_new_address_reaches_clients_that_go_by_last_modified(app, client, make_workshop,
+                                                                 make_centre):
+    """The centre moves: its events' LOCATION changes while their sessions do not. An
+    event carries no LAST-MODIFIED that would stay put, so no client keeps the old one."""
+    from booking.services.catalogue.centres import update_centre
+
+    centre = make_centre(slug="moving")
+    make_workshop(centre=centre)
+    first = client.get("/feeds/centres/moving.ics").get_data(as_text=True)
+    with app.app_context():
+        update_centre(centre.id, address="99 New Road", postcode="BS2 0AA")
+    second = client.get("/feeds/centres/moving.ics").get_data(as_text=True)
+    _, before = _parse(first)
+    _, after = _parse(second)
+    assert "99 New Road" not in str(before[0]["LOCATION"])
+    assert "99 New Road" in str(after[0]["LOCATION"])
+    assert all("LAST-MODIFIED" not in event for event in before + after)
+
+
 def test_moved_and_cancelled_sessions_keep_uid_and_raise_sequence(
     app, client, make_workshop, make_centre
 ):

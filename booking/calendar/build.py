@@ -146,7 +146,12 @@ def _event_values(
     canonical order, then by name), so `event_text` gives the same bytes as the library.
     Every varying value is given by the caller: the `uid`, the `sequence`, the `stamp`
     (DTSTAMP) and the `words` of `_event_text_values` (`total` sessions in the class,
-    and optionally `summary`, `extra` description lines and `cancelled`)."""
+    and optionally `summary`, `extra` description lines and `cancelled`).
+
+    No LAST-MODIFIED: an event's words also come from its workshop, its centre, its
+    instructor and (in a private feed) the family's babies, whose changes the session's
+    own time would not show, and a client that skips an event whose LAST-MODIFIED has
+    not moved (ICSx5) would keep an old address or title."""
     words = _event_text_values(session, workshop, centre, **words)
     return [
         ("SUMMARY", Text(words.summary)),
@@ -156,7 +161,6 @@ def _event_values(
         ("UID", Text(uid)),
         ("SEQUENCE", sequence),
         ("DESCRIPTION", Text(words.description)),
-        ("LAST-MODIFIED", _utc(session.updated_at)),
         ("LOCATION", Text(words.location)),
         ("STATUS", "CANCELLED" if words.cancelled else "CONFIRMED"),
         ("TRANSP", "TRANSPARENT" if words.cancelled else "OPAQUE"),
@@ -198,7 +202,6 @@ def event_text(
         f"DTSTART:{_utc_text(session.starts_at)}\r\nDTEND:{_utc_text(session.ends_at)}\r\n"
         f"DTSTAMP:{_utc_text(stamp)}\r\n{fold_line('UID:' + escape_text(uid))}\r\n"
         f"SEQUENCE:{sequence}\r\n{fold_line('DESCRIPTION:' + escape_text(words.description))}\r\n"
-        f"LAST-MODIFIED:{_utc_text(session.updated_at)}\r\n"
         f"{fold_line('LOCATION:' + escape_text(words.location))}\r\n"
         + ("STATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n" if words.cancelled
            else "STATUS:CONFIRMED\r\nTRANSP:OPAQUE\r\n")
