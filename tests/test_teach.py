@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -423,6 +424,47 @@ def test_message_can_include_the_waiting_list(client, auth, app, setup):
     )
     assert response.status_code == 302
     assert sorted(m.recipient for m in _outbox(app)) == ["pat@example.org", "wait@example.org"]
+
+
+def test_message_reaches_a_family_holding_a_place_while_paying(client, auth, app, setup,
+                                                                make_user, make_baby, book):
+    """A place held while the parent pays (or offered from the waiting list) is on the
+    roster: that parent hears a room change too."""
+    holder = make_user(email="paying@example.org")
+    book(setup["course"], make_baby(holder, name="Dot", age_weeks=10),
+         status="pending_payment")
+    auth.login("teacher@example.org")
+    response = client.post(
+        f"/teach/workshops/{setup['course'].id}/message",
+        data={"subject": "Room change", "body": "Garden room."},
+    )
+    assert response.status_code == 302
+    assert sorted(m.recipient for m in _outbox(app)) == [
+        "pat@example.org", "paying@example.org"
+    ]
+
+
+def test_the_same_message_form_sent_twice_is_sent_once(client, auth, app, setup):
+    """A double tap on Send: the form's one-time token makes the second a no-op, while
+    the form shown again sends a new message."""
+    auth.login("teacher@example.org")
+    url = f"/teach/workshops/{setup['course'].id}/message"
+    page = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page).group(1)
+    data = {"subject": "Room change", "body": "Garden room.", "form_token": token}
+    assert client.post(url, data=data).status_code == 302
+    again = client.post(url, data=data, follow_redirects=True)
+    assert again.status_code == 200
+    assert "This message was already sent." in again.get_data(as_text=True)
+    assert [m.recipient for m in _outbox(app)] == ["pat@example.org"]
+    fresh = re.search(r'name="form_token" type="hidden" value="([^"]+)"',
+                      client.get(url).get_data(as_text=True)).group(1)
+    assert fresh != token
+    assert client.post(url, data={**data, "form_token": fresh}).status_code == 302
+    assert len(_outbox(app)) == 2
+    # A token that is not one of ours is ignored (the message still goes).
+    assert client.post(url, data={**data, "form_token": "x' OR 1=1"}).status_code == 302
+    assert len(_outbox(app)) == 3
 
 
 def test_message_needs_subject_and_body(client, auth, app, setup):

@@ -33,7 +33,7 @@ from booking.mail.context import (
 from booking.mail.deferred import Rendered
 from booking.mail.outbox import absolute_url, fill_email, queue_email, queue_rendered
 from booking.models import OutboxMessage
-from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
+from booking.models.registration import CANCELLED, CONFIRMED, PENDING_PAYMENT, WAITLISTED
 
 SESSION_CHANGE_KINDS = ("moved", "cancelled", "room", "added")
 
@@ -293,16 +293,19 @@ def queue_workshop_cancelled(
 
 
 def queue_instructor_message(
-    workshop: WorkshopData, subject: str, body: str, bookings: list[BookingData]
+    workshop: WorkshopData, subject: str, body: str, bookings: list[BookingData],
+    dedupe_prefix: str | None = None,
 ) -> list[OutboxMessage]:
-    """Send an instructor's message to every parent booked (one email per parent,
-    however many babies they have booked)."""
+    """Send an instructor's message to every parent booked, holding a place while they
+    pay, or (when given) waiting: one email per parent, however many babies they have
+    booked. With `dedupe_prefix`, each email's dedupe key is that and the parent's id,
+    so the same form sent twice queues nothing twice."""
     info = workshop_info(workshop)
     full_subject = f"{_class(info)}: {subject.strip()}"
     queued = []
     seen: set[str] = set()
     for data in bookings:
-        if data.status not in (CONFIRMED, WAITLISTED):
+        if data.status not in (CONFIRMED, PENDING_PAYMENT, WAITLISTED):
             continue
         booking = booking_info(data, info)
         if not can_email(booking.parent) or booking.parent.email in seen:
@@ -313,6 +316,7 @@ def queue_instructor_message(
                 booking,
                 "instructor_message",
                 full_subject,
+                dedupe_key=f"{dedupe_prefix}:{booking.parent.id}" if dedupe_prefix else None,
                 message_subject=subject.strip(),
                 message_body=body.strip(),
             )

@@ -161,14 +161,18 @@ def notify_workshop_cancelled(
 
 
 def notify_instructor_message(
-    workshop: Workshop, subject: str, body: str, registrations
+    workshop: Workshop, subject: str, body: str, registrations,
+    dedupe_prefix: str | None = None,
 ) -> list[OutboxMessage]:
-    """Send an instructor's message to every parent booked (one email per parent)."""
+    """Send an instructor's message to every parent booked (one email per parent; see
+    `notify.queue_instructor_message` for `dedupe_prefix`)."""
     ids = _ids(registrations)
     bookings = bookings_where(Registration.id.in_(ids)) if ids else []
     order = {registration_id: n for n, registration_id in enumerate(ids)}
     bookings.sort(key=lambda b: order[b.id])
-    return notify.queue_instructor_message(workshop_data(workshop), subject, body, bookings)
+    return notify.queue_instructor_message(
+        workshop_data(workshop), subject, body, bookings, dedupe_prefix
+    )
 
 
 def _first_session_id(workshop_id: int) -> int | None:

@@ -1,7 +1,14 @@
 """An instructor's message to everyone booked on a class, sent through the outbox."""
 
+import re
+import secrets
+
+import sqlalchemy as sa
+
 from booking.db import write_transaction
-from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.extensions import db
+from booking.models import OutboxMessage
+from booking.models.registration import CONFIRMED, PENDING_PAYMENT, WAITLISTED
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.services.errors import Conflict, Invalid
 from booking.services.notices.emails import notify_instructor_message
@@ -10,6 +17,17 @@ from booking.services.teaching.roster import own_workshop, workshop_registration
 
 SUBJECT_MAX = 150
 BODY_MAX = 5000
+# The one-time token of a message form (`new_form_token`): letters, digits, - and _.
+_FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+class AlreadySent(Conflict):
+    """This very form was sent before (a double tap): nothing is queued again."""
+
+
+def new_form_token() -> str:
+    """A token for one message form, sent back with it, so sending it twice is once."""
+    return secrets.token_urlsafe(18)
 
 
 def _clean_message(subject: str | None, body: str | None) -> tuple[str, str]:
@@ -43,16 +61,35 @@ def message_workshop(
     subject: str,
     body: str,
     include_waiting: bool = False,
+    form_token: str | None = None,
 ) -> int:
-    """Email everyone booked on one of the instructor's workshops (and, if asked, those
-    waiting) through the outbox: one email per parent, however many babies they
-    booked. Returns the number of emails queued."""
+    """Email everyone booked on one of the instructor's workshops, or holding a place
+    there while they pay (and, if asked, those waiting) through the outbox: one email
+    per parent, however many babies they booked. Returns the number of emails queued.
+
+    `form_token` (`new_form_token`, from the form) makes sending the same form twice
+    send once: AlreadySent the second time. A token that is not one is ignored."""
     subject, body = _clean_message(subject, body)
-    statuses = (CONFIRMED, WAITLISTED) if include_waiting else (CONFIRMED,)
-    with write_transaction():
-        workshop = own_workshop(workshop_id, instructor_id)
-        if workshop.status == WORKSHOP_CANCELLED:
-            raise Conflict("This workshop was cancelled; its parents have already been told.")
-        registrations = workshop_registrations(workshop.id, statuses)
-        queued = notify_instructor_message(workshop, subject, body, registrations)
+    statuses = (CONFIRMED, PENDING_PAYMENT) + ((WAITLISTED,) if include_waiting else ())
+    prefix = None
+    if form_token and _FORM_TOKEN.fullmatch(form_token):
+        prefix = f"message:{workshop_id}:{form_token}"
+    try:
+        with write_transaction():
+            workshop = own_workshop(workshop_id, instructor_id)
+            if workshop.status == WORKSHOP_CANCELLED:
+                raise Conflict(
+                    "This workshop was cancelled; its parents have already been told."
+                )
+            if prefix and db.session.scalar(
+                sa.select(OutboxMessage.id)
+                .where(OutboxMessage.dedupe_key.startswith(f"{prefix}:", autoescape=True))
+                .limit(1)
+            ):
+                raise AlreadySent("This message was already sent.")
+            registrations = workshop_registrations(workshop.id, statuses)
+            queued = notify_instructor_message(workshop, subject, body, registrations, prefix)
+    except sa.exc.IntegrityError:
+        # The same form, sent at the same moment, queued it first.
+        raise AlreadySent("This message was already sent.") from None
     return len(queued)

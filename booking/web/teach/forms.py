@@ -1,6 +1,6 @@
 """Instructor forms."""
 
-from wtforms import StringField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from booking.services.teaching.messages import BODY_MAX, SUBJECT_MAX
@@ -41,5 +41,7 @@ class MessageForm(Form):
         validators=[DataRequired("Enter a message."), Length(max=BODY_MAX)],
     )
     include_waiting = Checkbox("Also send it to parents on the waiting list")
+    # One token per form shown (messages.new_form_token): sent twice, it is sent once.
+    form_token = HiddenField()
 
 

@@ -240,9 +240,13 @@ def message(workshop_id: int):
                 form.subject.data,
                 form.body.data,
                 include_waiting=form.include_waiting.data,
+                form_token=form.form_token.data,
             )
         except NotFound as exc:
             abort(404, exc.message)
+        except message_service.AlreadySent as exc:
+            flash(f"{exc.message} Nobody gets it twice.", "success")
+            return redirect(url_for("teach.roster", workshop_id=workshop_id))
         except DomainError as exc:
             for name, problem in exc.fields.items():
                 if name in form:
@@ -256,6 +260,8 @@ def message(workshop_id: int):
             return redirect(url_for("teach.roster", workshop_id=workshop_id))
     elif request.method == "POST":
         status = 422
+    if not form.form_token.data:
+        form.form_token.data = message_service.new_form_token()
     data = _or_404(roster_service.workshop_roster, workshop_id, current_user.id)
     return (
         render_template("teach/message.html", form=form, roster=data, workshop=data.workshop),
