@@ -249,6 +249,34 @@ def test_all_present_marks_everyone_coming_without_a_mark(client, auth, app, wor
     assert "2 marked present" in register
 
 
+def test_a_single_class_baby_said_unwell_is_not_expected_nor_marked_present(
+    client, auth, app, make_centre, make_user, make_workshop, make_baby
+):
+    """A single class has no make-up, so "unwell" on "Ready for <day>?" records no
+    absence: the baby still counts as away on "Today", and "All present" leaves it."""
+    from booking.services.health.readiness import answer_readiness
+
+    centre = make_centre(slug="solo")
+    teacher = make_user("solo@example.org", role="instructor", centre=centre)
+    soon = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=20)
+    single = make_workshop(centre=centre, instructor=teacher, kind="single", starts_at=soon)
+    parents = [make_user(f"p{n}@example.org") for n in range(2)]
+    regs = [_book(app, p, make_baby(p, name=f"Baby{n}"), single) for n, p in enumerate(parents)]
+    session = _first_session(app, single.id)
+    with app.app_context():
+        answer_readiness(regs[0], session.id, "unwell", parent_id=parents[0].id)
+    auth.login("solo@example.org")
+    card = _card(client.get("/teach").get_data(as_text=True), session.id)
+    assert "1 expected" in card
+    assert client.post(f"/teach/sessions/{session.id}/all-present").status_code == 302
+    assert _marks(app, session.id) == {regs[1]: "present"}
+    # Better after all: the parent says so, and the baby is expected again.
+    with app.app_context():
+        answer_readiness(regs[0], session.id, "well", parent_id=parents[0].id)
+    assert client.post(f"/teach/sessions/{session.id}/all-present").status_code == 302
+    assert _marks(app, session.id) == {regs[0]: "present", regs[1]: "present"}
+
+
 def test_attendance_is_refused_before_the_hour_before_a_session(client, auth, app, world):
     auth.login("teacher@example.org")
     later = world["tomorrow_session"].id

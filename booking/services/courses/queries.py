@@ -22,9 +22,11 @@ from booking.models import (
     MakeupBooking,
     MakeupCredit,
     Registration,
+    SessionReadiness,
     Workshop,
     WorkshopSession,
 )
+from booking.models.health import READY_UNWELL
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
 from booking.services.booking.places import age_text, eligibility, utc_now
@@ -334,13 +336,27 @@ class RegisterExtras:
     makeups: list[MakeupAttendee]
 
 
-def register_extras(session: WorkshopSession, tz_name: str) -> RegisterExtras:
-    """Absences, doll days and make-up attendees (with age that day) for one session."""
-    absent_ids = set(
+def told_away_ids(session_id: int) -> set[int]:
+    """Registrations whose parent told us ahead that the baby will miss the session: an
+    absence (a course's week), or "unwell" answered to "Ready for <day>?" (a single
+    class records no absence: it has no make-up)."""
+    return set(
         db.session.scalars(
-            sa.select(Absence.registration_id).where(Absence.session_id == session.id)
+            sa.select(Absence.registration_id).where(Absence.session_id == session_id)
+            .union(
+                sa.select(SessionReadiness.registration_id).where(
+                    SessionReadiness.session_id == session_id,
+                    SessionReadiness.status == READY_UNWELL,
+                )
+            )
         )
     )
+
+
+def register_extras(session: WorkshopSession, tz_name: str) -> RegisterExtras:
+    """Absences (and "unwell" answers), doll days and make-up attendees (with age that
+    day) for one session."""
+    absent_ids = told_away_ids(session.id)
     doll_ids = set()
     for registration in db.session.scalars(
         sa.select(Registration)

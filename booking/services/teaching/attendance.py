@@ -21,7 +21,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import (
-    Absence,
     Attendance,
     Registration,
     User,
@@ -32,7 +31,7 @@ from booking.models import (
 from booking.models.registration import ABSENT, CONFIRMED, PRESENT
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.services.courses.makeups import visitor_places
-from booking.services.courses.queries import RegisterExtras, register_extras
+from booking.services.courses.queries import RegisterExtras, register_extras, told_away_ids
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.health.access import may_see_health
 from booking.services.teaching.roster import (
@@ -206,16 +205,13 @@ def mark_attendance(session_id: int, instructor_id: int, marks: dict) -> int:
 
 def mark_all_present(session_id: int, instructor_id: int) -> int:
     """Mark every confirmed baby of a session present who has no mark yet and whose
-    parent did not tell us ahead that they would miss it, and every make-up visitor
+    parent did not tell us ahead that they would miss it (`told_away_ids`), and every
+    make-up visitor
     with no mark yet (marks already made, present or absent, stay as they are). Same
     rules as mark_attendance. Returns how many were marked."""
     with write_transaction():
         session, workshop = _markable_session(session_id, instructor_id)
-        told_absent = set(
-            db.session.scalars(
-                sa.select(Absence.registration_id).where(Absence.session_id == session.id)
-            )
-        )
+        told_absent = told_away_ids(session.id)
         marked = set(
             db.session.scalars(
                 sa.select(Attendance.registration_id).where(Attendance.session_id == session.id)
