@@ -23,6 +23,7 @@ from booking.services.teaching import attendance as attendance_service
 from booking.services.teaching import messages as message_service
 from booking.services.teaching import roster as roster_service
 from booking.timefmt import to_local
+from tests.html_checker import html_errors
 
 
 @pytest.fixture
@@ -340,6 +341,35 @@ def test_mark_attendance_upserts_in_one_go(client, auth, app, setup):
     assert marks == {reg_a.id: "present", reg_b.id: "present"}
     page = client.get(url).get_data(as_text=True)
     assert "2 marked present" in page
+
+
+def test_a_booking_cancelled_after_its_mark_stays_on_that_register(client, auth, app,
+                                                                     setup):
+    """Bea came to week 1; her booking was cancelled later (a family leaving part-way).
+    Week 1's register still lists her with her mark, which can no longer be changed,
+    and its count agrees with its rows; week 2's register has only Ada."""
+    from booking.services.booking.book import cancel_registration
+
+    auth.login("teacher@example.org")
+    week1, week2 = _sessions(app, setup["course"].id)[:2]
+    _open_for_attendance(app, week1.id)
+    url = f"/teach/sessions/{week1.id}/register"
+    reg_a, reg_b = setup["reg_a"], setup["reg_b"]
+    assert client.post(url, data={f"attendance-{reg_a.id}": "present",
+                                  f"attendance-{reg_b.id}": "present"}).status_code == 302
+    with app.app_context():  # nobody waiting to take her place, to keep the count plain
+        cancel_registration(setup["reg_w"].id, actor_id=setup["teacher"].id, on_behalf=True)
+        cancel_registration(reg_b.id, actor_id=setup["teacher"].id, on_behalf=True)
+    page = client.get(url).get_data(as_text=True)
+    assert "Bea" in page and "Booking since cancelled" in page
+    assert "Booked</dt><dd>1 (and 1 since cancelled) · 2 marked present" in page
+    assert f'name="attendance-{reg_b.id}"' not in page  # no longer markable
+    assert html_errors({"register": page}) == {"register": []}
+    assert client.post(url, data={f"attendance-{reg_a.id}": "absent"}).status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "1 marked present" in page and "Bea" in page
+    later = client.get(f"/teach/sessions/{week2.id}/register").get_data(as_text=True)
+    assert "Bea" not in later
 
 
 def test_bad_marks_change_nothing(client, auth, app, setup):

@@ -28,7 +28,7 @@ from booking.models import (
     WorkshopSession,
     utcnow,
 )
-from booking.models.registration import ABSENT, CONFIRMED, PRESENT
+from booking.models.registration import ABSENT, CANCELLED, CONFIRMED, PRESENT
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.services.courses.makeups import visitor_places
 from booking.services.courses.queries import RegisterExtras, register_extras, told_away_ids
@@ -74,6 +74,9 @@ class Register:
     makeup_health: dict[int, HealthLine] = field(default_factory=dict)
     # Whether attendance can be marked now (see `attendance_open`).
     open: bool = False
+    # Bookings of the class cancelled since they were marked at this session (a family
+    # who left part-way): listed with their mark, which can no longer be changed.
+    former: list[RosterEntry] = field(default_factory=list)
 
     @property
     def opens_at(self) -> datetime:
@@ -82,7 +85,12 @@ class Register:
 
     @property
     def present_count(self) -> int:
-        return sum(1 for status in self.marks.values() if status == PRESENT)
+        """Babies of this register marked present: booked, since cancelled, or making
+        up a week here."""
+        listed = {e.registration.id for e in self.entries + self.former}
+        if self.extras is not None:
+            listed |= {m.registration_id for m in self.extras.makeups if m.registration_id}
+        return sum(1 for rid, status in self.marks.items() if status == PRESENT and rid in listed)
 
 
 def _own_session(session_id: int, instructor_id: int) -> tuple[WorkshopSession, Workshop]:
@@ -111,7 +119,13 @@ def session_register(
         ).all()
     )
     extras = register_extras(session, tz_name)
+    booked = {e.registration.id for e in entries}
+    gone = [
+        r for r in workshop_registrations(workshop.id, (CANCELLED,))
+        if r.id in marks and r.id not in booked
+    ] if marks else []
     register = Register(session, workshop, entries, marks, extras)
+    register.former = roster_entries(gone, [session], workshop) if gone else []
     register.open = attendance_open(session) and workshop.status != WORKSHOP_CANCELLED
     if health_for is not None and may_see_health(health_for, workshop):
         register.show_health = True
@@ -119,7 +133,7 @@ def session_register(
         places = [(e.registration, e.baby) for e in entries]
         places += [(m.registration, m.baby) for m in makeups]
         lines = health_lines(places, [session], tz_name, workshop.centre_id)
-        for entry in entries:
+        for entry in entries:  # not a cancelled booking's: the baby is no longer theirs
             entry.health = lines[entry.registration.id]
         register.makeup_health = {m.makeup_id: lines[m.registration.id] for m in makeups}
     return register
