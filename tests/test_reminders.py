@@ -117,3 +117,69 @@ def test_concurrent_runs_queue_each_reminder_once(app, make_user, make_baby, mak
         keys = sorted(m.dedupe_key for m in outbox())
         assert keys == sorted(f"reminder:{r}" for r in regs)
         assert due_reminders() == []
+
+
+def _session(workshop, number) -> WorkshopSession:
+    return db.session.scalar(
+        sa.select(WorkshopSession).where(
+            WorkshopSession.workshop_id == workshop.id, WorkshopSession.number == number
+        )
+    )
+
+
+def test_a_family_missing_week_one_is_reminded_of_the_week_they_come_to(
+    app, ctx, family, make_workshop
+):
+    """They told us ahead they will miss week 1: no "starts Friday" for it, and the
+    first reminder (what to bring, the Ready link) is about week 2, once."""
+    from booking.services.courses.absences import report_absence
+
+    parent, baby = family
+    workshop = make_workshop(starts_at=soon(24), sessions=3, what_to_bring="A towel.")
+    reg = add_registration(app, workshop, parent, baby)
+    db.session.rollback()  # a fresh read, seeing the row written in its own context
+    week1, week2 = _session(workshop, 1), _session(workshop, 2)
+    report_absence(parent_id=parent.id, registration_id=reg, session_id=week1.id)
+    db.session.execute(sa.delete(OutboxMessage))
+    db.session.commit()
+    assert send_reminders() == 0
+    before_week2 = week2.starts_at - timedelta(hours=24)
+    assert send_reminders(before_week2) == 1
+    assert send_reminders(before_week2 + timedelta(hours=1)) == 0
+    (message,) = outbox()
+    assert message.dedupe_key == f"reminder:{reg}"
+    assert "(week 2 of 3)" in message.body_text and "What to bring: A towel." in message.body_text
+    from booking.services.health.readiness import readiness_token
+
+    assert readiness_token(reg, week2.id) in message.body_text
+
+
+@pytest.mark.parametrize("kind", ["single", "course"])
+def test_a_session_moved_after_its_reminder_is_reminded_again(app, ctx, family, make_workshop,
+                                                             kind):
+    """Reminded 40 hours ahead, then moved three days later: the family is reminded
+    again before the new time, once."""
+    from booking.services.schedule.sessions import move_session
+    from booking.timefmt import to_local
+
+    parent, baby = family
+    if kind == "single":
+        workshop = make_workshop(starts_at=soon(40), kind="single")
+    else:
+        workshop = make_workshop(starts_at=soon(40 - 24 * 7), sessions=3)
+    add_registration(app, workshop, parent, baby)
+    assert send_reminders() == 1
+    moved = _session(workshop, 1 if kind == "single" else 2)
+    from booking.models import Centre, Workshop
+
+    tz_name = db.session.get(Centre, db.session.get(Workshop, workshop.id).centre_id).timezone
+    new_local = to_local(moved.starts_at, tz_name).replace(tzinfo=None) + timedelta(days=3)
+    move_session(moved.id, new_local, allow_clash=True)
+    db.session.expire_all()
+    new_start = db.session.get(WorkshopSession, moved.id).starts_at
+    assert send_reminders(new_start - timedelta(hours=60)) == 0  # not yet
+    assert send_reminders(new_start - timedelta(hours=24)) == 1
+    assert send_reminders(new_start - timedelta(hours=23)) == 0
+    reminders = [m for m in outbox() if (m.dedupe_key or "").startswith("reminder:")]
+    assert len(reminders) == 2
+    assert reminders[-1].subject.startswith("Reminder:")

@@ -8,7 +8,7 @@ exists if and only if the change that caused it is committed. The `render_*` fun
 render the same emails for notes written at booking time (`booking.mail.deferred`).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from booking.calendar.data import (
     BabyData,
@@ -331,10 +331,15 @@ def queue_reminder(
     dedupe_key: str | None = None,
     ready: ReadyLink | None = None,
 ) -> OutboxMessage | None:
-    """Remind a confirmed parent of the class's first session: when, where, what to bring,
-    the sessions that fall on doll days (`doll_times`, as the use case found them) and
-    the first session's "Ready for <day>?" link (`ready`)."""
+    """Remind a confirmed parent of the first session they will come to (`ready` names
+    it; else the class's first): when, where, what to bring, the sessions that fall on
+    doll days (`doll_times`, as the use case found them) and that session's "Ready for
+    <day>?" link."""
     booking = booking_info(data)
+    if ready is not None:
+        line = session_line(booking.info, ready.session_id)
+        if line is not None and line is not booking.info.first:
+            booking = replace(booking, info=replace(booking.info, first=line))
     info = booking.info
     if info.first is None:
         return None

@@ -1,15 +1,18 @@
 """Reminders before each session, each sent once.
 
-The first session's reminder (when and where, what to bring, the doll days) is sent
-once per booking. Each later session of a course gets a short reminder of its own
-within 48 hours of its start, unless the family has said they will miss it. Every
-reminder carries that session's "Ready for <day>?" link
+The first reminder (when and where, what to bring, the doll days) is sent once per
+booking, about the first session the family will come to: the class's first, unless
+they have said they will miss it. Each later session gets a short reminder of its own
+within 48 hours of its start, unless the family has said they will miss it; so does a
+session moved (or given another room) after its reminder went, as its revision names
+it afresh. Every reminder carries that session's "Ready for <day>?" link
 (`booking.services.health.readiness`).
 
 Safe to run from cron every few minutes and concurrently: the first reminder is
 claimed with a conditional UPDATE of `registration.reminder_sent_at` in the same
 transaction that writes the outbox row, whose `dedupe_key` ("reminder:<id>") is
-unique; a later session's reminder has the unique key "reminder:<id>:<session id>".
+unique; a later session's reminder has the unique key "reminder:<id>:<session id>"
+(and ":<revision>" once the session has changed).
 So a second run (or a second process) can never queue either again: the loser of a
 race gets an IntegrityError on that key and moves on.
 """
@@ -30,7 +33,7 @@ from booking.models import (
     utcnow,
 )
 from booking.models.registration import CONFIRMED
-from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
+from booking.models.workshop import PUBLISHED, SCHEDULED
 from booking.services.notices.emails import notify_reminder, notify_session_reminder
 
 REMIND_WITHIN = timedelta(hours=48)
@@ -41,17 +44,24 @@ def reminder_key(registration_id: int) -> str:
     return f"reminder:{registration_id}"
 
 
-def session_reminder_key(registration_id: int, session_id: int) -> str:
-    """The outbox dedupe key of a booking's reminder before one later session."""
-    return f"reminder:{registration_id}:{session_id}"
+def session_reminder_key(registration_id: int, session_id: int, revision: int = 0) -> str:
+    """The outbox dedupe key of a booking's reminder before one session, as it is at
+    `revision`: a session moved after its reminder is reminded of again."""
+    key = f"reminder:{registration_id}:{session_id}"
+    return f"{key}:{revision}" if revision else key
 
 
-def _first_session_start():
+def _first_session_start(first=WorkshopSession):
+    """The start of the first session of the booking's workshop (Registration in the
+    query) that will run and that the family has not said they will miss."""
     return (
-        sa.select(sa.func.min(WorkshopSession.starts_at))
+        sa.select(sa.func.min(first.starts_at))
         .where(
-            WorkshopSession.workshop_id == Registration.workshop_id,
-            WorkshopSession.status == SCHEDULED,
+            first.workshop_id == Registration.workshop_id,
+            first.status == SCHEDULED,
+            ~sa.exists().where(
+                Absence.registration_id == Registration.id, Absence.session_id == first.id
+            ),
         )
         .correlate(Registration)
         .scalar_subquery()
@@ -124,18 +134,13 @@ def _covered_by_first(starts_at, first_start, reminder_sent_at) -> bool:
 
 
 def due_session_reminders(now: datetime | None = None) -> list[tuple[int, int]]:
-    """(registration id, session id) of each later session of a confirmed course booking
-    that starts within 48 hours and has not started, that the family has not said they
-    will miss, and whose reminder has not been queued."""
+    """(registration id, session id) of each session of a confirmed booking that starts
+    within 48 hours and has not started, that the family has not said they will miss,
+    that the first reminder does not cover, and whose reminder (at the session's
+    revision) has not been queued."""
     now = now or utcnow()
     starts = WorkshopSession.starts_at.type
-    first = aliased(WorkshopSession)
-    first_start = (
-        sa.select(sa.func.min(first.starts_at))
-        .where(first.workshop_id == Registration.workshop_id, first.status == SCHEDULED)
-        .correlate(Registration)
-        .scalar_subquery()
-    )
+    first_start = _first_session_start(aliased(WorkshopSession))
     missed = sa.exists().where(
         Absence.registration_id == Registration.id, Absence.session_id == WorkshopSession.id
     )
@@ -146,13 +151,13 @@ def due_session_reminders(now: datetime | None = None) -> list[tuple[int, int]]:
             WorkshopSession.starts_at,
             first_start,
             Registration.reminder_sent_at,
+            WorkshopSession.revision,
         )
         .join(Workshop, Workshop.id == Registration.workshop_id)
         .join(WorkshopSession, WorkshopSession.workshop_id == Workshop.id)
         .where(
             Registration.status == CONFIRMED,
             Workshop.status == PUBLISHED,
-            Workshop.kind == KIND_COURSE,
             WorkshopSession.status == SCHEDULED,
             WorkshopSession.starts_at > sa.bindparam("now", now, type_=starts),
             WorkshopSession.starts_at
@@ -161,36 +166,34 @@ def due_session_reminders(now: datetime | None = None) -> list[tuple[int, int]]:
         )
         .order_by(WorkshopSession.starts_at, Registration.id)
     ).all()
-    due = [
-        (registration_id, session_id)
-        for registration_id, session_id, starts_at, first_starts, sent_at in rows
+    due = {
+        session_reminder_key(registration_id, session_id, revision): (registration_id, session_id)
+        for registration_id, session_id, starts_at, first_starts, sent_at, revision in rows
         if not _covered_by_first(starts_at, first_starts, sent_at)
-    ]
+    }
     if not due:
         return []
     queued = set(
         db.session.scalars(
-            sa.select(OutboxMessage.dedupe_key).where(
-                OutboxMessage.dedupe_key.in_([session_reminder_key(*pair) for pair in due])
-            )
+            sa.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(due)))
         )
     )
-    return [pair for pair in due if session_reminder_key(*pair) not in queued]
+    return [pair for key, pair in due.items() if key not in queued]
 
 
 def remind_session(registration_id: int, session_id: int, now: datetime | None = None) -> bool:
-    """Queue one booking's reminder before one later session unless it already has one,
-    checking afresh that it is still due; True if queued."""
+    """Queue one booking's reminder before one session (at its revision) unless it
+    already has one, checking afresh that it is still due; True if queued."""
     now = now or utcnow()
-    key = session_reminder_key(registration_id, session_id)
     try:
         with write_transaction():
-            already = sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
-            if db.session.scalar(already) is not None:
-                return False
             registration = db.session.get(Registration, registration_id, populate_existing=True)
             session = db.session.get(WorkshopSession, session_id, populate_existing=True)
             if registration is None or session is None:
+                return False
+            key = session_reminder_key(registration_id, session_id, session.revision)
+            already = sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
+            if db.session.scalar(already) is not None:
                 return False
             workshop = db.session.get(Workshop, session.workshop_id, populate_existing=True)
             missed = db.session.scalar(
@@ -202,7 +205,6 @@ def remind_session(registration_id: int, session_id: int, now: datetime | None =
                 registration.status != CONFIRMED
                 or registration.workshop_id != session.workshop_id
                 or workshop.status != PUBLISHED
-                or not workshop.is_course
                 or session.status != SCHEDULED
                 or not now < session.starts_at <= now + REMIND_WITHIN
                 or missed is not None

@@ -14,6 +14,7 @@ from booking.extensions import db
 from booking.mail import deferred, notify, notify_makeups
 from booking.mail.context import practice_sheet_info
 from booking.models import (
+    Absence,
     Baby,
     Centre,
     MakeupCredit,
@@ -175,11 +176,19 @@ def notify_instructor_message(
     )
 
 
-def _first_session_id(workshop_id: int) -> int | None:
-    """The workshop's first session that will run (the first reminder's session)."""
+def _first_session_id(registration: Registration) -> int | None:
+    """The first session of the booking's workshop that will run and that the family
+    has not said they will miss (the first reminder's session)."""
     return db.session.scalar(
         sa.select(WorkshopSession.id)
-        .where(WorkshopSession.workshop_id == workshop_id, WorkshopSession.status == SCHEDULED)
+        .where(
+            WorkshopSession.workshop_id == registration.workshop_id,
+            WorkshopSession.status == SCHEDULED,
+            ~sa.exists().where(
+                Absence.registration_id == registration.id,
+                Absence.session_id == WorkshopSession.id,
+            ),
+        )
         .order_by(WorkshopSession.starts_at, WorkshopSession.number)
         .limit(1)
     )
@@ -188,15 +197,18 @@ def _first_session_id(workshop_id: int) -> int | None:
 def notify_reminder(
     registration: Registration, *, dedupe_key: str | None = None
 ) -> OutboxMessage | None:
-    """Remind a confirmed parent of the class's first session, with its doll days and
-    that session's "Ready for <day>?" link."""
+    """Remind a confirmed parent of the first session they will come to (the class's
+    first, unless they said they will miss it), with its doll days and that session's
+    "Ready for <day>?" link."""
     db.session.flush()
-    first = _first_session_id(registration.workshop_id)
+    first = _first_session_id(registration)
+    if first is None:
+        return None
     return notify.queue_reminder(
         booking_data(registration),
         doll_session_times(registration),
         dedupe_key=dedupe_key,
-        ready=ready_link(registration.id, first) if first is not None else None,
+        ready=ready_link(registration.id, first),
     )
 
 
