@@ -155,6 +155,18 @@ def test_each_confirmed_family_is_asked_once_when_the_course_has_ended(ctx, cour
     assert due_evaluations() == []
 
 
+def test_a_parent_of_twins_is_asked_once(app, ctx, course, make_user, make_baby):
+    """Twins are one family: one email and one evaluation, whichever run asks."""
+    parent = make_user("twins.parent@example.org")
+    first = add_registration(app, course["workshop"], parent, make_baby(parent, name="Ivy"))
+    add_registration(app, course["workshop"], parent, make_baby(parent, name="Ian"))
+    assert ask_for_evaluations() == 4
+    assert ask_for_evaluations() == 0
+    to_twins = [m for m in outbox() if m.recipient == "twins.parent@example.org"]
+    assert [m.dedupe_key for m in to_twins] == [evaluation_key(first)]
+    assert due_evaluations() == []
+
+
 def test_old_courses_cancelled_ones_and_courses_still_running_are_not_asked(
     app, ctx, make_user, make_baby, make_workshop
 ):

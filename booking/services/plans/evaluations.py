@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from booking.db import write_transaction
 from booking.extensions import db
@@ -86,16 +87,37 @@ def _last_end():
     )
 
 
+def _family_asked(registration_id, parent_id, workshop_id) -> sa.Exists:
+    """SQL: whether the family (the parent, in that workshop: twins are one family) has
+    been asked already, for this booking or another of theirs."""
+    other = aliased(Registration)
+    return (
+        sa.exists()
+        .where(Evaluation.workshop_id == workshop_id)
+        .where(
+            sa.or_(
+                Evaluation.registration_id == registration_id,
+                Evaluation.registration_id.in_(
+                    sa.select(other.id).where(
+                        other.parent_id == parent_id, other.workshop_id == workshop_id
+                    )
+                ),
+            )
+        )
+    )
+
+
 def due_evaluations(now: datetime | None = None) -> list[int]:
-    """Ids of confirmed bookings in published workshops whose last scheduled session
-    ended within ASK_WITHIN before `now`, and that have not been asked yet."""
+    """Ids of the first confirmed booking of each family (parent) in each published
+    workshop whose last scheduled session ended within ASK_WITHIN before `now`, for
+    families not asked yet: twins' parents are asked once."""
     now = now or utcnow()
     ends = WorkshopSession.ends_at.type
     last_end = _last_end()
-    asked = sa.exists().where(Evaluation.registration_id == Registration.id)
-    return list(
+    asked = _family_asked(Registration.id, Registration.parent_id, Registration.workshop_id)
+    return sorted(
         db.session.scalars(
-            sa.select(Registration.id)
+            sa.select(sa.func.min(Registration.id))
             .join(Workshop, Workshop.id == Registration.workshop_id)
             .join(User, User.id == Registration.parent_id)
             .where(
@@ -106,7 +128,7 @@ def due_evaluations(now: datetime | None = None) -> list[int]:
                 last_end > sa.bindparam("since", now - ASK_WITHIN, type_=ends),
                 ~asked,
             )
-            .order_by(Registration.id)
+            .group_by(Registration.parent_id, Registration.workshop_id)
         )
     )
 
@@ -140,12 +162,16 @@ def ask_one(registration_id: int, now: datetime | None = None) -> bool:
             if not _still_due(registration, now):
                 return False
             asked = db.session.scalar(
-                sa.select(Evaluation.id).where(Evaluation.registration_id == registration_id)
+                sa.select(
+                    _family_asked(
+                        registration.id, registration.parent_id, registration.workshop_id
+                    )
+                )
             )
             queued = db.session.scalar(
                 sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
             )
-            if asked is not None or queued is not None:
+            if asked or queued is not None:
                 return False
             db.session.add(
                 Evaluation(
