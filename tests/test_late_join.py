@@ -63,3 +63,29 @@ def test_class_page_after_the_cut_off_is_closed(client, app, make_workshop):
     assert "Booking for this class closed" in page
     with app.app_context():
         assert db.session.get(Workshop, course.id).late_join_until == 1
+
+
+def test_a_cancelled_late_join_week_does_not_keep_the_course_open(
+    ctx, client, make_workshop, make_user, make_baby
+):
+    """Joining until week 3, and week 3 is cancelled: joining runs until the next week
+    that will run, and with none after it, a course whose last session has begun is not
+    joined (nor listed)."""
+    from booking.services.booking.places import booking_closed_reason, booking_closes_at
+    from booking.services.schedule.sessions import cancel_session
+    from tests.makeup_helpers import session_of
+
+    course = started_course(make_workshop, late_join_until=3, title="Late joiners")
+    week3, week4 = session_of(course, 3), session_of(course, 4)
+    cancel_session(week3.id)
+    kept = db.session.get(Workshop, course.id)
+    assert booking_closes_at(kept) == week4.starts_at
+    assert booking_closed_reason(kept) is None
+    # Week 4 goes too: week 2 is now the last week that runs, and joining ends as it
+    # begins.
+    cancel_session(week4.id)
+    kept = db.session.get(Workshop, course.id)
+    week2 = session_of(course, 2)
+    assert booking_closes_at(kept) == week2.starts_at
+    later = week2.starts_at + timedelta(minutes=1)
+    assert booking_closed_reason(kept, later) is not None

@@ -17,7 +17,7 @@ from booking.db import require_transaction
 from booking.extensions import db
 from booking.models import Baby, Centre, MakeupBooking, Registration, Workshop, WorkshopSession
 from booking.models.registration import ACTIVE
-from booking.models.workshop import CANCELLED, PUBLISHED
+from booking.models.workshop import CANCELLED, PUBLISHED, SCHEDULED
 from booking.services.errors import Invalid, NotFound
 from booking.timefmt import format_local, to_local
 
@@ -258,16 +258,22 @@ def first_session_start(workshop: Workshop) -> datetime | None:
 def booking_closes_at(workshop: Workshop) -> datetime | None:
     """When joining (and promotion from the waiting list) stops.
 
-    The start of session number `late_join_until` (1 by default: the first
-    session), or of the first session when there is no such session.
+    The start of session number `late_join_until` (1 by default: the first session
+    that will run). When that session is cancelled, the next one that will run; when
+    none after it will, the last one that will (a course is never joined once its last
+    session has begun).
     """
     late = workshop.late_join_until or 1
     if late > 1:
-        start = db.session.scalar(
-            sa.select(WorkshopSession.starts_at).where(
-                WorkshopSession.workshop_id == workshop.id, WorkshopSession.number == late
-            )
+        scheduled = (
+            WorkshopSession.workshop_id == workshop.id,
+            WorkshopSession.status == SCHEDULED,
         )
+        start = db.session.scalar(
+            sa.select(sa.func.min(WorkshopSession.starts_at)).where(
+                *scheduled, WorkshopSession.number >= late
+            )
+        ) or db.session.scalar(sa.select(sa.func.max(WorkshopSession.starts_at)).where(*scheduled))
         if start is not None:
             return start
     return workshop.first_starts_at

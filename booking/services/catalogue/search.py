@@ -27,7 +27,7 @@ from booking.models import (
 )
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import WAITLISTED
-from booking.models.workshop import DRAFT
+from booking.models.workshop import DRAFT, SCHEDULED
 from booking.services.booking.places import visible_to_public
 from booking.services.catalogue.dates import local_date_condition, utc_window
 from booking.services.catalogue.filters import (
@@ -246,6 +246,7 @@ def listed_condition(now: datetime):
                 sa.and_(
                     WorkshopSession.number == Workshop.late_join_until,
                     WorkshopSession.number > 1,
+                    WorkshopSession.status == SCHEDULED,
                     WorkshopSession.starts_at > now,
                 ),
             ),
