@@ -200,6 +200,42 @@ def test_a_hold_expiring_passes_the_place_on_as_an_offer(app, stripe, paid_class
         assert run_payments(now=later).expired == 0
 
 
+def test_a_hold_whose_intent_the_provider_does_not_know_still_ends(
+    app, stripe, paid_class, make_user, make_baby, monkeypatch
+):
+    """A database restored from a backup, or other keys: the provider answers "no such
+    intent", so nobody can have paid it. The hold ends on time and the place is offered
+    on, rather than being kept for ever; an unreachable provider still defers it."""
+    workshop = paid_class(capacity=1)
+    first, second = make_user(role="parent"), make_user(role="parent")
+    with app.app_context():
+        held = _book(first, make_baby(first), workshop)
+        waiting = _book(second, make_baby(second), workshop)
+        checkout.pay_page(held.registration_id, first.id)
+        db.session.rollback()
+        with write_transaction():
+            db.session.execute(
+                sa.update(Payment).where(Payment.registration_id == held.registration_id)
+                .values(stripe_payment_intent_id="pi_unknownToTheProvider")
+            )
+        later = datetime.now(UTC) + timedelta(minutes=31)
+
+        def unreachable(intent_id):
+            raise gateway.GatewayError("The payment service did not answer.")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(gateway, "retrieve_intent", unreachable)
+            assert run_payments(now=later).expired == 0  # the parent may have paid
+        db.session.expire_all()
+        assert db.session.get(Registration, held.registration_id).status == PENDING_PAYMENT
+        report = run_payments(now=later)
+        assert report.expired == 1
+        assert any("pi_unknownToTheProvider" in error for error in report.errors)
+        db.session.expire_all()
+        assert db.session.get(Registration, held.registration_id).status == CANCELLED
+        assert db.session.get(Registration, waiting.registration_id).status == PENDING_PAYMENT
+
+
 def test_a_late_payment_is_confirmed_if_a_place_is_free_else_refunded(
     app, stripe, paid_class, make_user, make_baby
 ):

@@ -58,12 +58,13 @@ class PaymentsReport:
 
 def _ask_provider(intent_id: str, report: PaymentsReport) -> bool:
     """Read one PaymentIntent and settle it; False when the provider could not be asked
-    (reported, not raised)."""
+    now (reported, not raised). True when it has no such intent (a database restored
+    from a backup, other keys): nobody can have paid it, so nothing waits for it."""
     try:
         intent = gateway.retrieve_intent(intent_id)
     except gateway.GatewayError as exc:
         report.errors.append(f"{intent_id}: {exc.message}")
-        return False
+        return exc.permanent
     if settle_intent(intent) in ("confirmed", "confirmed_late", "refunded"):
         report.settled += 1
     return True
