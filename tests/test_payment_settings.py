@@ -21,6 +21,7 @@ from booking.services.schedule import payment_fields as rules
 from booking.services.schedule.imports import import_schedule
 from booking.services.schedule.payment_fields import NOT_SET_UP, PaymentTerms, check_payment
 from booking.timefmt import format_local
+from tests.mailtools import add_registration
 
 DAY = (date.today() + timedelta(days=30)).isoformat()
 NOT_SET_UP_START = "Online payment is not set up on this site"
@@ -346,7 +347,7 @@ def test_how_it_is_paid_cannot_change_once_families_have_booked(
         response.get_json()["error"]["fields"]["payment"])
     response = api(client, world, "PATCH", url, {"refund_fee": "6.00"})
     assert response.status_code == 409
-    assert "not raised while families are booked" in (
+    assert "not raised while families are booked or waiting" in (
         response.get_json()["error"]["fields"]["refund_fee"])
     response = api(client, world, "PATCH", url, {"price": "70.00"})
     assert response.status_code == 409
@@ -355,8 +356,18 @@ def test_how_it_is_paid_cannot_change_once_families_have_booked(
     # A cut-off further before the class would take cancelling (and its refund) away.
     response = api(client, world, "PATCH", url, {"cancellation_cutoff_hours": 336})
     assert response.status_code == 409
-    assert "not moved earlier while families are booked" in (
+    assert "not moved earlier while families are booked or waiting" in (
         response.get_json()["error"]["fields"]["cancellation_cutoff_hours"])
+    # A family only waiting joined on those terms too: they may be offered the place.
+    waited = make_workshop(centre=world["centre"], instructor=world["teacher"],
+                           title="Waited", payment_mode="online", price=Decimal("60.00"))
+    waiting = make_user()
+    add_registration(online, waited, waiting, make_baby(waiting), status="waitlisted")
+    for change, field in (({"refund_fee": "6.00"}, "refund_fee"),
+                          ({"cancellation_cutoff_hours": 336}, "cancellation_cutoff_hours")):
+        response = api(client, world, "PATCH", f"/api/v1/workshops/{waited.id}", change)
+        assert response.status_code == 409, change
+        assert "booked or waiting" in response.get_json()["error"]["fields"][field]
     # Lowering the fee, bringing the cut-off nearer, or sending the terms it already
     # has, is fine.
     response = api(client, world, "PATCH", url, {"refund_fee": "2.00", "payment": "online",

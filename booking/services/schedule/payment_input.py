@@ -4,16 +4,17 @@ against the families already booked.
 Families booked on the terms the class page showed them, so while anyone holds a
 place or waits, a workshop keeps its price, one paid online (or a deposit) keeps its
 payment mode and deposit, and no workshop becomes paid online; its cancellation fee
-may be lowered but not raised while anyone holds a place, and its cancellation cut-off
-brought nearer the class but not moved earlier. Such a change is refused as a Conflict
-naming the field. A workshop nobody has booked changes freely (within the rules).
+may be lowered but not raised, and its cancellation cut-off brought nearer the class
+but not moved earlier (a waiting family pays on the terms shown when they joined).
+Such a change is refused as a Conflict naming the field. A workshop nobody has booked
+changes freely (within the rules).
 """
 
 import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Registration, Workshop
-from booking.models.registration import ACTIVE, HOLDS_PLACE
+from booking.models.registration import ACTIVE
 from booking.models.workshop import ONLINE_MODES
 from booking.services.errors import Conflict
 from booking.services.schedule.payment_fields import (
@@ -92,21 +93,23 @@ def _refuse_against_bookings(
             )
             raise Conflict(message, {field: message})
     if terms.refund_fee > now.refund_fee:
-        families = _families(workshop.id, HOLDS_PLACE)
+        families = _families(workshop.id, ACTIVE)
         if families:
             message = (
                 "The cancellation fee can be lowered, but not raised while families are "
-                "booked: they booked on the terms shown to them."
+                "booked or waiting: they booked on the terms shown to them."
             )
             raise Conflict(message, {"refund_fee": message})
 
 
 def refuse_an_earlier_cutoff(workshop: Workshop, hours: int) -> None:
     """A cut-off further before the class takes away cancelling (and its refund) from
-    families who booked on the one shown to them: refused while anyone holds a place."""
-    if hours > workshop.cancellation_cutoff_hours and _families(workshop.id, HOLDS_PLACE):
+    families who booked on the one shown to them: refused while anyone holds a place
+    or waits (a waiting family pays on the terms shown when they joined)."""
+    if hours > workshop.cancellation_cutoff_hours and _families(workshop.id, ACTIVE):
         message = (
             "The cancellation cut-off can be brought nearer the class, but not moved "
-            "earlier while families are booked: they booked on the terms shown to them."
+            "earlier while families are booked or waiting: they booked on the terms shown "
+            "to them."
         )
         raise Conflict(message, {"cancellation_cutoff_hours": message})
