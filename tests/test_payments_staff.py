@@ -310,6 +310,27 @@ def test_marking_paid_at_the_centre_and_undoing_it(app, client, auth, world, boo
         assert money[registration_id].owed == 4500
 
 
+def test_what_was_paid_at_the_centre_moves_with_the_place(app, client, auth, world, book,
+                                                          make_workshop):
+    """Staff move a place marked paid at the centre to another class of the centre: the
+    family does not owe it again there."""
+    registration_id = book(world["at_centre"], "Ed")
+    auth.login("staff@example.org")
+    assert client.post(f"/manage/registrations/{registration_id}/paid-at-centre").status_code == 302
+    later = make_workshop(centre=world["centre"], instructor=world["teacher"], title="Later",
+                          payment_mode="at_centre", price=Decimal("45.00"), starts_in_days=14)
+    moved = client.post(f"/manage/registrations/{registration_id}/move",
+                        data={"to_workshop_id": str(later.id)})
+    assert moved.status_code == 302, moved.get_data(as_text=True)
+    with app.app_context():
+        new_id = db.session.scalar(
+            sa.select(Registration.id).where(Registration.workshop_id == later.id)
+        )
+        assert db.session.get(Registration, new_id).paid_at_centre_at is not None
+        money = queries.money_by_registration(later, world["centre"])
+        assert money[new_id].owed == 0
+
+
 def test_the_rest_after_a_deposit_can_be_marked_paid(app, client, auth, world, book):
     registration_id = book(world["deposit"], "Flo")
     settle(app, registration_id)

@@ -320,6 +320,8 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
             consent_at=registration.consent_at,
             notes=registration.notes,
             confirmed_at=now,
+            # What was taken at the centre moves with the place, as online payments do.
+            paid_at_centre_at=registration.paid_at_centre_at,
         )
         db.session.add(moved)
         db.session.flush()
