@@ -236,6 +236,37 @@ def test_a_hold_whose_intent_the_provider_does_not_know_still_ends(
         assert db.session.get(Registration, waiting.registration_id).status == PENDING_PAYMENT
 
 
+def test_a_card_settled_first_by_the_webhook_as_a_refund_is_not_called_paid(
+    app, stripe, paid_class, make_user, make_baby, monkeypatch
+):
+    """The hold ends while the card is being confirmed, and the webhook settles the
+    payment (a refund: the place had gone) before the confirmation returns. The parent
+    is told of the refund, not "your place is confirmed"."""
+    from booking.services.payments.worker import expire_hold
+
+    workshop = paid_class(capacity=1)
+    first, second = make_user(role="parent"), make_user(role="parent")
+    with app.app_context():
+        held = _book(first, make_baby(first), workshop)
+        _book(second, make_baby(second), workshop)
+        checkout.pay_page(held.registration_id, first.id)
+        db.session.rollback()
+        confirm = gateway.confirm_with_card
+
+        def the_webhook_comes_first(intent_id, card):
+            expire_hold(held.registration_id, now=datetime.now(UTC) + timedelta(hours=1))
+            intent = confirm(intent_id, card)
+            settle_intent(intent)
+            db.session.rollback()
+            return intent
+
+        monkeypatch.setattr(gateway, "confirm_with_card", the_webhook_comes_first)
+        result = checkout.pay_with_card(held.registration_id, first.id, card_token(stripe))
+        assert result.state == "refunded"
+        db.session.rollback()
+        assert db.session.get(Registration, held.registration_id).status == CANCELLED
+
+
 def test_a_late_payment_is_confirmed_if_a_place_is_free_else_refunded(
     app, stripe, paid_class, make_user, make_baby
 ):

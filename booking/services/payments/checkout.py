@@ -20,7 +20,7 @@ from booking.services.booking.places import require_int, utc_now
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.payments import gateway, ledger
 from booking.services.payments.money import format_money
-from booking.services.payments.settle import REFUNDED, settle_intent
+from booking.services.payments.settle import ALREADY, REFUNDED, settle_intent
 from booking.timefmt import format_local
 
 # What the pay page shows.
@@ -157,7 +157,14 @@ def pay_with_card(registration_id, parent_id: int, card_id: str) -> CardResult:
     except gateway.GatewayError as exc:
         return CardResult("refused", message=exc.message)
     if intent.succeeded:
-        if settle_intent(intent) == REFUNDED:
+        outcome = settle_intent(intent)
+        if outcome == ALREADY:
+            # Settled meanwhile (the webhook came first): say what it decided, which is
+            # a refund when the place had gone.
+            db.session.rollback()
+            settled = db.session.get(Registration, registration.id, populate_existing=True)
+            outcome = REFUNDED if settled.status != CONFIRMED else outcome
+        if outcome == REFUNDED:
             return CardResult("refunded")
         return CardResult("paid")
     if intent.status == gateway.REQUIRES_ACTION:
