@@ -449,3 +449,35 @@ def test_the_bookings_page_links_to_the_choice(client, auth, cancelled_week_2):
     link = f"/account/bookings/{c['ada']}/sessions/{c['session']}/choice"
     assert link in page and "Choose a make-up or the refund" in page
     assert client.get(link).status_code == 200
+
+
+@pytest.mark.parametrize("choice", ["still open", "makeup"])
+def test_the_cancel_page_and_email_name_the_refund_that_is_made(
+    app, stripe, paid_course, make_user, make_baby, choice
+):
+    """£60 for 4 weeks with a £5 fee, week 2 cancelled by the centre. With the choice
+    still open, cancelling refunds the £15 share and £40 more: £55. With a make-up taken
+    instead, £40. The page before and the email after say what is refunded."""
+    from booking.services.booking.cancellation import cancel_terms
+
+    workshop = paid_course(refund_fee=500)
+    parent = make_user(email="pat@example.org")
+    with app.app_context():
+        registration_id = _pay(stripe, workshop, parent, make_baby(parent, "Ada"))
+        week_2 = _session(workshop, 2).id
+        cancel_session(week_2)
+        if choice == "makeup":
+            choose_for_session(parent_id=parent.id, registration_id=registration_id,
+                               session_id=week_2, choice="makeup")
+        db.session.rollback()
+        expected = "£55.00" if choice == "still open" else "£40.00"
+        page = cancel_terms(registration_id, parent.id).refund
+        assert f"refunds {expected} to your card" in page
+        assert "(the £5.00 cancellation fee is kept)" in page
+        assert ("£15.00 of it became a make-up credit" in page) == (choice == "makeup")
+        db.session.rollback()
+        cancel_registration(registration_id, actor_id=parent.id)
+        queued = sum(r.amount for r in _refunds() if r.status == REFUND_PENDING)
+        assert queued == (5500 if choice == "still open" else 4000)
+        email = _mail_to("pat@example.org")[-1].body_text
+        assert f"We are refunding {expected} to your card" in email

@@ -133,14 +133,26 @@ def cancel_refund(registration: Registration, workshop: Workshop, now: datetime)
             f"{paid_text} The cut-off for a refund has passed, so cancelling now refunds "
             f"nothing. Please ask {centre.name} if you cannot come."
         )
-    kept = min(workshop.refund_fee or 0, paid)
-    if kept == paid:
-        return (
-            f"{paid_text} The {format_money(kept, currency)} cancellation fee is kept, so "
-            "cancelling refunds nothing."
+    # The same sums as the refund itself (ledger.refund_registration): a cancelled
+    # week's share taken as a make-up credit does not come back again.
+    refund = ledger.refund_on_cancelling(registration.id, workshop.refund_fee or 0)
+    if refund.credited:
+        paid_text += (
+            f" {format_money(refund.credited, currency)} of it became a make-up credit "
+            "for a cancelled week."
         )
-    back = format_money(paid - kept, currency)
-    fee = f" (the {format_money(kept, currency)} cancellation fee is kept)" if kept else ""
+    if not refund.back:
+        if refund.kept:
+            return (
+                f"{paid_text} The {format_money(refund.kept, currency)} cancellation fee "
+                "is kept, so cancelling refunds nothing."
+            )
+        return f"{paid_text} Nothing of it is left to refund."
+    back = format_money(refund.back, currency)
+    fee = (
+        f" (the {format_money(refund.kept, currency)} cancellation fee is kept)"
+        if refund.kept else ""
+    )
     return (
         f"{paid_text} Cancelling now refunds {back} to your card{fee}; it usually reaches "
         "your account within a few days."

@@ -6,6 +6,8 @@ Also the two deadlines of a held place: the hold after booking and the offer fro
 the waiting list.
 """
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -178,19 +180,27 @@ def queue_refund(
     return refund
 
 
-def release_choices(registration_id: int) -> None:
+def release_choices(registration_id: int) -> list[Refund]:
     """Refunds of cancelled weeks still waiting for the family's choice of a make-up
-    are made now (the place they were for is ending or moving)."""
+    are made now (the place they were for is ending or moving); returns them."""
     require_transaction("Releasing refund choices")
     paid = sa.select(Payment.id).where(
         Payment.registration_id == registration_id, Payment.status == SUCCEEDED
     )
-    db.session.execute(
-        sa.update(Refund)
-        .where(Refund.payment_id.in_(paid), Refund.status == AWAITING_CHOICE)
-        .values(status=REFUND_PENDING, due_at=utcnow())
-        .execution_options(synchronize_session=False)
+    awaiting = list(
+        db.session.scalars(
+            sa.select(Refund)
+            .where(Refund.payment_id.in_(paid), Refund.status == AWAITING_CHOICE)
+            .order_by(Refund.id)
+            .with_for_update()
+        )
     )
+    now = utcnow()
+    for refund in awaiting:
+        refund.status = REFUND_PENDING
+        refund.due_at = now
+    db.session.flush()
+    return awaiting
 
 
 def refund_registration(
@@ -200,8 +210,7 @@ def refund_registration(
     fee, taken once across its payments). A cancelled session's share still waiting
     for the parent's choice is made at once too: with the place gone, there is no
     make-up to choose."""
-    refunds = []
-    release_choices(registration_id)
+    refunds = release_choices(registration_id)
     for payment in paid_payments(registration_id):
         left = refundable(payment)
         kept = min(keep, left)
@@ -212,6 +221,42 @@ def refund_registration(
         if refund is not None:
             refunds.append(refund)
     return refunds
+
+
+@dataclass(frozen=True)
+class CancellingRefund:
+    """What cancelling a booking now would give back (`refund_registration` with the
+    fee `keep`), in minor units: `back` in all, the fee `kept` of what was left, and
+    the cancelled weeks' shares taken as make-up credits instead (`credited`)."""
+
+    back: int
+    kept: int
+    credited: int
+
+
+def refund_on_cancelling(registration_id: int, keep: int) -> CancellingRefund:
+    """`refund_registration`'s sums, read without changing or locking anything (for the
+    page that asks whether to cancel)."""
+    spoken: dict[int, int] = defaultdict(int)
+    awaiting = credited = 0
+    payments = paid_payments(registration_id)
+    if payments:
+        for payment_id, status, amount in db.session.execute(
+            sa.select(Refund.payment_id, Refund.status, sa.func.sum(Refund.amount))
+            .where(
+                Refund.payment_id.in_([p.id for p in payments]),
+                Refund.status.in_(SPOKEN_FOR),
+            )
+            .group_by(Refund.payment_id, Refund.status)
+        ):
+            spoken[payment_id] += int(amount)
+            if status == AWAITING_CHOICE:
+                awaiting += int(amount)
+            elif status == WITHDRAWN:
+                credited += int(amount)
+    left = sum(max(0, p.amount - p.refunded - spoken[p.id]) for p in payments)
+    kept = min(keep, left)
+    return CancellingRefund(back=awaiting + left - kept, kept=kept, credited=credited)
 
 
 def paid_online(registration_id: int) -> int:
