@@ -329,3 +329,34 @@ def test_held_places_make_the_staff_overview_full_as_the_public_page_does(
     auth.login("staff@example.org")
     overview = client.get("/manage").get_data(as_text=True)
     assert '<span class="badge full">Full</span> 2 of 4 booked · 2 held for referrals' in overview
+
+
+def test_capacity_cannot_crowd_out_the_places_held(ctx, make_workshop, make_user, make_baby):
+    """Rule 11: 2 confirmed and 2 held of 4. Capacity 3 would leave a referred family's
+    code unusable and the public count below zero: refused; 4 stays."""
+    from booking.services.booking import waitlist
+    from booking.services.errors import CapacityRefused
+
+    w = make_workshop(capacity=4, starts_in_days=10)
+    for _ in range(2):
+        parent = make_user()
+        book_place(parent_id=parent.id, workshop_id=w.id, baby_id=make_baby(parent).id,
+                   consent=True)
+    referrals.set_held_places(w.id, 2, w.first_starts_at - timedelta(days=3))
+    with pytest.raises(CapacityRefused) as caught:
+        waitlist.change_capacity(w.id, 3)
+    assert "2 more are held for referrals" in caught.value.message
+    assert db.session.get(Workshop, w.id).capacity == 4
+
+
+def test_capacity_cannot_go_below_a_minimum_still_to_reach(ctx, make_workshop):
+    """Rule 12: a class that needs 6 to run, with capacity 4, could never run."""
+    from booking.services.booking import waitlist
+    from booking.services.errors import CapacityRefused
+
+    w = make_workshop(capacity=8, starts_in_days=10, min_places=6)
+    with pytest.raises(CapacityRefused) as caught:
+        waitlist.change_capacity(w.id, 4)
+    assert "needs 6 places confirmed to run" in caught.value.message
+    waitlist.change_capacity(w.id, 6)
+    assert db.session.get(Workshop, w.id).capacity == 6

@@ -157,8 +157,9 @@ def promote_waitlist(workshop_id: int) -> list[Registration]:
 def capacity_refusal(workshop: Workshop, new_capacity: int) -> str | None:
     """Why a workshop's capacity cannot be `new_capacity`, in words; None when it can.
 
-    Not below the confirmed places (rule 7), nor the held places, nor the people
-    expected at any session still to come: confirmed - absences + make-ups.
+    Not below the confirmed places (rule 7), nor those and the places still held for
+    referrals (rule 11), nor a minimum the class still has to reach (rule 12), nor the
+    people expected at any session still to come: confirmed - absences + make-ups.
     Reads only, so the staff API can check before changing anything.
     """
     if new_capacity < workshop.confirmed_count:
@@ -166,10 +167,17 @@ def capacity_refusal(workshop: Workshop, new_capacity: int) -> str | None:
             f"The capacity cannot be {new_capacity}: {workshop.confirmed_count} places are "
             "already confirmed. Cancel or move bookings first."
         )
-    if new_capacity < workshop.held_places:
+    if new_capacity < workshop.confirmed_count + workshop.held_unclaimed:
         return (
-            f"The capacity cannot be {new_capacity}: {workshop.held_places} places are "
-            "held for referrals."
+            f"The capacity cannot be {new_capacity}: {workshop.confirmed_count} places are "
+            f"confirmed and {workshop.held_unclaimed} more are held for referrals. Hold "
+            "fewer places first."
+        )
+    if workshop.min_places and not workshop.run_confirmed and new_capacity < workshop.min_places:
+        return (
+            f"The capacity cannot be {new_capacity}: the class needs {workshop.min_places} "
+            "places confirmed to run, so it could never reach its minimum. Lower the "
+            "minimum first, or confirm that the class will run."
         )
     s = WorkshopSession
     busiest = db.session.execute(
@@ -208,7 +216,7 @@ def apply_capacity_change(workshop: Workshop, new_capacity) -> list[Registration
         new_capacity = field_rules.capacity(new_capacity)
     except field_rules.FieldError as exc:
         raise Invalid(str(exc), {"capacity": str(exc)}) from exc
-    db.session.refresh(workshop, ["confirmed_count", "capacity", "held_places"])
+    db.session.refresh(workshop, ["confirmed_count", "capacity", "held_places", "held_claimed"])
     refusal = capacity_refusal(workshop, new_capacity)
     if refusal:
         raise CapacityRefused(refusal, {"capacity": refusal})
