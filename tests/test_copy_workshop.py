@@ -306,6 +306,23 @@ def test_minimum_numbers_need_time_to_decide_and_twins_are_refused(app, world):
         assert "already starts" in refused.value.fields["first_date"]
 
 
+def test_held_places_need_their_release_time_still_ahead(app, world):
+    """Unclaimed held places go public 48 hours before the first session: a class (or a
+    copy) starting sooner than that would hold places already released, and its codes
+    could not be made. Refused, naming why; nothing is written."""
+    first = date.today() + timedelta(days=10)
+    workshop_id = make_course(app, world, first, held_places=2)
+    before = count_workshops(app)
+    with app.app_context():
+        with pytest.raises(Invalid) as refused:
+            copy_service.copy_workshop(workshop_id, date.today() + timedelta(days=1))
+        assert "held for referrals" in refused.value.fields["first_date"]
+    with pytest.raises(Invalid) as refused:
+        make_course(app, world, date.today() + timedelta(days=1), title="Soon", held_places=2)
+    assert "more than 48 hours away" in refused.value.fields["held_places"]
+    assert count_workshops(app) == before
+
+
 def test_a_clash_is_refused_unless_staff_keep_both(app, world):
     first = date.today() + timedelta(days=10)
     workshop_id = make_course(app, world, first)

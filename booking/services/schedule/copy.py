@@ -37,8 +37,12 @@ from booking.services.schedule.clashes import (
     lock_schedule,
     planned_sessions,
 )
-from booking.services.schedule.create import HELD_RELEASE_HOURS_BEFORE
-from booking.services.schedule.workshop_input import DECISION_HOURS_BEFORE, find_duplicate
+from booking.services.schedule.workshop_input import (
+    DECISION_HOURS_BEFORE,
+    HELD_RELEASE_HOURS_BEFORE,
+    find_duplicate,
+    held_too_late_message,
+)
 from booking.timefmt import format_local, local_to_utc, to_local
 
 MAX_WEEKS_LATER = 104
@@ -358,6 +362,8 @@ def _problem(plan: PlannedCopy) -> str | None:
             f"It has minimum numbers, so its first session must be more than "
             f"{DECISION_HOURS_BEFORE} hours away, to leave time to decide."
         )
+    if plan.source.held_set and first - timedelta(hours=HELD_RELEASE_HOURS_BEFORE) <= now:
+        return f"It holds places for referrals. {held_too_late_message()}"
     if find_duplicate(plan.centre.id, plan.source.title, first, plan.instructor_id):
         return (
             f"\u201c{plan.source.title}\u201d with this instructor already starts at "

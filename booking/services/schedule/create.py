@@ -22,9 +22,11 @@ from booking.services.payments.money import to_minor
 from booking.services.plans.apply import copy_template
 from booking.services.plans.templates import get_template
 from booking.services.schedule.clashes import lock_schedule, planned_sessions, refuse_clashes
-from booking.services.schedule.workshop_input import DECISION_HOURS_BEFORE, check_workshop
-
-HELD_RELEASE_HOURS_BEFORE = 48
+from booking.services.schedule.workshop_input import (
+    DECISION_HOURS_BEFORE,
+    HELD_RELEASE_HOURS_BEFORE,
+    check_workshop,
+)
 
 
 def add_workshop(**fields) -> Workshop:

@@ -30,6 +30,7 @@ from booking.services.schedule.payment_input import (
 from booking.timefmt import local_to_utc, to_local
 
 DECISION_HOURS_BEFORE = 48
+HELD_RELEASE_HOURS_BEFORE = 48  # unclaimed held places go public this long before
 # The instructor id given for an email that has no account: refused like any other
 # person who is not an instructor of the centre, so the answer says nothing about it.
 NO_ACCOUNT = 0
@@ -211,6 +212,10 @@ def check_workshop(data: dict) -> tuple[dict, dict]:
                 f"Minimum numbers need the first session more than {DECISION_HOURS_BEFORE}"
                 " hours away, so there is time to decide."
             )
+        if clean.get("held_places") and times[0][0] - timedelta(
+            hours=HELD_RELEASE_HOURS_BEFORE
+        ) <= now:
+            errors["held_places"] = held_too_late_message()
         clean["times"] = times
 
     if not errors and find_duplicate(
@@ -282,6 +287,15 @@ def _apply(rule, fields: dict, errors: dict, name: str, *args):
     except rules.FieldError as exc:
         errors[name] = str(exc)
         return None
+
+
+def held_too_late_message() -> str:
+    """Why places cannot be held for a class starting too soon."""
+    return (
+        f"Places can be held for referrals only when the first session is more than "
+        f"{HELD_RELEASE_HOURS_BEFORE} hours away: unclaimed ones go public "
+        f"{HELD_RELEASE_HOURS_BEFORE} hours before it."
+    )
 
 
 def _session_count(workshop: Workshop) -> int:
