@@ -22,6 +22,7 @@ from booking.models import (
 from booking.services.accounts import api_tokens
 from booking.services.booking import referrals
 from booking.services.booking.book import book_place
+from booking.services.booking.places import booking_closes_at
 from booking.services.errors import Invalid
 from booking.services.schedule import copy as copy_service
 from booking.services.schedule.clashes import Clash
@@ -321,6 +322,29 @@ def test_held_places_need_their_release_time_still_ahead(app, world):
         make_course(app, world, date.today() + timedelta(days=1), title="Soon", held_places=2)
     assert "more than 48 hours away" in refused.value.fields["held_places"]
     assert count_workshops(app) == before
+
+
+def test_late_joining_names_the_same_session_in_the_copy(app, world):
+    """Joining until week 3 of 4, week 2 cancelled: the copy has no week 2, so its old
+    week 3 is its week 2, and joining runs until that one starts, as before."""
+    first = date.today() + timedelta(days=10)
+    workshop_id = make_course(app, world, first, sessions=4, late_join_until=3)
+    with app.app_context():
+        db.session.execute(
+            sa.update(WorkshopSession)
+            .where(WorkshopSession.workshop_id == workshop_id, WorkshopSession.number == 2)
+            .values(status="cancelled")
+        )
+        db.session.commit()
+        copy = copy_service.copy_workshop(workshop_id, first + timedelta(weeks=10))
+        assert copy.late_join_until == 2
+        third = db.session.scalar(
+            sa.select(WorkshopSession.starts_at).where(
+                WorkshopSession.workshop_id == copy.id, WorkshopSession.number == 2
+            )
+        )
+        assert booking_closes_at(copy) == third
+        assert third - copy.first_starts_at == timedelta(weeks=2)
 
 
 def test_a_clash_is_refused_unless_staff_keep_both(app, world):

@@ -351,6 +351,14 @@ def _shifted(
     return PlannedCopy(workshop, centre, kept.id if kept else None, planned)
 
 
+def _late_join_in_copy(plan: PlannedCopy) -> int:
+    """The copy's `late_join_until`: the same session as the source's, numbered among
+    the sessions copied (a cancelled week is not copied, so later ones move up)."""
+    late = plan.source.late_join_until or 1
+    before = sum(1 for s in plan.sessions if s.source.number < late)
+    return max(1, min(before + 1, len(plan.sessions)))
+
+
 def _problem(plan: PlannedCopy) -> str | None:
     """Why the copy cannot be made (as a new workshop could not), or None."""
     first = plan.first_starts_at
@@ -404,7 +412,7 @@ def _write(plan: PlannedCopy) -> tuple[Workshop, list[ClashFound]]:
         held_set=held,
         held_claimed=0,
         held_until=first - timedelta(hours=HELD_RELEASE_HOURS_BEFORE) if held else None,
-        late_join_until=max(1, min(src.late_join_until, len(plan.sessions))),
+        late_join_until=_late_join_in_copy(plan),
         first_starts_at=first,
         last_ends_at=max(s.ends_at for s in plan.sessions),
     )
