@@ -1,5 +1,7 @@
 """edit_workshop: a workshop's details, capacity and status changed together, all or nothing."""
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -137,3 +139,54 @@ def test_bad_status_and_missing_workshop(ctx, make_workshop):
     assert set(err.value.fields) == {"status"}
     with pytest.raises(NotFound):
         edit_workshop(999999, fields={"title": "x"})
+
+
+def test_a_waiting_baby_who_fits_again_is_given_the_free_place(ctx, make_workshop, make_user,
+                                                               make_baby):
+    """Rule 6: Bo (19 weeks) waits; the range is narrowed to 18 weeks, Ada's place is
+    freed and Bo is rightly passed over. Widened again, Bo fits and takes the free place
+    at once, before any newcomer; moving the first session does the same for a baby who
+    was too young."""
+    from booking.services.schedule.edit import update_workshop
+    from booking.services.schedule.queries import workshop_sessions
+    from booking.services.schedule.sessions import move_session
+    from booking.timefmt import to_local
+
+    workshop = make_workshop(capacity=1, min_age_weeks=6, max_age_weeks=20, starts_in_days=7)
+    ada_parent, bo_parent = make_user(), make_user()
+    ada = booking.book_place(parent_id=ada_parent.id, workshop_id=workshop.id, consent=True,
+                             baby_id=make_baby(ada_parent, name="Ada", age_weeks=10).id)
+    bo = booking.book_place(parent_id=bo_parent.id, workshop_id=workshop.id, consent=True,
+                            baby_id=make_baby(bo_parent, name="Bo", age_weeks=19).id)
+    assert statuses(workshop.id) == ["confirmed", "waitlisted"]
+    update_workshop(workshop.id, max_age_weeks=18)
+    booking.cancel_registration(ada.registration_id, actor_id=ada_parent.id)
+    assert db.session.get(Registration, bo.registration_id).status == "waitlisted"
+    update_workshop(workshop.id, max_age_weeks=21)
+    assert db.session.get(Registration, bo.registration_id).status == "confirmed"
+
+    # Cy (10 weeks now) fits a class for 12 weeks and up starting in 15 days, and waits.
+    # The class is brought 10 days earlier, too soon for Cy; a place is freed and Cy is
+    # passed over. Moved back, Cy fits again and takes it.
+    older = make_workshop(capacity=1, min_age_weeks=12, max_age_weeks=30, starts_in_days=15,
+                          sessions=2, title="Older babies")
+    dee_parent, cy_parent = make_user(), make_user()
+    dee = booking.book_place(parent_id=dee_parent.id, workshop_id=older.id, consent=True,
+                             baby_id=make_baby(dee_parent, name="Dee", age_weeks=20).id)
+    cy = booking.book_place(parent_id=cy_parent.id, workshop_id=older.id, consent=True,
+                            baby_id=make_baby(cy_parent, name="Cy", age_weeks=10).id)
+    assert statuses(older.id) == ["confirmed", "waitlisted"]
+
+    def shift_all(days):
+        db.session.expire_all()
+        tz_name = db.session.get(Workshop, older.id).centre.timezone
+        ordered = workshop_sessions(older.id)
+        for session in ordered if days < 0 else reversed(ordered):  # none overtakes another
+            local = to_local(session.starts_at, tz_name).replace(tzinfo=None)
+            move_session(session.id, local + timedelta(days=days), allow_clash=True)
+
+    shift_all(-10)
+    booking.cancel_registration(dee.registration_id, actor_id=dee_parent.id)
+    assert db.session.get(Registration, cy.registration_id).status == "waitlisted"
+    shift_all(10)
+    assert db.session.get(Registration, cy.registration_id).status == "confirmed"

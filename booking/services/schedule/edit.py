@@ -163,11 +163,16 @@ def _change_details(
 ) -> None:
     """On a locked workshop: the details (a new instructor checked for clashes), then the
     capacity (promoting waiting parents), or the waiting list promoted when late joining
-    now runs to a later session; held places released too late for a shorter late
-    joining are released earlier (`release_before_close`)."""
+    now runs to a later session or the age range changed; held places released too late
+    for a shorter late joining are released earlier (`release_before_close`)."""
     changes = clean_workshop_changes(workshop, fields, new_capacity)
     reopened = changes.get("late_join_until", workshop.late_join_until) > (
         workshop.late_join_until or 1
+    )
+    # A waiting baby skipped as too young or too old may fit the new range (rule 6).
+    ages_changed = any(
+        name in changes and changes[name] != getattr(workshop, name)
+        for name in ("min_age_weeks", "max_age_weeks")
     )
     new_instructor = changes.get("instructor_id", workshop.instructor_id)
     instructor_changed = new_instructor != workshop.instructor_id
@@ -181,7 +186,7 @@ def _change_details(
         _refuse_instructor_clashes(workshop, allow_clash)
     if new_capacity is not None:
         apply_capacity_change(workshop, new_capacity)
-    elif reopened:
+    elif reopened or ages_changed:
         promote_waitlist(workshop.id)
 
 

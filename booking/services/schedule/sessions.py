@@ -15,6 +15,7 @@ from booking.extensions import db
 from booking.models import Centre, Workshop, WorkshopSession, utcnow
 from booking.models.workshop import CANCELLED, KIND_SINGLE, PUBLISHED, SCHEDULED
 from booking.services.booking.places import release_before_close
+from booking.services.booking.waitlist import promote_waitlist
 from booking.services.courses.absences import end_session_absences
 from booking.services.courses.makeups import drop_makeups_into
 from booking.services.errors import Conflict, Invalid, NotFound
@@ -197,10 +198,19 @@ def add_session(
         db.session.add(session)
         db.session.flush()
         _refuse_clashes(workshop, session, allow_clash)
+        first = workshop.first_starts_at
         refresh_span(workshop)
         if workshop.status == PUBLISHED:  # a draft being put together tells nobody
             notify_session_changed(session, "added")
+        _promote_if_the_first_moved(workshop, first)
     return session
+
+
+def _promote_if_the_first_moved(workshop: Workshop, first: datetime | None) -> None:
+    """Ages are measured at the first session: when it moves, a waiting baby skipped as
+    too young or too old may fit now, and is given a free place (rule 6)."""
+    if workshop.status == PUBLISHED and workshop.first_starts_at != first:
+        promote_waitlist(workshop.id)
 
 
 def _refuse_clashes(workshop: Workshop, session: WorkshopSession, allow_clash: bool) -> None:
@@ -265,12 +275,14 @@ def move_session(
         session.updated_at = utcnow()
         db.session.flush()
         _refuse_clashes(workshop, session, allow_clash)
+        first = workshop.first_starts_at
         refresh_span(workshop)
         kind = "moved" if time_changed else "room"
         if workshop.status == PUBLISHED:  # a draft being put together tells nobody
             notify_session_changed(session, kind)
         # ... but a family visiting with a make-up (taken while it was published) is told.
         notify_makeup_session_changed(session, kind)
+        _promote_if_the_first_moved(workshop, first)
     return session
 
 
@@ -303,9 +315,11 @@ def cancel_session(session_id: int) -> WorkshopSession:
         db.session.flush()
         end_session_absences(session.id)
         dropped = drop_makeups_into(session_id=session.id)
+        first = workshop.first_starts_at
         refresh_span(workshop)
         choices = offer_session_refunds(workshop, session)
         if workshop.status == PUBLISHED:  # a draft being put together tells nobody
             notify_session_changed(session, "cancelled", choices)
         tell_makeups_dropped(dropped, "that session was cancelled")
+        _promote_if_the_first_moved(workshop, first)
     return session
