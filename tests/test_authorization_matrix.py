@@ -84,7 +84,8 @@ def _later(days=30):
     return (date.today() + timedelta(days=days)).isoformat()
 
 
-SESSION_MOVE = {"date": _later(40), "time": "10:30", "duration_minutes": "60", "room": "Hall"}
+# Session 1 to day 13: before its own session 2 (day 17), clear of the other classes.
+SESSION_MOVE = {"date": _later(13), "time": "10:30", "duration_minutes": "60", "room": "Hall"}
 CENTRE_PROFILE = {
     "name": "Renamed centre",
     "town": "Bristol",

@@ -135,14 +135,14 @@ def test_cancel_workshop_cancels_everything_and_tells_everyone(ctx, make_worksho
 def test_move_session_bumps_revision_and_tells_parents_and_instructor(ctx, make_workshop, booked):
     workshop = make_workshop(sessions=3)
     _, parent = booked(workshop)
-    second = session_rows(workshop.id)[1]
+    third = session_rows(workshop.id)[2]
     before = len(outbox())
     new_local = next_weekday_local(weeks=5)
-    sessions.move_session(second.id, new_local, 90, "Garden room")
+    sessions.move_session(third.id, new_local, 90, "Garden room")
     rows = session_rows(workshop.id)
-    moved = next(s for s in rows if s.id == second.id)
+    moved = next(s for s in rows if s.id == third.id)
     assert moved.revision == 1
-    assert moved.number == 3  # now the last one: renumbered by time
+    assert moved.number == 3
     assert moved.ends_at - moved.starts_at == timedelta(minutes=90)
     assert moved.room == "Garden room"
     changed = fresh(workshop.id)
@@ -151,6 +151,28 @@ def test_move_session_bumps_revision_and_tells_parents_and_instructor(ctx, make_
     queued = outbox()[before:]
     assert {m.recipient for m in queued} == {parent.email, _instructor_email(workshop)}
     assert any("Time changed" in m.subject for m in queued)
+
+
+def test_a_session_does_not_overtake_another_of_a_published_course(ctx, make_workshop,
+                                                                    booked):
+    """Week 2 moved after week 3 would swap their numbers under the families, who are
+    told only of the move: refused, naming week 3 and what to do instead. A draft being
+    put together is reordered freely."""
+    workshop = make_workshop(sessions=3)
+    booked(workshop)
+    second = session_rows(workshop.id)[1]
+    before = len(outbox())
+    with pytest.raises(Invalid) as refused:
+        sessions.move_session(second.id, next_weekday_local(weeks=5))
+    assert "cannot move past session 3" in refused.value.fields["starts_local"]
+    assert "Cancel this session and add one" in refused.value.message
+    assert [s.number for s in session_rows(workshop.id)] == [1, 2, 3]
+    assert session_rows(workshop.id)[1].id == second.id and len(outbox()) == before
+    draft = make_workshop(sessions=3, status="draft", title="Draft course")
+    db.session.rollback()  # a fresh read, seeing the draft written in its own context
+    draft_second = session_rows(draft.id)[1]
+    sessions.move_session(draft_second.id, next_weekday_local(weeks=5), allow_clash=True)
+    assert session_rows(draft.id)[2].id == draft_second.id
 
 
 def test_adding_a_session_tells_parents_and_instructor(ctx, make_workshop, booked):

@@ -29,7 +29,7 @@ from booking.services.schedule.clashes import planned_sessions, refuse_clashes
 from booking.services.schedule.edit import lock_workshop_to_change, tell_makeups_dropped
 from booking.services.schedule.queries import workshop_sessions
 from booking.services.schedule.workshop_input import DECISION_HOURS_BEFORE
-from booking.timefmt import local_to_utc
+from booking.timefmt import format_local, local_to_utc
 
 
 def _lock_session(session_id: int) -> tuple[WorkshopSession, Workshop]:
@@ -226,6 +226,26 @@ def _refuse_clashes(workshop: Workshop, session: WorkshopSession, allow_clash: b
     )
 
 
+def _refuse_overtaking(workshop: Workshop, session: WorkshopSession, starts_at) -> None:
+    """A published course's weeks are known by number ("week 2 of 5"): a session moved
+    past another would swap their numbers under the families, while only the moved one
+    is announced. Refused, naming the way that works."""
+    passed = [
+        other for other in workshop_sessions(workshop.id)
+        if other.id != session.id
+        and min(session.starts_at, starts_at) < other.starts_at < max(session.starts_at, starts_at)
+    ]
+    if passed:
+        other = passed[0] if starts_at < session.starts_at else passed[-1]
+        when = format_local(other.starts_at, _centre_timezone(workshop))
+        message = (
+            f"Session {session.number} cannot move past session {other.number} ({when}): "
+            "the sessions would be renumbered under families who know them by number. Cancel "
+            "this session and add one at the new time instead."
+        )
+        raise Invalid(message, {"starts_local": message})
+
+
 def _refuse_if_started(session: WorkshopSession) -> None:
     if session.starts_at <= utcnow():
         raise Conflict("This session has already started; it can no longer be changed.")
@@ -268,6 +288,8 @@ def move_session(
             return session
         if time_changed:
             _check_slot(workshop, starts_at, ends_at, ignore_id=session.id)
+            if workshop.status == PUBLISHED:
+                _refuse_overtaking(workshop, session, starts_at)
         session.starts_at = starts_at
         session.ends_at = ends_at
         session.room = new_room
