@@ -190,3 +190,23 @@ def test_a_waiting_baby_who_fits_again_is_given_the_free_place(ctx, make_worksho
     assert db.session.get(Registration, cy.registration_id).status == "waitlisted"
     shift_all(10)
     assert db.session.get(Registration, cy.registration_id).status == "confirmed"
+
+
+def test_the_age_range_cannot_be_narrowed_under_a_booked_baby(ctx, make_workshop, make_user,
+                                                              make_baby):
+    """Ada (19 weeks at the first session) is booked on a class for 6 to 20 weeks: a
+    range of 6 to 18 would leave her out, so it is refused, naming her, and nothing
+    changes; a range that still fits her is kept."""
+    from booking.services.schedule.edit import update_workshop
+
+    workshop = make_workshop(capacity=2, min_age_weeks=6, max_age_weeks=20, starts_in_days=7)
+    parent = make_user()
+    booking.book_place(parent_id=parent.id, workshop_id=workshop.id, consent=True,
+                       baby_id=make_baby(parent, name="Ada", age_weeks=18).id)
+    with pytest.raises(Conflict) as refused:
+        update_workshop(workshop.id, max_age_weeks=18)
+    assert "Ada will be 19 weeks old at the first session" in refused.value.message
+    assert "They are booked" in refused.value.message
+    assert fresh(workshop.id).max_age_weeks == 20
+    update_workshop(workshop.id, min_age_weeks=8, max_age_weeks=19)
+    assert (fresh(workshop.id).min_age_weeks, fresh(workshop.id).max_age_weeks) == (8, 19)

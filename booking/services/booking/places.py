@@ -16,9 +16,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from booking.db import require_transaction
 from booking.extensions import db
 from booking.models import Baby, Centre, MakeupBooking, Registration, Workshop, WorkshopSession
-from booking.models.registration import ACTIVE
+from booking.models.registration import ACTIVE, HOLDS_PLACE
 from booking.models.workshop import CANCELLED, PUBLISHED, SCHEDULED
-from booking.services.errors import Invalid, NotFound
+from booking.services.errors import Conflict, Invalid, NotFound
 from booking.timefmt import format_local, to_local
 
 _workshop_table = Workshop.__table__
@@ -398,6 +398,38 @@ def eligibility(baby: Baby | None, workshop: Workshop) -> Eligibility:
         f"{baby.name} {when}; this class is for babies from {low} to {high} weeks."
     )
     return Eligibility(False, age, reason)
+
+
+def booked_babies_outside(workshop: Workshop) -> dict[int, str]:
+    """The babies holding places whose age does not fit the workshop as it is now (rule
+    2), by baby id, with the reason in words."""
+    babies = db.session.scalars(
+        sa.select(Baby)
+        .join(Registration, Registration.baby_id == Baby.id)
+        .where(Registration.workshop_id == workshop.id, Registration.status.in_(HOLDS_PLACE))
+        .order_by(Baby.name, Baby.id)
+    ).all()
+    fits = {baby.id: eligibility(baby, workshop) for baby in babies}
+    return {baby_id: fit.reason for baby_id, fit in fits.items() if not fit.eligible}
+
+
+def refuse_leaving_booked_babies_out(workshop: Workshop, before: dict[int, str]) -> None:
+    """After a change to a workshop's age range, inside its write transaction: Conflict
+    naming the babies holding places who fitted `before` (`booked_babies_outside`) and
+    would not now, so the whole change is rolled back."""
+    require_transaction("Checking the booked babies' ages")
+    outside = [
+        reason for baby_id, reason in booked_babies_outside(workshop).items()
+        if baby_id not in before
+    ]
+    if outside:
+        message = (
+            " ".join(outside[:3])
+            + (f" And {len(outside) - 3} more." if len(outside) > 3 else "")
+            + " They are booked: keep the class right for them, or move or cancel their "
+            "bookings first."
+        )
+        raise Conflict(message)
 
 
 def fitting_baby(baby_id: int | None, workshop: Workshop) -> Baby:

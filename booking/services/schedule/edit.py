@@ -18,9 +18,11 @@ from booking.models.registration import ACTIVE, CONFIRMED, PENDING_PAYMENT
 from booking.models.registration import CANCELLED as REG_CANCELLED
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED, SCHEDULED
 from booking.services.booking.places import (
+    booked_babies_outside,
     has_run,
     has_started,
     lock_workshop,
+    refuse_leaving_booked_babies_out,
     release_before_close,
 )
 from booking.services.booking.waitlist import apply_capacity_change, promote_waitlist
@@ -176,8 +178,11 @@ def _change_details(
     )
     new_instructor = changes.get("instructor_id", workshop.instructor_id)
     instructor_changed = new_instructor != workshop.instructor_id
+    outside_before = booked_babies_outside(workshop) if ages_changed else {}
     for name, value in changes.items():
         setattr(workshop, name, value)
+    if ages_changed:  # a range narrowed under a booked baby is refused (rule 2)
+        refuse_leaving_booked_babies_out(workshop, outside_before)
     if "late_join_until" in changes:
         release_before_close(workshop)
     workshop.updated_at = utcnow()
