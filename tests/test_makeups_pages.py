@@ -42,6 +42,32 @@ def events(client, token):
     return {str(e["summary"]): e for e in cal.walk("VEVENT")}, response.headers["ETag"]
 
 
+def test_the_private_feed_sequence_only_goes_up_as_an_absence_comes_and_goes(
+    app, client, auth, make_centre, make_workshop, make_user, make_baby
+):
+    """"We can't come" then "we can come after all", twice: week 2 goes CANCELLED,
+    CONFIRMED, CANCELLED, CONFIRMED, each time with a higher SEQUENCE, so no calendar
+    keeps an older state."""
+    home, _other, parent, registration_id = setup_family(
+        app, make_centre, make_workshop, make_user, make_baby
+    )
+    with app.app_context():
+        token = issue_feed_token(parent.id)
+    week2 = session_id(app, home, 2)
+    auth.login("pat@example.org")
+    title = "Baby massage - week 2 of 4 (Ada)"
+    seen = [events(client, token)[0][title]]
+    base = f"/account/bookings/{registration_id}/sessions/{week2}/absence"
+    for path in (base, f"{base}/withdraw", base, f"{base}/withdraw"):
+        assert client.post(path).status_code == 302, path
+        seen.append(events(client, token)[0][title])
+    assert [str(e["status"]) for e in seen] == [
+        "CONFIRMED", "CANCELLED", "CONFIRMED", "CANCELLED", "CONFIRMED"
+    ]
+    sequences = [int(e["sequence"]) for e in seen]
+    assert sequences == sorted(set(sequences)), sequences
+
+
 def test_parent_misses_week_two_and_makes_it_up(
     app, client, auth, make_centre, make_workshop, make_user, make_baby
 ):

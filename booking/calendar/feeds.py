@@ -376,12 +376,18 @@ def _sessions(source: FeedSource) -> list[FeedEvent]:
     return events
 
 
-def _baby_names(parent_id: int, workshop_ids: set[int]) -> dict[int, list[str]]:
+def _booked(
+    parent_id: int, workshop_ids: set[int]
+) -> tuple[dict[int, list[str]], dict[int, int]]:
+    """The parent's confirmed bookings in these workshops: the babies' names, and the
+    highest invite sequence (which every absence said or taken back raises), by
+    workshop."""
     names: dict[int, list[str]] = defaultdict(list)
+    steps: dict[int, int] = {}
     if not workshop_ids:
-        return names
+        return names, steps
     rows = db.session.execute(
-        sa.select(Registration.workshop_id, Baby.name)
+        sa.select(Registration.workshop_id, Baby.name, Registration.invite_sequence)
         .join(Baby, Registration.baby_id == Baby.id)
         .where(
             Registration.parent_id == parent_id,
@@ -390,9 +396,10 @@ def _baby_names(parent_id: int, workshop_ids: set[int]) -> dict[int, list[str]]:
         )
         .order_by(Baby.name, Baby.id)
     )
-    for workshop_id, name in rows:
+    for workshop_id, name, sequence in rows:
         names[workshop_id].append(name)
-    return names
+        steps[workshop_id] = max(steps.get(workshop_id, 0), sequence)
+    return names, steps
 
 
 def render_feed(source: FeedSource) -> str:
@@ -400,10 +407,11 @@ def render_feed(source: FeedSource) -> str:
     sessions = _sessions(source)
     workshop_ids = {event.workshop.id for event in sessions}
     babies: dict[int, list[str]] = {}
+    steps: dict[int, int] = {}
     absent: set[int] = set()
     made_up: dict[int, list[str]] = {}
     if source.parent_id is not None:
-        babies = _baby_names(source.parent_id, workshop_ids)
+        babies, steps = _booked(source.parent_id, workshop_ids)
         absent, made_up = _absences_and_makeups(source.parent_id)
     host = calendar_host()
     base = base_url()
@@ -420,9 +428,11 @@ def render_feed(source: FeedSource) -> str:
             summary = f"Make-up: {summary}"
         elif babies.get(workshop.id):
             summary = _booked_summary(workshop, session, total, babies[workshop.id])
-        # A session the parent said they will miss is cancelled for them; the
-        # extra SEQUENCE step makes calendar apps take the change.
+        # A session the parent said they will miss is cancelled for them. Saying so (or
+        # taking it back) raises the booking's invite sequence, so SEQUENCE only ever
+        # goes up and calendar apps take each change.
         missed = session.id in absent and summary is not None and not extra
+        own = summary is not None and not extra and session.id not in made_up
         events.append(
             event_text(
                 session,
@@ -430,7 +440,7 @@ def render_feed(source: FeedSource) -> str:
                 centre,
                 total=total,
                 uid=session_uid(session.id, host),
-                sequence=session.revision + (1 if missed else 0),
+                sequence=session.revision + (steps.get(workshop.id, 0) if own else 0),
                 stamp=session.updated_at,
                 summary=summary,
                 extra=extra,

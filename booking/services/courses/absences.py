@@ -122,6 +122,7 @@ def report_absence(*, parent_id: int, registration_id: int, session_id: int) -> 
             registration_id=registration.id, session_id=session.id, parent_id=parent_id
         )
         db.session.add(absence)
+        registration.invite_sequence += 1  # the calendars' SEQUENCE only ever goes up
         db.session.flush()
         db.session.execute(
             sa.update(_session_table)
@@ -237,6 +238,7 @@ def take_back_absence(*, parent_id: int, registration_id: int, session_id: int) 
                     "this absence cannot be taken back."
                 )
         db.session.delete(absence)
+        registration.invite_sequence += 1  # the calendars' SEQUENCE only ever goes up
         db.session.flush()
 
 
