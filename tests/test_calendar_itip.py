@@ -178,3 +178,33 @@ def test_every_method_in_every_state_passes(
         assert all(str(e["STATUS"]) == "CONFIRMED" for e in events)
         assert len(events) == (2 if state == "session-cancelled" else 3)
     assert itip_errors(invite_for_session_cancel(rows[0].id, registration.id)) == []
+
+
+def test_a_booking_cancelled_part_way_keeps_the_weeks_the_family_came_to(
+    app, client, ctx, make_centre, make_workshop, make_user, make_baby
+):
+    """Staff cancel a booking after week 1: the CANCEL withdraws weeks 2 to 4 only, and
+    the parent's private feed still shows week 1 as it was."""
+    from booking.services.accounts.feed_tokens import issue_feed_token
+
+    workshop = make_workshop(centre=make_centre(), sessions=4)
+    parent = make_user(email="leaving@example.org")
+    place = booking.book_place(parent_id=parent.id, workshop_id=workshop.id, consent=True,
+                               baby_id=make_baby(parent).id).registration.id
+    rows = _sessions(workshop.id)
+    first = db.session.get(WorkshopSession, rows[0].id)
+    first.starts_at -= timedelta(days=8)  # week 1 has run
+    first.ends_at -= timedelta(days=8)
+    db.session.commit()
+    booking.cancel_registration(place, actor_id=parent.id, on_behalf=True)
+    cancel = invite_for_registration(place, "CANCEL")
+    assert_itip_valid(cancel, "CANCEL")
+    withdrawn = {str(e["UID"]) for e in icalendar.Calendar.from_ical(cancel).walk("VEVENT")}
+    assert len(withdrawn) == 3 and not any(f"session-{rows[0].id}-" in u for u in withdrawn)
+    emailed = [text for method, text in _emailed_calendars() if method == "CANCEL"]
+    assert emailed and all(text.count("BEGIN:VEVENT") == 3 for text in emailed)
+    token = issue_feed_token(parent.id)
+    feed = icalendar.Calendar.from_ical(client.get(f"/feeds/private/{token}.ics").data)
+    events = {str(e["UID"]).split("@")[0]: e for e in feed.walk("VEVENT")}
+    assert list(events) == [f"session-{rows[0].id}"]
+    assert str(events[f"session-{rows[0].id}"]["STATUS"]) == "CONFIRMED"

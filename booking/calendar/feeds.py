@@ -52,8 +52,9 @@ from booking.models import (
 from booking.models import WorkshopSession as Session
 from booking.models.centre import one_line_address
 from booking.models.people import ROLE_INSTRUCTOR
+from booking.models.registration import CANCELLED as BOOKING_CANCELLED
 from booking.models.registration import CONFIRMED
-from booking.models.workshop import CANCELLED, KIND_COURSE, PUBLISHED
+from booking.models.workshop import CANCELLED, KIND_COURSE, PUBLISHED, SCHEDULED
 
 PAST_DAYS = 30
 FORMAT_VERSION = "1"
@@ -149,6 +150,7 @@ def private_feed(user: User) -> FeedSource:
     taught = {row[1] for row in personal if row[0] == "t"}
     teaching = any(row[0] == "i" for row in personal)
     made_up = {row[2] for row in personal if row[0] == "m"}
+    kept = {row[1] for row in personal if row[0] == "k"}
     return FeedSource(
         kind="private",
         key=user.id,
@@ -159,7 +161,9 @@ def private_feed(user: User) -> FeedSource:
         filename="my-classes.ics",
         teacher_id=user.id if teaching else None,
         parent_id=user.id,
-        params={"workshop_ids": sorted(booked | taught), "session_ids": sorted(made_up)},
+        params={
+            "workshop_ids": sorted(booked | taught), "session_ids": sorted(made_up | kept),
+        },
         personal=personal,
     )
 
@@ -239,6 +243,13 @@ def _personal_statement() -> sa.Select:
         sa.select(sa.literal("m"), MakeupBooking.id, MakeupBooking.session_id,
                   sa.func.coalesce(MakeupBooking.baby_id, zero), blank)
         .where(MakeupBooking.parent_id == parent),
+        # The sessions of a booking cancelled part-way that had begun by then: the
+        # family came to them, so they stay in the calendar.
+        sa.select(sa.literal("k"), Session.id, Session.workshop_id, Registration.id, blank)
+        .join(Registration, Registration.workshop_id == Session.workshop_id)
+        .where(Registration.parent_id == parent, Registration.status == BOOKING_CANCELLED,
+               Registration.confirmed_at.is_not(None),
+               Session.starts_at < Registration.cancelled_at, Session.status == SCHEDULED),
         # An instructor's memberships as one, and the classes they teach.
         sa.select(sa.literal("i"), Membership.id, Membership.centre_id, zero, blank)
         .where(instructor),

@@ -136,7 +136,19 @@ def build_invite(booking: BookingData, method: str = REQUEST) -> str:
             method = CANCEL
         else:
             sessions = live
+    if method == CANCEL:
+        sessions = _withdrawn(booking, sessions)
     return _build(booking, sessions, method, cancel_all=method == CANCEL)
+
+
+def _withdrawn(booking: BookingData, sessions):
+    """The sessions a cancelled booking takes out of the calendar: those that had not
+    begun when it was cancelled. A family leaving part-way keeps the weeks they came
+    to (every session, should none be left)."""
+    ended = booking.cancelled_at
+    if booking.status != CANCELLED or ended is None:
+        return sessions
+    return [s for s in sessions if s.starts_at >= ended] or sessions
 
 
 def build_session_cancel(booking: BookingData, session_id: int) -> str:
