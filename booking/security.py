@@ -1,5 +1,6 @@
 """Security headers on every response, and the keys used for rate limits."""
 
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request, session
@@ -97,8 +98,9 @@ def is_unauthorized(response) -> bool:
 
 def form_email_key() -> str:
     """Rate-limit key for the account named in a form (login, password reset)."""
-    email = (request.form.get("email") or "").strip().lower()[:254]
-    return f"account:{email}"
+    # As accounts.users.normalise_email compares addresses: "é" sent either way is one.
+    email = unicodedata.normalize("NFC", (request.form.get("email") or "").strip()).lower()
+    return f"account:{email[:254]}"
 
 
 def form_email_address_key() -> str:

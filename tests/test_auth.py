@@ -27,6 +27,24 @@ def test_register_creates_parent_and_logs_in(client, app):
     assert b"Log out" in client.get("/").data
 
 
+def test_an_address_with_an_accent_sent_either_way_is_one_account(app):
+    """"josé@" sent as e plus a combining accent on one device and as é on another is
+    one address: one account, and its password works from both."""
+    import unicodedata
+
+    composed = "jos\u00e9@example.org"
+    decomposed = unicodedata.normalize("NFD", composed)
+    first = app.test_client()
+    first.post("/register", data={"name": "Jos\u00e9", "email": decomposed,
+                                  "password": PASSWORD, "password_confirm": PASSWORD})
+    other = app.test_client()
+    assert other.post("/login", data={"email": composed, "password": PASSWORD}).status_code == 302
+    app.test_client().post("/register", data={"name": "Jos\u00e9", "email": composed,
+                                              "password": PASSWORD, "password_confirm": PASSWORD})
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+
+
 def test_register_rejects_mismatched_passwords(client):
     response = client.post(
         "/register",

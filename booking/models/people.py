@@ -1,5 +1,6 @@
 """People: users, their roles at centres, instructor profiles and babies."""
 
+import unicodedata
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -139,8 +140,12 @@ class Baby(Base):
 
     @staticmethod
     def key_for(name: str) -> str:
-        """The form of a name used to recognise the same baby twice."""
-        return " ".join(name.split()).casefold()
+        """The form of a name used to recognise the same baby twice: without case,
+        spaces or characters that take no room (a zero-width space), and with accents
+        composed one way ("Zoë" typed as e and a combining diaeresis is "Zoë")."""
+        composed = unicodedata.normalize("NFC", name)
+        visible = "".join(ch for ch in composed if unicodedata.category(ch) != "Cf")
+        return " ".join(visible.split()).casefold()
 
     def age_weeks_on(self, day: date) -> int:
         """Whole weeks of age on a day, counted from birth."""

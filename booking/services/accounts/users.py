@@ -1,5 +1,7 @@
 """Accounts: creating users, checking credentials, giving roles."""
 
+import unicodedata
+
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
@@ -20,8 +22,9 @@ _DUMMY_HASH = hash_password("not-a-real-password-0000")
 
 
 def normalise_email(email: str) -> str:
-    """Emails compare without case or surrounding space."""
-    return email.strip().lower()
+    """Emails compare without case or surrounding space, with accented letters composed
+    one way (a phone may send "é" as e and a combining accent)."""
+    return unicodedata.normalize("NFC", email.strip()).lower()
 
 
 def _is_text(value: str) -> bool:
