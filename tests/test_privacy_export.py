@@ -71,6 +71,39 @@ def test_export_holds_own_babies_and_bookings_only(
     assert "password" not in text and "hash" not in text
 
 
+def test_export_holds_absences_make_up_credits_and_make_ups(ctx, make_centre, make_workshop,
+                                                             make_user, make_baby):
+    """Said "we can't come" to week 2, earned a credit, made the week up elsewhere: all
+    three are the parent's data; another parent's are not in it."""
+    from booking.services.courses.absences import report_absence
+    from booking.services.courses.makeups import book_makeup
+    from tests.makeup_helpers import session_of
+
+    centre = make_centre()
+    home = make_workshop(centre=centre, sessions=4, starts_in_days=3, title="Home course")
+    other = make_workshop(centre=centre, sessions=4, starts_in_days=5, title="Other course")
+    parent, stranger = make_user(), make_user()
+    for who in (parent, stranger):
+        registration = book_place(parent_id=who.id, workshop_id=home.id, consent=True,
+                                  baby_id=make_baby(who, name=f"Baby {who.id}").id)
+        credit = report_absence(parent_id=who.id, registration_id=registration.registration.id,
+                                session_id=session_of(home, 2).id)
+        if who is parent:
+            mine, credit_id = registration.registration.id, credit.id
+            book_makeup(parent_id=who.id, credit_id=credit.id,
+                        session_id=session_of(other, 2).id)
+    data = json.loads(json.dumps(export_user_data(parent.id)))
+    (absence,) = data["absences"]
+    assert (absence["registration_id"], absence["workshop"], absence["session_number"]) == (
+        mine, "Home course", 2)
+    (credit,) = data["makeup_credits"]
+    assert credit["id"] == credit_id and credit["week_number"] == 2 and credit["used_at"]
+    (makeup,) = data["makeups"]
+    assert (makeup["credit_id"], makeup["workshop"], makeup["session_number"]) == (
+        credit_id, "Other course", 2)
+    assert makeup["baby"] == f"Baby {parent.id}"
+
+
 def test_export_lists_only_emails_to_the_parent(ctx, make_user):
     parent = make_user(email="p@example.org")
     db.session.add_all(

@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.models import (
+    Absence,
     ApiToken,
     Attendance,
     Baby,
@@ -16,6 +17,8 @@ from booking.models import (
     HealthRecord,
     InstructorProfile,
     Invitation,
+    MakeupBooking,
+    MakeupCredit,
     OutboxMessage,
     Payment,
     PracticeSheet,
@@ -438,6 +441,80 @@ def _invitations(email: str) -> list[dict]:
     ]
 
 
+def _session_facts(session: WorkshopSession, workshop: Workshop, tz: str) -> dict:
+    return {
+        "workshop_id": workshop.id,
+        "workshop": workshop.title,
+        "session_number": session.number,
+        "starts_at": iso_local(session.starts_at, tz),
+    }
+
+
+def _absences(user_id: int) -> list[dict]:
+    """The sessions the parent said their baby would miss."""
+    rows = db.session.execute(
+        sa.select(Absence, WorkshopSession, Workshop, Centre.timezone)
+        .join(WorkshopSession, WorkshopSession.id == Absence.session_id)
+        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .where(Absence.parent_id == user_id)
+        .order_by(WorkshopSession.starts_at, Absence.id)
+    )
+    return [
+        {
+            "registration_id": absence.registration_id,
+            **_session_facts(session, workshop, tz),
+            "said_at": _utc(absence.created_at),
+        }
+        for absence, session, workshop, tz in rows
+    ]
+
+
+def _makeup_credits(user_id: int) -> list[dict]:
+    """The make-up credits the parent earned, used or not."""
+    rows = db.session.execute(
+        sa.select(MakeupCredit, Centre.name, Baby.name)
+        .join(Centre, Centre.id == MakeupCredit.centre_id)
+        .outerjoin(Baby, Baby.id == MakeupCredit.baby_id)
+        .where(MakeupCredit.parent_id == user_id)
+        .order_by(MakeupCredit.id)
+    )
+    return [
+        {
+            "id": credit.id,
+            "centre": centre,
+            "baby": baby,
+            "week_number": credit.week_number,
+            "earned_at": _utc(credit.created_at),
+            "expires_at": _utc(credit.expires_at),
+            "used_at": _utc(credit.used_at),
+        }
+        for credit, centre, baby in rows
+    ]
+
+
+def _makeups(user_id: int) -> list[dict]:
+    """The make-up sessions the parent booked, in other courses."""
+    rows = db.session.execute(
+        sa.select(MakeupBooking, WorkshopSession, Workshop, Centre.timezone, Baby.name)
+        .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
+        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .outerjoin(Baby, Baby.id == MakeupBooking.baby_id)
+        .where(MakeupBooking.parent_id == user_id)
+        .order_by(WorkshopSession.starts_at, MakeupBooking.id)
+    )
+    return [
+        {
+            "credit_id": makeup.credit_id,
+            "baby": baby,
+            **_session_facts(session, workshop, tz),
+            "booked_at": _utc(makeup.created_at),
+        }
+        for makeup, session, workshop, tz, baby in rows
+    ]
+
+
 def export_user_data(user_id: int) -> dict:
     """Everything held about a person and their babies, as JSON-ready data.
 
@@ -447,7 +524,9 @@ def export_user_data(user_id: int) -> dict:
     Each baby's health answers come with each question as it was asked and the
     version of the health-and-safety text agreed to; each booking with its
     clearance (when an instructor gave one) and "Ready for <day>?" answers; the
-    home-practice sheets sent and the course evaluations asked, with the answers;
+    sessions they said they would miss, the make-up credits earned and the make-up
+    sessions booked; the home-practice sheets sent and the course evaluations asked,
+    with the answers;
     the invitations to a role sent to their address.
     Secrets (password hash, token hashes) are never included, only the fact that
     they exist.
@@ -464,6 +543,9 @@ def export_user_data(user_id: int) -> dict:
         "babies": _babies(user.id),
         "registrations": registrations,
         "attendance": _attendance(by_id),
+        "absences": _absences(user.id),
+        "makeup_credits": _makeup_credits(user.id),
+        "makeups": _makeups(user.id),
         "payments": _payments(by_id),
         "practice_sheets": _practice_sheets(user.id),
         "evaluations": _evaluations(user.id),
