@@ -141,6 +141,49 @@ def test_the_same_baby_twice_is_refused(client, app, parent, make_baby):
     assert len(babies_of(app, parent.id)) == 1
 
 
+@pytest.mark.parametrize("again", ["Zoe\u0308", "Zo\u00eb\u200b", " zo\u00cb "])
+def test_the_same_name_written_another_way_is_the_same_baby(client, app, parent, make_baby,
+                                                            make_workshop, again):
+    """"Zoë" typed with a combining accent, with a zero-width space or in capitals is the
+    baby already on the account: booked once (rule 4), not added twice."""
+    baby = make_baby(parent, name="Zo\u00eb")
+    workshop = make_workshop(capacity=4)
+    first = book(app, parent, baby, workshop)
+    with app.app_context():
+        second = book_place(parent_id=parent.id, workshop_id=workshop.id, consent=True,
+                            baby_name=again, baby_dob=baby.date_of_birth).registration.id
+    assert second == first
+    assert len(babies_of(app, parent.id)) == 1
+    response = client.post(
+        "/account/babies", data={"name": again, "date_of_birth": baby.date_of_birth}
+    )
+    assert response.status_code == 409
+    assert len(babies_of(app, parent.id)) == 1
+
+
+def test_a_corrected_date_of_birth_that_leaves_a_booked_class_is_refused(
+    client, app, parent, make_baby, make_workshop
+):
+    """Rule 2 holds after booking too: a date of birth a year earlier would make Ada 60
+    weeks old at the first session of a class for 6 to 20 weeks. Refused, naming the
+    class; a correction that still fits is saved."""
+    baby = make_baby(parent, name="Ada", age_weeks=10)
+    workshop = make_workshop(min_age_weeks=6, max_age_weeks=20, title="Little ones")
+    book(app, parent, baby, workshop)
+    url = f"/account/babies/{baby.id}/edit"
+    response = client.post(url, data={
+        "name": "Ada", "date_of_birth": baby.date_of_birth - timedelta(weeks=50),
+    })
+    assert response.status_code == 409
+    text = response.get_data(as_text=True).replace("&#8220;", "\u201c").replace(
+        "&#8221;", "\u201d")
+    assert "\u201cLittle ones\u201d" in text and "this class is for babies from 6 to 20" in text
+    assert babies_of(app, parent.id) == [("Ada", baby.date_of_birth)]
+    corrected = baby.date_of_birth - timedelta(weeks=2)
+    assert client.post(url, data={"name": "Ada", "date_of_birth": corrected}).status_code == 302
+    assert babies_of(app, parent.id) == [("Ada", corrected)]
+
+
 def test_other_parents_babies_are_invisible(client, app, parent, make_user, make_baby):
     other = make_baby(make_user(), name="Secret")
     assert client.get(f"/account/babies/{other.id}/edit").status_code == 404

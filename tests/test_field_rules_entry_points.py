@@ -45,8 +45,12 @@ def world(app, make_centre, make_user, make_workshop):
         session_id = db.session.scalar(
             sa.select(WorkshopSession.id).where(WorkshopSession.workshop_id == course.id)
         )
+        last_session_id = db.session.scalar(
+            sa.select(WorkshopSession.id).where(WorkshopSession.workshop_id == course.id)
+            .order_by(WorkshopSession.number.desc()).limit(1)
+        )
     return {"centre": centre, "teacher": teacher, "course": course, "token": token,
-            "session_id": session_id, **people}
+            "session_id": session_id, "last_session_id": last_session_id, **people}
 
 
 def api(client, world, method, url, body):
@@ -300,8 +304,9 @@ def test_a_course_running_past_2999_is_refused(app, client, auth, world):
 
 
 def test_a_session_moved_to_end_after_2999_is_refused(app, client, world):
-    """A start at 23:30 on the last day kept, an hour long, would end in 3000."""
-    url = f"/api/v1/sessions/{world['session_id']}"
+    """A start at 23:30 on the last day kept, an hour long, would end in 3000. (The last
+    session moves: an earlier one may not pass the others.)"""
+    url = f"/api/v1/sessions/{world['last_session_id']}"
     response = api(client, world, "PATCH", url, {"starts_at": "2999-12-31 23:30"})
     assert response.status_code == 422, response.get_json()
     assert "The session's end must be a date between the years 1970 and 2999" in (

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Baby, MakeupBooking, Registration, Workshop, WorkshopSession
-from booking.models.registration import ACTIVE, WAITLISTED
+from booking.models.registration import ACTIVE, HOLDS_PLACE, WAITLISTED
+from booking.services.booking.places import eligibility
 from booking.services.booking.waitlist import promote_waitlist
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.schedule import fields as rules
@@ -212,11 +213,14 @@ def update_baby(
         if twin is not None and twin.id != baby.id:
             message = f"{name}, born on that day, is already on your account."
             raise Conflict(message, {"name": message})
+        ages_change = (baby.date_of_birth, baby.due_date) != (date_of_birth, due_date)
         baby.name = name
         baby.name_key = Baby.key_for(name)
         baby.date_of_birth = date_of_birth
         baby.due_date = due_date
         db.session.flush()
+        if ages_change:
+            _refuse_leaving_a_class(baby)
         # A corrected date of birth (or due date) can make a waiting baby fit a class with a
         # free place: that place is theirs at once (rule 6).
         waiting_in = db.session.scalars(
@@ -227,6 +231,31 @@ def update_baby(
         for workshop_id in sorted(set(waiting_in)):
             promote_waitlist(workshop_id)
     return baby
+
+
+def _refuse_leaving_a_class(baby: Baby) -> None:
+    """A corrected date of birth (or due date) that puts the baby outside the age range
+    of a class it holds a place in, not yet begun, is refused (rule 2), naming the
+    class: the centre can move or cancel that booking first."""
+    held = db.session.scalars(
+        sa.select(Workshop)
+        .join(Registration, Registration.workshop_id == Workshop.id)
+        .where(
+            Registration.baby_id == baby.id,
+            Registration.status.in_(HOLDS_PLACE),
+            Workshop.first_starts_at > datetime.now(UTC),
+        )
+        .order_by(Workshop.first_starts_at, Workshop.id)
+    ).all()
+    for workshop in held:
+        fit = eligibility(baby, workshop)
+        if not fit.eligible:
+            message = (
+                f"With these dates, {fit.reason} {baby.name} has a place in "
+                f"“{workshop.title}”: please check the dates, or ask the centre "
+                "to move or cancel that booking first."
+            )
+            raise Conflict(message, {"date_of_birth": message})
 
 
 def active_booking_count(baby_id: int) -> int:
