@@ -89,3 +89,59 @@ def test_a_cancelled_late_join_week_does_not_keep_the_course_open(
     assert booking_closes_at(kept) == week2.starts_at
     later = week2.starts_at + timedelta(minutes=1)
     assert booking_closed_reason(kept, later) is not None
+
+
+def _listed_everywhere(client, workshop, slug) -> dict[str, bool]:
+    """Whether the class is in the public lists: the search, the API, the centre page
+    and the embed."""
+    href = f"/classes/{workshop.id}\""
+    ids = [i["id"] for i in client.get(f"/api/v1/workshops?centre={slug}").get_json()["items"]]
+    return {
+        "classes": href in client.get(f"/classes?centre={slug}").get_data(as_text=True),
+        "api": workshop.id in ids,
+        "centre": href in client.get(f"/centres/{slug}").get_data(as_text=True),
+        "embed": f"/classes/{workshop.id}" in client.get(f"/embed/centres/{slug}").get_data(
+            as_text=True),
+    }
+
+
+@pytest.mark.parametrize("cancelled", ["the late-join week", "week 1, now past"])
+def test_a_course_still_open_to_join_is_listed(ctx, client, make_centre, make_workshop, make_user,
+                                               make_baby, cancelled):
+    """The lists show a course exactly while booking takes it: joining until week 3 with
+    week 3 cancelled runs until week 4; a course whose cancelled week 1 is past starts at
+    week 2."""
+    from booking.services.schedule.sessions import cancel_session, refresh_span
+    from tests.makeup_helpers import session_of
+
+    centre = make_centre()
+    if cancelled == "the late-join week":
+        course = started_course(make_workshop, centre=centre, late_join_until=3)
+        cancel_session(session_of(course, 3).id)
+    else:
+        first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=5)
+        course = make_workshop(centre=centre, starts_at=first - timedelta(weeks=1), sessions=4)
+        week1 = session_of(course, 1)
+        week1.status = "cancelled"
+        refresh_span(db.session.get(Workshop, course.id))
+        db.session.commit()
+    assert _listed_everywhere(client, course, centre.slug) == dict.fromkeys(
+        ("classes", "api", "centre", "embed"), True)
+    parent = make_user()
+    assert book_place(parent_id=parent.id, workshop_id=course.id, consent=True,
+                      baby_id=make_baby(parent).id).confirmed
+
+
+def test_a_class_under_way_shows_booking_closed_not_places(ctx, client, make_centre,
+                                                           make_workshop):
+    """Its first session is running and it takes nobody late: the lists (where it stays
+    while it runs) say booking has closed, with no places and no Book link."""
+    centre = make_centre()
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=20)
+    course = make_workshop(centre=centre, starts_at=start, sessions=4, capacity=6)
+    embed = client.get(f"/embed/centres/{centre.slug}").get_data(as_text=True)
+    search = client.get(f"/classes?centre={centre.slug}").get_data(as_text=True)
+    page = client.get(f"/classes/{course.id}").get_data(as_text=True)
+    for text in (embed, search, page):
+        assert "Booking has closed" in text and "places left" not in text
+    assert ">Book<" not in embed

@@ -88,13 +88,21 @@ class Listing:
         starts, so a course whose first week is running is not open to late joiners
         unless it allows them)."""
         workshop = self.workshop
-        upcoming = self.next_session
-        return (
-            upcoming is not None
-            and workshop.first_starts_at is not None
-            and workshop.first_starts_at <= utcnow()
-            and 1 < upcoming.number <= (workshop.late_join_until or 1)
-        )
+        late = workshop.late_join_until or 1
+        now = utcnow()
+        if late <= 1 or workshop.first_starts_at is None or workshop.first_starts_at > now:
+            return False
+        # As booking judges it: until the first session that runs from week `late` on.
+        from_late = [s for s in workshop.sessions if s.number >= late and not s.is_cancelled]
+        return bool(from_late) and all(s.starts_at > now for s in from_late)
+
+
+    @property
+    def booking_closed(self) -> bool:
+        """The class has begun and is no longer taken on (it is listed while its first
+        session runs): no places to offer, and no way to book."""
+        first = self.workshop.first_starts_at
+        return first is not None and first <= utcnow() and not self.joins_late
 
 
 def names_a_class_or_centre(text: str, now: datetime | None = None) -> bool:
@@ -235,28 +243,26 @@ def instructor_name(user: User | None) -> str:
 
 def listed_condition(now: datetime):
     """Published workshops at published centres that have not finished being joinable:
-    the first session is in the future or still running, or a course can still be
-    joined late (until its `late_join_until` session starts)."""
-    still_open = (
-        sa.select(WorkshopSession.id)
-        .where(
-            WorkshopSession.workshop_id == Workshop.id,
-            sa.or_(
-                sa.and_(WorkshopSession.number == 1, WorkshopSession.ends_at > now),
-                sa.and_(
-                    WorkshopSession.number == Workshop.late_join_until,
-                    WorkshopSession.number > 1,
-                    WorkshopSession.status == SCHEDULED,
-                    WorkshopSession.starts_at > now,
-                ),
-            ),
-        )
+    the first session that runs is in the future or still running, or a course can
+    still be joined late, as booking judges it (`booking_closes_at`: until the first
+    session that runs from week `late_join_until` on starts)."""
+    s = WorkshopSession
+    running = (s.workshop_id == Workshop.id, s.status == SCHEDULED)
+    first_running = (
+        sa.select(s.id)
+        .where(*running, s.starts_at == Workshop.first_starts_at, s.ends_at > now)
         .exists()
+    )
+    from_late_week = (*running, s.number >= Workshop.late_join_until)
+    late_open = sa.and_(
+        Workshop.late_join_until > 1,
+        sa.select(s.id).where(*from_late_week, s.starts_at > now).exists(),
+        ~sa.select(s.id).where(*from_late_week, s.starts_at <= now).exists(),
     )
     return sa.and_(
         visible_to_public(),
         Workshop.first_starts_at.is_not(None),
-        still_open,
+        sa.or_(Workshop.first_starts_at > now, first_running, late_open),
     )
 
 
