@@ -9,7 +9,14 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Centre, Registration, Workshop, WorkshopSession, workshop_topic
+from booking.models import (
+    Baby,
+    Centre,
+    Registration,
+    Workshop,
+    WorkshopSession,
+    workshop_topic,
+)
 from booking.services.catalogue import filters
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import SearchParams
@@ -170,6 +177,26 @@ def test_age_filter_uses_the_age_at_the_first_session(client, make_workshop):
     assert found(5) == ["From 6 weeks next week", "From 6 weeks in a fortnight"]
     assert found(2) == ["Up to 5 weeks"]  # 4 weeks old at the first session
     assert found(3) == ["Up to 5 weeks"]
+
+
+def test_a_baby_of_n_weeks_fits_every_day_of_that_week(client, ctx, make_workshop, make_user,
+                                                      make_baby):
+    """"10 weeks" is 10 weeks and 0 to 6 days: a class for up to 10 weeks starting in two
+    days would refuse the baby who is 10 weeks and 6 days, so it is not listed for 10 -
+    nor on the link the refusal itself offers."""
+    from booking.services.booking.book import NotEligible, book_place
+
+    make_workshop(title="Up to 10 weeks", min_age_weeks=6, max_age_weeks=10, starts_in_days=2)
+    assert titles(client.get("/classes?age_weeks=9").text) == ["Up to 10 weeks"]
+    assert titles(client.get("/classes?age_weeks=10").text) == []
+    parent = make_user()
+    baby = make_baby(parent, name="Ada", age_weeks=10)
+    db.session.rollback()  # a fresh read, seeing the baby written in its own context
+    db.session.get(Baby, baby.id).date_of_birth -= timedelta(days=6)
+    db.session.commit()
+    workshop_id = db.session.scalar(sa.select(Workshop.id))
+    with pytest.raises(NotEligible):
+        book_place(parent_id=parent.id, workshop_id=workshop_id, baby_id=baby.id, consent=True)
 
 
 def test_age_filter_service(ctx, make_workshop):

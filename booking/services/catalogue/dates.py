@@ -124,12 +124,16 @@ def local_date_condition(date_from, date_to, age_weeks, now: datetime):
         if date_to:
             conds.append(local_day <= day_number(date_to))
         if age_weeks is not None:
-            # age at the first session = age_weeks + floor(days from today / 7), so
-            # min <= age <= max is 7*(min - age_weeks) <= days < 7*(max - age_weeks + 1).
+            # A baby "age_weeks old" is that many weeks and 0 to 6 days: the class must
+            # fit every one of those days, or it would list a class that then refuses
+            # the baby. At the first session, `days` from today, the youngest such baby
+            # is age_weeks + floor(days / 7) weeks old and the oldest
+            # floor((7 * age_weeks + 6 + days) / 7), so min <= age <= max for all of
+            # them is 7*(min - age_weeks) <= days <= 7*(max - age_weeks).
             today = day_number(now.astimezone(ZoneInfo(zone_name)).date())
             days = local_day - today
             conds.append(days >= 7 * (Workshop.min_age_weeks - age_weeks))
-            conds.append(days < 7 * (Workshop.max_age_weeks - age_weeks + 1))
+            conds.append(days <= 7 * (Workshop.max_age_weeks - age_weeks))
         per_zone.append(sa.and_(*conds))
     return sa.or_(*per_zone) if per_zone else sa.false()
 
