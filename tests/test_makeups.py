@@ -438,3 +438,35 @@ def test_registration_cascade_is_not_needed_for_reads(ctx, courses):
     centre, home, other, parent, baby = courses
     registration_id, _ = absent_credit(ctx, parent, baby, home)
     assert db.session.get(Registration, registration_id).status == "confirmed"
+
+
+def test_a_make_up_in_the_last_free_seat_shows_the_course_full_everywhere(
+    ctx, client, make_centre, make_workshop, make_user, make_baby
+):
+    """Friday's course has one place left; a family from another course makes week 3 up
+    in it. Booking now joins the waiting list, so the public sees it full - on the class
+    page, in the search, the API and the embed - not "1 place left"."""
+    from tests.makeup_helpers import session_of
+
+    centre = make_centre()
+    home = make_workshop(centre=centre, capacity=3, starts_in_days=7)
+    friday = make_workshop(centre=centre, capacity=1, starts_in_days=9, title="Friday class")
+    parent = make_user()
+    registration = book_place(parent_id=parent.id, workshop_id=home.id, consent=True,
+                              baby_id=make_baby(parent, name="Ada").id).registration
+    credit = absences.report_absence(parent_id=parent.id, registration_id=registration.id,
+                                     session_id=session_of(home, 3).id)
+    makeups.book_makeup(parent_id=parent.id, credit_id=credit.id,
+                        session_id=session_of(friday, 3).id)
+    slug = centre.slug
+    assert client.get(f"/api/v1/workshops/{friday.id}").get_json()["places_left"] == 0
+    listed = client.get(f"/api/v1/workshops?centre={slug}").get_json()["items"]
+    assert {i["id"]: i["places_left"] for i in listed}[friday.id] == 0
+    for path in (f"/classes/{friday.id}", f"/classes?centre={slug}", f"/embed/centres/{slug}"):
+        text = client.get(path).get_data(as_text=True)
+        card = text[text.index("Friday class"):] if path != f"/classes/{friday.id}" else text
+        assert "1 place left" not in card[:1500], path
+    newcomer = make_user()
+    joined = book_place(parent_id=newcomer.id, workshop_id=friday.id, consent=True,
+                        baby_id=make_baby(newcomer, name="Neo").id)
+    assert joined.registration.status == "waitlisted"

@@ -199,6 +199,28 @@ def _take_place_statement():
     )
 
 
+def public_places_left(workshop: Workshop, now: datetime | None = None) -> int:
+    """Places the public can book now, as `take_place` judges them: capacity less the
+    confirmed and unclaimed held places (rule 11), less the seats make-up visitors take
+    beyond the absences in the busiest session still to come (a visitor in a course's
+    last free seat fills it for a new family). From the workshop's sessions when they
+    are loaded (a listing), else one small query."""
+    now = now or utc_now()
+    if "sessions" in sa.inspect(workshop).unloaded:
+        s = WorkshopSession
+        excess = db.session.scalar(
+            sa.select(sa.func.max(s.makeups_taken - s.absences)).where(
+                s.workshop_id == workshop.id, s.starts_at > now
+            )
+        ) or 0
+    else:
+        excess = max(
+            (s.makeups_taken - s.absences for s in workshop.sessions if s.starts_at > now),
+            default=0,
+        )
+    return max(0, workshop.places_left - max(0, excess))
+
+
 def _makeups_fill_a_session(t, now):
     """SQL: some session starting after `now` has make-ups already using the seat a new
     place would take (make-ups fill seats freed by absences; see

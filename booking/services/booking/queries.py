@@ -9,7 +9,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from booking.calendar.data import SessionData
 from booking.extensions import db
-from booking.models import Baby, Centre, Payment, Registration, Workshop
+from booking.models import Baby, Centre, Payment, Registration, Workshop, WorkshopSession
 from booking.models.registration import CANCELLED, HOLDS_PLACE, WAITLISTED
 from booking.services.accounts.babies import list_babies
 from booking.services.booking.book import cancel_state
@@ -24,6 +24,7 @@ from booking.services.booking.places import (
     eligibility,
     first_session_day,
     live_in_workshop,
+    public_places_left,
     utc_now,
     visible_to_public,
 )
@@ -135,6 +136,9 @@ class PanelFacts:
 
     waiting_count: int
     health_note: str
+    # Seats make-up visitors take beyond the absences in the busiest session to come
+    # (`places.public_places_left`); None when not read with the workshop.
+    makeup_excess: int | None = None
 
 
 @cache
@@ -142,12 +146,19 @@ def panel_columns() -> tuple:
     """`PanelFacts` as columns of a query of Workshop, so a class page reads them with
     its workshop; `panel_facts` makes them `PanelFacts`. Built once: they are the same
     expressions on every page."""
-    return _waiting_count(Workshop.id), latest_safety_note(Workshop.centre_id)
+    s = WorkshopSession
+    now = sa.bindparam("panel_now", callable_=utc_now, type_=s.starts_at.type)
+    excess = (
+        sa.select(sa.func.max(s.makeups_taken - s.absences))
+        .where(s.workshop_id == Workshop.id, s.starts_at > now)
+        .scalar_subquery()
+    )
+    return _waiting_count(Workshop.id), latest_safety_note(Workshop.centre_id), excess
 
 
-def panel_facts(waiting: int, latest_note: str | None) -> PanelFacts:
+def panel_facts(waiting: int, latest_note: str | None, makeup_excess: int | None) -> PanelFacts:
     """The values of `panel_columns`, as the panel shows them."""
-    return PanelFacts(waiting, safety_note(latest_note))
+    return PanelFacts(waiting, safety_note(latest_note), makeup_excess or 0)
 
 
 def panel_state(
@@ -161,7 +172,10 @@ def panel_state(
     state = PanelState(
         workshop=workshop,
         closed_reason=booking_closed_reason(workshop, utc_now()),
-        places_left=workshop.places_left,
+        places_left=(
+            public_places_left(workshop) if facts.makeup_excess is None
+            else max(0, workshop.places_left - max(0, facts.makeup_excess))
+        ),
         waiting_count=facts.waiting_count,
         closes_at=booking_closes_at(workshop),
         late_join_session=workshop.late_join_until or 1,

@@ -8,7 +8,7 @@ queries for a page does not grow with the number of results.
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, lazyload, selectinload
@@ -28,7 +28,7 @@ from booking.models import (
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import WAITLISTED
 from booking.models.workshop import DRAFT, SCHEDULED
-from booking.services.booking.places import visible_to_public
+from booking.services.booking.places import public_places_left, visible_to_public
 from booking.services.catalogue.dates import local_date_condition, utc_window
 from booking.services.catalogue.filters import (
     haversine_km,
@@ -68,7 +68,12 @@ class Listing:
     @property
     def is_full(self) -> bool:
         """No public place left."""
-        return self.workshop.is_full
+        return self.places_left == 0
+
+    @cached_property
+    def places_left(self) -> int:
+        """Places the public can book now (`public_places_left`)."""
+        return public_places_left(self.workshop)
 
     @property
     def next_session(self) -> WorkshopSession | None:

@@ -8,6 +8,7 @@ from flask import current_app
 from booking.models import Centre, Workshop, WorkshopSession
 from booking.models.workshop import PAY_DEPOSIT
 from booking.services.booking.payment_terms import payment_mode
+from booking.services.booking.places import public_places_left
 from booking.services.catalogue.search import instructor_name
 from booking.services.payments.figures import PlaceMoney
 from booking.services.teaching.roster import RosterEntry
@@ -84,7 +85,7 @@ def workshop_reply(workshop: Workshop, waitlist_count: int, topics=()) -> respon
             {"id": instructor.id, "name": instructor_name(instructor)} if instructor else None
         ),
         capacity=workshop.capacity,
-        places_left=workshop.places_left,
+        places_left=public_places_left(workshop),
         waitlist_count=waitlist_count,
         held_places=workshop.held_places,
         held_unclaimed=workshop.held_unclaimed,

@@ -6,6 +6,7 @@ with `<`, `>` and `&` escaped by `tojson`.
 """
 
 from booking.models.workshop import CANCELLED, SCHEDULED
+from booking.services.booking.places import public_places_left
 from booking.services.catalogue.search import Listing, instructor_name
 from booking.timefmt import iso_local
 from booking.topics import TOPICS_BY_SLUG
@@ -45,7 +46,7 @@ def _topics(slugs: list[str]) -> dict:
 def _offer(workshop, url: str) -> dict:
     if workshop.status == CANCELLED:
         availability = "Discontinued"
-    elif workshop.places_left > 0:
+    elif public_places_left(workshop) > 0:
         availability = "InStock"
     else:
         availability = "SoldOut"
