@@ -100,6 +100,16 @@ def make_course(app, world, first_day, *, title="Baby massage", sessions=4, hour
         return workshop.id
 
 
+def cancel_week(workshop_id: int, number: int) -> None:
+    """Mark one week of a workshop cancelled, directly (the copy is what is tested)."""
+    db.session.execute(
+        sa.update(WorkshopSession)
+        .where(WorkshopSession.workshop_id == workshop_id, WorkshopSession.number == number)
+        .values(status="cancelled")
+    )
+    db.session.commit()
+
+
 @pytest.fixture
 def source(app, world, make_baby):
     """A published course in October with everything a copy keeps, and everything it
@@ -259,12 +269,7 @@ def test_cancelled_sessions_stay_behind_and_a_copy_of_a_copy_works(app, world):
     first = date.today() + timedelta(days=10)
     workshop_id = make_course(app, world, first, sessions=5, late_join_until=5)
     with app.app_context():
-        db.session.execute(
-            sa.update(WorkshopSession)
-            .where(WorkshopSession.workshop_id == workshop_id, WorkshopSession.number == 2)
-            .values(status="cancelled")
-        )
-        db.session.commit()
+        cancel_week(workshop_id, 2)
         copy = copy_service.copy_workshop(workshop_id, first + timedelta(weeks=10))
         assert copy.late_join_until == 4  # only four sessions in the copy
         again = copy_service.copy_workshop(copy.id, first + timedelta(weeks=20))
@@ -330,12 +335,7 @@ def test_late_joining_names_the_same_session_in_the_copy(app, world):
     first = date.today() + timedelta(days=10)
     workshop_id = make_course(app, world, first, sessions=4, late_join_until=3)
     with app.app_context():
-        db.session.execute(
-            sa.update(WorkshopSession)
-            .where(WorkshopSession.workshop_id == workshop_id, WorkshopSession.number == 2)
-            .values(status="cancelled")
-        )
-        db.session.commit()
+        cancel_week(workshop_id, 2)
         copy = copy_service.copy_workshop(workshop_id, first + timedelta(weeks=10))
         assert copy.late_join_until == 2
         third = db.session.scalar(

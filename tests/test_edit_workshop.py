@@ -152,12 +152,15 @@ def test_a_waiting_baby_who_fits_again_is_given_the_free_place(ctx, make_worksho
     from booking.services.schedule.sessions import move_session
     from booking.timefmt import to_local
 
+    def book_new(workshop, name, age_weeks):
+        parent = make_user()
+        baby = make_baby(parent, name=name, age_weeks=age_weeks)
+        return parent, booking.book_place(parent_id=parent.id, workshop_id=workshop.id,
+                                          baby_id=baby.id, consent=True)
+
     workshop = make_workshop(capacity=1, min_age_weeks=6, max_age_weeks=20, starts_in_days=7)
-    ada_parent, bo_parent = make_user(), make_user()
-    ada = booking.book_place(parent_id=ada_parent.id, workshop_id=workshop.id, consent=True,
-                             baby_id=make_baby(ada_parent, name="Ada", age_weeks=10).id)
-    bo = booking.book_place(parent_id=bo_parent.id, workshop_id=workshop.id, consent=True,
-                            baby_id=make_baby(bo_parent, name="Bo", age_weeks=19).id)
+    ada_parent, ada = book_new(workshop, "Ada", 10)
+    _, bo = book_new(workshop, "Bo", 19)
     assert statuses(workshop.id) == ["confirmed", "waitlisted"]
     update_workshop(workshop.id, max_age_weeks=18)
     booking.cancel_registration(ada.registration_id, actor_id=ada_parent.id)
@@ -170,11 +173,8 @@ def test_a_waiting_baby_who_fits_again_is_given_the_free_place(ctx, make_worksho
     # passed over. Moved back, Cy fits again and takes it.
     older = make_workshop(capacity=1, min_age_weeks=12, max_age_weeks=30, starts_in_days=15,
                           sessions=2, title="Older babies")
-    dee_parent, cy_parent = make_user(), make_user()
-    dee = booking.book_place(parent_id=dee_parent.id, workshop_id=older.id, consent=True,
-                             baby_id=make_baby(dee_parent, name="Dee", age_weeks=20).id)
-    cy = booking.book_place(parent_id=cy_parent.id, workshop_id=older.id, consent=True,
-                            baby_id=make_baby(cy_parent, name="Cy", age_weeks=10).id)
+    dee_parent, dee = book_new(older, "Dee", 20)
+    _, cy = book_new(older, "Cy", 10)
     assert statuses(older.id) == ["confirmed", "waitlisted"]
 
     def shift_all(days):
