@@ -459,6 +459,14 @@ def sessions_back(app, workshop_id, delta):
         db.session.commit()
 
 
+def api_cancel(app, client, world, workshop_id):
+    """The centre's staff cancel a workshop through the API."""
+    with app.app_context():
+        _, token = api_tokens.create_token(world["staff"].id, "tests")
+    return client.patch(f"/api/v1/workshops/{workshop_id}", json={"status": "cancelled"},
+                        headers={"Authorization": f"Bearer {token}"})
+
+
 def test_a_workshop_that_has_run_cannot_be_cancelled(app, client, auth, world, make_user,
                                                      make_baby, make_workshop):
     """Its families would be told of a cancellation (and refunded) for classes they had:
@@ -472,10 +480,7 @@ def test_a_workshop_that_has_run_cannot_be_cancelled(app, client, auth, world, m
     response = client.post(f"/manage/workshops/{w.id}/cancel", data={"reason": "Oops"})
     assert response.status_code == 409
     assert "has already run" in response.get_data(as_text=True)
-    with app.app_context():
-        _, token = api_tokens.create_token(world["staff"].id, "tests")
-    response = client.patch(f"/api/v1/workshops/{w.id}", json={"status": "cancelled"},
-                            headers={"Authorization": f"Bearer {token}"})
+    response = api_cancel(app, client, world, w.id)
     assert response.status_code == 409
     assert "has already run" in response.get_json()["error"]["message"]
     page = client.get(f"/manage/workshops/{w.id}/registrations").get_data(as_text=True)
@@ -511,10 +516,7 @@ def test_a_course_that_has_started_is_not_cancelled_as_a_whole(app, client, auth
     assert response.status_code == 409
     text = response.get_data(as_text=True)
     assert text.count("has started") == 1 and "Cancel its remaining sessions" in text
-    with app.app_context():
-        _, token = api_tokens.create_token(world["staff"].id, "tests")
-    response = client.patch(f"/api/v1/workshops/{w.id}", json={"status": "cancelled"},
-                            headers={"Authorization": f"Bearer {token}"})
+    response = api_cancel(app, client, world, w.id)
     assert response.status_code == 409
     assert "has started" in response.get_json()["error"]["message"]
     with app.app_context():
