@@ -450,13 +450,21 @@ def _session_facts(session: WorkshopSession, workshop: Workshop, tz: str) -> dic
     }
 
 
+def _through_session(statement: sa.Select, session_id) -> sa.Select:
+    """The statement joined to the session `session_id` names, its workshop and centre."""
+    return (
+        statement.join(WorkshopSession, WorkshopSession.id == session_id)
+        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
+        .join(Centre, Centre.id == Workshop.centre_id)
+    )
+
+
 def _absences(user_id: int) -> list[dict]:
     """The sessions the parent said their baby would miss."""
     rows = db.session.execute(
-        sa.select(Absence, WorkshopSession, Workshop, Centre.timezone)
-        .join(WorkshopSession, WorkshopSession.id == Absence.session_id)
-        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
-        .join(Centre, Centre.id == Workshop.centre_id)
+        _through_session(
+            sa.select(Absence, WorkshopSession, Workshop, Centre.timezone), Absence.session_id
+        )
         .where(Absence.parent_id == user_id)
         .order_by(WorkshopSession.starts_at, Absence.id)
     )
@@ -496,10 +504,10 @@ def _makeup_credits(user_id: int) -> list[dict]:
 def _makeups(user_id: int) -> list[dict]:
     """The make-up sessions the parent booked, in other courses."""
     rows = db.session.execute(
-        sa.select(MakeupBooking, WorkshopSession, Workshop, Centre.timezone, Baby.name)
-        .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
-        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
-        .join(Centre, Centre.id == Workshop.centre_id)
+        _through_session(
+            sa.select(MakeupBooking, WorkshopSession, Workshop, Centre.timezone, Baby.name),
+            MakeupBooking.session_id,
+        )
         .outerjoin(Baby, Baby.id == MakeupBooking.baby_id)
         .where(MakeupBooking.parent_id == user_id)
         .order_by(WorkshopSession.starts_at, MakeupBooking.id)
