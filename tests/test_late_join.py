@@ -105,7 +105,9 @@ def _listed_everywhere(client, workshop, slug) -> dict[str, bool]:
     }
 
 
-@pytest.mark.parametrize("cancelled", ["the late-join week", "week 1, now past"])
+@pytest.mark.parametrize(
+    "cancelled", ["the late-join week", "the late-join week and all after it", "week 1, now past"]
+)
 def test_a_course_still_open_to_join_is_listed(ctx, client, make_centre, make_workshop, make_user,
                                                make_baby, cancelled):
     """The lists show a course exactly while booking takes it: joining until week 3 with
@@ -115,9 +117,13 @@ def test_a_course_still_open_to_join_is_listed(ctx, client, make_centre, make_wo
     from tests.makeup_helpers import session_of
 
     centre = make_centre()
-    if cancelled == "the late-join week":
+    if cancelled.startswith("the late-join week"):
+        # Week 1 began two days ago; joining until week 3, and with week 4 cancelled too,
+        # until the last week that runs, week 2, starts.
         course = started_course(make_workshop, centre=centre, late_join_until=3)
         cancel_session(session_of(course, 3).id)
+        if cancelled.endswith("all after it"):
+            cancel_session(session_of(course, 4).id)
     else:
         first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=5)
         course = make_workshop(centre=centre, starts_at=first - timedelta(weeks=1), sessions=4)

@@ -387,42 +387,60 @@ def _sessions(source: FeedSource) -> list[FeedEvent]:
     return events
 
 
-def _booked(
-    parent_id: int, workshop_ids: set[int]
-) -> tuple[dict[int, list[str]], dict[int, int]]:
-    """The parent's confirmed bookings in these workshops: the babies' names, and the
-    highest invite sequence (which every absence said or taken back raises), by
-    workshop."""
-    names: dict[int, list[str]] = defaultdict(list)
-    steps: dict[int, int] = {}
+@dataclass
+class _Booked:
+    """A parent's bookings in a feed's workshops, by workshop: the confirmed babies'
+    names; the babies of bookings cancelled part-way, with when (their sessions begun
+    by then stay theirs); and the highest invite sequence of any of their bookings
+    there, which every change raises (an absence said or taken back, a cancellation),
+    so an event's SEQUENCE never goes down."""
+
+    names: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    left: dict[int, list[tuple[datetime, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    steps: dict[int, int] = field(default_factory=dict)
+
+    def babies_at(self, workshop_id: int, session: SessionData) -> list[str]:
+        """The babies booked on one session: the confirmed ones, and those whose
+        booking ended after it began."""
+        names = list(self.names.get(workshop_id, ()))
+        return names + [name for ended, name in self.left.get(workshop_id, ())
+                        if session.starts_at < ended and name not in names]
+
+
+def _booked(parent_id: int, workshop_ids: set[int]) -> _Booked:
+    """The parent's bookings in these workshops (`_Booked`), in one query."""
+    booked = _Booked()
     if not workshop_ids:
-        return names, steps
+        return booked
     rows = db.session.execute(
-        sa.select(Registration.workshop_id, Baby.name, Registration.invite_sequence)
-        .join(Baby, Registration.baby_id == Baby.id)
-        .where(
-            Registration.parent_id == parent_id,
-            Registration.status == CONFIRMED,
-            Registration.workshop_id.in_(workshop_ids),
-        )
+        sa.select(Registration.workshop_id, Registration.status, Registration.cancelled_at,
+                  Registration.confirmed_at, Registration.invite_sequence, Baby.name)
+        .outerjoin(Baby, Registration.baby_id == Baby.id)
+        .where(Registration.parent_id == parent_id, Registration.workshop_id.in_(workshop_ids))
         .order_by(Baby.name, Baby.id)
     )
-    for workshop_id, name, sequence in rows:
-        names[workshop_id].append(name)
-        steps[workshop_id] = max(steps.get(workshop_id, 0), sequence)
-    return names, steps
+    for workshop_id, status, cancelled_at, confirmed_at, sequence, name in rows:
+        booked.steps[workshop_id] = max(booked.steps.get(workshop_id, 0), sequence)
+        if name is None:
+            continue
+        if status == CONFIRMED:
+            booked.names[workshop_id].append(name)
+        elif status == BOOKING_CANCELLED and confirmed_at is not None and cancelled_at:
+            booked.left[workshop_id].append((cancelled_at, name))
+    return booked
 
 
 def render_feed(source: FeedSource) -> str:
     """The feed as iCalendar text: one VEVENT per session, cancelled ones included."""
     sessions = _sessions(source)
     workshop_ids = {event.workshop.id for event in sessions}
-    babies: dict[int, list[str]] = {}
-    steps: dict[int, int] = {}
+    booked = _Booked()
     absent: set[int] = set()
     made_up: dict[int, list[str]] = {}
     if source.parent_id is not None:
-        babies, steps = _booked(source.parent_id, workshop_ids)
+        booked = _booked(source.parent_id, workshop_ids)
         absent, made_up = _absences_and_makeups(source.parent_id)
     host = calendar_host()
     base = base_url()
@@ -437,8 +455,8 @@ def render_feed(source: FeedSource) -> str:
         elif session.id in made_up:
             summary = _booked_summary(workshop, session, total, made_up[session.id])
             summary = f"Make-up: {summary}"
-        elif babies.get(workshop.id):
-            summary = _booked_summary(workshop, session, total, babies[workshop.id])
+        elif babies := booked.babies_at(workshop.id, session):
+            summary = _booked_summary(workshop, session, total, babies)
         # A session the parent said they will miss is cancelled for them. Saying so (or
         # taking it back) raises the booking's invite sequence, so SEQUENCE only ever
         # goes up and calendar apps take each change.
@@ -451,7 +469,7 @@ def render_feed(source: FeedSource) -> str:
                 centre,
                 total=total,
                 uid=session_uid(session.id, host),
-                sequence=session.revision + (steps.get(workshop.id, 0) if own else 0),
+                sequence=session.revision + (booked.steps.get(workshop.id, 0) if own else 0),
                 stamp=session.updated_at,
                 summary=summary,
                 extra=extra,

@@ -97,9 +97,13 @@ class Listing:
         now = utcnow()
         if late <= 1 or workshop.first_starts_at is None or workshop.first_starts_at > now:
             return False
-        # As booking judges it: until the first session that runs from week `late` on.
-        from_late = [s for s in workshop.sessions if s.number >= late and not s.is_cancelled]
-        return bool(from_late) and all(s.starts_at > now for s in from_late)
+        # As booking judges it (`booking_closes_at`): until the first session that runs
+        # from week `late` on, else the last that runs.
+        live = [s.starts_at for s in workshop.sessions if not s.is_cancelled]
+        from_late = [s.starts_at for s in workshop.sessions
+                     if s.number >= late and not s.is_cancelled]
+        closes = min(from_late) if from_late else max(live, default=None)
+        return closes is not None and closes > now
 
 
     @property
@@ -258,12 +262,13 @@ def listed_condition(now: datetime):
         .where(*running, s.starts_at == Workshop.first_starts_at, s.ends_at > now)
         .exists()
     )
-    from_late_week = (*running, s.number >= Workshop.late_join_until)
-    late_open = sa.and_(
-        Workshop.late_join_until > 1,
-        sa.select(s.id).where(*from_late_week, s.starts_at > now).exists(),
-        ~sa.select(s.id).where(*from_late_week, s.starts_at <= now).exists(),
+    closes = sa.func.coalesce(
+        sa.select(sa.func.min(s.starts_at))
+        .where(*running, s.number >= Workshop.late_join_until)
+        .scalar_subquery(),
+        sa.select(sa.func.max(s.starts_at)).where(*running).scalar_subquery(),
     )
+    late_open = sa.and_(Workshop.late_join_until > 1, closes > now)
     return sa.and_(
         visible_to_public(),
         Workshop.first_starts_at.is_not(None),
