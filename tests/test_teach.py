@@ -492,9 +492,15 @@ def test_the_same_message_form_sent_twice_is_sent_once(client, auth, app, setup)
     assert fresh != token
     assert client.post(url, data={**data, "form_token": fresh}).status_code == 302
     assert len(_outbox(app)) == 2
+    # The first form again (the browser's Back button) with other words: a new message.
+    changed = {**data, "body": "Garden room, and bring a towel."}
+    assert client.post(url, data=changed).status_code == 302
+    assert len(_outbox(app)) == 3
+    assert client.post(url, data=changed).status_code == 302
+    assert len(_outbox(app)) == 3
     # A token that is not one of ours is ignored (the message still goes).
     assert client.post(url, data={**data, "form_token": "x' OR 1=1"}).status_code == 302
-    assert len(_outbox(app)) == 3
+    assert len(_outbox(app)) == 4
 
 
 def test_message_needs_subject_and_body(client, auth, app, setup):

@@ -1,5 +1,6 @@
 """An instructor's message to everyone booked on a class, sent through the outbox."""
 
+import hashlib
 import re
 import secrets
 
@@ -73,7 +74,10 @@ def message_workshop(
     statuses = (CONFIRMED, PENDING_PAYMENT) + ((WAITLISTED,) if include_waiting else ())
     prefix = None
     if form_token and _FORM_TOKEN.fullmatch(form_token):
-        prefix = f"message:{workshop_id}:{form_token}"
+        # The words are part of the key: a form sent back with other words (after the
+        # browser's Back button) is a new message, not a repeat.
+        words = hashlib.sha256(f"{subject}\n{body}\n{include_waiting}".encode()).hexdigest()
+        prefix = f"message:{workshop_id}:{form_token}:{words[:16]}"
     try:
         with write_transaction():
             workshop = own_workshop(workshop_id, instructor_id)
