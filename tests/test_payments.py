@@ -704,3 +704,30 @@ def test_the_payments_loop_works_until_stopped(app, runner, stripe, paid_class, 
     killer.join()
     assert result.exit_code == 0, result.output
     assert "refunds made 1" in result.output and "stopped" in result.output
+
+
+def test_only_an_intent_the_provider_lacks_counts_as_never_paid(app, stripe, monkeypatch):
+    """A 404 ("no such payment_intent") is permanent: nobody paid it. Any other refusal
+    (a parameter, the API version) says nothing about the payment: asked again later."""
+    import stripe as sdk
+
+    class Refusing:
+        def __init__(self, error):
+            self.v1 = type("V1", (), {"payment_intents": self})()
+            self.error = error
+
+        def retrieve(self, intent_id):
+            raise self.error
+
+    cases = (
+        (sdk.InvalidRequestError("No such payment_intent", "id", code="resource_missing",
+                                 http_status=404), True),
+        (sdk.InvalidRequestError("Invalid API version", None, code="parameter_invalid",
+                                 http_status=400), False),
+    )
+    with app.app_context():
+        for error, permanent in cases:
+            monkeypatch.setattr(gateway, "_client", lambda error=error: Refusing(error))
+            with pytest.raises(gateway.GatewayError) as raised:
+                gateway.retrieve_intent("pi_123")
+            assert raised.value.permanent is permanent

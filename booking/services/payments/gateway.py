@@ -177,6 +177,12 @@ def retrieve_intent(intent_id: str) -> Intent:
         raise GatewayError("There is no such payment.", permanent=True)
     try:
         obj = _client().v1.payment_intents.retrieve(intent_id)
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status == 404 or exc.code == "resource_missing":
+            raise GatewayError("There is no such payment.", permanent=True) from exc
+        # Any other refusal (a parameter, the API version) says nothing about the
+        # payment: asked again later, not taken as "never paid".
+        raise GatewayError(exc.user_message or "The payment could not be read.") from exc
     except stripe.StripeError as exc:
         raise _failure(exc) from exc
     return _intent(obj)
