@@ -240,8 +240,9 @@ def _refuse_overtaking(workshop: Workshop, session: WorkshopSession, starts_at) 
         when = format_local(other.starts_at, _centre_timezone(workshop))
         message = (
             f"Session {session.number} cannot move past session {other.number} ({when}): "
-            "the sessions would be renumbered under families who know them by number. Cancel "
-            "this session and add one at the new time instead."
+            "the sessions would be renumbered under families who know them by number. Move "
+            "it no further than that, or cancel it and add a session after the last one "
+            "if the course needs another week."
         )
         raise Invalid(message, {"starts_local": message})
 
