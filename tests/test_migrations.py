@@ -38,3 +38,32 @@ def test_flask_db_commands_run(tmp_path):
         found = {conn.scalar(sa.text("SELECT version_num FROM alembic_version"))}
     assert found == migration_heads(MIGRATIONS_DIR)
     engine.dispose()
+
+
+def test_babies_saved_before_get_name_keys_of_the_new_form(tmp_path):
+    """Migration 0011: a name saved decomposed or with a zero-width space gets the key
+    it has today; where a parent holds the same baby twice, the first keeps the key."""
+    import unicodedata
+
+    from booking import create_app
+
+    url = "sqlite:///" + str(tmp_path / "keys.sqlite3")
+    runner = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True}).test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0010"]).exit_code == 0
+    engine = sa.create_engine(url)
+    decomposed = unicodedata.normalize("NFD", "Zo\u00eb")
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO user_account (id, email, name, phone, password_hash, is_admin, created_at,"
+            " session_version) VALUES (1, 'p@example.org', 'P', '', 'x', false, '2026-01-01', 0)"))
+        for baby_id, name in ((1, decomposed), (2, "Ada\u200b"), (3, "Ada")):
+            conn.execute(sa.text(
+                "INSERT INTO baby (id, parent_id, name, name_key, date_of_birth, notes,"
+                " created_at) VALUES (:id, 1, :name, :key, '2026-09-01', '', '2026-09-02')"),
+                {"id": baby_id, "name": name, "key": " ".join(name.split()).casefold()})
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with engine.connect() as conn:
+        keys = dict(conn.execute(sa.text("SELECT id, name_key FROM baby")).all())
+    engine.dispose()
+    assert keys[1] == "zo\u00eb"  # composed now
+    assert keys[2] == "ada\u200b" and keys[3] == "ada"  # the plain "Ada" kept "ada"

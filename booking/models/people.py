@@ -116,6 +116,14 @@ class InstructorProfile(Base):
         return [t for t in self.topics.split(";") if t]
 
 
+# Characters that take no room and tell no names apart: soft hyphen, grapheme joiner,
+# Mongolian vowel separator, zero-width space, direction marks, word joiner and the
+# invisible operators, byte-order mark (not ZWNJ and ZWJ, which change how letters join).
+_NO_ROOM = frozenset(
+    "\u00ad\u034f\u180e\u200b\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
+)
+
+
 class Baby(Base):
     """A parent's baby: a name or nickname and a date of birth."""
 
@@ -142,9 +150,11 @@ class Baby(Base):
     def key_for(name: str) -> str:
         """The form of a name used to recognise the same baby twice: without case,
         spaces or characters that take no room (a zero-width space), and with accents
-        composed one way ("Zoë" typed as e and a combining diaeresis is "Zoë")."""
+        composed one way ("Zoë" typed as e and a combining diaeresis is "Zoë"). The
+        joiners that change how Persian or Indic letters join stay: they tell names
+        apart. (Migration 0011 brought the keys saved before to this form.)"""
         composed = unicodedata.normalize("NFC", name)
-        visible = "".join(ch for ch in composed if unicodedata.category(ch) != "Cf")
+        visible = "".join(ch for ch in composed if ch not in _NO_ROOM)
         return " ".join(visible.split()).casefold()
 
     def age_weeks_on(self, day: date) -> int:
