@@ -23,7 +23,7 @@ from booking.services.accounts import babies as babies_service
 from booking.services.booking import book as booking
 from booking.services.booking import waitlist
 from booking.services.booking.places import eligibility
-from booking.services.errors import Invalid
+from booking.services.errors import Conflict, Invalid
 from booking.services.schedule.sessions import refresh_span
 
 _ids = itertools.count(1)
@@ -185,12 +185,17 @@ class BookingMachine(RuleBasedStateMachine):
     def correct_birth_date(self, baby_id, age_days):
         baby = db.session.get(Baby, baby_id, populate_existing=True)
         db.session.commit()
-        babies_service.update_baby(
-            self.parent_id,
-            baby_id,
-            name=baby.name,
-            date_of_birth=date.today() - timedelta(days=age_days),
-        )
+        born = date.today() - timedelta(days=age_days)
+        try:
+            babies_service.update_baby(self.parent_id, baby_id, name=baby.name,
+                                       date_of_birth=born)
+        except Conflict:
+            # Rule 2 after booking: a date that would take a baby holding a place out of
+            # the age range is refused (and nothing changes).
+            corrected = Baby(name=baby.name, date_of_birth=born, due_date=baby.due_date)
+            holding = [r for r in self.registrations("confirmed") if r.baby_id == baby_id]
+            assert holding and not eligibility(corrected, self.workshop()).eligible
+            db.session.rollback()
 
     # -- the rules of PRODUCT.md ---------------------------------------------------------
 
