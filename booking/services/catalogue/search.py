@@ -105,7 +105,6 @@ class Listing:
         closes = min(from_late) if from_late else max(live, default=None)
         return closes is not None and closes > now
 
-
     @property
     def booking_closed(self) -> bool:
         """The class has begun and is no longer taken on (it is listed while its first
