@@ -199,26 +199,36 @@ def _take_place_statement():
     )
 
 
-def public_places_left(workshop: Workshop, now: datetime | None = None) -> int:
+def makeup_excess(workshop_id, now) -> sa.ScalarSelect:
+    """SQL: the seats make-up visitors take beyond the absences in the busiest session
+    of the workshop (an id or a column) still to come after `now` (a time or a bound
+    parameter); NULL when none is to come."""
+    s = WorkshopSession
+    return (
+        sa.select(sa.func.max(s.makeups_taken - s.absences))
+        .where(s.workshop_id == workshop_id, s.starts_at > now)
+        .scalar_subquery()
+    )
+
+
+def public_places_left(
+    workshop: Workshop, now: datetime | None = None, *, excess: int | None = None
+) -> int:
     """Places the public can book now, as `take_place` judges them: capacity less the
     confirmed and unclaimed held places (rule 11), less the seats make-up visitors take
     beyond the absences in the busiest session still to come (a visitor in a course's
-    last free seat fills it for a new family). From the workshop's sessions when they
-    are loaded (a listing), else one small query."""
+    last free seat fills it for a new family). That `excess` when the caller read it
+    (`makeup_excess`), else from the workshop's sessions when they are loaded (a
+    listing), else by one small query."""
     now = now or utc_now()
-    if "sessions" in sa.inspect(workshop).unloaded:
-        s = WorkshopSession
-        excess = db.session.scalar(
-            sa.select(sa.func.max(s.makeups_taken - s.absences)).where(
-                s.workshop_id == workshop.id, s.starts_at > now
-            )
-        ) or 0
-    else:
+    if excess is None and "sessions" in sa.inspect(workshop).unloaded:
+        excess = db.session.scalar(sa.select(makeup_excess(workshop.id, now)))
+    elif excess is None:
         excess = max(
             (s.makeups_taken - s.absences for s in workshop.sessions if s.starts_at > now),
             default=0,
         )
-    return max(0, workshop.places_left - max(0, excess))
+    return max(0, workshop.places_left - max(0, excess or 0))
 
 
 def _makeups_fill_a_session(t, now):

@@ -24,6 +24,7 @@ from booking.services.booking.places import (
     eligibility,
     first_session_day,
     live_in_workshop,
+    makeup_excess,
     public_places_left,
     utc_now,
     visible_to_public,
@@ -146,14 +147,12 @@ def panel_columns() -> tuple:
     """`PanelFacts` as columns of a query of Workshop, so a class page reads them with
     its workshop; `panel_facts` makes them `PanelFacts`. Built once: they are the same
     expressions on every page."""
-    s = WorkshopSession
-    now = sa.bindparam("panel_now", callable_=utc_now, type_=s.starts_at.type)
-    excess = (
-        sa.select(sa.func.max(s.makeups_taken - s.absences))
-        .where(s.workshop_id == Workshop.id, s.starts_at > now)
-        .scalar_subquery()
+    now = sa.bindparam("panel_now", callable_=utc_now, type_=WorkshopSession.starts_at.type)
+    return (
+        _waiting_count(Workshop.id),
+        latest_safety_note(Workshop.centre_id),
+        makeup_excess(Workshop.id, now),
     )
-    return _waiting_count(Workshop.id), latest_safety_note(Workshop.centre_id), excess
 
 
 def panel_facts(waiting: int, latest_note: str | None, makeup_excess: int | None) -> PanelFacts:
@@ -172,10 +171,7 @@ def panel_state(
     state = PanelState(
         workshop=workshop,
         closed_reason=booking_closed_reason(workshop, utc_now()),
-        places_left=(
-            public_places_left(workshop) if facts.makeup_excess is None
-            else max(0, workshop.places_left - max(0, facts.makeup_excess))
-        ),
+        places_left=public_places_left(workshop, excess=facts.makeup_excess),
         waiting_count=facts.waiting_count,
         closes_at=booking_closes_at(workshop),
         late_join_session=workshop.late_join_until or 1,

@@ -87,23 +87,17 @@ def _last_end():
     )
 
 
-def _family_asked(registration_id, parent_id, workshop_id) -> sa.Exists:
+def _family_asked(parent_id, workshop_id) -> sa.Exists:
     """SQL: whether the family (the parent, in that workshop: twins are one family) has
-    been asked already, for this booking or another of theirs."""
+    been asked already, for any of their bookings there."""
     other = aliased(Registration)
-    return (
-        sa.exists()
-        .where(Evaluation.workshop_id == workshop_id)
-        .where(
-            sa.or_(
-                Evaluation.registration_id == registration_id,
-                Evaluation.registration_id.in_(
-                    sa.select(other.id).where(
-                        other.parent_id == parent_id, other.workshop_id == workshop_id
-                    )
-                ),
+    return sa.exists().where(
+        Evaluation.workshop_id == workshop_id,
+        Evaluation.registration_id.in_(
+            sa.select(other.id).where(
+                other.parent_id == parent_id, other.workshop_id == workshop_id
             )
-        )
+        ),
     )
 
 
@@ -114,7 +108,7 @@ def due_evaluations(now: datetime | None = None) -> list[int]:
     now = now or utcnow()
     ends = WorkshopSession.ends_at.type
     last_end = _last_end()
-    asked = _family_asked(Registration.id, Registration.parent_id, Registration.workshop_id)
+    asked = _family_asked(Registration.parent_id, Registration.workshop_id)
     return sorted(
         db.session.scalars(
             sa.select(sa.func.min(Registration.id))
@@ -163,9 +157,7 @@ def ask_one(registration_id: int, now: datetime | None = None) -> bool:
                 return False
             asked = db.session.scalar(
                 sa.select(
-                    _family_asked(
-                        registration.id, registration.parent_id, registration.workshop_id
-                    )
+                    _family_asked(registration.parent_id, registration.workshop_id)
                 )
             )
             queued = db.session.scalar(
