@@ -173,13 +173,16 @@ def status_for(error: DomainError) -> int:
     return error.status if 400 <= error.status < 500 else 422
 
 
+def strip(value):
+    """Leading and trailing spaces are never meant."""
+    return value.strip() if isinstance(value, str) else value
+
+
 class ClearanceForm(Form):
     """Mark a booking's answers that need a doctor's word as cleared (the instructor's
     roster and the centre's bookings page). The note is checked by the service
     (`health.clearance.clear_booking`), the one rule for it; `seen` carries back the
     fingerprint of the answers the page showed (`HealthSummary.fingerprint`)."""
 
-    note = fields.TextAreaField(
-        "What you checked", filters=[lambda v: v.strip() if isinstance(v, str) else v]
-    )
+    note = fields.TextAreaField("What you checked", filters=[strip])
     seen = fields.HiddenField()

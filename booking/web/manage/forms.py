@@ -28,7 +28,7 @@ from booking.services.plans.templates import TEMPLATES as PLAN_TEMPLATES
 from booking.services.schedule import fields as field_rules
 from booking.services.schedule import payment_fields
 from booking.topics import TOPICS
-from booking.web.forms import Checkbox, DecimalField, Form, IntegerField
+from booking.web.forms import Checkbox, DecimalField, Form, IntegerField, strip
 from booking.web.manage.field_checks import (
     Rule,
     course_sessions,
@@ -37,11 +37,6 @@ from booking.web.manage.field_checks import (
 )
 
 _PLACES = {"min": field_rules.MIN_CAPACITY, "max": field_rules.MAX_CAPACITY}
-
-
-def strip(value):
-    """Leading and trailing spaces are never meant."""
-    return value.strip() if isinstance(value, str) else value
 
 
 class ActionForm(Form):

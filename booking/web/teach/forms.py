@@ -4,13 +4,8 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from booking.services.teaching.messages import BODY_MAX, SUBJECT_MAX
-from booking.web.forms import Checkbox, Form
+from booking.web.forms import Checkbox, Form, strip
 from booking.web.ids import IdField
-
-
-def strip(value):
-    """Leading and trailing spaces are never meant."""
-    return value.strip() if isinstance(value, str) else value
 
 
 class AttendanceForm(Form):
