@@ -78,10 +78,10 @@ def _every_class_email(booked) -> None:
         notify.notify_waitlisted(waiting, 1)
         notify.notify_promoted(confirmed)
         notify.notify_booking_cancelled(confirmed, was_confirmed=True)
-        notify.notify_reminder(confirmed)
         session = db.session.scalars(
             sa.select(WorkshopSession).where(WorkshopSession.workshop_id == workshop_id)
         ).first()
+        notify.notify_reminder(confirmed, session)
         notify.notify_session_changed(session, "moved")
         notify.notify_instructor_message(
             db.session.get(Workshop, workshop_id), "Parking", "The car park is shut.",
@@ -249,7 +249,13 @@ def test_message_page_says_where_replies_go(app, client, auth, booked, make_user
 
 def test_reminder_still_tells_what_to_bring(ctx, booked):
     with write_transaction():
-        notify.notify_reminder(registration(booked["confirmed"]))
+        confirmed = registration(booked["confirmed"])
+        first = db.session.scalars(
+            sa.select(WorkshopSession)
+            .where(WorkshopSession.workshop_id == confirmed.workshop_id)
+            .order_by(WorkshopSession.starts_at)
+        ).first()
+        notify.notify_reminder(confirmed, first)
     (message,) = outbox()
     assert "What to bring: A towel and some unscented oil." in message.body_text
     assert "Getting there: Step-free entrance on Mill Lane." in message.body_text

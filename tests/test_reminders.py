@@ -183,3 +183,51 @@ def test_a_session_moved_after_its_reminder_is_reminded_again(app, ctx, family, 
     reminders = [m for m in outbox() if (m.dedupe_key or "").startswith("reminder:")]
     assert len(reminders) == 2
     assert reminders[-1].subject.startswith("Reminder:")
+
+
+@pytest.mark.parametrize("kind", ["single", "course"])
+def test_a_first_session_moved_by_hours_after_its_reminder_is_reminded_again(
+    app, ctx, family, make_workshop, kind
+):
+    """Reminded 40 hours ahead, then moved three hours later the same day: the reminder
+    named the old time, so the family is reminded of the new one, once."""
+    from booking.models import Centre, Workshop
+    from booking.services.schedule.sessions import move_session
+    from booking.timefmt import to_local
+
+    parent, baby = family
+    if kind == "single":
+        workshop = make_workshop(starts_at=soon(40), kind="single")
+    else:
+        workshop = make_workshop(starts_at=soon(40), sessions=3)
+    reg = add_registration(app, workshop, parent, baby)
+    assert send_reminders() == 1
+    assert send_reminders() == 0
+    first = _session(workshop, 1)
+    tz_name = db.session.get(Centre, db.session.get(Workshop, workshop.id).centre_id).timezone
+    new_local = to_local(first.starts_at, tz_name).replace(tzinfo=None) + timedelta(hours=3)
+    move_session(first.id, new_local, allow_clash=True)
+    db.session.expire_all()
+    assert send_reminders() == 1
+    assert send_reminders() == 0
+    reminders = [m for m in outbox() if (m.dedupe_key or "").startswith("reminder:")]
+    assert [m.dedupe_key for m in reminders] == [
+        f"reminder:{reg}", f"reminder:{reg}:{first.id}:1"
+    ]
+    booking = db.session.get(Registration, reg)
+    assert (booking.reminder_session_id, booking.reminder_revision) == (first.id, 0)
+
+
+def test_a_reminder_sent_before_sessions_were_named_keeps_its_first_session(
+    app, ctx, family, make_workshop
+):
+    """A booking reminded before reminders named their session (both empty): its
+    first session, unmoved, is not reminded of again."""
+    parent, baby = family
+    workshop = make_workshop(starts_at=soon(30), sessions=2)
+    reg = add_registration(app, workshop, parent, baby)
+    assert send_reminders() == 1
+    booking = db.session.get(Registration, reg)
+    booking.reminder_session_id = booking.reminder_revision = None
+    db.session.commit()
+    assert send_reminders() == 0

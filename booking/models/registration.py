@@ -82,6 +82,12 @@ class Registration(Base):
     cancel_reason: Mapped[str] = mapped_column(sa.String(200), default="")
     invite_sequence: Mapped[int] = mapped_column(default=0)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The session the first reminder was about, and its revision then: moved (or given
+    # another room) since, it is reminded of again.
+    reminder_session_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("workshop_session.id", ondelete="SET NULL")
+    )
+    reminder_revision: Mapped[int | None]
     # While pending_payment: when the held (or offered) place goes if still unpaid.
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # Set when the pending place was offered from the waiting list (not booked).

@@ -5,7 +5,9 @@ booking, about the first session the family will come to: the class's first, unl
 they have said they will miss it. Each later session gets a short reminder of its own
 within 48 hours of its start, unless the family has said they will miss it; so does a
 session moved (or given another room) after its reminder went, as its revision names
-it afresh. Every reminder carries that session's "Ready for <day>?" link
+it afresh (the first reminder keeps the session it named and that session's revision
+on the booking, so the first session moved after it is reminded of too). Every
+reminder carries that session's "Ready for <day>?" link
 (`booking.services.health.readiness`).
 
 Safe to run from cron every few minutes and concurrently: the first reminder is
@@ -51,21 +53,38 @@ def session_reminder_key(registration_id: int, session_id: int, revision: int = 
     return f"{key}:{revision}" if revision else key
 
 
+def _comes_to(session=WorkshopSession):
+    """The booking (Registration in the query) will come to `session`: one of its
+    workshop's that will run, and not one the family has said they will miss."""
+    return sa.and_(
+        session.workshop_id == Registration.workshop_id,
+        session.status == SCHEDULED,
+        ~sa.exists().where(
+            Absence.registration_id == Registration.id, Absence.session_id == session.id
+        ),
+    )
+
+
 def _first_session_start(first=WorkshopSession):
-    """The start of the first session of the booking's workshop (Registration in the
-    query) that will run and that the family has not said they will miss."""
+    """The start of the first session the booking (Registration in the query) will
+    come to."""
     return (
         sa.select(sa.func.min(first.starts_at))
-        .where(
-            first.workshop_id == Registration.workshop_id,
-            first.status == SCHEDULED,
-            ~sa.exists().where(
-                Absence.registration_id == Registration.id, Absence.session_id == first.id
-            ),
-        )
+        .where(_comes_to(first))
         .correlate(Registration)
         .scalar_subquery()
     )
+
+
+def _first_session(registration_id: int) -> WorkshopSession | None:
+    """The first session one booking will come to (the first reminder's session)."""
+    return db.session.scalars(
+        sa.select(WorkshopSession)
+        .join(Registration, Registration.id == registration_id)
+        .where(_comes_to())
+        .order_by(WorkshopSession.starts_at, WorkshopSession.number)
+        .limit(1)
+    ).first()
 
 
 def due_reminders(now: datetime | None = None) -> list[int]:
@@ -116,7 +135,12 @@ def remind_one(registration_id: int, now: datetime | None = None) -> bool:
                 .where(Registration.id == registration_id)
                 .execution_options(populate_existing=True)
             ).one()
-            message = notify_reminder(registration, dedupe_key=key)
+            first = _first_session(registration_id)
+            if first is None:
+                return False
+            registration.reminder_session_id = first.id
+            registration.reminder_revision = first.revision
+            message = notify_reminder(registration, first, dedupe_key=key)
             db.session.flush()
             return message is not None
     except sa.exc.IntegrityError:
@@ -124,10 +148,16 @@ def remind_one(registration_id: int, now: datetime | None = None) -> bool:
         return False
 
 
-def _covered_by_first(starts_at, first_start, reminder_sent_at) -> bool:
-    """Whether a session is the one the booking's first reminder is (or was) about: the
-    class's first session that will run, unless that reminder went out before this
-    session's 48 hours began (the session it named has since been cancelled or moved)."""
+def _covered_by_first(
+    session_id, revision, starts_at, first_start, reminder_sent_at, named_id, named_revision
+) -> bool:
+    """Whether the booking's first reminder is (or was) about this session as it is now.
+    Not sent yet, it will be about the first session the family will come to. Sent, it
+    named a session at a revision: that one, unless it has moved or changed room since.
+    Sent before reminders named their session: the first session, unless the reminder
+    went out before this session's 48 hours began."""
+    if reminder_sent_at is not None and named_id is not None:
+        return named_id == session_id and named_revision == revision
     if first_start is None or starts_at != first_start:
         return False
     return reminder_sent_at is None or reminder_sent_at >= starts_at - REMIND_WITHIN
@@ -151,6 +181,8 @@ def due_session_reminders(now: datetime | None = None) -> list[tuple[int, int]]:
             WorkshopSession.starts_at,
             first_start,
             Registration.reminder_sent_at,
+            Registration.reminder_session_id,
+            Registration.reminder_revision,
             WorkshopSession.revision,
         )
         .join(Workshop, Workshop.id == Registration.workshop_id)
@@ -168,8 +200,13 @@ def due_session_reminders(now: datetime | None = None) -> list[tuple[int, int]]:
     ).all()
     due = {
         session_reminder_key(registration_id, session_id, revision): (registration_id, session_id)
-        for registration_id, session_id, starts_at, first_starts, sent_at, revision in rows
-        if not _covered_by_first(starts_at, first_starts, sent_at)
+        for (
+            registration_id, session_id, starts_at, first_starts, sent_at, named_id,
+            named_revision, revision,
+        ) in rows
+        if not _covered_by_first(
+            session_id, revision, starts_at, first_starts, sent_at, named_id, named_revision
+        )
     }
     if not due:
         return []

@@ -7,14 +7,11 @@ know (classes to offer instead, doll days) and hands it all to `booking.mail`.
 
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
-
 from booking.calendar.data import MakeupData
 from booking.extensions import db
 from booking.mail import deferred, notify, notify_makeups
 from booking.mail.context import practice_sheet_info
 from booking.models import (
-    Absence,
     Baby,
     Centre,
     MakeupCredit,
@@ -26,7 +23,6 @@ from booking.models import (
     WorkshopSession,
 )
 from booking.models.registration import CONFIRMED, WAITLISTED
-from booking.models.workshop import SCHEDULED
 from booking.services.courses.queries import doll_session_times
 from booking.services.health.readiness import ready_link
 from booking.services.notices.queries import (
@@ -176,39 +172,18 @@ def notify_instructor_message(
     )
 
 
-def _first_session_id(registration: Registration) -> int | None:
-    """The first session of the booking's workshop that will run and that the family
-    has not said they will miss (the first reminder's session)."""
-    return db.session.scalar(
-        sa.select(WorkshopSession.id)
-        .where(
-            WorkshopSession.workshop_id == registration.workshop_id,
-            WorkshopSession.status == SCHEDULED,
-            ~sa.exists().where(
-                Absence.registration_id == registration.id,
-                Absence.session_id == WorkshopSession.id,
-            ),
-        )
-        .order_by(WorkshopSession.starts_at, WorkshopSession.number)
-        .limit(1)
-    )
-
-
 def notify_reminder(
-    registration: Registration, *, dedupe_key: str | None = None
+    registration: Registration, first: WorkshopSession, *, dedupe_key: str | None = None
 ) -> OutboxMessage | None:
-    """Remind a confirmed parent of the first session they will come to (the class's
-    first, unless they said they will miss it), with its doll days and that session's
-    "Ready for <day>?" link."""
+    """Remind a confirmed parent of the first session they will come to (`first`: the
+    class's first, unless they said they will miss it), with its doll days and that
+    session's "Ready for <day>?" link."""
     db.session.flush()
-    first = _first_session_id(registration)
-    if first is None:
-        return None
     return notify.queue_reminder(
         booking_data(registration),
         doll_session_times(registration),
         dedupe_key=dedupe_key,
-        ready=ready_link(registration.id, first),
+        ready=ready_link(registration.id, first.id),
     )
 
 
