@@ -638,3 +638,29 @@ def test_edit_sets_minimum_numbers_and_late_joining(app, client, auth, world):
         assert (workshop.min_places, workshop.decision_at, workshop.late_join_until) == (
             None, None, 2
         )
+
+
+def test_the_workshop_page_names_booked_babies_a_cancelled_first_week_leaves_out(
+    app, client, auth, world, make_workshop, make_user, make_baby
+):
+    """Ages are measured at the first session: Ada is 20 weeks then on a class for 6 to
+    20 weeks. Once week 1 is cancelled the first session is a week later and she is 21
+    weeks: the cancellation goes ahead (the centre must be able to cancel a week), and
+    the workshop's page names her, with where to move or cancel her booking."""
+    course = make_workshop(centre=world["centre"], instructor=world["instructor"],
+                           sessions=3, capacity=4, min_age_weeks=6, max_age_weeks=20)
+    parent = make_user()
+    baby = make_baby(parent, name="Ada", age_weeks=19)
+    with app.app_context():
+        booking.book_place(parent_id=parent.id, workshop_id=course.id, baby_id=baby.id,
+                           consent=True)
+        week1 = db.session.scalar(sa.select(WorkshopSession.id).where(
+            WorkshopSession.workshop_id == course.id, WorkshopSession.number == 1))
+    auth.login("staff@example.org")
+    page = client.get(f"/manage/workshops/{course.id}").get_data(as_text=True)
+    assert "not fit this class" not in page
+    assert client.post(f"/manage/sessions/{week1}/cancel").status_code == 302
+    page = client.get(f"/manage/workshops/{course.id}").get_data(as_text=True)
+    assert "1 booked baby does not fit this class's ages now." in page
+    assert "Ada will be 21 weeks old at the first session" in page
+    assert f"/manage/workshops/{course.id}/registrations" in page

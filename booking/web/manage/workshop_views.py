@@ -7,7 +7,9 @@ from flask import flash, redirect, render_template, request, url_for
 from booking.auth_setup import staff_required
 from booking.extensions import db
 from booking.models import User
+from booking.models.workshop import CANCELLED
 from booking.services.booking import waitlist as waitlist_service
+from booking.services.booking.places import booked_babies_outside
 from booking.services.errors import DomainError
 from booking.services.payments import gateway
 from booking.services.payments.figures import fee_terms
@@ -147,6 +149,10 @@ def _workshop_page(workshop, centre, capacity_form, status):
             action_form=ActionForm(),
             fee_terms=fee_terms(workshop, centre.currency),
             cancellable=edit_service.why_not_cancellable(workshop) is None,
+            outside=(
+                list(booked_babies_outside(workshop).values())
+                if workshop.status != CANCELLED else []
+            ),
         ),
         status,
     )
