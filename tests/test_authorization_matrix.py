@@ -86,6 +86,8 @@ def _later(days=30):
 
 # Session 1 to day 13: before its own session 2 (day 17), clear of the other classes.
 SESSION_MOVE = {"date": _later(13), "time": "10:30", "duration_minutes": "60", "room": "Hall"}
+# A session added after the course's last (day 17): one before it would renumber weeks.
+SESSION_ADD = {**SESSION_MOVE, "date": _later(24)}
 CENTRE_PROFILE = {
     "name": "Renamed centre",
     "town": "Bristol",
@@ -340,7 +342,7 @@ CASES = [
     Case("GET", "/manage/workshops/{workshop}/cancel", STAFF),
     Case("POST", "/manage/workshops/{workshop}/cancel", STAFF, {"reason": "Ill"}, shared=True),
     Case("GET", "/manage/workshops/{workshop}/sessions/new", STAFF),
-    Case("POST", "/manage/workshops/{workshop}/sessions/new", STAFF, SESSION_MOVE, shared=True),
+    Case("POST", "/manage/workshops/{workshop}/sessions/new", STAFF, SESSION_ADD, shared=True),
     Case("POST", "/manage/workshops/{workshop}/capacity", STAFF, {"capacity": "3"}, shared=True),
     Case("POST", "/manage/workshops/{draft}/publish", STAFF, shared=True),
     Case("POST", "/manage/workshops/{quiet}/unpublish", STAFF, shared=True),

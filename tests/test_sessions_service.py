@@ -282,7 +282,7 @@ def test_cancel_session(ctx, make_workshop, booked):
 
 
 def test_add_session_renumbers_by_time_and_keeps_span(ctx, make_workshop):
-    workshop = make_workshop(sessions=2, starts_in_days=14)
+    workshop = make_workshop(sessions=2, starts_in_days=14, status="draft")
     earlier = (datetime.now() + timedelta(days=5)).replace(
         hour=9, minute=30, second=0, microsecond=0
     )
@@ -317,3 +317,22 @@ def test_add_workshop_creates_in_its_own_transaction(ctx, make_workshop):
     )
     assert len(session_rows(created.id)) == 4
     assert date.today() < fresh(created.id).first_starts_at.date()
+
+
+def test_a_published_course_adds_sessions_only_after_its_last(ctx, make_workshop):
+    """Families know a published course's weeks by number (and plans and make-up credits
+    keep them): a session added before the last, even a cancelled last, would renumber
+    them. Refused, naming the last session; after it, the new one is the next week."""
+    workshop = make_workshop(sessions=3, starts_in_days=14)
+    rows = session_rows(workshop.id)
+    sessions.cancel_session(rows[-1].id)
+    between = datetime.now() + timedelta(days=14 + 7 + 3)
+    with pytest.raises(Invalid) as refused:
+        sessions.add_session(workshop.id, between.replace(hour=11, minute=0), 60)
+    assert "new session goes after its last one (session 3, " in refused.value.message
+    assert [(s.number, s.status) for s in session_rows(workshop.id)] == [
+        (1, "scheduled"), (2, "scheduled"), (3, "cancelled")
+    ]
+    after = datetime.now() + timedelta(days=14 + 21)
+    added = sessions.add_session(workshop.id, after.replace(hour=11, minute=0), 60)
+    assert added.number == 4

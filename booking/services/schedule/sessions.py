@@ -186,6 +186,8 @@ def add_session(
                 f"A course has at most {rules.MAX_COURSE_SESSIONS} sessions. Cancel one "
                 "before adding another, or create a new course."
             )
+        if workshop.status == PUBLISHED:
+            _refuse_adding_before_the_last(workshop, sessions, starts_at)
         session = WorkshopSession(
             workshop_id=workshop.id,
             number=max((s.number for s in sessions), default=0) + 1,
@@ -243,6 +245,25 @@ def _refuse_overtaking(workshop: Workshop, session: WorkshopSession, starts_at) 
             "the sessions would be renumbered under families who know them by number. Move "
             "it no further than that, or cancel it and add a session after the last one "
             "if the course needs another week."
+        )
+        raise Invalid(message, {"starts_local": message})
+
+
+def _refuse_adding_before_the_last(
+    workshop: Workshop, sessions: list[WorkshopSession], starts_at: datetime
+) -> None:
+    """A session added to a published course before its last one (cancelled or not)
+    would renumber the weeks after it under families who know them by number, and move
+    those weeks' plans and make-up credits onto other sessions. Refused, naming the
+    way that works."""
+    last = max(sessions, key=lambda s: s.starts_at, default=None)
+    if last is not None and starts_at < last.starts_at:
+        when = format_local(last.starts_at, _centre_timezone(workshop))
+        message = (
+            f"A published course's new session goes after its last one (session "
+            f"{last.number}, {when}): the sessions after it would be renumbered under "
+            "families who know them by number. Choose a later time, or move an existing "
+            "session instead."
         )
         raise Invalid(message, {"starts_local": message})
 
