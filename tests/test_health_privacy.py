@@ -456,6 +456,39 @@ def test_the_instructor_of_another_class_cannot_read_them(app, answered):
     assert refused.status_code == 404
 
 
+def test_an_instructor_no_longer_at_the_centre_cannot_read_or_clear_them(app, answered):
+    """The teacher's instructor role at the centre is taken away (they still teach at
+    another): the class keeps them as its instructor, for the record, but its roster,
+    its CSV, its register, their class lists and a clearance all answer as for a class
+    that is not theirs."""
+    from booking.models import Centre, Membership, WorkshopSession
+
+    course_id = answered["course"].id
+    teacher = as_user(app, "teacher@example.org")
+    assert teacher.get(f"/teach/workshops/{course_id}").status_code == 200
+    with app.app_context():
+        db.session.execute(sa.delete(Membership).where(
+            Membership.user_id == answered["teacher"].id,
+            Membership.centre_id == answered["centre"].id,
+        ))
+        harbour = db.session.scalar(sa.select(Centre.id).where(Centre.slug == "harbour"))
+        db.session.add(Membership(user_id=answered["teacher"].id, centre_id=harbour,
+                                  role="instructor"))
+        db.session.commit()
+        session_id = db.session.scalar(sa.select(WorkshopSession.id).where(
+            WorkshopSession.workshop_id == course_id).limit(1))
+    for path in (f"/teach/workshops/{course_id}", f"/teach/workshops/{course_id}/roster.csv",
+                 f"/teach/sessions/{session_id}/register"):
+        response = teacher.get(path)
+        assert response.status_code == 404, path
+        no_markers(response.get_data(as_text=True), path)
+    listing = teacher.get("/teach").get_data(as_text=True)
+    assert "Baby massage course" not in listing
+    refused = teacher.post(f"/teach/registrations/{answered['registration_id']}/clearance",
+                           data={"note": "Seen"})
+    assert refused.status_code == 404
+
+
 def test_staff_of_another_centre_cannot_read_them(app, answered):
     client = as_user(app, "far@example.org")
     response = client.get(f"/manage/workshops/{answered['course'].id}/registrations")

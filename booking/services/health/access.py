@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from booking.models import User, Workshop, utcnow
 from booking.models.people import ROLE_STAFF
+from booking.services.accounts.access import teaches
 
 # How long after a class has ended its instructor and staff still see the babies'
 # health flags (a late register, a question from a parent); then no more.
@@ -16,7 +17,8 @@ SHOWN_AFTER_END = timedelta(days=14)
 
 
 def may_see_health(user: User | None, workshop: Workshop) -> bool:
-    """Whether the user teaches the workshop or is staff of its centre, while the
+    """Whether the user teaches the workshop (`accounts.access.teaches`: still an
+    instructor at its centre) or is staff of its centre, while the
     workshop runs and for two weeks after its last session. Each baby's answers are
     then shown only if the parent agreed to share them with that centre
     (`answers.shared_records`)."""
@@ -25,6 +27,4 @@ def may_see_health(user: User | None, workshop: Workshop) -> bool:
     ended = workshop.last_ends_at
     if ended is not None and ended < utcnow() - SHOWN_AFTER_END:
         return False
-    if workshop.instructor_id == user.id:
-        return True
-    return workshop.centre_id in user.centre_ids(ROLE_STAFF)
+    return teaches(user, workshop) or workshop.centre_id in user.centre_ids(ROLE_STAFF)

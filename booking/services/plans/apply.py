@@ -18,7 +18,7 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Centre, User, Workshop, WorkshopSession
 from booking.models.workshop import CANCELLED
-from booking.services.accounts.access import is_centre_staff
+from booking.services.accounts.access import is_centre_staff, teaches
 from booking.services.booking.places import lock_workshop
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.plans.templates import (
@@ -152,7 +152,7 @@ def _may_plan(user: User | None, workshop: Workshop | None, teaching: bool) -> b
     """The workshop's instructor; with `teaching` False, also staff of its centre."""
     if user is None or workshop is None or not getattr(user, "is_authenticated", False):
         return False
-    if workshop.instructor_id == user.id:
+    if teaches(user, workshop):
         return True
     return not teaching and is_centre_staff(user, workshop.centre_id)
 

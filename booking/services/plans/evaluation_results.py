@@ -23,7 +23,7 @@ from booking.extensions import db
 from booking.models import Centre, Evaluation, InstructorProfile, User, Workshop
 from booking.models.people import ROLE_STAFF
 from booking.models.workshop import CANCELLED
-from booking.services.accounts.access import managed_centre_ids
+from booking.services.accounts.access import managed_centre_ids, teaches
 from booking.services.errors import NotFound
 from booking.services.teaching.roster import csv_cell
 from booking.timefmt import LOCALE, to_local
@@ -191,9 +191,7 @@ def _sees_private_words(viewer: User | None, workshop: Workshop) -> bool:
     """The course's instructor and its centre's staff read every family's words."""
     if viewer is None:
         return False
-    return workshop.instructor_id == viewer.id or workshop.centre_id in viewer.centre_ids(
-        ROLE_STAFF
-    )
+    return teaches(viewer, workshop) or workshop.centre_id in viewer.centre_ids(ROLE_STAFF)
 
 
 def _words_by_workshop(workshop_ids: list[int]) -> dict[int, list[Words]]:

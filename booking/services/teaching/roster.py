@@ -32,7 +32,7 @@ from booking.models import (
 )
 from booking.models.health import READY_UNWELL, READY_WELL
 from booking.models.registration import CONFIRMED, PENDING_PAYMENT, WAITLISTED
-from booking.services.accounts.access import require_centre_staff
+from booking.services.accounts.access import require_centre_staff, taught_by
 from booking.services.booking.places import age_text
 from booking.services.errors import NotFound
 from booking.services.health.access import may_see_health
@@ -165,8 +165,10 @@ def _workshop_query():
 def own_workshop(workshop_id: int, instructor_id: int) -> Workshop:
     """One of the instructor's workshops, with its centre and sessions; NotFound for any
     other, so nobody learns that someone else's class exists."""
-    workshop = db.session.scalar(_workshop_query().where(Workshop.id == workshop_id))
-    if workshop is None or workshop.instructor_id != instructor_id:
+    workshop = db.session.scalar(
+        _workshop_query().where(Workshop.id == workshop_id, taught_by(instructor_id))
+    )
+    if workshop is None:
         raise NotFound("We could not find that workshop among your classes.")
     return workshop
 
@@ -236,7 +238,7 @@ def instructor_workshops(instructor_id: int, now: datetime | None = None) -> dic
         db.session.scalars(
             _workshop_query()
             .where(
-                Workshop.instructor_id == instructor_id,
+                taught_by(instructor_id),
                 sa.or_(Workshop.last_ends_at.is_(None), Workshop.last_ends_at >= recent_from),
             )
             .order_by(Workshop.first_starts_at, Workshop.id)
@@ -364,14 +366,14 @@ def staff_roster(workshop_id: int, user: User, *, health_for: User | None = None
 def own_registration_workshop(registration_id: int, instructor_id: int) -> int:
     """The workshop id of a booking on one of the instructor's workshops; NotFound for
     any other booking."""
-    row = db.session.execute(
-        sa.select(Registration.workshop_id, Workshop.instructor_id)
+    workshop_id = db.session.scalar(
+        sa.select(Registration.workshop_id)
         .join(Workshop, Workshop.id == Registration.workshop_id)
-        .where(Registration.id == registration_id)
-    ).first()
-    if row is None or row.instructor_id != instructor_id:
+        .where(Registration.id == registration_id, taught_by(instructor_id))
+    )
+    if workshop_id is None:
         raise NotFound("We could not find that booking among your classes.")
-    return row.workshop_id
+    return workshop_id
 
 
 @dataclass

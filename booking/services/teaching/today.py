@@ -16,6 +16,7 @@ from booking.extensions import db
 from booking.models import Centre, User, Workshop, WorkshopSession, utcnow
 from booking.models.registration import PRESENT
 from booking.models.workshop import PUBLISHED
+from booking.services.accounts.access import taught_by
 from booking.services.teaching.attendance import Register, session_register
 from booking.services.teaching.roster import RosterEntry
 from booking.timefmt import to_local
@@ -93,7 +94,7 @@ def _candidate_sessions(instructor_id: int, now: datetime) -> list[tuple[int, st
             .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
             .join(Centre, Centre.id == Workshop.centre_id)
             .where(
-                Workshop.instructor_id == instructor_id,
+                taught_by(instructor_id),
                 Workshop.status == PUBLISHED,
                 WorkshopSession.starts_at >= now - _WINDOW_BEFORE,
                 WorkshopSession.starts_at < now + _WINDOW_AFTER,
