@@ -259,6 +259,19 @@ def test_unreadable_csv_is_an_error(ctx, setup):
     assert "cannot be read as CSV" in str(result.errors[0])
 
 
+def test_a_quote_left_open_is_an_error_not_the_rest_of_the_file(ctx, setup):
+    """A description opened with a quote and never closed used to swallow every row
+    after it into that description, and import the first row alone."""
+    text = csv_of(row(), row(title="Second", description='"Bring a towel'), row(title="Third"))
+    result = import_schedule(text)
+    assert not result.ok and not result.created
+    assert [(e.row, e.column) for e in result.errors] == [(3, None)]
+    assert "a double quote opened in this row is never closed" in str(result.errors[0])
+    assert db.session.scalar(sa.select(sa.func.count(Workshop.id))) == 0
+    stray = parse_schedule(csv_of(row(description='"Towel" and oil')))
+    assert "goes on after its closing quote" in str(stray.errors[0])
+
+
 def write(tmp_path, text: str | bytes):
     path = tmp_path / "term.csv"
     if isinstance(text, str):

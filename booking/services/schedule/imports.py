@@ -148,10 +148,26 @@ def _read_records(reader, plan: SchedulePlan) -> tuple[tuple[int, list[str]], li
             else:
                 records.append((row_number, record))
     except csv.Error as exc:
-        plan.error(row_number + 1, None, f"this line cannot be read as CSV ({exc}).")
+        plan.error(row_number + 1, None, _unreadable(exc))
     if not header[1] and not plan.errors:
         plan.error(1, None, "the file has no header row.")
     return header, records
+
+
+def _unreadable(exc: csv.Error) -> str:
+    """Why a row cannot be read as CSV, in words (the csv module's, for the rare rest)."""
+    if "unexpected end of data" in str(exc):
+        return (
+            "a double quote opened in this row is never closed, so every row after it "
+            "would be read as one value; close the quote, and write a quote inside a "
+            'value as two ("").'
+        )
+    if "expected after" in str(exc):
+        return (
+            "a quoted value in this row goes on after its closing quote; put the whole "
+            'value in double quotes and write a quote inside it as two ("").'
+        )
+    return f"this row cannot be read as CSV ({exc})."
 
 
 def _read_header(row: int, header: list[str], plan: SchedulePlan) -> list[str] | None:
@@ -202,7 +218,10 @@ def parse_schedule(
         )
         return plan
     first_line = text.lstrip("\r\n").splitlines()[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    # strict: a quote left open is an error, not the rest of the file read as one value.
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=_delimiter(first_line), strict=True
+    )
     header_row, records = _read_records(reader, plan)
     if plan.errors:
         return plan
