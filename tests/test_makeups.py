@@ -441,7 +441,7 @@ def test_registration_cascade_is_not_needed_for_reads(ctx, courses):
 
 
 def test_a_make_up_in_the_last_free_seat_shows_the_course_full_everywhere(
-    ctx, client, make_centre, make_workshop, make_user, make_baby
+    ctx, client, auth, make_centre, make_workshop, make_user, make_baby
 ):
     """Friday's course has one place left; a family from another course makes week 3 up
     in it. Booking now joins the waiting list, so the public sees it full - on the class
@@ -470,3 +470,15 @@ def test_a_make_up_in_the_last_free_seat_shows_the_course_full_everywhere(
     joined = book_place(parent_id=newcomer.id, workshop_id=friday.id, consent=True,
                         baby_id=make_baby(newcomer, name="Neo").id)
     assert joined.registration.status == "waitlisted"
+    # Staff see it full too, and why, on the dashboard, the workshop and its held places.
+    make_user("desk@example.org", role="staff", centre=centre)
+    db.session.rollback()  # the requests share this context: a fresh read sees them
+    auth.login("desk@example.org")
+    for path in ("/manage", f"/manage/workshops/{friday.id}"):
+        text = client.get(path).get_data(as_text=True)
+        row = text[text.index("Friday class"):]
+        assert "Full</span> 0 of 1 booked · 1 seat taken by make-up visitors · 0 free" in " ".join(
+            row.split()
+        ), path
+    referrals = client.get(f"/manage/workshops/{friday.id}/referrals").get_data(as_text=True)
+    assert "0 open to the public" in referrals

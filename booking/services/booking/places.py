@@ -211,23 +211,30 @@ def makeup_excess(workshop_id, now) -> sa.ScalarSelect:
     )
 
 
+def makeup_seats(workshop: Workshop, now: datetime | None = None) -> int:
+    """The seats make-up visitors take beyond the absences in the workshop's busiest
+    session still to come (a visitor in a course's last free seat fills it for a new
+    family): from its sessions when they are loaded (a listing), else by one small
+    query (`makeup_excess`)."""
+    now = now or utc_now()
+    if "sessions" in sa.inspect(workshop).unloaded:
+        excess = db.session.scalar(sa.select(makeup_excess(workshop.id, now)))
+    else:
+        excess = max(
+            (s.makeups_taken - s.absences for s in workshop.sessions if s.starts_at > now),
+            default=0,
+        )
+    return max(0, excess or 0)
+
+
 def public_places_left(
     workshop: Workshop, now: datetime | None = None, *, excess: int | None = None
 ) -> int:
     """Places the public can book now, as `take_place` judges them: capacity less the
     confirmed and unclaimed held places (rule 11), less the seats make-up visitors take
-    beyond the absences in the busiest session still to come (a visitor in a course's
-    last free seat fills it for a new family). That `excess` when the caller read it
-    (`makeup_excess`), else from the workshop's sessions when they are loaded (a
-    listing), else by one small query."""
-    now = now or utc_now()
-    if excess is None and "sessions" in sa.inspect(workshop).unloaded:
-        excess = db.session.scalar(sa.select(makeup_excess(workshop.id, now)))
-    elif excess is None:
-        excess = max(
-            (s.makeups_taken - s.absences for s in workshop.sessions if s.starts_at > now),
-            default=0,
-        )
+    (`makeup_seats`; `excess` when the caller read it with `makeup_excess`)."""
+    if excess is None:
+        excess = makeup_seats(workshop, now)
     return max(0, workshop.places_left - max(0, excess or 0))
 
 

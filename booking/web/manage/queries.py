@@ -9,6 +9,7 @@ from booking.models import Baby, Centre, Membership, Registration, User, Worksho
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import ACTIVE, WAITLISTED
 from booking.models.workshop import CANCELLED
+from booking.services.booking.places import makeup_excess, public_places_left
 
 PAST_SHOWN = 20
 
@@ -21,6 +22,13 @@ class WorkshopRow:
     centre: Centre
     instructor_name: str
     waiting: int
+    # Seats make-up visitors take beyond the absences (`places.makeup_seats`).
+    makeup_seats: int = 0
+
+    @property
+    def free(self) -> int:
+        """Places the public can book, as the class page shows them."""
+        return public_places_left(self.workshop, excess=self.makeup_seats)
 
 
 def _waiting_counts():
@@ -36,7 +44,9 @@ def _workshop_rows():
     """Workshops with their centre, instructor's name and waiting count, to filter."""
     waiting = _waiting_counts()
     return (
-        sa.select(Workshop, Centre, User.name, waiting.c.waiting)
+        sa.select(
+            Workshop, Centre, User.name, waiting.c.waiting, makeup_excess(Workshop.id, utcnow())
+        )
         .join(Centre, Centre.id == Workshop.centre_id)
         .outerjoin(User, User.id == Workshop.instructor_id)
         .outerjoin(waiting, waiting.c.workshop_id == Workshop.id)
@@ -45,8 +55,8 @@ def _workshop_rows():
 
 def _rows(stmt) -> list[WorkshopRow]:
     return [
-        WorkshopRow(workshop, centre, instructor or "", waiting or 0)
-        for workshop, centre, instructor, waiting in db.session.execute(stmt)
+        WorkshopRow(workshop, centre, instructor or "", waiting or 0, max(0, excess or 0))
+        for workshop, centre, instructor, waiting, excess in db.session.execute(stmt)
     ]
 
 

@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from booking.auth_setup import staff_required
 from booking.services.booking import referrals
-from booking.services.booking.places import booking_closes_at
+from booking.services.booking.places import booking_closes_at, public_places_left
 from booking.services.errors import DomainError
 from booking.services.schedule.queries import workshop_topics
 from booking.services.schedule.topic_tags import set_workshop_topics
@@ -39,6 +39,7 @@ def _page(workshop, centre, *, held_form=None, codes_form=None, created=(), stat
         action_form=ActionForm(formdata=None),
         codes=referrals.workshop_codes(workshop.id),
         closes=booking_closes_at(workshop),
+        public_places=public_places_left(workshop),
         created=created,
     )
     headers = {"Cache-Control": "no-store"} if created else {}

@@ -9,7 +9,11 @@ from booking.extensions import db
 from booking.models import User
 from booking.models.workshop import CANCELLED
 from booking.services.booking import waitlist as waitlist_service
-from booking.services.booking.places import booked_babies_outside
+from booking.services.booking.places import (
+    booked_babies_outside,
+    makeup_seats,
+    public_places_left,
+)
 from booking.services.errors import DomainError
 from booking.services.payments import gateway
 from booking.services.payments.figures import fee_terms
@@ -135,6 +139,7 @@ def workshop(workshop_id: int):
 
 def _workshop_page(workshop, centre, capacity_form, status):
     confirmed, waiting = schedule_queries.active_counts(workshop.id)
+    seats = makeup_seats(workshop)
     return (
         render_template(
             "manage/workshop.html",
@@ -145,6 +150,8 @@ def _workshop_page(workshop, centre, capacity_form, status):
             topics=workshop_topics(workshop.id),
             confirmed=confirmed,
             waiting=waiting,
+            free=public_places_left(workshop, excess=seats),
+            makeup_seats=seats,
             capacity_form=capacity_form,
             action_form=ActionForm(),
             fee_terms=fee_terms(workshop, centre.currency),
