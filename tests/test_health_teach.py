@@ -434,6 +434,11 @@ def test_health_questions_page_saves_versions(app, client, auth, world):
     assert 'aria-describedby="questions-1-error"' in text
     empty = {"questions-0-text": "", "questions-0-kind": "tell", "safety_note": ""}
     assert client.post(url, data=empty).status_code == 422
+    # The note parents agree to cannot hide its words behind a direction override.
+    turned = dict(rows, safety_note="No massage with a fever \u202e.won ti od")
+    response = client.post(url, data=turned)
+    assert response.status_code == 422
+    assert "text-direction overrides (it has U+202E)" in response.get_data(as_text=True)
     with app.app_context():
         assert current_form(world["centre"].id).version == 1
 

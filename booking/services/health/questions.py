@@ -348,6 +348,10 @@ def save_centre_form(user: User, centre_id: int, rows: list[dict], safety_note: 
     known = {q.key: q.text for q in PRODUCT_QUESTIONS + in_force.questions}
     questions = check_questions(rows, known, prefix=f"c{centre_id}_")
     note = str(safety_note or "").strip()
+    try:
+        rules.readable(note, label="The health-and-safety note")
+    except rules.FieldError as exc:
+        raise Invalid(str(exc), {"safety_note": str(exc)}) from None
     if len(note) > NOTE_MAX:
         message = f"Use at most {NOTE_MAX} characters."
         raise Invalid(message, {"safety_note": message})
