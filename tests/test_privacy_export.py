@@ -140,6 +140,15 @@ def test_privacy_page_explains_and_offers_export_and_delete(client, auth, make_u
     assert 'action="/account/delete"' in page
     assert 'name="password"' in page and 'name="confirm"' in page
     assert "<label" in page and 'for="password"' in page and 'for="confirm"' in page
+    # Everything the export holds is named, health answers above all (special category
+    # data), with what deleting the account and the retention time do to it.
+    held = " ".join(page[page.index("What we hold"):page.index("Get a copy")].split())
+    for what in ("health answers", "due date", "make-up credits", "home-practice sheets",
+                 "evaluated a course", "cleared an answer"):
+        assert what in held, what
+    assert "the baby's health answers are deleted" in held
+    deleting = " ".join(page[page.index("Deleting your account"):].split())
+    assert "deletes your babies' health answers" in deleting
 
 
 def test_privacy_page_needs_login(client):
