@@ -114,6 +114,12 @@ def _table_exists(conn, cursor) -> bool:
     return False
 
 
+def forget_known_tables() -> None:
+    """Ask the databases afresh whether they have the revision table: migrations (a
+    downgrade below 0009, then up again in the same process) drop and create it."""
+    _has_table.clear()
+
+
 @sa.event.listens_for(Engine, "commit")
 def _bump_before_commit(conn):
     """Runs just before the DBAPI commit, inside the transaction being committed."""

@@ -67,3 +67,35 @@ def test_babies_saved_before_get_name_keys_of_the_new_form(tmp_path):
     engine.dispose()
     assert keys[1] == "zo\u00eb"  # composed now
     assert keys[2] == "ada\u200b" and keys[3] == "ada"  # the plain "Ada" kept "ada"
+
+
+def test_sqlite_migrations_keep_the_rows_that_refer_to_a_rebuilt_table(tmp_path):
+    """SQLite rebuilds a table to change it; with foreign keys enforced, dropping the old
+    `workshop` deleted every session and booking through ON DELETE CASCADE. Down to
+    0002 and up again, the demo's sessions, bookings and babies are all still there."""
+    from booking import create_app
+
+    url = "sqlite:///" + str(tmp_path / "kept.sqlite3")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    engine = sa.create_engine(url)
+
+    def counts():
+        with engine.connect() as conn:
+            return {
+                table: conn.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+                for table in ("workshop", "workshop_session", "registration", "baby",
+                              "membership")
+            }
+
+    seeded = counts()
+    assert min(seeded.values()) > 0, seeded
+    for args in (["db", "downgrade", "0002"], ["db", "upgrade"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        assert counts() == seeded, args
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    engine.dispose()
