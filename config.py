@@ -86,7 +86,8 @@ def load_config(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "BASE_URL": (os.environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "MAIL_SERVER": mail_server,
-        "MAIL_PORT": _int("MAIL_PORT", 25),
+        # SMTP over TLS has its own port: 465 unless one is given.
+        "MAIL_PORT": _int("MAIL_PORT", 465 if _bool(os.environ.get("MAIL_USE_SSL")) else 25),
         "MAIL_USE_TLS": _bool(os.environ.get("MAIL_USE_TLS")),
         "MAIL_USE_SSL": _bool(os.environ.get("MAIL_USE_SSL")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,

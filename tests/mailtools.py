@@ -21,8 +21,11 @@ def free_port() -> int:
 class Collector:
     """An aiosmtpd handler that keeps every message it accepts, or refuses recipients."""
 
-    def __init__(self, refuse_with: str | None = None):
+    def __init__(self, refuse_with: str | None = None, refuse_data_for: str | None = None):
         self.refuse_with = refuse_with
+        # Refuse the message itself (at DATA, as a spam filter does) for recipients
+        # whose address holds this.
+        self.refuse_data_for = refuse_data_for
         self.envelopes = []
         self.lock = threading.Lock()
 
@@ -33,6 +36,8 @@ class Collector:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.refuse_data_for and any(self.refuse_data_for in a for a in envelope.rcpt_tos):
+            return f"554 5.7.1 Message to {envelope.rcpt_tos[0]} refused as spam"
         with self.lock:
             self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
@@ -47,8 +52,8 @@ class Collector:
 class SmtpServer:
     """A running SMTP server on 127.0.0.1 with a free port."""
 
-    def __init__(self, refuse_with: str | None = None):
-        self.handler = Collector(refuse_with)
+    def __init__(self, refuse_with: str | None = None, refuse_data_for: str | None = None):
+        self.handler = Collector(refuse_with, refuse_data_for)
         self.port = free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 

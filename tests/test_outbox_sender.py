@@ -215,6 +215,68 @@ def test_permanent_refusal_fails_the_message(app, ctx):
     assert row.status == "failed" and "550" in row.last_error
 
 
+def test_a_message_refused_at_data_fails_alone_and_the_rest_are_sent(app, ctx, caplog):
+    """A spam filter refuses one message for good (554 at DATA): only that one fails;
+    the messages after it in the batch are sent, not counted as an unreachable server.
+    The log line does not carry the address the server repeated."""
+    queue(1, recipient="spam.dad{}@example.org")
+    queue(3, recipient="fine{}@example.org")
+    with caplog.at_level("WARNING"), SmtpServer(refuse_data_for="spam") as server:
+        server.configure(app)
+        report = send_pending()
+        received = server.messages
+    assert (report.sent, report.failed, report.retrying) == (3, 1, 0)
+    assert sorted(m["To"] for m in received) == [f"fine{i}@example.org" for i in range(3)]
+    refused, *sent = rows()
+    assert refused.status == "failed" and "554 5.7.1" in refused.last_error
+    assert "<recipient>" in refused.last_error and "spam.dad0" not in refused.last_error
+    assert [row.status for row in sent] == ["sent"] * 3
+    assert "554" in caplog.text and "spam.dad0" not in caplog.text
+
+
+def test_a_recipient_refused_is_not_named_in_the_log(app, ctx, caplog):
+    queue(1, recipient="gone.mum{}@example.org")
+    with caplog.at_level("WARNING"), SmtpServer(refuse_with="550 5.1.1 No such mailbox") as s:
+        s.configure(app)
+        assert send_pending().failed == 1
+    assert "550 5.1.1 No such mailbox" in caplog.text and "gone.mum0" not in caplog.text
+
+
+def test_a_slow_batch_keeps_its_claims_and_a_lost_one_is_left_alone(app, ctx, monkeypatch):
+    """Each message's claim is renewed just before it is sent, so a second sender never
+    takes one a slow first sender is still to send; a message whose claim ran out and
+    went to another sender is skipped, not sent twice."""
+    import booking.mail.sender as sender_module
+
+    first, second = queue(2)
+    taken = []
+    real_renew = sender_module.renew_claim
+
+    def renew_after_a_takeover(message_id, worker):
+        if message_id == second and not taken:
+            # The first message took so long that the second's claim ran out and
+            # another sender took it.
+            db.session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == second)
+                .values(claimed_by="worker-b", claimed_until=utcnow() + timedelta(minutes=5))
+            )
+            db.session.commit()
+            taken.append(second)
+        return real_renew(message_id, worker)
+
+    monkeypatch.setattr(sender_module, "renew_claim", renew_after_a_takeover)
+    with SmtpServer() as server:
+        server.configure(app)
+        report = send_pending(worker="worker-a")
+        received = server.messages
+    assert (report.claimed, report.sent) == (1, 1)
+    assert [m["Subject"] for m in received] == ["Test message 0"]
+    one, two = rows()
+    assert one.status == "sent"
+    assert (two.status, two.claimed_by, two.attempts) == ("pending", "worker-b", 0)
+
+
 def test_gives_up_after_max_attempts(app, ctx):
     queue(1)
     db.session.execute(sa.update(OutboxMessage).values(attempts=MAX_ATTEMPTS - 1))

@@ -113,6 +113,24 @@ def claim_due(worker: str, batch: int = 50) -> list[Outgoing]:
     return [Outgoing(**row._asdict()) for row in rows]
 
 
+def renew_claim(message_id: int, worker: str) -> bool:
+    """Hold one claimed message for another CLAIM_FOR just before it is sent, so a
+    slow batch never outlives its claims; False when the claim was lost (it ran out
+    and another sender took the message, or sent it)."""
+    with write_transaction():
+        result = db.session.execute(
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status == PENDING,
+                OutboxMessage.claimed_by == worker,
+            )
+            .values(claimed_until=utcnow() + CLAIM_FOR)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+
 def record_sent(message_id: int) -> None:
     """Mark a message sent and release its claim."""
     with write_transaction():
@@ -131,14 +149,19 @@ def record_sent(message_id: int) -> None:
         )
 
 
-def record_failure(message_id: int, error: str, permanent: bool = False) -> str:
+def record_failure(
+    message_id: int, error: str, permanent: bool = False, *, worker: str | None = None
+) -> str:
     """Count a failed attempt, release the claim and schedule a retry with backoff;
     after MAX_ATTEMPTS (or a permanent refusal) the message is failed. Returns the
-    message's new status."""
+    message's new status. With `worker`, only while that sender still holds it (a
+    claim that ran out belongs to whoever took the message since)."""
     with write_transaction():
         query = sa.select(OutboxMessage.attempts).where(
             OutboxMessage.id == message_id, OutboxMessage.status == PENDING
         )
+        if worker is not None:
+            query = query.where(OutboxMessage.claimed_by == worker)
         if db.engine.dialect.name == "postgresql":
             query = query.with_for_update()
         attempts = db.session.scalar(query)
@@ -186,6 +209,9 @@ def send_pending(batch: int = 50, worker: str | None = None) -> SendReport:
     sender = config["MAIL_DEFAULT_SENDER"]
     with transport_for(config) as transport:
         for index, item in enumerate(items):
+            if not renew_claim(item.id, worker):
+                report.claimed -= 1  # another sender has it now
+                continue
             try:
                 transport.send(build_message(item, sender), item)
             except ConnectionFailure as exc:
@@ -193,17 +219,17 @@ def send_pending(batch: int = 50, worker: str | None = None) -> SendReport:
                 log.warning("outbox: %s", error)
                 report.errors.append(error)
                 for rest in items[index:]:
-                    _count(report, record_failure(rest.id, error))
+                    _count(report, record_failure(rest.id, error, worker=worker))
                 break
             except PermanentFailure as exc:
                 log.warning("outbox: message %s refused for good: %s", item.id, exc)
                 report.errors.append(str(exc))
-                _count(report, record_failure(item.id, str(exc), permanent=True))
+                _count(report, record_failure(item.id, str(exc), permanent=True, worker=worker))
             except Exception as exc:  # noqa: BLE001 - any failure is retried later
                 error = f"{type(exc).__name__}: {exc}"
                 log.warning("outbox: message %s not sent: %s", item.id, error)
                 report.errors.append(error)
-                _count(report, record_failure(item.id, error))
+                _count(report, record_failure(item.id, error, worker=worker))
             else:
                 record_sent(item.id)
                 report.sent += 1

@@ -1,6 +1,7 @@
 """Delivering a built message: over SMTP, or as an .eml file when no MAIL_SERVER is set."""
 
 import os
+import re
 import smtplib
 import ssl
 import tempfile
@@ -17,6 +18,27 @@ class PermanentFailure(Exception):
 
 class ConnectionFailure(Exception):
     """The mail server could not be reached or dropped the connection."""
+
+
+class TemporaryRefusal(Exception):
+    """The server refused this message for now (a 4xx): it is tried again later."""
+
+
+def _said(code, words, recipient: str = "") -> str:
+    """What the server answered: its code and words, the recipient's address (which a
+    server often repeats) taken out, as errors are logged."""
+    text = words.decode("utf-8", "replace") if isinstance(words, bytes) else str(words)
+    if recipient:
+        text = re.sub(re.escape(recipient), "<recipient>", text, flags=re.IGNORECASE)
+    return f"{code} {' '.join(text.split())}".strip()[:300]
+
+
+def _code(exc: BaseException, recipient: str = "") -> str:
+    """An SMTP error as the server said it (`_said`), or the error itself."""
+    code = getattr(exc, "smtp_code", None)
+    if code is None:
+        return str(exc)
+    return _said(code, getattr(exc, "smtp_error", b""), recipient)
 
 
 class FileTransport:
@@ -94,26 +116,53 @@ class SmtpTransport:
         return smtp
 
     def send(self, message: EmailMessage, item: Outgoing) -> str:
-        """Send one message; raise PermanentFailure or ConnectionFailure, or another
-        SMTP error for a temporary refusal."""
-        try:
-            if self._smtp is None:
+        """Send one message; raise PermanentFailure (this message, for good),
+        ConnectionFailure (the server, for every message) or TemporaryRefusal for a
+        temporary refusal of this message. Errors never carry the recipient's address
+        (they are logged): a server's own words often repeat it, so it is taken out of
+        them (`_said`)."""
+        if self._smtp is None:
+            try:
                 self._smtp = self._connect()
+            except (smtplib.SMTPException, OSError) as exc:
+                # Unreachable, or refusing us (a wrong login, no TLS): every message.
+                self.close()
+                raise ConnectionFailure(f"{type(exc).__name__}: {_code(exc)}") from exc
+        try:
             self._smtp.send_message(
                 message, from_addr=envelope_sender(self.sender), to_addrs=[item.recipient]
             )
         except smtplib.SMTPRecipientsRefused as exc:
             self._reset()
-            codes = [code for code, _ in exc.recipients.values()]
-            if codes and all(code >= 500 for code in codes):
-                raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
-            raise
-        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
+            answers = list(exc.recipients.values())
+            said = "; ".join(_said(code, words, item.recipient) for code, words in answers)
+            if answers and all(code >= 500 for code, _ in answers):
+                raise PermanentFailure(f"recipient refused: {said}") from exc
+            raise TemporaryRefusal(f"recipient refused for now: {said}") from exc
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPSenderRefused) as exc:
+            # Gone, or refusing our own address: no message would get through now.
+            self.close()
+            raise ConnectionFailure(f"{type(exc).__name__}: {_code(exc, item.recipient)}") from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            self._reset()
+            raise PermanentFailure(
+                "the mail server cannot take this address (it does not accept addresses "
+                "with letters beyond ASCII)"
+            ) from exc
+        except smtplib.SMTPResponseException as exc:
+            # This message refused (at DATA, say, as spam): for good with a 5xx.
+            self._reset()
+            said = _code(exc, item.recipient)
+            if exc.smtp_code >= 500:
+                raise PermanentFailure(f"message refused: {said}") from exc
+            raise TemporaryRefusal(f"message refused for now: {said}") from exc
+        except smtplib.SMTPException as exc:
+            self._reset()
+            raise TemporaryRefusal(type(exc).__name__) from exc
+        except OSError as exc:
+            # smtplib's errors are OSErrors too: only the socket's own are left here.
             self.close()
             raise ConnectionFailure(f"{type(exc).__name__}: {exc}") from exc
-        except smtplib.SMTPException:
-            self._reset()
-            raise
         return f"{self.host}:{self.port}"
 
     def _reset(self) -> None:
