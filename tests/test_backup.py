@@ -215,6 +215,75 @@ def test_a_file_of_the_wrong_kind_is_refused(app, tmp_path, new_database):
     engine.dispose()
 
 
+def test_a_forced_restore_of_an_older_backup_leaves_no_table_it_did_not_have(
+    app, runner, tmp_path, new_database, make_workshop, make_user, make_baby
+):
+    """A backup made before a migration added a table (here: one without place_answer),
+    restored with --force over a database that has it: the database is exactly the
+    backup afterwards, so `db upgrade` can make the table again."""
+    _some_bookings(app, make_workshop, make_user, make_baby, count=1)
+    path = _backup(runner, tmp_path / "backups")
+    older = new_database()
+    assert _restore(older, tmp_path, path).exit_code == 0
+    engine = sa.create_engine(older)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE place_answer"))
+    engine.dispose()
+    older_app = _app_on(older, tmp_path)
+    older_backup = _backup(older_app.test_cli_runner(), tmp_path / "older-backups")
+    with older_app.app_context():
+        db.engine.dispose()
+    target = new_database()
+    _restored_then_changed(target, tmp_path, path)
+
+    forced = _restore(target, tmp_path, older_backup, "--force", "--safety-dir",
+                      str(tmp_path / "safety"))
+
+    assert forced.exit_code == 0, forced.output
+    engine = sa.create_engine(target)
+    tables = set(sa.inspect(engine).get_table_names())
+    engine.dispose()
+    assert "place_answer" not in tables and "registration" in tables
+
+
+def test_a_damaged_backup_is_refused_and_nothing_is_restored(
+    app, runner, tmp_path, new_database, make_workshop, make_user, make_baby
+):
+    """Bytes overwritten inside the file since it was made: refused with a message,
+    never restored (SQLite's check) nor a traceback (a dump's bytes in pg_restore's
+    words)."""
+    _some_bookings(app, make_workshop, make_user, make_baby, count=3)
+    path = _backup(runner, tmp_path / "backups")
+    data = bytearray(path.read_bytes())
+    if path.suffix == ".dump":
+        data[2000:2064] = b"\xff" * 64
+    else:
+        # The page of the bookings' table claims more cells than it can hold.
+        with sqlite3.connect(path) as conn:
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            root = conn.execute(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'registration'"
+            ).fetchone()[0]
+        header = (root - 1) * page_size
+        data[header + 3:header + 5] = b"\xff\xff"
+    damaged = tmp_path / f"damaged{path.suffix}"
+    damaged.write_bytes(bytes(data))
+    target = new_database()
+
+    result = _restore(target, tmp_path, damaged)
+
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # a message
+    assert "damaged" in result.output or "failed" in result.output
+    engine = sa.create_engine(target)
+    with engine.connect() as conn:
+        names = sa.inspect(conn).get_table_names()
+        holds = {name: conn.scalar(sa.text(f'SELECT count(*) FROM "{name}"'))  # noqa: S608
+                 for name in names}
+    engine.dispose()
+    assert not any(holds.values()), holds
+
+
 def test_a_backup_taken_during_a_booking_storm_is_whole(
     app, tmp_path, new_database, make_workshop, make_user, make_baby
 ):

@@ -185,10 +185,10 @@ def restore_backup(
     try:
         if kind == SQLITE:
             _sqlite_restore(path, _sqlite_path())
+        elif present:
+            _pg_replace(path, present)
         else:
             args = ["--no-owner", "--exit-on-error", "--single-transaction", "--no-password"]
-            if force:
-                args += ["--clean", "--if-exists"]
             _run("pg_restore", *args, str(path))
     except BackupFailed as exc:
         if safety_copy is None:
@@ -263,6 +263,25 @@ def _sqlite_restore(backup: Path, target: Path) -> None:
         raise BackupFailed(f"The SQLite restore into {target} failed: {exc}.") from exc
 
 
+def _pg_replace(path: Path, present: list[str]) -> None:
+    """Replace the database's tables with a dump's, in one transaction: the dump's own
+    tables are dropped and made again (pg_restore --clean), and so are the product's
+    tables the dump does not have (a backup from before a migration added them), so the
+    database is exactly the backup and `db upgrade` can bring it forward."""
+    listing = _run("pg_restore", "--list", str(path), connect=False)
+    in_dump = set(re.findall(r"\bTABLE \S+ (\S+) ", listing))
+    extra = [name for name in present if name not in in_dump]
+    script = _run(
+        "pg_restore", "--no-owner", "--clean", "--if-exists", "--file=-", str(path),
+        connect=False,
+    )
+    drops = "".join(f'DROP TABLE IF EXISTS "{name}" CASCADE;\n' for name in extra)
+    _run(
+        "psql", "--no-password", "--quiet", "--set=ON_ERROR_STOP=1", "--single-transaction",
+        "--file=-", stdin=drops + script,
+    )
+
+
 def _check_product_backup(path: Path, kind: str) -> None:
     """Refuse a database file or archive that holds no schema version of ours."""
     if kind == SQLITE:
@@ -272,8 +291,12 @@ def _check_product_backup(path: Path, kind: str) -> None:
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                     (VERSION_TABLE,),
                 ).fetchone()
+                check = conn.execute("PRAGMA quick_check").fetchone()[0] if found else "ok"
         except sqlite3.Error as exc:
             raise Invalid(f"{path} is not a readable SQLite database: {exc}.") from exc
+        if check != "ok":
+            # Damaged since it was made: restoring it would put the damage in the database.
+            raise Invalid(f"{path} is damaged: it fails SQLite's check ({check}).")
     else:
         listing = _run("pg_restore", "--list", str(path), connect=False)
         found = re.search(rf"\bTABLE (DATA )?\S+ {VERSION_TABLE}\b", listing)
@@ -281,7 +304,7 @@ def _check_product_backup(path: Path, kind: str) -> None:
         raise Invalid(f"{path} is not a backup of this product's database (no {VERSION_TABLE}).")
 
 
-def _run(tool: str, *args: str, connect: bool = True) -> str:
+def _run(tool: str, *args: str, connect: bool = True, stdin: str | None = None) -> str:
     """Run a PostgreSQL client tool on the configured database (no shell; the password
     in PGPASSWORD); its output, or BackupFailed with its own words."""
     program = shutil.which(tool)
@@ -298,7 +321,11 @@ def _run(tool: str, *args: str, connect: bool = True) -> str:
             env["PGPASSWORD"] = url.password
         dsn = url.set(drivername="postgresql", password=None)
         command.insert(1, "--dbname=" + dsn.render_as_string(hide_password=False))
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    # A damaged dump's own bytes can reach the tool's error message: never a traceback.
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, encoding="utf-8", errors="replace",
+        input=stdin, check=False,
+    )
     if result.returncode != 0:
         words = result.stderr.strip() or f"exit status {result.returncode}"
         raise BackupFailed(f"{tool} failed: {words}")
