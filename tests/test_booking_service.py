@@ -431,3 +431,43 @@ def test_a_referred_booking_made_twice_at_once_answers_with_the_first(
     )
     assert again.created is False
     assert again.registration.id == first.registration.id
+
+
+def test_waiting_positions_count_only_babies_who_fit_the_class(
+    app, client, auth, make_workshop, make_user, make_baby
+):
+    """Old (28 weeks), Young and Third wait, in that order, for a class narrowed to 20
+    weeks: Old will never be offered a place, so Young is number 1 and Third number 2,
+    and Old's parent is told why, on My bookings and on the class page."""
+    from booking.services.schedule.edit import update_workshop
+
+    workshop = make_workshop(capacity=1, min_age_weeks=6, max_age_weeks=30)
+    holder = make_user()
+    parents = {name: make_user(email=f"{name.lower()}@example.org")
+               for name in ("Old", "Young", "Third")}
+    ages = {"Old": 28, "Young": 10, "Third": 10}
+    with app.app_context():
+        held = booking.book_place(parent_id=holder.id, workshop_id=workshop.id, consent=True,
+                          baby_id=make_baby(holder).id)
+        for name, parent in parents.items():
+            booking.book_place(parent_id=parent.id, workshop_id=workshop.id, consent=True,
+                       baby_id=make_baby(parent, name=name, age_weeks=ages[name]).id)
+        update_workshop(workshop.id, max_age_weeks=20)
+
+    def seen_by(name):
+        auth.login(f"{name.lower()}@example.org")
+        bookings = client.get("/account/bookings").get_data(as_text=True)
+        panel = client.get(f"/classes/{workshop.id}").get_data(as_text=True)
+        auth.logout()
+        return " ".join(bookings.split()), " ".join(panel.split())
+
+    assert "Number 1 on the waiting list" in seen_by("Young")[0]
+    assert "Number 2 on the waiting list" in seen_by("Third")[0]
+    bookings, panel = seen_by("Old")
+    assert "on the waiting list</span>" not in bookings
+    assert "Old will be 29 weeks old at the first session" in bookings
+    assert "So Old will not be offered a place from this waiting list" in bookings
+    assert "Old is on the waiting list but no longer fits this class's ages" in panel
+    with app.app_context():
+        booking.cancel_registration(held.registration_id, actor_id=holder.id)
+    assert "Number 1 on the waiting list" in seen_by("Third")[0]

@@ -151,3 +151,24 @@ def test_a_class_under_way_shows_booking_closed_not_places(ctx, client, make_cen
     for text in (embed, search, page):
         assert "Booking has closed" in text and "places left" not in text
     assert ">Book<" not in embed
+
+
+def test_a_family_waiting_for_a_course_under_way_still_sees_its_place_in_line(
+    app, client, auth, make_workshop, make_user, make_baby
+):
+    """Week 1 has run but week 2 can still be joined: the family waiting is shown under
+    "Waiting for a place", with its position and the way to leave, not under "Past"."""
+    course = started_course(make_workshop, late_join_until=2, capacity=1)
+    holder, waiter = make_user(), make_user(email="waiting@example.org")
+    with app.app_context():
+        book_place(parent_id=holder.id, workshop_id=course.id, baby_id=make_baby(holder).id,
+                   consent=True)
+        waiting = book_place(parent_id=waiter.id, workshop_id=course.id,
+                             baby_id=make_baby(waiter, name="Bea").id, consent=True)
+        assert waiting.status == "waitlisted"
+    auth.login("waiting@example.org")
+    page = client.get("/account/bookings").get_data(as_text=True)
+    waiting_part = page[page.index("Waiting for a place"):]
+    assert "Number 1 on the waiting list" in waiting_part
+    assert f"/account/bookings/{waiting.registration_id}/cancel" in waiting_part
+    assert 'id="past-heading"' not in page[:page.index("Number 1 on the waiting list")]

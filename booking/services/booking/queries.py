@@ -216,6 +216,9 @@ class BookingRow:
     can_cancel: bool
     why_not: str
     money: BookingMoney = field(default_factory=BookingMoney)
+    # Waiting, but the baby no longer fits the class's ages: why, in words (no place
+    # will be offered from this list).
+    unfit: str = ""
 
     @property
     def baby_name(self) -> str:
@@ -250,6 +253,18 @@ class ParentBookings:
 
 def _has_started(workshop: Workshop, now: datetime) -> bool:
     return workshop.first_starts_at is not None and workshop.first_starts_at <= now
+
+
+def _still_joinable(workshop: Workshop, now: datetime) -> bool:
+    """Booking (and promotion from the waiting list) has not closed: before the first
+    session, or until the late-join week begins (`places.booking_closes_at`, read only
+    for a course under way that takes late joiners)."""
+    if not _has_started(workshop, now):
+        return True
+    if (workshop.late_join_until or 1) <= 1:
+        return False
+    closes = booking_closes_at(workshop)
+    return closes is not None and closes > now
 
 
 def _is_over(workshop: Workshop, now: datetime) -> bool:
@@ -312,7 +327,9 @@ def parent_bookings(parent_id: int, recent: int | None = RECENT_SHOWN) -> Parent
         )
         if registration.status == CANCELLED:
             result.cancelled.append(row)
-        elif registration.status == WAITLISTED and not _has_started(workshop, now):
+        elif registration.status == WAITLISTED and _still_joinable(workshop, now):
+            if row.position is None:
+                row.unfit = eligibility(registration.baby, workshop).reason or ""
             result.waiting.append(row)
         elif registration.status in HOLDS_PLACE and not _is_over(workshop, now):
             result.upcoming.append(row)

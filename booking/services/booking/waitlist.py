@@ -47,43 +47,37 @@ def waiting_order():
 
 
 def waitlist_position(registration: Registration) -> int | None:
-    """The 1-based position of a waiting registration; None for any other status."""
-    if registration.status != WAITLISTED:
-        return None
-    ahead = db.session.scalar(
-        sa.select(sa.func.count(Registration.id)).where(
-            Registration.workshop_id == registration.workshop_id,
-            Registration.status == WAITLISTED,
-            sa.or_(
-                Registration.waitlisted_at < registration.waitlisted_at,
-                sa.and_(
-                    Registration.waitlisted_at == registration.waitlisted_at,
-                    Registration.id < registration.id,
-                ),
-            ),
-        )
-    )
-    return ahead + 1
+    """The 1-based position of a waiting registration among the waiting babies who fit
+    the class (`waitlist_positions`); None for any other status, or a baby who no
+    longer fits."""
+    return waitlist_positions([registration]).get(registration.id)
 
 
 def waitlist_positions(registrations: Iterable[Registration]) -> dict[int, int]:
-    """Positions of many waiting registrations in one query: {registration id: position}."""
-    wanted = {r.id for r in registrations if r.status == WAITLISTED}
-    if not wanted:
+    """Positions of many waiting registrations in one query: {registration id:
+    position}. Only babies who fit the class's ages now are counted (rule 6 skips the
+    others when a place comes free), so a parent is told the place they really hold;
+    a waiting baby who no longer fits has no position."""
+    waiting = [r for r in registrations if r.status == WAITLISTED]
+    if not waiting:
         return {}
-    workshop_ids = {r.workshop_id for r in registrations if r.status == WAITLISTED}
-    position = (
-        sa.func.row_number()
-        .over(partition_by=Registration.workshop_id, order_by=waiting_order())
-        .label("position")
-    )
-    ranked = (
-        sa.select(Registration.id, position)
-        .where(Registration.workshop_id.in_(workshop_ids), Registration.status == WAITLISTED)
-        .subquery()
-    )
-    rows = db.session.execute(sa.select(ranked.c.id, ranked.c.position))
-    return {row.id: row.position for row in rows if row.id in wanted}
+    wanted = {r.id for r in waiting}
+    workshops = {r.workshop_id: db.session.get(Workshop, r.workshop_id) for r in waiting}
+    rows = db.session.execute(
+        sa.select(Registration.id, Registration.workshop_id, Baby)
+        .outerjoin(Baby, Baby.id == Registration.baby_id)
+        .where(Registration.workshop_id.in_(list(workshops)), Registration.status == WAITLISTED)
+        .order_by(Registration.workshop_id, *waiting_order())
+    ).all()
+    counted: dict[int, int] = {}
+    positions = {}
+    for registration_id, workshop_id, baby in rows:
+        if not eligibility(baby, workshops[workshop_id]).eligible:
+            continue
+        counted[workshop_id] = counted.get(workshop_id, 0) + 1
+        if registration_id in wanted:
+            positions[registration_id] = counted[workshop_id]
+    return positions
 
 
 def waiting_registrations(workshop_id: int) -> list[Registration]:
