@@ -37,8 +37,9 @@ def safe_next(target: str | None) -> str | None:
 def register():
     """Create a parent account and log in.
 
-    A taken address is answered exactly as a new one (same redirect, same message);
-    its owner is emailed instead, so the page never tells who has an account.
+    A taken address is answered with the same redirect and message as a new one, and
+    its owner is emailed instead; only a new account is logged in, so whether the
+    visitor is logged in afterwards still tells (sign-up is rate limited).
     """
     if current_user.is_authenticated:
         return redirect(url_for("public.index"))
