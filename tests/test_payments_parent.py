@@ -432,3 +432,27 @@ def test_every_money_state_is_valid_html(app, client, auth, paid_class, make_use
         assert phrase in text, phrase
     errors = html_errors({"bookings": page})
     assert errors["bookings"] == [], "\n".join(errors["bookings"])
+
+
+def test_a_place_paid_from_another_tab_is_reported_paid_not_refused(
+    app, ctx, stripe, paid_class, make_user, make_baby
+):
+    """Two tabs pay the same held place: the provider refuses the second confirmation
+    (the intent has succeeded). That tab is told the place is paid, not shown the
+    provider's "Bad request" and asked for the money again."""
+    from booking.services.payments import gateway
+
+    workshop = paid_class()
+    parent = make_user()
+    registration_id = _book(parent, make_baby(parent), workshop).registration_id
+    assert checkout.pay_page(registration_id, parent.id).state == checkout.TO_PAY
+    intent_id = ledger.open_payment_of(registration_id).stripe_payment_intent_id
+    db.session.rollback()
+    assert gateway.confirm_with_card(intent_id, card_token(stripe)).succeeded  # the other tab
+
+    outcome = checkout.pay_with_card(registration_id, parent.id, card_token(stripe))
+
+    assert outcome.state == "paid", outcome
+    assert db.session.get(Registration, registration_id, populate_existing=True).status == (
+        CONFIRMED
+    )

@@ -137,6 +137,20 @@ class CardResult:
     message: str = ""
 
 
+def _paid(intent, registration_id: int) -> CardResult:
+    """A succeeded intent, settled: the place is paid, or refunded when it had gone."""
+    outcome = settle_intent(intent)
+    if outcome == ALREADY:
+        # Settled meanwhile (the webhook, or another tab, came first): say what it
+        # decided, which is a refund when the place had gone.
+        db.session.rollback()
+        settled = db.session.get(Registration, registration_id, populate_existing=True)
+        outcome = REFUNDED if settled.status != CONFIRMED else outcome
+    if outcome == REFUNDED:
+        return CardResult("refunded")
+    return CardResult("paid")
+
+
 def pay_with_card(registration_id, parent_id: int, card_id: str) -> CardResult:
     """Confirm the held place's PaymentIntent with the card Stripe.js tokenised."""
     card_id = (card_id or "").strip()
@@ -155,18 +169,16 @@ def pay_with_card(registration_id, parent_id: int, card_id: str) -> CardResult:
     try:
         intent = gateway.confirm_with_card(intent_id, card_id)
     except gateway.GatewayError as exc:
-        return CardResult("refused", message=exc.message)
+        # Refused, but perhaps because it was paid meanwhile (the same place paid from
+        # another tab): then say so rather than ask for the money again.
+        try:
+            intent = gateway.retrieve_intent(intent_id)
+        except gateway.GatewayError:
+            return CardResult("refused", message=exc.message)
+        if not intent.succeeded:
+            return CardResult("refused", message=exc.message)
     if intent.succeeded:
-        outcome = settle_intent(intent)
-        if outcome == ALREADY:
-            # Settled meanwhile (the webhook came first): say what it decided, which is
-            # a refund when the place had gone.
-            db.session.rollback()
-            settled = db.session.get(Registration, registration.id, populate_existing=True)
-            outcome = REFUNDED if settled.status != CONFIRMED else outcome
-        if outcome == REFUNDED:
-            return CardResult("refunded")
-        return CardResult("paid")
+        return _paid(intent, registration.id)
     if intent.status == gateway.REQUIRES_ACTION:
         return CardResult("authenticate", client_secret=intent.client_secret)
     return CardResult(

@@ -132,8 +132,13 @@ def _failure(exc: stripe.StripeError) -> GatewayError:
     if isinstance(exc, stripe.CardError):
         return GatewayError(exc.user_message or "Your card was declined.", permanent=True)
     if isinstance(exc, stripe.InvalidRequestError):
+        # The provider's words here are for developers ("Bad request", a parameter's
+        # name): the parent is told what to do, and the words go to the log.
+        current_app.logger.warning("payments: the provider refused a request: %s", exc)
         return GatewayError(
-            exc.user_message or "The payment could not be taken.", permanent=True
+            "The payment could not be taken. Please try again in a moment, or ask the "
+            "centre if it happens again.",
+            permanent=True,
         )
     return GatewayError("The payment service did not answer. Please try again in a moment.")
 
