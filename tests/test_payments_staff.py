@@ -665,3 +665,42 @@ def test_payment_pages_are_valid_html(app, client, auth, world, online_places, b
     errors = html_errors(pages)
     invalid = {label: problems for label, problems in errors.items() if problems}
     assert not invalid, invalid
+
+
+def test_money_paid_at_the_centre_for_a_cancelled_class_is_to_give_back(
+    app, client, auth, world, book
+):
+    """A deposit paid online and the rest, £45, paid at the centre; then the centre
+    cancels the class. The deposit is refunded to the card; the £45 cannot be, so the
+    payments page says it is to give back (not counted as kept), the parent is told the
+    centre gives it all back, and staff mark it given back once they have."""
+    from booking.services.schedule.edit import cancel_workshop
+
+    registration_id = book(world["deposit"], "Ed")
+    settle(app, registration_id)
+    parent_id = parent_of(app, registration_id)
+    auth.login("staff@example.org")
+    url = f"/manage/registrations/{registration_id}/paid-at-centre"
+    assert client.post(url).status_code == 302
+    with app.app_context():
+        cancel_workshop(world["deposit"].id, reason="The room flooded")
+        money = queries.money_by_registration(world["deposit"], world["centre"])
+        assert money[registration_id].to_give_back == 4500
+    payments_page = f"/manage/workshops/{world['deposit'].id}/payments"
+    html = " ".join(client.get(payments_page).get_data(as_text=True).split())
+    assert "£45.00 to give back at the centre</strong>" in html
+    assert "Mark given back at the centre" in html
+    assert "<th scope=\"row\">To give back at the centre</th><td>1</td><td>£45.00</td>" in html
+    auth.logout()
+    with app.app_context():
+        parent_email = db.session.get(User, parent_id).email
+    auth.login(parent_email)
+    bookings = " ".join(client.get("/account/bookings").get_data(as_text=True).split())
+    assert ("You paid £45.00 at the centre: as the centre cancelled the class, it gives all "
+            "of it back to you there.") in bookings
+    auth.logout()
+
+    auth.login("staff@example.org")
+    assert client.post(f"{url}/undo").status_code == 302
+    html = client.get(payments_page).get_data(as_text=True)
+    assert "to give back at the centre</strong>" not in html

@@ -22,7 +22,8 @@ from booking.models.payment import (
     REFUND_SUCCEEDED,
     SUCCEEDED,
 )
-from booking.models.registration import CONFIRMED, PENDING_PAYMENT
+from booking.models.registration import CANCELLED, CONFIRMED, PENDING_PAYMENT
+from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.services.payments.figures import at_centre_fee, owed_at_centre
 from booking.services.payments.money import format_money
 
@@ -77,6 +78,10 @@ class BookingMoney:
     at_centre: str = ""
     at_centre_is_rest: bool = False
     paid_at_centre: bool = False
+    # Paid at the centre for a booking since cancelled: the centre gives it back there,
+    # in full when it cancelled the class.
+    give_back: str = ""
+    give_back_in_full: bool = False
 
     @property
     def awaiting_payment(self) -> bool:
@@ -88,6 +93,7 @@ class BookingMoney:
         """Nothing to say about money (a free class, or a waiting-list place)."""
         return not (
             self.paid or self.refunds or self.to_pay or self.at_centre or self.paid_at_centre
+            or self.give_back
         )
 
     def as_past(self) -> None:
@@ -175,6 +181,11 @@ def _money(registration: Registration, workshop: Workshop, currency: str,
         if owed:
             money.at_centre = format_money(owed, currency)
             money.at_centre_is_rest = paid_online > 0
+    elif registration.status == CANCELLED and registration.paid_at_centre_at is not None:
+        fee = at_centre_fee(workshop, paid_online)
+        if fee:
+            money.give_back = format_money(fee, currency)
+            money.give_back_in_full = workshop.status == WORKSHOP_CANCELLED
     return money
 
 

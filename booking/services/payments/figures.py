@@ -32,6 +32,7 @@ from booking.services.payments.money import format_money
 HELD = "held"  # a place held while the parent pays
 OFFERED = "offered"  # offered from the waiting list, not yet paid
 REFUND_NOT_MADE = "refund_failed"  # the provider refused a refund: staff must act
+GIVE_BACK = "give_back"  # paid at the centre, then cancelled: the centre settles it
 REFUNDING = "refunding"  # a refund on its way (or waiting for the parent's choice)
 REFUNDED = "refunded"
 PART_REFUNDED = "part_refunded"
@@ -44,6 +45,7 @@ LABELS = {
     HELD: "Held while paying",
     OFFERED: "Offered, unpaid",
     REFUND_NOT_MADE: "Refund failed",
+    GIVE_BACK: "To give back at the centre",
     REFUNDING: "Refund in progress",
     REFUNDED: "Refunded",
     PART_REFUNDED: "Part refunded",
@@ -180,6 +182,12 @@ class PlaceMoney:
         return self.at_centre_fee if self.paid_at_centre_at is not None else 0
 
     @property
+    def to_give_back(self) -> int:
+        """Paid at the centre for a booking since cancelled: no card to refund it to, so
+        staff give it back there (as the class's policy says) and then undo the mark."""
+        return self.paid_at_centre if self.status == CANCELLED else 0
+
+    @property
     def held(self) -> bool:
         """A place held while the parent pays (booked, or offered from the waiting list)."""
         return self.status == PENDING_PAYMENT
@@ -206,6 +214,8 @@ class PlaceMoney:
             return OFFERED if self.offered else HELD
         if self.refund_failed:
             return REFUND_NOT_MADE
+        if self.to_give_back:
+            return GIVE_BACK
         if self.refunding:
             return REFUNDING
         if self.refunded:
@@ -250,6 +260,8 @@ class MoneyTotals:
     owed_count: int = 0
     paid_at_centre: int = 0
     paid_at_centre_count: int = 0
+    to_give_back: int = 0
+    to_give_back_count: int = 0
 
     def add(self, place: PlaceMoney) -> None:
         """Count one place in."""
@@ -262,6 +274,7 @@ class MoneyTotals:
             ("refund_failed", place.refund_failed),
             ("owed", place.owed),
             ("paid_at_centre", place.paid_at_centre),
+            ("to_give_back", place.to_give_back),
         ):
             if amount > 0:
                 setattr(self, name, getattr(self, name) + amount)
@@ -283,6 +296,7 @@ class MoneyTotals:
             (LABELS[REFUND_NOT_MADE], self.refund_failed_count, self.refund_failed),
             (LABELS[OWED], self.owed_count, self.owed),
             (LABELS[PAID_AT_CENTRE], self.paid_at_centre_count, self.paid_at_centre),
+            (LABELS[GIVE_BACK], self.to_give_back_count, self.to_give_back),
         ]
 
 
