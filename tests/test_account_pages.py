@@ -184,6 +184,31 @@ def test_a_corrected_date_of_birth_that_leaves_a_booked_class_is_refused(
     assert babies_of(app, parent.id) == [("Ada", corrected)]
 
 
+def test_a_due_date_given_while_booking_cannot_take_a_booked_baby_out_of_its_class(
+    client, app, parent, make_baby, make_workshop
+):
+    """Ada (10 weeks, no due date) has a place in a class for 6 to 20 weeks. Booking
+    another class for "a new baby" Ada, born the same day, with a due date 9 weeks after
+    the birth is the same baby: the due date would make her 2 weeks old (corrected) at
+    the first class. Refused, as on her own page; nothing changes."""
+    from booking.services.errors import Conflict
+
+    baby = make_baby(parent, name="Ada", age_weeks=10)
+    little = make_workshop(min_age_weeks=6, max_age_weeks=20, title="Little ones")
+    other = make_workshop(min_age_weeks=0, max_age_weeks=20, title="Tiny ones")
+    book(app, parent, baby, little)
+    with app.app_context():
+        with pytest.raises(Conflict) as refused:
+            book_place(parent_id=parent.id, workshop_id=other.id, consent=True,
+                       baby_name="ada", baby_dob=baby.date_of_birth,
+                       baby_due_date=baby.date_of_birth + timedelta(weeks=9))
+        assert "\u201cLittle ones\u201d" in refused.value.message
+        db.session.rollback()
+        assert db.session.get(Baby, baby.id).due_date is None
+        assert db.session.scalar(sa.select(sa.func.count(Registration.id)).where(
+            Registration.workshop_id == other.id)) == 0
+
+
 def test_other_parents_babies_are_invisible(client, app, parent, make_user, make_baby):
     other = make_baby(make_user(), name="Secret")
     assert client.get(f"/account/babies/{other.id}/edit").status_code == 404

@@ -135,9 +135,13 @@ def find_same_baby(parent_id: int, name: str, date_of_birth: date) -> Baby | Non
 
 def _with_due_date(baby: Baby, due_date: date | None) -> Baby:
     """A due date given with a baby already on the account fills in a missing one
-    (it never overwrites one the parent saved)."""
+    (it never overwrites one the parent saved), unless the corrected age would put the
+    baby outside a class it holds a place in: refused, as correcting it on the baby's
+    own page is."""
     if due_date is not None and baby.due_date is None:
         baby.due_date = due_date
+        db.session.flush()
+        _refuse_leaving_a_class(baby)
     return baby
 
 
