@@ -117,6 +117,26 @@ def test_a_baby_born_early_is_booked_by_corrected_age(client, app, parent, make_
     assert re.search(r"12 weeks, 7 weeks corrected, at the first session", page)
 
 
+def test_a_baby_not_yet_at_their_due_date_is_offered_no_age_filter_link(
+    client, app, parent, make_workshop
+):
+    """Born a week ago, due in 8 weeks: refused by a class for 0 to 20 weeks, with the
+    reason, but not sent to "classes for a baby of 0 weeks", which lists that same
+    class (no age in weeks describes a baby before their due date)."""
+    tiny = make_workshop(title="Tiny touch", min_age_weeks=0, max_age_weeks=20,
+                         starts_in_days=7)
+    today = date.today()
+    refused = client.post(f"/classes/{tiny.id}/book", data={
+        "baby_id": "new", "baby_name": "Tiny", "baby_dob": (today - timedelta(days=7)),
+        "baby_due_date": (today + timedelta(weeks=8)), "consent": "y",
+    })
+    assert refused.status_code == 422
+    page = text(refused)
+    assert "short of the due date at the first session" in page
+    assert "age_weeks=" not in page
+    assert registration_of(app, tiny.id) is None
+
+
 def test_a_due_date_that_cannot_be_right_is_refused_beside_its_field(
     client, app, parent, make_workshop
 ):

@@ -67,7 +67,7 @@ class NotEligible(Invalid):
 
     code = "not_eligible"
 
-    def __init__(self, message: str, age_weeks_now: int, fields: dict | None = None):
+    def __init__(self, message: str, age_weeks_now: int | None, fields: dict | None = None):
         super().__init__(message, fields)
         self.age_weeks_now = age_weeks_now
 

@@ -523,10 +523,13 @@ def suggest_classes(
     return found
 
 
-def age_weeks_now(baby: Baby, today: date | None = None) -> int:
+def age_weeks_now(baby: Baby, today: date | None = None) -> int | None:
     """The baby's age in whole weeks today (for 'classes that would fit'): corrected
-    for a baby born 3 or more weeks early, as the catalogue's age filter reads it."""
-    return max(0, baby.eligible_age_weeks_on(today or utc_now().date()))
+    for a baby born 3 or more weeks early, as the catalogue's age filter reads it; None
+    for a baby not yet at their due date, whom no age in weeks describes (the filter
+    would take them for a newborn, and list classes they do not fit)."""
+    age = baby.eligible_age_weeks_on(today or utc_now().date())
+    return age if age >= 0 else None
 
 
 def cancellation_cutoff(workshop: Workshop) -> datetime | None:

@@ -57,7 +57,7 @@ class BabyOption:
 
     baby: Baby
     fit: Eligibility
-    age_weeks_now: int
+    age_weeks_now: int | None
     registration: Registration | None = None
     position: int | None = None
     # "10 weeks" or "12 weeks, 7 weeks corrected" at the first session ("" if unknown).

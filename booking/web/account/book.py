@@ -138,7 +138,10 @@ def book(workshop_id: int):
         )
     except NotEligible as exc:
         put_domain_error(form, exc)
-        link = url_for("public.classes", age_weeks=exc.age_weeks_now)
+        link = (
+            url_for("public.classes", age_weeks=exc.age_weeks_now)
+            if exc.age_weeks_now is not None else None
+        )
         return _render_again(workshop_id, form, exc.status, fits_link=link)
     except DomainError as exc:
         put_domain_error(form, exc)
