@@ -172,3 +172,31 @@ def test_a_family_waiting_for_a_course_under_way_still_sees_its_place_in_line(
     assert "Number 1 on the waiting list" in waiting_part
     assert f"/account/bookings/{waiting.registration_id}/cancel" in waiting_part
     assert 'id="past-heading"' not in page[:page.index("Number 1 on the waiting list")]
+
+
+def test_a_late_joiners_confirmation_says_when_they_join_and_that_the_cut_off_passed(
+    ctx, make_workshop, make_user, make_baby
+):
+    """Week 1 ran two days ago: the email does not say the course "starts" on a past
+    date, nor promise a cancellation the bookings page refuses."""
+    import sqlalchemy as sa
+
+    from booking.mail.deferred import render_notes
+    from booking.models import OutboxMessage
+
+    course = started_course(make_workshop, late_join_until=2)
+    parent = make_user()
+    book_place(parent_id=parent.id, workshop_id=course.id, baby_id=make_baby(parent).id,
+               consent=True)
+    render_notes()
+    db.session.expire_all()
+    (message,) = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.subject.startswith("Booking confirmed"))
+    ).all()
+    text = " ".join(message.body_text.split())
+    assert "The course began " in text and "you join from week 2 of 4, " in text
+    assert "It starts" not in text
+    assert "The cut-off for cancelling (24 hours before the class began) has passed" in text
+    assert "You can cancel up to" not in text
+    html = " ".join(message.body_html.split())
+    assert "you join from week 2 of 4" in html and "has passed" in html

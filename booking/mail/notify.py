@@ -9,6 +9,7 @@ render the same emails for notes written at booking time (`booking.mail.deferred
 """
 
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from booking.calendar.data import (
     BabyData,
@@ -89,6 +90,23 @@ def _render_for_parent(booking: BookingInfo, template: str, subject: str, **kwar
     )
 
 
+def _joining(data: BookingData, info) -> dict:
+    """For a place in a course already under way (a late joiner, a late promotion):
+    `joins`, the line of the first session still to come; and whether the cut-off for
+    cancelling (hours before the class began) has passed, so the email does not
+    promise a cancellation the bookings page refuses."""
+    now = datetime.now(UTC)
+    running = [s for s in data.workshop.sessions if not s.is_cancelled]
+    first = min((s.starts_at for s in running), default=None)
+    ahead = [s for s in running if s.starts_at > now]
+    joins = None
+    if first is not None and first <= now and ahead:
+        joins = session_line(info, min(ahead, key=lambda s: s.starts_at).id)
+    hours = data.workshop.cancellation_cutoff_hours or 0
+    cutoff_passed = first is not None and first - timedelta(hours=hours) <= now
+    return {"joins": joins, "cutoff_passed": cutoff_passed}
+
+
 def render_booking_confirmed(data: BookingData) -> Rendered | None:
     """The confirmation, with the booking's calendar invite (None: no email to send)."""
     booking = booking_info(data)
@@ -96,6 +114,7 @@ def render_booking_confirmed(data: BookingData) -> Rendered | None:
     return _render_for_parent(
         booking, "booking_confirmed", subject,
         ics=build_invite(data, "REQUEST"), ics_method="REQUEST",
+        **_joining(data, booking.info),
     )
 
 
@@ -126,6 +145,7 @@ def queue_promoted(data: BookingData) -> OutboxMessage | None:
         subject,
         ics=build_invite(data, "REQUEST"),
         ics_method="REQUEST",
+        **_joining(data, booking.info),
     )
 
 
