@@ -700,6 +700,17 @@ def test_money_paid_at_the_centre_for_a_cancelled_class_is_to_give_back(
             "of it back to you there.") in bookings
     auth.logout()
 
+    with app.app_context():
+        from booking.mail.deferred import render_notes
+
+        render_notes()
+        (email,) = db.session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.recipient == parent_email,
+            OutboxMessage.subject.startswith("Class cancelled"))).all()
+        said = " ".join(email.body_text.split())
+    assert "Refund: We are refunding £15.00 to your card." in said
+    assert "What you paid at the centre, the centre gives back to you there." in said
+
     auth.login("staff@example.org")
     assert client.post(f"{url}/undo").status_code == 302
     html = client.get(payments_page).get_data(as_text=True)

@@ -266,10 +266,11 @@ def queue_workshop_cancelled(
     alternatives: dict[int, list[WorkshopData]],
     *,
     reason: str = "",
+    refund_texts: dict[int, str] | None = None,
 ) -> list[OutboxMessage]:
     """Tell every confirmed and waiting parent, and the instructor, that a class is
     cancelled, with classes that would fit each baby instead (`alternatives`, by
-    booking id).
+    booking id) and what comes back to them (`refund_texts`, by booking id).
 
     `bookings` are the bookings the cancellation ended (their status may already be
     cancelled); parents who had a place get a METHOD:CANCEL invite.
@@ -290,6 +291,7 @@ def queue_workshop_cancelled(
             subject + _for(booking),
             had_place=had_place(data),
             reason=reason,
+            refund_text=(refund_texts or {}).get(data.id, ""),
             practical=False,
             alternatives=[workshop_info(w) for w in alternatives.get(data.id, [])],
             ics=ics,

@@ -143,17 +143,20 @@ def notify_session_changed(
 
 
 def notify_workshop_cancelled(
-    workshop: Workshop, registrations, *, reason: str = ""
+    workshop: Workshop, registrations, *, reason: str = "",
+    refund_texts: dict[int, str] | None = None,
 ) -> list[OutboxMessage]:
     """Tell every confirmed and waiting parent, and the instructor, that a class is
-    cancelled, with classes that would fit each baby instead."""
+    cancelled, with classes that would fit each baby instead and what comes back to
+    each family (`refund_texts`, by registration id)."""
     ids = _ids(registrations)
     bookings = bookings_where(Registration.id.in_(ids)) if ids else []
     order = {registration_id: n for n, registration_id in enumerate(ids)}
     bookings.sort(key=lambda b: order[b.id])
     offers = alternatives(bookings, datetime.now(UTC))
     return notify.queue_workshop_cancelled(
-        workshop_data(workshop), bookings, offers, reason=reason
+        workshop_data(workshop), bookings, offers, reason=reason,
+        refund_texts=refund_texts or {},
     )
 
 

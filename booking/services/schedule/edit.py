@@ -17,6 +17,7 @@ from booking.models.payment import BY_CENTRE
 from booking.models.registration import ACTIVE, CONFIRMED, PENDING_PAYMENT
 from booking.models.registration import CANCELLED as REG_CANCELLED
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED, SCHEDULED
+from booking.services.booking.payment_terms import refund_line
 from booking.services.booking.places import (
     booked_babies_outside,
     has_run,
@@ -316,15 +317,24 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
         )
     )
     paid = ledger.registrations_that_paid(workshop.id)
+    refund_texts = {}  # what each family's email says comes back to them
     for registration in registrations:
         if registration.status == CONFIRMED:
             end_registration_absences(registration.id, now)
+            text = ""
             if registration.id in paid:
-                ledger.refund_registration(
+                refunds = ledger.refund_registration(
                     registration.id,
                     reason=f"The centre cancelled {workshop.title}"[:200],
                     initiated_by=BY_CENTRE,
                 )
+                text = refund_line(refunds, 0)
+            if registration.paid_at_centre_at is not None:
+                text = (text + " " if text else "") + (
+                    "What you paid at the centre, the centre gives back to you there."
+                )
+            if text:
+                refund_texts[registration.id] = text
         elif registration.status == PENDING_PAYMENT:
             ledger.abandon_open_payments(registration.id)
         registration.status = REG_CANCELLED
@@ -341,7 +351,7 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
     workshop.status = CANCELLED
     workshop.updated_at = now
     db.session.flush()
-    notify_workshop_cancelled(workshop, registrations, reason=reason)
+    notify_workshop_cancelled(workshop, registrations, reason=reason, refund_texts=refund_texts)
     tell_makeups_dropped(dropped, "the class was cancelled")
     return registrations
 
