@@ -221,7 +221,7 @@ def test_health_questions_asked_once_then_one_tap_for_the_next_course(
     second_url = f"/account/bookings/{second_registration.id}/health"
     assert response.headers["Location"] == second_url
     bookings = text(client.get("/account/bookings"))
-    assert "Confirm Pip's health answers for this class (one tap)" in bookings
+    assert "Confirm Pip's health answers for this class" in bookings
     page = text(client.get(second_url))
     assert "Nothing has changed" in page and "Update the answers" in page
     assert "Peanuts" in page and "Likes a warm room" in page
@@ -247,7 +247,7 @@ def test_health_questions_asked_once_then_one_tap_for_the_next_course(
     # course asks for its own one tap before its class.
     assert not is_done(app, parent.id, registration.id)
     bookings = text(client.get("/account/bookings"))
-    assert "Confirm Pip's health answers for this class (one tap)" in bookings
+    assert "Confirm Pip's health answers for this class" in bookings
     assert client.post(health_url, data={"action": "confirm"}).status_code == 302
     assert is_done(app, parent.id, registration.id)
 
@@ -271,7 +271,7 @@ def test_a_class_at_another_centre_asks_to_share_the_answers_with_it(
     client.post(f"/classes/{elsewhere.id}/book", data={"baby_id": str(baby_id), "consent": "y"})
     far = registration_of(app, elsewhere.id)
     far_url = f"/account/bookings/{far.id}/health"
-    assert "Confirm Pip's health answers for this class (one tap)" in text(
+    assert "Confirm Pip's health answers for this class" in text(
         client.get("/account/bookings")
     )
     # One tap still, with the consent that names the new centre's staff.
@@ -319,7 +319,7 @@ def test_a_new_version_of_the_centres_questions_asks_for_consent_again(
     assert "Our own note: no nut oils here." in text(client.get(f"/classes/{workshop.id}"))
     # The same questions with a new note: the answers stand, the text is agreed again.
     bookings = text(client.get("/account/bookings"))
-    assert "Confirm Pip's health answers for this class (one tap)" in bookings
+    assert "Confirm Pip's health answers for this class" in bookings
 
     page = text(client.get(url))
     assert "Our own note: no nut oils here." in page

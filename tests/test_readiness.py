@@ -300,6 +300,22 @@ def test_the_link_asks_with_three_buttons(app, client, course):
     assert "/login" not in response.headers.get("Location", "")
 
 
+def test_a_single_class_past_its_cut_off_does_not_offer_to_cancel(
+    app, client, family, make_workshop
+):
+    """A single class in 5 hours, 24 hours' cut-off: the page no longer sends the parent
+    to cancel "before the cut-off", which has passed; it says to tell the centre."""
+    parent, baby = family
+    single = make_workshop(starts_at=hour(5), kind="single", title="Colic class")
+    with app.app_context():
+        registration = book(parent, baby, single)
+        (session_id,) = [s.id for s in sessions_of(single.id)]
+    text = page_text(client.get(ready_path(app, registration, session_id)))
+    assert "cancel this booking before the cut-off" not in text
+    assert ("The cut-off for cancelling has passed: if Ada cannot come, please let the "
+            "centre know") in text
+
+
 def test_unwell_is_an_absence_with_a_credit_and_well_takes_it_back(app, client, course):
     reg, second = course["registration"], course["sessions"][1]
     path = ready_path(app, reg, second)

@@ -42,7 +42,7 @@ from booking.models import (
 from booking.models.health import NOT_TODAY, READINESS, READY_IMMUNISED, READY_UNWELL, READY_WELL
 from booking.models.registration import CONFIRMED
 from booking.models.workshop import PUBLISHED, SCHEDULED
-from booking.services.booking.places import lock_workshop
+from booking.services.booking.places import cancellation_cutoff, lock_workshop, utc_now
 from booking.services.courses.absences import report_absence, take_back_absence
 from booking.services.courses.queries import is_doll_session
 from booking.services.errors import Conflict, Invalid, NotFound
@@ -106,6 +106,12 @@ class ReadyQuestion:
     def baby_name(self) -> str:
         """The baby's name, or a neutral phrase when the baby has been removed."""
         return self.baby.name if self.baby is not None else "Your baby"
+
+    @property
+    def cancel_cutoff_passed(self) -> bool:
+        """Too late for the parent to cancel the booking themselves."""
+        cutoff = cancellation_cutoff(self.workshop)
+        return cutoff is not None and utc_now() >= cutoff
 
     @property
     def week_label(self) -> str:

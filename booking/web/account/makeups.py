@@ -7,6 +7,7 @@ from wtforms.validators import InputRequired
 from booking.services.accounts.babies import get_baby
 from booking.services.courses import absences, immunisation, makeups
 from booking.services.errors import DomainError, NotFound
+from booking.timefmt import format_day
 from booking.web.account.blueprint import bp
 from booking.web.account.forms import ConfirmForm, IsoDateField
 from booking.web.account.views import render_bookings
@@ -129,7 +130,7 @@ def immunisation_date(baby_id: int):
             if baby.immunisation_date is None:
                 flash(f"{baby.name}'s immunisation date is cleared.", "success")
             else:
-                when = baby.immunisation_date.isoformat()
+                when = format_day(baby.immunisation_date)
                 flash(f"{baby.name}'s immunisation date is saved: {when}.", "success")
             return redirect(url_for("account.babies"))
     return render_template("account/immunisation.html", baby=baby, form=form), status
