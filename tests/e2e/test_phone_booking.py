@@ -114,6 +114,16 @@ def test_demo_parent_books_a_class_in_three_taps_on_a_phone(app, demo, visitor):
     assert page.locator("#baby_name").is_visible()
     assert page.locator("#baby_dob").get_attribute("type") == "date"
 
+    # Sent without the new baby's details: refused, and with JavaScript the list of
+    # what to put right is focused, on the screen (the form is at the page's foot).
+    with page.expect_navigation():
+        page.get_by_role("button", name="Book a place").click()
+    summary = page.locator(".error-summary")
+    assert summary.is_visible()
+    if parent.js:
+        assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+        assert on_first_screen(summary)
+
 
 def test_use_my_location_lists_the_nearest_classes(app, demo, visitor, browser, js):
     if not js:
