@@ -212,11 +212,15 @@ class BookingMachine(RuleBasedStateMachine):
         # Rule 6: a free place never sits beside a waiting baby who fits.
         if workshop.places_left > 0:
             assert not [r.id for r in waiting if self.fits(r)]
-        # Rule 5: the waiting list is first come, first served, numbered from 1.
+        # Rule 5: the waiting list is first come, first served, numbered from 1 among
+        # the babies who fit (rule 6 skips the others, who are told they will not be
+        # offered a place, and hold no number).
         positions = waitlist.waitlist_positions(waiting)
-        assert sorted(positions.values()) == list(range(1, len(waiting) + 1))
-        by_position = sorted(waiting, key=lambda r: positions[r.id])
-        assert [r.id for r in by_position] == [r.id for r in self.waiting_in_join_order(active)]
+        in_line = [r for r in self.waiting_in_join_order(active) if self.fits(r)]
+        assert sorted(positions.values()) == list(range(1, len(in_line) + 1))
+        by_position = sorted((r for r in waiting if r.id in positions),
+                             key=lambda r: positions[r.id])
+        assert [r.id for r in by_position] == [r.id for r in in_line]
         db.session.commit()
 
 
