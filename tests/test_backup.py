@@ -218,18 +218,23 @@ def test_a_file_of_the_wrong_kind_is_refused(app, tmp_path, new_database):
 def test_a_forced_restore_of_an_older_backup_leaves_no_table_it_did_not_have(
     app, runner, tmp_path, new_database, make_workshop, make_user, make_baby
 ):
-    """A backup made before a migration added a table (here: one without place_answer),
-    restored with --force over a database that has it: the database is exactly the
-    backup afterwards, so `db upgrade` can make the table again."""
+    """A backup made before the last migrations (0011: before a foreign key was added
+    to `registration`), and one without a table a migration made (place_answer),
+    restored with --force over a database at the head: the database is exactly the
+    backup afterwards, so `db upgrade` can bring it forward."""
     _some_bookings(app, make_workshop, make_user, make_baby, count=1)
     path = _backup(runner, tmp_path / "backups")
     older = new_database()
     assert _restore(older, tmp_path, path).exit_code == 0
+    older_app = _app_on(older, tmp_path)
+    down = older_app.test_cli_runner().invoke(args=["db", "downgrade", "0011"])
+    with older_app.app_context():
+        db.engine.dispose()
+    assert down.exit_code == 0, down.output
     engine = sa.create_engine(older)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE place_answer"))
     engine.dispose()
-    older_app = _app_on(older, tmp_path)
     older_backup = _backup(older_app.test_cli_runner(), tmp_path / "older-backups")
     with older_app.app_context():
         db.engine.dispose()
@@ -242,8 +247,15 @@ def test_a_forced_restore_of_an_older_backup_leaves_no_table_it_did_not_have(
     assert forced.exit_code == 0, forced.output
     engine = sa.create_engine(target)
     tables = set(sa.inspect(engine).get_table_names())
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("registration")}
     engine.dispose()
     assert "place_answer" not in tables and "registration" in tables
+    assert "reminder_session_id" not in columns
+    target_app = _app_on(target, tmp_path)
+    upgraded = target_app.test_cli_runner().invoke(args=["db", "upgrade"])
+    with target_app.app_context():
+        db.engine.dispose()
+    assert upgraded.exit_code == 0, upgraded.output
 
 
 def test_a_damaged_backup_is_refused_and_nothing_is_restored(

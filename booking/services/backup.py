@@ -264,18 +264,16 @@ def _sqlite_restore(backup: Path, target: Path) -> None:
 
 
 def _pg_replace(path: Path, present: list[str]) -> None:
-    """Replace the database's tables with a dump's, in one transaction: the dump's own
-    tables are dropped and made again (pg_restore --clean), and so are the product's
-    tables the dump does not have (a backup from before a migration added them), so the
-    database is exactly the backup and `db upgrade` can bring it forward."""
-    listing = _run("pg_restore", "--list", str(path), connect=False)
-    in_dump = set(re.findall(r"\bTABLE \S+ (\S+) ", listing))
-    extra = [name for name in present if name not in in_dump]
+    """Replace the database's tables with a dump's, in one transaction: every one of
+    the product's tables there is dropped first (with what depends on it: a foreign key
+    a later migration added to a table the dump also has would stop pg_restore's own
+    drops), then the dump's script makes its tables again. So the database is exactly
+    the backup, and `db upgrade` can bring an older one forward."""
     script = _run(
         "pg_restore", "--no-owner", "--clean", "--if-exists", "--file=-", str(path),
         connect=False,
     )
-    drops = "".join(f'DROP TABLE IF EXISTS "{name}" CASCADE;\n' for name in extra)
+    drops = "".join(f'DROP TABLE IF EXISTS "{name}" CASCADE;\n' for name in present)
     _run(
         "psql", "--no-password", "--quiet", "--set=ON_ERROR_STOP=1", "--single-transaction",
         "--file=-", stdin=drops + script,
