@@ -52,10 +52,13 @@ class Collector:
 class SmtpServer:
     """A running SMTP server on 127.0.0.1 with a free port."""
 
-    def __init__(self, refuse_with: str | None = None, refuse_data_for: str | None = None):
+    def __init__(self, refuse_with: str | None = None, refuse_data_for: str | None = None,
+                 size_limit: int | None = None):
         self.handler = Collector(refuse_with, refuse_data_for)
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        extra = {"data_size_limit": size_limit} if size_limit else {}
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     **extra)
 
     def __enter__(self):
         self.controller.start()

@@ -234,6 +234,22 @@ def test_a_message_refused_at_data_fails_alone_and_the_rest_are_sent(app, ctx, c
     assert "554" in caplog.text and "spam.dad0" not in caplog.text
 
 
+def test_a_message_too_big_for_the_server_fails_alone(app, ctx):
+    """The server takes at most 15 kB and says so (SIZE): a bigger message is refused at
+    MAIL FROM with 552, for that message only; the ones after it are sent."""
+    queue(1, ics=ICS + "X-NOTE:" + "x" * 30_000 + "\r\n", ics_method="REQUEST",
+          recipient="big{}@example.org")
+    queue(2, recipient="small{}@example.org")
+    with SmtpServer(size_limit=15_000) as server:
+        server.configure(app)
+        report = send_pending()
+        received = server.messages
+    assert (report.sent, report.failed, report.retrying) == (2, 1, 0)
+    assert sorted(m["To"] for m in received) == ["small0@example.org", "small1@example.org"]
+    big, *_ = rows()
+    assert big.status == "failed" and "552" in big.last_error
+
+
 def test_a_recipient_refused_is_not_named_in_the_log(app, ctx, caplog):
     queue(1, recipient="gone.mum{}@example.org")
     with caplog.at_level("WARNING"), SmtpServer(refuse_with="550 5.1.1 No such mailbox") as s:

@@ -139,8 +139,16 @@ class SmtpTransport:
             if answers and all(code >= 500 for code, _ in answers):
                 raise PermanentFailure(f"recipient refused: {said}") from exc
             raise TemporaryRefusal(f"recipient refused for now: {said}") from exc
-        except (smtplib.SMTPServerDisconnected, smtplib.SMTPSenderRefused) as exc:
-            # Gone, or refusing our own address: no message would get through now.
+        except smtplib.SMTPSenderRefused as exc:
+            said = _code(exc, item.recipient)
+            if exc.smtp_code == 552:
+                # Refused at MAIL FROM for this message's size: this message alone.
+                self._reset()
+                raise PermanentFailure(f"message refused: {said}") from exc
+            # Refusing our own address: no message would get through now.
+            self.close()
+            raise ConnectionFailure(f"{type(exc).__name__}: {said}") from exc
+        except smtplib.SMTPServerDisconnected as exc:
             self.close()
             raise ConnectionFailure(f"{type(exc).__name__}: {_code(exc, item.recipient)}") from exc
         except smtplib.SMTPNotSupportedError as exc:

@@ -127,18 +127,24 @@ def _intent(obj, error: str = "") -> Intent:
     )
 
 
-def _failure(exc: stripe.StripeError) -> GatewayError:
+def _failure(exc: stripe.StripeError, *, for_parent: bool = False) -> GatewayError:
+    """The provider's refusal as a GatewayError. `for_parent`: the message is shown to a
+    parent paying, who is told what to do rather than given the provider's words for
+    developers ("Bad request", a parameter's name), which go to the log; staff (a
+    refund's error) keep the provider's words."""
     stripe = _sdk()
     if isinstance(exc, stripe.CardError):
         return GatewayError(exc.user_message or "Your card was declined.", permanent=True)
-    if isinstance(exc, stripe.InvalidRequestError):
-        # The provider's words here are for developers ("Bad request", a parameter's
-        # name): the parent is told what to do, and the words go to the log.
+    if isinstance(exc, stripe.InvalidRequestError) and for_parent:
         current_app.logger.warning("payments: the provider refused a request: %s", exc)
         return GatewayError(
             "The payment could not be taken. Please try again in a moment, or ask the "
             "centre if it happens again.",
             permanent=True,
+        )
+    if isinstance(exc, stripe.InvalidRequestError):
+        return GatewayError(
+            exc.user_message or "The payment could not be taken.", permanent=True
         )
     return GatewayError("The payment service did not answer. Please try again in a moment.")
 
@@ -164,7 +170,7 @@ def create_intent(
             options={"idempotency_key": f"payment-{payment_key}"},
         )
     except stripe.StripeError as exc:
-        raise _failure(exc) from exc
+        raise _failure(exc, for_parent=True) from exc
     return _intent(obj)
 
 
@@ -206,9 +212,9 @@ def confirm_with_card(intent_id: str, payment_method: str) -> Intent:
         try:
             return _intent(client.v1.payment_intents.retrieve(intent_id), error=exc.user_message)
         except stripe.StripeError:
-            raise _failure(exc) from exc
+            raise _failure(exc, for_parent=True) from exc
     except stripe.StripeError as exc:
-        raise _failure(exc) from exc
+        raise _failure(exc, for_parent=True) from exc
     return _intent(obj)
 
 
