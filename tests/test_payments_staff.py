@@ -329,6 +329,9 @@ def test_what_was_paid_at_the_centre_moves_with_the_place(app, client, auth, wor
         assert db.session.get(Registration, new_id).paid_at_centre_at is not None
         money = queries.money_by_registration(later, world["centre"])
         assert money[new_id].owed == 0
+        # The place it left has nothing to give back: the money went with it.
+        left = queries.money_by_registration(world["at_centre"], world["centre"])
+        assert registration_id not in left or left[registration_id].to_give_back == 0
 
 
 def test_the_rest_after_a_deposit_can_be_marked_paid(app, client, auth, world, book):
@@ -715,3 +718,4 @@ def test_money_paid_at_the_centre_for_a_cancelled_class_is_to_give_back(
     assert client.post(f"{url}/undo").status_code == 302
     html = client.get(payments_page).get_data(as_text=True)
     assert "to give back at the centre</strong>" not in html
+    assert "Marked as given back at the centre." in html

@@ -338,6 +338,7 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
         registration.status = CANCELLED
         registration.cancelled_at = now
         registration.cancel_reason = f"Moved to {target.title}"[:200]
+        registration.paid_at_centre_at = None  # moved with the place: nothing to give back
         registration.invite_sequence += 1
         release_place(source, held_place=registration.held_place)
         end_registration_absences(registration.id, now)

@@ -7,6 +7,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from booking.auth_setup import staff_required
+from booking.models.registration import CANCELLED
 from booking.services.errors import DomainError
 from booking.services.payments import export, queries, staff
 from booking.services.payments.figures import REFUND_CAUSE, REFUND_STATUS, major_units
@@ -113,12 +114,15 @@ def registration_paid_at_centre(registration_id: int):
 @bp.route("/registrations/<int:registration_id>/paid-at-centre/undo", methods=["POST"])
 @staff_required
 def registration_paid_at_centre_undo(registration_id: int):
-    """Take back a mark "paid at the centre": the fee is owed again."""
-    return _paid_at_centre(
-        registration_id,
-        staff.undo_paid_at_centre,
-        "No longer marked as paid at the centre: the fee shows as owed again.",
+    """Take back a mark "paid at the centre": the fee is owed again; for a booking
+    since cancelled, the money has been given back."""
+    registration, _workshop, _centre = registration_or_404(registration_id)
+    done = (
+        "Marked as given back at the centre."
+        if registration.status == CANCELLED
+        else "No longer marked as paid at the centre: the fee shows as owed again."
     )
+    return _paid_at_centre(registration_id, staff.undo_paid_at_centre, done)
 
 
 def _refund_page(payment, workshop, centre, form: RefundForm | None = None, status: int = 200):
