@@ -231,3 +231,20 @@ def test_a_reminder_sent_before_sessions_were_named_keeps_its_first_session(
     booking.reminder_session_id = booking.reminder_revision = None
     db.session.commit()
     assert send_reminders() == 0
+
+
+@pytest.mark.parametrize(("hours", "said"), [
+    (40, "Please cancel so a waiting family can have the place"),
+    (20, "Please tell the centre (the cut-off for cancelling online has passed)"),
+])
+def test_a_reminder_asks_to_cancel_only_before_the_cut_off(
+    app, ctx, family, make_workshop, hours, said
+):
+    """24 hours' cut-off: a reminder 40 hours ahead says to cancel; one 20 hours ahead
+    (a booking made late) says to tell the centre, as cancelling online is refused."""
+    parent, baby = family
+    workshop = make_workshop(starts_at=soon(hours), cancellation_cutoff_hours=24)
+    add_registration(app, workshop, parent, baby)
+    assert send_reminders() == 1
+    (message,) = outbox()
+    assert said in " ".join(message.body_text.split())

@@ -104,7 +104,8 @@ def _joining(data: BookingData, info) -> dict:
         joins = session_line(info, min(ahead, key=lambda s: s.starts_at).id)
     hours = data.workshop.cancellation_cutoff_hours or 0
     cutoff_passed = first is not None and first - timedelta(hours=hours) <= now
-    return {"joins": joins, "cutoff_passed": cutoff_passed}
+    begun = first is not None and first <= now
+    return {"joins": joins, "cutoff_passed": cutoff_passed, "begun": begun}
 
 
 def render_booking_confirmed(data: BookingData) -> Rendered | None:
@@ -368,7 +369,7 @@ def queue_reminder(
     subject = f"Reminder: {_class(info)} starts {info.first.when}{_for(booking)}"
     return _queue_for_parent(
         booking, "reminder", subject, dedupe_key=dedupe_key, doll_times=doll_times,
-        ready=ready,
+        ready=ready, **_joining(data, booking.info),
     )
 
 
