@@ -468,6 +468,17 @@ def test_waiting_positions_count_only_babies_who_fit_the_class(
     assert "Old will be 29 weeks old at the first session" in bookings
     assert "So Old will not be offered a place from this waiting list" in bookings
     assert "Old is on the waiting list but no longer fits this class's ages" in panel
+    # Staff and the instructor number the list as the parents are told.
+    from booking.services.teaching.roster import staff_roster
+
     with app.app_context():
+        from booking.models import Centre, User
+
+        staff = make_user(role="staff", centre=db.session.get(
+            Centre, db.session.get(Workshop, workshop.id).centre_id))
+        db.session.rollback()  # a fresh read, seeing the user made in its own context
+        roster = staff_roster(workshop.id, db.session.get(User, staff.id))
+        numbered = {e.baby_name: (e.position, bool(e.unfit)) for e in roster.waiting}
+        assert numbered == {"Old": (None, True), "Young": (1, False), "Third": (2, False)}
         booking.cancel_registration(held.registration_id, actor_id=holder.id)
     assert "Number 1 on the waiting list" in seen_by("Third")[0]

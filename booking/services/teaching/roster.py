@@ -33,7 +33,7 @@ from booking.models import (
 from booking.models.health import READY_UNWELL, READY_WELL
 from booking.models.registration import CONFIRMED, PENDING_PAYMENT, WAITLISTED
 from booking.services.accounts.access import require_centre_staff, taught_by
-from booking.services.booking.places import age_text
+from booking.services.booking.places import age_text, eligibility
 from booking.services.errors import NotFound
 from booking.services.health.access import may_see_health
 from booking.services.health.answers import shared_records
@@ -97,6 +97,9 @@ class RosterEntry:
     ages: list[int | None] = field(default_factory=list)
     age_at_first: int | None = None
     position: int | None = None
+    # Waiting, but the baby no longer fits the class's ages (skipped when a place
+    # comes free, and numbered nowhere): why, in words.
+    unfit: str = ""
     age_texts: list[str] = field(default_factory=list)
     age_text_first: str = ""
     corrected_at_first: int | None = None
@@ -326,8 +329,16 @@ def _build_roster(workshop: Workshop, health_for: User | None = None) -> Roster:
                              e.registration.id))
     waiting = roster_entries([r for r in registrations if r.status == WAITLISTED], [], workshop)
     waiting.sort(key=lambda e: _waiting_key(e.registration))
-    for position, entry in enumerate(waiting, start=1):
-        entry.position = position
+    # Numbered as the parents are told (`waitlist.waitlist_positions`): among the babies
+    # who fit; the others are named as skipped.
+    in_line = 0
+    for entry in waiting:
+        fit = eligibility(entry.baby, workshop)
+        if fit.eligible:
+            in_line += 1
+            entry.position = in_line
+        else:
+            entry.unfit = fit.reason or ""
     roster = Roster(workshop, sessions, confirmed, waiting, held)
     if health_for is not None and may_see_health(health_for, workshop):
         roster.show_health = True

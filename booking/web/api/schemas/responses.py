@@ -375,7 +375,10 @@ class Registration(Reply):
         description="`pending_payment`: a place held while the parent pays (booked, or "
         "offered from the waiting list); it goes to the next family if unpaid."
     )
-    position: int | None = Field(description="Place on the waiting list; null otherwise.")
+    position: int | None = Field(
+        description="Place on the waiting list, among the babies who fit the class's ages; "
+        "null otherwise (not waiting, or a waiting baby who no longer fits)."
+    )
     baby: Baby
     parent: Parent
     payment: RegistrationPayment
