@@ -207,6 +207,12 @@ def test_a_due_date_given_while_booking_cannot_take_a_booked_baby_out_of_its_cla
         assert db.session.get(Baby, baby.id).due_date is None
         assert db.session.scalar(sa.select(sa.func.count(Registration.id)).where(
             Registration.workshop_id == other.id)) == 0
+    refused = client.post(f"/classes/{other.id}/book", data={
+        "baby_id": "new", "baby_name": "ada", "baby_dob": baby.date_of_birth.isoformat(),
+        "baby_due_date": (baby.date_of_birth + timedelta(weeks=9)).isoformat(),
+        "consent": "y"})
+    assert refused.status_code == 409
+    assert 'id="baby_due_date-error"' in refused.get_data(as_text=True)  # beside its field
 
 
 def test_other_parents_babies_are_invisible(client, app, parent, make_user, make_baby):

@@ -487,6 +487,10 @@ def test_an_instructor_no_longer_at_the_centre_cannot_read_or_clear_them(app, an
     refused = teacher.post(f"/teach/registrations/{answered['registration_id']}/clearance",
                            data={"note": "Seen"})
     assert refused.status_code == 404
+    with app.app_context():
+        feed = issue_feed_token(answered["teacher"].id)
+    calendar = teacher.get(f"/feeds/private/{feed}.ics").get_data(as_text=True)
+    assert "booked of" not in calendar  # the class's bookings are no longer theirs
 
 
 def test_staff_of_another_centre_cannot_read_them(app, answered):

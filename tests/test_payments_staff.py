@@ -719,3 +719,22 @@ def test_money_paid_at_the_centre_for_a_cancelled_class_is_to_give_back(
     html = client.get(payments_page).get_data(as_text=True)
     assert "to give back at the centre</strong>" not in html
     assert "Marked as given back at the centre." in html
+
+
+def test_a_parent_cancelling_a_place_paid_at_the_centre_is_told_it_is_given_back_there(
+    app, client, auth, world, book
+):
+    registration_id = book(world["at_centre"], "Gus")
+    auth.login("staff@example.org")
+    assert client.post(f"/manage/registrations/{registration_id}/paid-at-centre").status_code == 302
+    with app.app_context():
+        parent_id = parent_of(app, registration_id)
+        cancel_registration(registration_id, actor_id=parent_id)
+        from booking.mail.deferred import render_notes
+
+        render_notes()
+        (email,) = db.session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.subject.startswith("Booking cancelled"))).all()
+        said = " ".join(email.body_text.split())
+    assert ("What you paid at the centre, the centre gives back to you there as the class's "
+            "refund policy says.") in said

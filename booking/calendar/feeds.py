@@ -253,9 +253,12 @@ def _personal_statement() -> sa.Select:
         # An instructor's memberships as one, and the classes they teach.
         sa.select(sa.literal("i"), Membership.id, Membership.centre_id, zero, blank)
         .where(instructor),
+        # Those of a centre where they are still an instructor (one whose role there
+        # was taken away no longer sees its classes' bookings).
         sa.select(sa.literal("t"), Workshop.id, zero, zero, blank)
         .where(Workshop.instructor_id == parent, Workshop.status.in_(VISIBLE),
-               sa.select(Membership.id).where(instructor).exists()),
+               sa.select(Membership.id)
+               .where(instructor, Membership.centre_id == Workshop.centre_id).exists()),
     ]
     union = sa.union_all(*parts).subquery()
     columns = list(union.c)

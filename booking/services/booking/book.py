@@ -396,6 +396,11 @@ def cancel_registration(
                     keep=workshop.refund_fee,
                 )
                 refund_text = refund_line(refunds, workshop.refund_fee)
+            if registration.paid_at_centre_at is not None:
+                refund_text = (refund_text + " " if refund_text else "") + (
+                    "What you paid at the centre, the centre gives back to you there as "
+                    "the class's refund policy says."
+                )
         db.session.flush()
         if previous == PENDING_PAYMENT:
             ledger.abandon_open_payments(registration.id)

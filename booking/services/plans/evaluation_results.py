@@ -23,7 +23,7 @@ from booking.extensions import db
 from booking.models import Centre, Evaluation, InstructorProfile, User, Workshop
 from booking.models.people import ROLE_STAFF
 from booking.models.workshop import CANCELLED
-from booking.services.accounts.access import managed_centre_ids, teaches
+from booking.services.accounts.access import managed_centre_ids, taught_by, teaches
 from booking.services.errors import NotFound
 from booking.services.teaching.roster import csv_cell
 from booking.timefmt import LOCALE, to_local
@@ -247,7 +247,7 @@ def _course_results(viewer: User | None, *conditions) -> list[CourseResult]:
 def instructor_evaluations(viewer: User) -> tuple[list[CourseResult], Figures]:
     """The evaluations of the courses `viewer` leads, with every family's words, and
     the figures over all of them."""
-    mine = Workshop.instructor_id == viewer.id
+    mine = taught_by(viewer.id)
     return _course_results(viewer, mine), _totals(mine)
 
 

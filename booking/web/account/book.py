@@ -144,7 +144,9 @@ def book(workshop_id: int):
         )
         return _render_again(workshop_id, form, exc.status, fits_link=link)
     except DomainError as exc:
-        put_domain_error(form, exc)
+        # A due date filled in for a baby already saved is refused under the baby's own
+        # field name (`babies._with_due_date`): beside the due date here.
+        put_domain_error(form, exc, {"date_of_birth": "baby_due_date"})
         return _render_again(workshop_id, form, exc.status)
     if phone:
         _save_phone(phone)
