@@ -694,6 +694,8 @@ def test_money_paid_at_the_centre_for_a_cancelled_class_is_to_give_back(
     assert "£45.00 to give back at the centre</strong>" in html
     assert "Mark given back at the centre" in html
     assert "<th scope=\"row\">To give back at the centre</th><td>1</td><td>£45.00</td>" in html
+    centre_page = f"/manage/centres/{world['centre'].id}/payments"
+    assert "£45.00 to give back</strong>" in client.get(centre_page).get_data(as_text=True)
     auth.logout()
     with app.app_context():
         parent_email = db.session.get(User, parent_id).email

@@ -384,7 +384,9 @@ def money_chart(f: ChartFilter) -> Chart:
         rows.append((workshop.title, centre.name, _when(workshop.first_starts_at, centre.timezone),
                      currency, *(major_units(v) for v in (
                          t.paid, t.refunded, t.refunding, t.paid_at_centre, t.owed))))
-        paid, refunded = t.kept + t.paid_at_centre, t.refunded + t.refunding
+        # What was paid at the centre for a booking since cancelled goes back there.
+        paid = t.kept + t.paid_at_centre - t.to_give_back
+        refunded = t.refunded + t.refunding + t.to_give_back
         bars.append(Bar(workshop.title, (paid, refunded, t.owed), paid + refunded + t.owed,
                         f"{format_money(paid, currency)} paid, {format_money(t.owed, currency)} "
                         "owed"))
