@@ -25,7 +25,7 @@ from booking.models.registration import (
     WAITLISTED,
 )
 from booking.services.accounts.babies import find_or_add_baby, get_baby
-from booking.services.booking.payment_terms import refund_line
+from booking.services.booking.payment_terms import refund_line, with_given_back_at_centre
 from booking.services.booking.places import (
     age_weeks_now,
     baby_live_in,
@@ -397,10 +397,7 @@ def cancel_registration(
                 )
                 refund_text = refund_line(refunds, workshop.refund_fee)
             if registration.paid_at_centre_at is not None:
-                refund_text = (refund_text + " " if refund_text else "") + (
-                    "What you paid at the centre, the centre gives back to you there as "
-                    "the class's refund policy says."
-                )
+                refund_text = with_given_back_at_centre(refund_text, by_policy=True)
         db.session.flush()
         if previous == PENDING_PAYMENT:
             ledger.abandon_open_payments(registration.id)

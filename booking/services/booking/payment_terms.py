@@ -170,3 +170,13 @@ def refund_line(refunds: list[Refund], fee: int) -> str:
         f"We are refunding {format_money(total, currency)} to your card{kept}. It usually "
         "reaches your account within a few days."
     )
+
+
+def with_given_back_at_centre(refund_text: str, *, by_policy: bool) -> str:
+    """A cancellation email's refund words, and that what was paid at the centre is
+    given back there (`by_policy`: as the class's refund policy says, when the family
+    cancelled; in full, unsaid, when the centre did)."""
+    line = "What you paid at the centre, the centre gives back to you there" + (
+        " as the class's refund policy says." if by_policy else "."
+    )
+    return f"{refund_text} {line}" if refund_text else line

@@ -17,7 +17,7 @@ from booking.models.payment import BY_CENTRE
 from booking.models.registration import ACTIVE, CONFIRMED, PENDING_PAYMENT
 from booking.models.registration import CANCELLED as REG_CANCELLED
 from booking.models.workshop import CANCELLED, DRAFT, PUBLISHED, SCHEDULED
-from booking.services.booking.payment_terms import refund_line
+from booking.services.booking.payment_terms import refund_line, with_given_back_at_centre
 from booking.services.booking.places import (
     booked_babies_outside,
     has_run,
@@ -330,9 +330,7 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
                 )
                 text = refund_line(refunds, 0)
             if registration.paid_at_centre_at is not None:
-                text = (text + " " if text else "") + (
-                    "What you paid at the centre, the centre gives back to you there."
-                )
+                text = with_given_back_at_centre(text, by_policy=False)
             if text:
                 refund_texts[registration.id] = text
         elif registration.status == PENDING_PAYMENT:

@@ -88,8 +88,12 @@ def centre_payments_csv(centre_id: int):
     return _csv_response(text, f"payments-{centre.slug}.csv")
 
 
-def _paid_at_centre(registration_id: int, change, done: str):
+def _paid_at_centre(registration_id: int, change, done):
+    """Make `change` to a booking's paid-at-centre mark and say `done` (words, or a
+    function of the booking giving them)."""
     registration, workshop, centre = registration_or_404(registration_id)
+    if callable(done):
+        done = done(registration)
     if not ActionForm().validate_on_submit():
         flash(EXPIRED, "error")
         return _workshop_page(workshop, centre, 400)
@@ -116,13 +120,15 @@ def registration_paid_at_centre(registration_id: int):
 def registration_paid_at_centre_undo(registration_id: int):
     """Take back a mark "paid at the centre": the fee is owed again; for a booking
     since cancelled, the money has been given back."""
-    registration, _workshop, _centre = registration_or_404(registration_id)
-    done = (
-        "Marked as given back at the centre."
-        if registration.status == CANCELLED
-        else "No longer marked as paid at the centre: the fee shows as owed again."
+    return _paid_at_centre(
+        registration_id,
+        staff.undo_paid_at_centre,
+        lambda registration: (
+            "Marked as given back at the centre."
+            if registration.status == CANCELLED
+            else "No longer marked as paid at the centre: the fee shows as owed again."
+        ),
     )
-    return _paid_at_centre(registration_id, staff.undo_paid_at_centre, done)
 
 
 def _refund_page(payment, workshop, centre, form: RefundForm | None = None, status: int = 200):
