@@ -553,9 +553,7 @@ def test_a_signed_body_that_is_not_an_event_is_refused(app, client, stripe, body
                          content_type="application/json")
     assert answer.status_code == 400
     error = answer.get_json()["error"]
-    assert error["code"] in ("bad_event", "bad_signature") and error["message"]
-    if body not in (NOT_EVENTS["not UTF-8"],):
-        assert error["code"] == "bad_event", error
+    assert error["code"] == "bad_event" and error["message"], error
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(StripeEvent.id))) == 0
 

@@ -287,10 +287,15 @@ def _signed_at(signature: str) -> int | None:
 def verify_event(payload: bytes, signature: str) -> Event:
     """Check the `Stripe-Signature` header against the webhook secret; ValueError when
     the event is forged or stale, MalformedEvent when it is signed but not an event
-    (`_provider_name`), before anything is read or asked with what it says."""
+    (`_provider_name`), or is not UTF-8 text (which no signature can be checked over),
+    before anything is read or asked with what it says."""
     secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
     if not secret:
         raise ValueError("No webhook secret is configured.")
+    try:
+        payload.decode("utf-8")  # the provider signs UTF-8 text; the SDK would say "forged"
+    except UnicodeDecodeError as exc:
+        raise MalformedEvent("The event is not UTF-8 text.") from exc
     stripe = _sdk()
     try:
         stripe.WebhookSignature.verify_header(
