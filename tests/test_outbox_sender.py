@@ -381,3 +381,56 @@ def test_a_loop_interval_that_is_no_number_of_seconds_is_refused(runner, args, i
     result = runner.invoke(args=[*args, "--interval", interval])
     assert result.exit_code == 2, result.output
     assert "--interval" in result.output
+
+
+def test_failed_emails_are_queued_again_by_a_command(app, runner):
+    """After a long mail-server outage, emails the sender gave up on are sent after all:
+    `outbox retry-failed` lists them (never their recipients), queues the recent ones
+    (or those named, whatever their age) with a fresh set of attempts, leaves the rest,
+    and says so for an id that is not a failed message."""
+    with app.app_context():
+        recent, old, sent = queue(3, recipient="family{}@example.org")
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_((recent, old)))
+            .values(status="failed", attempts=MAX_ATTEMPTS,
+                    last_error="SMTP unreachable: connection refused\nmore")
+        )
+        db.session.execute(
+            sa.update(OutboxMessage).where(OutboxMessage.id == old)
+            .values(created_at=utcnow() - timedelta(days=10))
+        )
+        db.session.execute(
+            sa.update(OutboxMessage).where(OutboxMessage.id == sent).values(status="sent")
+        )
+        db.session.commit()
+
+    listed = runner.invoke(args=["outbox", "retry-failed", "--dry-run"])
+    assert listed.exit_code == 0, listed.output
+    assert f"#{recent} " in listed.output and f"#{old} " not in listed.output
+    assert "Test message 0" in listed.output and "connection refused" in listed.output
+    assert "@example.org" not in listed.output
+    assert "1 failed email created in the last 3 days; nothing queued" in listed.output
+    with app.app_context():
+        assert [r.status for r in rows()] == ["failed", "failed", "sent"]
+
+    result = runner.invoke(args=["outbox", "retry-failed"])
+    assert result.exit_code == 0, result.output
+    assert "Queued 1 failed email created in the last 3 days again" in result.output
+    with app.app_context():
+        first, second, third = rows()
+        assert (first.status, first.attempts, first.claimed_by) == ("pending", 0, None)
+        assert first.next_attempt_at <= utcnow()
+        assert (second.status, third.status) == ("failed", "sent")
+        assert send_all_due().sent == 1
+        assert rows()[0].status == "sent"
+
+    again = runner.invoke(args=["outbox", "retry-failed"])
+    assert "Queued 0 failed emails" in again.output
+
+    named = runner.invoke(args=["outbox", "retry-failed", "--id", str(old), "--id", str(sent)])
+    assert named.exit_code == 1
+    assert f"#{sent} is not a failed message" in named.output
+    assert "Queued 1 failed email named again" in named.output
+    with app.app_context():
+        assert [r.status for r in rows()] == ["sent", "pending", "sent"]

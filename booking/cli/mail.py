@@ -1,14 +1,18 @@
-"""The mail commands: `flask outbox send [--loop] [--batch N]`, `flask send-reminders
+"""The mail commands: `flask outbox send [--loop] [--batch N]`, `flask outbox
+retry-failed [--id N]... [--days N] [--dry-run]`, `flask send-reminders
 [--loop]` (reminders, home-practice sheets and evaluation requests) and `flask
 send-practice [--loop]` (the sheets and evaluation requests alone)."""
 
+
+from datetime import timedelta
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from booking.cli.loop import Seconds, run_until_stopped
-from booking.mail.sender import new_worker_id, send_all_due
+from booking.mail.sender import new_worker_id, requeue_failed, send_all_due
+from booking.models import utcnow
 from booking.services.booking.reminders import send_reminders
 from booking.services.plans.evaluations import ask_for_evaluations
 from booking.services.plans.practice import send_practice_sheets
@@ -53,6 +57,39 @@ def outbox_send_command(loop, batch, interval):
 
     run_until_stopped("outbox", one_pass, interval)
     click.echo("Outbox sender stopped.")
+
+
+@outbox_group.command("retry-failed")
+@click.option("--id", "ids", type=click.IntRange(1), multiple=True,
+              help="A failed message to queue again, whatever its age (repeat for more).")
+@click.option("--days", type=click.IntRange(1, 3650), default=3, show_default=True,
+              help="Without --id: the failed messages created in the last N days.")
+@click.option("--dry-run", is_flag=True, help="List them without queueing them.")
+@with_appcontext
+def outbox_retry_failed_command(ids, days, dry_run):
+    """Queue again the emails the sender gave up on (after 8 attempts, or refused for
+    good), each with 8 new attempts: after a mail-server outage, say. Read the list
+    (--dry-run) first: a reminder or a link may be out of date by now."""
+    since = utcnow() - timedelta(days=days)
+    found, missing = requeue_failed(tuple(sorted(set(ids))), since=None if ids else since,
+                                    dry_run=dry_run)
+    for message in found:
+        error = (message.last_error or "").splitlines()[0][:120] if message.last_error else ""
+        state = "" if dry_run else ("queued " if message.queued else "changed meanwhile, left ")
+        click.echo(f"  {state}#{message.id} {message.created_at:%Y-%m-%d %H:%M} UTC "
+                   f"{message.subject[:80]!r}" + (f": {error}" if error else ""))
+    for message_id in missing:
+        click.echo(f"  #{message_id} is not a failed message: left alone", err=True)
+    queued = sum(message.queued for message in found)
+    scope = "named" if ids else f"created in the last {_plural(days, 'day', 'days')}"
+    if dry_run:
+        click.echo(f"{_plural(len(found), 'failed email', 'failed emails')} {scope}; "
+                   "nothing queued (--dry-run).")
+    else:
+        click.echo(f"Queued {_plural(queued, 'failed email', 'failed emails')} {scope} again; "
+                   "`outbox send` sends them.")
+    if missing:
+        raise SystemExit(1)
 
 
 def _echo(report) -> None:

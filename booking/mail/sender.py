@@ -185,6 +185,53 @@ def record_failure(
     return status
 
 
+@dataclass
+class Failed:
+    """A message failed for good, as `outbox retry-failed` lists it (never its recipient)."""
+
+    id: int
+    created_at: object
+    subject: str
+    last_error: str
+    queued: bool = False
+
+
+def requeue_failed(
+    ids: tuple[int, ...] = (), since=None, dry_run: bool = False
+) -> tuple[list[Failed], list[int]]:
+    """Queue failed messages again, each with a fresh set of attempts: those named by
+    `ids`, else those created at or after `since`. Returns the failed messages found
+    (each marked whether it was queued: not when `dry_run`, nor when a sender or another
+    run changed it meanwhile) and the `ids` asked for that are not failed messages.
+    Each is put back with a conditional UPDATE (it must still be failed), so two runs
+    at once queue it once."""
+    query = sa.select(
+        OutboxMessage.id, OutboxMessage.created_at, OutboxMessage.subject,
+        OutboxMessage.last_error,
+    ).where(OutboxMessage.status == FAILED)
+    if ids:
+        query = query.where(OutboxMessage.id.in_(ids))
+    elif since is not None:
+        query = query.where(OutboxMessage.created_at >= since)
+    found = [Failed(*row) for row in db.session.execute(query.order_by(OutboxMessage.id))]
+    db.session.rollback()  # only read: the writes below each take their own transaction
+    missing = sorted(set(ids) - {message.id for message in found})
+    if dry_run or not found:
+        return found, missing
+    with write_transaction():
+        now = utcnow()
+        for message in found:
+            result = db.session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == message.id, OutboxMessage.status == FAILED)
+                .values(status=PENDING, attempts=0, next_attempt_at=now,
+                        claimed_by=None, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            message.queued = result.rowcount == 1
+    return found, missing
+
+
 def _count(report: SendReport, status: str) -> None:
     if status == FAILED:
         report.failed += 1
