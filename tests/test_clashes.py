@@ -97,6 +97,37 @@ def test_travel_between_centres_needs_thirty_minutes(ctx, term):
                                  title="Early course", room="Room 1"))
 
 
+def test_a_class_not_yet_published_elsewhere_is_not_named(ctx, term):
+    """A draft at another centre is that centre's business: a clash with it says a class
+    not yet published keeps the instructor busy then, without its title, week, room or
+    ids (the draft's own centre is told everything)."""
+    draft_id = add_workshop(**fields(term["other"], term["teacher"], day=DAY + timedelta(1),
+                                     title="Secret twins pilot", room="Studio 9",
+                                     publish=False)).id
+    with pytest.raises(Clash) as caught:
+        add_workshop(**fields(term["centre"], term["teacher"], day=DAY + timedelta(1),
+                              at=time(10, 30), title="Another course"))
+    error = caught.value
+    assert "Grace is already teaching a class not yet published (" in error.message
+    assert "Secret" not in error.message and "Studio 9" not in error.message
+    assert "week" not in error.message
+    for other in error.details["clashes"]:
+        assert other["reason"] == "instructor" and other["centre"] == "Camden Centre"
+        assert other["workshop_id"] is other["session_id"] is other["title"] is None
+        assert other["room"] is other["number"] is None and other["starts_at"]
+    with pytest.raises(Clash) as travel:
+        add_workshop(**fields(term["centre"], term["teacher"], day=DAY + timedelta(1),
+                              at=time(11, 20), title="Another course"))
+    assert "teaches a class not yet published (" in travel.value.message
+    assert "Secret" not in travel.value.message
+    # At its own centre it is named as it always was.
+    with pytest.raises(Clash) as home:
+        add_workshop(**fields(term["other"], term["teacher"], day=DAY + timedelta(1),
+                              at=time(10, 30), title="Another course"))
+    assert "“Secret twins pilot” week 1" in home.value.message
+    assert home.value.details["clashes"][0]["workshop_id"] == draft_id
+
+
 def test_no_clash_without_a_room_or_with_another_instructor(ctx, term):
     assert add_workshop(**fields(term["centre"], term["second"], title="Other room",
                                  room="Room 2"))

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Centre, User, Workshop, WorkshopSession
-from booking.models.workshop import CANCELLED, SCHEDULED
+from booking.models.workshop import CANCELLED, PUBLISHED, SCHEDULED
 from booking.services.errors import Conflict
 from booking.timefmt import format_local, format_local_time
 
@@ -49,6 +49,9 @@ class Busy:
     instructor_name: str
     starts_at: datetime
     ends_at: datetime
+    # Whether its workshop is published: one that is not is named only at its own
+    # centre (its title and room are that centre's business until it is published).
+    published: bool = True
 
     @property
     def room_key(self) -> str:
@@ -63,6 +66,13 @@ class Busy:
         week = f" week {self.number}" if self.number else ""
         return f"\u201c{self.title}\u201d{week} ({start}\u2013{end} {zone}{where})"
 
+    def unnamed_label(self) -> str:
+        """'a class not yet published (Tue 12 Jan 2027, 10:00-11:00 GMT)'."""
+        start = format_local(self.starts_at, self.timezone, with_zone=False)
+        end = format_local_time(self.ends_at, self.timezone)
+        zone = format_local(self.starts_at, self.timezone).rsplit(" ", 1)[-1]
+        return f"a class not yet published ({start}\u2013{end} {zone})"
+
 
 @dataclass(frozen=True)
 class ClashFound:
@@ -72,29 +82,38 @@ class ClashFound:
     busy: Busy
     other: Busy
 
+    @property
+    def other_unnamed(self) -> bool:
+        """The other session is of a class not yet published at another centre: said to
+        be one, at its time, without its title, week, room or ids."""
+        return not self.other.published and self.other.centre_id != self.busy.centre_id
+
     def message(self) -> str:
         other = self.other
+        label = other.unnamed_label() if self.other_unnamed else other.label()
         if self.reason == "room":
-            return f"{other.room} at {other.centre_name} is already taken by {other.label()}."
+            return f"{other.room} at {other.centre_name} is already taken by {label}."
         who = other.instructor_name or "The instructor"
         if self.reason == "instructor":
-            return f"{who} is already teaching {other.label()}."
+            return f"{who} is already teaching {label}."
         return (
-            f"{who} teaches {other.label()} at {other.centre_name}: there must be at least "
+            f"{who} teaches {label} at {other.centre_name}: there must be at least "
             f"{int(TRAVEL.total_seconds() // 60)} minutes to travel between centres."
         )
 
     def as_json(self) -> dict:
-        """What the staff API says about the other session."""
+        """What the staff API says about the other session (ids, title, week and room
+        null for a class not yet published at another centre)."""
         other = self.other
+        unnamed = self.other_unnamed
         return {
             "reason": self.reason,
-            "session_id": other.session_id,
-            "workshop_id": other.workshop_id,
-            "title": other.title,
-            "number": other.number,
+            "session_id": None if unnamed else other.session_id,
+            "workshop_id": None if unnamed else other.workshop_id,
+            "title": None if unnamed else other.title,
+            "number": None if unnamed else other.number,
             "centre": other.centre_name,
-            "room": other.room,
+            "room": None if unnamed else other.room,
             "starts_at": other.starts_at.isoformat(),
             "ends_at": other.ends_at.isoformat(),
         }
@@ -172,6 +191,7 @@ def busy_between(
             User.name,
             WorkshopSession.starts_at,
             WorkshopSession.ends_at,
+            Workshop.status == PUBLISHED,
         )
         .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
         .join(Centre, Centre.id == Workshop.centre_id)
