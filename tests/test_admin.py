@@ -180,6 +180,13 @@ def test_centre_services_directly(ctx, make_centre):
     with pytest.raises(Invalid) as err:
         centres.update_centre(created.id, embed_origins="http://example.org", country="GBR")
     assert set(err.value.fields) == {"embed_origins", "country"}
+    # A country whose prices cannot be shown in its currency is refused (it was priced
+    # in pounds), naming those that can.
+    for country in ("XX", "FR", "de"):
+        with pytest.raises(Invalid) as err:
+            centres.update_centre(created.id, country=country)
+        assert "GB, IE, AU, NZ, US or CA" in err.value.fields["country"], country
+    assert centres.update_centre(created.id, country="ie").country == "IE"
     # What would be saved and then left out of the embed's header is refused; an
     # international host is kept in the ASCII form browsers send.
     for origin in ("https://a.example'", "https://b.example;script-src", "https://a b.example",

@@ -14,6 +14,10 @@ def one_line_address(*parts: str | None) -> str:
     return ", ".join(p for p in parts if p)
 
 
+# The countries a centre may be in, with the currency its prices are in.
+CURRENCIES = {"GB": "GBP", "IE": "EUR", "AU": "AUD", "NZ": "NZD", "US": "USD", "CA": "CAD"}
+
+
 class Centre(Base):
     """A children's centre, family hub, clinic or studio that runs classes."""
 
@@ -56,9 +60,7 @@ class Centre(Base):
     @property
     def currency(self) -> str:
         """The currency prices are shown in, from the centre's country."""
-        return {"AU": "AUD", "NZ": "NZD", "IE": "EUR", "US": "USD", "CA": "CAD"}.get(
-            self.country, "GBP"
-        )
+        return CURRENCIES.get(self.country, "GBP")
 
     @property
     def full_address(self) -> str:

@@ -16,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Centre, User, utcnow
+from booking.models.centre import CURRENCIES
 from booking.services.accounts.access import managed_centre_ids
 from booking.services.catalogue.params import NUMBER_RE
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -124,6 +125,11 @@ def clean_origins(raw: str, errors: dict) -> str:
     return "\n".join(origins)
 
 
+def _countries() -> str:
+    codes = list(CURRENCIES)
+    return ", ".join(codes[:-1]) + " or " + codes[-1]
+
+
 def validate_centre_fields(fields: dict, *, creating: bool) -> dict:
     """Clean a centre's fields; raise Invalid with a message per field."""
     allowed = CREATE_FIELDS if creating else PROFILE_FIELDS
@@ -163,6 +169,11 @@ def validate_centre_fields(fields: dict, *, creating: bool) -> dict:
         country = _one_line(fields.get("country") or "GB").upper()
         if not re.fullmatch(r"[A-Z]{2}", country):
             errors["country"] = "Use the two-letter country code, such as GB or AU."
+        elif country not in CURRENCIES:
+            errors["country"] = (
+                f"Prices can be shown for centres in {_countries()} only: use one of "
+                "these codes."
+            )
         clean["country"] = country
     if creating or "timezone" in fields:
         zone = _one_line(fields.get("timezone") or "Europe/London")
