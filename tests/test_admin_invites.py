@@ -389,6 +389,34 @@ def test_an_admin_withdraws_an_invitation_and_its_link_says_so(client, auth, app
     assert _invitation(app, "kept@example.org").revoked_at is None
 
 
+def test_inviting_again_replaces_the_waiting_invitation(client, auth, app, world):
+    """An admin who sends an invitation again (the first email lost, say) leaves one
+    invitation waiting: the earlier link is withdrawn and says so, the new one works.
+    Another role or centre for the same address is an invitation of its own."""
+    auth.login("admin@example.org")
+    centre = str(world["centre"].id)
+    first = _invite(client, email="twice@example.org", role="staff", centre_id=centre)
+    second = _invite(client, email="Twice@Example.org", role="staff", centre_id=centre)
+    page = client.get("/admin/invite").get_data(as_text=True)
+    assert "The link of the earlier invitation no longer works." in page
+    assert "Waiting to be accepted (1)" in page
+    _invite(client, email="twice@example.org", role="instructor", centre_id=centre)
+    page = client.get("/admin/invite").get_data(as_text=True)
+    assert "Waiting to be accepted (2)" in page
+    assert "earlier invitation" not in page
+    with app.app_context():
+        rows = db.session.scalars(
+            sa.select(Invitation).where(Invitation.email == "twice@example.org")
+            .order_by(Invitation.id)
+        ).all()
+        assert [(r.role, r.revoked_at is not None) for r in rows] == [
+            ("staff", True), ("staff", False), ("instructor", False)]
+    auth.logout()
+    assert client.get(first).status_code == 410
+    assert _accept_new(client, second).status_code == 302
+    assert _user(app, "twice@example.org") is not None
+
+
 def test_an_invitation_is_accepted_once_when_two_tries_meet(client, auth, app, world):
     auth.login("admin@example.org")
     path = _invite(client, email="twice@example.org", role="staff",

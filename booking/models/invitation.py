@@ -56,6 +56,9 @@ class Invitation(Base):
     centre = relationship("Centre", lazy="joined")
     invited_by = relationship("User", foreign_keys=[invited_by_id], lazy="joined")
 
+    # Not stored: how many waiting invitations this one replaced when it was sent.
+    replaced = 0
+
     @property
     def role_text(self) -> str:
         """The role as a phrase: "an instructor at Bristol Hub", "an admin"."""

@@ -111,7 +111,9 @@ def _token(invitation: Invitation) -> str:
 def invite(admin_id: int, email: str, role: str, centre_id: int | None = None,
            name: str = "") -> Invitation:
     """Record an invitation to a role and email its link through the outbox (admins
-    only). Refused (Conflict) when the address's account already holds the role."""
+    only). Refused (Conflict) when the address's account already holds the role. An
+    invitation to the same address, role and centre still waiting is withdrawn: the new
+    link replaces it (`invitation.replaced` says how many were)."""
     name = _one_line(name)
     email, name = _check_invite(email, role, centre_id, name)
     with write_transaction():
@@ -136,8 +138,23 @@ def invite(admin_id: int, email: str, role: str, centre_id: int | None = None,
                 f"{email} already has an account that is {invitation.role_text}.",
                 {"email": "This account already has that role."},
             )
+        replaced = db.session.execute(
+            sa.update(Invitation)
+            .where(
+                Invitation.email == email,
+                Invitation.role == role,
+                (Invitation.centre_id == centre_id) if centre_id is not None
+                else Invitation.centre_id.is_(None),
+                Invitation.used_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > now,
+            )
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
         db.session.add(invitation)
         db.session.flush()
+        invitation.replaced = replaced
         queue_email(
             email,
             "invitation",

@@ -85,9 +85,12 @@ def invite():
     except DomainError as exc:
         put_domain_error(form, exc)
         return _invite_page(form, status_for(exc))
+    earlier = (
+        " The link of the earlier invitation no longer works." if invitation.replaced else ""
+    )
     flash(
         f"We have emailed an invitation to {invitation.email} to be {invitation.role_text}. "
-        f"The link works for {invite_service.INVITE_DAYS} days.",
+        f"The link works for {invite_service.INVITE_DAYS} days.{earlier}",
         "success",
     )
     return redirect(url_for("admin.invite"))
