@@ -21,6 +21,7 @@ from booking.services.booking.book import book_place, cancel_registration
 from booking.services.courses import absences, makeups
 from booking.services.courses.queries import parent_makeups
 from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.schedule.edit import unpublish_workshop
 from tests.makeup_helpers import book
 
 
@@ -124,6 +125,22 @@ def test_makeup_books_the_same_week_elsewhere_once(ctx, courses):
         makeups.book_makeup(parent_id=parent.id, credit_id=credit_id, session_id=target.id)
     assert db.session.scalar(sa.select(sa.func.count(MakeupBooking.id))) == 1
     assert session_of(other, 2).makeups_taken == 1
+
+
+def test_a_class_with_make_up_visitors_to_come_cannot_go_back_to_draft(ctx, courses):
+    """Unpublishing hides a class: with a make-up visitor booked into one of its sessions
+    to come it is refused, as with families booked or waiting (the visit vanished from
+    the family's calendar while My bookings still listed it)."""
+    centre, home, other, parent, baby = courses
+    _, credit_id = absent_credit(ctx, parent, baby, home)
+    makeups.book_makeup(parent_id=parent.id, credit_id=credit_id,
+                        session_id=session_of(other, 2).id)
+    with pytest.raises(Conflict, match="1 make-up visitor booked") as refused:
+        unpublish_workshop(other.id)
+    assert "status" in refused.value.fields
+    db.session.rollback()
+    assert db.session.get(Workshop, other.id, populate_existing=True).status == "published"
+    assert db.session.scalar(sa.select(sa.func.count(MakeupBooking.id))) == 1
 
 
 def test_a_baby_visiting_a_course_is_not_also_booked_on_it(ctx, courses):

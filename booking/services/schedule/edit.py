@@ -152,6 +152,18 @@ def _refuse_draft_while_booked(workshop: Workshop) -> None:
             "their registrations first.",
             {"status": "People are booked or waiting."},
         )
+    now = utcnow()
+    visitors = sum(
+        s.makeups_taken for s in workshop_sessions(workshop.id)
+        if s.status == SCHEDULED and s.starts_at > now
+    )
+    if visitors:
+        raise Conflict(
+            f"It cannot go back to draft: {visitors} make-up "
+            f"visitor{'' if visitors == 1 else 's'} booked into its sessions to come. "
+            "Cancel the workshop instead (everyone is told).",
+            {"status": "Make-up visitors are booked."},
+        )
 
 
 def _clean_reason(reason: str, field: str) -> str:
