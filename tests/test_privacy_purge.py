@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from booking.extensions import db
+from booking.mail.sender import requeue_failed
 from booking.models import Baby, OutboxMessage, Registration, Workshop
 from booking.services.errors import Invalid
 from booking.services.privacy.erase import erase_user, purge_expired
@@ -116,6 +117,30 @@ def test_purge_redacts_old_sent_emails_only(ctx):
     subjects = sorted(m.subject for m in db.session.scalars(db.select(OutboxMessage)))
     assert subjects == ["(removed for privacy)", "Booking confirmed for Rory"]
     assert purge_expired() == 0
+
+
+def test_purge_redacts_old_emails_given_up_on_too(ctx):
+    """An email the sender gave up on (a recipient refused, say) was never sent, so it
+    has no send time: it loses its content by when it was written, as a sent one does
+    (it kept a family's and a baby's names for ever)."""
+    long_ago = datetime.now(UTC) - timedelta(days=800)
+    db.session.add_all([
+        OutboxMessage(recipient="f@example.org", subject="Reminder for Isla",
+                      body_text="Dear Fiona, Isla's class", body_html="<p>Isla</p>",
+                      status="failed", created_at=long_ago),
+        OutboxMessage(recipient="f@example.org", subject="Reminder for Ada",
+                      body_text="Ada's class", status="failed"),
+    ])
+    db.session.commit()
+    assert purge_expired() == 1
+    rows = {m.subject: m for m in db.session.scalars(db.select(OutboxMessage))}
+    assert set(rows) == {"(removed for privacy)", "Reminder for Ada"}
+    gone = rows["(removed for privacy)"]
+    assert (gone.body_text, gone.body_html, gone.status) == ("", "", "failed")
+    assert purge_expired() == 0
+    # Its content gone, it is never queued again to be sent empty.
+    found, missing = requeue_failed((gone.id,))
+    assert found == [] and missing == [gone.id]
 
 
 def test_purge_uses_the_configured_days(app, history):

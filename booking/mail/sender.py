@@ -26,7 +26,7 @@ from booking.mail.deferred import render_notes
 from booking.mail.message import Outgoing, build_message
 from booking.mail.transport import ConnectionFailure, PermanentFailure, transport_for
 from booking.models import OutboxMessage, utcnow
-from booking.models.outbox import FAILED, PENDING, SENT
+from booking.models.outbox import FAILED, PENDING, REDACTED_SUBJECT, SENT
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,10 @@ def requeue_failed(
     query = sa.select(
         OutboxMessage.id, OutboxMessage.created_at, OutboxMessage.subject,
         OutboxMessage.last_error,
-    ).where(OutboxMessage.status == FAILED)
+    ).where(
+        OutboxMessage.status == FAILED,
+        OutboxMessage.subject != REDACTED_SUBJECT,  # its content is gone: nothing to send
+    )
     if ids:
         query = query.where(OutboxMessage.id.in_(ids))
     elif since is not None:

@@ -10,6 +10,8 @@ from booking.models.base import Base, UTCDateTime, utcnow
 PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
+# The subject of an email whose content was removed (erasure, or the retention time).
+REDACTED_SUBJECT = "(removed for privacy)"
 
 
 class OutboxMessage(Base):

@@ -48,7 +48,7 @@ from booking.models import (
     WorkshopSession,
     utcnow,
 )
-from booking.models.outbox import SENT
+from booking.models.outbox import FAILED, REDACTED_SUBJECT, SENT
 from booking.models.payment import BY_PARENT, BY_STAFF
 from booking.models.registration import (
     ACTIVE,
@@ -70,7 +70,6 @@ ERASED_BABY_NAME = "Erased"
 ERASED_ACCOUNT_NAME = "Erased account"
 ERASED_INSTRUCTOR_NAME = "Former instructor"
 ERASED_CANCEL_REASON = "Account deleted"
-REDACTED_SUBJECT = "(removed for privacy)"
 # What an erased person's names become in the reasons written on their refunds, and
 # what a reason staff typed by hand becomes (free text about a family may identify it).
 NAME_REMOVED = "(name removed)"
@@ -532,7 +531,8 @@ def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeC
     Registrations in expired workshops also lose their "Ready for <day>?" answers
     and their clearance (note, time, who gave it); their evaluations lose the
     family's words (the numbers stay) and their home-practice sheets are deleted.
-    Sent emails older than the cut-off lose their content. Things already anonymised
+    Sent emails older than the cut-off, and emails given up on written before it, lose
+    their content. Things already anonymised
     are not counted again.
     """
     cutoff = (now or utcnow()) - timedelta(days=_retention_days(days))
@@ -579,8 +579,11 @@ def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeC
         emails = db.session.execute(
             sa.update(OutboxMessage)
             .where(
-                OutboxMessage.status == SENT,
-                OutboxMessage.sent_at < cutoff,
+                sa.or_(
+                    sa.and_(OutboxMessage.status == SENT, OutboxMessage.sent_at < cutoff),
+                    # Given up on (never sent): as old by when it was written.
+                    sa.and_(OutboxMessage.status == FAILED, OutboxMessage.created_at < cutoff),
+                ),
                 OutboxMessage.subject != REDACTED_SUBJECT,
             )
             .values(subject=REDACTED_SUBJECT, body_text="", body_html="", ics=None)
