@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import workshop_topic
+from booking.models import Centre, workshop_topic
 from booking.services.errors import Invalid
 from booking.services.schedule.topic_tags import (
     clean_topics,
@@ -132,6 +132,12 @@ def test_instructor_specialisms_show_on_the_topic_page(app, client, make_user, m
     assert "Instructors who specialise in this" in page
     assert f'href="/instructors/{teacher.id}"' in page
     assert "Instructors who specialise" not in client.get("/topics/twins").get_data(as_text=True)
+    # An instructor whose only centre is hidden is not offered (their centre page is 404).
+    with app.app_context():
+        db.session.execute(sa.update(Centre).values(published=False))
+        db.session.commit()
+    page = client.get("/topics/premature").get_data(as_text=True)
+    assert f'href="/instructors/{teacher.id}"' not in page
 
 
 def test_instructors_set_their_specialisms_on_teach(app, client, auth, make_user, make_centre):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import InstructorProfile, Membership
+from booking.models import Centre, InstructorProfile, Membership
 from booking.services.catalogue.params import parse_search
 from booking.services.catalogue.search import SearchResult, search_workshops
 from booking.services.errors import NotFound
@@ -30,7 +30,8 @@ def get_topic(slug: str) -> Topic:
 
 
 def instructors_for(slug: str) -> list[InstructorProfile]:
-    """Instructors with a centre who list the topic among their specialisms, by name."""
+    """Instructors teaching at a centre shown to the public who list the topic among
+    their specialisms, by name."""
     profiles = db.session.scalars(
         sa.select(InstructorProfile)
         .where(
@@ -43,6 +44,8 @@ def instructors_for(slug: str) -> list[InstructorProfile]:
             sa.exists().where(
                 Membership.user_id == InstructorProfile.user_id,
                 Membership.role == "instructor",
+                Centre.id == Membership.centre_id,
+                Centre.published.is_(True),
             ),
         )
         .order_by(InstructorProfile.display_name)
