@@ -167,7 +167,8 @@ def test_role_services_directly(ctx, make_centre, make_user, make_workshop):
         roles.revoke_role(person.id, centre.id, "instructor")
     with pytest.raises(Conflict):
         roles.set_admin(person.id, False, actor_id=person.id)
-    assert roles.set_admin(person.id, True, actor_id=999).is_admin
+    assert roles.set_admin(person.id, True, actor_id=999) == 0
+    assert db.session.get(User, person.id, populate_existing=True).is_admin
 
 
 def test_centre_services_directly(ctx, make_centre):

@@ -17,6 +17,7 @@ from booking.models import Centre, InstructorProfile, Invitation, OutboxMessage,
 from booking.services.accounts import invites
 from booking.services.catalogue.centres import set_published
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
+from booking.services.privacy.erase import erase_user
 from booking.services.schedule.create import add_workshop
 from booking.services.schedule.edit import edit_workshop, publish_workshop
 from tests.conftest import PASSWORD
@@ -415,6 +416,45 @@ def test_inviting_again_replaces_the_waiting_invitation(client, auth, app, world
     assert client.get(first).status_code == 410
     assert _accept_new(client, second).status_code == 302
     assert _user(app, "twice@example.org") is not None
+
+
+def test_an_admin_who_leaves_takes_their_waiting_invitations_with_them(
+    client, auth, app, world
+):
+    """An invitation's link works only while the admin who sent it is one: when that
+    ends (the role taken, or the account erased), the invitations still waiting are
+    withdrawn, so the admins' list never shows one whose link is dead."""
+    auth.login("admin@example.org")
+    second = _invite(client, email="second.admin@example.org", role="admin")
+    auth.logout()
+    assert _accept_new(client, second, name="Second Admin").status_code == 302
+    path = _invite(client, email="victim@example.org", role="parent")
+    other = _invite(client, email="other@example.org", role="parent")
+    client.post("/logout")
+    auth.login("admin@example.org")
+    assert "Waiting to be accepted (2)" in client.get("/admin/invite").get_data(as_text=True)
+    second_admin = _user(app, "second.admin@example.org")
+    taken = client.post(f"/admin/users/{second_admin.id}/admin/revoke", follow_redirects=True)
+    assert "The 2 invitations they sent that were still waiting are withdrawn" in (
+        taken.get_data(as_text=True))
+    assert "Waiting to be accepted (0)" in client.get("/admin/invite").get_data(as_text=True)
+    auth.logout()
+    for link in (path, other):
+        refused = client.get(link)
+        assert refused.status_code == 404
+        assert "no longer valid. Ask an admin for a new one" in refused.get_data(as_text=True)
+    # Erasing an admin's account withdraws theirs too.
+    auth.login("admin@example.org")
+    client.post(f"/admin/users/{second_admin.id}/admin/grant")
+    auth.logout()
+    auth.login("second.admin@example.org", NEW_PASSWORD)
+    _invite(client, email="third@example.org", role="parent")
+    client.post("/logout")
+    with app.app_context():
+        erase_user(second_admin.id)
+        waiting = invites.pending_invitations()
+        assert [i.email for i in waiting] == []
+        assert _invitation(app, "third@example.org").revoked_at is not None
 
 
 def test_an_invitation_is_accepted_once_when_two_tries_meet(client, auth, app, world):

@@ -4,7 +4,15 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import Centre, InstructorProfile, Membership, User, Workshop, utcnow
+from booking.models import (
+    Centre,
+    InstructorProfile,
+    Invitation,
+    Membership,
+    User,
+    Workshop,
+    utcnow,
+)
 from booking.models.people import MEMBERSHIP_ROLES, ROLE_INSTRUCTOR
 from booking.models.workshop import CANCELLED
 from booking.services.errors import Conflict, Invalid, NotFound
@@ -94,14 +102,34 @@ def revoke_role(user_id: int, centre_id: int, role: str) -> None:
         db.session.delete(membership)
 
 
-def set_admin(user_id: int, is_admin: bool, *, actor_id: int) -> User:
-    """Turn a user's admin role on or off; an admin cannot remove their own."""
+def set_admin(user_id: int, is_admin: bool, *, actor_id: int) -> int:
+    """Turn a user's admin role on or off; an admin cannot remove their own. Taking it
+    withdraws the invitations they sent that are still waiting (an invitation's link
+    works only while the admin who sent it is one); returns how many."""
     with write_transaction():
         user = _user(user_id)
         if not is_admin and user.id == actor_id:
             raise Conflict("You cannot remove your own admin role; ask another admin.")
         user.is_admin = bool(is_admin)
-    return user
+        return 0 if is_admin else withdraw_invitations_sent_by(user.id)
+
+
+def withdraw_invitations_sent_by(user_id: int) -> int:
+    """Withdraw the invitations a person sent that are still waiting (their admin role
+    ends, or their account is erased), so the admins' list shows none whose link no
+    longer works. Inside the caller's transaction."""
+    now = utcnow()
+    return db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.invited_by_id == user_id,
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def search_users(query: str = "", page: int = 1, per_page: int = USERS_PER_PAGE):

@@ -59,6 +59,7 @@ from booking.models.registration import (
 )
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.passwords import check_password
+from booking.services.accounts.roles import withdraw_invitations_sent_by
 from booking.services.booking.places import cancellation_cutoff, lock_workshop, release_place
 from booking.services.booking.waitlist import promote_waitlist
 from booking.services.courses.absences import end_registration_absences
@@ -326,8 +327,9 @@ def _forget_emails(old_email: str, new_email: str) -> None:
 
 def _forget_invitations(user_id: int, old_email: str) -> None:
     """Invitations sent to the person's address are deleted; those they sent or used
-    stay for the others, no longer naming them."""
+    stay for the others, no longer naming them (those still waiting are withdrawn)."""
     db.session.execute(sa.delete(Invitation).where(Invitation.email == old_email))
+    withdraw_invitations_sent_by(user_id)  # their links stopped working with them
     for column in (Invitation.invited_by_id, Invitation.used_by_id):
         db.session.execute(
             sa.update(Invitation)

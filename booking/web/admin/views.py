@@ -234,11 +234,19 @@ def role_revoke(user_id: int):
 def _set_admin(user_id: int, value: bool):
     role_service.get_user(user_id)
     try:
-        role_service.set_admin(user_id, value, actor_id=current_user.id)
+        withdrawn = role_service.set_admin(user_id, value, actor_id=current_user.id)
     except DomainError as exc:
         flash(exc.message, "error")
         return _user_page(user_id, None, status_for(exc))
-    return _done(user_id, "They are now an admin." if value else "They are no longer an admin.")
+    if value:
+        return _done(user_id, "They are now an admin.")
+    sent = (
+        f" The {withdrawn} invitation{'' if withdrawn == 1 else 's'} they sent that "
+        f"{'was' if withdrawn == 1 else 'were'} still waiting "
+        f"{'is' if withdrawn == 1 else 'are'} withdrawn: invite again if still wanted."
+        if withdrawn else ""
+    )
+    return _done(user_id, f"They are no longer an admin.{sent}")
 
 
 @bp.route("/users/<int:user_id>/admin/grant", methods=["POST"])
