@@ -143,6 +143,29 @@ def test_a_class_with_make_up_visitors_to_come_cannot_go_back_to_draft(ctx, cour
     assert db.session.scalar(sa.select(sa.func.count(MakeupBooking.id))) == 1
 
 
+def test_a_baby_makes_up_one_session_once(ctx, courses, make_workshop):
+    """A baby on two courses misses week 2 of both: the second credit cannot take a
+    second seat in the session the first already visits (the register listed the baby
+    twice and the class lost a place), nor is that session offered for it."""
+    centre, home, other, parent, baby = courses
+    third = make_workshop(centre=centre, capacity=4, starts_in_days=9, title="Friday class")
+    _, first_credit = absent_credit(ctx, parent, baby, home)
+    second_registration = book(parent, baby, third)
+    second_credit = absences.report_absence(
+        parent_id=parent.id, registration_id=second_registration,
+        session_id=session_of(third, 2).id,
+    ).id
+    target = session_of(other, 2)
+    makeups.book_makeup(parent_id=parent.id, credit_id=first_credit, session_id=target.id)
+    lines = {line.credit.id: line for line in parent_makeups(parent.id).credits}
+    assert target.id not in {option.session.id for option in lines[second_credit].options}
+    with pytest.raises(Conflict, match="already has a make-up in that session"):
+        makeups.book_makeup(parent_id=parent.id, credit_id=second_credit, session_id=target.id)
+    db.session.rollback()
+    assert session_of(other, 2).makeups_taken == 1
+    assert db.session.get(MakeupCredit, second_credit).used_at is None
+
+
 def test_a_baby_visiting_a_course_is_not_also_booked_on_it(ctx, courses):
     """The other way round from "already booked on that course": a baby coming to week 2
     of the Thursday class as a make-up cannot book the whole class until that make-up

@@ -63,6 +63,11 @@ def _check_target(credit: MakeupCredit, session: WorkshopSession, workshop: Work
     baby = fitting_baby(credit.baby_id, workshop)
     if has_active_place(credit.baby_id, workshop.id):
         raise Conflict(f"{baby.name} is already booked on that course.")
+    visiting = sa.select(MakeupBooking.id).where(
+        MakeupBooking.baby_id == credit.baby_id, MakeupBooking.session_id == session.id
+    )
+    if db.session.scalar(visiting.limit(1)) is not None:
+        raise Conflict(f"{baby.name} already has a make-up in that session.")
 
 
 def book_makeup(*, parent_id: int, credit_id: int, session_id: int) -> MakeupBooking:

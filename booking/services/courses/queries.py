@@ -108,13 +108,16 @@ class ParentMakeups:
 
 
 def _credit_options(
-    credits: Sequence[tuple[MakeupCredit, int]], booked: set, now: datetime
+    credits: Sequence[tuple[MakeupCredit, int]], booked: set, now: datetime,
+    visiting: set = frozenset(),
 ) -> dict[int, list[CreditOption]]:
     """Where each credit could be used, by credit id, from one query: the same week of
     another published course at the credit's centre, scheduled before the credit expires,
     with a free seat, that the baby fits. `credits` pairs each credit with the workshop its
     week was missed from; `booked` holds the parent's (baby id, workshop id) pairs with an
-    active place, since a baby cannot make up in its own other course."""
+    active place, since a baby cannot make up in its own other course; `visiting` the
+    (baby id, session id) pairs of their make-ups to come, since a baby takes one seat
+    in a session."""
     if not credits:
         return {}
     rows = db.session.execute(
@@ -144,7 +147,9 @@ def _credit_options(
             ):
                 continue
             seats = session_seats(session, workshop)
-            taken = baby is not None and (baby.id, workshop.id) in booked
+            taken = baby is not None and (
+                (baby.id, workshop.id) in booked or (baby.id, session.id) in visiting
+            )
             if seats <= 0 or taken or not eligibility(baby, workshop).eligible:
                 continue
             options.append(CreditOption(session, workshop, seats))
@@ -281,13 +286,16 @@ def parent_makeups(
                 )
             )
         }
-    options = _credit_options([(credit, origin) for credit, origin, _ in credits], booked, now)
+    rows = db.session.execute(statements.makeups, given).all() if has_credits_or_makeups else []
+    visiting = {(makeup.baby_id, session.id) for makeup, session, _ in rows}
+    options = _credit_options(
+        [(credit, origin) for credit, origin, _ in credits], booked, now, visiting
+    )
     for credit, _, tz_name in credits:
         name = credit.baby.name if credit.baby else "Baby removed"
         line = CreditLine(credit, name, tz_name)
         line.options = options[credit.id]
         result.credits.append(line)
-    rows = db.session.execute(statements.makeups, given).all() if has_credits_or_makeups else []
     for makeup, session, workshop in rows:
         result.makeups.append(
             MakeupLine(
