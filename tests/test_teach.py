@@ -364,6 +364,9 @@ def test_a_booking_cancelled_after_its_mark_stays_on_that_register(client, auth,
     assert "Bea" in page and "Booking since cancelled" in page
     assert "Booked</dt><dd>1 (and 1 since cancelled) · 2 marked present" in page
     assert f'name="attendance-{reg_b.id}"' not in page  # no longer markable
+    bea = page[page.index("Booking since cancelled"):]
+    assert '<span class="no-print">Present</span>' in bea[:400]  # her mark, not "—"
+    assert "&#10003;" in bea[:400]  # and ticked on the printout
     assert html_errors({"register": page}) == {"register": []}
     assert client.post(url, data={f"attendance-{reg_a.id}": "absent"}).status_code == 302
     page = client.get(url).get_data(as_text=True)
