@@ -268,10 +268,12 @@ def queue_workshop_cancelled(
     *,
     reason: str = "",
     refund_texts: dict[int, str] | None = None,
+    held_ids: frozenset = frozenset(),
 ) -> list[OutboxMessage]:
     """Tell every confirmed and waiting parent, and the instructor, that a class is
     cancelled, with classes that would fit each baby instead (`alternatives`, by
-    booking id) and what comes back to them (`refund_texts`, by booking id).
+    booking id) and what comes back to them (`refund_texts`, by booking id); those in
+    `held_ids` held a place until now while they paid (or were offered one).
 
     `bookings` are the bookings the cancellation ended (their status may already be
     cancelled); parents who had a place get a METHOD:CANCEL invite.
@@ -291,6 +293,7 @@ def queue_workshop_cancelled(
             "workshop_cancelled",
             subject + _for(booking),
             had_place=had_place(data),
+            held=data.id in held_ids,
             reason=reason,
             refund_text=(refund_texts or {}).get(data.id, ""),
             practical=False,

@@ -144,11 +144,12 @@ def notify_session_changed(
 
 def notify_workshop_cancelled(
     workshop: Workshop, registrations, *, reason: str = "",
-    refund_texts: dict[int, str] | None = None,
+    refund_texts: dict[int, str] | None = None, held_ids=frozenset(),
 ) -> list[OutboxMessage]:
     """Tell every confirmed and waiting parent, and the instructor, that a class is
     cancelled, with classes that would fit each baby instead and what comes back to
-    each family (`refund_texts`, by registration id)."""
+    each family (`refund_texts`, by registration id); `held_ids`: the registrations
+    that held a place while the family paid (or were offered one) until now."""
     ids = _ids(registrations)
     bookings = bookings_where(Registration.id.in_(ids)) if ids else []
     order = {registration_id: n for n, registration_id in enumerate(ids)}
@@ -156,7 +157,7 @@ def notify_workshop_cancelled(
     offers = alternatives(bookings, datetime.now(UTC))
     return notify.queue_workshop_cancelled(
         workshop_data(workshop), bookings, offers, reason=reason,
-        refund_texts=refund_texts or {},
+        refund_texts=refund_texts or {}, held_ids=frozenset(held_ids),
     )
 
 

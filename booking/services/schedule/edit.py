@@ -330,6 +330,7 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
     )
     paid = ledger.registrations_that_paid(workshop.id)
     refund_texts = {}  # what each family's email says comes back to them
+    held = {r.id for r in registrations if r.status == PENDING_PAYMENT}
     for registration in registrations:
         if registration.status == CONFIRMED:
             end_registration_absences(registration.id, now)
@@ -361,7 +362,9 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
     workshop.status = CANCELLED
     workshop.updated_at = now
     db.session.flush()
-    notify_workshop_cancelled(workshop, registrations, reason=reason, refund_texts=refund_texts)
+    notify_workshop_cancelled(
+        workshop, registrations, reason=reason, refund_texts=refund_texts, held_ids=held
+    )
     tell_makeups_dropped(dropped, "the class was cancelled")
     return registrations
 
