@@ -292,3 +292,20 @@ def test_the_instructor_roster_shows_needs_clearance(seeded, client):
     client.post("/login", data={"email": "instructor@example.com", "password": DEMO_PASSWORD})
     page = client.get(f"/teach/workshops/{workshop_id}").get_data(as_text=True)
     assert "Ivy" in page and "Needs clearance" in page
+
+
+def test_every_demo_booking_fits_its_class_ages(seeded):
+    """Rule 2 holds in the demo: every baby booked or waiting fits its class's ages at
+    the first session (a baby reused across the demo's classes was 5 weeks old on a
+    class for 6 weeks and over)."""
+    with seeded.app_context():
+        rows = db.session.execute(
+            sa.select(Registration, Baby, Workshop)
+            .join(Baby, Baby.id == Registration.baby_id)
+            .join(Workshop, Workshop.id == Registration.workshop_id)
+            .where(Registration.status.in_(("confirmed", "waitlisted", "pending_payment")))
+        ).all()
+        assert len(rows) > 10
+        unfit = [(baby.name, workshop.title) for _, baby, workshop in rows
+                 if not eligibility(baby, workshop).eligible]
+        assert unfit == []

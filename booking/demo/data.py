@@ -247,7 +247,7 @@ CLASSES = (
 TODAY_FAMILIES = (
     ("amara.parent@example.com", "Amara Bello", "Tobi", 9),
     ("ben.parent@example.com", "Ben Carter", "Isla", 12),
-    ("chloe.parent@example.com", "Chloe Davies", "Noah", 8),
+    ("chloe.parent@example.com", "Chloe Davies", "Noah", 10),
 )
 
 # The demo parent's phone number (shown to the instructors of their classes).
@@ -266,7 +266,7 @@ MAKEUP_FAMILY = ("iris.parent@example.com", "Iris Grant", "Olive", 11)
 FULL_CLASS_FAMILIES = (
     ("amara.parent@example.com", "Amara Bello", "Tobi", 9),
     ("ben.parent@example.com", "Ben Carter", "Isla", 12),
-    ("chloe.parent@example.com", "Chloe Davies", "Noah", 8),
+    ("chloe.parent@example.com", "Chloe Davies", "Noah", 10),
     ("dev.parent@example.com", "Dev Shah", "Aarav", 14),
 )
 # Families in the public places of the class with held places (so only held ones are left).
