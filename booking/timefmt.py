@@ -64,6 +64,21 @@ def zone_abbrev(instant: datetime, tz_name: str) -> str:
     return to_local(instant, tz_name).tzname() or tz_name
 
 
+def format_time_range(
+    starts: datetime, ends: datetime, tz_name: str, with_day: bool = False
+) -> str:
+    """'10:00\u201311:00 GMT' ('Tue 1 Dec 2026, 10:00\u201311:00 GMT' `with_day`); each
+    end with its own zone when the clocks change between them ('01:30 EDT\u201301:30
+    EST': an hour, not none)."""
+    start_zone, end_zone = zone_abbrev(starts, tz_name), zone_abbrev(ends, tz_name)
+    start = (format_local(starts, tz_name, with_zone=False) if with_day
+             else format_local_time(starts, tz_name))
+    end = format_local_time(ends, tz_name)
+    if start_zone != end_zone:
+        return f"{start} {start_zone}\u2013{end} {end_zone}"
+    return f"{start}\u2013{end} {start_zone}"
+
+
 # The formatters are pure functions of their arguments, and a page shows the same few
 # hundred class times again and again: each answer is kept (babel's formatting is the
 # dearest part of a listing's template).

@@ -10,7 +10,7 @@ from booking.extensions import db
 from booking.models import WorkshopSession
 from booking.services.schedule import sessions
 from booking.services.schedule.imports import import_schedule
-from booking.timefmt import local_to_utc, to_local
+from booking.timefmt import format_time_range, local_to_utc, to_local
 from tests.clock_changes import first_sunday, last_sunday, next_week_at
 
 
@@ -111,3 +111,19 @@ def test_the_schedule_import_reads_changeover_times_the_same_way(ctx, make_centr
     session = _session_of(result.workshop_ids[0])
     assert session.starts_at == utc.replace(tzinfo=UTC)
     assert shown(session.starts_at, zone) == label
+
+
+def test_a_time_range_across_a_clock_change_names_each_end_s_zone():
+    """01:30 EDT to 01:30 EST is an hour on the night New York's clocks go back: a range
+    naming one zone for both ends read as no time at all (as emails, clash messages and
+    the term calendar write it)."""
+    starts = datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
+    ends = starts + timedelta(hours=1)
+    assert format_time_range(starts, ends, "America/New_York") == "01:30 EDT\u201301:30 EST"
+    assert format_time_range(starts, ends, "America/New_York", with_day=True) == (
+        "Sun 7 Nov 2027, 01:30 EDT\u201301:30 EST")
+    winter = datetime(2027, 1, 12, 10, 0, tzinfo=UTC)
+    assert format_time_range(winter, winter + timedelta(hours=1), "Europe/London") == (
+        "10:00\u201311:00 GMT")
+    assert format_time_range(winter, winter + timedelta(hours=1), "Europe/London",
+                             with_day=True) == "Tue 12 Jan 2027, 10:00\u201311:00 GMT"

@@ -131,14 +131,11 @@ def workshop_payment_mode(workshop: WorkshopData) -> str:
 def describe_session(session: SessionData, centre: CentreData, total: int, is_course: bool):
     """A session's line: 'Tue 1 Dec 2026, 10:00-11:00 GMT' in the centre's zone."""
     tz = centre.timezone
-    start = timefmt.format_local(session.starts_at, tz, with_zone=False)
-    end = timefmt.format_local_time(session.ends_at, tz)
-    zone = timefmt.zone_abbrev(session.starts_at, tz)
     return SessionLine(
         id=session.id,
         number=session.number,
         total=total,
-        when=f"{start}\u2013{end} {zone}",
+        when=timefmt.format_time_range(session.starts_at, session.ends_at, tz, with_day=True),
         date=timefmt.format_local_date(session.starts_at, tz),
         room=session.room or "",
         cancelled=session.is_cancelled,

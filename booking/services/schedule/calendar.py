@@ -40,7 +40,7 @@ from booking.services.catalogue.params import InvalidQuery
 from booking.services.errors import NotFound
 from booking.services.schedule.calendar_params import CalendarParams, in_range
 from booking.services.schedule.clashes import busy_between, clashes_among
-from booking.timefmt import LOCALE, format_local_time, to_local, zone_abbrev
+from booking.timefmt import LOCALE, format_local_time, format_time_range, to_local, zone_abbrev
 
 # Any zone's local day lies within a day either side of the same UTC day.
 ZONE_MARGIN = timedelta(days=1)
@@ -167,8 +167,9 @@ class CalendarSession:
 
     def times(self, with_zone: bool) -> str:
         """'10:00–11:00', or '10:00–11:00 GMT' with the zone named."""
-        text = f"{self.starts(False)}\u2013{format_local_time(self.ends_at, self.timezone)}"
-        return f"{text} {zone_abbrev(self.starts_at, self.timezone)}" if with_zone else text
+        if with_zone:
+            return format_time_range(self.starts_at, self.ends_at, self.timezone)
+        return f"{self.starts(False)}\u2013{format_local_time(self.ends_at, self.timezone)}"
 
     def fill_text(self) -> str:
         """'5 booked · 2 held · 1 free · 3 waiting' (held and waiting only when any)."""

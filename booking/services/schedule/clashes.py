@@ -22,7 +22,7 @@ from booking.extensions import db
 from booking.models import Centre, User, Workshop, WorkshopSession
 from booking.models.workshop import CANCELLED, PUBLISHED, SCHEDULED
 from booking.services.errors import Conflict
-from booking.timefmt import format_local, format_local_time
+from booking.timefmt import format_time_range
 
 TRAVEL = timedelta(minutes=30)
 # PostgreSQL advisory lock key: one schedule change that checks clashes at a time, so two
@@ -59,19 +59,15 @@ class Busy:
 
     def label(self) -> str:
         """'"Baby massage" week 2 (Tue 12 Jan 2027, 10:00-11:00 GMT, Room 1)'."""
-        start = format_local(self.starts_at, self.timezone, with_zone=False)
-        end = format_local_time(self.ends_at, self.timezone)
-        zone = format_local(self.starts_at, self.timezone).rsplit(" ", 1)[-1]
+        when = format_time_range(self.starts_at, self.ends_at, self.timezone, with_day=True)
         where = f", {self.room}" if self.room else ""
         week = f" week {self.number}" if self.number else ""
-        return f"\u201c{self.title}\u201d{week} ({start}\u2013{end} {zone}{where})"
+        return f"\u201c{self.title}\u201d{week} ({when}{where})"
 
     def unnamed_label(self) -> str:
         """'a class not yet published (Tue 12 Jan 2027, 10:00-11:00 GMT)'."""
-        start = format_local(self.starts_at, self.timezone, with_zone=False)
-        end = format_local_time(self.ends_at, self.timezone)
-        zone = format_local(self.starts_at, self.timezone).rsplit(" ", 1)[-1]
-        return f"a class not yet published ({start}\u2013{end} {zone})"
+        when = format_time_range(self.starts_at, self.ends_at, self.timezone, with_day=True)
+        return f"a class not yet published ({when})"
 
 
 @dataclass(frozen=True)
