@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import OutboxMessage, Registration, Workshop
+from booking.models import OutboxMessage, Registration, Workshop, WorkshopSession
 from booking.services.accounts import api_tokens
 from booking.services.booking import places
 from booking.services.booking.book import book_place
@@ -166,7 +166,17 @@ def test_suggestions_prefer_the_same_centre_and_fit_the_baby(
     found = places.suggest_classes(baby, db.session.get(type(home), home.id), origin.id,
                                       datetime.now(UTC))
     assert [w.title for w in found] == ["Near", "Far"]
-    del far, near
+    # Not a class the baby is already booked on, nor one whose last seat a make-up
+    # visitor takes.
+    book_place(parent_id=parent.id, workshop_id=near.id, baby_id=baby.id, consent=True)
+    full = make_workshop(centre=home, starts_in_days=11, title="Full of visitors", capacity=1)
+    db.session.execute(sa.update(WorkshopSession).where(WorkshopSession.workshop_id == full.id)
+                       .values(makeups_taken=1))
+    db.session.commit()
+    found = places.suggest_classes(baby, db.session.get(type(home), home.id), origin.id,
+                                      datetime.now(UTC))
+    assert [w.title for w in found] == ["Far"]
+    del far
 
 
 def test_run_decisions_twice_at_once_cancels_and_emails_once(

@@ -494,10 +494,12 @@ def has_active_place(baby_id: int | None, workshop_id: int) -> bool:
 def suggest_classes(
     baby: Baby | None, centre: Centre, exclude_id: int, now: datetime, limit: int = SUGGESTIONS
 ) -> list[Workshop]:
-    """Published classes starting later with a free place that fit the baby's age:
-    the same centre first, then the same town, then anywhere else."""
-    candidates = db.session.scalars(
-        sa.select(Workshop)
+    """Published classes starting later with a place the public can book (make-up
+    visitors' seats counted, as `public_places_left`) that fit the baby's age and that
+    the baby is not already booked or waiting on: the same centre first, then the same
+    town, then anywhere else."""
+    query = (
+        sa.select(Workshop, makeup_excess(Workshop.id, now))
         .join(Centre, Centre.id == Workshop.centre_id)
         .where(
             Workshop.id != exclude_id,
@@ -513,8 +515,20 @@ def suggest_classes(
         )
         .limit(50)
     )
+    if baby is not None:
+        query = query.where(
+            ~sa.select(Registration.id)
+            .where(
+                Registration.workshop_id == Workshop.id,
+                Registration.baby_id == baby.id,
+                Registration.status.in_(ACTIVE),
+            )
+            .exists()
+        )
     found = []
-    for workshop in candidates:
+    for workshop, excess in db.session.execute(query):
+        if public_places_left(workshop, now, excess=excess or 0) <= 0:
+            continue
         if baby is not None and not eligibility(baby, workshop).eligible:
             continue
         found.append(workshop)
