@@ -125,6 +125,10 @@ def world(app, make_centre, make_user, make_workshop, make_baby):
         for session in sessions:
             session.starts_at -= timedelta(days=15)
             session.ends_at -= timedelta(days=15)
+        for registration in db.session.scalars(  # the families booked before it began
+            sa.select(Registration).where(Registration.workshop_id == past.id)
+        ):
+            registration.confirmed_at -= timedelta(days=15)
         refresh_span(db.session.get(Workshop, past.id))
         sessions[1].makeups_taken = 1  # a family from another course made up a week here
         db.session.commit()

@@ -343,6 +343,34 @@ def test_mark_attendance_upserts_in_one_go(client, auth, app, setup):
     assert "2 marked present" in page
 
 
+def test_a_family_who_joined_after_a_week_is_not_on_its_register(client, auth, app, setup):
+    """Bea joined the course after week 1 ended (a late joiner): week 1's register does
+    not list her, "All present" does not mark her, and a mark for her is refused; week
+    2's register has her."""
+    auth.login("teacher@example.org")
+    week1, week2 = _sessions(app, setup["course"].id)[:2]
+    reg_a, reg_b = setup["reg_a"], setup["reg_b"]
+    with app.app_context():
+        session = db.session.get(WorkshopSession, week1.id)
+        session.starts_at = datetime.now(UTC) - timedelta(hours=2)
+        session.ends_at = session.starts_at + timedelta(hours=1)
+        db.session.get(Registration, reg_a.id).confirmed_at = datetime.now(UTC) - timedelta(
+            days=3)
+        db.session.get(Registration, reg_b.id).confirmed_at = datetime.now(UTC)
+        db.session.commit()
+    url = f"/teach/sessions/{week1.id}/register"
+    page = client.get(url).get_data(as_text=True)
+    assert "Ada" in page and "Bea" not in page
+    assert client.post(f"/teach/sessions/{week1.id}/all-present").status_code == 302
+    with app.app_context():
+        marked = set(db.session.scalars(
+            sa.select(Attendance.registration_id).where(Attendance.session_id == week1.id)))
+    assert marked == {reg_a.id}
+    refused = client.post(url, data={f"attendance-{reg_b.id}": "present"})
+    assert refused.status_code == 422
+    assert "Bea" in client.get(f"/teach/sessions/{week2.id}/register").get_data(as_text=True)
+
+
 def test_a_booking_cancelled_after_its_mark_stays_on_that_register(client, auth, app,
                                                                      setup):
     """Bea came to week 1; her booking was cancelled later (a family leaving part-way).

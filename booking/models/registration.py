@@ -108,6 +108,19 @@ class Registration(Base):
         """Whether the registration holds one of the workshop's places."""
         return self.status in HOLDS_PLACE
 
+    def was_booked_by(self, session_ends_at: datetime) -> bool:
+        """Whether it held its place when a session ended: a family who joined a course
+        later (or was promoted, or paid, after it) was not at that week."""
+        return self.confirmed_at is None or self.confirmed_at <= session_ends_at
+
+    @staticmethod
+    def booked_by(session_ends_at) -> sa.ColumnElement[bool]:
+        """`was_booked_by` in SQL (`session_ends_at` a column, such as
+        WorkshopSession.ends_at, or a time)."""
+        return sa.or_(
+            Registration.confirmed_at.is_(None), Registration.confirmed_at <= session_ends_at
+        )
+
     def __repr__(self) -> str:
         return f"<Registration {self.id} {self.status}>"
 

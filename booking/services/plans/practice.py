@@ -95,19 +95,6 @@ def _not_sent(parent_id_column):
     )
 
 
-def _booked_by_then():
-    """The booking (Registration in the query) held its place when the session
-    (WorkshopSession) ended: a family who joined later was not at it."""
-    return sa.or_(
-        Registration.confirmed_at.is_(None), Registration.confirmed_at <= WorkshopSession.ends_at
-    )
-
-
-def _was_booked_by_then(registration: Registration, session: WorkshopSession) -> bool:
-    """`_booked_by_then`, on loaded rows."""
-    return registration.confirmed_at is None or registration.confirmed_at <= session.ends_at
-
-
 def due_practice_sheets(now: datetime | None = None) -> list[tuple[str, int, int]]:
     """The sheets to send: ("registration", registration id, session id) for the first
     confirmed booking of each parent in each session that has ended, then ("makeup",
@@ -121,7 +108,7 @@ def due_practice_sheets(now: datetime | None = None) -> list[tuple[str, int, int
         .where(
             Registration.status == CONFIRMED,
             Registration.parent_id.is_not(None),
-            _booked_by_then(),
+            Registration.booked_by(WorkshopSession.ends_at),  # a later joiner was not there
             *_ended_sessions(now),
             _not_sent(Registration.parent_id),
         )
@@ -245,7 +232,7 @@ def send_registration_sheet(
                 or registration.status != CONFIRMED
                 or registration.parent_id is None
                 or registration.workshop_id != session.workshop_id
-                or not _was_booked_by_then(registration, session)
+                or not registration.was_booked_by(session.ends_at)
             ):
                 return False
             workshop = db.session.get(Workshop, session.workshop_id, populate_existing=True)

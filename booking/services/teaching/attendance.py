@@ -109,7 +109,10 @@ def session_register(
     days and make-up attendees; with health flags when `health_for` may see them."""
     session, workshop = _own_session(session_id, instructor_id)
     tz_name = workshop.centre.timezone
-    registrations = workshop_registrations(workshop.id, (CONFIRMED,))
+    registrations = [  # a family who joined the course after this week was not at it
+        r for r in workshop_registrations(workshop.id, (CONFIRMED,))
+        if r.was_booked_by(session.ends_at)
+    ]
     entries = roster_entries(registrations, [session], workshop)
     marks = dict(
         db.session.execute(
@@ -174,11 +177,14 @@ def _markable_session(session_id: int, instructor_id: int) -> tuple[WorkshopSess
     return session, workshop
 
 
-def _confirmed_ids(workshop_id: int) -> set[int]:
+def _confirmed_ids(session: WorkshopSession) -> set[int]:
+    """The confirmed places of the session's workshop held by the time it ended."""
     return set(
         db.session.scalars(
             sa.select(Registration.id).where(
-                Registration.workshop_id == workshop_id, Registration.status == CONFIRMED
+                Registration.workshop_id == session.workshop_id,
+                Registration.status == CONFIRMED,
+                Registration.booked_by(session.ends_at),
             )
         )
     )
@@ -211,7 +217,7 @@ def mark_attendance(session_id: int, instructor_id: int, marks: dict) -> int:
     """
     with write_transaction():
         session, workshop = _markable_session(session_id, instructor_id)
-        parsed = _parse_marks(marks, _confirmed_ids(workshop.id) | visitor_places(session.id))
+        parsed = _parse_marks(marks, _confirmed_ids(session) | visitor_places(session.id))
         if parsed:
             _save_marks(session.id, parsed)
     return len(parsed)
@@ -231,7 +237,7 @@ def mark_all_present(session_id: int, instructor_id: int) -> int:
                 sa.select(Attendance.registration_id).where(Attendance.session_id == session.id)
             )
         )
-        coming = (_confirmed_ids(workshop.id) - told_absent | visitor_places(session.id)) - marked
+        coming = (_confirmed_ids(session) - told_absent | visitor_places(session.id)) - marked
         if coming:
             _save_marks(session.id, dict.fromkeys(sorted(coming), PRESENT))
     return len(coming)
