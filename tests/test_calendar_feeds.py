@@ -189,6 +189,30 @@ def test_feed_keeps_cancelled_history_and_drops_old_sessions(
     assert cancelled.id
 
 
+def test_a_draft_cancelled_stays_hidden(app, client, make_centre, make_workshop, make_user):
+    """A class never shown to the public is not shown when it is cancelled either: not
+    on its page, in the read API or in the centre's and instructor's feeds (a draft's
+    title reached every subscriber as a cancelled event); one cancelled after it was
+    published is still there, marked cancelled."""
+    from booking.services.schedule.edit import cancel_workshop
+
+    centre = make_centre(slug="drafts")
+    teacher = make_user(role="instructor", centre=centre)
+    draft = make_workshop(centre=centre, sessions=2, status="draft", title="Secret pilot",
+                          instructor=teacher)
+    shown = make_workshop(centre=centre, sessions=1, title="Called off", instructor=teacher)
+    with app.app_context():
+        cancel_workshop(draft.id, "Not going ahead")
+        cancel_workshop(shown.id, "Instructor unwell")
+    assert client.get(f"/classes/{draft.id}").status_code == 404
+    assert client.get(f"/api/v1/workshops/{draft.id}").status_code == 404
+    assert client.get(f"/classes/{shown.id}").status_code == 200
+    for feed in ("/feeds/centres/drafts.ics", f"/feeds/instructors/{teacher.id}.ics"):
+        text = client.get(feed).get_data(as_text=True)
+        assert "Secret pilot" not in text, feed
+        assert "SUMMARY:Called off" in text and "STATUS:CANCELLED" in text, feed
+
+
 def test_feed_version_needs_no_rendering_and_follows_changes(app, make_centre, make_workshop):
     """The ETag changes when a session, workshop or centre changes, and only then."""
     centre = make_centre(slug="versions")

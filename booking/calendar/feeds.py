@@ -54,11 +54,10 @@ from booking.models.centre import one_line_address
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import CANCELLED as BOOKING_CANCELLED
 from booking.models.registration import CONFIRMED
-from booking.models.workshop import CANCELLED, KIND_COURSE, PUBLISHED, SCHEDULED
+from booking.models.workshop import KIND_COURSE, SCHEDULED
 
 PAST_DAYS = 30
 FORMAT_VERSION = "1"
-VISIBLE = (PUBLISHED, CANCELLED)
 END_CALENDAR = "END:VCALENDAR\r\n"
 
 
@@ -179,7 +178,7 @@ def _where(kind: str) -> tuple:
     else:
         owner = Workshop.centre_id if kind == "centre" else Workshop.instructor_id
         mine = (owner == sa.bindparam("feed_key"), Centre.published.is_(True))
-    return (*mine, Workshop.status.in_(VISIBLE), Session.ends_at >= sa.bindparam("since"))
+    return (*mine, Workshop.has_public_page_sql(), Session.ends_at >= sa.bindparam("since"))
 
 
 def _params(source: FeedSource) -> dict:
@@ -256,7 +255,7 @@ def _personal_statement() -> sa.Select:
         # Those of a centre where they are still an instructor (one whose role there
         # was taken away no longer sees its classes' bookings).
         sa.select(sa.literal("t"), Workshop.id, zero, zero, blank)
-        .where(Workshop.instructor_id == parent, Workshop.status.in_(VISIBLE),
+        .where(Workshop.instructor_id == parent, Workshop.has_public_page_sql(),
                sa.select(Membership.id)
                .where(instructor, Membership.centre_id == Workshop.centre_id).exists()),
     ]

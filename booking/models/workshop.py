@@ -89,6 +89,9 @@ class Workshop(Base):
     # The plan template the sessions' plans were copied from ("" when written by hand).
     plan_template: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     status: Mapped[str] = mapped_column(sa.String(10), default=DRAFT)
+    # Cancelled while a draft: it was not shown to the public then, so its cancellation
+    # is not either (a published class cancelled stays on its page and in the feeds).
+    cancelled_while_draft: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     min_places: Mapped[int | None] = mapped_column()
     decision_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     run_confirmed: Mapped[bool] = mapped_column(default=False)
@@ -163,6 +166,22 @@ class Workshop(Base):
     @property
     def is_course(self) -> bool:
         return self.kind == KIND_COURSE
+
+    @property
+    def has_public_page(self) -> bool:
+        """Shown to the public (its centre aside): published, or cancelled once it was
+        (its page and the feeds then say so)."""
+        return self.status == PUBLISHED or (
+            self.status == CANCELLED and not self.cancelled_while_draft
+        )
+
+    @staticmethod
+    def has_public_page_sql() -> sa.ColumnElement[bool]:
+        """`has_public_page` in SQL."""
+        return sa.or_(
+            Workshop.status == PUBLISHED,
+            sa.and_(Workshop.status == CANCELLED, Workshop.cancelled_while_draft.is_(False)),
+        )
 
     def __repr__(self) -> str:
         return f"<Workshop {self.id} {self.title!r}>"

@@ -27,7 +27,7 @@ from booking.models import (
 )
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import WAITLISTED
-from booking.models.workshop import DRAFT, SCHEDULED
+from booking.models.workshop import SCHEDULED
 from booking.services.booking.places import public_places_left, visible_to_public
 from booking.services.catalogue.dates import local_date_condition, utc_window
 from booking.services.catalogue.filters import (
@@ -461,8 +461,9 @@ def upcoming(
 
 
 def _shown(workshop: Workshop | None) -> Workshop:
-    """The workshop if it has a public page; drafts and unpublished centres are not found."""
-    if workshop is None or workshop.status == DRAFT or not workshop.centre.published:
+    """The workshop if it has a public page; drafts (and classes cancelled while drafts)
+    and unpublished centres are not found."""
+    if workshop is None or not workshop.has_public_page or not workshop.centre.published:
         raise NotFound("There is no class with that number.")
     return workshop
 

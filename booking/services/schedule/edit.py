@@ -320,6 +320,8 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
     it ended."""
     require_transaction("Cancelling a workshop")
     now = utcnow()
+    if workshop.status == DRAFT:
+        workshop.cancelled_while_draft = True  # never shown: its cancellation is not either
     registrations = list(
         db.session.scalars(
             sa.select(Registration)
