@@ -263,6 +263,8 @@ CASES = [
     Case("GET", "/teach", INSTRUCTORS),
     Case("GET", "/teach/specialisms", INSTRUCTORS),
     Case("POST", "/teach/specialisms", INSTRUCTORS, {"topics": "sleep"}),
+    Case("GET", "/teach/profile", INSTRUCTORS),
+    Case("POST", "/teach/profile", INSTRUCTORS, {"display_name": "Grace"}),
     Case("GET", "/teach/workshops/{workshop}", {"instructor"}),
     Case("GET", "/teach/workshops/{workshop}/roster.csv", {"instructor"}),
     Case("GET", "/teach/workshops/{workshop}/plans", {"instructor"}),
@@ -345,7 +347,8 @@ CASES = [
     Case("POST", "/manage/workshops/{workshop}/sessions/new", STAFF, SESSION_ADD, shared=True),
     Case("POST", "/manage/workshops/{workshop}/capacity", STAFF, {"capacity": "3"}, shared=True),
     Case("POST", "/manage/workshops/{draft}/publish", STAFF, shared=True),
-    Case("POST", "/manage/workshops/{quiet}/unpublish", STAFF, shared=True),
+    # One nobody is booked on or visits (the quiet course takes a make-up visitor).
+    Case("POST", "/manage/workshops/{unbooked}/unpublish", STAFF, shared=True),
     Case("POST", "/manage/workshops/{workshop}/confirm-run", STAFF, shared=True),
     Case("GET", "/manage/workshops/{workshop}/topics", STAFF),
     Case("POST", "/manage/workshops/{workshop}/topics", STAFF, {"topics": "sleep"}, shared=True),
@@ -545,6 +548,7 @@ def _build_world(app) -> dict:
         workshop = _workshop(centre, teacher, "Baby massage", 10, capacity=2)
         quiet = _workshop(centre, teacher, "Quiet course", 12)
         draft = _workshop(centre, teacher, "Draft course", 14, status=DRAFT)
+        unbooked = _workshop(centre, teacher, "Unbooked course", 40)
         now = datetime.now(UTC)
         ada, ben = _baby(users["parent"], "Ada"), _baby(users["other_parent"], "Ben")
         spare = _baby(users["parent"], "Spare")
@@ -583,6 +587,7 @@ def _build_world(app) -> dict:
             "workshop": workshop.id,
             "draft": draft.id,
             "quiet": quiet.id,
+            "unbooked": unbooked.id,
             "session": session_id,
             "reg": reg.id,
             "waiting": waiting.id,
@@ -794,7 +799,8 @@ def test_the_matrix_covers_every_protected_endpoint(app):
 
 
 _PLACEHOLDERS = (
-    "centre", "workshop", "draft", "quiet", "session", "session2", "quiet_session2", "code",
+    "centre", "workshop", "draft", "quiet", "unbooked", "session", "session2", "quiet_session2",
+    "code",
     "credit", "makeup", "reg", "waiting", "baby", "spare_baby", "paid_reg", "cancelled_session",
     "payment", "sheet", "invitation",
     "staff_token", *ROLES, "other_admin",

@@ -123,6 +123,7 @@ def test_main_pages_are_valid_html(app, demo):
         f"/teach/sessions/{d['session']}/register",
         f"/teach/workshops/{d['booked']}/message",
         "/teach/specialisms",
+        "/teach/profile",
     ]
     staff = [
         "/manage",

@@ -140,6 +140,43 @@ def test_instructor_specialisms_show_on_the_topic_page(app, client, make_user, m
     assert f'href="/instructors/{teacher.id}"' not in page
 
 
+def test_instructors_write_their_public_profile_on_teach(app, client, auth, make_user,
+                                                        make_centre):
+    """An instructor added after the demo had a bare public page for good: nothing wrote
+    the name shown, the qualification or the bio. They write them on /teach/profile,
+    held to the rules of other text (one line for the name and qualification, something
+    to see in the name), and families read them on /instructors/<id>."""
+    centre = make_centre()
+    teacher = make_user("new.teacher@example.org", name="Grace O", role="instructor",
+                        centre=centre)
+    auth.login("new.teacher@example.org")
+    assert b"/teach/profile" in client.get("/teach").data
+    form = client.get("/teach/profile").get_data(as_text=True)
+    assert 'value="Grace O"' in form  # the account's name until they write one
+    refused = client.post("/teach/profile", data={
+        "display_name": "\u200b", "qualification": "CEIM\nand more", "bio": "x" * 3001})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "Give the name shown to families" in page
+    assert "Qualification must be a single line" in page
+    assert "About you must be at most 3000 characters" in page
+    saved = client.post("/teach/profile", data={
+        "display_name": "  Grace   Okafor ",
+        "qualification": "Certified Educator of Infant Massage",
+        "bio": "Mother of two.\r\n\r\nI teach <b>gentle</b> strokes."})
+    assert saved.status_code == 302
+    public = client.get(f"/instructors/{teacher.id}").get_data(as_text=True)
+    assert "<h1>Grace Okafor</h1>" in public
+    assert "Certified Educator of Infant Massage" in public
+    assert "<p>Mother of two.</p>" in public and "&lt;b&gt;gentle&lt;/b&gt;" in public
+    again = client.get("/teach/profile").get_data(as_text=True)
+    assert 'value="Grace Okafor"' in again and "Mother of two." in again
+    auth.logout()
+    make_user("mum2@example.org")
+    auth.login("mum2@example.org")
+    assert client.get("/teach/profile").status_code == 403
+
+
 def test_instructors_set_their_specialisms_on_teach(app, client, auth, make_user, make_centre):
     centre = make_centre()
     teacher = make_user("teach@example.org", role="instructor", centre=centre)
