@@ -7,7 +7,8 @@ import pytest
 from booking.extensions import db
 from booking.mail.sender import requeue_failed
 from booking.models import Baby, OutboxMessage, Registration, Workshop
-from booking.services.errors import Invalid
+from booking.services.booking.book import book_place
+from booking.services.errors import Invalid, NotFound
 from booking.services.privacy.erase import erase_user, purge_expired
 
 
@@ -56,6 +57,7 @@ def history(ctx, make_user, make_baby, make_workshop, make_centre):
         },
         "registrations": with_notes,
         "old": old.id,
+        "upcoming": upcoming.id,
     }
 
 
@@ -89,6 +91,25 @@ def test_purge_anonymises_old_data_only_and_is_idempotent(history):
     )
 
     assert purge_expired(days=365) == 0
+
+
+def test_a_baby_anonymised_for_good_is_no_longer_among_the_parents_babies(history):
+    """Kept only for counts by age (no name, born on "the 1st"), a baby anonymised after
+    the retention time is not listed to its parent as "Erased, born 1 Mar 2023", offered
+    to book with that made-up date, or opened to edit."""
+    from booking.services.accounts.babies import get_baby, list_babies
+
+    parent_id = db.session.get(Baby, history["babies"]["olive"]).parent_id
+    assert "Olive" in [b.name for b in list_babies(parent_id)]
+    purge_expired(days=365)
+    db.session.expire_all()
+    assert sorted(b.name for b in list_babies(parent_id)) == ["Nell", "Rory", "Umi"]
+    with pytest.raises(NotFound):
+        get_baby(parent_id, history["babies"]["olive"])
+    assert get_baby(parent_id, history["babies"]["rory"]).name == "Rory"
+    with pytest.raises(NotFound):  # nor booked by its old number
+        book_place(parent_id=parent_id, workshop_id=history["upcoming"],
+                   baby_id=history["babies"]["olive"], consent=True)
 
 
 def test_purge_redacts_old_sent_emails_only(ctx):

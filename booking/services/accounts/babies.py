@@ -96,10 +96,14 @@ def check_name(value, field: str = "name") -> str:
 @cache
 def _babies_statement():
     """A parent's babies, youngest first: built once (every class page a parent opens
-    reads them), the parent a parameter."""
+    reads them), the parent a parameter. Not one anonymised after the retention time
+    (kept for counts by age only: no name, its birth date moved to the 1st)."""
     return (
         sa.select(Baby)
-        .where(Baby.parent_id == sa.bindparam("parent_id"))
+        .where(
+            Baby.parent_id == sa.bindparam("parent_id"),
+            Baby.name_key != sa.literal("erased-") + sa.cast(Baby.id, sa.String),
+        )
         .order_by(Baby.date_of_birth.desc(), Baby.id)
     )
 
@@ -116,7 +120,7 @@ def get_baby(parent_id: int, baby_id) -> Baby:
     except (TypeError, ValueError):
         baby_id = None
     baby = db.session.get(Baby, baby_id) if baby_id is not None else None
-    if baby is None or baby.parent_id != parent_id:
+    if baby is None or baby.parent_id != parent_id or baby.name_key == f"erased-{baby.id}":
         message = "We could not find that baby on your account."
         raise NotFound(message, {"baby_id": message})
     return baby

@@ -169,10 +169,15 @@ def _with_the_workshop() -> tuple:
 @cache
 def _account_statement():
     """The booking parent's account, read fresh and shared-locked (see below), with the
-    baby chosen (parameter `baby_id`) if it is one of theirs."""
+    baby chosen (parameter `baby_id`) if it is one of theirs (and not one anonymised after
+    the retention time, kept for counts only)."""
     return (
         sa.select(User, Baby)
-        .outerjoin(Baby, sa.and_(Baby.id == sa.bindparam("baby_id"), Baby.parent_id == User.id))
+        .outerjoin(Baby, sa.and_(
+            Baby.id == sa.bindparam("baby_id"),
+            Baby.parent_id == User.id,
+            Baby.name_key != sa.literal("erased-") + sa.cast(Baby.id, sa.String),
+        ))
         .where(User.id == sa.bindparam("parent_id"))
         .options(lazyload(User.memberships))
         .with_for_update(read=True, of=User)
