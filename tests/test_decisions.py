@@ -120,6 +120,36 @@ def test_staff_confirm_run_through_the_page(
     assert client.post(f"/manage/workshops/{elsewhere.id}/confirm-run").status_code == 404
 
 
+def test_a_place_held_while_paying_leaves_a_class_at_risk_as_the_decision_sees_it(
+    app, client, auth, make_centre, make_workshop, make_user, make_baby
+):
+    """The decision counts confirmed places only (a held place may never be paid): the
+    staff pages say "At risk" on the same count, naming the place held while a family
+    pays, rather than showing nothing and then cancelling the class."""
+    centre = make_centre()
+    make_user(email="staff@example.org", role="staff", centre=centre)
+    risky = make_workshop(centre=centre, capacity=6, min_places=1,
+                          decision_at=hour() + timedelta(hours=2))
+    parent = make_user()
+    baby = make_baby(parent)
+    with app.app_context():
+        db.session.add(Registration(workshop_id=risky.id, baby_id=baby.id,
+                                    parent_id=parent.id, status="pending_payment",
+                                    consent_at=hour()))
+        db.session.execute(sa.update(Workshop).where(Workshop.id == risky.id)
+                           .values(confirmed_count=1))
+        db.session.commit()
+    auth.login("staff@example.org")
+    dashboard = client.get("/manage").get_data(as_text=True)
+    assert "At risk: 0 of 1 minimum (1 more paying)" in dashboard
+    page = client.get(f"/manage/workshops/{risky.id}").get_data(as_text=True)
+    assert "At risk: 0 of 1 booked (1 more paying)" in page
+    with app.app_context():
+        assert decisions.is_at_risk(db.session.get(Workshop, risky.id))
+        report = decisions.run_decisions(now=hour() + timedelta(hours=3))
+        assert report.cancelled == [risky.id]
+
+
 def test_waiting_list_closes_after_late_join_cut_off(
     app, ctx, make_centre, make_workshop, make_user, make_baby
 ):

@@ -133,15 +133,15 @@ class Workshop(Base):
         so staff and parents see the same answer."""
         return self.places_left == 0
 
-    @property
-    def is_at_risk(self) -> bool:
-        """Published, below its minimum and not confirmed to run: it may be cancelled
-        at its decision time."""
+    def at_risk(self, confirmed: int) -> bool:
+        """Published, below its minimum and not confirmed to run: it may be cancelled at
+        its decision time. `confirmed`: its confirmed places, as the decision counts them
+        (not those held while families pay, which `confirmed_count` includes)."""
         return (
             self.status == PUBLISHED
             and self.min_places is not None
             and not self.run_confirmed
-            and self.confirmed_count < self.min_places
+            and confirmed < self.min_places
         )
 
     @property

@@ -77,13 +77,7 @@ def decide_minimum(workshop_id: int, now: datetime | None = None) -> str:
             or workshop.first_starts_at <= now
         ):
             return "skipped"
-        # Places still held while families pay do not count: they may never be paid.
-        confirmed = db.session.scalar(
-            sa.select(sa.func.count(Registration.id)).where(
-                Registration.workshop_id == workshop.id, Registration.status == CONFIRMED
-            )
-        )
-        if confirmed >= workshop.min_places:
+        if confirmed_places(workshop.id) >= workshop.min_places:
             workshop.run_confirmed = True
             return "confirmed"
         apply_workshop_cancellation(workshop, UNDER_MINIMUM_REASON)
@@ -177,6 +171,16 @@ def confirm_run(workshop_id: int) -> Workshop:
     return workshop
 
 
+def confirmed_places(workshop_id: int) -> int:
+    """The workshop's confirmed places, as its minimum is decided on: places still held
+    while families pay do not count (they may never be paid)."""
+    return db.session.scalar(
+        sa.select(sa.func.count(Registration.id)).where(
+            Registration.workshop_id == workshop_id, Registration.status == CONFIRMED
+        )
+    )
+
+
 def is_at_risk(workshop: Workshop) -> bool:
     """Below its minimum, not confirmed to run, and not yet decided or cancelled."""
-    return workshop.is_at_risk
+    return workshop.at_risk(confirmed_places(workshop.id))

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Baby, Centre, Membership, Registration, User, Workshop, utcnow
 from booking.models.people import ROLE_INSTRUCTOR
-from booking.models.registration import ACTIVE, WAITLISTED
+from booking.models.registration import ACTIVE, PENDING_PAYMENT, WAITLISTED
 from booking.models.workshop import CANCELLED
 from booking.services.booking.places import makeup_excess, public_places_left
 
@@ -24,17 +24,36 @@ class WorkshopRow:
     waiting: int
     # Seats make-up visitors take beyond the absences (`places.makeup_seats`).
     makeup_seats: int = 0
+    # Places held while families pay (in `confirmed_count`, not yet confirmed).
+    paying: int = 0
 
     @property
     def free(self) -> int:
         """Places the public can book, as the class page shows them."""
         return public_places_left(self.workshop, excess=self.makeup_seats)
 
+    @property
+    def confirmed(self) -> int:
+        """Confirmed places, as its minimum is decided on."""
+        return self.workshop.confirmed_count - self.paying
+
+    @property
+    def at_risk(self) -> bool:
+        """It may be cancelled at its decision time (`Workshop.at_risk`)."""
+        return self.workshop.at_risk(self.confirmed)
+
 
 def _waiting_counts():
+    """Each workshop's waiting families and places held while families pay."""
     return (
-        sa.select(Registration.workshop_id, sa.func.count().label("waiting"))
-        .where(Registration.status == WAITLISTED)
+        sa.select(
+            Registration.workshop_id,
+            sa.func.sum(sa.case((Registration.status == WAITLISTED, 1), else_=0))
+            .label("waiting"),
+            sa.func.sum(sa.case((Registration.status == PENDING_PAYMENT, 1), else_=0))
+            .label("paying"),
+        )
+        .where(Registration.status.in_((WAITLISTED, PENDING_PAYMENT)))
         .group_by(Registration.workshop_id)
         .subquery()
     )
@@ -45,7 +64,8 @@ def _workshop_rows():
     waiting = _waiting_counts()
     return (
         sa.select(
-            Workshop, Centre, User.name, waiting.c.waiting, makeup_excess(Workshop.id, utcnow())
+            Workshop, Centre, User.name, waiting.c.waiting,
+            makeup_excess(Workshop.id, utcnow()), waiting.c.paying,
         )
         .join(Centre, Centre.id == Workshop.centre_id)
         .outerjoin(User, User.id == Workshop.instructor_id)
@@ -55,8 +75,9 @@ def _workshop_rows():
 
 def _rows(stmt) -> list[WorkshopRow]:
     return [
-        WorkshopRow(workshop, centre, instructor or "", waiting or 0, max(0, excess or 0))
-        for workshop, centre, instructor, waiting, excess in db.session.execute(stmt)
+        WorkshopRow(workshop, centre, instructor or "", waiting or 0, max(0, excess or 0),
+                    paying or 0)
+        for workshop, centre, instructor, waiting, excess, paying in db.session.execute(stmt)
     ]
 
 

@@ -22,6 +22,7 @@ from booking.services.schedule import edit as edit_service
 from booking.services.schedule import queries as schedule_queries
 from booking.services.schedule import sessions as session_service
 from booking.services.schedule.clashes import Clash, summarise
+from booking.services.schedule.decisions import confirmed_places
 from booking.services.schedule.queries import workshop_topics
 from booking.timefmt import to_local
 from booking.web.forms import put_domain_error, status_for
@@ -140,6 +141,8 @@ def workshop(workshop_id: int):
 def _workshop_page(workshop, centre, capacity_form, status):
     confirmed, waiting = schedule_queries.active_counts(workshop.id)
     seats = makeup_seats(workshop)
+    # Its minimum is decided on confirmed places, not those held while families pay.
+    decided_on = confirmed_places(workshop.id) if workshop.min_places else confirmed
     return (
         render_template(
             "manage/workshop.html",
@@ -152,6 +155,9 @@ def _workshop_page(workshop, centre, capacity_form, status):
             waiting=waiting,
             free=public_places_left(workshop, excess=seats),
             makeup_seats=seats,
+            at_risk=workshop.at_risk(decided_on),
+            decided_on=decided_on,
+            paying=confirmed - decided_on,
             capacity_form=capacity_form,
             action_form=ActionForm(),
             fee_terms=fee_terms(workshop, centre.currency),
