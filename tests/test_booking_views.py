@@ -183,6 +183,33 @@ def test_unpublished_class_is_404(client, app, parent, make_baby, make_workshop,
     assert registrations(app) == []
 
 
+def test_a_family_booked_on_a_class_keeps_its_page_while_its_centre_is_hidden(
+    client, app, auth, parent, make_baby, make_centre, make_user, make_workshop
+):
+    """The links in a booked family's emails and bookings lead to the class page: when an
+    admin hides the centre, that family still sees it (their booking stands, it says);
+    anyone else, logged in or not, is told there is no such class."""
+    from booking.models import Centre
+
+    centre = make_centre()
+    workshop = make_workshop(centre=centre, title="Hidden hub course")
+    baby = make_baby(parent)
+    assert client.post(f"/classes/{workshop.id}/book",
+                       data={"baby_id": baby.id, "consent": "y"}).status_code == 302
+    with app.app_context():
+        db.session.get(Centre, centre.id).published = False
+        db.session.commit()
+    page = client.get(f"/classes/{workshop.id}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Hidden hub course" in text and "Your booking stands." in text
+    auth.logout()
+    assert client.get(f"/classes/{workshop.id}").status_code == 404
+    make_user(email="other@example.org")
+    auth.login("other@example.org")
+    assert client.get(f"/classes/{workshop.id}").status_code == 404
+
+
 def test_a_class_at_a_hidden_centre_is_404_and_keeps_no_new_baby(
     client, app, parent, make_centre, make_workshop
 ):

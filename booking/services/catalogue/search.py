@@ -26,7 +26,7 @@ from booking.models import (
     workshop_topic,
 )
 from booking.models.people import ROLE_INSTRUCTOR
-from booking.models.registration import WAITLISTED
+from booking.models.registration import ACTIVE, WAITLISTED
 from booking.models.workshop import SCHEDULED
 from booking.services.booking.places import public_places_left, visible_to_public
 from booking.services.catalogue.dates import local_date_condition, utc_window
@@ -460,12 +460,26 @@ def upcoming(
     return search_workshops(params, scope=plain_scope(params, country))
 
 
-def _shown(workshop: Workshop | None) -> Workshop:
+def _shown(workshop: Workshop | None, hidden_centre: bool = False) -> Workshop:
     """The workshop if it has a public page; drafts (and classes cancelled while drafts)
-    and unpublished centres are not found."""
-    if workshop is None or not workshop.has_public_page or not workshop.centre.published:
+    and unpublished centres are not found (unless `hidden_centre`: for a family booked
+    on it, whose booking stands while an admin hides its centre)."""
+    if workshop is None or not workshop.has_public_page or not (
+        hidden_centre or workshop.centre.published
+    ):
         raise NotFound("There is no class with that number.")
     return workshop
+
+
+def booked_on(workshop_id: int, parent_id: int) -> bool:
+    """Whether the parent has a place (or is waiting, or paying) on the workshop."""
+    return db.session.scalar(
+        sa.select(Registration.id).where(
+            Registration.workshop_id == workshop_id,
+            Registration.parent_id == parent_id,
+            Registration.status.in_(ACTIVE),
+        ).limit(1)
+    ) is not None
 
 
 @lru_cache(maxsize=8)
@@ -478,27 +492,29 @@ def _workshop_statement(columns: tuple):
     )
 
 
-def find_workshop(workshop_id: int, *columns) -> tuple:
+def find_workshop(workshop_id: int, *columns, hidden_centre: bool = False) -> tuple:
     """A workshop that has a public page, with its centre, and the values of `columns`
     (expressions over Workshop, or the catalogue's revision; the same objects each time:
     see `panel_columns`) read with it, as (workshop, *values), in one query: what a
-    class page needs beside its kept details (`get_workshop`)."""
+    class page needs beside its kept details (`get_workshop`). `hidden_centre`: see
+    `_shown`."""
     if not 1 <= workshop_id <= MAX_ID:
         raise NotFound("There is no class with that number.")
     row = db.session.execute(
         _workshop_statement(columns), {"workshop_id": workshop_id}
     ).one_or_none()
-    _shown(row[0] if row is not None else None)
+    _shown(row[0] if row is not None else None, hidden_centre)
     return tuple(row)
 
 
-def get_workshop(workshop_id: int) -> Listing:
-    """A workshop's public page data; drafts and unpublished centres are not found."""
+def get_workshop(workshop_id: int, hidden_centre: bool = False) -> Listing:
+    """A workshop's public page data; drafts and unpublished centres are not found
+    (`hidden_centre`: see `_shown`)."""
     if not 1 <= workshop_id <= MAX_ID:
         raise NotFound("There is no class with that number.")
     workshop = _shown(db.session.scalar(
         sa.select(Workshop).where(Workshop.id == workshop_id).options(*listing_options())
-    ))
+    ), hidden_centre)
     return Listing(
         workshop=workshop,
         waitlist_count=waitlist_counts([workshop.id]).get(workshop.id, 0),

@@ -1,6 +1,7 @@
 """Public pages: thin views over the catalogue service."""
 
 from flask import render_template, request, url_for
+from flask_login import current_user
 
 from booking import catalogue_revision
 from booking.revision_cache import cached_listing, form_cache
@@ -14,6 +15,7 @@ from booking.services.catalogue.params import (
     InvalidQuery,
     parse_search,
 )
+from booking.services.errors import NotFound
 from booking.services.plans import evaluation_results
 from booking.templating import render_shared, shared_html
 from booking.web.forms import put_domain_error
@@ -130,8 +132,8 @@ def classes():
     )
 
 
-def _class_details(workshop_id: int) -> dict:
-    listing = catalogue.get_workshop(workshop_id)
+def _class_details(workshop_id: int, hidden_centre: bool = False) -> dict:
+    listing = catalogue.get_workshop(workshop_id, hidden_centre)
     return {"listing": listing, "how_paid": payment_words(listing.workshop).how_paid,
             "PART": shared_html(DETAILS_PART)}
 
@@ -146,12 +148,23 @@ def workshop_detail(workshop_id: int):
     # kept under: the revision is read with the workshop, in one statement (the details
     # are rendered from that workshop, whose loaded columns this session will not
     # refresh).
-    workshop, revision, *panel_values = catalogue.find_workshop(
-        workshop_id, catalogue_revision.COLUMN, *panel_columns()
-    )
+    columns = (catalogue_revision.COLUMN, *panel_columns())
+    hidden_centre = False
+    try:
+        workshop, revision, *panel_values = catalogue.find_workshop(workshop_id, *columns)
+    except NotFound:
+        # A family booked on a class keeps its page while an admin hides its centre (the
+        # links in their emails and bookings lead here); anyone else is told not found.
+        if not (current_user.is_authenticated
+                and catalogue.booked_on(workshop_id, current_user.id)):
+            raise
+        hidden_centre = True
+        workshop, revision, *panel_values = catalogue.find_workshop(
+            workshop_id, *columns, hidden_centre=True
+        )
     head, facts, about = _kept_html(
-        "class", workshop_id, "public/_class_details.html", lambda: _class_details(workshop_id),
-        revision=revision or 0,
+        "class", workshop_id, "public/_class_details.html",
+        lambda: _class_details(workshop_id, hidden_centre), revision=revision or 0,
     ).split(DETAILS_PART)
     return render_template("public/workshop.html", workshop=workshop,
                            panel_facts=panel_facts(*panel_values),
