@@ -80,3 +80,22 @@ def test_session_cancel_is_one_event(booking):
     assert events[0]["UID"].startswith(f"session-{session.id}-")
     assert events[0]["SEQUENCE"] == 1
     assert events[0]["STATUS"] == "CANCELLED"
+
+
+def test_an_emailed_invite_is_stamped_when_it_is_written(booking):
+    """With a METHOD, DTSTAMP is when the invite was made (RFC 5545 3.8.7.2): a session
+    added to a course renames the other weeks ("week 1 of 5") without moving their
+    SEQUENCE, and an update stamped like the first invite was ignored by calendars. A
+    PUBLISH download keeps the data's own time, so the same data gives the same file."""
+    from datetime import UTC, datetime, timedelta
+
+    long_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
+    registration = db.session.get(Registration, booking)
+    registration.created_at = registration.confirmed_at = long_ago
+    db.session.execute(sa.update(WorkshopSession).values(updated_at=long_ago))
+    db.session.commit()
+    before = datetime.now(UTC).replace(microsecond=0)
+    _, events = _events(invite_for_registration(registration))
+    assert all(e["DTSTAMP"].dt >= before for e in events)
+    _, published = _events(invite_for_registration(registration, method="PUBLISH"))
+    assert all(e["DTSTAMP"].dt == long_ago for e in published)

@@ -14,6 +14,7 @@ the same session arriving through a subscribed feed. The SEQUENCE is the session
 revision plus the booking's invite_sequence, so every change outranks the last.
 """
 
+from datetime import UTC, datetime
 from email.utils import parseaddr
 
 from flask import current_app
@@ -68,14 +69,21 @@ def _attendee(booking: BookingData, method: str):
     return cal_address(parent.email, parent.name, **params)
 
 
-def _stamp(booking: BookingData, session: SessionData):
-    """The latest moment this booking's view of the session changed (deterministic)."""
+def _stamp(booking: BookingData, session: SessionData, method: str):
+    """DTSTAMP. For an emailed REQUEST or CANCEL, when it is written (RFC 5545 3.8.7.2:
+    with a METHOD, when the iCalendar object was created): an update whose SEQUENCE did
+    not move (a session added renames the others' "week 1 of 5") is then still newer
+    than the last, where an equal DTSTAMP let calendars ignore it (RFC 5546 2.1.5). For
+    a PUBLISH download, the latest moment this booking's view of the session changed,
+    so the same data gives the same file."""
     moments = [
         session.updated_at,
         booking.created_at,
         booking.confirmed_at,
         booking.cancelled_at,
     ]
+    if method != PUBLISH:
+        moments.append(datetime.now(UTC).replace(microsecond=0))
     return max(m for m in moments if m is not None)
 
 
@@ -102,7 +110,7 @@ def _build(booking: BookingData, sessions, method: str, cancel_all: bool) -> str
             total=total,
             uid=invite_uid(session.id, booking.id),
             sequence=session.revision + booking.invite_sequence,
-            stamp=_stamp(booking, session),
+            stamp=_stamp(booking, session, method),
             summary=_summary(booking, session_summary(workshop, session, total)),
             cancelled=cancel_all,
         )
