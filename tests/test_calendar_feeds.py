@@ -249,3 +249,15 @@ def test_unpublished_centre_hidden_from_instructor_feed(
     make_workshop(centre=hidden, instructor=teacher, sessions=1, title="Hidden class")
     text = client.get(f"/feeds/instructors/{teacher.id}.ics").get_data(as_text=True)
     assert "Visible class" in text and "Hidden class" not in text
+
+
+def test_an_empty_feed_still_holds_a_component(client, make_centre):
+    """RFC 5545 wants at least one component in a calendar: a feed with no class yet
+    holds the UTC zone its events' times would be in, and parses everywhere."""
+    make_centre(slug="new-hub")
+    text = client.get("/feeds/centres/new-hub.ics").get_data(as_text=True)
+    assert "BEGIN:VEVENT" not in text
+    assert "BEGIN:VTIMEZONE\r\nTZID:UTC\r\n" in text
+    icalendar.Calendar.from_ical(text)
+    IcsCalendarStream.calendar_from_ics(text)
+    vobject.readOne(text)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
+from icalendar import Timezone
 from sqlalchemy.orm import aliased
 
 from booking.calendar.build import (
@@ -480,7 +481,14 @@ def render_feed(source: FeedSource) -> str:
             )
         )
     head, end = _calendar_text(source.name, source.description, source.timezone)
-    return head + "".join(events) + end
+    return head + ("".join(events) or _no_events()) + end
+
+
+@functools.cache
+def _no_events() -> str:
+    """What an empty feed holds: RFC 5545 wants at least one component in a calendar
+    (strict clients refuse one without), so the UTC zone its events' times are in."""
+    return Timezone.from_tzid("UTC").to_ical().decode()
 
 
 @functools.lru_cache(maxsize=1024)
