@@ -1,6 +1,6 @@
 """The read half of the JSON API: centres and workshops, their shape and errors."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ WORKSHOP_KEYS = {
     "instructor",
     "capacity",
     "places_left",
+    "booking_open",
     "waitlist_count",
     "min_age_weeks",
     "max_age_weeks",
@@ -108,6 +109,7 @@ def test_workshop_reads_as_the_product_says(app, client, make_workshop, make_cen
         "instructor": {"id": teacher.id, "name": "Kim Park"},
         "capacity": 6,
         "places_left": 0,
+        "booking_open": True,
         "waitlist_count": 1,
         "min_age_weeks": 8,
         "max_age_weeks": 30,
@@ -267,8 +269,24 @@ def test_cancelled_workshop_is_readable(client, make_workshop):
     w = make_workshop(status="cancelled")
     body = client.get(f"/api/v1/workshops/{w.id}").get_json()
     assert body["status"] == "cancelled"
+    # Nothing to book, as its page says (it said "5 places left").
+    assert (body["places_left"], body["booking_open"]) == (0, False)
     ids = [x["id"] for x in client.get("/api/v1/workshops").get_json()["items"]]
     assert w.id not in ids
+
+
+def test_a_class_under_way_offers_no_places(client, make_workshop):
+    """A single class whose session began is listed while it runs, but booking closed:
+    the API says no place is left and booking is not open, as the class page says
+    "Booking has closed"; a course still taking late joiners keeps its places."""
+    began = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    single = make_workshop(kind="single", sessions=1, starts_at=began, capacity=6)
+    late = make_workshop(sessions=4, starts_at=began, capacity=6, late_join_until=2)
+    body = client.get(f"/api/v1/workshops/{single.id}").get_json()
+    assert (body["places_left"], body["booking_open"]) == (0, False)
+    listed = {i["id"]: i for i in client.get("/api/v1/workshops").get_json()["items"]}
+    assert listed[single.id]["places_left"] == 0
+    assert (listed[late.id]["places_left"], listed[late.id]["booking_open"]) == (6, True)
 
 
 def test_writes_are_not_allowed_on_read_endpoints(client):

@@ -8,7 +8,7 @@ from flask import current_app
 from booking.models import Centre, Workshop, WorkshopSession
 from booking.models.workshop import PAY_DEPOSIT
 from booking.services.booking.payment_terms import payment_mode
-from booking.services.booking.places import public_places_left
+from booking.services.booking.places import is_booking_open, public_places_left
 from booking.services.catalogue.search import instructor_name
 from booking.services.payments.figures import PlaceMoney
 from booking.services.teaching.roster import RosterEntry
@@ -75,6 +75,9 @@ def workshop_reply(workshop: Workshop, waitlist_count: int, topics=()) -> respon
     """
     tz = workshop.centre.timezone
     instructor = workshop.instructor
+    # As the class page judges it: a class cancelled, or under way and no longer taking
+    # late joiners, has no place to offer.
+    booking_open = is_booking_open(workshop)
     return responses.Workshop(
         id=workshop.id,
         title=workshop.title,
@@ -85,7 +88,8 @@ def workshop_reply(workshop: Workshop, waitlist_count: int, topics=()) -> respon
             {"id": instructor.id, "name": instructor_name(instructor)} if instructor else None
         ),
         capacity=workshop.capacity,
-        places_left=public_places_left(workshop),
+        places_left=public_places_left(workshop) if booking_open else 0,
+        booking_open=booking_open,
         waitlist_count=waitlist_count,
         held_places=workshop.held_places,
         held_unclaimed=workshop.held_unclaimed,

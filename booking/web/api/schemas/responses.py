@@ -180,6 +180,7 @@ class Workshop(Reply):
         "instructor": {"id": 3, "name": "Jo Instructor"},
         "capacity": 8,
         "places_left": 3,
+        "booking_open": True,
         "waitlist_count": 0,
         "held_places": 2,
         "held_unclaimed": 1,
@@ -216,7 +217,14 @@ class Workshop(Reply):
     centre: CentreSummary
     instructor: InstructorSummary | None
     capacity: int
-    places_left: int = Field(description="Places the public can still book.")
+    places_left: int = Field(
+        description="Places the public can still book: 0 when booking is not open."
+    )
+    booking_open: bool = Field(
+        description="Whether the class takes bookings now: false once it is cancelled, "
+        "and once booking closed (at its first session, or for a course that takes late "
+        "joiners, at the first session of week late_join_until)."
+    )
     waitlist_count: int
     held_places: int = Field(
         description="Places kept back for families referred with a referral code (counted "
