@@ -528,6 +528,22 @@ def test_patch_session_bad_input(client, app, world, body, status, field):
     assert outbox(app) == []
 
 
+def test_an_end_that_makes_a_session_too_long_or_short_is_refused_by_its_own_name(
+    client, app, world
+):
+    """The length is worked out from `ends_at`: its refusal names `ends_at`, the field the
+    body gave (it named `duration_minutes`, which a client never sent)."""
+    session = _session(app, world["course"].id, 2)
+    start = to_local(session.starts_at, "Europe/London").replace(tzinfo=None)
+    for minutes in (10, 11 * 60 + 30):
+        end = (start + timedelta(minutes=minutes)).strftime("%Y-%m-%d %H:%M")
+        response = send(client, "PATCH", f"/api/v1/sessions/{session.id}",
+                        world["tokens"]["staff"], {"ends_at": end})
+        assert response.status_code == 422, response.get_json()
+        fields = response.get_json()["error"]["fields"]
+        assert set(fields) == {"ends_at"}, fields
+
+
 # --- GET /workshops/<id>/registrations ----------------------------------------------------
 
 

@@ -212,7 +212,10 @@ def update_session(session_id: int):
                 session_id, starts_local, duration, body.room, allow_clash=body.allow_clash
             )
         except DomainError as exc:
-            raise _renamed(exc, {"starts_local": "starts_at"}) from exc
+            names = {"starts_local": "starts_at"}
+            if "ends_at" in given:  # the length was worked out from the end the body gave
+                names["duration_minutes"] = "ends_at"
+            raise _renamed(exc, names) from exc
     return jsonify(session_reply(session, tz_name).model_dump(mode="json"))
 
 
