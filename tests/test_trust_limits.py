@@ -184,6 +184,12 @@ def test_guessing_api_tokens_is_limited_per_address(limited_client, make_centre)
     limited = limited_client.get("/api/v1/workshops/1/registrations", headers=headers)
     assert limited.status_code == 429
     assert limited.get_json()["error"]["code"] == "rate_limited"
+    assert "missing or wrong token" in limited.get_json()["error"]["message"]
+    # One count for the whole API: another endpoint is no fresh set of 30 guesses.
+    for method, path in (("PATCH", "/api/v1/workshops/1"), ("POST", "/api/v1/workshops"),
+                         ("PATCH", "/api/v1/sessions/1")):
+        other = limited_client.open(path, method=method, headers=headers, json={})
+        assert other.status_code == 429, (method, path)
 
 
 def test_public_api_reads_do_not_count_as_guesses(limited_client, make_centre):
