@@ -480,5 +480,10 @@ def test_waiting_positions_count_only_babies_who_fit_the_class(
         roster = staff_roster(workshop.id, db.session.get(User, staff.id))
         numbered = {e.baby_name: (e.position, bool(e.unfit)) for e in roster.waiting}
         assert numbered == {"Old": (None, True), "Young": (1, False), "Third": (2, False)}
+        from booking.web.manage.queries import registrations
+
+        _, waiting = registrations(workshop.id)  # the staff registrations page's list
+        assert {row.baby.name: row.position for row in waiting} == {
+            "Old": None, "Young": 1, "Third": 2}
         booking.cancel_registration(held.registration_id, actor_id=holder.id)
     assert "Number 1 on the waiting list" in seen_by("Third")[0]

@@ -10,6 +10,7 @@ from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import ACTIVE, PENDING_PAYMENT, WAITLISTED
 from booking.models.workshop import CANCELLED
 from booking.services.booking.places import makeup_excess, public_places_left
+from booking.services.booking.waitlist import waitlist_positions
 
 PAST_SHOWN = 20
 
@@ -142,8 +143,11 @@ def registrations(workshop_id: int) -> tuple[list[RegistrationRow], list[Registr
         if registration.status != WAITLISTED:
             confirmed.append(row)  # confirmed, or a place held while the parent pays
         else:
-            row.position = len(waiting) + 1
             waiting.append(row)
+    # Numbered as parents are told: a baby who no longer fits the ages has no number.
+    positions = waitlist_positions(row.registration for row in waiting)
+    for row in waiting:
+        row.position = positions.get(row.registration.id)
     confirmed.sort(key=lambda r: (r.registration.confirmed_at or r.registration.created_at))
     return confirmed, waiting
 
