@@ -468,6 +468,15 @@ def test_waiting_positions_count_only_babies_who_fit_the_class(
     assert "Old will be 29 weeks old at the first session" in bookings
     assert "So Old will not be offered a place from this waiting list" in bookings
     assert "Old is on the waiting list but no longer fits this class's ages" in panel
+    auth.login("old@example.org")  # booking Old again says so, not "number None"
+    with app.app_context():
+        old_baby = db.session.scalar(sa.select(Baby.id).where(Baby.name == "Old"))
+    again = client.post(f"/classes/{workshop.id}/book", data={"baby_id": old_baby,
+                                                               "consent": "y"},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "number None" not in again
+    assert "no longer fits its ages, so no place will be offered from it" in again
+    auth.logout()
     # Staff and the instructor number the list as the parents are told.
     from booking.services.teaching.roster import staff_roster
 

@@ -61,6 +61,12 @@ def success_message(result) -> tuple[str, str]:
             f"{result.position} on the waiting list. We will email you if a place comes up.",
             "info",
         )
+    if result.position is None:  # waiting, but the baby no longer fits the class's ages
+        return (
+            f"{baby} is already on the waiting list for {title}, but no longer fits its "
+            "ages, so no place will be offered from it: your bookings say why.",
+            "info",
+        )
     return (
         f"{baby} is already on the waiting list for {title}: you are number "
         f"{result.position} on the waiting list.",
