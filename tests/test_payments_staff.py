@@ -740,3 +740,18 @@ def test_a_parent_cancelling_a_place_paid_at_the_centre_is_told_it_is_given_back
         said = " ".join(email.body_text.split())
     assert ("What you paid at the centre, the centre gives back to you there as the class's "
             "refund policy says.") in said
+
+
+def test_a_held_place_the_centre_lets_go_says_so_with_its_reason(app, world, book):
+    """Staff cancelling a place held while a family pays: the email says the centre let
+    it go and why, not "You let go of the place ... It has gone to another family"."""
+    held = book(world["online"], "Cy")
+    with app.app_context():
+        assert db.session.get(Registration, held).status == "pending_payment"
+        cancel_registration(held, actor_id=world["staff"].id, on_behalf=True,
+                            reason="Class moved to another day")
+        body = db.session.scalar(sa.select(OutboxMessage.body_text).where(
+            OutboxMessage.subject.startswith("Place released")))
+    assert "has let go of the place held for Cy" in body
+    assert "(Class moved to another day)" in body
+    assert "You let go" not in body and "gone to another family" not in body

@@ -47,16 +47,20 @@ def queue_place_offered(
     )
 
 
-def queue_hold_released(data: BookingData, *, reason: str) -> OutboxMessage | None:
-    """The held or offered place was not paid for in time (`expired`), or the parent
-    gave it up (`cancelled`): it has gone to another family."""
+def queue_hold_released(
+    data: BookingData, *, reason: str, centre_reason: str = ""
+) -> OutboxMessage | None:
+    """The held or offered place was not paid for in time (`expired`), the parent gave
+    it up (`cancelled`) or the centre let it go (`by_centre`, with the reason staff gave
+    the family, `centre_reason`): it is free again for another family."""
     booking = booking_info(data)
-    what = "Place released" if reason == "cancelled" else "Payment time ran out"
+    what = "Payment time ran out" if reason == "expired" else "Place released"
     return _queue_for_parent(
         booking,
         "hold_released",
         f"{what}: {_class(booking.info)}{_for(booking)}",
         reason=reason,
+        centre_reason=centre_reason,
     )
 
 

@@ -406,7 +406,7 @@ def cancel_registration(
         db.session.flush()
         if previous == PENDING_PAYMENT:
             ledger.abandon_open_payments(registration.id)
-            notify_hold_released(registration, reason="cancelled")
+            notify_hold_released(registration, reason="by_centre" if on_behalf else "cancelled")
         else:
             notify_booking_cancelled(
                 registration, was_confirmed=previous == CONFIRMED, refund_text=refund_text

@@ -48,9 +48,13 @@ def notify_offered(registration: Registration) -> OutboxMessage | None:
 
 
 def notify_hold_released(registration: Registration, *, reason: str) -> OutboxMessage | None:
-    """Tell a parent their held place has gone: `expired` or `cancelled` by them."""
+    """Tell a parent their held place has gone: `expired`, `cancelled` by them, or
+    `by_centre` (with the reason staff gave them)."""
     db.session.flush()
-    return notify_payments.queue_hold_released(booking_data(registration), reason=reason)
+    return notify_payments.queue_hold_released(
+        booking_data(registration), reason=reason,
+        centre_reason=registration.cancel_reason if reason == "by_centre" else "",
+    )
 
 
 def notify_receipt(registration: Registration, payment: Payment) -> OutboxMessage | None:
