@@ -242,6 +242,11 @@ def test_cancel_after_the_cutoff_is_refused_for_parents(ctx, make_workshop, fami
     assert staff_done.status == "cancelled"
     assert staff_done.cancel_reason == "Poorly"
     assert confirmed_count(workshop.id) == 0
+    # The family is told the centre cancelled it, and why (the email said only "is
+    # cancelled", as if they had done it themselves).
+    body = db.session.scalar(sa.select(OutboxMessage.body_text).where(
+        OutboxMessage.subject.startswith("Booking cancelled")))
+    assert "is cancelled by Centre 1: Poorly. The attached update" in body
 
 
 def test_waiting_entry_can_always_be_cancelled(ctx, make_workshop, family):

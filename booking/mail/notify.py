@@ -151,14 +151,16 @@ def queue_promoted(data: BookingData) -> OutboxMessage | None:
 
 
 def queue_booking_cancelled(
-    data: BookingData, *, was_confirmed: bool | None = None, refund_text: str = ""
+    data: BookingData, *, was_confirmed: bool | None = None, refund_text: str = "",
+    by_centre: bool = False, centre_reason: str = "",
 ) -> OutboxMessage | None:
     """Tell a parent their booking (or waiting-list place) is cancelled.
 
     A booking that had a confirmed place gets a METHOD:CANCEL invite so calendars
     remove its sessions. `was_confirmed` defaults to "it has a confirmed_at". What
     to bring and how to get there are left out: the family is no longer coming.
-    `refund_text`, when given, says what is being refunded to them.
+    `refund_text`, when given, says what is being refunded to them; `by_centre`, that
+    the centre cancelled it, and `centre_reason` why (the words staff gave the family).
     """
     booking = booking_info(data)
     if was_confirmed is None:
@@ -172,6 +174,8 @@ def queue_booking_cancelled(
         subject,
         was_confirmed=was_confirmed,
         refund_text=refund_text,
+        by_centre=by_centre,
+        centre_reason=centre_reason,
         practical=False,
         ics=ics,
         ics_method="CANCEL" if ics else None,

@@ -409,7 +409,8 @@ def cancel_registration(
             notify_hold_released(registration, reason="by_centre" if on_behalf else "cancelled")
         else:
             notify_booking_cancelled(
-                registration, was_confirmed=previous == CONFIRMED, refund_text=refund_text
+                registration, was_confirmed=previous == CONFIRMED, refund_text=refund_text,
+                by_centre=on_behalf,
             )
         if previous in HOLDS_PLACE:
             promote_waitlist(workshop.id)

@@ -343,7 +343,7 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
         release_place(source, held_place=registration.held_place)
         end_registration_absences(registration.id, now)
         db.session.flush()
-        notify_booking_cancelled(registration, was_confirmed=True)
+        notify_booking_cancelled(registration, was_confirmed=True, by_centre=True)
         notify_booking_confirmed(moved)
         promote_waitlist(source.id)
     return moved

@@ -113,14 +113,17 @@ def notify_promoted(registration: Registration) -> OutboxMessage | None:
 
 
 def notify_booking_cancelled(
-    registration: Registration, *, was_confirmed: bool | None = None, refund_text: str = ""
+    registration: Registration, *, was_confirmed: bool | None = None, refund_text: str = "",
+    by_centre: bool = False,
 ) -> OutboxMessage | None:
     """Tell a parent their booking (or waiting-list place) is cancelled; one that had a
     place (`was_confirmed`, by default "it has a confirmed_at") gets a CANCEL invite, and
-    `refund_text` says what is being refunded, when anything is."""
+    `refund_text` says what is being refunded, when anything is. `by_centre`: staff
+    cancelled it (or moved it), and the email says so with the reason they gave."""
     db.session.flush()
     return notify.queue_booking_cancelled(
-        booking_data(registration), was_confirmed=was_confirmed, refund_text=refund_text
+        booking_data(registration), was_confirmed=was_confirmed, refund_text=refund_text,
+        by_centre=by_centre, centre_reason=registration.cancel_reason if by_centre else "",
     )
 
 
