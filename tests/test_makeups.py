@@ -166,6 +166,58 @@ def test_a_baby_makes_up_one_session_once(ctx, courses, make_workshop):
     assert db.session.get(MakeupCredit, second_credit).used_at is None
 
 
+def test_a_seat_a_visitor_no_longer_fills_goes_to_the_waiting_list(
+    ctx, courses, make_user, make_baby
+):
+    """The Thursday class (2 places) has one family and a make-up visitor in week 1, so
+    a newcomer waits. When its own family says they will miss week 1, the visitor takes
+    their seat that week and the second place is free again: the family waiting gets it
+    (it went to the next newcomer, while the waiting family stayed waiting)."""
+    centre, home, other, parent, baby = courses
+    _, credit_id = absent_credit(ctx, parent, baby, home, week=1)
+    makeups.book_makeup(parent_id=parent.id, credit_id=credit_id,
+                        session_id=session_of(other, 1).id)
+    own_parent = make_user(email="own@example.org")
+    own = book(own_parent, make_baby(own_parent, name="Own"), other)
+    waiting_parent = make_user(email="wait@example.org")
+    waiting = book_place(parent_id=waiting_parent.id, workshop_id=other.id, consent=True,
+                         baby_id=make_baby(waiting_parent, name="Wren").id)
+    assert waiting.position == 1
+    absences.report_absence(parent_id=own_parent.id, registration_id=own,
+                            session_id=session_of(other, 1).id)
+    db.session.rollback()
+    assert db.session.get(Registration, waiting.registration.id).status == "confirmed"
+    assert places.public_places_left(db.session.get(Workshop, other.id)) == 0
+
+
+@pytest.mark.parametrize("how", ["visitor erased", "session cancelled"])
+def test_a_visitor_leaving_gives_the_waiting_list_the_seat(
+    ctx, courses, make_user, make_baby, how
+):
+    """The same class full by its own family and a make-up visitor in week 2: when the
+    visitor's account is erased, or week 2 is cancelled, the visitor's seat is free and
+    the family waiting gets the place (it went to the next newcomer)."""
+    from booking.services.privacy.erase import erase_user
+    from booking.services.schedule.sessions import cancel_session
+
+    centre, home, other, parent, baby = courses
+    _, credit_id = absent_credit(ctx, parent, baby, home, week=2)
+    makeups.book_makeup(parent_id=parent.id, credit_id=credit_id,
+                        session_id=session_of(other, 2).id)
+    own_parent = make_user(email="own@example.org")
+    book(own_parent, make_baby(own_parent, name="Own"), other)
+    waiting_parent = make_user(email="wait@example.org")
+    waiting = book_place(parent_id=waiting_parent.id, workshop_id=other.id, consent=True,
+                         baby_id=make_baby(waiting_parent, name="Wren").id)
+    assert waiting.position == 1
+    if how == "visitor erased":
+        erase_user(parent.id)
+    else:
+        cancel_session(session_of(other, 2).id)
+    db.session.rollback()
+    assert db.session.get(Registration, waiting.registration.id).status == "confirmed"
+
+
 def test_a_baby_visiting_a_course_is_not_also_booked_on_it(ctx, courses):
     """The other way round from "already booked on that course": a baby coming to week 2
     of the Thursday class as a make-up cannot book the whole class until that make-up

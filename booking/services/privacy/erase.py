@@ -36,6 +36,7 @@ from booking.models import (
     HealthRecord,
     InstructorProfile,
     Invitation,
+    MakeupBooking,
     OutboxMessage,
     PasswordResetToken,
     Payment,
@@ -220,10 +221,11 @@ def _cancel_active_registrations(user_id: int, now: datetime) -> list[int]:
     """Cancel the user's places and waiting entries in classes still to run.
 
     Workshops are locked in id order (as every other use case does) before
-    their registrations are re-read. Returns the ids of workshops where a
-    confirmed place was freed. Nobody is emailed here: the person is leaving.
+    their registrations are re-read, and with them those the person visits with a
+    make-up still to come. Returns the ids of workshops where a place was freed (a
+    booking's, or a make-up's seat). Nobody is emailed here: the person is leaving.
     """
-    workshop_ids = db.session.scalars(
+    workshop_ids = set(db.session.scalars(
         sa.select(Registration.workshop_id)
         .join(Workshop, Workshop.id == Registration.workshop_id)
         .where(
@@ -232,10 +234,20 @@ def _cancel_active_registrations(user_id: int, now: datetime) -> list[int]:
             _still_running(now),
         )
         .distinct()
-    ).all()
+    ))
+    # Classes the person visits with a make-up still to come: the seat each takes is
+    # freed too (`drop_parent_makeups`), so they are locked here, in the same order.
+    visited = set(db.session.scalars(
+        sa.select(WorkshopSession.workshop_id)
+        .join(MakeupBooking, MakeupBooking.session_id == WorkshopSession.id)
+        .where(MakeupBooking.parent_id == user_id, WorkshopSession.starts_at > now)
+        .distinct()
+    ))
     freed = []
-    for workshop_id in sorted(workshop_ids):
+    for workshop_id in sorted(workshop_ids | visited):
         workshop = lock_workshop(workshop_id)
+        if workshop_id in visited and workshop_id not in freed:
+            freed.append(workshop_id)
         registrations = db.session.scalars(
             sa.select(Registration)
             .where(
@@ -369,9 +381,10 @@ def erase_user(user_id: int) -> None:
         _refuse_erasure_if_needed(user, now)
         old_email = user.email
 
-        for workshop_id in _cancel_active_registrations(user.id, now):
-            promote_waitlist(workshop_id)
+        freed = _cancel_active_registrations(user.id, now)
         drop_parent_makeups(user.id, now)
+        for workshop_id in sorted(freed):  # all locked already, in id order
+            promote_waitlist(workshop_id)
         db.session.execute(
             sa.update(Registration)
             .where(Registration.parent_id == user.id, Registration.notes != "")

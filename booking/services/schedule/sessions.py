@@ -365,5 +365,9 @@ def cancel_session(session_id: int) -> WorkshopSession:
         if workshop.status == PUBLISHED:  # a draft being put together tells nobody
             notify_session_changed(session, "cancelled", choices)
         tell_makeups_dropped(dropped, "that session was cancelled")
-        _promote_if_the_first_moved(workshop, first)
+        if dropped and workshop.status == PUBLISHED:
+            # Make-up visitors no longer take seats there: a family waiting may fit now.
+            promote_waitlist(workshop.id)
+        else:
+            _promote_if_the_first_moved(workshop, first)
     return session
