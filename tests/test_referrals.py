@@ -261,6 +261,33 @@ def test_release_held_places_after_held_until_promotes_and_is_idempotent(
     assert fresh(later.id).held_places == 1
 
 
+def test_a_referred_place_cancelled_after_the_release_is_held_no_longer(
+    ctx, held_workshop, make_user, make_baby
+):
+    """After the release, a referred family cancelling frees a public place: it is no
+    longer counted held and claimed (staff saw "1 held, 1 claimed" for good, and could
+    not set fewer held places), and the family waiting gets it."""
+    from booking.services.booking.book import cancel_registration
+
+    workshop = held_workshop(capacity=2, held_places=1, held_until=now() + timedelta(hours=1))
+    code = referrals.create_codes(workshop.id)[0].code
+    referred = make_user()
+    place = book(referred, make_baby(referred), workshop, code)
+    public = make_user()
+    book(public, make_baby(public), workshop)
+    waiting_parent = make_user()
+    waiting = book(waiting_parent, make_baby(waiting_parent), workshop)
+    assert waiting.position == 1
+    db.session.execute(sa.update(Workshop).where(Workshop.id == workshop.id)
+                       .values(held_until=now() - timedelta(minutes=1)))
+    db.session.commit()
+    cancel_registration(place.registration.id, actor_id=referred.id)
+    w = fresh(workshop.id)
+    assert (w.held_places, w.held_claimed, w.confirmed_count) == (0, 0, 2)
+    assert db.session.get(Registration, waiting.registration.id).status == "confirmed"
+    referrals.set_held_places(workshop.id, 0, now() + timedelta(days=1))  # allowed now
+
+
 def test_a_code_after_the_release_time_is_refused(ctx, held_workshop, make_user, make_baby):
     workshop = held_workshop(held_until=now() + timedelta(days=1))
     code = referrals.create_codes(workshop.id, expires_at=now() + timedelta(days=5))[0].code

@@ -259,9 +259,10 @@ def release_place(workshop: Workshop, *, held_place: bool = False) -> None:
     """Give one confirmed place back.
 
     A place taken with a referral code (`held_place`) goes back to the held
-    places while they are not yet released (`held_until` still ahead), so
-    another referred family can claim it; after the release it goes to the
-    public and the waiting list like any other place.
+    places while they are not yet released (`held_until` still ahead, or none set),
+    so another referred family can claim it; after the release it is held no longer
+    (one held and claimed place fewer) and goes to the public and the waiting list
+    like any other place.
     """
     require_transaction("Giving a place back")
     t = _workshop_table.c
@@ -272,13 +273,24 @@ def release_place(workshop: Workshop, *, held_place: bool = False) -> None:
                 t.id == workshop.id,
                 t.confirmed_count > 0,
                 t.held_claimed > 0,
-                t.held_until.is_not(None),
-                t.held_until > utc_now(),
+                sa.or_(t.held_until.is_(None), t.held_until > utc_now()),
             )
             .values(confirmed_count=t.confirmed_count - 1, held_claimed=t.held_claimed - 1)
         )
         if back.rowcount == 1:
             db.session.expire(workshop, ["confirmed_count", "held_claimed"])
+            return
+        # Released already: the place is no longer held for anyone (staff's counts
+        # showed it held and claimed for good, and refused setting fewer held places).
+        gone = db.session.execute(
+            sa.update(_workshop_table)
+            .where(t.id == workshop.id, t.confirmed_count > 0, t.held_claimed > 0,
+                   t.held_places > 0)
+            .values(confirmed_count=t.confirmed_count - 1, held_claimed=t.held_claimed - 1,
+                    held_places=t.held_places - 1)
+        )
+        if gone.rowcount == 1:
+            db.session.expire(workshop, ["confirmed_count", "held_claimed", "held_places"])
             return
     db.session.execute(
         sa.update(_workshop_table)
