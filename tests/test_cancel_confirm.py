@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Registration, Workshop
@@ -74,6 +75,24 @@ def test_a_free_class_has_nothing_to_refund_and_an_empty_list_frees_a_place(
     mine = book(app, parent, make_baby(parent), workshop)
     page = text(client.get(f"/account/bookings/{mine}/cancel"))
     assert "This class is free, so there is nothing to pay or refund." in page
+    assert "The place opens for another family to book." in page
+
+
+def test_only_a_family_waiting_who_fits_is_promised_the_place(
+    client, app, parent, make_user, make_baby, make_workshop
+):
+    """The waiting baby is too old for the class: the place does not go "at once to the
+    next family on the waiting list", it opens for anyone."""
+    workshop = make_workshop(capacity=1, max_age_weeks=20)
+    mine = book(app, parent, make_baby(parent, name="Ada", age_weeks=10), workshop)
+    other = make_user()
+    book(app, other, make_baby(other, name="Bo", age_weeks=10), workshop)
+    with app.app_context():
+        db.session.execute(sa.update(Workshop).where(Workshop.id == workshop.id)
+                           .values(max_age_weeks=8))
+        db.session.commit()
+    page = text(client.get(f"/account/bookings/{mine}/cancel"))
+    assert "next family on the waiting list" not in page
     assert "The place opens for another family to book." in page
 
 
@@ -151,3 +170,20 @@ def test_a_referred_place_goes_back_to_the_held_places(
         assert terms.what_happens[0].startswith("The place goes back to those held")
         with pytest.raises(NotFound):
             cancel_terms(mine, parent.id + 1000)
+
+
+def test_letting_go_of_a_held_place_promises_no_calendar_update(
+    app, parent, make_baby, make_workshop
+):
+    """A place held while paying was never sent to a calendar: its page says nothing is
+    taken from the card, not that an update takes the sessions out of the calendar."""
+    workshop = make_workshop()
+    baby = make_baby(parent)
+    with app.app_context():
+        held = Registration(workshop_id=workshop.id, baby_id=baby.id, parent_id=parent.id,
+                            status="pending_payment", consent_at=datetime.now(UTC))
+        db.session.add(held)
+        db.session.commit()
+        terms = cancel_terms(held.id, parent.id)
+    assert not any("calendar" in line for line in terms.what_happens)
+    assert "We email you to confirm. Nothing is taken from your card." in terms.what_happens

@@ -13,10 +13,11 @@ from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.models import Centre, Registration, Workshop
-from booking.models.registration import CANCELLED, WAITLISTED
+from booking.models.registration import CANCELLED, CONFIRMED, WAITLISTED
 from booking.services.booking.book import cancel_state
 from booking.services.booking.payment_terms import cancel_refund
 from booking.services.booking.places import cancellation_cutoff, require_int, utc_now
+from booking.services.booking.waitlist import waitlist_positions
 from booking.services.errors import NotFound
 from booking.timefmt import format_local
 
@@ -60,11 +61,13 @@ def _own_registration(registration_id, parent_id: int) -> Registration:
 
 
 def _waiting(workshop_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(Registration.id)).where(
+    """Families waiting whose baby fits the class: those a freed place can go to."""
+    waiting = db.session.scalars(
+        sa.select(Registration).where(
             Registration.workshop_id == workshop_id, Registration.status == WAITLISTED
         )
-    )
+    ).all()
+    return len(waitlist_positions(waiting))
 
 
 def _where_the_place_goes(registration: Registration, workshop: Workshop, now) -> str:
@@ -141,7 +144,9 @@ def cancel_terms(registration_id, parent_id: int, now: datetime | None = None) -
     terms.what_happens = [
         _where_the_place_goes(registration, workshop, now),
         "We email you to confirm, with an update that takes the sessions out of your "
-        "calendar.",
+        "calendar." if registration.status == CONFIRMED
+        # A place held while paying (or offered) was never sent to a calendar.
+        else "We email you to confirm. Nothing is taken from your card.",
         "This cannot be undone: to come after all you would book again, if a place is free.",
     ]
     return terms
