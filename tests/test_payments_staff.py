@@ -755,3 +755,26 @@ def test_a_held_place_the_centre_lets_go_says_so_with_its_reason(app, world, boo
     assert "has let go of the place held for Cy" in body
     assert "(Class moved to another day)" in body
     assert "You let go" not in body and "gone to another family" not in body
+
+
+def test_a_moved_place_is_told_what_it_paid_and_still_owes(
+    app, client, auth, world, book, make_workshop
+):
+    """A place paid £60 online, moved to a £75 class paid at the centre: its confirmation
+    says £60 was paid online and £15 is to pay at the centre, as the bookings page does
+    (it said "Pay £75.00 at the centre")."""
+    registration_id = book(world["online"], "Gus")
+    settle(app, registration_id)
+    dearer = make_workshop(centre=world["centre"], instructor=world["teacher"],
+                           title="Dearer course", payment_mode="at_centre",
+                           price=Decimal("75.00"), starts_in_days=14)
+    auth.login("staff@example.org")
+    moved = client.post(f"/manage/registrations/{registration_id}/move",
+                        data={"to_workshop_id": str(dearer.id)})
+    assert moved.status_code == 302, moved.get_data(as_text=True)
+    with app.app_context():
+        body = db.session.scalars(
+            sa.select(OutboxMessage.body_text)
+            .where(OutboxMessage.subject.startswith("Booking confirmed: Dearer course"))
+        ).one()
+    assert "To pay: £60.00 paid online by card, and £15.00 to pay at the centre." in body

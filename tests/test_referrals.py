@@ -430,3 +430,22 @@ def test_the_class_page_lets_a_waiting_baby_take_a_held_place_with_a_code(
     page = client.get(f"/classes/{workshop.id}").get_data(as_text=True)
     radio = re.search(rf'<input type="radio" name="baby_id" id="baby_id-{baby.id}"[^>]*>', page)
     assert radio is None or "disabled" in radio.group(0)
+
+
+def test_a_referred_place_in_a_class_paid_online_is_told_to_pay_at_the_centre(
+    ctx, held_workshop, make_user, make_baby
+):
+    """A referral code confirms the place without a card: its confirmation says what the
+    bookings page says, to pay at the centre, not "paid online by card when booking"."""
+    from booking.mail.deferred import render_notes
+    from booking.models import OutboxMessage
+
+    workshop = held_workshop(payment_mode="online", price=30)
+    code = referrals.create_codes(workshop.id)[0].code
+    parent = make_user()
+    assert book(parent, make_baby(parent), workshop, code).confirmed
+    render_notes()
+    body = db.session.scalar(sa.select(OutboxMessage.body_text).where(
+        OutboxMessage.subject.startswith("Booking confirmed")))
+    assert "To pay: Pay £30.00 at the centre." in body
+    assert "paid online by card" not in body

@@ -108,9 +108,13 @@ def _joining(data: BookingData, info) -> dict:
     return {"joins": joins, "cutoff_passed": cutoff_passed, "begun": begun}
 
 
-def render_booking_confirmed(data: BookingData) -> Rendered | None:
-    """The confirmation, with the booking's calendar invite (None: no email to send)."""
+def render_booking_confirmed(data: BookingData, payment: str = "") -> Rendered | None:
+    """The confirmation, with the booking's calendar invite (None: no email to send);
+    `payment`: what this booking has paid and still owes, in words, when the class's own
+    terms would not say it (a place claimed with a referral code, or moved here)."""
     booking = booking_info(data)
+    if payment:
+        booking.info.payment = payment
     subject = f"Booking confirmed: {_class(booking.info)}{_for(booking)}"
     return _render_for_parent(
         booking, "booking_confirmed", subject,
@@ -126,9 +130,9 @@ def render_waitlisted(data: BookingData, position: int) -> Rendered | None:
     return _render_for_parent(booking, "waitlisted", subject, position=position)
 
 
-def queue_booking_confirmed(data: BookingData) -> OutboxMessage | None:
+def queue_booking_confirmed(data: BookingData, payment: str = "") -> OutboxMessage | None:
     """Tell a parent their place is confirmed, with the booking's calendar invite."""
-    return queue_rendered(data.parent, render_booking_confirmed(data))
+    return queue_rendered(data.parent, render_booking_confirmed(data, payment))
 
 
 def queue_waitlisted(data: BookingData, position: int) -> OutboxMessage | None:
@@ -136,9 +140,12 @@ def queue_waitlisted(data: BookingData, position: int) -> OutboxMessage | None:
     return queue_rendered(data.parent, render_waitlisted(data, position))
 
 
-def queue_promoted(data: BookingData) -> OutboxMessage | None:
-    """Tell a waiting parent a place has come up and is now theirs, with the invite."""
+def queue_promoted(data: BookingData, payment: str = "") -> OutboxMessage | None:
+    """Tell a waiting parent a place has come up and is now theirs, with the invite
+    (`payment`: as for `render_booking_confirmed`)."""
     booking = booking_info(data)
+    if payment:
+        booking.info.payment = payment
     subject = f"A place came up - you are booked: {_class(booking.info)}{_for(booking)}"
     return _queue_for_parent(
         booking,

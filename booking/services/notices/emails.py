@@ -35,6 +35,9 @@ from booking.services.notices.queries import (
     session_makeups,
     workshop_data,
 )
+from booking.services.payments import ledger
+from booking.services.payments.figures import at_centre_fee, owed_at_centre
+from booking.services.payments.money import format_money
 
 
 def _ids(registrations) -> list[int]:
@@ -42,10 +45,35 @@ def _ids(registrations) -> list[int]:
     return [r.id for r in registrations]
 
 
+def what_to_pay(registration: Registration) -> str:
+    """What a confirmed place has paid online and still owes at the centre, in words,
+    as the bookings page says it ('' for a place that owes and paid nothing, which the
+    class's own terms describe): a place claimed with a referral code in a class paid
+    online pays at the centre, and a place moved keeps what it paid."""
+    workshop = db.session.get(Workshop, registration.workshop_id)
+    currency = db.session.get(Centre, workshop.centre_id).currency
+    paid = sum(p.amount for p in ledger.paid_payments(registration.id))
+    owed = owed_at_centre(
+        at_centre_fee(workshop, paid), registration.status, registration.paid_at_centre_at
+    )
+    if paid and owed:
+        return (f"{format_money(paid, currency)} paid online by card, and "
+                f"{format_money(owed, currency)} to pay at the centre.")
+    if paid:
+        return f"{format_money(paid, currency)} paid online by card: nothing more to pay."
+    if owed:
+        return f"Pay {format_money(owed, currency)} at the centre."
+    if registration.paid_at_centre_at is not None:
+        return "Paid at the centre: nothing more to pay."
+    return ""
+
+
 def notify_booking_confirmed(registration: Registration) -> OutboxMessage | None:
     """Tell a parent their place is confirmed, with the booking's calendar invite."""
     db.session.flush()
-    return notify.queue_booking_confirmed(booking_data(registration))
+    return notify.queue_booking_confirmed(
+        booking_data(registration), what_to_pay(registration)
+    )
 
 
 def _parent_to_email(registration: Registration) -> User | None:
@@ -90,7 +118,10 @@ def _still(registration_id: int, status: str) -> bool:
 def _render_booking_confirmed(registration_id: int, params: dict):
     if not _still(registration_id, CONFIRMED):
         return None
-    return notify.render_booking_confirmed(booking_data(registration_id))
+    registration = db.session.get(Registration, registration_id)
+    return notify.render_booking_confirmed(
+        booking_data(registration_id), what_to_pay(registration)
+    )
 
 
 @deferred.renderer("waitlisted")
@@ -109,7 +140,7 @@ def notify_waitlisted(registration: Registration, position: int) -> OutboxMessag
 def notify_promoted(registration: Registration) -> OutboxMessage | None:
     """Tell a waiting parent a place has come up and is now theirs, with the invite."""
     db.session.flush()
-    return notify.queue_promoted(booking_data(registration))
+    return notify.queue_promoted(booking_data(registration), what_to_pay(registration))
 
 
 def notify_booking_cancelled(
