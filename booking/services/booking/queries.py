@@ -170,7 +170,11 @@ def panel_state(
         facts = PanelFacts(waiting_count(workshop.id), current_form(workshop.centre_id).safety_note)
     state = PanelState(
         workshop=workshop,
-        closed_reason=booking_closed_reason(workshop, utc_now()),
+        closed_reason=booking_closed_reason(workshop, utc_now()) or (
+            None if workshop.centre.published
+            # Shown only to families already booked or waiting (its centre hidden).
+            else f"{workshop.centre.name} is not taking new bookings just now."
+        ),
         places_left=public_places_left(workshop, excess=facts.makeup_excess),
         waiting_count=facts.waiting_count,
         closes_at=booking_closes_at(workshop),
