@@ -188,6 +188,10 @@ def test_centre_services_directly(ctx, make_centre):
             centres.update_centre(created.id, country=country)
         assert "GB, IE, AU, NZ, US or CA" in err.value.fields["country"], country
     assert centres.update_centre(created.id, country="ie").country == "IE"
+    # A centre saved with another country before the rule can still change the rest.
+    db.session.execute(sa.update(Centre).where(Centre.id == created.id).values(country="FR"))
+    db.session.commit()
+    assert centres.update_centre(created.id, country="FR", contact_phone="0123").country == "FR"
     # What would be saved and then left out of the embed's header is refused; an
     # international host is kept in the ASCII form browsers send.
     for origin in ("https://a.example'", "https://b.example;script-src", "https://a b.example",

@@ -127,3 +127,21 @@ def test_a_time_range_across_a_clock_change_names_each_end_s_zone():
         "10:00\u201311:00 GMT")
     assert format_time_range(winter, winter + timedelta(hours=1), "Europe/London",
                              with_day=True) == "Tue 12 Jan 2027, 10:00\u201311:00 GMT"
+
+
+def test_the_term_calendar_names_each_end_s_zone_across_a_clock_change():
+    """In a one-zone view (times without the zone) a session across the clocks going
+    back still names both ends' zones, not "01:30-01:30"."""
+    import dataclasses
+
+    from booking.services.schedule.calendar import CalendarSession
+
+    starts = datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
+    fields = {f.name: None for f in dataclasses.fields(CalendarSession)}
+    fields.update(starts_at=starts, ends_at=starts + timedelta(hours=1),
+                  timezone="America/New_York")
+    session = CalendarSession(**fields)
+    assert session.times(False) == "01:30 EDT\u201301:30 EST"
+    winter = datetime(2027, 1, 12, 15, 0, tzinfo=UTC)
+    fields.update(starts_at=winter, ends_at=winter + timedelta(hours=1))
+    assert CalendarSession(**fields).times(False) == "10:00\u201311:00"

@@ -58,7 +58,7 @@ from booking.models.registration import CONFIRMED
 from booking.models.workshop import KIND_COURSE, SCHEDULED
 
 PAST_DAYS = 30
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 END_CALENDAR = "END:VCALENDAR\r\n"
 
 

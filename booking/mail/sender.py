@@ -217,7 +217,6 @@ def requeue_failed(
     elif since is not None:
         query = query.where(OutboxMessage.created_at >= since)
     found = [Failed(*row) for row in db.session.execute(query.order_by(OutboxMessage.id))]
-    db.session.rollback()  # only read: the writes below each take their own transaction
     missing = sorted(set(ids) - {message.id for message in found})
     if dry_run or not found:
         return found, missing

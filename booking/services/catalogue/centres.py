@@ -130,8 +130,13 @@ def _countries() -> str:
     return ", ".join(codes[:-1]) + " or " + codes[-1]
 
 
-def validate_centre_fields(fields: dict, *, creating: bool) -> dict:
-    """Clean a centre's fields; raise Invalid with a message per field."""
+def validate_centre_fields(
+    fields: dict, *, creating: bool, current_country: str | None = None
+) -> dict:
+    """Clean a centre's fields; raise Invalid with a message per field. A country whose
+    prices cannot be shown is refused when it is given anew, not when it is the one the
+    centre already has (`current_country`: a centre saved before the rule can still
+    change its phone number)."""
     allowed = CREATE_FIELDS if creating else PROFILE_FIELDS
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
@@ -169,7 +174,7 @@ def validate_centre_fields(fields: dict, *, creating: bool) -> dict:
         country = _one_line(fields.get("country") or "GB").upper()
         if not re.fullmatch(r"[A-Z]{2}", country):
             errors["country"] = "Use the two-letter country code, such as GB or AU."
-        elif country not in CURRENCIES:
+        elif country not in CURRENCIES and country != current_country:
             errors["country"] = (
                 f"Prices can be shown for centres in {_countries()} only: use one of "
                 "these codes."
@@ -231,7 +236,8 @@ def update_centre(centre_id: int, *, may_publish: bool = False, **fields) -> Cen
             "Only an admin can show or hide a centre.",
             {"published": "Only an admin can show or hide a centre."},
         )
-    clean = validate_centre_fields(fields, creating=False)
+    current = db.session.scalar(sa.select(Centre.country).where(Centre.id == centre_id))
+    clean = validate_centre_fields(fields, creating=False, current_country=current)
     with write_transaction():
         centre = db.session.scalar(
             sa.select(Centre).where(Centre.id == centre_id).with_for_update()

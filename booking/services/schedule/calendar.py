@@ -166,8 +166,11 @@ class CalendarSession:
         return f"{text} {zone_abbrev(self.starts_at, self.timezone)}" if with_zone else text
 
     def times(self, with_zone: bool) -> str:
-        """'10:00–11:00', or '10:00–11:00 GMT' with the zone named."""
-        if with_zone:
+        """'10:00–11:00', or '10:00–11:00 GMT' with the zone named; always with each
+        end's zone when the clocks change between them ('01:30 EDT–01:30 EST')."""
+        if with_zone or zone_abbrev(self.starts_at, self.timezone) != zone_abbrev(
+            self.ends_at, self.timezone
+        ):
             return format_time_range(self.starts_at, self.ends_at, self.timezone)
         return f"{self.starts(False)}\u2013{format_local_time(self.ends_at, self.timezone)}"
 
