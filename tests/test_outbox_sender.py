@@ -430,7 +430,7 @@ def test_failed_emails_are_queued_again_by_a_command(app, runner):
 
     named = runner.invoke(args=["outbox", "retry-failed", "--id", str(old), "--id", str(sent)])
     assert named.exit_code == 1
-    assert f"#{sent} is not a failed message" in named.output
+    assert f"#{sent} is not a failed email that can be sent again" in named.output
     assert "Queued 1 failed email named again" in named.output
     with app.app_context():
         assert [r.status for r in rows()] == ["sent", "pending", "sent"]

@@ -404,12 +404,12 @@ def test_the_centre_cancelling_refunds_everyone_in_full(app, stripe, paid_class,
         assert sorted(r.amount for r in refunds) == [1500, 1500]
         assert {r.initiated_by for r in refunds} == {"centre"}
         assert db.session.get(Registration, held.registration_id).status == CANCELLED
-        # The family paying for a held place is told it is let go, not that their baby
+        # The family paying for a held place is told it is released, not that their baby
         # "is no longer on its waiting list" (they were never waiting).
         told = db.session.scalar(sa.select(OutboxMessage.body_text).where(
             OutboxMessage.recipient == pending.email,
             OutboxMessage.subject.startswith("Class cancelled")))
-        assert "The place held for" in told and "is let go, and nothing is due" in told
+        assert "The place held for" in told and "is released, and nothing is due" in told
         assert "waiting list" not in told.split("Refund")[0].split("Classes that")[0]
         assert run_payments().refunded == 2
         for intent_id in db.session.scalars(

@@ -369,6 +369,14 @@ def test_a_family_who_joined_after_a_week_is_not_on_its_register(client, auth, a
     refused = client.post(url, data={f"attendance-{reg_b.id}": "present"})
     assert refused.status_code == 422
     assert "Bea" in client.get(f"/teach/sessions/{week2.id}/register").get_data(as_text=True)
+    # A mark made for her before (by an older "All present") stays shown, and can be
+    # put right.
+    with app.app_context():
+        db.session.add(Attendance(registration_id=reg_b.id, session_id=week1.id,
+                                  status="present", marked_at=datetime.now(UTC)))
+        db.session.commit()
+    assert "Bea" in client.get(url).get_data(as_text=True)
+    assert client.post(url, data={f"attendance-{reg_b.id}": "absent"}).status_code == 302
 
 
 def test_a_booking_cancelled_after_its_mark_stays_on_that_register(client, auth, app,

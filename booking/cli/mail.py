@@ -79,7 +79,9 @@ def outbox_retry_failed_command(ids, days, dry_run):
         click.echo(f"  {state}#{message.id} {message.created_at:%Y-%m-%d %H:%M} UTC "
                    f"{message.subject[:80]!r}" + (f": {error}" if error else ""))
     for message_id in missing:
-        click.echo(f"  #{message_id} is not a failed message: left alone", err=True)
+        click.echo(f"  #{message_id} is not a failed email that can be sent again (no such "
+                   "email, not failed, or its content removed after the retention time): "
+                   "left alone", err=True)
     queued = sum(message.queued for message in found)
     scope = "named" if ids else f"created in the last {_plural(days, 'day', 'days')}"
     if dry_run:

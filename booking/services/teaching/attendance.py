@@ -109,11 +109,6 @@ def session_register(
     days and make-up attendees; with health flags when `health_for` may see them."""
     session, workshop = _own_session(session_id, instructor_id)
     tz_name = workshop.centre.timezone
-    registrations = [  # a family who joined the course after this week was not at it
-        r for r in workshop_registrations(workshop.id, (CONFIRMED,))
-        if r.was_booked_by(session.ends_at)
-    ]
-    entries = roster_entries(registrations, [session], workshop)
     marks = dict(
         db.session.execute(
             sa.select(Attendance.registration_id, Attendance.status).where(
@@ -121,6 +116,11 @@ def session_register(
             )
         ).all()
     )
+    registrations = [  # a family who joined the course after this week was not at it
+        r for r in workshop_registrations(workshop.id, (CONFIRMED,))
+        if r.was_booked_by(session.ends_at) or r.id in marks  # (a mark made stays shown)
+    ]
+    entries = roster_entries(registrations, [session], workshop)
     extras = register_extras(session, tz_name)
     booked = {e.registration.id for e in entries}
     gone = [
@@ -178,13 +178,17 @@ def _markable_session(session_id: int, instructor_id: int) -> tuple[WorkshopSess
 
 
 def _confirmed_ids(session: WorkshopSession) -> set[int]:
-    """The confirmed places of the session's workshop held by the time it ended."""
+    """The confirmed places of the session's workshop held by the time it ended (and
+    any already marked there, so a mark can be put right)."""
+    marked = sa.select(Attendance.id).where(
+        Attendance.session_id == session.id, Attendance.registration_id == Registration.id
+    ).exists()
     return set(
         db.session.scalars(
             sa.select(Registration.id).where(
                 Registration.workshop_id == session.workshop_id,
                 Registration.status == CONFIRMED,
-                Registration.booked_by(session.ends_at),
+                sa.or_(Registration.booked_by(session.ends_at), marked),
             )
         )
     )
