@@ -112,6 +112,9 @@ class Scenario:
             capacity=1,
             starts_in_days=3 + i % 20,
             kind="course" if i % 2 else "single",
+            # Courses taking late joiners: when booking closes is read from the sessions
+            # a listing loaded, not one query per course.
+            late_join_until=2 if i % 2 else 1,
         )
         other = self.make_user(email=f"family{i}@example.org")
         with self.app.app_context():

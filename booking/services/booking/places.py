@@ -315,7 +315,16 @@ def booking_closes_at(workshop: Workshop) -> datetime | None:
     session has begun).
     """
     late = workshop.late_join_until or 1
-    if late > 1:
+    if late > 1 and "sessions" not in sa.inspect(workshop).unloaded:
+        # The sessions are loaded (a listing, the read API): no query.
+        running = [s for s in workshop.sessions if s.status == SCHEDULED]
+        from_late = [s.starts_at for s in running if s.number >= late]
+        start = min(from_late) if from_late else max(
+            (s.starts_at for s in running), default=None
+        )
+        if start is not None:
+            return start
+    elif late > 1:
         scheduled = (
             WorkshopSession.workshop_id == workshop.id,
             WorkshopSession.status == SCHEDULED,
