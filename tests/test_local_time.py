@@ -145,3 +145,22 @@ def test_the_term_calendar_names_each_end_s_zone_across_a_clock_change():
     winter = datetime(2027, 1, 12, 15, 0, tzinfo=UTC)
     fields.update(starts_at=winter, ends_at=winter + timedelta(hours=1))
     assert CalendarSession(**fields).times(False) == "10:00\u201311:00"
+
+
+def test_a_baby_s_age_today_is_counted_on_the_class_s_own_date(
+    ctx, monkeypatch, make_centre, make_workshop, make_user, make_baby
+):
+    """At 16:00 UTC on 6 December it is already the 7th in Sydney: a baby born on 4 May
+    is 31 weeks old there (30 in London), so "classes for a baby of 31 weeks" is what
+    the Sydney class's refusal links to; 30 listed Sydney classes that refused them."""
+    from booking.services.booking import places
+
+    monkeypatch.setattr(places, "utc_now", lambda: datetime(2026, 12, 6, 16, 0, tzinfo=UTC))
+    sydney = make_workshop(centre=make_centre(slug="bondi", timezone="Australia/Sydney",
+                                              country="AU"))
+    london = make_workshop(centre=make_centre(slug="hub"))
+    parent = make_user()
+    baby = make_baby(parent, date_of_birth=date(2026, 5, 4))
+    db.session.rollback()
+    assert places.age_weeks_now(baby, at=db.session.get(type(sydney), sydney.id)) == 31
+    assert places.age_weeks_now(baby, at=db.session.get(type(london), london.id)) == 30

@@ -213,7 +213,7 @@ def _referred_from_the_waiting_list(
     as any referred booking. A code that cannot be used changes nothing (Invalid)."""
     fit = eligibility(baby, workshop)
     if not fit.eligible:
-        raise NotEligible(fit.reason, age_weeks_now(baby), {"baby_id": fit.reason})
+        raise NotEligible(fit.reason, age_weeks_now(baby, at=workshop), {"baby_id": fit.reason})
     now = utc_now()
     code_id = claim_held_place(workshop, code, now)
     registration.status, registration.confirmed_at = CONFIRMED, now
@@ -276,7 +276,7 @@ def book_place(
                 return _existing(existing, baby, workshop)
         fit = eligibility(baby, workshop)
         if not fit.eligible:
-            raise NotEligible(fit.reason, age_weeks_now(baby), {"baby_id": fit.reason})
+            raise NotEligible(fit.reason, age_weeks_now(baby, at=workshop), {"baby_id": fit.reason})
         if visiting is not None:
             # A baby booked on a course does not also visit it (nor the other way round:
             # courses.makeups), or its sessions would count the baby twice.

@@ -558,12 +558,19 @@ def suggest_classes(
     return found
 
 
-def age_weeks_now(baby: Baby, today: date | None = None) -> int | None:
+def age_weeks_now(
+    baby: Baby, today: date | None = None, *, at: Workshop | None = None
+) -> int | None:
     """The baby's age in whole weeks today (for 'classes that would fit'): corrected
     for a baby born 3 or more weeks early, as the catalogue's age filter reads it; None
     for a baby not yet at their due date, whom no age in weeks describes (the filter
-    would take them for a newborn, and list classes they do not fit)."""
-    age = baby.eligible_age_weeks_on(today or utc_now().date())
+    would take them for a newborn, and list classes they do not fit). Today is the date
+    at the centre of `at` (the class being booked): the filter counts each class's
+    today in its own zone, and Sydney's is a day ahead of UTC for 11 hours a day."""
+    if today is None:
+        now = utc_now()
+        today = to_local(now, _centre_tz(at)).date() if at is not None else now.date()
+    age = baby.eligible_age_weeks_on(today)
     return age if age >= 0 else None
 
 

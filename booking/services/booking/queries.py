@@ -199,7 +199,7 @@ def panel_state(
             BabyOption(
                 baby=baby,
                 fit=eligibility(baby, workshop),
-                age_weeks_now=age_weeks_now(baby),
+                age_weeks_now=age_weeks_now(baby, at=workshop),
                 registration=registration,
                 position=positions.get(registration.id) if registration else None,
                 age_at_start=age_text(baby, first_day) if first_day is not None else "",
