@@ -77,6 +77,18 @@ def test_single_class_page_carries_an_event(app, client, make_workshop):
     assert 'href="/topics/colic"' in page
 
 
+def test_a_class_under_way_is_out_of_stock_and_ages_are_the_class_s(app, client,
+                                                                    make_workshop):
+    """A single class whose session began: booking has closed, so its offer is not
+    InStock; its typical age range is worked out from its ages (it was "0-1" always)."""
+    began = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    running = make_workshop(kind="single", sessions=1, starts_at=began, capacity=4,
+                            min_age_weeks=6, max_age_weeks=104)
+    data = jsonld(client.get(f"/classes/{running.id}").get_data(as_text=True))
+    assert data["offers"]["availability"] == "https://schema.org/OutOfStock"
+    assert data["typicalAgeRange"] == "0-2"
+
+
 def test_full_course_page_is_sold_out_in_json_ld(app, client, make_workshop):
     full = make_workshop(capacity=2, held_places=2, held_until=datetime.now(UTC) + timedelta(1))
     data = jsonld(client.get(f"/classes/{full.id}").get_data(as_text=True))

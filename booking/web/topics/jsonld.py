@@ -6,7 +6,7 @@ with `<`, `>` and `&` escaped by `tojson`.
 """
 
 from booking.models.workshop import CANCELLED, SCHEDULED
-from booking.services.booking.places import public_places_left
+from booking.services.booking.places import is_booking_open, public_places_left
 from booking.services.catalogue.search import Listing, instructor_name
 from booking.timefmt import iso_local
 from booking.topics import TOPICS_BY_SLUG
@@ -46,6 +46,8 @@ def _topics(slugs: list[str]) -> dict:
 def _offer(workshop, url: str) -> dict:
     if workshop.status == CANCELLED:
         availability = "Discontinued"
+    elif not is_booking_open(workshop):  # under way and no longer taking joiners
+        availability = "OutOfStock"
     elif public_places_left(workshop) > 0:
         availability = "InStock"
     else:
@@ -91,7 +93,9 @@ def workshop_jsonld(listing: Listing) -> dict:
         "location": _place(centre),
         "organizer": {"@type": "Organization", "name": centre.name},
         "offers": _offer(workshop, url),
-        "typicalAgeRange": "0-1",
+        # In years, as schema.org reads it: 6 to 104 weeks is "0-2".
+        "typicalAgeRange": f"{workshop.min_age_weeks // 52}-"
+                           f"{max(1, -(-workshop.max_age_weeks // 52))}",
     }
     if instructor:
         event["performer"] = instructor
