@@ -733,3 +733,17 @@ def test_centre_and_instructor_pages_link_their_feeds(
     assert "https://classes.example.org/feeds/centres/hub.ics" in page
     page = client.get(f"/instructors/{instructor.id}").get_data(as_text=True)
     assert f"webcal://classes.example.org/feeds/instructors/{instructor.id}.ics" in page
+
+
+def test_a_course_card_counts_the_weeks_that_run(app, client, make_workshop):
+    """Week 2 cancelled: the card says a course of 3 weeks, as the embed does (it said
+    4, counting the week the centre cancelled)."""
+    from booking.services.schedule.sessions import cancel_session
+
+    course = make_workshop(title="Dads' course", sessions=4)
+    with app.app_context():
+        week2 = db.session.scalar(sa.select(WorkshopSession.id).where(
+            WorkshopSession.workshop_id == course.id, WorkshopSession.number == 2))
+        cancel_session(week2)
+    page = " ".join(client.get("/classes").get_data(as_text=True).split())
+    assert "Course of 3 weeks" in page and "Course of 4 weeks" not in page
