@@ -375,6 +375,12 @@ def test_all_countries_on_request(client, two_countries):
     assert "Show classes in all countries" not in every
     assert titles(client.get("/classes?country=au", headers=headers).text) == ["Sydney class"]
     assert client.get("/classes?country=australia").status_code == 400
+    # "UK", as people write it, is GB; a code that names no country is refused, not
+    # answered with "Classes in ZZ only" and nothing found.
+    assert titles(client.get("/classes?country=UK", headers=headers).text) == ["London class"]
+    for nowhere in ("zz", "XX", "Q1"):
+        assert client.get(f"/classes?country={nowhere}").status_code == 400, nowhere
+        assert client.get(f"/api/v1/workshops?country={nowhere}").status_code == 400, nowhere
 
 
 def test_a_centre_asked_for_is_shown_whatever_the_language(client, two_countries):

@@ -9,6 +9,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from functools import lru_cache
+
+from babel import Locale
 
 from booking.services.errors import DomainError
 from booking.topics import TOPICS_BY_SLUG
@@ -164,6 +167,22 @@ def parse_date(raw: str, name: str, label: str, errors: dict) -> date | None:
     return value
 
 
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    """The two-letter country codes (ISO 3166), from Babel's territory names."""
+    return frozenset(
+        code for code in Locale("en").territories if len(code) == 2 and code != "ZZ"
+    )
+
+
+def _country_code(raw: str) -> str | None:
+    """The country code asked for ("UK", as people write it, is GB), or None when it
+    names no country ("ZZ", "XX")."""
+    code = raw.upper()
+    code = "GB" if code == "UK" else code
+    return code if code in _countries() else None
+
+
 def parse_search(args: Mapping, *, allow_per_page: bool = False) -> SearchParams:
     """Check a query string's search parameters.
 
@@ -236,8 +255,8 @@ def parse_search(args: Mapping, *, allow_per_page: bool = False) -> SearchParams
     if raw is not None:
         if raw.lower() == ALL_COUNTRIES:
             values["country"] = ALL_COUNTRIES
-        elif COUNTRY_RE.match(raw):
-            values["country"] = raw.upper()
+        elif COUNTRY_RE.match(raw) and _country_code(raw) is not None:
+            values["country"] = _country_code(raw)
         else:
             errors["country"] = (
                 "Country (country) must be a two-letter country code, such as GB, or 'all'."
