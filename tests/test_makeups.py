@@ -183,8 +183,8 @@ def test_a_seat_a_visitor_no_longer_fills_goes_to_the_waiting_list(
     waiting = book_place(parent_id=waiting_parent.id, workshop_id=other.id, consent=True,
                          baby_id=make_baby(waiting_parent, name="Wren").id)
     assert waiting.position == 1
-    absences.report_absence(parent_id=own_parent.id, registration_id=own,
-                            session_id=session_of(other, 1).id)
+    makeups.report_absence(parent_id=own_parent.id, registration_id=own,
+                           session_id=session_of(other, 1).id)
     db.session.rollback()
     assert db.session.get(Registration, waiting.registration.id).status == "confirmed"
     assert places.public_places_left(db.session.get(Workshop, other.id)) == 0

@@ -256,7 +256,8 @@ def test_a_held_place_cancelled_goes_back_to_the_held_pool(
     db.session.commit()
     cancel_registration(claimed.registration.id, actor_id=other.id)
     w = db.session.get(Workshop, workshop.id, populate_existing=True)
-    assert (w.confirmed_count, w.held_claimed) == (2, 1)
+    # Released: the place is held for nobody any more (not one held and claimed for good).
+    assert (w.confirmed_count, w.held_claimed) == (2, 0)
     assert db.session.get(type(waiting.registration), waiting.registration.id).status == (
         "confirmed"
     )

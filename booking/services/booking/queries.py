@@ -21,6 +21,7 @@ from booking.services.booking.places import (
     age_weeks_now,
     booking_closed_reason,
     booking_closes_at,
+    centre_of,
     eligibility,
     first_session_day,
     live_in_workshop,
@@ -171,9 +172,9 @@ def panel_state(
     state = PanelState(
         workshop=workshop,
         closed_reason=booking_closed_reason(workshop, utc_now()) or (
-            None if workshop.centre.published
+            None if centre_of(workshop).published
             # Shown only to families already booked or waiting (its centre hidden).
-            else f"{workshop.centre.name} is not taking new bookings just now."
+            else f"{centre_of(workshop).name} is not taking new bookings just now."
         ),
         places_left=public_places_left(workshop, excess=facts.makeup_excess),
         waiting_count=facts.waiting_count,

@@ -130,11 +130,6 @@ def report_absence(*, parent_id: int, registration_id: int, session_id: int) -> 
             .values(absences=_session_table.c.absences + 1, updated_at=now)
         )
         credit = earn_credit(absence, registration, workshop, session)
-        # The seat may have been all that kept a make-up visitor from filling the class
-        # for new families: a family waiting gets it now, as when a place is cancelled.
-        from booking.services.booking.waitlist import promote_waitlist  # it imports us
-
-        promote_waitlist(workshop.id)
     return credit
 
 

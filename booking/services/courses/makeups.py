@@ -32,6 +32,7 @@ from booking.services.booking.places import (
 )
 from booking.services.booking.waitlist import promote_waitlist
 from booking.services.courses.absences import move_session_counter, session_seats_expression
+from booking.services.courses.absences import report_absence as _report_absence
 from booking.services.errors import Conflict, Invalid, NotFound
 
 _session_table = WorkshopSession.__table__
@@ -68,6 +69,28 @@ def _check_target(credit: MakeupCredit, session: WorkshopSession, workshop: Work
     )
     if db.session.scalar(visiting.limit(1)) is not None:
         raise Conflict(f"{baby.name} already has a make-up in that session.")
+
+
+def report_absence(*, parent_id: int, registration_id: int, session_id: int) -> MakeupCredit:
+    """`absences.report_absence`, then `offer_seat_freed_by_absence` in the same
+    transaction."""
+    with write_transaction():
+        credit = _report_absence(
+            parent_id=parent_id, registration_id=registration_id, session_id=session_id
+        )
+        offer_seat_freed_by_absence(session_id)
+    return credit
+
+
+def offer_seat_freed_by_absence(session_id: int) -> None:
+    """After a family said they will miss a session that make-up visitors come to: the
+    seat may have been all that kept the visitors from filling the class for new
+    families, so a family waiting gets the place now, as when a place is cancelled (it
+    went to the next newcomer). Nothing to do for a session no visitor comes to."""
+    with write_transaction():
+        session = db.session.get(WorkshopSession, int(session_id), populate_existing=True)
+        if session is not None and session.makeups_taken:
+            promote_waitlist(session.workshop_id)
 
 
 def book_makeup(*, parent_id: int, credit_id: int, session_id: int) -> MakeupBooking:

@@ -52,7 +52,7 @@ def _confirmed_change(change, success_message):
 def report_absence(registration_id: int, session_id: int):
     """Tell the centre the baby will miss one session; a make-up credit is earned."""
     return _confirmed_change(
-        lambda: absences.report_absence(
+        lambda: makeups.report_absence(
             parent_id=current_user.id, registration_id=registration_id, session_id=session_id
         ),
         lambda credit: f"Thank you for telling us. You have a make-up credit for week "

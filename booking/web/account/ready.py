@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from wtforms import StringField
 
 from booking.errors import error_response
+from booking.services.courses import makeups
 from booking.services.errors import DomainError, NotFound
 from booking.services.health import readiness
 from booking.web.account.blueprint import bp
@@ -52,6 +53,8 @@ def _ready_page(registration_id: int, session_id: int, parent_id: int | None, ac
                 result = readiness.answer_readiness(
                     registration_id, session_id, form.status.data or "", parent_id=parent_id
                 )
+                if result.credit is not None:  # they will miss it: its seat may be free
+                    makeups.offer_seat_freed_by_absence(session_id)
             except NotFound as exc:
                 return _not_found(exc.message)
             except DomainError as exc:
