@@ -20,6 +20,7 @@ from booking.models import (
     SessionReadiness,
     WorkshopSession,
 )
+from booking.services.booking.book import book_place
 from booking.services.booking.reminders import (
     due_session_reminders,
     send_reminders,
@@ -598,3 +599,27 @@ def test_ready_pages_are_valid_html(app, client, auth, course):
         f"/account/bookings/{reg}/sessions/{second}/ready"
     ).get_data(as_text=True)
     assert html_errors(pages) == {label: [] for label in pages}
+
+
+def test_unwell_on_the_ready_page_frees_a_visitor_s_seat_for_the_family_waiting(
+    app, client, family, make_workshop, make_user, make_baby
+):
+    """Two places: Ada's and a make-up visitor's in week 2, so a newcomer waits. Ada's
+    parent answers "unwell" for week 2: the visitor takes Ada's seat that week, the
+    second place is free again, and the family waiting gets it."""
+    parent, baby = family
+    workshop = make_workshop(starts_at=hour(72), capacity=2)
+    waiting_parent = make_user("wait@example.org")
+    with app.app_context():
+        reg = book(parent, baby, workshop)
+        week2 = sessions_of(workshop.id)[1].id
+        db.session.execute(sa.update(WorkshopSession).where(WorkshopSession.id == week2)
+                           .values(makeups_taken=1))
+        db.session.commit()
+        waiting = book_place(parent_id=waiting_parent.id, workshop_id=workshop.id,
+                             baby_id=make_baby(waiting_parent, name="Wren").id, consent=True)
+        assert waiting.position == 1
+        waiting_id = waiting.registration.id
+    assert client.post(ready_path(app, reg, week2), data={"status": "unwell"}).status_code == 200
+    with app.app_context():
+        assert db.session.get(Registration, waiting_id).status == "confirmed"
