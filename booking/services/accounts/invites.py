@@ -22,7 +22,7 @@ from booking.mail.outbox import absolute_url, queue_email
 from booking.models import Centre, Invitation, User, utcnow
 from booking.models.invitation import CENTRE_ROLES, INVITATION_ROLES, ROLE_ADMIN
 from booking.passwords import MIN_PASSWORD_LENGTH, hash_password
-from booking.services.accounts.roles import grant_role
+from booking.services.accounts.roles import grant_role, withdraw_waiting_invitations
 from booking.services.accounts.users import find_user_by_email, normalise_email, person_name
 from booking.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from booking.services.schedule.fields import FieldError
@@ -138,20 +138,13 @@ def invite(admin_id: int, email: str, role: str, centre_id: int | None = None,
                 f"{email} already has an account that is {invitation.role_text}.",
                 {"email": "This account already has that role."},
             )
-        replaced = db.session.execute(
-            sa.update(Invitation)
-            .where(
-                Invitation.email == email,
-                Invitation.role == role,
-                (Invitation.centre_id == centre_id) if centre_id is not None
-                else Invitation.centre_id.is_(None),
-                Invitation.used_at.is_(None),
-                Invitation.revoked_at.is_(None),
-                Invitation.expires_at > now,
-            )
-            .values(revoked_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        replaced = withdraw_waiting_invitations(
+            Invitation.email == email,
+            Invitation.role == role,
+            (Invitation.centre_id == centre_id) if centre_id is not None
+            else Invitation.centre_id.is_(None),
+            now=now,
+        )
         db.session.add(invitation)
         db.session.flush()
         invitation.replaced = replaced
