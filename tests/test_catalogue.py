@@ -747,3 +747,12 @@ def test_a_course_card_counts_the_weeks_that_run(app, client, make_workshop):
         cancel_session(week2)
     page = " ".join(client.get("/classes").get_data(as_text=True).split())
     assert "Course of 3 weeks" in page and "Course of 4 weeks" not in page
+
+
+def test_the_age_filter_says_to_count_from_the_due_date_for_a_baby_born_early(client):
+    """Booking counts a baby born 3 or more weeks early from the due date: the age asked
+    for says so, or a parent typing the real age sees classes that refuse the baby."""
+    for page in (client.get("/").get_data(as_text=True),
+                 client.get("/classes").get_data(as_text=True)):
+        assert "counted from the due date if born 3 or more weeks early" in page or (
+            "Born 3 or more weeks early? Count from the due date." in page)
