@@ -157,6 +157,21 @@ class Baby(Base):
         visible = "".join(ch for ch in composed if ch not in _NO_ROOM)
         return " ".join(visible.split()).casefold()
 
+    @staticmethod
+    def anonymised_key_sql() -> sa.ColumnElement:
+        """SQL for the name_key an anonymised baby has ('erased-<id>'): kept for counts
+        by age only, never again a parent's baby to list, edit or book."""
+        return sa.literal("erased-") + sa.cast(Baby.id, sa.String)
+
+    def anonymised_key(self) -> str:
+        """`anonymised_key_sql` for this baby."""
+        return f"erased-{self.id}"
+
+    @property
+    def is_anonymised(self) -> bool:
+        """Anonymised (account erased, or past the retention time)."""
+        return self.name_key == self.anonymised_key()
+
     def age_weeks_on(self, day: date) -> int:
         """Whole weeks of age on a day, counted from birth."""
         return (day - self.date_of_birth).days // 7

@@ -102,7 +102,7 @@ def _babies_statement():
         sa.select(Baby)
         .where(
             Baby.parent_id == sa.bindparam("parent_id"),
-            Baby.name_key != sa.literal("erased-") + sa.cast(Baby.id, sa.String),
+            Baby.name_key != Baby.anonymised_key_sql(),
         )
         .order_by(Baby.date_of_birth.desc(), Baby.id)
     )
@@ -120,7 +120,7 @@ def get_baby(parent_id: int, baby_id) -> Baby:
     except (TypeError, ValueError):
         baby_id = None
     baby = db.session.get(Baby, baby_id) if baby_id is not None else None
-    if baby is None or baby.parent_id != parent_id or baby.name_key == f"erased-{baby.id}":
+    if baby is None or baby.parent_id != parent_id or baby.is_anonymised:
         message = "We could not find that baby on your account."
         raise NotFound(message, {"baby_id": message})
     return baby

@@ -176,7 +176,7 @@ def _account_statement():
         .outerjoin(Baby, sa.and_(
             Baby.id == sa.bindparam("baby_id"),
             Baby.parent_id == User.id,
-            Baby.name_key != sa.literal("erased-") + sa.cast(Baby.id, sa.String),
+            Baby.name_key != Baby.anonymised_key_sql(),
         ))
         .where(User.id == sa.bindparam("parent_id"))
         .options(lazyload(User.memberships))

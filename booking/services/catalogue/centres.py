@@ -236,7 +236,10 @@ def update_centre(centre_id: int, *, may_publish: bool = False, **fields) -> Cen
             "Only an admin can show or hide a centre.",
             {"published": "Only an admin can show or hide a centre."},
         )
-    current = db.session.scalar(sa.select(Centre.country).where(Centre.id == centre_id))
+    current = (
+        db.session.scalar(sa.select(Centre.country).where(Centre.id == centre_id))
+        if "country" in fields else None
+    )
     clean = validate_centre_fields(fields, creating=False, current_country=current)
     with write_transaction():
         centre = db.session.scalar(

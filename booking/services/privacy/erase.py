@@ -83,16 +83,11 @@ def erased_email(user_id: int) -> str:
     return f"erased-{user_id}@invalid"
 
 
-def _erased_key_sql():
-    """SQL for the name_key an anonymised baby has: 'erased-<id>'."""
-    return sa.literal("erased-") + sa.cast(Baby.id, sa.String)
-
-
 def _anonymise_baby(baby: Baby) -> None:
     """No name, notes, due date or immunisation date; the birth month is kept for
     counts by age. (The baby's health answers are deleted by the caller.)"""
     baby.name = ERASED_BABY_NAME
-    baby.name_key = f"erased-{baby.id}"
+    baby.name_key = baby.anonymised_key()
     baby.date_of_birth = baby.date_of_birth.replace(day=1)
     baby.due_date = None
     baby.immunisation_date = None
@@ -481,7 +476,7 @@ def _retention_days(days) -> int:
 def _purge_health(expired_workshops, cutoff: datetime) -> int:
     """Delete the health answers of anonymised babies, and the "Ready for <day>?"
     answers and clearances of bookings in expired workshops; returns how many."""
-    anonymised = sa.select(Baby.id).where(Baby.name_key == _erased_key_sql())
+    anonymised = sa.select(Baby.id).where(Baby.name_key == Baby.anonymised_key_sql())
     # Answers given for a baby who never went on to book: kept no longer than the
     # retention time after they were last changed.
     never_booked = sa.select(Baby.id).where(
@@ -582,7 +577,7 @@ def purge_counts(now: datetime | None = None, days: int | None = None) -> PurgeC
         )
         babies = db.session.scalars(
             sa.select(Baby)
-            .where(has_expired, ~has_recent, Baby.name_key != _erased_key_sql())
+            .where(has_expired, ~has_recent, Baby.name_key != Baby.anonymised_key_sql())
             .with_for_update(of=Baby)
         ).all()
         for baby in babies:
