@@ -497,3 +497,26 @@ def test_new_place_look_ups_have_a_budget_per_address(app, postcodes, london, mo
         other = client.get("/classes", query_string={"q": "E1"},
                            environ_base={"REMOTE_ADDR": "203.0.113.9"})
         assert spent not in other.text and len(postcodes.requests) == 4
+
+
+def test_the_home_page_counts_topics_in_the_country_it_keeps_to(app, client, two_countries):
+    """A topic's link on the home page searches the visitor's country, so its count is
+    of that country's classes: a British visitor is not offered a topic whose classes
+    are all in Sydney ("0 classes found" behind a link that said 1)."""
+    from booking.models import Workshop
+    from booking.services.schedule.topic_tags import set_workshop_topics
+
+    with app.app_context():
+        sydney = db.session.scalar(sa.select(Workshop).where(Workshop.title == "Sydney class"))
+        set_workshop_topics(sydney.id, ["twins"])
+
+    def topic_line(language):
+        home = client.get("/", headers={"Accept-Language": language}).text
+        match = re.search(r'href="/classes\?topic=twins">Classes[^<]*</a>\s*\((\d+) class', home)
+        return match and int(match[1])
+
+    assert topic_line("en-GB") is None
+    assert topic_line("en-AU") == 1
+    assert topic_line("en-US") == 1  # no one country: every country's classes
+    found = client.get("/classes?topic=twins", headers={"Accept-Language": "en-AU"}).text
+    assert titles(found) == ["Sydney class"]

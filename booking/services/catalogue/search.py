@@ -567,15 +567,22 @@ def get_instructor(user_id: int) -> InstructorPage:
     return InstructorPage(user=user, profile=user.instructor_profile, centres=list(centres))
 
 
-def offered_topics(now: datetime | None = None) -> list[tuple[Topic, int]]:
-    """The topics that listed workshops are tagged with, and how many, in list order."""
+def offered_topics(
+    now: datetime | None = None, country: str | None = None
+) -> list[tuple[Topic, int]]:
+    """The topics that listed workshops are tagged with, and how many, in list order;
+    with `country`, only those at centres in that country (as the topic's search link,
+    which keeps to the same country, will list them)."""
     now = now or utcnow()
-    rows = db.session.execute(
+    query = (
         sa.select(workshop_topic.c.topic, sa.func.count(sa.distinct(Workshop.id)))
         .join(Workshop, Workshop.id == workshop_topic.c.workshop_id)
         .join(Centre, Workshop.centre_id == Centre.id)
         .where(listed_condition(now))
         .group_by(workshop_topic.c.topic)
     )
+    if country:
+        query = query.where(Centre.country == country)
+    rows = db.session.execute(query)
     counts = dict(rows.all())
     return [(t, counts[t.slug]) for t in TOPICS if counts.get(t.slug)]

@@ -64,7 +64,7 @@ def index():
     listings_html = _kept_html(
         "home", country, "public/_home_listings.html",
         lambda: {"upcoming": catalogue.upcoming(HOME_LISTINGS, country=country),
-                 "topics": catalogue.offered_topics()},
+                 "topics": catalogue.offered_topics(country=country)},
     )
     return render_template(
         "public/index.html", form=SearchForm(formdata=None), listings_html=listings_html
