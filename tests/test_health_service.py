@@ -353,3 +353,66 @@ def test_answers_not_shared_with_a_centre_clear_nothing(app, make_user, make_bab
                              consent=True)
         with pytest.raises(Invalid):
             clearance.clear_booking(instructor, booked.registration_id, "GP letter seen")
+
+
+def test_each_centre_decides_what_a_yes_means_whatever_form_saved_it(
+    app, make_user, make_baby, make_centre, make_workshop
+):
+    """One baby's answers serve every centre: a "yes" needs clearing where the class's
+    centre says so now, whichever centre's form the parent last saved them through, and
+    a change of kind by staff applies at once (the flag came and went with each save)."""
+    parent = make_user()
+    baby = make_baby(parent)
+    strict_centre = make_centre(slug="strict", name="Strict Hub")
+    strict = make_workshop(title="Strict class", centre=strict_centre)
+    relaxed = make_workshop(title="Relaxed class")
+    staff = make_user(role="admin")
+    with app.app_context():
+        from booking.models import User, Workshop
+
+        admin = db.session.get(User, staff.id)
+        rows = [q.as_dict() for q in PRODUCT_FORM.questions]
+        for row in rows:
+            if row["key"] == "skin":
+                row["kind"] = "clearance"
+        strict_form = questions.save_centre_form(admin, strict.centre_id, rows, "Strict note.")
+        assert strict_form.question("skin").kind == "clearance"
+        first = book_place(parent_id=parent.id, workshop_id=strict.id, baby_id=baby.id,
+                           consent=True)
+        second = book_place(parent_id=parent.id, workshop_id=relaxed.id, baby_id=baby.id,
+                            consent=True)
+        relaxed_form = questions.current_form(relaxed.centre_id)
+        answers.save_answers(parent.id, baby.id, strict_form, all_no(skin="Eczema"), "",
+                             consent=True, registration_id=first.registration_id)
+        answers.save_answers(parent.id, baby.id, relaxed_form, all_no(skin="Eczema"), "",
+                             consent=True, registration_id=second.registration_id)
+
+        def labels(registration_id, centre_id):
+            db.session.expire_all()
+            registration = db.session.get(Registration, registration_id)
+            return answers.summaries_for([registration], centre_id)[registration_id].labels
+
+        # Saved last through the relaxed centre's form: the strict centre still asks for
+        # a doctor's word, the relaxed one only wants to know.
+        assert labels(first.registration_id, strict.centre_id)[:2] == [
+            "Needs clearance", "Skin condition"]
+        assert labels(second.registration_id, relaxed.centre_id) == ["Skin condition"]
+        instructor = db.session.get(User, db.session.get(Workshop, strict.id).instructor_id)
+        clearance.clear_booking(instructor, first.registration_id, "GP letter seen")
+        assert labels(first.registration_id, strict.centre_id) == ["Skin condition"]
+        # Saving again through the relaxed form keeps the strict centre's clearance.
+        answers.save_answers(parent.id, baby.id, relaxed_form, all_no(skin="Eczema"), "",
+                             consent=False, registration_id=second.registration_id)
+        assert db.session.get(Registration, first.registration_id).cleared_at is not None
+        # Staff of the relaxed centre now want a doctor's word on allergies: at once.
+        relaxed_rows = [q.as_dict() for q in PRODUCT_FORM.questions]
+        for row in relaxed_rows:
+            if row["key"] == "allergy":
+                row["kind"] = "clearance"
+        answers.save_answers(parent.id, baby.id, relaxed_form,
+                             all_no(skin="Eczema", allergy="Nuts in the family"), "",
+                             consent=False, registration_id=second.registration_id)
+        assert labels(second.registration_id, relaxed.centre_id)[0] != "Needs clearance"
+        questions.save_centre_form(admin, relaxed.centre_id, relaxed_rows, "Allergies.")
+        assert labels(second.registration_id, relaxed.centre_id)[:2] == [
+            "Needs clearance", "Allergy: no nut oils"]

@@ -34,7 +34,13 @@ from booking.models import (
 )
 from booking.models.registration import ACTIVE
 from booking.services.errors import Invalid, NotFound
-from booking.services.health.flags import HealthSummary, clearance_fingerprint, summary
+from booking.services.health.flags import (
+    AnswersAt,
+    HealthSummary,
+    clearance_fingerprint,
+    read_at,
+    summary,
+)
 from booking.services.health.questions import (
     PRODUCT_FORM,
     Form,
@@ -163,9 +169,11 @@ def consent_for(baby_id: int, centre_id: int | None) -> HealthConsent | None:
     )
 
 
-def shared_records(baby_ids, centre_id: int) -> dict[int, HealthRecord]:
-    """The health records of babies whose parents agreed to share them with the centre
-    (any version of the text), in one query: what its instructors and staff may see."""
+def shared_records(baby_ids, centre_id: int) -> dict[int, AnswersAt]:
+    """The health answers of babies whose parents agreed to share them with the centre
+    (any version of the text), in one query, as the centre reads them (`flags.read_at`:
+    what a "yes" means is what its questions in force say): what its instructors and
+    staff may see."""
     ids = {i for i in baby_ids if i is not None}
     if not ids:
         return {}
@@ -173,8 +181,17 @@ def shared_records(baby_ids, centre_id: int) -> dict[int, HealthRecord]:
         sa.select(HealthRecord)
         .join(HealthConsent, HealthConsent.baby_id == HealthRecord.baby_id)
         .where(HealthRecord.baby_id.in_(ids), HealthConsent.centre_id == centre_id)
-    )
-    return {r.baby_id: r for r in rows}
+    ).all()
+    if not rows:
+        return {}
+    form = current_form(centre_id)
+    return {r.baby_id: read_at(r, form) for r in rows}
+
+
+def record_at(baby_id: int | None, centre_id: int) -> AnswersAt | None:
+    """A baby's health answers, if the parent has answered, as a centre reads them
+    (`flags.read_at`): for what the parent is told about that centre's class."""
+    return read_at(record_of(baby_id), current_form(centre_id)) if baby_id else None
 
 
 def record_of(baby_id: int | None) -> HealthRecord | None:
@@ -352,15 +369,30 @@ def _agree(baby_id: int, form: Form, now: datetime) -> HealthConsent:
     return consent
 
 
-def _uncleared(baby_id: int) -> None:
-    """A baby whose answers no longer need a doctor's word: clearances given for
-    earlier answers end, so a later "yes" needs clearing again."""
-    db.session.execute(
-        sa.update(Registration)
+def _uncleared(baby_id: int, record: HealthRecord | None = None) -> None:
+    """Clearances end where the baby's answers no longer need a doctor's word, so a
+    later "yes" needs clearing again: at every centre when the answers are gone (no
+    `record`), else at the centres whose questions in force find nothing to clear in
+    them (each centre decides what a "yes" means: `flags.read_at`)."""
+    cleared = db.session.execute(
+        sa.select(Registration.id, Workshop.centre_id)
+        .join(Workshop, Workshop.id == Registration.workshop_id)
         .where(Registration.baby_id == baby_id, Registration.cleared_fingerprint != "")
-        .values(cleared_fingerprint="", cleared_at=None, cleared_by_id=None, clearance_note="")
-        .execution_options(synchronize_session=False)
-    )
+    ).all()
+    if record is not None:
+        forms = current_forms(centre_id for _, centre_id in cleared)
+        cleared = [
+            (registration_id, centre_id) for registration_id, centre_id in cleared
+            if not clearance_fingerprint(read_at(record, forms[centre_id]))
+        ]
+    if cleared:
+        db.session.execute(
+            sa.update(Registration)
+            .where(Registration.id.in_([registration_id for registration_id, _ in cleared]))
+            .values(cleared_fingerprint="", cleared_at=None, cleared_by_id=None,
+                    clearance_note="")
+            .execution_options(synchronize_session=False)
+        )
 
 
 def save_answers(
@@ -423,8 +455,7 @@ def save_answers(
             _agree(baby_id, form, now)
             record.consent_key, record.consented_at = form.consent_key, now
         db.session.flush()
-        if not clearance_fingerprint(record):
-            _uncleared(baby_id)
+        _uncleared(baby_id, record)
         _confirm_booking(registration_id, baby_id, record, now)
     return record
 

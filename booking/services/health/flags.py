@@ -70,7 +70,37 @@ class HealthSummary:
         return labels
 
 
-def record_flags(record: HealthRecord | None) -> list[Flag]:
+@dataclass(frozen=True)
+class AnswersAt:
+    """A baby's health answers as one centre reads them (`read_at`): an answer to a
+    question the centre asks now takes that question's kind and flag from the centre's
+    form in force, since the centre's staff decide what a "yes" means in their classes
+    and may change it; an answer to a question it does not ask (another centre's, or an
+    earlier version's) keeps the kind it was given. A copy: nothing here is saved."""
+
+    baby_id: int
+    answers: list
+    other: str
+    updated_at: datetime | None
+    revision: int
+
+
+def read_at(record: HealthRecord | AnswersAt | None, form) -> AnswersAt | None:
+    """`record`'s answers as the centre whose `form` (`questions.Form`) is in force
+    reads them (see `AnswersAt`); the answer saved keeps the words the parent was asked."""
+    if record is None:
+        return None
+    answers = []
+    for answer in record.answers or []:
+        asked = form.question(answer.get("key", "")) if answer.get("key") else None
+        if asked is not None:
+            answer = {**answer, "kind": asked.kind, "flag": asked.flag}
+        answers.append(answer)
+    return AnswersAt(record.baby_id, answers, record.other or "", record.updated_at,
+                     record.revision)
+
+
+def record_flags(record: HealthRecord | AnswersAt | None) -> list[Flag]:
     """The flags a baby's answers raise, in the order most urgent first."""
     if record is None:
         return []
@@ -87,7 +117,7 @@ def record_flags(record: HealthRecord | None) -> list[Flag]:
     return flags
 
 
-def clearance_fingerprint(record: HealthRecord | None) -> str:
+def clearance_fingerprint(record: HealthRecord | AnswersAt | None) -> str:
     """A fingerprint of the answers that need a doctor's word ("" when none do), so a
     clearance given for some answers does not cover changed ones."""
     if record is None:
@@ -102,13 +132,13 @@ def clearance_fingerprint(record: HealthRecord | None) -> str:
     return hashlib.sha256(json.dumps(needing).encode()).hexdigest()
 
 
-def needs_clearance(registration: Registration, record: HealthRecord | None) -> bool:
+def needs_clearance(registration: Registration, record: HealthRecord | AnswersAt | None) -> bool:
     """Whether the booking waits for the instructor to clear an answer."""
     fingerprint = clearance_fingerprint(record)
     return bool(fingerprint) and registration.cleared_fingerprint != fingerprint
 
 
-def summary(registration: Registration, record: HealthRecord | None) -> HealthSummary:
+def summary(registration: Registration, record: HealthRecord | AnswersAt | None) -> HealthSummary:
     """The booking's health picture from the baby's record."""
     return HealthSummary(
         answered=record is not None,

@@ -31,7 +31,6 @@ from booking.models import (
     Absence,
     Baby,
     Centre,
-    HealthRecord,
     MakeupCredit,
     Registration,
     SessionReadiness,
@@ -46,7 +45,8 @@ from booking.services.booking.places import cancellation_cutoff, lock_workshop, 
 from booking.services.courses.absences import report_absence, take_back_absence
 from booking.services.courses.queries import is_doll_session
 from booking.services.errors import Conflict, Invalid, NotFound
-from booking.services.health.answers import record_of
+from booking.services.health.answers import record_at
+from booking.services.health.flags import AnswersAt
 from booking.services.signed_links import read_ids, sign_ids
 from booking.timefmt import LOCALE, to_local
 
@@ -148,7 +148,7 @@ class ReadyQuestion:
         return self.answer == READY_WELL and self.not_today
 
 
-def _not_today(record: HealthRecord | None) -> bool:
+def _not_today(record: AnswersAt | None) -> bool:
     """Whether a baby's health answers hold a "yes" that means no massage while it lasts."""
     return record is not None and any(
         a.get("yes") and a.get("kind") == NOT_TODAY for a in record.answers or []
@@ -194,7 +194,7 @@ def ready_question(registration_id: int, session_id: int, parent_id: int | None 
             WorkshopSession.workshop_id == workshop.id
         )
     )
-    record = record_of(baby.id if baby is not None else None)
+    record = record_at(baby.id if baby is not None else None, workshop.centre_id)
     return ReadyQuestion(
         registration, session, workshop, baby, status, is_open, absent,
         centre=centre,
@@ -289,7 +289,7 @@ def readiness_of(registration_ids, session_ids) -> dict[tuple[int, int], str]:
 
 def doll_reasons(
     baby: Baby | None,
-    record: HealthRecord | None,
+    record: AnswersAt | None,
     readiness: str | None,
     session: WorkshopSession,
     tz_name: str,
@@ -317,7 +317,7 @@ def doll_reasons(
 
 def doll_kind(
     baby: Baby | None,
-    record: HealthRecord | None,
+    record: AnswersAt | None,
     readiness: str | None,
     session: WorkshopSession,
     tz_name: str,
@@ -345,7 +345,7 @@ def ready_link(registration_id: int, session_id: int) -> ReadyLink:
     readiness = readiness_of([registration.id], [session.id]).get(
         (registration.id, session.id)
     )
-    record = record_of(baby.id if baby is not None else None)
+    record = record_at(baby.id if baby is not None else None, workshop.centre_id)
     return ReadyLink(
         day=ready_day(session.starts_at, tz_name),
         url=ready_url(registration.id, session.id),
