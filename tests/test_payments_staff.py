@@ -334,6 +334,79 @@ def test_what_was_paid_at_the_centre_moves_with_the_place(app, client, auth, wor
         assert registration_id not in left or left[registration_id].to_give_back == 0
 
 
+def test_a_place_paid_at_the_centre_moved_to_another_price_keeps_what_it_paid(
+    app, client, auth, world, book, make_workshop
+):
+    """£45 paid at the centre, then moved: to a £60 class it still owes £15 (it showed
+    £60 paid), to a £15 one the centre has £30 to give back (it showed £15 paid and the
+    £30 was gone from every page); both are marked settled from the payments page."""
+    auth.login("staff@example.org")
+
+    def moved_to(price, title):
+        registration_id = book(world["at_centre"], title)
+        assert client.post(
+            f"/manage/registrations/{registration_id}/paid-at-centre").status_code == 302
+        target = make_workshop(centre=world["centre"], instructor=world["teacher"],
+                               title=title, payment_mode="at_centre", price=Decimal(price),
+                               starts_in_days=14)
+        answer = client.post(f"/manage/registrations/{registration_id}/move",
+                             data={"to_workshop_id": str(target.id)})
+        assert answer.status_code == 302, answer.get_data(as_text=True)
+        with app.app_context():
+            new_id = db.session.scalar(
+                sa.select(Registration.id).where(Registration.workshop_id == target.id))
+        return target, new_id
+
+    def place(target, new_id):
+        with app.app_context():
+            return queries.money_by_registration(target, world["centre"])[new_id]
+
+    dearer, dearer_id = moved_to("60.00", "Dearer class")
+    money = place(dearer, dearer_id)
+    assert (money.paid_at_centre, money.owed, money.to_give_back) == (4500, 1500, 0)
+    assert money.label == "Owed at the centre"
+    bookings = page_as_parent(app, client, auth, dearer_id)
+    assert "The rest, £15.00, to pay at the centre." in bookings
+    auth.login("staff@example.org")
+    assert client.post(f"/manage/registrations/{dearer_id}/paid-at-centre").status_code == 302
+    money = place(dearer, dearer_id)
+    assert (money.paid_at_centre, money.owed) == (6000, 0)
+
+    cheaper, cheaper_id = moved_to("15.00", "Cheaper class")
+    money = place(cheaper, cheaper_id)
+    assert (money.paid_at_centre, money.owed, money.to_give_back) == (4500, 0, 3000)
+    assert money.label == "To give back at the centre"
+    page = client.get(f"/manage/workshops/{cheaper.id}/payments").get_data(as_text=True)
+    assert "Mark given back at the centre" in page
+    with app.app_context():  # what the confirmation email of the moved place says
+        from booking.services.notices.emails import what_to_pay
+
+        assert what_to_pay(db.session.get(Registration, cheaper_id)) == (
+            "£45.00 paid at the centre: that is £30.00 more than this class costs, which "
+            "the centre gives back to you there.")
+        assert what_to_pay(db.session.get(Registration, dearer_id)) == (
+            "£60.00 paid at the centre: nothing more to pay.")
+    bookings = page_as_parent(app, client, auth, cheaper_id)
+    assert "You paid £30.00 more at the centre than this class costs" in bookings
+    auth.login("staff@example.org")
+    given = client.post(f"/manage/registrations/{cheaper_id}/paid-at-centre/undo",
+                        follow_redirects=True)
+    assert "Marked the difference as given back at the centre" in given.get_data(as_text=True)
+    money = place(cheaper, cheaper_id)
+    assert (money.paid_at_centre, money.owed, money.to_give_back) == (1500, 0, 0)
+    assert money.label == "Paid at the centre"
+
+
+def page_as_parent(app, client, auth, registration_id) -> str:
+    """The bookings page of the parent of a booking."""
+    with app.app_context():
+        parent = db.session.get(User, db.session.get(Registration, registration_id).parent_id)
+        email = parent.email
+    auth.logout()
+    auth.login(email)
+    return client.get("/account/bookings").get_data(as_text=True)
+
+
 def test_the_rest_after_a_deposit_can_be_marked_paid(app, client, auth, world, book):
     registration_id = book(world["deposit"], "Flo")
     settle(app, registration_id)
@@ -696,6 +769,10 @@ def test_money_paid_at_the_centre_for_a_cancelled_class_is_to_give_back(
     assert "<th scope=\"row\">To give back at the centre</th><td>1</td><td>£45.00</td>" in html
     centre_page = f"/manage/centres/{world['centre'].id}/payments"
     assert "£45.00 to give back</strong>" in client.get(centre_page).get_data(as_text=True)
+    # The money chart keeps it as the centre's until given back, not as refunded.
+    charts = " ".join(client.get("/manage/charts").get_data(as_text=True).split())
+    assert ("£45.00 paid and kept (£45.00 of it to give back at the centre), £15.00 "
+            "refunded or on its way, £0.00 owed") in charts
     auth.logout()
     with app.app_context():
         parent_email = db.session.get(User, parent_id).email

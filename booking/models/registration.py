@@ -94,6 +94,9 @@ class Registration(Base):
     offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Staff marked the fee (or the rest after a deposit) as paid at the centre.
     paid_at_centre_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How much that was, in minor units (kept when the place moves to a class of another
+    # price); None for a mark made before it was recorded: the class's fee at the centre.
+    paid_at_centre_minor: Mapped[int | None]
 
     workshop = relationship("Workshop", lazy="raise_on_sql")
     baby = relationship("Baby", lazy="raise_on_sql")

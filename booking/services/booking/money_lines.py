@@ -24,7 +24,12 @@ from booking.models.payment import (
 )
 from booking.models.registration import CANCELLED, CONFIRMED, PENDING_PAYMENT
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
-from booking.services.payments.figures import at_centre_fee, owed_at_centre
+from booking.services.payments.figures import (
+    at_centre_fee,
+    owed_at_centre,
+    paid_at_centre_amount,
+    to_give_back_at_centre,
+)
 from booking.services.payments.money import format_money
 
 # What a refund line says to the parent.
@@ -82,6 +87,8 @@ class BookingMoney:
     # in full when it cancelled the class.
     give_back: str = ""
     give_back_in_full: bool = False
+    # Paid at the centre beyond the fee of a confirmed place (moved to a cheaper class).
+    over_paid: str = ""
 
     @property
     def awaiting_payment(self) -> bool:
@@ -93,7 +100,7 @@ class BookingMoney:
         """Nothing to say about money (a free class, or a waiting-list place)."""
         return not (
             self.paid or self.refunds or self.to_pay or self.at_centre or self.paid_at_centre
-            or self.give_back
+            or self.give_back or self.over_paid
         )
 
     def as_past(self) -> None:
@@ -175,16 +182,24 @@ def _money(registration: Registration, workshop: Workshop, currency: str,
             money.offered = registration.offered_at is not None
     elif registration.status == CONFIRMED:
         fee = at_centre_fee(workshop, paid_online)
-        if fee and registration.paid_at_centre_at is not None:
-            money.paid_at_centre = True
-        owed = owed_at_centre(fee, registration.status, registration.paid_at_centre_at)
+        marked = (registration.paid_at_centre_at, registration.paid_at_centre_minor)
+        paid_there = paid_at_centre_amount(fee, *marked)
+        owed = owed_at_centre(fee, registration.status, *marked)
+        over = to_give_back_at_centre(fee, registration.status, *marked)
         if owed:
             money.at_centre = format_money(owed, currency)
-            money.at_centre_is_rest = paid_online > 0
+            money.at_centre_is_rest = paid_online > 0 or paid_there > 0
+        elif paid_there:
+            money.paid_at_centre = True
+        if over:
+            money.over_paid = format_money(over, currency)
     elif registration.status == CANCELLED and registration.paid_at_centre_at is not None:
-        fee = at_centre_fee(workshop, paid_online)
-        if fee:
-            money.give_back = format_money(fee, currency)
+        paid_there = paid_at_centre_amount(
+            at_centre_fee(workshop, paid_online), registration.paid_at_centre_at,
+            registration.paid_at_centre_minor,
+        )
+        if paid_there:
+            money.give_back = format_money(paid_there, currency)
             money.give_back_in_full = workshop.status == WORKSHOP_CANCELLED
     return money
 

@@ -36,7 +36,12 @@ from booking.services.notices.queries import (
     workshop_data,
 )
 from booking.services.payments import ledger
-from booking.services.payments.figures import at_centre_fee, owed_at_centre
+from booking.services.payments.figures import (
+    at_centre_fee,
+    owed_at_centre,
+    paid_at_centre_amount,
+    to_give_back_at_centre,
+)
 from booking.services.payments.money import format_money
 
 
@@ -53,18 +58,26 @@ def what_to_pay(registration: Registration) -> str:
     workshop = db.session.get(Workshop, registration.workshop_id)
     currency = db.session.get(Centre, workshop.centre_id).currency
     paid = sum(p.amount for p in ledger.paid_payments(registration.id))
-    owed = owed_at_centre(
-        at_centre_fee(workshop, paid), registration.status, registration.paid_at_centre_at
+    fee = at_centre_fee(workshop, paid)
+    marked = (registration.paid_at_centre_at, registration.paid_at_centre_minor)
+    there = paid_at_centre_amount(fee, *marked)
+    owed = owed_at_centre(fee, registration.status, *marked)
+    over = to_give_back_at_centre(fee, registration.status, *marked)
+    paid_words = " and ".join(
+        words for words in (
+            f"{format_money(paid, currency)} paid online by card" if paid else "",
+            f"{format_money(there, currency)} paid at the centre" if there else "",
+        ) if words
     )
-    if paid and owed:
-        return (f"{format_money(paid, currency)} paid online by card, and "
-                f"{format_money(owed, currency)} to pay at the centre.")
-    if paid:
-        return f"{format_money(paid, currency)} paid online by card: nothing more to pay."
+    if over:
+        return (f"{paid_words}: that is {format_money(over, currency)} more than this "
+                "class costs, which the centre gives back to you there.")
+    if paid_words and owed:
+        return f"{paid_words}, and {format_money(owed, currency)} to pay at the centre."
+    if paid_words:
+        return f"{paid_words}: nothing more to pay."
     if owed:
         return f"Pay {format_money(owed, currency)} at the centre."
-    if registration.paid_at_centre_at is not None:
-        return "Paid at the centre: nothing more to pay."
     return ""
 
 

@@ -71,12 +71,40 @@ def at_centre_fee(workshop: Workshop, paid_online: int) -> int:
     return max(0, workshop.price_minor - paid_online)
 
 
-def owed_at_centre(fee: int, status: str, paid_at_centre_at: datetime | None) -> int:
-    """The part of `fee` still owed at the centre: all of it for a confirmed place not
-    yet marked paid there, nothing otherwise."""
-    if status != CONFIRMED or paid_at_centre_at is not None:
+def paid_at_centre_amount(
+    fee: int, paid_at_centre_at: datetime | None, paid_minor: int | None = None
+) -> int:
+    """What was marked paid at the centre, in minor units: the amount recorded with the
+    mark (the fee of the class it was paid for, kept when the place moved), or `fee` for
+    a mark made before amounts were recorded; nothing without a mark."""
+    if paid_at_centre_at is None:
         return 0
-    return fee
+    return fee if paid_minor is None else paid_minor
+
+
+def owed_at_centre(
+    fee: int, status: str, paid_at_centre_at: datetime | None, paid_minor: int | None = None
+) -> int:
+    """The part of `fee` still owed at the centre by a confirmed place: all of it when
+    nothing is marked paid there, the difference when less was (a place moved to a
+    dearer class); nothing for any other place."""
+    if status != CONFIRMED:
+        return 0
+    return max(0, fee - paid_at_centre_amount(fee, paid_at_centre_at, paid_minor))
+
+
+def to_give_back_at_centre(
+    fee: int, status: str, paid_at_centre_at: datetime | None, paid_minor: int | None = None
+) -> int:
+    """Paid at the centre and due back there: all of it for a booking since cancelled
+    (no card to refund it to: the class's policy says how much goes back), what was paid
+    beyond `fee` for a confirmed place (moved to a cheaper class)."""
+    paid = paid_at_centre_amount(fee, paid_at_centre_at, paid_minor)
+    if status == CANCELLED:
+        return paid
+    if status == CONFIRMED:
+        return max(0, paid - fee)
+    return 0
 
 
 def fee_terms(workshop: Workshop, currency: str) -> str:
@@ -145,6 +173,7 @@ class PlaceMoney:
     offered: bool = False
     at_centre_fee: int = 0
     paid_at_centre_at: datetime | None = None
+    paid_at_centre_minor: int | None = None
 
     @property
     def paid_lines(self) -> list[PaymentLine]:
@@ -174,18 +203,22 @@ class PlaceMoney:
     @property
     def owed(self) -> int:
         """Still owed at the centre."""
-        return owed_at_centre(self.at_centre_fee, self.status, self.paid_at_centre_at)
+        return owed_at_centre(self.at_centre_fee, self.status, self.paid_at_centre_at,
+                              self.paid_at_centre_minor)
 
     @property
     def paid_at_centre(self) -> int:
-        """Marked paid at the centre (the fee there, or the rest after a deposit)."""
-        return self.at_centre_fee if self.paid_at_centre_at is not None else 0
+        """Marked paid at the centre (the fee there, or the rest after a deposit; for a
+        place moved, what was paid for the class it came from)."""
+        return paid_at_centre_amount(self.at_centre_fee, self.paid_at_centre_at,
+                                     self.paid_at_centre_minor)
 
     @property
     def to_give_back(self) -> int:
-        """Paid at the centre for a booking since cancelled: no card to refund it to, so
-        staff give it back there (as the class's policy says) and then undo the mark."""
-        return self.paid_at_centre if self.status == CANCELLED else 0
+        """Paid at the centre and due back there (`to_give_back_at_centre`): staff give
+        it back (as the class's policy says, for a booking cancelled) and mark it so."""
+        return to_give_back_at_centre(self.at_centre_fee, self.status,
+                                      self.paid_at_centre_at, self.paid_at_centre_minor)
 
     @property
     def held(self) -> bool:

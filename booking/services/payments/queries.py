@@ -135,6 +135,7 @@ def _places(workshops: dict[int, Workshop], workshop_ids) -> list[PlaceMoney]:
             payments=lines,
             at_centre_fee=at_centre_fee(workshop, paid_online),
             paid_at_centre_at=registration.paid_at_centre_at,
+            paid_at_centre_minor=registration.paid_at_centre_minor,
         )
         if registration.status == PENDING_PAYMENT:
             open_lines = [p.amount for p in lines if p.status == OPEN]

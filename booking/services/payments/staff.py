@@ -16,12 +16,16 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import Payment, Refund, Registration, User, Workshop
 from booking.models.payment import BY_STAFF, SUCCEEDED
-from booking.models.registration import CONFIRMED
+from booking.models.registration import CANCELLED, CONFIRMED
 from booking.services.accounts.access import require_centre_staff
 from booking.services.booking.places import lock_workshop, require_int, utc_now
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.payments import ledger
-from booking.services.payments.figures import at_centre_fee, owed_at_centre
+from booking.services.payments.figures import (
+    at_centre_fee,
+    owed_at_centre,
+    paid_at_centre_amount,
+)
 from booking.services.payments.money import format_money
 from booking.services.schedule import fields as field_rules
 
@@ -92,34 +96,61 @@ def _registration_for_staff(registration_id, actor: User) -> tuple[Registration,
     return registration, workshop
 
 
+def _at_centre(registration: Registration, workshop: Workshop) -> tuple[int, int]:
+    """The place's fee at the centre and what is marked paid there, in minor units."""
+    paid_online = sum(p.amount for p in ledger.paid_payments(registration.id))
+    fee = at_centre_fee(workshop, paid_online)
+    return fee, paid_at_centre_amount(
+        fee, registration.paid_at_centre_at, registration.paid_at_centre_minor
+    )
+
+
 def mark_paid_at_centre(registration_id, actor: User) -> Registration:
-    """Record that a confirmed place's fee (or the rest after its deposit) was paid at
-    the centre. Marking one already marked changes nothing; a place with nothing owed
-    at the centre is refused (Conflict)."""
+    """Record that a confirmed place's fee (or the rest after its deposit, or the
+    difference a place moved to a dearer class still owes) was paid at the centre: the
+    place's whole fee there is then marked paid. Marking one with nothing owed changes
+    nothing when it is marked already; otherwise it is refused (Conflict)."""
     with write_transaction():
         registration, workshop = _registration_for_staff(registration_id, actor)
-        if registration.paid_at_centre_at is not None:
-            return registration
-        paid_online = sum(p.amount for p in ledger.paid_payments(registration.id))
-        fee = at_centre_fee(workshop, paid_online)
-        if owed_at_centre(fee, registration.status, None) <= 0:
+        fee, _paid = _at_centre(registration, workshop)
+        owed = owed_at_centre(fee, registration.status, registration.paid_at_centre_at,
+                              registration.paid_at_centre_minor)
+        if owed <= 0:
+            if registration.paid_at_centre_at is not None:
+                return registration
             if registration.status != CONFIRMED:
                 raise Conflict("Only a confirmed place can be marked paid at the centre.")
             raise Conflict("Nothing is owed at the centre for this place.")
         registration.paid_at_centre_at = utc_now()
+        registration.paid_at_centre_minor = fee
         db.session.flush()
     return registration
 
 
-def undo_paid_at_centre(registration_id, actor: User) -> Registration:
-    """Take back a mark "paid at the centre" (made by mistake); the fee is owed again.
-    Undoing where there is no mark changes nothing."""
+GIVEN_BACK = "given_back"  # a cancelled booking's money given back: no mark any more
+DIFFERENCE_GIVEN_BACK = "difference_given_back"  # paid beyond the fee, given back
+UNMARKED = "unmarked"  # a mark made by mistake taken back: the fee is owed again
+
+
+def undo_paid_at_centre(registration_id, actor: User) -> str:
+    """Take back a mark "paid at the centre", and say what that meant: for a booking
+    since cancelled, its money was given back (GIVEN_BACK); for a place that paid more
+    than its fee there (moved to a cheaper class), the difference was given back and
+    the fee stays paid (DIFFERENCE_GIVEN_BACK); otherwise the mark was a mistake and the
+    fee is owed again (UNMARKED). Undoing where there is no mark changes nothing."""
     with write_transaction():
-        registration, _workshop = _registration_for_staff(registration_id, actor)
-        if registration.paid_at_centre_at is not None:
-            registration.paid_at_centre_at = None
+        registration, workshop = _registration_for_staff(registration_id, actor)
+        if registration.paid_at_centre_at is None:
+            return GIVEN_BACK if registration.status == CANCELLED else UNMARKED
+        fee, paid = _at_centre(registration, workshop)
+        if registration.status == CONFIRMED and paid > fee:
+            registration.paid_at_centre_minor = fee
             db.session.flush()
-    return registration
+            return DIFFERENCE_GIVEN_BACK
+        registration.paid_at_centre_at = None
+        registration.paid_at_centre_minor = None
+        db.session.flush()
+        return GIVEN_BACK if registration.status == CANCELLED else UNMARKED
 
 
 def refund_by_hand(payment_id, actor: User, *, amount, reason) -> Refund:

@@ -252,6 +252,7 @@ def _registrations(user_id: int) -> tuple[list[dict], dict[int, Registration]]:
                 "hold_expires_at": _utc(registration.hold_expires_at),
                 "offered_at": _utc(registration.offered_at),
                 "paid_at_centre_at": _utc(registration.paid_at_centre_at),
+                "paid_at_centre_minor": registration.paid_at_centre_minor,
                 "notes": registration.notes,
             }
         )

@@ -383,28 +383,33 @@ def money_chart(f: ChartFilter) -> Chart:
         currency = centre.currency
         rows.append((workshop.title, centre.name, _when(workshop.first_starts_at, centre.timezone),
                      currency, *(major_units(v) for v in (
-                         t.paid, t.refunded, t.refunding, t.paid_at_centre, t.owed))))
-        # What was paid at the centre for a booking since cancelled goes back there.
-        paid = t.kept + t.paid_at_centre - t.to_give_back
-        refunded = t.refunded + t.refunding + t.to_give_back
+                         t.paid, t.refunded, t.refunding, t.paid_at_centre, t.to_give_back,
+                         t.owed))))
+        # Paid at the centre and still to give back there is with the centre until staff
+        # mark it given back: kept, not refunded (the table names it apart).
+        paid = t.kept + t.paid_at_centre
+        refunded = t.refunded + t.refunding
         bars.append(Bar(workshop.title, (paid, refunded, t.owed), paid + refunded + t.owed,
                         f"{format_money(paid, currency)} paid, {format_money(t.owed, currency)} "
                         "owed"))
-        add = sums.setdefault(currency, [0, 0, 0])
-        for i, value in enumerate((paid, refunded, t.owed)):
+        add = sums.setdefault(currency, [0, 0, 0, 0])
+        for i, value in enumerate((paid, refunded, t.owed, t.to_give_back)):
             add[i] += value
     summary = "; ".join(
-        f"{format_money(p, c)} paid, {format_money(r, c)} refunded, {format_money(o, c)} owed"
-        for c, (p, r, o) in sums.items()
+        f"{format_money(p, c)} paid and kept"
+        + (f" ({format_money(g, c)} of it to give back at the centre)" if g else "")
+        + f", {format_money(r, c)} refunded or on its way, {format_money(o, c)} owed"
+        for c, (p, r, o, g) in sums.items()
     )
     return Chart(
         "money", "Paid, refunded and owed",
         "Per workshop: paid online (before refunds), refunds made and on their way, fees "
-        "marked paid at the centre and still owed there. The bar shows what was paid and "
-        "kept, what was refunded and what is owed.",
+        "marked paid at the centre (and what of it is still to give back there) and "
+        "still owed there. The bar shows what was paid and kept, what was refunded or is "
+        "on its way back, and what is owed.",
         ("Paid and kept", "Refunded", "Owed at the centre"),
         (*WORKSHOP_COLUMNS, "Currency", "Paid online", "Refunded", "Refund in progress",
-         "Paid at centre", "Owed at centre"),
+         "Paid at centre", "To give back at centre", "Owed at centre"),
         rows, bars, f"{len(rows)} workshops: {summary}." if rows else "No money yet.",
     )
 

@@ -7,7 +7,6 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from booking.auth_setup import staff_required
-from booking.models.registration import CANCELLED
 from booking.services.errors import DomainError
 from booking.services.payments import export, queries, staff
 from booking.services.payments.figures import REFUND_CAUSE, REFUND_STATUS, major_units
@@ -89,20 +88,18 @@ def centre_payments_csv(centre_id: int):
 
 
 def _paid_at_centre(registration_id: int, change, done):
-    """Make `change` to a booking's paid-at-centre mark and say `done` (words, or a
-    function of the booking giving them)."""
+    """Make `change` to a booking's paid-at-centre mark and say what it did (`done`:
+    words, or a mapping of what `change` answered to words)."""
     registration, workshop, centre = registration_or_404(registration_id)
-    if callable(done):
-        done = done(registration)
     if not ActionForm().validate_on_submit():
         flash(EXPIRED, "error")
         return _workshop_page(workshop, centre, 400)
     try:
-        change(registration.id, current_user)
+        outcome = change(registration.id, current_user)
     except DomainError as exc:
         flash(exc.message, "error")
         return _workshop_page(workshop, centre, status_for(exc))
-    flash(done, "success")
+    flash(done[outcome] if isinstance(done, dict) else done, "success")
     return redirect(url_for("manage.workshop_payments", workshop_id=workshop.id))
 
 
@@ -119,15 +116,18 @@ def registration_paid_at_centre(registration_id: int):
 @staff_required
 def registration_paid_at_centre_undo(registration_id: int):
     """Take back a mark "paid at the centre": the fee is owed again; for a booking
-    since cancelled, the money has been given back."""
+    since cancelled, the money has been given back; for a place that paid more than its
+    fee there, the difference has."""
     return _paid_at_centre(
         registration_id,
         staff.undo_paid_at_centre,
-        lambda registration: (
-            "Marked as given back at the centre."
-            if registration.status == CANCELLED
-            else "No longer marked as paid at the centre: the fee shows as owed again."
-        ),
+        {
+            staff.GIVEN_BACK: "Marked as given back at the centre.",
+            staff.DIFFERENCE_GIVEN_BACK: (
+                "Marked the difference as given back at the centre: the fee stays paid."
+            ),
+            staff.UNMARKED: "No longer marked as paid at the centre: the fee shows as owed again.",
+        },
     )
 
 
