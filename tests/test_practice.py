@@ -151,7 +151,7 @@ def test_after_week_two_every_family_gets_the_sheet_once(ctx, course):
             assert "48 hours after immunisations" in body
             assert "arching their back" in body
             assert "no nut oils" in body and "no fragrance" in body
-            assert "A few minutes at first" in body
+            assert "a few calm minutes are enough to start with" in body
             assert "Chest and arms" in body or "Chest, arms and hands" in body
             assert not HEALTH_WORDS.search(body)
         assert "<li>Clockwise circles with flat fingers, about five times</li>" in (
@@ -310,7 +310,7 @@ def test_account_pages_show_own_sheets_only(app, client, auth, course):
     print_css = r'<link rel="stylesheet" href="[^"]*/css/print-sheet\.css" media="print">'
     assert re.search(print_css, html)
     for words in ("Clockwise circles with flat fingers", "Within an hour of a feed",
-                  "arching their back", "no nut oils", "A few minutes at first",
+                  "arching their back", "no nut oils", "a few calm minutes are enough to start with",
                   "Chest and arms."):
         assert words in html
     # Another family's sheet, and one that does not exist, are not found.
@@ -384,3 +384,17 @@ def test_loop_runs_the_same_pass_until_stopped(app, runner, monkeypatch):
     assert passes == [("Reminders", 5.0)]
     # Quiet passes print nothing; the loop says when it starts and stops.
     assert "Queued" not in result.output and "stopped" in result.output
+
+
+def test_every_week_gives_the_feeding_wait_every_sheet_gives():
+    """A sheet says "Within an hour of a feed" under "When not to massage": no week's
+    practice may tell the same parent a shorter wait on the same page (week 2 said 45
+    minutes)."""
+    from booking.mail.context import PRACTICE_CARE
+    from booking.services.plans.templates import TEMPLATES
+
+    assert any("an hour of a feed" in line for line in PRACTICE_CARE.when_not)
+    for template in TEMPLATES:
+        for week in template.weeks:
+            for said in re.findall(r"[^.:]*after a feed[^.]*", week.practice):
+                assert "an hour" in said, (template.slug, week.title, said)

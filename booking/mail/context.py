@@ -230,8 +230,9 @@ PRACTICE_CARE = PracticeCare(
         "fragrance. Warm a little between your hands before you start."
     ),
     how_long=(
-        "A few minutes at first. As your baby comes to enjoy it, build up a little at a "
-        "time, and let them tell you when they have had enough."
+        "As long as the week's practice above says, and less whenever your baby has had "
+        "enough: a few calm minutes are enough to start with, built up a little at a "
+        "time as your baby comes to enjoy it."
     ),
 )
 

@@ -85,7 +85,7 @@ TUMMY = WeekPlan(
         "alone."
     ),
     practice=_lines(
-        "Wait at least 45 minutes after a feed. Start with the legs from week 1, so your "
+        "Wait at least an hour after a feed. Start with the legs from week 1, so your "
         "baby is settled before you reach the tummy.",
         "Resting hands: rest one warm, flat hand on the tummy for a few slow breaths "
         "before you begin.",
@@ -222,7 +222,7 @@ COLIC_SINGLE = WeekPlan(
         "enough."
     ),
     practice=_lines(
-        "Wait at least 45 minutes after a feed, and start with a few long strokes down "
+        "Wait at least an hour after a feed, and start with a few long strokes down "
         "the legs so your baby is settled.",
         "Resting hands: rest one warm, flat hand on the tummy for a few slow breaths.",
         "Paddling: one hand after the other, smooth down the tummy from just under the "
@@ -290,7 +290,7 @@ PREMATURE_TUMMY = WeekPlan(
         "clockwise around the belly button, then rest. Up to four circles.",
         "Chest: rest both hands in the middle of the chest and smooth them slowly out to "
         "the sides, then rest again.",
-        "How firm: light, slow and steady; wait at least 45 minutes after a feed.",
+        "How firm: light, slow and steady; wait at least an hour after a feed.",
         "How long: three to five minutes, adding the legs from week 2 when your baby is "
         "happy. One new stroke at a time is plenty.",
     ),
