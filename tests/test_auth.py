@@ -253,3 +253,21 @@ def test_register_refuses_a_name_that_shows_as_nothing_or_runs_backwards(
     assert message in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_the_way_between_log_in_and_sign_up_keeps_where_the_parent_was_going(client):
+    """From "Log in to book" on a class, "Create an account" leads back to the class
+    once signed up (it led to the home page), and the other way round; an address of
+    another site is never carried."""
+    login = client.get("/login?next=/classes/6").get_data(as_text=True)
+    assert 'href="/register?next=/classes/6"' in login
+    register = client.get("/register?next=/classes/6").get_data(as_text=True)
+    assert 'href="/login?next=/classes/6"' in register
+    signed_up = client.post("/register?next=/classes/6", data={
+        "name": "Tired Parent", "email": "tired@example.org",
+        "password": "a-long-password-1", "password_confirm": "a-long-password-1",
+    })
+    assert signed_up.status_code == 302 and signed_up.headers["Location"] == "/classes/6"
+    client.get("/logout")
+    elsewhere = client.get("/login?next=https://evil.example/x").get_data(as_text=True)
+    assert 'href="/register"' in elsewhere and "evil" not in elsewhere.split("New here?")[1]

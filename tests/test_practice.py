@@ -310,7 +310,8 @@ def test_account_pages_show_own_sheets_only(app, client, auth, course):
     print_css = r'<link rel="stylesheet" href="[^"]*/css/print-sheet\.css" media="print">'
     assert re.search(print_css, html)
     for words in ("Clockwise circles with flat fingers", "Within an hour of a feed",
-                  "arching their back", "no nut oils", "a few calm minutes are enough to start with",
+                  "arching their back", "no nut oils",
+                  "a few calm minutes are enough to start with",
                   "Chest and arms."):
         assert words in html
     # Another family's sheet, and one that does not exist, are not found.

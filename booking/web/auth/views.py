@@ -54,7 +54,9 @@ def register():
         return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
     elif request.method == "POST":
         status = 422
-    return render_template("auth/register.html", form=form), status
+    return render_template(
+        "auth/register.html", form=form, next_path=safe_next(request.args.get("next"))
+    ), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -76,7 +78,9 @@ def login():
             return redirect(safe_next(request.args.get("next")) or home_url(user))
     elif request.method == "POST":
         status = 422
-    return render_template("auth/login.html", form=form), status
+    return render_template(
+        "auth/login.html", form=form, next_path=safe_next(request.args.get("next"))
+    ), status
 
 
 @bp.route("/logout", methods=["POST"])
