@@ -349,3 +349,26 @@ def test_booking_page_renders_for_a_logged_in_parent(client, parent, make_worksh
     page = client.get(f"/classes/{workshop.id}/book").get_data(as_text=True)
     assert "Book: Tiny Strokes" in page
     assert 'name="baby_name"' in page
+
+
+def test_a_new_baby_too_old_is_told_so_beside_the_date_of_birth(app, client, parent,
+                                                                make_workshop):
+    """The age comes from the date of birth typed: the message sits beside it, the field
+    is marked invalid and the error summary leads to it (it was on "Which baby is
+    coming?", leaving a screen reader on the date hearing nothing). No baby is saved."""
+    workshop = make_workshop(min_age_weeks=6, max_age_weeks=16)
+    dob = (date.today() - timedelta(weeks=37)).isoformat()
+    response = client.post(
+        f"/classes/{workshop.id}/book",
+        data={"baby_id": "new", "baby_name": "Old", "baby_dob": dob, "consent": "y"},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    field = re.search(r'<input[^>]*id="baby_dob"[^>]*>', page)[0]
+    assert 'aria-invalid="true"' in field and "baby_dob-error" in field
+    error = re.search(r'id="baby_dob-error"[^>]*>(.*?)</', page, re.S)[1]
+    assert "Old will be" in error and "weeks old at the first session" in error
+    assert 'href="#baby_dob"' in page
+    assert 'id="baby_id-error"' not in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Baby.id))) == 0

@@ -143,7 +143,8 @@ def book(workshop_id: int):
             referral_code=form.referral_code.data or None,
         )
     except NotEligible as exc:
-        put_domain_error(form, exc)
+        # A new baby's age comes from the date of birth typed: the message goes beside it.
+        put_domain_error(form, exc, {"baby_id": "baby_dob"} if new_baby else None)
         link = (
             url_for("public.classes", age_weeks=exc.age_weeks_now)
             if exc.age_weeks_now is not None else None
