@@ -664,3 +664,20 @@ def test_the_workshop_page_names_booked_babies_a_cancelled_first_week_leaves_out
     assert "1 booked baby does not fit this class's ages now." in page
     assert "Ada will be 21 weeks old at the first session" in page
     assert f"/manage/workshops/{course.id}/registrations" in page
+
+
+def test_a_refused_cancel_reason_is_told_for_what_it_is(app, client, auth, world, make_user,
+                                                        make_baby):
+    """A reason with a text-direction override was answered "Keep the reason to 200
+    characters"; it says what is wrong, as the workshop's cancel page does."""
+    reg_id, _ = book(app, make_user, make_baby, world["workshop"])
+    auth.login("staff@example.org")
+    refused = client.post(f"/manage/registrations/{reg_id}/cancel",
+                          data={"reason": "Need\u202e it"})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "text-direction" in page and "200 characters" not in page
+    long = client.post(f"/manage/registrations/{reg_id}/cancel", data={"reason": "x" * 201})
+    assert long.status_code == 422 and "200" in long.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Registration, reg_id).status == "confirmed"

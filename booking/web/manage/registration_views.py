@@ -90,7 +90,8 @@ def registration_cancel(registration_id: int):
     registration, workshop, centre = registration_or_404(registration_id)
     form = CancelForm()
     if not form.validate_on_submit():
-        flash("Keep the reason to 200 characters.", "error")
+        problems = form.reason.errors or ["This form had expired. Please try again."]
+        flash(problems[0], "error")
         return _page(workshop, centre, 422)
     try:
         booking_service.cancel_registration(
