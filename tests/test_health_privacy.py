@@ -520,12 +520,22 @@ def test_answers_kept_outside_a_booking_reach_no_centre(app, world):
 
 def test_withdrawing_consent_hides_and_deletes_them(app, answered):
     course_id = answered["course"].id
+    with app.app_context():  # and a "Ready for <day>?" answer: the baby is immunised
+        from booking.models import SessionReadiness, WorkshopSession
+
+        session_id = db.session.scalar(
+            sa.select(WorkshopSession.id).where(WorkshopSession.workshop_id == course_id)
+        )
+        db.session.add(SessionReadiness(registration_id=answered["registration_id"],
+                                        session_id=session_id, status="immunised"))
+        db.session.commit()
     parent = as_user(app, "parent@example.org")
     response = parent.post(f"/account/babies/{answered['baby'].id}/health/delete")
     assert response.status_code == 302
     with app.app_context():
         assert answers.record_of(answered["baby"].id) is None
         assert consents_of(answered["baby"].id) == []
+        assert db.session.scalar(sa.select(sa.func.count(SessionReadiness.id))) == 0
     roster = as_user(app, "teacher@example.org").get(f"/teach/workshops/{course_id}")
     assert roster.status_code == 200
     text = roster.get_data(as_text=True)

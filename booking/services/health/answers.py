@@ -29,6 +29,7 @@ from booking.models import (
     HealthConsent,
     HealthRecord,
     Registration,
+    SessionReadiness,
     Workshop,
     utcnow,
 )
@@ -488,6 +489,13 @@ def forget_answers(parent_id: int, baby_id: int) -> None:
         _lock_baby(parent_id, baby_id)
         db.session.execute(sa.delete(HealthRecord).where(HealthRecord.baby_id == baby_id))
         db.session.execute(sa.delete(HealthConsent).where(HealthConsent.baby_id == baby_id))
+        # The "Ready for <day>?" answers say how the baby is too (unwell, immunised): gone
+        # with the rest. An absence one of them reported stays, as the parent's own.
+        db.session.execute(
+            sa.delete(SessionReadiness).where(SessionReadiness.registration_id.in_(
+                sa.select(Registration.id).where(Registration.baby_id == baby_id)
+            )).execution_options(synchronize_session=False)
+        )
         _uncleared(baby_id)
         db.session.execute(
             sa.update(Registration)
