@@ -532,6 +532,16 @@ def test_staff_may_refund_after_the_cut_off(app, client, auth, world, make_works
     with app.app_context():
         cancel_registration(registration_id, actor_id=world["staff"].id, on_behalf=True)
     assert refund_rows(app) == []  # after the cut-off the policy gives nothing back
+    with app.app_context():  # and the family is told so, not left to wonder
+        from booking.mail.deferred import render_notes
+
+        render_notes()
+        email = db.session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.subject.startswith("Booking cancelled"))).one()
+        said = " ".join(email.body_text.split())
+    assert ("Refund: Nothing is refunded of the £30.00 paid online: the booking was "
+            "cancelled after the cut-off for cancelling. If you think some of it should "
+            "come back, please contact the centre.") in said
     auth.login("staff@example.org")
     answer = client.post(f"/manage/payments/{payment_id}/refund",
                          data={"amount": "30.00", "reason": "Baby was unwell"})

@@ -25,7 +25,11 @@ from booking.models.registration import (
     WAITLISTED,
 )
 from booking.services.accounts.babies import find_or_add_baby, get_baby
-from booking.services.booking.payment_terms import refund_line, with_given_back_at_centre
+from booking.services.booking.payment_terms import (
+    no_refund_line,
+    refund_line,
+    with_given_back_at_centre,
+)
 from booking.services.booking.places import (
     age_weeks_now,
     baby_live_in,
@@ -401,6 +405,8 @@ def cancel_registration(
                     keep=workshop.refund_fee,
                 )
                 refund_text = refund_line(refunds, workshop.refund_fee)
+            else:
+                refund_text = no_refund_line(registration.id, by_centre=on_behalf)
             if registration.paid_at_centre_at is not None:
                 refund_text = with_given_back_at_centre(refund_text, by_policy=True)
         db.session.flush()

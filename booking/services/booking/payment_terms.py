@@ -172,6 +172,20 @@ def refund_line(refunds: list[Refund], fee: int) -> str:
     )
 
 
+def no_refund_line(registration_id: int, *, by_centre: bool) -> str:
+    """The cancellation email's words when a booking that paid online is cancelled after
+    its cut-off: nothing comes back by the class's policy ('' when nothing was paid
+    online), and who to ask, since staff may still refund by hand."""
+    paid = ledger.paid_payments(registration_id)
+    if not paid:
+        return ""
+    amount = format_money(sum(p.amount for p in paid), paid[0].currency)
+    ask = ("If you think some of it should come back, please contact the centre."
+           if by_centre else "Please contact the centre if you have a question about it.")
+    return (f"Nothing is refunded of the {amount} paid online: the booking was cancelled "
+            f"after the cut-off for cancelling. {ask}")
+
+
 def with_given_back_at_centre(refund_text: str, *, by_policy: bool) -> str:
     """A cancellation email's refund words, and that what was paid at the centre is
     given back there (`by_policy`: as the class's refund policy says, when the family
