@@ -1,5 +1,6 @@
 """The staff back office through real form posts: access, workshops, sessions, bookings."""
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -681,3 +682,20 @@ def test_a_refused_cancel_reason_is_told_for_what_it_is(app, client, auth, world
     assert long.status_code == 422 and "200" in long.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Registration, reg_id).status == "confirmed"
+
+
+def test_move_to_offers_only_classes_that_take_the_place(app, client, auth, world, make_user,
+                                                         make_baby, make_workshop):
+    """A draft takes no bookings: it was listed under "Move to" and then refused ("This
+    class is not taking bookings"); a cancelled class is not listed either."""
+    book(app, make_user, make_baby, world["workshop"])
+    open_class = make_workshop(centre=world["centre"], instructor=world["instructor"],
+                               title="Open class")
+    make_workshop(centre=world["centre"], instructor=world["instructor"], title="Draft class",
+                  status="draft")
+    make_workshop(centre=world["centre"], instructor=world["instructor"],
+                  title="Cancelled class", status="cancelled")
+    auth.login("staff@example.org")
+    page = client.get(f"/manage/workshops/{world['workshop'].id}/registrations")
+    options = re.findall(r'<option value="(\d+)">([^<]*)</option>', page.get_data(as_text=True))
+    assert [int(value) for value, _ in options] == [open_class.id]

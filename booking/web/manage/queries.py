@@ -8,7 +8,7 @@ from booking.extensions import db
 from booking.models import Baby, Centre, Membership, Registration, User, Workshop, utcnow
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import ACTIVE, PENDING_PAYMENT, WAITLISTED
-from booking.models.workshop import CANCELLED
+from booking.models.workshop import PUBLISHED
 from booking.services.booking.places import makeup_excess, public_places_left
 from booking.services.booking.waitlist import waitlist_positions
 
@@ -153,14 +153,15 @@ def registrations(workshop_id: int) -> tuple[list[RegistrationRow], list[Registr
 
 
 def move_targets(workshop: Workshop) -> list[Workshop]:
-    """Other workshops of the same centre a confirmed place could move to."""
+    """Other workshops of the same centre a confirmed place could move to: published
+    (a draft takes no bookings, and a move there was refused) and still to start."""
     return list(
         db.session.scalars(
             sa.select(Workshop)
             .where(
                 Workshop.centre_id == workshop.centre_id,
                 Workshop.id != workshop.id,
-                Workshop.status != CANCELLED,
+                Workshop.status == PUBLISHED,
                 sa.or_(Workshop.first_starts_at.is_(None), Workshop.first_starts_at > utcnow()),
             )
             .order_by(Workshop.first_starts_at, Workshop.id)
