@@ -386,8 +386,8 @@ def _hint(monkeypatch, live_id):
     real = booking.bookable_workshop
 
     def stale(workshop_id, *columns, **values):
-        workshop, form_version, _, visiting = real(workshop_id, *columns, **values)
-        return workshop, form_version, live_id, visiting
+        workshop, form_version, _, *rest = real(workshop_id, *columns, **values)
+        return workshop, form_version, live_id, *rest
 
     monkeypatch.setattr(booking, "bookable_workshop", stale)
 

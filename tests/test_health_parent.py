@@ -580,3 +580,49 @@ def test_health_and_details_pages_are_valid_html(client, app, parent, make_works
     assert not invalid, "\n".join(
         f"{label}:\n  " + "\n  ".join(problems) for label, problems in invalid.items()
     )
+
+
+def test_consent_is_never_recorded_to_a_note_or_questions_the_page_did_not_show(
+    client, app, parent, make_centre, make_user, make_workshop
+):
+    """Staff publish a new note (or questions) while a parent's page is open: the
+    booking form's consent, and the health page's answers and consent, are refused and
+    the new words shown, rather than recorded as agreed to a version never read."""
+    centre = make_centre(name="Riverside Hub")
+    staff = make_user(role="staff", centre=centre)
+    workshop = make_workshop(centre=centre, min_age_weeks=6, max_age_weeks=30)
+    shown = text(client.get(f"/classes/{workshop.id}"))
+    note_seen = re.search(r'name="note_seen" value="([0-9a-f]+)"', shown)[1]
+    rows = [q.as_dict() for q in PRODUCT_FORM.questions]
+
+    def publish(note):
+        with app.app_context():
+            return save_centre_form(db.session.get(User, staff.id), centre.id, rows, note)
+
+    publish("New note: no oils at all this term.")
+    refused = book_new_baby(client, workshop.id, note_seen=note_seen)
+    assert refused.status_code == 409
+    page = text(refused)
+    assert "changed its health and safety note while this page was open" in page
+    assert "New note: no oils at all this term." in page
+    assert re.search(r'<input[^>]*name="consent"[^>]*>', page)[0].count("checked") == 0
+    assert registration_of(app, workshop.id) is None
+    fresh = re.search(r'name="note_seen" value="([0-9a-f]+)"', page)[1]
+    assert fresh != note_seen
+    assert book_new_baby(client, workshop.id, note_seen=fresh).status_code == 302
+    registration = registration_of(app, workshop.id)
+    assert registration.consent_key == f"centre-{centre.id}-v1/c1"
+
+    url = f"/account/bookings/{registration.id}/health"
+    form_seen = re.search(r'name="form_seen" value="([^"]+)"', text(client.get(url)))[1]
+    assert form_seen == f"centre-{centre.id}-v1/c1"
+    publish("A second note.")
+    stale = client.post(url, data={**health_data(), "form_seen": form_seen})
+    assert stale.status_code == 409 and "A second note." in text(stale)
+    with app.app_context():
+        assert answers.record_of(registration.baby_id) is None
+    current = re.search(r'name="form_seen" value="([^"]+)"', text(stale))[1]
+    assert client.post(url, data={**health_data(), "form_seen": current}).status_code == 302
+    with app.app_context():
+        consent = db.session.scalar(sa.select(HealthConsent))
+        assert consent.consent_key == f"centre-{centre.id}-v2/c1"

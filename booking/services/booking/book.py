@@ -53,7 +53,13 @@ from booking.services.booking.waitlist import promote_waitlist, waitlist_positio
 from booking.services.catalogue.params import MAX_ID
 from booking.services.courses.absences import withdraw_future_absences
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
-from booking.services.health.questions import consent_key_of, latest_form_version
+from booking.services.health.questions import (
+    consent_key_of,
+    latest_form_version,
+    latest_safety_note,
+    note_fingerprint,
+    safety_note,
+)
 from booking.services.notices.emails import (
     note_booking_confirmed,
     note_waitlisted,
@@ -64,6 +70,10 @@ from booking.services.payments import gateway, ledger
 from booking.timefmt import format_local
 
 CONSENT_MESSAGE = "Please confirm you have read the health and safety note."
+NOTE_CHANGED = (
+    "The centre changed its health and safety note while this page was open. Please read "
+    "it again below and tick the box if you agree."
+)
 
 
 class NotEligible(Invalid):
@@ -166,7 +176,8 @@ def _with_the_workshop() -> tuple:
     - a booking with a referral code reads again anyway, since the code its twin used
       would be refused before anything is inserted."""
     return (
-        latest_form_version(Workshop.centre_id), baby_live_in(Workshop), baby_visiting(Workshop)
+        latest_form_version(Workshop.centre_id), baby_live_in(Workshop), baby_visiting(Workshop),
+        latest_safety_note(Workshop.centre_id),
     )
 
 
@@ -239,6 +250,7 @@ def book_place(
     baby_due_date: date | None = None,
     consent: bool = False,
     referral_code: str | None = None,
+    note_seen: str | None = None,
 ) -> BookingResult:
     """Book a place for a baby, or join the waiting list when the workshop is full.
 
@@ -251,6 +263,9 @@ def book_place(
     and uses the code, in this same transaction (for a baby already on the waiting
     list, that booking is confirmed in the held place); a code that cannot be used
     raises Invalid with one message whatever the reason, and changes nothing.
+    `note_seen` is the `note_fingerprint` of the health-and-safety note the page showed
+    beside the consent box (None when no page did): a booking after the centre changed
+    it is refused (Conflict, under `consent`), so consent is recorded only to words read.
     """
     with write_transaction():
         chosen = _require_active_account(parent_id, baby_id)
@@ -261,9 +276,12 @@ def book_place(
         # the order in which correcting a baby's details then promotes waiting lists.
         baby = chosen or _resolve_baby(parent_id, baby_id, baby_name, baby_dob, baby_due_date)
         db.session.flush()
-        workshop, form_version, live_id, visiting = bookable_workshop(
+        workshop, form_version, live_id, visiting, latest_note = bookable_workshop(
             workshop_id, *_with_the_workshop(), baby_id=baby.id, now=utc_now()
         )
+        if note_seen and note_seen != note_fingerprint(safety_note(latest_note)):
+            # The consent recorded names the note in force: not one the parent never saw.
+            raise Conflict(NOTE_CHANGED, {"consent": NOTE_CHANGED})
         closed = booking_closed_reason(workshop)
         if closed:
             raise Invalid(closed)

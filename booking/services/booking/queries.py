@@ -31,7 +31,12 @@ from booking.services.booking.places import (
     visible_to_public,
 )
 from booking.services.booking.waitlist import waitlist_positions
-from booking.services.health.questions import current_form, latest_safety_note, safety_note
+from booking.services.health.questions import (
+    current_form,
+    latest_safety_note,
+    note_fingerprint,
+    safety_note,
+)
 from booking.services.notices.queries import sessions_data
 
 
@@ -110,6 +115,11 @@ class PanelState:
     def button_label(self) -> str:
         """'Book a place', or 'Join the waiting list' when full."""
         return "Join the waiting list" if self.is_full else "Book a place"
+
+    @property
+    def note_fingerprint(self) -> str:
+        """The health note's fingerprint, sent back with the consent (`book_place`)."""
+        return note_fingerprint(self.health_note)
 
     @property
     def bookable_options(self) -> list[BabyOption]:

@@ -8,6 +8,7 @@ consent, so what a parent agreed to can always be named, and a changed text asks
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from functools import cache
@@ -223,6 +224,13 @@ def latest_safety_note(centre_id):
     """The safety note of a centre's latest own form, as a column expression (None when
     the centre has no form of its own): read with other rows, see `safety_note`."""
     return _latest(HealthForm.safety_note, centre_id=centre_id).scalar_subquery()
+
+
+def note_fingerprint(note: str) -> str:
+    """A short fingerprint of a health-and-safety note's words, which a booking form
+    sends back so that a booking is refused, not recorded as agreed, when the centre
+    changed the note after the page showed it."""
+    return hashlib.sha256(note.encode()).hexdigest()[:16]
 
 
 def safety_note(latest: str | None) -> str:

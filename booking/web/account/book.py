@@ -141,6 +141,7 @@ def book(workshop_id: int):
             baby_due_date=form.baby_due_date.data if new_baby else None,
             consent=form.consent.data,
             referral_code=form.referral_code.data or None,
+            note_seen=form.note_seen.data or None,
         )
     except NotEligible as exc:
         # A new baby's age comes from the date of birth typed: the message goes beside it.
@@ -154,6 +155,8 @@ def book(workshop_id: int):
         # A due date filled in for a baby already saved is refused under the baby's own
         # field name (`babies._with_due_date`): beside the due date here.
         put_domain_error(form, exc, {"date_of_birth": "baby_due_date"})
+        if "consent" in (exc.fields or {}):
+            form.consent.data = False  # to be ticked again, for the note shown now
         return _render_again(workshop_id, form, exc.status)
     if phone:
         _save_phone(phone)

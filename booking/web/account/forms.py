@@ -97,6 +97,8 @@ class BookForm(Form):
     phone = StringField(PHONE_LABEL, filters=[strip], description=PHONE_HINT)
     # Sent by the referral box's own button: booking with a code, so one must be typed.
     use_referral = StringField(filters=[strip])
+    # The fingerprint of the health-and-safety note the page showed beside the consent.
+    note_seen = HiddenField()
 
     @property
     def wants_new_baby(self) -> bool:
@@ -149,6 +151,8 @@ class HealthAnswersForm(Form):
     consent = Checkbox("I agree")
     # "confirm": the one-tap "Nothing has changed"; empty for the full questionnaire.
     action = HiddenField()
+    # The version of the questions and note the page showed (`Form.consent_key`).
+    form_seen = HiddenField()
 
 
 class DetailsForm(Form):

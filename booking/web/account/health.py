@@ -22,6 +22,10 @@ from booking.web.account.forms import HealthAnswersForm
 
 CONFIRM = "confirm"
 EXPIRED = "This form had expired. Please try again."
+FORM_CHANGED = (
+    "The centre changed its health questions or its health-and-safety note while this "
+    "page was open. Please read them again below: nothing was saved."
+)
 
 
 def _booking_check(registration_id: int):
@@ -119,6 +123,15 @@ def _health_page(check, *, here: str, done_url: str, confirm=None):
         return _render(
             check, summary=False, values=posted_answers(check), other=form.other.data or "",
             error=EXPIRED, status=400, **page,
+        )
+    if form.form_seen.data and form.form_seen.data != check.form.consent_key:
+        # The centre published new questions or a new note while the page was open:
+        # answers and consent are given to what is shown now, not to words unread.
+        typed = form.action.data != CONFIRM
+        return _render(
+            check, summary=False, values=posted_answers(check) if typed else None,
+            other=form.other.data or "" if typed else "", error=FORM_CHANGED, status=409,
+            **page,
         )
     name = check.baby.name
     if form.action.data == CONFIRM:
