@@ -397,6 +397,44 @@ def test_a_place_paid_at_the_centre_moved_to_another_price_keeps_what_it_paid(
     assert money.label == "Paid at the centre"
 
 
+def test_a_place_paid_online_moved_to_a_cheaper_class_shows_the_difference_to_refund(
+    app, client, auth, world, book, make_workshop
+):
+    """£60 paid online, moved to a £15 class: staff saw "Paid", the family "nothing more
+    to pay", and the £45 was flagged nowhere. Refunded by hand, the flag goes."""
+    registration_id = book(world["online"], "Ed")
+    payment_id = settle(app, registration_id)
+    cheaper = make_workshop(centre=world["centre"], instructor=world["teacher"],
+                            title="Cheaper class", payment_mode="at_centre",
+                            price=Decimal("15.00"), starts_in_days=14)
+    auth.login("staff@example.org")
+    moved = client.post(f"/manage/registrations/{registration_id}/move",
+                        data={"to_workshop_id": str(cheaper.id)})
+    assert moved.status_code == 302
+    with app.app_context():
+        new_id = db.session.scalar(
+            sa.select(Registration.id).where(Registration.workshop_id == cheaper.id))
+        money = queries.money_by_registration(cheaper, world["centre"])[new_id]
+        from booking.services.notices.emails import what_to_pay
+
+        said = what_to_pay(db.session.get(Registration, new_id))
+    assert (money.over_paid, money.owed, money.label) == (4500, 0, "Paid more than the price")
+    assert said == ("£60.00 paid online by card: that is £45.00 more than this class costs, "
+                    "which the centre refunds to your card.")
+    page = " ".join(client.get(f"/manage/workshops/{cheaper.id}/payments")
+                    .get_data(as_text=True).split())
+    assert "£45.00 paid online beyond this class's price</strong>" in page
+    bookings = page_as_parent(app, client, auth, new_id)
+    assert "You paid £45.00 more online than this class costs" in bookings
+    auth.login("staff@example.org")
+    assert client.post(f"/manage/payments/{payment_id}/refund",
+                       data={"amount": "45.00", "reason": "Moved to a cheaper class"}
+                       ).status_code == 302
+    with app.app_context():
+        money = queries.money_by_registration(cheaper, world["centre"])[new_id]
+    assert money.over_paid == 0 and money.label == "Refund in progress"
+
+
 def page_as_parent(app, client, auth, registration_id) -> str:
     """The bookings page of the parent of a booking."""
     with app.app_context():

@@ -24,8 +24,10 @@ from booking.models.payment import (
 )
 from booking.models.registration import CANCELLED, CONFIRMED, PENDING_PAYMENT
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
+from booking.models.workshop import PAY_FREE
 from booking.services.payments.figures import (
     at_centre_fee,
+    over_paid_online,
     owed_at_centre,
     paid_at_centre_amount,
     to_give_back_at_centre,
@@ -89,6 +91,8 @@ class BookingMoney:
     give_back_in_full: bool = False
     # Paid at the centre beyond the fee of a confirmed place (moved to a cheaper class).
     over_paid: str = ""
+    # Paid online, and kept, beyond the class's price (moved to a cheaper class).
+    over_paid_online: str = ""
 
     @property
     def awaiting_payment(self) -> bool:
@@ -100,7 +104,7 @@ class BookingMoney:
         """Nothing to say about money (a free class, or a waiting-list place)."""
         return not (
             self.paid or self.refunds or self.to_pay or self.at_centre or self.paid_at_centre
-            or self.give_back or self.over_paid
+            or self.give_back or self.over_paid or self.over_paid_online
         )
 
     def as_past(self) -> None:
@@ -146,7 +150,7 @@ def _payments_with_refunds(registration_ids: list[int]) -> dict[int, list]:
 def _money(registration: Registration, workshop: Workshop, currency: str,
            payments: list) -> BookingMoney:
     money = BookingMoney()
-    paid_online = 0
+    paid_online = returned = 0
     open_amount = None
     for payment, refunds in payments:
         if payment.status == SUCCEEDED:
@@ -162,6 +166,8 @@ def _money(registration: Registration, workshop: Workshop, currency: str,
         elif payment.status == OPEN:
             open_amount = payment.amount
         for refund in refunds:
+            if refund.status in (REFUND_SUCCEEDED, REFUND_PENDING, AWAITING_CHOICE):
+                returned += refund.amount
             state = _REFUND_STATES.get(refund.status)
             if state is None:  # withdrawn: a make-up credit was chosen instead
                 continue
@@ -193,6 +199,10 @@ def _money(registration: Registration, workshop: Workshop, currency: str,
             money.paid_at_centre = True
         if over:
             money.over_paid = format_money(over, currency)
+        price = 0 if workshop.payment_mode == PAY_FREE else workshop.price_minor
+        beyond = over_paid_online(price, registration.status, paid_online - returned)
+        if beyond:
+            money.over_paid_online = format_money(beyond, currency)
     elif registration.status == CANCELLED and registration.paid_at_centre_at is not None:
         paid_there = paid_at_centre_amount(
             at_centre_fee(workshop, paid_online), registration.paid_at_centre_at,

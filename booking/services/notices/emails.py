@@ -23,6 +23,7 @@ from booking.models import (
     WorkshopSession,
 )
 from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.workshop import PAY_FREE
 from booking.services.courses.queries import doll_session_times
 from booking.services.health.readiness import ready_link
 from booking.services.notices.queries import (
@@ -38,6 +39,7 @@ from booking.services.notices.queries import (
 from booking.services.payments import ledger
 from booking.services.payments.figures import (
     at_centre_fee,
+    over_paid_online,
     owed_at_centre,
     paid_at_centre_amount,
     to_give_back_at_centre,
@@ -69,6 +71,11 @@ def what_to_pay(registration: Registration) -> str:
             f"{format_money(there, currency)} paid at the centre" if there else "",
         ) if words
     )
+    price = 0 if workshop.payment_mode == PAY_FREE else workshop.price_minor
+    beyond = over_paid_online(price, registration.status, paid)
+    if beyond:
+        return (f"{paid_words}: that is {format_money(beyond, currency)} more than this "
+                "class costs, which the centre refunds to your card.")
     if over:
         return (f"{paid_words}: that is {format_money(over, currency)} more than this "
                 "class costs, which the centre gives back to you there.")

@@ -33,6 +33,7 @@ HELD = "held"  # a place held while the parent pays
 OFFERED = "offered"  # offered from the waiting list, not yet paid
 REFUND_NOT_MADE = "refund_failed"  # the provider refused a refund: staff must act
 GIVE_BACK = "give_back"  # paid at the centre, then cancelled: the centre settles it
+OVERPAID = "overpaid"  # paid online more than the class costs (moved to a cheaper one)
 REFUNDING = "refunding"  # a refund on its way (or waiting for the parent's choice)
 REFUNDED = "refunded"
 PART_REFUNDED = "part_refunded"
@@ -46,6 +47,7 @@ LABELS = {
     OFFERED: "Offered, unpaid",
     REFUND_NOT_MADE: "Refund failed",
     GIVE_BACK: "To give back at the centre",
+    OVERPAID: "Paid more than the price",
     REFUNDING: "Refund in progress",
     REFUNDED: "Refunded",
     PART_REFUNDED: "Part refunded",
@@ -105,6 +107,12 @@ def to_give_back_at_centre(
     if status == CONFIRMED:
         return max(0, paid - fee)
     return 0
+
+
+def over_paid_online(price: int, status: str, kept_online: int) -> int:
+    """What a confirmed place paid online, and keeps, beyond its class's price (a place
+    moved to a cheaper class takes its payment with it): for staff to refund by hand."""
+    return max(0, kept_online - price) if status == CONFIRMED else 0
 
 
 def fee_terms(workshop: Workshop, currency: str) -> str:
@@ -174,6 +182,7 @@ class PlaceMoney:
     at_centre_fee: int = 0
     paid_at_centre_at: datetime | None = None
     paid_at_centre_minor: int | None = None
+    price: int = 0  # the class's price now (nothing for a free class)
 
     @property
     def paid_lines(self) -> list[PaymentLine]:
@@ -221,6 +230,12 @@ class PlaceMoney:
                                       self.paid_at_centre_at, self.paid_at_centre_minor)
 
     @property
+    def over_paid(self) -> int:
+        """Paid online and kept beyond the class's price (`over_paid_online`)."""
+        return over_paid_online(self.price, self.status,
+                                self.paid - self.refunded - self.refunding)
+
+    @property
     def held(self) -> bool:
         """A place held while the parent pays (booked, or offered from the waiting list)."""
         return self.status == PENDING_PAYMENT
@@ -249,6 +264,8 @@ class PlaceMoney:
             return REFUND_NOT_MADE
         if self.to_give_back:
             return GIVE_BACK
+        if self.over_paid:
+            return OVERPAID
         if self.refunding:
             return REFUNDING
         if self.refunded:

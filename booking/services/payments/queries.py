@@ -21,6 +21,7 @@ from booking.models.payment import (
     SUCCEEDED,
 )
 from booking.models.registration import HOLDS_PLACE, PENDING_PAYMENT
+from booking.models.workshop import PAY_FREE
 from booking.services.payments import ledger
 from booking.services.payments.figures import (
     MoneyTotals,
@@ -136,6 +137,7 @@ def _places(workshops: dict[int, Workshop], workshop_ids) -> list[PlaceMoney]:
             at_centre_fee=at_centre_fee(workshop, paid_online),
             paid_at_centre_at=registration.paid_at_centre_at,
             paid_at_centre_minor=registration.paid_at_centre_minor,
+            price=0 if workshop.payment_mode == PAY_FREE else workshop.price_minor,
         )
         if registration.status == PENDING_PAYMENT:
             open_lines = [p.amount for p in lines if p.status == OPEN]

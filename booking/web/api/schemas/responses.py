@@ -363,8 +363,11 @@ class RegistrationPayment(Reply):
 
     state: Literal[tuple(MONEY_STATES)] = Field(  # type: ignore[valid-type]
         description="The most pressing first: `held` (held while the parent pays), "
-        "`offered` (offered from the waiting list, unpaid), `refund_failed`, `refunding`, "
-        "`refunded`, `part_refunded`, `owed` (the fee, or the rest after a deposit, is owed "
+        "`offered` (offered from the waiting list, unpaid), `refund_failed`, `give_back` "
+        "(paid at the centre and due back there: the booking was cancelled, or it moved to "
+        "a cheaper class), `overpaid` (paid online beyond the class's price, after a move "
+        "to a cheaper class: to refund by hand), `refunding`, `refunded`, `part_refunded`, "
+        "`owed` (the fee, or the rest after a deposit or a move to a dearer class, is owed "
         "at the centre), `paid_at_centre`, `paid` (online), `nothing` (nothing to pay)."
     )
     paid: Minor = Field(description="Paid online, before refunds.")
