@@ -3,6 +3,7 @@
 from decimal import Decimal
 from functools import lru_cache
 
+from babel.lists import format_list
 from babel.numbers import format_currency
 from flask import current_app
 from markupsafe import Markup
@@ -17,6 +18,13 @@ def format_price(amount: Decimal | None, currency: str = "GBP") -> str:
     if amount is None or amount == 0:
         return "Free"
     return format_currency(amount, currency, locale=timefmt.LOCALE)
+
+
+def format_names(names) -> str:
+    """'Amy', 'Amy and Bea', 'Amy, Bea and Cal': several babies named in one sentence,
+    so a family with twins is written to about both; '' for none."""
+    names = [name for name in names if name]
+    return format_list(names, locale=timefmt.LOCALE) if names else ""
 
 
 class _NotShared:

@@ -167,6 +167,42 @@ def test_a_parent_of_twins_is_asked_once(app, ctx, course, make_user, make_baby)
     assert due_evaluations() == []
 
 
+def test_the_twins_request_and_page_name_both_babies(app, ctx, client, course, make_user,
+                                                   make_baby):
+    """One request for the family, asking about every baby it still has on the course
+    (not one whose place was cancelled)."""
+    parent = make_user("twins.parent@example.org")
+    first = add_registration(app, course["workshop"], parent, make_baby(parent, name="Amy"))
+    add_registration(app, course["workshop"], parent, make_baby(parent, name="Bea"))
+    add_registration(app, course["workshop"], parent, make_baby(parent, name="Cal"),
+                     status="cancelled")
+    assert ask_for_evaluations() == 4
+    (message,) = [m for m in outbox() if m.recipient == "twins.parent@example.org"]
+    for body in (message.body_text, message.body_html):
+        assert "We hope you and Amy and Bea enjoyed it" in body
+        assert "how confident you felt massaging Amy and Bea before the course" in body
+        assert "Cal" not in body
+    settle()
+    text = page_text(client.get(link_of(first)))
+    assert "How confident did you feel massaging Amy and Bea before the course?" in text
+    assert "How confident do you feel massaging Amy and Bea now?" in text
+    assert "Cal" not in text
+
+
+def test_a_single_class_is_not_asked(app, ctx, make_user, make_baby, make_workshop):
+    """The evaluation asks about a course, before and after its weeks: a single drop-in
+    class is never asked, by a run or by asking its booking directly."""
+    from booking.services.plans.evaluations import ask_one
+
+    parent = make_user("drop.in@example.org")
+    single = make_workshop(kind="single", starts_at=hour(-24 * 3))
+    registration = add_registration(app, single, parent, make_baby(parent))
+    assert due_evaluations() == []
+    assert ask_for_evaluations() == 0
+    assert ask_one(registration) is False
+    assert outbox() == [] and evaluation_of(registration) is None
+
+
 def test_old_courses_cancelled_ones_and_courses_still_running_are_not_asked(
     app, ctx, make_user, make_baby, make_workshop
 ):
@@ -425,6 +461,9 @@ def test_a_consented_quote_shows_on_the_instructor_and_centre_pages(client, answ
         assert "The tummy strokes settled her wind in the evenings." in text
         assert "Our private words about home." not in text
         assert "Ada Parent" not in text
+        # As the evaluation page promises: the words, the course and the month.
+        month = to_local(last_end(answered["workshop"].id), "Europe/London")
+        assert f"A parent, Baby massage course, {month:%B %Y}" in text
         data = _jsonld(text)
         reviews = [node for node in data["@graph"] if node["@type"] == "Review"]
         assert len(reviews) == 1
@@ -452,6 +491,20 @@ def test_a_quote_shows_at_once_on_pages_kept_before_it(app, client, ctx, course)
         text = page_text(client.get(path))
         assert "Calmer evenings." in text, path
         assert "Calmer evenings." in JSONLD.search(text).group(1)
+
+
+def test_a_quoted_course_title_is_escaped(client, ctx, course):
+    db.session.execute(
+        sa.update(Workshop)
+        .where(Workshop.id == course["workshop"].id)
+        .values(title="Massage <b>& more</b>")
+    )
+    db.session.commit()
+    ask_for_evaluations()
+    answer(client, link_of(course["regs"]["Ada"]), "2", "4", "Calmer evenings.", public=True)
+    body = client.get("/centres/leafy").get_data(as_text=True)
+    assert "A parent, Massage &lt;b&gt;&amp; more&lt;/b&gt;, " in body
+    assert "<b>& more</b>" not in body
 
 
 def test_without_consent_nothing_is_quoted(client, ctx, course):

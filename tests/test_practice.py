@@ -218,6 +218,43 @@ def test_twins_get_one_sheet(ctx, make_workshop, make_user, make_baby):
     assert message.subject == "Week 1 at home: legs and feet"
 
 
+def test_the_twins_sheet_names_both_babies(ctx, make_workshop, make_user, make_baby):
+    """One sheet for the family, naming every baby it brought to the session: not a
+    brother booked after it, nor one whose place was cancelled."""
+    parent = make_user("twins@example.org")
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    workshop = make_workshop(starts_at=start, sessions=3)
+    set_plan(workshop, 1, *PLANS[1])
+    booked = start - timedelta(days=2)
+    for name in ("Amy", "Bea"):
+        add_registration(ctx, workshop, parent, make_baby(parent, name=name),
+                         confirmed_at=booked)
+    add_registration(ctx, workshop, parent, make_baby(parent, name="Cal"))  # after week 1
+    add_registration(ctx, workshop, parent, make_baby(parent, name="Dot"),
+                     confirmed_at=booked, status="cancelled")
+    assert send_practice_sheets() == 1
+    (message,) = practice_emails()
+    for body in (message.body_text, message.body_html):
+        assert "to take home and practise with Amy and Bea: legs and feet." in body
+        assert "Cal" not in body and "Dot" not in body
+
+
+def test_twins_making_up_a_week_are_both_named(ctx, course, make_baby):
+    """Dan brings his twins to the make-up: one sheet, naming both."""
+    dan, dan_reg = course["families"]["Dan"]
+    twin = make_baby(dan, name="Dee")
+    other, home = course["other"], course["home"]
+    twin_reg = book(dan, twin, other)
+    credit = absences.report_absence(
+        parent_id=dan.id, registration_id=twin_reg, session_id=session_of(other, 2).id
+    )
+    makeups.book_makeup(parent_id=dan.id, credit_id=credit.id,
+                        session_id=session_of(home, 2).id)
+    assert send_practice_sheets(course["now"]) == 4
+    (message,) = [m for m in practice_emails() if m.recipient == "dan@example.org"]
+    assert "practise with Di and Dee: tummy, for wind and colic." in message.body_text
+
+
 def test_a_family_who_joined_after_a_week_gets_no_sheet_of_it(ctx, make_workshop, make_user,
                                                               make_baby):
     """A course joined late (late_join_until 3): the weeks that ended before the place was

@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from booking.calendar.data import (
-    BabyData,
     BookingData,
     CentreData,
     PersonData,
@@ -408,15 +407,17 @@ def queue_session_reminder(
 
 
 def queue_evaluation_request(
-    data: BookingData, url: str, *, dedupe_key: str | None = None
+    data: BookingData, url: str, babies: str, *, dedupe_key: str | None = None
 ) -> OutboxMessage | None:
     """Ask a family, once their course has ended, how it went: one short page behind
     `url` (a signed link, no login). The email names the course, its centre and the
-    baby's first name, and nothing else about the family."""
+    first names of the family's babies on it (`babies`, 'Amy and Bea': twins' parents
+    are asked once, about both), and nothing else about the family."""
     booking = booking_info(data)
     subject = f"How did {booking.info.workshop.title} go?"
     return _queue_for_parent(
-        booking, "evaluation_request", subject, dedupe_key=dedupe_key, evaluation_url=url
+        booking, "evaluation_request", subject, dedupe_key=dedupe_key, evaluation_url=url,
+        babies=babies or "your baby",
     )
 
 
@@ -440,16 +441,17 @@ def queue_waitlist_closed(
 
 def queue_practice_sheet(
     parent: PersonData | None,
-    baby: BabyData | None,
+    babies: str,
     centre: CentreData,
     sheet: PracticeSheetInfo,
     *,
     dedupe_key: str,
 ) -> OutboxMessage | None:
     """Send a family the week's home-practice sheet after the session (or the make-up
-    of that week): the strokes in plain words, when not to massage, the cues that mean
-    stop, and what comes next week, with a link to the sheet's page. Nothing about
-    health answers."""
+    of that week), to practise with `babies` (every baby of theirs who was there, 'Amy
+    and Bea'): the strokes in plain words, when not to massage, the cues that mean stop,
+    and what comes next week, with a link to the sheet's page. Nothing about health
+    answers."""
     if not can_email(parent):
         return None
     return queue_email(
@@ -458,7 +460,7 @@ def queue_practice_sheet(
         sheet.heading,
         centre=centre,
         parent=parent,
-        baby=baby,
+        babies=babies,
         sheet=sheet,
         practice_url=absolute_url("/account/practice"),
         dedupe_key=dedupe_key,

@@ -262,12 +262,13 @@ def notify_session_reminder(
 
 
 def notify_evaluation_request(
-    registration: Registration, url: str, *, dedupe_key: str | None = None
+    registration: Registration, url: str, babies: str, *, dedupe_key: str | None = None
 ) -> OutboxMessage | None:
-    """Ask a family how their course went, with the evaluation link `url`."""
+    """Ask a family how their course went with `babies` (every baby of theirs on it,
+    'Amy and Bea'), with the evaluation link `url`."""
     db.session.flush()
     return notify.queue_evaluation_request(
-        booking_data(registration), url, dedupe_key=dedupe_key
+        booking_data(registration), url, babies, dedupe_key=dedupe_key
     )
 
 
@@ -319,17 +320,19 @@ def notify_makeup_session_changed(session: WorkshopSession, kind: str) -> list[O
 # Home-practice sheets (booking.services.plans.practice) -------------------------------
 
 
-def notify_practice_sheet(sheet: PracticeSheet, centre_id: int) -> OutboxMessage | None:
+def notify_practice_sheet(
+    sheet: PracticeSheet, centre_id: int, babies: str
+) -> OutboxMessage | None:
     """Send a family the home-practice sheet just written (`sheet`, flushed), under the
-    sheet's own dedupe key; replies go to the centre of the session it follows."""
+    sheet's own dedupe key, to practise with `babies` ('Amy and Bea'; '' for none left);
+    replies go to the centre of the session it follows."""
     db.session.flush()
     parent = person_data(db.session.get(User, sheet.parent_id) if sheet.parent_id else None)
     if parent is None or not parent.can_email:
         return None
-    baby = baby_data(db.session.get(Baby, sheet.baby_id) if sheet.baby_id else None)
     return notify.queue_practice_sheet(
         parent,
-        baby,
+        babies,
         centre_data(db.session.get(Centre, centre_id)),
         practice_sheet_info(sheet),
         dedupe_key=sheet.dedupe_key,

@@ -7,6 +7,8 @@ whether the course helped.
 - apply: copying a template into a workshop's sessions, and editing one session's plan.
 - practice: after each session ends, every family booked on it (absent ones too, and
   those who made that week up elsewhere) gets the week's home-practice sheet, once.
-- evaluations: at the end of a course each family is asked, once, how confident they
-  felt before and after; results per course and instructor, and consented quotes.
+- evaluations: at the end of a course (not a single class) each family is asked, once,
+  how confident they felt before and after; results per course and instructor, and
+  consented quotes.
+- families: which babies a family's sheet or request names (all of them, for twins).
 """

@@ -2,12 +2,15 @@
 logging in, summarised for instructors, staff and commissioners
 (`booking.services.plans.evaluation_results`).
 
-Asking: once a workshop's last scheduled session has ended (within the last
-ASK_WITHIN, so a first run never mails old history), each confirmed booking gets one
-`Evaluation` row and one email carrying its link, in one short transaction per
-booking. Safe from cron and from concurrent runs: the evaluation's unique
-`registration_id` and the email's unique dedupe key ("evaluation:<registration id>")
-make the loser of a race fail on insert, and it moves on.
+Asking: once a course's last scheduled session has ended (within the last
+ASK_WITHIN, so a first run never mails old history), each family's first confirmed
+booking gets one `Evaluation` row and one email carrying its link, in one short
+transaction per family; the email and the page name every baby the family has on the
+course ("Amy and Bea"). A single class is never asked: the questions are about
+confidence before and after a course's weeks, which one session does not have.
+Safe from cron and from concurrent runs: the evaluation's unique `registration_id`
+and the email's unique dedupe key ("evaluation:<registration id>") make the loser of
+a race fail on insert, and it moves on.
 
 Answering: the link (`/evaluate/<token>`) carries a signed token naming the booking,
 so no login is needed; the answers can be changed later from the same link.
@@ -25,7 +28,6 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.mail.outbox import absolute_url
 from booking.models import (
-    Baby,
     Centre,
     Evaluation,
     OutboxMessage,
@@ -37,9 +39,10 @@ from booking.models import (
 )
 from booking.models.registration import CONFIRMED
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
-from booking.models.workshop import PUBLISHED, SCHEDULED
+from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
 from booking.services.errors import Invalid, NotFound
 from booking.services.notices.emails import notify_evaluation_request
+from booking.services.plans.families import babies_on_course
 from booking.services.schedule import fields as rules
 from booking.services.signed_links import read_ids, sign_ids
 
@@ -103,8 +106,9 @@ def _family_asked(parent_id, workshop_id) -> sa.Exists:
 
 def due_evaluations(now: datetime | None = None) -> list[int]:
     """Ids of the first confirmed booking of each family (parent) in each published
-    workshop whose last scheduled session ended within ASK_WITHIN before `now`, for
-    families not asked yet: twins' parents are asked once."""
+    course whose last scheduled session ended within ASK_WITHIN before `now`, for
+    families not asked yet: twins' parents are asked once. Single classes are left out
+    (see the module's docstring)."""
     now = now or utcnow()
     ends = WorkshopSession.ends_at.type
     last_end = _last_end()
@@ -117,6 +121,7 @@ def due_evaluations(now: datetime | None = None) -> list[int]:
             .where(
                 Registration.status == CONFIRMED,
                 Workshop.status == PUBLISHED,
+                Workshop.kind == KIND_COURSE,
                 User.deleted_at.is_(None),
                 last_end <= sa.bindparam("now", now, type_=ends),
                 last_end > sa.bindparam("since", now - ASK_WITHIN, type_=ends),
@@ -132,7 +137,7 @@ def _still_due(registration: Registration | None, now: datetime) -> bool:
     if registration is None or registration.status != CONFIRMED:
         return False
     workshop = db.session.get(Workshop, registration.workshop_id, populate_existing=True)
-    if workshop is None or workshop.status != PUBLISHED:
+    if workshop is None or workshop.status != PUBLISHED or not workshop.is_course:
         return False
     last_end = db.session.scalar(
         sa.select(sa.func.max(WorkshopSession.ends_at)).where(
@@ -174,7 +179,10 @@ def ask_one(registration_id: int, now: datetime | None = None) -> bool:
             )
             db.session.flush()
             message = notify_evaluation_request(
-                registration, evaluation_url(registration.id), dedupe_key=key
+                registration,
+                evaluation_url(registration.id),
+                babies_on_course(registration.parent_id, registration.workshop_id),
+                dedupe_key=key,
             )
             if message is None:
                 raise _NotSent
@@ -203,13 +211,13 @@ def ask_for_evaluations(now: datetime | None = None) -> int:
 
 @dataclass
 class EvaluationQuestion:
-    """What the evaluation page shows: the course, the baby's first name, and the
-    answers given so far."""
+    """What the evaluation page shows: the course, the first names of the family's
+    babies on it ('Amy and Bea'), and the answers given so far."""
 
     evaluation: Evaluation
     workshop: Workshop
     centre: Centre
-    baby_name: str
+    babies: str
 
     @property
     def answered(self) -> bool:
@@ -236,12 +244,12 @@ def evaluation_question(registration_id: int) -> EvaluationQuestion:
     workshop = db.session.get(Workshop, evaluation.workshop_id)
     if workshop is None or workshop.status == WORKSHOP_CANCELLED:
         raise NotFound(LINK_GONE)
-    baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
     return EvaluationQuestion(
         evaluation=evaluation,
         workshop=workshop,
         centre=db.session.get(Centre, workshop.centre_id),
-        baby_name=baby.name if baby is not None else "your baby",
+        # One evaluation per family, asked through its first booking: about all of them.
+        babies=babies_on_course(parent.id, workshop.id) or "your baby",
     )
 
 

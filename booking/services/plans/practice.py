@@ -5,8 +5,8 @@ workshop that is not cancelled, ended within the last week, so a long history is
 never mailed out the first time this runs):
 
 - every family with a confirmed place in the workshop, one sheet per parent however
-  many babies they brought, including a family who said they would miss it: the
-  week must not be lost;
+  many babies they brought (its email names them all: "practise with Amy and Bea"),
+  including a family who said they would miss it: the week must not be lost;
 - every family who made that week up in the session from another course: they get
   the sheet of the week they made up, with their own course's next week.
 
@@ -44,6 +44,7 @@ from booking.models.registration import CONFIRMED
 from booking.models.workshop import CANCELLED, SCHEDULED
 from booking.services.errors import NotFound
 from booking.services.notices.emails import notify_practice_sheet
+from booking.services.plans.families import babies_at_session
 
 # Sessions that ended longer ago than this get no sheet: the first run on a database
 # with a history sends only the last week's.
@@ -182,7 +183,8 @@ def _write_sheet(
     workshop: Workshop,
     next_title: str,
 ) -> PracticeSheet:
-    """Add the sheet of `session`'s plan, as it stands now, and queue its email."""
+    """Add the sheet of `session`'s plan, as it stands now, and queue its email, which
+    names every baby the family had on that session (the row keeps the first's)."""
     centre = db.session.get(Centre, workshop.centre_id)
     weeks = db.session.scalar(
         sa.select(sa.func.count(WorkshopSession.id)).where(
@@ -210,7 +212,7 @@ def _write_sheet(
     )
     db.session.add(sheet)
     db.session.flush()  # a second run's row clashes here, on the unique key
-    notify_practice_sheet(sheet, centre.id)
+    notify_practice_sheet(sheet, centre.id, babies_at_session(parent_id, session))
     db.session.flush()
     return sheet
 

@@ -20,7 +20,7 @@ def _reviews(item: dict, quotes: list[Quote]) -> list[dict]:
             "@type": "Review",
             "reviewBody": quote.text,
             "datePublished": quote.said_on.isoformat(),
-            "name": f"A parent, {quote.month}",
+            "name": f"A parent, {quote.course}, {quote.month}",
             "author": AUTHOR,
             "itemReviewed": item,
         }
