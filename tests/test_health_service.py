@@ -416,3 +416,43 @@ def test_each_centre_decides_what_a_yes_means_whatever_form_saved_it(
         questions.save_centre_form(admin, relaxed.centre_id, relaxed_rows, "Allergies.")
         assert labels(second.registration_id, relaxed.centre_id)[:2] == [
             "Needs clearance", "Allergy: no nut oils"]
+
+
+def test_the_roster_says_what_the_parent_has_still_to_answer_or_check(
+    app, make_user, make_baby, make_centre, make_workshop
+):
+    """A question the centre added since, and answers changed after they were confirmed
+    for this class, are said to the instructor (the roster said "confirmed for this
+    class" and showed no sign of the unanswered question)."""
+    parent = make_user()
+    baby = make_baby(parent)
+    here = make_workshop(title="Here")
+    elsewhere = make_workshop(title="Elsewhere", centre=make_centre(slug="elsewhere"))
+    staff = make_user(role="admin")
+    with app.app_context():
+        from booking.models import User
+
+        first = book_place(parent_id=parent.id, workshop_id=here.id, baby_id=baby.id,
+                           consent=True)
+        second = book_place(parent_id=parent.id, workshop_id=elsewhere.id, baby_id=baby.id,
+                            consent=True)
+        form = questions.current_form(here.centre_id)
+        answers.save_answers(parent.id, baby.id, form, all_no(), "", consent=True,
+                             registration_id=first.registration_id)
+
+        def seen():
+            db.session.expire_all()
+            registration = db.session.get(Registration, first.registration_id)
+            return answers.summaries_for([registration], here.centre_id)[registration.id]
+
+        assert (seen().unanswered, seen().changed_since_confirmed) == ((), False)
+        # The parent changes an answer through the other class's page.
+        answers.save_answers(parent.id, baby.id, questions.current_form(elsewhere.centre_id),
+                             all_no(skin="Dry patches"), "", consent=True,
+                             registration_id=second.registration_id)
+        assert seen().changed_since_confirmed
+        rows = [q.as_dict() for q in PRODUCT_FORM.questions] + [
+            {"text": "Does your baby have reflux?", "kind": "tell", "flag": "Reflux"}]
+        questions.save_centre_form(db.session.get(User, staff.id), here.centre_id, rows, "N")
+        assert seen().unanswered == ("Reflux",)
+        assert "Not answered: Reflux" in seen().labels

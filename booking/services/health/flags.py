@@ -45,6 +45,11 @@ class HealthSummary:
     fingerprint: str = ""
     cleared_at: datetime | None = None
     clearance_note: str = ""
+    # The answers changed after the parent confirmed them for this booking: the parent is
+    # asked to check them again (`confirmed_at` was for earlier answers).
+    changed_since_confirmed: bool = False
+    # Questions the centre asks now that the parent has not answered yet (their labels).
+    unanswered: tuple = ()
 
     @property
     def not_today(self) -> list[Flag]:
@@ -66,6 +71,7 @@ class HealthSummary:
             labels.append("Health questions not answered")
         if self.needs_clearance:
             labels.append("Needs clearance")
+        labels += [f"Not answered: {label}" for label in self.unanswered]
         labels += [f.label for f in self.flags]
         return labels
 
@@ -83,6 +89,9 @@ class AnswersAt:
     other: str
     updated_at: datetime | None
     revision: int
+    # The short labels of questions the centre asks now that have no answer yet (a
+    # question added since the parent answered).
+    unanswered: tuple = ()
 
 
 def read_at(record: HealthRecord | AnswersAt | None, form) -> AnswersAt | None:
@@ -96,8 +105,10 @@ def read_at(record: HealthRecord | AnswersAt | None, form) -> AnswersAt | None:
         if asked is not None:
             answer = {**answer, "kind": asked.kind, "flag": asked.flag}
         answers.append(answer)
+    given = {answer.get("key") for answer in answers}
+    unanswered = tuple(q.flag or q.text for q in form.questions if q.key not in given)
     return AnswersAt(record.baby_id, answers, record.other or "", record.updated_at,
-                     record.revision)
+                     record.revision, unanswered)
 
 
 def record_flags(record: HealthRecord | AnswersAt | None) -> list[Flag]:
@@ -150,4 +161,9 @@ def summary(registration: Registration, record: HealthRecord | AnswersAt | None)
         fingerprint=clearance_fingerprint(record),
         cleared_at=registration.cleared_at,
         clearance_note=registration.clearance_note or "",
+        changed_since_confirmed=(
+            record is not None and registration.health_confirmed_at is not None
+            and registration.health_revision != record.revision
+        ),
+        unanswered=getattr(record, "unanswered", ()),
     )
