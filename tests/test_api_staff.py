@@ -348,6 +348,90 @@ def test_create_rejects_bad_bodies(client, app, world, raw, content_type, status
     assert count(app, Workshop) == 1
 
 
+# --- amounts typed with a currency sign -----------------------------------------------------
+
+
+@pytest.fixture
+def in_australia(world, make_centre, make_user):
+    """A centre in Australia (prices in AUD) with an instructor; the admin's token acts
+    there."""
+    centre = make_centre(slug="perth", name="Perth Hub", country="AU",
+                         timezone="Australia/Perth")
+    make_user(email="aus@example.org", role="instructor", centre=centre)
+    return centre
+
+
+def aus_workshop_body(**overrides):
+    return new_workshop_body(centre="perth", instructor_email="aus@example.org", **overrides)
+
+
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"price": "€45"}, "price", "Type the price without a sign, or with £."),
+        ({"price": "$45"}, "price", "Type the price without a sign, or with £."),
+        ({"price": "A$45"}, "price", "Type the price without a sign, or with £."),
+        ({"refund_fee": "€5"}, "refund_fee",
+         "Type the cancellation fee without a sign, or with £."),
+        ({"payment": "deposit", "deposit": "€15"}, "deposit",
+         "Type the deposit without a sign, or with £."),
+    ],
+)
+def test_create_refuses_another_currencys_sign(client, app, world, changes, field, message):
+    """A centre in Britain prices in pounds: "€45" is not £45."""
+    response = send(client, "POST", "/api/v1/workshops", world["tokens"]["staff"],
+                    new_workshop_body(**changes))
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["fields"][field] == message
+    assert count(app, Workshop) == 1
+
+
+@pytest.mark.parametrize("price", ["£45", "45", "45.00", 45])
+def test_create_takes_a_price_bare_or_with_the_centres_sign(client, app, world, price):
+    response = send(client, "POST", "/api/v1/workshops", world["tokens"]["staff"],
+                    new_workshop_body(price=price, refund_fee="£5"))
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["price"] == "45.00"
+
+
+@pytest.mark.parametrize("price", ["$45", "A$45", "AU$45", "45"])
+def test_create_in_australia_takes_its_dollar_signs(client, app, world, in_australia, price):
+    response = send(client, "POST", "/api/v1/workshops", world["tokens"]["admin"],
+                    aus_workshop_body(price=price))
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["price"] == "45.00"
+
+
+@pytest.mark.parametrize("price", ["£45", "€45", "NZ$45"])
+def test_create_in_australia_refuses_other_signs(client, app, world, in_australia, price):
+    response = send(client, "POST", "/api/v1/workshops", world["tokens"]["admin"],
+                    aus_workshop_body(price=price))
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["fields"]["price"] == (
+        "Type the price without a sign, or with $, A$ or AU$."
+    )
+    assert count(app, Workshop) == 1
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [({"price": "€70"}, "price"), ({"refund_fee": "$5"}, "refund_fee"),
+     ({"payment": "deposit", "deposit": "€15"}, "deposit")],
+)
+def test_patch_refuses_another_currencys_sign(client, app, world, make_workshop, changes,
+                                              field):
+    workshop = make_workshop(centre=world["centre"], instructor=world["teacher"])
+    url = f"/api/v1/workshops/{workshop.id}"
+    response = send(client, "PATCH", url, world["tokens"]["staff"], changes)
+    assert response.status_code == 422, response.get_json()
+    assert "without a sign, or with £." in response.get_json()["error"]["fields"][field]
+    with app.app_context():
+        assert db.session.get(Workshop, workshop.id).price_minor == workshop.price_minor
+    response = send(client, "PATCH", url, world["tokens"]["staff"], {"price": "£70"})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["price"] == "70.00"
+
+
 # --- PATCH /workshops/<id> ----------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from booking.services.schedule import fields as rules
+from booking.services.schedule import payment_fields
 from booking.services.schedule.fields import FieldError
 
 UNUSABLE = [
@@ -152,7 +153,7 @@ def test_a_price_is_typed_in_ascii_digits(value):
     """Decimal reads other scripts' digits, underscores and exponents; a price is plain
     digits with at most one decimal point, after at most one currency sign."""
     with pytest.raises(FieldError, match="The price must be a number, such as 45.00."):
-        rules.price(value)
+        rules.price(value, "GBP")
 
 
 @pytest.mark.parametrize(
@@ -161,9 +162,48 @@ def test_a_price_is_typed_in_ascii_digits(value):
      (12.5, "12.50")],
 )
 def test_prices_as_typed_or_as_numbers(value, amount):
-    assert str(rules.price(value)) == amount
+    assert str(rules.price(value, "GBP")) == amount
 
 
 def test_a_price_given_as_a_large_float_says_its_limit():
     with pytest.raises(FieldError, match="The price must be at most 9999.99."):
-        rules.price(1e20)
+        rules.price(1e20, "GBP")
+
+
+@pytest.mark.parametrize(
+    ("currency", "value"),
+    [("GBP", "£45"), ("GBP", "45"), ("EUR", "€45"), ("AUD", "$45"), ("AUD", "A$45"),
+     ("AUD", "AU$45"), ("AUD", "a$ 45"), ("NZD", "NZ$45"), ("NZD", "$45"), ("USD", "US$45"),
+     ("CAD", "CA$45")],
+)
+def test_an_amount_may_carry_its_own_currencys_sign(currency, value):
+    assert str(rules.price(value, currency)) == "45.00"
+
+
+@pytest.mark.parametrize(
+    ("currency", "value", "message"),
+    [("GBP", "€45", "Type the price without a sign, or with £."),
+     ("GBP", "$45", "Type the price without a sign, or with £."),
+     ("GBP", "A$45", "Type the price without a sign, or with £."),
+     ("GBP", "¥45", "Type the price without a sign, or with £."),
+     ("EUR", "£45", "Type the price without a sign, or with €."),
+     ("AUD", "£45", "Type the price without a sign, or with $, A$ or AU$."),
+     ("AUD", "NZ$45", "Type the price without a sign, or with $, A$ or AU$."),
+     ("USD", "CA$45", "Type the price without a sign, or with $ or US$.")],
+)
+def test_an_amount_with_another_currencys_sign_is_refused(currency, value, message):
+    """Taking "€45" as £45 would charge an amount nobody typed."""
+    with pytest.raises(FieldError) as caught:
+        rules.price(value, currency)
+    assert str(caught.value) == message
+
+
+def test_a_deposit_and_a_cancellation_fee_keep_to_the_same_signs():
+    assert str(payment_fields.deposit("£15", "GBP")) == "15.00"
+    assert str(payment_fields.refund_fee("A$5", "AUD")) == "5.00"
+    with pytest.raises(FieldError, match=r"^Type the deposit without a sign, or with £\.$"):
+        payment_fields.deposit("€15", "GBP")
+    with pytest.raises(
+        FieldError, match=r"^Type the cancellation fee without a sign, or with \$, A\$ or AU\$\.$"
+    ):
+        payment_fields.refund_fee("£5", "AUD")

@@ -23,6 +23,7 @@ CSV_HEADER = (
 TEXT_REFUSED = "must not contain control characters or text-direction overrides"
 CAPACITY_REFUSED = "capacity must be between 1 and 100"
 DATE_REFUSED = "must be a date between the years 1970 and 2999"
+SIGN_REFUSED = "type the price without a sign, or with £."
 
 
 @pytest.fixture
@@ -184,6 +185,7 @@ ENTRY_POINTS = {
     "room": [_api_create, _api_patch_session, _form_create, _form_session],
     "capacity": [_api_create, _api_patch_workshop, _form_create, _form_capacity, _csv_upload],
     "first_date": [_api_create, _api_patch_session, _form_create, _form_session, _csv_upload],
+    "price": [_api_create, _api_patch_workshop, _form_create, _form_edit, _csv_upload],
 }
 CASES = [
     *[(field, f"Baby {bad}massage", TEXT_REFUSED)
@@ -191,6 +193,8 @@ CASES = [
       for bad in ("\u202e", "\u2067", "\u202a", "\x85", "\x9b")],
     *[("capacity", value, CAPACITY_REFUSED) for value in (0, 101, 500, 1000)],
     *[("first_date", value, DATE_REFUSED) for value in ("9999-12-31", "1969-12-31")],
+    # The centre prices in pounds: another currency's sign is not read as £.
+    *[("price", value, SIGN_REFUSED) for value in ("€45", "$45", "A$45", "¥45")],
 ]
 PARAMS = [
     pytest.param(field, value, expected, send,
@@ -418,3 +422,27 @@ def test_form_gives_one_answer_for_every_non_instructor(client, auth, world):
         body = response.get_data(as_text=True)
         assert "Not a valid choice" in body
         assert key is None or world[key].email not in body
+
+
+def test_every_entry_point_takes_a_price_with_the_centres_own_sign(app, client, auth, world):
+    auth.login("staff@example.org")
+    url = f"/manage/centres/{world['centre'].id}/workshops/new"
+    response = client.post(url, data=form_data(world, price="£45", title="By form"))
+    assert response.status_code == 302
+    edit = form_data(world, price="£50")
+    edit = {k: edit[k] for k in ("title", "description", "what_to_bring", "instructor_id",
+                                  "min_age_weeks", "max_age_weeks", "price",
+                                  "cancellation_cutoff_hours")}
+    response = client.post(f"/manage/workshops/{world['course'].id}/edit", data=edit)
+    assert response.status_code == 302
+    response = api(client, world, "POST", "/api/v1/workshops",
+                   api_body(price="£45", title="By API", first_session=f"{DAY} 14:00"))
+    assert response.status_code == 201, response.get_json()
+    response = upload(client, "\n".join([CSV_HEADER, csv_row(price="£45", title="By CSV",
+                                                        first_session=f"{DAY} 16:00")]))
+    assert response.status_code == 200
+    with app.app_context():
+        rows = db.session.execute(sa.select(Workshop.title, Workshop.price))
+        prices = {title: price for title, price in rows}
+    # The course is edited (and renamed) by the form; the CSV was only previewed.
+    assert prices == {"Spring course": 50, "By form": 45, "By API": 45}

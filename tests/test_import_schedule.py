@@ -326,3 +326,74 @@ def test_example_file_imports_into_the_demo_data(runner, ctx):
     result = import_schedule(text)
     assert result.ok, messages(result)
     assert workshop_count() == before + 4
+
+
+# --- amounts typed with a currency sign ---------------------------------------------------
+
+
+@pytest.fixture
+def in_australia(make_centre, make_user):
+    """A centre in Australia, prices in AUD, with its own instructor."""
+    centre = make_centre(slug="perth", name="Perth Hub", country="AU",
+                         timezone="Australia/Perth")
+    make_user(email="aus@example.org", role="instructor", centre=centre)
+    return centre
+
+
+def aus_row(**overrides) -> str:
+    return row(centre="perth", instructor_email="aus@example.org", **overrides)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (lambda: row(price="€45"), "column price: type the price without a sign, or with £."),
+        (lambda: row(price="$45"), "column price: type the price without a sign, or with £."),
+        (lambda: aus_row(price="£45"),
+         "column price: type the price without a sign, or with $, A$ or AU$."),
+    ],
+)
+def test_a_price_with_another_currencys_sign_is_refused(ctx, setup, in_australia, line,
+                                                        expected):
+    """€45 at a centre in pounds (or £45 at one in dollars) is not taken as its own
+    currency: nothing is imported, in a dry run or not."""
+    for dry_run in (True, False):
+        result = import_schedule(csv_of(row(), line()), dry_run=dry_run)
+        assert not result.ok
+        shown = messages(result)
+        assert any(m.lower().startswith("row 3, " + expected.lower()) for m in shown), shown
+    assert workshop_count() == 0
+
+
+def test_a_price_bare_or_with_the_centres_own_sign_is_taken(ctx, setup, in_australia):
+    text = csv_of(
+        row(price="£45"),
+        row(title="Bare", price="45", first_session=f"{LATER} 10:00"),
+        aus_row(price="$45"),
+        aus_row(title="As on its pages", price="A$45", first_session=f"{LATER} 10:00"),
+        aus_row(title="The long way", price="AU$ 45.50", first_session=f"{LATER} 14:00"),
+    )
+    result = import_schedule(text)
+    assert result.ok and result.created, messages(result)
+    prices = sorted(db.session.get(Workshop, i).price for i in result.workshop_ids)
+    assert prices == [Decimal("45.00")] * 4 + [Decimal("45.50")]
+
+
+def test_a_cancellation_fee_with_another_currencys_sign_is_refused(ctx, setup):
+    header = HEADER + ",refund_fee"
+    result = import_schedule(csv_of(row() + ",€5", header=header))
+    assert [(e.row, e.column) for e in result.errors] == [(2, "refund_fee")]
+    assert "without a sign, or with £" in str(result.errors[0])
+    assert workshop_count() == 0
+
+
+def test_cli_refuses_a_price_with_another_currencys_sign(runner, ctx, setup, in_australia,
+                                                         tmp_path):
+    for args in ([], ["--dry-run"]):
+        path = write(tmp_path, csv_of(row(price="€45"), aus_row(price="£45")))
+        result = runner.invoke(args=["import-schedule", path, *args])
+        assert result.exit_code == 1, result.output
+        assert "row 2, column price: type the price without a sign, or with £." in result.output
+        assert ("row 3, column price: type the price without a sign, or with $, A$ or AU$."
+                in result.output)
+    assert workshop_count() == 0

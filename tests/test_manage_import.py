@@ -132,3 +132,35 @@ def test_upload_needs_staff(client, auth, setup, make_user):
     make_user("parent@example.org")
     auth.login("parent@example.org")
     assert upload(client, csv_text(*good_rows())).status_code == 403
+
+
+def test_a_price_with_another_currencys_sign_is_refused_on_upload(app, client, auth,
+                                                                   make_centre, make_user):
+    """A row for a centre in Australia priced "£45" is not taken as A$45, nor "€45" as
+    £45 for one in Britain; the centre's own signs are."""
+    riverside = make_centre(slug="riverside", name="Riverside Hub")
+    perth = make_centre(slug="perth", name="Perth Hub", country="AU",
+                        timezone="Australia/Perth")
+    make_user("admin@example.org", role="admin")
+    make_user("teach@example.org", role="instructor", centre=perth)
+    make_user("home@example.org", role="instructor", centre=riverside)
+    auth.login("admin@example.org")
+
+    def line(centre, teacher, price, hour="10:00"):
+        return (f"{centre},Spring course,course,{teacher},{day(3)} {hour},5,60,8,6,30,"
+                f"{price},Five weeks,yes")
+
+    response = upload(client, csv_text(line("perth", "teach@example.org", "£45"),
+                                       line("riverside", "home@example.org", "€45")))
+    assert response.status_code == 422
+    body = unescape(response.get_data(as_text=True))
+    assert re.search(r"Row 2.*price.*without a sign, or with \$, A\$ or AU\$\.", body, re.S)
+    assert re.search(r"Row 3.*price.*without a sign, or with £\.", body, re.S)
+    assert 'name="csv_text"' not in body
+    response = upload(client, csv_text(
+        line("perth", "teach@example.org", "A$45"),
+        line("perth", "teach@example.org", "$45", hour="14:00"),
+    ))
+    assert response.status_code == 200, unescape(response.get_data(as_text=True))
+    assert "This would create 2 workshops" in response.get_data(as_text=True)
+    assert workshop_count(app) == 0

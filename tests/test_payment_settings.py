@@ -125,20 +125,21 @@ def test_each_field_rule(app):
     assert rules.payment_mode("At centre") == "at_centre"
     with pytest.raises(rules.FieldError, match="one of free, at_centre, online or deposit"):
         rules.payment_mode("card")
-    assert rules.deposit("") is None
-    assert rules.deposit("£15") == Decimal("15.00")
+    assert rules.deposit("", "GBP") is None
+    assert rules.deposit("£15", "GBP") == Decimal("15.00")
     for bad, message in (("0", "more than 0"), ("-1", "0 or more"), ("ten", "a number"),
                          ("1.005", "two decimal places")):
         with pytest.raises(rules.FieldError, match=message):
-            rules.deposit(bad)
-    assert rules.refund_fee("") == Decimal("0.00")
-    assert rules.refund_fee(5) == Decimal("5.00")
+            rules.deposit(bad, "GBP")
+    assert rules.refund_fee("", "GBP") == Decimal("0.00")
+    assert rules.refund_fee(5, "GBP") == Decimal("5.00")
     with pytest.raises(rules.FieldError, match="cancellation fee must be 0 or more"):
-        rules.refund_fee("-5")
+        rules.refund_fee("-5", "GBP")
 
 
 def _check(given, price, now=None):
-    terms, errors = check_payment(given, None if price is None else Decimal(price), now=now)
+    price = None if price is None else Decimal(price)
+    terms, errors = check_payment(given, price, currency="GBP", now=now)
     return terms, {name: message.lower() for name, message in errors.items()}
 
 

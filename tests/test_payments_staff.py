@@ -547,6 +547,30 @@ def test_bad_refunds_are_refused_with_a_message(app, client, auth, world, book, 
     assert refund_rows(app) == []
 
 
+def test_a_refund_in_australian_dollars_is_typed_as_the_page_writes_it(
+    app, client, auth, world, book, make_centre, make_user, make_workshop
+):
+    """The page shows "A$60.00": that, "AU$" and "$" are the payment's own signs; a sign
+    of another currency is refused, naming the ones it may have."""
+    sydney = make_centre(name="Sydney Studio", country="AU", timezone="Australia/Sydney")
+    make_user("sydney@example.org", role="staff", centre=sydney)
+    course = make_workshop(centre=sydney, title="Sydney course", capacity=3,
+                           price=Decimal("60.00"), payment_mode="online")
+    payment_id = settle(app, book(course, "Ada"))
+    auth.login("sydney@example.org")
+    url = f"/manage/payments/{payment_id}/refund"
+    assert "A$60.00" in client.get(url).get_data(as_text=True)
+    for wrong in ("£1", "€1", "NZ$1", "US$1"):
+        answer = client.post(url, data={"amount": wrong, "reason": "Goodwill"})
+        assert answer.status_code == 422, wrong
+        assert ("was paid in AUD: type the amount without a sign, or with $, A$ or AU$."
+                in answer.get_data(as_text=True)), wrong
+    for typed in ("A$1.00", "AU$1", "$1", "1"):
+        answer = client.post(url, data={"amount": typed, "reason": "Goodwill"})
+        assert answer.status_code == 302, typed
+    assert [r.amount for r in refund_rows(app)] == [100] * 4
+
+
 def test_only_a_payment_that_took_money_can_be_refunded(app, client, auth, world, book):
     held = book(world["online"], "Cy")
     with app.app_context():
@@ -740,15 +764,19 @@ def test_roster_shows_places_held_while_paying_apart(app, client, auth, world, o
 
 
 def test_refund_amounts_are_read_in_major_units():
-    assert staff.refund_amount("12.50") == 1250
-    assert staff.refund_amount(" £7 ") == 700
-    assert staff.refund_amount(".5") == 50
-    assert staff.refund_amount("3.") == 300
+    assert staff.refund_amount("12.50", "GBP") == 1250
+    assert staff.refund_amount(" £7 ", "GBP") == 700
+    assert staff.refund_amount(".5", "GBP") == 50
+    assert staff.refund_amount("3.", "GBP") == 300
+    assert staff.refund_amount("A$1.00", "AUD") == 100
+    assert staff.refund_amount("AU$1", "AUD") == 100
     for bad in ("", None, "1e3", "NaN", "twelve", "0.00", "12.505", "99999999",
-                "\u0663", "\uff11\uff12", "1_000", "\u0967.50", "££5"):
+                "\u0663", "\uff11\uff12", "1_000", "\u0967.50", "££5", "$5", "€5"):
         with pytest.raises(Invalid) as caught:
-            staff.refund_amount(bad)
+            staff.refund_amount(bad, "GBP")
         assert set(caught.value.fields) == {"amount"}
+    with pytest.raises(Invalid, match="without a sign, or with \\$, A\\$ or AU\\$"):
+        staff.refund_amount("£1", "AUD")
 
 
 def test_the_fee_at_the_centre(app, world):

@@ -291,7 +291,8 @@ def test_validate_fields_reads_text_values():
             "topics": "colic; sleep",
             "min_places": "",
             "held_places": "",
-        }
+        },
+        "GBP",
     )
     assert errors == {}
     assert clean["kind"] == "single"
@@ -338,7 +339,7 @@ def test_validate_fields_explains_bad_text(name, value, message):
         "publish": "no",
     }
     data[name] = value
-    clean, errors = validate_workshop_fields(data)
+    clean, errors = validate_workshop_fields(data, "GBP")
     assert message in errors[name]
     assert name not in clean
 

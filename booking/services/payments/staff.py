@@ -31,16 +31,21 @@ from booking.services.schedule import fields as field_rules
 
 MAX_REASON = 200
 _NUMBER_RE = re.compile(r"^-?(\d+\.?\d*|\.\d+)$", re.ASCII)
-_CURRENCY_SIGNS = field_rules.CURRENCY_SIGNS
-_SIGNS = {"GBP": "£", "EUR": "€"}  # "$" for the dollars (AUD, NZD, USD, CAD)
 
 
-def refund_amount(value) -> int:
-    """An amount typed in major units ('12.50', '£12.50', '12') as minor units (1250).
+def refund_amount(value, currency: str | None) -> int:
+    """An amount typed in major units ('12.50', '£12.50', 'A$12.50', '12') as minor
+    units (1250).
 
     Raises Invalid, naming the `amount` field, for anything that is not an amount above
-    0 with at most two decimal places (the shared money rule of every price)."""
-    text = field_rules.without_sign(str(value if value is not None else ""))
+    0 with at most two decimal places, bare or with a sign of `currency` (the shared
+    money rule of every price; None lets any sign through, for a first look before the
+    payment, and so its currency, is known)."""
+    text = str(value if value is not None else "").strip()
+    try:
+        text = field_rules.without_sign(text, "amount", currency)
+    except field_rules.FieldError as exc:
+        raise _bad_amount(str(exc)) from None
     if not text:
         raise _bad_amount("Enter the amount to refund, such as 12.50.")
     if not _NUMBER_RE.match(text):
@@ -48,23 +53,12 @@ def refund_amount(value) -> int:
     if text.startswith("-"):
         raise _bad_amount("The amount must be more than 0.")
     try:
-        amount = field_rules.money(text, "amount", "12.50")
+        amount = field_rules.money(text, "amount", "12.50", currency=currency)
     except field_rules.FieldError as exc:
         raise _bad_amount(str(exc)) from None
     if amount <= 0:
         raise _bad_amount("The amount must be more than 0.")
     return int(amount * 100)
-
-
-def currency_sign(currency: str) -> str:
-    """The sign amounts in the currency are typed with (the centres' currencies)."""
-    return _SIGNS.get(currency, "$")
-
-
-def typed_sign(value) -> str:
-    """The currency sign an amount was typed with, or ""."""
-    text = str(value if value is not None else "").strip()
-    return text[:1] if text[:1] and text[:1] in _CURRENCY_SIGNS else ""
 
 
 def _bad_amount(message: str) -> Invalid:
@@ -182,11 +176,11 @@ def refund_by_hand(payment_id, actor: User, *, amount, reason) -> Refund:
                 f"Nothing is left to refund on {payment.reference}: it has all been "
                 "refunded or is on its way back."
             )
-        own = currency_sign(payment.currency)
-        if typed_sign(amount) not in ("", own):
+        if field_rules.foreign_sign(str(amount if amount is not None else ""),
+                                    payment.currency):
             errors["amount"] = (
                 f"{payment.reference} was paid in {payment.currency}: type the amount "
-                f"without a sign, or with {own}."
+                f"without a sign, or with {field_rules.own_signs(payment.currency)}."
             )
         elif minor is not None and minor > left:
             errors["amount"] = (
@@ -205,7 +199,8 @@ def _checked(amount, reason) -> tuple[int | None, str, dict[str, str]]:
     """The amount in minor units and the reason, and the messages of both at once."""
     minor, clean_reason, errors = None, "", {}
     try:
-        minor = refund_amount(amount)
+        # Its sign is judged against the payment's currency once the payment is read.
+        minor = refund_amount(amount, None)
     except Invalid as exc:
         errors.update(exc.fields)
     try:

@@ -48,7 +48,7 @@ def create_workshop(
     capacity: int,
     min_age_weeks: int,
     max_age_weeks: int,
-    price: Decimal,
+    price: Decimal | str | int,
     description: str = "",
     what_to_bring: str = "",
     publish: bool = False,
@@ -72,7 +72,8 @@ def create_workshop(
     times is refused with Clash (booking.services.schedule.clashes) unless
     `allow_clash`. `payment` is free, at_centre (the default), online
     or deposit, with a `deposit` for the last; `deposit` and `refund_fee` (the
-    cancellation fee) are in major units like the price. `plan` names a plan template
+    cancellation fee) are in major units like the price, as numbers or as typed (bare,
+    or with the centre's own currency sign: another's is refused). `plan` names a plan template
     (booking.services.plans.templates) whose weeks are copied into the sessions, one
     for the workshop's kind; blank for none. Raises Invalid with
     {field: message} for every bad field. Adds and flushes, never commits: wrap calls

@@ -11,6 +11,7 @@ booking.services.schedule.payment_fields, built on `money` here.
 """
 
 import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -203,30 +204,78 @@ def max_age_weeks(value, youngest: int | None = None) -> int:
     return oldest
 
 
-def price(value) -> Decimal:
-    """A price in the centre's currency, to the penny (0 for free)."""
+def price(value, currency: str | None) -> Decimal:
+    """A price in the centre's `currency`, to the penny (0 for free); see `money` for the
+    signs it may be typed with."""
     if isinstance(value, bool) or blank(value):
         raise FieldError("Give the price, such as 45.00 (0 for free).")
-    return money(value, "price")
+    return money(value, "price", currency=currency)
 
 
-CURRENCY_SIGNS = "£$€"
+# How an amount in each centre currency may be typed besides bare: its sign, and the
+# forms Babel writes it in ("A$150.00" on an Australian centre's pages). `typed_sign`
+# tries the longest first, so "A$45" is read as "A$" and "45", not as a stray "A".
+CURRENCY_SIGNS: dict[str, tuple[str, ...]] = {
+    "GBP": ("£",),
+    "EUR": ("€",),
+    "AUD": ("$", "A$", "AU$"),
+    "NZD": ("$", "NZ$"),
+    "USD": ("$", "US$"),
+    "CAD": ("$", "CA$"),
+}
+_KNOWN_SIGNS = sorted(
+    {sign for signs in CURRENCY_SIGNS.values() for sign in signs}, key=len, reverse=True
+)
 
 
-def without_sign(text: str) -> str:
-    """An amount as typed, trimmed, without the one currency sign it may start with."""
+def typed_sign(text: str) -> str:
+    """The currency sign `text` starts with: one of any centre currency's (letters in
+    any case), any other currency symbol (¥, ₹), or "" for none."""
     text = text.strip()
-    return text[1:].strip() if text[:1] and text[0] in CURRENCY_SIGNS else text
+    found = next((s for s in _KNOWN_SIGNS if text[: len(s)].upper() == s), "")
+    if not found and text and unicodedata.category(text[0]) == "Sc":
+        found = text[0]
+    return found
 
 
-def money(value, what: str, example: str = "45.00") -> Decimal:
-    """An amount in the centre's currency (major units, to the penny) from a number or
+def own_signs(currency: str) -> str:
+    """The signs an amount in `currency` may be typed with, for a message: "£", or
+    "$, A$ or AU$"."""
+    *most, last = CURRENCY_SIGNS.get(currency, ("",))
+    return f"{', '.join(most)} or {last}" if most else last
+
+
+def foreign_sign(text: str, currency: str) -> str:
+    """The currency sign `text` starts with when it is not one of `currency`'s own
+    ("€" in "€45" for pounds), else ""."""
+    sign = typed_sign(text)
+    return sign if sign and sign not in CURRENCY_SIGNS.get(currency, ()) else ""
+
+
+def without_sign(text: str, what: str, currency: str | None) -> str:
+    """An amount as typed, trimmed, without the currency sign it may start with.
+
+    Only `currency`'s own signs are taken: another currency's ("€45" for a centre in
+    pounds) raises FieldError naming the field `what`, because reading it as the
+    centre's currency would charge an amount nobody typed. `currency` None means it is
+    not known yet (the API schema's first look, before the centre is): any sign is then
+    let through, and the use case, which knows the centre, judges the typed value again.
+    """
+    text = text.strip()
+    if currency is not None and foreign_sign(text, currency):
+        raise FieldError(f"Type the {what} without a sign, or with {own_signs(currency)}.")
+    return text[len(typed_sign(text)):].strip()
+
+
+def money(value, what: str, example: str = "45.00", *, currency: str | None) -> Decimal:
+    """An amount in the centre's `currency` (major units, to the penny) from a number or
     text such as '45.00' or '£45': from 0 to MAX_PRICE. `what` names it in messages
-    ('price', 'deposit')."""
+    ('price', 'deposit'). Text may start with the currency's own sign and no other's
+    (see `without_sign`)."""
     if isinstance(value, bool) or value is None:
         raise FieldError(f"The {what} must be a number, such as {example}.")
     if isinstance(value, str):
-        value = without_sign(value)
+        value = without_sign(value, what, currency)
         if not _AMOUNT_RE.fullmatch(value):
             # Decimal would also read other scripts' digits ("٤٥"), "1_000" and "4e1".
             raise FieldError(f"The {what} must be a number, such as {example}.")

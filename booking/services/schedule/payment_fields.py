@@ -61,21 +61,23 @@ def payment_mode(value) -> str | None:
     return clean
 
 
-def deposit(value) -> Decimal | None:
-    """The deposit paid online when booking, in major units; blank means none."""
+def deposit(value, currency: str | None) -> Decimal | None:
+    """The deposit paid online when booking, in major units of the centre's `currency`
+    (typed bare or with its own sign); blank means none."""
     if blank(value):
         return None
-    amount = money(value, "deposit", "15.00")
+    amount = money(value, "deposit", "15.00", currency=currency)
     if amount <= 0:
         raise FieldError("The deposit must be more than 0 (leave it empty for no deposit).")
     return amount
 
 
-def refund_fee(value) -> Decimal:
-    """The cancellation fee kept from a refund before the cut-off; blank means 0."""
+def refund_fee(value, currency: str | None) -> Decimal:
+    """The cancellation fee kept from a refund before the cut-off, in major units of the
+    centre's `currency` (typed bare or with its own sign); blank means 0."""
     if blank(value):
         return Decimal("0.00")
-    return money(value, "cancellation fee", "5.00")
+    return money(value, "cancellation fee", "5.00", currency=currency)
 
 
 @dataclass(frozen=True)
@@ -106,24 +108,27 @@ def _resolve_mode(asked: str | None, price: int, now: PaymentTerms | None) -> st
 
 
 def check_payment(
-    given: dict, price: Decimal | None, *, now: PaymentTerms | None = None
+    given: dict, price: Decimal | None, *, currency: str | None,
+    now: PaymentTerms | None = None,
 ) -> tuple[PaymentTerms | None, dict[str, str]]:
     """Judge `payment`, `deposit` and `refund_fee` with the price.
 
     `given` holds the raw values sent (for a new workshop all three, blank meaning the
     default; for a change only those changed); `price` is the clean price, or None when
-    it is unknown or refused (the checks against it are then skipped); `now` is a
-    stored workshop's terms, which fill in what is not given. Returns the terms and
+    it is unknown or refused (the checks against it are then skipped); `currency` is
+    the centre's, whose own sign the amounts may be typed with (None while the centre is
+    unknown); `now` is a stored workshop's terms, which fill in what is not given.
+    Returns the terms and
     {field: message}; a refusal that comes from the price (a stored deposit above a
     lowered price) is given on `price` when the other field was not sent.
     """
     errors: dict[str, str] = {}
     values: dict = {}
-    for name, rule in (("payment", payment_mode), ("deposit", deposit),
-                       ("refund_fee", refund_fee)):
+    for name, rule, *args in (("payment", payment_mode), ("deposit", deposit, currency),
+                              ("refund_fee", refund_fee, currency)):
         if name in given:
             try:
-                values[name] = rule(given[name])
+                values[name] = rule(given[name], *args)
             except FieldError as exc:
                 errors[name] = str(exc)
     if errors or price is None:

@@ -35,9 +35,12 @@ def _families(workshop_id: int, statuses) -> int:
     )
 
 
-def clean_payment_changes(workshop: Workshop, fields: dict, clean: dict, errors: dict) -> dict:
+def clean_payment_changes(
+    workshop: Workshop, fields: dict, clean: dict, errors: dict, currency: str
+) -> dict:
     """The stored attributes (payment_mode, deposit, refund_fee) that `fields` change,
-    judged with the new price (`clean`) or the stored one. Refusals of the rules go into
+    judged with the new price (`clean`) or the stored one, amounts typed in the centre's
+    `currency`. Refusals of the rules go into
     `errors`; when there are none (from any field), a change the bookings forbid raises
     Conflict. Reads only."""
     given = {name: fields[name] for name in PAYMENT_FIELDS if name in fields}
@@ -45,7 +48,7 @@ def clean_payment_changes(workshop: Workshop, fields: dict, clean: dict, errors:
         return {}
     price = None if "price" in errors else clean.get("price", workshop.price)
     now = PaymentTerms.of(workshop)
-    terms, problems = check_payment(given, price, now=now)
+    terms, problems = check_payment(given, price, currency=currency, now=now)
     for name, message in problems.items():
         errors.setdefault(name, message)
     if terms is None or errors:

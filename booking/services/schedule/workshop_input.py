@@ -81,13 +81,15 @@ def parse_local_datetime(value) -> datetime:
     return rules.session_start(value)
 
 
-def validate_workshop_fields(data: dict) -> tuple[dict, dict]:
+def validate_workshop_fields(data: dict, currency: str | None) -> tuple[dict, dict]:
     """Check a workshop's raw values without the database, by the rules of fields.py.
 
     `data` holds the create_workshop keywords, as typed values or as text (from a form
-    or CSV). Returns (clean, errors): clean values for the fields that passed, and
-    {field name: message} for those that did not. Missing optional fields take their
-    defaults; `sessions` may be left out for a single class.
+    or CSV); `currency` is the centre's, the only one whose sign the amounts may be
+    typed with (None when the centre is unknown, and the workshop refused for it).
+    Returns (clean, errors): clean values for the fields that passed, and {field name:
+    message} for those that did not. Missing optional fields take their defaults;
+    `sessions` may be left out for a single class.
     """
     errors: dict[str, str] = {}
     clean: dict = {}
@@ -135,7 +137,7 @@ def validate_workshop_fields(data: dict) -> tuple[dict, dict]:
     check("min_places", rules.min_places, clean.get("capacity"))
     check("late_join_until", rules.late_join_until, clean.get("sessions"))
     check("cancellation_cutoff_hours", rules.cancellation_cutoff_hours)
-    check("price", rules.price)
+    check("price", rules.price, currency)
     check("publish", rules.publish)
     check("topics", rules.topics)
     check("plan", plan_slug)
@@ -146,6 +148,7 @@ def validate_workshop_fields(data: dict) -> tuple[dict, dict]:
     terms, payment_errors = check_payment(
         {name: values[name] for name in PAYMENT_FIELDS},
         None if "price" in errors else clean.get("price"),
+        currency=currency,
     )
     for name, message in payment_errors.items():
         errors.setdefault(name, message)
@@ -179,8 +182,13 @@ def check_workshop(data: dict) -> tuple[dict, dict]:
     far enough ahead to decide); the same class must not already exist. On success the
     clean values also hold `centre`, `instructor` and `times` (UTC start/end pairs).
     """
-    clean, errors = validate_workshop_fields(data)
-    centre = db.session.get(Centre, clean["centre_id"]) if "centre_id" in clean else None
+    centre_id = data.get("centre_id")
+    centre = (
+        db.session.get(Centre, centre_id)
+        if isinstance(centre_id, int) and not isinstance(centre_id, bool) and centre_id > 0
+        else None
+    )
+    clean, errors = validate_workshop_fields(data, centre.currency if centre else None)
     if "centre_id" in clean and centre is None:
         errors["centre_id"] = "There is no such centre."
     instructor = None
@@ -394,10 +402,12 @@ def clean_workshop_changes(workshop: Workshop, fields: dict, capacity=None) -> d
         ("what_to_bring", rules.what_to_bring),
         ("min_age_weeks", rules.min_age_weeks),
         ("cancellation_cutoff_hours", rules.cancellation_cutoff_hours),
-        ("price", rules.price),
     ):
         if name in fields:
             clean[name] = _apply(rule, fields, errors, name)
+    currency = db.session.get(Centre, workshop.centre_id).currency
+    if "price" in fields:
+        clean["price"] = _apply(rules.price, fields, errors, "price", currency)
     if "max_age_weeks" in fields or "min_age_weeks" in fields:
         low = clean.get("min_age_weeks", workshop.min_age_weeks)
         oldest = {"max_age_weeks": fields.get("max_age_weeks", workshop.max_age_weeks)}
@@ -412,7 +422,7 @@ def clean_workshop_changes(workshop: Workshop, fields: dict, capacity=None) -> d
         else:
             clean["instructor_id"] = instructor.id
     _clean_decision_fields(workshop, fields, clean, errors, capacity)
-    clean.update(clean_payment_changes(workshop, fields, clean, errors))
+    clean.update(clean_payment_changes(workshop, fields, clean, errors, currency))
     if errors:
         raise Invalid("Some details need correcting.", errors)
     if "cancellation_cutoff_hours" in clean:

@@ -33,6 +33,21 @@ class Rule:
             raise ValidationError(str(exc)) from exc
 
 
+class MoneyRule(Rule):
+    """Validate an amount with a money rule (`MoneyRule(field_rules.price)`) in the
+    currency of the form's centre, `form.currency` (set by the view), so a sign of
+    another currency is refused beside the field; without one, any centre currency's
+    sign passes here and the use case judges it with the centre's currency."""
+
+    def __call__(self, form, field):
+        if field.data is None:
+            return
+        try:
+            self.rule(field.data, getattr(form, "currency", None))
+        except field_rules.FieldError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
 def date_in_window(label: str):
     """A rule: the date (named `label` in its message) lies in the years every entry point
     accepts."""

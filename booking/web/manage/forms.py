@@ -28,8 +28,9 @@ from booking.services.plans.templates import TEMPLATES as PLAN_TEMPLATES
 from booking.services.schedule import fields as field_rules
 from booking.services.schedule import payment_fields
 from booking.topics import TOPICS
-from booking.web.forms import Checkbox, DecimalField, Form, IntegerField, strip
+from booking.web.forms import Checkbox, Form, IntegerField, strip
 from booking.web.manage.field_checks import (
+    MoneyRule,
     Rule,
     course_sessions,
     first_session_date,
@@ -84,7 +85,10 @@ def instructor_choices(instructors) -> list[SelectChoice]:
 
 class WorkshopDetailsForm(Form):
     """What can change on a workshop after it is created (each field checked by the
-    rule the API and the import use)."""
+    rule the API and the import use). Amounts are text, so they may be typed with the
+    centre's currency sign; the view sets `currency` to the centre's."""
+
+    currency: str | None = None
 
     title = StringField(
         "Title",
@@ -105,23 +109,25 @@ class WorkshopDetailsForm(Form):
         "Oldest baby (weeks)",
         validators=[InputRequired(), Rule(field_rules.max_age_weeks, "min_age_weeks")],
     )
-    price = DecimalField("Price", places=2, validators=[InputRequired(), Rule(field_rules.price)])
+    price = StringField(
+        "Price", filters=[strip], validators=[InputRequired(), MoneyRule(field_rules.price)]
+    )
     payment = SelectField(
         "How parents pay",
         choices=[SelectChoice(value, label) for value, label in payment_fields.MODE_CHOICES],
         validate_choice=False,  # the rule below words the refusal
         validators=[Optional(), Rule(payment_fields.payment_mode)],
     )
-    deposit = DecimalField(
+    deposit = StringField(
         "Deposit paid online (optional)",
-        places=2,
-        validators=[Optional(), Rule(payment_fields.deposit)],
+        filters=[strip],
+        validators=[Optional(), MoneyRule(payment_fields.deposit)],
     )
-    refund_fee = DecimalField(
+    refund_fee = StringField(
         "Cancellation fee (optional)",
-        places=2,
-        default=0,
-        validators=[Optional(), Rule(payment_fields.refund_fee)],
+        filters=[strip],
+        default="0",
+        validators=[Optional(), MoneyRule(payment_fields.refund_fee)],
     )
     cancellation_cutoff_hours = IntegerField(
         "Cancellation cut-off (hours before the first session)",

@@ -72,6 +72,7 @@ def workshop_new(centre_id: int):
     """Create a course of weekly sessions or a single session at a centre."""
     centre = centre_or_404(centre_id)
     form = WorkshopCreateForm()
+    form.currency = centre.currency
     form.instructor_id.choices = instructor_choices(queries.centre_instructors(centre.id))
     status = 200
     clashes: list[str] = []
@@ -187,6 +188,7 @@ def workshop_edit(workshop_id: int):
         )
     else:
         form = WorkshopEditForm()
+    form.currency = centre.currency
     form.instructor_id.choices = instructor_choices(queries.centre_instructors(centre.id))
     status = 200
     clashes: list[str] = []

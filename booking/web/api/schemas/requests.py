@@ -49,8 +49,10 @@ MinAge = Annotated[ranged(rules.min_age_weeks, 0, rules.MAX_AGE_WEEKS),
 MaxAge = Annotated[ranged(rules.max_age_weeks, 0, rules.MAX_AGE_WEEKS),
                    Field(description="Oldest age in weeks at the first session; not below "
                          "min_age_weeks.")]
+SIGNS = (' A string may start with the centre\'s own currency sign ("£45" in pounds; "$45", '
+         '"A$45" or "AU$45" in Australian dollars); another currency\'s is refused (422).')
 Price = Annotated[Money, Field(description='Shown to parents, such as 45 or "45.00"; 0 for '
-                               "free.")]
+                               "free." + SIGNS)]
 Payment = Annotated[
     StrictStr,
     rule(payment_fields.payment_mode),
@@ -64,14 +66,14 @@ Deposit = Annotated[
     amount(payment_fields.deposit, nullable=True),
     Field(description='With payment `deposit` only: paid online when booking, in major units '
           'like the price, such as 15 or "15.00"; more than 0 and less than the price. The '
-          "workshop's `payment.deposit` gives it back in minor units."),
+          "workshop's `payment.deposit` gives it back in minor units." + SIGNS),
 ]
 RefundFee = Annotated[
     amount(payment_fields.refund_fee),
     Field(description="The cancellation fee kept from a parent's refund when they cancel "
           'before the cut-off, in major units like the price, such as "5.00"; 0 (the '
           "default) for a full refund; not above the price. It can be lowered, but not raised "
-          "while families are booked (409)."),
+          "while families are booked (409)." + SIGNS),
 ]
 CutoffHours = Annotated[
     ranged(rules.cancellation_cutoff_hours, 0, rules.MAX_CUTOFF_HOURS),

@@ -62,9 +62,13 @@ def ranged(check: Callable[[Any], Any], low: int, high: int) -> Any:
                                                                          "maximum": high})]
 
 
-def amount(check: Callable[[Any], Any], *, nullable: bool = False) -> Any:
+def amount(check: Callable[[Any, str | None], Any], *, nullable: bool = False) -> Any:
     """An amount of money in major units, as a JSON number or a string such as "45.00",
-    judged by a shared field rule; with `nullable`, null is taken as None."""
+    judged by a shared field rule; with `nullable`, null is taken as None.
+
+    The value is kept as sent: which currency sign it may carry depends on the centre,
+    known only to the use case, which judges it again (so "€45" for a centre in pounds
+    is refused there, not read as £45)."""
 
     def run(value):
         if value is None and nullable:
@@ -72,9 +76,10 @@ def amount(check: Callable[[Any], Any], *, nullable: bool = False) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise refused('Must be a number or a string such as "45.00".')
         try:
-            return check(value)
+            check(value, None)
         except rules.FieldError as exc:
             raise refused(str(exc)) from None
+        return value
 
     types = ["number", "string", "null"] if nullable else ["number", "string"]
     return Annotated[Any, PlainValidator(run), WithJsonSchema({"type": types})]
