@@ -28,11 +28,10 @@ class Checkbox(BooleanField):
         self.data = value is not False and str(value).strip().lower() not in self.UNTICKED
 
 
-# Numbers as typed into a form: ASCII digits, at most one decimal point. int() and
-# Decimal() would also read other scripts' digits ("٤٥"), "1_000" and "4e1", which the
-# staff API and the schedule import refuse.
+# Whole numbers as typed into a form: ASCII digits. int() would also read other
+# scripts' digits ("٤٥") and "1_000", which the staff API and the schedule import refuse
+# (amounts are text, read by the money rules of `booking.services.schedule.fields`).
 _WHOLE_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
-_DECIMAL_TEXT = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
 
 
 class _AsciiNumber:
@@ -52,12 +51,6 @@ class IntegerField(_AsciiNumber, fields.IntegerField):
     """WTForms' IntegerField, reading ASCII digits only."""
 
     typed, refusal = _WHOLE_TEXT, "Not a valid integer value."
-
-
-class DecimalField(_AsciiNumber, fields.DecimalField):
-    """WTForms' DecimalField, reading ASCII digits only."""
-
-    typed, refusal = _DECIMAL_TEXT, "Not a valid decimal value."
 
 
 def _always_chosen(field) -> bool:
