@@ -931,3 +931,22 @@ def test_a_moved_place_is_told_what_it_paid_and_still_owes(
             .where(OutboxMessage.subject.startswith("Booking confirmed: Dearer course"))
         ).one()
     assert "To pay: £60.00 paid online by card, and £15.00 to pay at the centre." in body
+
+
+def test_the_cancel_page_says_what_was_paid_and_what_came_back(app, world, book):
+    """After a part refund the cancel page said "You paid £47.50 online" for £60 paid."""
+    from booking.services.booking.payment_terms import cancel_refund
+    from booking.services.booking.places import utc_now
+
+    registration_id = book(world["online"], "Ed")
+    payment_id = settle(app, registration_id)
+    with app.app_context():
+        db.session.get(Payment, payment_id).refunded = 1250  # a refund by hand, made
+        db.session.commit()
+        registration = db.session.get(Registration, registration_id)
+        from booking.models import Workshop
+
+        said = cancel_refund(registration, db.session.get(Workshop, world["online"].id),
+                             utc_now())
+    assert said.startswith("You paid £60.00 online; £12.50 of it has been refunded. "
+                           "Cancelling now refunds £47.50 to your card")

@@ -109,6 +109,16 @@ def payment_words(workshop: Workshop, now: datetime | None = None) -> PaymentWor
     )
 
 
+def _paid_text(registration_id: int, kept: int, currency: str) -> str:
+    """What the booking paid online, and what of it came back already ("You paid £60.00
+    online; £12.50 of it has been refunded." rather than "You paid £47.50")."""
+    paid = sum(p.amount for p in ledger.paid_payments(registration_id))
+    if paid == kept:
+        return f"You paid {format_money(paid, currency)} online."
+    return (f"You paid {format_money(paid, currency)} online; "
+            f"{format_money(paid - kept, currency)} of it has been refunded.")
+
+
 def cancel_refund(registration: Registration, workshop: Workshop, now: datetime) -> str:
     """What cancelling this booking now would refund, by the workshop's policy: what was
     paid online less the cancellation fee before the cut-off, nothing after it."""
@@ -126,7 +136,7 @@ def cancel_refund(registration: Registration, workshop: Workshop, now: datetime)
             return "Nothing was paid online for this place, so there is nothing to refund."
         return AT_CENTRE_REFUND.format(centre=centre.name)
     currency = centre.currency
-    paid_text = f"You paid {format_money(paid, currency)} online."
+    paid_text = _paid_text(registration.id, paid, currency)
     cutoff = cancellation_cutoff(workshop)
     if cutoff is not None and now >= cutoff:
         return (
