@@ -834,6 +834,12 @@ def test_money_paid_at_the_centre_for_a_cancelled_class_is_to_give_back(
     auth.login("staff@example.org")
     url = f"/manage/registrations/{registration_id}/paid-at-centre"
     assert client.post(url).status_code == 302
+    # Staff are told what cancelling gives back before they confirm it.
+    confirm = " ".join(client.get(f"/manage/workshops/{world['deposit'].id}/cancel")
+                       .get_data(as_text=True).split())
+    assert ("everything paid online, <strong>£15.00</strong>, is refunded in full to the "
+            "families' cards") in confirm
+    assert "<strong>£45.00</strong> marked paid at the centre is to give back there" in confirm
     with app.app_context():
         cancel_workshop(world["deposit"].id, reason="The room flooded")
         money = queries.money_by_registration(world["deposit"], world["centre"])

@@ -16,7 +16,9 @@ from booking.services.booking.places import (
 )
 from booking.services.errors import DomainError
 from booking.services.payments import gateway
+from booking.services.payments import queries as payment_queries
 from booking.services.payments.figures import fee_terms
+from booking.services.payments.money import format_money
 from booking.services.schedule import create as create_service
 from booking.services.schedule import edit as edit_service
 from booking.services.schedule import queries as schedule_queries
@@ -281,6 +283,7 @@ def workshop_cancel(workshop_id: int):
     elif request.method == "POST":
         status = 422
     confirmed, waiting = schedule_queries.active_counts(workshop.id)
+    totals = payment_queries.workshop_money(workshop, centre).totals
     return (
         render_template(
             "manage/workshop_cancel.html",
@@ -290,6 +293,11 @@ def workshop_cancel(workshop_id: int):
             confirmed=confirmed,
             waiting=waiting,
             why_not=why_not,
+            # What cancelling gives back: every payment online in full, to its card, and
+            # what was paid at the centre, given back there.
+            refunded_online=totals.paid - totals.refunded - totals.refunding,
+            paid_at_centre=totals.paid_at_centre - totals.to_give_back,
+            in_currency=lambda minor: format_money(minor, centre.currency),
         ),
         status,
     )
