@@ -5,7 +5,12 @@ import logging
 
 from flask import Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadHost, HTTPException, InternalServerError
+from werkzeug.exceptions import (
+    BadHost,
+    HTTPException,
+    InternalServerError,
+    RequestEntityTooLarge,
+)
 
 from booking.services.errors import DomainError
 
@@ -83,6 +88,12 @@ def init_app(app) -> None:
         if exc.code is None or exc.code < 400:
             return exc
         message = exc.description or TITLES.get(exc.code, "Error")
+        if exc.code == 413 and message == RequestEntityTooLarge.description:
+            # Werkzeug's own words, for a body past MAX_CONTENT_LENGTH: say the limit.
+            limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+            message = (f"That is more than the {limit / 1_048_576:g} MB this site takes in "
+                       "one go. A schedule file may be at most 1 MB: split the term into "
+                       "several files.")
         if wants_json():
             code = {
                 400: "bad_request",

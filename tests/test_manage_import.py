@@ -164,3 +164,15 @@ def test_a_price_with_another_currencys_sign_is_refused_on_upload(app, client, a
     assert response.status_code == 200, unescape(response.get_data(as_text=True))
     assert "This would create 2 workshops" in response.get_data(as_text=True)
     assert workshop_count(app) == 0
+
+
+def test_a_file_past_the_request_limit_is_told_the_limit(app, client, auth, setup):
+    """Over 2 MB the request itself is refused before the page reads the file: it said
+    "The data value transmitted exceeds the capacity limit." Now it names the limits."""
+    auth.login("staff@example.org")
+    response = upload(client, csv_text(*good_rows()) + "x" * (3 * 1024 * 1024))
+    assert response.status_code == 413
+    page = unescape(response.get_data(as_text=True))
+    assert "more than the 2 MB this site takes in one go" in page
+    assert "A schedule file may be at most 1 MB" in page
+    assert workshop_count(app) == 0
