@@ -540,3 +540,18 @@ def test_demo_courses_get_plans_from_the_templates(app, runner):
                 template = get_template(workshop.plan_template)
                 assert template.kind == workshop.kind
                 assert len(template.weeks) == len(_sessions(workshop.id)), workshop.title
+
+
+def test_a_session_sent_twice_is_refused_rather_than_overwritten(app, client, auth, world):
+    """Week 2's row sent with week 1's session id saved week 2's words as week 1's plan
+    ("The plans are saved."): refused, nothing written."""
+    course = world["course"]
+    auth.login("teacher@example.org")
+    with app.app_context():
+        data = _plan_form(course.id, {(0, "title"): "Legs", (1, "title"): "Tummy"})
+        data["weeks-1-session_id"] = data["weeks-0-session_id"]
+    answer = client.post(f"/teach/workshops/{course.id}/plans", data=data)
+    assert answer.status_code == 400
+    assert "appears twice" in answer.get_data(as_text=True)
+    with app.app_context():
+        assert not any(plans.has_plan(s) for s in _sessions(course.id))

@@ -117,6 +117,8 @@ def _save(page: plans.PlanPage, teaching: bool):
         session_id = entry.session_id.data
         if not ((session_id or "").isascii() and (session_id or "").isdigit()):
             abort(400, "A session of this form is missing. Please reload the page.")
+        if int(session_id) in rows:  # one week's words would overwrite another's
+            abort(400, "A session appears twice in this form. Please reload the page.")
         rows[int(session_id)] = {
             "title": entry.title.data, "covers": entry.covers.data,
             "practice": entry.practice.data,
