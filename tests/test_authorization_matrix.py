@@ -426,6 +426,9 @@ CASES = [
     Case("GET", "/manage/centres/{centre}/payments.csv", STAFF),
     Case("POST", "/manage/registrations/{reg}/paid-at-centre", STAFF, shared=True),
     Case("POST", "/manage/registrations/{paid_reg}/paid-at-centre/undo", STAFF, shared=True),
+    # Nothing paid beyond the fee here: allowed, and refused as nothing to give back.
+    Case("POST", "/manage/registrations/{paid_reg}/paid-at-centre/give-back", STAFF,
+         refusals={"staff": (409,), "admin": (409,)}),
     Case("GET", "/manage/payments/{payment}/refund", STAFF),
     Case(
         "POST",

@@ -377,7 +377,6 @@ def test_a_place_paid_at_the_centre_moved_to_another_price_keeps_what_it_paid(
     assert (money.paid_at_centre, money.owed, money.to_give_back) == (4500, 0, 3000)
     assert money.label == "To give back at the centre"
     page = client.get(f"/manage/workshops/{cheaper.id}/payments").get_data(as_text=True)
-    assert "Mark given back at the centre" in page
     with app.app_context():  # what the confirmation email of the moved place says
         from booking.services.notices.emails import what_to_pay
 
@@ -389,12 +388,80 @@ def test_a_place_paid_at_the_centre_moved_to_another_price_keeps_what_it_paid(
     bookings = page_as_parent(app, client, auth, cheaper_id)
     assert "You paid £30.00 more at the centre than this class costs" in bookings
     auth.login("staff@example.org")
-    given = client.post(f"/manage/registrations/{cheaper_id}/paid-at-centre/undo",
-                        follow_redirects=True)
+    give_back = f"/manage/registrations/{cheaper_id}/paid-at-centre/give-back"
+    assert "Mark £30.00 given back at the centre" in page
+    (row,) = read_csv(client.get(f"/manage/workshops/{cheaper.id}/payments.csv"))
+    assert (row["Paid at centre (GBP)"], row["To give back at centre (GBP)"]) == (
+        "45.00", "30.00")
+    stale = client.post(give_back, data={"amount": "2000"})
+    assert stale.status_code == 409 and "£30.00 now" in stale.get_data(as_text=True)
+    given = client.post(give_back, data={"amount": "3000"}, follow_redirects=True)
     assert "Marked the difference as given back at the centre" in given.get_data(as_text=True)
     money = place(cheaper, cheaper_id)
     assert (money.paid_at_centre, money.owed, money.to_give_back) == (1500, 0, 0)
     assert money.label == "Paid at the centre"
+    # A second press (a double click, or a colleague's open page) changes nothing: it
+    # took the whole fee away ("owed again") before.
+    again = client.post(give_back, data={"amount": "3000"})
+    assert again.status_code == 409
+    assert "Nothing is left to give back" in again.get_data(as_text=True)
+    assert place(cheaper, cheaper_id).paid_at_centre == 1500
+
+
+def test_undoing_the_rest_marked_after_a_move_keeps_what_was_paid_before(
+    app, client, auth, world, book, make_workshop
+):
+    """£45 paid at the centre, moved to a £60 class, the £15 rest marked paid by
+    mistake and undone: £15 is owed again, not £60 (the £45 was forgotten)."""
+    registration_id = book(world["at_centre"], "Ed")
+    auth.login("staff@example.org")
+    client.post(f"/manage/registrations/{registration_id}/paid-at-centre")
+    dearer = make_workshop(centre=world["centre"], instructor=world["teacher"],
+                           title="Dearer", payment_mode="at_centre", price=Decimal("60.00"),
+                           starts_in_days=14)
+    client.post(f"/manage/registrations/{registration_id}/move",
+                data={"to_workshop_id": str(dearer.id)})
+    with app.app_context():
+        new_id = db.session.scalar(
+            sa.select(Registration.id).where(Registration.workshop_id == dearer.id))
+    url = f"/manage/registrations/{new_id}/paid-at-centre"
+    client.post(url)
+    undone = client.post(f"{url}/undo", follow_redirects=True)
+    assert "The rest is no longer marked as paid" in undone.get_data(as_text=True)
+    with app.app_context():
+        money = queries.money_by_registration(dearer, world["centre"])[new_id]
+    assert (money.paid_at_centre, money.owed) == (4500, 1500)
+    client.post(f"{url}/undo")  # undone again: the mark itself was a mistake
+    with app.app_context():
+        money = queries.money_by_registration(dearer, world["centre"])[new_id]
+    assert (money.paid_at_centre, money.owed) == (0, 6000)
+
+
+def test_a_place_paid_at_the_centre_moved_to_a_free_class(app, client, auth, world, book):
+    """All of it is to give back; once given back nothing stays marked, and cancelling
+    the place then tells the family of nothing to give back."""
+    registration_id = book(world["at_centre"], "Ed")
+    auth.login("staff@example.org")
+    client.post(f"/manage/registrations/{registration_id}/paid-at-centre")
+    client.post(f"/manage/registrations/{registration_id}/move",
+                data={"to_workshop_id": str(world["free"].id)})
+    with app.app_context():
+        new_id = db.session.scalar(
+            sa.select(Registration.id).where(Registration.workshop_id == world["free"].id))
+        money = queries.money_by_registration(world["free"], world["centre"])[new_id]
+    assert (money.to_give_back, money.label) == (4500, "To give back at the centre")
+    client.post(f"/manage/registrations/{new_id}/paid-at-centre/give-back",
+                data={"amount": "4500"})
+    with app.app_context():
+        registration = db.session.get(Registration, new_id)
+        assert registration.paid_at_centre_at is None
+        money = queries.money_by_registration(world["free"], world["centre"])
+        assert new_id not in money or money[new_id].label == "Nothing to pay"
+        from booking.models import Workshop
+        from booking.services.payments.ledger import paid_at_centre_of
+
+        free = db.session.get(Workshop, world["free"].id)
+        assert paid_at_centre_of(registration, free) == 0
 
 
 def test_a_place_paid_online_moved_to_a_cheaper_class_shows_the_difference_to_refund(
@@ -433,6 +500,38 @@ def test_a_place_paid_online_moved_to_a_cheaper_class_shows_the_difference_to_re
     with app.app_context():
         money = queries.money_by_registration(cheaper, world["centre"])[new_id]
     assert money.over_paid == 0 and money.label == "Refund in progress"
+    (row,) = read_csv(client.get(f"/manage/workshops/{cheaper.id}/payments.csv"))
+    assert row["Paid online beyond the price (GBP)"] == "0.00"
+
+
+def test_money_already_refunded_is_not_counted_as_kept(app, client, auth, world, book,
+                                                       make_workshop):
+    """£60 paid online with £20 refunded by hand, moved to a £45 class: nothing is
+    paid beyond its price, so the confirmation promises no refund (it counted the £60);
+    cancelled after the cut-off, the email speaks of the £40 kept, not the £60."""
+    registration_id = book(world["online"], "Ed")
+    payment_id = settle(app, registration_id)
+    auth.login("staff@example.org")
+    assert client.post(f"/manage/payments/{payment_id}/refund",
+                       data={"amount": "20.00", "reason": "Goodwill"}).status_code == 302
+    dearer = make_workshop(centre=world["centre"], instructor=world["teacher"],
+                           title="Forty-five", payment_mode="at_centre",
+                           price=Decimal("45.00"), starts_in_days=0.5,
+                           cancellation_cutoff_hours=24)
+    client.post(f"/manage/registrations/{registration_id}/move",
+                data={"to_workshop_id": str(dearer.id)})
+    with app.app_context():
+        from booking.services.notices.emails import what_to_pay
+
+        new_id = db.session.scalar(
+            sa.select(Registration.id).where(Registration.workshop_id == dearer.id))
+        said = what_to_pay(db.session.get(Registration, new_id))
+        assert "more than this class costs" not in said
+        assert queries.money_by_registration(dearer, world["centre"])[new_id].over_paid == 0
+        from booking.services.booking.payment_terms import no_refund_line
+
+        assert no_refund_line(new_id, by_centre=True).startswith(
+            "Nothing is refunded of the £40.00 paid online")
 
 
 def page_as_parent(app, client, auth, registration_id) -> str:

@@ -151,7 +151,7 @@ def test_after_week_two_every_family_gets_the_sheet_once(ctx, course):
             assert "48 hours after immunisations" in body
             assert "arching their back" in body
             assert "no nut oils" in body and "no fragrance" in body
-            assert "a few calm minutes are enough to start with" in body
+            assert "A few calm minutes are enough to start with" in body
             assert "Chest and arms" in body or "Chest, arms and hands" in body
             assert not HEALTH_WORDS.search(body)
         assert "<li>Clockwise circles with flat fingers, about five times</li>" in (
@@ -348,7 +348,7 @@ def test_account_pages_show_own_sheets_only(app, client, auth, course):
     assert re.search(print_css, html)
     for words in ("Clockwise circles with flat fingers", "Within an hour of a feed",
                   "arching their back", "no nut oils",
-                  "a few calm minutes are enough to start with",
+                  "A few calm minutes are enough to start with",
                   "Chest and arms."):
         assert words in html
     # Another family's sheet, and one that does not exist, are not found.

@@ -230,9 +230,9 @@ PRACTICE_CARE = PracticeCare(
         "fragrance. Warm a little between your hands before you start."
     ),
     how_long=(
-        "As long as the week's practice above says, and less whenever your baby has had "
-        "enough: a few calm minutes are enough to start with, built up a little at a "
-        "time as your baby comes to enjoy it."
+        "A few calm minutes are enough to start with (the week's practice may say "
+        "more): build up a little at a time as your baby comes to enjoy it, and stop "
+        "whenever they have had enough."
     ),
 )
 

@@ -97,6 +97,9 @@ class Registration(Base):
     # How much that was, in minor units (kept when the place moves to a class of another
     # price); None for a mark made before it was recorded: the class's fee at the centre.
     paid_at_centre_minor: Mapped[int | None]
+    # Of it, what was paid for the class the place moved from: undoing a mark made here
+    # for the rest leaves that standing.
+    paid_at_centre_moved_minor: Mapped[int | None]
 
     workshop = relationship("Workshop", lazy="raise_on_sql")
     baby = relationship("Baby", lazy="raise_on_sql")

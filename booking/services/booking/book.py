@@ -425,7 +425,7 @@ def cancel_registration(
                 refund_text = refund_line(refunds, workshop.refund_fee)
             else:
                 refund_text = no_refund_line(registration.id, by_centre=on_behalf)
-            if registration.paid_at_centre_at is not None:
+            if ledger.paid_at_centre_of(registration, workshop):
                 refund_text = with_given_back_at_centre(refund_text, by_policy=True)
         db.session.flush()
         if previous == PENDING_PAYMENT:

@@ -187,9 +187,10 @@ def no_refund_line(registration_id: int, *, by_centre: bool) -> str:
     its cut-off: nothing comes back by the class's policy ('' when nothing was paid
     online), and who to ask, since staff may still refund by hand."""
     paid = ledger.paid_payments(registration_id)
-    if not paid:
+    kept = ledger.kept_online(registration_id)
+    if not paid or not kept:
         return ""
-    amount = format_money(sum(p.amount for p in paid), paid[0].currency)
+    amount = format_money(kept, paid[0].currency)
     ask = ("If you think some of it should come back, please contact the centre."
            if by_centre else "Please contact the centre if you have a question about it.")
     return (f"Nothing is refunded of the {amount} paid online: the booking was cancelled "

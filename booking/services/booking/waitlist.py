@@ -37,7 +37,6 @@ from booking.services.notices.emails import (
 )
 from booking.services.notices.payment_emails import notify_offered
 from booking.services.payments import gateway, ledger
-from booking.services.payments.figures import at_centre_fee, paid_at_centre_amount
 from booking.services.schedule import fields as field_rules
 from booking.timefmt import format_local
 
@@ -318,11 +317,7 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
         # What was taken at the centre moves with the place, as online payments do: as
         # an amount, so a dearer class still owes the difference and a cheaper one has
         # some to give back (the fee at the centre is worked out from each class's price).
-        paid_online = sum(p.amount for p in ledger.paid_payments(registration.id))
-        paid_there = paid_at_centre_amount(
-            at_centre_fee(source, paid_online), registration.paid_at_centre_at,
-            registration.paid_at_centre_minor,
-        )
+        paid_there = ledger.paid_at_centre_of(registration, source)
         moved = Registration(
             workshop_id=target.id,
             baby_id=registration.baby_id,
@@ -331,8 +326,9 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
             consent_at=registration.consent_at,
             notes=registration.notes,
             confirmed_at=now,
-            paid_at_centre_at=registration.paid_at_centre_at,
-            paid_at_centre_minor=paid_there if registration.paid_at_centre_at else None,
+            paid_at_centre_at=registration.paid_at_centre_at if paid_there else None,
+            paid_at_centre_minor=paid_there or None,
+            paid_at_centre_moved_minor=paid_there or None,
         )
         db.session.add(moved)
         db.session.flush()
@@ -349,6 +345,7 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
         registration.cancel_reason = f"Moved to {target.title}"[:200]
         registration.paid_at_centre_at = None  # moved with the place: nothing to give back
         registration.paid_at_centre_minor = None
+        registration.paid_at_centre_moved_minor = None
         registration.invite_sequence += 1
         release_place(source, held_place=registration.held_place)
         end_registration_absences(registration.id, now)

@@ -72,7 +72,7 @@ def what_to_pay(registration: Registration) -> str:
         ) if words
     )
     price = 0 if workshop.payment_mode == PAY_FREE else workshop.price_minor
-    beyond = over_paid_online(price, registration.status, paid)
+    beyond = over_paid_online(price, registration.status, ledger.kept_online(registration.id))
     if beyond:
         return (f"{paid_words}: that is {format_money(beyond, currency)} more than this "
                 "class costs, which the centre refunds to your card.")

@@ -45,6 +45,9 @@ def _csv_rows(workshop: Workshop, place: PlaceMoney, tz_name: str) -> list[list]
                 _when(line.refunded_at if line else None, tz_name),
                 _when(place.paid_at_centre_at, tz_name) if first else "",
                 _when(place.pay_by, tz_name),
+                # Last, so that the columns before keep their places for scripts.
+                major_units(place.to_give_back if first else 0),
+                major_units(place.over_paid if first else 0),
             ]
         )
     return rows
@@ -72,6 +75,8 @@ def _header(zone: str, currency: str) -> list[str]:
         "Payment status",
         *[f"{name} ({currency})" for name in amounts],
         *[f"{name} ({zone})" for name in times],
+        f"To give back at centre ({currency})",
+        f"Paid online beyond the price ({currency})",
     ]
 
 

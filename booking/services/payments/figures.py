@@ -247,8 +247,16 @@ class PlaceMoney:
 
     @property
     def can_undo_paid(self) -> bool:
-        """Whether a mark "paid at the centre" may be undone."""
-        return self.registration_id is not None and self.paid_at_centre_at is not None
+        """Whether a mark "paid at the centre" may be undone (or, for a booking since
+        cancelled, marked given back)."""
+        return self.registration_id is not None and self.paid_at_centre > 0
+
+    @property
+    def can_give_back_difference(self) -> bool:
+        """Whether a confirmed place paid more at the centre than its fee (moved to a
+        cheaper class), for staff to mark the difference given back."""
+        return self.registration_id is not None and self.status == CONFIRMED and (
+            self.to_give_back > 0)
 
     @property
     def reference(self) -> str:
@@ -272,7 +280,7 @@ class PlaceMoney:
             return REFUNDED if self.refunded >= self.paid else PART_REFUNDED
         if self.owed:
             return OWED
-        if self.paid_at_centre_at is not None:
+        if self.paid_at_centre:
             return PAID_AT_CENTRE
         if self.paid:
             return PAID

@@ -27,6 +27,7 @@ from booking.models.payment import (
     WITHDRAWN,
 )
 from booking.models.workshop import PAY_DEPOSIT
+from booking.services.payments import figures
 from booking.timefmt import local_to_utc, to_local
 
 # An offer from the waiting list never ends at night in the centre's zone: one that
@@ -262,3 +263,32 @@ def refund_on_cancelling(registration_id: int, keep: int) -> CancellingRefund:
 def paid_online(registration_id: int) -> int:
     """What a registration has paid online and not had back (minor units)."""
     return sum(p.amount - p.refunded for p in paid_payments(registration_id))
+
+
+def kept_online(registration_id: int) -> int:
+    """What a registration has paid online and keeps: less refunds made, on their way
+    or waiting for the parent's choice (as the staff pages and the bookings page count
+    it), in minor units."""
+    payments = paid_payments(registration_id)
+    if not payments:
+        return 0
+    outstanding = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Refund.amount), 0)).where(
+            Refund.payment_id.in_([p.id for p in payments]), Refund.status.in_(OUTSTANDING)
+        )
+    )
+    return max(0, sum(p.amount - p.refunded for p in payments) - int(outstanding))
+
+
+def paid_at_centre_of(registration: Registration, workshop: Workshop) -> int:
+    """What is marked paid at the centre for a booking, in minor units: the amount
+    recorded with the mark, or the class's fee there for a mark made before amounts were
+    (`figures.paid_at_centre_amount`); 0 without a mark."""
+    if registration.paid_at_centre_at is None:
+        return 0
+    if registration.paid_at_centre_minor is not None:
+        return registration.paid_at_centre_minor
+    paid = sum(p.amount for p in paid_payments(registration.id))
+    return figures.paid_at_centre_amount(
+        figures.at_centre_fee(workshop, paid), registration.paid_at_centre_at
+    )

@@ -18,7 +18,7 @@ from booking.models import Payment, Refund, Registration, User, Workshop
 from booking.models.payment import BY_STAFF, SUCCEEDED
 from booking.models.registration import CANCELLED, CONFIRMED
 from booking.services.accounts.access import require_centre_staff
-from booking.services.booking.places import lock_workshop, require_int, utc_now
+from booking.services.booking.places import centre_of, lock_workshop, require_int, utc_now
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.payments import ledger
 from booking.services.payments.figures import (
@@ -123,28 +123,71 @@ def mark_paid_at_centre(registration_id, actor: User) -> Registration:
 
 GIVEN_BACK = "given_back"  # a cancelled booking's money given back: no mark any more
 DIFFERENCE_GIVEN_BACK = "difference_given_back"  # paid beyond the fee, given back
+NOTHING_TO_GIVE_BACK = (
+    "Nothing is left to give back for this place: it may have been marked given back "
+    "already."
+)
 UNMARKED = "unmarked"  # a mark made by mistake taken back: the fee is owed again
+REST_UNMARKED = "rest_unmarked"  # the rest marked here taken back: it is owed again
+
+
+def _clear_mark(registration: Registration) -> None:
+    registration.paid_at_centre_at = None
+    registration.paid_at_centre_minor = None
+    registration.paid_at_centre_moved_minor = None
 
 
 def undo_paid_at_centre(registration_id, actor: User) -> str:
     """Take back a mark "paid at the centre", and say what that meant: for a booking
-    since cancelled, its money was given back (GIVEN_BACK); for a place that paid more
-    than its fee there (moved to a cheaper class), the difference was given back and
-    the fee stays paid (DIFFERENCE_GIVEN_BACK); otherwise the mark was a mistake and the
-    fee is owed again (UNMARKED). Undoing where there is no mark changes nothing."""
+    since cancelled, its money was given back (GIVEN_BACK); otherwise the mark was a
+    mistake and the fee is owed again (UNMARKED), or, for a place that moved here with
+    part of it paid for the class it left, the rest marked here is owed again and that
+    part stands (REST_UNMARKED). Money paid beyond a fee is given back with
+    `give_back_difference`, not here. Undoing where there is no mark changes nothing."""
+    with write_transaction():
+        registration, _workshop = _registration_for_staff(registration_id, actor)
+        cancelled = registration.status == CANCELLED
+        if registration.paid_at_centre_at is None:
+            return GIVEN_BACK if cancelled else UNMARKED
+        moved = registration.paid_at_centre_moved_minor or 0
+        marked = registration.paid_at_centre_minor
+        if not cancelled and moved and marked is not None and marked > moved:
+            registration.paid_at_centre_minor = moved
+            db.session.flush()
+            return REST_UNMARKED
+        _clear_mark(registration)
+        db.session.flush()
+        return GIVEN_BACK if cancelled else UNMARKED
+
+
+def give_back_difference(registration_id, actor: User, shown) -> str:
+    """Record that what a confirmed place paid at the centre beyond its fee (a place
+    moved to a cheaper class) was given back: the fee stays paid (nothing stays marked
+    when the fee is nothing). `shown` is the amount the page showed to give back, in
+    minor units: a different one now is refused (Conflict), so staff give back what they
+    read; so is a place with nothing left to give back (a second press), which changes
+    nothing."""
     with write_transaction():
         registration, workshop = _registration_for_staff(registration_id, actor)
-        if registration.paid_at_centre_at is None:
-            return GIVEN_BACK if registration.status == CANCELLED else UNMARKED
         fee, paid = _at_centre(registration, workshop)
-        if registration.status == CONFIRMED and paid > fee:
+        over = paid - fee if registration.status == CONFIRMED else 0
+        if over <= 0:
+            raise Conflict(NOTHING_TO_GIVE_BACK)
+        if str(shown) != str(over):
+            raise Conflict(
+                f"The amount to give back has changed since the page showed it: it is "
+                f"{format_money(over, centre_of(workshop).currency)} now. Please check it "
+                "again."
+            )
+        if fee == 0:
+            _clear_mark(registration)
+        else:
             registration.paid_at_centre_minor = fee
-            db.session.flush()
-            return DIFFERENCE_GIVEN_BACK
-        registration.paid_at_centre_at = None
-        registration.paid_at_centre_minor = None
+            registration.paid_at_centre_moved_minor = min(
+                registration.paid_at_centre_moved_minor or fee, fee
+            )
         db.session.flush()
-        return GIVEN_BACK if registration.status == CANCELLED else UNMARKED
+        return DIFFERENCE_GIVEN_BACK
 
 
 def refund_by_hand(payment_id, actor: User, *, amount, reason) -> Refund:

@@ -344,7 +344,7 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
                     initiated_by=BY_CENTRE,
                 )
                 text = refund_line(refunds, 0)
-            if registration.paid_at_centre_at is not None:
+            if ledger.paid_at_centre_of(registration, workshop):
                 text = with_given_back_at_centre(text, by_policy=False)
             if text:
                 refund_texts[registration.id] = text

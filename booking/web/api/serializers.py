@@ -146,7 +146,8 @@ def registration_payment(money: PlaceMoney | None, currency: str) -> dict:
     """A place's money (nothing to say for a place without any)."""
     if money is None:
         return {"state": "nothing", "paid": 0, "refunded": 0, "refunding": 0, "due": 0,
-                "owed_at_centre": 0, "currency": currency}
+                "owed_at_centre": 0, "to_give_back_at_centre": 0, "paid_beyond_price": 0,
+                "currency": currency}
     return {
         "state": money.state,
         "paid": money.paid,
@@ -154,6 +155,8 @@ def registration_payment(money: PlaceMoney | None, currency: str) -> dict:
         "refunding": money.refunding,
         "due": money.due if money.held else 0,
         "owed_at_centre": money.owed,
+        "to_give_back_at_centre": money.to_give_back,
+        "paid_beyond_price": money.over_paid,
         "currency": currency,
     }
 

@@ -123,10 +123,28 @@ def registration_paid_at_centre_undo(registration_id: int):
         staff.undo_paid_at_centre,
         {
             staff.GIVEN_BACK: "Marked as given back at the centre.",
+            staff.UNMARKED: "No longer marked as paid at the centre: the fee shows as owed again.",
+            staff.REST_UNMARKED: (
+                "The rest is no longer marked as paid at the centre: it shows as owed again. "
+                "What was paid for the class the place moved from stands."
+            ),
+        },
+    )
+
+
+@bp.route("/registrations/<int:registration_id>/paid-at-centre/give-back", methods=["POST"])
+@staff_required
+def registration_give_back_difference(registration_id: int):
+    """Mark given back what a place paid at the centre beyond its fee (moved to a
+    cheaper class), the amount the page showed (`amount`, minor units) sent back."""
+    shown = request.form.get("amount", "")
+    return _paid_at_centre(
+        registration_id,
+        lambda rid, user: staff.give_back_difference(rid, user, shown),
+        {
             staff.DIFFERENCE_GIVEN_BACK: (
                 "Marked the difference as given back at the centre: the fee stays paid."
             ),
-            staff.UNMARKED: "No longer marked as paid at the centre: the fee shows as owed again.",
         },
     )
 

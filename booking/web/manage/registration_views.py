@@ -90,8 +90,10 @@ def registration_cancel(registration_id: int):
     registration, workshop, centre = registration_or_404(registration_id)
     form = CancelForm()
     if not form.validate_on_submit():
-        problems = form.reason.errors or ["This form had expired. Please try again."]
-        flash(problems[0], "error")
+        if not form.reason.errors:  # only the form's token was refused
+            flash("This form had expired. Please reload the page and try again.", "error")
+            return _page(workshop, centre, 400)
+        flash(form.reason.errors[0], "error")
         return _page(workshop, centre, 422)
     try:
         booking_service.cancel_registration(

@@ -375,6 +375,12 @@ class RegistrationPayment(Reply):
     refunding: Minor = Field(description="Refunds on their way.")
     due: Minor = Field(description="Asked online while the place is held; 0 otherwise.")
     owed_at_centre: Minor = Field(description="Still to pay at the centre.")
+    to_give_back_at_centre: Minor = Field(
+        description="Paid at the centre and due back there (`give_back`)."
+    )
+    paid_beyond_price: Minor = Field(
+        description="Paid online and kept beyond the class's price (`overpaid`)."
+    )
     currency: Currency
 
 
