@@ -272,3 +272,24 @@ def test_long_or_multiline_subjects_are_made_safe(ctx, booked):
     (message,) = outbox()
     assert "\n" not in message.subject and "\r" not in message.subject
     assert len(message.subject) == 300 and message.subject.endswith("\u2026")
+
+
+def test_the_instructor_is_not_told_of_zero_families_emailed(ctx, make_centre, make_user,
+                                                              make_workshop):
+    """A class nobody has booked yet: the email said "We have emailed the 0 confirmed
+    families and updated their calendars"."""
+    centre = make_centre(name="Quiet Hub", slug="quiet")
+    teacher = make_user("quiet@example.org", name="Quinn", role="instructor", centre=centre)
+    workshop = make_workshop(centre=centre, instructor=teacher, sessions=2,
+                             starts_at=datetime(2036, 1, 6, 10, 0, tzinfo=UTC))
+    with write_transaction():
+        session = db.session.scalar(
+            sa.select(WorkshopSession).where(WorkshopSession.workshop_id == workshop.id,
+                                             WorkshopSession.number == 2))
+        session.room = "Garden Room"
+        session.revision += 1
+        notify.notify_session_changed(session, "room")
+    (teacher_mail,) = outbox()
+    said = " ".join(teacher_mail.body_text.split())
+    assert "No family is booked on this class yet, so no one else has been emailed." in said
+    assert "0 confirmed" not in said

@@ -213,6 +213,7 @@ def queue_session_changed(
     kind: str,
     bookings: list[BookingData],
     choices: dict[int, RefundChoice] | None = None,
+    visitors: int = 0,
 ) -> list[OutboxMessage]:
     """Tell every confirmed parent of the workshop (`bookings`), and its instructor, that
     a session was moved, cancelled, changed room or added.
@@ -259,6 +260,7 @@ def queue_session_changed(
                 kind=kind,
                 line=line,
                 confirmed=info.workshop.confirmed_count,
+                visitors=visitors,
             )
         )
     return queued

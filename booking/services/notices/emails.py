@@ -7,6 +7,8 @@ know (classes to offer instead, doll days) and hands it all to `booking.mail`.
 
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
 from booking.calendar.data import MakeupData
 from booking.extensions import db
 from booking.mail import deferred, notify, notify_makeups
@@ -14,6 +16,7 @@ from booking.mail.context import practice_sheet_info
 from booking.models import (
     Baby,
     Centre,
+    MakeupBooking,
     MakeupCredit,
     OutboxMessage,
     PracticeSheet,
@@ -191,8 +194,13 @@ def notify_session_changed(
     bookings = bookings_where(
         Registration.workshop_id == session.workshop_id, Registration.status == CONFIRMED
     )
+    # Families making up a missed week in the session are told apart (`makeups`); the
+    # instructor's email counts them too.
+    visitors = db.session.scalar(
+        sa.select(sa.func.count(MakeupBooking.id)).where(MakeupBooking.session_id == session.id)
+    )
     return notify.queue_session_changed(
-        workshop, workshop.session(session.id), kind, bookings, choices
+        workshop, workshop.session(session.id), kind, bookings, choices, visitors=visitors or 0
     )
 
 
