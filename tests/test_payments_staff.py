@@ -534,6 +534,40 @@ def test_money_already_refunded_is_not_counted_as_kept(app, client, auth, world,
             "Nothing is refunded of the £40.00 paid online")
 
 
+def test_money_refunded_before_a_move_does_not_count_towards_the_new_price(
+    app, client, auth, world, book, make_workshop
+):
+    """£60 paid online, £20 of it refunded by hand, then moved to a £70 class: £30 is
+    owed at the centre (it said £10, counting the refunded £20 as paid); a refund made
+    after the move (goodwill) owes nothing."""
+    registration_id = book(world["online"], "Ed")
+    payment_id = settle(app, registration_id)
+    auth.login("staff@example.org")
+    assert client.post(f"/manage/payments/{payment_id}/refund",
+                       data={"amount": "20.00", "reason": "Goodwill"}).status_code == 302
+    dearer = make_workshop(centre=world["centre"], instructor=world["teacher"],
+                           title="Seventy", payment_mode="at_centre", price=Decimal("70.00"),
+                           starts_in_days=14)
+    assert client.post(f"/manage/registrations/{registration_id}/move",
+                       data={"to_workshop_id": str(dearer.id)}).status_code == 302
+    with app.app_context():
+        from booking.services.notices.emails import what_to_pay
+
+        new_id = db.session.scalar(
+            sa.select(Registration.id).where(Registration.workshop_id == dearer.id))
+        assert queries.money_by_registration(dearer, world["centre"])[new_id].owed == 3000
+        assert what_to_pay(db.session.get(Registration, new_id)) == (
+            "£40.00 paid online by card, and £30.00 to pay at the centre.")
+    bookings = page_as_parent(app, client, auth, new_id)
+    assert "The rest, £30.00, to pay at the centre." in bookings
+    auth.login("staff@example.org")
+    assert client.post(f"/manage/payments/{payment_id}/refund",
+                       data={"amount": "5.00", "reason": "Sorry for the change"}
+                       ).status_code == 302
+    with app.app_context():
+        assert queries.money_by_registration(dearer, world["centre"])[new_id].owed == 3000
+
+
 def page_as_parent(app, client, auth, registration_id) -> str:
     """The bookings page of the parent of a booking."""
     with app.app_context():

@@ -100,6 +100,10 @@ class Registration(Base):
     # Of it, what was paid for the class the place moved from: undoing a mark made here
     # for the rest leaves that standing.
     paid_at_centre_moved_minor: Mapped[int | None]
+    # For a place moved here: what it had paid online and kept (less refunds made or on
+    # their way) when it moved, which is what counts towards this class's price; None for
+    # a place booked here, whose refunds later (goodwill, a cancelled week) owe nothing.
+    paid_online_moved_minor: Mapped[int | None]
 
     workshop = relationship("Workshop", lazy="raise_on_sql")
     baby = relationship("Baby", lazy="raise_on_sql")

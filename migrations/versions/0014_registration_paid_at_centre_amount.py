@@ -22,9 +22,12 @@ def upgrade():
         batch_op.add_column(sa.Column('paid_at_centre_minor', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('paid_at_centre_moved_minor', sa.Integer(),
                                       nullable=True))
+        batch_op.add_column(sa.Column('paid_online_moved_minor', sa.Integer(),
+                                      nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('registration', schema=None) as batch_op:
+        batch_op.drop_column('paid_online_moved_minor')
         batch_op.drop_column('paid_at_centre_moved_minor')
         batch_op.drop_column('paid_at_centre_minor')

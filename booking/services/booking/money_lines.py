@@ -31,6 +31,7 @@ from booking.services.payments.figures import (
     owed_at_centre,
     paid_at_centre_amount,
     to_give_back_at_centre,
+    toward_price,
 )
 from booking.services.payments.money import format_money
 
@@ -187,7 +188,9 @@ def _money(registration: Registration, workshop: Workshop, currency: str,
             money.pay_by = registration.hold_expires_at
             money.offered = registration.offered_at is not None
     elif registration.status == CONFIRMED:
-        fee = at_centre_fee(workshop, paid_online)
+        fee = at_centre_fee(
+            workshop, toward_price(paid_online, registration.paid_online_moved_minor)
+        )
         marked = (registration.paid_at_centre_at, registration.paid_at_centre_minor)
         paid_there = paid_at_centre_amount(fee, *marked)
         owed = owed_at_centre(fee, registration.status, *marked)
@@ -205,7 +208,10 @@ def _money(registration: Registration, workshop: Workshop, currency: str,
             money.over_paid_online = format_money(beyond, currency)
     elif registration.status == CANCELLED and registration.paid_at_centre_at is not None:
         paid_there = paid_at_centre_amount(
-            at_centre_fee(workshop, paid_online), registration.paid_at_centre_at,
+            at_centre_fee(
+                workshop, toward_price(paid_online, registration.paid_online_moved_minor)
+            ),
+            registration.paid_at_centre_at,
             registration.paid_at_centre_minor,
         )
         if paid_there:

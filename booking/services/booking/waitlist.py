@@ -318,6 +318,8 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
         # an amount, so a dearer class still owes the difference and a cheaper one has
         # some to give back (the fee at the centre is worked out from each class's price).
         paid_there = ledger.paid_at_centre_of(registration, source)
+        # What was paid online comes too, less what was refunded before the move.
+        kept_online = ledger.kept_online(registration.id)
         moved = Registration(
             workshop_id=target.id,
             baby_id=registration.baby_id,
@@ -329,6 +331,7 @@ def move_registration(registration_id: int, to_workshop_id: int) -> Registration
             paid_at_centre_at=registration.paid_at_centre_at if paid_there else None,
             paid_at_centre_minor=paid_there or None,
             paid_at_centre_moved_minor=paid_there or None,
+            paid_online_moved_minor=kept_online,
         )
         db.session.add(moved)
         db.session.flush()

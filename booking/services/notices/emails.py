@@ -46,6 +46,7 @@ from booking.services.payments.figures import (
     owed_at_centre,
     paid_at_centre_amount,
     to_give_back_at_centre,
+    toward_price,
 )
 from booking.services.payments.money import format_money
 
@@ -63,6 +64,7 @@ def what_to_pay(registration: Registration) -> str:
     workshop = db.session.get(Workshop, registration.workshop_id)
     currency = db.session.get(Centre, workshop.centre_id).currency
     paid = sum(p.amount for p in ledger.paid_payments(registration.id))
+    paid = toward_price(paid, registration.paid_online_moved_minor)  # what came with it
     fee = at_centre_fee(workshop, paid)
     marked = (registration.paid_at_centre_at, registration.paid_at_centre_minor)
     there = paid_at_centre_amount(fee, *marked)

@@ -65,6 +65,13 @@ BOOKING_STATUS = {
 }
 
 
+def toward_price(paid_online: int, moved_online: int | None) -> int:
+    """What paid online counts towards a place's price: what it had kept when it moved
+    to this class (`Registration.paid_online_moved_minor`: a refund made before the move
+    did not come with it), else all it paid."""
+    return paid_online if moved_online is None else moved_online
+
+
 def at_centre_fee(workshop: Workshop, paid_online: int) -> int:
     """What a place costs at the centre, in minor units: the price, less what was paid
     online for it (a deposit, or the whole fee); nothing in a free workshop."""

@@ -290,5 +290,8 @@ def paid_at_centre_of(registration: Registration, workshop: Workshop) -> int:
         return registration.paid_at_centre_minor
     paid = sum(p.amount for p in paid_payments(registration.id))
     return figures.paid_at_centre_amount(
-        figures.at_centre_fee(workshop, paid), registration.paid_at_centre_at
+        figures.at_centre_fee(
+            workshop, figures.toward_price(paid, registration.paid_online_moved_minor)
+        ),
+        registration.paid_at_centre_at,
     )

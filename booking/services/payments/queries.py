@@ -30,6 +30,7 @@ from booking.services.payments.figures import (
     at_centre_fee,
     fee_terms,
     totals_of,
+    toward_price,
 )
 
 # Refunds that will still give money back: on their way, or waiting for a choice.
@@ -134,7 +135,9 @@ def _places(workshops: dict[int, Workshop], workshop_ids) -> list[PlaceMoney]:
             status=registration.status,
             booked_at=registration.created_at,
             payments=lines,
-            at_centre_fee=at_centre_fee(workshop, paid_online),
+            at_centre_fee=at_centre_fee(
+                workshop, toward_price(paid_online, registration.paid_online_moved_minor)
+            ),
             paid_at_centre_at=registration.paid_at_centre_at,
             paid_at_centre_minor=registration.paid_at_centre_minor,
             price=0 if workshop.payment_mode == PAY_FREE else workshop.price_minor,

@@ -25,6 +25,7 @@ from booking.services.payments.figures import (
     at_centre_fee,
     owed_at_centre,
     paid_at_centre_amount,
+    toward_price,
 )
 from booking.services.payments.money import format_money
 from booking.services.schedule import fields as field_rules
@@ -93,7 +94,9 @@ def _registration_for_staff(registration_id, actor: User) -> tuple[Registration,
 def _at_centre(registration: Registration, workshop: Workshop) -> tuple[int, int]:
     """The place's fee at the centre and what is marked paid there, in minor units."""
     paid_online = sum(p.amount for p in ledger.paid_payments(registration.id))
-    fee = at_centre_fee(workshop, paid_online)
+    fee = at_centre_fee(
+        workshop, toward_price(paid_online, registration.paid_online_moved_minor)
+    )
     return fee, paid_at_centre_amount(
         fee, registration.paid_at_centre_at, registration.paid_at_centre_minor
     )
