@@ -411,7 +411,8 @@ def test_the_registrations_say_what_each_place_paid(
         1, 1, 1)
     items = {item["id"]: item for item in body["items"]}
     assert [item["id"] for item in body["items"]] == [paid, held, waiting]
-    money = {"refunded": 0, "refunding": 0, "owed_at_centre": 0, "currency": "GBP"}
+    money = {"refunded": 0, "refunding": 0, "owed_at_centre": 0, "to_give_back_at_centre": 0,
+             "paid_beyond_price": 0, "currency": "GBP"}
     assert items[paid]["status"] == "confirmed"
     assert items[paid]["payment"] == {"state": "paid", "paid": 6000, "due": 0, **money}
     assert items[held]["status"] == "pending_payment" and items[held]["position"] is None
