@@ -24,14 +24,13 @@ from booking.models.payment import (
 )
 from booking.models.registration import CANCELLED, CONFIRMED, PENDING_PAYMENT
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
-from booking.models.workshop import PAY_FREE
 from booking.services.payments.figures import (
-    at_centre_fee,
     over_paid_online,
     owed_at_centre,
     paid_at_centre_amount,
+    place_fee,
+    price_of,
     to_give_back_at_centre,
-    toward_price,
 )
 from booking.services.payments.money import format_money
 
@@ -188,9 +187,7 @@ def _money(registration: Registration, workshop: Workshop, currency: str,
             money.pay_by = registration.hold_expires_at
             money.offered = registration.offered_at is not None
     elif registration.status == CONFIRMED:
-        fee = at_centre_fee(
-            workshop, toward_price(paid_online, registration.paid_online_moved_minor)
-        )
+        fee = place_fee(workshop, registration, paid_online)
         marked = (registration.paid_at_centre_at, registration.paid_at_centre_minor)
         paid_there = paid_at_centre_amount(fee, *marked)
         owed = owed_at_centre(fee, registration.status, *marked)
@@ -202,15 +199,13 @@ def _money(registration: Registration, workshop: Workshop, currency: str,
             money.paid_at_centre = True
         if over:
             money.over_paid = format_money(over, currency)
-        price = 0 if workshop.payment_mode == PAY_FREE else workshop.price_minor
-        beyond = over_paid_online(price, registration.status, paid_online - returned)
+        beyond = over_paid_online(price_of(workshop), registration.status,
+                                  paid_online - returned)
         if beyond:
             money.over_paid_online = format_money(beyond, currency)
     elif registration.status == CANCELLED and registration.paid_at_centre_at is not None:
         paid_there = paid_at_centre_amount(
-            at_centre_fee(
-                workshop, toward_price(paid_online, registration.paid_online_moved_minor)
-            ),
+            place_fee(workshop, registration, paid_online),
             registration.paid_at_centre_at,
             registration.paid_at_centre_minor,
         )

@@ -26,7 +26,6 @@ from booking.models import (
     WorkshopSession,
 )
 from booking.models.registration import CONFIRMED, WAITLISTED
-from booking.models.workshop import PAY_FREE
 from booking.services.courses.queries import doll_session_times
 from booking.services.health.readiness import ready_link
 from booking.services.notices.queries import (
@@ -41,10 +40,11 @@ from booking.services.notices.queries import (
 )
 from booking.services.payments import ledger
 from booking.services.payments.figures import (
-    at_centre_fee,
     over_paid_online,
     owed_at_centre,
     paid_at_centre_amount,
+    place_fee,
+    price_of,
     to_give_back_at_centre,
     toward_price,
 )
@@ -64,8 +64,8 @@ def what_to_pay(registration: Registration) -> str:
     workshop = db.session.get(Workshop, registration.workshop_id)
     currency = db.session.get(Centre, workshop.centre_id).currency
     paid = sum(p.amount for p in ledger.paid_payments(registration.id))
+    fee = place_fee(workshop, registration, paid)
     paid = toward_price(paid, registration.paid_online_moved_minor)  # what came with it
-    fee = at_centre_fee(workshop, paid)
     marked = (registration.paid_at_centre_at, registration.paid_at_centre_minor)
     there = paid_at_centre_amount(fee, *marked)
     owed = owed_at_centre(fee, registration.status, *marked)
@@ -76,8 +76,9 @@ def what_to_pay(registration: Registration) -> str:
             f"{format_money(there, currency)} paid at the centre" if there else "",
         ) if words
     )
-    price = 0 if workshop.payment_mode == PAY_FREE else workshop.price_minor
-    beyond = over_paid_online(price, registration.status, ledger.kept_online(registration.id))
+    beyond = over_paid_online(
+        price_of(workshop), registration.status, ledger.kept_online(registration.id)
+    )
     if beyond:
         return (f"{paid_words}: that is {format_money(beyond, currency)} more than this "
                 "class costs, which the centre refunds to your card.")

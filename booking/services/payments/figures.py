@@ -72,6 +72,19 @@ def toward_price(paid_online: int, moved_online: int | None) -> int:
     return paid_online if moved_online is None else moved_online
 
 
+def place_fee(workshop: Workshop, registration, paid_online: int) -> int:
+    """A place's fee at the centre (`at_centre_fee`), from what it paid online counted as
+    `toward_price` says (a place moved here brought what it had kept)."""
+    return at_centre_fee(
+        workshop, toward_price(paid_online, registration.paid_online_moved_minor)
+    )
+
+
+def price_of(workshop: Workshop) -> int:
+    """What a class costs in all, in minor units (nothing for a free class)."""
+    return 0 if workshop.payment_mode == PAY_FREE else workshop.price_minor
+
+
 def at_centre_fee(workshop: Workshop, paid_online: int) -> int:
     """What a place costs at the centre, in minor units: the price, less what was paid
     online for it (a deposit, or the whole fee); nothing in a free workshop."""

@@ -288,10 +288,13 @@ def paid_at_centre_of(registration: Registration, workshop: Workshop) -> int:
         return 0
     if registration.paid_at_centre_minor is not None:
         return registration.paid_at_centre_minor
+    return fee_and_paid_at_centre(registration, workshop)[1]
+
+
+def fee_and_paid_at_centre(registration: Registration, workshop: Workshop) -> tuple[int, int]:
+    """A booking's fee at the centre and what is marked paid there, in minor units."""
     paid = sum(p.amount for p in paid_payments(registration.id))
-    return figures.paid_at_centre_amount(
-        figures.at_centre_fee(
-            workshop, figures.toward_price(paid, registration.paid_online_moved_minor)
-        ),
-        registration.paid_at_centre_at,
+    fee = figures.place_fee(workshop, registration, paid)
+    return fee, figures.paid_at_centre_amount(
+        fee, registration.paid_at_centre_at, registration.paid_at_centre_minor
     )

@@ -21,16 +21,15 @@ from booking.models.payment import (
     SUCCEEDED,
 )
 from booking.models.registration import HOLDS_PLACE, PENDING_PAYMENT
-from booking.models.workshop import PAY_FREE
 from booking.services.payments import ledger
 from booking.services.payments.figures import (
     MoneyTotals,
     PaymentLine,
     PlaceMoney,
-    at_centre_fee,
     fee_terms,
+    place_fee,
+    price_of,
     totals_of,
-    toward_price,
 )
 
 # Refunds that will still give money back: on their way, or waiting for a choice.
@@ -135,12 +134,10 @@ def _places(workshops: dict[int, Workshop], workshop_ids) -> list[PlaceMoney]:
             status=registration.status,
             booked_at=registration.created_at,
             payments=lines,
-            at_centre_fee=at_centre_fee(
-                workshop, toward_price(paid_online, registration.paid_online_moved_minor)
-            ),
+            at_centre_fee=place_fee(workshop, registration, paid_online),
             paid_at_centre_at=registration.paid_at_centre_at,
             paid_at_centre_minor=registration.paid_at_centre_minor,
-            price=0 if workshop.payment_mode == PAY_FREE else workshop.price_minor,
+            price=price_of(workshop),
         )
         if registration.status == PENDING_PAYMENT:
             open_lines = [p.amount for p in lines if p.status == OPEN]

@@ -21,12 +21,7 @@ from booking.services.accounts.access import require_centre_staff
 from booking.services.booking.places import centre_of, lock_workshop, require_int, utc_now
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.payments import ledger
-from booking.services.payments.figures import (
-    at_centre_fee,
-    owed_at_centre,
-    paid_at_centre_amount,
-    toward_price,
-)
+from booking.services.payments.figures import owed_at_centre
 from booking.services.payments.money import format_money
 from booking.services.schedule import fields as field_rules
 
@@ -91,17 +86,6 @@ def _registration_for_staff(registration_id, actor: User) -> tuple[Registration,
     return registration, workshop
 
 
-def _at_centre(registration: Registration, workshop: Workshop) -> tuple[int, int]:
-    """The place's fee at the centre and what is marked paid there, in minor units."""
-    paid_online = sum(p.amount for p in ledger.paid_payments(registration.id))
-    fee = at_centre_fee(
-        workshop, toward_price(paid_online, registration.paid_online_moved_minor)
-    )
-    return fee, paid_at_centre_amount(
-        fee, registration.paid_at_centre_at, registration.paid_at_centre_minor
-    )
-
-
 def mark_paid_at_centre(registration_id, actor: User) -> Registration:
     """Record that a confirmed place's fee (or the rest after its deposit, or the
     difference a place moved to a dearer class still owes) was paid at the centre: the
@@ -109,7 +93,7 @@ def mark_paid_at_centre(registration_id, actor: User) -> Registration:
     nothing when it is marked already; otherwise it is refused (Conflict)."""
     with write_transaction():
         registration, workshop = _registration_for_staff(registration_id, actor)
-        fee, _paid = _at_centre(registration, workshop)
+        fee, _paid = ledger.fee_and_paid_at_centre(registration, workshop)
         owed = owed_at_centre(fee, registration.status, registration.paid_at_centre_at,
                               registration.paid_at_centre_minor)
         if owed <= 0:
@@ -172,7 +156,7 @@ def give_back_difference(registration_id, actor: User, shown) -> str:
     nothing."""
     with write_transaction():
         registration, workshop = _registration_for_staff(registration_id, actor)
-        fee, paid = _at_centre(registration, workshop)
+        fee, paid = ledger.fee_and_paid_at_centre(registration, workshop)
         over = paid - fee if registration.status == CONFIRMED else 0
         if over <= 0:
             raise Conflict(NOTHING_TO_GIVE_BACK)
