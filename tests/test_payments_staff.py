@@ -4,6 +4,7 @@ the centre, refunds by hand and who may do any of it."""
 
 import csv
 import io
+import re
 import threading
 from decimal import Decimal
 
@@ -494,6 +495,11 @@ def test_a_place_paid_online_moved_to_a_cheaper_class_shows_the_difference_to_re
     bookings = page_as_parent(app, client, auth, new_id)
     assert "You paid £45.00 more online than this class costs" in bookings
     auth.login("staff@example.org")
+    # The refund page offers the difference, not the whole £60 paid.
+    refund_page = " ".join(client.get(f"/manage/payments/{payment_id}/refund")
+                           .get_data(as_text=True).split())
+    assert re.search(r'<input[^>]*name="amount"[^>]*value="45.00"', refund_page)
+    assert "paid £45.00 more than the price of Cheaper class (£15.00)" in refund_page
     assert hand_refund(client, payment_id, "45.00", "Moved to a cheaper class") == 302
     with app.app_context():
         money = queries.money_by_registration(cheaper, world["centre"])[new_id]

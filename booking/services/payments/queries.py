@@ -264,6 +264,20 @@ class RefundTerms:
         """Refunds not made yet: on their way, or waiting for the parent's choice."""
         return sum(r.amount for r in self.refunds if r.status in _OUTSTANDING)
 
+    @property
+    def beyond_price(self) -> int:
+        """What the place paid online beyond its class's price (moved to a cheaper
+        class) that this payment can give back: the refund the page offers then."""
+        if self.place is None:
+            return 0
+        return min(self.place.over_paid, self.refundable)
+
+    @property
+    def offered(self) -> int:
+        """The amount the refund form starts with: the difference beyond the price for
+        a place that paid more than it, else all that can still be refunded."""
+        return self.beyond_price or self.refundable
+
 
 def refund_terms(payment: Payment, workshop: Workshop | None, centre: Centre) -> RefundTerms:
     """A payment with its place, its refunds and what can still be refunded on it."""

@@ -151,8 +151,8 @@ def registration_give_back_difference(registration_id: int):
 
 def _refund_page(payment, workshop, centre, form: RefundForm | None = None, status: int = 200):
     terms = queries.refund_terms(payment, workshop, centre)
-    if form is None:  # offered in full; staff type less for a part refund
-        form = RefundForm(formdata=None, data={"amount": major_units(terms.refundable)})
+    if form is None:  # offered in full (or the part beyond the price); staff may change it
+        form = RefundForm(formdata=None, data={"amount": major_units(terms.offered)})
     return (
         render_template(
             "manage/payment_refund.html",
