@@ -451,6 +451,14 @@ def test_a_place_paid_at_the_centre_moved_to_a_free_class(app, client, auth, wor
             sa.select(Registration.id).where(Registration.workshop_id == world["free"].id))
         money = queries.money_by_registration(world["free"], world["centre"])[new_id]
     assert (money.to_give_back, money.label) == (4500, "To give back at the centre")
+    # The family's cancel page says what was paid there, not "nothing to pay or refund".
+    page_as_parent(app, client, auth, new_id)
+    cancel_page = " ".join(client.get(f"/account/bookings/{new_id}/cancel")
+                           .get_data(as_text=True).split())
+    assert ("This class is free, but you paid £45.00 at the centre for the class this "
+            "place was moved from") in cancel_page
+    auth.logout()
+    auth.login("staff@example.org")
     client.post(f"/manage/registrations/{new_id}/paid-at-centre/give-back",
                 data={"amount": "4500"})
     with app.app_context():
@@ -592,6 +600,11 @@ def test_the_rest_after_a_deposit_can_be_marked_paid(app, client, auth, world, b
     with app.app_context():
         place = queries.money_by_registration(world["deposit"], world["centre"])[registration_id]
         assert (place.owed, place.paid_at_centre, place.state) == (0, 4500, figures.PAID_AT_CENTRE)
+    # The family's cancel page speaks of the rest paid at the centre too.
+    page_as_parent(app, client, auth, registration_id)
+    cancel_page = " ".join(client.get(f"/account/bookings/{registration_id}/cancel")
+                           .get_data(as_text=True).split())
+    assert "You paid £45.00 at the centre too" in cancel_page
 
 
 def test_marking_paid_is_refused_where_nothing_is_owed(app, client, auth, world, book):

@@ -124,7 +124,20 @@ def cancel_refund(registration: Registration, workshop: Workshop, now: datetime)
     paid online less the cancellation fee before the cut-off, nothing after it."""
     centre = centre_of(workshop)
     mode = payment_mode(workshop)
+    currency = centre.currency
+    # Marked paid at the centre (for a place moved here, what it paid for the class it
+    # came from): the page says so, as the cancellation email does.
+    at_centre = (
+        ledger.paid_at_centre_of(registration, workshop)
+        if registration.status == CONFIRMED else 0
+    )
     if mode == PAY_FREE:
+        if at_centre:
+            return (
+                f"This class is free, but you paid {format_money(at_centre, currency)} at "
+                f"the centre for the class this place was moved from: {centre.name} gives "
+                "it back to you there."
+            )
         return FREE_REFUND
     paid = ledger.paid_online(registration.id) if registration.status == CONFIRMED else 0
     if not paid:
@@ -132,9 +145,30 @@ def cancel_refund(registration: Registration, workshop: Workshop, now: datetime)
             return "Nothing has been paid for this place yet, so there is nothing to refund."
         if registration.status == WAITLISTED and workshop.pays_online:
             return "Nothing is paid while you wait for a place, so there is nothing to refund."
+        if at_centre:
+            return (
+                f"You paid {format_money(at_centre, currency)} at the centre, not through "
+                f"this site: {centre.name} gives back what is due to you there, as the "
+                "class's refund policy says."
+            )
         if workshop.pays_online and registration.status == CONFIRMED:
             return "Nothing was paid online for this place, so there is nothing to refund."
         return AT_CENTRE_REFUND.format(centre=centre.name)
+    return _with_at_centre(_online_refund(registration, workshop, centre, now, paid), at_centre,
+                           currency)
+
+
+def _with_at_centre(text: str, at_centre: int, currency: str) -> str:
+    """The refund words for what was paid online, and what was paid at the centre too."""
+    if not at_centre:
+        return text
+    return (f"{text} You paid {format_money(at_centre, currency)} at the centre too: the "
+            "centre gives back what is due of it there, as the class's refund policy says.")
+
+
+def _online_refund(registration: Registration, workshop: Workshop, centre, now: datetime,
+                   paid: int) -> str:
+    """What cancelling now refunds of what the booking paid online (`paid`, kept)."""
     currency = centre.currency
     paid_text = _paid_text(registration.id, paid, currency)
     cutoff = cancellation_cutoff(workshop)
