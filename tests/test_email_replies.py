@@ -91,6 +91,7 @@ def _every_class_email(booked) -> None:
             db.session.get(Workshop, workshop_id), [confirmed, waiting]
         )
         notify_makeup_cancelled(
+            makeup_id=0,
             parent_id=confirmed.parent_id,
             baby_id=confirmed.baby_id,
             session_id=session.id,

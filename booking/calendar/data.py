@@ -120,6 +120,7 @@ class MakeupData:
 
     parent: PersonData | None
     baby: BabyData | None
+    id: int | None = None  # the make-up booking's (its invites' UID)
 
     @property
     def baby_name(self) -> str:

@@ -28,7 +28,13 @@ from booking.calendar.build import (
     session_summary,
     to_text,
 )
-from booking.calendar.data import BookingData, CentreData, SessionData
+from booking.calendar.data import (
+    BookingData,
+    CentreData,
+    MakeupData,
+    SessionData,
+    WorkshopData,
+)
 from booking.models.registration import CANCELLED
 from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 
@@ -59,7 +65,7 @@ def _organizer(centre: CentreData):
     return cal_address(address, centre.name)
 
 
-def _attendee(booking: BookingData, method: str):
+def _attendee(booking: BookingData | MakeupData, method: str):
     parent = booking.parent
     if parent is None:
         return None
@@ -165,3 +171,48 @@ def build_session_cancel(booking: BookingData, session_id: int) -> str:
     if session is None:
         raise LookupError(f"session {session_id} is not part of registration {booking.id}")
     return _build(booking, [session], CANCEL, cancel_all=True)
+
+
+def makeup_uid(makeup_id: int) -> str:
+    """The UID of a make-up session's invites; it never changes. A make-up booked again
+    is a new booking with a new UID, as a booking cancelled and made again is."""
+    return f"makeup-{makeup_id}@{calendar_host()}"
+
+
+def build_makeup_invite(makeup: MakeupData, workshop: WorkshopData, session: SessionData,
+                        method: str = REQUEST) -> str:
+    """A make-up session's invite: REQUEST while it stands (its SEQUENCE the session's
+    revision, so a change of time or room outranks it), CANCEL when it is cancelled (by
+    the parent, or with its session or class), one more, so it outranks the last REQUEST."""
+    method = method.upper()
+    if method not in (REQUEST, CANCEL):
+        raise ValueError(f"unknown iTIP method for a make-up {method!r}")
+    if makeup.id is None:
+        raise ValueError("a make-up invite needs the make-up's id")
+    if session.is_cancelled or workshop.status == WORKSHOP_CANCELLED:
+        method = CANCEL
+    centre = workshop.centre
+    total = len(workshop.sessions)
+    cal = new_calendar(
+        f"Make-up: {workshop.title} at {centre.name}",
+        f"Your make-up session in {workshop.title}. Details: {base_url()}/account/bookings",
+        method=method,
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    event = session_event(
+        session,
+        workshop,
+        centre,
+        total=total,
+        uid=makeup_uid(makeup.id),
+        sequence=session.revision + (1 if method == CANCEL else 0),
+        stamp=max(now, session.updated_at) if session.updated_at else now,
+        summary=f"Make-up: {session_summary(workshop, session, total)} ({makeup.baby_name})",
+        cancelled=method == CANCEL,
+    )
+    event.add("organizer", _organizer(centre))
+    attendee = _attendee(makeup, method)
+    if attendee is not None:
+        event.add("attendee", attendee)
+    cal.add_component(event)
+    return to_text(cal)

@@ -4,10 +4,47 @@ from datetime import datetime
 
 from booking import timefmt
 from booking.calendar.data import MakeupData, SessionData, WorkshopData
+from booking.calendar.invite import CANCEL, REQUEST, build_makeup_invite
 from booking.mail.context import can_email, workshop_info
 from booking.mail.notify import describe_line
 from booking.mail.outbox import absolute_url, queue_email
 from booking.models import OutboxMessage
+
+
+def _invite(makeup: MakeupData, workshop: WorkshopData, session: SessionData,
+            method: str) -> dict:
+    """The calendar invite an email about a make-up carries (none without its id)."""
+    if makeup.id is None:
+        return {}
+    return {"ics": build_makeup_invite(makeup, workshop, session, method),
+            "ics_method": CANCEL if method == CANCEL or session.is_cancelled else method}
+
+
+def queue_makeup_booked(
+    makeup: MakeupData, workshop: WorkshopData, session: SessionData
+) -> OutboxMessage | None:
+    """Tell a parent their make-up session is booked, with its calendar invite."""
+    parent = makeup.parent
+    if not can_email(parent):
+        return None
+    info = workshop_info(workshop)
+    line = describe_line(info, session)
+    subject = (
+        f"Make-up booked: {info.workshop.title} at {info.centre.name}, "
+        f"{line.label.lower()} on {line.date}"
+    )
+    return queue_email(
+        parent.email,
+        "makeup_booked",
+        subject,
+        centre=info.centre,
+        parent=parent,
+        baby_name=makeup.baby_name,
+        info=info,
+        line=line,
+        bookings_url=absolute_url("/account/bookings"),
+        **_invite(makeup, workshop, session, REQUEST),
+    )
 
 
 def queue_makeup_cancelled(
@@ -17,9 +54,12 @@ def queue_makeup_cancelled(
     *,
     expires_at: datetime | None,
     why: str,
+    by_parent: bool = False,
 ) -> OutboxMessage | None:
     """Tell a parent their make-up session is off (`why`: the class or that session was
-    cancelled) and that their make-up credit, good until `expires_at`, can be used again."""
+    cancelled; `by_parent`: they cancelled it themselves) and that their make-up credit,
+    good until `expires_at`, can be used again; the invite takes it out of their
+    calendar."""
     parent = makeup.parent
     if not can_email(parent):
         return None
@@ -40,8 +80,10 @@ def queue_makeup_cancelled(
         info=info,
         line=line,
         why=why,
+        by_parent=by_parent,
         expires=expires,
         bookings_url=absolute_url("/account/bookings"),
+        **_invite(makeup, workshop, session, CANCEL),
     )
 
 
@@ -76,6 +118,7 @@ def queue_makeup_session_changed(
                 line=line,
                 kind=kind,
                 bookings_url=absolute_url("/account/bookings"),
+                **_invite(makeup, workshop, session, REQUEST),
             )
         )
     return queued

@@ -34,6 +34,7 @@ from booking.services.booking.waitlist import promote_waitlist
 from booking.services.courses.absences import move_session_counter, session_seats_expression
 from booking.services.courses.absences import report_absence as _report_absence
 from booking.services.errors import Conflict, Invalid, NotFound
+from booking.services.notices.emails import notify_makeup_booked, notify_makeup_cancelled
 
 _session_table = WorkshopSession.__table__
 _credit_table = MakeupCredit.__table__
@@ -136,6 +137,7 @@ def book_makeup(*, parent_id: int, credit_id: int, session_id: int) -> MakeupBoo
         )
         db.session.add(makeup)
         db.session.flush()
+        notify_makeup_booked(makeup)  # with its invite, in this transaction
     return makeup
 
 
@@ -266,6 +268,11 @@ def cancel_makeup(*, parent_id: int, makeup_id: int) -> MakeupCredit:
         if not drop_makeup(makeup.id, restore_credit=True, now=now):
             raise NotFound("That make-up session has already been cancelled.")
         db.session.expunge(makeup)
+        # The email's invite takes the session out of the parent's calendar.
+        notify_makeup_cancelled(
+            makeup_id=makeup.id, parent_id=makeup.parent_id, baby_id=makeup.baby_id,
+            session_id=makeup.session_id, credit_id=credit_id, by_parent=True,
+        )
         promote_waitlist(session.workshop_id)
         credit = db.session.get(MakeupCredit, credit_id, populate_existing=True)
     return credit

@@ -293,25 +293,45 @@ def notify_waitlist_closed(registration: Registration, now: datetime) -> OutboxM
     return notify.queue_waitlist_closed(booking, alternatives([booking], now)[booking.id])
 
 
+def _makeup_data(makeup_id: int, parent_id: int | None, baby_id: int | None) -> MakeupData:
+    """Who a make-up is for, as its emails and invites name them."""
+    parent = person_data(db.session.get(User, parent_id) if parent_id else None)
+    baby = baby_data(db.session.get(Baby, baby_id) if baby_id else None)
+    return MakeupData(parent, baby, makeup_id)
+
+
+def notify_makeup_booked(makeup: MakeupBooking) -> OutboxMessage | None:
+    """Tell a parent their make-up session is booked, with its calendar invite."""
+    db.session.flush()
+    data = _makeup_data(makeup.id, makeup.parent_id, makeup.baby_id)
+    if data.parent is None or not data.parent.can_email:
+        return None
+    session = db.session.get(WorkshopSession, makeup.session_id)
+    workshop = workshop_data(session.workshop_id)
+    return notify_makeups.queue_makeup_booked(data, workshop, workshop.session(session.id))
+
+
 def notify_makeup_cancelled(
-    *, parent_id: int | None, baby_id: int | None, session_id: int, credit_id: int, why: str
+    *, makeup_id: int, parent_id: int | None, baby_id: int | None, session_id: int,
+    credit_id: int, why: str = "", by_parent: bool = False,
 ) -> OutboxMessage | None:
     """Tell a parent their make-up session is off (`why`: the class or that session was
-    cancelled) and that their make-up credit can be used again."""
+    cancelled; `by_parent`: they cancelled it) and that their make-up credit can be used
+    again, with the invite that takes it out of their calendar."""
     db.session.flush()
-    parent = person_data(db.session.get(User, parent_id) if parent_id else None)
-    if parent is None or not parent.can_email:
+    data = _makeup_data(makeup_id, parent_id, baby_id)
+    if data.parent is None or not data.parent.can_email:
         return None
-    baby = baby_data(db.session.get(Baby, baby_id) if baby_id else None)
     session = db.session.get(WorkshopSession, session_id)
     workshop = workshop_data(session.workshop_id)
     credit = db.session.get(MakeupCredit, credit_id)
     return notify_makeups.queue_makeup_cancelled(
-        MakeupData(parent, baby),
+        data,
         workshop,
         workshop.session(session_id),
         expires_at=credit.expires_at if credit is not None else None,
         why=why,
+        by_parent=by_parent,
     )
 
 

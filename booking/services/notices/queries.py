@@ -253,11 +253,14 @@ def alternatives(
 def session_makeups(session_id: int) -> list[MakeupData]:
     """Who is making up a missed week in the session: parent and baby per make-up."""
     rows = db.session.execute(
-        sa.select(_Parent, Baby)
+        sa.select(MakeupBooking.id, _Parent, Baby)
         .select_from(MakeupBooking)
         .outerjoin(_Parent, _Parent.id == MakeupBooking.parent_id)
         .outerjoin(Baby, Baby.id == MakeupBooking.baby_id)
         .where(MakeupBooking.session_id == session_id)
         .order_by(MakeupBooking.id)
     ).all()
-    return [MakeupData(person_data(parent), baby_data(baby)) for parent, baby in rows]
+    return [
+        MakeupData(person_data(parent), baby_data(baby), makeup_id)
+        for makeup_id, parent, baby in rows
+    ]

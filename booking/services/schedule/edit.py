@@ -375,6 +375,7 @@ def tell_makeups_dropped(dropped, why: str) -> None:
     """Email each parent whose make-up was removed (inside the caller's transaction)."""
     for makeup in dropped:
         notify_makeup_cancelled(
+            makeup_id=makeup.id,
             parent_id=makeup.parent_id,
             baby_id=makeup.baby_id,
             session_id=makeup.session_id,

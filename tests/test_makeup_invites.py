@@ -1,0 +1,111 @@
+"""A make-up session reaches the parent's calendar as a booking does: an email with an
+invite when it is booked, an update when its session moves, and a CANCEL when the parent
+cancels it or the centre cancels its session, all under one UID with a rising SEQUENCE,
+each passing libical's iTIP restrictions."""
+
+from datetime import timedelta
+
+import icalendar
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import OutboxMessage, WorkshopSession
+from booking.services.courses import absences, makeups
+from booking.services.schedule import sessions
+from booking.timefmt import to_local
+from tests.itip_checker import itip_errors, require_libical
+from tests.makeup_helpers import book
+
+
+@pytest.fixture(autouse=True)
+def _libical():
+    require_libical()
+
+
+def _session(workshop, number) -> WorkshopSession:
+    db.session.expire_all()
+    return db.session.scalar(
+        sa.select(WorkshopSession).where(
+            WorkshopSession.workshop_id == workshop.id, WorkshopSession.number == number
+        )
+    )
+
+
+def _makeup_emails(recipient: str) -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(db.session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.recipient == recipient, OutboxMessage.subject.like("%ake-up%"))
+        .order_by(OutboxMessage.id)
+    ))
+
+
+def _event(message: OutboxMessage):
+    assert message.ics, f"no invite with {message.subject!r}"
+    assert itip_errors(message.ics) == []
+    cal = icalendar.Calendar.from_ical(message.ics)
+    assert str(cal["METHOD"]) == message.ics_method
+    (event,) = cal.walk("VEVENT")
+    return event
+
+
+@pytest.fixture
+def visit(ctx, make_centre, make_workshop, make_user, make_baby):
+    """Ada misses week 2 of her course and makes it up in week 2 of another."""
+    centre = make_centre(name="Riverside Family Hub", contact_email="hello@riverside.example")
+    home = make_workshop(centre=centre, capacity=4, starts_in_days=7)
+    other = make_workshop(centre=centre, capacity=2, starts_in_days=8, title="Thursday class")
+    parent = make_user(email="pat@example.org")
+    baby = make_baby(parent, name="Ada")
+    registration_id = book(parent, baby, home)
+    credit = absences.report_absence(parent_id=parent.id, registration_id=registration_id,
+                                     session_id=_session(home, 2).id)
+    target = _session(other, 2)
+    makeup = makeups.book_makeup(parent_id=parent.id, credit_id=credit.id,
+                                 session_id=target.id)
+    return centre, other, parent, makeup.id, target.id
+
+
+def test_a_booked_make_up_is_emailed_with_its_invite(visit):
+    centre, other, parent, makeup_id, session_id = visit
+    (booked,) = _makeup_emails(parent.email)
+    assert booked.subject.startswith("Make-up booked: Thursday class at Riverside Family Hub")
+    assert "Ada's make-up session is booked: Thursday class, week 2" in booked.body_text
+    assert booked.ics_method == "REQUEST"
+    event = _event(booked)
+    assert str(event["UID"]).startswith(f"makeup-{makeup_id}@")
+    assert str(event["SUMMARY"]) == "Make-up: Thursday class - week 2 of 4 (Ada)"
+    assert str(event["ATTENDEE"]) == "mailto:pat@example.org"
+    assert str(event["ORGANIZER"]) == "mailto:hello@riverside.example"
+    session = db.session.get(WorkshopSession, session_id)
+    assert event.decoded("DTSTART") == session.starts_at
+
+
+def test_the_parent_cancelling_takes_it_out_of_the_calendar(visit):
+    centre, other, parent, makeup_id, session_id = visit
+    makeups.cancel_makeup(parent_id=parent.id, makeup_id=makeup_id)
+    booked, cancelled = _makeup_emails(parent.email)
+    assert "As you asked, Ada's make-up session" in cancelled.body_text
+    assert "We are sorry" not in cancelled.body_text
+    assert cancelled.ics_method == "CANCEL"
+    first, last = _event(booked), _event(cancelled)
+    assert last["UID"] == first["UID"]
+    assert int(last["SEQUENCE"]) > int(first["SEQUENCE"])
+    assert str(last["STATUS"]) == "CANCELLED"
+
+
+def test_a_moved_session_updates_the_invite_and_a_cancelled_one_withdraws_it(visit):
+    centre, other, parent, makeup_id, session_id = visit
+    session = db.session.get(WorkshopSession, session_id)
+    later = to_local(session.starts_at + timedelta(hours=2), centre.timezone)
+    sessions.move_session(session_id, later.replace(tzinfo=None))
+    sessions.cancel_session(session_id)
+    booked, moved, cancelled = _makeup_emails(parent.email)
+    assert moved.subject.startswith("Time changed for your make-up")
+    assert "We are sorry: Ada's make-up session" in cancelled.body_text
+    first, second, third = _event(booked), _event(moved), _event(cancelled)
+    assert first["UID"] == second["UID"] == third["UID"]
+    assert int(first["SEQUENCE"]) < int(second["SEQUENCE"]) < int(third["SEQUENCE"])
+    assert (moved.ics_method, cancelled.ics_method) == ("REQUEST", "CANCEL")
+    assert second.decoded("DTSTART") == db.session.get(WorkshopSession, session_id).starts_at
