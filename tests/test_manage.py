@@ -2,6 +2,7 @@
 
 import re
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -161,6 +162,30 @@ def test_centre_profile_edit_validates_and_saves(app, client, auth, world):
         assert centre.name == "Riverside Family Hub" and centre.postcode == "BS1 4DJ"
         assert (centre.latitude, centre.longitude) == (51.45, -2.59)
         assert centre.embed_origins == "https://ok.example.org"
+
+
+def test_a_country_of_another_currency_is_refused_once_classes_have_prices(
+    app, client, auth, world, make_centre, make_workshop
+):
+    """£60 recorded at a London centre was shown as €60 after its country was set to
+    Ireland: every price and payment is an amount in the centre's currency."""
+    c = world["centre"]
+    url = f"/manage/centres/{c.id}"
+    data = {"name": "Riverside Hub", "country": "IE", "timezone": "Europe/London"}
+    auth.login("staff@example.org")
+    refused = client.post(url, data=data)
+    assert refused.status_code == 409
+    assert "prices and payments are in GBP" in " ".join(refused.text.split())
+    with app.app_context():
+        assert db.session.get(Centre, c.id).country == "GB"
+    # The same currency is fine, and so is a centre with nothing priced yet.
+    assert client.post(url, data=data | {"country": "GB"}).status_code == 302
+    with app.app_context():
+        from booking.services.catalogue import centres as centres_service
+
+        empty = make_centre(name="New hub", country="GB")
+        make_workshop(centre=empty, price=Decimal("0.00"))
+        assert centres_service.update_centre(empty.id, country="IE").currency == "EUR"
 
 
 def test_only_an_admin_shows_or_hides_a_centre(app, client, auth, world, make_user):

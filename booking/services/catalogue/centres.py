@@ -15,7 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import Centre, User, utcnow
+from booking.models import Centre, User, Workshop, utcnow
 from booking.models.centre import CURRENCIES
 from booking.services.accounts.access import managed_centre_ids
 from booking.services.catalogue.params import NUMBER_RE
@@ -248,11 +248,33 @@ def update_centre(centre_id: int, *, may_publish: bool = False, **fields) -> Cen
         if centre is None:
             raise NotFound("There is no such centre.")
         _remember_publication(centre)  # hiding a public centre: it was published
+        if "country" in clean:
+            _keep_currency(centre, clean["country"])
         for name, value in clean.items():
             setattr(centre, name, value)
         centre.updated_at = utcnow()
         _remember_publication(centre)
     return centre
+
+
+def _keep_currency(centre: Centre, country: str) -> None:
+    """A centre's prices, and what families paid, are amounts in its currency, which
+    comes from its country: a country of another currency would relabel every one of
+    them (£60 paid shown as €60). Refused (Conflict) once any class there has a price."""
+    currency = CURRENCIES.get(country, "GBP")
+    if currency == centre.currency:
+        return
+    priced = db.session.scalar(
+        sa.select(Workshop.id).where(Workshop.centre_id == centre.id, Workshop.price > 0)
+        .limit(1)
+    )
+    if priced is not None:
+        message = (
+            f"This centre's prices and payments are in {centre.currency}; a country "
+            f"whose currency is {currency} would show every one of them in {currency}. "
+            "A centre in another currency needs a centre of its own."
+        )
+        raise Conflict(message, {"country": message})
 
 
 def _remember_publication(centre: Centre) -> None:
