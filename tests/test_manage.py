@@ -15,6 +15,7 @@ from booking.services.booking import book as booking
 from booking.services.catalogue import centres as centre_service
 from booking.services.schedule.queries import workshop_topics
 from booking.services.schedule.sessions import refresh_span
+from booking.timefmt import to_local
 
 
 @pytest.fixture
@@ -724,3 +725,41 @@ def test_move_to_offers_only_classes_that_take_the_place(app, client, auth, worl
     page = client.get(f"/manage/workshops/{world['workshop'].id}/registrations")
     options = re.findall(r'<option value="(\d+)">([^<]*)</option>', page.get_data(as_text=True))
     assert [int(value) for value, _ in options] == [open_class.id]
+
+
+def test_a_session_move_from_a_page_left_open_does_not_undo_another_change(
+    app, client, auth, world
+):
+    """Tab A opened the move form; tab B moved the session to 11:00; tab A then changed
+    only the room, and put the session back at 10:00 (with a second email to everyone).
+    Now tab A is told what the session is now, and saving again is a knowing choice."""
+    with app.app_context():
+        session = db.session.scalars(
+            sa.select(WorkshopSession).where(WorkshopSession.workshop_id == world["workshop"].id)
+            .order_by(WorkshopSession.number)
+        ).first()
+        session_id = session.id
+        local = to_local(session.starts_at, world["centre"].timezone)
+    url = f"/manage/sessions/{session_id}/move"
+    auth.login("staff@example.org")
+    page_a = client.get(url).text
+    revision = re.search(r'name="revision" type="hidden" value="(\d+)"', page_a).group(1)
+    base = {"date": local.date().isoformat(), "time": local.strftime("%H:%M"),
+            "duration_minutes": "60", "room": "", "revision": revision}
+    unchanged = client.post(url, data=base, follow_redirects=True)
+    assert "Nothing was changed: the session is as it was." in unchanged.text
+    later = (local + timedelta(hours=1)).strftime("%H:%M")
+    assert client.post(url, data=base | {"time": later}).status_code == 302  # tab B
+    stale = client.post(url, data=base | {"room": "Garden room"})  # tab A
+    assert stale.status_code == 409
+    assert "This session was changed since you opened this page" in stale.text
+    with app.app_context():
+        now = db.session.get(WorkshopSession, session_id)
+        assert (to_local(now.starts_at, world["centre"].timezone).strftime("%H:%M"),
+                now.room) == (later, "")
+    fresh = re.search(r'name="revision" type="hidden" value="(\d+)"', stale.text).group(1)
+    again = client.post(url, data=base | {"time": later, "room": "Garden room",
+                                          "revision": fresh})
+    assert again.status_code == 302
+    with app.app_context():
+        assert db.session.get(WorkshopSession, session_id).room == "Garden room"

@@ -273,6 +273,14 @@ def _refuse_if_started(session: WorkshopSession) -> None:
         raise Conflict("This session has already started; it can no longer be changed.")
 
 
+class SessionChanged(Conflict):
+    """A change sent from a page showing an earlier revision of the session."""
+
+    def __init__(self, message: str, revision: int):
+        super().__init__(message)
+        self.revision = revision
+
+
 def move_session(
     session_id: int,
     starts_local: datetime | None,
@@ -280,6 +288,7 @@ def move_session(
     room: str | None = None,
     *,
     allow_clash: bool = False,
+    seen_revision: int | None = None,
 ) -> WorkshopSession:
     """Move a session (local wall-clock time) and/or change its room; everyone is told
     once the workshop is published (a draft being put together tells nobody).
@@ -287,11 +296,23 @@ def move_session(
     None keeps the current start, duration or room. A room or instructor busy at the
     new time is refused with Clash unless `allow_clash`. The revision goes up once when
     anything changes; a change of time is a "moved" email, of room only a "room" one.
+    `seen_revision`, the revision the sender's page showed: a session changed since is
+    refused (SessionChanged, with the time and room it has now), so a page left open
+    does not put back what someone else changed.
     """
     with write_transaction():
         session, workshop = _lock_session(session_id)
         if session.status == CANCELLED:
             raise Conflict("This session is cancelled; add a new session instead.")
+        if seen_revision is not None and seen_revision != session.revision:
+            when = format_local(session.starts_at, _centre_timezone(workshop))
+            where = f", room: {session.room}" if session.room else ""
+            raise SessionChanged(
+                f"This session was changed since you opened this page: it is now on "
+                f"{when}{where}. Check your change against it, then save again if it "
+                "still stands.",
+                session.revision,
+            )
         _refuse_if_started(session)
         current_minutes = int((session.ends_at - session.starts_at).total_seconds() // 60)
         starts_at = (

@@ -244,6 +244,12 @@ class SessionForm(Form):
     allow_clash = Checkbox("I know, keep both (the room or instructor is busy then)")
 
 
+class MoveSessionForm(SessionForm):
+    """A session's new date, time, length and room, with the revision the page showed."""
+
+    revision = HiddenField()
+
+
 class CancelForm(Form):
     """Cancel with an optional reason given to parents."""
 

@@ -35,6 +35,7 @@ from booking.web.manage.forms import (
     ActionForm,
     CancelForm,
     CapacityForm,
+    MoveSessionForm,
     SessionForm,
     WorkshopCreateForm,
     WorkshopEditForm,
@@ -342,7 +343,7 @@ def _session_form_page(form, save, done_message, workshop, centre, session=None)
     clashes: list[str] = []
     if form.validate_on_submit():
         try:
-            save(
+            saved = save(
                 datetime.combine(form.date.data, form.time.data),
                 form.duration_minutes.data,
                 form.room.data or "",
@@ -353,7 +354,7 @@ def _session_form_page(form, save, done_message, workshop, centre, session=None)
             status = status_for(exc)
             clashes = _clash_messages(exc)
         else:
-            flash(done_message, "success")
+            flash(done_message(saved) if callable(done_message) else done_message, "success")
             return _back(workshop.id)
     elif request.method == "POST":
         status = 422
@@ -392,15 +393,31 @@ def session_move(session_id: int):
     """Move a session to another date, time or room; everyone booked is told."""
     session, workshop, centre = session_or_404(session_id)
     if request.method == "GET":
-        form = SessionForm(data=_session_form_data(session, centre))
+        form = MoveSessionForm(
+            data=_session_form_data(session, centre) | {"revision": str(session.revision)}
+        )
     else:
-        form = SessionForm()
+        form = MoveSessionForm()
+    seen = (form.revision.data or "").strip()
+    before = session.revision
+
+    def save(starts, minutes, room, keep):
+        try:
+            return session_service.move_session(
+                session.id, starts, minutes, room, allow_clash=keep,
+                seen_revision=int(seen) if seen.isdigit() else None,
+            )
+        except session_service.SessionChanged as exc:
+            form.revision.data = str(exc.revision)  # saving again overrides, knowingly
+            raise
+
     return _session_form_page(
         form,
-        lambda starts, minutes, room, keep: session_service.move_session(
-            session.id, starts, minutes, room, allow_clash=keep
+        save,
+        lambda moved: (
+            "The session is changed and everyone booked has been told."
+            if moved.revision != before else "Nothing was changed: the session is as it was."
         ),
-        "The session is changed and everyone booked has been told.",
         workshop,
         centre,
         session,
