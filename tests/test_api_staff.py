@@ -147,6 +147,9 @@ def test_auth_matrix_on_registrations(client, app, world):
     assert response.get_json()["error"]["code"] == "forbidden"
     assert client.get(url, headers=auth_header(tokens["staff"])).status_code == 200
     assert client.get(url, headers=auth_header(tokens["admin"])).status_code == 200
+    for scheme in ("bearer", "BEARER"):  # the scheme's case does not matter
+        header = {"Authorization": f"{scheme} {tokens['staff']}"}
+        assert client.get(url, headers=header).status_code == 200, scheme
 
     with app.app_context():
         token_id = db.session.scalar(

@@ -153,3 +153,32 @@ def test_privacy_page_explains_and_offers_export_and_delete(client, auth, make_u
 
 def test_privacy_page_needs_login(client):
     assert client.get("/account/privacy").status_code == 302
+
+
+def test_export_and_privacy_page_show_money_paid_at_the_centre(
+    app, client, auth, make_user, make_baby, make_workshop, make_centre
+):
+    """A place marked paid at the centre: the export gave "paid_at_centre_minor": 6000
+    with no currency, and the privacy page counted "Payments (0)"."""
+    from decimal import Decimal
+
+    from booking.models import Registration
+    from booking.services.payments import staff as payment_staff
+
+    parent = make_user(email="ada.parent@example.org")
+    centre = make_centre()
+    workshop = make_workshop(centre=centre, title="At the centre", price=Decimal("60.00"),
+                             payment_mode="at_centre")
+    staff = make_user("staff@example.org", role="staff", centre=centre)
+    registration_id = _book(app, parent, workshop, make_baby(parent, name="Ada"))
+    with app.app_context():
+        from booking.models import User
+
+        payment_staff.mark_paid_at_centre(registration_id, db.session.get(User, staff.id))
+        assert db.session.get(Registration, registration_id).paid_at_centre_at is not None
+    auth.login("ada.parent@example.org")
+    [booking] = client.get("/account/export.json").get_json()["registrations"]
+    assert booking["paid_at_centre"] == {"amount": 6000, "amount_text": "£60.00",
+                                         "currency": "GBP"}
+    page = " ".join(client.get("/account/privacy").get_data(as_text=True).split())
+    assert "Also 1 booking the centre marked paid there, with the amount." in page

@@ -32,6 +32,7 @@ from booking.models import (
 )
 from booking.models.registration import ACTIVE
 from booking.services.errors import NotFound
+from booking.services.payments import ledger
 from booking.services.payments.money import format_money
 from booking.timefmt import iso_local
 
@@ -253,10 +254,22 @@ def _registrations(user_id: int) -> tuple[list[dict], dict[int, Registration]]:
                 "offered_at": _utc(registration.offered_at),
                 "paid_at_centre_at": _utc(registration.paid_at_centre_at),
                 "paid_at_centre_minor": registration.paid_at_centre_minor,
+                "paid_at_centre": _paid_at_centre(registration, workshop, centre.currency),
                 "notes": registration.notes,
             }
         )
     return rows, {r.id: r for r in registrations}
+
+
+def _paid_at_centre(registration: Registration, workshop: Workshop,
+                    currency: str) -> dict | None:
+    """What the centre marked paid there for a booking, as payments are written: minor
+    units with the currency, and the same amount as text."""
+    amount = ledger.paid_at_centre_of(registration, workshop)
+    if not amount:
+        return None
+    return {"amount": amount, "amount_text": format_money(amount, currency),
+            "currency": currency}
 
 
 def _attendance(registrations: dict[int, Registration]) -> list[dict]:
@@ -594,5 +607,10 @@ def held_data_summary(user_id: int) -> dict:
             sa.select(sa.func.count(Payment.id))
             .join(Registration, Registration.id == Payment.registration_id)
             .where(Registration.parent_id == user_id)
+        ),
+        "paid_at_centre": count(
+            sa.select(sa.func.count(Registration.id)).where(
+                Registration.parent_id == user_id, Registration.paid_at_centre_at.is_not(None)
+            )
         ),
     }

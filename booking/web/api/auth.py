@@ -10,7 +10,8 @@ from booking.services.accounts import api_tokens
 from booking.services.errors import DomainError
 from booking.web.api.blueprint import bp
 
-_BEARER_RE = re.compile(r"^Bearer +([A-Za-z0-9._~+/=-]+) *$")
+# The scheme is case-insensitive (RFC 9110 11.1): "bearer" and "BEARER" name it too.
+_BEARER_RE = re.compile(r"^Bearer +([A-Za-z0-9._~+/=-]+) *$", re.IGNORECASE)
 MAX_TOKEN_LENGTH = 200
 
 
