@@ -468,6 +468,36 @@ def test_health_questions_page_saves_versions(app, client, auth, world):
         assert [q.key for q in form.questions] == ["hips", f"c{centre_id}_reflux"]
 
 
+def test_health_questions_saved_from_a_page_left_open_do_not_undo_another_save(
+    app, client, auth, world
+):
+    """Tab B changed the note and saved; tab A, opened before, added a question and
+    saved: version 2 had A's question and none of B's changes, unannounced."""
+    url = f"/manage/centres/{world['centre'].id}/health-questions"
+    text = page(client, auth, "staff@example.org", url)
+    seen = re.search(r'name="version_seen" type="hidden" value="(\d+)"', text).group(1)
+    assert seen == "0"  # the product's questions
+    row = {"questions-0-key": "", "questions-0-text": "Does your baby have reflux?",
+           "questions-0-kind": "tell", "questions-0-flag": "Reflux"}
+    tab_b = dict(row, safety_note="Bring a towel. No massage with a fever.", version_seen=seen)
+    assert client.post(url, data=tab_b).status_code == 302
+    tab_a = dict(row, **{"questions-1-key": "", "questions-1-text": "Any hip problems?",
+                         "questions-1-kind": "tell", "questions-1-flag": "Hips"},
+                 safety_note="", version_seen=seen)
+    refused = client.post(url, data=tab_a)
+    assert refused.status_code == 409
+    text = refused.get_data(as_text=True)
+    assert "Someone saved these questions (version 1) since you opened this page" in text
+    assert "No massage with a fever." in text  # what is asked now, to change again
+    with app.app_context():
+        form = current_form(world["centre"].id)
+        assert (form.version, form.safety_note) == (1, "Bring a towel. No massage with a fever.")
+    again = dict(tab_a, version_seen="1")
+    assert client.post(url, data=again).status_code == 302
+    with app.app_context():
+        assert len(current_form(world["centre"].id).questions) == 2
+
+
 def test_health_questions_page_is_for_the_centres_staff(app, client, auth, world):
     url = f"/manage/centres/{world['centre'].id}/health-questions"
     page(client, auth, "far@example.org", url, 404)

@@ -21,7 +21,7 @@ from booking.extensions import db
 from booking.models import Centre, HealthForm, User
 from booking.models.health import ALLERGY, CLEARANCE, NOT_TODAY, QUESTION_KINDS, TELL
 from booking.services.accounts.access import require_centre_staff
-from booking.services.errors import Invalid, NotFound
+from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.schedule import fields as rules
 
 PRODUCT_VERSION = 1
@@ -345,9 +345,17 @@ def check_questions(
     return questions
 
 
-def save_centre_form(user: User, centre_id: int, rows: list[dict], safety_note: str) -> Form:
+class FormChanged(Conflict):
+    """Questions sent from a page showing a version no longer the latest."""
+
+
+def save_centre_form(user: User, centre_id: int, rows: list[dict], safety_note: str,
+                     seen_version: int | None = None) -> Form:
     """Staff publish a new version of their centre's questions and health-and-safety
-    note. Parents are asked to confirm against it before their next class."""
+    note. Parents are asked to confirm against it before their next class.
+    `seen_version` is the version the sender's page showed (0: the product's): a save
+    made after another is refused (FormChanged), so one person's changes to the words
+    parents agree to are not silently undone by a page left open."""
     centre = db.session.get(Centre, centre_id)
     if centre is None:
         raise NotFound("There is no such centre.")
@@ -376,6 +384,12 @@ def save_centre_form(user: User, centre_id: int, rows: list[dict], safety_note: 
         last = db.session.scalar(
             sa.select(sa.func.max(HealthForm.version)).where(HealthForm.centre_id == centre_id)
         )
+        if seen_version is not None and seen_version != (last or 0):
+            raise FormChanged(
+                f"Someone saved these questions (version {last}) since you opened this "
+                "page, so your changes are not saved. Here is what is asked now: make "
+                "your changes again on it."
+            )
         row = HealthForm(
             centre_id=centre_id,
             version=(last or 0) + 1,

@@ -311,6 +311,7 @@ class HealthQuestionsForm(Form):
         FormField(HealthQuestionRow), max_entries=MAX_QUESTIONS + BLANK_QUESTION_ROWS
     )
     safety_note = TextAreaField("Health-and-safety note for parents", filters=[strip])
+    version_seen = HiddenField()  # the version the page showed (0: the product's)
 
 
 class SessionPlanRow(Form):

@@ -21,7 +21,10 @@ def _blank_form(form: question_service.Form) -> HealthQuestionsForm:
     """The form filled with the questions in force and a few blank rows."""
     rows = [q.as_dict() for q in form.questions]
     rows += [{"key": "", "text": "", "kind": TELL, "flag": ""}] * BLANK_QUESTION_ROWS
-    return HealthQuestionsForm(data={"questions": rows, "safety_note": form.safety_note})
+    return HealthQuestionsForm(data={
+        "questions": rows, "safety_note": form.safety_note,
+        "version_seen": str(form.version if form.centre_id is not None else 0),
+    })
 
 
 def _row_errors(exc: DomainError) -> dict[int, str]:
@@ -86,10 +89,17 @@ def health_questions(centre_id: int):
         {"key": row.key.data, "text": row.text.data, "kind": row.kind.data, "flag": row.flag.data}
         for row in form.questions
     ]
+    seen = (form.version_seen.data or "").strip()
     try:
         saved = question_service.save_centre_form(
-            current_user, centre.id, rows, form.safety_note.data
+            current_user, centre.id, rows, form.safety_note.data,
+            seen_version=int(seen) if seen.isdigit() else None,
         )
+    except question_service.FormChanged as exc:
+        # What the other person saved is shown; this page's changes are not kept.
+        flash(exc.message, "error")
+        return _page(centre, _blank_form(question_service.current_form(centre.id)),
+                     status_for(exc))
     except DomainError as exc:
         if exc.fields.get("safety_note"):
             form.safety_note.errors = [exc.fields["safety_note"]]
