@@ -35,7 +35,7 @@ from booking.mail.outbox import absolute_url, fill_email, queue_email, queue_ren
 from booking.models import OutboxMessage
 from booking.models.registration import CANCELLED, CONFIRMED, PENDING_PAYMENT, WAITLISTED
 
-SESSION_CHANGE_KINDS = ("moved", "cancelled", "room", "added")
+SESSION_CHANGE_KINDS = ("moved", "cancelled", "room", "added", "venue")
 
 
 @dataclass(frozen=True)
@@ -197,6 +197,8 @@ def _session_subject(kind: str, line, info: WorkshopInfo) -> str:
     if kind == "room":
         room = line.room or "a new room"
         return f"Room changed: {_class(info)}, {which} on {line.date} is in {room}"
+    if kind == "venue":
+        return f"New address: {_class(info)}"
     return f"Session cancelled: {_class(info)}, {which} on {line.date}"
 
 

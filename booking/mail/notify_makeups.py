@@ -91,13 +91,13 @@ def queue_makeup_session_changed(
     workshop: WorkshopData, session: SessionData, kind: str, makeups: list[MakeupData]
 ) -> list[OutboxMessage]:
     """Tell the parents making up a missed week in `session` that it has moved (`kind`
-    "moved") or changed room ("room"); their make-up stands, and they can cancel it from
-    their bookings page to use the credit elsewhere."""
+    "moved"), changed room ("room") or address ("venue"); their make-up stands, and
+    they can cancel it from their bookings page to use the credit elsewhere."""
     if not makeups:
         return []
     info = workshop_info(workshop)
     line = describe_line(info, session)
-    what = "Time changed" if kind == "moved" else "Room changed"
+    what = {"moved": "Time changed", "venue": "New address"}.get(kind, "Room changed")
     subject = (
         f"{what} for your make-up: {info.workshop.title} at {info.centre.name}, "
         f"{line.label.lower()}"

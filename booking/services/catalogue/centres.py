@@ -21,6 +21,7 @@ from booking.services.accounts.access import managed_centre_ids
 from booking.services.catalogue.params import NUMBER_RE
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
 from booking.services.schedule import fields as field_rules
+from booking.services.schedule.venue import venue_changed
 from booking.timefmt import is_valid_timezone
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -250,11 +251,21 @@ def update_centre(centre_id: int, *, may_publish: bool = False, **fields) -> Cen
         _remember_publication(centre)  # hiding a public centre: it was published
         if "country" in clean:
             _keep_currency(centre, clean["country"])
+        place = _place(centre)
         for name, value in clean.items():
             setattr(centre, name, value)
         centre.updated_at = utcnow()
         _remember_publication(centre)
+        if _place(centre) != place:
+            db.session.flush()
+            # Every session still to come there is somewhere new (booking rule 8).
+            venue_changed(centre.id)
     return centre
+
+
+def _place(centre: Centre) -> tuple:
+    """What a calendar and an email say of where the centre's sessions are."""
+    return (centre.name, centre.full_address)
 
 
 def _keep_currency(centre: Centre, country: str) -> None:

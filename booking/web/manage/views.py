@@ -47,15 +47,21 @@ def centre_profile(centre_id: int):
         _fill_profile_form(form, centre)
     elif form.validate_on_submit():
         fields = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        place = (centre.name, centre.full_address)
         try:
-            centre_service.update_centre(
+            saved = centre_service.update_centre(
                 centre.id, may_publish=current_user.is_admin, **fields
             )
         except DomainError as exc:
             put_domain_error(form, exc, flash_rest=True)
             status = status_for(exc)
         else:
-            flash("The centre's profile is saved.", "success")
+            told = (
+                " Families booked on its classes still to come, and their instructors, "
+                "have been emailed the new address, with their calendars updated."
+                if (saved.name, saved.full_address) != place else ""
+            )
+            flash(f"The centre's profile is saved.{told}", "success")
             return redirect(url_for("manage.centre_profile", centre_id=centre.id))
     else:
         status = 422

@@ -1,0 +1,76 @@
+"""A centre's new name or address is a new place for every session still to come there
+(booking rule 8): revisions go up, calendars are updated and everyone is emailed."""
+
+import icalendar
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import OutboxMessage, WorkshopSession
+from booking.services.catalogue import centres
+from booking.services.courses import absences, makeups
+from tests.makeup_helpers import book
+
+
+def _revisions(workshop_id) -> list[int]:
+    db.session.expire_all()
+    return list(db.session.scalars(
+        sa.select(WorkshopSession.revision).where(WorkshopSession.workshop_id == workshop_id)
+        .order_by(WorkshopSession.number)
+    ))
+
+
+def _emails(recipient: str) -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.recipient == recipient)
+        .order_by(OutboxMessage.id)
+    ))
+
+
+def test_a_new_address_reaches_every_calendar_and_everyone_booked(
+    ctx, make_centre, make_workshop, make_user, make_baby
+):
+    centre = make_centre(name="Riverside Hub", address="1 Quay")
+    teacher = make_user("teacher@example.org", role="instructor", centre=centre)
+    course = make_workshop(centre=centre, instructor=teacher, sessions=4, capacity=4)
+    other = make_workshop(centre=centre, instructor=teacher, sessions=4, capacity=4,
+                          starts_in_days=8, title="Thursday class")
+    draft = make_workshop(centre=centre, instructor=teacher, status="draft", title="Draft")
+    parent = make_user(email="pat@example.org")
+    baby = make_baby(parent, name="Ada")
+    registration_id = book(parent, baby, course)
+    credit = absences.report_absence(
+        parent_id=parent.id, registration_id=registration_id,
+        session_id=db.session.scalar(sa.select(WorkshopSession.id).where(
+            WorkshopSession.workshop_id == course.id, WorkshopSession.number == 2)),
+    )
+    makeups.book_makeup(parent_id=parent.id, credit_id=credit.id, session_id=db.session.scalar(
+        sa.select(WorkshopSession.id).where(WorkshopSession.workshop_id == other.id,
+                                            WorkshopSession.number == 2)))
+    before = (_revisions(course.id), _revisions(draft.id), len(_emails(parent.email)))
+
+    # A change that is not of the place tells nobody.
+    centres.update_centre(centre.id, description="Now with a garden.")
+    assert (_revisions(course.id), _revisions(draft.id), len(_emails(parent.email))) == before
+
+    centres.update_centre(centre.id, address="5 Harbour Walk")
+    assert _revisions(course.id) == [r + 1 for r in before[0]]
+    assert _revisions(draft.id) == before[1]  # nobody is booked on a draft
+    new = _emails(parent.email)[before[2]:]
+    assert len(new) == 2  # one for the booking (all its weeks), one for the make-up
+    booking_email = next(m for m in new if m.subject.startswith("New address: ")
+                         and "make-up" not in m.subject)
+    assert "has a new address: Riverside Hub, 5 Harbour Walk" in booking_email.body_text
+    assert booking_email.ics_method == "REQUEST"
+    events = icalendar.Calendar.from_ical(booking_email.ics).walk("VEVENT")
+    assert events and all("5 Harbour Walk" in str(e["LOCATION"]) for e in events)
+    assert all(int(e["SEQUENCE"]) >= 1 for e in events)
+    visit = next(m for m in new if "make-up" in m.subject)
+    assert visit.subject.startswith("New address for your make-up")
+    assert "is at a new address: Riverside Hub, 5 Harbour Walk" in visit.body_text
+    assert "5 Harbour Walk" in str(
+        icalendar.Calendar.from_ical(visit.ics).walk("VEVENT")[0]["LOCATION"])
+    to_teacher = [m for m in _emails("teacher@example.org") if "New address" in m.subject]
+    assert len(to_teacher) == 2  # one per class still to come there
+    assert "We have emailed the 1 confirmed family" in next(
+        m.body_text for m in to_teacher if course.title in m.subject)
