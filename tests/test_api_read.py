@@ -244,6 +244,16 @@ def test_bad_parameters_are_json_400s(client, query, field):
     assert_error(client.get("/api/v1/workshops?" + query), 400, "invalid_parameter", field)
 
 
+def test_a_whole_number_too_large_is_called_too_large(client):
+    """"page=99999999999999999999" was told it "must be a whole number"."""
+    for query, field in (("page=99999999999999999999", "page"),
+                         ("instructor=99999999999999", "instructor")):
+        response = client.get("/api/v1/workshops?" + query)
+        assert response.status_code == 400
+        message = response.get_json()["error"]["fields"][field]
+        assert "must be between 1 and" in message and "whole number" not in message
+
+
 @pytest.mark.parametrize(
     "url",
     [

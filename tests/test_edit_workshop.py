@@ -207,6 +207,7 @@ def test_the_age_range_cannot_be_narrowed_under_a_booked_baby(ctx, make_workshop
         update_workshop(workshop.id, max_age_weeks=18)
     assert "Ada will be 19 weeks old at the first session" in refused.value.message
     assert "They are booked" in refused.value.message
+    assert list(refused.value.fields) == ["max_age_weeks"]  # the field a script sent
     assert fresh(workshop.id).max_age_weeks == 20
     update_workshop(workshop.id, min_age_weeks=8, max_age_weeks=19)
     assert (fresh(workshop.id).min_age_weeks, fresh(workshop.id).max_age_weeks) == (8, 19)

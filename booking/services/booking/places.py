@@ -473,10 +473,13 @@ def booked_babies_outside(workshop: Workshop) -> dict[int, str]:
     return {baby_id: fit.reason for baby_id, fit in fits.items() if not fit.eligible}
 
 
-def refuse_leaving_booked_babies_out(workshop: Workshop, before: dict[int, str]) -> None:
+def refuse_leaving_booked_babies_out(
+    workshop: Workshop, before: dict[int, str], fields: list[str] | tuple = ()
+) -> None:
     """After a change to a workshop's age range, inside its write transaction: Conflict
     naming the babies holding places who fitted `before` (`booked_babies_outside`) and
-    would not now, so the whole change is rolled back."""
+    would not now, so the whole change is rolled back; the refusal is given under each
+    of `fields` (the age fields changed), so a form or a script can point at them."""
     require_transaction("Checking the booked babies' ages")
     outside = [
         reason for baby_id, reason in booked_babies_outside(workshop).items()
@@ -489,7 +492,7 @@ def refuse_leaving_booked_babies_out(workshop: Workshop, before: dict[int, str])
             + " They are booked: keep the class right for them, or move or cancel their "
             "bookings first."
         )
-        raise Conflict(message)
+        raise Conflict(message, dict.fromkeys(fields, message))
 
 
 def fitting_baby(baby_id: int | None, workshop: Workshop) -> Baby:

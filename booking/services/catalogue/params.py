@@ -123,7 +123,14 @@ def _text(args: Mapping, name: str) -> str | None:
     return raw or None
 
 
+# Digits beyond INT_RE's twelve: a whole number, too large for any parameter.
+_LONG_INT_RE = re.compile(r"^[+-]?[0-9]{13,}$")
+
+
 def _int(raw: str, name: str, label: str, low: int, high: int, errors: dict) -> int | None:
+    if _LONG_INT_RE.match(raw):
+        errors[name] = f"{label} must be between {low} and {high}."
+        return None
     if not INT_RE.match(raw):
         errors[name] = f"{label} must be a whole number."
         return None

@@ -195,7 +195,9 @@ def _change_details(
     for name, value in changes.items():
         setattr(workshop, name, value)
     if ages_changed:  # a range narrowed under a booked baby is refused (rule 2)
-        refuse_leaving_booked_babies_out(workshop, outside_before)
+        refuse_leaving_booked_babies_out(workshop, outside_before, fields=[
+            name for name in ("min_age_weeks", "max_age_weeks") if name in changes
+        ])
     if "late_join_until" in changes:
         release_before_close(workshop)
     workshop.updated_at = utcnow()
