@@ -600,6 +600,10 @@ def test_cancel_session(client, app, world):
         ({"status": "cancelled", "room": "x"}, 422, "status"),
         ({"room": "x" * 200}, 422, "room"),
         ({"revision": 5}, 422, "revision"),
+        # Seconds are refused in every time field alike (starts_at was cut to the minute).
+        ({"starts_at": "2031-01-06 10:00:59"}, 422, "starts_at"),
+        ({"starts_at": "2031-01-06T10:00:00.5+00:00"}, 422, "starts_at"),
+        ({"ends_at": "2031-01-06 11:00:59"}, 422, "ends_at"),
     ],
 )
 def test_patch_session_bad_input(client, app, world, body, status, field):

@@ -93,7 +93,7 @@ _OFFSET_RE = re.compile(OFFSET_PATTERN, re.ASCII)
 
 def parse_time(value: str, offset_only: bool = False) -> datetime:
     """A time as given to the API: naive local ("YYYY-MM-DD HH:MM") or aware (ISO 8601
-    with an offset or Z), within the years every entry point accepts."""
+    with an offset or Z), on a whole minute, within the years every entry point accepts."""
     text = value
     if offset_only and not _OFFSET_RE.fullmatch(text):
         raise refused('Use ISO 8601 with an offset, such as "2026-03-02T10:00:00+00:00".')
@@ -103,6 +103,10 @@ def parse_time(value: str, offset_only: bool = False) -> datetime:
         parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
         raise refused("Not a real date and time.") from None
+    if parsed.second or parsed.microsecond:
+        # Sessions start and end on whole minutes: a time with seconds is refused, the
+        # same for every time field (one was cut to the minute, another refused).
+        raise refused("Give a time on a whole minute, without seconds.")
     try:
         return rules.in_date_window(parsed, "The time")
     except rules.FieldError as exc:
