@@ -112,11 +112,11 @@ class CreateWorkshop(Body):
 
     model_config = ConfigDict(json_schema_extra={
         "example": {
-            "centre": "bristol-family-hub",
+            "centre": "riverside-family-hub",
             "title": "Baby massage: 5-week course",
             "kind": "course",
             "instructor_email": "instructor@example.com",
-            "first_session": "2026-03-02 10:00",
+            "first_session": "2030-03-04 10:00",
             "sessions": 5,
             "duration_minutes": 60,
             "capacity": 8,
@@ -132,7 +132,7 @@ class CreateWorkshop(Body):
         },
     })
 
-    centre: StrictStr = Field(description="The centre's slug.", examples=["bristol-family-hub"])
+    centre: StrictStr = Field(description="The centre's slug.", examples=["riverside-family-hub"])
     title: Title
     kind: Annotated[StrictStr, rule(rules.kind)] = Field(
         description="`course`: weekly sessions booked together; `single`: one session.",
@@ -213,7 +213,7 @@ class UpdateWorkshop(Body):
         description="When a workshop below min_places is cancelled unless run_confirmed: "
         "ISO 8601 with an offset, in the future and before the first session. Setting "
         "min_places without it uses 48 hours before the first session.",
-        examples=["2026-02-28T10:00:00+00:00"],
+        examples=["2030-03-02T10:00:00+00:00"],
     )
     run_confirmed: StrictBool = Field(
         None,
@@ -240,7 +240,7 @@ class UpdateSession(Body):
     """A session moved (start, length or end, room) or cancelled."""
 
     model_config = ConfigDict(json_schema_extra={
-        "example": {"starts_at": "2026-03-02 11:00", "room": "Garden room"},
+        "example": {"starts_at": "2030-03-04 11:00", "room": "Garden room"},
     })
 
     starts_at: Time = None
