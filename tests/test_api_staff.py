@@ -224,6 +224,25 @@ def test_create_workshop(client, app, world):
         assert workshop.capacity == 8
 
 
+def test_a_draft_created_is_read_at_its_location_by_its_centres_staff(client, app, world):
+    """The Location of a workshop created as a draft answered 404 to its creator."""
+    response = send(client, "POST", "/api/v1/workshops", world["tokens"]["staff"],
+                    new_workshop_body(publish=False))
+    assert response.status_code == 201, response.get_json()
+    location = response.headers["Location"]
+    path = location[location.index("/api/v1/"):]
+    read = client.get(path, headers=auth_header(world["tokens"]["staff"]))
+    assert read.status_code == 200
+    assert read.get_json()["status"] == "draft"
+    assert read.headers["Cache-Control"] == "private, no-store"
+    assert client.get(path, headers=auth_header(world["tokens"]["admin"])).status_code == 200
+    assert client.get(path).status_code == 404  # the public does not see drafts
+    for someone in ("far_staff", "parent", "teacher"):  # nor does anyone else
+        answer = client.get(path, headers=auth_header(world["tokens"][someone]))
+        assert answer.status_code == 404, someone
+    assert client.get(path, headers=auth_header("not-a-real-token")).status_code == 401
+
+
 def test_create_with_iso_offset_and_admin(client, app, world):
     start = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) + timedelta(days=20)
     response = send(

@@ -3,8 +3,12 @@
 from flask import current_app, jsonify, request
 
 from booking.revision_cache import cached_listing
+from booking.services.accounts import api_tokens
+from booking.services.accounts.access import is_centre_staff
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import parse_search
+from booking.services.errors import NotFound
+from booking.web.api.auth import InvalidToken, bearer_token
 from booking.web.api.operations import Answer, operation
 from booking.web.api.schemas import requests, responses
 from booking.web.api.serializers import absolute_url, centre_reply, workshop_reply
@@ -90,11 +94,33 @@ def _workshop_page(params, scope) -> str:
 @operation(
     "get", "/workshops/<int:workshop_id>", operation_id="getWorkshop",
     summary="Read a workshop",
-    description="A published or cancelled workshop; drafts are not found.",
+    description="A published or cancelled workshop; drafts (and classes at a hidden "
+    "centre) are not found, except by the staff of its centre with their API token "
+    "(as the Location of a workshop created as a draft), and then not stored by caches.",
     answer=Answer(200, "OK", responses.Workshop),
 )
 def workshop(workshop_id: int):
-    """One workshop (published or cancelled; drafts are not found)."""
-    listing = catalogue.get_workshop(workshop_id)
+    """One workshop (published or cancelled; drafts only for its centre's staff)."""
+    try:
+        listing, private = catalogue.get_workshop(workshop_id), False
+    except NotFound:
+        listing, private = _for_its_staff(workshop_id), True
     reply = workshop_reply(listing.workshop, listing.waitlist_count, listing.topics)
-    return jsonify(reply.model_dump(mode="json"))
+    response = jsonify(reply.model_dump(mode="json"))
+    if private:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _for_its_staff(workshop_id: int):
+    """A workshop the public may not see, for a request with the API token of its
+    centre's staff (or an admin's); NotFound for anyone else, so nothing says it exists."""
+    if not request.headers.get("Authorization", "").strip():
+        raise NotFound("There is no class with that number.")
+    user = api_tokens.user_for_token(bearer_token())
+    if user is None:
+        raise InvalidToken("That API token is unknown or has been revoked.")
+    listing = catalogue.get_any_workshop(workshop_id)
+    if not is_centre_staff(user, listing.workshop.centre_id):
+        raise NotFound("There is no class with that number.")
+    return listing
