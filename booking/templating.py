@@ -65,6 +65,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["local_dt"] = timefmt.format_local
     app.jinja_env.filters["local_date"] = timefmt.format_local_date
     app.jinja_env.filters["local_time"] = timefmt.format_local_time
+    app.jinja_env.filters["end_time"] = timefmt.format_end_time
     app.jinja_env.filters["zone"] = timefmt.zone_abbrev
     app.jinja_env.filters["day"] = timefmt.format_day
     app.jinja_env.filters["price"] = format_price

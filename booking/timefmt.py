@@ -79,6 +79,15 @@ def format_time_range(
     return f"{start}\u2013{end} {start_zone}"
 
 
+def format_end_time(ends: datetime, starts: datetime, tz_name: str) -> str:
+    """A session's end as written after its start ("10:00 GMT to 11:00"): the time, with
+    its zone when the clocks changed since the start ("01:00 BST to 01:00 GMT": an hour,
+    not none)."""
+    end = format_local_time(ends, tz_name)
+    end_zone = zone_abbrev(ends, tz_name)
+    return f"{end} {end_zone}" if end_zone != zone_abbrev(starts, tz_name) else end
+
+
 # The formatters are pure functions of their arguments, and a page shows the same few
 # hundred class times again and again: each answer is kept (babel's formatting is the
 # dearest part of a listing's template).

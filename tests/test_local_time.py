@@ -164,3 +164,20 @@ def test_a_baby_s_age_today_is_counted_on_the_class_s_own_date(
     db.session.rollback()
     assert places.age_weeks_now(baby, at=db.session.get(type(sydney), sydney.id)) == 31
     assert places.age_weeks_now(baby, at=db.session.get(type(london), london.id)) == 30
+
+
+def test_a_session_s_end_names_its_zone_when_the_clocks_changed_since_its_start(
+    client, make_centre, make_workshop
+):
+    """A class page read "Sun 31 Oct 2027, 01:00 BST to 01:00" for an hour-long class on
+    the night the clocks go back."""
+    from booking.timefmt import format_end_time
+
+    starts = datetime(2027, 10, 31, 0, 0, tzinfo=UTC)  # 01:00 BST
+    assert format_end_time(starts + timedelta(hours=1), starts, "Europe/London") == "01:00 GMT"
+    winter = datetime(2027, 1, 12, 10, 0, tzinfo=UTC)
+    assert format_end_time(winter + timedelta(hours=1), winter, "Europe/London") == "11:00"
+    workshop = make_workshop(centre=make_centre(), kind="single", sessions=1,
+                             starts_at=starts)
+    page = " ".join(client.get(f"/classes/{workshop.id}").get_data(as_text=True).split())
+    assert "Sun 31 Oct 2027, 01:00 BST to 01:00 GMT" in page
