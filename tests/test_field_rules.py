@@ -85,7 +85,9 @@ def test_ordinary_text_passes_unchanged():
         rules.title("t" * 201)
 
 
-@pytest.mark.parametrize("value", [0, 101, 500, 1000, -1, "0", "101"])
+@pytest.mark.parametrize(
+    "value", [0, 101, 500, 1000, -1, "0", "101", "999999999999999999999", "-99999999999"]
+)
 def test_capacity_is_one_to_one_hundred(value):
     with pytest.raises(FieldError, match="Capacity must be between 1 and 100"):
         rules.capacity(value)

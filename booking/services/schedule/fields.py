@@ -42,6 +42,7 @@ _DATETIME_RE = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:?[0-5][0-9])?$"
 )
 _WHOLE_RE = re.compile(r"[+-]?[0-9]{1,9}")
+_LONG_WHOLE_RE = re.compile(r"[+-]?[0-9]{10,}")
 _TRUE = {"yes", "y", "true", "1", "on"}
 _FALSE = {"no", "n", "false", "0", "off"}
 # Bidirectional embeddings, overrides and isolates: they can make text read backwards.
@@ -166,6 +167,9 @@ def whole(value, *, label: str, low: int, high: int) -> int:
         number = value
     elif isinstance(value, str) and _WHOLE_RE.fullmatch(value.strip()):
         number = int(value.strip())
+    elif isinstance(value, str) and _LONG_WHOLE_RE.fullmatch(value.strip()):
+        # A whole number, too long to be any of these: said so, not "not a number".
+        raise FieldError(f"{label} must be between {low} and {high}.")
     else:
         raise FieldError(f"{label} must be a whole number, such as {max(low, 1)}.")
     if not low <= number <= high:
