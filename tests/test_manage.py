@@ -304,6 +304,22 @@ def test_edit_publish_unpublish(app, client, auth, world):
         )
 
 
+def test_publishing_at_a_hidden_centre_says_families_cannot_see_it(app, client, auth, world):
+    w = world["workshop"]
+    auth.login("staff@example.org")
+    assert client.post(f"/manage/workshops/{w.id}/unpublish").status_code == 302
+    with app.app_context():
+        centre_service.set_published(world["centre"].id, False)  # an admin hides it
+    page = client.post(f"/manage/workshops/{w.id}/publish", follow_redirects=True)
+    assert "its centre is hidden from the public, so families cannot see or book it" in (
+        " ".join(page.text.split()))
+    with app.app_context():
+        centre_service.set_published(world["centre"].id, True)
+    client.post(f"/manage/workshops/{w.id}/unpublish")
+    page = client.post(f"/manage/workshops/{w.id}/publish", follow_redirects=True)
+    assert "The workshop is published." in page.text and "centre is hidden" not in page.text
+
+
 def fresh_status(app, workshop_id):
     with app.app_context():
         return db.session.get(Workshop, workshop_id).status

@@ -241,17 +241,23 @@ def _simple_action(workshop_id: int, action, done: str):
         return _workshop_page(
             workshop, centre, CapacityForm(data={"capacity": workshop.capacity}), status_for(exc)
         )
-    flash(done, "success")
+    flash(done(centre) if callable(done) else done, "success")
     return _back(workshop.id)
+
+
+def _published(centre) -> str:
+    """What publishing a class did: bookable, or not seen while an admin hides its centre."""
+    if centre.published:
+        return "The workshop is published."
+    return ("The workshop is published, but its centre is hidden from the public, so "
+            "families cannot see or book it until an admin shows the centre.")
 
 
 @bp.route("/workshops/<int:workshop_id>/publish", methods=["POST"])
 @staff_required
 def workshop_publish(workshop_id: int):
     """Make a draft workshop bookable."""
-    return _simple_action(
-        workshop_id, edit_service.publish_workshop, "The workshop is published."
-    )
+    return _simple_action(workshop_id, edit_service.publish_workshop, _published)
 
 
 @bp.route("/workshops/<int:workshop_id>/unpublish", methods=["POST"])
