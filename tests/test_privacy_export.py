@@ -182,3 +182,8 @@ def test_export_and_privacy_page_show_money_paid_at_the_centre(
                                          "currency": "GBP"}
     page = " ".join(client.get("/account/privacy").get_data(as_text=True).split())
     assert "Also 1 booking the centre marked paid there, with the amount." in page
+    # Deleting the account cancels the place: the page says first that only the centre
+    # gives back what was paid there.
+    assert ("does not give back what you paid at a centre</strong> for places it cancels: "
+            "£60.00 at") in page
+    assert "for At the centre (Ada). Only the centre can give that back" in page

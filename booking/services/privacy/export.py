@@ -30,6 +30,7 @@ from booking.models import (
     WorkshopSession,
     utcnow,
 )
+from booking.models.centre import CURRENCIES
 from booking.models.registration import ACTIVE
 from booking.services.errors import NotFound
 from booking.services.payments import ledger
@@ -614,3 +615,30 @@ def held_data_summary(user_id: int) -> dict:
             )
         ),
     }
+
+
+def paid_at_centre_to_come(user_id: int) -> list[str]:
+    """What the person paid at a centre for places in classes not finished ("£60.00 at
+    Riverside Family Hub for Baby massage (Ada)"): deleting the account cancels those
+    places, but only the centre can give that money back, so the page says so first."""
+    rows = db.session.execute(
+        sa.select(Registration, Workshop, Centre.name, Centre.country, Baby.name)
+        .join(Workshop, Workshop.id == Registration.workshop_id)
+        .join(Centre, Centre.id == Workshop.centre_id)
+        .outerjoin(Baby, Baby.id == Registration.baby_id)
+        .where(
+            Registration.parent_id == user_id,
+            Registration.status.in_(ACTIVE),
+            Registration.paid_at_centre_at.is_not(None),
+            sa.or_(Workshop.last_ends_at.is_(None), Workshop.last_ends_at > utcnow()),
+        )
+        .order_by(Workshop.first_starts_at, Registration.id)
+    ).all()
+    lines = []
+    for registration, workshop, centre_name, country, baby_name in rows:
+        amount = ledger.paid_at_centre_of(registration, workshop)
+        if amount:
+            money = format_money(amount, CURRENCIES.get(country, "GBP"))
+            who = f" ({baby_name})" if baby_name else ""
+            lines.append(f"{money} at {centre_name} for {workshop.title}{who}")
+    return lines

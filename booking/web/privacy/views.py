@@ -33,6 +33,7 @@ def _privacy_page(form: DeleteAccountForm, status: int = 200):
         "privacy/index.html",
         form=form,
         summary=summary,
+        paid_at_centre=privacy_export.paid_at_centre_to_come(current_user.id),
         retention_days=current_app.config.get("PURGE_AFTER_DAYS", 365),
     )
     return _no_store(current_app.make_response((body, status)))
