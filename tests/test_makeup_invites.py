@@ -109,3 +109,31 @@ def test_a_moved_session_updates_the_invite_and_a_cancelled_one_withdraws_it(vis
     assert int(first["SEQUENCE"]) < int(second["SEQUENCE"]) < int(third["SEQUENCE"])
     assert (moved.ics_method, cancelled.ics_method) == ("REQUEST", "CANCEL")
     assert second.decoded("DTSTART") == db.session.get(WorkshopSession, session_id).starts_at
+
+
+def test_a_make_up_session_is_reminded_of_once_and_again_when_it_moves(visit):
+    from booking.services.booking.reminders import send_reminders
+
+    centre, other, parent, makeup_id, session_id = visit
+
+    def reminders():
+        return [m for m in _makeup_emails(parent.email) if m.subject.startswith("Reminder:")]
+
+    session = db.session.get(WorkshopSession, session_id)
+    day_before = session.starts_at - timedelta(hours=24)
+    send_reminders(session.starts_at - timedelta(hours=72))  # too early
+    assert reminders() == []
+    send_reminders(day_before)
+    (first,) = reminders()
+    assert first.subject.startswith("Reminder: make-up session, Thursday class at Riverside")
+    assert "A reminder: Ada's make-up session - Thursday class, week 2" in first.body_text
+    send_reminders(day_before)  # a second run queues nothing more
+    assert len(reminders()) == 1
+    later = to_local(session.starts_at + timedelta(hours=1), centre.timezone)
+    sessions.move_session(session_id, later.replace(tzinfo=None))
+    send_reminders(day_before)
+    assert len(reminders()) == 2  # the new time is reminded of
+    makeups.cancel_makeup(parent_id=parent.id, makeup_id=makeup_id)
+    sessions.move_session(session_id, (later + timedelta(hours=1)).replace(tzinfo=None))
+    send_reminders(day_before)
+    assert len(reminders()) == 2  # nothing for a make-up cancelled

@@ -47,6 +47,33 @@ def queue_makeup_booked(
     )
 
 
+def queue_makeup_reminder(
+    makeup: MakeupData, workshop: WorkshopData, session: SessionData, *, dedupe_key: str
+) -> OutboxMessage | None:
+    """Remind a parent of their make-up session, within two days of it."""
+    parent = makeup.parent
+    if not can_email(parent):
+        return None
+    info = workshop_info(workshop)
+    line = describe_line(info, session)
+    subject = (
+        f"Reminder: make-up session, {info.workshop.title} at {info.centre.name}, "
+        f"{line.when}"
+    )
+    return queue_email(
+        parent.email,
+        "makeup_reminder",
+        subject,
+        centre=info.centre,
+        dedupe_key=dedupe_key,
+        parent=parent,
+        baby_name=makeup.baby_name,
+        info=info,
+        line=line,
+        bookings_url=absolute_url("/account/bookings"),
+    )
+
+
 def queue_makeup_cancelled(
     makeup: MakeupData,
     workshop: WorkshopData,

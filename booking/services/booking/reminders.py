@@ -1,4 +1,4 @@
-"""Reminders before each session, each sent once.
+"""Reminders before each session, each sent once (a make-up session too).
 
 The first reminder (when and where, what to bring, the doll days) is sent once per
 booking, about the first session the family will come to: the class's first, unless
@@ -14,7 +14,8 @@ Safe to run from cron every few minutes and concurrently: the first reminder is
 claimed with a conditional UPDATE of `registration.reminder_sent_at` in the same
 transaction that writes the outbox row, whose `dedupe_key` ("reminder:<id>") is
 unique; a later session's reminder has the unique key "reminder:<id>:<session id>"
-(and ":<revision>" once the session has changed).
+(and ":<revision>" once the session has changed), a make-up's
+"reminder:makeup:<id>" (the same).
 So a second run (or a second process) can never queue either again: the loser of a
 race gets an IntegrityError on that key and moves on.
 """
@@ -28,6 +29,7 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import (
     Absence,
+    MakeupBooking,
     OutboxMessage,
     Registration,
     Workshop,
@@ -36,7 +38,11 @@ from booking.models import (
 )
 from booking.models.registration import CONFIRMED
 from booking.models.workshop import PUBLISHED, SCHEDULED
-from booking.services.notices.emails import notify_reminder, notify_session_reminder
+from booking.services.notices.emails import (
+    notify_makeup_reminder,
+    notify_reminder,
+    notify_session_reminder,
+)
 
 REMIND_WITHIN = timedelta(hours=48)
 
@@ -255,11 +261,80 @@ def remind_session(registration_id: int, session_id: int, now: datetime | None =
         return False
 
 
+def makeup_reminder_key(makeup_id: int, revision: int = 0) -> str:
+    """The outbox dedupe key of a make-up's reminder, as its session is at `revision`:
+    a session moved after the reminder is reminded of again."""
+    key = f"reminder:makeup:{makeup_id}"
+    return f"{key}:{revision}" if revision else key
+
+
+def _makeup_due(now: datetime):
+    """SQL: the make-up's session (WorkshopSession in the query) takes place, in a
+    published class, and starts within REMIND_WITHIN of `now`."""
+    starts = WorkshopSession.starts_at.type
+    return sa.and_(
+        Workshop.status == PUBLISHED,
+        WorkshopSession.status == SCHEDULED,
+        WorkshopSession.starts_at > sa.bindparam("now", now, type_=starts),
+        WorkshopSession.starts_at <= sa.bindparam("until", now + REMIND_WITHIN, type_=starts),
+    )
+
+
+def due_makeup_reminders(now: datetime | None = None) -> list[int]:
+    """The make-ups whose session starts within 48 hours and has not started, and whose
+    reminder (at the session's revision) has not been queued."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        sa.select(MakeupBooking.id, WorkshopSession.revision)
+        .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
+        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
+        .where(_makeup_due(now))
+        .order_by(WorkshopSession.starts_at, MakeupBooking.id)
+    ).all()
+    due = {makeup_reminder_key(makeup_id, revision): makeup_id for makeup_id, revision in rows}
+    if not due:
+        return []
+    queued = set(
+        db.session.scalars(
+            sa.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(due)))
+        )
+    )
+    return [makeup_id for key, makeup_id in due.items() if key not in queued]
+
+
+def remind_makeup(makeup_id: int, now: datetime | None = None) -> bool:
+    """Queue one make-up's reminder unless it has one, checking afresh that it is still
+    due (the make-up stands, its session still takes place soon); True if queued."""
+    now = now or utcnow()
+    try:
+        with write_transaction():
+            row = db.session.execute(
+                sa.select(MakeupBooking, WorkshopSession.revision)
+                .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
+                .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
+                .where(MakeupBooking.id == makeup_id, _makeup_due(now))
+            ).first()
+            if row is None:
+                return False
+            makeup, revision = row
+            key = makeup_reminder_key(makeup_id, revision)
+            already = sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
+            if db.session.scalar(already) is not None:
+                return False
+            message = notify_makeup_reminder(makeup, dedupe_key=key)
+            db.session.flush()
+            return message is not None
+    except sa.exc.IntegrityError:
+        # Another run queued this reminder between our check and our insert.
+        return False
+
+
 def send_reminders(now: datetime | None = None) -> int:
-    """Queue every due reminder (first sessions, then later ones), each in its own
-    short transaction; returns how many."""
+    """Queue every due reminder (first sessions, then later ones, then make-up
+    sessions), each in its own short transaction; returns how many."""
     now = now or utcnow()
     count = sum(1 for registration_id in due_reminders(now) if remind_one(registration_id, now))
+    count += sum(1 for pair in due_session_reminders(now) if remind_session(*pair, now=now))
     return count + sum(
-        1 for pair in due_session_reminders(now) if remind_session(*pair, now=now)
+        1 for makeup_id in due_makeup_reminders(now) if remind_makeup(makeup_id, now)
     )

@@ -311,6 +311,18 @@ def notify_makeup_booked(makeup: MakeupBooking) -> OutboxMessage | None:
     return notify_makeups.queue_makeup_booked(data, workshop, workshop.session(session.id))
 
 
+def notify_makeup_reminder(makeup: MakeupBooking, dedupe_key: str) -> OutboxMessage | None:
+    """Remind a parent of their make-up session (once per session revision: `dedupe_key`)."""
+    data = _makeup_data(makeup.id, makeup.parent_id, makeup.baby_id)
+    if data.parent is None or not data.parent.can_email:
+        return None
+    session = db.session.get(WorkshopSession, makeup.session_id)
+    workshop = workshop_data(session.workshop_id)
+    return notify_makeups.queue_makeup_reminder(
+        data, workshop, workshop.session(session.id), dedupe_key=dedupe_key
+    )
+
+
 def notify_makeup_cancelled(
     *, makeup_id: int, parent_id: int | None, baby_id: int | None, session_id: int,
     credit_id: int, why: str = "", by_parent: bool = False,
