@@ -112,6 +112,7 @@ class BookingData:
     workshop: WorkshopData
     parent: PersonData | None = None
     baby: BabyData | None = None
+    missed: frozenset[int] = frozenset()  # sessions the family said they will miss
 
 
 @dataclass(frozen=True)

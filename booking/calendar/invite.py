@@ -118,7 +118,8 @@ def _build(booking: BookingData, sessions, method: str, cancel_all: bool) -> str
             sequence=session.revision + booking.invite_sequence,
             stamp=_stamp(booking, session, method),
             summary=_summary(booking, session_summary(workshop, session, total)),
-            cancelled=cancel_all,
+            # A week the family said they will miss is withdrawn from their calendar.
+            cancelled=cancel_all or session.id in booking.missed,
         )
         event.add("organizer", _organizer(centre))
         if method != PUBLISH:
@@ -133,7 +134,8 @@ def build_invite(booking: BookingData, method: str = REQUEST) -> str:
     """The booking's invite: one VEVENT per session of its workshop.
 
     `method` is REQUEST (the booking stands: the sessions still taking place; a
-    cancelled one was withdrawn by its own CANCEL), CANCEL (the booking is
+    cancelled one, or one the family said they will miss, was withdrawn by its own
+    CANCEL), CANCEL (the booking is
     cancelled: every event CANCELLED) or PUBLISH (a plain download of every
     session, cancelled ones shown CANCELLED, with the centre as ORGANIZER and no
     ATTENDEE). A REQUEST for a cancelled booking, or with no session left, is sent
@@ -145,7 +147,8 @@ def build_invite(booking: BookingData, method: str = REQUEST) -> str:
     workshop = booking.workshop
     sessions = workshop.sessions
     if method == REQUEST:
-        live = [s for s in sessions if not s.is_cancelled]
+        # Weeks the family said they will miss were withdrawn by their own CANCEL.
+        live = [s for s in sessions if not s.is_cancelled and s.id not in booking.missed]
         if booking.status == CANCELLED or workshop.status == WORKSHOP_CANCELLED or not live:
             method = CANCEL
         else:

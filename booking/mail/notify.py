@@ -139,6 +139,26 @@ def queue_waitlisted(data: BookingData, position: int) -> OutboxMessage | None:
     return queue_rendered(data.parent, render_waitlisted(data, position))
 
 
+def render_absence(data: BookingData, session: SessionData, *, back: bool,
+                   credit_until: str = "") -> Rendered | None:
+    """Confirm to a parent that they told us they will miss a week (with a CANCEL that
+    takes that week out of their calendar, and the make-up credit it earned, good until
+    `credit_until`), or, `back`, that they can come after all (with the updated invite
+    that puts it back). None: no email to send."""
+    booking = booking_info(data)
+    line = describe_line(booking.info, session)
+    if back:
+        subject = f"Coming after all: {_class(booking.info)}, {line.label.lower()}"
+        ics, method = build_invite(data, "REQUEST"), "REQUEST"
+    else:
+        subject = f"Noted, you will miss {line.label.lower()}: {_class(booking.info)}"
+        ics, method = build_session_cancel(data, session.id), "CANCEL"
+    return _render_for_parent(
+        booking, "absence", subject, line=line, back=back, credit_until=credit_until,
+        ics=ics, ics_method=method,
+    )
+
+
 def queue_promoted(data: BookingData, payment: str = "") -> OutboxMessage | None:
     """Tell a waiting parent a place has come up and is now theirs, with the invite
     (`payment`: as for `render_booking_confirmed`)."""

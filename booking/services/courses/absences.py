@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from booking.db import require_transaction, write_transaction
 from booking.extensions import db
-from booking.models import Absence, MakeupCredit, Registration, Workshop, WorkshopSession
+from booking.mail import deferred
+from booking.models import Absence, MakeupCredit, Registration, User, Workshop, WorkshopSession
 from booking.models.registration import CONFIRMED
 from booking.models.workshop import KIND_COURSE, PUBLISHED, SCHEDULED
 from booking.services.booking.places import lock_workshop, require_int, utc_now
@@ -130,6 +131,8 @@ def report_absence(*, parent_id: int, registration_id: int, session_id: int) -> 
             .values(absences=_session_table.c.absences + 1, updated_at=now)
         )
         credit = earn_credit(absence, registration, workshop, session)
+        # The family's calendar loses that week; the email says what the credit is for.
+        _note_absence(registration, session.id, back=False)
     return credit
 
 
@@ -240,6 +243,18 @@ def take_back_absence(*, parent_id: int, registration_id: int, session_id: int) 
         db.session.delete(absence)
         registration.invite_sequence += 1  # the calendars' SEQUENCE only ever goes up
         db.session.flush()
+        _note_absence(registration, session.id, back=True)  # the week back in the calendar
+
+
+def _note_absence(registration: Registration, session_id: int, *, back: bool) -> None:
+    """In the caller's transaction: a note that the parent is emailed, once it has
+    committed, that the week is out of (or, `back`, back in) their calendar
+    (rendered by `notices.emails`, as booking confirmations are)."""
+    parent = db.session.get(User, registration.parent_id)
+    if parent is None or parent.deleted_at is not None or not parent.email:
+        return
+    deferred.queue_note(parent.email, "absence", registration.id,
+                        {"session_id": session_id, "back": back})
 
 
 def move_session_counter(session_id: int, column: str, step: int) -> None:

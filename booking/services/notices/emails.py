@@ -14,6 +14,7 @@ from booking.extensions import db
 from booking.mail import deferred, notify, notify_makeups
 from booking.mail.context import practice_sheet_info
 from booking.models import (
+    Absence,
     Baby,
     Centre,
     MakeupBooking,
@@ -49,6 +50,7 @@ from booking.services.payments.figures import (
     toward_price,
 )
 from booking.services.payments.money import format_money
+from booking.timefmt import format_local
 
 
 def _ids(registrations) -> list[int]:
@@ -309,6 +311,30 @@ def notify_makeup_booked(makeup: MakeupBooking) -> OutboxMessage | None:
     session = db.session.get(WorkshopSession, makeup.session_id)
     workshop = workshop_data(session.workshop_id)
     return notify_makeups.queue_makeup_booked(data, workshop, workshop.session(session.id))
+
+
+@deferred.renderer("absence")
+def _render_absence(registration_id: int, params: dict):
+    """An absence told (a CANCEL for that week, with the credit it earned) or taken back
+    (`back`: the invite that puts the week back). Only a note that still tells the
+    truth is sent: one said and taken back before the sender ran is dropped, the later
+    note saying what stands."""
+    if not _still(registration_id, CONFIRMED):
+        return None
+    data = booking_data(registration_id)
+    session = data.workshop.session(params["session_id"])
+    back = bool(params.get("back"))
+    if session is None or session.is_cancelled or (session.id in data.missed) == back:
+        return None
+    until = ""
+    if not back:
+        expires = db.session.scalar(
+            sa.select(MakeupCredit.expires_at)
+            .join(Absence, Absence.id == MakeupCredit.absence_id)
+            .where(Absence.registration_id == registration_id, Absence.session_id == session.id)
+        )
+        until = format_local(expires, data.workshop.centre.timezone) if expires else ""
+    return notify.render_absence(data, session, back=back, credit_until=until)
 
 
 def notify_makeup_reminder(makeup: MakeupBooking, dedupe_key: str) -> OutboxMessage | None:

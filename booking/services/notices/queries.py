@@ -24,6 +24,7 @@ from booking.calendar.data import (
 )
 from booking.extensions import db
 from booking.models import (
+    Absence,
     Baby,
     Centre,
     InstructorProfile,
@@ -201,6 +202,7 @@ def bookings_where(*conditions) -> list[BookingData]:
         grouped.setdefault(row[5].id, []).append(row)  # by registration
     workshops: dict[int, WorkshopData] = {}
     found = []
+    missed = _missed_sessions(list(grouped))
     for group in grouped.values():
         _, workshop, centre, instructor, display_name, registration, parent, baby = group[0]
         if workshop.id not in workshops:
@@ -208,11 +210,26 @@ def bookings_where(*conditions) -> list[BookingData]:
             workshops[workshop.id] = _workshop(
                 workshop, centre, instructor, display_name, sessions
             )
-        found.append(_booking(registration, workshops[workshop.id], parent, baby))
+        found.append(_booking(registration, workshops[workshop.id], parent, baby,
+                              missed.get(registration.id, frozenset())))
     return found
 
 
-def _booking(registration, workshop: WorkshopData, parent, baby) -> BookingData:
+def _missed_sessions(registration_ids: list[int]) -> dict[int, frozenset[int]]:
+    """The sessions each booking's family said they will miss (one query)."""
+    if not registration_ids:
+        return {}
+    found: dict[int, set[int]] = defaultdict(set)
+    for registration_id, session_id in db.session.execute(
+        sa.select(Absence.registration_id, Absence.session_id)
+        .where(Absence.registration_id.in_(registration_ids))
+    ):
+        found[registration_id].add(session_id)
+    return {key: frozenset(value) for key, value in found.items()}
+
+
+def _booking(registration, workshop: WorkshopData, parent, baby,
+             missed: frozenset[int] = frozenset()) -> BookingData:
     return BookingData(
         id=registration.id,
         status=registration.status,
@@ -223,6 +240,7 @@ def _booking(registration, workshop: WorkshopData, parent, baby) -> BookingData:
         workshop=workshop,
         parent=person_data(parent),
         baby=baby_data(baby),
+        missed=missed,
     )
 
 
