@@ -109,11 +109,8 @@ def _build(booking: BookingData, sessions, method: str, cancel_all: bool) -> str
         method=method,
     )
     for session in sessions:
-        event = session_event(
-            session,
-            workshop,
-            centre,
-            total=total,
+        _add_event(
+            cal, booking, session, workshop, method,
             uid=invite_uid(session.id, booking.id),
             sequence=session.revision + booking.invite_sequence,
             stamp=_stamp(booking, session, method),
@@ -121,13 +118,21 @@ def _build(booking: BookingData, sessions, method: str, cancel_all: bool) -> str
             # A week the family said they will miss is withdrawn from their calendar.
             cancelled=cancel_all or session.id in booking.missed,
         )
-        event.add("organizer", _organizer(centre))
-        if method != PUBLISH:
-            attendee = _attendee(booking, method)
-            if attendee is not None:
-                event.add("attendee", attendee)
-        cal.add_component(event)
     return to_text(cal)
+
+
+def _add_event(cal, whose: BookingData | MakeupData, session: SessionData,
+               workshop: WorkshopData, method: str, **values) -> None:
+    """One session's event in an invite, the centre its ORGANIZER and, but in a PUBLISH,
+    the parent (of `whose`: a booking or a make-up) its ATTENDEE."""
+    event = session_event(session, workshop, workshop.centre,
+                          total=len(workshop.sessions), **values)
+    event.add("organizer", _organizer(workshop.centre))
+    if method != PUBLISH:
+        attendee = _attendee(whose, method)
+        if attendee is not None:
+            event.add("attendee", attendee)
+    cal.add_component(event)
 
 
 def build_invite(booking: BookingData, method: str = REQUEST) -> str:
@@ -202,20 +207,12 @@ def build_makeup_invite(makeup: MakeupData, workshop: WorkshopData, session: Ses
         method=method,
     )
     now = datetime.now(UTC).replace(microsecond=0)
-    event = session_event(
-        session,
-        workshop,
-        centre,
-        total=total,
+    _add_event(
+        cal, makeup, session, workshop, method,
         uid=makeup_uid(makeup.id),
         sequence=session.revision + (1 if method == CANCEL else 0),
         stamp=max(now, session.updated_at) if session.updated_at else now,
         summary=f"Make-up: {session_summary(workshop, session, total)} ({makeup.baby_name})",
         cancelled=method == CANCEL,
     )
-    event.add("organizer", _organizer(centre))
-    attendee = _attendee(makeup, method)
-    if attendee is not None:
-        event.add("attendee", attendee)
-    cal.add_component(event)
     return to_text(cal)

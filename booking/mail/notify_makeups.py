@@ -20,30 +20,41 @@ def _invite(makeup: MakeupData, workshop: WorkshopData, session: SessionData,
             "ics_method": CANCEL if method == CANCEL or session.is_cancelled else method}
 
 
-def queue_makeup_booked(
-    makeup: MakeupData, workshop: WorkshopData, session: SessionData
+def _queue_for_visitor(
+    makeup: MakeupData, workshop: WorkshopData, session: SessionData, template: str,
+    subject, *, method: str | None = None, **context,
 ) -> OutboxMessage | None:
-    """Tell a parent their make-up session is booked, with its calendar invite."""
+    """One email about a make-up to its parent (None when they take no email):
+    `subject(info, line)` its subject line, `method` the invite it carries, if any."""
     parent = makeup.parent
     if not can_email(parent):
         return None
     info = workshop_info(workshop)
     line = describe_line(info, session)
-    subject = (
-        f"Make-up booked: {info.workshop.title} at {info.centre.name}, "
-        f"{line.label.lower()} on {line.date}"
-    )
     return queue_email(
         parent.email,
-        "makeup_booked",
-        subject,
+        template,
+        subject(info, line),
         centre=info.centre,
         parent=parent,
         baby_name=makeup.baby_name,
         info=info,
         line=line,
         bookings_url=absolute_url("/account/bookings"),
-        **_invite(makeup, workshop, session, REQUEST),
+        **(_invite(makeup, workshop, session, method) if method else {}),
+        **context,
+    )
+
+
+def queue_makeup_booked(
+    makeup: MakeupData, workshop: WorkshopData, session: SessionData
+) -> OutboxMessage | None:
+    """Tell a parent their make-up session is booked, with its calendar invite."""
+    return _queue_for_visitor(
+        makeup, workshop, session, "makeup_booked",
+        lambda info, line: (f"Make-up booked: {info.workshop.title} at {info.centre.name}, "
+                            f"{line.label.lower()} on {line.date}"),
+        method=REQUEST,
     )
 
 
@@ -51,26 +62,11 @@ def queue_makeup_reminder(
     makeup: MakeupData, workshop: WorkshopData, session: SessionData, *, dedupe_key: str
 ) -> OutboxMessage | None:
     """Remind a parent of their make-up session, within two days of it."""
-    parent = makeup.parent
-    if not can_email(parent):
-        return None
-    info = workshop_info(workshop)
-    line = describe_line(info, session)
-    subject = (
-        f"Reminder: make-up session, {info.workshop.title} at {info.centre.name}, "
-        f"{line.when}"
-    )
-    return queue_email(
-        parent.email,
-        "makeup_reminder",
-        subject,
-        centre=info.centre,
+    return _queue_for_visitor(
+        makeup, workshop, session, "makeup_reminder",
+        lambda info, line: (f"Reminder: make-up session, {info.workshop.title} at "
+                            f"{info.centre.name}, {line.when}"),
         dedupe_key=dedupe_key,
-        parent=parent,
-        baby_name=makeup.baby_name,
-        info=info,
-        line=line,
-        bookings_url=absolute_url("/account/bookings"),
     )
 
 
@@ -87,30 +83,15 @@ def queue_makeup_cancelled(
     cancelled; `by_parent`: they cancelled it themselves) and that their make-up credit,
     good until `expires_at`, can be used again; the invite takes it out of their
     calendar."""
-    parent = makeup.parent
-    if not can_email(parent):
-        return None
-    info = workshop_info(workshop)
-    line = describe_line(info, session)
-    expires = timefmt.format_local(expires_at, info.centre.timezone) if expires_at else None
-    subject = (
-        f"Make-up cancelled: {info.workshop.title} at {info.centre.name}, "
-        f"{line.label.lower()} on {line.date}"
-    )
-    return queue_email(
-        parent.email,
-        "makeup_cancelled",
-        subject,
-        centre=info.centre,
-        parent=parent,
-        baby_name=makeup.baby_name,
-        info=info,
-        line=line,
+    timezone = workshop.centre.timezone
+    return _queue_for_visitor(
+        makeup, workshop, session, "makeup_cancelled",
+        lambda info, line: (f"Make-up cancelled: {info.workshop.title} at {info.centre.name}, "
+                            f"{line.label.lower()} on {line.date}"),
+        method=CANCEL,
         why=why,
         by_parent=by_parent,
-        expires=expires,
-        bookings_url=absolute_url("/account/bookings"),
-        **_invite(makeup, workshop, session, CANCEL),
+        expires=timefmt.format_local(expires_at, timezone) if expires_at else None,
     )
 
 
