@@ -66,6 +66,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["local_date"] = timefmt.format_local_date
     app.jinja_env.filters["local_time"] = timefmt.format_local_time
     app.jinja_env.filters["end_time"] = timefmt.format_end_time
+    app.jinja_env.filters["time_range"] = timefmt.format_time_range
     app.jinja_env.filters["zone"] = timefmt.zone_abbrev
     app.jinja_env.filters["day"] = timefmt.format_day
     app.jinja_env.filters["price"] = format_price

@@ -241,6 +241,8 @@ def test_a_draft_created_is_read_at_its_location_by_its_centres_staff(client, ap
         answer = client.get(path, headers=auth_header(world["tokens"][someone]))
         assert answer.status_code == 404, someone
     assert client.get(path, headers=auth_header("not-a-real-token")).status_code == 401
+    # Another scheme (a proxy's Basic) is not a token: the public's 404, as before.
+    assert client.get(path, headers={"Authorization": "Basic dXNlcjpwdw=="}).status_code == 404
 
 
 def test_create_with_iso_offset_and_admin(client, app, world):

@@ -181,3 +181,14 @@ def test_a_session_s_end_names_its_zone_when_the_clocks_changed_since_its_start(
                              starts_at=starts)
     page = " ".join(client.get(f"/classes/{workshop.id}").get_data(as_text=True).split())
     assert "Sun 31 Oct 2027, 01:00 BST to 01:00 GMT" in page
+    # The ready page's and the instructor's "start-end zone" lines name each end's zone.
+    from types import SimpleNamespace
+
+    from flask import current_app
+
+    with client.application.app_context():
+        line = current_app.jinja_env.from_string(
+            "{{ s.starts_at|time_range(s.ends_at, tz) }}"
+        ).render(s=SimpleNamespace(starts_at=starts, ends_at=starts + timedelta(hours=1)),
+                 tz="Europe/London")
+    assert line == "01:00 BST\u201301:00 GMT"

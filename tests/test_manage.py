@@ -13,6 +13,7 @@ from booking.models import Centre, OutboxMessage, Registration, Workshop, Worksh
 from booking.services.accounts import api_tokens
 from booking.services.booking import book as booking
 from booking.services.catalogue import centres as centre_service
+from booking.services.errors import Conflict
 from booking.services.schedule.queries import workshop_topics
 from booking.services.schedule.sessions import refresh_span
 from booking.timefmt import to_local
@@ -166,7 +167,7 @@ def test_centre_profile_edit_validates_and_saves(app, client, auth, world):
 
 
 def test_a_country_of_another_currency_is_refused_once_classes_have_prices(
-    app, client, auth, world, make_centre, make_workshop
+    app, client, auth, world, make_centre, make_workshop, make_user, make_baby
 ):
     """£60 recorded at a London centre was shown as €60 after its country was set to
     Ireland: every price and payment is an amount in the centre's currency."""
@@ -179,6 +180,25 @@ def test_a_country_of_another_currency_is_refused_once_classes_have_prices(
     assert "prices and payments are in GBP" in " ".join(refused.text.split())
     with app.app_context():
         assert db.session.get(Centre, c.id).country == "GB"
+    # Nothing priced now, but money recorded: still refused (it would be relabelled).
+    with app.app_context():
+        from booking.models import Registration
+        from booking.services.booking.book import book_place, cancel_registration
+        from booking.services.payments import staff as payment_staff
+        from booking.services.schedule import edit
+
+        paid_centre = make_centre(name="Paid hub", country="GB")
+        priced = make_workshop(centre=paid_centre, price=Decimal("60.00"))
+        parent = make_user()
+        registration_id = book_place(parent_id=parent.id, workshop_id=priced.id,
+                                     baby_id=make_baby(parent).id, consent=True).registration.id
+        payment_staff.mark_paid_at_centre(registration_id, make_user(
+            role="staff", centre=paid_centre))
+        cancel_registration(registration_id, actor_id=parent.id)
+        edit.update_workshop(priced.id, price=Decimal("0.00"))
+        assert db.session.get(Registration, registration_id).paid_at_centre_at is not None
+        with pytest.raises(Conflict):
+            centre_service.update_centre(paid_centre.id, country="IE")
     # The same currency is fine, and so is a centre with nothing priced yet.
     assert client.post(url, data=data | {"country": "GB"}).status_code == 302
     with app.app_context():

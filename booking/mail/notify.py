@@ -218,7 +218,7 @@ def _session_subject(kind: str, line, info: WorkshopInfo) -> str:
         room = line.room or "a new room"
         return f"Room changed: {_class(info)}, {which} on {line.date} is in {room}"
     if kind == "venue":
-        return f"New address: {_class(info)}"
+        return f"Where it meets has changed: {_class(info)}"
     return f"Session cancelled: {_class(info)}, {which} on {line.date}"
 
 

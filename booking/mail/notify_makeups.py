@@ -105,7 +105,7 @@ def queue_makeup_session_changed(
         return []
     info = workshop_info(workshop)
     line = describe_line(info, session)
-    what = {"moved": "Time changed", "venue": "New address"}.get(kind, "Room changed")
+    what = {"moved": "Time changed", "venue": "Where it meets changed"}.get(kind, "Room changed")
     subject = (
         f"{what} for your make-up: {info.workshop.title} at {info.centre.name}, "
         f"{line.label.lower()}"

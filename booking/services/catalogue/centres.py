@@ -15,13 +15,13 @@ from email_validator import EmailNotValidError, validate_email
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import Centre, User, Workshop, utcnow
+from booking.models import Centre, Payment, Registration, User, Workshop, utcnow
 from booking.models.centre import CURRENCIES
 from booking.services.accounts.access import managed_centre_ids
 from booking.services.catalogue.params import NUMBER_RE
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
 from booking.services.schedule import fields as field_rules
-from booking.services.schedule.venue import venue_changed
+from booking.services.schedule.venue import lock_venue_classes, venue_changed
 from booking.timefmt import is_valid_timezone
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -231,7 +231,9 @@ def create_centre(**fields) -> Centre:
 
 def update_centre(centre_id: int, *, may_publish: bool = False, **fields) -> Centre:
     """Change a centre's profile (everything but its slug). Showing or hiding it
-    (`published`) is an admin's decision: refused (Forbidden) unless `may_publish`."""
+    (`published`) is an admin's decision: refused (Forbidden) unless `may_publish`.
+    The centre returned carries `classes_told`: how many of its classes still to come
+    were told of a new name or address."""
     if "published" in fields and not may_publish:
         raise Forbidden(
             "Only an admin can show or hide a centre.",
@@ -243,8 +245,14 @@ def update_centre(centre_id: int, *, may_publish: bool = False, **fields) -> Cen
     )
     clean = validate_centre_fields(fields, creating=False, current_country=current)
     with write_transaction():
+        # A new name or address changes the place of the sessions still to come there
+        # (booking rule 8): their classes are locked first, in id order, as every change
+        # to a class's sessions locks the class (and a class published locks its
+        # centre after it); the centre's row then FOR NO KEY UPDATE, which a booking's
+        # foreign-key checks do not wait for.
+        told = lock_venue_classes(centre_id) if _moves_place(centre_id, clean) else []
         centre = db.session.scalar(
-            sa.select(Centre).where(Centre.id == centre_id).with_for_update()
+            sa.select(Centre).where(Centre.id == centre_id).with_for_update(key_share=True)
         )
         if centre is None:
             raise NotFound("There is no such centre.")
@@ -256,11 +264,24 @@ def update_centre(centre_id: int, *, may_publish: bool = False, **fields) -> Cen
             setattr(centre, name, value)
         centre.updated_at = utcnow()
         _remember_publication(centre)
-        if _place(centre) != place:
+        centre.classes_told = 0  # not a column: what the staff page says was done
+        if _place(centre) != place and told:
             db.session.flush()
-            # Every session still to come there is somewhere new (booking rule 8).
-            venue_changed(centre.id)
+            centre.classes_told = venue_changed(told)
     return centre
+
+
+def _moves_place(centre_id: int, clean: dict) -> bool:
+    """Whether the fields change what calendars and emails say of where the centre is."""
+    fields = ("name", "address", "town", "postcode")
+    if not any(name in clean for name in fields):
+        return False
+    now = db.session.execute(
+        sa.select(*(getattr(Centre, name) for name in fields)).where(Centre.id == centre_id)
+    ).first()
+    return now is not None and any(
+        name in clean and clean[name] != value for name, value in zip(fields, now, strict=True)
+    )
 
 
 def _place(centre: Centre) -> tuple:
@@ -271,15 +292,21 @@ def _place(centre: Centre) -> tuple:
 def _keep_currency(centre: Centre, country: str) -> None:
     """A centre's prices, and what families paid, are amounts in its currency, which
     comes from its country: a country of another currency would relabel every one of
-    them (£60 paid shown as €60). Refused (Conflict) once any class there has a price."""
+    them (£60 paid shown as €60). Refused (Conflict) once any class there has a price,
+    or any money was recorded there."""
     currency = CURRENCIES.get(country, "GBP")
     if currency == centre.currency:
         return
-    priced = db.session.scalar(
-        sa.select(Workshop.id).where(Workshop.centre_id == centre.id, Workshop.price > 0)
-        .limit(1)
-    )
-    if priced is not None:
+    # A price now, or money recorded: paid online, or marked paid at the centre.
+    priced = db.session.scalar(sa.select(sa.or_(
+        sa.exists().where(Workshop.centre_id == centre.id, Workshop.price > 0),
+        sa.exists().where(Payment.centre_id == centre.id),
+        sa.exists().where(
+            Registration.workshop_id == Workshop.id, Workshop.centre_id == centre.id,
+            Registration.paid_at_centre_at.is_not(None),
+        ),
+    )))
+    if priced:
         message = (
             f"This centre's prices and payments are in {centre.currency}; a country "
             f"whose currency is {currency} would show every one of them in {currency}. "

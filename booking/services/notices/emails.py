@@ -201,9 +201,15 @@ def notify_session_changed(
     )
     # Families making up a missed week in the session are told apart (`makeups`); the
     # instructor's email counts them too.
-    visitors = db.session.scalar(
-        sa.select(sa.func.count(MakeupBooking.id)).where(MakeupBooking.session_id == session.id)
-    )
+    visits = sa.select(sa.func.count(MakeupBooking.id))
+    if kind == "venue":  # every session still to come has moved: all their visitors
+        visits = visits.join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id).where(
+            WorkshopSession.workshop_id == session.workshop_id,
+            WorkshopSession.starts_at >= session.starts_at,
+        )
+    else:
+        visits = visits.where(MakeupBooking.session_id == session.id)
+    visitors = db.session.scalar(visits)
     return notify.queue_session_changed(
         workshop, workshop.session(session.id), kind, bookings, choices, visitors=visitors or 0
     )

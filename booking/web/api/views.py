@@ -115,8 +115,8 @@ def workshop(workshop_id: int):
 def _for_its_staff(workshop_id: int):
     """A workshop the public may not see, for a request with the API token of its
     centre's staff (or an admin's); NotFound for anyone else, so nothing says it exists."""
-    if not request.headers.get("Authorization", "").strip():
-        raise NotFound("There is no class with that number.")
+    if not request.headers.get("Authorization", "").strip().lower().startswith("bearer"):
+        raise NotFound("There is no class with that number.")  # no token: the public's 404
     user = api_tokens.user_for_token(bearer_token())
     if user is None:
         raise InvalidToken("That API token is unknown or has been revoked.")

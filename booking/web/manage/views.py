@@ -47,7 +47,6 @@ def centre_profile(centre_id: int):
         _fill_profile_form(form, centre)
     elif form.validate_on_submit():
         fields = {k: v for k, v in form.data.items() if k != "csrf_token"}
-        place = (centre.name, centre.full_address)
         try:
             saved = centre_service.update_centre(
                 centre.id, may_publish=current_user.is_admin, **fields
@@ -56,12 +55,14 @@ def centre_profile(centre_id: int):
             put_domain_error(form, exc, flash_rest=True)
             status = status_for(exc)
         else:
-            told = (
-                " Families booked on its classes still to come, and their instructors, "
-                "have been emailed the new address, with their calendars updated."
-                if (saved.name, saved.full_address) != place else ""
+            told = saved.classes_told
+            news = (
+                f" Where {'its class' if told == 1 else f'its {told} classes'} still to "
+                "come meet has changed: their families, make-up visitors and instructors "
+                "have been emailed, with their calendars updated."
+                if told else ""
             )
-            flash(f"The centre's profile is saved.{told}", "success")
+            flash(f"The centre's profile is saved.{news}", "success")
             return redirect(url_for("manage.centre_profile", centre_id=centre.id))
     else:
         status = 422

@@ -5,6 +5,7 @@ rules between fields that need the stored workshop (ages, minimum numbers, late
 joining, capacity) are judged by the use case, inside its transaction.
 """
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
@@ -27,6 +28,8 @@ from booking.web.api.schemas.types import (
     whole,
 )
 
+# The examples' dates are two years ahead, so sent as written they are never in the past.
+EXAMPLE_YEAR = date.today().year + 2
 CLEAN_TEXT = "without control characters or text-direction overrides, at most {} characters."
 ONE_LINE = "One line " + CLEAN_TEXT
 SEVERAL_LINES = "Text " + CLEAN_TEXT
@@ -116,7 +119,7 @@ class CreateWorkshop(Body):
             "title": "Baby massage: 5-week course",
             "kind": "course",
             "instructor_email": "instructor@example.com",
-            "first_session": "2030-03-04 10:00",
+            "first_session": f"{EXAMPLE_YEAR}-03-04 10:00",
             "sessions": 5,
             "duration_minutes": 60,
             "capacity": 8,
@@ -213,7 +216,7 @@ class UpdateWorkshop(Body):
         description="When a workshop below min_places is cancelled unless run_confirmed: "
         "ISO 8601 with an offset, in the future and before the first session. Setting "
         "min_places without it uses 48 hours before the first session.",
-        examples=["2030-03-02T10:00:00+00:00"],
+        examples=[f"{EXAMPLE_YEAR}-03-02T10:00:00+00:00"],
     )
     run_confirmed: StrictBool = Field(
         None,
@@ -240,7 +243,7 @@ class UpdateSession(Body):
     """A session moved (start, length or end, room) or cancelled."""
 
     model_config = ConfigDict(json_schema_extra={
-        "example": {"starts_at": "2030-03-04 11:00", "room": "Garden room"},
+        "example": {"starts_at": f"{EXAMPLE_YEAR}-03-04 11:00", "room": "Garden room"},
     })
 
     starts_at: Time = None
