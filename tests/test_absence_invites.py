@@ -96,3 +96,14 @@ def test_said_and_taken_back_before_sending_sends_only_what_stands(course):
                                session_id=week2.id)
     new = _sent(parent.email)[before:]
     assert [m.subject.split(":")[0] for m in new] == ["Coming after all"]
+
+
+def test_said_taken_back_and_said_again_sends_one_email(course):
+    centre, home, parent, registration_id = course
+    before = len(_sent(parent.email))
+    week2 = _week(home, 2)
+    for step in (absences.report_absence, absences.take_back_absence,
+                 absences.report_absence):
+        step(parent_id=parent.id, registration_id=registration_id, session_id=week2.id)
+    new = _sent(parent.email)[before:]
+    assert [m.subject.split(",")[0] for m in new] == ["Noted"]

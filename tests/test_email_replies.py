@@ -18,7 +18,7 @@ from booking.mail.context import (
     payment_text,
 )
 from booking.mail.sender import send_all_due
-from booking.models import OutboxMessage, Registration, Workshop, WorkshopSession
+from booking.models import MakeupBooking, OutboxMessage, Registration, Workshop, WorkshopSession
 from booking.services.accounts import passwords_reset
 from booking.services.notices import emails as notify
 from booking.services.notices.emails import notify_makeup_cancelled, notify_waitlist_closed
@@ -91,11 +91,8 @@ def _every_class_email(booked) -> None:
             db.session.get(Workshop, workshop_id), [confirmed, waiting]
         )
         notify_makeup_cancelled(
-            makeup_id=0,
-            parent_id=confirmed.parent_id,
-            baby_id=confirmed.baby_id,
-            session_id=session.id,
-            credit_id=0,
+            MakeupBooking(id=0, parent_id=confirmed.parent_id, baby_id=confirmed.baby_id,
+                          session_id=session.id, credit_id=0, created_at=datetime.now(UTC)),
             why="that session was cancelled",
         )
         notify_waitlist_closed(waiting, datetime.now(UTC))

@@ -489,6 +489,10 @@ def test_health_questions_saved_from_a_page_left_open_do_not_undo_another_save(
     text = refused.get_data(as_text=True)
     assert "Someone saved these questions (version 1) since you opened this page" in text
     assert "No massage with a fever." in text  # what is asked now, to change again
+    # The form refused holds what is asked now and its version, so saving it works.
+    assert re.search(r'name="version_seen" type="hidden" value="1"', text)
+    assert "Any hip problems?" not in text
+    assert client.post(url, data=dict(tab_a, version_seen="x")).status_code == 409
     with app.app_context():
         form = current_form(world["centre"].id)
         assert (form.version, form.safety_note) == (1, "Bring a towel. No massage with a fever.")

@@ -74,7 +74,7 @@ def test_a_booked_make_up_is_emailed_with_its_invite(visit):
     assert "Ada's make-up session is booked: Thursday class, week 2" in booked.body_text
     assert booked.ics_method == "REQUEST"
     event = _event(booked)
-    assert str(event["UID"]).startswith(f"makeup-{makeup_id}@")
+    assert str(event["UID"]).startswith(f"makeup-{makeup_id}-")
     assert str(event["SUMMARY"]) == "Make-up: Thursday class - week 2 of 4 (Ada)"
     assert str(event["ATTENDEE"]) == "mailto:pat@example.org"
     assert str(event["ORGANIZER"]) == "mailto:hello@riverside.example"
@@ -137,3 +137,25 @@ def test_a_make_up_session_is_reminded_of_once_and_again_when_it_moves(visit):
     sessions.move_session(session_id, (later + timedelta(hours=1)).replace(tzinfo=None))
     send_reminders(day_before)
     assert len(reminders()) == 2  # nothing for a make-up cancelled
+
+
+def test_a_make_up_booked_again_has_a_new_uid_and_its_own_reminder(visit):
+    """SQLite gives a cancelled make-up's id to the next: its invite reused the UID
+    under a lower SEQUENCE than the CANCEL (calendars ignored it), and its reminder
+    was taken as sent."""
+    from booking.models import MakeupBooking
+    from booking.services.booking.reminders import send_reminders
+
+    centre, other, parent, makeup_id, session_id = visit
+    credit_id = db.session.get(MakeupBooking, makeup_id).credit_id
+    session = db.session.get(WorkshopSession, session_id)
+    send_reminders(session.starts_at - timedelta(hours=24))
+    makeups.cancel_makeup(parent_id=parent.id, makeup_id=makeup_id)
+    again = makeups.book_makeup(parent_id=parent.id, credit_id=credit_id,
+                                session_id=session_id)
+    booked = [m for m in _makeup_emails(parent.email) if m.subject.startswith("Make-up booked")]
+    uids = [str(_event(m)["UID"]) for m in booked]
+    assert len(uids) == 2 and uids[0] != uids[1]
+    send_reminders(session.starts_at - timedelta(hours=24))
+    reminders = [m for m in _makeup_emails(parent.email) if m.subject.startswith("Reminder:")]
+    assert len(reminders) == 2, f"make-up {again.id} was not reminded"

@@ -793,6 +793,8 @@ def test_a_session_move_from_a_page_left_open_does_not_undo_another_change(
         now = db.session.get(WorkshopSession, session_id)
         assert (to_local(now.starts_at, world["centre"].timezone).strftime("%H:%M"),
                 now.room) == (later, "")
+    unreadable = client.post(url, data=base | {"room": "Garden room", "revision": "abc"})
+    assert unreadable.status_code == 409  # not a revision: out of date, not a free pass
     fresh = re.search(r'name="revision" type="hidden" value="(\d+)"', stale.text).group(1)
     again = client.post(url, data=base | {"time": later, "room": "Garden room",
                                           "revision": fresh})

@@ -121,7 +121,15 @@ class MakeupData:
 
     parent: PersonData | None
     baby: BabyData | None
-    id: int | None = None  # the make-up booking's (its invites' UID)
+    id: int | None = None  # the make-up booking's (its invites' UID, with `made_at`)
+    made_at: datetime | None = None  # when it was booked: ids can come again on SQLite
+
+    @property
+    def key(self) -> str:
+        """What names this make-up booking for good (its invites' UID, its reminders):
+        its id and when it was made, since SQLite gives a deleted row's id again."""
+        stamp = self.made_at.strftime("%Y%m%dT%H%M%S%f") if self.made_at else ""
+        return f"{self.id}-{stamp}" if stamp else str(self.id)
 
     @property
     def baby_name(self) -> str:

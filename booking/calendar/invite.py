@@ -181,10 +181,11 @@ def build_session_cancel(booking: BookingData, session_id: int) -> str:
     return _build(booking, [session], CANCEL, cancel_all=True)
 
 
-def makeup_uid(makeup_id: int) -> str:
+def makeup_uid(makeup: MakeupData) -> str:
     """The UID of a make-up session's invites; it never changes. A make-up booked again
-    is a new booking with a new UID, as a booking cancelled and made again is."""
-    return f"makeup-{makeup_id}@{calendar_host()}"
+    is a new booking with a new UID, as a booking cancelled and made again is (its key
+    holds when it was made: SQLite may give it the id of one cancelled)."""
+    return f"makeup-{makeup.key}@{calendar_host()}"
 
 
 def build_makeup_invite(makeup: MakeupData, workshop: WorkshopData, session: SessionData,
@@ -209,7 +210,7 @@ def build_makeup_invite(makeup: MakeupData, workshop: WorkshopData, session: Ses
     now = datetime.now(UTC).replace(microsecond=0)
     _add_event(
         cal, makeup, session, workshop, method,
-        uid=makeup_uid(makeup.id),
+        uid=makeup_uid(makeup),
         sequence=session.revision + (1 if method == CANCEL else 0),
         stamp=max(now, session.updated_at) if session.updated_at else now,
         summary=f"Make-up: {session_summary(workshop, session, total)} ({makeup.baby_name})",

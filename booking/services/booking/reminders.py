@@ -15,7 +15,7 @@ claimed with a conditional UPDATE of `registration.reminder_sent_at` in the same
 transaction that writes the outbox row, whose `dedupe_key` ("reminder:<id>") is
 unique; a later session's reminder has the unique key "reminder:<id>:<session id>"
 (and ":<revision>" once the session has changed), a make-up's
-"reminder:makeup:<id>" (the same).
+"reminder:makeup:<id>-<when made>" (the same).
 So a second run (or a second process) can never queue either again: the loser of a
 race gets an IntegrityError on that key and moves on.
 """
@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from booking.calendar.data import MakeupData
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import (
@@ -261,10 +262,11 @@ def remind_session(registration_id: int, session_id: int, now: datetime | None =
         return False
 
 
-def makeup_reminder_key(makeup_id: int, revision: int = 0) -> str:
+def makeup_reminder_key(makeup_id: int, made_at: datetime | None, revision: int = 0) -> str:
     """The outbox dedupe key of a make-up's reminder, as its session is at `revision`:
-    a session moved after the reminder is reminded of again."""
-    key = f"reminder:makeup:{makeup_id}"
+    a session moved after the reminder is reminded of again. The make-up is named by
+    its key (id and when it was made), as SQLite may give a new one a cancelled one's id."""
+    key = f"reminder:makeup:{MakeupData(None, None, makeup_id, made_at).key}"
     return f"{key}:{revision}" if revision else key
 
 
@@ -285,13 +287,16 @@ def due_makeup_reminders(now: datetime | None = None) -> list[int]:
     reminder (at the session's revision) has not been queued."""
     now = now or utcnow()
     rows = db.session.execute(
-        sa.select(MakeupBooking.id, WorkshopSession.revision)
+        sa.select(MakeupBooking.id, MakeupBooking.created_at, WorkshopSession.revision)
         .join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id)
         .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
         .where(_makeup_due(now))
         .order_by(WorkshopSession.starts_at, MakeupBooking.id)
     ).all()
-    due = {makeup_reminder_key(makeup_id, revision): makeup_id for makeup_id, revision in rows}
+    due = {
+        makeup_reminder_key(makeup_id, made_at, revision): makeup_id
+        for makeup_id, made_at, revision in rows
+    }
     if not due:
         return []
     queued = set(
@@ -317,7 +322,7 @@ def remind_makeup(makeup_id: int, now: datetime | None = None) -> bool:
             if row is None:
                 return False
             makeup, revision = row
-            key = makeup_reminder_key(makeup_id, revision)
+            key = makeup_reminder_key(makeup_id, makeup.created_at, revision)
             already = sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
             if db.session.scalar(already) is not None:
                 return False

@@ -254,7 +254,7 @@ def _note_absence(registration: Registration, session_id: int, *, back: bool) ->
     if parent is None or parent.deleted_at is not None or not parent.email:
         return
     deferred.queue_note(parent.email, "absence", registration.id,
-                        {"session_id": session_id, "back": back})
+                        {"session_id": session_id, "back": back, "at": utc_now().isoformat()})
 
 
 def move_session_counter(session_id: int, column: str, step: int) -> None:

@@ -269,10 +269,7 @@ def cancel_makeup(*, parent_id: int, makeup_id: int) -> MakeupCredit:
             raise NotFound("That make-up session has already been cancelled.")
         db.session.expunge(makeup)
         # The email's invite takes the session out of the parent's calendar.
-        notify_makeup_cancelled(
-            makeup_id=makeup.id, parent_id=makeup.parent_id, baby_id=makeup.baby_id,
-            session_id=makeup.session_id, credit_id=credit_id, by_parent=True,
-        )
+        notify_makeup_cancelled(makeup, by_parent=True)
         promote_waitlist(session.workshop_id)
         credit = db.session.get(MakeupCredit, credit_id, populate_existing=True)
     return credit

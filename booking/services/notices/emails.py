@@ -301,17 +301,17 @@ def notify_waitlist_closed(registration: Registration, now: datetime) -> OutboxM
     return notify.queue_waitlist_closed(booking, alternatives([booking], now)[booking.id])
 
 
-def _makeup_data(makeup_id: int, parent_id: int | None, baby_id: int | None) -> MakeupData:
+def _makeup_data(makeup: MakeupBooking) -> MakeupData:
     """Who a make-up is for, as its emails and invites name them."""
-    parent = person_data(db.session.get(User, parent_id) if parent_id else None)
-    baby = baby_data(db.session.get(Baby, baby_id) if baby_id else None)
-    return MakeupData(parent, baby, makeup_id)
+    parent = person_data(db.session.get(User, makeup.parent_id) if makeup.parent_id else None)
+    baby = baby_data(db.session.get(Baby, makeup.baby_id) if makeup.baby_id else None)
+    return MakeupData(parent, baby, makeup.id, makeup.created_at)
 
 
 def notify_makeup_booked(makeup: MakeupBooking) -> OutboxMessage | None:
     """Tell a parent their make-up session is booked, with its calendar invite."""
     db.session.flush()
-    data = _makeup_data(makeup.id, makeup.parent_id, makeup.baby_id)
+    data = _makeup_data(makeup)
     if data.parent is None or not data.parent.can_email:
         return None
     session = db.session.get(WorkshopSession, makeup.session_id)
@@ -332,6 +332,18 @@ def _render_absence(registration_id: int, params: dict):
     back = bool(params.get("back"))
     if session is None or session.is_cancelled or (session.id in data.missed) == back:
         return None
+    # Said, taken back and said again before the sender ran: only the latest is sent.
+    later = any(
+        other and other.get("session_id") == session.id
+        and other.get("at", "") > params.get("at", "")
+        for other in db.session.scalars(
+            sa.select(OutboxMessage.params).where(
+                OutboxMessage.kind == "absence", OutboxMessage.ref_id == registration_id
+            )
+        )
+    )
+    if later:
+        return None
     until = ""
     if not back:
         expires = db.session.scalar(
@@ -345,7 +357,7 @@ def _render_absence(registration_id: int, params: dict):
 
 def notify_makeup_reminder(makeup: MakeupBooking, dedupe_key: str) -> OutboxMessage | None:
     """Remind a parent of their make-up session (once per session revision: `dedupe_key`)."""
-    data = _makeup_data(makeup.id, makeup.parent_id, makeup.baby_id)
+    data = _makeup_data(makeup)
     if data.parent is None or not data.parent.can_email:
         return None
     session = db.session.get(WorkshopSession, makeup.session_id)
@@ -356,23 +368,23 @@ def notify_makeup_reminder(makeup: MakeupBooking, dedupe_key: str) -> OutboxMess
 
 
 def notify_makeup_cancelled(
-    *, makeup_id: int, parent_id: int | None, baby_id: int | None, session_id: int,
-    credit_id: int, why: str = "", by_parent: bool = False,
+    makeup: MakeupBooking, *, why: str = "", by_parent: bool = False,
 ) -> OutboxMessage | None:
-    """Tell a parent their make-up session is off (`why`: the class or that session was
-    cancelled; `by_parent`: they cancelled it) and that their make-up credit can be used
-    again, with the invite that takes it out of their calendar."""
+    """Tell a parent their make-up session (`makeup`: its row, removed) is off (`why`:
+    the class or that session was cancelled; `by_parent`: they cancelled it) and that
+    their make-up credit can be used again, with the invite that takes it out of their
+    calendar."""
     db.session.flush()
-    data = _makeup_data(makeup_id, parent_id, baby_id)
+    data = _makeup_data(makeup)
     if data.parent is None or not data.parent.can_email:
         return None
-    session = db.session.get(WorkshopSession, session_id)
+    session = db.session.get(WorkshopSession, makeup.session_id)
     workshop = workshop_data(session.workshop_id)
-    credit = db.session.get(MakeupCredit, credit_id)
+    credit = db.session.get(MakeupCredit, makeup.credit_id)
     return notify_makeups.queue_makeup_cancelled(
         data,
         workshop,
-        workshop.session(session_id),
+        workshop.session(session.id),
         expires_at=credit.expires_at if credit is not None else None,
         why=why,
         by_parent=by_parent,

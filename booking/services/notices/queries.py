@@ -271,7 +271,7 @@ def alternatives(
 def session_makeups(session_id: int) -> list[MakeupData]:
     """Who is making up a missed week in the session: parent and baby per make-up."""
     rows = db.session.execute(
-        sa.select(MakeupBooking.id, _Parent, Baby)
+        sa.select(MakeupBooking.id, MakeupBooking.created_at, _Parent, Baby)
         .select_from(MakeupBooking)
         .outerjoin(_Parent, _Parent.id == MakeupBooking.parent_id)
         .outerjoin(Baby, Baby.id == MakeupBooking.baby_id)
@@ -279,6 +279,6 @@ def session_makeups(session_id: int) -> list[MakeupData]:
         .order_by(MakeupBooking.id)
     ).all()
     return [
-        MakeupData(person_data(parent), baby_data(baby), makeup_id)
-        for makeup_id, parent, baby in rows
+        MakeupData(person_data(parent), baby_data(baby), makeup_id, made_at)
+        for makeup_id, made_at, parent, baby in rows
     ]

@@ -376,11 +376,4 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
 def tell_makeups_dropped(dropped, why: str) -> None:
     """Email each parent whose make-up was removed (inside the caller's transaction)."""
     for makeup in dropped:
-        notify_makeup_cancelled(
-            makeup_id=makeup.id,
-            parent_id=makeup.parent_id,
-            baby_id=makeup.baby_id,
-            session_id=makeup.session_id,
-            credit_id=makeup.credit_id,
-            why=why,
-        )
+        notify_makeup_cancelled(makeup, why=why)

@@ -21,7 +21,7 @@ def _blank_form(form: question_service.Form) -> HealthQuestionsForm:
     """The form filled with the questions in force and a few blank rows."""
     rows = [q.as_dict() for q in form.questions]
     rows += [{"key": "", "text": "", "kind": TELL, "flag": ""}] * BLANK_QUESTION_ROWS
-    return HealthQuestionsForm(data={
+    return HealthQuestionsForm(formdata=None, data={  # never the words just sent
         "questions": rows, "safety_note": form.safety_note,
         "version_seen": str(form.version if form.centre_id is not None else 0),
     })
@@ -93,7 +93,8 @@ def health_questions(centre_id: int):
     try:
         saved = question_service.save_centre_form(
             current_user, centre.id, rows, form.safety_note.data,
-            seen_version=int(seen) if seen.isdigit() else None,
+            # Sent without one (a script): not checked; unreadable: out of date.
+            seen_version=(int(seen) if seen.isdigit() else -1) if seen else None,
         )
     except question_service.FormChanged as exc:
         # What the other person saved is shown; this page's changes are not kept.
