@@ -308,15 +308,22 @@ def _makeup_data(makeup: MakeupBooking) -> MakeupData:
     return MakeupData(parent, baby, makeup.id, makeup.created_at)
 
 
-def notify_makeup_booked(makeup: MakeupBooking) -> OutboxMessage | None:
-    """Tell a parent their make-up session is booked, with its calendar invite."""
-    db.session.flush()
+def _makeup_email(makeup: MakeupBooking):
+    """Who a make-up's email goes to, its class and its session (None: the parent takes
+    no email, so nothing more is read)."""
     data = _makeup_data(makeup)
     if data.parent is None or not data.parent.can_email:
         return None
     session = db.session.get(WorkshopSession, makeup.session_id)
     workshop = workshop_data(session.workshop_id)
-    return notify_makeups.queue_makeup_booked(data, workshop, workshop.session(session.id))
+    return data, workshop, workshop.session(session.id)
+
+
+def notify_makeup_booked(makeup: MakeupBooking) -> OutboxMessage | None:
+    """Tell a parent their make-up session is booked, with its calendar invite."""
+    db.session.flush()
+    found = _makeup_email(makeup)
+    return notify_makeups.queue_makeup_booked(*found) if found else None
 
 
 @deferred.renderer("absence")
@@ -357,14 +364,8 @@ def _render_absence(registration_id: int, params: dict):
 
 def notify_makeup_reminder(makeup: MakeupBooking, dedupe_key: str) -> OutboxMessage | None:
     """Remind a parent of their make-up session (once per session revision: `dedupe_key`)."""
-    data = _makeup_data(makeup)
-    if data.parent is None or not data.parent.can_email:
-        return None
-    session = db.session.get(WorkshopSession, makeup.session_id)
-    workshop = workshop_data(session.workshop_id)
-    return notify_makeups.queue_makeup_reminder(
-        data, workshop, workshop.session(session.id), dedupe_key=dedupe_key
-    )
+    found = _makeup_email(makeup)
+    return notify_makeups.queue_makeup_reminder(*found, dedupe_key=dedupe_key) if found else None
 
 
 def notify_makeup_cancelled(
@@ -375,16 +376,12 @@ def notify_makeup_cancelled(
     their make-up credit can be used again, with the invite that takes it out of their
     calendar."""
     db.session.flush()
-    data = _makeup_data(makeup)
-    if data.parent is None or not data.parent.can_email:
+    found = _makeup_email(makeup)
+    if found is None:
         return None
-    session = db.session.get(WorkshopSession, makeup.session_id)
-    workshop = workshop_data(session.workshop_id)
     credit = db.session.get(MakeupCredit, makeup.credit_id)
     return notify_makeups.queue_makeup_cancelled(
-        data,
-        workshop,
-        workshop.session(session.id),
+        *found,
         expires_at=credit.expires_at if credit is not None else None,
         why=why,
         by_parent=by_parent,
