@@ -107,3 +107,28 @@ def test_said_taken_back_and_said_again_sends_one_email(course):
         step(parent_id=parent.id, registration_id=registration_id, session_id=week2.id)
     new = _sent(parent.email)[before:]
     assert [m.subject.split(",")[0] for m in new] == ["Noted"]
+
+
+def test_a_missed_week_that_moves_is_not_said_to_change_in_the_calendar(course):
+    centre, home, parent, registration_id = course
+    week2 = _week(home, 2)
+    uid = f"session-{week2.id}-"
+    absences.report_absence(parent_id=parent.id, registration_id=registration_id,
+                            session_id=week2.id)
+    later = to_local(week2.starts_at + timedelta(hours=2), centre.timezone)
+    sessions.move_session(week2.id, later.replace(tzinfo=None))
+    moved = _sent(parent.email)[-1]
+    assert moved.subject.startswith("Time changed:") and "week 2 of 4" in moved.subject
+    for body in (moved.body_text, moved.body_html):
+        assert "changes it in your calendar" not in body
+        assert "You told us you will miss this session, so it stays off your calendar" in body
+        assert "make-up credit for week 2 of 4 stands" in body
+    assert not any(u.startswith(uid) for u in _events(moved))
+
+    # Another week moving is still said to change in the calendar.
+    week3 = _week(home, 3)
+    later = to_local(week3.starts_at + timedelta(hours=1), centre.timezone)
+    sessions.move_session(week3.id, later.replace(tzinfo=None))
+    other = _sent(parent.email)[-1]
+    assert "The attached update changes it in your calendar" in other.body_text
+    assert "You told us you will miss" not in other.body_text

@@ -265,6 +265,8 @@ def queue_session_changed(
             f"{subject} - make-up or refund?" if choice else subject,
             kind=kind,
             line=line,
+            # The family said they will miss it: the update leaves it off their calendar.
+            missed=kind in ("moved", "room") and session.id in data.missed,
             choice=choice,
             ics=ics,
             ics_method=method,
