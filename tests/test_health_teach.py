@@ -663,3 +663,35 @@ def test_health_flags_load_in_a_bounded_number_of_queries(
                 counts.setdefault(path, []).append(count_queries(app, client, path))
     for path, (few, many) in counts.items():
         assert few == many, f"{path}: {few} queries with 2 families, {many} with 6"
+
+
+def test_going_back_to_the_products_questions_from_a_page_left_open_is_refused(
+    app, client, auth, world
+):
+    """Tab A showed version 1 with its "Use the product's questions" button; tab B saved
+    version 2; A's button threw B's questions away unseen."""
+    url = f"/manage/centres/{world['centre'].id}/health-questions"
+    page(client, auth, "staff@example.org", url)
+    first = {"questions-0-key": "", "questions-0-text": "Does your baby have reflux?",
+             "questions-0-kind": "tell", "questions-0-flag": "Reflux", "safety_note": "",
+             "version_seen": "0"}
+    assert client.post(url, data=first).status_code == 302
+    text = client.get(url).get_data(as_text=True)
+    assert re.search(r'name="action" value="reset">\s*<input type="hidden" '
+                     r'name="version_seen" value="1">', text)
+    second = dict(first, safety_note="Bring a towel.", version_seen="1")
+    assert client.post(url, data=second).status_code == 302
+    refused = client.post(url, data={"action": "reset", "version_seen": "1"})
+    assert refused.status_code == 409
+    text = refused.get_data(as_text=True)
+    assert ("Someone saved these questions (version 2) since you opened this page, so they "
+            "were not replaced by the product&#39;s questions") in text
+    assert re.search(r'name="action" value="reset">\s*<input type="hidden" '
+                     r'name="version_seen" value="2">', text)
+    with app.app_context():
+        assert current_form(world["centre"].id).safety_note == "Bring a towel."
+    assert client.post(url, data={"action": "reset", "version_seen": "x"}).status_code == 409
+    assert client.post(url, data={"action": "reset", "version_seen": "2"}).status_code == 302
+    with app.app_context():
+        form = current_form(world["centre"].id)
+        assert form.version == 3 and form.questions == PRODUCT_FORM.questions

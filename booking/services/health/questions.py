@@ -385,11 +385,13 @@ def save_centre_form(user: User, centre_id: int, rows: list[dict], safety_note: 
             sa.select(sa.func.max(HealthForm.version)).where(HealthForm.centre_id == centre_id)
         )
         if seen_version is not None and seen_version != (last or 0):
-            raise FormChanged(
+            changed = FormChanged(
                 f"Someone saved these questions (version {last}) since you opened this "
                 "page, so your changes are not saved. Here is what is asked now: make "
                 "your changes again on it."
             )
+            changed.version = last
+            raise changed
         row = HealthForm(
             centre_id=centre_id,
             version=(last or 0) + 1,
@@ -403,7 +405,16 @@ def save_centre_form(user: User, centre_id: int, rows: list[dict], safety_note: 
     return form
 
 
-def reset_centre_form(user: User, centre_id: int) -> Form:
-    """Staff go back to the product's questions: a new version holding them."""
+def reset_centre_form(user: User, centre_id: int, seen_version: int | None = None) -> Form:
+    """Staff go back to the product's questions: a new version holding them.
+    `seen_version` as for `save_centre_form`: questions someone saved after the page was
+    opened are not replaced unseen."""
     rows = [q.as_dict() for q in PRODUCT_QUESTIONS]
-    return save_centre_form(user, centre_id, rows, "")
+    try:
+        return save_centre_form(user, centre_id, rows, "", seen_version)
+    except FormChanged as exc:
+        raise FormChanged(
+            f"Someone saved these questions (version {exc.version}) since you opened this "
+            "page, so they were not replaced by the product's questions. Here is what is "
+            "asked now: choose again on it."
+        ) from None

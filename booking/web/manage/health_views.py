@@ -61,6 +61,13 @@ def _saved(centre, saved: question_service.Form, message: str):
     return redirect(url_for("manage.health_questions", centre_id=centre.id))
 
 
+def _seen_version(sent) -> int | None:
+    """The version the page showed (`version_seen`): sent without one (a script), not
+    checked; unreadable, out of date."""
+    seen = (sent.get("version_seen") or "").strip()
+    return (int(seen) if seen.isdigit() else -1) if seen else None
+
+
 @bp.route("/centres/<int:centre_id>/health-questions", methods=["GET", "POST"])
 @staff_required
 def health_questions(centre_id: int):
@@ -74,7 +81,9 @@ def health_questions(centre_id: int):
             flash("This form had expired. Please reload the page and try again.", "error")
             return _page(centre, _blank_form(question_service.current_form(centre.id)), 400)
         try:
-            saved = question_service.reset_centre_form(current_user, centre.id)
+            saved = question_service.reset_centre_form(
+                current_user, centre.id, seen_version=_seen_version(request.form)
+            )
         except DomainError as exc:
             flash(exc.message, "error")
             return _page(
@@ -89,12 +98,10 @@ def health_questions(centre_id: int):
         {"key": row.key.data, "text": row.text.data, "kind": row.kind.data, "flag": row.flag.data}
         for row in form.questions
     ]
-    seen = (form.version_seen.data or "").strip()
     try:
         saved = question_service.save_centre_form(
             current_user, centre.id, rows, form.safety_note.data,
-            # Sent without one (a script): not checked; unreadable: out of date.
-            seen_version=(int(seen) if seen.isdigit() else -1) if seen else None,
+            seen_version=_seen_version(request.form),
         )
     except question_service.FormChanged as exc:
         # What the other person saved is shown; this page's changes are not kept.
