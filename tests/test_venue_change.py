@@ -1,6 +1,8 @@
 """A centre's new name or address is a new place for every session still to come there
 (booking rule 8): revisions go up, calendars are updated and everyone is emailed."""
 
+from datetime import timedelta
+
 import icalendar
 import sqlalchemy as sa
 
@@ -99,3 +101,31 @@ def test_the_staff_page_says_who_was_told_and_only_then(app, client, auth, make_
     assert "Where its class still to come meet has changed" in " ".join(page.text.split())
     with app.app_context():
         assert centres.update_centre(busy.id, description="A garden too.").classes_told == 0
+
+
+def test_a_new_address_leaves_the_weeks_gone_by_where_they_were(
+    ctx, make_centre, make_workshop, make_user, make_baby
+):
+    """The update put every week of the course at the new address, those already over
+    too (same SEQUENCE, newer DTSTAMP): a calendar then showed week 1 somewhere it never
+    met."""
+    centre = make_centre(name="Riverside Hub", address="1 Quay")
+    course = make_workshop(centre=centre, sessions=4, capacity=4)
+    parent = make_user(email="pat@example.org")
+    book(parent, make_baby(parent, name="Ada"), course)
+    week1 = db.session.scalar(sa.select(WorkshopSession).where(
+        WorkshopSession.workshop_id == course.id, WorkshopSession.number == 1))
+    # Week 1 has met (two days ago); the others are still to come.
+    week1.starts_at -= timedelta(days=9)
+    week1.ends_at -= timedelta(days=9)
+    db.session.commit()
+    past_uid = f"session-{week1.id}-"
+    before = len(_emails(parent.email))
+
+    centres.update_centre(centre.id, address="5 Harbour Walk")
+    (update,) = _emails(parent.email)[before:]
+    assert update.ics_method == "REQUEST"
+    events = icalendar.Calendar.from_ical(update.ics).walk("VEVENT")
+    assert len(events) == 3
+    assert not any(str(e["UID"]).startswith(past_uid) for e in events)
+    assert all("5 Harbour Walk" in str(e["LOCATION"]) for e in events)

@@ -138,7 +138,9 @@ def _add_event(cal, whose: BookingData | MakeupData, session: SessionData,
 def build_invite(booking: BookingData, method: str = REQUEST) -> str:
     """The booking's invite: one VEVENT per session of its workshop.
 
-    `method` is REQUEST (the booking stands: the sessions still taking place; a
+    `method` is REQUEST (the booking stands: the sessions still taking place that have
+    not ended, so an update never rewrites a week gone by, say with a centre's new
+    address; every one, should all have ended; a
     cancelled one, or one the family said they will miss, was withdrawn by its own
     CANCEL), CANCEL (the booking is
     cancelled: every event CANCELLED) or PUBLISH (a plain download of every
@@ -157,7 +159,8 @@ def build_invite(booking: BookingData, method: str = REQUEST) -> str:
         if booking.status == CANCELLED or workshop.status == WORKSHOP_CANCELLED or not live:
             method = CANCEL
         else:
-            sessions = live
+            now = datetime.now(UTC)
+            sessions = [s for s in live if s.ends_at > now] or live
     if method == CANCEL:
         sessions = _withdrawn(booking, sessions)
     return _build(booking, sessions, method, cancel_all=method == CANCEL)
