@@ -3,15 +3,16 @@ invite when it is booked, an update when its session moves, and a CANCEL when th
 cancels it or the centre cancels its session, all under one UID with a rising SEQUENCE,
 each passing libical's iTIP restrictions."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import icalendar
 import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import OutboxMessage, WorkshopSession
+from booking.models import MakeupBooking, OutboxMessage, Workshop, WorkshopSession
 from booking.services.courses import absences, makeups
+from booking.services.errors import Invalid
 from booking.services.schedule import sessions
 from booking.timefmt import to_local
 from tests.itip_checker import itip_errors, require_libical
@@ -159,3 +160,83 @@ def test_a_make_up_booked_again_has_a_new_uid_and_its_own_reminder(visit):
     send_reminders(session.starts_at - timedelta(hours=24))
     reminders = [m for m in _makeup_emails(parent.email) if m.subject.startswith("Reminder:")]
     assert len(reminders) == 2, f"make-up {again.id} was not reminded"
+
+
+def _local(centre, moment):
+    """A UTC moment as the centre's wall-clock time, as staff give a session's start."""
+    return to_local(moment, centre.timezone).replace(tzinfo=None)
+
+
+def test_a_session_added_to_the_class_updates_the_visitors_week(visit):
+    """Week 2 of 4 becomes week 2 of 5: the visitor gets one REQUEST under the same UID
+    with a higher SEQUENCE, and later updates and the CANCEL still outrank it."""
+    centre, other, parent, makeup_id, session_id = visit
+    sessions.add_session(other.id, _local(centre, _session(other, 4).starts_at
+                                          + timedelta(weeks=1)), 60)
+    booked, added = _makeup_emails(parent.email)
+    assert added.subject == (
+        "Session added to the course of your make-up: Thursday class at Riverside "
+        "Family Hub, week 2 of 5"
+    )
+    assert "Thursday class has a new session, so Ada's make-up session is now week 2 of 5" \
+        in added.body_text
+    assert "now <strong>week 2 of 5</strong>" in added.body_html
+    assert added.ics_method == "REQUEST"
+    first, second = _event(booked), _event(added)
+    assert second["UID"] == first["UID"]
+    assert int(second["SEQUENCE"]) == int(first["SEQUENCE"]) + 1
+    assert str(second["SUMMARY"]) == "Make-up: Thursday class - week 2 of 5 (Ada)"
+    assert second.decoded("DTSTART") == first.decoded("DTSTART")
+    assert db.session.get(MakeupBooking, makeup_id).invite_sequence == 1
+
+    session = db.session.get(WorkshopSession, session_id)
+    sessions.move_session(session_id, _local(centre, session.starts_at + timedelta(hours=2)))
+    makeups.cancel_makeup(parent_id=parent.id, makeup_id=makeup_id)
+    *_, moved, cancelled = _makeup_emails(parent.email)
+    third, fourth = _event(moved), _event(cancelled)
+    assert str(third["SUMMARY"]) == "Make-up: Thursday class - week 2 of 5 (Ada)"
+    assert int(second["SEQUENCE"]) < int(third["SEQUENCE"]) < int(fourth["SEQUENCE"])
+    assert cancelled.ics_method == "CANCEL"
+
+
+def test_a_visitor_whose_make_up_is_over_is_not_sent_the_new_weeks(visit):
+    centre, other, parent, makeup_id, session_id = visit
+    # A week on: the visit (week 2) was yesterday, weeks 3 and 4 are still to come.
+    delta = _session(other, 2).starts_at - (datetime.now(UTC) - timedelta(days=1))
+    for session in db.session.scalars(
+        sa.select(WorkshopSession).where(WorkshopSession.workshop_id == other.id)
+    ):
+        session.starts_at, session.ends_at = session.starts_at - delta, session.ends_at - delta
+    workshop = db.session.get(Workshop, other.id)
+    workshop.first_starts_at -= delta
+    workshop.last_ends_at -= delta
+    db.session.commit()
+    sessions.add_session(other.id, _local(centre, _session(other, 4).starts_at
+                                          + timedelta(weeks=1)), 60)
+    assert _session(other, 5) is not None
+    (booked,) = _makeup_emails(parent.email)
+    assert booked.subject.startswith("Make-up booked")
+    assert db.session.get(MakeupBooking, makeup_id).invite_sequence == 0
+
+
+def test_nothing_is_sent_when_adding_a_session_is_refused(visit):
+    """A published course's new session goes after its last one: one before the visit
+    is refused, and neither the visitor nor anyone else is written to."""
+    centre, other, parent, makeup_id, session_id = visit
+    before = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)))
+    with pytest.raises(Invalid):
+        sessions.add_session(other.id, _local(centre, _session(other, 1).starts_at
+                                              + timedelta(days=2)), 60)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == before
+    assert db.session.get(MakeupBooking, makeup_id).invite_sequence == 0
+    assert _session(other, 5) is None
+
+
+def test_a_cancelled_session_elsewhere_in_the_class_leaves_the_visitors_week_alone(visit):
+    """A cancelled session keeps its place in the count ("week 2 of 4" stays), so the
+    visitor of another week is not sent an update."""
+    centre, other, parent, makeup_id, session_id = visit
+    sessions.cancel_session(_session(other, 3).id)
+    (booked,) = _makeup_emails(parent.email)
+    assert db.session.get(MakeupBooking, makeup_id).invite_sequence == 0

@@ -123,6 +123,7 @@ class MakeupData:
     baby: BabyData | None
     id: int | None = None  # the make-up booking's (its invites' UID, with `made_at`)
     made_at: datetime | None = None  # when it was booked: ids can come again on SQLite
+    invite_sequence: int = 0  # updates sent beyond its session's revision
 
     @property
     def key(self) -> str:

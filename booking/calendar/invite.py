@@ -194,8 +194,10 @@ def makeup_uid(makeup: MakeupData) -> str:
 def build_makeup_invite(makeup: MakeupData, workshop: WorkshopData, session: SessionData,
                         method: str = REQUEST) -> str:
     """A make-up session's invite: REQUEST while it stands (its SEQUENCE the session's
-    revision, so a change of time or room outranks it), CANCEL when it is cancelled (by
-    the parent, or with its session or class), one more, so it outranks the last REQUEST."""
+    revision plus the make-up's invite_sequence, so a change of time or room, or an
+    update for the class's weeks renumbered, outranks it), CANCEL when it is cancelled
+    (by the parent, or with its session or class), one more, so it outranks the last
+    REQUEST."""
     method = method.upper()
     if method not in (REQUEST, CANCEL):
         raise ValueError(f"unknown iTIP method for a make-up {method!r}")
@@ -214,7 +216,7 @@ def build_makeup_invite(makeup: MakeupData, workshop: WorkshopData, session: Ses
     _add_event(
         cal, makeup, session, workshop, method,
         uid=makeup_uid(makeup),
-        sequence=session.revision + (1 if method == CANCEL else 0),
+        sequence=session.revision + makeup.invite_sequence + (1 if method == CANCEL else 0),
         stamp=max(now, session.updated_at) if session.updated_at else now,
         summary=f"Make-up: {session_summary(workshop, session, total)} ({makeup.baby_name})",
         cancelled=method == CANCEL,

@@ -99,17 +99,22 @@ def queue_makeup_session_changed(
     workshop: WorkshopData, session: SessionData, kind: str, makeups: list[MakeupData]
 ) -> list[OutboxMessage]:
     """Tell the parents making up a missed week in `session` that it has moved (`kind`
-    "moved"), changed room ("room") or address ("venue"); their make-up stands, and
-    they can cancel it from their bookings page to use the credit elsewhere."""
+    "moved"), changed room ("room") or address ("venue"), or that a session added to
+    the course ("added") makes theirs another week ("week 2 of 5"); their make-up
+    stands, and they can cancel it from their bookings page to use the credit
+    elsewhere."""
     if not makeups:
         return []
     info = workshop_info(workshop)
     line = describe_line(info, session)
-    what = {"moved": "Time changed", "venue": "Where it meets changed"}.get(kind, "Room changed")
-    subject = (
-        f"{what} for your make-up: {info.workshop.title} at {info.centre.name}, "
-        f"{line.label.lower()}"
-    )
+    which = f"{info.workshop.title} at {info.centre.name}, {line.label.lower()}"
+    if kind == "added":
+        subject = f"Session added to the course of your make-up: {which}"
+    else:
+        what = {"moved": "Time changed", "venue": "Where it meets changed"}.get(
+            kind, "Room changed"
+        )
+        subject = f"{what} for your make-up: {which}"
     queued = []
     for makeup in makeups:
         if not can_email(makeup.parent):

@@ -83,6 +83,11 @@ class MakeupBooking(Base):
         sa.ForeignKey("baby.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Raised with each updated invite sent for a change its session's revision does not
+    # count (a session added to the class makes "week 2 of 4" "week 2 of 5"): the
+    # invite's SEQUENCE is the session's revision plus this, so each update outranks the
+    # last, as a booking's invite_sequence does.
+    invite_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
     credit = relationship("MakeupCredit", lazy="raise_on_sql")
     session = relationship("WorkshopSession", lazy="raise_on_sql")

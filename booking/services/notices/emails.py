@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from booking.calendar.data import MakeupData
+from booking.calendar.build import session_summary
+from booking.calendar.data import MakeupData, WorkshopData
 from booking.extensions import db
 from booking.mail import deferred, notify, notify_makeups
 from booking.mail.context import practice_sheet_info
@@ -31,12 +32,13 @@ from booking.services.courses.queries import doll_session_times
 from booking.services.health.readiness import ready_link
 from booking.services.notices.queries import (
     alternatives,
-    baby_data,
     booking_data,
     bookings_where,
     centre_data,
+    makeup_data,
     person_data,
     session_makeups,
+    sessions_makeups,
     workshop_data,
 )
 from booking.services.payments import ledger
@@ -303,9 +305,11 @@ def notify_waitlist_closed(registration: Registration, now: datetime) -> OutboxM
 
 def _makeup_data(makeup: MakeupBooking) -> MakeupData:
     """Who a make-up is for, as its emails and invites name them."""
-    parent = person_data(db.session.get(User, makeup.parent_id) if makeup.parent_id else None)
-    baby = baby_data(db.session.get(Baby, makeup.baby_id) if makeup.baby_id else None)
-    return MakeupData(parent, baby, makeup.id, makeup.created_at)
+    return makeup_data(
+        makeup,
+        db.session.get(User, makeup.parent_id) if makeup.parent_id else None,
+        db.session.get(Baby, makeup.baby_id) if makeup.baby_id else None,
+    )
 
 
 def _makeup_email(makeup: MakeupBooking):
@@ -399,6 +403,43 @@ def notify_makeup_session_changed(session: WorkshopSession, kind: str) -> list[O
     return notify_makeups.queue_makeup_session_changed(
         workshop, workshop.session(session.id), kind, makeups
     )
+
+
+def notify_makeup_weeks_changed(before: WorkshopData, kind: str = "added") -> list[OutboxMessage]:
+    """After the class's sessions changed (`kind` "added": a session was added), with
+    `before` the class as its make-up visitors' invites last showed it: each visitor of a
+    session still to come whose week now reads differently ("week 2 of 4" become "week
+    2 of 5") gets the updated invite, its SEQUENCE one higher (the make-up's
+    invite_sequence goes up), with an email saying so. A visitor of a cancelled session
+    was sent its CANCEL; one whose session is over is left alone."""
+    db.session.flush()
+    after = workshop_data(before.id)
+    now = datetime.now(UTC)
+    renumbered = [
+        session.id for session in after.sessions
+        if not session.is_cancelled and session.starts_at > now
+        and before.session(session.id) is not None
+        and _week_shown(before, before.session(session.id)) != _week_shown(after, session)
+    ]
+    if not renumbered:
+        return []
+    table = MakeupBooking.__table__
+    db.session.execute(
+        sa.update(table)
+        .where(table.c.session_id.in_(renumbered))
+        .values(invite_sequence=table.c.invite_sequence + 1)
+    )
+    queued = []
+    for session_id, makeups in sessions_makeups(renumbered).items():
+        queued += notify_makeups.queue_makeup_session_changed(
+            after, after.session(session_id), kind, makeups
+        )
+    return queued
+
+
+def _week_shown(workshop: WorkshopData, session) -> str:
+    """What a session's invite calls it ("Baby massage - week 2 of 5")."""
+    return session_summary(workshop, session, len(workshop.sessions))
 
 
 # Home-practice sheets (booking.services.plans.practice) -------------------------------

@@ -270,15 +270,28 @@ def alternatives(
 
 def session_makeups(session_id: int) -> list[MakeupData]:
     """Who is making up a missed week in the session: parent and baby per make-up."""
+    return sessions_makeups([session_id]).get(session_id, [])
+
+
+def sessions_makeups(session_ids: Iterable[int]) -> dict[int, list[MakeupData]]:
+    """Who is making up a missed week in each of the sessions (by session id, sessions
+    nobody visits left out): parent and baby per make-up, in the order they booked."""
     rows = db.session.execute(
-        sa.select(MakeupBooking.id, MakeupBooking.created_at, _Parent, Baby)
+        sa.select(MakeupBooking, _Parent, Baby)
         .select_from(MakeupBooking)
         .outerjoin(_Parent, _Parent.id == MakeupBooking.parent_id)
         .outerjoin(Baby, Baby.id == MakeupBooking.baby_id)
-        .where(MakeupBooking.session_id == session_id)
+        .where(MakeupBooking.session_id.in_(list(session_ids)))
         .order_by(MakeupBooking.id)
+        .execution_options(populate_existing=True)  # counters moved by an UPDATE
     ).all()
-    return [
-        MakeupData(person_data(parent), baby_data(baby), makeup_id, made_at)
-        for makeup_id, made_at, parent, baby in rows
-    ]
+    found: dict[int, list[MakeupData]] = defaultdict(list)
+    for makeup, parent, baby in rows:
+        found[makeup.session_id].append(makeup_data(makeup, parent, baby))
+    return dict(found)
+
+
+def makeup_data(makeup: MakeupBooking, parent: User | None, baby: Baby | None) -> MakeupData:
+    """Who a make-up is for, as its emails and invites name them."""
+    return MakeupData(person_data(parent), baby_data(baby), makeup.id, makeup.created_at,
+                      makeup.invite_sequence)

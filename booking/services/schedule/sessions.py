@@ -21,8 +21,10 @@ from booking.services.courses.makeups import drop_makeups_into
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.notices.emails import (
     notify_makeup_session_changed,
+    notify_makeup_weeks_changed,
     notify_session_changed,
 )
+from booking.services.notices.queries import workshop_data
 from booking.services.payments.session_refunds import offer_session_refunds
 from booking.services.schedule import fields as rules
 from booking.services.schedule.clashes import planned_sessions, refuse_clashes
@@ -167,8 +169,9 @@ def add_session(
 ) -> WorkshopSession:
     """Add a session at a local wall-clock time; sessions are renumbered by time, and
     once the workshop is published, every confirmed parent and the instructor are told
-    (parents with the updated booking). A room or instructor busy then is refused with
-    Clash unless `allow_clash`."""
+    (parents with the updated booking). Make-up visitors of its sessions still to come
+    get their updated invite ("week 2 of 5"). A room or instructor busy then is refused
+    with Clash unless `allow_clash`."""
     with write_transaction():
         workshop = lock_workshop_to_change(workshop_id)
         starts_at = _to_utc(starts_local, _centre_timezone(workshop))
@@ -188,6 +191,8 @@ def add_session(
             )
         if workshop.status == PUBLISHED:
             _refuse_adding_before_the_last(workshop, sessions, starts_at)
+        # The weeks as make-up visitors' invites show them, when anyone visits.
+        visited = workshop_data(workshop.id) if any(s.makeups_taken for s in sessions) else None
         session = WorkshopSession(
             workshop_id=workshop.id,
             number=max((s.number for s in sessions), default=0) + 1,
@@ -204,6 +209,8 @@ def add_session(
         refresh_span(workshop)
         if workshop.status == PUBLISHED:  # a draft being put together tells nobody
             notify_session_changed(session, "added")
+        if visited is not None:  # "week 2 of 4" is now "of 5" in their invites too
+            notify_makeup_weeks_changed(visited, "added")
         _promote_if_the_first_moved(workshop, first)
     return session
 
