@@ -427,3 +427,31 @@ def test_api_nesting_within_the_limit_is_judged_by_its_fields(app, client, world
     )
     assert response.status_code == 422
     assert "title" in response.get_json()["error"]["fields"]
+
+
+def test_a_multipart_form_not_in_utf8_names_its_field_and_saves_nothing(app, client, world):
+    """The same Latin-1 name in a multipart form: it was saved as "Zo\ufffd" (the form
+    parser reads each such text field with replacement characters)."""
+    url = f"/account/babies/{world['ids']['baby_id']}/edit"
+    with app.app_context():
+        born = db.session.scalar(sa.text("SELECT date_of_birth FROM baby WHERE id = :b"),
+                                 {"b": world["ids"]["baby_id"]})
+
+    def multipart(name: bytes) -> bytes:
+        return (b"--b0\r\nContent-Disposition: form-data; name=\"date_of_birth\"\r\n\r\n"
+                + str(born).encode() + b"\r\n--b0\r\nContent-Disposition: form-data; "
+                b"name=\"name\"\r\n\r\n" + name + b"\r\n--b0--\r\n")
+
+    response = client.post(url, data=multipart(b"Zo\xe9"),
+                           content_type="multipart/form-data; boundary=b0")
+    assert response.status_code == 400
+    assert b"The field &#39;name&#39; is not UTF-8 text" in response.data
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT name FROM baby WHERE id = :b"),
+                                 {"b": world["ids"]["baby_id"]}) != "Zo\ufffd"
+    response = client.post(url, data=multipart("Zo\u00e9".encode()),
+                           content_type="multipart/form-data; boundary=b0")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT name FROM baby WHERE id = :b"),
+                                 {"b": world["ids"]["baby_id"]}) == "Zo\u00e9"

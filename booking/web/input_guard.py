@@ -6,8 +6,9 @@ In the query string or a form field a NUL is a 400; other control characters (al
 tab, line feed and carriage return) in a form field are refused as 422 naming the
 field, and in the query string as a 400. A URL-encoded form whose bytes are not UTF-8
 (a script posting Latin-1, say) is a 400 naming the field, rather than saved with U+FFFD
-in place of each character that could not be read (a multipart form's text fields are
-read as UTF-8 with U+FFFD, as before).
+in place of each character that could not be read; so is a multipart form's text field
+that the form parser could read only with U+FFFD in it (it keeps no bytes to judge, and
+nobody types that character).
 Pages take web forms, not JSON: a JSON body sent to a page's write route is a 415
 (Flask-WTF would otherwise read it as form data, unchecked). The API's JSON bodies are
 checked where they are parsed (`booking.web.api.body`), by `text_problem` too.
@@ -27,6 +28,7 @@ _NUL_OR_SURROGATE_RE = re.compile("[\x00\ud800-\udfff]")
 # C0 controls and DEL, except tab (\x09), line feed (\x0a) and carriage return (\x0d).
 _CONTROL_RE = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 URLENCODED = "application/x-www-form-urlencoded"
+REPLACEMENT = "\ufffd"  # what the multipart parser puts where bytes were not UTF-8
 FORM_TYPES = frozenset({URLENCODED, "multipart/form-data"})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 API_PREFIX = "/api/"
@@ -77,6 +79,15 @@ def _field_not_utf8(body: bytes) -> str | None:
     return None
 
 
+def _not_utf8(name: str):
+    shown = printable(name)
+    message = (
+        f"The field '{shown}' is not UTF-8 text, so some of its characters cannot "
+        "be read. Please send the form in UTF-8 and try again."
+    )
+    return error_response(400, message, "bad_request", {shown: message})
+
+
 def _address_error():
     problem = text_problem(request.path)
     if problem is not None:
@@ -101,13 +112,11 @@ def _form_error():
     if request.mimetype == URLENCODED:
         unreadable = _field_not_utf8(request.get_data(cache=True))
         if unreadable is not None:
-            shown = printable(unreadable)
-            message = (
-                f"The field '{shown}' is not UTF-8 text, so some of its characters cannot "
-                "be read. Please send the form in UTF-8 and try again."
-            )
-            return error_response(400, message, "bad_request", {shown: message})
+            return _not_utf8(unreadable)
+    multipart = request.mimetype != URLENCODED
     for name, value in request.form.items(multi=True):
+        if multipart and REPLACEMENT in value:
+            return _not_utf8(name)
         if not name.isascii():
             # Every field this site asks for is named in ASCII; a name such as
             # "weeks-²-title" would otherwise reach a form's own parsing of it.
