@@ -8,6 +8,8 @@ details, capacity and status together, all or nothing; the others are its parts
 on their own, for the staff pages.
 """
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 
 from booking.db import require_transaction, write_transaction
@@ -67,6 +69,7 @@ def edit_workshop(
     status: str | None = None,
     cancel_reason: str | None = None,
     allow_clash: bool = False,
+    precondition: Callable[[], None] | None = None,
 ) -> Workshop:
     """Change a workshop's details, capacity and status in one transaction: all of it
     or, when any rule refuses any part, none of it.
@@ -80,6 +83,8 @@ def edit_workshop(
     optional `cancel_reason` (Invalid without status cancelled). A new instructor who
     is already teaching (or travelling) when one of its sessions to come runs is refused
     with Clash unless `allow_clash`. Nothing to change returns the workshop as it is.
+    `precondition` runs once the workshop is locked, before anything is judged or
+    changed; what it raises refuses the whole change (the API's If-Match).
     """
     fields = dict(fields or {})
     if status is not None and status not in STATUSES:
@@ -99,6 +104,8 @@ def edit_workshop(
         )
     with write_transaction():
         workshop = lock_workshop(workshop_id, NO_SUCH_WORKSHOP)
+        if precondition is not None:
+            precondition()
         if not fields and capacity is None and status is None:
             return workshop
         refuse_if_cancelled(workshop)

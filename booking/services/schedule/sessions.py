@@ -6,6 +6,7 @@ booking.mail inside the same transaction and raises a DomainError when a rule
 refuses the request (nothing is then written).
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -296,6 +297,7 @@ def move_session(
     *,
     allow_clash: bool = False,
     seen_revision: int | None = None,
+    precondition: Callable[[], None] | None = None,
 ) -> WorkshopSession:
     """Move a session (local wall-clock time) and/or change its room; everyone is told
     once the workshop is published (a draft being put together tells nobody).
@@ -305,10 +307,14 @@ def move_session(
     anything changes; a change of time is a "moved" email, of room only a "room" one.
     `seen_revision`, the revision the sender's page showed: a session changed since is
     refused (SessionChanged, with the time and room it has now), so a page left open
-    does not put back what someone else changed.
+    does not put back what someone else changed. `precondition` runs once the workshop
+    is locked, before anything is judged; what it raises refuses the change (the API's
+    If-Match).
     """
     with write_transaction():
         session, workshop = _lock_session(session_id)
+        if precondition is not None:
+            precondition()
         if session.status == CANCELLED:
             raise Conflict("This session is cancelled; add a new session instead.")
         if seen_revision is not None and seen_revision != session.revision:
@@ -358,16 +364,21 @@ def move_session(
     return session
 
 
-def cancel_session(session_id: int) -> WorkshopSession:
+def cancel_session(
+    session_id: int, precondition: Callable[[], None] | None = None
+) -> WorkshopSession:
     """Cancel one session of a workshop; everyone confirmed and the instructor are told
     once the workshop is published.
 
     Families who paid online for the course choose, from that email, a make-up credit
     for the week or a refund of the session's share (refund rows awaiting their choice,
-    written here; see booking.services.payments.session_refunds).
+    written here; see booking.services.payments.session_refunds). `precondition` runs
+    once the workshop is locked, before anything is judged (see move_session).
     """
     with write_transaction():
         session, workshop = _lock_session(session_id)
+        if precondition is not None:
+            precondition()
         if session.status == CANCELLED:
             raise Conflict("This session is already cancelled.")
         _refuse_if_started(session)

@@ -15,6 +15,7 @@ from booking.services.catalogue.search import COUNT_LIMIT
 from booking.web.api.body import MAX_BODY_BYTES
 from booking.web.api.openapi_docs import blocks, inline, reference
 from booking.web.api.operations import OPERATIONS, PUBLIC, STAFF, Answer, Operation, operation
+from booking.web.api.preconditions import HEADER as IF_MATCH_HEADER
 from booking.web.api.schemas import responses
 from booking.web.api.serializers import absolute_url
 
@@ -30,6 +31,8 @@ ERROR_TEXT = {
     403: "The token's user is not staff of this centre.",
     404: "There is no such thing (or it is not public).",
     409: "It clashes with the current state (for example capacity below confirmed places).",
+    412: "If-Match names no current ETag: it was changed since it was read (or If-Match "
+    "is malformed, or lists only weak ETags). Nothing was changed; read it again.",
     413: f"The body is larger than {MAX_BODY_BYTES} bytes.",
     422: "Fields are missing, unknown, of the wrong type or break a booking rule; "
     "`fields` names each one.",
@@ -38,7 +41,8 @@ ERROR_TEXT = {
 }
 RESPONSE_HEADERS = {
     "ETag": {
-        "description": "A strong validator: send it back in If-None-Match to get a 304.",
+        "description": "A strong validator of this representation: send it back in "
+        "If-None-Match to get a 304, or in If-Match to change it only if it is unchanged.",
         "schema": {"type": "string"},
     },
     "Location": {
@@ -53,6 +57,14 @@ RESPONSE_HEADERS = {
 HEADER_PARAMETERS = {
     "If-None-Match": {
         "description": "An ETag from an earlier response; unchanged data gives 304.",
+        "schema": {"type": "string"},
+    },
+    IF_MATCH_HEADER: {
+        "description": 'Change it only if it is unchanged since it was read: the ETag of '
+        'that read, in double quotes as given (several may be listed, separated by commas), '
+        'or "*" for any. Compared strongly: a weak ETag (W/"...") never matches. No match, '
+        "or a malformed value: 412, and nothing changed. Without it the change is made "
+        "whatever happened since.",
         "schema": {"type": "string"},
     },
     IDEMPOTENCY_HEADER: {
@@ -82,15 +94,19 @@ create and change workshops and sessions and read registrations.
   `flask --app wsgi api-token create EMAIL`; send `Authorization: Bearer <token>`.
   Staff of a centre (and admins) may write its schedule; other tokens get 403, none 401.
 * **Errors** are JSON: `{{"error": {{"code", "message", "fields"}}}}` with 400 (bad request or
-  parameter), 401, 403, 404, 409 (clashes with the current state), 413 (body too large),
-  422 (fields missing, unknown, of the wrong type or breaking a booking rule) or 429 (too
-  many refused tokens from one address). Nothing is changed by a refused request.
+  parameter), 401, 403, 404, 409 (clashes with the current state), 412 (changed since
+  it was read: `If-Match`), 413 (body too large), 422 (fields missing, unknown, of the
+  wrong type or breaking a booking rule) or 429 (too many refused tokens from one
+  address). Nothing is changed by a refused request.
 * **Times** are ISO 8601 with the centre's UTC offset. Times sent may also be the
   centre's local wall-clock time, `YYYY-MM-DD HH:MM`.
 * **Pages**: `page` and `per_page`, with `next` and `prev` links. A search's `total` is
   exact up to {count_limit} matches; beyond that `total_exact` is false and `total` is a
   lower bound.
 * **Caching**: every GET has a strong `ETag`; send it in `If-None-Match` for a 304.
+* **Changes from a stale read**: send a workshop's `ETag` in `If-Match` with
+  `PATCH /workshops/{{id}}` (or `PATCH /sessions/{{id}}` of one of its sessions) and the
+  change is made only if the workshop is still as read; else 412, nothing changed.
 * **Browsers**: the public reads allow any origin (CORS); the staff endpoints allow none.
 * **Retries**: `POST /workshops` takes an `Idempotency-Key`.
 """

@@ -3,13 +3,13 @@
 
 from decimal import Decimal
 
-from flask import current_app
+from flask import Response, current_app, jsonify
 
 from booking.models import Centre, Workshop, WorkshopSession
 from booking.models.workshop import PAY_DEPOSIT
 from booking.services.booking.payment_terms import payment_mode
 from booking.services.booking.places import is_booking_open, public_places_left
-from booking.services.catalogue.search import instructor_name
+from booking.services.catalogue.search import Listing, instructor_name
 from booking.services.payments.figures import PlaceMoney
 from booking.services.teaching.roster import RosterEntry
 from booking.timefmt import iso_local
@@ -126,6 +126,12 @@ def centre_to_json(centre: Centre) -> dict:
 def workshop_to_json(workshop: Workshop, waitlist_count: int, topics=()) -> dict:
     """A workshop as JSON data (see workshop_reply)."""
     return workshop_reply(workshop, waitlist_count, topics).model_dump(mode="json")
+
+
+def workshop_response(listing: Listing) -> Response:
+    """A workshop's representation, byte for byte what GET /workshops/<id> answers (its
+    ETag is the hash of these bytes): the read, a write's answer and If-Match all use it."""
+    return jsonify(workshop_to_json(listing.workshop, listing.waitlist_count, listing.topics))
 
 
 def session_reply(session: WorkshopSession, tz_name: str) -> responses.Session:

@@ -28,12 +28,14 @@ from booking.timefmt import local_to_utc, to_local
 from booking.web.api.auth import token_required
 from booking.web.api.conventions import idempotent
 from booking.web.api.operations import Answer, operation, request_body
+from booking.web.api.preconditions import HEADER as IF_MATCH_HEADER
+from booking.web.api.preconditions import unchanged_since_read
 from booking.web.api.schemas import requests, responses
 from booking.web.api.serializers import (
     absolute_url,
     registration_reply,
     session_reply,
-    workshop_reply,
+    workshop_response,
 )
 
 
@@ -46,9 +48,16 @@ def _workshop_for_staff(workshop_id: int) -> Workshop:
 
 
 def _workshop_response(workshop_id: int, status: int = 200):
-    listing = catalogue.load_listings([workshop_id])[0]
-    reply = workshop_reply(listing.workshop, listing.waitlist_count, listing.topics)
-    return jsonify(reply.model_dump(mode="json")), status
+    return workshop_response(catalogue.load_listings([workshop_id])[0]), status
+
+
+def _unchanged_since_read(workshop_id: int, thing: str = "workshop"):
+    """The If-Match check of a write to the workshop (or one of its sessions): its
+    representation as GET /workshops/<id> would answer it now, inside the write's
+    lock. None when the request has no If-Match."""
+    return unchanged_since_read(
+        thing, lambda: workshop_response(catalogue.get_any_workshop(workshop_id)).get_data()
+    )
 
 
 def _given(body) -> dict:
@@ -134,13 +143,16 @@ def create_workshop():
     "still to come, unless allow_clash); publish, return to draft (only "
     "with nobody booked) or cancel (on its own, with an optional cancel_reason; everyone "
     "booked is told); copy a plan template into the sessions (plan). All in one "
-    "transaction, so a refused field changes nothing.",
-    staff=True, body=requests.UpdateWorkshop, errors=(409,),
-    answer=Answer(200, "The workshop as it now is", responses.Workshop),
+    "transaction, so a refused field changes nothing. Send the ETag of your last read in "
+    "`If-Match` to change it only if nobody changed it since (else 412, nothing "
+    "changed); the answer's `ETag` is the new one.",
+    staff=True, body=requests.UpdateWorkshop, headers=(IF_MATCH_HEADER,), errors=(409, 412),
+    answer=Answer(200, "The workshop as it now is", responses.Workshop, headers=("ETag",)),
 )
 @token_required
 def update_workshop(workshop_id: int):
-    """Change a workshop's details, capacity (waiting parents promoted) and status at once."""
+    """Change a workshop's details, capacity (waiting parents promoted) and status at
+    once; with If-Match, only if it is still as the client read it."""
     _workshop_for_staff(workshop_id)
     fields = _given(request_body())
     try:
@@ -151,12 +163,15 @@ def update_workshop(workshop_id: int):
             status=fields.pop("status", None),
             cancel_reason=fields.pop("cancel_reason", None),
             allow_clash=fields.pop("allow_clash", False),
+            precondition=_unchanged_since_read(workshop_id),
             fields=fields,
         )
     except CapacityRefused as exc:
         # Well formed, but it clashes with the places people hold.
         raise Conflict(exc.message, exc.fields) from exc
-    return _workshop_response(workshop_id)
+    response, status = _workshop_response(workshop_id)
+    response.add_etag()  # the body is the workshop's representation, as a GET gives it
+    return response, status
 
 
 # --- PATCH /sessions/<id> -----------------------------------------------------------------
@@ -186,8 +201,12 @@ def _minutes_until(ends, session: WorkshopSession, starts_local, tz_name: str) -
     summary="Move or cancel a session",
     description="Give a new start (the length is kept unless duration_minutes or ends_at "
     "is given), a room, or status cancelled on its own. The revision goes up, calendars "
-    "update and everyone booked and the instructor are emailed.",
-    staff=True, body=requests.UpdateSession, errors=(409,),
+    "update and everyone booked and the instructor are emailed. A session is read as "
+    "part of its workshop, so `If-Match` takes the ETag of GET /workshops/{id} of its "
+    "workshop: the change is made only if the workshop as that read gave it (every "
+    "session's times and status included; a room is not in it) is unchanged, else 412 "
+    "and nothing changed.",
+    staff=True, body=requests.UpdateSession, headers=(IF_MATCH_HEADER,), errors=(409, 412),
     answer=Answer(200, "The session as it now is", responses.Session),
 )
 @token_required
@@ -200,8 +219,9 @@ def update_session(session_id: int):
     tz_name = db.session.get(Centre, workshop.centre_id).timezone
     body = request_body()
     given = body.model_fields_set - {"allow_clash"}
+    precondition = _unchanged_since_read(workshop.id, "session's workshop")
     if "status" in given:
-        session = sessions.cancel_session(session_id)
+        session = sessions.cancel_session(session_id, precondition)
     elif given:
         starts_local = _as_local(body.starts_at, tz_name) if "starts_at" in given else None
         duration = body.duration_minutes
@@ -209,13 +229,16 @@ def update_session(session_id: int):
             duration = _minutes_until(body.ends_at, session, starts_local, tz_name)
         try:
             session = sessions.move_session(
-                session_id, starts_local, duration, body.room, allow_clash=body.allow_clash
+                session_id, starts_local, duration, body.room, allow_clash=body.allow_clash,
+                precondition=precondition,
             )
         except DomainError as exc:
             names = {"starts_local": "starts_at"}
             if "ends_at" in given:  # the length was worked out from the end the body gave
                 names["duration_minutes"] = "ends_at"
             raise _renamed(exc, names) from exc
+    elif precondition is not None:
+        precondition()  # nothing to change, but a stale read is still told so
     return jsonify(session_reply(session, tz_name).model_dump(mode="json"))
 
 

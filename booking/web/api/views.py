@@ -11,7 +11,12 @@ from booking.services.errors import NotFound
 from booking.web.api.auth import InvalidToken, bearer_token
 from booking.web.api.operations import Answer, operation
 from booking.web.api.schemas import requests, responses
-from booking.web.api.serializers import absolute_url, centre_reply, workshop_reply
+from booking.web.api.serializers import (
+    absolute_url,
+    centre_reply,
+    workshop_reply,
+    workshop_response,
+)
 from booking.web.place_limits import may_look_up_place
 
 
@@ -105,8 +110,7 @@ def workshop(workshop_id: int):
         listing, private = catalogue.get_workshop(workshop_id), False
     except NotFound:
         listing, private = _for_its_staff(workshop_id), True
-    reply = workshop_reply(listing.workshop, listing.waitlist_count, listing.topics)
-    response = jsonify(reply.model_dump(mode="json"))
+    response = workshop_response(listing)
     if private:
         response.headers["Cache-Control"] = "private, no-store"
     return response
