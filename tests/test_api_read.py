@@ -179,6 +179,47 @@ def test_workshop_list_is_paginated_with_links(client, make_workshop, make_centr
     assert default["per_page"] == 20 and default["total"] == 5
 
 
+def test_a_page_past_the_end_leads_back_to_the_last_page_with_results(
+    client, make_workshop, make_centre
+):
+    centre = make_centre()
+    for i in range(5):
+        make_workshop(title=f"Class {i}", centre=centre, starts_in_days=i + 1)
+
+    past = client.get("/api/v1/workshops?per_page=2&page=500").get_json()
+    assert past["items"] == [] and past["next"] is None
+    assert (past["total"], past["total_exact"]) == (5, True)
+    assert past["prev"] == "https://classes.example.org/api/v1/workshops?page=3&per_page=2"
+    # Just past the end, prev is the page before, which is the last.
+    assert client.get("/api/v1/workshops?per_page=2&page=4").get_json()["prev"] == past["prev"]
+    # Within range nothing changes.
+    assert client.get("/api/v1/workshops?per_page=2&page=3").get_json()["prev"] == (
+        "https://classes.example.org/api/v1/workshops?page=2&per_page=2"
+    )
+
+    nothing = client.get("/api/v1/workshops?q=nothing-like-this&page=7").get_json()
+    assert (nothing["items"], nothing["total"]) == ([], 0)
+    assert nothing["prev"] is None and nothing["next"] is None
+
+
+def test_a_page_past_the_end_beyond_the_count_limit_is_counted_exactly(
+    client, make_workshop, make_centre, monkeypatch
+):
+    monkeypatch.setattr(catalogue, "COUNT_LIMIT", 3)
+    centre = make_centre()
+    for i in range(8):
+        make_workshop(title=f"Class {i}", centre=centre, starts_in_days=i + 1)
+
+    past = client.get("/api/v1/workshops?per_page=2&page=9").get_json()
+    assert past["items"] == []
+    assert (past["total"], past["total_exact"]) == (8, True)
+    assert past["prev"].endswith("/api/v1/workshops?page=4&per_page=2")
+    # Where the count stopped, the page asked for is full and prev is the page before.
+    second = client.get("/api/v1/workshops?per_page=2&page=2").get_json()
+    assert second["total_exact"] is False
+    assert second["prev"].endswith("/api/v1/workshops?page=1&per_page=2")
+
+
 def test_workshop_list_total_is_a_lower_bound_beyond_the_count_limit(
     client, make_workshop, make_centre, monkeypatch
 ):

@@ -206,6 +206,19 @@ class SearchResult:
         """An earlier page exists."""
         return self.page > 1
 
+    @property
+    def prev_page(self) -> int | None:
+        """The page a `prev` link leads to: the one before, or, asked for a page past the
+        end, the last page with results; None on the first page or when nothing matched.
+
+        Past the end the count is always exact (it reaches one row past the page asked
+        for, see search_workshops), so the last page is known; while the count stopped
+        (`total_exact` false) the page asked for is full and the one before it is there.
+        """
+        if self.page <= 1 or self.total == 0:
+            return None
+        return min(self.page - 1, self.pages)
+
 
 @dataclass
 class InstructorPage:

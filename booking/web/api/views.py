@@ -45,7 +45,9 @@ def centre(slug: str):
     "get", "/workshops", operation_id="listWorkshops", summary="Search workshops",
     description="Published workshops that are still bookable or running, soonest first "
     "(nearest first with lat/lon, or a postcode or place name in q), with the same filters "
-    "as the /classes page. Pages link to each other with `next` and `prev`.",
+    "as the /classes page. Pages link to each other with `next` and `prev`; a page past "
+    "the last one is empty, and its `prev` leads to the last page with results (none when "
+    "nothing matched).",
     query=requests.WorkshopSearch,
     answer=Answer(200, "OK", responses.WorkshopPage),
 )
@@ -91,7 +93,7 @@ def _workshop_page(params, scope) -> str:
         total=result.total,
         total_exact=result.total_exact,
         next=page_url(result.page + 1) if result.has_next else None,
-        prev=page_url(result.page - 1) if result.has_prev else None,
+        prev=page_url(result.prev_page) if result.prev_page is not None else None,
     )
     return jsonify(reply.model_dump(mode="json")).get_data(as_text=True)
 

@@ -312,7 +312,9 @@ class WorkshopPage(Reply):
         "stopped and more match."
     )
     next: Link | None = Field(description="The next page, or null on the last.")
-    prev: Link | None = Field(description="The previous page, or null on the first.")
+    prev: Link | None = Field(description="The previous page, or null on the first. Past "
+                              "the last page: the last page with results (null when nothing "
+                              "matched).")
 
 
 class Session(Reply):
