@@ -7,6 +7,7 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from booking.services.catalogue.params import InvalidQuery, parse_search
 from booking.web.api.openapi import openapi_document
 from booking.web.api.openapi_docs import blocks, inline, type_words
 from booking.web.api.schemas.requests import CreateWorkshop, UpdateSession, UpdateWorkshop
@@ -186,3 +187,39 @@ def test_every_operation_documents_its_refusals():
                 assert {"400", "413", "422"} <= responses, (method, path)
             if any(p["in"] == "query" for p in op["parameters"]):
                 assert "400" in responses, (method, path)
+
+
+def _country_parameter() -> dict:
+    parameters = openapi_document()["paths"]["/workshops"]["get"]["parameters"]
+    return next(p for p in parameters if p["name"] == "country")["schema"]
+
+
+def test_every_documented_country_is_searched_and_nothing_else(client):
+    documented = _country_parameter()["enum"]
+    assert "pattern" not in _country_parameter()
+    assert {"GB", "AU", "UK", "all"} <= set(documented)
+    for code in documented:
+        for sent in (code, code.lower()):  # letters in either case, as documented
+            response = client.get(f"/api/v1/workshops?country={sent}")
+            assert response.status_code == 200, (sent, response.get_json())
+    # Every other pair of letters, as the document implies, is refused.
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    undocumented = [a + b for a in letters for b in letters if a + b not in documented]
+    assert "AA" in undocumented and "ZZ" in undocumented
+    for code in undocumented:
+        with pytest.raises(InvalidQuery):
+            parse_search({"country": code})
+
+
+@pytest.mark.parametrize("sent", ["AA", "xx", "ZZ", "GBR", "australia", "G1", "all-"])
+def test_a_country_outside_the_document_is_a_400_that_says_why(client, sent):
+    assert sent.upper() not in _country_parameter()["enum"]
+    response = client.get(f"/api/v1/workshops?country={sent}")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_parameter"
+    message = error["fields"]["country"]
+    if len(sent) == 2 and sent.isalpha():
+        assert f"'{sent}' is not a country code: use a two-letter ISO 3166 code" in message
+    else:
+        assert "must be a two-letter country code, such as GB, or 'all'" in message

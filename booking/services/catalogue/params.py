@@ -29,6 +29,8 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
 ALL_COUNTRIES = "all"
+# Codes as people write them that ISO 3166 spells otherwise.
+COUNTRY_ALIASES = {"UK": "GB"}
 INT_RE = re.compile(r"^[+-]?[0-9]{1,12}$")
 # A decimal number as typed: ASCII digits, no exponent (float() would also take other
 # scripts' digits, underscores, "nan" and "1e3").
@@ -182,11 +184,18 @@ def _countries() -> frozenset[str]:
     )
 
 
+def country_codes() -> tuple[str, ...]:
+    """Every code `country` takes besides 'all', in capitals (either case is taken): the
+    two-letter codes of ISO 3166 and the aliases people write ("UK"). The API document
+    lists these, so it admits exactly the codes parse_search accepts."""
+    return tuple(sorted(_countries() | COUNTRY_ALIASES.keys()))
+
+
 def _country_code(raw: str) -> str | None:
     """The country code asked for ("UK", as people write it, is GB), or None when it
     names no country ("ZZ", "XX")."""
     code = raw.upper()
-    code = "GB" if code == "UK" else code
+    code = COUNTRY_ALIASES.get(code, code)
     return code if code in _countries() else None
 
 
@@ -264,6 +273,11 @@ def parse_search(args: Mapping, *, allow_per_page: bool = False) -> SearchParams
             values["country"] = ALL_COUNTRIES
         elif COUNTRY_RE.match(raw) and _country_code(raw) is not None:
             values["country"] = _country_code(raw)
+        elif COUNTRY_RE.match(raw):
+            errors["country"] = (
+                f"Country (country) '{raw}' is not a country code: use a two-letter ISO 3166 "
+                "code, such as GB or AU, or 'all'."
+            )
         else:
             errors["country"] = (
                 "Country (country) must be a two-letter country code, such as GB, or 'all'."

@@ -309,10 +309,12 @@ class WorkshopSearch(BaseModel):
     topic: Literal[tuple(t.slug for t in TOPICS)] = Field(  # type: ignore[valid-type]
         None, description="A topic's slug."
     )
-    country: str = Field(None, pattern=r"^([A-Za-z]{2}|all)$",
-                         description="Only centres in this country (a two-letter code), or "
-                         "'all'. Without it: the country of the place in q, else the "
-                         "Accept-Language region (en-GB, en-AU), else every country.")
+    country: Literal[  # type: ignore[valid-type]
+        (*params.country_codes(), params.ALL_COUNTRIES)
+    ] = Field(None, description="Only centres in this country: its two-letter ISO 3166 "
+              "code (UK is taken as GB; letters in either case), or 'all'. Any other value "
+              "is a 400. Without it: the country of the place in q, else the "
+              "Accept-Language region (en-GB, en-AU), else every country.")
     page: int = Field(None, ge=1, le=params.MAX_PAGE, description="The page, from 1.")
     per_page: int = Field(None, ge=1, le=params.MAX_PER_PAGE,
                           description=f"Results per page (default {params.PER_PAGE}).")
