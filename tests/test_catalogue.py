@@ -439,6 +439,9 @@ def test_pagination(client, make_workshop, make_centre, make_user):
     assert beyond.status_code == 200
     assert titles(beyond.text) == []
     assert "only 2 pages" in beyond.text
+    # Its "Previous page" is the last page with classes, not page 8 (empty again).
+    assert 'rel="prev" href="/classes?q=class&amp;page=2"' in beyond.text
+    assert 'rel="prev"' not in client.get("/classes?q=nothing-like-this&page=3").text
 
 
 def test_counting_stops_past_the_count_limit(
