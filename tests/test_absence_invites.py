@@ -132,3 +132,17 @@ def test_a_missed_week_that_moves_is_not_said_to_change_in_the_calendar(course):
     other = _sent(parent.email)[-1]
     assert "The attached update changes it in your calendar" in other.body_text
     assert "You told us you will miss" not in other.body_text
+
+
+def test_a_missed_week_that_changes_room_is_not_said_to_have_a_new_time(course):
+    centre, home, parent, registration_id = course
+    week2 = _week(home, 2)
+    absences.report_absence(parent_id=parent.id, registration_id=registration_id,
+                            session_id=week2.id)
+    sessions.move_session(week2.id, None, room="Garden room")
+    room = _sent(parent.email)[-1]
+    assert room.subject.startswith("Room changed:")
+    for body in (room.body_text, room.body_html):
+        assert "You told us you will miss this session, so it stays off your calendar" in body
+        assert "If you can come after all, you can say you are coming" in body
+        assert "new time" not in body

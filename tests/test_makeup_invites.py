@@ -3,6 +3,7 @@ invite when it is booked, an update when its session moves, and a CANCEL when th
 cancels it or the centre cancels its session, all under one UID with a rising SEQUENCE,
 each passing libical's iTIP restrictions."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import icalendar
@@ -240,3 +241,37 @@ def test_a_cancelled_session_elsewhere_in_the_class_leaves_the_visitors_week_alo
     sessions.cancel_session(_session(other, 3).id)
     (booked,) = _makeup_emails(parent.email)
     assert db.session.get(MakeupBooking, makeup_id).invite_sequence == 0
+
+
+def test_a_cancel_waiting_for_the_class_while_a_session_is_added_outranks_its_update(
+    visit, app, monkeypatch
+):
+    """The make-up was read before the class's lock; a session added meanwhile sent the
+    visitor an update one SEQUENCE higher, and the CANCEL carried that same SEQUENCE, so
+    calendars could keep the visit (PostgreSQL: SQLite runs one write at a time)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("two write transactions at once: PostgreSQL")
+    centre, other, parent, makeup_id, session_id = visit
+    other_id = other.id
+    when = to_local(_session(other, 4).starts_at + timedelta(weeks=1),
+                    centre.timezone).replace(tzinfo=None)
+    real_lock = makeups.lock_workshop
+    added = []
+
+    def lock_after_an_add(workshop_id):
+        if not added:
+            def add():
+                with app.app_context():
+                    sessions.add_session(other_id, when, 60)
+                    db.session.remove()
+            thread = threading.Thread(target=add)
+            thread.start()
+            thread.join()
+            added.append(True)
+        return real_lock(workshop_id)
+
+    monkeypatch.setattr(makeups, "lock_workshop", lock_after_an_add)
+    makeups.cancel_makeup(parent_id=parent.id, makeup_id=makeup_id)
+    *_, update, cancel = _makeup_emails(parent.email)
+    assert update.subject.startswith("Session added")
+    assert int(_event(cancel)["SEQUENCE"]) > int(_event(update)["SEQUENCE"])

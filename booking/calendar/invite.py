@@ -139,8 +139,9 @@ def build_invite(booking: BookingData, method: str = REQUEST) -> str:
     """The booking's invite: one VEVENT per session of its workshop.
 
     `method` is REQUEST (the booking stands: the sessions still taking place that have
-    not ended, so an update never rewrites a week gone by, say with a centre's new
-    address; every one, should all have ended; a
+    not begun, so an update never rewrites a week gone by or under way, say with a
+    centre's new address, which changes only the sessions to come; every one, should
+    all have begun; a
     cancelled one, or one the family said they will miss, was withdrawn by its own
     CANCEL), CANCEL (the booking is
     cancelled: every event CANCELLED) or PUBLISH (a plain download of every
@@ -160,7 +161,7 @@ def build_invite(booking: BookingData, method: str = REQUEST) -> str:
             method = CANCEL
         else:
             now = datetime.now(UTC)
-            sessions = [s for s in live if s.ends_at > now] or live
+            sessions = [s for s in live if s.starts_at > now] or live
     if method == CANCEL:
         sessions = _withdrawn(booking, sessions)
     return _build(booking, sessions, method, cancel_all=method == CANCEL)

@@ -261,6 +261,11 @@ def cancel_makeup(*, parent_id: int, makeup_id: int) -> MakeupCredit:
         session = db.session.get(WorkshopSession, makeup.session_id)
         lock_workshop(session.workshop_id)
         db.session.refresh(session)
+        # Read again under the lock: an update sent meanwhile (a session added to the
+        # class) raised its invite_sequence, which the CANCEL must outrank.
+        makeup = db.session.get(MakeupBooking, makeup.id, populate_existing=True)
+        if makeup is None:
+            raise NotFound("That make-up session has already been cancelled.")
         now = utc_now()
         if session.starts_at <= now:
             raise Invalid("That make-up session has already started, so it cannot be cancelled.")
