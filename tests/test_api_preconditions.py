@@ -177,6 +177,21 @@ def test_a_session_moves_with_its_workshops_etag(client, app, world):
     assert first_session(app, world["course"].id).room == "Hall"
 
 
+def test_two_room_changes_from_one_read_the_second_is_412(client, app, world):
+    """A room is part of the workshop's read, so a room changed since is seen."""
+    session = first_session(app, world["course"].id)
+    body, etag = read(client, world)
+    assert body["sessions"][0]["room"] == (session.room or "")
+    url = f"/api/v1/sessions/{session.id}"
+    token = world["tokens"]["staff"]
+    assert send(client, "PATCH", url, token, {"room": "Hall"},
+                headers={"If-Match": etag}).status_code == 200
+    response = send(client, "PATCH", url, token, {"room": "Garden"}, headers={"If-Match": etag})
+    assert response.status_code == 412
+    assert first_session(app, world["course"].id).room == "Hall"
+    assert read(client, world)[0]["sessions"][0]["room"] == "Hall"
+
+
 def test_a_stale_session_cancel_or_empty_change_is_412(client, app, world):
     session = first_session(app, world["course"].id)
     url = f"/api/v1/sessions/{session.id}"

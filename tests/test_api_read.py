@@ -130,6 +130,7 @@ def test_workshop_reads_as_the_product_says(app, client, make_workshop, make_cen
                 "starts_at": "2030-01-15T10:00:00+11:00",
                 "ends_at": "2030-01-15T11:00:00+11:00",
                 "status": "scheduled",
+                "room": "",
                 "title": "",
             },
             {
@@ -138,6 +139,7 @@ def test_workshop_reads_as_the_product_says(app, client, make_workshop, make_cen
                 "starts_at": "2030-01-22T10:00:00+11:00",
                 "ends_at": "2030-01-22T11:00:00+11:00",
                 "status": "cancelled",
+                "room": "",
                 "title": "",
             },
         ],

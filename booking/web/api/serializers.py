@@ -109,6 +109,7 @@ def workshop_reply(workshop: Workshop, waitlist_count: int, topics=()) -> respon
                 "starts_at": iso_local(s.starts_at, tz),
                 "ends_at": iso_local(s.ends_at, tz),
                 "status": s.status,
+                "room": s.room or "",
                 "title": s.plan_title,
             }
             for s in workshop.sessions

@@ -204,8 +204,8 @@ def _minutes_until(ends, session: WorkshopSession, starts_local, tz_name: str) -
     "update and everyone booked and the instructor are emailed. A session is read as "
     "part of its workshop, so `If-Match` takes the ETag of GET /workshops/{id} of its "
     "workshop: the change is made only if the workshop as that read gave it (every "
-    "session's times and status included; a room is not in it) is unchanged, else 412 "
-    "and nothing changed.",
+    "session's times, status and room included) is unchanged, else 412 and nothing "
+    "changed.",
     staff=True, body=requests.UpdateSession, headers=(IF_MATCH_HEADER,), errors=(409, 412),
     answer=Answer(200, "The session as it now is", responses.Session),
 )

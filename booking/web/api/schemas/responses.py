@@ -137,6 +137,7 @@ class WorkshopSession(Reply):
     starts_at: Time
     ends_at: Time
     status: Literal[SESSION_STATUSES]  # type: ignore[valid-type]
+    room: str = Field(description="The room it meets in at the centre; empty when not given.")
     title: str = Field(
         description="What this week teaches, such as \"Week 2: tummy, for wind and colic\"; "
         "empty when the session has no plan."
