@@ -294,4 +294,4 @@ def sessions_makeups(session_ids: Iterable[int]) -> dict[int, list[MakeupData]]:
 def makeup_data(makeup: MakeupBooking, parent: User | None, baby: Baby | None) -> MakeupData:
     """Who a make-up is for, as its emails and invites name them."""
     return MakeupData(person_data(parent), baby_data(baby), makeup.id, makeup.created_at,
-                      makeup.invite_sequence)
+                      makeup.invite_sequence or 0)  # 0 until a new row is written
