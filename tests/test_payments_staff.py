@@ -1108,3 +1108,28 @@ def test_the_cancel_page_says_what_was_paid_and_what_came_back(app, world, book)
                              utc_now())
     assert said.startswith("You paid £60.00 online; £12.50 of it has been refunded. "
                            "Cancelling now refunds £47.50 to your card")
+
+
+def test_a_refund_form_sent_twice_refunds_once(app, client, auth, world, online_places):
+    """A double press (or two tabs) posted the same refund form twice: two refunds were
+    made to the card and the parent was emailed twice."""
+    payment_id = online_places["paid_payment"]
+    auth.login("staff@example.org")
+    url = f"/manage/payments/{payment_id}/refund"
+    html = client.get(url).get_data(as_text=True)
+    seen = re.search(r'name="refunds_seen" type="hidden" value="(\d+)"', html).group(1)
+    assert seen == "0"
+    form = {"amount": "5.00", "reason": "Goodwill", "refunds_seen": seen}
+    assert client.post(url, data=form).status_code == 302
+    again = client.post(url, data=form)
+    assert again.status_code == 409
+    text = " ".join(again.get_data(as_text=True).split())
+    assert "A refund was made on PAY-" in text and "so this one was not made" in text
+    # The page now lists the refund made, and its form counts it: a second refund, if
+    # one is really meant, is a knowing choice.
+    assert "Refund by hand: Goodwill" in text
+    assert re.search(r'name="refunds_seen" type="hidden" value="1"', text)
+    assert [r.amount for r in refund_rows(app) if r.payment_id == payment_id] == [500]
+    assert client.post(url, data=dict(form, refunds_seen="x")).status_code == 409
+    assert client.post(url, data=dict(form, refunds_seen="1")).status_code == 302
+    assert [r.amount for r in refund_rows(app) if r.payment_id == payment_id] == [500, 500]

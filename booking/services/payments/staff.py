@@ -177,10 +177,18 @@ def give_back_difference(registration_id, actor: User, shown) -> str:
         return DIFFERENCE_GIVEN_BACK
 
 
-def refund_by_hand(payment_id, actor: User, *, amount, reason) -> Refund:
+class RefundsChanged(Conflict):
+    """A refund by hand sent from a page showing fewer refunds than the payment has."""
+
+
+def refund_by_hand(payment_id, actor: User, *, amount, reason,
+                   seen_refunds: int | None = None) -> Refund:
     """Refund `amount` (typed in major units) of a payment that took money, with the
     reason the parent is told: written as a refund row, made after the commit.
 
+    `seen_refunds`, how many refunds the sender's page listed: a refund made since (the
+    same form sent twice, or by someone else) refuses this one (RefundsChanged), so one
+    press meant once is never a second refund to the card. None (a script): not checked.
     Raises Invalid (with `amount` and `reason` field messages) for a bad amount or
     reason, or an amount above what is left to refund; Conflict for a payment that
     took no money or has nothing left; NotFound and Forbidden as usual."""
@@ -200,6 +208,14 @@ def refund_by_hand(payment_id, actor: User, *, amount, reason) -> Refund:
         )
         if payment.status != SUCCEEDED:
             raise Conflict("Only a payment that went through can be refunded.")
+        if seen_refunds is not None and seen_refunds != db.session.scalar(
+            sa.select(sa.func.count(Refund.id)).where(Refund.payment_id == payment.id)
+        ):
+            raise RefundsChanged(
+                f"A refund was made on {payment.reference} since this page was opened (the "
+                "form sent twice, or by someone else), so this one was not made. Here is "
+                "what is refunded now: send it again only if another refund is needed."
+            )
         left = ledger.refundable(payment)
         if left <= 0:
             raise Conflict(

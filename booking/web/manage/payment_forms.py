@@ -1,7 +1,7 @@
 """Back-office forms about money. The payment services judge every value (amount,
 reason) and name the field of each message."""
 
-from wtforms import StringField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 
 from booking.services.payments.staff import MAX_REASON
 from booking.web.forms import Form
@@ -12,6 +12,7 @@ class RefundForm(Form):
     """A refund by hand: how much, in major units, and why."""
 
     amount = StringField("Amount to refund", filters=[strip])
+    refunds_seen = HiddenField()  # how many refunds the page listed (see refund_by_hand)
     reason = TextAreaField(
         "Reason (sent to the parent)", filters=[strip], render_kw={"maxlength": MAX_REASON}
     )

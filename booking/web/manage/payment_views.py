@@ -149,10 +149,15 @@ def registration_give_back_difference(registration_id: int):
     )
 
 
-def _refund_page(payment, workshop, centre, form: RefundForm | None = None, status: int = 200):
+def _refund_page(payment, workshop, centre, form: RefundForm | None = None, status: int = 200,
+                 fresh: bool = False):
+    """The refund page; `fresh`: the form is to carry the refunds listed now (after a
+    refusal because one was made since), rather than those its sender's page listed."""
     terms = queries.refund_terms(payment, workshop, centre)
     if form is None:  # offered in full (or the part beyond the price); staff may change it
         form = RefundForm(formdata=None, data={"amount": major_units(terms.offered)})
+    if form.refunds_seen.data is None or fresh:
+        form.refunds_seen.data = str(len(terms.refunds))
     return (
         render_template(
             "manage/payment_refund.html",
@@ -187,14 +192,18 @@ def payment_refund(payment_id: int):
     if not form.validate_on_submit():
         flash(EXPIRED, "error")
         return _refund_page(payment, workshop, centre, form, 400)
+    seen = (form.refunds_seen.data or "").strip()
     try:
         refund = staff.refund_by_hand(
-            payment.id, current_user, amount=form.amount.data, reason=form.reason.data
+            payment.id, current_user, amount=form.amount.data, reason=form.reason.data,
+            # Sent without it (a script): not checked; unreadable: out of date.
+            seen_refunds=(int(seen) if seen.isdigit() else -1) if seen else None,
         )
     except DomainError as exc:
         put_domain_error(form, exc, flash_rest=True)
         payment, workshop, centre = payment_or_404(payment_id)
-        return _refund_page(payment, workshop, centre, form, status_for(exc))
+        return _refund_page(payment, workshop, centre, form, status_for(exc),
+                            fresh=isinstance(exc, staff.RefundsChanged))
     flash(
         f"A refund of {format_money(refund.amount, payment.currency)} on "
         f"{payment.reference} is on its way. The parent is emailed when it is made.",
