@@ -293,3 +293,27 @@ def test_the_instructor_is_not_told_of_zero_families_emailed(ctx, make_centre, m
     said = " ".join(teacher_mail.body_text.split())
     assert "No family is booked on this class yet, so no one else has been emailed." in said
     assert "0 confirmed" not in said
+
+
+def test_a_place_held_while_its_family_pays_is_not_counted_as_emailed(
+    app, ctx, booked, make_user, make_baby
+):
+    """The instructor read "We have emailed the 2 confirmed families" with one emailed:
+    the count was the class's places, a place held while its family pays among them."""
+    payer = make_user("payer@example.org", name="Pia Payer")
+    cy = make_baby(payer, name="Cy", date_of_birth=date(2035, 11, 1))
+    add_registration(app, booked["workshop"], payer, cy, status="pending_payment",
+                     hold_expires_at=datetime(2035, 12, 1, tzinfo=UTC))
+    with write_transaction():
+        db.session.get(Workshop, booked["workshop"].id).confirmed_count += 1  # its place
+        session = db.session.scalar(
+            sa.select(WorkshopSession).where(
+                WorkshopSession.workshop_id == booked["workshop"].id, WorkshopSession.number == 2
+            )
+        )
+        session.room = "Garden Room"
+        session.revision += 1
+        notify.notify_session_changed(session, "room")
+    messages = outbox()
+    assert [m.recipient for m in messages] == ["parent@example.org", "teacher@example.org"]
+    assert "We have emailed the 1 confirmed family" in messages[1].body_text

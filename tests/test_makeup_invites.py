@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import MakeupBooking, OutboxMessage, Workshop, WorkshopSession
+from booking.models import MakeupBooking, OutboxMessage, User, Workshop, WorkshopSession
 from booking.services.courses import absences, makeups
 from booking.services.errors import Invalid
-from booking.services.schedule import sessions
+from booking.services.schedule import edit, sessions
 from booking.timefmt import to_local
 from tests.itip_checker import itip_errors, require_libical
 from tests.makeup_helpers import book
@@ -275,3 +275,31 @@ def test_a_cancel_waiting_for_the_class_while_a_session_is_added_outranks_its_up
     *_, update, cancel = _makeup_emails(parent.email)
     assert update.subject.startswith("Session added")
     assert int(_event(cancel)["SEQUENCE"]) > int(_event(update)["SEQUENCE"])
+
+
+def _instructor_emails(workshop_id) -> list[OutboxMessage]:
+    db.session.expire_all()
+    email = db.session.get(User, db.session.get(Workshop, workshop_id).instructor_id).email
+    return list(db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.recipient == email).order_by(OutboxMessage.id)))
+
+
+def test_the_instructor_is_told_of_the_visitors_emailed_when_a_session_goes(visit):
+    """The visitors were taken out before the count: "No family is booked on this class
+    yet, so no one else has been emailed", though the make-up family was."""
+    centre, other, parent, makeup_id, session_id = visit
+    sessions.cancel_session(session_id)
+    told = _instructor_emails(other.id)[-1]
+    assert "cancelled" in told.subject.lower()
+    assert "the 1 family making up a missed week in it" in told.body_text
+    assert "No family is booked" not in told.body_text
+
+
+def test_the_instructor_is_told_of_the_visitors_emailed_when_the_class_goes(visit):
+    centre, other, parent, makeup_id, session_id = visit
+    edit.cancel_workshop(other.id)
+    told = _instructor_emails(other.id)[-1]
+    assert told.subject.startswith("Your class - Class cancelled")
+    assert ("We have emailed 0 families who were booked or waiting, and the 1 family "
+            "making up a missed week in it.") in told.body_text
+    assert "and the 1 family making up a missed week in it" in told.body_html

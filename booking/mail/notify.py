@@ -283,7 +283,8 @@ def queue_session_changed(
                 info=info,
                 kind=kind,
                 line=line,
-                confirmed=info.workshop.confirmed_count,
+                # The families emailed: a place held while its family pays is not one.
+                confirmed=len(bookings),
                 visitors=visitors,
             )
         )
@@ -305,6 +306,7 @@ def queue_workshop_cancelled(
     reason: str = "",
     refund_texts: dict[int, str] | None = None,
     held_ids: frozenset = frozenset(),
+    visitors: int = 0,
 ) -> list[OutboxMessage]:
     """Tell every confirmed and waiting parent, and the instructor, that a class is
     cancelled, with classes that would fit each baby instead (`alternatives`, by
@@ -349,6 +351,7 @@ def queue_workshop_cancelled(
                 info=info,
                 reason=reason,
                 told=len(queued),
+                visitors=visitors,  # told by their own email (make-up cancelled)
             )
         )
     return queued

@@ -189,11 +189,14 @@ def notify_booking_cancelled(
 
 
 def notify_session_changed(
-    session: WorkshopSession, kind: str, choices: dict[int, notify.RefundChoice] | None = None
+    session: WorkshopSession, kind: str, choices: dict[int, notify.RefundChoice] | None = None,
+    visitors: int | None = None,
 ) -> list[OutboxMessage]:
     """Tell every confirmed parent of the workshop, and its instructor, that a session
     was moved, cancelled, changed room or added; parents in `choices` (by registration
-    id) paid for a cancelled session and choose a make-up credit or a refund."""
+    id) paid for a cancelled session and choose a make-up credit or a refund. `visitors`:
+    how many make-up visitors are told apart, when the caller already removed them (a
+    session cancelled); else those booked in it are counted."""
     if kind not in notify.SESSION_CHANGE_KINDS:
         raise ValueError(f"unknown session change {kind!r}")
     db.session.flush()
@@ -203,15 +206,18 @@ def notify_session_changed(
     )
     # Families making up a missed week in the session are told apart (`makeups`); the
     # instructor's email counts them too.
-    visits = sa.select(sa.func.count(MakeupBooking.id))
-    if kind == "venue":  # every session still to come has moved: all their visitors
-        visits = visits.join(WorkshopSession, WorkshopSession.id == MakeupBooking.session_id).where(
-            WorkshopSession.workshop_id == session.workshop_id,
-            WorkshopSession.starts_at >= session.starts_at,
-        )
-    else:
-        visits = visits.where(MakeupBooking.session_id == session.id)
-    visitors = db.session.scalar(visits)
+    if visitors is None:
+        visits = sa.select(sa.func.count(MakeupBooking.id))
+        if kind == "venue":  # every session still to come has moved: all their visitors
+            visits = visits.join(
+                WorkshopSession, WorkshopSession.id == MakeupBooking.session_id
+            ).where(
+                WorkshopSession.workshop_id == session.workshop_id,
+                WorkshopSession.starts_at >= session.starts_at,
+            )
+        else:
+            visits = visits.where(MakeupBooking.session_id == session.id)
+        visitors = db.session.scalar(visits)
     return notify.queue_session_changed(
         workshop, workshop.session(session.id), kind, bookings, choices, visitors=visitors or 0
     )
@@ -219,7 +225,7 @@ def notify_session_changed(
 
 def notify_workshop_cancelled(
     workshop: Workshop, registrations, *, reason: str = "",
-    refund_texts: dict[int, str] | None = None, held_ids=frozenset(),
+    refund_texts: dict[int, str] | None = None, held_ids=frozenset(), visitors: int = 0,
 ) -> list[OutboxMessage]:
     """Tell every confirmed and waiting parent, and the instructor, that a class is
     cancelled, with classes that would fit each baby instead and what comes back to
@@ -232,7 +238,7 @@ def notify_workshop_cancelled(
     offers = alternatives(bookings, datetime.now(UTC))
     return notify.queue_workshop_cancelled(
         workshop_data(workshop), bookings, offers, reason=reason,
-        refund_texts=refund_texts or {}, held_ids=frozenset(held_ids),
+        refund_texts=refund_texts or {}, held_ids=frozenset(held_ids), visitors=visitors,
     )
 
 

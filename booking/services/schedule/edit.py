@@ -374,7 +374,8 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
     workshop.updated_at = now
     db.session.flush()
     notify_workshop_cancelled(
-        workshop, registrations, reason=reason, refund_texts=refund_texts, held_ids=held
+        workshop, registrations, reason=reason, refund_texts=refund_texts, held_ids=held,
+        visitors=len(dropped),
     )
     tell_makeups_dropped(dropped, "the class was cancelled")
     return registrations

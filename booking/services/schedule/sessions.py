@@ -402,7 +402,8 @@ def cancel_session(
         refresh_span(workshop)
         choices = offer_session_refunds(workshop, session)
         if workshop.status == PUBLISHED:  # a draft being put together tells nobody
-            notify_session_changed(session, "cancelled", choices)
+            # Its make-up visitors were taken out just now; each is told below.
+            notify_session_changed(session, "cancelled", choices, visitors=len(dropped))
         tell_makeups_dropped(dropped, "that session was cancelled")
         if dropped and workshop.status == PUBLISHED:
             # Make-up visitors no longer take seats there: a family waiting may fit now.
