@@ -503,6 +503,9 @@ def test_message_reaches_a_family_holding_a_place_while_paying(client, auth, app
     book(setup["course"], make_baby(holder, name="Dot", age_weeks=10),
          status="pending_payment")
     auth.login("teacher@example.org")
+    # The page says so before sending (it named the booked places alone).
+    page = " ".join(client.get(f"/teach/workshops/{setup['course'].id}/message").text.split())
+    assert "and to the 1 place held while its family pays (one email per parent)" in page
     response = client.post(
         f"/teach/workshops/{setup['course'].id}/message",
         data={"subject": "Room change", "body": "Garden room."},
