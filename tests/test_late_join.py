@@ -3,11 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Registration, Workshop
+from booking.models import Registration, Workshop, WorkshopSession
 from booking.services.booking.book import book_place, cancel_registration
 from booking.services.errors import Invalid
+from booking.services.schedule import sessions
+from booking.timefmt import format_local
 
 
 def started_course(make_workshop, **fields):
@@ -200,3 +203,18 @@ def test_a_late_joiners_confirmation_says_when_they_join_and_that_the_cut_off_pa
     assert "You can cancel up to" not in text
     html = " ".join(message.body_html.split())
     assert "you join from week 2 of 4" in html and "has passed" in html
+
+
+def test_the_class_page_names_the_week_that_closes_joining(app, client, make_workshop):
+    """Week 2, the last week to join by, cancelled: the page said "until week 2 starts"
+    with week 3's date."""
+    course = make_workshop(sessions=4, late_join_until=2)
+    with app.app_context():
+        week2 = db.session.scalar(sa.select(WorkshopSession).where(
+            WorkshopSession.workshop_id == course.id, WorkshopSession.number == 2))
+        sessions.cancel_session(week2.id)
+        week3 = db.session.scalar(sa.select(WorkshopSession).where(
+            WorkshopSession.workshop_id == course.id, WorkshopSession.number == 3))
+        when = format_local(week3.starts_at, "Europe/London")
+    page = " ".join(client.get(f"/classes/{course.id}").get_data(as_text=True).split())
+    assert f"You can still join until week 3 starts: {when}." in page

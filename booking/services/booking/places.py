@@ -389,6 +389,27 @@ def is_booking_open(workshop: Workshop, now: datetime | None = None) -> bool:
     return booking_closed_reason(workshop, now) is None
 
 
+def late_join_week(workshop: Workshop, closes_at: datetime | None) -> int:
+    """The number of the week whose start ends joining (`booking_closes_at`): the
+    workshop's `late_join_until`, or, that week cancelled, the week that runs instead;
+    1 when joining ends when the class starts."""
+    late = workshop.late_join_until or 1
+    if late <= 1 or closes_at is None:
+        return late
+    if "sessions" not in sa.inspect(workshop).unloaded:
+        found = next((s.number for s in workshop.sessions
+                      if s.status == SCHEDULED and s.starts_at == closes_at), None)
+    else:
+        found = db.session.scalar(
+            sa.select(WorkshopSession.number).where(
+                WorkshopSession.workshop_id == workshop.id,
+                WorkshopSession.status == SCHEDULED,
+                WorkshopSession.starts_at == closes_at,
+            ).limit(1)
+        )
+    return found or late
+
+
 def first_session_day(workshop: Workshop) -> date | None:
     """The local date of the first session, on which babies' ages are measured."""
     if workshop.first_starts_at is None:

@@ -24,6 +24,7 @@ from booking.services.booking.places import (
     centre_of,
     eligibility,
     first_session_day,
+    late_join_week,
     live_in_workshop,
     makeup_excess,
     public_places_left,
@@ -188,8 +189,8 @@ def panel_state(
         ),
         places_left=public_places_left(workshop, excess=facts.makeup_excess),
         waiting_count=facts.waiting_count,
-        closes_at=booking_closes_at(workshop),
-        late_join_session=workshop.late_join_until or 1,
+        closes_at=(closes := booking_closes_at(workshop)),
+        late_join_session=late_join_week(workshop, closes),
         payment=payment_words(workshop),
         health_note=facts.health_note,
     )
