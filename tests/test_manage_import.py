@@ -2,14 +2,14 @@
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html import unescape
 
 import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Workshop
+from booking.models import Centre, Workshop
 
 HEADER = (
     "centre,title,kind,instructor_email,first_session,sessions,duration_minutes,capacity,"
@@ -179,3 +179,26 @@ def test_a_file_past_the_request_limit_is_told_the_limit(app, client, auth, setu
     assert "more than the 2 MB this site takes in one go" in page
     assert "A schedule file may be at most 1 MB" in page
     assert workshop_count(app) == 0
+
+
+def test_classes_published_at_a_hidden_centre_are_said_to_be_unseen(app, client, auth, setup):
+    """An admin hid the centre: the preview and the done page said "Published" and
+    nothing more, though families can neither see nor book those classes."""
+    mine, _ = setup
+    with app.app_context():
+        centre = db.session.get(Centre, mine.id)
+        centre.published = False
+        centre.first_published_at = centre.first_published_at or datetime.now(UTC)
+        db.session.commit()
+    auth.login("staff@example.org")
+    hidden = "Its centre is hidden, so families cannot see or book it until an admin shows"
+    body = upload(client, csv_text(*good_rows())).get_data(as_text=True)
+    assert body.count(hidden) == 1  # the published row; the draft is not shown anyway
+    done = client.post("/manage/import/confirm", data={"csv_text": hidden_csv(body)},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Schedule imported" in done and done.count(hidden) == 1
+    with app.app_context():
+        db.session.get(Centre, mine.id).published = True
+        db.session.commit()
+    body = upload(client, csv_text(*good_rows())).get_data(as_text=True)
+    assert hidden not in body

@@ -58,6 +58,9 @@ class PlannedWorkshop:
     # Each session's (start, end) in UTC, and the instructor's name, to find clashes.
     times: list = field(default_factory=list)
     instructor_name: str = ""
+    # An admin hid its centre (once public): published, families still cannot see or
+    # book it (a centre never shown is shown with its first class published).
+    centre_hidden: bool = False
 
     def describe(self) -> str:
         """One line for a preview: what, where, who, when, how many places."""
@@ -172,6 +175,7 @@ class RowChecker:
                 first_starts_at=clean["times"][0][0],
                 times=list(clean["times"]),
                 instructor_name=instructor.name,
+                centre_hidden=not centre.published and centre.first_published_at is not None,
             )
         )
 
