@@ -18,7 +18,9 @@ from datetime import datetime
 from booking.models import HealthRecord, Registration
 from booking.models.health import ALLERGY, CLEARANCE, NOT_TODAY, TELL
 
-OTHER_FLAG = "See notes"
+# The parent's own words are in the roster's "Health details", never on paper or in
+# the CSV: the label says where to read them (its "Notes" column is other notes).
+OTHER_FLAG = "Something else: see Health details"
 
 
 @dataclass(frozen=True)
