@@ -555,3 +555,21 @@ def test_a_session_sent_twice_is_refused_rather_than_overwritten(app, client, au
     assert "appears twice" in answer.get_data(as_text=True)
     with app.app_context():
         assert not any(plans.has_plan(s) for s in _sessions(course.id))
+
+
+def test_a_template_longer_than_the_class_says_which_weeks_it_left_out(
+    app, client, auth, world, make_workshop
+):
+    """A four-week course started from the five-week template lost "the whole routine"
+    week without a word."""
+    short = make_workshop(centre=world["centre"], instructor=world["teacher"], sessions=4)
+    auth.login("staff@example.org")
+    done = client.post(f"/manage/workshops/{short.id}/plans", data={"template": FIVE},
+                       follow_redirects=True)
+    text = " ".join(done.get_data(as_text=True).split())
+    last = get_template(FIVE).weeks[4].title
+    assert ("This class has 4 weeks, so the template&#39;s week after that "
+            f"(“{last}”) was not copied") in text
+    done = client.post(f"/manage/workshops/{world['course'].id}/plans",
+                       data={"template": FIVE}, follow_redirects=True)
+    assert "was not copied" not in done.get_data(as_text=True)

@@ -102,7 +102,18 @@ def _start_from_template(page: plans.PlanPage, teaching: bool):
             flash(exc.message, "error")
         return _render(page, _plans_form(page), form, status_for(exc), teaching)
     template = get_template(form.template.data)
-    flash(f"The plans of “{template.name}” are in. Change any week below.", "success")
+    message = f"The plans of “{template.name}” are in. Change any week below."
+    weeks = max((s.number for s in page.sessions), default=0)
+    left_out = template.weeks[weeks:]
+    if left_out:  # a template longer than the class: say what it did not bring
+        names = ", ".join(f"“{week.title}”" for week in left_out)
+        message += (
+            f" This class has {weeks} {'week' if weeks == 1 else 'weeks'}, so the "
+            f"template's {'week' if len(left_out) == 1 else 'weeks'} after that ({names}) "
+            f"{'was' if len(left_out) == 1 else 'were'} not copied: add what you want of "
+            f"{'it' if len(left_out) == 1 else 'them'} to a week below."
+        )
+    flash(message, "success")
     return _here(page.workshop.id, teaching)
 
 
