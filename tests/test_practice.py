@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
+from booking.mail.context import ONE_PAGE_CHARACTERS
 from booking.mail.sender import send_all_due
 from booking.models import MakeupBooking, OutboxMessage, PracticeSheet, WorkshopSession
 from booking.services.courses import absences, makeups
@@ -20,6 +21,7 @@ from booking.services.plans.practice import (
     practice_key,
     send_practice_sheets,
 )
+from booking.services.plans.templates import TEMPLATES
 from tests.html_checker import html_errors
 from tests.mailtools import add_registration
 from tests.makeup_helpers import book, session_of
@@ -436,3 +438,26 @@ def test_every_week_gives_the_feeding_wait_every_sheet_gives():
         for week in template.weeks:
             for said in re.findall(r"[^.:]*after a feed[^.]*", week.practice):
                 assert "an hour" in said, (template.slug, week.title, said)
+
+
+def test_a_long_sheet_does_not_claim_to_fit_one_page(client, auth, course):
+    """A plan near the 6,000 characters allowed printed on three pages under "it fits on
+    one A4 sheet"."""
+    send_practice_sheets(course["now"])
+    ann = course["families"]["Ann"][0]
+    sheet = next(s for s in sheets() if s.parent_id == ann.id)
+    auth.login("ann@example.org")
+    url = f"/account/practice/{sheet.id}"
+    assert "it fits on one A4 sheet" in client.get(url).get_data(as_text=True)
+    db.session.execute(sa.update(PracticeSheet).where(PracticeSheet.id == sheet.id)
+                       .values(practice="Stroke gently. " * 350))
+    db.session.commit()
+    page = client.get(url).get_data(as_text=True)
+    assert "it fits on one A4 sheet" not in page
+    assert "this week's plan is long, so it takes more than one A4 sheet" in page
+
+
+def test_every_template_week_is_said_to_fit_one_page():
+    """The product's own weeks always print on one page."""
+    longest = max(len(w.covers) + len(w.practice) for t in TEMPLATES for w in t.weeks)
+    assert longest <= ONE_PAGE_CHARACTERS

@@ -289,6 +289,8 @@ class PracticeSheetInfo:
     url: str  # the same, absolute, for emails
     made_up: bool = False
     care: PracticeCare = PRACTICE_CARE
+    # The week's words fit one A4 page with the care notes (`ONE_PAGE_CHARACTERS`).
+    fits_one_page: bool = True
 
     @property
     def week_label(self) -> str:
@@ -326,6 +328,12 @@ class PracticeSheetInfo:
         return self.weeks > 1 and self.week_number >= self.weeks and not self.next_title
 
 
+# What the print stylesheet fits on one A4 page beside the care notes and the next week:
+# every template's week (at most about 1,300 characters), and instructors' plans up to
+# about this many; a longer plan runs onto a second page or more.
+ONE_PAGE_CHARACTERS = 2000
+
+
 def practice_sheet_info(sheet: PracticeSheet) -> PracticeSheetInfo:
     """A stored sheet (its columns only, as it was sent) ready for the page or an email."""
     path = f"/account/practice/{sheet.id}"
@@ -344,4 +352,5 @@ def practice_sheet_info(sheet: PracticeSheet) -> PracticeSheetInfo:
         path=path,
         url=absolute_url(path),
         made_up=(sheet.dedupe_key or "").startswith("practice:makeup:"),
+        fits_one_page=len(sheet.covers or "") + len(sheet.practice or "") <= ONE_PAGE_CHARACTERS,
     )
