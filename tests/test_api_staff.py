@@ -240,6 +240,17 @@ def test_a_draft_created_is_read_at_its_location_by_its_centres_staff(client, ap
     for someone in ("far_staff", "parent", "teacher"):  # nor does anyone else
         answer = client.get(path, headers=auth_header(world["tokens"][someone]))
         assert answer.status_code == 404, someone
+    # Nor do its writes and its list of families say it exists (they answered 403, and
+    # 404 for a number that is no workshop).
+    for someone in ("far_staff", "parent", "teacher"):
+        token = world["tokens"][someone]
+        assert send(client, "PATCH", path, token, {"title": "x"}).status_code == 404, someone
+        answer = client.get(f"{path}/registrations", headers=auth_header(token))
+        assert answer.status_code == 404, someone
+    # A class the public sees is still refused as not theirs.
+    seen = f"/api/v1/workshops/{world['course'].id}"
+    assert send(client, "PATCH", seen, world["tokens"]["far_staff"],
+                {"title": "x"}).status_code == 403
     assert client.get(path, headers=auth_header("not-a-real-token")).status_code == 401
     # Another scheme (a proxy's Basic) is not a token: the public's 404, as before.
     assert client.get(path, headers={"Authorization": "Basic dXNlcjpwdw=="}).status_code == 404

@@ -14,7 +14,7 @@ from flask import g, jsonify
 
 from booking.extensions import db
 from booking.models import Centre, Workshop, WorkshopSession
-from booking.services.accounts.access import require_centre_staff
+from booking.services.accounts.access import is_centre_staff, require_centre_staff
 from booking.services.booking.idempotency import HEADER as IDEMPOTENCY_HEADER
 from booking.services.catalogue import search as catalogue
 from booking.services.catalogue.params import MAX_ID
@@ -40,8 +40,13 @@ from booking.web.api.serializers import (
 
 
 def _workshop_for_staff(workshop_id: int) -> Workshop:
+    """The workshop, for its centre's staff; one the public cannot see (a draft, or at a
+    hidden centre) is not found for anyone else, as by GET, so nothing says it exists."""
     workshop = db.session.get(Workshop, workshop_id) if 1 <= workshop_id <= MAX_ID else None
-    if workshop is None:
+    if workshop is None or not (
+        is_centre_staff(g.api_user, workshop.centre_id)
+        or (workshop.has_public_page and db.session.get(Centre, workshop.centre_id).published)
+    ):
         raise NotFound("There is no such workshop.")
     require_centre_staff(g.api_user, workshop.centre_id)
     return workshop
@@ -257,8 +262,7 @@ def update_session(session_id: int):
 def workshop_registrations(workshop_id: int):
     """A workshop's confirmed places, places held while parents pay and its waiting
     list, in order, each with its money."""
-    if not 1 <= workshop_id <= MAX_ID:
-        raise NotFound("There is no such workshop.")
+    _workshop_for_staff(workshop_id)
     data = roster.staff_roster(workshop_id, g.api_user)
     centre = data.workshop.centre
     money = money_by_registration(data.workshop, centre)
