@@ -309,6 +309,12 @@ def test_marking_paid_at_the_centre_and_undoing_it(app, client, auth, world, boo
         assert db.session.get(Registration, registration_id).paid_at_centre_at is None
         money = queries.money_by_registration(world["at_centre"], world["centre"])
         assert money[registration_id].owed == 4500
+    # A second press says nothing was marked (it said "Marked as given back", or that
+    # the mark was taken back, with nothing marked).
+    assert "No longer marked as paid" in client.get(payments_page).text  # the first's
+    again = " ".join(client.post(f"{url}/undo", follow_redirects=True).text.split())
+    assert "Nothing is marked as paid at the centre for this place" in again
+    assert "No longer marked as paid" not in again and "given back at the centre." not in again
 
 
 def test_what_was_paid_at_the_centre_moves_with_the_place(app, client, auth, world, book,

@@ -116,6 +116,7 @@ NOTHING_TO_GIVE_BACK = (
 )
 UNMARKED = "unmarked"  # a mark made by mistake taken back: the fee is owed again
 REST_UNMARKED = "rest_unmarked"  # the rest marked here taken back: it is owed again
+NOT_MARKED = "not_marked"  # nothing was marked (or it was undone already): no change
 
 
 def _clear_mark(registration: Registration) -> None:
@@ -130,12 +131,13 @@ def undo_paid_at_centre(registration_id, actor: User) -> str:
     mistake and the fee is owed again (UNMARKED), or, for a place that moved here with
     part of it paid for the class it left, the rest marked here is owed again and that
     part stands (REST_UNMARKED). Money paid beyond a fee is given back with
-    `give_back_difference`, not here. Undoing where there is no mark changes nothing."""
+    `give_back_difference`, not here. Where there is no mark (never marked, or undone
+    already: a second press) nothing changes (NOT_MARKED)."""
     with write_transaction():
         registration, _workshop = _registration_for_staff(registration_id, actor)
         cancelled = registration.status == CANCELLED
         if registration.paid_at_centre_at is None:
-            return GIVEN_BACK if cancelled else UNMARKED
+            return NOT_MARKED
         moved = registration.paid_at_centre_moved_minor or 0
         marked = registration.paid_at_centre_minor
         if not cancelled and moved and marked is not None and marked > moved:

@@ -128,6 +128,10 @@ def registration_paid_at_centre_undo(registration_id: int):
                 "The rest is no longer marked as paid at the centre: it shows as owed again. "
                 "What was paid for the class the place moved from stands."
             ),
+            staff.NOT_MARKED: (
+                "Nothing is marked as paid at the centre for this place (it may have been "
+                "unmarked or given back already), so nothing was changed."
+            ),
         },
     )
 
