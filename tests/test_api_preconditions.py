@@ -229,3 +229,21 @@ def test_the_document_declares_if_match_and_412_on_the_writes():
     assert "If-Match" not in {
         p["name"] for p in paths["/workshops"]["post"]["parameters"]
     }
+
+
+def test_every_field_a_patch_changes_is_in_the_read_it_is_compared_with(client, app, world):
+    """A description changed from a stale read overwrote another's: it was not part of
+    the read, so its ETag did not move."""
+    _, etag = read(client, world)
+    for change in ({"description": "Gentle strokes."}, {"what_to_bring": "A towel."},
+                   {"cancellation_cutoff_hours": 12}):
+        body, now = read(client, world)
+        assert send(client, "PATCH", f"/api/v1/workshops/{world['course'].id}",
+                    world["tokens"]["staff"], change, headers={"If-Match": now}).status_code == 200
+        after, newer = read(client, world)
+        field, value = next(iter(change.items()))
+        assert after[field] == value and newer != now, field
+    stale = send(client, "PATCH", f"/api/v1/workshops/{world['course'].id}",
+                 world["tokens"]["staff"], {"description": "Old words."},
+                 headers={"If-Match": etag})
+    assert stale.status_code == 412

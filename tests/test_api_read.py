@@ -13,6 +13,9 @@ from booking.timefmt import local_to_utc
 WORKSHOP_KEYS = {
     "payment",
     "plan",
+    "description",
+    "what_to_bring",
+    "cancellation_cutoff_hours",
     "min_places",
     "decision_at",
     "run_confirmed",
@@ -144,6 +147,9 @@ def test_workshop_reads_as_the_product_says(app, client, make_workshop, make_cen
             },
         ],
         "plan": None,
+        "description": w.description or "",
+        "what_to_bring": w.what_to_bring or "",
+        "cancellation_cutoff_hours": w.cancellation_cutoff_hours,
         "url": f"https://classes.example.org/classes/{w.id}",
     }
 

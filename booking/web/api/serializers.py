@@ -115,6 +115,9 @@ def workshop_reply(workshop: Workshop, waitlist_count: int, topics=()) -> respon
             for s in workshop.sessions
         ],
         plan=workshop.plan_template or None,
+        description=workshop.description or "",
+        what_to_bring=workshop.what_to_bring or "",
+        cancellation_cutoff_hours=workshop.cancellation_cutoff_hours,
         url=absolute_url("public.workshop_detail", workshop_id=workshop.id),
     )
 

@@ -202,10 +202,14 @@ class Workshop(Reply):
                 "starts_at": "2026-03-02T10:00:00+00:00",
                 "ends_at": "2026-03-02T11:00:00+00:00",
                 "status": "scheduled",
+                "room": "Garden room",
                 "title": "Week 1: legs and feet",
             }
         ],
         "plan": "five-week-course",
+        "description": "Five gentle weeks, one part of the body at a time.",
+        "what_to_bring": "A towel and a change of nappy.",
+        "cancellation_cutoff_hours": 24,
         "url": "https://classes.example.org/classes/12",
     }})
 
@@ -259,6 +263,11 @@ class Workshop(Reply):
     plan: str | None = Field(
         description="The plan template the sessions' plans were copied from (and then "
         "perhaps edited); null when there is none."
+    )
+    description: str = Field(description="What the class is, as its page shows it.")
+    what_to_bring: str = Field(description="What families bring, as its page shows it.")
+    cancellation_cutoff_hours: int = Field(
+        description="Parents may cancel until this many hours before the first session."
     )
     url: Link = Field(description="The page to book on.")
 
