@@ -179,3 +179,11 @@ class ClearanceForm(Form):
 
     note = fields.TextAreaField("What you checked", filters=[strip])
     seen = fields.HiddenField()
+
+
+def shown_as_seen(value) -> int | None:
+    """The count a page showed (a revision, a version, how many refunds), sent back in a
+    hidden field so a change made since refuses the form: None when it was sent without
+    one (a script: not checked), -1 when unreadable (out of date)."""
+    seen = (value or "").strip()
+    return (int(seen) if seen.isdigit() else -1) if seen else None

@@ -9,7 +9,7 @@ from booking.auth_setup import staff_required
 from booking.models.health import TELL
 from booking.services.errors import DomainError
 from booking.services.health import questions as question_service
-from booking.web.forms import status_for
+from booking.web.forms import shown_as_seen, status_for
 from booking.web.manage.access import centre_or_404
 from booking.web.manage.blueprint import bp
 from booking.web.manage.forms import BLANK_QUESTION_ROWS, ActionForm, HealthQuestionsForm
@@ -61,13 +61,6 @@ def _saved(centre, saved: question_service.Form, message: str):
     return redirect(url_for("manage.health_questions", centre_id=centre.id))
 
 
-def _seen_version(sent) -> int | None:
-    """The version the page showed (`version_seen`): sent without one (a script), not
-    checked; unreadable, out of date."""
-    seen = (sent.get("version_seen") or "").strip()
-    return (int(seen) if seen.isdigit() else -1) if seen else None
-
-
 @bp.route("/centres/<int:centre_id>/health-questions", methods=["GET", "POST"])
 @staff_required
 def health_questions(centre_id: int):
@@ -82,7 +75,8 @@ def health_questions(centre_id: int):
             return _page(centre, _blank_form(question_service.current_form(centre.id)), 400)
         try:
             saved = question_service.reset_centre_form(
-                current_user, centre.id, seen_version=_seen_version(request.form)
+                current_user, centre.id,
+                seen_version=shown_as_seen(request.form.get("version_seen")),
             )
         except DomainError as exc:
             flash(exc.message, "error")
@@ -101,7 +95,7 @@ def health_questions(centre_id: int):
     try:
         saved = question_service.save_centre_form(
             current_user, centre.id, rows, form.safety_note.data,
-            seen_version=_seen_version(request.form),
+            seen_version=shown_as_seen(request.form.get("version_seen")),
         )
     except question_service.FormChanged as exc:
         # What the other person saved is shown; this page's changes are not kept.

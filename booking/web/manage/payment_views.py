@@ -11,7 +11,7 @@ from booking.services.errors import DomainError
 from booking.services.payments import export, queries, staff
 from booking.services.payments.figures import REFUND_CAUSE, REFUND_STATUS, major_units
 from booking.services.payments.money import format_money
-from booking.web.forms import put_domain_error, status_for
+from booking.web.forms import put_domain_error, shown_as_seen, status_for
 from booking.web.manage.access import (
     centre_or_404,
     payment_or_404,
@@ -196,12 +196,10 @@ def payment_refund(payment_id: int):
     if not form.validate_on_submit():
         flash(EXPIRED, "error")
         return _refund_page(payment, workshop, centre, form, 400)
-    seen = (form.refunds_seen.data or "").strip()
     try:
         refund = staff.refund_by_hand(
             payment.id, current_user, amount=form.amount.data, reason=form.reason.data,
-            # Sent without it (a script): not checked; unreadable: out of date.
-            seen_refunds=(int(seen) if seen.isdigit() else -1) if seen else None,
+            seen_refunds=shown_as_seen(form.refunds_seen.data),
         )
     except DomainError as exc:
         put_domain_error(form, exc, flash_rest=True)

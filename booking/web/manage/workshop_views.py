@@ -27,7 +27,7 @@ from booking.services.schedule.clashes import Clash, summarise
 from booking.services.schedule.decisions import confirmed_places
 from booking.services.schedule.queries import workshop_topics
 from booking.timefmt import to_local
-from booking.web.forms import put_domain_error, status_for
+from booking.web.forms import put_domain_error, shown_as_seen, status_for
 from booking.web.manage import queries
 from booking.web.manage.access import centre_or_404, session_or_404, workshop_or_404
 from booking.web.manage.blueprint import bp
@@ -404,15 +404,14 @@ def session_move(session_id: int):
         )
     else:
         form = MoveSessionForm()
-    seen = (form.revision.data or "").strip()
+    seen = shown_as_seen(form.revision.data)
     before = session.revision
 
     def save(starts, minutes, room, keep):
         try:
             return session_service.move_session(
                 session.id, starts, minutes, room, allow_clash=keep,
-                # Sent without one (a script): not checked; unreadable: out of date.
-                seen_revision=(int(seen) if seen.isdigit() else -1) if seen else None,
+                seen_revision=seen,
             )
         except session_service.SessionChanged as exc:
             form.revision.data = str(exc.revision)  # saving again overrides, knowingly
