@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 from decimal import Decimal
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -397,3 +398,21 @@ def test_cli_refuses_a_price_with_another_currencys_sign(runner, ctx, setup, in_
         assert ("row 3, column price: type the price without a sign, or with $, A$ or AU$."
                 in result.output)
     assert workshop_count() == 0
+
+
+def test_the_preview_shows_prices_in_each_centres_currency(
+    client, auth, setup, in_australia, make_user
+):
+    make_user(email="admin@example.org", role="admin")
+    auth.login("admin@example.org")
+    text = csv_of(row(price="45"), aus_row(title="Perth course", price="A$60"))
+    preview = client.post("/manage/import", data={"file": (BytesIO(text.encode()), "t.csv")},
+                          content_type="multipart/form-data")
+    assert preview.status_code == 200
+    assert "£45.00" in preview.text and "A$60.00" in preview.text
+    with client.application.app_context():
+        first, second = parse_schedule(text).rows
+    assert "price £45.00 (at centre)" in first.describe()
+    assert "price A$60.00 (at centre)" in second.describe()
+    second.fields["payment"], second.fields["deposit"] = "deposit", Decimal("20")
+    assert "price A$60.00 (deposit A$20.00)" in second.describe()

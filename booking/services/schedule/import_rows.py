@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Centre
 from booking.services.catalogue.params import SLUG_RE
+from booking.services.payments.money import format_money, to_minor
 from booking.services.schedule.workshop_input import (
     FIELDS,
     check_workshop,
@@ -61,6 +62,8 @@ class PlannedWorkshop:
     # An admin hid its centre (once public): published, families still cannot see or
     # book it (a centre never shown is shown with its first class published).
     centre_hidden: bool = False
+    # The centre's currency: the price and deposit are in it.
+    currency: str = "GBP"
 
     def describe(self) -> str:
         """One line for a preview: what, where, who, when, how many places."""
@@ -70,14 +73,18 @@ class PlannedWorkshop:
         plural = "session" if sessions == 1 else "sessions"
         paid = f["payment"].replace("_", " ")
         if f["deposit"] is not None:
-            paid += f" {f['deposit']}"
+            paid += f" {self.money(f['deposit'])}"
         plan = f", plan {f['plan']}" if f.get("plan") else ""
         return (
             f"row {self.row}: {f['kind']} {f['title']!r} at {self.centre_name} "
             f"({self.centre_slug}) with {self.instructor_email}, {sessions} {plural} "
-            f"from {when}, {f['capacity']} places, price {f['price']} ({paid}){plan}, "
+            f"from {when}, {f['capacity']} places, price {self.money(f['price'])} ({paid}){plan}, "
             f"{'published' if f['publish'] else 'draft'}"
         )
+
+    def money(self, amount) -> str:
+        """An amount of the row in its centre's currency: '£45.00', 'A$45.00'."""
+        return format_money(to_minor(amount), self.currency)
 
 
 @dataclass
@@ -176,6 +183,7 @@ class RowChecker:
                 times=list(clean["times"]),
                 instructor_name=instructor.name,
                 centre_hidden=not centre.published and centre.first_published_at is not None,
+                currency=centre.currency,
             )
         )
 
