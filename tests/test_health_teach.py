@@ -280,7 +280,9 @@ def test_roster_csv_has_phone_and_flag_labels_but_no_parents_words(app, client, 
     assert row["Phone"] == PHONE
     flags = row["Flags"].split("; ")
     assert flags[0] == "Needs clearance"
-    assert {"Hip dysplasia", "Allergy: no nut oils",
+    # The parent described the allergy: the flag says where their words are, since "no
+    # nut oils" alone may not name what this baby must avoid.
+    assert {"Hip dysplasia", "Allergy: no nut oils (see Health details)",
             "Something else: see Health details"} <= set(flags)
     assert "See notes" not in flags  # the Notes column holds other notes
     with app.app_context():
@@ -697,3 +699,16 @@ def test_going_back_to_the_products_questions_from_a_page_left_open_is_refused(
     with app.app_context():
         form = current_form(world["centre"].id)
         assert form.version == 3 and form.questions == PRODUCT_FORM.questions
+
+
+def test_an_allergy_the_parent_described_points_to_their_words(app, client, auth, world):
+    """"Allergy: no nut oils" alone would send an instructor holding the printed register
+    to a sunflower oil for a baby allergic to it: a described allergy says where to read
+    what it is; one answered without words keeps the flag as it is."""
+    answer(app, world, allergy="Sunflower oil: hives")
+    register = page(client, auth, "teacher@example.org", register_url(world))
+    assert "Allergy: no nut oils (see Health details)" in register
+    assert "Sunflower oil: hives" in register  # one tap away, on screen
+    answer(app, world, allergy="  ")
+    register = page(client, auth, "teacher@example.org", register_url(world))
+    assert "Allergy: no nut oils" in register and "(see Health details)" not in register

@@ -21,6 +21,9 @@ from booking.models.health import ALLERGY, CLEARANCE, NOT_TODAY, TELL
 # The parent's own words are in the roster's "Health details", never on paper or in
 # the CSV: the label says where to read them (its "Notes" column is other notes).
 OTHER_FLAG = "Something else: see Health details"
+# An allergy the parent described: the flag alone ("Allergy: no nut oils") may not name
+# what this baby must avoid (an oil that is not a nut's), so it says where the words are.
+SEE_DETAILS = " (see Health details)"
 
 
 @dataclass(frozen=True)
@@ -118,16 +121,19 @@ def record_flags(record: HealthRecord | AnswersAt | None) -> list[Flag]:
     if record is None:
         return []
     order = {NOT_TODAY: 0, CLEARANCE: 1, ALLERGY: 2, TELL: 3}
-    flags = [
-        Flag(a.get("kind", TELL), a.get("flag") or a.get("text", ""), a.get("text", ""),
-             a.get("details", ""))
-        for a in record.answers or []
-        if a.get("yes")
-    ]
+    flags = [_flag(a) for a in record.answers or [] if a.get("yes")]
     flags.sort(key=lambda f: order.get(f.kind, 9))
     if (record.other or "").strip():
         flags.append(Flag(TELL, OTHER_FLAG, "Anything else", record.other.strip()))
     return flags
+
+
+def _flag(answer: dict) -> Flag:
+    kind, details = answer.get("kind", TELL), answer.get("details", "")
+    label = answer.get("flag") or answer.get("text", "")
+    if kind == ALLERGY and details.strip():
+        label += SEE_DETAILS
+    return Flag(kind, label, answer.get("text", ""), details)
 
 
 def clearance_fingerprint(record: HealthRecord | AnswersAt | None) -> str:
