@@ -37,6 +37,7 @@ from booking.services.notices.emails import (
     notify_makeup_cancelled,
     notify_workshop_cancelled,
 )
+from booking.services.notices.instructor_emails import note_instructor_changed
 from booking.services.payments import ledger
 from booking.services.schedule import fields as rules
 from booking.services.schedule.clashes import planned_sessions, refuse_clashes
@@ -82,9 +83,10 @@ def edit_workshop(
     changes. A workshop is cancelled on its own (Invalid with other changes), with an
     optional `cancel_reason` (Invalid without status cancelled). A new instructor who
     is already teaching (or travelling) when one of its sessions to come runs is refused
-    with Clash unless `allow_clash`. Nothing to change returns the workshop as it is.
-    `precondition` runs once the workshop is locked, before anything is judged or
-    changed; what it raises refuses the whole change (the API's If-Match).
+    with Clash unless `allow_clash`; the instructors of a published class given to
+    another are emailed (`note_instructor_changed`). Nothing to change returns the
+    workshop as it is. `precondition` runs once the workshop is locked, before anything
+    is judged or changed; what it raises refuses the whole change (the API's If-Match).
     """
     fields = dict(fields or {})
     if status is not None and status not in STATUSES:
@@ -117,6 +119,7 @@ def edit_workshop(
         elif status == CANCELLED:
             reason = _clean_reason(cancel_reason or "", "cancel_reason")
             _refuse_cancelling_what_has_started(workshop)
+        teacher, was_published = workshop.instructor_id, workshop.status == PUBLISHED
         if fields or capacity is not None:
             _change_details(workshop, fields, capacity, allow_clash)
         if status == PUBLISHED:
@@ -128,6 +131,9 @@ def edit_workshop(
                 publish_with_workshop(workshop.centre_id)
         elif status == CANCELLED:
             apply_workshop_cancellation(workshop, reason)
+        # Told as the class now stands: given away and published at once, it is the
+        # new instructor's published class.
+        note_instructor_changed(workshop, teacher, was_published=was_published)
     return workshop
 
 
@@ -247,11 +253,14 @@ def update_workshop(workshop_id: int, *, allow_clash: bool = False, **fields) ->
     min_places, decision_at (an aware datetime), run_confirmed, late_join_until, and
     payment, deposit and refund_fee (booking.services.schedule.payment_fields; refused
     as a Conflict where the families booked forbid it). A new instructor busy during a
-    session to come is refused with Clash unless `allow_clash`.
+    session to come is refused with Clash unless `allow_clash`; both instructors of a
+    published class are emailed (`note_instructor_changed`).
     """
     with write_transaction():
         workshop = lock_workshop_to_change(workshop_id)
+        teacher, was_published = workshop.instructor_id, workshop.status == PUBLISHED
         _change_details(workshop, fields, None, allow_clash)
+        note_instructor_changed(workshop, teacher, was_published=was_published)
     return workshop
 
 
