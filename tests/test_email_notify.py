@@ -295,11 +295,13 @@ def test_the_instructor_is_not_told_of_zero_families_emailed(ctx, make_centre, m
     assert "0 confirmed" not in said
 
 
-def test_a_place_held_while_its_family_pays_is_not_counted_as_emailed(
+def test_a_place_held_while_its_family_pays_is_emailed_and_counted_apart(
     app, ctx, booked, make_user, make_baby
 ):
     """The instructor read "We have emailed the 2 confirmed families" with one emailed:
-    the count was the class's places, a place held while its family pays among them."""
+    the count was the class's places, a place held while its family pays among them.
+    That family is emailed now (without an invite: they have none yet), and the
+    instructor's count names them apart from the confirmed ones."""
     payer = make_user("payer@example.org", name="Pia Payer")
     cy = make_baby(payer, name="Cy", date_of_birth=date(2035, 11, 1))
     add_registration(app, booked["workshop"], payer, cy, status="pending_payment",
@@ -315,5 +317,12 @@ def test_a_place_held_while_its_family_pays_is_not_counted_as_emailed(
         session.revision += 1
         notify.notify_session_changed(session, "room")
     messages = outbox()
-    assert [m.recipient for m in messages] == ["parent@example.org", "teacher@example.org"]
-    assert "We have emailed the 1 confirmed family" in messages[1].body_text
+    assert [m.recipient for m in messages] == [
+        "parent@example.org", "payer@example.org", "teacher@example.org"
+    ]
+    assert messages[0].ics_method == "REQUEST"
+    assert messages[1].ics is None and messages[1].ics_method is None
+    for body in (messages[2].body_text, messages[2].body_html):
+        assert ("We have emailed the 1 confirmed family and the 1 family holding a place "
+                "while they pay, and updated the calendars of all but those still to pay, "
+                "who get their calendar invite once they have paid.") in " ".join(body.split())

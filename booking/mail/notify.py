@@ -50,6 +50,24 @@ class RefundChoice:
     refund_url: str
 
 
+@dataclass(frozen=True)
+class HeldPlace:
+    """A place held while its family pays (status pending_payment), as an email about a
+    change to its class tells it: until when it is held, and what keeping it costs."""
+
+    deadline: str  # the hold's end, in the centre's zone
+    amount: str  # '£60.00': what the pay page asks for
+
+
+def pay_links(registration_id: int) -> dict[str, str]:
+    """A held place's two links, as every email about it gives them: the pay page, and
+    the page that lets the place go."""
+    return {
+        "pay_url": absolute_url(f"/account/bookings/{registration_id}/pay"),
+        "decline_url": absolute_url(f"/account/bookings/{registration_id}/cancel"),
+    }
+
+
 def _for(booking: BookingInfo) -> str:
     """' for Ada' when the baby is known."""
     return f" for {booking.baby.name}" if booking.baby is not None else ""
@@ -236,16 +254,22 @@ def queue_session_changed(
     bookings: list[BookingData],
     choices: dict[int, RefundChoice] | None = None,
     visitors: int = 0,
+    held: dict[int, HeldPlace] | None = None,
 ) -> list[OutboxMessage]:
-    """Tell every confirmed parent of the workshop (`bookings`), and its instructor, that
-    a session was moved, cancelled, changed room or added.
+    """Tell every confirmed parent of the workshop (`bookings`), every parent holding a
+    place while they pay (those of `bookings` in `held`, by registration id), and its
+    instructor, that a session was moved, cancelled, changed room or added.
 
-    Parents get the updated booking (METHOD:REQUEST) when it moved, changed room or
-    was added, and a METHOD:CANCEL for that one session when it was cancelled. A
+    Confirmed parents get the updated booking (METHOD:REQUEST) when it moved, changed
+    room or was added, and a METHOD:CANCEL for that one session when it was cancelled. A
     booking with an entry in `choices` (by registration id) paid online for a cancelled
-    session: its email offers a make-up credit or a refund, with a link to each.
+    session: its email offers a make-up credit or a refund, with a link to each. A
+    parent holding a place was sent no invite yet (it comes with the confirmation, once
+    they pay, with the sessions as they are then), so theirs carries none: it says what
+    changed, until when the place is held and what keeping it costs, with the pay link.
     """
     choices = choices or {}
+    held = held or {}
     if kind not in SESSION_CHANGE_KINDS:
         raise ValueError(f"unknown session change {kind!r}")
     info = workshop_info(workshop)
@@ -254,26 +278,15 @@ def queue_session_changed(
     queued = []
     for data in bookings:
         booking = booking_info(data, info)
-        if kind == "cancelled":
-            ics, method = build_session_cancel(data, session.id), "CANCEL"
+        if data.id in held:
+            message = _queue_held_change(booking, subject, kind, line, held[data.id])
         else:
-            ics, method = build_invite(data, "REQUEST"), "REQUEST"
-        choice = choices.get(data.id)
-        message = _queue_for_parent(
-            booking,
-            "session_changed",
-            f"{subject} - make-up or refund?" if choice else subject,
-            kind=kind,
-            line=line,
-            # The family said they will miss it: the update leaves it off their calendar.
-            missed=kind in ("moved", "room") and session.id in data.missed,
-            choice=choice,
-            ics=ics,
-            ics_method=method,
-        )
+            message = _queue_session_change(booking, data, subject, kind, session, line,
+                                            choices.get(data.id))
         if message is not None:
             queued.append(message)
     if can_email(info.instructor):
+        holding = sum(data.id in held for data in bookings)
         queued.append(
             queue_email(
                 info.instructor.email,
@@ -283,12 +296,50 @@ def queue_session_changed(
                 info=info,
                 kind=kind,
                 line=line,
-                # The families emailed: a place held while its family pays is not one.
-                confirmed=len(bookings),
+                # The families emailed, each by what their place is.
+                confirmed=len(bookings) - holding,
+                held=holding,
                 visitors=visitors,
             )
         )
     return queued
+
+
+def _queue_session_change(booking: BookingInfo, data: BookingData, subject: str, kind: str,
+                          session: SessionData, line, choice: RefundChoice | None):
+    """A confirmed parent's email about the change, with their calendar's update."""
+    if kind == "cancelled":
+        ics, method = build_session_cancel(data, session.id), "CANCEL"
+    else:
+        ics, method = build_invite(data, "REQUEST"), "REQUEST"
+    return _queue_for_parent(
+        booking,
+        "session_changed",
+        f"{subject} - make-up or refund?" if choice else subject,
+        kind=kind,
+        line=line,
+        # The family said they will miss it: the update leaves it off their calendar.
+        missed=kind in ("moved", "room") and session.id in data.missed,
+        choice=choice,
+        ics=ics,
+        ics_method=method,
+    )
+
+
+def _queue_held_change(booking: BookingInfo, subject: str, kind: str, line,
+                       held: HeldPlace):
+    """A parent holding a place while they pay: what changed, that the place is still
+    theirs until the deadline and what keeping it costs, with the pay link. No invite:
+    none was sent yet, and an update now would only come before the booking's own."""
+    return _queue_for_parent(
+        booking,
+        "session_changed_held",
+        f"{subject} - your place is held until {held.deadline}",
+        kind=kind,
+        line=line,
+        held=held,
+        **pay_links(booking.registration.id),
+    )
 
 
 def had_place(data: BookingData) -> bool:

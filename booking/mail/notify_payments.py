@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 from booking.calendar.data import BookingData
 from booking.mail.context import booking_info
-from booking.mail.notify import _class, _for, _queue_for_parent
-from booking.mail.outbox import absolute_url
+from booking.mail.notify import _class, _for, _queue_for_parent, pay_links
 from booking.models import OutboxMessage
 
 
@@ -42,8 +41,7 @@ def queue_place_offered(
         amount=amount,
         deadline=deadline,
         offered=offered,
-        pay_url=absolute_url(f"/account/bookings/{data.id}/pay"),
-        decline_url=absolute_url(f"/account/bookings/{data.id}/cancel"),
+        **pay_links(data.id),
     )
 
 

@@ -30,6 +30,7 @@ from booking.models import (
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.services.courses.queries import doll_session_times
 from booking.services.health.readiness import ready_link
+from booking.services.notices.payment_emails import held_places
 from booking.services.notices.queries import (
     alternatives,
     booking_data,
@@ -192,17 +193,21 @@ def notify_session_changed(
     session: WorkshopSession, kind: str, choices: dict[int, notify.RefundChoice] | None = None,
     visitors: int | None = None,
 ) -> list[OutboxMessage]:
-    """Tell every confirmed parent of the workshop, and its instructor, that a session
-    was moved, cancelled, changed room or added; parents in `choices` (by registration
-    id) paid for a cancelled session and choose a make-up credit or a refund. `visitors`:
-    how many make-up visitors are told apart, when the caller already removed them (a
-    session cancelled); else those booked in it are counted."""
+    """Tell every confirmed parent of the workshop, every parent holding a place while
+    they pay, and its instructor, that a session was moved, cancelled, changed room or
+    added; parents in `choices` (by registration id) paid for a cancelled session and
+    choose a make-up credit or a refund. A held place's email says until when it is held
+    and what keeping it costs (`held_places`). `visitors`: how many make-up visitors are
+    told apart, when the caller already removed them (a session cancelled); else those
+    booked in it are counted."""
     if kind not in notify.SESSION_CHANGE_KINDS:
         raise ValueError(f"unknown session change {kind!r}")
     db.session.flush()
     workshop = workshop_data(session.workshop_id)
+    held = held_places(db.session.get(Workshop, session.workshop_id), datetime.now(UTC))
     bookings = bookings_where(
-        Registration.workshop_id == session.workshop_id, Registration.status == CONFIRMED
+        Registration.workshop_id == session.workshop_id,
+        sa.or_(Registration.status == CONFIRMED, Registration.id.in_(list(held))),
     )
     # Families making up a missed week in the session are told apart (`makeups`); the
     # instructor's email counts them too.
@@ -219,7 +224,8 @@ def notify_session_changed(
             visits = visits.where(MakeupBooking.session_id == session.id)
         visitors = db.session.scalar(visits)
     return notify.queue_session_changed(
-        workshop, workshop.session(session.id), kind, bookings, choices, visitors=visitors or 0
+        workshop, workshop.session(session.id), kind, bookings, choices,
+        visitors=visitors or 0, held=held,
     )
 
 

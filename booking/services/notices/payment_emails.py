@@ -1,10 +1,16 @@
 """The emails a use case queues about money, inside its own write transaction."""
 
+from datetime import datetime
+
+import sqlalchemy as sa
+
 from booking.extensions import db
 from booking.mail import notify_payments
+from booking.mail.notify import HeldPlace
 from booking.mail.notify_payments import PaymentLine
 from booking.models import Centre, OutboxMessage, Payment, Registration, Workshop
-from booking.models.payment import DEPOSIT
+from booking.models.payment import DEPOSIT, OPEN
+from booking.models.registration import PENDING_PAYMENT
 from booking.services.notices.queries import booking_data
 from booking.services.payments.money import format_money
 from booking.timefmt import format_local
@@ -45,6 +51,36 @@ def notify_offered(registration: Registration) -> OutboxMessage | None:
         deadline=format_local(registration.hold_expires_at, centre.timezone),
         offered=registration.offered_at is not None,
     )
+
+
+def held_places(workshop: Workshop, now: datetime) -> dict[int, HeldPlace]:
+    """The places of `workshop` held while their families pay, by registration id: until
+    when each is held, and what its pay page asks (its open payment, as that page
+    reads it; the class's online amount should it have none). A hold already past its
+    deadline is not one: the payments run lets it go, and says so."""
+    centre = db.session.get(Centre, workshop.centre_id)
+    holds = dict(db.session.execute(
+        sa.select(Registration.id, Registration.hold_expires_at).where(
+            Registration.workshop_id == workshop.id,
+            Registration.status == PENDING_PAYMENT,
+            Registration.hold_expires_at > now,
+        )
+    ).all())
+    if not holds:
+        return {}
+    asked = dict(db.session.execute(
+        sa.select(Payment.registration_id, Payment.amount)
+        .where(Payment.registration_id.in_(holds), Payment.status == OPEN)
+        .order_by(Payment.id)  # the latest open one wins, as on the pay page
+    ).all())
+    return {
+        registration_id: HeldPlace(
+            deadline=format_local(deadline, centre.timezone),
+            amount=format_money(asked.get(registration_id, workshop.online_amount),
+                                centre.currency),
+        )
+        for registration_id, deadline in holds.items()
+    }
 
 
 def notify_hold_released(registration: Registration, *, reason: str) -> OutboxMessage | None:

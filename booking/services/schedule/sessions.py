@@ -169,8 +169,9 @@ def add_session(
     allow_clash: bool = False,
 ) -> WorkshopSession:
     """Add a session at a local wall-clock time; sessions are renumbered by time, and
-    once the workshop is published, every confirmed parent and the instructor are told
-    (parents with the updated booking). Make-up visitors of its sessions still to come
+    once the workshop is published, every confirmed parent, every parent holding a place
+    while they pay, and the instructor are told (confirmed parents with the updated
+    booking). Make-up visitors of its sessions still to come
     get their updated invite ("week 2 of 5"). A room or instructor busy then is refused
     with Clash unless `allow_clash`."""
     with write_transaction():
@@ -367,8 +368,8 @@ def move_session(
 def cancel_session(
     session_id: int, precondition: Callable[[], None] | None = None
 ) -> WorkshopSession:
-    """Cancel one session of a workshop; everyone confirmed and the instructor are told
-    once the workshop is published.
+    """Cancel one session of a workshop; everyone confirmed or holding a place while they
+    pay, and the instructor, are told once the workshop is published.
 
     Families who paid online for the course choose, from that email, a make-up credit
     for the week or a refund of the session's share (refund rows awaiting their choice,

@@ -50,7 +50,8 @@ def venue_changed(workshop_ids: list[int], now: datetime | None = None) -> int:
     (`lock_venue_classes`) and changed their centre: each of their sessions still to
     come has its revision raised (checked again under the locks), and each class's
     confirmed families and instructor, and families making up a week there, are
-    emailed with their updated invites. Returns how many classes were told."""
+    emailed with their updated invites (families holding a place while they pay, with
+    none: theirs comes when they pay). Returns how many classes were told."""
     now = now or utcnow()
     table = WorkshopSession.__table__
     bumped = set(db.session.scalars(
