@@ -206,6 +206,19 @@ CASES = [
     ),
     Case("GET", "/ready/not-a-signed-token", frozenset()),
     Case("POST", "/ready/not-a-signed-token", frozenset(), {"status": "unwell"}),
+    # The same for a make-up visit: the parent's own make-up when logged in, or the
+    # make-up reminder's own signed token.
+    Case("GET", "/account/makeups/{makeup}/ready", {"parent"}),
+    Case(
+        "POST", "/account/makeups/{makeup}/ready", {"parent"}, {"status": "well"}, shared=True
+    ),
+    Case("GET", "/ready/makeups/not-a-signed-token", frozenset()),
+    Case(
+        "POST",
+        "/ready/makeups/not-a-signed-token",
+        frozenset(),
+        {"status": "unwell", "confirm": "yes"},
+    ),
     # A course evaluation: only with the emailed link's own signed token, whoever is
     # logged in; the results: instructors their own courses, staff their centres'.
     Case("GET", "/evaluate/not-a-signed-token", frozenset()),

@@ -5,7 +5,7 @@ from datetime import datetime
 from booking import timefmt
 from booking.calendar.data import MakeupData, SessionData, WorkshopData
 from booking.calendar.invite import CANCEL, REQUEST, build_makeup_invite
-from booking.mail.context import can_email, workshop_info
+from booking.mail.context import ReadyLink, can_email, workshop_info
 from booking.mail.notify import describe_line
 from booking.mail.outbox import absolute_url, queue_email
 from booking.models import OutboxMessage
@@ -59,14 +59,17 @@ def queue_makeup_booked(
 
 
 def queue_makeup_reminder(
-    makeup: MakeupData, workshop: WorkshopData, session: SessionData, *, dedupe_key: str
+    makeup: MakeupData, workshop: WorkshopData, session: SessionData, *, ready: ReadyLink,
+    dedupe_key: str,
 ) -> OutboxMessage | None:
-    """Remind a parent of their make-up session, within two days of it."""
+    """Remind a parent of their make-up session, within two days of it, with its
+    "Ready for <day>?" link (`ready`)."""
     return _queue_for_visitor(
         makeup, workshop, session, "makeup_reminder",
         lambda info, line: (f"Reminder: make-up session, {info.workshop.title} at "
                             f"{info.centre.name}, {line.when}"),
         dedupe_key=dedupe_key,
+        ready=ready,
     )
 
 

@@ -7,7 +7,7 @@ within 48 hours of its start, unless the family has said they will miss it; so d
 session moved (or given another room) after its reminder went, as its revision names
 it afresh (the first reminder keeps the session it named and that session's revision
 on the booking, so the first session moved after it is reminded of too). Every
-reminder carries that session's "Ready for <day>?" link
+reminder carries that session's "Ready for <day>?" link, a make-up's its own
 (`booking.services.health.readiness`).
 
 Safe to run from cron every few minutes and concurrently: the first reminder is

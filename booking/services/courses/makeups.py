@@ -19,6 +19,7 @@ from booking.models import (
     Attendance,
     MakeupBooking,
     MakeupCredit,
+    SessionReadiness,
     Workshop,
     WorkshopSession,
 )
@@ -171,8 +172,9 @@ def drop_makeup(makeup_id: int, *, restore_credit: bool, now: datetime | None = 
 
     Its seat in a session still to come is freed (the session's make-up counter
     goes down), and a mark the instructor made for the visitor there (attendance
-    opens an hour before a session) goes with it; with `restore_credit` the credit
-    can be used again. Returns whether a make-up was removed.
+    opens an hour before a session) and the parent's "Ready" answer for it go with
+    it; with `restore_credit` the credit can be used again. Returns whether a
+    make-up was removed.
     """
     now = now or utc_now()
     row = db.session.execute(
@@ -192,12 +194,14 @@ def drop_makeup(makeup_id: int, *, restore_credit: bool, now: datetime | None = 
         move_session_counter(session_id, "makeups_taken", -1)
         # The visitor's mark is kept against their own place (`visitor_places`); a
         # place has one credit a week, so at most one make-up into this session.
-        marks = Attendance.__table__.c
-        db.session.execute(
-            sa.delete(Attendance.__table__).where(
-                marks.session_id == session_id, marks.registration_id == _origin_place(credit_id)
+        # So is the parent's "Ready for <day>?" answer for the visit.
+        for table in (Attendance.__table__, SessionReadiness.__table__):
+            db.session.execute(
+                sa.delete(table).where(
+                    table.c.session_id == session_id,
+                    table.c.registration_id == _origin_place(credit_id),
+                )
             )
-        )
     if restore_credit:
         db.session.execute(
             sa.update(_credit_table).where(_credit_table.c.id == credit_id).values(used_at=None)

@@ -10,6 +10,7 @@
 - clearance: the instructor (or staff) clears a booking that needs a doctor's word.
 - readiness: "Ready for <day>?" before each session: well, unwell (an absence with a
   make-up credit) or immunised (watch and practise on a doll).
+- makeup_readiness: the same for a make-up visit, where unwell cancels the make-up.
 - access: who may read health answers (the class's instructor, the centre's staff).
 
 Health answers are special-category data: nothing here writes them to an email, a

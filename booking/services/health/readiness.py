@@ -10,6 +10,12 @@ and the session, so no login is needed from the email). One tap answers:
 - immunised: the baby comes to watch, and the parent practises on a doll.
 The answer can be changed until the session starts.
 
+A make-up visit (a baby making up a missed week in another course's session) is asked
+the same from its own link (`makeup_readiness_token`, naming the make-up and the
+session it visits). Its answer is kept, as the visitor's attendance is, against the
+place the week was missed from, for the visited session; "can't come" cancels the
+make-up instead (`booking.services.health.makeup_readiness`).
+
 What reaches an email or the parent's "Ready" page is only whether the baby watches
 while the parent practises on a doll (and, for immunisations, why): never a health
 answer, its flag or its details (`doll_kind`).
@@ -31,6 +37,7 @@ from booking.models import (
     Absence,
     Baby,
     Centre,
+    MakeupBooking,
     MakeupCredit,
     Registration,
     SessionReadiness,
@@ -40,6 +47,7 @@ from booking.models import (
 )
 from booking.models.health import NOT_TODAY, READINESS, READY_IMMUNISED, READY_UNWELL, READY_WELL
 from booking.models.registration import CONFIRMED
+from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
 from booking.models.workshop import PUBLISHED, SCHEDULED
 from booking.services.booking.places import cancellation_cutoff, lock_workshop, utc_now
 from booking.services.courses.absences import report_absence, take_back_absence
@@ -47,12 +55,25 @@ from booking.services.courses.queries import is_doll_session
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.health.answers import record_at
 from booking.services.health.flags import AnswersAt
-from booking.services.signed_links import read_ids, sign_ids
+from booking.services.signed_links import (
+    read_ids,
+    read_stamped_ids,
+    sign_ids,
+    sign_stamped_ids,
+)
 from booking.timefmt import LOCALE, to_local
 
 SALT = "session-readiness"
+MAKEUP_SALT = "makeup-readiness"
 LINK_GONE = "This link is not valid. Open the class from your bookings page instead."
-CLOSED = "This session has started or is no longer on, so there is nothing to answer."
+MAKEUP_GONE = (
+    "This make-up session is no longer booked (it was cancelled), so there is nothing to "
+    "answer. Your make-up credits are on your bookings page."
+)
+CLOSED = "This session is no longer on, so there is nothing to answer."
+STARTED = "This session has started, so there is nothing to answer."
+SESSION_CANCELLED = "This session was cancelled, so there is nothing to answer."
+CLASS_CANCELLED = "This class was cancelled, so there is nothing to answer."
 
 
 def readiness_token(registration_id: int, session_id: int) -> str:
@@ -66,6 +87,26 @@ def read_token(token: str) -> tuple[int, int]:
     return registration_id, session_id
 
 
+def made_stamp(makeup: MakeupBooking) -> str:
+    """When a make-up was booked, as its link names it (see `makeup_readiness_token`)."""
+    return makeup.created_at.strftime("%Y%m%dT%H%M%S%f") if makeup.created_at else ""
+
+
+def makeup_readiness_token(makeup: MakeupBooking) -> str:
+    """The token in a make-up reminder's "Ready for <day>?" link: the make-up, the
+    session it visits and when it was booked (SQLite can give a cancelled make-up's id
+    to another family's next one: that one is not this link's). Its own salt: never a
+    booking's token, nor the other way."""
+    return sign_stamped_ids(MAKEUP_SALT, made_stamp(makeup), makeup.id, makeup.session_id)
+
+
+def read_makeup_token(token: str) -> tuple[int, int, str]:
+    """The make-up, session and booking time a make-up token names; NotFound for
+    anything else."""
+    (makeup_id, session_id), stamp = read_stamped_ids(MAKEUP_SALT, token, 2, LINK_GONE)
+    return makeup_id, session_id, stamp
+
+
 def ready_day(starts_at: datetime, tz_name: str) -> str:
     """The weekday a session falls on in the centre's zone: 'Thursday'."""
     return format_date(to_local(starts_at, tz_name).date(), "EEEE", locale=LOCALE)
@@ -74,6 +115,23 @@ def ready_day(starts_at: datetime, tz_name: str) -> str:
 def ready_url(registration_id: int, session_id: int) -> str:
     """The absolute "Ready for <day>?" link of one booking's session, for an email."""
     return absolute_url(f"/ready/{readiness_token(registration_id, session_id)}")
+
+
+def makeup_ready_url(makeup: MakeupBooking) -> str:
+    """The absolute "Ready for <day>?" link of a make-up visit, for its reminder."""
+    return absolute_url(f"/ready/makeups/{makeup_readiness_token(makeup)}")
+
+
+def makeup_place(makeup_id: int) -> Registration | None:
+    """The place (on the course the week was missed from) whose absence earned the
+    make-up's credit: what the visit's answer, like its attendance, is kept against."""
+    return db.session.scalar(
+        sa.select(Registration)
+        .join(Absence, Absence.registration_id == Registration.id)
+        .join(MakeupCredit, MakeupCredit.absence_id == Absence.id)
+        .join(MakeupBooking, MakeupBooking.credit_id == MakeupCredit.id)
+        .where(MakeupBooking.id == makeup_id)
+    )
 
 
 @dataclass
@@ -91,6 +149,13 @@ class ReadyQuestion:
     total: int = 1
     doll: str = ""
     not_today: bool = False
+    started: bool = False
+    # A make-up visit: the make-up booking and its credit (`registration` is then the
+    # place the week was missed from, on another course); `cancelled` once "can't
+    # come" has cancelled it.
+    makeup: MakeupBooking | None = None
+    credit: MakeupCredit | None = None
+    cancelled: bool = False
 
     @property
     def timezone(self) -> str:
@@ -137,8 +202,16 @@ class ReadyQuestion:
         """Why nothing can be answered any more ('' while it can)."""
         if self.open:
             return ""
-        if self.registration.status != CONFIRMED:
+        if self.cancelled:
+            return "This make-up session is cancelled, so there is nothing more to answer."
+        if self.workshop.status == WORKSHOP_CANCELLED:
+            return CLASS_CANCELLED
+        if self.session.status != SCHEDULED:
+            return SESSION_CANCELLED
+        if self.makeup is None and self.registration.status != CONFIRMED:
             return "This booking is no longer confirmed, so there is nothing to answer."
+        if self.started:
+            return STARTED
         return CLOSED
 
     @property
@@ -148,7 +221,7 @@ class ReadyQuestion:
         return self.answer == READY_WELL and self.not_today
 
 
-def _not_today(record: AnswersAt | None) -> bool:
+def has_not_today(record: AnswersAt | None) -> bool:
     """Whether a baby's health answers hold a "yes" that means no massage while it lasts."""
     return record is not None and any(
         a.get("yes") and a.get("kind") == NOT_TODAY for a in record.answers or []
@@ -200,7 +273,8 @@ def ready_question(registration_id: int, session_id: int, parent_id: int | None 
         centre=centre,
         total=total or 1,
         doll=doll_kind(baby, record, status, session, centre.timezone),
-        not_today=_not_today(record),
+        not_today=has_not_today(record),
+        started=session.starts_at <= now,
     )
 
 
@@ -212,6 +286,9 @@ class ReadyResult:
     credit: MakeupCredit | None = None
     note: str = ""
     ask_health_update: bool = False
+    # The question as it stood once answered, when it can no longer be read (a make-up
+    # cancelled by "we can't come").
+    question: ReadyQuestion | None = None
 
 
 def answer_readiness(registration_id: int, session_id: int, status: str,
@@ -252,22 +329,28 @@ def answer_readiness(registration_id: int, session_id: int, status: str,
                 )
             except Conflict as exc:
                 raise Conflict(exc.message) from exc
-        row = db.session.scalar(
-            sa.select(SessionReadiness).where(
-                SessionReadiness.registration_id == registration.id,
-                SessionReadiness.session_id == session_id,
+        record_answer(registration.id, session_id, status)
+    return result
+
+
+def record_answer(registration_id: int, session_id: int, status: str) -> None:
+    """Inside the caller's write transaction (the workshop locked): keep a place's
+    answer for one session, replacing the one given before."""
+    row = db.session.scalar(
+        sa.select(SessionReadiness).where(
+            SessionReadiness.registration_id == registration_id,
+            SessionReadiness.session_id == session_id,
+        )
+    )
+    if row is None:
+        db.session.add(
+            SessionReadiness(
+                registration_id=registration_id, session_id=session_id, status=status
             )
         )
-        if row is None:
-            db.session.add(
-                SessionReadiness(
-                    registration_id=registration.id, session_id=session_id, status=status
-                )
-            )
-        else:
-            row.status, row.answered_at = status, utcnow()
-        db.session.flush()
-    return result
+    else:
+        row.status, row.answered_at = status, utcnow()
+    db.session.flush()
 
 
 def readiness_of(registration_ids, session_ids) -> dict[tuple[int, int], str]:
@@ -349,6 +432,26 @@ def ready_link(registration_id: int, session_id: int) -> ReadyLink:
     return ReadyLink(
         day=ready_day(session.starts_at, tz_name),
         url=ready_url(registration.id, session.id),
+        session_id=session.id,
+        doll=doll_kind(baby, record, readiness, session, tz_name),
+    )
+
+
+def makeup_ready_link(makeup: MakeupBooking) -> ReadyLink:
+    """The "Ready for <day>?" link of a make-up visit for its reminder, and whether the
+    baby watches while the parent practises on a doll in the session visited."""
+    session = db.session.get(WorkshopSession, makeup.session_id)
+    workshop = db.session.get(Workshop, session.workshop_id)
+    tz_name = db.session.get(Centre, workshop.centre_id).timezone
+    baby = db.session.get(Baby, makeup.baby_id) if makeup.baby_id else None
+    place = makeup_place(makeup.id)
+    readiness = (
+        readiness_of([place.id], [session.id]).get((place.id, session.id)) if place else None
+    )
+    record = record_at(baby.id if baby is not None else None, workshop.centre_id)
+    return ReadyLink(
+        day=ready_day(session.starts_at, tz_name),
+        url=makeup_ready_url(makeup),
         session_id=session.id,
         doll=doll_kind(baby, record, readiness, session, tz_name),
     )

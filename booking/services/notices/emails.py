@@ -29,7 +29,7 @@ from booking.models import (
 )
 from booking.models.registration import CONFIRMED, WAITLISTED
 from booking.services.courses.queries import doll_session_times
-from booking.services.health.readiness import ready_link
+from booking.services.health.readiness import makeup_ready_link, ready_link
 from booking.services.notices.payment_emails import held_places
 from booking.services.notices.queries import (
     alternatives,
@@ -379,9 +379,14 @@ def _render_absence(registration_id: int, params: dict):
 
 
 def notify_makeup_reminder(makeup: MakeupBooking, dedupe_key: str) -> OutboxMessage | None:
-    """Remind a parent of their make-up session (once per session revision: `dedupe_key`)."""
+    """Remind a parent of their make-up session (once per session revision: `dedupe_key`),
+    with its "Ready for <day>?" link."""
     found = _makeup_email(makeup)
-    return notify_makeups.queue_makeup_reminder(*found, dedupe_key=dedupe_key) if found else None
+    if found is None:
+        return None
+    return notify_makeups.queue_makeup_reminder(
+        *found, ready=makeup_ready_link(makeup), dedupe_key=dedupe_key
+    )
 
 
 def notify_makeup_cancelled(
