@@ -5,7 +5,7 @@ from flask import url_for
 from icalendar import Calendar
 
 from booking.extensions import db
-from booking.models import Absence, MakeupBooking, MakeupCredit, WorkshopSession
+from booking.models import Absence, Centre, MakeupBooking, MakeupCredit, WorkshopSession
 from booking.services.accounts.feed_tokens import issue_feed_token
 from booking.services.booking.book import book_place
 
@@ -94,6 +94,11 @@ def test_parent_misses_week_two_and_makes_it_up(
     text = response.get_data(as_text=True)
     assert "make-up credit for week 2" in text
     assert "Thursday class, week 2" in text
+    # The credit names the course it was missed from and where it can be used: a family
+    # with credits from two courses tells them apart.
+    with app.app_context():
+        centre = db.session.get(Centre, home.centre_id).name
+    assert f"Missed from Baby massage, at {centre}" in text
 
     after, etag_after = events(client, token)
     assert etag_after != etag_before
@@ -110,7 +115,10 @@ def test_parent_misses_week_two_and_makes_it_up(
         f"/account/makeups/{credit_id}/book", data={"session_id": target}, follow_redirects=True
     )
     assert response.status_code == 200
-    assert "make-up session is booked" in response.get_data(as_text=True)
+    booked = response.get_data(as_text=True)
+    # Named as the parent knows it: its id is no booking number of theirs.
+    assert "Your make-up session is booked: Thursday class, week 2, " in booked
+    assert "(booking " not in booked
     final, _ = events(client, token)
     made_up = final["Make-up: Thursday class - week 2 of 4 (Ada)"]
     assert made_up["status"] == "CONFIRMED"

@@ -169,3 +169,18 @@ def test_centre_calendar_links_have_no_list_bullets(app, demo, visitor):
              .map(li => getComputedStyle(li).listStyleType)"""
     )
     assert markers and set(markers) == {"none"}, markers
+
+
+def test_a_long_unspaced_baby_name_keeps_the_class_page_on_a_phone(app, demo, visitor):
+    """A baby's name of 80 letters without a space (the field takes 80) wraps in the
+    booking form's choice of baby: it pushed the page to 1,000 pixels wide, and "Book
+    a place" off a phone's screen."""
+    with app.app_context():
+        leo = db.session.scalar(sa.select(Baby).where(Baby.name == "Leo"))
+        leo.name = "Maximilian" * 8
+        db.session.commit()
+    parent = visitor()
+    parent.login("parent@example.com", DEMO_PASSWORD)
+    parent.goto(f"/classes/{demo['workshop']}")
+    assert parent.page.get_by_text("Maximilian" * 8).count() >= 1
+    parent.fits_phone()

@@ -25,6 +25,7 @@ from booking.models import (
 )
 from booking.models.workshop import PUBLISHED, SCHEDULED
 from booking.services.booking.places import (
+    centre_timezone,
     fitting_baby,
     has_active_place,
     lock_workshop,
@@ -36,6 +37,7 @@ from booking.services.courses.absences import move_session_counter, session_seat
 from booking.services.courses.absences import report_absence as _report_absence
 from booking.services.errors import Conflict, Invalid, NotFound
 from booking.services.notices.emails import notify_makeup_booked, notify_makeup_cancelled
+from booking.timefmt import format_local
 
 _session_table = WorkshopSession.__table__
 _credit_table = MakeupCredit.__table__
@@ -140,6 +142,15 @@ def book_makeup(*, parent_id: int, credit_id: int, session_id: int) -> MakeupBoo
         db.session.flush()
         notify_makeup_booked(makeup)  # with its invite, in this transaction
     return makeup
+
+
+def makeup_title(makeup: MakeupBooking) -> str:
+    """'Thursday class, week 2, Thu 14 Jan 2027, 10:00 GMT': the make-up as its parent
+    knows it (its id is no number of theirs)."""
+    session = db.session.get(WorkshopSession, makeup.session_id)
+    workshop = db.session.get(Workshop, session.workshop_id)
+    when = format_local(session.starts_at, centre_timezone(workshop))
+    return f"{workshop.title}, week {session.number}, {when}"
 
 
 def _origin_place(credit_id) -> sa.ScalarSelect:

@@ -84,6 +84,10 @@ class CreditLine:
     baby_name: str
     timezone: str
     options: list[CreditOption] = field(default_factory=list)
+    # The course its week was missed from, and the centre where it can be used: a
+    # family with credits from two courses tells them apart.
+    missed_from: str = ""
+    centre_name: str = ""
 
 
 @dataclass
@@ -192,10 +196,13 @@ def _parent_statements() -> _ParentStatements:
             ),
             sa.select(sa.null(), sa.null()).where(has_any),
         ),
-        # Each credit with the workshop its week was missed from and its centre's zone.
-        credits=sa.select(MakeupCredit, WorkshopSession.workshop_id, Centre.timezone)
+        # Each credit with the workshop its week was missed from and its centre's zone
+        # (and their names, to tell credits apart).
+        credits=sa.select(MakeupCredit, WorkshopSession.workshop_id, Centre.timezone,
+                          Workshop.title, Centre.name)
         .join(Absence, Absence.id == MakeupCredit.absence_id)
         .join(WorkshopSession, WorkshopSession.id == Absence.session_id)
+        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
         .join(Centre, Centre.id == MakeupCredit.centre_id)
         .where(
             MakeupCredit.parent_id == parent_id,
@@ -289,11 +296,11 @@ def parent_makeups(
     rows = db.session.execute(statements.makeups, given).all() if has_credits_or_makeups else []
     visiting = {(makeup.baby_id, session.id) for makeup, session, _ in rows}
     options = _credit_options(
-        [(credit, origin) for credit, origin, _ in credits], booked, now, visiting
+        [(credit, origin) for credit, origin, *_ in credits], booked, now, visiting
     )
-    for credit, _, tz_name in credits:
+    for credit, _, tz_name, title, centre_name in credits:
         name = credit.baby.name if credit.baby else "Baby removed"
-        line = CreditLine(credit, name, tz_name)
+        line = CreditLine(credit, name, tz_name, missed_from=title, centre_name=centre_name)
         line.options = options[credit.id]
         result.credits.append(line)
     for makeup, session, workshop in rows:

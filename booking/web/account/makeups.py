@@ -92,7 +92,8 @@ def book_makeup(credit_id: int):
         abort(404, exc.message)
     except DomainError as exc:
         return render_bookings(exc.status, exc.message)
-    flash(f"Your make-up session is booked (booking {makeup.id}).", "success")
+    flash(f"Your make-up session is booked: {makeups.makeup_title(makeup)}. It is in your bookings "
+          "below, and its calendar invite is on its way by email.", "success")
     return redirect(url_for("account.bookings"))
 
 
