@@ -3,6 +3,8 @@
 - book: book_place, cancel_registration, cancel_state (PRODUCT.md booking rules 1-7).
 - waitlist: promote_waitlist, change_capacity, promote_registration,
   move_registration, waitlist positions.
+- waiting: who waits, and which of them a waiting list counts (the babies who fit
+  its ages): the one reading behind positions and every waiting count shown.
 - places: lock_workshop (every use case that changes a workshop locks it with this
   first), take_place and release_place (capacity by conditional UPDATE), when booking
   closes, eligibility by age, classes to suggest instead.

@@ -28,6 +28,7 @@ from booking.services.booking.places import (
     visiting_text,
     visiting_week,
 )
+from booking.services.booking.waiting import waiting_in_order, waiting_order
 from booking.services.courses.absences import end_registration_absences
 from booking.services.errors import CapacityRefused, Conflict, Invalid, NotFound
 from booking.services.notices.emails import (
@@ -41,11 +42,6 @@ from booking.services.schedule import fields as field_rules
 from booking.timefmt import format_local
 
 
-def waiting_order():
-    """First come, first served: by the time of joining, then by id."""
-    return (Registration.waitlisted_at, Registration.id)
-
-
 def waitlist_position(registration: Registration) -> int | None:
     """The 1-based position of a waiting registration among the waiting babies who fit
     the class (`waitlist_positions`); None for any other status, or a baby who no
@@ -56,23 +52,17 @@ def waitlist_position(registration: Registration) -> int | None:
 def waitlist_positions(registrations: Iterable[Registration]) -> dict[int, int]:
     """Positions of many waiting registrations in one query: {registration id:
     position}. Only babies who fit the class's ages now are counted (rule 6 skips the
-    others when a place comes free), so a parent is told the place they really hold;
-    a waiting baby who no longer fits has no position."""
+    others when a place comes free; `waiting.waiting_in_order`), so a parent is told
+    the place they really hold; a waiting baby who no longer fits has no position."""
     waiting = [r for r in registrations if r.status == WAITLISTED]
     if not waiting:
         return {}
     wanted = {r.id for r in waiting}
     workshops = {r.workshop_id: db.session.get(Workshop, r.workshop_id) for r in waiting}
-    rows = db.session.execute(
-        sa.select(Registration.id, Registration.workshop_id, Baby)
-        .outerjoin(Baby, Baby.id == Registration.baby_id)
-        .where(Registration.workshop_id.in_(list(workshops)), Registration.status == WAITLISTED)
-        .order_by(Registration.workshop_id, *waiting_order())
-    ).all()
     counted: dict[int, int] = {}
     positions = {}
-    for registration_id, workshop_id, baby in rows:
-        if not eligibility(baby, workshops[workshop_id]).eligible:
+    for registration_id, workshop_id, fits in waiting_in_order(workshops.values()):
+        if not fits:
             continue
         counted[workshop_id] = counted.get(workshop_id, 0) + 1
         if registration_id in wanted:
