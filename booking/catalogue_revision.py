@@ -36,6 +36,7 @@ from booking.models.base import utcnow
 from booking.models.revision import REVISION_ROW
 
 CATALOGUE_TABLES = frozenset({
+    "baby",  # a waiting baby's dates: whether it fits a class, so counts in its line
     "centre",
     "evaluation",  # the words families agreed to show on centre and instructor pages
     "instructor_profile",
@@ -47,8 +48,15 @@ CATALOGUE_TABLES = frozenset({
     "workshop_topic",
 })
 # Of these tables listings show only these columns (an instructor's name, the words a
-# family agreed to show).
-_SHOWN_COLUMNS = {"user_account": ("name",), "evaluation": ("helped", "public", "answered_at")}
+# family agreed to show, the dates that decide whether a waiting baby fits its class).
+_SHOWN_COLUMNS = {
+    "user_account": ("name",),
+    "evaluation": ("helped", "public", "answered_at"),
+    "baby": ("date_of_birth", "due_date"),
+}
+# A new row of these tables is in no listing until another table's row refers to it (a
+# baby added to an account waits for no class until it is booked).
+_NEW_ROWS_UNSHOWN = frozenset({"baby"})
 _MARK = "booking_catalogue_changed"
 _WRITE = re.compile(
     r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE
@@ -78,8 +86,11 @@ def _changes_listings(table: str, statement: str, cursor) -> bool:
     """Whether a write to a catalogue table can change a listing. An INSERT, or a write
     returning rows (whose count the driver may not know yet), always can; an UPDATE or
     DELETE that matched no row (a refused form's) cannot; of `_SHOWN_COLUMNS`' tables,
-    only an UPDATE that sets a shown column can (a login's session_version cannot)."""
+    only an UPDATE that sets a shown column can (a login's session_version cannot); an
+    INSERT into `_NEW_ROWS_UNSHOWN` cannot."""
     verb = statement.lstrip()[:6].upper()
+    if verb == "INSERT" and table in _NEW_ROWS_UNSHOWN:
+        return False
     if verb == "UPDATE" and table in _SHOWN_COLUMNS:
         assignments = re.split(r"\bWHERE\b", statement, maxsplit=1, flags=re.IGNORECASE)[0]
         if not any(re.search(rf"[\s,]{column}\s*=", assignments)

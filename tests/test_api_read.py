@@ -1,12 +1,12 @@
 """The read half of the JSON API: centres and workshops, their shape and errors."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Registration, Workshop, WorkshopSession, workshop_topic
+from booking.models import Baby, Registration, Workshop, WorkshopSession, workshop_topic
 from booking.services.catalogue import search as catalogue
 from booking.timefmt import local_to_utc
 
@@ -76,10 +76,16 @@ def test_workshop_reads_as_the_product_says(app, client, make_workshop, make_cen
         db.session.execute(
             sa.update(Workshop).where(Workshop.id == w.id).values(confirmed_count=6)
         )
+        # Ten weeks old at the first session: a baby the waiting list counts.
+        baby = Baby(parent_id=parent_id, name="Ada", name_key=Baby.key_for("Ada"),
+                    date_of_birth=date(2029, 11, 5))
+        db.session.add(baby)
+        db.session.flush()
         db.session.add(
             Registration(
                 workshop_id=w.id,
                 parent_id=parent_id,
+                baby_id=baby.id,
                 status="waitlisted",
                 waitlisted_at=datetime.now(UTC),
             )

@@ -31,6 +31,7 @@ from booking.services.booking.places import (
     utc_now,
     visible_to_public,
 )
+from booking.services.booking.waiting import NOBODY_WAITING, waiting_counts
 from booking.services.booking.waitlist import waitlist_positions
 from booking.services.health.questions import (
     current_form,
@@ -129,7 +130,8 @@ class PanelState:
 
 
 def _waiting_count(workshop_id):
-    """SQL: how many registrations wait for a place in the workshop (an id or a column)."""
+    """SQL: how many registrations wait for a place in the workshop (an id or a column),
+    whether their baby fits its ages or not: at least the line `waiting_count` counts."""
     return (
         sa.select(sa.func.count(Registration.id))
         .where(Registration.workshop_id == workshop_id, Registration.status == WAITLISTED)
@@ -137,17 +139,23 @@ def _waiting_count(workshop_id):
     )
 
 
-def waiting_count(workshop_id: int) -> int:
-    """How many registrations wait for a place."""
-    return db.session.scalar(sa.select(_waiting_count(workshop_id)))
+def waiting_count(workshop: Workshop, waiting: int | None = None) -> int:
+    """How many families wait for a place whose baby fits the class's ages now: the
+    line a family joining is placed at the end of (`waitlist_positions`). `waiting`:
+    how many registrations wait (`_waiting_count`, read with the workshop); when none
+    do, nothing more is read."""
+    if waiting == 0:
+        return 0
+    return waiting_counts([workshop]).get(workshop.id, NOBODY_WAITING).fit
 
 
 @dataclass(frozen=True)
 class PanelFacts:
-    """What the booking panel reads beside its workshop: how many wait for a place and
-    the centre's health-and-safety note."""
+    """What the booking panel reads beside its workshop: how many registrations wait for
+    a place, fitting the ages or not (None when not read: `panel_state` counts those
+    who fit), and the centre's health-and-safety note."""
 
-    waiting_count: int
+    waiting_count: int | None
     health_note: str
     # Seats make-up visitors take beyond the absences in the busiest session to come
     # (`places.public_places_left`); None when not read with the workshop.
@@ -179,7 +187,7 @@ def panel_state(
     `facts` when the caller read them with the workshop (`panel_columns`)."""
     workshop = db.session.get(Workshop, workshop.id)
     if facts is None:
-        facts = PanelFacts(waiting_count(workshop.id), current_form(workshop.centre_id).safety_note)
+        facts = PanelFacts(None, current_form(workshop.centre_id).safety_note)
     state = PanelState(
         workshop=workshop,
         closed_reason=booking_closed_reason(workshop, utc_now()) or (
@@ -188,7 +196,7 @@ def panel_state(
             else f"{centre_of(workshop).name} is not taking new bookings just now."
         ),
         places_left=public_places_left(workshop, excess=facts.makeup_excess),
-        waiting_count=facts.waiting_count,
+        waiting_count=waiting_count(workshop, facts.waiting_count),
         closes_at=(closes := booking_closes_at(workshop)),
         late_join_session=late_join_week(workshop, closes),
         payment=payment_words(workshop),

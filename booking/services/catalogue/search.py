@@ -1,8 +1,8 @@
 """The public catalogue: read queries for classes, centres and instructors.
 
 Every listing loads its workshops with their centre, instructor and sessions
-eagerly and counts waiting lists in one aggregate query, so the number of SQL
-queries for a page does not grow with the number of results.
+eagerly and counts waiting lists (the babies who fit each class) in one query, so
+the number of SQL queries for a page does not grow with the number of results.
 """
 
 import math
@@ -26,9 +26,10 @@ from booking.models import (
     workshop_topic,
 )
 from booking.models.people import ROLE_INSTRUCTOR
-from booking.models.registration import ACTIVE, WAITLISTED
+from booking.models.registration import ACTIVE
 from booking.models.workshop import SCHEDULED
 from booking.services.booking.places import public_places_left, visible_to_public
+from booking.services.booking.waiting import waiting_counts
 from booking.services.catalogue.dates import local_date_condition, utc_window
 from booking.services.catalogue.filters import (
     haversine_km,
@@ -418,7 +419,7 @@ def load_listings(workshop_ids: list[int]) -> list[Listing]:
         sa.select(Workshop).where(Workshop.id.in_(workshop_ids)).options(*listing_options())
     ).all()
     by_id = {w.id: w for w in workshops}
-    counts = waitlist_counts(workshop_ids)
+    counts = waitlist_counts(workshops)
     topics = topics_for(workshop_ids)
     return [
         Listing(
@@ -429,17 +430,10 @@ def load_listings(workshop_ids: list[int]) -> list[Listing]:
     ]
 
 
-def waitlist_counts(workshop_ids) -> dict[int, int]:
-    """How many are waiting for each workshop, in one aggregate query."""
-    ids = list(workshop_ids)
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Registration.workshop_id, sa.func.count(Registration.id))
-        .where(Registration.workshop_id.in_(ids), Registration.status == WAITLISTED)
-        .group_by(Registration.workshop_id)
-    )
-    return {workshop_id: count for workshop_id, count in rows}
+def waitlist_counts(workshops) -> dict[int, int]:
+    """How many families wait for each workshop whose baby fits its ages now, as
+    positions count them (`waiting.waiting_counts`), in one query."""
+    return {wid: count.fit for wid, count in waiting_counts(workshops).items() if count.fit}
 
 
 def topics_for(workshop_ids) -> dict[int, list[str]]:
@@ -530,7 +524,7 @@ def get_workshop(workshop_id: int, hidden_centre: bool = False) -> Listing:
     ), hidden_centre)
     return Listing(
         workshop=workshop,
-        waitlist_count=waitlist_counts([workshop.id]).get(workshop.id, 0),
+        waitlist_count=waitlist_counts([workshop]).get(workshop.id, 0),
         topics=topics_for([workshop.id]).get(workshop.id, []),
     )
 
@@ -547,7 +541,7 @@ def get_any_workshop(workshop_id: int) -> Listing:
         raise NotFound("There is no class with that number.")
     return Listing(
         workshop=workshop,
-        waitlist_count=waitlist_counts([workshop.id]).get(workshop.id, 0),
+        waitlist_count=waitlist_counts([workshop]).get(workshop.id, 0),
         topics=topics_for([workshop.id]).get(workshop.id, []),
     )
 

@@ -230,7 +230,11 @@ class Workshop(Reply):
         "and once booking closed (at its first session, or for a course that takes late "
         "joiners, at the first session of week late_join_until)."
     )
-    waitlist_count: int
+    waitlist_count: int = Field(
+        description="Families waiting whose baby fits the class's ages now: the line a "
+        "family joining is placed at the end of (a baby who no longer fits, after the "
+        "ages or the first session changed, is skipped and not counted)."
+    )
     held_places: int = Field(
         description="Places kept back for families referred with a referral code (counted "
         "against capacity, so not in places_left while unclaimed)."

@@ -1,0 +1,155 @@
+"""Waiting-list counts agree with the positions families are told: a baby who no longer
+fits the class's ages (skipped when a place comes free) is counted nowhere the public
+looks, and staff see how many such babies wait beside the line."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Baby
+from booking.services.accounts.babies import add_baby, update_baby
+from booking.services.booking import book as booking
+from booking.services.schedule.edit import update_workshop
+from booking.services.schedule.topic_tags import set_workshop_topics
+
+
+def count_queries(app, client, url: str) -> int:
+    """The SQL statements of one GET of `url`, after a warm-up request."""
+    assert client.get(url).status_code == 200, url
+    statements: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        assert client.get(url).status_code == 200, url
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_execute)
+    return len(statements)
+
+
+@pytest.fixture
+def riverside(make_centre):
+    return make_centre(slug="riverside", name="Riverside Hub")
+
+
+@pytest.fixture
+def narrowed(app, riverside, make_user, make_workshop, make_baby):
+    """A full class for 6 to 30 weeks with Old (28 weeks) and Young (10 weeks) waiting,
+    in that order; then its ages are narrowed to 6 to 20 weeks: Old no longer fits."""
+    centre = riverside
+    make_user(email="staff@example.org", role="staff", centre=centre)
+    workshop = make_workshop(centre=centre, title="Tiny Strokes", capacity=1,
+                             min_age_weeks=6, max_age_weeks=30)
+    families = {name: make_user(email=f"{name.lower()}@example.org")
+                for name in ("Holder", "Old", "Young")}
+    ages = {"Holder": 10, "Old": 28, "Young": 10}
+    with app.app_context():
+        for name, parent in families.items():
+            baby = make_baby(parent, name=name, age_weeks=ages[name])
+            booking.book_place(parent_id=parent.id, workshop_id=workshop.id,
+                               baby_id=baby.id, consent=True)
+        set_workshop_topics(workshop.id, ["twins"])
+        update_workshop(workshop.id, max_age_weeks=20)
+    return workshop
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def public_counts(client, workshop) -> dict[str, str | int]:
+    """What each public page says about the class's waiting list."""
+
+    def waiting_badge(page):
+        found = re.search(r"\((\d+) waiting\)", flat(client.get(page).get_data(as_text=True)))
+        return found and found.group(1)
+
+    panel = flat(client.get(f"/classes/{workshop.id}").get_data(as_text=True))
+    said = re.search(r"(\d+) (?:family is|families are) waiting\.", panel)
+    embed = flat(client.get("/embed/centres/riverside").get_data(as_text=True))
+    listed = client.get("/api/v1/workshops").get_json()["items"]
+    return {
+        "class page": said and said.group(1),
+        "classes": waiting_badge("/classes"),
+        "centre": waiting_badge("/centres/riverside"),
+        "topic": waiting_badge("/topics/twins"),
+        "embed": (found := re.search(r"Full: (\d+) waiting", embed)) and found.group(1),
+        "api list": [x["waitlist_count"] for x in listed if x["id"] == workshop.id][0],
+        "api read": client.get(f"/api/v1/workshops/{workshop.id}").get_json()["waitlist_count"],
+    }
+
+
+def test_public_counts_leave_out_a_baby_who_no_longer_fits(client, narrowed):
+    assert public_counts(client, narrowed) == {
+        "class page": "1", "classes": "1", "centre": "1", "topic": "1", "embed": "1",
+        "api list": 1, "api read": 1,
+    }
+
+
+def test_a_new_family_is_told_the_next_place_and_every_count_takes_it(
+    app, client, auth, narrowed, make_user, make_baby
+):
+    """Young is number 1; a new family joins behind Young as number 2 (Old is skipped),
+    and the pages then say 2 are waiting, as the family was told."""
+    parent = make_user(email="new@example.org")
+    baby = make_baby(parent, name="Newt", age_weeks=10)
+    auth.login("new@example.org")
+    client.post(f"/classes/{narrowed.id}/book",
+                data={"baby_id": str(baby.id), "consent": "y"})
+    panel = flat(client.get(f"/classes/{narrowed.id}").get_data(as_text=True))
+    assert "Newt is number 2 on the waiting list" in panel
+    assert "2 families are waiting." in panel
+    auth.logout()
+    assert set(public_counts(client, narrowed).values()) == {"2", 2}
+
+
+def test_a_kept_listing_counts_a_corrected_date_of_birth_at_once(
+    app, client, narrowed, steady_listing_clock
+):
+    """The catalogue keeps its listings until something they show changes: a waiting
+    baby's dates decide whether it is counted, so correcting them renews the listing;
+    a new baby or a renamed one does not."""
+    app.config["LISTING_CACHE_SECONDS"] = 10**9
+    assert "(1 waiting)" in client.get("/classes").get_data(as_text=True)
+    with app.app_context():
+        old = db.session.scalar(sa.select(Baby).where(Baby.name == "Old"))
+        revision = db.session.scalar(sa.text("SELECT value FROM catalogue_revision"))
+        add_baby(old.parent_id, "Sibling", old.date_of_birth)
+        update_baby(old.parent_id, old.id, name="Olly", date_of_birth=old.date_of_birth)
+        db.session.commit()
+        assert db.session.scalar(sa.text("SELECT value FROM catalogue_revision")) == revision
+        # Born later than first given: 15 weeks at the first session, so it fits again.
+        update_baby(old.parent_id, old.id, name="Olly",
+                    date_of_birth=old.date_of_birth + timedelta(weeks=14))
+    assert "(2 waiting)" in client.get("/classes").get_data(as_text=True)
+
+
+def test_the_honest_count_costs_one_query_and_only_when_someone_waits(
+    app, client, auth, narrowed, riverside, make_workshop, nothing_kept
+):
+    """The class page reads its waiting count with the class; it reads the waiting
+    babies once more only when someone waits. The back office reads them in one query
+    for every class with someone waiting."""
+    quiet = make_workshop(centre=riverside, title="Quiet class", capacity=1)
+    assert count_queries(app, client, f"/classes/{narrowed.id}") == count_queries(
+        app, client, f"/classes/{quiet.id}"
+    ) + 1
+    auth.login("staff@example.org")
+    one = count_queries(app, client, "/manage")
+    with app.app_context():
+        parent = db.session.scalar(sa.text("SELECT id FROM user_account WHERE email = "
+                                           "'young@example.org'"))
+        born = db.session.scalar(sa.select(Baby.date_of_birth).where(Baby.name == "Young"))
+        for name in ("Twin", "Triplet"):  # the second waits
+            booking.book_place(parent_id=parent, workshop_id=quiet.id, consent=True,
+                               baby_id=add_baby(parent, name, born).id)
+    page = flat(client.get("/manage").get_data(as_text=True))
+    assert "<td>1</td>" in page[page.index("Quiet class"):]
+    assert count_queries(app, client, "/manage") == one
