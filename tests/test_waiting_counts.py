@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Baby
+from booking.services.accounts import api_tokens
 from booking.services.accounts.babies import add_baby, update_baby
 from booking.services.booking import book as booking
 from booking.services.schedule.edit import update_workshop
@@ -110,6 +111,35 @@ def test_a_new_family_is_told_the_next_place_and_every_count_takes_it(
     assert set(public_counts(client, narrowed).values()) == {"2", 2}
 
 
+def test_staff_see_the_line_and_how_many_more_wait_outside_the_ages(app, client, auth,
+                                                                    narrowed):
+    auth.login("staff@example.org")
+    page = flat(client.get("/manage").get_data(as_text=True))
+    row = page[page.index("Tiny Strokes"):]
+    row = row[:row.index("</tr>")]
+    assert re.search(r"<td>1<br><span class=\"meta\">and 1 more whose baby no longer fits "
+                     r"the ages</span></td>", row), row
+    with app.app_context():
+        staff_id = db.session.scalar(sa.text("SELECT id FROM user_account WHERE email = "
+                                             "'staff@example.org'"))
+        token = api_tokens.create_token(staff_id, "counts")[1]
+    body = client.get(f"/api/v1/workshops/{narrowed.id}/registrations",
+                      headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert (body["waitlist_count"], body["waitlist_outside_ages_count"]) == (1, 1)
+    waiting = [x for x in body["items"] if x["status"] == "waitlisted"]
+    assert [(x["baby"]["name"], x["position"]) for x in waiting] == [("Old", None), ("Young", 1)]
+
+
+def test_staff_see_no_note_when_every_waiting_baby_fits(app, client, auth, narrowed):
+    with app.app_context():
+        update_workshop(narrowed.id, max_age_weeks=30)  # Old fits again (the class is full)
+    auth.login("staff@example.org")
+    page = flat(client.get("/manage").get_data(as_text=True))
+    row = page[page.index("Tiny Strokes"):]
+    row = row[:row.index("</tr>")]
+    assert "<td>2</td>" in row and "no longer fits" not in row
+
+
 def test_a_kept_listing_counts_a_corrected_date_of_birth_at_once(
     app, client, narrowed, steady_listing_clock
 ):
@@ -153,3 +183,9 @@ def test_the_honest_count_costs_one_query_and_only_when_someone_waits(
     page = flat(client.get("/manage").get_data(as_text=True))
     assert "<td>1</td>" in page[page.index("Quiet class"):]
     assert count_queries(app, client, "/manage") == one
+
+
+def test_the_class_page_under_manage_says_the_same(app, client, auth, narrowed):
+    auth.login("staff@example.org")
+    page = flat(client.get(f"/manage/workshops/{narrowed.id}").get_data(as_text=True))
+    assert "; 1 waiting (and 1 more whose baby no longer fits the ages)</dd>" in page

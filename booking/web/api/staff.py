@@ -270,7 +270,8 @@ def workshop_registrations(workshop_id: int):
         workshop_id=data.workshop.id,
         confirmed_count=len(data.confirmed),
         pending_payment_count=len(data.held),
-        waitlist_count=len(data.waiting),
+        waitlist_count=sum(1 for e in data.waiting if e.position is not None),
+        waitlist_outside_ages_count=sum(1 for e in data.waiting if e.position is None),
         items=[
             registration_reply(
                 e, centre.timezone, money.get(e.registration.id), centre.currency

@@ -10,6 +10,7 @@ from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import ACTIVE, PENDING_PAYMENT, WAITLISTED
 from booking.models.workshop import PUBLISHED
 from booking.services.booking.places import makeup_excess, public_places_left
+from booking.services.booking.waiting import NOBODY_WAITING, WaitingCount, waiting_counts
 from booking.services.booking.waitlist import waitlist_positions
 
 PAST_SHOWN = 20
@@ -22,11 +23,15 @@ class WorkshopRow:
     workshop: Workshop
     centre: Centre
     instructor_name: str
+    # Families waiting whose baby fits the class's ages: the line as parents are told
+    # their positions (`_count_who_fits` makes the SQL count so).
     waiting: int
     # Seats make-up visitors take beyond the absences (`places.makeup_seats`).
     makeup_seats: int = 0
     # Places held while families pay (in `confirmed_count`, not yet confirmed).
     paying: int = 0
+    # Waiting too, but the baby no longer fits the ages: skipped when a place comes free.
+    waiting_outside: int = 0
 
     @property
     def free(self) -> int:
@@ -45,7 +50,8 @@ class WorkshopRow:
 
 
 def _waiting_counts():
-    """Each workshop's waiting families and places held while families pay."""
+    """Each workshop's waiting registrations (whether the baby fits or not) and places
+    held while families pay."""
     return (
         sa.select(
             Registration.workshop_id,
@@ -58,6 +64,13 @@ def _waiting_counts():
         .group_by(Registration.workshop_id)
         .subquery()
     )
+
+
+def waiting_split(workshop: Workshop, waiting: int) -> WaitingCount:
+    """A workshop's `waiting` registrations split into the families whose baby fits its
+    ages and those whose baby no longer does; nothing read when none waits."""
+    counts = waiting_counts([workshop], upper={workshop.id: waiting})
+    return counts.get(workshop.id, NOBODY_WAITING)
 
 
 def _workshop_rows():
@@ -82,6 +95,18 @@ def _rows(stmt) -> list[WorkshopRow]:
     ]
 
 
+def _count_who_fits(rows: list[WorkshopRow]) -> None:
+    """Split each row's waiting registrations into those whose baby fits the class's ages
+    and those whose baby no longer does (`waiting.waiting_counts`): one query for every
+    row with someone waiting, none when nobody waits."""
+    counts = waiting_counts(
+        (row.workshop for row in rows), upper={row.workshop.id: row.waiting for row in rows}
+    )
+    for row in rows:
+        count = counts.get(row.workshop.id, NOBODY_WAITING)
+        row.waiting, row.waiting_outside = count.fit, count.outside
+
+
 def dashboard(centre_ids: list[int]) -> tuple[list[WorkshopRow], list[WorkshopRow]]:
     """(upcoming and running workshops, soonest first; recently ended ones, latest first)."""
     if not centre_ids:
@@ -93,7 +118,9 @@ def dashboard(centre_ids: list[int]) -> tuple[list[WorkshopRow], list[WorkshopRo
         Workshop.first_starts_at.is_(None), Workshop.first_starts_at, Workshop.id
     )
     past = base.where(ended).order_by(Workshop.last_ends_at.desc()).limit(PAST_SHOWN)
-    return _rows(upcoming), _rows(past)
+    upcoming_rows, past_rows = _rows(upcoming), _rows(past)
+    _count_who_fits(upcoming_rows + past_rows)
+    return upcoming_rows, past_rows
 
 
 def centre_instructors(centre_id: int) -> list[User]:
@@ -178,4 +205,6 @@ def imported(workshop_ids: list[int], centre_ids: set[int] | None) -> list[Works
     if centre_ids is not None:
         stmt = stmt.where(Workshop.centre_id.in_(centre_ids))
     order = {wid: i for i, wid in enumerate(workshop_ids)}
-    return sorted(_rows(stmt), key=lambda r: order[r.workshop.id])
+    rows = _rows(stmt)
+    _count_who_fits(rows)
+    return sorted(rows, key=lambda r: order[r.workshop.id])

@@ -156,7 +156,7 @@ def _workshop_page(workshop, centre, capacity_form, status):
             instructor=_instructor(workshop),
             topics=workshop_topics(workshop.id),
             confirmed=confirmed,
-            waiting=waiting,
+            waiting=queries.waiting_split(workshop, waiting),
             free=public_places_left(workshop, excess=seats),
             makeup_seats=seats,
             at_risk=workshop.at_risk(decided_on),

@@ -425,7 +425,14 @@ class Registrations(Reply):
     workshop_id: int
     confirmed_count: int
     pending_payment_count: int = Field(description="Places held while parents pay.")
-    waitlist_count: int
+    waitlist_count: int = Field(
+        description="Families waiting whose baby fits the class's ages (those with a "
+        "position), as the workshop's own waitlist_count."
+    )
+    waitlist_outside_ages_count: int = Field(
+        description="Families waiting too, but whose baby no longer fits the class's ages "
+        "(position null): skipped when a place comes free, not in waitlist_count."
+    )
     items: list[Registration] = Field(
         description="Confirmed places first, then places held while parents pay, then the "
         "waiting list in order."
