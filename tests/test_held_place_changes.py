@@ -123,7 +123,7 @@ def test_a_session_added_tells_the_family_holding_a_place(app, held):
         assert "The amount to pay has not changed." in message.body_text
 
 
-def test_a_session_cancelled_tells_the_family_holding_a_place_without_a_refund_choice(
+def test_a_session_cancelled_tells_the_family_holding_a_place_what_paying_brings(
     app, held
 ):
     with app.app_context():
@@ -134,11 +134,16 @@ def test_a_session_cancelled_tells_the_family_holding_a_place_without_a_refund_c
         for body in (message.body_text, message.body_html):
             said = _words(body)
             assert "is cancelled" in said
-            # Nothing was paid, so there is nothing to give back or choose; what they
-            # pay to keep the place is what it was.
-            assert "The amount to pay has not changed." in said
-            assert "/choice" not in body and "refund" not in said.lower()
-            assert "make-up credit" not in said
+            # Nothing was paid yet, so there is nothing to choose now: what they pay to
+            # keep the place is what it was, and paying brings the choice the families
+            # who paid have (tests/test_held_session_refund.py).
+            assert (
+                "The amount to pay has not changed: once you have paid, you choose a "
+                "make-up credit for that week or a refund of its share of what you paid, "
+                "as the families who have paid already do. Your confirmation brings the "
+                "two links."
+            ) in said
+            assert "/choice" not in body
 
 
 def test_a_new_address_tells_the_family_holding_a_place(app, held):

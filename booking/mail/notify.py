@@ -8,6 +8,7 @@ exists if and only if the change that caused it is committed. The `render_*` fun
 render the same emails for notes written at booking time (`booking.mail.deferred`).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -125,17 +126,23 @@ def _joining(data: BookingData, info) -> dict:
     return {"joins": joins, "cutoff_passed": cutoff_passed, "begun": begun}
 
 
-def render_booking_confirmed(data: BookingData, payment: str = "") -> Rendered | None:
+def render_booking_confirmed(
+    data: BookingData, payment: str = "", choices: Sequence[RefundChoice] = ()
+) -> Rendered | None:
     """The confirmation, with the booking's calendar invite (None: no email to send);
     `payment`: what this booking has paid and still owes, in words, when the class's own
-    terms would not say it (a place claimed with a referral code, or moved here)."""
+    terms would not say it (a place claimed with a referral code, or moved here);
+    `choices`: a make-up credit or a refund to choose for each session the centre
+    cancelled after the place was held, whose share the family has just paid."""
     booking = booking_info(data)
     if payment:
         booking.info.payment = payment
     subject = f"Booking confirmed: {_class(booking.info)}{_for(booking)}"
+    if choices:
+        subject += " - make-up or refund?"
     return _render_for_parent(
         booking, "booking_confirmed", subject,
-        ics=build_invite(data, "REQUEST"), ics_method="REQUEST",
+        ics=build_invite(data, "REQUEST"), ics_method="REQUEST", choices=list(choices),
         **_joining(data, booking.info),
     )
 
@@ -147,9 +154,12 @@ def render_waitlisted(data: BookingData, position: int) -> Rendered | None:
     return _render_for_parent(booking, "waitlisted", subject, position=position)
 
 
-def queue_booking_confirmed(data: BookingData, payment: str = "") -> OutboxMessage | None:
-    """Tell a parent their place is confirmed, with the booking's calendar invite."""
-    return queue_rendered(data.parent, render_booking_confirmed(data, payment))
+def queue_booking_confirmed(
+    data: BookingData, payment: str = "", choices: Sequence[RefundChoice] = ()
+) -> OutboxMessage | None:
+    """Tell a parent their place is confirmed, with the booking's calendar invite (and
+    `choices`, as for `render_booking_confirmed`)."""
+    return queue_rendered(data.parent, render_booking_confirmed(data, payment, choices))
 
 
 def queue_waitlisted(data: BookingData, position: int) -> OutboxMessage | None:

@@ -5,6 +5,7 @@ email shows (`booking.services.notices.queries`), decides what only the services
 know (classes to offer instead, doll days) and hands it all to `booking.mail`.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -99,11 +100,15 @@ def what_to_pay(registration: Registration) -> str:
     return ""
 
 
-def notify_booking_confirmed(registration: Registration) -> OutboxMessage | None:
-    """Tell a parent their place is confirmed, with the booking's calendar invite."""
+def notify_booking_confirmed(
+    registration: Registration, choices: Sequence[notify.RefundChoice] = ()
+) -> OutboxMessage | None:
+    """Tell a parent their place is confirmed, with the booking's calendar invite;
+    `choices`: the make-up-or-refund choice for each cancelled session the payment that
+    confirmed it paid for (booking.services.payments.session_refunds)."""
     db.session.flush()
     return notify.queue_booking_confirmed(
-        booking_data(registration), what_to_pay(registration)
+        booking_data(registration), what_to_pay(registration), choices
     )
 
 

@@ -13,6 +13,12 @@ With no choice within CHOOSE_WITHIN, `flask payments run` makes the refund
 (booking.services.payments.worker.release_unchosen). A share is the payment divided
 by the number of the course's sessions, rounded down to whole minor units, and never
 more than is left to refund.
+
+A family holding a place while they pay when a session is cancelled has paid nothing
+yet, so the cancellation offers them nothing; they pay the price asked when the hold
+began, for every week. When that payment succeeds, the transaction that confirms the
+place gives them the same choice for each session cancelled since the payment was
+asked for (`offer_refunds_on_paying`), and their confirmation email carries the links.
 """
 
 from dataclasses import dataclass
@@ -122,15 +128,7 @@ def offer_session_refunds(
     amounts: dict[int, int] = {}
     currency = ""
     for payment in payments:
-        refund = ledger.queue_refund(
-            payment,
-            session_share(payment.amount, sessions),
-            reason=f"Week {session.number} cancelled by the centre",
-            initiated_by=BY_CENTRE,
-            status=AWAITING_CHOICE,
-            due_at=due_at,
-            session_id=session.id,
-        )
+        refund = _queue_share(payment, session, sessions, due_at)
         if refund is not None:
             amounts[payment.registration_id] = amounts.get(payment.registration_id, 0) + (
                 refund.amount
@@ -138,19 +136,120 @@ def offer_session_refunds(
             currency = payment.currency
     if not amounts:
         return {}
-    timezone = db.session.scalar(sa.select(Centre.timezone).where(Centre.id == workshop.centre_id))
-    deadline = format_local(due_at, timezone)
-    choices = {}
-    for registration_id, amount in amounts.items():
-        path = choice_path(registration_id, session.id)
-        choices[registration_id] = RefundChoice(
-            week=session.number,
-            amount=format_money(amount, currency),
-            deadline=deadline,
-            makeup_url=absolute_url(f"{path}?choice={MAKEUP}"),
-            refund_url=absolute_url(f"{path}?choice={REFUND}"),
+    deadline = format_local(due_at, _timezone(workshop))
+    return {
+        registration_id: _choice(registration_id, session, amount, currency, deadline)
+        for registration_id, amount in amounts.items()
+    }
+
+
+def offer_refunds_on_paying(
+    payment: Payment, workshop: Workshop, now: datetime | None = None
+) -> list[RefundChoice]:
+    """Inside the transaction that confirms a held place because `payment` succeeded
+    (booking.services.payments.settle), on the locked workshop: the choice families who
+    had paid were given, for each session of the course the centre cancelled after this
+    payment was asked for (its row is opened when the hold begins, with the amount it
+    asks) and before it was paid. Returns what the confirmation email offers, one per
+    session, by week.
+
+    The two offers never cover the same week twice: `offer_session_refunds` runs when a
+    session is cancelled, and offers only payments that had succeeded then; this runs
+    in the one transaction that makes the payment succeed, under the same workshop
+    lock, so each cancelled session was either cancelled before it (offered here) or
+    after it (offered there). A session already offered on any payment of the booking
+    is left out as well, and a payment settles once (`settle_intent` finds it
+    succeeded the second time and changes nothing), so a repeated webhook or payments
+    run offers nothing more. A session cancelled before the hold began was in the
+    class as the family booked it, at the price they were asked: nothing is offered
+    for it.
+    """
+    require_transaction("Offering the cancelled sessions' refunds on paying")
+    if not workshop.is_course or payment.registration_id is None:
+        return []
+    now = now or utc_now()
+    sessions = list(
+        db.session.scalars(
+            sa.select(WorkshopSession)
+            .where(WorkshopSession.workshop_id == workshop.id)
+            .order_by(WorkshopSession.number)
         )
+    )
+    # A cancelled session's updated_at is when it was cancelled (cancel_session sets
+    # it, and a cancelled session's time, room and status change no more). Only its
+    # plan can still be written, which moves updated_at too: a week cancelled before
+    # the hold whose plan is rewritten during it is offered as well. That errs towards
+    # the family, who paid the whole price for it, and never offers a week twice.
+    missed = [
+        s for s in sessions if s.is_cancelled and s.updated_at > payment.created_at
+    ]
+    if not missed:
+        return []
+    ids = [s.id for s in missed]
+    offered = set(
+        db.session.scalars(
+            sa.select(Refund.session_id)
+            .join(Payment, Payment.id == Refund.payment_id)
+            .where(
+                Payment.registration_id == payment.registration_id,
+                Refund.session_id.in_(ids),
+            )
+        )
+    )
+    made_up = set(
+        db.session.scalars(
+            sa.select(Absence.session_id).where(
+                Absence.registration_id == payment.registration_id,
+                Absence.session_id.in_(ids),
+            )
+        )
+    )
+    due_at = now + CHOOSE_WITHIN
+    deadline = format_local(due_at, _timezone(workshop))
+    choices = []
+    for session in missed:
+        if session.id in offered or session.id in made_up:
+            continue
+        refund = _queue_share(payment, session, len(sessions), due_at)
+        if refund is not None:
+            choices.append(
+                _choice(payment.registration_id, session, refund.amount, payment.currency,
+                        deadline)
+            )
     return choices
+
+
+def _queue_share(
+    payment: Payment, session: WorkshopSession, sessions: int, due_at: datetime
+) -> Refund | None:
+    """A refund row of the session's share of `payment`, awaiting the family's choice."""
+    return ledger.queue_refund(
+        payment,
+        session_share(payment.amount, sessions),
+        reason=f"Week {session.number} cancelled by the centre",
+        initiated_by=BY_CENTRE,
+        status=AWAITING_CHOICE,
+        due_at=due_at,
+        session_id=session.id,
+    )
+
+
+def _timezone(workshop: Workshop) -> str:
+    return db.session.scalar(sa.select(Centre.timezone).where(Centre.id == workshop.centre_id))
+
+
+def _choice(
+    registration_id: int, session: WorkshopSession, amount: int, currency: str, deadline: str
+) -> RefundChoice:
+    """What an email offers one booking for one cancelled session, with the two links."""
+    path = choice_path(registration_id, session.id)
+    return RefundChoice(
+        week=session.number,
+        amount=format_money(amount, currency),
+        deadline=deadline,
+        makeup_url=absolute_url(f"{path}?choice={MAKEUP}"),
+        refund_url=absolute_url(f"{path}?choice={REFUND}"),
+    )
 
 
 def _refunds(registration_id: int, session_id: int) -> list[Refund]:

@@ -25,6 +25,7 @@ from booking.services.notices.emails import notify_booking_confirmed
 from booking.services.notices.payment_emails import notify_late_payment, notify_receipt
 from booking.services.payments import ledger
 from booking.services.payments.gateway import Intent
+from booking.services.payments.session_refunds import offer_refunds_on_paying
 
 # The reason written on a held place that ended unpaid; only such a place may still be
 # confirmed by a payment that comes late (one the parent gave up is refunded instead).
@@ -65,7 +66,10 @@ def settle_intent(intent: Intent) -> str:
     Succeeded and its place still held: the place is confirmed, with the usual
     email and a receipt. Succeeded after its hold expired: confirmed if a place is
     still free, else refunded in full at once (a refund row); the parent is told
-    which. Anything else (not yet paid, already settled, not ours) changes nothing.
+    which. A place confirmed here is offered, in its confirmation, the make-up-or-
+    refund choice for each session of the course cancelled since the payment was asked
+    for (`session_refunds.offer_refunds_on_paying`): it paid the whole price for them.
+    Anything else (not yet paid, already settled, not ours) changes nothing.
     """
     if not intent.succeeded:
         return NOT_PAID
@@ -98,15 +102,17 @@ def settle_intent(intent: Intent) -> str:
         db.session.refresh(registration)
         if registration.status == PENDING_PAYMENT:
             _confirm(registration, now)
-            notify_booking_confirmed(registration)
+            choices = offer_refunds_on_paying(payment, workshop, now)
+            notify_booking_confirmed(registration, choices)
             notify_receipt(registration, payment)
             return CONFIRMED_NOW
         if _can_confirm_late(registration, workshop):
             _confirm(registration, now)
             registration.cancelled_at = None
             registration.cancel_reason = ""
+            choices = offer_refunds_on_paying(payment, workshop, now)
             notify_late_payment(registration, payment, confirmed=True)
-            notify_booking_confirmed(registration)
+            notify_booking_confirmed(registration, choices)
             notify_receipt(registration, payment)
             return CONFIRMED_LATE
         return _refund_in_full(payment, registration)
