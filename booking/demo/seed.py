@@ -150,6 +150,7 @@ def seed_demo(today: date | None = None) -> SeedReport:
                 )
                 week_two.status = CANCELLED
                 week_two.revision = 1
+                week_two.cancelled_at = week_two.updated_at
     seed_course_extras()
     report.health_answers = seed_health_answers()
     return report

@@ -218,6 +218,10 @@ class WorkshopSession(Base):
     plan_covers: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     plan_practice: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the centre cancelled it (None while it is on, and for sessions cancelled
+    # before this was kept, whose updated_at says it): a family who pays for a held
+    # place is offered a share of each week cancelled since they were asked to pay.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     workshop = relationship("Workshop", back_populates="sessions", lazy="raise_on_sql")
 

@@ -175,13 +175,13 @@ def offer_refunds_on_paying(
             .order_by(WorkshopSession.number)
         )
     )
-    # A cancelled session's updated_at is when it was cancelled (cancel_session sets
-    # it, and a cancelled session's time, room and status change no more). Only its
-    # plan can still be written, which moves updated_at too: a week cancelled before
-    # the hold whose plan is rewritten during it is offered as well. That errs towards
-    # the family, who paid the whole price for it, and never offers a week twice.
+    # When each was cancelled (`cancelled_at`; for a session cancelled before that was
+    # kept, its updated_at, which its cancellation set and only a plan written since
+    # moves: such a week is then offered too, erring towards the family, who paid the
+    # whole price for it).
     missed = [
-        s for s in sessions if s.is_cancelled and s.updated_at > payment.created_at
+        s for s in sessions
+        if s.is_cancelled and (s.cancelled_at or s.updated_at) > payment.created_at
     ]
     if not missed:
         return []

@@ -376,7 +376,7 @@ def apply_workshop_cancellation(workshop: Workshop, reason: str = "") -> list[Re
         if session.status != CANCELLED:
             session.status = CANCELLED
             session.revision += 1
-            session.updated_at = now
+            session.updated_at = session.cancelled_at = now
     dropped = drop_makeups_into(workshop_id=workshop.id, now=now)
     workshop.confirmed_count = 0
     workshop.status = CANCELLED

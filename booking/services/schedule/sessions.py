@@ -395,7 +395,7 @@ def cancel_session(
             )
         session.status = CANCELLED
         session.revision += 1
-        session.updated_at = utcnow()
+        session.updated_at = session.cancelled_at = utcnow()
         db.session.flush()
         end_session_absences(session.id)
         dropped = drop_makeups_into(session_id=session.id)
