@@ -5,7 +5,11 @@ a draft, nor when the instructor did not change. Families are not emailed: nothi
 were sent to keep (their calendar invites) names the instructor. Both instructors'
 calendar feeds follow the class."""
 
+import threading
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email import policy as email_policy
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +22,7 @@ from booking.models import OutboxMessage, Workshop
 from booking.models.outbox import SENT
 from booking.services.accounts import api_tokens, feed_tokens
 from booking.services.booking import book as booking
+from booking.services.notices import instructor_emails as instructor_emails_module
 from booking.services.notices.invites import invite_for_registration
 from booking.services.schedule.edit import edit_workshop, update_workshop
 
@@ -202,6 +207,9 @@ def test_a_class_passed_on_twice_tells_the_first_who_has_it_now(ctx, world, make
     emails = by_recipient(instructor_emails())
     assert set(emails) == {"old@example.org", "third@example.org"}  # Nina never knew
     assert "Theo Third teaches it now" in emails["old@example.org"].body_text
+    # Theo takes over from the one who had it, not from Nina, who never knew.
+    assert "taking over from Olive Old" in emails["third@example.org"].body_text
+    assert "Nina" not in emails["third@example.org"].body_text
     assert send_all_due().sent == 2
     # Once told, a later change is told in its turn.
     update_workshop(course, instructor_id=world["new"].id)
@@ -247,3 +255,49 @@ def test_a_class_taken_back_to_draft_before_the_email_went_is_not_announced(
     (email,) = instructor_emails()
     assert email.recipient == "old@example.org"
     assert email.subject == "No longer yours to teach: Tummy time at Harbour Hub"
+
+
+def test_a_note_sent_while_the_change_is_undone_is_answered(app, ctx, world, monkeypatch):
+    """Staff give the class to Nina, then put it back while the sender is rendering and
+    sending Nina's "You now teach" note: the undo read the note as untold and deleted it
+    once sent, so Nina was told the class was hers and never that it was not
+    (PostgreSQL: SQLite runs one write at a time). The undo locks the notes it reads."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("two write transactions at once: PostgreSQL")
+    course = world["course"].id
+    update_workshop(course, instructor_id=world["new"].id)
+    db.session.commit()
+    read_untold = instructor_emails_module._unrendered_notes
+    threads = []
+
+    def sender():  # `outbox send --loop`, on its own connection
+        with app.app_context():
+            deferred.render_notes()
+            send_all_due()
+            db.session.remove()
+
+    def read_then_send_meanwhile(workshop_id):
+        notes = read_untold(workshop_id)
+        threads.append(threading.Thread(target=sender))
+        threads[-1].start()
+        threads[-1].join(5)  # the notes locked: it waits for the undo to commit
+        return notes
+
+    monkeypatch.setattr(instructor_emails_module, "_unrendered_notes", read_then_send_meanwhile)
+    update_workshop(course, instructor_id=world["old"].id)
+    monkeypatch.undo()
+    for thread in threads:
+        thread.join(30)
+    db.session.rollback()
+    deferred.render_notes()
+    send_all_due()
+    to_nina = sorted(
+        message["Subject"]
+        for message in (
+            message_from_bytes(path.read_bytes(), policy=email_policy.default)
+            for path in Path(app.config["MAIL_DIR"]).rglob("*.eml")
+        )
+        if "new@example.org" in message["To"]
+    )
+    assert to_nina in ([], ["No longer yours to teach: Calm baby at Harbour Hub",
+                            "You now teach Calm baby at Harbour Hub"]), to_nina

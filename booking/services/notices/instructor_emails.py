@@ -38,13 +38,15 @@ RELEASED = "instructor_released"
 def _unrendered_notes(workshop_id: int) -> dict[tuple[str, int], OutboxMessage]:
     """The workshop's instructor notes not rendered yet, by kind and instructor id: the
     sender has not read them, so nobody has been told what they say."""
+    # Locked (PostgreSQL): a sender rendering one meanwhile has it sent before this
+    # reads it (it is then no longer untold), or finds it gone after this commits.
     notes = db.session.scalars(
         sa.select(OutboxMessage).where(
             OutboxMessage.kind.in_((ASSIGNED, RELEASED)),
             OutboxMessage.ref_id == workshop_id,
             OutboxMessage.status == PENDING,
             OutboxMessage.body_text.is_(None),
-        )
+        ).with_for_update()
     )
     return {(note.kind, (note.params or {}).get("instructor_id")): note for note in notes}
 
@@ -82,9 +84,13 @@ def note_instructor_changed(
         return []
     untold = _unrendered_notes(workshop.id)
     queued = []
+    # Who the new instructor takes over from: the one before, unless that one was never
+    # told the class was theirs (then whoever they were to take it from).
+    handed_over_by = previous_id
     if previous_id is not None and was_published:
         never_told = untold.get((ASSIGNED, previous_id))
         if never_told is not None:
+            handed_over_by = (never_told.params or {}).get("previous_id")
             db.session.delete(never_told)
         else:
             queued.append(_note(RELEASED, workshop, previous_id, {}))
@@ -93,7 +99,7 @@ def note_instructor_changed(
         if never_told is not None:
             db.session.delete(never_told)
         else:
-            queued.append(_note(ASSIGNED, workshop, new_id, {"previous_id": previous_id}))
+            queued.append(_note(ASSIGNED, workshop, new_id, {"previous_id": handed_over_by}))
     db.session.flush()
     return [message for message in queued if message is not None]
 
