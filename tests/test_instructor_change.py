@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.mail import deferred
 from booking.mail.sender import send_all_due
-from booking.models import OutboxMessage, Workshop
+from booking.models import OutboxMessage, Registration, Workshop
 from booking.models.outbox import SENT
+from booking.models.registration import PENDING_PAYMENT
 from booking.services.accounts import api_tokens, feed_tokens
 from booking.services.booking import book as booking
 from booking.services.notices import instructor_emails as instructor_emails_module
@@ -188,7 +189,23 @@ def test_a_draft_given_away_and_published_at_once_tells_the_new_instructor_only(
     edit_workshop(draft.id, fields={"instructor_id": world["new"].id}, status="published")
     (email,) = instructor_emails()
     assert email.recipient == "new@example.org"
-    assert "No family is booked yet." in email.body_text
+    assert "No place is confirmed yet." in email.body_text
+
+
+def test_places_held_while_families_pay_are_counted(ctx, world):
+    """Places held while families pay are on the roster: the new instructor is not told
+    nobody is booked."""
+    db.session.execute(
+        sa.update(Registration)
+        .where(Registration.workshop_id == world["course"].id)
+        .values(status=PENDING_PAYMENT, confirmed_at=None,
+                hold_expires_at=datetime.now(UTC) + timedelta(hours=12))
+    )
+    db.session.commit()
+    update_workshop(world["course"].id, instructor_id=world["new"].id)
+    told = by_recipient(instructor_emails())["new@example.org"]
+    assert "No place is confirmed yet, 3 places held while families pay." in told.body_text
+    assert "No place is confirmed yet, 3 places held while families pay." in told.body_html
 
 
 def test_a_change_undone_before_the_emails_went_tells_nobody(ctx, world):

@@ -22,6 +22,7 @@ class Booked:
     families: int  # parents with a confirmed place (twins' parents once)
     places: int  # confirmed places (one per baby)
     waiting: int  # babies on the waiting list
+    holding: int = 0  # places held while families pay (not yet confirmed)
 
 
 def _class(workshop: WorkshopData) -> str:

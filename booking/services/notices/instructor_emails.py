@@ -27,7 +27,7 @@ from booking.models import (
     Workshop,
 )
 from booking.models.outbox import PENDING
-from booking.models.registration import CONFIRMED, WAITLISTED
+from booking.models.registration import CONFIRMED, PENDING_PAYMENT, WAITLISTED
 from booking.models.workshop import PUBLISHED
 from booking.services.notices.queries import person_data, workshop_data
 
@@ -113,17 +113,21 @@ def _teacher_name(user: User) -> str:
 
 
 def _booked(workshop_id: int) -> Booked:
-    """How many families and babies hold a confirmed place, and how many wait."""
+    """How many families and babies hold a confirmed place, how many places are held
+    while families pay, and how many wait."""
     families, places = db.session.execute(
         sa.select(sa.func.count(sa.distinct(Registration.parent_id)),
                   sa.func.count(Registration.id))
         .where(Registration.workshop_id == workshop_id, Registration.status == CONFIRMED)
     ).one()
-    waiting = db.session.scalar(
-        sa.select(sa.func.count(Registration.id))
-        .where(Registration.workshop_id == workshop_id, Registration.status == WAITLISTED)
-    )
-    return Booked(families=families or 0, places=places or 0, waiting=waiting or 0)
+    waiting, holding = db.session.execute(
+        sa.select(
+            sa.func.count(Registration.id).filter(Registration.status == WAITLISTED),
+            sa.func.count(Registration.id).filter(Registration.status == PENDING_PAYMENT),
+        ).where(Registration.workshop_id == workshop_id)
+    ).one()
+    return Booked(families=families or 0, places=places or 0, waiting=waiting or 0,
+                  holding=holding or 0)
 
 
 @deferred.renderer(ASSIGNED)
