@@ -6,10 +6,29 @@ import secrets
 DEFAULT_DEV_SECRET = "development-only-secret-key-change-me"
 
 
-def _bool(value: str | None, default: bool = False) -> bool:
-    if value is None or value == "":
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    """A yes/no setting; anything else is refused, since a typo read as "off" would turn
+    off what it names without a word (the rate limits, the mail's encryption)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    value = raw.strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise RuntimeError(
+            f"{name} must be one of 1, true, yes, on or 0, false, no, off, not {raw!r}"
+        )
+    return value in _TRUE
+
+
+def _positive(name: str, default: int) -> int:
+    """A whole number of at least 1 (a length of time that must pass)."""
+    value = _int(name, default)
+    if value < 1:
+        raise RuntimeError(f"{name} must be at least 1, not {value}")
+    return value
 
 
 def _int(name: str, default: int) -> int:
@@ -87,15 +106,15 @@ def load_config(instance_path: str) -> dict:
         "BASE_URL": (os.environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "MAIL_SERVER": mail_server,
         # SMTP over TLS has its own port: 465 unless one is given.
-        "MAIL_PORT": _int("MAIL_PORT", 465 if _bool(os.environ.get("MAIL_USE_SSL")) else 25),
-        "MAIL_USE_TLS": _bool(os.environ.get("MAIL_USE_TLS")),
-        "MAIL_USE_SSL": _bool(os.environ.get("MAIL_USE_SSL")),
+        "MAIL_PORT": _int("MAIL_PORT", 465 if _bool("MAIL_USE_SSL") else 25),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL"),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER")
         or "Baby Massage Classes <bookings@localhost>",
         "MAIL_DIR": os.path.join(instance_path, "mail"),
-        "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), default=True),
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", default=True),
         "RATELIMIT_STORAGE_URI": ratelimit_uri,
         # A shared store (Redis) that stops answering must never turn requests into 500s:
         # counting carries on in this worker's memory until it answers again.
@@ -131,8 +150,8 @@ def load_config(instance_path: str) -> dict:
         ).rstrip("/"),
         "AU_POSTCODES_API_URL": (os.environ.get("AU_POSTCODES_API_URL") or "").rstrip("/")
         or None,
-        "PAYMENT_HOLD_MINUTES": _int("PAYMENT_HOLD_MINUTES", 30),
-        "PAYMENT_OFFER_HOURS": _int("PAYMENT_OFFER_HOURS", 24),
+        "PAYMENT_HOLD_MINUTES": _positive("PAYMENT_HOLD_MINUTES", 30),
+        "PAYMENT_OFFER_HOURS": _positive("PAYMENT_OFFER_HOURS", 24),
         # Operations: request logs, who may scrape /metrics, when /readyz calls the
         # email and payment workers stuck.
         "LOG_FORMAT": _choice("LOG_FORMAT", ("json", "text"), "json" if production else "text"),
