@@ -237,6 +237,13 @@ def test_a_draft_created_is_read_at_its_location_by_its_centres_staff(client, ap
     assert read.headers["Cache-Control"] == "private, no-store"
     assert client.get(path, headers=auth_header(world["tokens"]["admin"])).status_code == 200
     assert client.get(path).status_code == 404  # the public does not see drafts
+    # A token that is no token is 401 there (as for a number that is no workshop), and
+    # the document says the read may answer so.
+    for read_path in (path, "/api/v1/workshops/999999"):
+        bogus = client.get(read_path, headers={"Authorization": "Bearer bogus"})
+        assert bogus.status_code == 401, read_path
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert "401" in document["paths"]["/workshops/{workshop_id}"]["get"]["responses"]
     for someone in ("far_staff", "parent", "teacher"):  # nor does anyone else
         answer = client.get(path, headers=auth_header(world["tokens"][someone]))
         assert answer.status_code == 404, someone

@@ -1,9 +1,11 @@
 """Clashes: a room or an instructor busy twice at once is refused, named, and can be kept
 on purpose; by the services, the staff pages, the schedule import and the staff API."""
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+import jsonschema
 import pytest
 import sqlalchemy as sa
 
@@ -16,6 +18,7 @@ from booking.services.schedule.clashes import Clash, busy_between, clashes_among
 from booking.services.schedule.create import add_workshop
 from booking.services.schedule.imports import import_schedule
 from booking.timefmt import to_local
+from booking.web.api.openapi import openapi_document
 
 DAY = date.today() + timedelta(days=21)
 
@@ -115,6 +118,12 @@ def test_a_class_not_yet_published_elsewhere_is_not_named(ctx, term):
         assert other["reason"] == "instructor" and other["centre"] == "Camden Centre"
         assert other["workshop_id"] is other["session_id"] is other["title"] is None
         assert other["room"] is other["number"] is None and other["starts_at"]
+        # As the API answers it, and as its document describes the answer.
+        jsonschema.validate(
+            json.loads(json.dumps(other, default=str)),
+            openapi_document()["components"]["schemas"]["Error"]["properties"]["error"]
+            ["properties"]["clashes"]["items"],
+        )
     with pytest.raises(Clash) as travel:
         add_workshop(**fields(term["centre"], term["teacher"], day=DAY + timedelta(1),
                               at=time(11, 20), title="Another course"))

@@ -103,8 +103,11 @@ def _workshop_page(params, scope) -> str:
     summary="Read a workshop",
     description="A published or cancelled workshop; drafts (and classes at a hidden "
     "centre) are not found, except by the staff of its centre with their API token "
-    "(as the Location of a workshop created as a draft), and then not stored by caches.",
+    "(as the Location of a workshop created as a draft), and then not stored by caches. "
+    "A token sent that is unknown or revoked is 401 for a workshop the public cannot see "
+    "(and for one that does not exist, so a refusal says nothing of drafts).",
     answer=Answer(200, "OK", responses.Workshop),
+    errors=(401,),
 )
 def workshop(workshop_id: int):
     """One workshop (published or cancelled; drafts only for its centre's staff)."""

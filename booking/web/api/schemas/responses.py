@@ -35,12 +35,15 @@ class ClashReply(Reply):
         "instructor at the same time; `travel`: the same instructor at another centre less "
         "than 30 minutes before or after."
     )
-    session_id: int | None
+    session_id: int | None = Field(
+        description="Null, as the workshop id, title, number and room, for a class not "
+        "yet published at another centre."
+    )
     workshop_id: int | None
-    title: str
-    number: int
+    title: str | None
+    number: int | None
     centre: str = Field(description="The other session's centre, by name.")
-    room: str
+    room: str | None
     starts_at: datetime = Field(description="In UTC.")
     ends_at: datetime = Field(description="In UTC.")
 
