@@ -65,8 +65,38 @@ def error_response(
     )
 
 
+# A body refused as too large is read to its end (up to this much) before the answer
+# goes, so that the connection can carry the client's next request: the server closed
+# a kept-alive connection with a refused body left unread in it, and the client's next
+# request on it failed. A larger body still ends its connection.
+DISCARD_AT_MOST = 16 * 1024 * 1024
+
+
+def discard_unread_body() -> None:
+    """Read and drop what is left of the request's body, if it is not too large."""
+    length = request.content_length or 0
+    stream = request.environ.get("wsgi.input")
+    if not length or length > DISCARD_AT_MOST or stream is None:
+        return
+    left = length
+    try:
+        while left > 0:
+            chunk = stream.read(min(65536, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+    except (OSError, ValueError):
+        return  # the client went away: nothing to keep the connection for
+
+
 def init_app(app) -> None:
     """Register the handlers."""
+
+    @app.after_request
+    def _discard_refused_body(response):
+        if response.status_code == 413:
+            discard_unread_body()
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

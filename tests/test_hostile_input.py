@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from markupsafe import escape
 from werkzeug.datastructures import FileStorage
-from werkzeug.test import encode_multipart
+from werkzeug.test import EnvironBuilder, encode_multipart
 from wtforms.fields.core import UnboundField
 
 from booking.extensions import db
@@ -455,3 +455,26 @@ def test_a_multipart_form_not_in_utf8_names_its_field_and_saves_nothing(app, cli
     with app.app_context():
         assert db.session.scalar(sa.text("SELECT name FROM baby WHERE id = :b"),
                                  {"b": world["ids"]["baby_id"]}) == "Zo\u00e9"
+
+
+class _ReadCounting(io.BytesIO):
+    """A request's input that remembers how far it was read."""
+
+
+@pytest.mark.parametrize("size", [70_000, 3_000_000])
+def test_a_body_refused_as_too_large_is_read_to_its_end(app, world, size):
+    """The server closed a kept-alive connection that still held the unread rest of a
+    refused body, so the client's next request on it failed: the body is read (and
+    dropped) before the 413 goes, up to 16 MB."""
+    body = json.dumps({"title": "x" * size}).encode()
+    builder = EnvironBuilder(
+        path="/api/v1/workshops", method="POST", data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {world['token']}"},
+    )
+    environ = builder.get_environ()
+    environ["wsgi.input"] = stream = _ReadCounting(body)
+    statuses = []
+    b"".join(app.wsgi_app(environ, lambda status, headers, *_: statuses.append(status)))
+    assert statuses[0].startswith("413")
+    assert stream.tell() == len(body)
