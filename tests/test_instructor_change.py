@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from booking.db import write_transaction
 from booking.extensions import db
 from booking.mail import deferred
 from booking.mail.sender import send_all_due
-from booking.models import OutboxMessage, Registration, Workshop
+from booking.models import Baby, OutboxMessage, Registration, Workshop
 from booking.models.outbox import SENT
 from booking.models.registration import PENDING_PAYMENT
 from booking.services.accounts import api_tokens, feed_tokens
@@ -318,3 +319,48 @@ def test_a_note_sent_while_the_change_is_undone_is_answered(app, ctx, world, mon
     )
     assert to_nina in ([], ["No longer yours to teach: Calm baby at Harbour Hub",
                             "You now teach Calm baby at Harbour Hub"]), to_nina
+
+
+def test_a_class_given_back_to_its_told_instructor_is_not_taken_over_from_themselves(
+    ctx, world
+):
+    """Olive was told the class is no longer hers; Nina's note waits for a retry. Given
+    back to Olive, she is told it is hers again, not that she takes over from herself."""
+    course = world["course"].id
+    update_workshop(course, instructor_id=world["new"].id)
+    with write_transaction():  # Nina's note waits for a retry after a failed render
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.kind == "instructor_assigned")
+            .values(next_attempt_at=datetime.now(UTC) + timedelta(minutes=5), attempts=1)
+        )
+    deferred.render_notes()
+    assert send_all_due().sent == 1  # Olive: "No longer yours to teach"
+    update_workshop(course, instructor_id=world["old"].id)
+    db.session.expire_all()
+    to_olive = by_recipient(
+        [m for m in instructor_emails() if m.kind == "instructor_assigned"]
+    )["old@example.org"]
+    assert "You now teach Calm baby" in to_olive.body_text
+    assert "taking over from" not in to_olive.body_text
+
+
+def test_the_waiting_count_is_the_line_families_are_told(ctx, world, make_user, make_baby):
+    """A waiting baby who no longer fits the class's ages is skipped when a place comes
+    free: the new instructor is told the line as families are numbered in it."""
+    course = world["course"].id
+    db.session.execute(sa.update(Workshop).where(Workshop.id == course).values(capacity=3))
+    db.session.commit()
+    parent = make_user("waiting@example.org")
+    babies = [make_baby(parent, name=name, age_weeks=12) for name in ("Dot", "Eli")]
+    for baby in babies:
+        booking.book_place(parent_id=parent.id, workshop_id=course, baby_id=baby.id,
+                           consent=True)
+    db.session.execute(  # Eli's date of birth corrected: far older than the class takes
+        sa.update(Baby).where(Baby.id == babies[1].id)
+        .values(date_of_birth=babies[1].date_of_birth - timedelta(weeks=300))
+    )
+    db.session.commit()
+    update_workshop(course, instructor_id=world["new"].id)
+    told = by_recipient(instructor_emails())["new@example.org"]
+    assert ", and 1 waiting." in told.body_text

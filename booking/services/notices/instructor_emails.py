@@ -29,6 +29,7 @@ from booking.models import (
 from booking.models.outbox import PENDING
 from booking.models.registration import CONFIRMED, PENDING_PAYMENT, WAITLISTED
 from booking.models.workshop import PUBLISHED
+from booking.services.booking.waiting import NOBODY_WAITING, waiting_counts
 from booking.services.notices.queries import person_data, workshop_data
 
 ASSIGNED = "instructor_assigned"
@@ -92,6 +93,8 @@ def note_instructor_changed(
         if never_told is not None:
             handed_over_by = (never_told.params or {}).get("previous_id")
             db.session.delete(never_told)
+            if handed_over_by == new_id:  # given back to the one told it was theirs
+                handed_over_by = None
         else:
             queued.append(_note(RELEASED, workshop, previous_id, {}))
     if new_id is not None and workshop.status == PUBLISHED:
@@ -114,7 +117,7 @@ def _teacher_name(user: User) -> str:
 
 def _booked(workshop_id: int) -> Booked:
     """How many families and babies hold a confirmed place, how many places are held
-    while families pay, and how many wait."""
+    while families pay, and how many wait whose baby fits the class's ages."""
     families, places = db.session.execute(
         sa.select(sa.func.count(sa.distinct(Registration.parent_id)),
                   sa.func.count(Registration.id))
@@ -126,6 +129,9 @@ def _booked(workshop_id: int) -> Booked:
             sa.func.count(Registration.id).filter(Registration.status == PENDING_PAYMENT),
         ).where(Registration.workshop_id == workshop_id)
     ).one()
+    if waiting:  # the line as families are told it: babies who fit the ages
+        workshop = db.session.get(Workshop, workshop_id)
+        waiting = waiting_counts([workshop]).get(workshop_id, NOBODY_WAITING).fit
     return Booked(families=families or 0, places=places or 0, waiting=waiting or 0,
                   holding=holding or 0)
 
