@@ -5,11 +5,13 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from booking.settings import SettingsError, check_database_url
 from config import engine_options, load_config
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the application: config, extensions, blueprints, errors, CLI."""
+    """Build the application: config, extensions, blueprints, errors, CLI. Raises
+    SettingsError for a setting it cannot start with."""
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -17,13 +19,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=os.path.join(os.path.dirname(__file__), "..", "static"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
-    app.config.from_mapping(load_config(app.instance_path))
+    try:
+        app.config.from_mapping(load_config(app.instance_path))
+    except RuntimeError as exc:  # a malformed setting, named in the message
+        raise SettingsError(str(exc)) from exc
     if test_config:
         app.config.from_mapping(test_config)
         if "SQLALCHEMY_ENGINE_OPTIONS" not in test_config:  # those of the database given
             app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
                 app.config["SQLALCHEMY_DATABASE_URI"]
             )
+    check_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
 
     if app.config["PROXY_HOPS"] > 0:
         hops = app.config["PROXY_HOPS"]

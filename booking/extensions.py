@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and initialised in create_app()."""
 
 import os
+from collections.abc import Callable
 
 import click
 from flask_limiter import Limiter
@@ -41,12 +42,14 @@ class MigrationCommands(click.Group):
     def __init__(self, app):
         super().__init__(name="db", help="Perform database migrations.")
         self._app = app
+        # What Flask-Migrate's group goes through once loaded (the CLI's error handling).
+        self.prepare: Callable[[click.Group], click.Group] = lambda group: group
 
     def _group(self) -> click.Group:
         init_migrations(self._app)
         from flask_migrate.cli import db as group
 
-        return group
+        return self.prepare(group)
 
     def make_context(self, info_name, args, parent=None, **extra):
         # Flask-Migrate's own group runs, with its options (-d, -x) and its callback.

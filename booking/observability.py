@@ -43,6 +43,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 
 from booking.db import on_committed
+from booking.settings import SettingsError
 
 REQUEST_ID = "booking.request_id"
 ENDPOINT = "booking.endpoint"
@@ -233,7 +234,7 @@ def _configure_logging(app) -> None:
     asks for them with `caplog.set_level(logging.INFO, logger="booking.request")`."""
     log_format = app.config.get("LOG_FORMAT", "text")
     if log_format not in LOG_FORMATS:
-        raise RuntimeError(f"LOG_FORMAT must be json or text, not {log_format!r}")
+        raise SettingsError(f"LOG_FORMAT must be json or text, not {log_format!r}")
     logger = logging.getLogger("booking")
     logger.setLevel(logging.NOTSET if app.testing else logging.INFO)
     logger.removeHandler(default_handler)
@@ -261,7 +262,7 @@ def _networks(allow) -> tuple:
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError as exc:
-            raise RuntimeError(
+            raise SettingsError(
                 f"METRICS_ALLOW: {entry!r} is not an IP address or network"
             ) from exc
     return tuple(networks)

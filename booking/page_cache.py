@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from flask import current_app, g, request, session
 from werkzeug.http import is_resource_modified, unquote_etag
 
+from booking.settings import SettingsError
+
 DEFAULT_SECONDS = 5
 MAX_ENTRIES = 1000
 MAX_BODY_BYTES = 512 * 1024
@@ -305,7 +307,7 @@ def _configured_seconds(app) -> int:
     try:
         return max(0, int(raw))
     except ValueError as exc:
-        raise RuntimeError(f"PAGE_CACHE_SECONDS must be a whole number, not {raw!r}") from exc
+        raise SettingsError(f"PAGE_CACHE_SECONDS must be a whole number, not {raw!r}") from exc
 
 
 def init_app(app) -> None:

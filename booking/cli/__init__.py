@@ -4,6 +4,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from booking.cli.errors import one_line_errors
 from booking.services.accounts import users as accounts
 from booking.services.errors import DomainError
 
@@ -34,6 +35,8 @@ def init_app(app) -> None:
     from booking.cli.backup import backup_group
 
     app.cli.add_command(backup_group)
+    for command in app.cli.commands.values():  # Flask-Migrate's `db` too
+        one_line_errors(command)
 
 
 @click.command("create-user")

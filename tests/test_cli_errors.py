@@ -1,0 +1,135 @@
+"""The operator commands answer an operator's mistake in one line, not a traceback: a
+database that cannot be reached or opened, a malformed setting, an id too large to be
+any email's, a mail server that does not answer (which a single `outbox send` reports
+in its exit status, so that cron notices)."""
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask.cli import cli as flask_cli
+
+from tests.mailtools import free_port
+from tests.ops_helpers import another_app
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "not-to-be-printed"
+
+COMMANDS = [
+    ["db", "upgrade"],
+    ["seed-demo"],
+    ["outbox", "send"],
+    ["outbox", "retry-failed", "--id", "3"],
+    ["run-decisions"],
+    ["payments", "run"],
+    ["send-reminders"],
+    ["send-practice"],
+    ["purge-expired"],
+    ["api-token", "create", "staff@example.org"],
+    ["create-user", "new@example.org", "--name", "New", "--password", "long-enough-pw"],
+]
+
+
+def _missing_sqlite(tmp_path) -> tuple[str, str]:
+    missing = tmp_path / "no-such-folder" / "booking.sqlite3"
+    return f"sqlite:///{missing}", f"sqlite:///{missing}"
+
+
+def _closed_postgres(tmp_path) -> tuple[str, str]:
+    port = free_port()  # on loopback, nothing listening: refused at once
+    return (
+        f"postgresql+psycopg://booking:{PASSWORD}@127.0.0.1:{port}/booking",
+        f"postgresql://booking:***@127.0.0.1:{port}/booking",
+    )
+
+
+@pytest.mark.parametrize("database", [_missing_sqlite, _closed_postgres],
+                         ids=["sqlite-folder-missing", "postgresql-refused"])
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda args: " ".join(args[:2]))
+def test_a_database_that_cannot_be_used_is_one_line(app, tmp_path, database, args):
+    url, shown = database(tmp_path)
+    with another_app(app, SQLALCHEMY_DATABASE_URI=url) as other:
+        result = other.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert lines == [lines[0]] and lines[0].startswith(f"Error: The database {shown} "), (
+        result.output
+    )
+    assert "Traceback" not in result.output
+    assert PASSWORD not in result.output
+
+
+def test_a_sqlite_database_in_a_missing_folder_says_so(app, tmp_path):
+    url, _ = _missing_sqlite(tmp_path)
+    with another_app(app, SQLALCHEMY_DATABASE_URI=url) as other:
+        result = other.test_cli_runner().invoke(args=["run-decisions"])
+    assert result.output.strip() == (
+        f"Error: The database {url} cannot be used: unable to open database file "
+        f"(the folder {tmp_path / 'no-such-folder'} does not exist)."
+    )
+
+
+def test_restoring_into_a_sqlite_database_that_cannot_be_opened_is_one_line(app, tmp_path):
+    backup = tmp_path / "booking-20260101-000000.sqlite3"
+    with sqlite3.connect(backup) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('0001')")
+    conn.close()
+    url, shown = _missing_sqlite(tmp_path)
+    with another_app(app, SQLALCHEMY_DATABASE_URI=url) as other:
+        result = other.test_cli_runner().invoke(args=["backup", "restore", str(backup)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: The database {shown} cannot be used"), (
+        result.output
+    )
+
+
+def _flask(monkeypatch, tmp_path, *args, **env):
+    """`flask --app wsgi ARGS` as an operator runs it, with `env` set: the app is made by
+    importing wsgi.py afresh."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delitem(sys.modules, "wsgi", raising=False)
+    for name in ("BOOKING_ENV", "SECRET_KEY", "PROXY_HOPS", "PAGE_CACHE_SECONDS",
+                 "MAIL_PORT", "LOG_FORMAT", "METRICS_ALLOW", "FLASK_APP"):
+        monkeypatch.delenv(name, raising=False)
+    env.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 'booking.sqlite3'}")
+    return CliRunner().invoke(flask_cli, ["--app", "wsgi", *args], env=env)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BOOKING_ENV": "production"},
+         "SECRET_KEY (at least 16 characters) is required in production"),
+        ({"BOOKING_ENV": "prod"}, "BOOKING_ENV must be 'development' or 'production'"),
+        ({"PROXY_HOPS": "abc"}, "PROXY_HOPS must be a whole number, not 'abc'"),
+        ({"PAGE_CACHE_SECONDS": "abc"}, "PAGE_CACHE_SECONDS must be a whole number, not 'abc'"),
+        ({"MAIL_PORT": "abc"}, "MAIL_PORT must be a whole number, not 'abc'"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of json, text, not 'xml'"),
+        ({"METRICS_ALLOW": "everyone"},
+         "METRICS_ALLOW: 'everyone' is not an IP address or network"),
+        ({"DATABASE_URL": "mysql://booking:secret@db/booking"},
+         "DATABASE_URL's scheme 'mysql' is not supported: use "
+         "sqlite:////PATH/TO/FILE.sqlite3 or postgresql://USER:PASSWORD@HOST/NAME"),
+        ({"DATABASE_URL": "postgresql+psycopg2://booking:secret@db/booking"},
+         "DATABASE_URL's scheme 'postgresql+psycopg2' is not supported"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL is not a database URL"),
+    ],
+    ids=lambda value: ",".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, dict) else "",
+)
+def test_a_malformed_setting_is_one_line(monkeypatch, tmp_path, env, message):
+    result = _flask(monkeypatch, tmp_path, "run-decisions", **env)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: {message}"), result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "secret" not in result.output
+
+
+def test_good_settings_still_run_the_command(monkeypatch, tmp_path, database_url):
+    result = _flask(monkeypatch, tmp_path, "run-decisions", DATABASE_URL=database_url)
+    assert result.exit_code == 0, result.output
+    assert "Cancelled below their minimum: 0" in result.output
