@@ -133,3 +133,15 @@ def test_good_settings_still_run_the_command(monkeypatch, tmp_path, database_url
     result = _flask(monkeypatch, tmp_path, "run-decisions", DATABASE_URL=database_url)
     assert result.exit_code == 0, result.output
     assert "Cancelled below their minimum: 0" in result.output
+
+
+def test_an_id_too_large_for_any_email_is_left_alone(runner):
+    """Ids are 32-bit on PostgreSQL, and SQLite takes no number beyond 64 bits: such an
+    id is no failed email, said as for any other."""
+    result = runner.invoke(args=["outbox", "retry-failed", "--id", "99999999999999999999",
+                                 "--id", "2147483648"])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    for message_id in ("2147483648", "99999999999999999999"):
+        assert f"#{message_id} is not a failed email that can be sent again" in result.output
+    assert "Queued 0 failed emails named again" in result.output

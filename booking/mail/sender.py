@@ -34,6 +34,8 @@ CLAIM_FOR = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720)
 MAX_ERROR_LENGTH = 2000
+# The largest id a message can have: ids are 32-bit integers on PostgreSQL.
+LARGEST_ID = 2**31 - 1
 
 
 @dataclass
@@ -202,7 +204,8 @@ def requeue_failed(
     """Queue failed messages again, each with a fresh set of attempts: those named by
     `ids`, else those created at or after `since`. Returns the failed messages found
     (each marked whether it was queued: not when `dry_run`, nor when a sender or another
-    run changed it meanwhile) and the `ids` asked for that are not failed messages.
+    run changed it meanwhile) and the `ids` asked for that are not failed messages
+    (one too large to be any message's among them).
     Each is put back with a conditional UPDATE (it must still be failed), so two runs
     at once queue it once."""
     query = sa.select(
@@ -213,7 +216,7 @@ def requeue_failed(
         OutboxMessage.subject != REDACTED_SUBJECT,  # its content is gone: nothing to send
     )
     if ids:
-        query = query.where(OutboxMessage.id.in_(ids))
+        query = query.where(OutboxMessage.id.in_([i for i in ids if 0 < i <= LARGEST_ID]))
     elif since is not None:
         query = query.where(OutboxMessage.created_at >= since)
     found = [Failed(*row) for row in db.session.execute(query.order_by(OutboxMessage.id))]
