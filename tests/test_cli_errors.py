@@ -8,9 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from flask.cli import cli as flask_cli
 
+from booking.db import write_transaction
+from booking.extensions import db
+from booking.mail.outbox import queue_email
+from booking.models import OutboxMessage
 from tests.mailtools import free_port
 from tests.ops_helpers import another_app
 
@@ -145,3 +150,26 @@ def test_an_id_too_large_for_any_email_is_left_alone(runner):
     for message_id in ("2147483648", "99999999999999999999"):
         assert f"#{message_id} is not a failed email that can be sent again" in result.output
     assert "Queued 0 failed emails named again" in result.output
+
+
+def _queue_one():
+    with write_transaction():
+        queue_email("family@example.org", "password_reset", "Reset", name="Family",
+                    hours=2, reset_url="https://classes.example.org/password/reset/x")
+
+
+def test_outbox_send_exits_75_when_the_mail_server_cannot_be_reached(app, runner):
+    """Cron notices (EX_TEMPFAIL), and the emails wait for the next run."""
+    with app.app_context():
+        _queue_one()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())
+    result = runner.invoke(args=["outbox", "send"])
+    assert result.exit_code == 75, result.output  # EX_TEMPFAIL
+    assert "Sent 0, will retry 1, failed 0." in result.output
+    assert (f"Error: the mail server 127.0.0.1:{app.config['MAIL_PORT']} could not be "
+            "reached") in result.output
+    with app.app_context():
+        assert list(db.session.scalars(sa.select(OutboxMessage.status))) == ["pending"]
+
+    nothing_due = runner.invoke(args=["outbox", "send"])
+    assert nothing_due.exit_code == 0, nothing_due.output

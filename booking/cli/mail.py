@@ -17,6 +17,10 @@ from booking.services.booking.reminders import send_reminders
 from booking.services.plans.evaluations import ask_for_evaluations
 from booking.services.plans.practice import send_practice_sheets
 
+# `outbox send`'s exit status when the mail server could not be reached (sysexits.h's
+# EX_TEMPFAIL: try again later).
+EX_TEMPFAIL = 75
+
 
 @click.group("outbox")
 def outbox_group():
@@ -47,6 +51,11 @@ def outbox_send_command(loop, batch, interval):
     if not loop:
         report = send_all_due(batch, worker)
         _echo(report)
+        if report.unreachable:  # cron (or whoever ran it) is told: nothing is lost
+            server = f"{current_app.config['MAIL_SERVER']}:{current_app.config['MAIL_PORT']}"
+            click.echo(f"Error: the mail server {server} could not be reached; the emails "
+                       "due are tried again later.", err=True)
+            raise SystemExit(EX_TEMPFAIL)
         return
     click.echo(f"Outbox sender {worker} delivering to {where}; Ctrl-C stops.")
 

@@ -47,6 +47,9 @@ class SendReport:
     retrying: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    # The mail server could not be reached (or dropped the connection): what was left
+    # of the batch waits for a later pass.
+    unreachable: bool = False
 
 
 def new_worker_id() -> str:
@@ -270,6 +273,7 @@ def send_pending(batch: int = 50, worker: str | None = None) -> SendReport:
                 error = f"could not reach the mail server: {exc}"
                 log.warning("outbox: %s", error)
                 report.errors.append(error)
+                report.unreachable = True
                 for rest in items[index:]:
                     _count(report, record_failure(rest.id, error, worker=worker))
                 break
@@ -299,5 +303,6 @@ def send_all_due(batch: int = 50, worker: str | None = None) -> SendReport:
         total.retrying += report.retrying
         total.failed += report.failed
         total.errors.extend(report.errors)
+        total.unreachable = total.unreachable or report.unreachable
         if report.claimed < batch or report.sent == 0:
             return total
