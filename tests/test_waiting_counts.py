@@ -9,12 +9,14 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Baby
+from booking.models import Baby, Centre, Registration, User, Workshop
+from booking.models.registration import WAITLISTED
 from booking.services.accounts import api_tokens
 from booking.services.accounts.babies import add_baby, update_baby
 from booking.services.booking import book as booking
 from booking.services.schedule.edit import update_workshop
 from booking.services.schedule.topic_tags import set_workshop_topics
+from booking.timefmt import to_local
 
 
 def count_queries(app, client, url: str) -> int:
@@ -189,3 +191,75 @@ def test_the_class_page_under_manage_says_the_same(app, client, auth, narrowed):
     auth.login("staff@example.org")
     page = flat(client.get(f"/manage/workshops/{narrowed.id}").get_data(as_text=True))
     assert "; 1 waiting (and 1 more whose baby no longer fits the ages)</dd>" in page
+
+
+def _first_day(app, workshop) -> str:
+    """The class's first session's local date, as the calendar's `date`."""
+    with app.app_context():
+        starts = db.session.scalar(sa.select(Workshop.first_starts_at)
+                                   .where(Workshop.id == workshop.id))
+        zone = db.session.scalar(sa.select(Centre.timezone)
+                                 .where(Centre.id == workshop.centre_id))
+    return to_local(starts, zone).date().isoformat()
+
+
+@pytest.mark.parametrize("view", ["month", "week"])
+def test_the_term_calendar_says_the_same(app, client, auth, narrowed, view):
+    """Its fill line and bar count the line; the week, and the month's selected day,
+    say how many more wait outside the ages, as the back office's list does."""
+    auth.login("staff@example.org")
+    day = _first_day(app, narrowed)
+    page = flat(client.get("/manage/calendar", query_string={"view": view, "date": day})
+                .get_data(as_text=True))
+    fill = re.findall(r'<p class="cal-fill">([^<]*)', page)
+    assert fill and fill[0].startswith("1 booked · 0 free · 1 waiting"), fill
+    assert "1 waiting (and 1 more whose baby no longer fits the ages)</p>" in page
+    waiting_bar = re.search(r'class="bar-waiting" x="[\d.]+" y="0" width="([\d.]+)"', page)
+    assert waiting_bar.group(1) == "50.0"  # one booked, one waiting: half the bar each
+
+
+def test_the_instructors_list_says_the_same(app, client, auth, narrowed):
+    with app.app_context():
+        email = db.session.scalar(sa.select(User.email)
+                                  .where(User.id == narrowed.instructor_id))
+    auth.login(email)
+    page = flat(client.get("/teach").get_data(as_text=True))
+    card = page[page.index("Tiny Strokes"):]
+    assert '<span class="badge">1 waiting</span>' in card[:card.index("</li>")]
+
+
+def test_the_calendar_and_the_instructors_list_read_the_line_once_and_only_when_someone_waits(
+    app, client, auth, narrowed, riverside, make_workshop, nothing_kept
+):
+    """One more query for the waiting babies of every class shown with someone waiting
+    (one class or two), none when nobody waits."""
+    with app.app_context():
+        teacher = db.session.get(User, narrowed.instructor_id)
+        db.session.expunge(teacher)
+    quiet = make_workshop(centre=riverside, instructor=teacher, title="Quiet class",
+                          capacity=1)
+    pages = {"staff@example.org": f"/manage/calendar?view=month&date={_first_day(app, narrowed)}",
+             teacher.email: "/teach"}
+
+    def counts():
+        found = {}
+        for email, url in pages.items():
+            auth.login(email)
+            found[email] = count_queries(app, client, url)
+            auth.logout()
+        return found
+
+    one_waits = counts()
+    with app.app_context():
+        parent = db.session.scalar(sa.text("SELECT id FROM user_account WHERE email = "
+                                           "'young@example.org'"))
+        born = db.session.scalar(sa.select(Baby.date_of_birth).where(Baby.name == "Young"))
+        for name in ("Twin", "Triplet"):  # the second waits
+            booking.book_place(parent_id=parent, workshop_id=quiet.id, consent=True,
+                               baby_id=add_baby(parent, name, born).id)
+    assert counts() == one_waits
+    with app.app_context():
+        db.session.execute(sa.delete(Registration).where(Registration.status == WAITLISTED))
+        db.session.commit()
+    assert counts() == {email: n - 1 for email, n in one_waits.items()}
+

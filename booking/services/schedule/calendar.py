@@ -4,7 +4,9 @@ person manages, each with its fill (booked, held, free, waiting) and its clashes
 Reads only, in the same few queries however many sessions a page shows: the sessions
 (joined to their workshops, centres and instructors, with each workshop's number of
 sessions and waiting list as subqueries), the rooms and instructors for the filters,
-and `busy_between` for the clashes.
+`busy_between` for the clashes, and the waiting babies of the classes with anyone
+waiting (a waiting list counts those who fit the class's ages, as parents are told
+their place in it: `waiting.waiting_counts`).
 
 A session's "booked" is who that meeting expects: the workshop's confirmed places (a
 place held while its parent pays included), less the absences told for that session,
@@ -36,6 +38,7 @@ from booking.models import (
 from booking.models.people import ROLE_INSTRUCTOR
 from booking.models.registration import WAITLISTED
 from booking.models.workshop import CANCELLED, DRAFT, KIND_COURSE
+from booking.services.booking.waiting import NOBODY_WAITING, waiting_counts
 from booking.services.catalogue.params import InvalidQuery
 from booking.services.errors import NotFound
 from booking.services.schedule.calendar_params import CalendarParams, in_range
@@ -128,8 +131,12 @@ class CalendarSession:
     timezone: str
     instructor_name: str
     sessions_total: int
+    # Waiting babies who fit the class's ages: the line as parents are told it
+    # (`waiting.waiting_counts`).
     waiting: int
     clashes: list[str] = field(default_factory=list)
+    # Waiting too, but the baby no longer fits the ages: skipped when a place comes free.
+    waiting_outside: int = 0
 
     @property
     def local_day(self) -> date:
@@ -349,7 +356,7 @@ def _sessions(
             s.makeups_taken, Workshop.id, Workshop.title, Workshop.kind, Workshop.status,
             Workshop.capacity, Workshop.confirmed_count, Workshop.held_places,
             Workshop.held_claimed, Centre.id, Centre.name, Centre.timezone,
-            sa.func.coalesce(User.name, ""), sessions_total, waiting,
+            sa.func.coalesce(User.name, ""), sessions_total, waiting, Workshop,
         )
         .join(Workshop, Workshop.id == s.workshop_id)
         .join(Centre, Centre.id == Workshop.centre_id)
@@ -363,15 +370,30 @@ def _sessions(
     )
     if params.instructor is not None:
         query = query.where(Workshop.instructor_id == params.instructor)
-    found = []
-    for row in db.session.execute(query):
-        item = CalendarSession(*row)
+    found, workshops = [], {}
+    for *columns, workshop in db.session.execute(query):
+        item = CalendarSession(*columns)
         if not first <= item.local_day <= last:
             continue
         if params.room is not None and room_key(item.room) != room_key(params.room):
             continue
         found.append(item)
+        workshops[workshop.id] = workshop
+    _count_who_fits(found, workshops)
     return found
+
+
+def _count_who_fits(sessions: list[CalendarSession], workshops: dict[int, Workshop]) -> None:
+    """Split each session's waiting registrations (the SQL count) into babies who fit its
+    class's ages and those who no longer do: one query for every class shown with
+    someone waiting, none when nobody waits. The centres are the caller's, already in
+    the session, so the classes' ages are measured without loading them again."""
+    counts = waiting_counts(
+        workshops.values(), upper={s.workshop_id: s.waiting for s in sessions}
+    )
+    for s in sessions:
+        count = counts.get(s.workshop_id, NOBODY_WAITING)
+        s.waiting, s.waiting_outside = count.fit, count.outside
 
 
 def _mark_clashes(sessions: list[CalendarSession]) -> None:

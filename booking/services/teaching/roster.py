@@ -34,6 +34,7 @@ from booking.models.health import READY_UNWELL, READY_WELL
 from booking.models.registration import CONFIRMED, PENDING_PAYMENT, WAITLISTED
 from booking.services.accounts.access import require_centre_staff, taught_by
 from booking.services.booking.places import age_text, eligibility
+from booking.services.booking.waiting import NOBODY_WAITING, waiting_counts
 from booking.services.errors import NotFound
 from booking.services.health.access import may_see_health
 from booking.services.health.answers import shared_records
@@ -51,7 +52,7 @@ class WorkshopSummary:
 
     workshop: Workshop
     confirmed: int
-    waiting: int
+    waiting: int  # waiting babies who fit the class's ages (`waiting.waiting_counts`)
     next_session: WorkshopSession | None
 
 
@@ -232,8 +233,9 @@ def roster_entries(registrations, sessions, workshop) -> list[RosterEntry]:
 def instructor_workshops(instructor_id: int, now: datetime | None = None) -> dict:
     """The instructor's workshops: 'upcoming' (not yet over) and 'recent' (ended lately).
 
-    Each is a list of WorkshopSummary with places taken and the waiting-list length,
-    loaded in three queries whatever the number of workshops.
+    Each is a list of WorkshopSummary with places taken and the waiting-list length
+    (the babies who fit the class's ages), loaded in four queries whatever the number
+    of workshops, three when nobody waits.
     """
     now = now or utcnow()
     recent_from = now - timedelta(days=RECENT_DAYS)
@@ -247,7 +249,7 @@ def instructor_workshops(instructor_id: int, now: datetime | None = None) -> dic
             .order_by(Workshop.first_starts_at, Workshop.id)
         ).unique()
     )
-    waiting = dict(
+    registrations_waiting = dict(
         db.session.execute(
             sa.select(Registration.workshop_id, sa.func.count())
             .where(
@@ -257,13 +259,19 @@ def instructor_workshops(instructor_id: int, now: datetime | None = None) -> dic
             .group_by(Registration.workshop_id)
         ).all()
     ) if workshops else {}
+    # The line as parents are told it: babies who fit the class's ages, read once for
+    # the classes with anyone waiting.
+    waiting = waiting_counts(workshops, upper=registrations_waiting)
     upcoming, recent = [], []
     for workshop in workshops:
         next_session = next(
             (s for s in workshop.sessions if s.ends_at >= now and not s.is_cancelled), None
         )
         summary = WorkshopSummary(
-            workshop, workshop.confirmed_count, waiting.get(workshop.id, 0), next_session
+            workshop,
+            workshop.confirmed_count,
+            waiting.get(workshop.id, NOBODY_WAITING).fit,
+            next_session,
         )
         if workshop.last_ends_at is None or workshop.last_ends_at >= now:
             upcoming.append(summary)
