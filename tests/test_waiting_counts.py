@@ -2,6 +2,8 @@
 fits the class's ages (skipped when a place comes free) is counted nowhere the public
 looks, and staff see how many such babies wait beside the line."""
 
+import csv
+import io
 import re
 from datetime import timedelta
 
@@ -263,3 +265,15 @@ def test_the_calendar_and_the_instructors_list_read_the_line_once_and_only_when_
         db.session.commit()
     assert counts() == {email: n - 1 for email, n in one_waits.items()}
 
+
+def test_the_demand_chart_counts_every_family_waiting(app, client, auth, narrowed):
+    """Demand is for a time and an age band: a baby who no longer fits the class's ages
+    still waits for a class then, in its own age band (Old, 28 weeks, and Young, 10)."""
+    auth.login("staff@example.org")
+    day = _first_day(app, narrowed)
+    rows = list(csv.reader(io.StringIO(client.get(
+        "/manage/charts/demand.csv", query_string={"date_from": day, "date_to": day}
+    ).get_data(as_text=True))))
+    waiting = rows[0].index("Waiting")
+    assert sum(int(row[waiting]) for row in rows[1:]) == 2
+    assert len(rows) == 3  # two age bands

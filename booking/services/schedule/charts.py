@@ -230,7 +230,12 @@ def _age_band(local_day):
 
 def demand_chart(f: ChartFilter) -> Chart:
     """Waiting-list demand per time slot (the weekday and local hour of a workshop's
-    first session) and age band: where a new course would fill."""
+    first session) and age band: where a new course would fill.
+
+    Every waiting family counts, a baby who no longer fits its class's ages too (the
+    ages narrowed, the first session moved): skipped by that class's line, it still
+    wants a class at that time, and is banded by its own age, so it shows where a new
+    course would take it."""
     local = local_seconds(f, Workshop.first_starts_at)
     local_day = local // DAY_SECONDS
     inner = (
@@ -267,7 +272,8 @@ def demand_chart(f: ChartFilter) -> Chart:
         "demand", "Waiting-list demand by time slot and age",
         "Families on waiting lists, by the weekday and start time of the class they wait "
         "for (in its centre's time) and their baby's age at its first session (corrected "
-        "for a baby born early): where a new course would fill.",
+        "for a baby born early): where a new course would fill. A family whose baby no "
+        "longer fits its class's ages still counts, in its baby's own age band.",
         ("Waiting",),
         ("Weekday", "Starts", "Age band", "Waiting", "Classes waited for"),
         rows, bars, summary,
