@@ -310,7 +310,7 @@ def test_the_schedule_csv_takes_payment_deposit_and_refund_fee(online, world):
         result = import_schedule(csv_of("deposit,15.00,5", "online,,", ",,",
                                         extra="payment,deposit,refund_fee"))
         assert result.created, [str(e) for e in result.errors]
-        assert "(deposit 15.00)" in result.rows[0].describe()
+        assert "(deposit £15.00)" in result.rows[0].describe()
     assert [(w.payment_mode, w.deposit, w.refund_fee) for w in workshops(online)] == [
         ("deposit", 1500, 500), ("online", None, 0), ("at_centre", None, 0),
     ]

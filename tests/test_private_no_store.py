@@ -33,6 +33,7 @@ ARGUMENT_IDS = {
     "user_id": "parent",
     "baby_id": "baby",
     "sheet_id": "sheet",
+    "makeup_id": "makeup",
 }
 
 
