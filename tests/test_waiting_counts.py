@@ -11,11 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Baby, Centre, Registration, User, Workshop
+from booking.models import Baby, Centre, Registration, User, Workshop, utcnow
 from booking.models.registration import WAITLISTED
 from booking.services.accounts import api_tokens
 from booking.services.accounts.babies import add_baby, update_baby
 from booking.services.booking import book as booking
+from booking.services.booking.places import eligibility
+from booking.services.booking.waiting import WaitingCount, waiting_counts
 from booking.services.schedule.edit import update_workshop
 from booking.services.schedule.topic_tags import set_workshop_topics
 from booking.timefmt import to_local
@@ -277,3 +279,35 @@ def test_the_demand_chart_counts_every_family_waiting(app, client, auth, narrowe
     waiting = rows[0].index("Waiting")
     assert sum(int(row[waiting]) for row in rows[1:]) == 2
     assert len(rows) == 3  # two age bands
+
+
+def test_counts_read_by_dates_agree_with_each_babys_eligibility(
+    app, riverside, make_user, make_workshop, make_baby
+):
+    """The counts read the waiting babies' dates grouped rather than each baby: they
+    must judge as `eligibility` does, at the edges of the ages and for babies born
+    early (whose age counts from the due date) or a little early (from birth)."""
+    workshop = make_workshop(centre=riverside, capacity=1, min_age_weeks=8,
+                             max_age_weeks=12, starts_in_days=14)
+    parent = make_user("edges@example.org")
+    with app.app_context():
+        day = to_local(db.session.get(Workshop, workshop.id).first_starts_at,
+                       riverside.timezone).date()
+    births = [day - timedelta(weeks=w, days=d) for w, d in
+              ((8, 0), (7, 6), (12, 6), (13, 0), (10, 0), (10, 3))]
+    dues = [None, None, None, None, day - timedelta(weeks=7), day - timedelta(weeks=9, days=5)]
+    babies = [make_baby(parent, name=f"Edge {n}", date_of_birth=born, due_date=due)
+              for n, (born, due) in enumerate(zip(births, dues, strict=True))]
+    with app.app_context():
+        for baby in babies:
+            db.session.add(Registration(parent_id=parent.id, workshop_id=workshop.id,
+                                        baby_id=baby.id, status=WAITLISTED,
+                                        waitlisted_at=utcnow()))
+        db.session.commit()
+        babies = [db.session.get(Baby, baby.id) for baby in babies]
+        shown = db.session.get(Workshop, workshop.id)
+        expected = sum(eligibility(b, shown).eligible for b in babies)
+        assert 0 < expected < len(babies)
+        assert waiting_counts([shown])[shown.id] == WaitingCount(
+            expected, len(babies) - expected
+        )

@@ -448,6 +448,12 @@ def age_text(baby: Baby | None, day: date) -> str:
     return f"{age}, {weeks_label(corrected)} corrected"
 
 
+def in_age_range(age_weeks: int, workshop: Workshop) -> bool:
+    """Whether an age in whole weeks (`Baby.eligible_age_weeks_on` the first session's
+    day) is within the workshop's ages (rule 2)."""
+    return workshop.min_age_weeks <= age_weeks <= workshop.max_age_weeks
+
+
 def eligibility(baby: Baby | None, workshop: Workshop) -> Eligibility:
     """Whether the baby's age in whole weeks at the first session is in the range
     (rule 2): the corrected age for a baby born 3 or more weeks early."""
@@ -458,7 +464,7 @@ def eligibility(baby: Baby | None, workshop: Workshop) -> Eligibility:
         return Eligibility(False, None, "This class has no sessions yet.")
     age = baby.eligible_age_weeks_on(day)
     low, high = workshop.min_age_weeks, workshop.max_age_weeks
-    if low <= age <= high:
+    if in_age_range(age, workshop):
         return Eligibility(True, age)
     corrected = baby.is_premature
     if age < 0 and corrected:

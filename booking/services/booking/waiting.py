@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Baby, Registration, Workshop
+from booking.models.people import eligible_age_weeks
 from booking.models.registration import WAITLISTED
-from booking.services.booking.places import eligibility
+from booking.services.booking.places import eligibility, first_session_day, in_age_range
 
 
 def waiting_order():
@@ -59,13 +60,31 @@ def waiting_counts(
 
     `upper`: how many registrations wait for each (a plain SQL count, read with the
     workshops): only those with someone waiting are read, in one query, and none when
-    nobody waits anywhere. Without it every workshop given is read."""
+    nobody waits anywhere. Without it every workshop given is read. The babies' dates
+    are read grouped, not the babies (a listing of full classes has hundreds waiting),
+    and judged by the rule `eligibility` applies (`eligible_age_weeks`, `in_age_range`)."""
     workshops = list(workshops)
     if upper is not None:
         workshops = [w for w in workshops if upper.get(w.id)]
-    counts = {workshop.id: [0, 0] for workshop in workshops}
-    for _, workshop_id, fits in waiting_in_order(workshops):
-        counts[workshop_id][0 if fits else 1] += 1
+    by_id = {workshop.id: workshop for workshop in workshops}
+    if not by_id:
+        return {}
+    rows = db.session.execute(
+        sa.select(Registration.workshop_id, Baby.date_of_birth, Baby.due_date,
+                  sa.func.count(Registration.id))
+        .outerjoin(Baby, Baby.id == Registration.baby_id)
+        .where(Registration.workshop_id.in_(list(by_id)), Registration.status == WAITLISTED)
+        .group_by(Registration.workshop_id, Baby.date_of_birth, Baby.due_date)
+    ).all()
+    days = {workshop_id: first_session_day(w) for workshop_id, w in by_id.items()}
+    counts = {workshop_id: [0, 0] for workshop_id in by_id}
+    for workshop_id, born, due, waiting in rows:
+        day = days[workshop_id]
+        fits = (
+            born is not None and day is not None
+            and in_age_range(eligible_age_weeks(born, due, day), by_id[workshop_id])
+        )
+        counts[workshop_id][0 if fits else 1] += waiting
     return {
         workshop_id: WaitingCount(fit, outside)
         for workshop_id, (fit, outside) in counts.items()
