@@ -24,10 +24,8 @@ from booking.db import write_transaction
 from booking.extensions import db
 from booking.models import (
     Baby,
-    Centre,
     MakeupBooking,
     MakeupCredit,
-    SessionReadiness,
     Workshop,
     WorkshopSession,
     utcnow,
@@ -37,16 +35,14 @@ from booking.models.workshop import PUBLISHED, SCHEDULED
 from booking.services.booking.places import lock_workshop
 from booking.services.courses.makeups import cancel_makeup
 from booking.services.errors import Invalid, NotFound
-from booking.services.health.answers import record_at
 from booking.services.health.readiness import (
     LINK_GONE,
     MAKEUP_GONE,
     ReadyQuestion,
     ReadyResult,
-    doll_kind,
-    has_not_today,
     made_stamp,
     makeup_place,
+    question_for,
     record_answer,
 )
 
@@ -86,33 +82,15 @@ def makeup_ready_question(makeup_id: int, session_id: int, parent_id: int | None
         raise NotFound(MAKEUP_GONE)
     session = db.session.get(WorkshopSession, makeup.session_id, populate_existing=True)
     workshop = db.session.get(Workshop, session.workshop_id, populate_existing=True)
-    centre = db.session.get(Centre, workshop.centre_id)
     baby = db.session.get(Baby, makeup.baby_id) if makeup.baby_id else None
-    status = db.session.scalar(
-        sa.select(SessionReadiness.status).where(
-            SessionReadiness.registration_id == place.id,
-            SessionReadiness.session_id == session.id,
-        )
-    )
-    total = db.session.scalar(
-        sa.select(sa.func.count(WorkshopSession.id)).where(
-            WorkshopSession.workshop_id == workshop.id
-        )
-    )
-    record = record_at(baby.id if baby is not None else None, workshop.centre_id)
-    return ReadyQuestion(
-        place, session, workshop, baby, status,
-        open=(
+    return question_for(
+        place, session, workshop, baby, now,
+        is_open=(
             session.status == SCHEDULED
             and workshop.status == PUBLISHED
             and session.starts_at > now
         ),
         absent=False,
-        centre=centre,
-        total=total or 1,
-        doll=doll_kind(baby, record, status, session, centre.timezone),
-        not_today=has_not_today(record),
-        started=session.starts_at <= now,
         makeup=makeup,
         credit=db.session.get(MakeupCredit, makeup.credit_id),
     )

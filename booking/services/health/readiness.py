@@ -221,7 +221,7 @@ class ReadyQuestion:
         return self.answer == READY_WELL and self.not_today
 
 
-def has_not_today(record: AnswersAt | None) -> bool:
+def _not_today(record: AnswersAt | None) -> bool:
     """Whether a baby's health answers hold a "yes" that means no massage while it lasts."""
     return record is not None and any(
         a.get("yes") and a.get("kind") == NOT_TODAY for a in record.answers or []
@@ -243,14 +243,7 @@ def ready_question(registration_id: int, session_id: int, parent_id: int | None 
     ):
         raise NotFound(LINK_GONE)
     workshop = db.session.get(Workshop, registration.workshop_id)
-    centre = db.session.get(Centre, workshop.centre_id)
     baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
-    status = db.session.scalar(
-        sa.select(SessionReadiness.status).where(
-            SessionReadiness.registration_id == registration.id,
-            SessionReadiness.session_id == session.id,
-        )
-    )
     absent = db.session.scalar(
         sa.select(Absence.id).where(
             Absence.registration_id == registration.id, Absence.session_id == session.id
@@ -262,6 +255,24 @@ def ready_question(registration_id: int, session_id: int, parent_id: int | None 
         and workshop.status == PUBLISHED
         and session.starts_at > now
     )
+    return question_for(registration, session, workshop, baby, now,
+                        is_open=is_open, absent=absent)
+
+
+def question_for(place: Registration, session: WorkshopSession, workshop: Workshop,
+                 baby: Baby | None, now: datetime, *, is_open: bool, absent: bool,
+                 **more) -> ReadyQuestion:
+    """The page's question for `place`'s answer about `session` (of `workshop`; a
+    make-up visit's is another course's), with the answer given so far, the number of
+    the class's sessions and what the parent may be told of a doll; `more`: the
+    question's make-up fields."""
+    centre = db.session.get(Centre, workshop.centre_id)
+    status = db.session.scalar(
+        sa.select(SessionReadiness.status).where(
+            SessionReadiness.registration_id == place.id,
+            SessionReadiness.session_id == session.id,
+        )
+    )
     total = db.session.scalar(
         sa.select(sa.func.count(WorkshopSession.id)).where(
             WorkshopSession.workshop_id == workshop.id
@@ -269,12 +280,13 @@ def ready_question(registration_id: int, session_id: int, parent_id: int | None 
     )
     record = record_at(baby.id if baby is not None else None, workshop.centre_id)
     return ReadyQuestion(
-        registration, session, workshop, baby, status, is_open, absent,
+        place, session, workshop, baby, status, is_open, absent,
         centre=centre,
         total=total or 1,
         doll=doll_kind(baby, record, status, session, centre.timezone),
-        not_today=has_not_today(record),
+        not_today=_not_today(record),
         started=session.starts_at <= now,
+        **more,
     )
 
 
@@ -421,37 +433,32 @@ def ready_link(registration_id: int, session_id: int) -> ReadyLink:
     """The "Ready for <day>?" link of one booking's session for its reminder, and
     whether the baby watches and the parent practises on a doll that session."""
     registration = db.session.get(Registration, registration_id)
-    session = db.session.get(WorkshopSession, session_id)
-    workshop = db.session.get(Workshop, session.workshop_id)
-    tz_name = db.session.get(Centre, workshop.centre_id).timezone
     baby = db.session.get(Baby, registration.baby_id) if registration.baby_id else None
-    readiness = readiness_of([registration.id], [session.id]).get(
-        (registration.id, session.id)
-    )
-    record = record_at(baby.id if baby is not None else None, workshop.centre_id)
-    return ReadyLink(
-        day=ready_day(session.starts_at, tz_name),
-        url=ready_url(registration.id, session.id),
-        session_id=session.id,
-        doll=doll_kind(baby, record, readiness, session, tz_name),
-    )
+    return _link(registration, db.session.get(WorkshopSession, session_id), baby,
+                 ready_url(registration.id, session_id))
 
 
 def makeup_ready_link(makeup: MakeupBooking) -> ReadyLink:
     """The "Ready for <day>?" link of a make-up visit for its reminder, and whether the
     baby watches while the parent practises on a doll in the session visited."""
-    session = db.session.get(WorkshopSession, makeup.session_id)
+    baby = db.session.get(Baby, makeup.baby_id) if makeup.baby_id else None
+    return _link(makeup_place(makeup.id), db.session.get(WorkshopSession, makeup.session_id),
+                 baby, makeup_ready_url(makeup))
+
+
+def _link(place: Registration | None, session: WorkshopSession, baby: Baby | None,
+          url: str) -> ReadyLink:
+    """A reminder's link to `url` about `session`, with `place`'s answer for it (none
+    for a make-up whose place is gone) deciding what it says of a doll."""
     workshop = db.session.get(Workshop, session.workshop_id)
     tz_name = db.session.get(Centre, workshop.centre_id).timezone
-    baby = db.session.get(Baby, makeup.baby_id) if makeup.baby_id else None
-    place = makeup_place(makeup.id)
     readiness = (
         readiness_of([place.id], [session.id]).get((place.id, session.id)) if place else None
     )
     record = record_at(baby.id if baby is not None else None, workshop.centre_id)
     return ReadyLink(
         day=ready_day(session.starts_at, tz_name),
-        url=makeup_ready_url(makeup),
+        url=url,
         session_id=session.id,
         doll=doll_kind(baby, record, readiness, session, tz_name),
     )
