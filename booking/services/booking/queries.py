@@ -9,7 +9,15 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from booking.calendar.data import SessionData
 from booking.extensions import db
-from booking.models import Baby, Centre, Payment, Registration, Workshop, WorkshopSession
+from booking.models import (
+    Baby,
+    Centre,
+    HealthRecord,
+    Payment,
+    Registration,
+    Workshop,
+    WorkshopSession,
+)
 from booking.models.registration import CANCELLED, HOLDS_PLACE, WAITLISTED
 from booking.services.accounts.babies import list_babies
 from booking.services.booking.book import cancel_state
@@ -262,6 +270,10 @@ class ParentBookings:
     cancelled_left_out: int = 0
     # The sessions of the upcoming bookings' workshops, as plain data, by workshop id.
     sessions: dict[int, tuple[SessionData, ...]] = field(default_factory=dict)
+    # The babies (of any of the bookings) with health answers given, read with the
+    # bookings: `health_prompts` reads only their answers, and none for a family that
+    # has given none yet.
+    answered: set[int] = field(default_factory=set)
 
     @property
     def empty(self) -> bool:
@@ -298,11 +310,17 @@ def _is_over(workshop: Workshop, now: datetime) -> bool:
 
 @cache
 def _bookings_statement():
-    """A parent's registrations with their workshop, centre and baby, and whether each
-    has a payment: built once, the parent a parameter."""
+    """A parent's registrations with their workshop, centre and baby, whether each
+    has a payment and whether its baby has health answers: built once, the parent a
+    parameter."""
     has_payment = sa.select(Payment.id).where(Payment.registration_id == Registration.id)
+    answered = sa.select(HealthRecord.id).where(HealthRecord.baby_id == Registration.baby_id)
     return (
-        sa.select(Registration, has_payment.exists().label("has_payment"))
+        sa.select(
+            Registration,
+            has_payment.exists().label("has_payment"),
+            answered.exists().label("answered"),
+        )
         .join(Registration.workshop)
         .where(Registration.parent_id == sa.bindparam("parent_id"))
         .options(
@@ -326,16 +344,16 @@ def parent_bookings(parent_id: int, recent: int | None = RECENT_SHOWN) -> Parent
 
     Upcoming holds confirmed places and places held while the parent pays (or offered
     from the waiting list), each with what it says about money. Each registration comes
-    with its workshop, centre and baby (in the same query), and the upcoming ones'
-    workshops with their sessions as plain rows (one more, `sessions`), which the page's
-    other parts use as they are.
+    with its workshop, centre and baby, and whether the baby has health answers (in the
+    same query), and the upcoming ones' workshops with their sessions as plain rows (one
+    more, `sessions`), which the page's other parts use as they are.
     """
     now = utc_now()
     rows = db.session.execute(_bookings_statement(), {"parent_id": parent_id}).all()
-    registrations = [registration for registration, _ in rows]
+    registrations = [row[0] for row in rows]
     positions = waitlist_positions(registrations)
-    money = booking_money(registrations, paid={r.id for r, has_payment in rows if has_payment})
-    result = ParentBookings()
+    money = booking_money(registrations, paid={r.id for r, has_payment, _ in rows if has_payment})
+    result = ParentBookings(answered={r.baby_id for r, _, answered in rows if answered})
     for registration in registrations:
         workshop = registration.workshop
         can, why_not = cancel_state(registration, workshop, now)

@@ -14,7 +14,7 @@ before the parent has agreed for it. Saving or confirming confirms the booking i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -518,13 +518,17 @@ def health_prompts(
     parent_id: int,
     now: datetime | None = None,
     registrations: Iterable[Registration] | None = None,
+    answered: Collection[int] | None = None,
 ) -> dict[int, str]:
     """What each of the parent's live bookings in classes still to come needs before
     its class (TO_ANSWER, TO_UPDATE or TO_CONFIRM), by registration id; bookings with
     nothing to do are left out. A fixed number of queries, however many bookings.
 
     `registrations`: all of the parent's registrations, already loaded with their
-    workshops (the bookings page has them); read here when not given."""
+    workshops (the bookings page has them); read here when not given. `answered`: the
+    babies among theirs with health answers, when the caller read that already: only
+    those babies' answers are read (nothing, when none has answered); a baby left out
+    has its answers to give."""
     now = now or utcnow()
     if registrations is None:
         rows = [_Live(*row) for row in db.session.execute(
@@ -554,7 +558,9 @@ def health_prompts(
             and (r.workshop.last_ends_at is None or r.workshop.last_ends_at > now)
         ]
     rows.sort(key=lambda r: r.id)
-    records = records_of(r.baby_id for r in rows)
+    records = records_of(
+        r.baby_id for r in rows if answered is None or r.baby_id in answered
+    )
     # A baby with no answers yet has them to give, whatever the form or the consent:
     # those are read only for babies with answers (none, for a family new to classes).
     answered = [r for r in rows if r.baby_id in records]

@@ -38,7 +38,9 @@ def render_bookings(status: int = 200, error: str | None = None, every_past: boo
             calendar=calendar_links(
                 (row.registration for row in bookings.upcoming), bookings.sessions
             ),
-            health=health_prompts(current_user.id, registrations=bookings.registrations),
+            health=health_prompts(
+                current_user.id, registrations=bookings.registrations, answered=bookings.answered
+            ),
             makeups=parent_makeups(
                 current_user.id,
                 registrations=(row.registration for row in bookings.upcoming),
