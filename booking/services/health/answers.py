@@ -518,14 +518,14 @@ def health_prompts(
     parent_id: int,
     now: datetime | None = None,
     registrations: Iterable[Registration] | None = None,
-    answered: Collection[int] | None = None,
+    babies_answered: Collection[int] | None = None,
 ) -> dict[int, str]:
     """What each of the parent's live bookings in classes still to come needs before
     its class (TO_ANSWER, TO_UPDATE or TO_CONFIRM), by registration id; bookings with
     nothing to do are left out. A fixed number of queries, however many bookings.
 
     `registrations`: all of the parent's registrations, already loaded with their
-    workshops (the bookings page has them); read here when not given. `answered`: the
+    workshops (the bookings page has them); read here when not given. `babies_answered`: the
     babies among theirs with health answers, when the caller read that already: only
     those babies' answers are read (nothing, when none has answered); a baby left out
     has its answers to give."""
@@ -559,7 +559,7 @@ def health_prompts(
         ]
     rows.sort(key=lambda r: r.id)
     records = records_of(
-        r.baby_id for r in rows if answered is None or r.baby_id in answered
+        r.baby_id for r in rows if babies_answered is None or r.baby_id in babies_answered
     )
     # A baby with no answers yet has them to give, whatever the form or the consent:
     # those are read only for babies with answers (none, for a family new to classes).

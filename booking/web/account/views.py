@@ -39,7 +39,8 @@ def render_bookings(status: int = 200, error: str | None = None, every_past: boo
                 (row.registration for row in bookings.upcoming), bookings.sessions
             ),
             health=health_prompts(
-                current_user.id, registrations=bookings.registrations, answered=bookings.answered
+                current_user.id, registrations=bookings.registrations,
+                babies_answered=bookings.answered,
             ),
             makeups=parent_makeups(
                 current_user.id,
