@@ -61,22 +61,40 @@ def renderer(kind: str) -> Callable[[Renderer], Renderer]:
     return register
 
 
+def _note_columns(recipient: str, kind: str, ref_id: int, params: dict | None) -> dict:
+    """The columns of a note's outbox row (the others take their defaults)."""
+    if kind not in _RENDERERS:
+        raise LookupError(f"no renderer for {kind!r} emails")
+    return {
+        "recipient": recipient.strip(),
+        "subject": "",
+        "body_text": None,
+        "body_html": "",
+        "kind": kind,
+        "ref_id": ref_id,
+        "params": params or None,
+    }
+
+
 def queue_note(recipient: str, kind: str, ref_id: int, params: dict | None = None):
     """Add a note to the caller's transaction: an email of `kind` about `ref_id`, to be
     rendered once the transaction has committed. Nothing is rendered here."""
-    if kind not in _RENDERERS:
-        raise LookupError(f"no renderer for {kind!r} emails")
-    message = OutboxMessage(
-        recipient=recipient.strip(),
-        subject="",
-        body_text=None,
-        body_html="",
-        kind=kind,
-        ref_id=ref_id,
-        params=params or None,
-    )
+    message = OutboxMessage(**_note_columns(recipient, kind, ref_id, params))
     db.session.add(message)
     return message
+
+
+_INSERT_NOTE = OutboxMessage.__table__.insert()
+
+
+def write_note(recipient: str, kind: str, ref_id: int, params: dict | None = None) -> None:
+    """`queue_note` for a caller that needs no object back: the row is written at once
+    by a plain INSERT in the caller's transaction (so it exists if and only if that
+    commits), without the session's flush of one more object (a booking's lock is held
+    meanwhile)."""
+    db.session.connection().execute(
+        _INSERT_NOTE, _note_columns(recipient, kind, ref_id, params)
+    )
 
 
 def _unrendered(batch: int) -> list:

@@ -120,26 +120,30 @@ def _parent_to_email(registration: Registration) -> User | None:
     return parent if person is not None and person.can_email else None
 
 
-def note_booking_confirmed(registration: Registration) -> OutboxMessage | None:
+def note_booking_confirmed(registration: Registration) -> bool:
     """At booking: a note that the place is confirmed, rendered with its calendar
-    invite once the booking has committed (`booking.mail.deferred`)."""
+    invite once the booking has committed (`booking.mail.deferred`); whether one was
+    written (not to an account that takes no email)."""
     parent = _parent_to_email(registration)
     if parent is None:
-        return None
+        return False
     db.session.flush()
-    return deferred.queue_note(parent.email, "booking_confirmed", registration.id)
+    deferred.write_note(parent.email, "booking_confirmed", registration.id)
+    return True
 
 
-def note_waitlisted(registration: Registration, position: int) -> OutboxMessage | None:
+def note_waitlisted(registration: Registration, position: int) -> bool:
     """At booking: a note that the parent joined the waiting list at `position` (what
-    the booking page told them), rendered once the booking has committed."""
+    the booking page told them), rendered once the booking has committed; whether one
+    was written."""
     parent = _parent_to_email(registration)
     if parent is None:
-        return None
+        return False
     db.session.flush()
-    return deferred.queue_note(
+    deferred.write_note(
         parent.email, "waitlisted", registration.id, {"position": int(position)}
     )
+    return True
 
 
 def _still(registration_id: int, status: str) -> bool:
