@@ -178,7 +178,9 @@ def free_places_expression():
 def take_place(workshop: Workshop) -> bool:
     """Take one public place with a conditional UPDATE; False when the workshop is full."""
     require_transaction("Taking a place")
-    result = db.session.execute(
+    # A Core UPDATE on the session's connection: the same transaction, without the
+    # session's work for a statement that loads no objects.
+    result = db.session.connection().execute(
         _take_place_statement(), {"workshop_id": workshop.id, "now": utc_now()}
     )
     db.session.expire(workshop, ["confirmed_count"])
