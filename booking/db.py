@@ -170,17 +170,6 @@ def in_write_transaction() -> bool:
     return getattr(_turn, "depth", 0) > 0
 
 
-def reads_are_current() -> bool:
-    """Whether what the running write transaction reads stays true until it commits.
-
-    On SQLite `begin_write` took the database's write lock (BEGIN IMMEDIATE) before
-    anything was read, so no other writer can commit meanwhile. On PostgreSQL a
-    statement reads the snapshot it began with, even one that then waited for a row
-    lock, so a row another transaction committed while it waited is not seen.
-    """
-    return db.session.get_bind().dialect.name == "sqlite"
-
-
 def require_transaction(step: str = "This step") -> None:
     """Refuse to run a step that changes places outside a write transaction.
 

@@ -411,6 +411,40 @@ def test_a_live_booking_seen_before_the_lock_but_cancelled_since_does_not_stop_a
     assert confirmed_count(workshop.id) == 1
 
 
+def test_a_booking_committed_unseen_before_the_lock_answers_with_it(
+    ctx, make_workshop, family, monkeypatch
+):
+    """A second tab's booking of the same baby, missed by the snapshot the lock's
+    statement began with (PostgreSQL), meets the unique index of live registrations:
+    that run is rolled back whole (its place given back) and the booking, run again,
+    answers with the first, with one place taken and one email."""
+    workshop = make_workshop(capacity=3)
+    parent, baby = family()
+    first = booking.book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+    )
+    real = booking.bookable_workshop
+    calls = []
+
+    def stale_once(workshop_id, *columns, **values):
+        workshop, form_version, live_id, *rest = real(workshop_id, *columns, **values)
+        calls.append(live_id)
+        return workshop, form_version, live_id if len(calls) > 1 else None, *rest
+
+    monkeypatch.setattr(booking, "bookable_workshop", stale_once)
+    again = booking.book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+    )
+    assert len(calls) == 2
+    assert again.created is False
+    assert again.registration.id == first.registration.id
+    assert confirmed_count(workshop.id) == 1
+    notes = db.session.scalars(
+        sa.select(OutboxMessage.kind).where(OutboxMessage.ref_id == first.registration.id)
+    ).all()
+    assert notes == ["booking_confirmed"]
+
+
 def test_a_referred_booking_made_twice_at_once_answers_with_the_first(
     ctx, make_workshop, family, monkeypatch
 ):

@@ -6,15 +6,14 @@ outbox before committing. Waiting-list operations live in
 `booking.services.booking.waitlist`.
 """
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, wraps
 
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload, make_transient_to_detached
 
-from booking.db import note_committed, reads_are_current, write_transaction
+from booking.db import note_committed, write_transaction
 from booking.extensions import db
 from booking.models import Baby, Registration, User, Workshop
 from booking.models.payment import BY_PARENT, BY_STAFF
@@ -172,8 +171,9 @@ def _with_the_workshop() -> tuple:
     - an id found is read again once the lock is held (that booking may have been
       cancelled meanwhile, and this one then goes ahead);
     - none found, a booking of the same baby committed meanwhile (a second tab) is still
-      met when this one inserts its own: the unique index of live registrations fails
-      the savepoint, which answers with that booking;
+      met when this one inserts its own: the unique index of live registrations refuses
+      it, the whole transaction is rolled back and the booking runs once more, which
+      reads that booking under the lock and answers with it (`_again_if_booked_meanwhile`);
     - a booking with a referral code reads again anyway, since the code its twin used
       would be refused before anything is inserted."""
     return (
@@ -219,13 +219,30 @@ def _insert_registration(values: dict) -> Registration:
     return registration
 
 
-def _twin_guard():
-    """Where the new registration is inserted: in a savepoint when a booking of the same
-    baby may have committed unseen (PostgreSQL: see `_with_the_workshop`), so that the
-    unique index of live registrations fails the savepoint alone and the booking answers
-    with its twin; no savepoint on SQLite, where everything was read under the write
-    lock (`reads_are_current`) and no twin can be missed, so the index cannot fail."""
-    return nullcontext() if reads_are_current() else db.session.begin_nested()
+class _BookedMeanwhile(Conflict):
+    """The unique index of live registrations refused the new one: a booking of the same
+    baby committed while this one waited for the class's lock, unseen by the statement
+    that waited (PostgreSQL: see `_with_the_workshop`)."""
+
+    def __init__(self):
+        message = "This baby is already booked in this class."
+        super().__init__(message, {"baby_id": message})
+
+
+def _again_if_booked_meanwhile(use_case):
+    """Run `use_case` once more when it met a booking committed meanwhile: its whole
+    transaction was rolled back, and the second run reads that booking under the lock
+    and answers with it (created False). Cheaper than a savepoint around every
+    booking's INSERT for a race that needs a second tab or a double submit."""
+
+    @wraps(use_case)
+    def run(**kwargs):
+        try:
+            return use_case(**kwargs)
+        except _BookedMeanwhile:
+            return use_case(**kwargs)
+
+    return run
 
 
 def _require_active_account(parent_id: int, baby_id=None) -> Baby | None:
@@ -268,6 +285,7 @@ def _referred_from_the_waiting_list(
     return _result(registration, True, None, baby, workshop)
 
 
+@_again_if_booked_meanwhile
 def book_place(
     *,
     parent_id: int,
@@ -345,29 +363,22 @@ def book_place(
             "consent_key": consent_key_of(workshop.centre_id, form_version),
         }
         code_id = None
+        if referral_code:
+            # Referred families' places are confirmed at once: any fee is
+            # settled with the centre, whatever the workshop's payment mode.
+            code_id = claim_held_place(workshop, referral_code, now)
+            values.update(status=CONFIRMED, confirmed_at=now, held_place=True)
+        elif take_place(workshop):
+            if workshop.pays_online:
+                values.update(status=PENDING_PAYMENT, hold_expires_at=ledger.hold_deadline(now))
+            else:
+                values.update(status=CONFIRMED, confirmed_at=now)
+        else:
+            values.update(status=WAITLISTED, waitlisted_at=now)
         try:
-            with _twin_guard():
-                if referral_code:
-                    # Referred families' places are confirmed at once: any fee is
-                    # settled with the centre, whatever the workshop's payment mode.
-                    code_id = claim_held_place(workshop, referral_code, now)
-                    values.update(status=CONFIRMED, confirmed_at=now, held_place=True)
-                elif take_place(workshop):
-                    if workshop.pays_online:
-                        values.update(
-                            status=PENDING_PAYMENT, hold_expires_at=ledger.hold_deadline(now)
-                        )
-                    else:
-                        values.update(status=CONFIRMED, confirmed_at=now)
-                else:
-                    values.update(status=WAITLISTED, waitlisted_at=now)
-                registration = _insert_registration(values)
-                db.session.flush()
-        except sa.exc.IntegrityError:
-            existing = _active_registration(workshop.id, baby.id)
-            if existing is None:
-                raise
-            return _existing(existing, baby, workshop)
+            registration = _insert_registration(values)
+        except sa.exc.IntegrityError as exc:
+            raise _BookedMeanwhile() from exc
         if code_id is not None:
             record_code_use(code_id, registration.id)
         position = waitlist_position(registration)
