@@ -411,6 +411,23 @@ def test_a_live_booking_seen_before_the_lock_but_cancelled_since_does_not_stop_a
     assert confirmed_count(workshop.id) == 1
 
 
+@pytest.mark.parametrize("capacity", [1, 0])
+def test_a_new_registration_holds_every_column_as_stored(ctx, make_workshop, family, capacity):
+    """The registration a booking returns was written by a plain INSERT and kept as if
+    loaded: each of its columns must say what the database holds (a column given a
+    default only by the database would read None here)."""
+    workshop = make_workshop(capacity=capacity)
+    parent, baby = family()
+    result = booking.book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+    )
+    kept = result.registration
+    stored = db.session.execute(
+        sa.select(Registration.__table__).where(Registration.id == kept.id)
+    ).one()._asdict()
+    assert {key: getattr(kept, key) for key in stored} == stored
+
+
 def test_a_booking_committed_unseen_before_the_lock_answers_with_it(
     ctx, make_workshop, family, monkeypatch
 ):
