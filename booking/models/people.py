@@ -133,7 +133,37 @@ def eligible_age_weeks(date_of_birth: date, due_date: date | None, day: date) ->
     return (day - date_of_birth).days // 7
 
 
-class Baby(Base):
+class BabyAges:
+    """A baby's ages, from its `date_of_birth` and `due_date`: shared by `Baby` and by
+    the plain rows a page reads a parent's babies as (`queries.PanelBaby`), so both
+    count ages by the same rules."""
+
+    def age_weeks_on(self, day: date) -> int:
+        """Whole weeks of age on a day, counted from birth."""
+        return (day - self.date_of_birth).days // 7
+
+    @property
+    def is_premature(self) -> bool:
+        """Born 3 or more weeks before the due date: ages are corrected."""
+        return (
+            self.due_date is not None
+            and (self.due_date - self.date_of_birth).days >= PREMATURE_DAYS
+        )
+
+    def corrected_age_weeks_on(self, day: date) -> int | None:
+        """Whole weeks of corrected age (from the due date) on a day; None when the
+        baby was not born 3 or more weeks early."""
+        if not self.is_premature:
+            return None
+        return (day - self.due_date).days // 7
+
+    def eligible_age_weeks_on(self, day: date) -> int:
+        """The age that decides which classes fit: corrected for a baby born 3 or
+        more weeks early, else from birth (`eligible_age_weeks`)."""
+        return eligible_age_weeks(self.date_of_birth, self.due_date, day)
+
+
+class Baby(BabyAges, Base):
     """A parent's baby: a name or nickname and a date of birth."""
 
     __tablename__ = "baby"
@@ -181,26 +211,3 @@ class Baby(Base):
         """Anonymised (account erased, or past the retention time)."""
         return self.name_key == self.anonymised_key()
 
-    def age_weeks_on(self, day: date) -> int:
-        """Whole weeks of age on a day, counted from birth."""
-        return (day - self.date_of_birth).days // 7
-
-    @property
-    def is_premature(self) -> bool:
-        """Born 3 or more weeks before the due date: ages are corrected."""
-        return (
-            self.due_date is not None
-            and (self.due_date - self.date_of_birth).days >= PREMATURE_DAYS
-        )
-
-    def corrected_age_weeks_on(self, day: date) -> int | None:
-        """Whole weeks of corrected age (from the due date) on a day; None when the
-        baby was not born 3 or more weeks early."""
-        if not self.is_premature:
-            return None
-        return (day - self.due_date).days // 7
-
-    def eligible_age_weeks_on(self, day: date) -> int:
-        """The age that decides which classes fit: corrected for a baby born 3 or
-        more weeks early, else from birth (`eligible_age_weeks`)."""
-        return eligible_age_weeks(self.date_of_birth, self.due_date, day)

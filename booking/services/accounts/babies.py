@@ -93,19 +93,24 @@ def check_name(value, field: str = "name") -> str:
     return name
 
 
-@cache
-def _babies_statement():
-    """A parent's babies, youngest first: built once (every class page a parent opens
-    reads them), the parent a parameter. Not one anonymised after the retention time
-    (kept for counts by age only: no name, its birth date moved to the 1st)."""
+def babies_select(*columns) -> sa.Select:
+    """A parent's babies, youngest first, as `columns` (the parent a parameter,
+    `parent_id`). Not one anonymised after the retention time (kept for counts by age
+    only: no name, its birth date moved to the 1st)."""
     return (
-        sa.select(Baby)
+        sa.select(*columns)
         .where(
             Baby.parent_id == sa.bindparam("parent_id"),
             Baby.name_key != Baby.anonymised_key_sql(),
         )
         .order_by(Baby.date_of_birth.desc(), Baby.id)
     )
+
+
+@cache
+def _babies_statement():
+    """`babies_select` of whole babies, built once."""
+    return babies_select(Baby)
 
 
 def list_babies(parent_id: int) -> list[Baby]:

@@ -11,7 +11,7 @@ from functools import cache, lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from booking.db import require_transaction
 from booking.extensions import db
@@ -138,7 +138,10 @@ def centre_of(workshop: Workshop) -> Centre:
     not referenced would be loaded again by the next look-up in the same transaction;
     attached as `workshop.centre` it lives as long as the workshop.
     """
-    if "centre" not in sa.inspect(workshop).unloaded:
+    # Loaded (or set) means in the instance's dict: asked of its state, `unloaded`
+    # would build the set of every attribute not loaded, each of the many times a page
+    # asks for the centre.
+    if "centre" in instance_dict(workshop):
         centre = workshop.centre
         if centre is not None and centre.id == workshop.centre_id:
             return centre
@@ -459,9 +462,14 @@ def in_age_range(age_weeks: int, workshop: Workshop) -> bool:
 def eligibility(baby: Baby | None, workshop: Workshop) -> Eligibility:
     """Whether the baby's age in whole weeks at the first session is in the range
     (rule 2): the corrected age for a baby born 3 or more weeks early."""
+    return eligibility_on(baby, workshop, first_session_day(workshop))
+
+
+def eligibility_on(baby: Baby | None, workshop: Workshop, day: date | None) -> Eligibility:
+    """`eligibility`, with the workshop's `first_session_day` given: a page weighing
+    several babies for one workshop finds that day once."""
     if baby is None:
         return Eligibility(False, None, "This booking no longer has a baby on it.")
-    day = first_session_day(workshop)
     if day is None:
         return Eligibility(False, None, "This class has no sessions yet.")
     age = baby.eligible_age_weeks_on(day)
@@ -600,10 +608,14 @@ def age_weeks_now(
     at the centre of `at` (the class being booked): the filter counts each class's
     today in its own zone, and Sydney's is a day ahead of UTC for 11 hours a day."""
     if today is None:
-        now = utc_now()
-        today = to_local(now, _centre_tz(at)).date() if at is not None else now.date()
+        today = centre_today(at) if at is not None else utc_now().date()
     age = baby.eligible_age_weeks_on(today)
     return age if age >= 0 else None
+
+
+def centre_today(workshop: Workshop) -> date:
+    """Today's date at the workshop's centre."""
+    return to_local(utc_now(), _centre_tz(workshop)).date()
 
 
 def cancellation_cutoff(workshop: Workshop) -> datetime | None:

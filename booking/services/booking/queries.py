@@ -1,8 +1,9 @@
 """Read-only views of bookings for pages: the booking panel and a parent's bookings."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
@@ -18,8 +19,9 @@ from booking.models import (
     Workshop,
     WorkshopSession,
 )
-from booking.models.registration import CANCELLED, HOLDS_PLACE, WAITLISTED
-from booking.services.accounts.babies import list_babies
+from booking.models.people import BabyAges
+from booking.models.registration import ACTIVE, CANCELLED, HOLDS_PLACE, WAITLISTED
+from booking.services.accounts.babies import babies_select
 from booking.services.booking.book import cancel_state
 from booking.services.booking.money_lines import BookingMoney, booking_money
 from booking.services.booking.payment_terms import PaymentWords, payment_words
@@ -30,10 +32,11 @@ from booking.services.booking.places import (
     booking_closed_reason,
     booking_closes_at,
     centre_of,
+    centre_today,
     eligibility,
+    eligibility_on,
     first_session_day,
     late_join_week,
-    live_in_workshop,
     makeup_excess,
     public_places_left,
     utc_now,
@@ -67,14 +70,34 @@ def is_visible_workshop(workshop_id: int) -> bool:
     return found is not None
 
 
+@dataclass(frozen=True)
+class PanelBaby(BabyAges):
+    """One of the parent's babies as the booking panel shows it: what it prints and
+    what ages are counted from, read as plain columns (no Baby is loaded)."""
+
+    id: int
+    name: str
+    date_of_birth: date
+    due_date: date | None
+
+
+class LiveRegistration(NamedTuple):
+    """A baby's live registration in the workshop, as the booking panel reads it
+    (`waitlist_positions` reads the same three)."""
+
+    id: int
+    workshop_id: int
+    status: str
+
+
 @dataclass
 class BabyOption:
     """One of the parent's babies as the booking form offers it."""
 
-    baby: Baby
+    baby: PanelBaby
     fit: Eligibility
     age_weeks_now: int | None
-    registration: Registration | None = None
+    registration: LiveRegistration | None = None
     position: int | None = None
     # "10 weeks" or "12 weeks, 7 weeks corrected" at the first session ("" if unknown).
     age_at_start: str = ""
@@ -188,6 +211,23 @@ def panel_facts(waiting: int, latest_note: str | None, makeup_excess: int | None
     return PanelFacts(waiting, safety_note(latest_note), makeup_excess or 0)
 
 
+@cache
+def _panel_babies_statement():
+    """The parent's babies (`babies_select`), each with its live registration in the
+    workshop if it has one (at most one: a unique index), in one query of plain
+    columns: built once, the parent and the workshop parameters."""
+    live = sa.and_(
+        Registration.baby_id == Baby.id,
+        Registration.workshop_id == sa.bindparam("workshop_id"),
+        Registration.parent_id == sa.bindparam("parent_id"),
+        Registration.status.in_(ACTIVE),
+    )
+    return babies_select(
+        Baby.id, Baby.name, Baby.date_of_birth, Baby.due_date,
+        Registration.id.label("registration_id"), Registration.status,
+    ).outerjoin(Registration, live)
+
+
 def panel_state(
     workshop: Workshop, parent_id: int | None, facts: PanelFacts | None = None
 ) -> PanelState:
@@ -212,22 +252,25 @@ def panel_state(
     )
     if parent_id is None:
         return state
+    # The days every baby's age is measured on, found once for all of them.
     first_day = first_session_day(workshop)
-    babies = list_babies(parent_id)
-    active = {
-        r.baby_id: r
-        for r in db.session.scalars(
-            live_in_workshop("parent_id"), {"workshop_id": workshop.id, "parent_id": parent_id}
-        )
-    }
-    positions = waitlist_positions(active.values())
-    for baby in babies:
-        registration = active.get(baby.id)
+    today = centre_today(workshop)
+    babies = []
+    for row in db.session.execute(
+        _panel_babies_statement(), {"workshop_id": workshop.id, "parent_id": parent_id}
+    ):
+        baby = PanelBaby(row.id, row.name, row.date_of_birth, row.due_date)
+        registration = None
+        if row.registration_id is not None:
+            registration = LiveRegistration(row.registration_id, workshop.id, row.status)
+        babies.append((baby, registration))
+    positions = waitlist_positions(r for _, r in babies if r is not None)
+    for baby, registration in babies:
         state.options.append(
             BabyOption(
                 baby=baby,
-                fit=eligibility(baby, workshop),
-                age_weeks_now=age_weeks_now(baby, at=workshop),
+                fit=eligibility_on(baby, workshop, first_day),
+                age_weeks_now=age_weeks_now(baby, today),
                 registration=registration,
                 position=positions.get(registration.id) if registration else None,
                 age_at_start=age_text(baby, first_day) if first_day is not None else "",
