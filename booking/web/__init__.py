@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-from booking.web import ids, input_guard
+from booking.web import forms, ids, input_guard
 
 BLUEPRINTS = (
     "booking.web.public",
@@ -23,9 +23,11 @@ BLUEPRINTS = (
 
 
 def register_blueprints(app) -> None:
-    """Register every area's blueprint, with the id and input guards they all share."""
+    """Register every area's blueprint, with the id and input guards and the form field
+    they all share."""
     ids.init_app(app)
     input_guard.init_app(app)
+    forms.init_app(app)
     for module_name in BLUEPRINTS:
         module = import_module(module_name)
         app.register_blueprint(module.bp)

@@ -2,11 +2,11 @@
 share a page), and the one way a domain error's messages are put onto a form."""
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from flask import flash
 from flask_wtf import FlaskForm
-from markupsafe import escape
+from markupsafe import Markup, escape
 from wtforms import fields
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields import BooleanField, SelectField
@@ -61,6 +61,13 @@ def _always_chosen(field) -> bool:
     return first is not None and first.value not in ("", None)
 
 
+@lru_cache(maxsize=1024)
+def _attribute_name(key: str) -> str:
+    """An attribute's name as written (`clean_key`, escaped): kept, as the forms' code
+    and templates name only a few attributes."""
+    return str(escape(clean_key(key)))
+
+
 def html_attributes(attributes: dict) -> str:
     """WTForms' `html_params`, with the same output: attributes sorted by name, `data_`
     and `aria_` names dashed, True written bare, False left out, names and values
@@ -71,7 +78,7 @@ def html_attributes(attributes: dict) -> str:
         value = attributes[key]
         if value is False:
             continue
-        name = str(escape(clean_key(key)))
+        name = _attribute_name(key)
         if value is True:
             parts.append(name)
         else:
@@ -135,6 +142,65 @@ class Form(FlaskForm):
             attributes = {clean_key(k): v for k, v in own.items()}
             attributes.update((clean_key(k), v) for k, v in render_kw.items())
             return quick_widget(widget)(field, **attributes)
+
+
+def label_html(label) -> Markup:
+    """A field's label as WTForms' `label()` writes it: for a plain id, directly (the id
+    and the text escaped); any other (a list of radios' False: no `for`) by WTForms."""
+    if type(label.field_id) is str:
+        return Markup(_label(label))  # nosec B704: its id and text escaped by _label
+    return label()
+
+
+def _label(label) -> str:
+    return f'<label for="{escape(label.field_id)}">{escape(label.text)}</label>'
+
+
+def form_field(f, hint=None, autocomplete=None, inputmode=None, type=None) -> Markup:
+    """An accessible form field (templates/_forms.html's `field`): its label, its hint
+    and its errors announced next to it (`aria-describedby`, `aria-invalid`), a
+    checkbox inside its label's row. Only attributes that have a value are passed:
+    WTForms would print None as "None". Written here rather than as a macro, whose
+    lists and dicts built in the template cost more than the field itself; the parts
+    are joined as plain text, each escaped or already HTML (a widget's, a label's)."""
+    errors = f.errors
+    described_by = []
+    if hint:
+        described_by.append(f"{f.id}-hint")
+    if errors:
+        described_by.append(f"{f.id}-error")
+    attributes = {}
+    if described_by:
+        attributes["aria-describedby"] = " ".join(described_by)
+    if errors:
+        attributes["aria-invalid"] = "true"
+    checkbox = f.type == "Checkbox"
+    label = label_html(f.label)
+    parts = ['<div class="field field-error">' if errors else '<div class="field">']
+    if checkbox:
+        parts += ('<div class="check">', f(**attributes), label, "</div>")
+    else:
+        parts.append(label)
+    if hint:
+        parts.append(f'<p class="hint" id="{escape(f.id)}-hint">{escape(hint)}</p>')
+    if errors:
+        said = "".join(f"{escape(error)} " for error in errors)
+        parts.append(f'<p class="error" id="{escape(f.id)}-error">{said}</p>')
+    if not checkbox:
+        if autocomplete:
+            attributes["autocomplete"] = autocomplete
+        if inputmode:
+            attributes["inputmode"] = inputmode
+        if type:
+            attributes["type"] = type
+        parts.append(f(**attributes))
+    parts.append("</div>")
+    return Markup("\n".join(parts))  # nosec B704: every part escaped or a widget's HTML
+
+
+def init_app(app) -> None:
+    """Offer `form_field` to the templates (templates/_forms.html names it `field`)."""
+    app.jinja_env.globals["form_field"] = form_field
 
 
 def put_domain_error(
