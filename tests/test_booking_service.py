@@ -462,6 +462,59 @@ def test_a_booking_committed_unseen_before_the_lock_answers_with_it(
     assert notes == ["booking_confirmed"]
 
 
+def test_a_booking_committed_unseen_twice_still_answers_with_it(
+    ctx, make_workshop, family, monkeypatch
+):
+    """Two runs that each miss a booking committed meanwhile (a third tab): the third
+    run reads it under the lock and answers with it, one place taken."""
+    workshop = make_workshop(capacity=3)
+    parent, baby = family()
+    first = booking.book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+    )
+    real = booking.bookable_workshop
+    calls = []
+
+    def stale_twice(workshop_id, *columns, **values):
+        workshop, form_version, live_id, *rest = real(workshop_id, *columns, **values)
+        calls.append(live_id)
+        return workshop, form_version, live_id if len(calls) > 2 else None, *rest
+
+    monkeypatch.setattr(booking, "bookable_workshop", stale_twice)
+    again = booking.book_place(
+        parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+    )
+    assert len(calls) == 3
+    assert again.created is False and again.registration.id == first.registration.id
+    assert confirmed_count(workshop.id) == 1
+
+
+def test_an_insert_refused_by_another_rule_is_reported_not_read_as_booked(
+    ctx, make_workshop, family, monkeypatch
+):
+    """Only the unique index of live registrations means a booking made meanwhile: an
+    INSERT refused by any other rule is an error raised as it is (logged as a failure),
+    not "already booked", and the booking is not run again; nothing is kept."""
+    workshop = make_workshop(capacity=3)
+    parent, baby = family()
+    runs = []
+
+    def refused(values):
+        runs.append(values)
+        raise sa.exc.IntegrityError(
+            "INSERT INTO registration", {}, Exception("CHECK constraint failed: status_known")
+        )
+
+    monkeypatch.setattr(booking, "_insert_registration", refused)
+    with pytest.raises(sa.exc.IntegrityError):
+        booking.book_place(
+            parent_id=parent.id, workshop_id=workshop.id, baby_id=baby.id, consent=True
+        )
+    assert len(runs) == 1
+    assert confirmed_count(workshop.id) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Registration.id))) == 0
+
+
 def test_a_referred_booking_made_twice_at_once_answers_with_the_first(
     ctx, make_workshop, family, monkeypatch
 ):

@@ -172,7 +172,7 @@ def _with_the_workshop() -> tuple:
       cancelled meanwhile, and this one then goes ahead);
     - none found, a booking of the same baby committed meanwhile (a second tab) is still
       met when this one inserts its own: the unique index of live registrations refuses
-      it, the whole transaction is rolled back and the booking runs once more, which
+      it, the transaction (or its savepoint) is rolled back and the booking runs again, which
       reads that booking under the lock and answers with it (`_again_if_booked_meanwhile`);
     - a booking with a referral code reads again anyway, since the code its twin used
       would be refused before anything is inserted."""
@@ -229,18 +229,39 @@ class _BookedMeanwhile(Conflict):
         super().__init__(message, {"baby_id": message})
 
 
+# Runs of a booking that met a booking of the same baby committed meanwhile: the run
+# after one reads that booking under the lock and answers with it, so a second is needed
+# only when a third tab committed meanwhile too.
+BOOKING_RUNS = 3
+_LIVE_BOOKING_INDEX = "uq_registration_active_baby"
+_SQLITE_LIVE_BOOKING = "UNIQUE constraint failed: registration.workshop_id, registration.baby_id"
+
+
+def _a_twin_booking(error: sa.exc.IntegrityError) -> bool:
+    """Whether the INSERT was refused by the unique index of live registrations (a
+    booking of the same baby in the class), rather than by any other rule, which is an
+    error to report, not a booking to answer with."""
+    diag = getattr(error.orig, "diag", None)  # psycopg names the constraint
+    if diag is not None:
+        return diag.constraint_name == _LIVE_BOOKING_INDEX
+    return _SQLITE_LIVE_BOOKING in str(error.orig)
+
+
 def _again_if_booked_meanwhile(use_case):
-    """Run `use_case` once more when it met a booking committed meanwhile: its whole
-    transaction was rolled back, and the second run reads that booking under the lock
-    and answers with it (created False). Cheaper than a savepoint around every
-    booking's INSERT for a race that needs a second tab or a double submit."""
+    """Run `use_case` again when it met a booking committed meanwhile: its transaction
+    (or, within another use case's, its savepoint) was rolled back, and the next run
+    reads that booking under the lock and answers with it (created False). Cheaper than
+    a savepoint around every booking's INSERT for a race that needs a second tab or a
+    double submit."""
 
     @wraps(use_case)
     def run(**kwargs):
-        try:
-            return use_case(**kwargs)
-        except _BookedMeanwhile:
-            return use_case(**kwargs)
+        for _ in range(BOOKING_RUNS - 1):
+            try:
+                return use_case(**kwargs)
+            except _BookedMeanwhile:
+                continue
+        return use_case(**kwargs)
 
     return run
 
@@ -378,6 +399,8 @@ def book_place(
         try:
             registration = _insert_registration(values)
         except sa.exc.IntegrityError as exc:
+            if not _a_twin_booking(exc):
+                raise
             raise _BookedMeanwhile() from exc
         if code_id is not None:
             record_code_use(code_id, registration.id)
