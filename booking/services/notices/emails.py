@@ -120,30 +120,25 @@ def _parent_to_email(registration: Registration) -> User | None:
     return parent if person is not None and person.can_email else None
 
 
-def note_booking_confirmed(registration: Registration) -> bool:
+def note_booking_confirmed(registration: Registration) -> None:
     """At booking: a note that the place is confirmed, rendered with its calendar
-    invite once the booking has committed (`booking.mail.deferred`); whether one was
-    written (not to an account that takes no email)."""
+    invite once the booking has committed (`booking.mail.deferred`); none to an
+    account that takes no email."""
     parent = _parent_to_email(registration)
-    if parent is None:
-        return False
-    db.session.flush()
-    deferred.write_note(parent.email, "booking_confirmed", registration.id)
-    return True
+    if parent is not None:
+        db.session.flush()
+        deferred.write_note(parent.email, "booking_confirmed", registration.id)
 
 
-def note_waitlisted(registration: Registration, position: int) -> bool:
+def note_waitlisted(registration: Registration, position: int) -> None:
     """At booking: a note that the parent joined the waiting list at `position` (what
-    the booking page told them), rendered once the booking has committed; whether one
-    was written."""
+    the booking page told them), rendered once the booking has committed."""
     parent = _parent_to_email(registration)
-    if parent is None:
-        return False
-    db.session.flush()
-    deferred.write_note(
-        parent.email, "waitlisted", registration.id, {"position": int(position)}
-    )
-    return True
+    if parent is not None:
+        db.session.flush()
+        deferred.write_note(
+            parent.email, "waitlisted", registration.id, {"position": int(position)}
+        )
 
 
 def _still(registration_id: int, status: str) -> bool:
