@@ -51,6 +51,20 @@ def _insert(table, rows) -> None:
         db.session.execute(sa.insert(table), chunk)
 
 
+def _settle_postgresql() -> None:
+    """Leave a bulk-loaded PostgreSQL database as a running site's would be before it
+    is measured. VACUUM ANALYZE removes the dead rows the load's UPDATEs left (every
+    workshop's count was written twice), sets the visibility map and hint bits that the
+    first reads would otherwise write, and gathers the planner's statistics; CHECKPOINT
+    writes the load's dirty pages now. Without them, the first targets measured pay for
+    the load: the server's CPU per request counts every PostgreSQL process, the
+    checkpointer's included, and a page the cache serves without a query came out at
+    1.3x the CPU at 10x the data."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE)")
+        conn.exec_driver_sql("CHECKPOINT")
+
+
 def fill(scale: int = 1, seed: int = 7) -> dict:
     """Fill an empty, migrated database; returns ids the load scripts need."""
     rng = random.Random(seed)
@@ -271,8 +285,7 @@ def fill(scale: int = 1, seed: int = 7) -> dict:
                     )
                 )
         db.session.commit()
-        db.session.execute(sa.text("ANALYZE"))
-        db.session.commit()
+        _settle_postgresql()
     else:
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()

@@ -48,6 +48,12 @@ WRK_THREADS = 2
 WRK_TIMEOUT = "30s"
 # The bare endpoint is measured again after this many targets.
 BARE_EVERY = 4
+# The one browser every logged-in request comes from. Flask-Login's session protection
+# ties a login to its browser's address and User-Agent: a request from another (wrk sends
+# none) marks the session no longer fresh, and since wrk sends the login's cookie again
+# each time, every request would sign and send a new session cookie, which a browser
+# (keeping its cookie and its User-Agent) never makes the server do.
+BROWSER = "Mozilla/5.0 (booking bench; a parent's phone)"
 
 
 def free_port() -> int:
@@ -231,6 +237,7 @@ def login_booker(base: str, booker: dict, workshop_id: int) -> dict:
     """Log one booking parent in through the real form; keep cookie and CSRF token."""
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", BROWSER)]
     page = opener.open(base + "/login").read().decode()
     body = urllib.parse.urlencode(
         {"email": booker["email"], "password": "bench-pass-1234", "csrf_token": csrf_from(page)}
@@ -247,11 +254,12 @@ def private_feed_path(base: str, cookie: str) -> str:
     """The path of a logged-in parent's private feed, from their calendar page (made
     there first, as a parent would, when they have none yet)."""
     url = base + "/account/calendar"
-    page = urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}))
+    headers = {"Cookie": cookie, "User-Agent": BROWSER}
+    page = urllib.request.urlopen(urllib.request.Request(url, headers=headers))
     page = page.read().decode()
     if not re.search(r"/feeds/private/", page):
         body = urllib.parse.urlencode({"csrf_token": csrf_from(page)}).encode()
-        made = urllib.request.Request(url, data=body, headers={"Cookie": cookie})
+        made = urllib.request.Request(url, data=body, headers=headers)
         page = urllib.request.urlopen(made).read().decode()  # redirected back to the page
     match = re.search(r"/feeds/private/[A-Za-z0-9_-]+\.ics", page)
     if not match:
@@ -279,10 +287,10 @@ request = function()
   counter = counter + THREADS
   local l = lines[(counter % #lines) + 1]
   local cookie, path, body = l:match("([^\t]*)\t([^\t]*)\t(.*)")
-  return wrk.format("POST", path, {["Cookie"] = cookie,
+  return wrk.format("POST", path, {["Cookie"] = cookie, ["User-Agent"] = "BROWSER",
     ["Content-Type"] = "application/x-www-form-urlencoded"}, body)
 end
-""".replace("THREADS", str(WRK_THREADS))
+""".replace("THREADS", str(WRK_THREADS)).replace("BROWSER", BROWSER)
 
 
 def booking_script(tmp: str, sessions: list[dict], n_workshops: int) -> tuple[str, str]:
@@ -460,7 +468,7 @@ def run_config(kind: str, scale: int, duration: int, tmp: str) -> dict:
             # A logged-in parent (holding the bookings just made) always bypasses the page
             # cache: their own pages, their private feed, and a class with its booking form.
             parent = sessions[0]
-            cookie = (f"Cookie: {parent['cookie']}",)
+            cookie = (f"Cookie: {parent['cookie']}", f"User-Agent: {BROWSER}")
             private_feed = private_feed_path(product.base, parent["cookie"])
             for name, path, headers in [
                 ("/account/bookings (logged in)", "/account/bookings", cookie),
