@@ -353,7 +353,10 @@ def fill_database(url: str, scale: int) -> dict:
     )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-3000:])
-    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("BENCH-INFO "))
+    lines = out.stdout.splitlines()
+    for note in (ln for ln in lines if ln.startswith("  ")):
+        print(note, flush=True)  # what the fill had to say (a step it could not take)
+    line = next(ln for ln in lines if ln.startswith("BENCH-INFO "))
     return json.loads(line[len("BENCH-INFO "):])
 
 
