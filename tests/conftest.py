@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -44,6 +45,33 @@ _PASSWORD_HASH = hash_password(PASSWORD)
 def _postgres_url() -> str | None:
     raw = os.environ.get("TEST_DATABASE_URL")
     return normalise_database_url(raw) if raw else None
+
+
+@pytest.fixture
+def new_database(app, tmp_path):
+    """Make new, empty databases of the app's kind (a new SQLite file, or a new
+    PostgreSQL database dropped afterwards); each call gives one's URL."""
+    url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    made = []
+
+    def make() -> str:
+        if url.get_backend_name() == "sqlite":
+            return f"sqlite:///{tmp_path / f'new-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        name = f"booking_new_{uuid.uuid4().hex[:12]}"
+        with _postgres_server(url) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return url.set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    for name in made:
+        with _postgres_server(url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres_server(url):
+    conninfo = url.set(drivername="postgresql", database="postgres")
+    return psycopg.connect(conninfo.render_as_string(hide_password=False), autocommit=True)
 
 
 @pytest.fixture(scope="session")

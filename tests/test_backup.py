@@ -5,10 +5,7 @@ holds every booking committed before it started and no half-written one."""
 import sqlite3
 import threading
 import time
-import uuid
 
-import psycopg
-import pytest
 import sqlalchemy as sa
 
 from booking import create_app
@@ -28,33 +25,6 @@ def _app_on(url, tmp_path):
             "MAIL_DIR": str(tmp_path / "restored-mail"),
         }
     )
-
-
-@pytest.fixture
-def new_database(app, tmp_path):
-    """Make new, empty databases of the app's kind (a new SQLite file, or a new
-    PostgreSQL database dropped afterwards); each call gives one's URL."""
-    url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    made = []
-
-    def make() -> str:
-        if url.get_backend_name() == "sqlite":
-            return f"sqlite:///{tmp_path / f'restored-{uuid.uuid4().hex[:8]}.sqlite3'}"
-        name = f"booking_restore_{uuid.uuid4().hex[:12]}"
-        with _server(url) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        made.append(name)
-        return url.set(database=name).render_as_string(hide_password=False)
-
-    yield make
-    for name in made:
-        with _server(url) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _server(url):
-    conninfo = url.set(drivername="postgresql", database="postgres")
-    return psycopg.connect(conninfo.render_as_string(hide_password=False), autocommit=True)
 
 
 def _restore(url, tmp_path, path, *extra):

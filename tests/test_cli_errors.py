@@ -1,17 +1,23 @@
 """The operator commands answer an operator's mistake in one line, not a traceback: a
-database that cannot be reached or opened, a malformed setting, an id too large to be
+database that cannot be reached or opened or lacks this version's tables, a malformed
+setting, an id too large to be
 any email's, a mail server that does not answer (which a single `outbox send` reports
 in its exit status, so that cron notices)."""
 
+import os
+import signal
 import sqlite3
 import sys
 from pathlib import Path
 
+import click
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask.cli import cli as flask_cli
 
+from booking.cli.errors import one_line_errors
+from booking.cli.loop import run_until_stopped
 from booking.db import write_transaction
 from booking.extensions import db
 from booking.mail.outbox import queue_email
@@ -65,6 +71,93 @@ def test_a_database_that_cannot_be_used_is_one_line(app, tmp_path, database, arg
     )
     assert "Traceback" not in result.output
     assert PASSWORD not in result.output
+
+
+@pytest.mark.parametrize("args", [a for a in COMMANDS if a != ["db", "upgrade"]],
+                         ids=lambda args: " ".join(args[:2]))
+def test_a_database_without_this_versions_tables_is_one_line(app, new_database, args):
+    """A database never migrated (on PostgreSQL a traceback before): what to do, in one
+    line, and nothing made in it."""
+    url = new_database()
+    with another_app(app, SQLALCHEMY_DATABASE_URI=url) as other:
+        result = other.test_cli_runner().invoke(args=args)
+        with other.app_context():
+            tables = sa.inspect(db.engine).get_table_names()
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, result.output
+    shown = sa.make_url(url)
+    assert lines[0].startswith(f"Error: The database {shown.get_backend_name()}:"), lines[0]
+    assert shown.database in lines[0]
+    assert " cannot be used: " in lines[0]
+    assert lines[0].endswith("(run `flask db upgrade` to make or update its tables)."), lines[0]
+    assert tables == []
+
+
+class _DriverError(Exception):
+    """A driver's error with a SQLSTATE, as psycopg's are."""
+
+    def __init__(self, message: str, sqlstate: str):
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(("sqlstate", "one_line"), [
+    ("42P01", True),   # undefined table
+    ("42703", True),   # undefined column: tables of an older version
+    ("42601", False),  # a syntax error is the code's, and keeps its traceback
+])
+def test_only_a_missing_table_or_column_reads_as_not_migrated(app, sqlstate, one_line):
+    refused = sa.exc.ProgrammingError("SELECT 1", {}, _DriverError("column x does not exist",
+                                                                   sqlstate))
+
+    def command():
+        raise refused
+
+    wrapped = one_line_errors(click.Command("refusing", callback=command))
+    with app.app_context():
+        if one_line:
+            with pytest.raises(click.ClickException, match=r"flask db upgrade"):
+                wrapped.callback()
+        else:
+            with pytest.raises(sa.exc.ProgrammingError):
+                wrapped.callback()
+
+
+def _stopping_after(refusals: list[Exception]):
+    """A worker's pass that raises each of `refusals` in turn, then stops the loop as
+    SIGTERM would; the passes it ran."""
+    passes = []
+
+    def one_pass():
+        passes.append(len(passes))
+        if refusals:
+            raise refusals.pop(0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    return one_pass, passes
+
+
+def test_a_loop_worker_waits_for_the_tables(app, caplog):
+    """A worker started before the migrations ran says what to do and tries again."""
+    missing = sa.exc.ProgrammingError(
+        "SELECT", {}, _DriverError('relation "outbox_message" does not exist', "42P01")
+    )
+    one_pass, passes = _stopping_after([missing])
+    with app.app_context():
+        run_until_stopped("outbox", one_pass, 0.01)
+    assert passes == [0, 1]
+    assert ("outbox: the database lacks this version's tables (run `flask db upgrade` to "
+            'make or update its tables): relation "outbox_message" does not exist') in caplog.text
+
+
+def test_a_loop_worker_stops_on_an_error_in_its_own_sql(app):
+    wrong = sa.exc.ProgrammingError("SELEC", {}, _DriverError("syntax error", "42601"))
+    one_pass, passes = _stopping_after([wrong])
+    with app.app_context(), pytest.raises(sa.exc.ProgrammingError):
+        run_until_stopped("outbox", one_pass, 0.01)
+    assert passes == [0]
 
 
 def test_a_sqlite_database_in_a_missing_folder_says_so(app, tmp_path):

@@ -1,7 +1,8 @@
 """One line, not a traceback, when a command cannot use the database.
 
-A database that does not answer (PostgreSQL down, a wrong host or port) or cannot be
-opened (a SQLite file whose folder is missing) is an operator's error, not the code's:
+A database that does not answer (PostgreSQL down, a wrong host or port), cannot be
+opened (a SQLite file whose folder is missing) or lacks this version's tables (never
+migrated, or migrated by an older version) is an operator's error, not the code's:
 every command says so as `Error: ...` and exits with status 1, naming the database
 without its password, so that cron mails one line rather than a stack.
 """
@@ -17,6 +18,11 @@ from booking.extensions import MigrationCommands
 
 # The errors of a database that is not there to use, as SQLAlchemy raises them.
 UNREACHABLE = (sa.exc.OperationalError, sa.exc.InterfaceError)
+# A table or column this version reads is missing: PostgreSQL's undefined table and
+# undefined column (a ProgrammingError), SQLite's own words (an OperationalError).
+UNDEFINED_STATES = frozenset({"42P01", "42703"})
+SQLITE_UNDEFINED = ("no such table", "no such column")
+NOT_MIGRATED = "run `flask db upgrade` to make or update its tables"
 
 
 def one_line_errors(command: click.Command) -> click.Command:
@@ -41,15 +47,31 @@ def _translated(callback):
             return callback(*args, **kwargs)
         except UNREACHABLE as exc:
             raise click.ClickException(database_trouble(exc)) from exc
+        except sa.exc.ProgrammingError as exc:
+            if not not_migrated(exc):
+                raise
+            raise click.ClickException(database_trouble(exc)) from exc
 
     run.one_line = True
     return run
 
 
+def not_migrated(exc: sa.exc.DBAPIError) -> bool:
+    """Whether the database refused a statement for a table or column it does not have:
+    its tables are not this version's."""
+    state = getattr(exc.orig, "sqlstate", None)  # psycopg's SQLSTATE
+    if state is not None:
+        return state in UNDEFINED_STATES
+    return str(exc.orig).startswith(SQLITE_UNDEFINED)
+
+
 def database_trouble(exc: sa.exc.DBAPIError) -> str:
     """What went wrong, in one line: the database's URL (its password hidden) and the
-    first line of the driver's own words."""
+    first line of the driver's own words, with what to do when its tables are not this
+    version's."""
     reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    if not_migrated(exc):
+        reason += f" ({NOT_MIGRATED})"
     if not has_app_context():
         return f"The database cannot be used: {reason}."
     url = sa.engine.make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])

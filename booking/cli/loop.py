@@ -9,6 +9,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 
+from booking.cli.errors import NOT_MIGRATED, not_migrated
 from booking.extensions import db
 
 
@@ -27,7 +28,9 @@ class Seconds(click.FloatRange):
 
 def run_until_stopped(name: str, one_pass: Callable[[], None], interval: float) -> None:
     """Call `one_pass` every `interval` seconds until stopped. A database that does not
-    answer is logged and tried again next time; each pass ends with a fresh session."""
+    answer, or does not have this version's tables yet (a worker started before the
+    migrations ran), is logged and tried again next time; each pass ends with a fresh
+    session."""
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
@@ -36,9 +39,17 @@ def run_until_stopped(name: str, one_pass: Callable[[], None], interval: float) 
         while not stop.is_set():
             try:
                 one_pass()
-            except sa.exc.OperationalError as exc:
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+                if isinstance(exc, sa.exc.ProgrammingError) and not not_migrated(exc):
+                    raise
                 db.session.rollback()
-                current_app.logger.warning("%s: database unavailable: %s", name, exc)
+                if not_migrated(exc):
+                    current_app.logger.warning(
+                        "%s: the database lacks this version's tables (%s): %s",
+                        name, NOT_MIGRATED, exc.orig,
+                    )
+                else:
+                    current_app.logger.warning("%s: database unavailable: %s", name, exc)
             finally:
                 db.session.remove()
             stop.wait(interval)
