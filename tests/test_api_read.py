@@ -193,6 +193,40 @@ def test_workshop_list_is_paginated_with_links(client, make_workshop, make_centr
     assert default["per_page"] == 20 and default["total"] == 5
 
 
+def test_workshop_pages_link_to_each_other_in_the_link_header(
+    app, client, make_workshop, make_centre, steady_listing_clock
+):
+    """RFC 8288's Link, as `next` and `prev` in the body, for clients that page by it."""
+    centre = make_centre()
+    for i in range(5):
+        make_workshop(title=f"Class {i}", centre=centre, starts_in_days=i + 1)
+    base = "https://classes.example.org/api/v1/workshops?q=class"
+
+    middle = client.get("/api/v1/workshops?per_page=2&q=class&page=2")
+    assert middle.headers["Link"] == (
+        f'<{base}&page=3&per_page=2>; rel="next", <{base}&page=1&per_page=2>; rel="prev"'
+    )
+    body = middle.get_json()
+    assert (body["next"], body["prev"]) == (f"{base}&page=3&per_page=2",
+                                            f"{base}&page=1&per_page=2")
+    assert client.get("/api/v1/workshops?per_page=2&q=class").headers["Link"] == (
+        f'<{base}&page=2&per_page=2>; rel="next"'
+    )
+    last = client.get("/api/v1/workshops?per_page=2&q=class&page=3")
+    kept = app.extensions["revision_cache.listings"]
+    hits = kept.hits
+    again = client.get("/api/v1/workshops?per_page=2&q=class&page=3")
+    assert kept.hits == hits + 1  # the page's text and its links, kept together
+    for page in (last, again):
+        assert page.headers["Link"] == f'<{base}&page=2&per_page=2>; rel="prev"'
+        assert [x["title"] for x in page.get_json()["items"]] == ["Class 4"]
+    one_page = client.get("/api/v1/workshops?q=class")
+    assert "Link" not in one_page.headers and one_page.get_json()["total"] == 5
+    not_modified = client.get("/api/v1/workshops?per_page=2&q=class&page=2",
+                              headers={"If-None-Match": middle.headers["ETag"]})
+    assert not_modified.status_code == 304
+
+
 def test_a_page_past_the_end_leads_back_to_the_last_page_with_results(
     client, make_workshop, make_centre
 ):

@@ -53,6 +53,12 @@ RESPONSE_HEADERS = {
         "description": "`true` when this is a stored first response.",
         "schema": {"type": "string", "enum": ["true"]},
     },
+    "Link": {
+        "description": 'The next and previous pages (RFC 8288), as `next` and `prev` in the '
+        'body: `<URL>; rel="next", <URL>; rel="prev"`, either left out where the body has '
+        "null, and no header when both are.",
+        "schema": {"type": "string"},
+    },
 }
 HEADER_PARAMETERS = {
     "If-None-Match": {

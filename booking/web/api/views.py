@@ -45,11 +45,11 @@ def centre(slug: str):
     "get", "/workshops", operation_id="listWorkshops", summary="Search workshops",
     description="Published workshops that are still bookable or running, soonest first "
     "(nearest first with lat/lon, or a postcode or place name in q), with the same filters "
-    "as the /classes page. Pages link to each other with `next` and `prev`; a page past "
-    "the last one is empty, and its `prev` leads to the last page with results (none when "
-    "nothing matched).",
+    "as the /classes page. Pages link to each other with `next` and `prev`, in the body "
+    "and in the Link header (RFC 8288); a page past the last one is empty, and its `prev` "
+    "leads to the last page with results (none when nothing matched).",
     query=requests.WorkshopSearch,
-    answer=Answer(200, "OK", responses.WorkshopPage),
+    answer=Answer(200, "OK", responses.WorkshopPage, headers=("Link",)),
 )
 def workshops():
     """Listed workshops matching the /classes filters, paginated with page and per_page.
@@ -66,11 +66,21 @@ def workshops():
         lambda: _workshop_page(params, scope),
         by_local_date=params.counts_days,
     )
-    return current_app.response_class(text, mimetype=current_app.json.mimetype)
+    link, _, body = text.partition("\n")
+    response = current_app.response_class(body, mimetype=current_app.json.mimetype)
+    if link:
+        response.headers["Link"] = link
+    return response
+
+
+def _page_links(**urls: str | None) -> str:
+    """A Link header's value (RFC 8288) for the pages named, by relation."""
+    return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in urls.items() if url)
 
 
 def _workshop_page(params, scope) -> str:
-    """One page of the search as JSON text."""
+    """One page of the search: its Link header's value, a newline, then the JSON text
+    (kept together by the listing cache)."""
     result = catalogue.search_workshops(params, scope=scope)
 
     def page_url(page: int) -> str:
@@ -95,7 +105,8 @@ def _workshop_page(params, scope) -> str:
         next=page_url(result.page + 1) if result.has_next else None,
         prev=page_url(result.prev_page) if result.prev_page is not None else None,
     )
-    return jsonify(reply.model_dump(mode="json")).get_data(as_text=True)
+    body = jsonify(reply.model_dump(mode="json")).get_data(as_text=True)
+    return _page_links(next=reply.next, prev=reply.prev) + "\n" + body
 
 
 @operation(
