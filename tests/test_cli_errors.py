@@ -141,15 +141,18 @@ def _stopping_after(refusals: list[Exception]):
 
 def test_a_loop_worker_waits_for_the_tables(app, caplog):
     """A worker started before the migrations ran says what to do and tries again."""
-    missing = sa.exc.ProgrammingError(
-        "SELECT", {}, _DriverError('relation "outbox_message" does not exist', "42P01")
-    )
+    missing = sa.exc.ProgrammingError("SELECT", {}, _DriverError(
+        'relation "outbox_message" does not exist\nLINE 2: FROM outbox_message\n     ^',
+        "42P01",
+    ))
     one_pass, passes = _stopping_after([missing])
     with app.app_context():
         run_until_stopped("outbox", one_pass, 0.01)
     assert passes == [0, 1]
     assert ("outbox: the database lacks this version's tables (run `flask db upgrade` to "
-            'make or update its tables): relation "outbox_message" does not exist') in caplog.text
+            'make or update its tables): relation "outbox_message" does not exist'
+            ) in caplog.text
+    assert "LINE 2" not in caplog.text  # the driver's first line alone
 
 
 def test_a_loop_worker_stops_on_an_error_in_its_own_sql(app):

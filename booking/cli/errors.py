@@ -65,11 +65,17 @@ def not_migrated(exc: sa.exc.DBAPIError) -> bool:
     return str(exc.orig).startswith(SQLITE_UNDEFINED)
 
 
+def driver_words(exc: sa.exc.DBAPIError) -> str:
+    """The first line of what the database driver said (psycopg adds the statement's
+    line and a caret below it)."""
+    return (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+
+
 def database_trouble(exc: sa.exc.DBAPIError) -> str:
     """What went wrong, in one line: the database's URL (its password hidden) and the
     first line of the driver's own words, with what to do when its tables are not this
     version's."""
-    reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    reason = driver_words(exc)
     if not_migrated(exc):
         reason += f" ({NOT_MIGRATED})"
     if not has_app_context():

@@ -9,7 +9,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 
-from booking.cli.errors import NOT_MIGRATED, not_migrated
+from booking.cli.errors import NOT_MIGRATED, driver_words, not_migrated
 from booking.extensions import db
 
 
@@ -46,7 +46,7 @@ def run_until_stopped(name: str, one_pass: Callable[[], None], interval: float) 
                 if not_migrated(exc):
                     current_app.logger.warning(
                         "%s: the database lacks this version's tables (%s): %s",
-                        name, NOT_MIGRATED, exc.orig,
+                        name, NOT_MIGRATED, driver_words(exc),
                     )
                 else:
                     current_app.logger.warning("%s: database unavailable: %s", name, exc)
