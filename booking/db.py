@@ -22,6 +22,40 @@ _committed_listeners: list[Callable[[str, int], None]] = []
 log = logging.getLogger(__name__)
 
 
+# The database is not there to use, as SQLAlchemy raises it: it does not answer (down,
+# a wrong host or port), cannot be opened (a SQLite file whose folder is missing), or
+# cannot do the work just now (locked, a statement cancelled): the DB-API's errors "related
+# to the database's operation and not necessarily under the control of the programmer".
+UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError)
+# A table or column this version reads is missing: PostgreSQL's undefined table and
+# undefined column (a ProgrammingError), SQLite's own words (an OperationalError).
+UNDEFINED_STATES = frozenset({"42P01", "42703"})
+SQLITE_UNDEFINED = ("no such table", "no such column")
+
+
+def not_migrated(exc: BaseException) -> bool:
+    """Whether the database refused a statement for a table or column it does not have:
+    its tables are not this version's (never migrated, or by an older version)."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None)  # psycopg's SQLSTATE
+    if state is not None:
+        return state in UNDEFINED_STATES
+    return str(exc.orig).startswith(SQLITE_UNDEFINED)
+
+
+def unusable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be used (unavailable, or without this
+    version's tables) rather than that the code's SQL is at fault."""
+    return isinstance(exc, UNAVAILABLE) or not_migrated(exc)
+
+
+def driver_words(exc: sa.exc.DBAPIError) -> str:
+    """The first line of what the database driver said (psycopg adds the statement's
+    line and a caret below it)."""
+    return (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+
+
 def _lock_path(conn) -> str | None:
     """The writers' lock file next to a file-backed SQLite database."""
     database = conn.engine.url.database

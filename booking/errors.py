@@ -3,7 +3,8 @@ services' domain errors alike."""
 
 import logging
 
-from flask import Response, jsonify, render_template, request
+import sqlalchemy as sa
+from flask import Response, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import (
     BadHost,
@@ -12,7 +13,10 @@ from werkzeug.exceptions import (
     RequestEntityTooLarge,
 )
 
+from booking.db import UNAVAILABLE, driver_words, not_migrated, unusable
+from booking.extensions import db
 from booking.services.errors import DomainError
+from booking.templating import render_shared
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +32,19 @@ TITLES = {
     422: "Some details need correcting",
     429: "Too many attempts",
     500: "Something went wrong on our side",
+    503: "Back in a minute",
 }
+
+# A database that cannot be used answers 503 with a time to try again, not 500: the
+# request was fine, the site cannot serve it just now.
+RETRY_AFTER_SECONDS = 60
+UPDATING = (
+    "The site is being updated and will be back in a few minutes. Please try again then."
+)
+UNREACHABLE = (
+    "The site cannot reach its records just now. Please try again in a minute. If you "
+    "were booking or paying, My bookings will show whether it went through."
+)
 
 
 def wants_json() -> bool:
@@ -142,6 +158,37 @@ def init_app(app) -> None:
         if exc.code == 405 and exc.valid_methods:
             resp.headers["Allow"] = ", ".join(exc.valid_methods)
         return resp
+
+    @app.errorhandler(sa.exc.ProgrammingError)
+    @app.errorhandler(UNAVAILABLE[0])
+    @app.errorhandler(UNAVAILABLE[1])
+    def database_unusable(exc: sa.exc.DBAPIError):
+        """A database that does not answer, is locked, or lacks this version's tables
+        (a release whose migrations have not run yet): 503 with Retry-After, on a page
+        that reads nothing from it. Any other SQL error is the code's: raised again, for
+        the 500 below."""
+        if not unusable(exc):
+            raise exc
+        log.error("database cannot be used on %s %s: %s%s", request.method,
+                  request.endpoint or "?", driver_words(exc),
+                  " (its tables are not this version's)" if not_migrated(exc) else "")
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone: closed next either way
+            log.debug("rollback after an unusable database failed", exc_info=True)
+        message = UPDATING if not_migrated(exc) else UNREACHABLE
+        if wants_json():
+            body, status = error_response(503, message, code="unavailable")
+        else:
+            # Only what is given (`render_shared`): the template context would read the
+            # logged-in user from the database, and fail again.
+            again = request.url if request.method == "GET" else url_for("public.index")
+            body = render_shared(
+                "unavailable.html", title=TITLES[503], message=message, again=again
+            )
+        response = app.make_response((body, 503))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(InternalServerError)
     def server_error(exc):

@@ -14,14 +14,9 @@ import click
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 
+from booking.db import UNAVAILABLE, driver_words, not_migrated, unusable
 from booking.extensions import MigrationCommands
 
-# The errors of a database that is not there to use, as SQLAlchemy raises them.
-UNREACHABLE = (sa.exc.OperationalError, sa.exc.InterfaceError)
-# A table or column this version reads is missing: PostgreSQL's undefined table and
-# undefined column (a ProgrammingError), SQLite's own words (an OperationalError).
-UNDEFINED_STATES = frozenset({"42P01", "42703"})
-SQLITE_UNDEFINED = ("no such table", "no such column")
 NOT_MIGRATED = "run `flask db upgrade` to make or update its tables"
 
 
@@ -45,30 +40,13 @@ def _translated(callback):
     def run(*args, **kwargs):
         try:
             return callback(*args, **kwargs)
-        except UNREACHABLE as exc:
-            raise click.ClickException(database_trouble(exc)) from exc
-        except sa.exc.ProgrammingError as exc:
-            if not not_migrated(exc):
-                raise
+        except (*UNAVAILABLE, sa.exc.ProgrammingError) as exc:
+            if not unusable(exc):
+                raise  # a fault in the code's SQL keeps its traceback
             raise click.ClickException(database_trouble(exc)) from exc
 
     run.one_line = True
     return run
-
-
-def not_migrated(exc: sa.exc.DBAPIError) -> bool:
-    """Whether the database refused a statement for a table or column it does not have:
-    its tables are not this version's."""
-    state = getattr(exc.orig, "sqlstate", None)  # psycopg's SQLSTATE
-    if state is not None:
-        return state in UNDEFINED_STATES
-    return str(exc.orig).startswith(SQLITE_UNDEFINED)
-
-
-def driver_words(exc: sa.exc.DBAPIError) -> str:
-    """The first line of what the database driver said (psycopg adds the statement's
-    line and a caret below it)."""
-    return (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
 
 
 def database_trouble(exc: sa.exc.DBAPIError) -> str:

@@ -9,7 +9,8 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 
-from booking.cli.errors import NOT_MIGRATED, driver_words, not_migrated
+from booking.cli.errors import NOT_MIGRATED
+from booking.db import UNAVAILABLE, driver_words, not_migrated, unusable
 from booking.extensions import db
 
 
@@ -39,8 +40,8 @@ def run_until_stopped(name: str, one_pass: Callable[[], None], interval: float) 
         while not stop.is_set():
             try:
                 one_pass()
-            except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
-                if isinstance(exc, sa.exc.ProgrammingError) and not not_migrated(exc):
+            except (*UNAVAILABLE, sa.exc.ProgrammingError) as exc:
+                if not unusable(exc):
                     raise
                 db.session.rollback()
                 if not_migrated(exc):
