@@ -158,6 +158,36 @@ def test_who_may_not_change_it_is_told_so_before_any_precondition(client, world)
     assert send(client, "PATCH", missing, token, {"title": "x"}, headers=stale).status_code == 404
 
 
+def test_a_stale_read_is_412_whatever_its_body(client, app, world):
+    """RFC 9110 13.2.1: the precondition is evaluated before the content is processed,
+    so a change from a stale read is told it is stale, not what is wrong with its body
+    (which a client would correct only to be refused as stale next)."""
+    session = first_session(app, world["course"].id)
+    token = world["tokens"]["staff"]
+    stale = {"If-Match": '"stale"'}
+    workshop_url = f"/api/v1/workshops/{world['course'].id}"
+    session_url = f"/api/v1/sessions/{session.id}"
+    for url, body in ((workshop_url, {"capacity": "many", "colour": "red"}),
+                      (session_url, {"duration_minutes": -5}),
+                      (session_url, {"ends_at": "2020-01-01T00:00:00Z"})):
+        response = send(client, "PATCH", url, token, body, headers=stale)
+        assert response.status_code == 412, (url, body, response.get_json())
+        assert response.get_json()["error"]["code"] == "precondition_failed"
+    response = send(client, "PATCH", workshop_url, token, raw=b"{not json", headers=stale)
+    assert response.status_code == 412
+    # With the current ETag the body's faults are told as before, and nothing changed.
+    _, etag = read(client, world)
+    response = send(client, "PATCH", workshop_url, token, {"capacity": "many"},
+                    headers={"If-Match": etag})
+    assert response.status_code == 422
+    assert "capacity" in response.get_json()["error"]["fields"]
+    response = send(client, "PATCH", session_url, token, {"ends_at": "2020-01-01T00:00:00Z"},
+                    headers={"If-Match": etag})
+    assert response.status_code == 422
+    assert read(client, world)[1] == etag
+    assert outbox(app) == []
+
+
 # --- sessions: read as part of their workshop ----------------------------------------------
 
 

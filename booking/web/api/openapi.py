@@ -69,7 +69,8 @@ HEADER_PARAMETERS = {
         "description": 'Change it only if it is unchanged since it was read: the ETag of '
         'that read, in double quotes as given (several may be listed, separated by commas), '
         'or "*" for any. Compared strongly: a weak ETag (W/"...") never matches. No match, '
-        "or a malformed value: 412, and nothing changed. Without it the change is made "
+        "or a malformed value: 412, and nothing changed, before the body is read (a stale "
+        "change with a faulty body is 412, not 422). Without it the change is made "
         "whatever happened since.",
         "schema": {"type": "string"},
     },

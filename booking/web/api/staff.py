@@ -65,6 +65,15 @@ def _unchanged_since_read(workshop_id: int, thing: str = "workshop"):
     )
 
 
+def _stale_read_first(precondition) -> None:
+    """A stale If-Match is told so before the body is read (RFC 9110 13.2.1: a request
+    with a precondition that fails is 412, whatever its content would have been
+    answered), from the workshop as it is now; the write checks it again once it holds
+    its lock, where a change made meanwhile is seen."""
+    if precondition is not None:
+        precondition()
+
+
 def _given(body) -> dict:
     """The fields the request sent, with their checked values."""
     return {name: getattr(body, name) for name in body.model_fields_set}
@@ -159,6 +168,8 @@ def update_workshop(workshop_id: int):
     """Change a workshop's details, capacity (waiting parents promoted) and status at
     once; with If-Match, only if it is still as the client read it."""
     _workshop_for_staff(workshop_id)
+    precondition = _unchanged_since_read(workshop_id)
+    _stale_read_first(precondition)
     fields = _given(request_body())
     try:
         edit_workshop_with_plan(
@@ -168,7 +179,7 @@ def update_workshop(workshop_id: int):
             status=fields.pop("status", None),
             cancel_reason=fields.pop("cancel_reason", None),
             allow_clash=fields.pop("allow_clash", False),
-            precondition=_unchanged_since_read(workshop_id),
+            precondition=precondition,
             fields=fields,
         )
     except CapacityRefused as exc:
@@ -222,9 +233,10 @@ def update_session(session_id: int):
         raise NotFound("There is no such session.")
     workshop = _workshop_for_staff(session.workshop_id)
     tz_name = db.session.get(Centre, workshop.centre_id).timezone
+    precondition = _unchanged_since_read(workshop.id, "session's workshop")
+    _stale_read_first(precondition)
     body = request_body()
     given = body.model_fields_set - {"allow_clash"}
-    precondition = _unchanged_since_read(workshop.id, "session's workshop")
     if "status" in given:
         session = sessions.cancel_session(session_id, precondition)
     elif given:
