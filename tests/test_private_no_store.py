@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from booking.db import write_transaction
 from booking.extensions import db
+from booking.mail.deferred import render_notes
 from booking.models import OutboxMessage
 from booking.services.accounts import passwords_reset
 from tests.test_authorization_matrix import FEED_SECRET, _build_world, _client
@@ -43,8 +44,8 @@ def world(app):
     with app.app_context():
         with write_transaction():
             passwords_reset.request_password_reset("parent@example.org")
-        # The reset email: the newest row (the world's other emails include notes
-        # rendered only by the sender, with no body yet).
+        render_notes()  # as the sender does first: the reset email gets its link
+        # The reset email: the newest row.
         body = db.session.scalar(
             sa.select(OutboxMessage.body_text).order_by(OutboxMessage.id.desc()).limit(1)
         )

@@ -8,7 +8,8 @@ from flask import current_app
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.mail.outbox import absolute_url, queue_email
+from booking.mail.deferred import Rendered, renderer, write_note
+from booking.mail.outbox import absolute_url, fill_email
 from booking.models import PasswordResetToken, User, utcnow
 from booking.models.token import hash_secret, new_secret
 from booking.passwords import MIN_PASSWORD_LENGTH
@@ -34,8 +35,14 @@ def reset_hours() -> int:
     return int(current_app.config.get("PASSWORD_RESET_HOURS", 2))
 
 
+RESET_NOTE = "password_reset"
+
+
 def request_password_reset(email: str) -> None:
-    """Email a reset link if an account has that address; otherwise do nothing.
+    """Note a request for a reset link to `email`, whatever it is: one INSERT, the same
+    work whether or not an account has that address, so neither the answer nor the time
+    it takes tells anyone. The link is made and emailed by the sender once this has
+    committed (`_render_reset`), or the note dropped when no account has the address.
 
     The caller answers the same either way, so nobody can learn who has an account.
     At most one link is emailed per account every RESET_EMAIL_INTERVAL_MINUTES: a
@@ -43,42 +50,60 @@ def request_password_reset(email: str) -> None:
     that link keeps working. So asking again and again for someone else's account
     neither floods their inbox nor stops them getting a link.
     """
-    user = accounts.find_user_by_email(email or "")
-    if user is None or user.deleted_at is not None:
-        return
+    address = accounts.normalise_email(email or "")
+    if not accounts.is_text(address) or "@" not in address:
+        return  # no account can have it (the form refuses it before)
+    with write_transaction():
+        # The link's secret is chosen now and kept with the note, so that a note
+        # rendered twice at once (two senders) makes one link, whichever stores it.
+        write_note(address, RESET_NOTE, 0, {"email": address, "token": new_secret()})
+
+
+@renderer(RESET_NOTE)
+def _render_reset(_ref_id: int, params: dict) -> Rendered | None:
+    """The reset email of a request, with its link made now: None (the note is dropped)
+    when no account has the address, or a link sent within the interval is unused."""
+    user = accounts.find_user_by_email(params.get("email") or "")
+    token = params.get("token") or ""
+    if user is None or user.deleted_at is not None or not _TOKEN_SHAPE.match(token):
+        return None
     hours = reset_hours()
     with write_transaction():
         # The account's row lock makes two requests at the same moment take turns.
         db.session.scalar(sa.select(User.id).where(User.id == user.id).with_for_update())
         now = utcnow()
+        ours = hash_secret(token)
         recent = db.session.scalar(
-            sa.select(PasswordResetToken.id).where(
+            sa.select(PasswordResetToken.token_hash).where(
                 PasswordResetToken.user_id == user.id,
                 PasswordResetToken.used_at.is_(None),
                 PasswordResetToken.expires_at > now,
-                PasswordResetToken.created_at
-                > now - timedelta(minutes=RESET_EMAIL_INTERVAL_MINUTES),
+                sa.or_(
+                    PasswordResetToken.token_hash == ours,
+                    PasswordResetToken.created_at
+                    > now - timedelta(minutes=RESET_EMAIL_INTERVAL_MINUTES),
+                ),
+            ).order_by((PasswordResetToken.token_hash == ours).desc())
+        )
+        if recent is not None and recent != ours:
+            return None
+        if recent is None:
+            db.session.add(
+                PasswordResetToken(
+                    user_id=user.id,
+                    token_hash=ours,
+                    created_at=now,
+                    expires_at=now + timedelta(hours=hours),
+                )
             )
-        )
-        if recent is not None:
-            return
-        token = new_secret()
-        db.session.add(
-            PasswordResetToken(
-                user_id=user.id,
-                token_hash=hash_secret(token),
-                created_at=now,
-                expires_at=now + timedelta(hours=hours),
-            )
-        )
-        queue_email(
-            user.email,
-            "password_reset",
-            "Reset your Baby Massage Classes password",
-            name=user.name,
-            hours=hours,
-            reset_url=absolute_url(f"/password/reset/{token}"),
-        )
+    return fill_email(
+        Rendered(),
+        "password_reset",
+        "Reset your Baby Massage Classes password",
+        name=user.name,
+        hours=hours,
+        reset_url=absolute_url(f"/password/reset/{token}"),
+    )
 
 
 def _find(token: str, lock: bool = False) -> PasswordResetToken:

@@ -27,7 +27,7 @@ def normalise_email(email: str) -> str:
     return unicodedata.normalize("NFC", email.strip()).lower()
 
 
-def _is_text(value: str) -> bool:
+def is_text(value: str) -> bool:
     """Whether the value can be stored as text: no lone surrogates (the bytes of a
     command-line argument that were not UTF-8) and no NUL (which PostgreSQL's text
     refuses, even to compare)."""
@@ -41,7 +41,7 @@ def _is_text(value: str) -> bool:
 def find_user_by_email(email: str) -> User | None:
     """The user with that email, if any (none for an email that is not text)."""
     email = normalise_email(email)
-    if not _is_text(email):
+    if not is_text(email):
         return None
     return db.session.scalar(sa.select(User).where(User.email == email))
 
@@ -67,7 +67,7 @@ def _checked_account(email: str, name: str, password: str) -> tuple[str, str]:
         name = person_name(name)
     except rules.FieldError as exc:
         errors["name"] = str(exc)
-    if not _is_text(password):
+    if not is_text(password):
         errors["password"] = "The password has characters that cannot be read; choose another."
     elif len(password) > PASSWORD_MAX:
         errors["password"] = f"Use a password of at most {PASSWORD_MAX} characters."
@@ -93,7 +93,7 @@ def create_user(
             f"Only instructors and staff belong to a centre: leave out --centre for {role}."
         )
     email, name = _checked_account(email, name, password)
-    if centre_slug and not _is_text(centre_slug):
+    if centre_slug and not is_text(centre_slug):
         raise NotFound(f"No centre with the slug {centre_slug!r}.")
     with write_transaction():
         if find_user_by_email(email):
