@@ -41,6 +41,8 @@ def test_staff_hold_places_and_create_codes_shown_once(app, client, auth, world)
     auth.login("staff@example.org")
     page = client.get(f"/manage/workshops/{w.id}/referrals")
     assert page.status_code == 200 and b"Held places and referral codes" in page.data
+    # A place held while its family pays counts as taken, and is not called confirmed.
+    assert f"0 of {w.capacity} taken (confirmed, or held while a family pays)" in page.text
     response = client.post(
         f"/manage/workshops/{w.id}/held-places",
         data={"held_places": "2", "held_until_date": release_date(), "held_until_time": "18:00"},
