@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from booking.errors import RETRY_AFTER_SECONDS, UNREACHABLE, UPDATING
+from booking.web.api.openapi import WITHOUT_DATABASE, openapi_document
 from tests.ops_helpers import another_app
 
 
@@ -17,6 +18,7 @@ def assert_unavailable(response, message: str) -> None:
         error = response.get_json()["error"]
         assert error["code"] == "unavailable"
         assert error["message"] == message
+        assert error["fields"] == {}  # the document's Error, as every API refusal
     else:
         assert response.mimetype == "text/html"
         page = response.get_data(as_text=True)
@@ -95,3 +97,13 @@ def test_any_other_sql_error_is_still_a_fault(app, client, monkeypatch):
     response = client.get("/classes")
     assert response.status_code == 500
     assert "Retry-After" not in response.headers
+
+
+def test_the_api_document_declares_the_503_where_the_database_is_read():
+    for item in openapi_document()["paths"].values():
+        for operation in item.values():
+            answers = operation["responses"]
+            if operation["operationId"] in WITHOUT_DATABASE:
+                assert "503" not in answers
+            else:
+                assert "Retry-After" in answers["503"]["headers"], operation["operationId"]

@@ -38,6 +38,8 @@ ERROR_TEXT = {
     "`fields` names each one.",
     429: "Too many requests from this address were refused for a missing or wrong token; "
     "wait and try again.",
+    503: "The database cannot be used just now (it does not answer, or the site is being "
+    "updated): nothing was done; try again after `Retry-After` seconds.",
 }
 RESPONSE_HEADERS = {
     "ETag": {
@@ -52,6 +54,10 @@ RESPONSE_HEADERS = {
     "Idempotent-Replayed": {
         "description": "`true` when this is a stored first response.",
         "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "string"},
     },
     "Link": {
         "description": 'The next and previous pages (RFC 8288), as `next` and `prev` in the '
@@ -103,8 +109,9 @@ create and change workshops and sessions and read registrations.
 * **Errors** are JSON: `{{"error": {{"code", "message", "fields"}}}}` with 400 (bad request or
   parameter), 401, 403, 404, 409 (clashes with the current state), 412 (changed since
   it was read: `If-Match`), 413 (body too large), 422 (fields missing, unknown, of the
-  wrong type or breaking a booking rule) or 429 (too many refused tokens from one
-  address). Nothing is changed by a refused request.
+  wrong type or breaking a booking rule), 429 (too many refused tokens from one
+  address) or 503 (the database cannot be used just now: try again after
+  `Retry-After` seconds). Nothing is changed by a refused request.
 * **Times** are ISO 8601 with the centre's UTC offset. Times sent may also be the
   centre's local wall-clock time, `YYYY-MM-DD HH:MM`.
 * **Pages**: `page` and `per_page`, with `next` and `prev` links. A search's `total` is
@@ -196,8 +203,14 @@ def _parameters(op: Operation) -> list[dict]:
     return found
 
 
+# The operations that read nothing from the database (so never answer 503).
+WITHOUT_DATABASE = frozenset({"apiIndex", "getOpenApi", "getDocs"})
+
+
 def _error_statuses(op: Operation) -> set[int]:
     statuses = {429, *op.errors}
+    if op.operation_id not in WITHOUT_DATABASE:
+        statuses.add(503)
     if op.tag == STAFF:
         statuses |= {401, 403}
     if op.body is not None:
@@ -226,6 +239,8 @@ def _responses(op: Operation) -> dict:
             "description": ERROR_TEXT[status],
             "content": {"application/json": {"schema": ref("Error")}},
         }
+    if "503" in found:
+        found["503"]["headers"] = {"Retry-After": RESPONSE_HEADERS["Retry-After"]}
     return found
 
 
