@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from booking.errors import RETRY_AFTER_SECONDS, UNREACHABLE, UPDATING
 from booking.web.api.openapi import WITHOUT_DATABASE, openapi_document
+from tests.html_checker import html_errors
 from tests.ops_helpers import another_app
 
 
@@ -55,6 +56,7 @@ def test_a_database_that_cannot_be_opened_says_so_and_when_to_try_again(app, tmp
         assert_unavailable(client.get("/api/v1/workshops"), UNREACHABLE)
         page = client.get("/classes?town=Bristol").get_data(as_text=True)
         assert 'href="http://localhost/classes?town=Bristol">Try again</a>' in page
+        assert html_errors({"unavailable": page}) == {"unavailable": []}
         assert not missing.parent.exists()
 
 

@@ -39,7 +39,7 @@ ERROR_TEXT = {
     429: "Too many requests from this address were refused for a missing or wrong token; "
     "wait and try again.",
     503: "The database cannot be used just now (it does not answer, or the site is being "
-    "updated): nothing was done; try again after `Retry-After` seconds.",
+    "updated): try again after `Retry-After` seconds.",
 }
 RESPONSE_HEADERS = {
     "ETag": {
