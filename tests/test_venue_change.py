@@ -10,6 +10,7 @@ from booking.extensions import db
 from booking.models import OutboxMessage, WorkshopSession
 from booking.services.catalogue import centres
 from booking.services.courses import absences, makeups
+from booking.timefmt import format_local
 from tests.makeup_helpers import book
 
 
@@ -133,3 +134,40 @@ def test_a_new_address_leaves_the_weeks_gone_by_where_they_were(
     assert len(events) == 2
     assert not any(str(e["UID"]).startswith(begun) for e in events)
     assert all("5 Harbour Walk" in str(e["LOCATION"]) for e in events)
+
+
+def test_a_new_time_zone_is_explained_to_staff_and_moves_nothing(
+    app, client, auth, make_centre, make_workshop, make_user, make_baby
+):
+    """Sessions keep their moment in time (so every calendar stays right as it is and
+    nobody is emailed), and the staff page says their local times now read otherwise."""
+    centre = make_centre(name="Harbour Rooms", timezone="Europe/London")
+    course = make_workshop(centre=centre, sessions=3)
+    make_workshop(centre=make_centre(name="Elsewhere"), sessions=2)  # not this centre's
+    make_user("staff@example.org", role="staff", centre=centre)
+    with app.app_context():
+        starts = [s.starts_at for s in db.session.scalars(
+            sa.select(WorkshopSession).where(WorkshopSession.workshop_id == course.id)
+            .order_by(WorkshopSession.starts_at))]
+        emails = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)))
+    form = {"name": "Harbour Rooms", "address": "1 High Street", "town": "Bristol",
+            "postcode": "BS1 4DJ", "country": "GB", "timezone": "Australia/Sydney"}
+    auth.login("staff@example.org")
+    page = client.post(f"/manage/centres/{centre.id}", data=form, follow_redirects=True)
+    text = " ".join(page.text.split())
+    assert "The time zone is now Australia/Sydney: its 3 sessions still to come" in text
+    assert (f"the next, {format_local(starts[0], 'Europe/London')} before, is "
+            f"{format_local(starts[0], 'Australia/Sydney')} now") in text.replace("&#39;", "'")
+    with app.app_context():
+        assert [s.starts_at for s in db.session.scalars(
+            sa.select(WorkshopSession).where(WorkshopSession.workshop_id == course.id)
+            .order_by(WorkshopSession.starts_at))] == starts
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == emails
+    # Saved again with the same zone, or another change, says nothing of it.
+    page = client.post(f"/manage/centres/{centre.id}", data=form, follow_redirects=True)
+    assert "profile is saved." in page.text and "time zone is now" not in page.text
+    with app.app_context():
+        assert centres.update_centre(centre.id, description="Quiet room.").zone_moved is None
+        # A centre with nothing still to come changes zone with nothing to say.
+        empty = make_centre(name="Empty Hall")
+        assert centres.update_centre(empty.id, timezone="Europe/Dublin").zone_moved is None

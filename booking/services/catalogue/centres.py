@@ -7,6 +7,8 @@ been shown: a centre hidden after that stays hidden until an admin shows it agai
 """
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import idna
@@ -15,8 +17,10 @@ from email_validator import EmailNotValidError, validate_email
 
 from booking.db import write_transaction
 from booking.extensions import db
-from booking.models import Centre, Payment, Registration, User, Workshop, utcnow
+from booking.models import Centre, Payment, Registration, User, Workshop, WorkshopSession, utcnow
 from booking.models.centre import CURRENCIES
+from booking.models.workshop import CANCELLED as WORKSHOP_CANCELLED
+from booking.models.workshop import SCHEDULED
 from booking.services.accounts.access import managed_centre_ids
 from booking.services.catalogue.params import NUMBER_RE
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -260,15 +264,48 @@ def update_centre(centre_id: int, *, may_publish: bool = False, **fields) -> Cen
         if "country" in clean:
             _keep_currency(centre, clean["country"])
         place = _place(centre)
+        zone = centre.timezone
         for name, value in clean.items():
             setattr(centre, name, value)
         centre.updated_at = utcnow()
         _remember_publication(centre)
         centre.classes_told = 0  # not a column: what the staff page says was done
+        centre.zone_moved = (  # not a column either: what the staff page says changed
+            _zone_moved(centre.id, zone, centre.timezone) if centre.timezone != zone else None
+        )
         if _place(centre) != place and told:
             db.session.flush()
             centre.classes_told = venue_changed(told)
     return centre
+
+
+@dataclass(frozen=True)
+class ZoneMoved:
+    """A centre's new time zone, said to its staff: its sessions still to come keep their
+    moment in time (so every calendar stays as it is, and nobody is emailed), so they
+    show at other local times, as the next of them (`next_starts_at`) does."""
+
+    sessions: int
+    next_starts_at: datetime
+    old_zone: str
+    new_zone: str
+
+
+def _zone_moved(centre_id: int, old_zone: str, new_zone: str) -> ZoneMoved | None:
+    """The centre's sessions still to come (of classes not cancelled), when it has any."""
+    count, first = db.session.execute(
+        sa.select(sa.func.count(WorkshopSession.id), sa.func.min(WorkshopSession.starts_at))
+        .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
+        .where(
+            Workshop.centre_id == centre_id,
+            Workshop.status != WORKSHOP_CANCELLED,
+            WorkshopSession.status == SCHEDULED,
+            WorkshopSession.starts_at > utcnow(),
+        )
+    ).one()
+    if not count:
+        return None
+    return ZoneMoved(count, first, old_zone, new_zone)
 
 
 def _moves_place(centre_id: int, clean: dict) -> bool:

@@ -6,6 +6,7 @@ from flask_login import current_user
 from booking.auth_setup import staff_required
 from booking.services.catalogue import centres as centre_service
 from booking.services.errors import DomainError
+from booking.timefmt import format_local
 from booking.web.forms import put_domain_error, status_for
 from booking.web.manage import queries
 from booking.web.manage.access import centre_or_404
@@ -30,6 +31,22 @@ def _fill_profile_form(form: CentreProfileForm, centre) -> None:
         if name in ("latitude", "longitude"):
             value = "" if value is None else f"{value:g}"
         form[name].data = value
+
+
+def _zone_news(moved) -> str:
+    """What a new time zone did to the sessions still to come (nothing in time: they
+    show at other local times), so that it is never a silent change."""
+    if moved is None:
+        return ""
+    sessions = "its session" if moved.sessions == 1 else f"its {moved.sessions} sessions"
+    return (
+        f" The time zone is now {moved.new_zone}: {sessions} still to come keep their "
+        "moment in time, so families' calendars are unchanged and nobody was emailed, but "
+        "they show at other local times: the next, "
+        f"{format_local(moved.next_starts_at, moved.old_zone)} before, is "
+        f"{format_local(moved.next_starts_at, moved.new_zone)} now. If the classes should "
+        "keep their local times, move their sessions (each move tells the families booked)."
+    )
 
 
 @bp.route("/centres/<int:centre_id>", methods=["GET", "POST"])
@@ -62,7 +79,8 @@ def centre_profile(centre_id: int):
                 "have been emailed, with their calendars updated."
                 if told else ""
             )
-            flash(f"The centre's profile is saved.{news}", "success")
+            flash(f"The centre's profile is saved.{news}{_zone_news(saved.zone_moved)}",
+                  "success")
             return redirect(url_for("manage.centre_profile", centre_id=centre.id))
     else:
         status = 422
