@@ -171,3 +171,12 @@ def test_a_new_time_zone_is_explained_to_staff_and_moves_nothing(
         # A centre with nothing still to come changes zone with nothing to say.
         empty = make_centre(name="Empty Hall")
         assert centres.update_centre(empty.id, timezone="Europe/Dublin").zone_moved is None
+    single = make_centre(name="Single Room", timezone="Europe/London")
+    make_workshop(centre=single, sessions=1, kind="single")
+    make_user("single@example.org", role="staff", centre=single)
+    auth.logout()
+    auth.login("single@example.org")
+    page = client.post(f"/manage/centres/{single.id}", data=form | {"name": "Single Room"},
+                       follow_redirects=True)
+    assert ("its one session still to come keeps its moment in time" in
+            " ".join(page.text.split()))

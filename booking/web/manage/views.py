@@ -38,14 +38,19 @@ def _zone_news(moved) -> str:
     show at other local times), so that it is never a silent change."""
     if moved is None:
         return ""
-    sessions = "its session" if moved.sessions == 1 else f"its {moved.sessions} sessions"
+    before = format_local(moved.next_starts_at, moved.old_zone)
+    now = format_local(moved.next_starts_at, moved.new_zone)
+    if moved.sessions == 1:
+        what = ("its one session still to come keeps its moment in time, so families' "
+                "calendars are unchanged and nobody was emailed, but it shows at another "
+                f"local time: {before} before, {now} now")
+    else:
+        what = (f"its {moved.sessions} sessions still to come keep their moment in time, so "
+                "families' calendars are unchanged and nobody was emailed, but they show "
+                f"at other local times: the next, {before} before, is {now} now")
     return (
-        f" The time zone is now {moved.new_zone}: {sessions} still to come keep their "
-        "moment in time, so families' calendars are unchanged and nobody was emailed, but "
-        "they show at other local times: the next, "
-        f"{format_local(moved.next_starts_at, moved.old_zone)} before, is "
-        f"{format_local(moved.next_starts_at, moved.new_zone)} now. If the classes should "
-        "keep their local times, move their sessions (each move tells the families booked)."
+        f" The time zone is now {moved.new_zone}: {what}. If the classes should keep their "
+        "local times, move their sessions (each move tells the families booked)."
     )
 
 
