@@ -169,14 +169,15 @@ def init_app(app) -> None:
         the 500 below."""
         if not unusable(exc):
             raise exc
+        updating = not_migrated(exc)
         log.error("database cannot be used on %s %s: %s%s", request.method,
                   request.endpoint or "?", driver_words(exc),
-                  " (its tables are not this version's)" if not_migrated(exc) else "")
+                  " (its tables are not this version's)" if updating else "")
         try:
             db.session.rollback()
         except Exception:  # noqa: BLE001 - the connection is gone: closed next either way
             log.debug("rollback after an unusable database failed", exc_info=True)
-        message = UPDATING if not_migrated(exc) else UNREACHABLE
+        message = UPDATING if updating else UNREACHABLE
         if wants_json():
             body, status = error_response(503, message, code="unavailable")
         else:

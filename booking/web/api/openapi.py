@@ -203,6 +203,8 @@ def _parameters(op: Operation) -> list[dict]:
     return found
 
 
+# The headers an error answer carries, by status.
+ERROR_HEADERS = {503: ("Retry-After",)}
 # The operations that read nothing from the database (so never answer 503).
 WITHOUT_DATABASE = frozenset({"apiIndex", "getOpenApi", "getDocs"})
 
@@ -239,8 +241,10 @@ def _responses(op: Operation) -> dict:
             "description": ERROR_TEXT[status],
             "content": {"application/json": {"schema": ref("Error")}},
         }
-    if "503" in found:
-        found["503"]["headers"] = {"Retry-After": RESPONSE_HEADERS["Retry-After"]}
+        if status in ERROR_HEADERS:
+            found[str(status)]["headers"] = {
+                name: RESPONSE_HEADERS[name] for name in ERROR_HEADERS[status]
+            }
     return found
 
 
