@@ -301,6 +301,71 @@ def test_a_code_after_the_release_time_is_refused(ctx, held_workshop, make_user,
         book(parent, make_baby(parent), workshop, code)
 
 
+def _release_time_passed(workshop):
+    db.session.execute(
+        sa.update(Workshop).where(Workshop.id == workshop.id)
+        .values(held_until=now() - timedelta(minutes=1))
+    )
+    db.session.commit()
+
+
+def test_a_booking_after_the_release_time_does_not_wait_for_run_decisions(
+    ctx, held_workshop, make_user, make_baby
+):
+    """Unclaimed held places are the public's from their release time (PRODUCT.md: Held
+    places), not from the next `run-decisions`: the first booking after it releases
+    them, in its own transaction."""
+    workshop = held_workshop(capacity=1, held_places=1)
+    _release_time_passed(workshop)
+    parent = make_user()
+    result = book(parent, make_baby(parent), workshop)
+    assert result.registration.status == "confirmed"
+    w = fresh(workshop.id)
+    assert (w.held_places, w.held_claimed, w.confirmed_count) == (0, 0, 1)
+    assert referrals.release_held_places() == 0  # nothing left for run-decisions
+
+
+def test_the_waiting_list_gets_released_places_before_a_new_booking(
+    ctx, held_workshop, make_user, make_baby
+):
+    workshop = held_workshop(capacity=3, held_places=2)
+    first = make_user()
+    assert book(first, make_baby(first), workshop).registration.status == "confirmed"
+    waiting_parent = make_user()
+    waiting = book(waiting_parent, make_baby(waiting_parent), workshop).registration.id
+    assert db.session.get(Registration, waiting).status == "waitlisted"
+    _release_time_passed(workshop)
+    late = make_user()
+    result = book(late, make_baby(late), workshop)
+    # The family waiting took the first released place; the new booking the second.
+    assert db.session.get(Registration, waiting).status == "confirmed"
+    assert result.registration.status == "confirmed"
+    w = fresh(workshop.id)
+    assert (w.held_places, w.held_claimed, w.confirmed_count) == (0, 0, 3)
+    another = make_user()
+    assert book(another, make_baby(another), workshop).registration.status == "waitlisted"
+
+
+def test_a_cancellation_after_the_release_time_frees_the_held_places_too(
+    ctx, held_workshop, make_user, make_baby
+):
+    from booking.services.booking.book import cancel_registration
+
+    workshop = held_workshop(capacity=2, held_places=1)
+    first = make_user()
+    place = book(first, make_baby(first), workshop)
+    waiting = []
+    for _ in range(3):
+        p = make_user()
+        waiting.append(book(p, make_baby(p), workshop).registration.id)
+    _release_time_passed(workshop)
+    cancel_registration(place.registration.id, actor_id=first.id)
+    statuses = [db.session.get(Registration, i).status for i in waiting]
+    assert statuses == ["confirmed", "confirmed", "waitlisted"]
+    w = fresh(workshop.id)
+    assert (w.held_places, w.held_claimed, w.confirmed_count) == (0, 0, 2)
+
+
 @pytest.mark.parametrize("codes", [1, 2], ids=["one-code", "two-codes"])
 def test_two_parents_racing_for_the_last_held_place(
     app, codes, held_workshop, make_user, make_baby

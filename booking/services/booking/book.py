@@ -40,6 +40,7 @@ from booking.services.booking.places import (
     centre_timezone,
     eligibility,
     has_run,
+    held_release_due,
     live_in_workshop,
     lock_workshop,
     release_place,
@@ -357,6 +358,10 @@ def book_place(
                 "This class is paid online when you book, and online payment is not "
                 "available right now. Please contact the centre to book a place."
             )
+        if held_release_due(workshop, utc_now()):
+            # Held places past their release time that `run-decisions` has not released
+            # yet: the waiting list gets them first, then this booking what is left.
+            promote_waitlist(workshop.id)
         if live_id is not None or referral_code:
             existing = _active_registration(workshop.id, baby.id)  # read under the lock
             if existing is not None and referral_code and existing.status == WAITLISTED:

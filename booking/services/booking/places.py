@@ -260,6 +260,29 @@ def _makeups_fill_a_session(t, now):
     )
 
 
+def held_release_due(workshop: Workshop, now: datetime) -> bool:
+    """Whether the workshop still holds unclaimed places whose release time has come
+    (PRODUCT.md: Held places): they are the public's and the waiting list's now."""
+    return (
+        workshop.held_until is not None
+        and workshop.held_until <= now
+        and workshop.held_places > workshop.held_claimed
+    )
+
+
+def release_due_held_places(workshop: Workshop, now: datetime) -> bool:
+    """On the locked workshop, inside the caller's write transaction: stop holding the
+    unclaimed places whose release time has come (`held_release_due`), so they count as
+    free; True when there were any. The caller gives them to the waiting list first
+    (`promote_waitlist` does this itself), as `run-decisions` does."""
+    require_transaction("Releasing held places")
+    if not held_release_due(workshop, now):
+        return False
+    workshop.held_places = workshop.held_claimed
+    db.session.flush()
+    return True
+
+
 def release_place(workshop: Workshop, *, held_place: bool = False) -> None:
     """Give one confirmed place back.
 

@@ -4,8 +4,9 @@ Staff keep some places of a workshop back for families referred by a health
 visitor or family worker, and hand out single-use, expiring codes. A parent
 claims a held place with a code through the normal booking form
 (`book_place(referral_code=...)`, which calls `claim_held_place` in its own
-transaction). Unclaimed held places go public at `held_until`
-(`release_held_places`, run by `run-decisions`).
+transaction). Unclaimed held places go public at `held_until`: released by
+`release_held_places` (run by `run-decisions`), or before it runs by the first booking
+or promotion of the workshop after that time (`places.release_due_held_places`).
 
 Codes carry 79 bits from `secrets`, are shown once and stored only as the
 SHA-256 hash of their normalised form. Every failure to use one gives the same
@@ -28,6 +29,7 @@ from booking.services.booking.places import (
     booking_closes_at,
     centre_of,
     lock_workshop,
+    release_due_held_places,
     require_int,
     utc_now,
 )
@@ -349,14 +351,8 @@ def release_workshop_held_places(workshop_id: int, now: datetime | None = None) 
     now = now or utc_now()
     with write_transaction():
         workshop = lock_workshop(workshop_id)
-        if (
-            workshop.held_until is None
-            or workshop.held_until > now
-            or workshop.held_places <= workshop.held_claimed
-        ):
+        if not release_due_held_places(workshop, now):
             return False
-        workshop.held_places = workshop.held_claimed
-        db.session.flush()
         if workshop.status != CANCELLED:
             promote_waitlist(workshop.id)
     return True

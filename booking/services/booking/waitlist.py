@@ -21,6 +21,7 @@ from booking.services.booking.places import (
     has_run,
     is_booking_open,
     lock_workshop,
+    release_due_held_places,
     release_place,
     require_int,
     take_place,
@@ -118,10 +119,14 @@ def promote_waitlist(workshop_id: int) -> list[Registration]:
     a place can be taken, the first waiting registration whose baby still fits
     the age range is given it (confirmed, or offered in a workshop paid online:
     see `give_place`) and its parent emailed; babies who no longer fit are
-    skipped and left waiting. Nothing happens once booking has closed.
+    skipped and left waiting. Nothing happens once booking has closed. Unclaimed held
+    places past their release time are released first (`release_due_held_places`).
     """
     require_transaction("Promoting the waiting list")
     workshop = lock_workshop(workshop_id)
+    # Held places past their release time are free now, whether or not `run-decisions`
+    # has released them yet: the waiting list gets them before anyone else.
+    release_due_held_places(workshop, utc_now())
     if not is_booking_open(workshop):
         return []
     if workshop.pays_online and not gateway.enabled():
