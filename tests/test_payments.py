@@ -506,6 +506,28 @@ def test_an_intent_that_is_not_the_payment_asked_for_changes_nothing(
         assert db.session.get(Registration, held.registration_id).status == PENDING_PAYMENT
 
 
+@pytest.mark.parametrize("foreign_id", [2**31, 2**63, -5])
+def test_an_intent_whose_metadata_is_not_one_of_our_ids_is_answered_unknown(
+    app, client, stripe, foreign_id
+):
+    """Another integration on the same provider account may put any number in
+    `payment_id`: its events are answered "unknown" (so the provider stops sending
+    them), never an error from a database asked for an id its column cannot hold."""
+    with app.app_context():
+        intent = gateway.create_intent(
+            payment_id=foreign_id, payment_key=f"elsewhere-{foreign_id}", amount=1000,
+            currency="GBP", reference="Order 77",
+        )
+        assert intent.payment_id is None
+        assert gateway.confirm_with_card(intent.id, card_token(stripe)).succeeded
+        db.session.rollback()
+    payload, signature = signed_event("payment_intent.succeeded", intent.id)
+    answer = client.post("/payments/stripe/webhook", data=payload,
+                         headers={"Stripe-Signature": signature},
+                         content_type="application/json")
+    assert answer.status_code == 200 and answer.get_json()["outcome"] == "unknown"
+
+
 def _event(obj=None, **fields) -> bytes:
     event = {"id": "evt_probe", "object": "event", "type": "payment_intent.succeeded",
              "data": {"object": obj if obj is not None else {"object": "payment_intent",

@@ -22,6 +22,7 @@ from flask import current_app
 
 from booking.db import in_write_transaction
 from booking.extensions import db
+from booking.services.catalogue.params import MAX_ID
 
 if TYPE_CHECKING:
     import stripe
@@ -111,6 +112,10 @@ def _intent(obj, error: str = "") -> Intent:
     try:
         payment_id = int(payment_id) if payment_id is not None else None
     except (TypeError, ValueError):
+        payment_id = None
+    if payment_id is not None and not 1 <= payment_id <= MAX_ID:
+        # Not one of our rows' ids (another integration's number on the same account):
+        # never asked of the database, whose integer column could not hold it.
         payment_id = None
     last_error = obj.get("last_payment_error")
     if not error and last_error:
