@@ -32,7 +32,7 @@ from booking.models.base import utcnow
 from booking.models.workshop import DRAFT, PUBLISHED
 from booking.passwords import hash_password
 from booking.services.schedule.create import create_workshop
-from booking.services.schedule.sessions import refresh_span
+from booking.services.schedule.span import refresh_span
 from booking.services.schedule.workshop_input import check_workshop
 from booking.timefmt import to_local
 from config import normalise_database_url

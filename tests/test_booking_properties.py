@@ -24,7 +24,7 @@ from booking.services.booking import book as booking
 from booking.services.booking import waitlist
 from booking.services.booking.places import eligibility
 from booking.services.errors import Conflict, Invalid
-from booking.services.schedule.sessions import refresh_span
+from booking.services.schedule.span import refresh_span
 
 _ids = itertools.count(1)
 MIN_WEEKS, MAX_WEEKS = 6, 20

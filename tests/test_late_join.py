@@ -116,7 +116,8 @@ def test_a_course_still_open_to_join_is_listed(ctx, client, make_centre, make_wo
     """The lists show a course exactly while booking takes it: joining until week 3 with
     week 3 cancelled runs until week 4; a course whose cancelled week 1 is past starts at
     week 2."""
-    from booking.services.schedule.sessions import cancel_session, refresh_span
+    from booking.services.schedule.sessions import cancel_session
+    from booking.services.schedule.span import refresh_span
     from tests.makeup_helpers import session_of
 
     centre = make_centre()

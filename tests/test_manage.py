@@ -15,7 +15,7 @@ from booking.services.booking import book as booking
 from booking.services.catalogue import centres as centre_service
 from booking.services.errors import Conflict
 from booking.services.schedule.queries import workshop_topics
-from booking.services.schedule.sessions import refresh_span
+from booking.services.schedule.span import refresh_span
 from booking.timefmt import to_local
 
 

@@ -36,7 +36,7 @@ from booking.services.payments import queries as money_queries
 from booking.services.payments.figures import major_units
 from booking.services.payments.staff import mark_paid_at_centre
 from booking.services.schedule.charts import AGE_BANDS, OVER_A_YEAR, WEEKDAYS, percent
-from booking.services.schedule.sessions import refresh_span
+from booking.services.schedule.span import refresh_span
 from booking.services.teaching.attendance import mark_attendance
 from booking.timefmt import local_to_utc, to_local
 from tests.html_checker import html_errors

@@ -36,7 +36,7 @@ from booking.mail.outbox import absolute_url, fill_email, queue_email, queue_ren
 from booking.models import OutboxMessage
 from booking.models.registration import CANCELLED, CONFIRMED, PENDING_PAYMENT, WAITLISTED
 
-SESSION_CHANGE_KINDS = ("moved", "cancelled", "room", "added", "venue")
+SESSION_CHANGE_KINDS = ("moved", "cancelled", "room", "added", "venue", "times")
 
 
 @dataclass(frozen=True)
@@ -247,6 +247,8 @@ def _session_subject(kind: str, line, info: WorkshopInfo) -> str:
         return f"Room changed: {_class(info)}, {which} on {line.date} is in {room}"
     if kind == "venue":
         return f"Where it meets has changed: {_class(info)}"
+    if kind == "times":
+        return f"Times changed: {_class(info)}, {which} now {line.when}"
     return f"Session cancelled: {_class(info)}, {which} on {line.date}"
 
 

@@ -102,7 +102,8 @@ def queue_makeup_session_changed(
     workshop: WorkshopData, session: SessionData, kind: str, makeups: list[MakeupData]
 ) -> list[OutboxMessage]:
     """Tell the parents making up a missed week in `session` that it has moved (`kind`
-    "moved"), changed room ("room") or address ("venue"), or that a session added to
+    "moved", or "times": its centre's new time zone kept its local time), changed room
+    ("room") or address ("venue"), or that a session added to
     the course ("added") makes theirs another week ("week 2 of 5"); their make-up
     stands, and they can cancel it from their bookings page to use the credit
     elsewhere."""
@@ -114,7 +115,9 @@ def queue_makeup_session_changed(
     if kind == "added":
         subject = f"Session added to the course of your make-up: {which}"
     else:
-        what = {"moved": "Time changed", "venue": "Where it meets changed"}.get(
+        what = {
+            "moved": "Time changed", "times": "Time changed", "venue": "Where it meets changed"
+        }.get(
             kind, "Room changed"
         )
         subject = f"{what} for your make-up: {which}"

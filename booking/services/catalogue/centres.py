@@ -25,6 +25,7 @@ from booking.services.accounts.access import managed_centre_ids
 from booking.services.catalogue.params import NUMBER_RE
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
 from booking.services.schedule import fields as field_rules
+from booking.services.schedule.venue import keep_local_times as keep_times
 from booking.services.schedule.venue import lock_venue_classes, venue_changed
 from booking.timefmt import is_valid_timezone
 
@@ -233,11 +234,16 @@ def create_centre(**fields) -> Centre:
     return centre
 
 
-def update_centre(centre_id: int, *, may_publish: bool = False, **fields) -> Centre:
+def update_centre(
+    centre_id: int, *, may_publish: bool = False, keep_local_times: bool = False, **fields
+) -> Centre:
     """Change a centre's profile (everything but its slug). Showing or hiding it
     (`published`) is an admin's decision: refused (Forbidden) unless `may_publish`.
-    The centre returned carries `classes_told`: how many of its classes still to come
-    were told of a new name or address."""
+    A new time zone keeps every session's moment in time, unless `keep_local_times`:
+    then the sessions still to come keep their local times and move in time
+    (`venue.keep_local_times`, which may refuse the change). The centre returned
+    carries `classes_told`: how many of its classes still to come were told of a new
+    name or address; and `zone_moved` (`ZoneMoved`), when the time zone changed."""
     if "published" in fields and not may_publish:
         raise Forbidden(
             "Only an admin can show or hide a centre.",
@@ -254,7 +260,13 @@ def update_centre(centre_id: int, *, may_publish: bool = False, **fields) -> Cen
         # to a class's sessions locks the class (and a class published locks its
         # centre after it); the centre's row then FOR NO KEY UPDATE, which a booking's
         # foreign-key checks do not wait for.
-        told = lock_venue_classes(centre_id) if _moves_place(centre_id, clean) else []
+        # Keeping local times moves the sessions still to come of drafts too (nobody
+        # is told of those).
+        shifts = keep_local_times and _moves_zone(centre_id, clean)
+        told = (
+            lock_venue_classes(centre_id, drafts=shifts)
+            if shifts or _moves_place(centre_id, clean) else []
+        )
         centre = db.session.scalar(
             sa.select(Centre).where(Centre.id == centre_id).with_for_update(key_share=True)
         )
@@ -270,12 +282,15 @@ def update_centre(centre_id: int, *, may_publish: bool = False, **fields) -> Cen
         centre.updated_at = utcnow()
         _remember_publication(centre)
         centre.classes_told = 0  # not a column: what the staff page says was done
-        centre.zone_moved = (  # not a column either: what the staff page says changed
-            _zone_moved(centre.id, zone, centre.timezone) if centre.timezone != zone else None
-        )
+        kept_local = shifts and centre.timezone != zone and bool(told)
         if _place(centre) != place and told:
             db.session.flush()
             centre.classes_told = venue_changed(told)
+        zone_told = keep_times(told, zone, centre.timezone) if kept_local else 0
+        centre.zone_moved = (  # not a column either: what the staff page says changed
+            _zone_moved(centre.id, zone, centre.timezone, kept_local, zone_told)
+            if centre.timezone != zone else None
+        )
     return centre
 
 
@@ -289,9 +304,16 @@ class ZoneMoved:
     next_starts_at: datetime
     old_zone: str
     new_zone: str
+    # Kept their local times instead (`keep_local_times`): they moved in time, and the
+    # families of `classes_told` published classes were emailed.
+    kept_local: bool = False
+    classes_told: int = 0
 
 
-def _zone_moved(centre_id: int, old_zone: str, new_zone: str) -> ZoneMoved | None:
+def _zone_moved(
+    centre_id: int, old_zone: str, new_zone: str, kept_local: bool = False,
+    classes_told: int = 0,
+) -> ZoneMoved | None:
     """The centre's sessions still to come (of classes not cancelled), when it has any."""
     count, first = db.session.execute(
         sa.select(sa.func.count(WorkshopSession.id), sa.func.min(WorkshopSession.starts_at))
@@ -305,7 +327,15 @@ def _zone_moved(centre_id: int, old_zone: str, new_zone: str) -> ZoneMoved | Non
     ).one()
     if not count:
         return None
-    return ZoneMoved(count, first, old_zone, new_zone)
+    return ZoneMoved(count, first, old_zone, new_zone, kept_local, classes_told)
+
+
+def _moves_zone(centre_id: int, clean: dict) -> bool:
+    """Whether the fields give the centre another time zone."""
+    if "timezone" not in clean:
+        return False
+    now = db.session.scalar(sa.select(Centre.timezone).where(Centre.id == centre_id))
+    return now is not None and now != clean["timezone"]
 
 
 def _moves_place(centre_id: int, clean: dict) -> bool:

@@ -217,7 +217,7 @@ def notify_session_changed(
     # instructor's email counts them too.
     if visitors is None:
         visits = sa.select(sa.func.count(MakeupBooking.id))
-        if kind == "venue":  # every session still to come has moved: all their visitors
+        if kind in ("venue", "times"):  # every session still to come moved: all visitors
             visits = visits.join(
                 WorkshopSession, WorkshopSession.id == MakeupBooking.session_id
             ).where(

@@ -1,9 +1,12 @@
-"""A centre's name or address changed: the place of every session still to come there.
+"""A centre's name, address or time zone changed: the place, or the local time, of
+every session still to come there.
 
-Booking rule 8 (PRODUCT.md): a change of a session's place bumps its revision, updates
-every calendar and emails everyone confirmed and the instructor. A centre's name and
-address are every one of its sessions' LOCATION, so a change to them is that change for
-each session still to come in its published classes.
+Booking rule 8 (PRODUCT.md): a change of a session's place or time bumps its revision,
+updates every calendar and emails everyone confirmed and the instructor. A centre's name
+and address are every one of its sessions' LOCATION, so a change to them is that change
+for each session still to come in its published classes. A new time zone keeps every
+session's moment in time unless staff ask to keep their local times (`keep_local_times`):
+then each session still to come moves, and that is the change.
 """
 
 from datetime import datetime
@@ -12,12 +15,17 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Workshop, WorkshopSession, utcnow
-from booking.models.workshop import PUBLISHED, SCHEDULED
+from booking.models.workshop import CANCELLED, PUBLISHED, SCHEDULED
 from booking.services.booking.places import lock_workshop
+from booking.services.booking.waitlist import promote_waitlist
+from booking.services.errors import Conflict
 from booking.services.notices.emails import (
     notify_makeup_session_changed,
     notify_session_changed,
 )
+from booking.services.schedule.queries import workshop_sessions
+from booking.services.schedule.span import refresh_span
+from booking.timefmt import format_local, local_to_utc, to_local
 
 
 def _upcoming(now: datetime):
@@ -29,15 +37,22 @@ def _upcoming(now: datetime):
     )
 
 
-def lock_venue_classes(centre_id: int, now: datetime | None = None) -> list[int]:
+def lock_venue_classes(
+    centre_id: int, now: datetime | None = None, *, drafts: bool = False
+) -> list[int]:
     """Inside the caller's write transaction, before it locks the centre: lock each
-    published class of the centre with sessions still to come (in id order, as a
-    class is locked before its sessions change), and return their ids."""
+    published class of the centre with sessions still to come (with `drafts`, every
+    class not cancelled with any session still to come), in id order, as a class is
+    locked before its sessions change, and return their ids."""
     now = now or utcnow()
+    upcoming = (
+        sa.and_(Workshop.status != CANCELLED, WorkshopSession.starts_at > now)
+        if drafts else _upcoming(now)
+    )
     ids = list(db.session.scalars(
         sa.select(Workshop.id).distinct()
         .join(WorkshopSession, WorkshopSession.workshop_id == Workshop.id)
-        .where(Workshop.centre_id == centre_id, _upcoming(now))
+        .where(Workshop.centre_id == centre_id, upcoming)
         .order_by(Workshop.id)
     ))
     for workshop_id in ids:
@@ -81,3 +96,100 @@ def venue_changed(workshop_ids: list[int], now: datetime | None = None) -> int:
             notify_session_changed(session, "venue")  # one email per family, all weeks
         notify_makeup_session_changed(session, "venue")
     return len(told)
+
+
+def _same_local_time(instant: datetime, old_zone: str, new_zone: str) -> datetime:
+    """The instant that shows in `new_zone` the wall-clock time `instant` shows in
+    `old_zone` (a time in the new zone's spring-forward gap moves forward, as a time
+    typed there does: `local_to_utc`)."""
+    return local_to_utc(to_local(instant, old_zone).replace(tzinfo=None, fold=0), new_zone)
+
+
+def keep_local_times(
+    workshop_ids: list[int], old_zone: str, new_zone: str, now: datetime | None = None
+) -> int:
+    """Inside the caller's write transaction, which has locked these classes
+    (`lock_venue_classes` with `drafts`) and is giving their centre `new_zone` instead of
+    `old_zone`: move every session of theirs still to come (cancelled ones too, so they
+    keep showing where they were) to the instant that shows the same local time in the
+    new zone, keeping its length, with its revision raised. Each class's span, decision
+    time and release of held places move with its first session (`refresh_span`).
+    Families booked in a published class (confirmed, or holding a place while they pay),
+    its instructor and make-up visitors are emailed once per class, with their updated
+    invites; a draft tells nobody. Returns how many classes were told.
+
+    Refused (Conflict, under `timezone`) when a session would then have started
+    already, or a minimum-numbers decision still to be made would then have passed:
+    nothing is changed."""
+    now = now or utcnow()
+    sessions = list(db.session.scalars(
+        sa.select(WorkshopSession)
+        .where(WorkshopSession.workshop_id.in_(workshop_ids), WorkshopSession.starts_at > now)
+        .order_by(WorkshopSession.workshop_id, WorkshopSession.starts_at)
+        .execution_options(populate_existing=True)
+    ))
+    workshops = {w.id: w for w in (db.session.get(Workshop, i) for i in workshop_ids)}
+    moved: dict[int, list[WorkshopSession]] = {}
+    for session in sessions:
+        starts_at = _same_local_time(session.starts_at, old_zone, new_zone)
+        if starts_at == session.starts_at:
+            continue
+        if starts_at <= now:
+            _refuse(
+                f"{workshops[session.workshop_id].title}, session {session.number}, would "
+                f"have started already in {new_zone} at the same local time "
+                f"({format_local(starts_at, new_zone)}). Move or cancel that session first, "
+                "or save the new time zone without keeping local times."
+            )
+        session.ends_at = starts_at + (session.ends_at - session.starts_at)
+        session.starts_at = starts_at
+        session.revision += 1
+        session.updated_at = now
+        moved.setdefault(session.workshop_id, []).append(session)
+    if not moved:
+        return 0
+    db.session.flush()
+    told = 0
+    for workshop_id, changed in moved.items():
+        workshop = workshops[workshop_id]
+        first = workshop.first_starts_at
+        _refuse_a_decision_passed(workshop, now)
+        refresh_span(workshop)
+        scheduled = [s for s in changed if s.status == SCHEDULED]
+        if workshop.status == PUBLISHED and scheduled:
+            # One email per family for the class: it lists every week at its new time.
+            notify_session_changed(scheduled[0], "times")
+            told += 1
+        for session in scheduled:
+            notify_makeup_session_changed(session, "times")
+        if workshop.status == PUBLISHED and workshop.first_starts_at != first:
+            promote_waitlist(workshop.id)  # ages are measured at the first session
+    return told
+
+
+def _refuse_a_decision_passed(workshop: Workshop, now: datetime) -> None:
+    """A minimum-numbers decision still to be made moves with the first session
+    (`refresh_span`): refused when the move would put it in the past."""
+    sessions = workshop_sessions(workshop.id)
+    live = [s for s in sessions if s.status == SCHEDULED] or sessions
+    first = min((s.starts_at for s in live), default=None)
+    if (
+        first is None
+        or workshop.first_starts_at is None
+        or workshop.decision_at is None
+        or workshop.min_places is None
+        or workshop.run_confirmed
+        or workshop.decision_at <= now
+    ):
+        return
+    if workshop.decision_at + (first - workshop.first_starts_at) <= now:
+        _refuse(
+            f"{workshop.title} needs at least {workshop.min_places} booked by its decision "
+            "time, which moves with its first session and would then have passed. First "
+            "confirm that the class runs or remove its minimum, or save the new time zone "
+            "without keeping local times."
+        )
+
+
+def _refuse(message: str) -> None:
+    raise Conflict(message, {"timezone": message})

@@ -66,6 +66,10 @@ class CentreProfileForm(Form):
     timezone = StringField(
         "Time zone", filters=[strip], validators=[DataRequired(), Length(max=64)]
     )
+    # Not a column: how a new time zone treats the sessions still to come.
+    keep_local_times = Checkbox(
+        "If the time zone changes, keep the classes at the same local times"
+    )
     contact_email = StringField("Contact email", filters=[strip], validators=[Length(max=254)])
     contact_phone = StringField("Contact phone", filters=[strip], validators=[Length(max=40)])
     description = TextAreaField("Description", validators=[Length(max=5000)])

@@ -25,7 +25,7 @@ def index():
 
 def _fill_profile_form(form: CentreProfileForm, centre) -> None:
     for name in form.data:
-        if name in ("csrf_token",):
+        if name in ("csrf_token", "keep_local_times"):
             continue
         value = getattr(centre, name)
         if name in ("latitude", "longitude"):
@@ -34,12 +34,15 @@ def _fill_profile_form(form: CentreProfileForm, centre) -> None:
 
 
 def _zone_news(moved) -> str:
-    """What a new time zone did to the sessions still to come (nothing in time: they
-    show at other local times), so that it is never a silent change."""
+    """What a new time zone did to the sessions still to come (kept their moment in
+    time, so they show at other local times; or kept their local times, so they moved),
+    so that it is never a silent change."""
     if moved is None:
         return ""
     before = format_local(moved.next_starts_at, moved.old_zone)
     now = format_local(moved.next_starts_at, moved.new_zone)
+    if moved.kept_local:
+        return f" The time zone is now {moved.new_zone}: {_kept_local_news(moved, now)}."
     if moved.sessions == 1:
         what = ("its one session still to come keeps its moment in time, so families' "
                 "calendars are unchanged and nobody was emailed, but it shows at another "
@@ -50,8 +53,25 @@ def _zone_news(moved) -> str:
                 f"at other local times: the next, {before} before, is {now} now")
     return (
         f" The time zone is now {moved.new_zone}: {what}. If the classes should keep their "
-        "local times, move their sessions (each move tells the families booked)."
+        f"local times instead, save {moved.old_zone} again, then {moved.new_zone} with "
+        "\u201ckeep the classes at the same local times\u201d ticked."
     )
+
+
+def _kept_local_news(moved, now: str) -> str:
+    if moved.sessions == 1:
+        what = f"its one session still to come keeps its local time ({now})"
+    else:
+        what = (f"its {moved.sessions} sessions still to come keep their local times (the "
+                f"next: {now})")
+    told = moved.classes_told
+    if not told:
+        return f"{what}; no published class moved in time, so nobody was emailed"
+    classes = "1 class" if told == 1 else f"{told} classes"
+    moved_in_time = "it moved" if moved.sessions == 1 else "they moved"
+    return (f"{what}, so {moved_in_time} in time: the families booked in {classes}, "
+            "make-up visitors and instructors have been emailed, with their calendars "
+            "updated")
 
 
 @bp.route("/centres/<int:centre_id>", methods=["GET", "POST"])
