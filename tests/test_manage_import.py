@@ -101,6 +101,23 @@ def test_errors_are_listed_by_row_and_column_and_nothing_is_imported(app, client
     assert workshop_count(app) == 0
 
 
+@pytest.mark.parametrize("cell", ["\x0b", "\x1c", "yes\x1b", "\u202e"])
+def test_a_control_character_is_refused_at_the_preview_whatever_its_column(
+    app, client, auth, setup, cell
+):
+    """A cell of only a vertical tab reads as empty once stripped: the preview called
+    such a file fine, and the import then refused the character it let through."""
+    auth.login("staff@example.org")
+    good, drop_in = good_rows()
+    response = upload(client, csv_text(good, drop_in.removesuffix(",no") + f",{cell}"))
+    assert response.status_code == 422
+    body = unescape(response.get_data(as_text=True))
+    assert "Row 3" in body and "<code>publish</code>" in body
+    assert "must not contain control characters or text-direction overrides" in body
+    assert 'name="csv_text"' not in body
+    assert workshop_count(app) == 0
+
+
 def test_staff_cannot_import_for_another_centre(app, client, auth, setup):
     auth.login("staff@example.org")
     row = f"hilltop,Theirs,single,far@example.org,{day(3)} 10:00,1,60,8,6,30,0,,yes"

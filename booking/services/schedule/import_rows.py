@@ -14,6 +14,7 @@ from booking.extensions import db
 from booking.models import Centre
 from booking.services.catalogue.params import SLUG_RE
 from booking.services.payments.money import format_money, to_minor
+from booking.services.schedule.fields import FieldError, readable
 from booking.services.schedule.workshop_input import (
     FIELDS,
     check_workshop,
@@ -121,6 +122,20 @@ class RowChecker:
     def column_order(self, column: str | None) -> int:
         return self.names.index(column) if column in self.names else -1
 
+    def _unreadable_cells(self, row: int, cells: list[str]) -> bool:
+        """Report each cell of the row holding a control character, a text-direction
+        override or half a character, whatever its column (a cell of only a vertical
+        tab would otherwise read as empty, and the file then be refused at the import
+        for the character its preview let through); True when there was one."""
+        found = False
+        for name, cell in zip(self.names, cells, strict=False):
+            try:
+                readable(cell, label=f"The {name} value")
+            except FieldError as exc:
+                self.plan.error(row, name, str(exc))
+                found = True
+        return found
+
     def check(self, row: int, record: list[str]) -> None:
         if len(record) > len(self.names) and any(c.strip() for c in record[len(self.names):]):
             self.plan.error(
@@ -137,6 +152,8 @@ class RowChecker:
                     row, f"#{index + 1}", "this value is in a column with no name in the header."
                 )
                 return
+        if self._unreadable_cells(row, padded):
+            return
         values = dict(zip(self.names, padded, strict=False))
         errors: dict[str, str] = {}
         data: dict = {
