@@ -35,7 +35,8 @@ def _user_statement():
 def load_user(identity: str) -> User | None:
     """Load the user named by the session, if the session is still current."""
     user_id, _, version = identity.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    if not (user_id.isascii() and user_id.isdigit() and version.isascii()
+            and version.isdigit()):
         return None
     user = db.session.scalars(_user_statement(), {"user_id": int(user_id)}).unique().first()
     if user is None or user.deleted_at is not None or user.session_version != int(version):

@@ -271,3 +271,16 @@ def test_the_way_between_log_in_and_sign_up_keeps_where_the_parent_was_going(cli
     client.get("/logout")
     elsewhere = client.get("/login?next=https://evil.example/x").get_data(as_text=True)
     assert 'href="/register"' in elsewhere and "evil" not in elsewhere.split("New here?")[1]
+
+
+def test_a_session_naming_no_user_in_plain_digits_loads_nobody(app, make_user):
+    """The session's "id:version" is read in ASCII digits only: "²" is a digit to
+    str.isdigit() but not to int() (a session signed with the key, so rare, never a 500)."""
+    from booking.auth_setup import load_user
+
+    user = make_user()
+    with app.app_context():
+        version = db.session.get(User, user.id).session_version
+        assert load_user(f"{user.id}:{version}").id == user.id
+        for identity in (f"\u00b2:{version}", f"{user.id}:\u00b2", f"\u0661:{version}", ":"):
+            assert load_user(identity) is None, identity

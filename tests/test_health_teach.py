@@ -497,6 +497,9 @@ def test_health_questions_saved_from_a_page_left_open_do_not_undo_another_save(
     assert re.search(r'name="version_seen" type="hidden" value="1"', text)
     assert "Any hip problems?" not in text
     assert client.post(url, data=dict(tab_a, version_seen="x")).status_code == 409
+    # Digits to str.isdigit() that are not to int(): out of date too, never a 500.
+    for seen in ("\u00b2", "\u2460", "\u0661", "9" * 40):
+        assert client.post(url, data=dict(tab_a, version_seen=seen)).status_code == 409, seen
     with app.app_context():
         form = current_form(world["centre"].id)
         assert (form.version, form.safety_note) == (1, "Bring a towel. No massage with a fever.")

@@ -77,6 +77,13 @@ def test_bad_held_places_are_refused_next_to_the_field(app, client, auth, world)
     assert response.status_code == 422 and b"Give a date" in response.data
     response = client.post(f"/manage/workshops/{w.id}/held-places", data={"held_places": "x"})
     assert response.status_code == 422
+    # More digits than a number here has (a float could not even hold 1 and 309 zeros).
+    for number in ("1" + "0" * 15, "1" + "0" * 309):
+        response = client.post(f"/manage/workshops/{w.id}/held-places",
+                               data={"held_places": number, "held_until_date": release_date()})
+        assert response.status_code == 422 and b"That number is too large." in response.data
+        response = client.post(f"/manage/workshops/{w.id}/referrals", data={"count": number})
+        assert response.status_code == 422 and b"That number is too large." in response.data
     assert reload(app, w.id).held_places == 0
 
 

@@ -32,6 +32,10 @@ class Checkbox(BooleanField):
 # scripts' digits ("٤٥") and "1_000", which the staff API and the schedule import refuse
 # (amounts are text, read by the money rules of `booking.services.schedule.fields`).
 _WHOLE_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
+# More digits than any count or amount here, and than a validator comparing the number
+# as a float (WTForms' NumberRange) can take: refused as too large rather than read.
+MAX_DIGITS = 15
+_SEEN_TEXT = re.compile(r"[0-9]{1,18}")  # a count a page showed, within 64 bits
 
 
 class _AsciiNumber:
@@ -44,6 +48,9 @@ class _AsciiNumber:
         if valuelist and valuelist[0] and not self.typed.fullmatch(valuelist[0]):
             self.data = None
             raise ValueError(self.gettext(self.refusal))
+        if valuelist and sum(ch.isdigit() for ch in valuelist[0]) > MAX_DIGITS:
+            self.data = None
+            raise ValueError(self.gettext("That number is too large."))
         super().process_formdata(valuelist)
 
 
@@ -252,4 +259,7 @@ def shown_as_seen(value) -> int | None:
     hidden field so a change made since refuses the form: None when it was sent without
     one (a script: not checked), -1 when unreadable (out of date)."""
     seen = (value or "").strip()
-    return (int(seen) if seen.isdigit() else -1) if seen else None
+    if not seen:
+        return None
+    # ASCII digits only: "²" is a digit to str.isdigit() and not to int().
+    return int(seen) if _SEEN_TEXT.fullmatch(seen) else -1
