@@ -35,6 +35,7 @@ class CentreCreateForm(CentreProfileForm):
     slug = StringField(
         "Slug (its web address)", filters=[strip], validators=[DataRequired(), Length(max=80)]
     )
+    keep_local_times = None  # a new centre has no sessions whose times could move
 
 
 class GrantRoleForm(Form):
