@@ -15,7 +15,7 @@ from booking.models import Centre, OutboxMessage, Workshop, WorkshopSession
 from booking.services.catalogue import centres
 from booking.services.courses import absences, makeups
 from booking.services.errors import Conflict
-from booking.timefmt import to_local
+from booking.timefmt import format_local, to_local
 from tests.makeup_helpers import book
 
 
@@ -107,6 +107,25 @@ def test_a_make_up_visitor_is_told_of_the_new_time(
     assert any(s.startswith("Time changed for your make-up: Thursday course") for s in subjects)
     assert any(s.startswith("Times changed: Monday course") for s in subjects)
     assert len(subjects) == 2
+
+
+def test_a_single_class_is_told_as_one_session(ctx, make_centre, make_workshop, make_user,
+                                              make_baby):
+    centre = make_centre(name="Quay Rooms", timezone="Europe/London")
+    single = make_workshop(centre=centre, kind="single", title="Drop-in")
+    parent = make_user(email="single@example.org")
+    book(parent, make_baby(parent), single)
+    sent = len(_emails(parent.email))
+    centres.update_centre(centre.id, timezone="Europe/Berlin", keep_local_times=True)
+    (update,) = _emails(parent.email)[sent:]
+    (session,) = _sessions(single.id)
+    when = format_local(session.starts_at, "Europe/Berlin")
+    text = " ".join(update.body_text.split())
+    day_and_start = when.rsplit(" ", 1)[0]  # the email gives the end too: 17:00-18:00
+    assert (f"The time zone of Quay Rooms has been corrected, so Drop-in now starts at the "
+            f"local time it was planned for: {day_and_start}") in text
+    assert "The attached update changes it in your calendar." in text
+    assert "every session" not in text
 
 
 def test_without_the_choice_nothing_moves_and_nobody_is_emailed(
