@@ -116,6 +116,17 @@ def test_a_control_character_is_refused_at_the_preview_whatever_its_column(
     assert "must not contain control characters or text-direction overrides" in body
     assert 'name="csv_text"' not in body
     assert workshop_count(app) == 0
+    # Past the header's last column too: a value there that reads as empty is named by
+    # its place (any other is refused as one value too many).
+    response = upload(client, csv_text(good + f",{cell}"))
+    assert response.status_code == 422
+    body = unescape(response.get_data(as_text=True))
+    assert "Row 2" in body
+    if cell.strip():
+        assert "this row has 14 values but the header has 13 columns" in body
+    else:
+        assert "<code>#14</code>" in body
+        assert "The #14 value must not contain control characters" in body
 
 
 def test_staff_cannot_import_for_another_centre(app, client, auth, setup):

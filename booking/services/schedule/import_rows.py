@@ -124,15 +124,18 @@ class RowChecker:
 
     def _unreadable_cells(self, row: int, cells: list[str]) -> bool:
         """Report each cell of the row holding a control character, a text-direction
-        override or half a character, whatever its column (a cell of only a vertical
-        tab would otherwise read as empty, and the file then be refused at the import
-        for the character its preview let through); True when there was one."""
+        override or half a character, whatever its column, named or not (a cell of only
+        a vertical tab would otherwise read as empty, and the file then be refused at the
+        import for the character its preview let through); True when there was one."""
         found = False
-        for name, cell in zip(self.names, cells, strict=False):
+        for index, cell in enumerate(cells, start=1):
+            # A column the header leaves unnamed, or a value past the header's last.
+            name = self.names[index - 1] if index <= len(self.names) else ""
+            column = name or f"#{index}"
             try:
-                readable(cell, label=f"The {name} value")
+                readable(cell, label=f"The {column} value")
             except FieldError as exc:
-                self.plan.error(row, name, str(exc))
+                self.plan.error(row, column, str(exc))
                 found = True
         return found
 
