@@ -18,12 +18,11 @@ from booking.models import Workshop, WorkshopSession, utcnow
 from booking.models.workshop import CANCELLED, PUBLISHED, SCHEDULED
 from booking.services.booking.places import lock_workshop
 from booking.services.booking.waitlist import promote_waitlist
-from booking.services.errors import Conflict
+from booking.services.errors import Conflict, Invalid
 from booking.services.notices.emails import (
     notify_makeup_session_changed,
     notify_session_changed,
 )
-from booking.services.schedule.queries import workshop_sessions
 from booking.services.schedule.span import refresh_span
 from booking.timefmt import format_local, local_to_utc, to_local
 
@@ -153,8 +152,15 @@ def keep_local_times(
     for workshop_id, changed in moved.items():
         workshop = workshops[workshop_id]
         first = workshop.first_starts_at
-        _refuse_a_decision_passed(workshop, now)
-        refresh_span(workshop)
+        try:
+            refresh_span(workshop)
+        except Invalid:  # its one refusal: the decision time, moved with it, has passed
+            _refuse(
+                f"{workshop.title} needs at least {workshop.min_places} booked by its "
+                "decision time, which moves with its first session and would then have "
+                "passed. First confirm that the class runs or remove its minimum, or save "
+                "the new time zone without keeping local times."
+            )
         scheduled = [s for s in changed if s.status == SCHEDULED]
         if workshop.status == PUBLISHED and scheduled:
             # One email per family for the class: it lists every week at its new time.
@@ -165,30 +171,6 @@ def keep_local_times(
         if workshop.status == PUBLISHED and workshop.first_starts_at != first:
             promote_waitlist(workshop.id)  # ages are measured at the first session
     return told
-
-
-def _refuse_a_decision_passed(workshop: Workshop, now: datetime) -> None:
-    """A minimum-numbers decision still to be made moves with the first session
-    (`refresh_span`): refused when the move would put it in the past."""
-    sessions = workshop_sessions(workshop.id)
-    live = [s for s in sessions if s.status == SCHEDULED] or sessions
-    first = min((s.starts_at for s in live), default=None)
-    if (
-        first is None
-        or workshop.first_starts_at is None
-        or workshop.decision_at is None
-        or workshop.min_places is None
-        or workshop.run_confirmed
-        or workshop.decision_at <= now
-    ):
-        return
-    if workshop.decision_at + (first - workshop.first_starts_at) <= now:
-        _refuse(
-            f"{workshop.title} needs at least {workshop.min_places} booked by its decision "
-            "time, which moves with its first session and would then have passed. First "
-            "confirm that the class runs or remove its minimum, or save the new time zone "
-            "without keeping local times."
-        )
 
 
 def _refuse(message: str) -> None:
