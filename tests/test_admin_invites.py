@@ -3,6 +3,7 @@ role (or adds the role to the account it was sent to), works once and for 14 day
 New centres start unpublished: admins publish them, or a published class does."""
 
 import re
+import threading
 import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock
@@ -416,6 +417,54 @@ def test_inviting_again_replaces_the_waiting_invitation(client, auth, app, world
     assert client.get(first).status_code == 410
     assert _accept_new(client, second).status_code == 302
     assert _user(app, "twice@example.org") is not None
+
+
+def test_two_invitations_to_one_address_at_once_leave_one_waiting(
+    app, world, make_user, monkeypatch
+):
+    """Two admins who invite the same address to the same role at the same moment: the
+    second waits for the first to commit, then withdraws it, so one link stays waiting
+    (on PostgreSQL both used to miss the other's uncommitted row and both stayed)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite's writer goes one at a time already")
+    admin_id = world["admin"].id
+    other_id = make_user("other.admin@example.org", role="admin").id
+    both_withdrew = threading.Barrier(2, timeout=3)
+    real_withdraw = invites.withdraw_waiting_invitations
+
+    def withdraw_then_wait(*which, **kwargs):
+        replaced = real_withdraw(*which, **kwargs)
+        try:  # without a lock both get here before either inserts its row
+            both_withdrew.wait()
+        except threading.BrokenBarrierError:  # the other waits for this one's commit
+            pass
+        return replaced
+
+    monkeypatch.setattr(invites, "withdraw_waiting_invitations", withdraw_then_wait)
+    errors = []
+
+    def send(inviter_id):
+        with app.app_context():
+            try:
+                invites.invite(inviter_id, "same@example.org", "parent")
+            except Exception as exc:
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in (admin_id, other_id)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    with app.app_context():
+        rows = db.session.scalars(
+            sa.select(Invitation).where(Invitation.email == "same@example.org")
+        ).all()
+        assert len(rows) == 2
+        assert sum(r.revoked_at is None for r in rows) == 1
 
 
 def test_an_admin_who_leaves_takes_their_waiting_invitations_with_them(

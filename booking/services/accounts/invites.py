@@ -29,6 +29,9 @@ from booking.services.schedule.fields import FieldError
 from booking.services.signed_links import LinkExpired, read_values, sign_values
 
 SALT = "invitation"
+# PostgreSQL advisory lock class for invitations; the second key is the address's hash,
+# so two invitations to one address go one at a time (SQLite's writer already does).
+INVITE_LOCK_CLASS = 7_310_043
 INVITE_DAYS = 14
 # Used, withdrawn and expired invitations are kept this long (the admin page lists
 # the recently used ones), then deleted by `purge-expired`.
@@ -108,6 +111,15 @@ def _token(invitation: Invitation) -> str:
     return sign_values(SALT, {"i": invitation.id, "t": invitation.created_at.isoformat()})
 
 
+def _lock_address(email: str) -> None:
+    """Inside a write transaction, before anything else: wait for another invitation to
+    the same address to commit, so that the one made second sees the first and
+    withdraws it. Released at commit."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            INVITE_LOCK_CLASS, sa.func.hashtext(email))))
+
+
 def invite(admin_id: int, email: str, role: str, centre_id: int | None = None,
            name: str = "") -> Invitation:
     """Record an invitation to a role and email its link through the outbox (admins
@@ -117,6 +129,7 @@ def invite(admin_id: int, email: str, role: str, centre_id: int | None = None,
     name = _one_line(name)
     email, name = _check_invite(email, role, centre_id, name)
     with write_transaction():
+        _lock_address(email)
         inviter = _admin(admin_id)
         centre = None
         if centre_id is not None:
