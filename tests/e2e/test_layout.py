@@ -161,6 +161,36 @@ def test_the_printed_register_has_tick_boxes_phones_and_notes(app, demo, visitor
     assert not boxes.first.is_visible()
 
 
+def test_the_register_on_a_phone_shows_attended_and_health_without_scrolling(
+    app, demo, visitor
+):
+    """At 360 pixels the register is a card per baby, each value under its column's
+    name: the Present / Absent choice and the health flags are on the screen, not in a
+    table scrolled sideways (Health was its fifth column). Paper keeps the table."""
+    instructor = visitor()
+    instructor.login("instructor@example.com", DEMO_PASSWORD)
+    instructor.goto(f"/teach/sessions/{demo['session']}/register")
+    page = instructor.page
+    page.set_viewport_size(PHONE)
+    wide = page.evaluate(
+        "[...document.querySelectorAll('.table-scroll')]"
+        ".filter(w => w.scrollWidth > w.clientWidth).length"
+    )
+    assert wide == 0
+    row = page.locator("table.register tbody tr", has_text="Leo")
+    health = row.locator("td.health")
+    present = row.get_by_label("Present")
+    for box in (health.bounding_box(), present.bounding_box()):
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    label = health.evaluate("td => getComputedStyle(td, '::before').content")
+    assert label == '"Health: "'
+    instructor.fits_phone()
+    page.set_viewport_size(PHONE)
+    page.emulate_media(media="print")
+    assert row.evaluate("tr => getComputedStyle(tr).display") == "table-row"
+    assert health.evaluate("td => getComputedStyle(td, '::before').content") == "none"
+
+
 def test_centre_calendar_links_have_no_list_bullets(app, demo, visitor):
     anyone = visitor()
     anyone.goto("/centres/riverside-family-hub")
