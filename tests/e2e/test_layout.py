@@ -161,6 +161,16 @@ def test_the_printed_register_has_tick_boxes_phones_and_notes(app, demo, visitor
     assert not boxes.first.is_visible()
 
 
+WIDE_TABLES = """[...document.querySelectorAll('.table-scroll')]
+  .filter(w => w.scrollWidth > w.clientWidth).map(w => w.getAttribute('aria-labelledby'))"""
+
+
+def _on_screen(page, *locators):
+    for locator in locators:
+        box = locator.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+
+
 def test_the_register_on_a_phone_shows_attended_and_health_without_scrolling(
     app, demo, visitor
 ):
@@ -172,16 +182,10 @@ def test_the_register_on_a_phone_shows_attended_and_health_without_scrolling(
     instructor.goto(f"/teach/sessions/{demo['session']}/register")
     page = instructor.page
     page.set_viewport_size(PHONE)
-    wide = page.evaluate(
-        "[...document.querySelectorAll('.table-scroll')]"
-        ".filter(w => w.scrollWidth > w.clientWidth).length"
-    )
-    assert wide == 0
+    assert page.evaluate(WIDE_TABLES) == []
     row = page.locator("table.register tbody tr", has_text="Leo")
     health = row.locator("td.health")
-    present = row.get_by_label("Present")
-    for box in (health.bounding_box(), present.bounding_box()):
-        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    _on_screen(page, health, row.get_by_label("Present"))
     label = health.evaluate("td => getComputedStyle(td, '::before').content")
     assert label == '"Health: "'
     instructor.fits_phone()
@@ -189,6 +193,29 @@ def test_the_register_on_a_phone_shows_attended_and_health_without_scrolling(
     page.emulate_media(media="print")
     assert row.evaluate("tr => getComputedStyle(tr).display") == "table-row"
     assert health.evaluate("td => getComputedStyle(td, '::before').content") == "none"
+
+
+def test_the_roster_on_a_phone_shows_each_register_link_and_phone(app, demo, visitor):
+    """At 360 pixels the roster's sessions and babies are cards too: each session's
+    Register link, and a baby's health, ages, parent's phone and notes, are on the
+    screen (the link and the phone were off it, past the table's edge)."""
+    instructor = visitor()
+    instructor.login("instructor@example.com", DEMO_PASSWORD)
+    instructor.goto(f"/teach/workshops/{demo['workshop']}")
+    page = instructor.page
+    page.set_viewport_size(PHONE)
+    assert page.evaluate(WIDE_TABLES) == []
+    links = page.get_by_role("link", name="Register for session")
+    assert links.count() >= 2
+    _on_screen(page, *(links.nth(i) for i in range(links.count())))
+    leo = page.locator("table.roster tbody tr", has_text="Leo")
+    _on_screen(page, leo.locator("td.health"), leo.get_by_text("07700 900123"),
+               leo.get_by_text("Leo has reflux"))
+    assert leo.get_by_text("Age at week 1:").count() == 0  # a label, not text
+    labels = leo.locator("td").evaluate_all(
+        "tds => tds.map(td => getComputedStyle(td, '::before').content)")
+    assert '"Age at week 1: "' in labels and '"Phone: "' in labels
+    instructor.fits_phone()
 
 
 def test_centre_calendar_links_have_no_list_bullets(app, demo, visitor):
