@@ -1,5 +1,6 @@
 """Flask-Login wiring: loading users and guarding pages by role."""
 
+import re
 from functools import cache, wraps
 
 import sqlalchemy as sa
@@ -9,6 +10,12 @@ from sqlalchemy.orm import joinedload
 
 from booking.extensions import db, login_manager
 from booking.models import User
+from booking.services.catalogue.params import MAX_ID
+
+# The session's "<id>:<version>", in ASCII digits: an id the database can hold, and a
+# version short enough to be read as a number at once.
+_ID = re.compile(r"[0-9]{1,10}")
+_VERSION = re.compile(r"[0-9]{1,18}")
 
 
 def init_app(app) -> None:
@@ -34,9 +41,11 @@ def _user_statement():
 @login_manager.user_loader
 def load_user(identity: str) -> User | None:
     """Load the user named by the session, if the session is still current."""
+    if not isinstance(identity, str):
+        return None  # signed with the key, but not written by this product
     user_id, _, version = identity.partition(":")
-    if not (user_id.isascii() and user_id.isdigit() and version.isascii()
-            and version.isdigit()):
+    if not (_ID.fullmatch(user_id) and _VERSION.fullmatch(version)
+            and int(user_id) <= MAX_ID):
         return None
     user = db.session.scalars(_user_statement(), {"user_id": int(user_id)}).unique().first()
     if user is None or user.deleted_at is not None or user.session_version != int(version):

@@ -284,3 +284,42 @@ def test_a_session_naming_no_user_in_plain_digits_loads_nobody(app, make_user):
         assert load_user(f"{user.id}:{version}").id == user.id
         for identity in (f"\u00b2:{version}", f"{user.id}:\u00b2", f"\u0661:{version}", ":"):
             assert load_user(identity) is None, identity
+
+
+@pytest.mark.parametrize("identity", [
+    6, ["6:1"], {"6": 1}, True, 1.5, None,
+    "9223372036854775808:1", "2147483648:1", "6:" + "9" * 4301, "9" * 4301 + ":1",
+])
+def test_a_signed_session_of_another_shape_is_nobody_not_a_500(client, make_user, identity):
+    """A session signed with the key but not written by this site (a leaked or shared
+    key): a user id that is not text, too large for the database, or a number too long
+    to read is nobody, and the page asks them to log in; it failed every page, the error
+    page too."""
+    make_user()
+    with client.session_transaction() as session:
+        session["_user_id"] = identity
+        session["_fresh"] = True
+    response = client.get("/account/bookings")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("flashes", [
+    "x", 123, [1], {"a": 1}, [["error"]], [("error",)], [("error", "m", "x")], [(1, "m")],
+])
+def test_flashed_messages_of_another_shape_are_dropped_not_a_500(client, flashes):
+    """Every page's layout reads the flashed messages; a signed session holding them in
+    another shape than `flash` writes is read as holding none (a page that then flashes
+    one, the log-in prompt, adds it as usual)."""
+    with client.session_transaction() as session:
+        session["_flashes"] = flashes
+    page = client.get("/")
+    assert page.status_code == 200
+    with client.session_transaction() as session:
+        assert "_flashes" not in session
+        session["_flashes"] = flashes
+    assert client.get("/account/bookings").status_code == 302
+    assert "Please log in to continue." in client.get("/login").get_data(as_text=True)
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "Saved.")]
+    assert "Saved." in client.get("/").get_data(as_text=True)

@@ -9,6 +9,10 @@ field, and in the query string as a 400. A URL-encoded form whose bytes are not 
 in place of each character that could not be read; so is a multipart form's text field
 that the form parser could read only with U+FFFD in it (it keeps no bytes to judge, and
 nobody types that character).
+A session cookie is signed, so only this site writes it; still, its flashed messages
+are read by every page's layout, and one of another shape (from a cookie signed with a
+leaked or shared key) would fail every page, the error page too: such messages are
+dropped when the session is opened (`CheckedSessionInterface`).
 Pages take web forms, not JSON: a JSON body sent to a page's write route is a 415
 (Flask-WTF would otherwise read it as form data, unchecked). The API's JSON bodies are
 checked where they are parsed (`booking.web.api.body`), by `text_problem` too.
@@ -18,6 +22,7 @@ import re
 from urllib.parse import unquote_to_bytes
 
 from flask import request
+from flask.sessions import SecureCookieSessionInterface
 
 from booking.errors import error_response
 
@@ -143,8 +148,36 @@ def refuse_unusable_characters():
     return _address_error() or _form_error()
 
 
+FLASHES = "_flashes"  # where Flask keeps the messages flashed for the next page
+
+
+def _readable_flashes(value) -> bool:
+    """Whether flashed messages are as `flask.flash` writes them: (category, message)
+    pairs of text."""
+    return isinstance(value, list) and all(
+        isinstance(pair, (list, tuple)) and len(pair) == 2
+        and all(isinstance(part, str) for part in pair)
+        for pair in value
+    )
+
+
+class CheckedSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, whose flashed messages are dropped unless they
+    have the shape `flask.flash` gives them."""
+
+    def open_session(self, app, request):
+        session = super().open_session(app, request)
+        # `in` and dict.get do not mark the session read (it would add Vary: Cookie).
+        if session is not None and FLASHES in session and not _readable_flashes(
+            dict.get(session, FLASHES)
+        ):
+            session.pop(FLASHES)
+        return session
+
+
 def init_app(app) -> None:
     """Check every request's address, query string and form fields, before anything
     else that runs before the views: the CSRF check reads the form, and a body once
     parsed can no longer be checked as the bytes it came in."""
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_unusable_characters)
+    app.session_interface = CheckedSessionInterface()
