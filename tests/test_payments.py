@@ -598,7 +598,16 @@ def test_an_event_signed_too_long_ago_is_refused(app, client, stripe):
                              headers={"Stripe-Signature": signature},
                              content_type="application/json")
         assert answer.status_code == 400
-        assert answer.get_json()["error"]["code"] == "bad_signature"
+        error = answer.get_json()["error"]
+        assert error["code"] == "bad_signature"
+        # The signature is right, its time is not: the refusal says so, not "forged".
+        assert "more than 5 minutes from this server's time" in error["message"], age
+    forged = signature_for(body).replace("v1=", "v1=0")
+    answer = client.post("/payments/stripe/webhook", data=body,
+                         headers={"Stripe-Signature": forged},
+                         content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["message"] == "The event's signature does not match."
     answer = client.post("/payments/stripe/webhook", data=_event(type="customer.created"),
                          headers={"Stripe-Signature": signature_for(_event(
                              type="customer.created"))},

@@ -48,6 +48,8 @@ def handle_event(payload: bytes, signature: str) -> str:
         event = gateway.verify_event(payload, signature or "")
     except gateway.MalformedEvent as exc:
         raise BadEvent(str(exc)) from exc
+    except gateway.StaleEvent as exc:
+        raise ForgedEvent(str(exc)) from exc
     except ValueError as exc:
         raise ForgedEvent("The event's signature does not match.") from exc
     seen = db.session.scalar(sa.select(StripeEvent.id).where(StripeEvent.id == event.id))
