@@ -1136,6 +1136,11 @@ def test_a_refund_form_sent_twice_refunds_once(app, client, auth, world, online_
     assert "Refund by hand: Goodwill" in text
     assert re.search(r'name="refunds_seen" type="hidden" value="1"', text)
     assert [r.amount for r in refund_rows(app) if r.payment_id == payment_id] == [500]
-    assert client.post(url, data=dict(form, refunds_seen="x")).status_code == 409
+    for altered in ("x", "\u00b2", "7"):  # no refund was made since: it says so
+        refused = client.post(url, data=dict(form, refunds_seen=altered))
+        assert refused.status_code == 409
+        text = " ".join(refused.get_data(as_text=True).split())
+        assert "This form does not match the refunds made on PAY-" in text, altered
+        assert "A refund was made" not in text
     assert client.post(url, data=dict(form, refunds_seen="1")).status_code == 302
     assert [r.amount for r in refund_rows(app) if r.payment_id == payment_id] == [500, 500]

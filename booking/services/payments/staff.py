@@ -210,13 +210,21 @@ def refund_by_hand(payment_id, actor: User, *, amount, reason,
         )
         if payment.status != SUCCEEDED:
             raise Conflict("Only a payment that went through can be refunded.")
-        if seen_refunds is not None and seen_refunds != db.session.scalar(
+        made = db.session.scalar(
             sa.select(sa.func.count(Refund.id)).where(Refund.payment_id == payment.id)
-        ):
-            raise RefundsChanged(
+        )
+        if seen_refunds is not None and seen_refunds != made:
+            # Fewer than now: one was made since the page was shown. Otherwise the form
+            # did not come from the page as shown (altered, or unreadable: -1).
+            happened = (
                 f"A refund was made on {payment.reference} since this page was opened (the "
-                "form sent twice, or by someone else), so this one was not made. Here is "
-                "what is refunded now: send it again only if another refund is needed."
+                "form sent twice, or by someone else)"
+                if 0 <= seen_refunds < made
+                else f"This form does not match the refunds made on {payment.reference}"
+            )
+            raise RefundsChanged(
+                f"{happened}, so this one was not made. Here is what is refunded now: "
+                "send it again only if another refund is needed."
             )
         left = ledger.refundable(payment)
         if left <= 0:
