@@ -2,9 +2,11 @@
 services' domain errors alike."""
 
 import logging
+import time
 
 import sqlalchemy as sa
 from flask import Response, jsonify, render_template, request, url_for
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import (
     BadHost,
@@ -14,7 +16,7 @@ from werkzeug.exceptions import (
 )
 
 from booking.db import UNAVAILABLE, driver_words, not_migrated, unusable
-from booking.extensions import db
+from booking.extensions import db, limiter
 from booking.services.errors import DomainError
 from booking.templating import render_shared
 
@@ -50,6 +52,29 @@ UNREACHABLE = (
 def wants_json() -> bool:
     """API requests get JSON errors."""
     return request.path.startswith("/api/")
+
+
+def _seconds_until_allowed() -> int | None:
+    """After a rate limit refused the request: the seconds until the limit it met lets
+    another through, or None when its store cannot say."""
+    try:
+        limit = limiter.current_limit
+        return None if limit is None else max(1, int(limit.reset_at - time.time()))
+    except Exception:  # noqa: BLE001 - the store's trouble must not turn a 429 into a 500
+        return None
+
+
+def _in_about(seconds: int | None) -> str:
+    """'in about 12 minutes', or 'later' when the time is not known."""
+    if seconds is None:
+        return "later"
+    if seconds < 90:
+        return "in a minute or so"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"in about {minutes} minutes"
+    hours = round(minutes / 60)
+    return f"in about {hours} hour{'' if hours == 1 else 's'}"
 
 
 def error_response(
@@ -140,6 +165,12 @@ def init_app(app) -> None:
             message = (f"That is more than the {limit / 1_048_576:g} MB this site takes in "
                        "one go. A schedule file may be at most 1 MB: split the term into "
                        "several files.")
+        wait = None
+        if isinstance(exc, RateLimitExceeded):
+            wait = _seconds_until_allowed()
+            if not exc.limit.error_message:  # Flask-Limiter's bare "10 per 1 hour"
+                message = (f"Too many attempts from here: this allows {exc.description}. "
+                           f"Please try again {_in_about(wait)}.")
         if wants_json():
             code = {
                 400: "bad_request",
@@ -157,6 +188,8 @@ def init_app(app) -> None:
             resp = app.make_response(error_response(exc.code, message))
         if exc.code == 405 and exc.valid_methods:
             resp.headers["Allow"] = ", ".join(exc.valid_methods)
+        if wait is not None:
+            resp.headers["Retry-After"] = str(wait)
         return resp
 
     @app.errorhandler(sa.exc.ProgrammingError)

@@ -462,6 +462,13 @@ def test_trying_card_after_card_is_limited(app, stripe, paid_class, make_user, m
             for _ in range(11)
         ]
         assert statuses[:10] == [402] * 10 and statuses[10] == 429
+        # The refusal says what the limit is and when to try again (it said only
+        # "10 per 1 hour"), and Retry-After says it to a script.
+        refused = client.post(url, data={"payment_method": "card_doesnotexist"})
+        text = " ".join(refused.get_data(as_text=True).split())
+        assert "Too many attempts from here: this allows 10 per 1 hour. Please try again " \
+            "in about 60 minutes." in text, text[-600:]
+        assert 3500 <= int(refused.headers["Retry-After"]) <= 3600
     with app.app_context():
         assert db.session.get(Registration, held.registration_id).status == PENDING_PAYMENT
 

@@ -99,6 +99,7 @@ def test_failures_are_limited_per_account_and_address(limited_client, make_user)
     refused = _login(limited_client, "203.0.113.1", PASSWORD)
     assert refused.status_code == 429
     assert "Forgotten your password?" in refused.get_data(as_text=True)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60  # the per-minute limit met
     # Another address (the owner's) is not held back by that one's failures,
     assert _login(limited_client, "198.51.100.7", PASSWORD).status_code == 302
     # nor is another account at the same address.

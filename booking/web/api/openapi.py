@@ -37,7 +37,7 @@ ERROR_TEXT = {
     422: "Fields are missing, unknown, of the wrong type or break a booking rule; "
     "`fields` names each one.",
     429: "Too many requests from this address were refused for a missing or wrong token; "
-    "wait and try again.",
+    "try again after `Retry-After` seconds.",
     503: "The database cannot be used just now (it does not answer, or the site is being "
     "updated): try again after `Retry-After` seconds.",
 }
@@ -204,7 +204,7 @@ def _parameters(op: Operation) -> list[dict]:
 
 
 # The headers an error answer carries, by status.
-ERROR_HEADERS = {503: ("Retry-After",)}
+ERROR_HEADERS = {429: ("Retry-After",), 503: ("Retry-After",)}
 # The operations that read nothing from the database (so never answer 503).
 WITHOUT_DATABASE = frozenset({"apiIndex", "getOpenApi", "getDocs"})
 
