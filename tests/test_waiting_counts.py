@@ -123,7 +123,8 @@ def test_staff_see_the_line_and_how_many_more_wait_outside_the_ages(app, client,
     page = flat(client.get("/manage").get_data(as_text=True))
     row = page[page.index("Tiny Strokes"):]
     row = row[:row.index("</tr>")]
-    assert re.search(r"<td>1<br><span class=\"meta\">and 1 more whose baby no longer fits "
+    assert re.search(r"<td data-label=\"Waiting\">1<br><span class=\"meta\">"
+                     r"and 1 more whose baby no longer fits "
                      r"the ages</span></td>", row), row
     with app.app_context():
         staff_id = db.session.scalar(sa.text("SELECT id FROM user_account WHERE email = "
@@ -143,7 +144,7 @@ def test_staff_see_no_note_when_every_waiting_baby_fits(app, client, auth, narro
     page = flat(client.get("/manage").get_data(as_text=True))
     row = page[page.index("Tiny Strokes"):]
     row = row[:row.index("</tr>")]
-    assert "<td>2</td>" in row and "no longer fits" not in row
+    assert '<td data-label="Waiting">2</td>' in row and "no longer fits" not in row
 
 
 def test_a_kept_listing_counts_a_corrected_date_of_birth_at_once(
@@ -187,7 +188,7 @@ def test_the_honest_count_costs_one_query_and_only_when_someone_waits(
             booking.book_place(parent_id=parent, workshop_id=quiet.id, consent=True,
                                baby_id=add_baby(parent, name, born).id)
     page = flat(client.get("/manage").get_data(as_text=True))
-    assert "<td>1</td>" in page[page.index("Quiet class"):]
+    assert '<td data-label="Waiting">1</td>' in page[page.index("Quiet class"):]
     assert count_queries(app, client, "/manage") == one
 
 

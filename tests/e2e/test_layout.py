@@ -215,7 +215,33 @@ def test_the_roster_on_a_phone_shows_each_register_link_and_phone(app, demo, vis
     labels = leo.locator("td").evaluate_all(
         "tds => tds.map(td => getComputedStyle(td, '::before').content)")
     assert '"Age at week 1: "' in labels and '"Phone: "' in labels
-    instructor.fits_phone()
+    instructor.fits_phone()  # and back to a desktop's width, where a table is a table
+    assert leo.evaluate("tr => getComputedStyle(tr).display") == "table-row"
+    assert page.locator("table.roster").evaluate("t => getComputedStyle(t).display") == "table"
+
+
+def test_the_staff_workshops_and_sessions_on_a_phone_show_every_column(app, demo, visitor):
+    """The staff's lists of workshops (/manage) and of a class's sessions are cards at
+    360 pixels: the places, the waiting list and each session's Move and Cancel
+    buttons are on the screen."""
+    staff = visitor()
+    staff.login("staff@example.com", DEMO_PASSWORD)
+    page = staff.page
+    staff.goto("/manage")
+    page.set_viewport_size(PHONE)
+    assert page.evaluate(WIDE_TABLES) == []
+    first = page.locator("table.card-rows tbody tr").first
+    _on_screen(page, first.locator("td[data-label=Places]"),
+               first.locator("td[data-label=Waiting]"))
+    staff.goto(f"/manage/workshops/{demo['workshop']}")
+    assert page.evaluate(WIDE_TABLES) == []
+    moves = page.get_by_role("link", name="Move or change room")
+    cancels = page.get_by_role("link", name="Cancel session")
+    assert moves.count() >= 2 and cancels.count() == moves.count()
+    _on_screen(page, *(b.nth(i) for b in (moves, cancels) for i in range(moves.count())))
+    staff.fits_phone()
+    assert moves.first.evaluate("a => getComputedStyle(a.closest('tr')).display") == (
+        "table-row")
 
 
 def test_centre_calendar_links_have_no_list_bullets(app, demo, visitor):
