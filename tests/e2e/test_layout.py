@@ -165,7 +165,18 @@ WIDE_TABLES = """[...document.querySelectorAll('.table-scroll')]
   .filter(w => w.scrollWidth > w.clientWidth).map(w => w.getAttribute('aria-labelledby'))"""
 
 
-def _on_screen(page, *locators):
+def _on_phone(visitor, email: str, path: str):
+    """A demo account's visitor on `path` at a phone's width, where no table scrolls
+    sideways."""
+    person = visitor()
+    person.login(email, DEMO_PASSWORD)
+    person.goto(path)
+    person.page.set_viewport_size(PHONE)
+    assert person.page.evaluate(WIDE_TABLES) == []
+    return person
+
+
+def _on_screen(*locators):
     for locator in locators:
         box = locator.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
@@ -177,18 +188,16 @@ def test_the_register_on_a_phone_shows_attended_and_health_without_scrolling(
     """At 360 pixels the register is a card per baby, each value under its column's
     name: the Present / Absent choice and the health flags are on the screen, not in a
     table scrolled sideways (Health was its fifth column). Paper keeps the table."""
-    instructor = visitor()
-    instructor.login("instructor@example.com", DEMO_PASSWORD)
-    instructor.goto(f"/teach/sessions/{demo['session']}/register")
+    instructor = _on_phone(visitor, "instructor@example.com",
+                           f"/teach/sessions/{demo['session']}/register")
     page = instructor.page
-    page.set_viewport_size(PHONE)
-    assert page.evaluate(WIDE_TABLES) == []
     row = page.locator("table.register tbody tr", has_text="Leo")
     health = row.locator("td.health")
-    _on_screen(page, health, row.get_by_label("Present"))
+    _on_screen(health, row.get_by_label("Present"))
     label = health.evaluate("td => getComputedStyle(td, '::before').content")
     assert label == '"Health: "'
-    instructor.fits_phone()
+    instructor.fits_phone()  # and back to a desktop's width, where a table is a table
+    assert row.evaluate("tr => getComputedStyle(tr).display") == "table-row"
     page.set_viewport_size(PHONE)
     page.emulate_media(media="print")
     assert row.evaluate("tr => getComputedStyle(tr).display") == "table-row"
@@ -199,17 +208,14 @@ def test_the_roster_on_a_phone_shows_each_register_link_and_phone(app, demo, vis
     """At 360 pixels the roster's sessions and babies are cards too: each session's
     Register link, and a baby's health, ages, parent's phone and notes, are on the
     screen (the link and the phone were off it, past the table's edge)."""
-    instructor = visitor()
-    instructor.login("instructor@example.com", DEMO_PASSWORD)
-    instructor.goto(f"/teach/workshops/{demo['workshop']}")
+    instructor = _on_phone(visitor, "instructor@example.com",
+                           f"/teach/workshops/{demo['workshop']}")
     page = instructor.page
-    page.set_viewport_size(PHONE)
-    assert page.evaluate(WIDE_TABLES) == []
     links = page.get_by_role("link", name="Register for session")
     assert links.count() >= 2
-    _on_screen(page, *(links.nth(i) for i in range(links.count())))
+    _on_screen(*(links.nth(i) for i in range(links.count())))
     leo = page.locator("table.roster tbody tr", has_text="Leo")
-    _on_screen(page, leo.locator("td.health"), leo.get_by_text("07700 900123"),
+    _on_screen(leo.locator("td.health"), leo.get_by_text("07700 900123"),
                leo.get_by_text("Leo has reflux"))
     assert leo.get_by_text("Age at week 1:").count() == 0  # a label, not text
     labels = leo.locator("td").evaluate_all(
@@ -224,21 +230,17 @@ def test_the_staff_workshops_and_sessions_on_a_phone_show_every_column(app, demo
     """The staff's lists of workshops (/manage) and of a class's sessions are cards at
     360 pixels: the places, the waiting list and each session's Move and Cancel
     buttons are on the screen."""
-    staff = visitor()
-    staff.login("staff@example.com", DEMO_PASSWORD)
+    staff = _on_phone(visitor, "staff@example.com", "/manage")
     page = staff.page
-    staff.goto("/manage")
-    page.set_viewport_size(PHONE)
-    assert page.evaluate(WIDE_TABLES) == []
     first = page.locator("table.card-rows tbody tr").first
-    _on_screen(page, first.locator("td[data-label=Places]"),
+    _on_screen(first.locator("td[data-label=Places]"),
                first.locator("td[data-label=Waiting]"))
     staff.goto(f"/manage/workshops/{demo['workshop']}")
     assert page.evaluate(WIDE_TABLES) == []
     moves = page.get_by_role("link", name="Move or change room")
     cancels = page.get_by_role("link", name="Cancel session")
     assert moves.count() >= 2 and cancels.count() == moves.count()
-    _on_screen(page, *(b.nth(i) for b in (moves, cancels) for i in range(moves.count())))
+    _on_screen(*(b.nth(i) for b in (moves, cancels) for i in range(moves.count())))
     staff.fits_phone()
     assert moves.first.evaluate("a => getComputedStyle(a.closest('tr')).display") == (
         "table-row")
