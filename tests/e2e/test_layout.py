@@ -241,6 +241,8 @@ def test_the_staff_workshops_and_sessions_on_a_phone_show_every_column(app, demo
     cancels = page.get_by_role("link", name="Cancel session")
     assert moves.count() >= 2 and cancels.count() == moves.count()
     _on_screen(*(b.nth(i) for b in (moves, cancels) for i in range(moves.count())))
+    move, cancel = moves.first.bounding_box(), cancels.first.bounding_box()
+    assert cancel["y"] - (move["y"] + move["height"]) >= 8  # apart, as on a desktop
     staff.fits_phone()
     assert moves.first.evaluate("a => getComputedStyle(a.closest('tr')).display") == (
         "table-row")
