@@ -251,3 +251,68 @@ def test_a_refusal_is_shown_under_the_time_zone(
     assert "would have started already" in page.text
     with app.app_context():
         assert db.session.get(Centre, centre.id).timezone == "Europe/London"
+
+
+def test_a_new_address_and_time_zone_saved_together_email_each_family_once(
+    ctx, make_centre, make_workshop, make_user, make_baby
+):
+    centre = make_centre(name="Harbour Rooms", address="1 Quay", timezone="Europe/London")
+    teacher = make_user("teacher@example.org", role="instructor", centre=centre)
+    course = make_workshop(centre=centre, instructor=teacher, sessions=4, title="Monday course",
+                           starts_at=_later_hour(9).replace(hour=10))
+    visited = make_workshop(centre=centre, instructor=teacher, starts_in_days=10,
+                            title="Thursday course")
+    parent = make_user(email="pat@example.org")
+    registration_id = book(parent, make_baby(parent, name="Ada"), course)
+    week_two = [s.id for s in _sessions(course.id) if s.number == 2][0]
+    credit = absences.report_absence(parent_id=parent.id, registration_id=registration_id,
+                                     session_id=week_two)
+    target = [s for s in _sessions(visited.id) if s.number == 2][0]
+    makeups.book_makeup(parent_id=parent.id, credit_id=credit.id, session_id=target.id)
+    revisions = [s.revision for s in _sessions(course.id)]
+    sent = {who: len(_emails(who)) for who in (parent.email, teacher.email)}
+
+    saved = centres.update_centre(centre.id, name="Harbour House", address="5 Harbour Walk",
+                                  timezone="Australia/Sydney", keep_local_times=True)
+
+    assert saved.classes_told == 2  # both classes know where they meet now
+    assert saved.zone_moved.kept_local and saved.zone_moved.classes_told == 2
+    # The family: one email for the booking (every week's new time, and where it meets)
+    # and one for the make-up, not a second pair for the new address.
+    new = _emails(parent.email)[sent[parent.email]:]
+    assert sorted(m.subject.split(":")[0] for m in new) == [
+        "Time changed for your make-up", "Times changed"]
+    update = next(m for m in new if m.subject.startswith("Times changed: Monday course"))
+    text = " ".join(update.body_text.split())
+    assert "The time zone of Harbour House has been corrected" in text
+    assert "It meets at Harbour House, 5 Harbour Walk" in text
+    assert "It meets at <strong>Harbour House, 5 Harbour Walk" in update.body_html
+    events = icalendar.Calendar.from_ical(update.ics).walk("VEVENT")
+    assert events and all("5 Harbour Walk" in str(e["LOCATION"]) for e in events)
+    # Each session's revision went up for its new place, then again as it moved.
+    assert [s.revision for s in _sessions(course.id)] == [r + 2 for r in revisions]
+    assert all(int(e["SEQUENCE"]) >= 2 for e in events)
+    visit = next(m for m in new if "make-up" in m.subject)
+    assert "It meets at Harbour House, 5 Harbour Walk" in " ".join(visit.body_text.split())
+    assert "5 Harbour Walk" in str(
+        icalendar.Calendar.from_ical(visit.ics).walk("VEVENT")[0]["LOCATION"])
+    # The instructor: one email per class.
+    told = _emails(teacher.email)[sent[teacher.email]:]
+    assert [m.subject.split(":")[0] for m in told] == ["Your class - Times changed"] * 2
+
+
+def test_a_new_address_with_a_zone_of_the_same_clocks_is_told_as_a_new_place(
+    ctx, make_centre, make_workshop, make_user, make_baby
+):
+    centre = make_centre(name="Harbour Rooms", address="1 Quay", timezone="Europe/London")
+    course = make_workshop(centre=centre)
+    parent = make_user(email="pat@example.org")
+    book(parent, make_baby(parent), course)
+    revisions = [s.revision for s in _sessions(course.id)]
+    sent = len(_emails(parent.email))
+    saved = centres.update_centre(centre.id, address="5 Harbour Walk",
+                                  timezone="Europe/Dublin", keep_local_times=True)
+    assert saved.classes_told == 1 and saved.zone_moved.classes_told == 0
+    (update,) = _emails(parent.email)[sent:]
+    assert update.subject.startswith("Where it meets has changed: ")
+    assert [s.revision for s in _sessions(course.id)] == [r + 1 for r in revisions]

@@ -25,8 +25,13 @@ from booking.services.accounts.access import managed_centre_ids
 from booking.services.catalogue.params import NUMBER_RE
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
 from booking.services.schedule import fields as field_rules
+from booking.services.schedule.venue import (
+    KeptTimes,
+    lock_venue_classes,
+    raise_venue_revisions,
+    tell_venue_changed,
+)
 from booking.services.schedule.venue import keep_local_times as keep_times
-from booking.services.schedule.venue import lock_venue_classes, venue_changed
 from booking.timefmt import is_valid_timezone
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -283,12 +288,18 @@ def update_centre(
         _remember_publication(centre)
         centre.classes_told = 0  # not a column: what the staff page says was done
         kept_local = shifts and centre.timezone != zone and bool(told)
-        if _place(centre) != place and told:
+        # A new place raises the revision of every session still to come first; sessions
+        # that then keep their local times are raised again as they move, and each
+        # family is emailed once: the email of their new times says where they meet.
+        moved_place = _place(centre) != place and bool(told)
+        if moved_place:
             db.session.flush()
-            centre.classes_told = venue_changed(told)
-        zone_told = keep_times(told, zone, centre.timezone) if kept_local else 0
+            upcoming = raise_venue_revisions(told)
+        kept = keep_times(told, zone, centre.timezone) if kept_local else KeptTimes()
+        if moved_place:
+            centre.classes_told = tell_venue_changed(upcoming, kept)
         centre.zone_moved = (  # not a column either: what the staff page says changed
-            _zone_moved(centre.id, zone, centre.timezone, kept_local, zone_told)
+            _zone_moved(centre.id, zone, centre.timezone, kept_local, len(kept.classes))
             if centre.timezone != zone else None
         )
     return centre

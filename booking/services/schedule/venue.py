@@ -9,6 +9,7 @@ session's moment in time unless staff ask to keep their local times (`keep_local
 then each session still to come moves, and that is the change.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -59,13 +60,22 @@ def lock_venue_classes(
     return ids
 
 
-def venue_changed(workshop_ids: list[int], now: datetime | None = None) -> int:
+@dataclass(frozen=True)
+class KeptTimes:
+    """What `keep_local_times` told: the classes whose families and instructor were
+    emailed, and the sessions whose make-up visitors were."""
+
+    classes: frozenset[int] = frozenset()
+    sessions: frozenset[int] = frozenset()
+
+
+def raise_venue_revisions(
+    workshop_ids: list[int], now: datetime | None = None
+) -> list[WorkshopSession]:
     """Inside the caller's write transaction, which has locked these classes
-    (`lock_venue_classes`) and changed their centre: each of their sessions still to
-    come has its revision raised (checked again under the locks), and each class's
-    confirmed families and instructor, and families making up a week there, are
-    emailed with their updated invites (families holding a place while they pay, with
-    none: theirs comes when they pay). Returns how many classes were told."""
+    (`lock_venue_classes`) and changed their centre: raise the revision of each of their
+    sessions still to come (checked again under the locks; published classes only), and
+    return those sessions, to be told with `tell_venue_changed`."""
     now = now or utcnow()
     table = WorkshopSession.__table__
     bumped = set(db.session.scalars(
@@ -82,18 +92,33 @@ def venue_changed(workshop_ids: list[int], now: datetime | None = None) -> int:
         .returning(table.c.id)
     ))
     if not bumped:
-        return 0
-    upcoming = list(db.session.scalars(
+        return []
+    return list(db.session.scalars(
         sa.select(WorkshopSession).where(WorkshopSession.id.in_(bumped))
         .order_by(WorkshopSession.workshop_id, WorkshopSession.starts_at)
         .execution_options(populate_existing=True)
     ))
+
+
+def tell_venue_changed(
+    upcoming: list[WorkshopSession], already: KeptTimes | None = None
+) -> int:
+    """After `raise_venue_revisions`: each class of these sessions has its confirmed
+    families and instructor emailed with their updated invites, once for all its weeks
+    (families holding a place while they pay, with none: theirs comes when they pay),
+    and each family making up a week in them is emailed too. Those `already` told in
+    the same change (their sessions kept their local times in a new time zone, and that
+    email says where the class meets) are not emailed twice. Returns how many classes
+    were told, by either email."""
+    already = already or KeptTimes()
     told = set()
     for session in upcoming:
         if session.workshop_id not in told:
             told.add(session.workshop_id)
-            notify_session_changed(session, "venue")  # one email per family, all weeks
-        notify_makeup_session_changed(session, "venue")
+            if session.workshop_id not in already.classes:
+                notify_session_changed(session, "venue")  # one email per family, all weeks
+        if session.id not in already.sessions:
+            notify_makeup_session_changed(session, "venue")
     return len(told)
 
 
@@ -106,7 +131,7 @@ def _same_local_time(instant: datetime, old_zone: str, new_zone: str) -> datetim
 
 def keep_local_times(
     workshop_ids: list[int], old_zone: str, new_zone: str, now: datetime | None = None
-) -> int:
+) -> KeptTimes:
     """Inside the caller's write transaction, which has locked these classes
     (`lock_venue_classes` with `drafts`) and is giving their centre `new_zone` instead of
     `old_zone`: move every session of theirs still to come (cancelled ones too, so they
@@ -115,7 +140,7 @@ def keep_local_times(
     time and release of held places move with its first session (`refresh_span`).
     Families booked in a published class (confirmed, or holding a place while they pay),
     its instructor and make-up visitors are emailed once per class, with their updated
-    invites; a draft tells nobody. Returns how many classes were told.
+    invites; a draft tells nobody. Returns the classes and sessions told.
 
     Refused (Conflict, under `timezone`) when a session would then have started
     already, or a minimum-numbers decision still to be made would then have passed:
@@ -146,9 +171,9 @@ def keep_local_times(
         session.updated_at = now
         moved.setdefault(session.workshop_id, []).append(session)
     if not moved:
-        return 0
+        return KeptTimes()
     db.session.flush()
-    told = 0
+    told, visited = set(), set()
     for workshop_id, changed in moved.items():
         workshop = workshops[workshop_id]
         first = workshop.first_starts_at
@@ -165,12 +190,13 @@ def keep_local_times(
         if workshop.status == PUBLISHED and scheduled:
             # One email per family for the class: it lists every week at its new time.
             notify_session_changed(scheduled[0], "times")
-            told += 1
+            told.add(workshop_id)
         for session in scheduled:
             notify_makeup_session_changed(session, "times")
+            visited.add(session.id)
         if workshop.status == PUBLISHED and workshop.first_starts_at != first:
             promote_waitlist(workshop.id)  # ages are measured at the first session
-    return told
+    return KeptTimes(frozenset(told), frozenset(visited))
 
 
 def _refuse(message: str) -> None:
