@@ -210,22 +210,8 @@ def refund_by_hand(payment_id, actor: User, *, amount, reason,
         )
         if payment.status != SUCCEEDED:
             raise Conflict("Only a payment that went through can be refunded.")
-        made = db.session.scalar(
-            sa.select(sa.func.count(Refund.id)).where(Refund.payment_id == payment.id)
-        )
-        if seen_refunds is not None and seen_refunds != made:
-            # Fewer than now: one was made since the page was shown. Otherwise the form
-            # did not come from the page as shown (altered, or unreadable: -1).
-            happened = (
-                f"A refund was made on {payment.reference} since this page was opened (the "
-                "form sent twice, or by someone else)"
-                if 0 <= seen_refunds < made
-                else f"This form does not match the refunds made on {payment.reference}"
-            )
-            raise RefundsChanged(
-                f"{happened}, so this one was not made. Here is what is refunded now: "
-                "send it again only if another refund is needed."
-            )
+        if seen_refunds is not None:  # a script may leave it out
+            _check_refunds_seen(payment, seen_refunds)
         left = ledger.refundable(payment)
         if left <= 0:
             raise Conflict(
@@ -249,6 +235,27 @@ def refund_by_hand(payment_id, actor: User, *, amount, reason,
             payment, minor, reason=clean_reason, initiated_by=BY_STAFF
         )
     return refund
+
+
+def _check_refunds_seen(payment: Payment, seen: int) -> None:
+    """Refuse (RefundsChanged) a refund sent from a page that listed `seen` refunds of
+    the payment, unless that is how many it has."""
+    made = db.session.scalar(
+        sa.select(sa.func.count(Refund.id)).where(Refund.payment_id == payment.id)
+    )
+    if seen != made:
+        # Fewer than now: one was made since the page was shown. Otherwise the form
+        # did not come from the page as shown (altered, or unreadable: -1).
+        happened = (
+            f"A refund was made on {payment.reference} since this page was opened (the "
+            "form sent twice, or by someone else)"
+            if 0 <= seen < made
+            else f"This form does not match the refunds made on {payment.reference}"
+        )
+        raise RefundsChanged(
+            f"{happened}, so this one was not made. Here is what is refunded now: "
+            "send it again only if another refund is needed."
+        )
 
 
 def _checked(amount, reason) -> tuple[int | None, str, dict[str, str]]:
