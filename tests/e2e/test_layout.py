@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from booking.demo.data import DEMO_PASSWORD
 from booking.extensions import db
-from booking.models import Baby, Registration, User, WorkshopSession
+from booking.models import Baby, Registration, User, Workshop, WorkshopSession
 from tests.e2e.conftest import DESKTOP, PHONE
 
 # Every word (between spaces and dashes) of the visible text under the selector whose
@@ -74,8 +74,9 @@ def demo(app, runner):
             .where(WorkshopSession.workshop_id == booking.workshop_id)
             .order_by(WorkshopSession.number)
         )
+        centre_id = db.session.get(Workshop, booking.workshop_id).centre_id
         db.session.commit()
-        return {"workshop": booking.workshop_id, "session": session.id}
+        return {"workshop": booking.workshop_id, "session": session.id, "centre": centre_id}
 
 
 def _no_split_words(visitor, selector: str):
@@ -246,6 +247,29 @@ def test_the_staff_workshops_and_sessions_on_a_phone_show_every_column(app, demo
     staff.fits_phone()
     assert moves.first.evaluate("a => getComputedStyle(a.closest('tr')).display") == (
         "table-row")
+
+
+@pytest.mark.parametrize(("email", "path", "row", "cells"), [
+    ("staff@example.com", "/manage/centres/{centre}/payments", "#workshops-caption",
+     ["Paid online", "Owed at the centre", "Paid at the centre"]),
+    ("staff@example.com", "/manage/centres/{centre}/health-questions", "#current-caption",
+     ["What a yes means", "Label on the roster"]),
+    ("admin@example.com", "/admin", "#centres-caption", ["Town", "Time zone", "Shown"]),
+])
+def test_the_staff_money_questions_and_centres_on_a_phone_are_cards(
+    app, demo, visitor, email, path, row, cells
+):
+    """A centre's payments by workshop, its health questions and the admin's centres are
+    cards at 360 pixels too: each value after its column's name, on the screen."""
+    person = _on_phone(visitor, email, path.format(centre=demo["centre"]))
+    table = person.page.locator(f"table.card-rows:has({row})")
+    first = table.locator("tbody tr").first
+    _on_screen(first, *(first.locator(f"td[data-label='{name}']") for name in cells))
+    label = first.locator(f"td[data-label='{cells[0]}']").evaluate(
+        "td => getComputedStyle(td, '::before').content")
+    assert label == f'"{cells[0]}: "'
+    person.fits_phone()
+    assert first.evaluate("tr => getComputedStyle(tr).display") == "table-row"
 
 
 def test_centre_calendar_links_have_no_list_bullets(app, demo, visitor):
