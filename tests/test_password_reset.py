@@ -15,7 +15,7 @@ from booking.mail.deferred import render_notes
 from booking.mail.sender import send_all_due
 from booking.models import OutboxMessage, PasswordResetToken, User, utcnow
 from booking.models.token import hash_secret
-from booking.services.accounts import passwords_reset
+from booking.services.accounts import invites, passwords_reset
 from booking.services.errors import NotFound
 from tests.conftest import PASSWORD
 
@@ -139,6 +139,37 @@ def test_reset_end_to_end_from_the_eml_file(app, client, user):
     assert again.status_code == 400
     assert b"already been used" in again.data
     assert b'href="/password/forgot"' in again.data
+
+
+def test_once_sent_the_outbox_keeps_no_working_link(app, client, user, make_user):
+    """The secret of a reset link is kept only as a hash: the outbox's copy of the
+    email (and the note it came from) loses it once the email has gone; an
+    invitation's link too. A failed send keeps it, to try again."""
+    ask(client, "pat@example.org")
+    (note,) = outbox(app)
+    token = LINK.search(note.body_text).group(1)
+    assert note.params["token"] == token
+    with app.app_context():
+        invites.invite(make_user("ada@example.org", role="admin").id,
+                       "ina@example.org", "admin", name="Ina")
+        (invited,) = db.session.scalars(sa.select(OutboxMessage.body_text).where(
+            OutboxMessage.recipient == "ina@example.org"))
+        link = re.search(r"/invite/\S+", invited).group(0)
+        assert send_all_due().sent == 2
+    sent = {m.recipient: m for m in outbox(app)}
+    reset, invite = sent["pat@example.org"], sent["ina@example.org"]
+    for message in (reset, invite):
+        assert message.status == "sent"
+        assert token not in message.body_text + message.body_html
+        assert link not in message.body_text + message.body_html
+    assert "/password/reset/removed-once-sent" in reset.body_text
+    assert 'href="https://classes.example.org/password/reset/removed-once-sent"' in (
+        reset.body_html)
+    assert reset.params is None
+    assert "/invite/removed-once-sent" in invite.body_text
+    # The links as sent still work.
+    assert client.get(f"/password/reset/{token}").status_code == 200
+    assert client.get(link).status_code == 200
 
 
 def test_reset_ends_other_sessions(app, client, auth, user):

@@ -12,6 +12,7 @@ message is never touched by a send failure.
 
 import logging
 import os
+import re
 import socket
 import uuid
 from dataclasses import dataclass, field
@@ -36,6 +37,12 @@ BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720)
 MAX_ERROR_LENGTH = 2000
 # The largest id a message can have: ids are 32-bit integers on PostgreSQL.
 LARGEST_ID = 2**31 - 1
+# Links that work without logging in (a password reset, an invitation) carry their
+# secret in the path. The database keeps a reset link's secret only as a hash, so once
+# the email has gone its copy in the outbox keeps the link without it (and a note's
+# params, which held it, are cleared).
+SECRET_LINK = re.compile(r"(/password/reset/|/invite/)[A-Za-z0-9_.\-]+")
+SECRET_REMOVED = r"\1removed-once-sent"
 
 
 @dataclass
@@ -136,8 +143,10 @@ def renew_claim(message_id: int, worker: str) -> bool:
         return result.rowcount == 1
 
 
-def record_sent(message_id: int) -> None:
-    """Mark a message sent and release its claim."""
+def record_sent(message_id: int, item: Outgoing | None = None) -> None:
+    """Mark a message sent and release its claim. With the message's content (`item`),
+    the secret of each link in it that works without logging in is removed from the
+    stored copy (`SECRET_LINK`)."""
     with write_transaction():
         db.session.execute(
             sa.update(OutboxMessage)
@@ -149,9 +158,20 @@ def record_sent(message_id: int) -> None:
                 claimed_by=None,
                 claimed_until=None,
                 last_error="",
+                **(_without_secret_links(item) if item is not None else {}),
             )
             .execution_options(synchronize_session=False)
         )
+
+
+def _without_secret_links(item: Outgoing) -> dict:
+    """The columns to change so that a sent message keeps no secret link: none when it
+    has none."""
+    text = SECRET_LINK.sub(SECRET_REMOVED, item.body_text)
+    html = SECRET_LINK.sub(SECRET_REMOVED, item.body_html or "")
+    if text == item.body_text and html == (item.body_html or ""):
+        return {}
+    return {"body_text": text, "body_html": html, "params": sa.null()}
 
 
 def record_failure(
@@ -287,7 +307,7 @@ def send_pending(batch: int = 50, worker: str | None = None) -> SendReport:
                 report.errors.append(error)
                 _count(report, record_failure(item.id, error, worker=worker))
             else:
-                record_sent(item.id)
+                record_sent(item.id, item)
                 report.sent += 1
     return report
 
