@@ -15,7 +15,7 @@ from booking.models import Centre, OutboxMessage, Workshop, WorkshopSession
 from booking.services.catalogue import centres
 from booking.services.courses import absences, makeups
 from booking.services.errors import Conflict
-from booking.timefmt import format_local, to_local
+from booking.timefmt import format_local, local_to_utc, to_local
 from tests.makeup_helpers import book
 
 
@@ -316,3 +316,54 @@ def test_a_new_address_with_a_zone_of_the_same_clocks_is_told_as_a_new_place(
     (update,) = _emails(parent.email)[sent:]
     assert update.subject.startswith("Where it meets has changed: ")
     assert [s.revision for s in _sessions(course.id)] == [r + 1 for r in revisions]
+
+
+def test_an_instructor_busy_elsewhere_at_the_kept_local_time_is_a_clash(
+    app, client, auth, make_centre, make_workshop, make_user, make_baby
+):
+    """Sessions that keep their local times move in time, as a session moved by hand
+    does: one that would then find its instructor teaching at another centre is
+    refused as a clash, naming it, with nothing changed, unless staff keep both."""
+    centre = make_centre(name="Harbour Rooms", timezone="Europe/London")
+    elsewhere = make_centre(name="Sydney Hub", timezone="Australia/Sydney")
+    teacher = make_user("teacher@example.org", name="Tess Teacher", role="instructor",
+                        centre=centre)
+    course = make_workshop(centre=centre, instructor=teacher, sessions=3, title="Course",
+                           starts_at=_later_hour(9).replace(hour=10))
+    parent = make_user()
+    with app.app_context():
+        book(parent, make_baby(parent), course)
+        first = _sessions(course.id)[0]
+        moved_to = to_local(first.starts_at, "Europe/London").replace(tzinfo=None)
+    # At Sydney Hub, Tess teaches at the instant 10:00 at Harbour Rooms becomes.
+    make_workshop(centre=elsewhere, instructor=teacher, kind="single", title="Drop-in",
+                  starts_at=local_to_utc(moved_to + timedelta(minutes=30),
+                                         "Australia/Sydney"))
+    make_user("staff@example.org", role="staff", centre=centre)
+    auth.login("staff@example.org")
+    with app.app_context():
+        before = [(s.starts_at, s.revision) for s in _sessions(course.id)]
+        emails = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)))
+    form = {"name": "Harbour Rooms", "address": "1 High Street", "town": "Bristol",
+            "postcode": "BS1 4DJ", "country": "GB", "timezone": "Australia/Sydney",
+            "keep_local_times": "y"}
+    page = client.post(f"/manage/centres/{centre.id}", data=form)
+    assert page.status_code == 409
+    text = " ".join(page.text.split())
+    assert "Tess Teacher is already teaching \u201cDrop-in\u201d" in text
+    assert 'name="allow_clash"' in page.text and "This clashes" in text
+    with app.app_context():
+        assert db.session.get(Centre, centre.id).timezone == "Europe/London"
+        assert [(s.starts_at, s.revision) for s in _sessions(course.id)] == before
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == emails
+
+    page = client.post(f"/manage/centres/{centre.id}", data={**form, "allow_clash": "y"},
+                       follow_redirects=True)
+    assert "keep their local times" in " ".join(page.text.split())
+    with app.app_context():
+        assert db.session.get(Centre, centre.id).timezone == "Australia/Sydney"
+        assert _sessions(course.id)[0].starts_at != before[0][0]
+    # A time zone saved without keeping local times moves nothing, so checks nothing.
+    with app.app_context():
+        saved = centres.update_centre(centre.id, timezone="Europe/London")
+        assert not saved.zone_moved.kept_local

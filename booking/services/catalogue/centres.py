@@ -25,6 +25,7 @@ from booking.services.accounts.access import managed_centre_ids
 from booking.services.catalogue.params import NUMBER_RE
 from booking.services.errors import Conflict, Forbidden, Invalid, NotFound
 from booking.services.schedule import fields as field_rules
+from booking.services.schedule.clashes import lock_schedule
 from booking.services.schedule.venue import (
     KeptTimes,
     lock_venue_classes,
@@ -240,13 +241,15 @@ def create_centre(**fields) -> Centre:
 
 
 def update_centre(
-    centre_id: int, *, may_publish: bool = False, keep_local_times: bool = False, **fields
+    centre_id: int, *, may_publish: bool = False, keep_local_times: bool = False,
+    allow_clash: bool = False, **fields
 ) -> Centre:
     """Change a centre's profile (everything but its slug). Showing or hiding it
     (`published`) is an admin's decision: refused (Forbidden) unless `may_publish`.
     A new time zone keeps every session's moment in time, unless `keep_local_times`:
     then the sessions still to come keep their local times and move in time
-    (`venue.keep_local_times`, which may refuse the change). The centre returned
+    (`venue.keep_local_times`, which may refuse the change, as a clash unless
+    `allow_clash`). The centre returned
     carries `classes_told`: how many of its classes still to come were told of a new
     name or address; and `zone_moved` (`ZoneMoved`), when the time zone changed."""
     if "published" in fields and not may_publish:
@@ -272,6 +275,8 @@ def update_centre(
             lock_venue_classes(centre_id, drafts=shifts)
             if shifts or _moves_place(centre_id, clean) else []
         )
+        if shifts:
+            lock_schedule()  # sessions that move are checked for clashes: before the centre
         centre = db.session.scalar(
             sa.select(Centre).where(Centre.id == centre_id).with_for_update(key_share=True)
         )
@@ -295,7 +300,10 @@ def update_centre(
         if moved_place:
             db.session.flush()
             upcoming = raise_venue_revisions(told)
-        kept = keep_times(told, zone, centre.timezone) if kept_local else KeptTimes()
+        kept = (
+            keep_times(told, zone, centre.timezone, allow_clash=allow_clash)
+            if kept_local else KeptTimes()
+        )
         if moved_place:
             centre.classes_told = tell_venue_changed(upcoming, kept)
         centre.zone_moved = (  # not a column either: what the staff page says changed

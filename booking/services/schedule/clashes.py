@@ -164,16 +164,9 @@ def reason_between(a: Busy, b: Busy) -> str | None:
     return None
 
 
-def busy_between(
-    starts: datetime,
-    ends: datetime,
-    *,
-    centre_ids: Iterable[int] | None = None,
-    instructor_ids: Iterable[int] | None = None,
-) -> list[Busy]:
-    """Scheduled sessions of workshops not cancelled that touch [starts - TRAVEL,
-    ends + TRAVEL], at those centres or taught by those instructors (None: any)."""
-    query = (
+def _busy_query():
+    """Scheduled sessions of workshops not cancelled, as `Busy` columns."""
+    return (
         sa.select(
             WorkshopSession.id,
             WorkshopSession.workshop_id,
@@ -192,9 +185,22 @@ def busy_between(
         .join(Workshop, Workshop.id == WorkshopSession.workshop_id)
         .join(Centre, Centre.id == Workshop.centre_id)
         .outerjoin(User, User.id == Workshop.instructor_id)
+        .where(WorkshopSession.status == SCHEDULED, Workshop.status != CANCELLED)
+    )
+
+
+def busy_between(
+    starts: datetime,
+    ends: datetime,
+    *,
+    centre_ids: Iterable[int] | None = None,
+    instructor_ids: Iterable[int] | None = None,
+) -> list[Busy]:
+    """Scheduled sessions of workshops not cancelled that touch [starts - TRAVEL,
+    ends + TRAVEL], at those centres or taught by those instructors (None: any)."""
+    query = (
+        _busy_query()
         .where(
-            WorkshopSession.status == SCHEDULED,
-            Workshop.status != CANCELLED,
             WorkshopSession.starts_at < ends + TRAVEL,
             WorkshopSession.ends_at > starts - TRAVEL,
         )
@@ -207,6 +213,18 @@ def busy_between(
         scopes.append(Workshop.instructor_id.in_([i for i in instructor_ids if i is not None]))
     if scopes:
         query = query.where(sa.or_(*scopes))
+    return [Busy(*row) for row in db.session.execute(query)]
+
+
+def busy_sessions(session_ids: Iterable[int]) -> list[Busy]:
+    """These sessions as they are written now (flushed changes included), those that
+    keep a room or an instructor busy (scheduled, of workshops not cancelled)."""
+    ids = list(session_ids)
+    if not ids:
+        return []
+    query = _busy_query().where(WorkshopSession.id.in_(ids)).order_by(
+        WorkshopSession.starts_at, WorkshopSession.id
+    )
     return [Busy(*row) for row in db.session.execute(query)]
 
 

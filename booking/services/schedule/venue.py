@@ -24,6 +24,7 @@ from booking.services.notices.emails import (
     notify_makeup_session_changed,
     notify_session_changed,
 )
+from booking.services.schedule.clashes import busy_sessions, refuse_clashes
 from booking.services.schedule.span import refresh_span
 from booking.timefmt import format_local, local_to_utc, to_local
 
@@ -130,7 +131,8 @@ def _same_local_time(instant: datetime, old_zone: str, new_zone: str) -> datetim
 
 
 def keep_local_times(
-    workshop_ids: list[int], old_zone: str, new_zone: str, now: datetime | None = None
+    workshop_ids: list[int], old_zone: str, new_zone: str, now: datetime | None = None,
+    *, allow_clash: bool = False,
 ) -> KeptTimes:
     """Inside the caller's write transaction, which has locked these classes
     (`lock_venue_classes` with `drafts`) and is giving their centre `new_zone` instead of
@@ -143,8 +145,10 @@ def keep_local_times(
     invites; a draft tells nobody. Returns the classes and sessions told.
 
     Refused (Conflict, under `timezone`) when a session would then have started
-    already, or a minimum-numbers decision still to be made would then have passed:
-    nothing is changed."""
+    already, or a minimum-numbers decision still to be made would then have passed;
+    and (Clash, unless `allow_clash`) when a session moved would then clash with
+    another: its instructor teaching elsewhere then, or too close to travel. Nothing is
+    changed. The caller holds the schedule lock (`clashes.lock_schedule`)."""
     now = now or utcnow()
     sessions = list(db.session.scalars(
         sa.select(WorkshopSession)
@@ -173,6 +177,10 @@ def keep_local_times(
     if not moved:
         return KeptTimes()
     db.session.flush()
+    refuse_clashes(
+        busy_sessions(s.id for changed in moved.values() for s in changed),
+        allow_clash=allow_clash, field="timezone",
+    )
     told, visited = set(), set()
     for workshop_id, changed in moved.items():
         workshop = workshops[workshop_id]

@@ -36,6 +36,7 @@ class CentreCreateForm(CentreProfileForm):
         "Slug (its web address)", filters=[strip], validators=[DataRequired(), Length(max=80)]
     )
     keep_local_times = None  # a new centre has no sessions whose times could move
+    allow_clash = None
 
 
 class GrantRoleForm(Form):

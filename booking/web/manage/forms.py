@@ -70,6 +70,8 @@ class CentreProfileForm(Form):
     keep_local_times = Checkbox(
         "If the time zone changes, keep the classes at the same local times"
     )
+    # Not a column either: sessions that keep their local times may then clash.
+    allow_clash = Checkbox("I know, keep both (an instructor is busy then)")
     contact_email = StringField("Contact email", filters=[strip], validators=[Length(max=254)])
     contact_phone = StringField("Contact phone", filters=[strip], validators=[Length(max=40)])
     description = TextAreaField("Description", validators=[Length(max=5000)])

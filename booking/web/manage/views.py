@@ -6,6 +6,7 @@ from flask_login import current_user
 from booking.auth_setup import staff_required
 from booking.services.catalogue import centres as centre_service
 from booking.services.errors import DomainError
+from booking.services.schedule.clashes import Clash, summarise
 from booking.timefmt import format_local
 from booking.web.forms import put_domain_error, status_for
 from booking.web.manage import queries
@@ -25,7 +26,7 @@ def index():
 
 def _fill_profile_form(form: CentreProfileForm, centre) -> None:
     for name in form.data:
-        if name in ("csrf_token", "keep_local_times"):
+        if name in ("csrf_token", "keep_local_times", "allow_clash"):
             continue
         value = getattr(centre, name)
         if name in ("latitude", "longitude"):
@@ -85,6 +86,7 @@ def centre_profile(centre_id: int):
         # hidden): its staff see which it is.
         del form.published
     status = 200
+    clashes: list[str] = []
     if request.method == "GET":
         _fill_profile_form(form, centre)
     elif form.validate_on_submit():
@@ -96,6 +98,7 @@ def centre_profile(centre_id: int):
         except DomainError as exc:
             put_domain_error(form, exc, flash_rest=True)
             status = status_for(exc)
+            clashes = summarise(exc.found) if isinstance(exc, Clash) else []
         else:
             told = saved.classes_told
             news = (
@@ -109,4 +112,6 @@ def centre_profile(centre_id: int):
             return redirect(url_for("manage.centre_profile", centre_id=centre.id))
     else:
         status = 422
-    return render_template("manage/centre_profile.html", form=form, centre=centre), status
+    return render_template(
+        "manage/centre_profile.html", form=form, centre=centre, clashes=clashes
+    ), status
