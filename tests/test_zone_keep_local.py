@@ -39,6 +39,16 @@ def _wall(session, zone) -> tuple:
     return start.date(), start.time(), end.time()
 
 
+def _miss_week_two_and_make_it_up(parent, registration_id, home, visited) -> None:
+    """The parent reports an absence from week 2 of `home` and makes it up in week 2 of
+    `visited`."""
+    week_two = [s.id for s in _sessions(home.id) if s.number == 2][0]
+    credit = absences.report_absence(parent_id=parent.id, registration_id=registration_id,
+                                     session_id=week_two)
+    target = [s for s in _sessions(visited.id) if s.number == 2][0]
+    makeups.book_makeup(parent_id=parent.id, credit_id=credit.id, session_id=target.id)
+
+
 def _later_hour(days: int) -> datetime:
     return datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=days)
 
@@ -95,12 +105,8 @@ def test_a_make_up_visitor_is_told_of_the_new_time(
     home = make_workshop(centre=centre, title="Monday course")
     visited = make_workshop(centre=centre, title="Thursday course", starts_in_days=10)
     parent = make_user(email="visitor@example.org")
-    registration_id = book(parent, make_baby(parent, name="Ada"), home)
-    week_two = [s.id for s in _sessions(home.id) if s.number == 2][0]
-    credit = absences.report_absence(parent_id=parent.id, registration_id=registration_id,
-                                     session_id=week_two)
-    target = [s for s in _sessions(visited.id) if s.number == 2][0]
-    makeups.book_makeup(parent_id=parent.id, credit_id=credit.id, session_id=target.id)
+    _miss_week_two_and_make_it_up(parent, book(parent, make_baby(parent, name="Ada"), home),
+                                  home, visited)
     sent = len(_emails(parent.email))
     centres.update_centre(centre.id, timezone="America/New_York", keep_local_times=True)
     subjects = [m.subject for m in _emails(parent.email)[sent:]]
@@ -263,12 +269,8 @@ def test_a_new_address_and_time_zone_saved_together_email_each_family_once(
     visited = make_workshop(centre=centre, instructor=teacher, starts_in_days=10,
                             title="Thursday course")
     parent = make_user(email="pat@example.org")
-    registration_id = book(parent, make_baby(parent, name="Ada"), course)
-    week_two = [s.id for s in _sessions(course.id) if s.number == 2][0]
-    credit = absences.report_absence(parent_id=parent.id, registration_id=registration_id,
-                                     session_id=week_two)
-    target = [s for s in _sessions(visited.id) if s.number == 2][0]
-    makeups.book_makeup(parent_id=parent.id, credit_id=credit.id, session_id=target.id)
+    _miss_week_two_and_make_it_up(parent, book(parent, make_baby(parent, name="Ada"), course),
+                                  course, visited)
     revisions = [s.revision for s in _sessions(course.id)]
     sent = {who: len(_emails(who)) for who in (parent.email, teacher.email)}
 
